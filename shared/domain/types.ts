@@ -1,0 +1,173 @@
+/**
+ * Domain types shared by both daemons. These are plain data: no methods, no I/O.
+ * Wire conversion to and from the generated protobuf types lives in shared/wire only.
+ */
+
+/** Connectivity of a node as seen by the scheduler. */
+export type Connectivity = 'ready' | 'lost';
+/** Whether a node may take new work; set by operators or health policy, kept across reconnects. */
+export type Schedulability = 'schedulable' | 'cordoned' | 'draining';
+/** Health of a node or GPU, the worst verdict that applies. */
+export type Severity = 'ok' | 'warn' | 'fail';
+export type Vendor = 'nvidia' | 'amd' | 'unknown';
+
+/** A group of GPU indices on one node that share a fast link (NVLink/NVSwitch, then PCIe switch, then NUMA node). */
+export interface LinkGroup {
+  /** What ties the group together, finest first. */
+  kind: 'nvlink' | 'pcie-switch' | 'numa';
+  gpus: number[];
+}
+
+export interface GpuInfo {
+  index: number;
+  uuid: string;
+  name: string;
+  vendor: Vendor;
+  /** Total framebuffer memory in MiB (0 when unknown). */
+  memoryMiB: number;
+  pciBusId: string;
+  serial: string;
+  vbiosVersion: string;
+  inforomVersion: string;
+  /** GSP firmware version, where the driver reports one. */
+  gspFirmwareVersion: string;
+  /** NUMA node of the GPU, -1 when unknown. */
+  numaNode: number;
+  /** Multi-node NVLink domain id ("<clusterUuid>/<cliqueId>"), empty unless the fabric info is trusted. */
+  nvlinkDomain: string;
+  /** This GPU's row of the link matrix (`nvidia-smi topo -m`), in the order of Topology.linkMatrix.devices. */
+  linkRow: string[];
+  /** Whether MIG mode is enabled. */
+  migEnabled: boolean;
+}
+
+export interface HcaPort {
+  port: number;
+  state: string; // e.g. ACTIVE, DOWN
+  physState: string; // e.g. LinkUp, Polling
+  rateGbps: number;
+  linkLayer: string; // InfiniBand or Ethernet
+}
+
+export interface HcaInfo {
+  name: string;
+  hcaType: string;
+  firmwareVersion: string;
+  boardId: string;
+  ports: HcaPort[];
+}
+
+export interface HostInfo {
+  hostname: string;
+  cpuModel: string;
+  cpuCores: number;
+  memoryBytes: number;
+  numaNodes: number;
+  os: string;
+  kernel: string;
+  arch: string;
+  biosVendor: string;
+  biosVersion: string;
+  biosDate: string;
+  baseboard: string;
+  systemSerial: string;
+}
+
+export interface FirmwareInfo {
+  driverVersion: string;
+  cudaVersion: string;
+}
+
+export interface FabricInfo {
+  clusterUuid: string;
+  cliqueId: number;
+  state: string;
+  status: string;
+  /** True only when state is Completed, status Success and the cluster UUID non-zero. */
+  trusted: boolean;
+}
+
+export interface LinkMatrix {
+  /** Column and row names, e.g. GPU0..GPU7, NIC0.. */
+  devices: string[];
+  /** rows[i][j]: link between devices[i] and devices[j] (X, NV18, PIX, PXB, PHB, NODE, SYS). */
+  rows: string[][];
+}
+
+export interface NodeTopology {
+  linkMatrix: LinkMatrix;
+  linkGroups: LinkGroup[];
+  fabric: FabricInfo | null;
+  /** Where the node sits, level name -> domain name (e.g. {leaf: 'leaf-3', spine: 'spine-1'}), from agent labels. */
+  domains: Record<string, string>;
+}
+
+export interface Inventory {
+  host: HostInfo;
+  firmware: FirmwareInfo;
+  gpus: GpuInfo[];
+  hcas: HcaInfo[];
+  topology: NodeTopology;
+}
+
+export interface HealthVerdict {
+  check: string;
+  severity: Severity;
+  /** GPU index, when the verdict concerns one GPU. */
+  gpu?: number;
+  evidence: string;
+  /** Unix ms when this condition was first seen. */
+  firstSeenMs: number;
+}
+
+/** The scheduler's record of a node. */
+export interface NodeRecord {
+  name: string;
+  address: string;
+  connectivity: Connectivity;
+  schedulability: Schedulability;
+  /** Why a node is cordoned or draining (operator text or health rule). */
+  schedulabilityReason: string;
+  health: Severity;
+  verdicts: HealthVerdict[];
+  inventory: Inventory;
+  labels: Record<string, string>;
+  agentVersion: string;
+  registeredMs: number;
+  lastSeenMs: number;
+  reportsReceived: number;
+}
+
+export function emptyInventory(hostname = ''): Inventory {
+  return {
+    host: {
+      hostname,
+      cpuModel: '',
+      cpuCores: 0,
+      memoryBytes: 0,
+      numaNodes: 0,
+      os: '',
+      kernel: '',
+      arch: '',
+      biosVendor: '',
+      biosVersion: '',
+      biosDate: '',
+      baseboard: '',
+      systemSerial: '',
+    },
+    firmware: { driverVersion: '', cudaVersion: '' },
+    gpus: [],
+    hcas: [],
+    topology: { linkMatrix: { devices: [], rows: [] }, linkGroups: [], fabric: null, domains: {} },
+  };
+}
+
+/** The worst severity of a list of verdicts ('ok' when empty). */
+export function worstSeverity(verdicts: readonly { severity: Severity }[]): Severity {
+  let worst: Severity = 'ok';
+  for (const v of verdicts) {
+    if (v.severity === 'fail') return 'fail';
+    if (v.severity === 'warn') worst = 'warn';
+  }
+  return worst;
+}

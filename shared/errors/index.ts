@@ -1,0 +1,16 @@
+export type { ErrorCode } from './errors.js';
+export {
+  GantryError,
+  InvalidArgumentError,
+  ConfigError,
+  NotFoundError,
+  AlreadyExistsError,
+  FailedPreconditionError,
+  ProbeTimeoutError,
+  ProbeFailedError,
+  ParseError,
+  StoreError,
+  UnavailableError,
+  InternalError,
+  isGantryError,
+} from './errors.js';
