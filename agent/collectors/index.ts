@@ -1,4 +1,4 @@
-/** The agent's collectors: bounded runner, vendor collectors and their pure parsers. */
+/** The agent's collectors: bounded runner, vendor and host collectors, and their pure parsers. */
 export { createProbeRunner, defaultProbeRunner, DEFAULT_MAX_OUTPUT_BYTES } from './runner.js';
 export type { ProbeRunner, RunOptions } from './runner.js';
 export type {
@@ -23,5 +23,39 @@ export {
   normaliseBusId,
   parseTopoMatrix,
   deriveLinkGroups,
+  parseNvlinkStatus,
 } from './nvidia/index.js';
-export type { NvidiaCollectorOptions, NvidiaSmiXml, NvidiaTopo, TopoDeviceAffinity } from './nvidia/index.js';
+export type {
+  NvidiaCollectorOptions,
+  NvidiaSmiXml,
+  NvidiaTopo,
+  TopoDeviceAffinity,
+  NvlinkGpuStatus,
+  NvlinkLink,
+} from './nvidia/index.js';
+export {
+  createHostCollector,
+  toHostInfo,
+  readInfiniband,
+  hcaFromSysfs,
+  parseIbstat,
+  sysfsRateGbps,
+  sysfsStateName,
+  createKernelLogReader,
+  parseXidLine,
+  parseXidLog,
+  pciBusDevice,
+} from './host/index.js';
+export type {
+  HostCollector,
+  HostCollectorOptions,
+  HostFacts,
+  InfinibandReaderOptions,
+  SysfsHcaFiles,
+  SysfsPortFiles,
+  KernelLogReader,
+  KernelLogReaderOptions,
+  XidEvent,
+} from './host/index.js';
+export { createAmdCollector, ROCM_SMI_ARGS, parseRocmSmiJson, parseKfdTopology, parseProperties, readKfdTopology } from './amd/index.js';
+export type { AmdCollectorOptions, RocmSmiReport, KfdFiles, KfdLink, KfdNode, KfdTopology, KfdReaderOptions } from './amd/index.js';

@@ -4,3 +4,5 @@ export { parseNvidiaSmiXml, isFabricTrusted, nodeFabric, normaliseBusId, leading
 export type { NvidiaSmiXml } from './parse-xml.js';
 export { parseTopoMatrix, deriveLinkGroups } from './parse-topo.js';
 export type { NvidiaTopo, TopoDeviceAffinity } from './parse-topo.js';
+export { parseNvlinkStatus } from './parse-nvlink.js';
+export type { NvlinkGpuStatus, NvlinkLink } from './parse-nvlink.js';

@@ -1,0 +1,66 @@
+import t from 'tap';
+import { readdirSync } from 'node:fs';
+import { ParseError } from '../../../../shared/errors/index.js';
+import { parseRocmSmiJson, readKfdTopology } from '../../../../agent/collectors/index.js';
+import { read, shared } from '../fixtures.js';
+
+const jsons = readdirSync(shared('telegraf')).filter((f) => f.endsWith('.json'));
+
+for (const f of jsons) {
+  t.test(`rocm-smi ${f}`, async (t) => {
+    const text = read(shared('telegraf', f));
+    const doc = JSON.parse(text) as Record<string, Record<string, string>>;
+    const cards = Object.keys(doc).filter((k) => /^card\d+$/.test(k));
+    const r = parseRocmSmiJson(text);
+    t.equal(r.gpus.length, cards.length);
+    t.equal(r.firmware.driverVersion, doc['system']?.['Driver version'] ?? '');
+    r.gpus.forEach((g, i) => {
+      const c = doc[cards[i] ?? ''] ?? {};
+      t.equal(g.vendor, 'amd');
+      t.equal(g.pciBusId, (c['PCI Bus'] ?? '').toUpperCase());
+      t.equal(g.memoryMiB, Math.round(Number(c['VRAM Total Memory (B)']) / 1024 ** 2));
+      t.equal(g.vbiosVersion, c['VBIOS version']);
+      t.ok(g.name.length > 0, 'has a name');
+    });
+  });
+}
+
+t.test('MI100: link types, readings', async (t) => {
+  const r = parseRocmSmiJson(read(shared('telegraf', 'mi100_rocm571.json')));
+  t.equal(r.gpus.length, 6);
+  t.equal(r.gpus[0]?.name, 'Arcturus GL-XL [Instinct MI100]');
+  t.equal(r.linkMatrix.devices.length, 6);
+  t.equal(r.linkMatrix.rows[0]?.[1], 'PCIE');
+  t.equal(r.samples[0]?.temperatureCelsius, 31);
+  t.equal(r.samples[0]?.powerWatts, 39);
+  t.equal(r.samples[0]?.pcie.currentGen, 3);
+  t.equal(r.samples[0]?.pcie.currentWidth, 16);
+  t.equal(r.gpus[0]?.numaNode, 0);
+});
+
+t.test('bad rocm-smi output is a ParseError', async (t) => {
+  t.throws(() => parseRocmSmiJson('WARNING: AMD GPU device(s) is/are in a low-power state'), ParseError);
+  t.throws(() => parseRocmSmiJson('[1,2]'), ParseError);
+});
+
+t.test('KFD topology: MI210 with two XGMI hives', async (t) => {
+  const topo = await readKfdTopology({ root: shared('k8s-device-plugin-rocm', 'topo-mi210-xgmi-pcie') });
+  const gpus = topo.nodes.filter((n) => n.isGpu);
+  t.equal(gpus.length, 8);
+  t.equal(topo.nodes.filter((n) => !n.isGpu).length, 2);
+  t.same(topo.linkGroups, [
+    { kind: 'nvlink', gpus: [0, 1, 2, 3] },
+    { kind: 'nvlink', gpus: [4, 5, 6, 7] },
+    { kind: 'numa', gpus: [0, 1, 2, 3] },
+    { kind: 'numa', gpus: [4, 5, 6, 7] },
+  ]);
+  t.same(topo.linkMatrix.rows[0], ['X', 'XGMI', 'XGMI', 'XGMI', 'PCIE', 'PCIE', 'PCIE', 'PCIE']);
+  t.equal(gpus[0]?.pciBusId, '0000:63:00.0');
+  t.ok(gpus[0]?.hiveId);
+});
+
+t.test('KFD topology: single-GPU capture (topology-parsing)', async (t) => {
+  const topo = await readKfdTopology({ root: shared('k8s-device-plugin-rocm', 'topology-parsing', 'topology') });
+  t.ok(topo.nodes.filter((n) => n.isGpu).length >= 1);
+  t.same(topo.linkGroups.filter((g) => g.kind === 'nvlink'), []);
+});
