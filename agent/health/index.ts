@@ -1,0 +1,16 @@
+/** Health rules (pure, one per file under rules/) and the evaluator that keeps first-seen times. */
+export { createHealthEvaluator, runRules, ALL_RULES } from './evaluator.js';
+export type { HealthEvaluator, HealthEvaluatorOptions, HealthReport, JobFinding } from './evaluator.js';
+export { DEFAULT_HEALTH_CONFIG, DEFAULT_XID_POLICY } from './types.js';
+export type { Finding, FindingScope, HealthConfig, HealthInput, IbPolicy, Rule, ThrottlePolicy, XidPolicy } from './types.js';
+export { xidRule, XID_CHECK } from './rules/xid.js';
+export { eccUncorrectableRule, ECC_CHECK } from './rules/ecc-uncorrectable.js';
+export { rowRemapRule, ROW_REMAP_CHECK } from './rules/row-remap.js';
+export { retiredPagesRule, RETIRED_PAGES_CHECK } from './rules/retired-pages.js';
+export { nvlinkRule, nvlinkExpectedByName, NVLINK_CHECK } from './rules/nvlink.js';
+export { fabricRule, FABRIC_CHECK } from './rules/fabric.js';
+export { gpuCountRule, GPU_COUNT_CHECK } from './rules/gpu-count.js';
+export { gpuLostRule, GPU_LOST_CHECK } from './rules/gpu-lost.js';
+export { throttleRule, THROTTLE_CHECK } from './rules/throttle.js';
+export { infinibandRule, IB_CHECK } from './rules/infiniband.js';
+export { probeRule, PROBE_CHECK } from './rules/probe.js';
