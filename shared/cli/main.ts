@@ -4,6 +4,7 @@ import type { Command, CliIO } from './command.js';
 import { EXIT_USAGE } from './command.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  scheduler: { summary: 'run the scheduler daemon', load: async () => (await import('./scheduler.js')).schedulerCommand },
   plan: { summary: 'plan a job against a described cluster, running nothing', load: async () => (await import('./plan.js')).planCommand },
 };
 

@@ -1,0 +1,19 @@
+// Original file: proto/gantry/v1/agent.proto
+
+import type { Register as _gantry_v1_Register, Register__Output as _gantry_v1_Register__Output } from '../../gantry/v1/Register';
+import type { Report as _gantry_v1_Report, Report__Output as _gantry_v1_Report__Output } from '../../gantry/v1/Report';
+import type { TaskUpdate as _gantry_v1_TaskUpdate, TaskUpdate__Output as _gantry_v1_TaskUpdate__Output } from '../../gantry/v1/TaskUpdate';
+
+export interface AgentMessage {
+  'register'?: (_gantry_v1_Register | null);
+  'report'?: (_gantry_v1_Report | null);
+  'taskUpdate'?: (_gantry_v1_TaskUpdate | null);
+  'body'?: "register"|"report"|"taskUpdate";
+}
+
+export interface AgentMessage__Output {
+  'register'?: (_gantry_v1_Register__Output | null);
+  'report'?: (_gantry_v1_Report__Output | null);
+  'taskUpdate'?: (_gantry_v1_TaskUpdate__Output | null);
+  'body'?: "register"|"report"|"taskUpdate";
+}

@@ -1,0 +1,12 @@
+// Original file: proto/gantry/v1/types.proto
+
+
+export interface Firmware {
+  'driverVersion'?: (string);
+  'cudaVersion'?: (string);
+}
+
+export interface Firmware__Output {
+  'driverVersion': (string);
+  'cudaVersion': (string);
+}

@@ -1,0 +1,10 @@
+// Original file: proto/gantry/v1/types.proto
+
+
+export interface LinkMatrixRow {
+  'cells'?: (string)[];
+}
+
+export interface LinkMatrixRow__Output {
+  'cells': (string)[];
+}

@@ -1,0 +1,25 @@
+// Original file: proto/gantry/v1/agent.proto
+
+import type { Inventory as _gantry_v1_Inventory, Inventory__Output as _gantry_v1_Inventory__Output } from '../../gantry/v1/Inventory';
+import type { HealthVerdict as _gantry_v1_HealthVerdict, HealthVerdict__Output as _gantry_v1_HealthVerdict__Output } from '../../gantry/v1/HealthVerdict';
+import type { TaskStatus as _gantry_v1_TaskStatus, TaskStatus__Output as _gantry_v1_TaskStatus__Output } from '../../gantry/v1/TaskStatus';
+
+export interface Register {
+  'nodeName'?: (string);
+  'agentVersion'?: (string);
+  'address'?: (string);
+  'inventory'?: (_gantry_v1_Inventory | null);
+  'labels'?: ({[key: string]: string});
+  'verdicts'?: (_gantry_v1_HealthVerdict)[];
+  'tasks'?: (_gantry_v1_TaskStatus)[];
+}
+
+export interface Register__Output {
+  'nodeName': (string);
+  'agentVersion': (string);
+  'address': (string);
+  'inventory': (_gantry_v1_Inventory__Output | null);
+  'labels': ({[key: string]: string});
+  'verdicts': (_gantry_v1_HealthVerdict__Output)[];
+  'tasks': (_gantry_v1_TaskStatus__Output)[];
+}

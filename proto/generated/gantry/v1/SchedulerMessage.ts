@@ -1,0 +1,19 @@
+// Original file: proto/gantry/v1/agent.proto
+
+import type { Registered as _gantry_v1_Registered, Registered__Output as _gantry_v1_Registered__Output } from '../../gantry/v1/Registered';
+import type { StartTask as _gantry_v1_StartTask, StartTask__Output as _gantry_v1_StartTask__Output } from '../../gantry/v1/StartTask';
+import type { StopTask as _gantry_v1_StopTask, StopTask__Output as _gantry_v1_StopTask__Output } from '../../gantry/v1/StopTask';
+
+export interface SchedulerMessage {
+  'registered'?: (_gantry_v1_Registered | null);
+  'startTask'?: (_gantry_v1_StartTask | null);
+  'stopTask'?: (_gantry_v1_StopTask | null);
+  'body'?: "registered"|"startTask"|"stopTask";
+}
+
+export interface SchedulerMessage__Output {
+  'registered'?: (_gantry_v1_Registered__Output | null);
+  'startTask'?: (_gantry_v1_StartTask__Output | null);
+  'stopTask'?: (_gantry_v1_StopTask__Output | null);
+  'body'?: "registered"|"startTask"|"stopTask";
+}

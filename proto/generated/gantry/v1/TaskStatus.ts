@@ -1,0 +1,28 @@
+// Original file: proto/gantry/v1/agent.proto
+
+import type { TaskState as _gantry_v1_TaskState, TaskState__Output as _gantry_v1_TaskState__Output } from '../../gantry/v1/TaskState';
+import type { Long } from '@grpc/proto-loader';
+
+export interface TaskStatus {
+  'jobId'?: (string);
+  'rank'?: (number);
+  'epoch'?: (number | string | Long);
+  'state'?: (_gantry_v1_TaskState);
+  'exitCode'?: (number);
+  'signal'?: (string);
+  'startedUnixMs'?: (number | string | Long);
+  'finishedUnixMs'?: (number | string | Long);
+  'message'?: (string);
+}
+
+export interface TaskStatus__Output {
+  'jobId': (string);
+  'rank': (number);
+  'epoch': (number);
+  'state': (_gantry_v1_TaskState__Output);
+  'exitCode': (number);
+  'signal': (string);
+  'startedUnixMs': (number);
+  'finishedUnixMs': (number);
+  'message': (string);
+}

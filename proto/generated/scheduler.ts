@@ -1,0 +1,52 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { Fabric as _gantry_v1_Fabric, Fabric__Output as _gantry_v1_Fabric__Output } from './gantry/v1/Fabric';
+import type { Firmware as _gantry_v1_Firmware, Firmware__Output as _gantry_v1_Firmware__Output } from './gantry/v1/Firmware';
+import type { GetNodeRequest as _gantry_v1_GetNodeRequest, GetNodeRequest__Output as _gantry_v1_GetNodeRequest__Output } from './gantry/v1/GetNodeRequest';
+import type { Gpu as _gantry_v1_Gpu, Gpu__Output as _gantry_v1_Gpu__Output } from './gantry/v1/Gpu';
+import type { Hca as _gantry_v1_Hca, Hca__Output as _gantry_v1_Hca__Output } from './gantry/v1/Hca';
+import type { HcaPort as _gantry_v1_HcaPort, HcaPort__Output as _gantry_v1_HcaPort__Output } from './gantry/v1/HcaPort';
+import type { HealthVerdict as _gantry_v1_HealthVerdict, HealthVerdict__Output as _gantry_v1_HealthVerdict__Output } from './gantry/v1/HealthVerdict';
+import type { Host as _gantry_v1_Host, Host__Output as _gantry_v1_Host__Output } from './gantry/v1/Host';
+import type { Inventory as _gantry_v1_Inventory, Inventory__Output as _gantry_v1_Inventory__Output } from './gantry/v1/Inventory';
+import type { LinkGroup as _gantry_v1_LinkGroup, LinkGroup__Output as _gantry_v1_LinkGroup__Output } from './gantry/v1/LinkGroup';
+import type { LinkMatrix as _gantry_v1_LinkMatrix, LinkMatrix__Output as _gantry_v1_LinkMatrix__Output } from './gantry/v1/LinkMatrix';
+import type { LinkMatrixRow as _gantry_v1_LinkMatrixRow, LinkMatrixRow__Output as _gantry_v1_LinkMatrixRow__Output } from './gantry/v1/LinkMatrixRow';
+import type { ListNodesRequest as _gantry_v1_ListNodesRequest, ListNodesRequest__Output as _gantry_v1_ListNodesRequest__Output } from './gantry/v1/ListNodesRequest';
+import type { ListNodesResponse as _gantry_v1_ListNodesResponse, ListNodesResponse__Output as _gantry_v1_ListNodesResponse__Output } from './gantry/v1/ListNodesResponse';
+import type { Node as _gantry_v1_Node, Node__Output as _gantry_v1_Node__Output } from './gantry/v1/Node';
+import type { SchedulerServiceClient as _gantry_v1_SchedulerServiceClient, SchedulerServiceDefinition as _gantry_v1_SchedulerServiceDefinition } from './gantry/v1/SchedulerService';
+import type { Topology as _gantry_v1_Topology, Topology__Output as _gantry_v1_Topology__Output } from './gantry/v1/Topology';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  gantry: {
+    v1: {
+      Connectivity: EnumTypeDefinition
+      Fabric: MessageTypeDefinition<_gantry_v1_Fabric, _gantry_v1_Fabric__Output>
+      Firmware: MessageTypeDefinition<_gantry_v1_Firmware, _gantry_v1_Firmware__Output>
+      GetNodeRequest: MessageTypeDefinition<_gantry_v1_GetNodeRequest, _gantry_v1_GetNodeRequest__Output>
+      Gpu: MessageTypeDefinition<_gantry_v1_Gpu, _gantry_v1_Gpu__Output>
+      Hca: MessageTypeDefinition<_gantry_v1_Hca, _gantry_v1_Hca__Output>
+      HcaPort: MessageTypeDefinition<_gantry_v1_HcaPort, _gantry_v1_HcaPort__Output>
+      HealthVerdict: MessageTypeDefinition<_gantry_v1_HealthVerdict, _gantry_v1_HealthVerdict__Output>
+      Host: MessageTypeDefinition<_gantry_v1_Host, _gantry_v1_Host__Output>
+      Inventory: MessageTypeDefinition<_gantry_v1_Inventory, _gantry_v1_Inventory__Output>
+      LinkGroup: MessageTypeDefinition<_gantry_v1_LinkGroup, _gantry_v1_LinkGroup__Output>
+      LinkMatrix: MessageTypeDefinition<_gantry_v1_LinkMatrix, _gantry_v1_LinkMatrix__Output>
+      LinkMatrixRow: MessageTypeDefinition<_gantry_v1_LinkMatrixRow, _gantry_v1_LinkMatrixRow__Output>
+      ListNodesRequest: MessageTypeDefinition<_gantry_v1_ListNodesRequest, _gantry_v1_ListNodesRequest__Output>
+      ListNodesResponse: MessageTypeDefinition<_gantry_v1_ListNodesResponse, _gantry_v1_ListNodesResponse__Output>
+      Node: MessageTypeDefinition<_gantry_v1_Node, _gantry_v1_Node__Output>
+      Schedulability: EnumTypeDefinition
+      SchedulerService: SubtypeConstructor<typeof grpc.Client, _gantry_v1_SchedulerServiceClient> & { service: _gantry_v1_SchedulerServiceDefinition }
+      Severity: EnumTypeDefinition
+      Topology: MessageTypeDefinition<_gantry_v1_Topology, _gantry_v1_Topology__Output>
+    }
+  }
+}
+

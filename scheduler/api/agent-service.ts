@@ -1,0 +1,121 @@
+/** AgentService.Connect: one bidirectional stream per agent. Thin: validate, convert, hand to the registry. */
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { AgentMessage__Output, AgentServiceHandlers, SchedulerMessage } from '../../shared/proto/index.js';
+import { inventoryFromPb, verdictFromPb } from '../../shared/wire/index.js';
+import { InvalidArgumentError } from '../../shared/errors/index.js';
+import type { Logger } from '../../shared/log/index.js';
+import type { NodeRegistry } from '../node-registry.js';
+import type { SchedulerMetrics } from '../metrics.js';
+import { toGrpcError } from './status-table.js';
+
+type AgentStream = ServerDuplexStream<AgentMessage__Output, SchedulerMessage>;
+
+const NODE_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
+
+export function validateNodeName(name: string, field: string): string {
+  if (!NODE_NAME.test(name)) {
+    throw new InvalidArgumentError(field, `must be 1-253 characters of letters, digits, '.', '_' or '-', starting and ending with a letter or digit; got ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+export interface AgentServiceDeps {
+  registry: NodeRegistry;
+  metrics: SchedulerMetrics;
+  log: Logger;
+  schedulerId: string;
+  reportIntervalMs: number;
+}
+
+export class AgentStreams {
+  /** The live stream of each node; a newer connection from the same node replaces the older one. */
+  private readonly streams = new Map<string, AgentStream>();
+
+  constructor(private readonly deps: AgentServiceDeps) {}
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  send(node: string, msg: SchedulerMessage): boolean {
+    const s = this.streams.get(node);
+    if (!s) return false;
+    return s.write(msg);
+  }
+
+  closeAll(): void {
+    for (const s of this.streams.values()) s.end();
+    this.streams.clear();
+  }
+
+  handlers(): AgentServiceHandlers {
+    return { Connect: (call) => this.connect(call) };
+  }
+
+  private connect(call: AgentStream): void {
+    const { registry, metrics, log } = this.deps;
+    let node: string | undefined;
+    let chain = Promise.resolve();
+    const fail = (e: unknown): void => {
+      metrics.invalidMessages.inc({ reason: e instanceof InvalidArgumentError ? e.field : 'internal' });
+      log.warn({ node, err: (e as Error).message }, 'closing agent stream');
+      call.destroy(toGrpcError(e) as Error);
+    };
+    call.on('data', (msg: AgentMessage__Output) => {
+      // Handle messages strictly in order, one at a time.
+      chain = chain.then(() => this.onMessage(call, msg, node, (n) => (node = n))).catch(fail);
+    });
+    const done = (): void => {
+      if (node && this.streams.get(node) === call) {
+        this.streams.delete(node);
+        metrics.agentStreams.set(this.streams.size);
+        log.info({ node }, 'agent stream closed');
+      }
+    };
+    call.on('end', () => {
+      done();
+      call.end();
+    });
+    call.on('error', done);
+    call.on('close', done);
+  }
+
+  private async onMessage(call: AgentStream, msg: AgentMessage__Output, node: string | undefined, setNode: (n: string) => void): Promise<void> {
+    const { registry, metrics } = this.deps;
+    if (msg.register) {
+      const r = msg.register;
+      const name = validateNodeName(r.nodeName, 'register.nodeName');
+      if (node !== undefined && node !== name) throw new InvalidArgumentError('register.nodeName', 'a stream registers one node');
+      const inventory = inventoryFromPb(r.inventory, 'register.inventory');
+      const verdicts = r.verdicts.map((v, i) => verdictFromPb(v, `register.verdicts[${i}]`));
+      const previous = this.streams.get(name);
+      if (previous && previous !== call) previous.end();
+      this.streams.set(name, call);
+      setNode(name);
+      metrics.agentStreams.set(this.streams.size);
+      metrics.registrations.inc();
+      await registry.register({
+        name,
+        address: r.address || name,
+        agentVersion: r.agentVersion,
+        inventory,
+        labels: r.labels,
+        verdicts,
+      });
+      call.write({ registered: { schedulerId: this.deps.schedulerId, reportIntervalMs: this.deps.reportIntervalMs } });
+      return;
+    }
+    if (node === undefined) throw new InvalidArgumentError('register', 'the first message on a stream must be a registration');
+    if (msg.report) {
+      metrics.reportsReceived.inc();
+      const r = msg.report;
+      await registry.report(node, {
+        ...(r.inventoryChanged ? { inventory: inventoryFromPb(r.inventory, 'report.inventory') } : {}),
+        ...(r.verdictsChanged ? { verdicts: r.verdicts.map((v, i) => verdictFromPb(v, `report.verdicts[${i}]`)) } : {}),
+      });
+      return;
+    }
+    if (msg.taskUpdate) return; // Task execution arrives with the scheduler's job work.
+    throw new InvalidArgumentError('body', 'empty agent message');
+  }
+}

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
+import { ReflectionService } from '@grpc/reflection';
+import type { HostPort, TlsOptions } from '../../shared/config/index.js';
+import { ConfigError } from '../../shared/errors/index.js';
+import { loadGantryProto } from '../../shared/proto/index.js';
+import type { AgentServiceHandlers, SchedulerServiceHandlers } from '../../shared/proto/index.js';
+
+export const SERVICE_NAMES = ['gantry.v1.AgentService', 'gantry.v1.SchedulerService'] as const;
+
+function read(path: string, key: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new ConfigError(key, `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Server credentials from config: plaintext, TLS, or mTLS (requireClientCert). */
+export function serverCredentials(tls: TlsOptions, keyPrefix: string): grpc.ServerCredentials {
+  if (!tls.enabled) return grpc.ServerCredentials.createInsecure();
+  if (!tls.certFile) throw new ConfigError(`${keyPrefix}.certFile`, 'is required when TLS is enabled');
+  if (!tls.keyFile) throw new ConfigError(`${keyPrefix}.keyFile`, 'is required when TLS is enabled');
+  if (tls.requireClientCert && !tls.caFile) throw new ConfigError(`${keyPrefix}.caFile`, 'is required to verify client certificates');
+  return grpc.ServerCredentials.createSsl(
+    tls.caFile ? read(tls.caFile, `${keyPrefix}.caFile`) : null,
+    [{ cert_chain: read(tls.certFile, `${keyPrefix}.certFile`), private_key: read(tls.keyFile, `${keyPrefix}.keyFile`) }],
+    tls.requireClientCert,
+  );
+}
+
+export interface GrpcServer {
+  server: grpc.Server;
+  port: number;
+  health: HealthImplementation;
+}
+
+export async function startGrpcServer(opts: {
+  listen: HostPort;
+  credentials: grpc.ServerCredentials;
+  agent: AgentServiceHandlers;
+  scheduler: SchedulerServiceHandlers;
+}): Promise<GrpcServer> {
+  const { definition, proto } = loadGantryProto();
+  const server = new grpc.Server({ 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_permit_without_calls': 1 });
+  server.addService(proto.gantry.v1.AgentService.service, opts.agent);
+  server.addService(proto.gantry.v1.SchedulerService.service, opts.scheduler);
+  const statusMap: ServingStatusMap = { '': 'NOT_SERVING' };
+  for (const s of SERVICE_NAMES) statusMap[s] = 'NOT_SERVING';
+  const health = new HealthImplementation(statusMap);
+  health.addToServer(server);
+  new ReflectionService(definition).addToServer(server);
+  const host = opts.listen.host.includes(':') ? `[${opts.listen.host}]` : opts.listen.host;
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${opts.listen.port}`, opts.credentials, (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return { server, port, health };
+}

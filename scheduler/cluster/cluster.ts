@@ -1,0 +1,132 @@
+/**
+ * The scheduler's in-memory view of the nodes, fed by agent registrations and reports.
+ * No I/O and no clock: every call takes `nowMs`; callers persist the records it returns and
+ * publish the transitions it reports.
+ */
+import type { HealthVerdict, Inventory, NodeRecord } from '../../shared/domain/index.js';
+import { worstSeverity } from '../../shared/domain/index.js';
+
+export interface Registration {
+  name: string;
+  address: string;
+  agentVersion: string;
+  inventory: Inventory;
+  labels: Record<string, string>;
+  verdicts: HealthVerdict[];
+}
+
+export interface ReportUpdate {
+  inventory?: Inventory;
+  verdicts?: HealthVerdict[];
+}
+
+export type Transition =
+  | { type: 'registered'; node: NodeRecord }
+  | { type: 'back'; node: NodeRecord; downForMs: number }
+  | { type: 'reconnected'; node: NodeRecord }
+  | { type: 'lost'; node: NodeRecord }
+  | { type: 'health'; node: NodeRecord; previous: NodeRecord['health'] };
+
+export class ClusterModel {
+  private readonly nodes = new Map<string, NodeRecord>();
+  /** When each ready node is declared lost unless it reports again. */
+  private readonly deadlines = new Map<string, number>();
+
+  constructor(private readonly lostAfterMs: number) {}
+
+  /** Loads stored nodes at start. Ready nodes get a fresh deadline, so a scheduler restart does not flap them. */
+  load(records: readonly NodeRecord[], nowMs: number): void {
+    for (const r of records) {
+      this.nodes.set(r.name, r);
+      if (r.connectivity === 'ready') this.deadlines.set(r.name, nowMs + this.lostAfterMs);
+    }
+  }
+
+  get(name: string): NodeRecord | undefined {
+    return this.nodes.get(name);
+  }
+
+  list(): NodeRecord[] {
+    return [...this.nodes.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  get size(): number {
+    return this.nodes.size;
+  }
+
+  register(reg: Registration, nowMs: number): Transition[] {
+    const prev = this.nodes.get(reg.name);
+    const health = worstSeverity(reg.verdicts);
+    const node: NodeRecord = {
+      name: reg.name,
+      address: reg.address,
+      connectivity: 'ready',
+      // Schedulability is the operator's (or health policy's) and survives reconnects.
+      schedulability: prev?.schedulability ?? 'schedulable',
+      schedulabilityReason: prev?.schedulabilityReason ?? '',
+      health,
+      verdicts: reg.verdicts,
+      inventory: reg.inventory,
+      labels: reg.labels,
+      agentVersion: reg.agentVersion,
+      registeredMs: prev?.registeredMs ?? nowMs,
+      lastSeenMs: nowMs,
+      reportsReceived: prev?.reportsReceived ?? 0,
+    };
+    this.nodes.set(reg.name, node);
+    this.deadlines.set(reg.name, nowMs + this.lostAfterMs);
+    const out: Transition[] = [];
+    if (!prev) out.push({ type: 'registered', node });
+    else if (prev.connectivity === 'lost') out.push({ type: 'back', node, downForMs: nowMs - prev.lastSeenMs });
+    else out.push({ type: 'reconnected', node });
+    if (prev && prev.health !== health) out.push({ type: 'health', node, previous: prev.health });
+    return out;
+  }
+
+  /** Applies a report; returns transitions (a lost node that reports again comes back). */
+  report(name: string, update: ReportUpdate, nowMs: number): Transition[] {
+    const prev = this.nodes.get(name);
+    if (!prev) return [];
+    const verdicts = update.verdicts ?? prev.verdicts;
+    const node: NodeRecord = {
+      ...prev,
+      connectivity: 'ready',
+      inventory: update.inventory ?? prev.inventory,
+      verdicts,
+      health: worstSeverity(verdicts),
+      lastSeenMs: nowMs,
+      reportsReceived: prev.reportsReceived + 1,
+    };
+    this.nodes.set(name, node);
+    this.deadlines.set(name, nowMs + this.lostAfterMs);
+    const out: Transition[] = [];
+    if (prev.connectivity === 'lost') out.push({ type: 'back', node, downForMs: nowMs - prev.lastSeenMs });
+    if (prev.health !== node.health) out.push({ type: 'health', node, previous: prev.health });
+    return out;
+  }
+
+  /** Marks nodes whose deadline passed as lost. */
+  sweep(nowMs: number): Transition[] {
+    const out: Transition[] = [];
+    for (const [name, deadline] of this.deadlines) {
+      if (deadline > nowMs) continue;
+      this.deadlines.delete(name);
+      const prev = this.nodes.get(name);
+      if (!prev || prev.connectivity === 'lost') continue;
+      const node: NodeRecord = { ...prev, connectivity: 'lost' };
+      this.nodes.set(name, node);
+      out.push({ type: 'lost', node });
+    }
+    return out;
+  }
+
+  countBy(): { ready: number; lost: number; schedulable: number; cordoned: number; draining: number; ok: number; warn: number; fail: number } {
+    const c = { ready: 0, lost: 0, schedulable: 0, cordoned: 0, draining: 0, ok: 0, warn: 0, fail: 0 };
+    for (const n of this.nodes.values()) {
+      c[n.connectivity]++;
+      c[n.schedulability]++;
+      c[n.health]++;
+    }
+    return c;
+  }
+}

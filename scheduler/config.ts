@@ -1,0 +1,66 @@
+/** Scheduler options, compiled once at start. Defaults are documented in the README's config reference. */
+import { z } from 'zod';
+import { hostPortSchema, logSchema, tlsSchema, type EnvBinding, type FlagBinding } from '../shared/config/index.js';
+
+const serversSchema = z
+  .union([z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)), z.array(z.string().min(1))])
+  .pipe(z.array(z.string().regex(/^(nats|tls|wss?):\/\/[^\s]+$/, 'must be nats://host:port (or tls://, ws://, wss://)')).min(1));
+
+export const schedulerConfigSchema = z.strictObject({
+  /** Identifies this scheduler to agents and in events. */
+  schedulerId: z.string().min(1).default('gantry-scheduler'),
+  /** LMDB environment directory. */
+  dataDir: z.string().min(1).default('/var/lib/gantry/scheduler'),
+  grpc: z
+    .strictObject({
+      listen: hostPortSchema.prefault('127.0.0.1:7070'),
+      tls: tlsSchema,
+    })
+    .prefault({}),
+  metrics: z.strictObject({ listen: hostPortSchema.prefault('127.0.0.1:9470') }).prefault({}),
+  nats: z
+    .strictObject({
+      /** false: events are kept in memory only (no NATS). */
+      enabled: z.boolean().default(true),
+      servers: serversSchema.prefault('nats://127.0.0.1:4222'),
+      user: z.string().default(''),
+      pass: z.string().default(''),
+      token: z.string().default(''),
+      streamMaxBytes: z.number().int().positive().default(1024 * 1024 * 1024),
+      streamMaxAgeMs: z.number().int().positive().default(7 * 24 * 3600 * 1000),
+    })
+    .prefault({}),
+  nodes: z
+    .strictObject({
+      /** A node that has not reported for this long is lost. */
+      lostAfterMs: z.number().int().min(100).default(15_000),
+      /** Report interval the scheduler asks agents to use. */
+      reportIntervalMs: z.number().int().min(50).default(5_000),
+    })
+    .prefault({}),
+  log: logSchema,
+});
+
+export type SchedulerConfig = z.infer<typeof schedulerConfigSchema>;
+
+export const schedulerEnv: readonly EnvBinding[] = [
+  { env: 'GANTRY_DATA_DIR', key: 'dataDir' },
+  { env: 'GANTRY_GRPC_LISTEN', key: 'grpc.listen' },
+  { env: 'GANTRY_METRICS_LISTEN', key: 'metrics.listen' },
+  { env: 'GANTRY_NATS_URL', key: 'nats.servers' },
+  { env: 'GANTRY_NATS_USER', key: 'nats.user' },
+  { env: 'GANTRY_NATS_PASS', key: 'nats.pass' },
+  { env: 'GANTRY_NATS_TOKEN', key: 'nats.token' },
+  { env: 'GANTRY_LOG_LEVEL', key: 'log.level' },
+  { env: 'GANTRY_LOG_FORMAT', key: 'log.format' },
+];
+
+export const schedulerFlags: readonly FlagBinding[] = [
+  { flag: 'data-dir', key: 'dataDir' },
+  { flag: 'grpc-listen', key: 'grpc.listen' },
+  { flag: 'metrics-listen', key: 'metrics.listen' },
+  { flag: 'nats-url', key: 'nats.servers' },
+  { flag: 'lost-after-ms', key: 'nodes.lostAfterMs' },
+  { flag: 'report-interval-ms', key: 'nodes.reportIntervalMs' },
+  { flag: 'log-level', key: 'log.level' },
+];

@@ -1,0 +1,130 @@
+/** The one place the scheduler daemon is wired: create, start, stop. */
+import { mkdirSync } from 'node:fs';
+import type { Clock } from '../shared/clock/index.js';
+import type { Daemon, Lifecycle } from '../shared/lifecycle/index.js';
+import type { Logger } from '../shared/log/index.js';
+import { startMetricsServer, type MetricsServer } from '../shared/metrics/index.js';
+import { AgentStreams } from './api/agent-service.js';
+import { schedulerServiceHandlers } from './api/scheduler-service.js';
+import { SERVICE_NAMES, serverCredentials, startGrpcServer, type GrpcServer } from './api/server.js';
+import { ClusterModel } from './cluster/index.js';
+import type { SchedulerConfig } from './config.js';
+import { MemoryEventBus, NatsEventBus, type EventBus } from './events/index.js';
+import { createSchedulerMetrics } from './metrics.js';
+import { NodeRegistry } from './node-registry.js';
+import { LmdbStore, type StateStore } from './store/index.js';
+
+export interface SchedulerDaemon extends Daemon {
+  readonly grpcPort: number;
+  readonly metricsPort: number;
+  readonly registry: NodeRegistry;
+}
+
+export function createScheduler(config: SchedulerConfig, deps: { log: Logger; clock: Clock }): SchedulerDaemon {
+  const { log, clock } = deps;
+  let lifecycle: Lifecycle = 'created';
+  let store: StateStore | undefined;
+  let events: EventBus | undefined;
+  let grpcServer: GrpcServer | undefined;
+  let metricsServer: MetricsServer | undefined;
+  let streams: AgentStreams | undefined;
+  let registry: NodeRegistry | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+
+  const daemon: SchedulerDaemon = {
+    get lifecycle() {
+      return lifecycle;
+    },
+    get grpcPort() {
+      return grpcServer?.port ?? 0;
+    },
+    get metricsPort() {
+      return metricsServer?.port ?? 0;
+    },
+    get registry() {
+      if (!registry) throw new Error('scheduler not started');
+      return registry;
+    },
+    async start() {
+      if (lifecycle !== 'created') throw new Error(`cannot start a scheduler that is ${lifecycle}`);
+      lifecycle = 'starting';
+      mkdirSync(config.dataDir, { recursive: true });
+      store = LmdbStore.open(config.dataDir);
+      if (config.nats.enabled) {
+        const bus = new NatsEventBus(
+          {
+            servers: config.nats.servers,
+            ...(config.nats.user ? { user: config.nats.user, pass: config.nats.pass } : {}),
+            ...(config.nats.token ? { token: config.nats.token } : {}),
+            streamMaxBytes: config.nats.streamMaxBytes,
+            streamMaxAgeMs: config.nats.streamMaxAgeMs,
+            name: config.schedulerId,
+          },
+          log.child({ component: 'events' }),
+        );
+        bus.start();
+        events = bus;
+      } else {
+        events = new MemoryEventBus();
+      }
+      const cluster = new ClusterModel(config.nodes.lostAfterMs);
+      registry = new NodeRegistry(cluster, store, events, clock, log.child({ component: 'nodes' }));
+      const loaded = registry.load();
+      const metrics = createSchedulerMetrics(cluster, events);
+      streams = new AgentStreams({
+        registry,
+        metrics,
+        log: log.child({ component: 'agents' }),
+        schedulerId: config.schedulerId,
+        reportIntervalMs: config.nodes.reportIntervalMs,
+      });
+      grpcServer = await startGrpcServer({
+        listen: config.grpc.listen,
+        credentials: serverCredentials(config.grpc.tls, 'grpc.tls'),
+        agent: streams.handlers(),
+        scheduler: schedulerServiceHandlers(cluster),
+      });
+      metricsServer = await startMetricsServer(metrics.registry, config.metrics.listen);
+      const sweepEveryMs = Math.max(50, Math.min(1000, Math.floor(config.nodes.lostAfterMs / 4)));
+      sweepTimer = setInterval(() => {
+        registry!.sweep().catch((e: unknown) => log.error({ err: e }, 'node sweep failed'));
+      }, sweepEveryMs);
+      grpcServer.health.setStatus('', 'SERVING');
+      for (const s of SERVICE_NAMES) grpcServer.health.setStatus(s, 'SERVING');
+      lifecycle = 'running';
+      log.info(
+        { grpcPort: grpcServer.port, metricsPort: metricsServer.port, dataDir: config.dataDir, nodesLoaded: loaded },
+        'scheduler running',
+      );
+    },
+    async stop() {
+      if (lifecycle === 'stopped' || lifecycle === 'stopping') return;
+      lifecycle = 'stopping';
+      if (sweepTimer) clearInterval(sweepTimer);
+      if (grpcServer) {
+        for (const s of ['', ...SERVICE_NAMES]) grpcServer.health.setStatus(s, 'NOT_SERVING');
+        streams?.closeAll();
+        const srv = grpcServer.server;
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => {
+            srv.forceShutdown();
+            resolve();
+          }, 2000);
+          srv.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        });
+      }
+      await metricsServer?.close();
+      if (events) {
+        await events.flush(2000);
+        await events.close();
+      }
+      await store?.close();
+      lifecycle = 'stopped';
+      log.info('scheduler stopped');
+    },
+  };
+  return daemon;
+}

@@ -1,0 +1,84 @@
+/**
+ * Wires the pure ClusterModel to the world: persists what changed, publishes node events, counts.
+ * One instance per scheduler; the gRPC handlers and the sweep timer call it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { NodeRecord } from '../shared/domain/index.js';
+import type { Clock } from '../shared/clock/index.js';
+import type { NodeEvent } from '../shared/events/index.js';
+import { EVENT_SCHEMA_VERSION } from '../shared/events/index.js';
+import type { Logger } from '../shared/log/index.js';
+import type { ClusterModel, Registration, ReportUpdate, Transition } from './cluster/index.js';
+import type { EventBus } from './events/index.js';
+import type { StateStore } from './store/index.js';
+
+export class NodeRegistry {
+  constructor(
+    readonly cluster: ClusterModel,
+    private readonly store: StateStore,
+    private readonly events: EventBus,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  load(): number {
+    const records = this.store.listNodes();
+    this.cluster.load(records, this.clock.nowMs());
+    return records.length;
+  }
+
+  async register(reg: Registration): Promise<NodeRecord> {
+    const transitions = this.cluster.register(reg, this.clock.nowMs());
+    await this.apply(transitions, [reg.name]);
+    return this.cluster.get(reg.name)!;
+  }
+
+  async report(name: string, update: ReportUpdate): Promise<void> {
+    const transitions = this.cluster.report(name, update, this.clock.nowMs());
+    // A changed inventory or verdict list is persisted even when no transition follows from it.
+    const changed = update.inventory !== undefined || update.verdicts !== undefined;
+    await this.apply(transitions, changed ? [name] : []);
+  }
+
+  async sweep(): Promise<void> {
+    await this.apply(this.cluster.sweep(this.clock.nowMs()), []);
+  }
+
+  private async apply(transitions: Transition[], alsoPersist: readonly string[]): Promise<void> {
+    const touched = new Map<string, NodeRecord>();
+    for (const t of transitions) touched.set(t.node.name, t.node);
+    for (const name of alsoPersist) {
+      const n = this.cluster.get(name);
+      if (n) touched.set(name, n);
+    }
+    if (touched.size > 0) await this.store.putNodes([...touched.values()]);
+    for (const t of transitions) {
+      const e = this.toEvent(t);
+      if (e) {
+        this.events.publish(e);
+        this.log.info({ node: e.node, event: e.type }, `node ${e.type}`);
+      }
+    }
+  }
+
+  private toEvent(t: Transition): NodeEvent | undefined {
+    const base = { v: EVENT_SCHEMA_VERSION, id: randomUUID(), at: new Date(this.clock.nowMs()).toISOString(), kind: 'node' as const, node: t.node.name };
+    switch (t.type) {
+      case 'registered':
+        return { ...base, type: 'registered', gpuCount: t.node.inventory.gpus.length, agentVersion: t.node.agentVersion };
+      case 'back':
+        return { ...base, type: 'back', downForMs: t.downForMs };
+      case 'lost':
+        return { ...base, type: 'lost', lastSeen: new Date(t.node.lastSeenMs).toISOString() };
+      case 'health':
+        return {
+          ...base,
+          type: 'health',
+          health: t.node.health,
+          checks: t.node.verdicts.filter((v) => v.severity !== 'ok').map((v) => v.check),
+        };
+      case 'reconnected':
+        return undefined;
+    }
+  }
+}

@@ -1,0 +1,678 @@
+/**
+ * The placement engine: a pure function of (snapshot, request) -> placement or
+ * counted reasons. No I/O, no clock, no randomness; ties break by tree order
+ * (natural name order), so the same input always gives the same output.
+ *
+ * Objective, `pack` mode (gangs with a required or preferred level; inference replicas):
+ *   (1) the lowest level whose single domain holds the whole gang (never above the
+ *       required level; a preferred level is tried first and climbed one level at a time,
+ *       which is the same as taking the lowest level that fits);
+ *   (2) inside it, the fewest domains at each level below, coarsest level first;
+ *   (3) the fewest nodes;
+ *   (4) best fit: the domain of (1) with the fewest free GPUs; inside it, children are
+ *       taken largest first except the last, which is the tightest that completes the
+ *       gang (a swap that keeps (2)-(3) unchanged), keeping large free domains whole.
+ * (1)-(3) are exact: the candidates of (1) are ranked by an exact knapsack over the
+ * tree (frontier.ts). (4) is the heuristic just described.
+ *
+ * `fill` mode (unconstrained gangs, batch shards): top down from the required level
+ * (or the root), step into the child with the fewest free GPUs that still holds the
+ * whole gang (least free capacity first: fill the gaps, keep big domains whole);
+ * where no child holds it alone, span the children by (2)-(3) exactly, as in `pack`.
+ *
+ * Units: below the slice level a domain's room is counted in ranks (floor(free GPUs /
+ * gpusPerRank) per eligible node); at and above it in whole slices (floor(ranks /
+ * slice size) per slice-level domain). A slice-level domain receives a multiple of the
+ * slice size and ranks are numbered depth first, so every slice of consecutive ranks
+ * sits inside one slice-level domain.
+ *
+ * Rank order: nodes in depth-first tree order, each node's ranks together, so a ring
+ * over ranks crosses each level exactly as often as the domains it uses there (0 when
+ * it uses one).
+ */
+import { InternalError } from '../../shared/errors/index.js';
+import type { ClusterSnapshot, TopologyTree } from '../topology/index.js';
+import { naturalCompare } from '../topology/index.js';
+import { defaultFilterRegistry, type FilterOutcome, type FilterRegistry } from './filters.js';
+import { EMPTY_POINTS, MergeScratch, firstAtLeast, leafPoints, mergeStep, outerCostFor, type Frontier, type Points, type Step } from './frontier.js';
+import { chooseGpus } from './gpus.js';
+import { resolveRequest, type ResolvedRequest } from './request.js';
+import type { GangRequest, Placement, PlacementResult, Reason } from './types.js';
+
+export interface PlaceOptions {
+  /** Node filters (default: schedulable, vendor, model glob, memory). */
+  filters?: FilterRegistry;
+  /** Only nodes with a 1 here (by node id) may take ranks, on top of the filters. */
+  nodeMask?: Uint8Array;
+  /** Reason counted for nodes the mask leaves out (default `excluded`). */
+  maskReason?: string;
+}
+
+interface Work {
+  capN: Int32Array;
+  units: Int32Array[];
+  maxUnits: Int32Array;
+  hasFit: Uint8Array[];
+  assign: Int32Array;
+  scratch: MergeScratch;
+  buf: Int32Array;
+}
+
+const workspaces = new WeakMap<TopologyTree, Work>();
+
+function workFor(tree: TopologyTree): Work {
+  let w = workspaces.get(tree);
+  if (!w) {
+    w = {
+      capN: new Int32Array(tree.nodeCount),
+      units: tree.levels.map((_, l) => new Int32Array(tree.domainCount[l] ?? 0)),
+      maxUnits: new Int32Array(tree.top + 1),
+      hasFit: tree.levels.map((_, l) => new Uint8Array(tree.domainCount[l] ?? 0)),
+      assign: new Int32Array(tree.nodeCount),
+      scratch: new MergeScratch(),
+      buf: new Int32Array(Math.max(16, ...tree.domainCount)),
+    };
+    workspaces.set(tree, w);
+  }
+  return w;
+}
+
+/** An internal outcome: the placement and its objective key (smaller is better). */
+interface Outcome {
+  placement: Placement;
+  key: number[];
+}
+
+function compareKeys(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+class Search {
+  readonly tree: TopologyTree;
+  readonly W: Float64Array;
+  readonly R: number;
+  readonly g: number;
+  readonly S: number;
+  readonly Ls: number;
+  readonly M: number;
+  readonly cap: number;
+  readonly touchedNodes: number[] = [];
+
+  constructor(
+    readonly snap: ClusterSnapshot,
+    readonly rr: ResolvedRequest,
+    readonly mask: Uint8Array,
+    readonly w: Work,
+  ) {
+    this.tree = snap.tree;
+    this.W = this.tree.weight;
+    this.R = rr.ranks;
+    this.g = rr.gpusPerRank;
+    this.S = rr.sliceSize;
+    this.Ls = rr.sliceLevel;
+    this.M = rr.slices;
+    this.cap = rr.capLevel;
+  }
+
+  /** Units a level-l domain must hold for the whole gang, in its own (outer) units. */
+  need(l: number): number {
+    return l >= this.Ls ? this.M : this.R;
+  }
+
+  /** Units needed inside a level-l domain, in its children's units. */
+  innerNeed(l: number): number {
+    return l <= this.Ls ? this.R : this.M;
+  }
+
+  /** A child's outer units -> its inner units. */
+  toInner(level: number, x: number): number {
+    return level === this.Ls && this.Ls >= 1 ? x * this.S : x;
+  }
+
+  computeUnits(): void {
+    const { tree, w, g, S, Ls } = this;
+    const n = tree.nodeCount;
+    const free = this.snap.nodeFree;
+    const capN = w.capN;
+    const mask = this.mask;
+    const u0 = w.units[0] as Int32Array;
+    let max0 = 0;
+    for (let i = 0; i < n; i++) {
+      const c = mask[i] === 1 ? ((free[i] as number) / g) | 0 : 0;
+      capN[i] = c;
+      const u = Ls === 0 && S > 1 ? (c / S) | 0 : c;
+      u0[i] = u;
+      if (u > max0) max0 = u;
+    }
+    w.maxUnits[0] = max0;
+    for (let l = 1; l <= tree.top; l++) {
+      const arr = w.units[l] as Int32Array;
+      arr.fill(0);
+      const below = w.units[l - 1] as Int32Array;
+      const parent = tree.parent[l - 1] as Int32Array;
+      for (let c = 0; c < below.length; c++) {
+        const v = below[c] as number;
+        if (v !== 0) {
+          const p = parent[c] as number;
+          arr[p] = (arr[p] as number) + v;
+        }
+      }
+      let max = 0;
+      if (l === Ls) {
+        for (let d = 0; d < arr.length; d++) {
+          const v = ((arr[d] as number) / S) | 0;
+          arr[d] = v;
+          if (v > max) max = v;
+        }
+      } else {
+        for (let d = 0; d < arr.length; d++) if ((arr[d] as number) > max) max = arr[d] as number;
+      }
+      w.maxUnits[l] = max;
+    }
+  }
+
+  free(level: number, id: number): number {
+    return (this.snap.domainFree[level] as Int32Array)[id] as number;
+  }
+
+  /** Fewest children of (l, d) whose units add up to the inner need (largest first). */
+  minChildren(l: number, d: number): number {
+    const tree = this.tree;
+    const s = (tree.childStart[l] as Int32Array)[d] as number;
+    const e = (tree.childEnd[l] as Int32Array)[d] as number;
+    const units = this.w.units[l - 1] as Int32Array;
+    const buf = this.w.buf;
+    let k = 0;
+    for (let c = s; c < e; c++) {
+      const v = units[c] as number;
+      if (v > 0) buf[k++] = v;
+    }
+    const view = buf.subarray(0, k);
+    view.sort();
+    const need = this.innerNeed(l);
+    let sum = 0;
+    for (let i = k - 1, t = 1; i >= 0; i--, t++) {
+      sum += view[i] as number;
+      if (sum >= need) return t;
+    }
+    return Infinity;
+  }
+
+  frontier(l: number, d: number, bound: number): Frontier | null {
+    const { tree, w, W } = this;
+    const cap = this.innerNeed(l);
+    const s = (tree.childStart[l] as Int32Array)[d] as number;
+    const e = (tree.childEnd[l] as Int32Array)[d] as number;
+    const below = w.units[l - 1] as Int32Array;
+    let inner: Points;
+    let kind: Frontier['kind'] = 'leaves';
+    let leafIds = new Int32Array(0);
+    let leafAmt = new Int32Array(0);
+    let leafCost = 0;
+    let leafChildren: Frontier[] | null = null;
+    const steps: Step[] = [];
+    if (l === 1) {
+      let k = 0;
+      for (let c = s; c < e; c++) if ((below[c] as number) > 0) k++;
+      if (k === 0) return null;
+      leafIds = new Int32Array(k);
+      leafAmt = new Int32Array(k);
+      k = 0;
+      for (let c = s; c < e; c++) {
+        const v = below[c] as number;
+        if (v > 0) {
+          leafIds[k] = c;
+          leafAmt[k] = v;
+          k++;
+        }
+      }
+      leafCost = W[0] as number;
+      inner = leafPoints(leafAmt, k, leafCost, cap, bound, w.scratch);
+    } else {
+      const kids: Frontier[] = [];
+      for (let c = s; c < e; c++) {
+        if ((below[c] as number) <= 0) continue;
+        const f = this.frontier(l - 1, c, bound);
+        if (f && f.outer.n > 0) kids.push(f);
+      }
+      if (kids.length === 0) return null;
+      const first = kids[0] as Frontier;
+      const c0 = first.outer.cost[0] as number;
+      if (kids.every((f) => f.outer.n === 1 && f.outer.cost[0] === c0)) {
+        leafIds = Int32Array.from(kids.map((f) => f.id));
+        leafAmt = Int32Array.from(kids.map((f) => f.outer.amt[0] as number));
+        leafCost = c0;
+        leafChildren = kids;
+        inner = leafPoints(leafAmt, kids.length, leafCost, cap, bound, w.scratch);
+      } else {
+        kind = 'steps';
+        let dp: Points = { n: 1, cost: new Float64Array(1), amt: new Int32Array(1) };
+        for (const f of kids) {
+          const r = mergeStep(dp, f.outer, cap, bound, w.scratch);
+          steps.push({ child: f, prev: r.prev, q: r.q });
+          dp = r.points;
+        }
+        inner = dp;
+      }
+    }
+    // Outer points: own weight added; at the slice level, ranks become whole slices.
+    const conv = l === this.Ls && this.Ls >= 1 ? this.S : 1;
+    const own = W[l] as number;
+    const oc: number[] = [];
+    const oa: number[] = [];
+    const oi: number[] = [];
+    let last = 0;
+    for (let i = 0; i < inner.n; i++) {
+      const raw = inner.amt[i] as number;
+      const a = conv > 1 ? (raw / conv) | 0 : raw;
+      if (a <= last) continue;
+      const c = (inner.cost[i] as number) + own;
+      if (c > bound) break;
+      oc.push(c);
+      oa.push(a);
+      oi.push(i);
+      last = a;
+    }
+    const outer: Points = oc.length ? { n: oc.length, cost: Float64Array.from(oc), amt: Int32Array.from(oa) } : EMPTY_POINTS;
+    return { level: l, id: d, inner, outer, outerToInner: Int32Array.from(oi), kind, leafIds, leafAmt, leafCost, leafChildren, steps };
+  }
+
+  assignNode(n: number, units: number): void {
+    const ranks = this.Ls === 0 && this.S > 1 ? units * this.S : units;
+    const a = this.w.assign;
+    if ((a[n] as number) === 0) this.touchedNodes.push(n);
+    a[n] = (a[n] as number) + ranks;
+  }
+
+  /** Split `r` over children offering `amts` (largest first): fill each, the last takes the rest. */
+  private distribute(amts: number[], r: number): number[] {
+    const t = amts.length;
+    const out: number[] = [];
+    let rem = r;
+    for (let k = 0; k < t; k++) {
+      const after = t - 1 - k;
+      const x = Math.max(0, Math.min(amts[k] as number, rem - after));
+      out.push(x);
+      rem -= x;
+    }
+    if (rem !== 0) throw new InternalError(`placement reconstruction left ${rem} units unplaced`);
+    return out;
+  }
+
+  /** Place `r` inner units inside the frontier's domain, realizing its cheapest point. */
+  assign(f: Frontier, r: number): void {
+    const i = firstAtLeast(f.inner, r);
+    if (i < 0) throw new InternalError(`domain ${this.tree.domainName(f.level, f.id)} cannot hold ${r} units`);
+    const childLevel = f.level - 1;
+    if (f.kind === 'leaves') {
+      const t = i + 1;
+      const k = f.leafIds.length;
+      const idx: number[] = [];
+      for (let x = 0; x < k; x++) idx.push(x);
+      const freeOf = (x: number): number => this.free(childLevel, f.leafIds[x] as number);
+      idx.sort((a, b) => (f.leafAmt[b] as number) - (f.leafAmt[a] as number) || freeOf(a) - freeOf(b) || (f.leafIds[a] as number) - (f.leafIds[b] as number));
+      const chosen = idx.slice(0, t);
+      const rest = idx.slice(t);
+      const amounts = this.distribute(
+        chosen.map((x) => f.leafAmt[x] as number),
+        r,
+      );
+      // Best fit: swap a chosen child for a tighter unchosen one that holds its share.
+      for (let c = t - 1; c >= 0; c--) {
+        const x = amounts[c] as number;
+        const cur = chosen[c] as number;
+        let best = -1;
+        for (let j = 0; j < rest.length; j++) {
+          const cand = rest[j] as number;
+          if ((f.leafAmt[cand] as number) < x) continue;
+          if (best < 0 || freeOf(cand) < freeOf(rest[best] as number) || (freeOf(cand) === freeOf(rest[best] as number) && (f.leafIds[cand] as number) < (f.leafIds[rest[best] as number] as number))) best = j;
+        }
+        if (best >= 0 && freeOf(rest[best] as number) < freeOf(cur)) {
+          chosen[c] = rest[best] as number;
+          rest[best] = cur;
+        }
+      }
+      for (let c = 0; c < t; c++) {
+        const x = amounts[c] as number;
+        if (x === 0) continue;
+        const leaf = chosen[c] as number;
+        if (f.level === 1) this.assignNode(f.leafIds[leaf] as number, x);
+        else {
+          const child = (f.leafChildren as Frontier[])[leaf] as Frontier;
+          this.assign(child, this.toInner(childLevel, x));
+        }
+      }
+      return;
+    }
+    // Knapsack steps: walk back to the children used and their points.
+    const chosen: { f: Frontier; amt: number }[] = [];
+    let p = i;
+    for (let s = f.steps.length - 1; s >= 0; s--) {
+      const st = f.steps[s] as Step;
+      const q = st.q[p] as number;
+      if (q >= 0) chosen.push({ f: st.child, amt: st.child.outer.amt[q] as number });
+      p = st.prev[p] as number;
+    }
+    chosen.sort((a, b) => b.amt - a.amt || this.free(childLevel, a.f.id) - this.free(childLevel, b.f.id) || a.f.id - b.f.id);
+    const amounts = this.distribute(
+      chosen.map((c) => c.amt),
+      r,
+    );
+    const used = new Set(chosen.map((c) => c.f));
+    const siblings = f.steps.map((s) => s.child).filter((c) => !used.has(c));
+    for (let c = chosen.length - 1; c >= 0; c--) {
+      const x = amounts[c] as number;
+      const cur = (chosen[c] as { f: Frontier }).f;
+      const cost = outerCostFor(cur, x);
+      let best = -1;
+      for (let j = 0; j < siblings.length; j++) {
+        const sib = siblings[j] as Frontier;
+        if (outerCostFor(sib, x) !== cost) continue;
+        const fs = this.free(childLevel, sib.id);
+        if (best < 0) best = j;
+        else {
+          const fb = this.free(childLevel, (siblings[best] as Frontier).id);
+          if (fs < fb || (fs === fb && sib.id < (siblings[best] as Frontier).id)) best = j;
+        }
+      }
+      if (best >= 0 && this.free(childLevel, (siblings[best] as Frontier).id) < this.free(childLevel, cur.id)) {
+        (chosen[c] as { f: Frontier }).f = siblings[best] as Frontier;
+        siblings[best] = cur;
+      }
+    }
+    for (let c = 0; c < chosen.length; c++) {
+      const x = amounts[c] as number;
+      if (x === 0) continue;
+      const child = (chosen[c] as { f: Frontier }).f;
+      this.assign(child, this.toInner(childLevel, x));
+    }
+  }
+
+  pack(): Outcome | null {
+    const { tree, w } = this;
+    let lambda = -1;
+    for (let l = 0; l <= this.cap; l++) {
+      if ((w.maxUnits[l] as number) >= this.need(l)) {
+        lambda = l;
+        break;
+      }
+    }
+    if (lambda < 0) return null;
+    const need = this.need(lambda);
+    const units = w.units[lambda] as Int32Array;
+    const domFree = this.snap.domainFree[lambda] as Int32Array;
+    if (lambda === 0) {
+      let best = -1;
+      for (let n = 0; n < units.length; n++) {
+        if ((units[n] as number) >= need && (best < 0 || (domFree[n] as number) < (domFree[best] as number))) best = n;
+      }
+      this.assignNode(best, need);
+      return this.finish([0, 0, domFree[best] as number, best]);
+    }
+    const cands: number[] = [];
+    for (let d = 0; d < units.length; d++) if ((units[d] as number) >= need) cands.push(d);
+    cands.sort((a, b) => (domFree[a] as number) - (domFree[b] as number) || a - b);
+    let bestCost = Infinity;
+    let bestF: Frontier | null = null;
+    const lw = this.W[lambda - 1] as number;
+    for (const d of cands) {
+      // Candidates come tightest first, so a later one must be strictly cheaper to win.
+      if (this.minChildren(lambda, d) * lw >= bestCost) continue;
+      const f = this.frontier(lambda, d, bestCost - 0.5);
+      if (!f) continue;
+      const i = firstAtLeast(f.inner, this.innerNeed(lambda));
+      if (i < 0) continue;
+      const c = f.inner.cost[i] as number;
+      if (c < bestCost) {
+        bestCost = c;
+        bestF = f;
+      }
+    }
+    if (!bestF) throw new InternalError(`no ${tree.levels[lambda]} domain could be ranked although one fits`);
+    this.assign(bestF, this.innerNeed(lambda));
+    return this.finish([lambda, bestCost, domFree[bestF.id] as number, bestF.id]);
+  }
+
+  fill(): Outcome | null {
+    const { tree, w } = this;
+    const top = tree.top;
+    const cap = this.cap;
+    if (cap < top) {
+      const base = w.hasFit[cap] as Uint8Array;
+      const u = w.units[cap] as Int32Array;
+      const need = this.need(cap);
+      for (let d = 0; d < u.length; d++) base[d] = (u[d] as number) >= need ? 1 : 0;
+      for (let l = cap + 1; l <= top; l++) {
+        const arr = w.hasFit[l] as Uint8Array;
+        arr.fill(0);
+        const below = w.hasFit[l - 1] as Uint8Array;
+        const parent = tree.parent[l - 1] as Int32Array;
+        for (let c = 0; c < below.length; c++) if (below[c] === 1) arr[parent[c] as number] = 1;
+      }
+      if ((w.hasFit[top] as Uint8Array)[0] !== 1) return null;
+    } else if (((w.units[top] as Int32Array)[0] as number) < this.need(top)) return null;
+    const key: number[] = [];
+    let l = top;
+    let d = 0;
+    while (l > 0) {
+      const cs = (tree.childStart[l] as Int32Array)[d] as number;
+      const ce = (tree.childEnd[l] as Int32Array)[d] as number;
+      const cl = l - 1;
+      const units = w.units[cl] as Int32Array;
+      const need = this.need(cl);
+      const fit = w.hasFit[cl] as Uint8Array;
+      const free = this.snap.domainFree[cl] as Int32Array;
+      let best = -1;
+      for (let c = cs; c < ce; c++) {
+        if ((units[c] as number) < need) continue;
+        if (cl > cap && fit[c] !== 1) continue;
+        if (best < 0 || (free[c] as number) < (free[best] as number)) best = c;
+      }
+      if (best >= 0) {
+        key.push(0, free[best] as number, best);
+        l = cl;
+        d = best;
+        continue;
+      }
+      const f = this.frontier(l, d, Infinity);
+      const i = f ? firstAtLeast(f.inner, this.innerNeed(l)) : -1;
+      if (!f || i < 0) throw new InternalError(`${tree.levels[l]} ${tree.domainName(l, d)} holds the gang but cannot be ranked`);
+      key.push(1, f.inner.cost[i] as number);
+      this.assign(f, this.innerNeed(l));
+      return this.finish(key);
+    }
+    this.assignNode(d, this.need(0));
+    return this.finish(key);
+  }
+
+  run(): Outcome | null {
+    this.computeUnits();
+    return this.rr.mode === 'pack' ? this.pack() : this.fill();
+  }
+
+  /** Rank order, GPU choice and the reported figures; clears the scratch assignment. */
+  finish(key: number[]): Outcome {
+    const { tree, snap, w, g } = this;
+    const nodes = this.touchedNodes.sort((a, b) => a - b);
+    const ranks: Placement['ranks'] = [];
+    let total = 0;
+    for (const n of nodes) {
+      const x = w.assign[n] as number;
+      w.assign[n] = 0;
+      if (x > (w.capN[n] as number)) throw new InternalError(`node ${tree.nodeName(n)} given ${x} ranks, room for ${w.capN[n]}`);
+      total += x;
+      const picks = chooseGpus(snap.freeGpus(n), tree.linkGroups[n] ?? [], x, g);
+      for (const gpus of picks) ranks.push({ rank: ranks.length, node: tree.nodeName(n), nodeId: n, gpus });
+    }
+    this.touchedNodes.length = 0;
+    if (total !== this.R) throw new InternalError(`placed ${total} ranks of ${this.R}`);
+    return { placement: describePlacement(snap, this.rr.mode, ranks, g), key };
+  }
+}
+
+/** Domains used, ring crossings, the objective's level and counts, for ranks in order. */
+export function describePlacement(snap: ClusterSnapshot, mode: Placement['mode'], ranks: Placement['ranks'], gpusPerRank: number): Placement {
+  const tree = snap.tree;
+  const R = ranks.length;
+  const domainsUsed: Placement['domainsUsed'] = [];
+  const ringCrossings: Placement['ringCrossings'] = [];
+  const usedIds: number[][] = [];
+  for (let l = 0; l <= tree.top; l++) {
+    const anc = tree.ancestor[l] as Int32Array;
+    const ids: number[] = [];
+    const seen = new Set<number>();
+    let crossings = 0;
+    for (let i = 0; i < R; i++) {
+      const a = anc[(ranks[i] as Placement['ranks'][number]).nodeId] as number;
+      const b = anc[(ranks[(i + 1) % R] as Placement['ranks'][number]).nodeId] as number;
+      if (a !== b) crossings++;
+      if (!seen.has(a)) {
+        seen.add(a);
+        ids.push(a);
+      }
+    }
+    usedIds.push(ids);
+    if (l < tree.top) {
+      domainsUsed.push({ level: tree.levels[l] as string, names: ids.map((d) => tree.domainName(l, d)) });
+      ringCrossings.push({ level: tree.levels[l] as string, count: crossings });
+    }
+  }
+  let lambda = 0;
+  while (lambda < tree.top && (usedIds[lambda] as number[]).length > 1) lambda++;
+  const counts: Placement['counts'] = [];
+  let freeLeft = 0;
+  for (let l = lambda - 1; l >= 0; l--) {
+    const ids = usedIds[l] as number[];
+    counts.push({ level: tree.levels[l] as string, count: ids.length });
+    const free = snap.domainFree[l] as Int32Array;
+    for (const d of ids) freeLeft += free[d] as number;
+    freeLeft -= R * gpusPerRank;
+  }
+  return {
+    mode,
+    level: tree.levels[lambda] as string,
+    domain: tree.domainName(lambda, (usedIds[lambda] as number[])[0] as number),
+    ranks,
+    domainsUsed,
+    ringCrossings,
+    counts,
+    freeGpusLeft: freeLeft,
+  };
+}
+
+function andMask(a: Uint8Array, b: Uint8Array | undefined): Uint8Array {
+  if (!b) return a;
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] === 1 && b[i] === 1 ? 1 : 0;
+  return out;
+}
+
+function firmwareKey(tree: TopologyTree, n: number): string {
+  return `${tree.driver[n] ?? ''}\u0000${tree.cuda[n] ?? ''}`;
+}
+
+/**
+ * Place one gang. Returns the placement (not reserved: call snapshot.reserve on it to
+ * keep it) or "does not fit" with counted reasons. Throws InvalidArgumentError, naming
+ * the job spec field, for a request the tree cannot express (unknown level, slice
+ * size not dividing ranks, preferred coarser than required, ...).
+ */
+export function place(snapshot: ClusterSnapshot, request: GangRequest, options: PlaceOptions = {}): PlacementResult {
+  const tree = snapshot.tree;
+  const rr = resolveRequest(tree, request);
+  const filters = (options.filters ?? defaultFilterRegistry).evaluate(snapshot, request);
+  const base = andMask(filters.mask, options.nodeMask);
+  const w = workFor(tree);
+  if (!request.sameFirmware) {
+    const out = new Search(snapshot, rr, base, w).run();
+    if (out) return { fits: true, placement: out.placement, request: rr.summary };
+    return { fits: false, reasons: explainNoFit(snapshot, rr, filters, base, options), request: rr.summary };
+  }
+  // Same driver and CUDA across the gang: the best placement over firmware groups.
+  const groups = new Map<string, number[]>();
+  for (let n = 0; n < tree.nodeCount; n++) {
+    if (base[n] !== 1) continue;
+    const k = firmwareKey(tree, n);
+    let list = groups.get(k);
+    if (!list) groups.set(k, (list = []));
+    list.push(n);
+  }
+  let best: Outcome | null = null;
+  for (const k of [...groups.keys()].sort(naturalCompare)) {
+    const m = new Uint8Array(tree.nodeCount);
+    for (const n of groups.get(k) as number[]) m[n] = 1;
+    const out = new Search(snapshot, rr, m, w).run();
+    if (out && (!best || compareKeys(out.key, best.key) < 0)) best = out;
+  }
+  if (best) return { fits: true, placement: best.placement, request: rr.summary };
+  const reasons = explainNoFit(snapshot, rr, filters, base, options);
+  if (groups.size > 1 && new Search(snapshot, { ...rr, request: { ...rr.request, sameFirmware: false } }, base, w).run() !== null) {
+    reasons.push({ level: tree.levels[tree.top] as string, reason: 'sameFirmware: fits only across different driver/CUDA versions', count: groups.size });
+  }
+  return { fits: false, reasons, request: rr.summary };
+}
+
+/** The objective key of a placement result (exposed for tests and tools comparing engines). */
+export function placementKey(snapshot: ClusterSnapshot, request: GangRequest, options: PlaceOptions = {}): number[] | null {
+  const tree = snapshot.tree;
+  const rr = resolveRequest(tree, request);
+  const filters = (options.filters ?? defaultFilterRegistry).evaluate(snapshot, request);
+  const out = new Search(snapshot, rr, andMask(filters.mask, options.nodeMask), workFor(tree)).run();
+  return out ? out.key : null;
+}
+
+function unitsText(rr: ResolvedRequest, l: number): string {
+  const per = `${rr.gpusPerRank} GPU${rr.gpusPerRank === 1 ? '' : 's'}`;
+  if (l >= rr.sliceLevel && rr.sliceSize > 1) return `${rr.slices} slices of ${rr.sliceSize} ranks × ${per}`;
+  return `${rr.ranks} ranks × ${per}`;
+}
+
+/** Counted reasons, per node and per level, why the gang does not fit. */
+function explainNoFit(snap: ClusterSnapshot, rr: ResolvedRequest, filters: FilterOutcome, base: Uint8Array, options: PlaceOptions): Reason[] {
+  const tree = snap.tree;
+  const reasons: Reason[] = [];
+  const counts = new Map<string, number>();
+  const bump = (k: string): void => void counts.set(k, (counts.get(k) ?? 0) + 1);
+  const g = rr.gpusPerRank;
+  for (let n = 0; n < tree.nodeCount; n++) {
+    const r = filters.reasonOf[n] as number;
+    if (r >= 0) bump(filters.reasons[r] as string);
+    else if (base[n] !== 1) bump(options.maskReason ?? 'excluded');
+    else if ((tree.gpuCount[n] as number) < g) bump(`has fewer than ${g} GPUs`);
+    else if ((snap.nodeFree[n] as number) < g) bump(`fewer than ${g} free healthy GPU${g === 1 ? '' : 's'}`);
+  }
+  for (const [reason, count] of counts) reasons.push({ level: 'node', reason, count });
+  reasons.sort((a, b) => b.count - a.count || naturalCompare(a.reason, b.reason));
+  // Per level: how close the best domain comes.
+  const s = new Search(snap, rr, base, workFor(tree));
+  s.computeUnits();
+  const w = workFor(tree);
+  for (let l = 0; l <= rr.capLevel; l++) {
+    const most = w.maxUnits[l] as number;
+    const need = s.need(l);
+    if (most >= need) continue;
+    const unit = l >= rr.sliceLevel && rr.sliceSize > 1 ? 'slices' : 'ranks';
+    const level = tree.levels[l] as string;
+    const count = tree.domainCount[l] as number;
+    const what = l === tree.top ? 'the cluster holds' : `no ${level} holds`;
+    reasons.push({ level, reason: `${what} ${unitsText(rr, l)} (most: ${most} ${unit})`, count });
+  }
+  if (rr.capLevel < tree.top) {
+    for (let l = rr.capLevel + 1; l <= tree.top; l++) {
+      if ((w.maxUnits[l] as number) >= s.need(l)) {
+        reasons.push({
+          level: tree.levels[rr.capLevel] as string,
+          reason: `topology.required is ${tree.levels[rr.capLevel]}; the gang would fit only across ${tree.levels[rr.capLevel]} domains (in one ${tree.levels[l]})`,
+          count: 1,
+        });
+        break;
+      }
+    }
+  }
+  return reasons;
+}

@@ -1,0 +1,144 @@
+/**
+ * Node filters: small plugins, each saying whether a node may take a rank of a
+ * request and, if not, why (the reason is counted in "does not fit" results). The
+ * registry evaluates them once per snapshot and request shape and caches the mask.
+ */
+import type { ClusterSnapshot } from '../topology/index.js';
+import type { GangRequest } from './types.js';
+
+export interface NodeFilter {
+  readonly name: string;
+  /** The request fields this filter reads, as a cache key ('' when it reads none). */
+  requestKey(request: GangRequest): string;
+  /** Null when the node passes; else a short reason, e.g. `model H100-PCIe does not match A100*`. */
+  check(snapshot: ClusterSnapshot, nodeId: number, request: GangRequest): string | null;
+}
+
+/** `*` any run, `?` one character; case-insensitive, whole string. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (const ch of glob) {
+    if (ch === '*') re += '.*';
+    else if (ch === '?') re += '.';
+    else re += ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`, 'i');
+}
+
+const globCache = new Map<string, RegExp>();
+function glob(pattern: string): RegExp {
+  let re = globCache.get(pattern);
+  if (!re) {
+    re = globToRegExp(pattern);
+    if (globCache.size > 1000) globCache.clear();
+    globCache.set(pattern, re);
+  }
+  return re;
+}
+
+/** Never a cordoned, draining, lost or failed node. */
+export const schedulableFilter: NodeFilter = {
+  name: 'schedulable',
+  requestKey: () => '',
+  check: (snapshot, nodeId) => snapshot.unusable[nodeId] ?? null,
+};
+
+export const vendorFilter: NodeFilter = {
+  name: 'vendor',
+  requestKey: (r) => r.accelerator?.vendor ?? '',
+  check(snapshot, nodeId, r) {
+    const want = r.accelerator?.vendor;
+    if (!want) return null;
+    const have = snapshot.tree.vendor[nodeId] ?? 'unknown';
+    return have === want ? null : `vendor ${have}, not ${want}`;
+  },
+};
+
+export const modelFilter: NodeFilter = {
+  name: 'model',
+  requestKey: (r) => r.accelerator?.model ?? '',
+  check(snapshot, nodeId, r) {
+    const want = r.accelerator?.model;
+    if (!want) return null;
+    const have = snapshot.tree.model[nodeId] ?? '';
+    return glob(want).test(have) ? null : `model ${have || '(unknown)'} does not match ${want}`;
+  },
+};
+
+export const memoryFilter: NodeFilter = {
+  name: 'memory',
+  requestKey: (r) => String(r.accelerator?.minMemoryGiB ?? ''),
+  check(snapshot, nodeId, r) {
+    const want = r.accelerator?.minMemoryGiB;
+    if (want === undefined) return null;
+    const have = snapshot.tree.memoryGiB[nodeId] ?? 0;
+    if (have <= 0) return 'GPU memory unknown';
+    return have >= want ? null : `GPU memory below ${want} GiB`;
+  },
+};
+
+export const DEFAULT_FILTERS: readonly NodeFilter[] = [schedulableFilter, vendorFilter, modelFilter, memoryFilter];
+
+/** Which nodes pass every filter, and the first failing reason of those that do not. */
+export interface FilterOutcome {
+  /** 1 where the node passes. */
+  mask: Uint8Array;
+  /** Index into `reasons` of the first failing filter's reason, -1 where the node passes. */
+  reasonOf: Int32Array;
+  reasons: string[];
+}
+
+let registryIds = 0;
+
+export class FilterRegistry {
+  private readonly filters: NodeFilter[];
+  private readonly id = ++registryIds;
+
+  constructor(filters: readonly NodeFilter[] = DEFAULT_FILTERS) {
+    this.filters = [...filters];
+  }
+
+  /** A registry with one more filter (registries are immutable so cached masks stay right). */
+  with(filter: NodeFilter): FilterRegistry {
+    return new FilterRegistry([...this.filters, filter]);
+  }
+
+  names(): string[] {
+    return this.filters.map((f) => f.name);
+  }
+
+  evaluate(snapshot: ClusterSnapshot, request: GangRequest): FilterOutcome {
+    const key = `f${this.id}|${this.filters.map((f) => f.requestKey(request)).join('|')}`;
+    const cached = snapshot.filterCache.get(key) as FilterOutcome | undefined;
+    if (cached) return cached;
+    const n = snapshot.tree.nodeCount;
+    const mask = new Uint8Array(n);
+    const reasonOf = new Int32Array(n).fill(-1);
+    const reasons: string[] = [];
+    const index = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      let why: string | null = null;
+      for (const f of this.filters) {
+        why = f.check(snapshot, i, request);
+        if (why !== null) break;
+      }
+      if (why === null) {
+        mask[i] = 1;
+        continue;
+      }
+      let k = index.get(why);
+      if (k === undefined) {
+        k = reasons.length;
+        reasons.push(why);
+        index.set(why, k);
+      }
+      reasonOf[i] = k;
+    }
+    const outcome: FilterOutcome = { mask, reasonOf, reasons };
+    if (snapshot.filterCache.size > 256) snapshot.filterCache.clear();
+    snapshot.filterCache.set(key, outcome);
+    return outcome;
+  }
+}
+
+export const defaultFilterRegistry = new FilterRegistry();

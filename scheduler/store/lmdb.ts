@@ -1,0 +1,59 @@
+import { open, type Database, type RootDatabase } from 'lmdb';
+import type { NodeRecord } from '../../shared/domain/index.js';
+import { StoreError } from '../../shared/errors/index.js';
+import { STORE_SCHEMA_VERSION, type StateStore } from './types.js';
+
+interface StoredNode {
+  v: number;
+  node: NodeRecord;
+}
+
+/** LMDB-backed state store: one environment under dataDir, one named database per record kind. */
+export class LmdbStore implements StateStore {
+  private constructor(
+    private readonly root: RootDatabase,
+    private readonly nodes: Database<StoredNode, string>,
+  ) {}
+
+  static open(dataDir: string): LmdbStore {
+    try {
+      const root = open({ path: dataDir, compression: false });
+      const meta = root.openDB<number, string>({ name: 'meta' });
+      const version = meta.get('schemaVersion');
+      if (version !== undefined && version > STORE_SCHEMA_VERSION) {
+        root.close();
+        throw new StoreError(`store in ${dataDir} has schema ${version}, newer than this build's ${STORE_SCHEMA_VERSION}`);
+      }
+      if (version === undefined) meta.putSync('schemaVersion', STORE_SCHEMA_VERSION);
+      const nodes = root.openDB<StoredNode, string>({ name: 'nodes' });
+      return new LmdbStore(root, nodes);
+    } catch (e) {
+      if (e instanceof StoreError) throw e;
+      throw new StoreError(`cannot open the store in ${dataDir}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  getNode(name: string): NodeRecord | undefined {
+    return this.nodes.get(name)?.node;
+  }
+
+  listNodes(): NodeRecord[] {
+    const out: NodeRecord[] = [];
+    for (const { value } of this.nodes.getRange()) out.push(value.node);
+    return out;
+  }
+
+  async putNodes(nodes: readonly NodeRecord[]): Promise<void> {
+    await this.root.transaction(() => {
+      for (const n of nodes) void this.nodes.put(n.name, { v: STORE_SCHEMA_VERSION, node: n });
+    });
+  }
+
+  async deleteNode(name: string): Promise<boolean> {
+    return this.nodes.remove(name);
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+}

@@ -1,0 +1,35 @@
+import type { NodeRecord } from '../../shared/domain/index.js';
+import type { StateStore } from './types.js';
+
+/** In-memory twin of the LMDB store. Copies on the way in and out, like a real store would. */
+export class MemoryStore implements StateStore {
+  private readonly nodes = new Map<string, NodeRecord>();
+  private closed = false;
+
+  getNode(name: string): NodeRecord | undefined {
+    const n = this.nodes.get(name);
+    return n ? structuredClone(n) : undefined;
+  }
+
+  listNodes(): NodeRecord[] {
+    return [...this.nodes.keys()].sort().map((k) => structuredClone(this.nodes.get(k)!));
+  }
+
+  async putNodes(nodes: readonly NodeRecord[]): Promise<void> {
+    this.assertOpen();
+    for (const n of nodes) this.nodes.set(n.name, structuredClone(n));
+  }
+
+  async deleteNode(name: string): Promise<boolean> {
+    this.assertOpen();
+    return this.nodes.delete(name);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('store is closed');
+  }
+}

@@ -1,0 +1,18 @@
+import type { NodeRecord } from '../../shared/domain/index.js';
+
+/**
+ * The scheduler's durable state. Implementations: LMDB (production) and an in-memory twin (tests,
+ * simulation); one contract test (test/scheduler/store/contract.test.ts) runs against both.
+ * Reads are synchronous (LMDB reads are memory-mapped); writes resolve once durable.
+ */
+export interface StateStore {
+  getNode(name: string): NodeRecord | undefined;
+  listNodes(): NodeRecord[];
+  /** Writes one or more node records in one transaction. */
+  putNodes(nodes: readonly NodeRecord[]): Promise<void>;
+  deleteNode(name: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Stored records carry a schema version so later releases can migrate them. */
+export const STORE_SCHEMA_VERSION = 1;

@@ -1,0 +1,49 @@
+/**
+ * The scheduler's node records to tree input and per-cycle node state. Where a node
+ * sits is taken in the design's order of trust: trusted NVLink fabric info for the
+ * `nvlink` level, then the domains the agent reports (topology file or labels).
+ */
+import type { NodeRecord, Vendor } from '../../shared/domain/index.js';
+import type { TopologyNodeInput } from './tree.js';
+import type { NodeState } from './snapshot.js';
+
+/** The level name that trusted NVLink fabric info fills. */
+export const NVLINK_LEVEL = 'nvlink';
+
+export function nodeInputFromRecord(record: NodeRecord, levels: readonly string[]): TopologyNodeInput {
+  const inv = record.inventory;
+  const gpus = inv.gpus;
+  const first = gpus[0];
+  const domains: Record<string, string> = {};
+  for (const level of levels) {
+    const d = inv.topology.domains[level];
+    if (d) domains[level] = d;
+  }
+  const fabric = inv.topology.fabric;
+  if (levels.includes(NVLINK_LEVEL) && fabric?.trusted) domains[NVLINK_LEVEL] = `${fabric.clusterUuid}/${fabric.cliqueId}`;
+  const vendor: Vendor = first?.vendor ?? 'unknown';
+  const memMiB = gpus.reduce((m, g) => (m === 0 ? g.memoryMiB : Math.min(m, g.memoryMiB)), 0);
+  return {
+    name: record.name,
+    gpus: gpus.length,
+    domains,
+    vendor,
+    model: first?.name ?? '',
+    memoryGiB: memMiB / 1024,
+    driver: inv.firmware.driverVersion,
+    cuda: inv.firmware.cudaVersion,
+    linkGroups: inv.topology.linkGroups.map((g) => ({ kind: g.kind, gpus: g.gpus.filter((x) => x >= 0 && x < gpus.length) })),
+  };
+}
+
+/** Node state for a snapshot: `usedGpus` comes from the scheduler's allocations. */
+export function nodeStateFromRecord(record: NodeRecord, usedGpus: readonly number[] = []): NodeState {
+  const unhealthy = new Set<number>();
+  for (const v of record.verdicts) if (v.severity === 'fail' && v.gpu !== undefined) unhealthy.add(v.gpu);
+  let unusable: NodeState['unusable'] = null;
+  if (record.connectivity === 'lost') unusable = 'lost';
+  else if (record.schedulability === 'cordoned') unusable = 'cordoned';
+  else if (record.schedulability === 'draining') unusable = 'draining';
+  else if (record.health === 'fail') unusable = 'health fail';
+  return { usedGpus, unhealthyGpus: [...unhealthy].sort((a, b) => a - b), unusable };
+}

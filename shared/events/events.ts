@@ -1,0 +1,62 @@
+/**
+ * Events: a versioned union, serialised as JSON, published on NATS subjects built here only.
+ * A name is always one subject token: characters other than letters, digits, '-' and '_' are
+ * percent-encoded (so the dots of a hostname never split a subject).
+ */
+import type { Connectivity, Schedulability, Severity } from '../domain/index.js';
+
+export const EVENT_SCHEMA_VERSION = 1 as const;
+export const EVENTS_STREAM = 'GANTRY_EVENTS';
+export const EVENTS_SUBJECT_ALL = 'gantry.events.>';
+
+interface EventBase {
+  v: typeof EVENT_SCHEMA_VERSION;
+  /** Unique id, also used as Nats-Msg-Id for de-duplication. */
+  id: string;
+  /** ISO 8601 time of the transition. */
+  at: string;
+}
+
+export type NodeEvent = EventBase & {
+  kind: 'node';
+  node: string;
+} & (
+    | { type: 'registered'; gpuCount: number; agentVersion: string }
+    | { type: 'lost'; lastSeen: string }
+    | { type: 'back'; downForMs: number }
+    | { type: 'health'; health: Severity; checks: string[] }
+    | { type: 'schedulability'; schedulability: Schedulability; reason: string }
+    | { type: 'connectivity'; connectivity: Connectivity }
+  );
+
+export type GantryEvent = NodeEvent;
+
+/** Percent-encodes everything but [A-Za-z0-9_-] so a name is exactly one NATS subject token. */
+export function subjectToken(name: string): string {
+  if (name === '') return '%';
+  let out = '';
+  for (const ch of name) {
+    if (/[A-Za-z0-9_-]/.test(ch)) out += ch;
+    else for (const b of Buffer.from(ch, 'utf8')) out += '%' + b.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return out;
+}
+
+export function subjectTokenDecode(token: string): string {
+  return token === '%' ? '' : decodeURIComponent(token);
+}
+
+export function nodeEventSubject(node: string): string {
+  return `gantry.events.node.${subjectToken(node)}`;
+}
+
+export function jobEventSubject(jobId: string): string {
+  return `gantry.events.job.${subjectToken(jobId)}`;
+}
+
+export function eventSubject(e: GantryEvent): string {
+  switch (e.kind) {
+    case 'node':
+      return nodeEventSubject(e.node);
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * The job spec (../../DESIGN.md "Job spec"): one validator for `gantry submit`,
+ * `gantry plan` and the API. Unknown fields are refused and every error names its
+ * field path (InvalidArgumentError.field, e.g. `topology.slice.size`).
+ */
+import { z } from 'zod';
+import { InvalidArgumentError } from '../errors/index.js';
+import { parseDocument, MAX_DOCUMENT_BYTES } from './document.js';
+import { zodToInvalidArgument } from './zod-errors.js';
+
+export type JobKind = 'Training' | 'Inference' | 'Batch';
+export type AcceleratorVendor = 'nvidia' | 'amd';
+
+export interface AcceleratorSpec {
+  vendor?: AcceleratorVendor;
+  /** Glob on the GPU model name (`*` and `?`, case-insensitive), e.g. `H100*`. */
+  model?: string;
+  minMemoryGiB?: number;
+}
+
+export interface SliceSpec {
+  /** Ranks per slice; divides `ranks`. */
+  size: number;
+  /** Level every slice sits inside (e.g. `nvlink`). */
+  level: string;
+}
+
+export interface TopologySpec {
+  /** The whole unit inside one domain of this level, else it waits. */
+  required?: string;
+  /** Tried first, climbing one level at a time when it must. */
+  preferred?: string;
+  slice?: SliceSpec;
+}
+
+export interface SloSpec {
+  p99Ms: number;
+  metric: string;
+  port: number;
+}
+
+/** A validated job spec with every default filled in. */
+export interface JobSpec {
+  kind: JobKind;
+  name: string;
+  queue: string;
+  priority: number;
+  /** Gang size of one unit: the training job, one inference replica, one batch shard. */
+  ranks: number;
+  gpusPerRank: number;
+  accelerator: AcceleratorSpec;
+  topology: TopologySpec;
+  sameFirmware: boolean;
+  /** Inference: replica count range (1-1 for other kinds). */
+  replicas: { min: number; max: number };
+  /** Inference: level replicas are spread across. */
+  spread?: string;
+  slo?: SloSpec;
+  /** Batch: number of independent units (1 for other kinds). */
+  shards: number;
+  command: string[];
+  env: Record<string, string>;
+  workdir?: string;
+  runAs?: string;
+  maxRetries: number;
+  /** Wall-clock limit in seconds; absent: none (such jobs are never backfilled ahead of others). */
+  timeLimitSeconds?: number;
+  preemptGraceSeconds: number;
+}
+
+export const JOB_DEFAULTS = {
+  queue: 'default',
+  priority: 100,
+  ranks: 1,
+  gpusPerRank: 1,
+  sameFirmware: false,
+  maxRetries: 3,
+  preemptGraceSeconds: 30,
+} as const;
+
+/** Environment variables Gantry sets for every rank; a spec may not set them. */
+export const RESERVED_ENV = [
+  'RANK',
+  'WORLD_SIZE',
+  'LOCAL_RANK',
+  'LOCAL_WORLD_SIZE',
+  'MASTER_ADDR',
+  'MASTER_PORT',
+  'CUDA_VISIBLE_DEVICES',
+  'HIP_VISIBLE_DEVICES',
+  'ROCR_VISIBLE_DEVICES',
+  'GANTRY_TOPOLOGY_ADDR',
+] as const;
+
+const NAME = /^[a-z0-9-]{1,63}$/;
+const LEVEL = /^[a-z][a-z0-9-]{0,62}$/;
+const levelName = z.string().regex(LEVEL, { error: 'must be a level name (lower-case letters, digits and -), e.g. nvlink, leaf, spine' });
+const nameField = z.string().regex(NAME, { error: 'must be 1-63 characters of a-z, 0-9 and -' });
+
+const schema = z.strictObject({
+  kind: z.enum(['Training', 'Inference', 'Batch']),
+  name: nameField,
+  queue: nameField.optional(),
+  priority: z.int().min(0).max(1000).optional(),
+  ranks: z.int().min(1).max(100_000).optional(),
+  gpusPerRank: z.int().min(1).max(1024).optional(),
+  accelerator: z
+    .strictObject({
+      vendor: z.enum(['nvidia', 'amd']).optional(),
+      model: z
+        .string()
+        .min(1)
+        .max(128)
+        .regex(/^[A-Za-z0-9 ._\-*?+/()]+$/, { error: 'must be a model name or glob (letters, digits, space, . _ - + / ( ) and the wildcards * ?)' })
+        .optional(),
+      minMemoryGiB: z.number().positive().max(1_000_000).optional(),
+    })
+    .optional(),
+  topology: z
+    .strictObject({
+      required: levelName.optional(),
+      preferred: levelName.optional(),
+      slice: z.strictObject({ size: z.int().min(1).max(100_000), level: levelName }).optional(),
+    })
+    .optional(),
+  sameFirmware: z.boolean().optional(),
+  replicas: z.strictObject({ min: z.int().min(0).max(10_000), max: z.int().min(1).max(10_000) }).optional(),
+  spread: levelName.optional(),
+  slo: z
+    .strictObject({
+      p99Ms: z.number().positive().max(3_600_000),
+      metric: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, { error: 'must be a Prometheus metric name' }),
+      port: z.int().min(1).max(65535),
+    })
+    .optional(),
+  shards: z.int().min(1).max(1_000_000).optional(),
+  command: z.array(z.string().max(65536)).min(1).max(4096),
+  env: z.record(z.string(), z.string().max(131072)).optional(),
+  workdir: z.string().min(1).max(4096).optional(),
+  runAs: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: 'must be a user name (a-z, 0-9, _ and -, starting with a letter or _)' })
+    .optional(),
+  maxRetries: z.int().min(0).max(1000).optional(),
+  timeLimit: z.union([z.number(), z.string()]).optional(),
+  preemptGraceSeconds: z.int().min(0).max(86_400).optional(),
+});
+
+const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+
+/** `90`, `90s`, `30m`, `2h`, `1h30m`, `1d` -> seconds. */
+export function parseDurationSeconds(value: number | string, field: string): number {
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(field, 'must be a whole number of seconds, at least 1');
+    return value;
+  }
+  const m = DURATION.exec(value.trim());
+  if (!m || value.trim().length === 0 || !m.slice(1).some((x) => x !== undefined)) {
+    throw new InvalidArgumentError(field, 'must be seconds or a duration like 90s, 30m, 2h, 1h30m or 1d');
+  }
+  const [d, h, mi, s] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x))) as [number, number, number, number];
+  const total = d * 86400 + h * 3600 + mi * 60 + s;
+  if (total < 1) throw new InvalidArgumentError(field, 'must be at least 1 second');
+  return total;
+}
+
+/** Validate a parsed value (from YAML, JSON or the API) and fill in defaults. */
+export function validateJobSpec(value: unknown): JobSpec {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidArgumentError('', 'a job spec is a mapping of fields (kind, name, command, ...)');
+  }
+  const r = schema.safeParse(value);
+  if (!r.success) throw zodToInvalidArgument(r.error);
+  const v = r.data;
+  const kind = v.kind;
+  const only = (field: string, present: boolean, k: JobKind): void => {
+    if (present && kind !== k) throw new InvalidArgumentError(field, `only for kind ${k} (this job is ${kind})`);
+  };
+  only('replicas', v.replicas !== undefined, 'Inference');
+  only('spread', v.spread !== undefined, 'Inference');
+  only('slo', v.slo !== undefined, 'Inference');
+  only('shards', v.shards !== undefined, 'Batch');
+  const ranks = v.ranks ?? JOB_DEFAULTS.ranks;
+  const topology: TopologySpec = {};
+  if (v.topology?.required !== undefined) topology.required = v.topology.required;
+  if (v.topology?.preferred !== undefined) topology.preferred = v.topology.preferred;
+  if (v.topology?.slice) {
+    const { size, level } = v.topology.slice;
+    if (ranks % size !== 0) throw new InvalidArgumentError('topology.slice.size', `must divide ranks (${ranks})`);
+    topology.slice = { size, level };
+  }
+  if (topology.required !== undefined && topology.required === 'gpu') {
+    throw new InvalidArgumentError('topology.required', 'gpu is finer than a rank; use node or a coarser level');
+  }
+  if (v.replicas && v.replicas.min > v.replicas.max) throw new InvalidArgumentError('replicas.min', `must not exceed replicas.max (${v.replicas.max})`);
+  const env: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v.env ?? {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(k)) throw new InvalidArgumentError(`env.${k}`, 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)');
+    if ((RESERVED_ENV as readonly string[]).includes(k)) throw new InvalidArgumentError(`env.${k}`, 'is set by Gantry for every rank');
+    env[k] = val;
+  }
+  if (v.command[0] === undefined || v.command[0].length === 0) throw new InvalidArgumentError('command[0]', 'the program to run must not be empty');
+  if (v.workdir !== undefined && !v.workdir.startsWith('/')) throw new InvalidArgumentError('workdir', 'must be an absolute path');
+  const accelerator: AcceleratorSpec = {};
+  if (v.accelerator?.vendor !== undefined) accelerator.vendor = v.accelerator.vendor;
+  if (v.accelerator?.model !== undefined) accelerator.model = v.accelerator.model;
+  if (v.accelerator?.minMemoryGiB !== undefined) accelerator.minMemoryGiB = v.accelerator.minMemoryGiB;
+  const spec: JobSpec = {
+    kind,
+    name: v.name,
+    queue: v.queue ?? JOB_DEFAULTS.queue,
+    priority: v.priority ?? JOB_DEFAULTS.priority,
+    ranks,
+    gpusPerRank: v.gpusPerRank ?? JOB_DEFAULTS.gpusPerRank,
+    accelerator,
+    topology,
+    sameFirmware: v.sameFirmware ?? JOB_DEFAULTS.sameFirmware,
+    replicas: v.replicas ? { min: v.replicas.min, max: v.replicas.max } : { min: 1, max: 1 },
+    shards: v.shards ?? 1,
+    command: [...v.command],
+    env,
+    maxRetries: v.maxRetries ?? JOB_DEFAULTS.maxRetries,
+    preemptGraceSeconds: v.preemptGraceSeconds ?? JOB_DEFAULTS.preemptGraceSeconds,
+  };
+  if (v.spread !== undefined) spec.spread = v.spread;
+  if (v.slo) spec.slo = { ...v.slo };
+  if (v.workdir !== undefined) spec.workdir = v.workdir;
+  if (v.runAs !== undefined) spec.runAs = v.runAs;
+  if (v.timeLimit !== undefined) spec.timeLimitSeconds = parseDurationSeconds(v.timeLimit, 'timeLimit');
+  return spec;
+}
+
+export interface ParseJobSpecOptions {
+  /** Refuse specs over this many bytes (default and ceiling 1 MiB). */
+  maxBytes?: number;
+}
+
+/** Parse a job spec from YAML or JSON text and validate it. */
+export function parseJobSpec(text: string, options: ParseJobSpecOptions = {}): JobSpec {
+  const maxBytes = Math.min(options.maxBytes ?? MAX_DOCUMENT_BYTES, MAX_DOCUMENT_BYTES);
+  return validateJobSpec(parseDocument(text, { maxBytes, what: 'job spec' }));
+}

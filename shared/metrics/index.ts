@@ -1,0 +1,2 @@
+export { startMetricsServer } from './http.js';
+export type { MetricsServer } from './http.js';

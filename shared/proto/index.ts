@@ -1,0 +1,15 @@
+export { loadGantryProto, loaderOptions, PROTO_ROOT, PROTO_FILES } from './load.js';
+export type { GantryProto } from './load.js';
+export type { AgentMessage, AgentMessage__Output } from '../../proto/generated/gantry/v1/AgentMessage.js';
+export type { SchedulerMessage, SchedulerMessage__Output } from '../../proto/generated/gantry/v1/SchedulerMessage.js';
+export type { AgentServiceHandlers } from '../../proto/generated/gantry/v1/AgentService.js';
+export type { AgentServiceClient } from '../../proto/generated/gantry/v1/AgentService.js';
+export type { SchedulerServiceHandlers, SchedulerServiceClient } from '../../proto/generated/gantry/v1/SchedulerService.js';
+export type { Node as PbNode, Node__Output as PbNodeOut } from '../../proto/generated/gantry/v1/Node.js';
+export type { Inventory as PbInventory, Inventory__Output as PbInventoryOut } from '../../proto/generated/gantry/v1/Inventory.js';
+export type { HealthVerdict as PbVerdict, HealthVerdict__Output as PbVerdictOut } from '../../proto/generated/gantry/v1/HealthVerdict.js';
+export type { Register__Output as PbRegisterOut } from '../../proto/generated/gantry/v1/Register.js';
+export type { Report__Output as PbReportOut } from '../../proto/generated/gantry/v1/Report.js';
+export type { ListNodesRequest__Output } from '../../proto/generated/gantry/v1/ListNodesRequest.js';
+export type { ListNodesResponse, ListNodesResponse__Output } from '../../proto/generated/gantry/v1/ListNodesResponse.js';
+export type { GetNodeRequest__Output } from '../../proto/generated/gantry/v1/GetNodeRequest.js';

@@ -1,0 +1,175 @@
+/**
+ * The only code that touches generated protobuf types: domain <-> wire conversion.
+ * Inbound conversion validates what a peer sent and throws InvalidArgumentError naming the field.
+ */
+import type {
+  Connectivity,
+  GpuInfo,
+  HealthVerdict,
+  Inventory,
+  NodeRecord,
+  Schedulability,
+  Severity,
+  Vendor,
+} from '../domain/index.js';
+import { InvalidArgumentError } from '../errors/index.js';
+import type { PbInventory, PbInventoryOut, PbNode, PbNodeOut, PbVerdict, PbVerdictOut } from '../proto/index.js';
+
+const SEVERITY_TO_PB = { ok: 'SEVERITY_OK', warn: 'SEVERITY_WARN', fail: 'SEVERITY_FAIL' } as const;
+const CONNECTIVITY_TO_PB = { ready: 'CONNECTIVITY_READY', lost: 'CONNECTIVITY_LOST' } as const;
+const SCHEDULABILITY_TO_PB = {
+  schedulable: 'SCHEDULABILITY_SCHEDULABLE',
+  cordoned: 'SCHEDULABILITY_CORDONED',
+  draining: 'SCHEDULABILITY_DRAINING',
+} as const;
+
+function invert<K extends string, V extends string>(m: Record<K, V>): Record<string, K> {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [v, k])) as Record<string, K>;
+}
+const SEVERITY_FROM_PB = invert(SEVERITY_TO_PB);
+const CONNECTIVITY_FROM_PB = invert(CONNECTIVITY_TO_PB);
+const SCHEDULABILITY_FROM_PB = invert(SCHEDULABILITY_TO_PB);
+
+export function severityFromPb(v: string, field: string): Severity {
+  const s = SEVERITY_FROM_PB[v];
+  if (!s) throw new InvalidArgumentError(field, `unknown severity ${JSON.stringify(v)}`);
+  return s;
+}
+export function connectivityToPb(c: Connectivity): string {
+  return CONNECTIVITY_TO_PB[c];
+}
+export function connectivityFromPb(v: string): Connectivity | undefined {
+  return CONNECTIVITY_FROM_PB[v];
+}
+export function schedulabilityFromPb(v: string): Schedulability | undefined {
+  return SCHEDULABILITY_FROM_PB[v];
+}
+
+export function verdictToPb(v: HealthVerdict): PbVerdict {
+  return {
+    check: v.check,
+    severity: SEVERITY_TO_PB[v.severity],
+    hasGpu: v.gpu !== undefined,
+    gpu: v.gpu ?? 0,
+    evidence: v.evidence,
+    firstSeenUnixMs: v.firstSeenMs,
+  };
+}
+
+export function verdictFromPb(v: PbVerdictOut, field: string): HealthVerdict {
+  if (!v.check) throw new InvalidArgumentError(`${field}.check`, 'must not be empty');
+  const out: HealthVerdict = {
+    check: v.check,
+    severity: severityFromPb(v.severity, `${field}.severity`),
+    evidence: v.evidence,
+    firstSeenMs: v.firstSeenUnixMs,
+  };
+  if (v.hasGpu) out.gpu = v.gpu;
+  return out;
+}
+
+export function inventoryToPb(inv: Inventory): PbInventory {
+  return {
+    host: { ...inv.host },
+    firmware: { ...inv.firmware },
+    gpus: inv.gpus.map((g) => ({ ...g, memoryMib: g.memoryMiB })),
+    hcas: inv.hcas.map((h) => ({ ...h, ports: h.ports.map((p) => ({ ...p })) })),
+    topology: {
+      linkMatrix: {
+        devices: inv.topology.linkMatrix.devices,
+        rows: inv.topology.linkMatrix.rows.map((cells) => ({ cells })),
+      },
+      linkGroups: inv.topology.linkGroups.map((g) => ({ kind: g.kind, gpus: g.gpus })),
+      ...(inv.topology.fabric ? { fabric: { ...inv.topology.fabric } } : {}),
+      domains: { ...inv.topology.domains },
+    },
+  };
+}
+
+const VENDORS: ReadonlySet<string> = new Set(['nvidia', 'amd', 'unknown']);
+const LINK_KINDS: ReadonlySet<string> = new Set(['nvlink', 'pcie-switch', 'numa']);
+
+export function inventoryFromPb(pb: PbInventoryOut | null | undefined, field: string): Inventory {
+  if (!pb) throw new InvalidArgumentError(field, 'is required');
+  if (!pb.host) throw new InvalidArgumentError(`${field}.host`, 'is required');
+  const seen = new Set<number>();
+  const gpus: GpuInfo[] = pb.gpus.map((g, i) => {
+    const f = `${field}.gpus[${i}]`;
+    if (seen.has(g.index)) throw new InvalidArgumentError(`${f}.index`, `duplicate GPU index ${g.index}`);
+    seen.add(g.index);
+    if (!VENDORS.has(g.vendor)) throw new InvalidArgumentError(`${f}.vendor`, `unknown vendor ${JSON.stringify(g.vendor)}`);
+    return {
+      index: g.index,
+      uuid: g.uuid,
+      name: g.name,
+      vendor: g.vendor as Vendor,
+      memoryMiB: g.memoryMib,
+      pciBusId: g.pciBusId,
+      serial: g.serial,
+      vbiosVersion: g.vbiosVersion,
+      inforomVersion: g.inforomVersion,
+      gspFirmwareVersion: g.gspFirmwareVersion,
+      numaNode: g.numaNode,
+      nvlinkDomain: g.nvlinkDomain,
+      linkRow: g.linkRow,
+      migEnabled: g.migEnabled,
+    };
+  });
+  const topo = pb.topology;
+  return {
+    host: { ...pb.host },
+    firmware: pb.firmware ? { ...pb.firmware } : { driverVersion: '', cudaVersion: '' },
+    gpus,
+    hcas: pb.hcas.map((h) => ({ ...h, ports: h.ports.map((p) => ({ ...p })) })),
+    topology: {
+      linkMatrix: {
+        devices: topo?.linkMatrix?.devices ?? [],
+        rows: topo?.linkMatrix?.rows.map((r) => r.cells) ?? [],
+      },
+      linkGroups: (topo?.linkGroups ?? []).map((g, i) => {
+        if (!LINK_KINDS.has(g.kind)) {
+          throw new InvalidArgumentError(`${field}.topology.linkGroups[${i}].kind`, `unknown kind ${JSON.stringify(g.kind)}`);
+        }
+        return { kind: g.kind as 'nvlink' | 'pcie-switch' | 'numa', gpus: g.gpus };
+      }),
+      fabric: topo?.fabric ? { ...topo.fabric } : null,
+      domains: { ...(topo?.domains ?? {}) },
+    },
+  };
+}
+
+export function nodeToPb(n: NodeRecord): PbNode {
+  return {
+    name: n.name,
+    address: n.address,
+    connectivity: CONNECTIVITY_TO_PB[n.connectivity],
+    schedulability: SCHEDULABILITY_TO_PB[n.schedulability],
+    schedulabilityReason: n.schedulabilityReason,
+    health: SEVERITY_TO_PB[n.health],
+    verdicts: n.verdicts.map(verdictToPb),
+    inventory: inventoryToPb(n.inventory),
+    labels: n.labels,
+    agentVersion: n.agentVersion,
+    registeredUnixMs: n.registeredMs,
+    lastSeenUnixMs: n.lastSeenMs,
+    reportsReceived: n.reportsReceived,
+  };
+}
+
+export function nodeFromPb(pb: PbNodeOut): NodeRecord {
+  return {
+    name: pb.name,
+    address: pb.address,
+    connectivity: CONNECTIVITY_FROM_PB[pb.connectivity] ?? 'lost',
+    schedulability: SCHEDULABILITY_FROM_PB[pb.schedulability] ?? 'schedulable',
+    schedulabilityReason: pb.schedulabilityReason,
+    health: SEVERITY_FROM_PB[pb.health] ?? 'ok',
+    verdicts: pb.verdicts.map((v, i) => verdictFromPb(v, `verdicts[${i}]`)),
+    inventory: inventoryFromPb(pb.inventory, 'inventory'),
+    labels: pb.labels,
+    agentVersion: pb.agentVersion,
+    registeredMs: pb.registeredUnixMs,
+    lastSeenMs: pb.lastSeenUnixMs,
+    reportsReceived: pb.reportsReceived,
+  };
+}

@@ -1,0 +1,12 @@
+export {
+  verdictToPb,
+  verdictFromPb,
+  inventoryToPb,
+  inventoryFromPb,
+  nodeToPb,
+  nodeFromPb,
+  severityFromPb,
+  connectivityToPb,
+  connectivityFromPb,
+  schedulabilityFromPb,
+} from './convert.js';
