@@ -1,0 +1,30 @@
+export type {
+  PlacementMode,
+  GangRequest,
+  RankAssignment,
+  LevelCount,
+  DomainsUsed,
+  Placement,
+  Reason,
+  RequestSummary,
+  PlacementResult,
+} from './types.js';
+export type { PlaceOptions } from './engine.js';
+export { place, placementKey, describePlacement } from './engine.js';
+export type { ResolvedRequest, JobPlacementRequest } from './request.js';
+export { resolveRequest, requestFromJobSpec } from './request.js';
+export type { UnitsOutcome, JobOutcome } from './units.js';
+export { placeReplicas, placeShards, placeJob, releaseAll } from './units.js';
+export type { NodeFilter, FilterOutcome } from './filters.js';
+export {
+  FilterRegistry,
+  defaultFilterRegistry,
+  DEFAULT_FILTERS,
+  schedulableFilter,
+  vendorFilter,
+  modelFilter,
+  memoryFilter,
+  globToRegExp,
+} from './filters.js';
+export { chooseGpus } from './gpus.js';
+export { explainText, describeRequest, placementLines, reasonLines } from './explain.js';

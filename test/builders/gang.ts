@@ -1,0 +1,40 @@
+/** Random gang requests for property tests. */
+import type { GangRequest } from '../../scheduler/placement/index.js';
+import type { TopologyTree } from '../../scheduler/topology/index.js';
+import type { Rng } from './prng.js';
+
+function divisors(n: number): number[] {
+  const out: number[] = [];
+  for (let d = 2; d <= n; d++) if (n % d === 0) out.push(d);
+  return out;
+}
+
+/** A random gang for a small cluster: slices, partial nodes, required/preferred levels, filters. */
+export function randomGang(rng: Rng, tree: TopologyTree, maxRanks = 24): GangRequest {
+  const g = rng.pick([1, 1, 1, 2, 2, 4, 8]);
+  const ranks = rng.int(1, maxRanks);
+  const levels = tree.levels.slice(0, tree.top + 1);
+  const req: GangRequest = { ranks, gpusPerRank: g };
+  const topology: NonNullable<GangRequest['topology']> = {};
+  const roll = rng.next();
+  let capIdx = tree.top;
+  if (roll < 0.4) {
+    capIdx = rng.int(0, tree.top);
+    topology.required = levels[capIdx] as string;
+    if (rng.chance(0.3)) topology.preferred = levels[rng.int(0, capIdx)] as string;
+  } else if (roll < 0.7) {
+    topology.preferred = levels[rng.int(0, tree.top)] as string;
+  }
+  if (rng.chance(0.35)) {
+    const ds = divisors(ranks);
+    if (ds.length) topology.slice = { size: rng.pick(ds), level: levels[rng.int(0, Math.min(capIdx, tree.top))] as string };
+  }
+  if (Object.keys(topology).length) req.topology = topology;
+  const a = rng.next();
+  if (a < 0.12) req.accelerator = { model: 'H100*' };
+  else if (a < 0.16) req.accelerator = { model: 'a100-sxm?-40gb' };
+  else if (a < 0.24) req.accelerator = { minMemoryGiB: 60, vendor: 'nvidia' };
+  if (rng.chance(0.1)) req.sameFirmware = true;
+  if (rng.chance(0.1)) req.mode = rng.pick(['pack', 'fill'] as const);
+  return req;
+}
