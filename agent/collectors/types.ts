@@ -4,6 +4,7 @@
  * samples (the readings health rules look at) and the probe result as a whole.
  */
 import type { FabricInfo, FirmwareInfo, GpuInfo, LinkGroup, LinkMatrix } from '../../shared/domain/index.js';
+import type { NvlinkGpuStatus } from './nvidia/parse-nvlink.js';
 
 /** What a bounded process run returns. */
 export interface ProbeResult {
@@ -129,6 +130,8 @@ export interface GpuProbe {
   samples: GpuSample[];
   /** What the tool said it has attached (`attached_gpus`); may exceed gpus.length when some are missing. */
   attachedGpus: number;
+  /** `nvidia-smi nvlink -s`, when the collector ran it (null otherwise, and for AMD). */
+  nvlink: NvlinkGpuStatus[] | null;
   /** Non-fatal problems (e.g. topo -m failed), for logs and evidence. */
   warnings: string[];
   durationMs: number;

@@ -75,6 +75,7 @@ export function createAmdCollector(options: AmdCollectorOptions = {}): GpuCollec
         gpus,
         firmware: report.firmware,
         fabric: null,
+        nvlink: null,
         linkMatrix,
         linkGroups,
         samples: report.samples,

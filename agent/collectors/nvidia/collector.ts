@@ -9,6 +9,7 @@ import { defaultProbeRunner, type ProbeRunner } from '../runner.js';
 import type { GpuCollector, GpuProbe } from '../types.js';
 import { parseNvidiaSmiXml } from './parse-xml.js';
 import { deriveLinkGroups, parseTopoMatrix, type NvidiaTopo } from './parse-topo.js';
+import { parseNvlinkStatus, type NvlinkGpuStatus } from './parse-nvlink.js';
 
 export interface NvidiaCollectorOptions {
   /** Path or name (looked up on PATH) of nvidia-smi. Default 'nvidia-smi'. */
@@ -21,6 +22,8 @@ export interface NvidiaCollectorOptions {
   maxOutputBytes?: number;
   /** Run `topo -m` too (default true). */
   topology?: boolean;
+  /** Run `nvlink -s` too, for the NVLink health rule (default true). */
+  nvlinkStatus?: boolean;
   /** Environment for the child (default: this process's). */
   env?: NodeJS.ProcessEnv;
   /** Runner to use (default: the process-wide one, so probes of the same kind never overlap). */
@@ -48,6 +51,7 @@ export function createNvidiaCollector(options: NvidiaCollectorOptions = {}): Gpu
   const maxOutputBytes = options.maxOutputBytes ?? 32 * 1024 * 1024;
   const runner = options.runner ?? defaultProbeRunner();
   const withTopology = options.topology ?? true;
+  const withNvlink = options.nvlinkStatus ?? true;
   const env = options.env;
 
   const probe = async (): Promise<GpuProbe> => {
@@ -91,8 +95,26 @@ export function createNvidiaCollector(options: NvidiaCollectorOptions = {}): Gpu
         }
       }
     }
+    let nvlink: NvlinkGpuStatus[] | null = null;
+    if (withNvlink && gpus.length > 0) {
+      try {
+        const n = await runner.run(binary, ['nvlink', '-s'], {
+          timeoutMs: topoTimeoutMs,
+          maxOutputBytes,
+          kind: `nvidia-smi-nvlink:${binary}`,
+          // "all links are inactive" comes with a non-zero exit on some drivers; the text says what happened.
+          allowNonZeroExit: true,
+          ...(env ? { env } : {}),
+        });
+        nvlink = parseNvlinkStatus(n.stdout);
+      } catch (err) {
+        if (err instanceof ProbeTimeoutError || err instanceof ProbeFailedError) warnings.push(`nvlink -s: ${err.message}`);
+        else throw err;
+      }
+    }
     return {
       vendor: 'nvidia',
+      nvlink,
       gpus,
       firmware: parsed.firmware,
       fabric: parsed.fabric,

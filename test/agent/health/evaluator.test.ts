@@ -16,6 +16,7 @@ function probeOf(path: string): GpuProbe {
     linkGroups: [],
     samples: p.samples,
     attachedGpus: p.attachedGpus,
+    nvlink: null,
     warnings: [],
     durationMs: 0,
   };

@@ -46,6 +46,7 @@ function probeOf(path: string): GpuProbe {
     linkGroups: [],
     samples: p.samples,
     attachedGpus: p.attachedGpus,
+    nvlink: null,
     warnings: [],
     durationMs: 0,
   };

@@ -17,8 +17,16 @@ function simEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-function collector(extra: Record<string, string>, timeoutMs = 10_000) {
-  return createNvidiaCollector({ binaryPath: standInNvidiaSmi, timeoutMs, env: simEnv(extra), runner: createProbeRunner() });
+/** Full probe (-q -x, topo -m, nvlink -s) or, to keep the suite quick, -q -x only. */
+function collector(extra: Record<string, string>, full = true) {
+  return createNvidiaCollector({
+    binaryPath: standInNvidiaSmi,
+    timeoutMs: 10_000,
+    env: simEnv(extra),
+    runner: createProbeRunner(),
+    topology: full,
+    nvlinkStatus: full,
+  });
 }
 
 t.test('repo-local captures are byte-for-byte copies', async (t) => {
@@ -50,12 +58,24 @@ t.test('H100 node through the stand-in: inventory, NUMA, link groups', async (t)
   ]);
   t.same(probe.warnings, []);
   t.equal(probe.samples.length, 8);
+  t.same(probe.nvlink, [], 'no nvlink capture: the stand-in says no NVLink');
+});
+
+t.test('nvlink -s through the stand-in', async (t) => {
+  const p = await collector({
+    GANTRY_SIM_NVIDIA_XML: H100_XML,
+    GANTRY_SIM_NVIDIA_NVLINK: shared('azurehpc-health-checks', 'bad_nvlink_status.txt'),
+  }).probe();
+  t.same(p.linkMatrix, { devices: [], rows: [] }, 'no topo capture: empty matrix');
+  t.match(p.warnings.join('\n'), /topo -m/, 'no topo capture: a warning, not a failure');
+  t.equal(p.nvlink?.length, 1);
+  t.equal(p.nvlink?.[0]?.allInactive, true);
 });
 
 t.test('GANTRY_SIM_NODE gives each node its own, stable GPU identities', async (t) => {
   const a1 = await collector({ GANTRY_SIM_NVIDIA_XML: H100_XML, GANTRY_SIM_NODE: 'node-a' }).probe();
-  const a2 = await collector({ GANTRY_SIM_NVIDIA_XML: H100_XML, GANTRY_SIM_NODE: 'node-a' }).probe();
-  const b = await collector({ GANTRY_SIM_NVIDIA_XML: H100_XML, GANTRY_SIM_NODE: 'node-b' }).probe();
+  const a2 = await collector({ GANTRY_SIM_NVIDIA_XML: H100_XML, GANTRY_SIM_NODE: 'node-a' }, false).probe();
+  const b = await collector({ GANTRY_SIM_NVIDIA_XML: H100_XML, GANTRY_SIM_NODE: 'node-b' }, false).probe();
   const uuids = (p: typeof a1) => p.gpus.map((g) => g.uuid);
   t.same(uuids(a1), uuids(a2), 'deterministic');
   t.equal(new Set([...uuids(a1), ...uuids(b)]).size, 16, 'all distinct across nodes');
@@ -64,19 +84,17 @@ t.test('GANTRY_SIM_NODE gives each node its own, stable GPU identities', async (
     t.match(g.serial, /^\d{13}$/);
   }
   t.not(a1.gpus[0]?.serial, b.gpus[0]?.serial);
-  t.match(a1.warnings.join('\n'), /topo -m/, 'no topo capture: a warning, not a failure');
-  t.same(a1.linkMatrix, { devices: [], rows: [] });
 });
 
 t.test('GB200 through the stand-in: trusted NVLink domain, rack override', async (t) => {
-  const p = await collector({ GANTRY_SIM_NVIDIA_XML: GB200_XML, GANTRY_SIM_NODE: 'tray-1' }).probe();
+  const p = await collector({ GANTRY_SIM_NVIDIA_XML: GB200_XML, GANTRY_SIM_NODE: 'tray-1' }, false).probe();
   t.equal(p.fabric?.trusted, true);
   t.ok(p.gpus.every((g) => g.nvlinkDomain === `${p.fabric?.clusterUuid}/2`));
   const q = await collector({
     GANTRY_SIM_NVIDIA_XML: GB200_XML,
     GANTRY_SIM_CLUSTER_UUID: '0000000a-0000-0000-0000-00000000000a',
     GANTRY_SIM_CLIQUE_ID: '7',
-  }).probe();
+  }, false).probe();
   t.ok(q.gpus.every((g) => g.nvlinkDomain === '0000000a-0000-0000-0000-00000000000a/7'));
 });
 
@@ -94,7 +112,7 @@ t.test('bad-input modes give the right errors', async (t) => {
     { mode: 'exit15', error: ProbeFailedError, message: /GPU is lost/, exitCode: 15 },
   ];
   for (const c of cases) {
-    const err = await collector({ GANTRY_SIM_NVIDIA_XML: H100_XML, GANTRY_SIM_MODE: c.mode })
+    const err = await collector({ GANTRY_SIM_NVIDIA_XML: H100_XML, GANTRY_SIM_MODE: c.mode }, false)
       .probe()
       .catch((e) => e);
     t.ok(err instanceof c.error, `${c.mode}: ${err?.constructor?.name}`);
@@ -142,7 +160,7 @@ t.test('GANTRY_SIM_MODE_FILE switches modes between calls', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gantry-sim-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const modeFile = join(dir, 'mode');
-  const c = collector({ GANTRY_SIM_NVIDIA_XML: H100_XML, GANTRY_SIM_MODE_FILE: modeFile });
+  const c = collector({ GANTRY_SIM_NVIDIA_XML: H100_XML, GANTRY_SIM_MODE_FILE: modeFile }, false);
   t.equal((await c.probe()).gpus.length, 8, 'no file yet: ok');
   writeFileSync(modeFile, 'exit15\n');
   t.ok((await c.probe().catch((e) => e)) instanceof ProbeFailedError, 'exit15 now');
@@ -151,7 +169,7 @@ t.test('GANTRY_SIM_MODE_FILE switches modes between calls', async (t) => {
 });
 
 t.test('no capture configured: the driver-missing message, exit 9', async (t) => {
-  const err = await collector({}).probe().catch((e) => e);
+  const err = await collector({}, false).probe().catch((e) => e);
   t.ok(err instanceof ProbeFailedError);
   t.equal((err as ProbeFailedError).exitCode, 9);
   t.match(String(err.message), /couldn't communicate with the NVIDIA driver/);
