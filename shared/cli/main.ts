@@ -4,6 +4,8 @@ import type { Command, CliIO } from './command.js';
 import { EXIT_USAGE } from './command.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  agent: { summary: 'run the node agent (gantry agent inventory: probe once and print)', load: async () => (await import('./agent.js')).agentCommand },
+  nodes: { summary: 'list nodes: state, schedulability, health, GPUs', load: async () => (await import('./nodes.js')).nodesCommand },
   scheduler: { summary: 'run the scheduler daemon', load: async () => (await import('./scheduler.js')).schedulerCommand },
   plan: { summary: 'plan a job against a described cluster, running nothing', load: async () => (await import('./plan.js')).planCommand },
 };
@@ -35,9 +37,13 @@ const io: CliIO = {
   cwd: process.cwd(),
 };
 
+const DAEMONS = new Set(['agent', 'scheduler', 'demo']);
+
 main(process.argv.slice(2), io).then(
   (code) => {
     process.exitCode = code;
+    // A stopped daemon exits even if a library left a timer behind (e.g. a reconnect delay).
+    if (DAEMONS.has(process.argv[2] ?? '') && process.argv[3] !== 'inventory') setTimeout(() => process.exit(code), 500).unref();
   },
   (err: unknown) => {
     process.stderr.write(`gantry: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

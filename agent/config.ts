@@ -1,0 +1,100 @@
+/** Agent options, compiled once at start. Defaults are documented in the README's config reference. */
+import { z } from 'zod';
+import { hostPortSchema, logSchema, tlsSchema, type EnvBinding, type FlagBinding } from '../shared/config/index.js';
+
+const autoBool = z.union([z.literal('auto'), z.boolean()]);
+
+export const agentConfigSchema = z.strictObject({
+  /** The node's name in the cluster; default: the host name. */
+  nodeName: z.string().default(''),
+  /** The node's address on the fabric interface (MASTER_ADDR for rank 0); default: the node name. */
+  address: z.string().default(''),
+  scheduler: z
+    .strictObject({
+      address: z.string().min(1).default('127.0.0.1:7070'),
+      tls: tlsSchema,
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      listen: hostPortSchema.prefault('0.0.0.0:9471'),
+      /** Also expose dcgm-exporter's metric names and labels. */
+      dcgmCompat: z.boolean().default(false),
+    })
+    .prefault({}),
+  /** How often to report to the scheduler; 0 = the interval the scheduler asks for. */
+  reportIntervalMs: z.number().int().min(0).default(0),
+  /** How often to probe the hardware. */
+  collectIntervalMs: z.number().int().min(100).default(10_000),
+  reconnect: z
+    .strictObject({
+      initialDelayMs: z.number().int().min(1).default(500),
+      maxDelayMs: z.number().int().min(1).default(15_000),
+    })
+    .prefault({}),
+  /** Where the node sits: level -> domain name, e.g. {leaf: leaf-3, spine: spine-1}. */
+  topology: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'level names are lower-case words'), z.string().min(1)).default({}),
+  labels: z.record(z.string(), z.string()).default({}),
+  collectors: z
+    .strictObject({
+      nvidia: z
+        .strictObject({
+          /** 'auto': when the binary is found. */
+          enabled: autoBool.default('auto'),
+          binary: z.string().min(1).default('nvidia-smi'),
+          timeoutMs: z.number().int().min(100).default(10_000),
+        })
+        .prefault({}),
+      amd: z
+        .strictObject({
+          enabled: autoBool.default('auto'),
+          binary: z.string().min(1).default('rocm-smi'),
+          timeoutMs: z.number().int().min(100).default(10_000),
+          kfdRoot: z.string().default('/sys/class/kfd/kfd/topology'),
+        })
+        .prefault({}),
+      host: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          timeoutMs: z.number().int().min(100).default(15_000),
+        })
+        .prefault({}),
+      infiniband: z.strictObject({ root: z.string().default('/sys/class/infiniband') }).prefault({}),
+      kernelLog: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          path: z.string().default('/dev/kmsg'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  health: z
+    .strictObject({
+      /** GPUs this node must have; 0 = the most seen since start. */
+      expectedGpus: z.number().int().min(0).default(0),
+    })
+    .prefault({}),
+  log: logSchema,
+});
+
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+export const agentEnv: readonly EnvBinding[] = [
+  { env: 'GANTRY_NODE_NAME', key: 'nodeName' },
+  { env: 'GANTRY_NODE_ADDRESS', key: 'address' },
+  { env: 'GANTRY_SCHEDULER_ADDRESS', key: 'scheduler.address' },
+  { env: 'GANTRY_METRICS_LISTEN', key: 'metrics.listen' },
+  { env: 'GANTRY_LOG_LEVEL', key: 'log.level' },
+  { env: 'GANTRY_LOG_FORMAT', key: 'log.format' },
+];
+
+export const agentFlags: readonly FlagBinding[] = [
+  { flag: 'node-name', key: 'nodeName' },
+  { flag: 'address', key: 'address' },
+  { flag: 'scheduler', key: 'scheduler.address' },
+  { flag: 'metrics-listen', key: 'metrics.listen' },
+  { flag: 'nvidia-smi', key: 'collectors.nvidia.binary' },
+  { flag: 'report-interval-ms', key: 'reportIntervalMs' },
+  { flag: 'collect-interval-ms', key: 'collectIntervalMs' },
+  { flag: 'log-level', key: 'log.level' },
+];

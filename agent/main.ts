@@ -1,0 +1,173 @@
+/** The one place the agent daemon is wired: create, start, stop. */
+import { accessSync, constants } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Clock } from '../shared/clock/index.js';
+import type { Daemon, Lifecycle } from '../shared/lifecycle/index.js';
+import type { Logger } from '../shared/log/index.js';
+import { startMetricsServer, type MetricsServer } from '../shared/metrics/index.js';
+import type { AgentConfig } from './config.js';
+import {
+  createAmdCollector,
+  createHostCollector,
+  createKernelLogReader,
+  createNvidiaCollector,
+  type GpuCollector,
+} from './collectors/index.js';
+import { createHealthEvaluator } from './health/index.js';
+import { createAgentMetrics } from './metrics.js';
+import { NodeProber, type NodeSnapshot } from './node-probe.js';
+import { Reporter } from './reporter/index.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+/** Resolves a binary the way execFile would: a path as given, a bare name on PATH. */
+export function findBinary(name: string, envPath: string | undefined): string | undefined {
+  const can = (p: string): boolean => {
+    try {
+      accessSync(p, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (name.includes('/')) return can(name) ? name : undefined;
+  for (const dir of (envPath ?? '').split(path.delimiter)) {
+    if (dir && can(path.join(dir, name))) return path.join(dir, name);
+  }
+  return undefined;
+}
+
+/** Picks the GPU collector from config: NVIDIA first, then AMD, each 'auto' when its tool is found. */
+export function chooseGpuCollector(config: AgentConfig, envPath: string | undefined): GpuCollector | undefined {
+  const nv = config.collectors.nvidia;
+  if (nv.enabled === true || (nv.enabled === 'auto' && findBinary(nv.binary, envPath))) {
+    return createNvidiaCollector({ binaryPath: nv.binary, timeoutMs: nv.timeoutMs });
+  }
+  const amd = config.collectors.amd;
+  if (amd.enabled === true || (amd.enabled === 'auto' && findBinary(amd.binary, envPath))) {
+    return createAmdCollector({ binaryPath: amd.binary, timeoutMs: amd.timeoutMs, kfdRoot: amd.kfdRoot });
+  }
+  return undefined;
+}
+
+export function createProber(config: AgentConfig, nodeName: string, clock: Clock, envPath: string | undefined): NodeProber {
+  const c = config.collectors;
+  return new NodeProber({
+    nodeName,
+    gpu: chooseGpuCollector(config, envPath),
+    host: c.host.enabled ? createHostCollector({ timeoutMs: c.host.timeoutMs }) : undefined,
+    infinibandRoot: c.infiniband.root || undefined,
+    kernelLog: c.kernelLog.enabled ? createKernelLogReader({ path: c.kernelLog.path }) : undefined,
+    evaluator: createHealthEvaluator({ config: { expectedGpus: config.health.expectedGpus } }),
+    topology: config.topology,
+    clock,
+  });
+}
+
+export interface AgentDaemon extends Daemon {
+  readonly metricsPort: number;
+  readonly connected: boolean;
+}
+
+export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clock; envPath: string | undefined }): AgentDaemon {
+  const { log, clock } = deps;
+  const nodeName = config.nodeName || os.hostname();
+  let lifecycle: Lifecycle = 'created';
+  let metricsServer: MetricsServer | undefined;
+  let reporter: Reporter | undefined;
+  let collectTimer: NodeJS.Timeout | undefined;
+  let collecting: Promise<void> | undefined;
+  const prober = createProber(config, nodeName, clock, deps.envPath);
+  const metrics = createAgentMetrics({ nodeName, dcgmCompat: config.metrics.dcgmCompat });
+  let snapshot: NodeSnapshot | undefined;
+
+  const collect = async (): Promise<void> => {
+    const s = await prober.collect();
+    const changed =
+      !snapshot ||
+      JSON.stringify(s.verdicts.map((v) => [v.check, v.severity, v.gpu])) !==
+        JSON.stringify(snapshot.verdicts.map((v) => [v.check, v.severity, v.gpu]));
+    snapshot = s;
+    metrics.update(s);
+    for (const r of s.runs) if (r.error) log.warn({ collector: r.collector, err: r.error }, 'collector failed');
+    // A health change is worth telling the scheduler at once.
+    if (changed) reporter?.sendReport();
+  };
+
+  return {
+    get lifecycle() {
+      return lifecycle;
+    },
+    get metricsPort() {
+      return metricsServer?.port ?? 0;
+    },
+    get connected() {
+      return reporter?.isConnected ?? false;
+    },
+    async start() {
+      if (lifecycle !== 'created') throw new Error(`cannot start an agent that is ${lifecycle}`);
+      lifecycle = 'starting';
+      metricsServer = await startMetricsServer(metrics.registry, config.metrics.listen);
+      await collect();
+      reporter = new Reporter(
+        {
+          schedulerAddress: config.scheduler.address,
+          tls: config.scheduler.tls,
+          nodeName,
+          address: config.address || nodeName,
+          agentVersion: AGENT_VERSION,
+          labels: config.labels,
+          reportIntervalMs: config.reportIntervalMs,
+          initialDelayMs: config.reconnect.initialDelayMs,
+          maxDelayMs: config.reconnect.maxDelayMs,
+        },
+        () => ({ inventory: snapshot!.inventory, verdicts: snapshot!.verdicts }),
+        {
+          onConnected: () => metrics.connected.set(1),
+          onDisconnected: (reason) => {
+            metrics.connected.set(0);
+            metrics.reconnects.inc();
+            log.warn({ reason }, 'disconnected from the scheduler');
+          },
+          onReportSent: () => metrics.reportsSent.inc(),
+          onCommand: (msg) => log.info({ command: msg.body }, 'command received (task execution is not built yet)'),
+        },
+        log.child({ component: 'reporter' }),
+      );
+      reporter.start();
+      collectTimer = setInterval(() => {
+        if (collecting) return; // never two cycles at once
+        collecting = collect()
+          .catch((e: unknown) => log.error({ err: e }, 'collection failed'))
+          .finally(() => (collecting = undefined));
+      }, config.collectIntervalMs);
+      lifecycle = 'running';
+      log.info(
+        { node: nodeName, scheduler: config.scheduler.address, metricsPort: metricsServer.port, gpus: snapshot?.inventory.gpus.length ?? 0 },
+        'agent running',
+      );
+    },
+    async stop() {
+      if (lifecycle === 'stopped' || lifecycle === 'stopping') return;
+      lifecycle = 'stopping';
+      if (collectTimer) clearInterval(collectTimer);
+      await collecting;
+      await reporter?.stop();
+      await prober.close();
+      await metricsServer?.close();
+      lifecycle = 'stopped';
+      log.info('agent stopped');
+    },
+  };
+}
+
+/** Probes once with the daemon's config (for `gantry agent inventory`). */
+export async function probeOnce(config: AgentConfig, clock: Clock, envPath: string | undefined): Promise<NodeSnapshot> {
+  const prober = createProber(config, config.nodeName || os.hostname(), clock, envPath);
+  try {
+    return await prober.collect();
+  } finally {
+    await prober.close();
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The agent's /metrics. Default names follow Prometheus conventions (units in names; promtool-clean).
+ * With metrics.dcgmCompat, the same readings are also exposed under dcgm-exporter's names and labels
+ * (DCGM_FI_DEV_*), so dashboards built for dcgm-exporter work unchanged.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { GpuInfo, HealthVerdict, Severity } from '../shared/domain/index.js';
+import { pciBusDevice } from './collectors/index.js';
+import type { NodeSnapshot } from './node-probe.js';
+
+const SEVERITY_VALUE: Record<Severity, number> = { ok: 0, warn: 1, fail: 2 };
+
+export interface AgentMetrics {
+  registry: Registry;
+  connected: Gauge;
+  reportsSent: Counter;
+  reconnects: Counter;
+  update(snapshot: NodeSnapshot): void;
+}
+
+export function createAgentMetrics(opts: { nodeName: string; dcgmCompat: boolean }): AgentMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'gantry_agent_' });
+  const gpuLabels = ['gpu', 'uuid', 'model'] as const;
+  const g = (name: string, help: string, labelNames: readonly string[] = gpuLabels): Gauge =>
+    new Gauge({ name, help, labelNames: [...labelNames], registers: [registry] });
+
+  const temp = g('gantry_agent_gpu_temperature_celsius', 'GPU core temperature.');
+  const power = g('gantry_agent_gpu_power_watts', 'GPU power draw.');
+  const util = g('gantry_agent_gpu_utilization_ratio', 'GPU utilization, 0 to 1.');
+  const memUsed = g('gantry_agent_gpu_memory_used_bytes', 'GPU framebuffer memory in use.');
+  const memTotal = g('gantry_agent_gpu_memory_total_bytes', 'GPU framebuffer memory in total.');
+  const eccVolUnc = g('gantry_agent_gpu_ecc_volatile_uncorrectable_errors', 'Uncorrectable ECC errors since the driver loaded.');
+  const eccVolCor = g('gantry_agent_gpu_ecc_volatile_correctable_errors', 'Correctable ECC errors since the driver loaded.');
+  const xids = g('gantry_agent_gpu_xid_events', 'XID events seen in the kernel log since the agent started, by code.', ['pci_bus_id', 'xid']);
+  const health = g('gantry_agent_health_check_severity', 'Health verdicts: 0 ok, 1 warn, 2 fail, by check and GPU ("" for the node).', [
+    'check',
+    'gpu',
+  ]);
+  const nodeHealth = g('gantry_agent_health_severity', 'Worst health verdict of the node: 0 ok, 1 warn, 2 fail.', []);
+  const gpus = g('gantry_agent_gpus', 'GPUs reported by the last successful probe.', []);
+  const collectDuration = new Histogram({
+    name: 'gantry_agent_collector_duration_seconds',
+    help: 'Time each collector took.',
+    labelNames: ['collector'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const collectErrors = new Counter({
+    name: 'gantry_agent_collector_errors_total',
+    help: 'Collector runs that failed (timeout, bad exit, unparsable output).',
+    labelNames: ['collector'],
+    registers: [registry],
+  });
+
+  const dcgm = opts.dcgmCompat
+    ? (() => {
+        const labels = ['gpu', 'UUID', 'pci_bus_id', 'device', 'modelName', 'Hostname'];
+        const d = (name: string, help: string): Gauge => new Gauge({ name, help, labelNames: labels, registers: [registry] });
+        return {
+          temp: d('DCGM_FI_DEV_GPU_TEMP', 'GPU temperature (in C).'),
+          power: d('DCGM_FI_DEV_POWER_USAGE', 'Power draw (in W).'),
+          util: d('DCGM_FI_DEV_GPU_UTIL', 'GPU utilization (in %).'),
+          fbUsed: d('DCGM_FI_DEV_FB_USED', 'Framebuffer memory used (in MiB).'),
+          fbFree: d('DCGM_FI_DEV_FB_FREE', 'Framebuffer memory free (in MiB).'),
+          xid: d('DCGM_FI_DEV_XID_ERRORS', 'Value of the last XID error encountered.'),
+          eccDbe: d('DCGM_FI_DEV_ECC_DBE_VOL_TOTAL', 'Total number of double-bit volatile ECC errors.'),
+          eccSbe: d('DCGM_FI_DEV_ECC_SBE_VOL_TOTAL', 'Total number of single-bit volatile ECC errors.'),
+        };
+      })()
+    : undefined;
+
+  const gpuKey = (info: GpuInfo | undefined, index: number): Record<string, string> => ({
+    gpu: String(index),
+    uuid: info?.uuid ?? '',
+    model: info?.name ?? '',
+  });
+
+  const setIf = (gauge: Gauge, labels: Record<string, string>, v: number | null | undefined): void => {
+    if (v !== null && v !== undefined && Number.isFinite(v)) gauge.set(labels, v);
+  };
+
+  return {
+    registry,
+    connected: new Gauge({ name: 'gantry_agent_connected', help: '1 while the stream to the scheduler is up.', registers: [registry] }),
+    reportsSent: new Counter({ name: 'gantry_agent_reports_sent_total', help: 'Reports sent to the scheduler.', registers: [registry] }),
+    reconnects: new Counter({
+      name: 'gantry_agent_reconnects_total',
+      help: 'Times the stream to the scheduler was lost.',
+      registers: [registry],
+    }),
+    update(s: NodeSnapshot) {
+      for (const run of s.runs) {
+        collectDuration.observe({ collector: run.collector }, run.durationMs / 1000);
+        if (run.error) collectErrors.inc({ collector: run.collector });
+      }
+      const infoByIndex = new Map(s.inventory.gpus.map((x) => [x.index, x]));
+      for (const m of [temp, power, util, memUsed, memTotal, eccVolUnc, eccVolCor]) m.reset();
+      for (const sample of s.samples) {
+        const l = gpuKey(infoByIndex.get(sample.index), sample.index);
+        setIf(temp, l, sample.temperatureCelsius);
+        setIf(power, l, sample.powerWatts);
+        setIf(util, l, sample.utilizationRatio);
+        setIf(memUsed, l, sample.memoryUsedBytes);
+        setIf(memTotal, l, sample.memoryTotalBytes);
+        setIf(eccVolUnc, l, sample.ecc.volatileUncorrectable);
+        setIf(eccVolCor, l, sample.ecc.volatileCorrectable);
+        if (dcgm) {
+          const info = infoByIndex.get(sample.index);
+          const dl = {
+            gpu: String(sample.index),
+            UUID: info?.uuid ?? sample.uuid,
+            pci_bus_id: info?.pciBusId ?? sample.pciBusId,
+            device: `nvidia${sample.index}`,
+            modelName: info?.name ?? '',
+            Hostname: opts.nodeName,
+          };
+          setIf(dcgm.temp, dl, sample.temperatureCelsius);
+          setIf(dcgm.power, dl, sample.powerWatts);
+          setIf(dcgm.util, dl, sample.utilizationRatio === null ? null : sample.utilizationRatio * 100);
+          setIf(dcgm.fbUsed, dl, sample.memoryUsedBytes === null ? null : sample.memoryUsedBytes / 2 ** 20);
+          if (sample.memoryUsedBytes !== null && sample.memoryTotalBytes !== null) {
+            dcgm.fbFree.set(dl, (sample.memoryTotalBytes - sample.memoryUsedBytes) / 2 ** 20);
+          }
+          setIf(dcgm.eccDbe, dl, sample.ecc.volatileUncorrectable);
+          setIf(dcgm.eccSbe, dl, sample.ecc.volatileCorrectable);
+          const bd = pciBusDevice(info?.pciBusId ?? sample.pciBusId);
+          const last = [...s.xids].reverse().find((x) => x.busDevice === bd);
+          dcgm.xid.set(dl, last?.xid ?? 0);
+        }
+      }
+      xids.reset();
+      const counts = new Map<string, number>();
+      for (const x of s.xids) {
+        const k = `${x.pci}|${x.xid}`;
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+      for (const [k, n] of counts) {
+        const [pci, xid] = k.split('|');
+        xids.set({ pci_bus_id: pci ?? '', xid: xid ?? '' }, n);
+      }
+      health.reset();
+      setHealth(health, s.verdicts);
+      nodeHealth.set(Math.max(0, ...s.verdicts.map((v) => SEVERITY_VALUE[v.severity])));
+      gpus.set(s.inventory.gpus.length);
+    },
+  };
+}
+
+function setHealth(gauge: Gauge, verdicts: readonly HealthVerdict[]): void {
+  for (const v of verdicts) {
+    const labels = { check: v.check, gpu: v.gpu === undefined ? '' : String(v.gpu) };
+    gauge.set(labels, Math.max(SEVERITY_VALUE[v.severity], 0));
+  }
+}

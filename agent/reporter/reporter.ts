@@ -1,0 +1,212 @@
+/**
+ * The agent's side of AgentService.Connect: one long-lived stream. On every (re)connect it sends a
+ * full registration; after that, reports carry the inventory and verdicts only when they changed.
+ * When the stream fails it reconnects with full-jitter exponential backoff (exponential-backoff);
+ * a stream that was established resets the backoff.
+ */
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { backOff } from 'exponential-backoff';
+import type { HealthVerdict, Inventory } from '../../shared/domain/index.js';
+import type { TlsOptions } from '../../shared/config/index.js';
+import { ConfigError } from '../../shared/errors/index.js';
+import type { Logger } from '../../shared/log/index.js';
+import { loadGantryProto, type AgentMessage, type AgentServiceClient, type SchedulerMessage__Output } from '../../shared/proto/index.js';
+import { inventoryToPb, verdictToPb } from '../../shared/wire/index.js';
+
+export interface ReportState {
+  inventory: Inventory;
+  verdicts: HealthVerdict[];
+}
+
+export interface ReporterOptions {
+  schedulerAddress: string;
+  tls: TlsOptions;
+  nodeName: string;
+  address: string;
+  agentVersion: string;
+  labels: Record<string, string>;
+  /** 0 = use the interval the scheduler asks for. */
+  reportIntervalMs: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+}
+
+export interface ReporterEvents {
+  onConnected(): void;
+  onDisconnected(reason: string): void;
+  onReportSent(): void;
+  onCommand(msg: SchedulerMessage__Output): void;
+}
+
+function read(path: string, key: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new ConfigError(key, `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+export function channelCredentials(tls: TlsOptions, keyPrefix: string): grpc.ChannelCredentials {
+  if (!tls.enabled) return grpc.credentials.createInsecure();
+  if ((tls.certFile === '') !== (tls.keyFile === '')) {
+    throw new ConfigError(`${keyPrefix}.${tls.certFile ? 'keyFile' : 'certFile'}`, 'certFile and keyFile go together');
+  }
+  return grpc.credentials.createSsl(
+    tls.caFile ? read(tls.caFile, `${keyPrefix}.caFile`) : null,
+    tls.keyFile ? read(tls.keyFile, `${keyPrefix}.keyFile`) : null,
+    tls.certFile ? read(tls.certFile, `${keyPrefix}.certFile`) : null,
+  );
+}
+
+export class Reporter {
+  private client: AgentServiceClient | undefined;
+  private call: grpc.ClientDuplexStream<AgentMessage, SchedulerMessage__Output> | undefined;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private reportTimer: NodeJS.Timeout | undefined;
+  private seq = 0;
+  private sent: { inventory: string; verdicts: string } | undefined;
+  private connected = false;
+
+  constructor(
+    private readonly opts: ReporterOptions,
+    private readonly state: () => ReportState,
+    private readonly events: ReporterEvents,
+    private readonly log: Logger,
+  ) {}
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  start(): void {
+    const { proto } = loadGantryProto();
+    const creds = channelCredentials(this.opts.tls, 'scheduler.tls');
+    const channelOptions: grpc.ChannelOptions = {
+      'grpc.keepalive_time_ms': 20_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      ...(this.opts.tls.serverName ? { 'grpc.ssl_target_name_override': this.opts.tls.serverName } : {}),
+    };
+    this.client = new proto.gantry.v1.AgentService(this.opts.schedulerAddress, creds, channelOptions);
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        await backOff(() => this.session(), {
+          jitter: 'full',
+          startingDelay: this.opts.initialDelayMs,
+          maxDelay: this.opts.maxDelayMs,
+          timeMultiple: 2,
+          numOfAttempts: Number.MAX_SAFE_INTEGER,
+          retry: (e: unknown, attempt: number) => {
+            if (attempt === 1 || attempt % 10 === 0) {
+              this.log.warn({ err: (e as Error).message, attempt }, 'cannot reach the scheduler; retrying');
+            }
+            return this.running;
+          },
+        });
+      } catch {
+        // backOff gives up only when retry() says stop.
+      }
+    }
+  }
+
+  /**
+   * One stream: resolves when an established stream ends (so the backoff starts afresh), rejects
+   * when the stream fails before the scheduler acknowledged the registration.
+   */
+  private session(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (!this.running || !this.client) return resolve();
+      const call = this.client.Connect();
+      this.call = call;
+      let established = false;
+      let finished = false;
+      const finish = (reason: string, err?: Error): void => {
+        if (finished) return;
+        finished = true;
+        this.stopReporting();
+        if (this.call === call) this.call = undefined;
+        if (this.connected) {
+          this.connected = false;
+          this.events.onDisconnected(reason);
+        }
+        if (established || !this.running) resolve();
+        else reject(err ?? new Error(reason));
+      };
+      call.on('data', (msg: SchedulerMessage__Output) => {
+        if (msg.registered) {
+          established = true;
+          this.connected = true;
+          this.log.info({ scheduler: msg.registered.schedulerId }, 'registered with the scheduler');
+          this.events.onConnected();
+          this.startReporting(this.opts.reportIntervalMs || msg.registered.reportIntervalMs || 5000);
+          return;
+        }
+        this.events.onCommand(msg);
+      });
+      call.on('error', (e: grpc.ServiceError) => finish(`stream error: ${e.details || e.message}`, e));
+      call.on('end', () => finish('stream ended by the scheduler'));
+      const s = this.state();
+      this.sent = { inventory: JSON.stringify(s.inventory), verdicts: JSON.stringify(s.verdicts) };
+      call.write({
+        register: {
+          nodeName: this.opts.nodeName,
+          agentVersion: this.opts.agentVersion,
+          address: this.opts.address,
+          inventory: inventoryToPb(s.inventory),
+          labels: this.opts.labels,
+          verdicts: s.verdicts.map(verdictToPb),
+          tasks: [],
+        },
+      });
+    });
+  }
+
+  private startReporting(intervalMs: number): void {
+    this.stopReporting();
+    this.reportTimer = setInterval(() => this.sendReport(), intervalMs);
+  }
+
+  private stopReporting(): void {
+    if (this.reportTimer) clearInterval(this.reportTimer);
+    this.reportTimer = undefined;
+  }
+
+  /** Sends a report now (also used when the state changed and should not wait for the timer). */
+  sendReport(): void {
+    const call = this.call;
+    if (!call || !this.connected) return;
+    const s = this.state();
+    const inventory = JSON.stringify(s.inventory);
+    const verdicts = JSON.stringify(s.verdicts);
+    const inventoryChanged = inventory !== this.sent?.inventory;
+    const verdictsChanged = verdicts !== this.sent?.verdicts;
+    this.sent = { inventory, verdicts };
+    call.write({
+      report: {
+        seq: ++this.seq,
+        sentUnixMs: Date.now(),
+        ...(inventoryChanged ? { inventory: inventoryToPb(s.inventory) } : {}),
+        inventoryChanged,
+        verdicts: verdictsChanged ? s.verdicts.map(verdictToPb) : [],
+        verdictsChanged,
+      },
+    });
+    this.events.onReportSent();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.stopReporting();
+    this.call?.end();
+    this.call?.cancel();
+    this.client?.close();
+    // The loop may sit in a backoff delay; it ends at its next turn, without holding up the stop.
+    await Promise.race([this.loop, new Promise((r) => setTimeout(r, 200).unref())]);
+  }
+}

@@ -1,0 +1,37 @@
+/** The CLI's gRPC client for SchedulerService: address from --scheduler or GANTRY_SCHEDULER_ADDRESS. */
+import * as grpc from '@grpc/grpc-js';
+import { loadGantryProto, type SchedulerServiceClient } from '../proto/index.js';
+
+export const DEFAULT_SCHEDULER_ADDRESS = '127.0.0.1:7070';
+
+export function schedulerClient(address: string): SchedulerServiceClient {
+  const { proto } = loadGantryProto();
+  return new proto.gantry.v1.SchedulerService(address, grpc.credentials.createInsecure());
+}
+
+/** Promisifies one unary call with a deadline. */
+export function unaryCall<Req, Res>(
+  client: grpc.Client,
+  method: (req: Req, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown,
+  req: Req,
+  timeoutMs = 10_000,
+): Promise<Res> {
+  return new Promise<Res>((resolve, reject) => {
+    method.call(client, req, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
+  });
+}
+
+export function describeGrpcError(e: unknown, address: string): string {
+  const err = e as grpc.ServiceError;
+  if (err && typeof err.code === 'number') {
+    if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {
+      return `cannot reach the scheduler at ${address} (${err.details || err.message})`;
+    }
+    return `${grpc.status[err.code]}: ${err.details || err.message}`;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function isInvalidArgument(e: unknown): boolean {
+  return (e as grpc.ServiceError)?.code === grpc.status.INVALID_ARGUMENT;
+}

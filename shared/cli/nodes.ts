@@ -1,0 +1,87 @@
+import { parseArgs } from 'node:util';
+import type { NodeRecord } from '../domain/index.js';
+import type { ListNodesResponse__Output } from '../proto/index.js';
+import { nodeFromPb } from '../wire/index.js';
+import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
+import { DEFAULT_SCHEDULER_ADDRESS, describeGrpcError, schedulerClient, unaryCall } from './client.js';
+
+/** The JSON form of a node: stable keys for scripts. */
+export function nodeJson(n: NodeRecord): Record<string, unknown> {
+  return {
+    name: n.name,
+    state: n.connectivity,
+    schedulability: n.schedulability,
+    schedulabilityReason: n.schedulabilityReason,
+    health: n.health,
+    gpuCount: n.inventory.gpus.length,
+    gpuModel: n.inventory.gpus[0]?.name ?? '',
+    driver: n.inventory.firmware.driverVersion,
+    cuda: n.inventory.firmware.cudaVersion,
+    address: n.address,
+    domains: n.inventory.topology.domains,
+    lastSeen: new Date(n.lastSeenMs).toISOString(),
+    registered: new Date(n.registeredMs).toISOString(),
+    agentVersion: n.agentVersion,
+    verdicts: n.verdicts.map((v) => ({ ...v, firstSeen: new Date(v.firstSeenMs).toISOString() })),
+  };
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 90) return `${s}s`;
+  if (s < 5400) return `${Math.round(s / 60)}m`;
+  return `${Math.round(s / 3600)}h`;
+}
+
+export function nodesTable(nodes: readonly NodeRecord[], nowMs: number): string {
+  const header = ['NAME', 'STATE', 'SCHEDULING', 'HEALTH', 'GPUS', 'MODEL', 'DRIVER', 'DOMAINS', 'LAST SEEN'];
+  const rows = nodes.map((n) => [
+    n.name,
+    n.connectivity,
+    n.schedulability + (n.schedulabilityReason ? ` (${n.schedulabilityReason})` : ''),
+    n.health,
+    String(n.inventory.gpus.length),
+    n.inventory.gpus[0]?.name ?? '-',
+    n.inventory.firmware.driverVersion || '-',
+    Object.entries(n.inventory.topology.domains).map(([k, v]) => `${k}=${v}`).join(',') || '-',
+    `${ago(nowMs - n.lastSeenMs)} ago`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+export const nodesCommand: Command = {
+  name: 'nodes',
+  summary: 'list nodes: state, schedulability, health, GPUs',
+  async run(argv, io) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: argv,
+        options: { json: { type: 'boolean' }, scheduler: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+        strict: true,
+      }));
+    } catch (e) {
+      io.stderr(`gantry nodes: ${(e as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+    if (values.help) {
+      io.stdout('usage: gantry nodes [--json] [--scheduler host:port]\n');
+      return 0;
+    }
+    const address = values.scheduler ?? io.env.GANTRY_SCHEDULER_ADDRESS ?? DEFAULT_SCHEDULER_ADDRESS;
+    const client = schedulerClient(address);
+    try {
+      const res = await unaryCall<object, ListNodesResponse__Output>(client, client.ListNodes as never, {});
+      const nodes = res.nodes.map(nodeFromPb);
+      io.stdout(values.json ? JSON.stringify(nodes.map(nodeJson), null, 2) + '\n' : nodesTable(nodes, Date.now()));
+      return 0;
+    } catch (e) {
+      io.stderr(`gantry nodes: ${describeGrpcError(e, address)}\n`);
+      return EXIT_FAILURE;
+    } finally {
+      client.close();
+    }
+  },
+};
