@@ -59,7 +59,9 @@ export const agentConfigSchema = z.strictObject({
           timeoutMs: z.number().int().min(100).default(15_000),
         })
         .prefault({}),
-      infiniband: z.strictObject({ root: z.string().default('/sys/class/infiniband') }).prefault({}),
+      infiniband: z
+        .strictObject({ enabled: z.boolean().default(true), root: z.string().min(1).default('/sys/class/infiniband') })
+        .prefault({}),
       kernelLog: z
         .strictObject({
           enabled: z.boolean().default(true),

@@ -57,7 +57,7 @@ export function createProber(config: AgentConfig, nodeName: string, clock: Clock
     nodeName,
     gpu: chooseGpuCollector(config, envPath),
     host: c.host.enabled ? createHostCollector({ timeoutMs: c.host.timeoutMs }) : undefined,
-    infinibandRoot: c.infiniband.root || undefined,
+    infinibandRoot: c.infiniband.enabled ? c.infiniband.root : undefined,
     kernelLog: c.kernelLog.enabled ? createKernelLogReader({ path: c.kernelLog.path }) : undefined,
     evaluator: createHealthEvaluator({ config: { expectedGpus: config.health.expectedGpus } }),
     topology: config.topology,

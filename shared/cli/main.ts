@@ -5,6 +5,7 @@ import { EXIT_USAGE } from './command.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   agent: { summary: 'run the node agent (gantry agent inventory: probe once and print)', load: async () => (await import('./agent.js')).agentCommand },
+  demo: { summary: 'run a whole cluster on this machine: nats-server, scheduler, simulated agents', load: async () => (await import('./demo.js')).demoCommand },
   nodes: { summary: 'list nodes: state, schedulability, health, GPUs', load: async () => (await import('./nodes.js')).nodesCommand },
   scheduler: { summary: 'run the scheduler daemon', load: async () => (await import('./scheduler.js')).schedulerCommand },
   plan: { summary: 'plan a job against a described cluster, running nothing', load: async () => (await import('./plan.js')).planCommand },

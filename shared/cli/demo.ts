@@ -1,0 +1,235 @@
+/**
+ * `gantry demo`: a whole cluster on one machine. Starts nats-server (from PATH, JetStream on), a
+ * scheduler on a temporary data dir, and simulated agents whose nvidia-smi is the stand-in serving
+ * real captures (fixtures/nvidia). Ctrl-C stops everything and removes the temporary directory.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ListNodesResponse__Output } from '../proto/index.js';
+import { freePort, gantryEntry, packageRoot, portIsFree, startChild, waitForPort, type Child } from '../procs/index.js';
+import { nodeFromPb } from '../wire/index.js';
+import { EXIT_FAILURE, EXIT_USAGE, type CliIO, type Command } from './command.js';
+import { schedulerClient, unaryCall } from './client.js';
+import { nodesTable } from './nodes.js';
+import { findBinary } from '../../agent/main.js';
+
+interface SimNode {
+  name: string;
+  capture: string;
+  topo: string;
+  topology: Record<string, string>;
+  clusterUuid?: string;
+  cliqueId?: number;
+}
+
+/** The demo cluster: HGX H100 servers under two leaf switches, and GB200 trays in one NVLink domain. */
+export function demoNodes(count: number): SimNode[] {
+  const fx = path.join(packageRoot(), 'fixtures', 'nvidia');
+  const out: SimNode[] = [];
+  for (let i = 0; i < count; i++) {
+    const gb200 = i >= count - Math.floor(count / 4); // the last quarter are GB200 trays
+    out.push(
+      gb200
+        ? {
+            name: `gb200-${String(i).padStart(2, '0')}`,
+            capture: path.join(fx, 'qx-gb200.xml'),
+            topo: path.join(fx, 'derived', 'topo-m-gb200x4.txt'),
+            topology: { leaf: 'leaf-nvl', spine: 'spine-0' },
+            clusterUuid: '6d1c7a52-1f3e-4b9a-9c2e-0a7d5e3b8f21',
+            cliqueId: 1,
+          }
+        : {
+            name: `hgx-${String(i).padStart(2, '0')}`,
+            capture: path.join(fx, 'qx-h100.xml'),
+            topo: path.join(fx, 'derived', 'topo-m-h100x8.txt'),
+            topology: { leaf: `leaf-${Math.floor(i / 4)}`, spine: 'spine-0' },
+          },
+    );
+  }
+  return out;
+}
+
+async function stopAll(children: Child[]): Promise<void> {
+  await Promise.all(children.map((c) => c.stop(5000)));
+}
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'run a whole cluster on this machine: nats-server, scheduler, simulated agents',
+  async run(argv, io: CliIO) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: argv,
+        options: {
+          agents: { type: 'string', default: '8' },
+          'grpc-port': { type: 'string' },
+          'duration-s': { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+        strict: true,
+      }));
+    } catch (e) {
+      io.stderr(`gantry demo: ${(e as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+    if (values.help) {
+      io.stdout('usage: gantry demo [--agents N (default 8)] [--grpc-port P (default 7070, or a free port)] [--duration-s S (stop after S seconds)]\n');
+      return 0;
+    }
+    const agents = Number(values.agents);
+    if (!Number.isInteger(agents) || agents < 1 || agents > 64) {
+      io.stderr('gantry demo: --agents must be an integer from 1 to 64\n');
+      return EXIT_USAGE;
+    }
+    const duration = values['duration-s'] === undefined ? undefined : Number(values['duration-s']);
+    if (duration !== undefined && !(duration > 0)) {
+      io.stderr('gantry demo: --duration-s must be a positive number\n');
+      return EXIT_USAGE;
+    }
+    const natsBin = findBinary('nats-server', io.env.PATH);
+    if (!natsBin) {
+      io.stderr('gantry demo: nats-server is not on PATH (Debian/Ubuntu: apt-get install nats-server; or run scripts/demo.sh, which installs it)\n');
+      return EXIT_FAILURE;
+    }
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-demo-'));
+    const children: Child[] = [];
+    let stopping = false;
+    const cleanup = async (): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      io.stdout('\nstopping the demo...\n');
+      await stopAll([...children].reverse());
+      rmSync(dir, { recursive: true, force: true });
+      io.stdout('demo stopped; no process left behind.\n');
+    };
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    const onSignal = (): void => resolveDone();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const natsPort = await freePort();
+      const nats = startChild('nats-server', natsBin, ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', path.join(dir, 'nats')]);
+      children.push(nats);
+      await waitForPort(natsPort, 10_000);
+      const natsUrl = `nats://127.0.0.1:${natsPort}`;
+
+      let grpcPort = values['grpc-port'] ? Number(values['grpc-port']) : 7070;
+      if (!values['grpc-port'] && !(await portIsFree(7070))) grpcPort = await freePort();
+      const metricsPort = await freePort();
+      const entry = gantryEntry();
+      const logEnv = { ...io.env, GANTRY_LOG_FORMAT: 'json' };
+      const scheduler = startChild(
+        'scheduler',
+        process.execPath,
+        [
+          entry, 'scheduler',
+          '--data-dir', path.join(dir, 'scheduler'),
+          '--grpc-listen', `127.0.0.1:${grpcPort}`,
+          '--metrics-listen', `127.0.0.1:${metricsPort}`,
+          '--nats-url', natsUrl,
+          '--lost-after-ms', '5000',
+          '--report-interval-ms', '1000',
+        ],
+        { env: logEnv },
+      );
+      children.push(scheduler);
+      await scheduler.waitForLog('scheduler running', 20_000);
+      const address = `127.0.0.1:${grpcPort}`;
+      const sim = path.join(packageRoot(), 'scripts', 'sim', 'nvidia-smi');
+      const agentMetrics: Array<[string, number]> = [];
+      for (const n of demoNodes(agents)) {
+        const port = await freePort();
+        agentMetrics.push([n.name, port]);
+        const env: NodeJS.ProcessEnv = {
+          ...logEnv,
+          GANTRY_SIM_NVIDIA_XML: n.capture,
+          GANTRY_SIM_NVIDIA_TOPO: n.topo,
+          GANTRY_SIM_NODE: n.name,
+          ...(n.clusterUuid ? { GANTRY_SIM_CLUSTER_UUID: n.clusterUuid, GANTRY_SIM_CLIQUE_ID: String(n.cliqueId ?? 0) } : {}),
+        };
+        const args = [
+          entry, 'agent',
+          '--node-name', n.name,
+          '--scheduler', address,
+          '--nvidia-smi', sim,
+          '--metrics-listen', `127.0.0.1:${port}`,
+          '--collect-interval-ms', '5000',
+          '--set', 'collectors.kernelLog.enabled=false',
+          '--set', 'collectors.host.enabled=false',
+          '--set', 'collectors.infiniband.enabled=false',
+          ...Object.entries(n.topology).flatMap(([level, domain]) => ['--set', `topology.${level}=${domain}`]),
+        ];
+        children.push(startChild(`agent ${n.name}`, process.execPath, args, { env }));
+      }
+      let failed = false;
+      for (const c of children) {
+        void c.exited.then((code) => {
+          if (!stopping) {
+            io.stderr(`gantry demo: ${c.name} exited unexpectedly (${code}); stopping\n${c.output().slice(-1500)}\n`);
+            failed = true;
+            resolveDone();
+          }
+        });
+      }
+      // Wait until every simulated node has registered.
+      const client = schedulerClient(address);
+      const deadline = Date.now() + 60_000;
+      let ready = 0;
+      let table = '';
+      while (Date.now() < deadline && !failed) {
+        try {
+          const res = await unaryCall<object, ListNodesResponse__Output>(client, client.ListNodes as never, {});
+          const nodes = res.nodes.map(nodeFromPb);
+          ready = nodes.filter((x) => x.connectivity === 'ready').length;
+          table = nodesTable(nodes, Date.now());
+          if (ready >= agents) break;
+        } catch {
+          // the scheduler is still starting
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      client.close();
+      if (ready < agents) {
+        if (!failed) io.stderr(`gantry demo: only ${ready} of ${agents} agents registered within 60 s\n`);
+        await cleanup();
+        return EXIT_FAILURE;
+      }
+      io.stdout(
+        [
+          `Gantry demo is running: ${agents} simulated GPU nodes.`,
+          '',
+          table,
+          'Try, in another terminal:',
+          `  node ${path.relative(io.cwd, entry) || entry} nodes --scheduler ${address}`,
+          `  node ${path.relative(io.cwd, entry) || entry} nodes --scheduler ${address} --json`,
+          `  curl -s http://127.0.0.1:${metricsPort}/metrics | grep ^gantry_scheduler_nodes`,
+          `  curl -s http://127.0.0.1:${agentMetrics[0]![1]}/metrics | grep ^gantry_agent_gpu_temperature   # ${agentMetrics[0]![0]}`,
+          '',
+          `scheduler gRPC  ${address} (reflection on: grpcurl -plaintext ${address} list)`,
+          `scheduler /metrics http://127.0.0.1:${metricsPort}/metrics`,
+          `NATS            ${natsUrl} (events on gantry.events.>, stream GANTRY_EVENTS)`,
+          `data            ${dir}`,
+          '',
+          duration ? `Stopping by itself after ${duration} s (or press Ctrl-C).` : 'Press Ctrl-C to stop everything.',
+          '',
+        ].join('\n'),
+      );
+      const timer = duration ? setTimeout(resolveDone, duration * 1000) : undefined;
+      await done;
+      if (timer) clearTimeout(timer);
+      await cleanup();
+      return 0;
+    } catch (e) {
+      io.stderr(`gantry demo: ${(e as Error).message}\n`);
+      await cleanup();
+      return EXIT_FAILURE;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+};
