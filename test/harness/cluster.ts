@@ -1,0 +1,187 @@
+/**
+ * Real parts for integration tests: a nats-server on a free port, the scheduler and agents as child
+ * processes of the built CLI (dist/), and a gRPC client. Every start registers its own teardown.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { Test } from 'tap';
+import { freePort, gantryEntry, packageRoot, startChild, waitForPort, type Child } from '../../shared/procs/index.js';
+import { schedulerClient, unaryCall } from '../../shared/cli/client.js';
+import type { ListNodesResponse__Output } from '../../shared/proto/index.js';
+import { nodeFromPb } from '../../shared/wire/index.js';
+import type { NodeRecord } from '../../shared/domain/index.js';
+
+export const ROOT = packageRoot();
+export const SHARED_FIXTURES = path.resolve(ROOT, '..', 'shared', 'fixtures');
+export const SIM_NVIDIA_SMI = path.join(ROOT, 'scripts', 'sim', 'nvidia-smi');
+export const H100_XML = path.join(ROOT, 'fixtures', 'nvidia', 'qx-h100.xml');
+export const H100_TOPO = path.join(ROOT, 'fixtures', 'nvidia', 'derived', 'topo-m-h100x8.txt');
+
+export function requireBuilt(): string {
+  const entry = gantryEntry();
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (npm run build)`);
+  return entry;
+}
+
+export function tempDir(t: Test, prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export function which(bin: string): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Nats {
+  url: string;
+  port: number;
+  child: Child;
+  storeDir: string;
+  /** Starts it again on the same port and store (after stop/kill). */
+  restart(): Promise<void>;
+}
+
+export async function startNats(t: Test): Promise<Nats> {
+  const bin = which('nats-server');
+  if (!bin) throw new Error('nats-server is not on PATH (apt-get install nats-server)');
+  const port = await freePort();
+  const storeDir = tempDir(t, 'gantry-nats-');
+  const launch = async (): Promise<Child> => {
+    const c = startChild('nats-server', bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir]);
+    await waitForPort(port, 10_000);
+    return c;
+  };
+  const nats: Nats = {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    child: await launch(),
+    async restart() {
+      nats.child = await launch();
+    },
+  };
+  t.teardown(() => nats.child.kill());
+  return nats;
+}
+
+export interface Scheduler {
+  child: Child;
+  address: string;
+  grpcPort: number;
+  metricsPort: number;
+  dataDir: string;
+}
+
+export interface SchedulerOptions {
+  dataDir?: string;
+  natsUrl?: string;
+  grpcPort?: number;
+  lostAfterMs?: number;
+  reportIntervalMs?: number;
+  extraArgs?: string[];
+}
+
+export async function startScheduler(t: Test, opts: SchedulerOptions = {}): Promise<Scheduler> {
+  const entry = requireBuilt();
+  const dataDir = opts.dataDir ?? tempDir(t, 'gantry-sched-');
+  const grpcPort = opts.grpcPort ?? (await freePort());
+  const args = [
+    entry, 'scheduler',
+    '--data-dir', dataDir,
+    '--grpc-listen', `127.0.0.1:${grpcPort}`,
+    '--metrics-listen', '127.0.0.1:0',
+    '--lost-after-ms', String(opts.lostAfterMs ?? 1500),
+    '--report-interval-ms', String(opts.reportIntervalMs ?? 250),
+    ...(opts.natsUrl ? ['--nats-url', opts.natsUrl] : ['--set', 'nats.enabled=false']),
+    ...(opts.extraArgs ?? []),
+  ];
+  const child = startChild('scheduler', process.execPath, args, { env: { ...process.env, GANTRY_LOG_FORMAT: 'json' } });
+  t.teardown(() => child.kill());
+  const line = await child.waitForLog('scheduler running', 20_000);
+  return { child, address: `127.0.0.1:${grpcPort}`, grpcPort, metricsPort: Number(line.metricsPort), dataDir };
+}
+
+export interface AgentOptions {
+  capture?: string;
+  topo?: string;
+  topology?: Record<string, string>;
+  extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Agent {
+  child: Child;
+  name: string;
+  metricsPort: number;
+}
+
+export async function startAgent(t: Test, name: string, scheduler: string, opts: AgentOptions = {}): Promise<Agent> {
+  const entry = requireBuilt();
+  const metricsPort = await freePort();
+  const args = [
+    entry, 'agent',
+    '--node-name', name,
+    '--scheduler', scheduler,
+    '--nvidia-smi', SIM_NVIDIA_SMI,
+    '--metrics-listen', `127.0.0.1:${metricsPort}`,
+    '--collect-interval-ms', '1000',
+    '--set', 'collectors.kernelLog.enabled=false',
+    '--set', 'collectors.host.enabled=false',
+    '--set', 'collectors.infiniband.enabled=false',
+    '--set', 'reconnect.initialDelayMs=100',
+    '--set', 'reconnect.maxDelayMs=500',
+    ...Object.entries(opts.topology ?? {}).flatMap(([k, v]) => ['--set', `topology.${k}=${v}`]),
+    ...(opts.extraArgs ?? []),
+  ];
+  const env = {
+    ...process.env,
+    GANTRY_LOG_FORMAT: 'json',
+    GANTRY_SIM_NVIDIA_XML: opts.capture ?? H100_XML,
+    GANTRY_SIM_NVIDIA_TOPO: opts.topo ?? H100_TOPO,
+    GANTRY_SIM_NODE: name,
+    ...opts.env,
+  };
+  const child = startChild(`agent ${name}`, process.execPath, args, { env });
+  t.teardown(() => child.kill());
+  await child.waitForLog('agent running', 20_000);
+  return { child, name, metricsPort };
+}
+
+export async function listNodes(address: string): Promise<NodeRecord[]> {
+  const client = schedulerClient(address);
+  try {
+    const res = await unaryCall<object, ListNodesResponse__Output>(client, client.ListNodes as never, {}, 5000);
+    return res.nodes.map(nodeFromPb);
+  } finally {
+    client.close();
+  }
+}
+
+/** Polls until check returns a value (not undefined/false), or fails with the last state. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export async function httpGet(url: string): Promise<string> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return res.text();
+}
