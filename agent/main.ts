@@ -14,7 +14,7 @@ import {
   createNvidiaCollector,
   type GpuCollector,
 } from './collectors/index.js';
-import { createHealthEvaluator } from './health/index.js';
+import { createHealthEvaluator, DEFAULT_HEALTH_CONFIG } from './health/index.js';
 import { createAgentMetrics } from './metrics.js';
 import { NodeProber, type NodeSnapshot } from './node-probe.js';
 import { Reporter } from './reporter/index.js';
@@ -62,6 +62,8 @@ export function createProber(config: AgentConfig, nodeName: string, clock: Clock
     evaluator: createHealthEvaluator({ config: { expectedGpus: config.health.expectedGpus } }),
     topology: config.topology,
     clock,
+    // XIDs that fail a GPU stay judged until the node reboots; the others for the prober's window.
+    stickyXids: DEFAULT_HEALTH_CONFIG.xid.failGpu,
   });
 }
 
@@ -91,6 +93,10 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
     snapshot = s;
     metrics.update(s);
     for (const r of s.runs) if (r.error) log.warn({ collector: r.collector, err: r.error }, 'collector failed');
+    // Application XIDs belong to the job on that GPU, not the node: say so once, when first seen.
+    for (const f of s.jobFindings) {
+      if (f.firstSeenMs === s.collectedMs) log.warn({ gpu: f.gpu, pid: f.pid, process: f.processName, evidence: f.evidence }, 'application XID');
+    }
     // A health change is worth telling the scheduler at once.
     if (changed) reporter?.sendReport();
   };

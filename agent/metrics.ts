@@ -21,6 +21,11 @@ export interface AgentMetrics {
 export function createAgentMetrics(opts: { nodeName: string; dcgmCompat: boolean }): AgentMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'gantry_agent_' });
+  // prom-client's totals of active handles/requests/resources are gauges ending in _total, which
+  // promtool rejects; the per-type gauges without the suffix stay (sum them for the total).
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(`gantry_agent_${name}`);
+  }
   const gpuLabels = ['gpu', 'uuid', 'model'] as const;
   const g = (name: string, help: string, labelNames: readonly string[] = gpuLabels): Gauge =>
     new Gauge({ name, help, labelNames: [...labelNames], registers: [registry] });
@@ -32,7 +37,12 @@ export function createAgentMetrics(opts: { nodeName: string; dcgmCompat: boolean
   const memTotal = g('gantry_agent_gpu_memory_total_bytes', 'GPU framebuffer memory in total.');
   const eccVolUnc = g('gantry_agent_gpu_ecc_volatile_uncorrectable_errors', 'Uncorrectable ECC errors since the driver loaded.');
   const eccVolCor = g('gantry_agent_gpu_ecc_volatile_correctable_errors', 'Correctable ECC errors since the driver loaded.');
-  const xids = g('gantry_agent_gpu_xid_events', 'XID events seen in the kernel log since the agent started, by code.', ['pci_bus_id', 'xid']);
+  const xids = new Counter({
+    name: 'gantry_agent_gpu_xid_events_total',
+    help: 'XID events read from the kernel log (the first read takes the ring buffer since boot), by PCI bus id and code.',
+    labelNames: ['pci_bus_id', 'xid'],
+    registers: [registry],
+  });
   const health = g('gantry_agent_health_check_severity', 'Health verdicts: 0 ok, 1 warn, 2 fail, by check and GPU ("" for the node).', [
     'check',
     'gpu',
@@ -53,19 +63,27 @@ export function createAgentMetrics(opts: { nodeName: string; dcgmCompat: boolean
     registers: [registry],
   });
 
+  // dcgm-exporter's names, types and labels (default-counters.csv), for the readings nvidia-smi gives.
   const dcgm = opts.dcgmCompat
     ? (() => {
-        const labels = ['gpu', 'UUID', 'pci_bus_id', 'device', 'modelName', 'Hostname'];
+        const labels = ['gpu', 'UUID', 'pci_bus_id', 'device', 'modelName', 'Hostname', 'DCGM_FI_DRIVER_VERSION'];
         const d = (name: string, help: string): Gauge => new Gauge({ name, help, labelNames: labels, registers: [registry] });
+        const c = (name: string, help: string): Counter => new Counter({ name, help, labelNames: labels, registers: [registry] });
         return {
           temp: d('DCGM_FI_DEV_GPU_TEMP', 'GPU temperature (in C).'),
+          memTemp: d('DCGM_FI_DEV_MEMORY_TEMP', 'Memory temperature (in C).'),
           power: d('DCGM_FI_DEV_POWER_USAGE', 'Power draw (in W).'),
           util: d('DCGM_FI_DEV_GPU_UTIL', 'GPU utilization (in %).'),
+          memCopyUtil: d('DCGM_FI_DEV_MEM_COPY_UTIL', 'Memory utilization (in %).'),
           fbUsed: d('DCGM_FI_DEV_FB_USED', 'Framebuffer memory used (in MiB).'),
           fbFree: d('DCGM_FI_DEV_FB_FREE', 'Framebuffer memory free (in MiB).'),
           xid: d('DCGM_FI_DEV_XID_ERRORS', 'Value of the last XID error encountered.'),
-          eccDbe: d('DCGM_FI_DEV_ECC_DBE_VOL_TOTAL', 'Total number of double-bit volatile ECC errors.'),
-          eccSbe: d('DCGM_FI_DEV_ECC_SBE_VOL_TOTAL', 'Total number of single-bit volatile ECC errors.'),
+          eccDbe: c('DCGM_FI_DEV_ECC_DBE_VOL_TOTAL', 'Total number of double-bit volatile ECC errors.'),
+          eccSbe: c('DCGM_FI_DEV_ECC_SBE_VOL_TOTAL', 'Total number of single-bit volatile ECC errors.'),
+          remapFailure: d('DCGM_FI_DEV_ROW_REMAP_FAILURE', 'Whether remapping of rows has failed'),
+          pcieReplay: c('DCGM_FI_DEV_PCIE_REPLAY_COUNTER', 'Total number of PCIe retries.'),
+          remapUnc: c('DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS', 'Number of remapped rows for uncorrectable errors'),
+          remapCor: c('DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS', 'Number of remapped rows for correctable errors'),
         };
       })()
     : undefined;
@@ -78,6 +96,10 @@ export function createAgentMetrics(opts: { nodeName: string; dcgmCompat: boolean
 
   const setIf = (gauge: Gauge, labels: Record<string, string>, v: number | null | undefined): void => {
     if (v !== null && v !== undefined && Number.isFinite(v)) gauge.set(labels, v);
+  };
+  /** A counter read from the GPU's own lifetime count: reset each update, then set by one inc. */
+  const countIf = (counter: Counter, labels: Record<string, string>, v: number | null | undefined): void => {
+    if (v !== null && v !== undefined && Number.isFinite(v) && v >= 0) counter.inc(labels, v);
   };
 
   return {
@@ -96,6 +118,7 @@ export function createAgentMetrics(opts: { nodeName: string; dcgmCompat: boolean
       }
       const infoByIndex = new Map(s.inventory.gpus.map((x) => [x.index, x]));
       for (const m of [temp, power, util, memUsed, memTotal, eccVolUnc, eccVolCor]) m.reset();
+      if (dcgm) for (const m of Object.values(dcgm)) m.reset();
       for (const sample of s.samples) {
         const l = gpuKey(infoByIndex.get(sample.index), sample.index);
         setIf(temp, l, sample.temperatureCelsius);
@@ -114,31 +137,33 @@ export function createAgentMetrics(opts: { nodeName: string; dcgmCompat: boolean
             device: `nvidia${sample.index}`,
             modelName: info?.name ?? '',
             Hostname: opts.nodeName,
+            DCGM_FI_DRIVER_VERSION: s.inventory.firmware.driverVersion,
           };
+          const pct = (r: number | null): number | null => (r === null ? null : r * 100);
           setIf(dcgm.temp, dl, sample.temperatureCelsius);
+          setIf(dcgm.memTemp, dl, sample.memoryTemperatureCelsius);
           setIf(dcgm.power, dl, sample.powerWatts);
-          setIf(dcgm.util, dl, sample.utilizationRatio === null ? null : sample.utilizationRatio * 100);
+          setIf(dcgm.util, dl, pct(sample.utilizationRatio));
+          setIf(dcgm.memCopyUtil, dl, pct(sample.memoryUtilizationRatio));
           setIf(dcgm.fbUsed, dl, sample.memoryUsedBytes === null ? null : sample.memoryUsedBytes / 2 ** 20);
           if (sample.memoryUsedBytes !== null && sample.memoryTotalBytes !== null) {
             dcgm.fbFree.set(dl, (sample.memoryTotalBytes - sample.memoryUsedBytes) / 2 ** 20);
           }
-          setIf(dcgm.eccDbe, dl, sample.ecc.volatileUncorrectable);
-          setIf(dcgm.eccSbe, dl, sample.ecc.volatileCorrectable);
+          countIf(dcgm.eccDbe, dl, sample.ecc.volatileUncorrectable);
+          countIf(dcgm.eccSbe, dl, sample.ecc.volatileCorrectable);
+          const rr = sample.remappedRows;
+          if (rr) {
+            setIf(dcgm.remapFailure, dl, rr.failure === null ? null : rr.failure ? 1 : 0);
+            countIf(dcgm.remapUnc, dl, rr.uncorrectable);
+            countIf(dcgm.remapCor, dl, rr.correctable);
+          }
+          countIf(dcgm.pcieReplay, dl, sample.pcie.replayCounter);
           const bd = pciBusDevice(info?.pciBusId ?? sample.pciBusId);
           const last = [...s.xids].reverse().find((x) => x.busDevice === bd);
           dcgm.xid.set(dl, last?.xid ?? 0);
         }
       }
-      xids.reset();
-      const counts = new Map<string, number>();
-      for (const x of s.xids) {
-        const k = `${x.pci}|${x.xid}`;
-        counts.set(k, (counts.get(k) ?? 0) + 1);
-      }
-      for (const [k, n] of counts) {
-        const [pci, xid] = k.split('|');
-        xids.set({ pci_bus_id: pci ?? '', xid: xid ?? '' }, n);
-      }
+      for (const x of s.newXids) xids.inc({ pci_bus_id: x.pci, xid: String(x.xid) });
       health.reset();
       setHealth(health, s.verdicts);
       nodeHealth.set(Math.max(0, ...s.verdicts.map((v) => SEVERITY_VALUE[v.severity])));
@@ -147,9 +172,14 @@ export function createAgentMetrics(opts: { nodeName: string; dcgmCompat: boolean
   };
 }
 
+/** One series per (check, GPU): the worst of its verdicts (one check may give several, e.g. two XIDs on a GPU). */
 function setHealth(gauge: Gauge, verdicts: readonly HealthVerdict[]): void {
+  const worst = new Map<string, { check: string; gpu: string; value: number }>();
   for (const v of verdicts) {
-    const labels = { check: v.check, gpu: v.gpu === undefined ? '' : String(v.gpu) };
-    gauge.set(labels, Math.max(SEVERITY_VALUE[v.severity], 0));
+    const gpu = v.gpu === undefined ? '' : String(v.gpu);
+    const k = `${v.check}|${gpu}`;
+    const value = SEVERITY_VALUE[v.severity];
+    if ((worst.get(k)?.value ?? -1) < value) worst.set(k, { check: v.check, gpu, value });
   }
+  for (const w of worst.values()) gauge.set({ check: w.check, gpu: w.gpu }, w.value);
 }

@@ -3,6 +3,7 @@
  * result with the health evaluator, and assemble the node's Inventory. A failing collector never
  * stops the cycle: its error becomes evidence for the health rules and the last good data is kept.
  */
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { GpuInfo, HcaInfo, HealthVerdict, HostInfo, Inventory } from '../shared/domain/index.js';
 import { emptyInventory } from '../shared/domain/index.js';
@@ -23,7 +24,10 @@ export interface NodeSnapshot {
   /** Application-level findings (e.g. XID 13) for the job on that GPU, not the node. */
   jobFindings: JobFinding[];
   samples: GpuSample[];
+  /** The XIDs judged in this cycle (see NodeProberDeps.stickyXids / xidWindowMs). */
   xids: XidEvent[];
+  /** XIDs read from the kernel log in this cycle. */
+  newXids: XidEvent[];
   runs: CollectorRun[];
   collectedMs: number;
 }
@@ -41,16 +45,32 @@ export interface NodeProberDeps {
   clock: Clock;
   /** Host facts rarely change: re-probe them every this many cycles. */
   hostEveryCycles?: number;
+  /**
+   * XIDs that need a GPU reset or a reboot (the health policy's fail class): judged for as long as
+   * the agent runs (from /dev/kmsg that means since boot). Default: none.
+   */
+  stickyXids?: readonly number[];
+  /** Every other XID (warn, job, info) is judged for this long after it happened. Default 10 min. */
+  xidWindowMs?: number;
+  /** Seconds since boot, to date /dev/kmsg records read on the first poll; default os.uptime. */
+  uptimeSeconds?: () => number;
 }
 
 const MAX_XIDS_KEPT = 1000;
+export const DEFAULT_XID_WINDOW_MS = 10 * 60_000;
+
+interface KeptXid {
+  event: XidEvent;
+  /** When it happened (kmsg: from its boot-relative time) or, for a dmesg file, when it was read. */
+  atMs: number;
+}
 
 export class NodeProber {
   private host: HostInfo | undefined;
   private lastProbe: GpuProbe | undefined;
   private knownGpus: GpuInfo[] = [];
   private hcas: HcaInfo[] = [];
-  private xids: XidEvent[] = [];
+  private xids: KeptXid[] = [];
   private cycle = 0;
 
   constructor(private readonly deps: NodeProberDeps) {}
@@ -89,17 +109,26 @@ export class NodeProber {
       const r = await this.timed('infiniband', runs, () => readInfiniband({ root: d.infinibandRoot! }));
       if (r.value) this.hcas = r.value;
     }
+    const now = d.clock.nowMs();
+    let newXids: XidEvent[] = [];
     if (d.kernelLog) {
       const r = await this.timed('kernel-log', runs, () => d.kernelLog!.poll());
-      if (r.value && r.value.length > 0) this.xids = [...this.xids, ...r.value].slice(-MAX_XIDS_KEPT);
+      if (r.value && r.value.length > 0) {
+        newXids = r.value;
+        const bootMs = now - (d.uptimeSeconds ?? os.uptime)() * 1000;
+        for (const event of r.value) {
+          const atMs = event.monotonicUs !== null ? Math.min(now, bootMs + event.monotonicUs / 1000) : now;
+          this.xids.push({ event, atMs });
+        }
+      }
     }
+    const xids = this.judgedXids(now);
     this.cycle++;
-    const now = d.clock.nowMs();
     const report = d.evaluator.evaluate(
       {
         probe,
         ...(probeError !== undefined ? { probeError } : {}),
-        xids: this.xids,
+        xids,
         hcas: this.hcas,
         ...(probe?.nvlink ? { nvlink: probe.nvlink } : {}),
         knownGpus: this.knownGpus,
@@ -123,10 +152,34 @@ export class NodeProber {
       verdicts: report.verdicts,
       jobFindings: report.jobFindings,
       samples: probe?.samples ?? [],
-      xids: this.xids,
+      xids,
+      newXids,
       runs,
       collectedMs: now,
     };
+  }
+
+  /**
+   * The XIDs the health rules judge now: the fail class once per (XID, GPU) for as long as the agent
+   * runs; every other XID while it is younger than the window. Older ones are dropped.
+   */
+  private judgedXids(now: number): XidEvent[] {
+    const sticky = new Set(this.deps.stickyXids ?? []);
+    const windowMs = this.deps.xidWindowMs ?? DEFAULT_XID_WINDOW_MS;
+    const stickySeen = new Set<string>();
+    const keptSticky: KeptXid[] = [];
+    const recent: KeptXid[] = [];
+    for (const x of this.xids) {
+      if (sticky.has(x.event.xid)) {
+        const k = `${x.event.xid}@${x.event.busDevice}`;
+        if (!stickySeen.has(k)) {
+          stickySeen.add(k);
+          keptSticky.push(x);
+        }
+      } else if (now - x.atMs < windowMs) recent.push(x);
+    }
+    this.xids = [...keptSticky, ...recent.slice(-MAX_XIDS_KEPT)];
+    return this.xids.map((x) => x.event);
   }
 
   async close(): Promise<void> {

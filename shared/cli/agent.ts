@@ -19,14 +19,23 @@ async function inventory(argv: string[], io: CliIO): Promise<number> {
   const doc = {
     node: { name: config.nodeName || s.inventory.host.hostname, ...s.inventory.host },
     gpus: s.inventory.gpus,
-    firmware: { ...s.inventory.firmware, hcas: s.inventory.hcas.map((h) => ({ name: h.name, firmwareVersion: h.firmwareVersion })) },
+    firmware: {
+      driver: s.inventory.firmware.driverVersion,
+      cuda: s.inventory.firmware.cudaVersion,
+      ...s.inventory.firmware,
+      hcas: s.inventory.hcas.map((h) => ({ name: h.name, firmwareVersion: h.firmwareVersion })),
+    },
     topology: s.inventory.topology,
     hcas: s.inventory.hcas,
     health: s.verdicts.map((v) => ({ ...v, firstSeen: new Date(v.firstSeenMs).toISOString() })),
+    /** Application XIDs: recorded against the job on that GPU, not the node's health. */
+    jobFindings: s.jobFindings.map((f) => ({ ...f, firstSeen: new Date(f.firstSeenMs).toISOString() })),
     collectors: s.runs,
   };
-  if (json) io.stdout(JSON.stringify(doc, null, 2) + '\n');
-  else {
+  if (json) {
+    io.stdout(JSON.stringify(doc, null, 2) + '\n');
+    for (const r of failed) io.stderr(`collector ${r.collector} failed: ${r.error}\n`);
+  } else {
     const h = s.inventory.host;
     io.stdout(`node      ${doc.node.name}  (${h.os} ${h.kernel}, ${h.cpuModel}, ${h.cpuCores} cores, ${(h.memoryBytes / 2 ** 30).toFixed(1)} GiB)\n`);
     io.stdout(`firmware  driver ${s.inventory.firmware.driverVersion || '-'}  cuda ${s.inventory.firmware.cudaVersion || '-'}  bios ${h.biosVersion || '-'}\n`);
@@ -38,6 +47,7 @@ async function inventory(argv: string[], io: CliIO): Promise<number> {
     }
     for (const v of s.verdicts) io.stdout(`health    ${v.severity.padEnd(4)} ${v.check}${v.gpu !== undefined ? ` gpu ${v.gpu}` : ''}: ${v.evidence}\n`);
     if (s.verdicts.length === 0) io.stdout('health    ok\n');
+    for (const f of s.jobFindings) io.stdout(`job       ${f.check}${f.gpu !== undefined ? ` gpu ${f.gpu}` : ''}: ${f.evidence}\n`);
     for (const r of failed) io.stderr(`collector ${r.collector} failed: ${r.error}\n`);
   }
   return failed.length > 0 ? 1 : 0;
