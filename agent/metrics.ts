@@ -3,7 +3,8 @@
  * With metrics.dcgmCompat, the same readings are also exposed under dcgm-exporter's names and labels
  * (DCGM_FI_DEV_*), so dashboards built for dcgm-exporter work unchanged.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerProcessMetrics } from '../shared/metrics/index.js';
 import type { GpuInfo, HealthVerdict, Severity } from '../shared/domain/index.js';
 import { pciBusDevice } from './collectors/index.js';
 import type { NodeSnapshot } from './node-probe.js';
@@ -20,12 +21,7 @@ export interface AgentMetrics {
 
 export function createAgentMetrics(opts: { nodeName: string; dcgmCompat: boolean }): AgentMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'gantry_agent_' });
-  // prom-client's totals of active handles/requests/resources are gauges ending in _total, which
-  // promtool rejects; the per-type gauges without the suffix stay (sum them for the total).
-  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
-    registry.removeSingleMetric(`gantry_agent_${name}`);
-  }
+  registerProcessMetrics(registry, 'gantry_agent_');
   const gpuLabels = ['gpu', 'uuid', 'model'] as const;
   const g = (name: string, help: string, labelNames: readonly string[] = gpuLabels): Gauge =>
     new Gauge({ name, help, labelNames: [...labelNames], registers: [registry] });

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { registerProcessMetrics } from '../shared/metrics/index.js';
 import type { ClusterModel } from './cluster/index.js';
 import type { EventBus } from './events/index.js';
 
@@ -12,7 +13,7 @@ export interface SchedulerMetrics {
 
 export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus): SchedulerMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'gantry_scheduler_' });
+  registerProcessMetrics(registry, 'gantry_scheduler_');
   const byState = (name: string, help: string, states: readonly string[]): void => {
     new Gauge({
       name,

@@ -59,7 +59,8 @@ export class AgentStreams {
     const fail = (e: unknown): void => {
       metrics.invalidMessages.inc({ reason: e instanceof InvalidArgumentError ? e.field : 'internal' });
       log.warn({ node, err: (e as Error).message }, 'closing agent stream');
-      call.destroy(toGrpcError(e) as Error);
+      // grpc-js turns an 'error' on a server stream into the call's status, then ends it.
+      call.emit('error', toGrpcError(e));
     };
     call.on('data', (msg: AgentMessage__Output) => {
       // Handle messages strictly in order, one at a time.

@@ -50,7 +50,12 @@ export class LmdbStore implements StateStore {
   }
 
   async deleteNode(name: string): Promise<boolean> {
-    return this.nodes.remove(name);
+    // lmdb's remove() resolves true whether or not the key existed; the contract says whether it did.
+    return this.root.transaction(() => {
+      if (this.nodes.get(name) === undefined) return false;
+      void this.nodes.remove(name);
+      return true;
+    });
   }
 
   async close(): Promise<void> {
