@@ -8,7 +8,9 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const opts = JSON.parse(readFileSync(path.join(root, 'proto/loader-options.json'), 'utf8'));
-const out = path.join(root, 'proto/generated');
+// --out DIR writes elsewhere (the test that checks the committed types are current uses it).
+const outArg = process.argv.indexOf('--out');
+const out = outArg > 0 ? path.resolve(process.argv[outArg + 1]) : path.join(root, 'proto/generated');
 rmSync(out, { recursive: true, force: true });
 const protos = readdirSync(path.join(root, 'proto/gantry/v1'))
   .filter((f) => f.endsWith('.proto'))

@@ -1,0 +1,48 @@
+import t from 'tap';
+import { inventoryFromPb, inventoryToPb, nodeFromPb, nodeToPb, verdictFromPb, verdictToPb } from '../../../shared/wire/index.js';
+import { emptyInventory, type HealthVerdict, type NodeRecord } from '../../../shared/domain/index.js';
+import { InvalidArgumentError } from '../../../shared/errors/index.js';
+import type { PbInventoryOut, PbNodeOut, PbVerdictOut } from '../../../shared/proto/index.js';
+
+// proto-loader with defaults: true fills every field; mimic that by round-tripping through JSON.
+const asOut = <T>(x: unknown): T => JSON.parse(JSON.stringify(x)) as T;
+
+t.test('inventory round-trips', async (t) => {
+  const inv = emptyInventory('n1');
+  inv.gpus.push({
+    index: 3, uuid: 'GPU-1', name: 'NVIDIA GB200', vendor: 'nvidia', memoryMiB: 189471, pciBusId: '00000008:01:00.0', serial: '1',
+    vbiosVersion: '97.00', inforomVersion: 'G548', gspFirmwareVersion: '580.173.02', numaNode: 1, nvlinkDomain: 'abc/2', linkRow: ['X', 'NV18'], migEnabled: false,
+  });
+  inv.topology = {
+    linkMatrix: { devices: ['GPU3', 'GPU4'], rows: [['X', 'NV18'], ['NV18', 'X']] },
+    linkGroups: [{ kind: 'nvlink', gpus: [3, 4] }],
+    fabric: { clusterUuid: 'abc', cliqueId: 2, state: 'Completed', status: 'Success', trusted: true },
+    domains: { leaf: 'l1' },
+  };
+  inv.hcas.push({ name: 'mlx5_0', hcaType: 'MT4129', firmwareVersion: '28.41.1000', boardId: 'MT_0000000838', ports: [{ port: 1, state: 'ACTIVE', physState: 'LinkUp', rateGbps: 400, linkLayer: 'InfiniBand' }] });
+  t.same(inventoryFromPb(asOut<PbInventoryOut>(inventoryToPb(inv)), 'inventory'), inv);
+});
+
+t.test('verdicts keep "no GPU" apart from GPU 0', async (t) => {
+  const node: HealthVerdict = { check: 'infiniband', severity: 'warn', evidence: 'mlx5_1 down', firstSeenMs: 5 };
+  const gpu0: HealthVerdict = { check: 'xid', severity: 'fail', gpu: 0, evidence: 'Xid 79', firstSeenMs: 6 };
+  t.same(verdictFromPb(asOut<PbVerdictOut>({ ...verdictToPb(node), gpu: 0 }), 'v'), node);
+  t.same(verdictFromPb(asOut<PbVerdictOut>(verdictToPb(gpu0)), 'v'), gpu0);
+});
+
+t.test('node records round-trip', async (t) => {
+  const n: NodeRecord = {
+    name: 'n1', address: '10.0.0.1', connectivity: 'lost', schedulability: 'draining', schedulabilityReason: 'ops', health: 'warn',
+    verdicts: [{ check: 'throttle', severity: 'warn', gpu: 2, evidence: 'hw slowdown 30%', firstSeenMs: 9 }],
+    inventory: emptyInventory('n1'), labels: { rack: 'r1' }, agentVersion: '0.1.0', registeredMs: 1, lastSeenMs: 2, reportsReceived: 3,
+  };
+  t.same(nodeFromPb(asOut<PbNodeOut>(nodeToPb(n))), n);
+});
+
+t.test('inbound validation names the field', async (t) => {
+  const bad = asOut<PbInventoryOut>(inventoryToPb(emptyInventory('x')));
+  bad.gpus = [{ index: 1, vendor: 'nvidia' }, { index: 1, vendor: 'nvidia' }] as never;
+  t.throws(() => inventoryFromPb(bad, 'register.inventory'), new InvalidArgumentError('register.inventory.gpus[1].index', 'duplicate GPU index 1'));
+  t.throws(() => inventoryFromPb(undefined, 'register.inventory'), /register\.inventory: is required/);
+  t.throws(() => verdictFromPb(asOut({ check: '', severity: 'SEVERITY_OK' }), 'report.verdicts[0]'), /report\.verdicts\[0\]\.check: must not be empty/);
+});
