@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+/*
+ * Measures the agent's collection cycle in-process (after `npm run build`): 50 cycles of the real
+ * prober (dist/agent/main.js createProber) against the stand-in nvidia-smi serving the 8-GPU H100
+ * capture, with the host, InfiniBand (sysfs capture) and kernel-log (dmesg capture) collectors on.
+ * Prints, per cycle, the process's RSS and its own CPU time (process.cpuUsage deltas: user + system
+ * of this process only; the nvidia-smi children are not counted), then a summary table and JSON.
+ *
+ *   node scripts/measure-agent.mjs [--cycles 50] [--json-only]
+ *
+ * Targets: RSS <= 80 MB, <= 20 ms CPU per cycle (steady state, i.e. after the first cycle, which
+ * also loads systeminformation and warms the JIT). Exit status 1 when a target is missed.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = path.join(root, 'dist');
+if (!existsSync(path.join(dist, 'agent', 'main.js'))) {
+  process.stderr.write('dist/agent/main.js is missing: run `npm run build` first\n');
+  process.exit(2);
+}
+
+const { values } = parseArgs({ options: { cycles: { type: 'string', default: '50' }, 'json-only': { type: 'boolean', default: false } } });
+const cycles = Number(values.cycles);
+if (!Number.isInteger(cycles) || cycles < 2) {
+  process.stderr.write('--cycles must be an integer >= 2\n');
+  process.exit(2);
+}
+
+const TARGET_RSS_MB = 80;
+const TARGET_CPU_MS = 20;
+const shared = path.resolve(root, '..', 'shared', 'fixtures');
+
+// The stand-in reads these at every call; the collector passes process.env to it.
+process.env.GANTRY_SIM_NVIDIA_XML = path.join(root, 'fixtures', 'nvidia', 'qx-h100.xml');
+process.env.GANTRY_SIM_NVIDIA_TOPO = path.join(root, 'fixtures', 'nvidia', 'derived', 'topo-m-h100x8.txt');
+process.env.GANTRY_SIM_NODE = 'measure-node';
+// The stand-in is a Node script: keep any test runner's preload hooks out of it.
+delete process.env.NODE_OPTIONS;
+
+const { createProber } = await import(path.join(dist, 'agent', 'main.js'));
+const { agentConfigSchema } = await import(path.join(dist, 'agent', 'config.js'));
+const { systemClock } = await import(path.join(dist, 'shared', 'clock', 'index.js'));
+
+const config = agentConfigSchema.parse({
+  nodeName: 'measure-node',
+  collectors: {
+    nvidia: { enabled: true, binary: path.join(root, 'scripts', 'sim', 'nvidia-smi') },
+    amd: { enabled: false },
+    infiniband: { enabled: true, root: path.join(shared, 'gpud', 'sys-class-infiniband-h100.0') },
+    kernelLog: { enabled: true, path: path.join(shared, 'gpud', 'dmesg-with-xid-119.log') },
+  },
+});
+const prober = createProber(config, 'measure-node', systemClock, process.env.PATH);
+
+const mb = (bytes) => bytes / 2 ** 20;
+// What the modules cost before any cycle ran (grpc, prom-client, systeminformation... are loaded).
+const baseline = { rssMB: +mb(process.memoryUsage().rss).toFixed(1), heapUsedMB: +mb(process.memoryUsage().heapUsed).toFixed(1) };
+const rows = [];
+try {
+  for (let i = 1; i <= cycles; i++) {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const s = await prober.collect();
+    const wallMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const failed = s.runs.filter((r) => r.error);
+    if (failed.length > 0) throw new Error(`cycle ${i}: ${failed.map((r) => `${r.collector}: ${r.error}`).join('; ')}`);
+    if (s.inventory.gpus.length !== 8) throw new Error(`cycle ${i}: ${s.inventory.gpus.length} GPUs, expected 8`);
+    rows.push({
+      cycle: i,
+      rssMB: +mb(process.memoryUsage().rss).toFixed(1),
+      heapUsedMB: +mb(process.memoryUsage().heapUsed).toFixed(1),
+      cpuMs: +((cpu.user + cpu.system) / 1000).toFixed(2),
+      userMs: +(cpu.user / 1000).toFixed(2),
+      systemMs: +(cpu.system / 1000).toFixed(2),
+      wallMs: +wallMs.toFixed(1),
+      collectors: s.runs.map((r) => r.collector).join(','),
+    });
+  }
+} finally {
+  await prober.close();
+}
+
+const pct = (xs, p) => {
+  const a = [...xs].sort((x, y) => x - y);
+  return a[Math.min(a.length - 1, Math.ceil((p / 100) * a.length) - 1)];
+};
+const steady = rows.slice(1);
+const cpuSteady = steady.map((r) => r.cpuMs);
+const summary = {
+  cycles,
+  gpus: 8,
+  node: process.version,
+  rssMB: { beforeFirstCycle: baseline.rssMB, first: rows[0].rssMB, last: rows.at(-1).rssMB, max: Math.max(...rows.map((r) => r.rssMB)) },
+  heapUsedMB: { beforeFirstCycle: baseline.heapUsedMB, last: rows.at(-1).heapUsedMB, max: Math.max(...rows.map((r) => r.heapUsedMB)) },
+  cpuMsPerCycle: {
+    first: rows[0].cpuMs,
+    steadyMean: +(cpuSteady.reduce((a, b) => a + b, 0) / cpuSteady.length).toFixed(2),
+    steadyP50: pct(cpuSteady, 50),
+    steadyP95: pct(cpuSteady, 95),
+    steadyMax: Math.max(...cpuSteady),
+  },
+  wallMsPerCycle: { steadyP50: pct(steady.map((r) => r.wallMs), 50) },
+  targets: { rssMB: TARGET_RSS_MB, cpuMsPerCycle: TARGET_CPU_MS },
+};
+summary.pass = { rss: summary.rssMB.max <= TARGET_RSS_MB, cpu: summary.cpuMsPerCycle.steadyMean <= TARGET_CPU_MS };
+
+if (!values['json-only']) {
+  const line = (cells, widths) => cells.map((c, i) => String(c).padStart(widths[i])).join('  ');
+  const w = [5, 7, 8, 7, 7, 7, 8];
+  process.stdout.write(line(['cycle', 'rss MB', 'heap MB', 'cpu ms', 'user', 'system', 'wall ms'], w) + '  collectors\n');
+  for (const r of rows) process.stdout.write(line([r.cycle, r.rssMB, r.heapUsedMB, r.cpuMs, r.userMs, r.systemMs, r.wallMs], w) + `  ${r.collectors}\n`);
+  process.stdout.write('\n');
+  const s = summary;
+  const table = [
+    ['RSS (MB)', `before cycle 1 ${s.rssMB.beforeFirstCycle}, first ${s.rssMB.first}`, `last ${s.rssMB.last}`, `max ${s.rssMB.max}`, `target <= ${TARGET_RSS_MB}`, s.pass.rss ? 'ok' : 'MISSED'],
+    [
+      'CPU per cycle (ms)',
+      `first ${s.cpuMsPerCycle.first}`,
+      `mean ${s.cpuMsPerCycle.steadyMean} p50 ${s.cpuMsPerCycle.steadyP50} p95 ${s.cpuMsPerCycle.steadyP95}`,
+      `max ${s.cpuMsPerCycle.steadyMax}`,
+      `target <= ${TARGET_CPU_MS} (mean, cycles 2..${cycles})`,
+      s.pass.cpu ? 'ok' : 'MISSED',
+    ],
+  ];
+  for (const r of table) process.stdout.write(r.join('  |  ') + '\n');
+  process.stdout.write('\n');
+}
+process.stdout.write(JSON.stringify({ summary, rows }, null, values['json-only'] ? 2 : 0) + '\n');
+process.exitCode = summary.pass.rss && summary.pass.cpu ? 0 : 1;
