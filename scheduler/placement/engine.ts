@@ -34,9 +34,10 @@ import { InternalError } from '../../shared/errors/index.js';
 import type { ClusterSnapshot, TopologyTree } from '../topology/index.js';
 import { naturalCompare } from '../topology/index.js';
 import { defaultFilterRegistry, type FilterOutcome, type FilterRegistry } from './filters.js';
-import { EMPTY_POINTS, MergeScratch, firstAtLeast, leafPoints, mergeStep, outerCostFor, type Frontier, type Points, type Step } from './frontier.js';
+import { EMPTY_POINTS, MergeScratch, type ChildLimit, firstAtLeast, leafPoints, mergeStep, outerCostFor, type Frontier, type Points, type Step } from './frontier.js';
 import { chooseGpus } from './gpus.js';
 import { resolveRequest, type ResolvedRequest } from './request.js';
+import { CapacityView, capacityView } from './capacity.js';
 import type { GangRequest, Placement, PlacementResult, Reason } from './types.js';
 
 export interface PlaceOptions {
@@ -46,12 +47,14 @@ export interface PlaceOptions {
   nodeMask?: Uint8Array;
   /** Reason counted for nodes the mask leaves out (default `excluded`). */
   maskReason?: string;
+  /**
+   * Count reasons when the gang does not fit (default true). A scheduling loop trying
+   * many gangs can pass false and ask again, with reasons, for the ones it reports.
+   */
+  explain?: boolean;
 }
 
 interface Work {
-  capN: Int32Array;
-  units: Int32Array[];
-  maxUnits: Int32Array;
   hasFit: Uint8Array[];
   assign: Int32Array;
   scratch: MergeScratch;
@@ -64,9 +67,6 @@ function workFor(tree: TopologyTree): Work {
   let w = workspaces.get(tree);
   if (!w) {
     w = {
-      capN: new Int32Array(tree.nodeCount),
-      units: tree.levels.map((_, l) => new Int32Array(tree.domainCount[l] ?? 0)),
-      maxUnits: new Int32Array(tree.top + 1),
       hasFit: tree.levels.map((_, l) => new Uint8Array(tree.domainCount[l] ?? 0)),
       assign: new Int32Array(tree.nodeCount),
       scratch: new MergeScratch(),
@@ -103,12 +103,17 @@ class Search {
   readonly cap: number;
   readonly touchedNodes: number[] = [];
 
+  readonly units: Int32Array[];
+  readonly capN: Int32Array;
+
   constructor(
     readonly snap: ClusterSnapshot,
     readonly rr: ResolvedRequest,
-    readonly mask: Uint8Array,
+    readonly view: CapacityView,
     readonly w: Work,
   ) {
+    this.units = view.units;
+    this.capN = view.capN;
     this.tree = snap.tree;
     this.W = this.tree.weight;
     this.R = rr.ranks;
@@ -134,46 +139,11 @@ class Search {
     return level === this.Ls && this.Ls >= 1 ? x * this.S : x;
   }
 
-  computeUnits(): void {
-    const { tree, w, g, S, Ls } = this;
-    const n = tree.nodeCount;
-    const free = this.snap.nodeFree;
-    const capN = w.capN;
-    const mask = this.mask;
-    const u0 = w.units[0] as Int32Array;
-    let max0 = 0;
-    for (let i = 0; i < n; i++) {
-      const c = mask[i] === 1 ? ((free[i] as number) / g) | 0 : 0;
-      capN[i] = c;
-      const u = Ls === 0 && S > 1 ? (c / S) | 0 : c;
-      u0[i] = u;
-      if (u > max0) max0 = u;
-    }
-    w.maxUnits[0] = max0;
-    for (let l = 1; l <= tree.top; l++) {
-      const arr = w.units[l] as Int32Array;
-      arr.fill(0);
-      const below = w.units[l - 1] as Int32Array;
-      const parent = tree.parent[l - 1] as Int32Array;
-      for (let c = 0; c < below.length; c++) {
-        const v = below[c] as number;
-        if (v !== 0) {
-          const p = parent[c] as number;
-          arr[p] = (arr[p] as number) + v;
-        }
-      }
-      let max = 0;
-      if (l === Ls) {
-        for (let d = 0; d < arr.length; d++) {
-          const v = ((arr[d] as number) / S) | 0;
-          arr[d] = v;
-          if (v > max) max = v;
-        }
-      } else {
-        for (let d = 0; d < arr.length; d++) if ((arr[d] as number) > max) max = arr[d] as number;
-      }
-      w.maxUnits[l] = max;
-    }
+  /** The largest room of any domain at a level (for reasons). */
+  maxUnits(l: number): number {
+    let max = 0;
+    for (const v of this.units[l] as Int32Array) if (v > max) max = v;
+    return max;
   }
 
   free(level: number, id: number): number {
@@ -185,7 +155,7 @@ class Search {
     const tree = this.tree;
     const s = (tree.childStart[l] as Int32Array)[d] as number;
     const e = (tree.childEnd[l] as Int32Array)[d] as number;
-    const units = this.w.units[l - 1] as Int32Array;
+    const units = this.units[l - 1] as Int32Array;
     const buf = this.w.buf;
     let k = 0;
     for (let c = s; c < e; c++) {
@@ -203,12 +173,12 @@ class Search {
     return Infinity;
   }
 
-  frontier(l: number, d: number, bound: number): Frontier | null {
+  frontier(l: number, d: number, bound: number, limit?: ChildLimit): Frontier | null {
     const { tree, w, W } = this;
     const cap = this.innerNeed(l);
     const s = (tree.childStart[l] as Int32Array)[d] as number;
     const e = (tree.childEnd[l] as Int32Array)[d] as number;
-    const below = w.units[l - 1] as Int32Array;
+    const below = this.units[l - 1] as Int32Array;
     let inner: Points;
     let kind: Frontier['kind'] = 'leaves';
     let leafIds = new Int32Array(0);
@@ -253,7 +223,7 @@ class Search {
         kind = 'steps';
         let dp: Points = { n: 1, cost: new Float64Array(1), amt: new Int32Array(1) };
         for (const f of kids) {
-          const r = mergeStep(dp, f.outer, cap, bound, w.scratch);
+          const r = mergeStep(dp, f.outer, cap, bound, w.scratch, limit);
           steps.push({ child: f, prev: r.prev, q: r.q });
           dp = r.points;
         }
@@ -263,9 +233,10 @@ class Search {
     // Outer points: own weight added; at the slice level, ranks become whole slices.
     const conv = l === this.Ls && this.Ls >= 1 ? this.S : 1;
     const own = W[l] as number;
-    const oc: number[] = [];
-    const oa: number[] = [];
-    const oi: number[] = [];
+    const oc = new Float64Array(inner.n);
+    const oa = new Int32Array(inner.n);
+    const oi = new Int32Array(inner.n);
+    let m = 0;
     let last = 0;
     for (let i = 0; i < inner.n; i++) {
       const raw = inner.amt[i] as number;
@@ -273,13 +244,14 @@ class Search {
       if (a <= last) continue;
       const c = (inner.cost[i] as number) + own;
       if (c > bound) break;
-      oc.push(c);
-      oa.push(a);
-      oi.push(i);
+      oc[m] = c;
+      oa[m] = a;
+      oi[m] = i;
+      m++;
       last = a;
     }
-    const outer: Points = oc.length ? { n: oc.length, cost: Float64Array.from(oc), amt: Int32Array.from(oa) } : EMPTY_POINTS;
-    return { level: l, id: d, inner, outer, outerToInner: Int32Array.from(oi), kind, leafIds, leafAmt, leafCost, leafChildren, steps };
+    const outer: Points = m ? { n: m, cost: oc.subarray(0, m), amt: oa.subarray(0, m) } : EMPTY_POINTS;
+    return { level: l, id: d, inner, outer, outerToInner: oi.subarray(0, m), kind, leafIds, leafAmt, leafCost, leafChildren, steps };
   }
 
   assignNode(n: number, units: number): void {
@@ -393,37 +365,108 @@ class Search {
     }
   }
 
-  pack(): Outcome | null {
-    const { tree, w } = this;
-    let lambda = -1;
-    for (let l = 0; l <= this.cap; l++) {
-      if ((w.maxUnits[l] as number) >= this.need(l)) {
-        lambda = l;
+  /**
+   * Best fit (objective 4) between two domains of one level: fewer free GPUs first (the
+   * tightest fit), then the fuller enclosing domains, nearest first (a rack's job goes to
+   * the fullest leaf, so whole free leaves stay whole), then tree order.
+   */
+  tighter(l: number, a: number, b: number): number {
+    const df = this.snap.domainFree;
+    const fa = (df[l] as Int32Array)[a] as number;
+    const fb = (df[l] as Int32Array)[b] as number;
+    if (fa !== fb) return fa - fb;
+    return this.ancestorsTighter(l, a, b);
+  }
+
+  /** Compare the enclosing domains of two level-l domains, nearest first. */
+  ancestorsTighter(l: number, a: number, b: number): number {
+    const tree = this.tree;
+    const df = this.snap.domainFree;
+    let x = a;
+    let y = b;
+    for (let k = l + 1; k < tree.top; k++) {
+      x = (tree.parent[k - 1] as Int32Array)[x] as number;
+      y = (tree.parent[k - 1] as Int32Array)[y] as number;
+      if (x === y) break;
+      const fx = (df[k] as Int32Array)[x] as number;
+      const fy = (df[k] as Int32Array)[y] as number;
+      if (fx !== fy) return fx - fy;
+    }
+    return a - b;
+  }
+
+  /** The tie-break part of a key: free GPUs of the domain and of its ancestors (nearest first), then its id. */
+  tightKey(l: number, d: number): number[] {
+    const tree = this.tree;
+    const out: number[] = [];
+    let x = d;
+    for (let k = l; k < tree.top; k++) {
+      out.push((this.snap.domainFree[k] as Int32Array)[x] as number);
+      x = (tree.parent[k] as Int32Array)[x] as number;
+    }
+    out.push(d);
+    return out;
+  }
+
+  /** The best-fit node that holds the whole gang alone, or -1. */
+  bestNode(): number {
+    const { tree, view } = this;
+    const T = this.R * this.g;
+    const bins = view.bins;
+    if (T >= bins) return -1;
+    const root = view.hist[tree.top] as Int32Array;
+    let b = -1;
+    for (let f = T; f < bins; f++) {
+      if ((root[f] as number) > 0) {
+        b = f;
         break;
       }
     }
-    if (lambda < 0) return null;
-    const need = this.need(lambda);
-    const units = w.units[lambda] as Int32Array;
-    const domFree = this.snap.domainFree[lambda] as Int32Array;
-    if (lambda === 0) {
-      let best = -1;
-      for (let n = 0; n < units.length; n++) {
-        if ((units[n] as number) >= need && (best < 0 || (domFree[n] as number) < (domFree[best] as number))) best = n;
-      }
-      this.assignNode(best, need);
-      return this.finish([0, 0, domFree[best] as number, best]);
+    if (b < 0) return -1;
+    // All candidates have b free GPUs: the tightest level-1 domain holding one (fewest
+    // free, then fuller ancestors), then its first such node.
+    const h1 = view.hist[1] as Int32Array;
+    let best = -1;
+    for (let d = 0; d < (tree.domainCount[1] as number); d++) {
+      if ((h1[d * bins + b] as number) > 0 && (best < 0 || this.tighter(1, d, best) < 0)) best = d;
     }
+    const s = (tree.nodeStart[1] as Int32Array)[best] as number;
+    const e = (tree.nodeEnd[1] as Int32Array)[best] as number;
+    const free = this.snap.nodeFree;
+    const mask = view.mask;
+    for (let n = s; n < e; n++) if (mask[n] === 1 && free[n] === b) return n;
+    throw new InternalError('node free-GPU counts out of step with the snapshot');
+  }
+
+  pack(): Outcome | null {
+    const tree = this.tree;
+    // (1): the lowest level with a domain that holds the whole gang. At the node level:
+    // a node holds it iff it has ranks × gpusPerRank free GPUs; the best fit is the node
+    // with the fewest such, then the fullest parent (and so on up), then tree order.
+    const bestNode = this.bestNode();
+    if (bestNode >= 0) {
+      this.assignNode(bestNode, this.need(0));
+      return this.finish([0, 0, ...this.tightKey(0, bestNode)]);
+    }
+    let lambda = -1;
     const cands: number[] = [];
-    for (let d = 0; d < units.length; d++) if ((units[d] as number) >= need) cands.push(d);
-    cands.sort((a, b) => (domFree[a] as number) - (domFree[b] as number) || a - b);
+    for (let l = 1; l <= this.cap && lambda < 0; l++) {
+      const units = this.units[l] as Int32Array;
+      const need = this.need(l);
+      for (let d = 0; d < units.length; d++) if ((units[d] as number) >= need) cands.push(d);
+      if (cands.length) lambda = l;
+    }
+    if (lambda < 0) return null;
+    // (2)-(3): rank the candidates exactly; tightest first, so a later one must be strictly cheaper.
+    cands.sort((a, b) => this.tighter(lambda, a, b));
     let bestCost = Infinity;
     let bestF: Frontier | null = null;
     const lw = this.W[lambda - 1] as number;
     for (const d of cands) {
-      // Candidates come tightest first, so a later one must be strictly cheaper to win.
-      if (this.minChildren(lambda, d) * lw >= bestCost) continue;
-      const f = this.frontier(lambda, d, bestCost - 0.5);
+      const k = this.minChildren(lambda, d);
+      if (k * lw >= bestCost) continue;
+      const bound = Math.min(bestCost, (k + 1) * lw) - 0.5;
+      const f = this.frontier(lambda, d, bound, { unit: lw, k });
       if (!f) continue;
       const i = firstAtLeast(f.inner, this.innerNeed(lambda));
       if (i < 0) continue;
@@ -435,7 +478,7 @@ class Search {
     }
     if (!bestF) throw new InternalError(`no ${tree.levels[lambda]} domain could be ranked although one fits`);
     this.assign(bestF, this.innerNeed(lambda));
-    return this.finish([lambda, bestCost, domFree[bestF.id] as number, bestF.id]);
+    return this.finish([lambda, bestCost, ...this.tightKey(lambda, bestF.id)]);
   }
 
   fill(): Outcome | null {
@@ -444,7 +487,7 @@ class Search {
     const cap = this.cap;
     if (cap < top) {
       const base = w.hasFit[cap] as Uint8Array;
-      const u = w.units[cap] as Int32Array;
+      const u = this.units[cap] as Int32Array;
       const need = this.need(cap);
       for (let d = 0; d < u.length; d++) base[d] = (u[d] as number) >= need ? 1 : 0;
       for (let l = cap + 1; l <= top; l++) {
@@ -455,7 +498,7 @@ class Search {
         for (let c = 0; c < below.length; c++) if (below[c] === 1) arr[parent[c] as number] = 1;
       }
       if ((w.hasFit[top] as Uint8Array)[0] !== 1) return null;
-    } else if (((w.units[top] as Int32Array)[0] as number) < this.need(top)) return null;
+    } else if (((this.units[top] as Int32Array)[0] as number) < this.need(top)) return null;
     const key: number[] = [];
     let l = top;
     let d = 0;
@@ -463,7 +506,7 @@ class Search {
       const cs = (tree.childStart[l] as Int32Array)[d] as number;
       const ce = (tree.childEnd[l] as Int32Array)[d] as number;
       const cl = l - 1;
-      const units = w.units[cl] as Int32Array;
+      const units = this.units[cl] as Int32Array;
       const need = this.need(cl);
       const fit = w.hasFit[cl] as Uint8Array;
       const free = this.snap.domainFree[cl] as Int32Array;
@@ -479,7 +522,9 @@ class Search {
         d = best;
         continue;
       }
-      const f = this.frontier(l, d, Infinity);
+      const k = this.minChildren(l, d);
+      const lw = this.W[l - 1] as number;
+      const f = this.frontier(l, d, (k + 1) * lw - 0.5, { unit: lw, k });
       const i = f ? firstAtLeast(f.inner, this.innerNeed(l)) : -1;
       if (!f || i < 0) throw new InternalError(`${tree.levels[l]} ${tree.domainName(l, d)} holds the gang but cannot be ranked`);
       key.push(1, f.inner.cost[i] as number);
@@ -491,7 +536,6 @@ class Search {
   }
 
   run(): Outcome | null {
-    this.computeUnits();
     return this.rr.mode === 'pack' ? this.pack() : this.fill();
   }
 
@@ -504,7 +548,7 @@ class Search {
     for (const n of nodes) {
       const x = w.assign[n] as number;
       w.assign[n] = 0;
-      if (x > (w.capN[n] as number)) throw new InternalError(`node ${tree.nodeName(n)} given ${x} ranks, room for ${w.capN[n]}`);
+      if (x > (this.capN[n] as number)) throw new InternalError(`node ${tree.nodeName(n)} given ${x} ranks, room for ${this.capN[n]}`);
       total += x;
       const picks = chooseGpus(snap.freeGpus(n), tree.linkGroups[n] ?? [], x, g);
       for (const gpus of picks) ranks.push({ rank: ranks.length, node: tree.nodeName(n), nodeId: n, gpus });
@@ -576,6 +620,39 @@ function firmwareKey(tree: TopologyTree, n: number): string {
   return `${tree.driver[n] ?? ''}\u0000${tree.cuda[n] ?? ''}`;
 }
 
+function viewFor(snapshot: ClusterSnapshot, rr: ResolvedRequest, filters: FilterOutcome, extraMask: Uint8Array | undefined): CapacityView {
+  const shape = { gpusPerRank: rr.gpusPerRank, sliceSize: rr.sliceSize, sliceLevel: rr.sliceLevel };
+  // Views are cached per snapshot for the filters' own mask; an extra mask gets a one-off view.
+  if (!extraMask) return capacityView(snapshot, filters.key, filters.mask, shape);
+  return new CapacityView(snapshot, andMask(filters.mask, extraMask), shape);
+}
+
+function firmwareGroups(tree: TopologyTree, mask: Uint8Array): Map<string, Uint8Array> {
+  const groups = new Map<string, Uint8Array>();
+  for (let n = 0; n < tree.nodeCount; n++) {
+    if (mask[n] !== 1) continue;
+    const k = firmwareKey(tree, n);
+    let m = groups.get(k);
+    if (!m) groups.set(k, (m = new Uint8Array(tree.nodeCount)));
+    m[n] = 1;
+  }
+  return new Map([...groups].sort((a, b) => naturalCompare(a[0], b[0])));
+}
+
+function search(snapshot: ClusterSnapshot, rr: ResolvedRequest, filters: FilterOutcome, options: PlaceOptions): Outcome | null {
+  const tree = snapshot.tree;
+  const w = workFor(tree);
+  if (!rr.request.sameFirmware) return new Search(snapshot, rr, viewFor(snapshot, rr, filters, options.nodeMask), w).run();
+  // Same driver and CUDA across the gang: the best placement over firmware groups.
+  const shape = { gpusPerRank: rr.gpusPerRank, sliceSize: rr.sliceSize, sliceLevel: rr.sliceLevel };
+  let best: Outcome | null = null;
+  for (const m of firmwareGroups(tree, andMask(filters.mask, options.nodeMask)).values()) {
+    const out = new Search(snapshot, rr, new CapacityView(snapshot, m, shape), w).run();
+    if (out && (!best || compareKeys(out.key, best.key) < 0)) best = out;
+  }
+  return best;
+}
+
 /**
  * Place one gang. Returns the placement (not reserved: call snapshot.reserve on it to
  * keep it) or "does not fit" with counted reasons. Throws InvalidArgumentError, naming
@@ -583,96 +660,69 @@ function firmwareKey(tree: TopologyTree, n: number): string {
  * size not dividing ranks, preferred coarser than required, ...).
  */
 export function place(snapshot: ClusterSnapshot, request: GangRequest, options: PlaceOptions = {}): PlacementResult {
-  const tree = snapshot.tree;
-  const rr = resolveRequest(tree, request);
+  const rr = resolveRequest(snapshot.tree, request);
   const filters = (options.filters ?? defaultFilterRegistry).evaluate(snapshot, request);
-  const base = andMask(filters.mask, options.nodeMask);
-  const w = workFor(tree);
-  if (!request.sameFirmware) {
-    const out = new Search(snapshot, rr, base, w).run();
-    if (out) return { fits: true, placement: out.placement, request: rr.summary };
-    return { fits: false, reasons: explainNoFit(snapshot, rr, filters, base, options), request: rr.summary };
-  }
-  // Same driver and CUDA across the gang: the best placement over firmware groups.
-  const groups = new Map<string, number[]>();
-  for (let n = 0; n < tree.nodeCount; n++) {
-    if (base[n] !== 1) continue;
-    const k = firmwareKey(tree, n);
-    let list = groups.get(k);
-    if (!list) groups.set(k, (list = []));
-    list.push(n);
-  }
-  let best: Outcome | null = null;
-  for (const k of [...groups.keys()].sort(naturalCompare)) {
-    const m = new Uint8Array(tree.nodeCount);
-    for (const n of groups.get(k) as number[]) m[n] = 1;
-    const out = new Search(snapshot, rr, m, w).run();
-    if (out && (!best || compareKeys(out.key, best.key) < 0)) best = out;
-  }
-  if (best) return { fits: true, placement: best.placement, request: rr.summary };
-  const reasons = explainNoFit(snapshot, rr, filters, base, options);
-  if (groups.size > 1 && new Search(snapshot, { ...rr, request: { ...rr.request, sameFirmware: false } }, base, w).run() !== null) {
-    reasons.push({ level: tree.levels[tree.top] as string, reason: 'sameFirmware: fits only across different driver/CUDA versions', count: groups.size });
-  }
-  return { fits: false, reasons, request: rr.summary };
+  const out = search(snapshot, rr, filters, options);
+  if (out) return { fits: true, placement: out.placement, request: rr.summary };
+  return { fits: false, reasons: options.explain === false ? [] : explainNoFit(snapshot, rr, filters, options), request: rr.summary };
 }
 
-/** The objective key of a placement result (exposed for tests and tools comparing engines). */
+/**
+ * The objective key of the engine's choice, smaller is better (for tests and tools
+ * comparing placements). pack: [level, exact domain-count cost, free GPUs of the chosen
+ * domain and its ancestors, its id]; fill: per level from the top, (0, free, id) while
+ * one child holds the gang, then (1, cost).
+ */
 export function placementKey(snapshot: ClusterSnapshot, request: GangRequest, options: PlaceOptions = {}): number[] | null {
-  const tree = snapshot.tree;
-  const rr = resolveRequest(tree, request);
+  const rr = resolveRequest(snapshot.tree, request);
   const filters = (options.filters ?? defaultFilterRegistry).evaluate(snapshot, request);
-  const out = new Search(snapshot, rr, andMask(filters.mask, options.nodeMask), workFor(tree)).run();
-  return out ? out.key : null;
+  return search(snapshot, rr, filters, options)?.key ?? null;
 }
 
 function unitsText(rr: ResolvedRequest, l: number): string {
   const per = `${rr.gpusPerRank} GPU${rr.gpusPerRank === 1 ? '' : 's'}`;
   if (l >= rr.sliceLevel && rr.sliceSize > 1) return `${rr.slices} slices of ${rr.sliceSize} ranks × ${per}`;
-  return `${rr.ranks} ranks × ${per}`;
+  return `${rr.ranks} rank${rr.ranks === 1 ? '' : 's'} × ${per}`;
 }
 
 /** Counted reasons, per node and per level, why the gang does not fit. */
-function explainNoFit(snap: ClusterSnapshot, rr: ResolvedRequest, filters: FilterOutcome, base: Uint8Array, options: PlaceOptions): Reason[] {
+function explainNoFit(snap: ClusterSnapshot, rr: ResolvedRequest, filters: FilterOutcome, options: PlaceOptions): Reason[] {
   const tree = snap.tree;
   const reasons: Reason[] = [];
   const counts = new Map<string, number>();
   const bump = (k: string): void => void counts.set(k, (counts.get(k) ?? 0) + 1);
   const g = rr.gpusPerRank;
+  const extra = options.nodeMask;
   for (let n = 0; n < tree.nodeCount; n++) {
     const r = filters.reasonOf[n] as number;
     if (r >= 0) bump(filters.reasons[r] as string);
-    else if (base[n] !== 1) bump(options.maskReason ?? 'excluded');
+    else if (extra && extra[n] !== 1) bump(options.maskReason ?? 'excluded');
     else if ((tree.gpuCount[n] as number) < g) bump(`has fewer than ${g} GPUs`);
-    else if ((snap.nodeFree[n] as number) < g) bump(`fewer than ${g} free healthy GPU${g === 1 ? '' : 's'}`);
+    else if ((snap.nodeFree[n] as number) < g) bump(g === 1 ? 'no free healthy GPU' : `fewer than ${g} free healthy GPUs`);
   }
   for (const [reason, count] of counts) reasons.push({ level: 'node', reason, count });
   reasons.sort((a, b) => b.count - a.count || naturalCompare(a.reason, b.reason));
-  // Per level: how close the best domain comes.
-  const s = new Search(snap, rr, base, workFor(tree));
-  s.computeUnits();
-  const w = workFor(tree);
+  // Per level: how close the roomiest domain comes.
+  const s = new Search(snap, rr, viewFor(snap, rr, filters, options.nodeMask), workFor(tree));
+  const unit = (l: number): string => (l >= rr.sliceLevel && rr.sliceSize > 1 ? 'slices' : 'ranks');
   for (let l = 0; l <= rr.capLevel; l++) {
-    const most = w.maxUnits[l] as number;
+    const most = s.maxUnits(l);
     const need = s.need(l);
     if (most >= need) continue;
-    const unit = l >= rr.sliceLevel && rr.sliceSize > 1 ? 'slices' : 'ranks';
     const level = tree.levels[l] as string;
-    const count = tree.domainCount[l] as number;
-    const what = l === tree.top ? 'the cluster holds' : `no ${level} holds`;
-    reasons.push({ level, reason: `${what} ${unitsText(rr, l)} (most: ${most} ${unit})`, count });
+    const reason = l === tree.top ? `room for ${most} of ${need} ${unit(l)} (${unitsText(rr, l)})` : `none holds ${unitsText(rr, l)} (most: ${most} ${unit(l)})`;
+    reasons.push({ level, reason, count: tree.domainCount[l] as number });
   }
-  if (rr.capLevel < tree.top) {
-    for (let l = rr.capLevel + 1; l <= tree.top; l++) {
-      if ((w.maxUnits[l] as number) >= s.need(l)) {
-        reasons.push({
-          level: tree.levels[rr.capLevel] as string,
-          reason: `topology.required is ${tree.levels[rr.capLevel]}; the gang would fit only across ${tree.levels[rr.capLevel]} domains (in one ${tree.levels[l]})`,
-          count: 1,
-        });
-        break;
-      }
+  for (let l = rr.capLevel + 1; l <= tree.top; l++) {
+    if (s.maxUnits(l) >= s.need(l)) {
+      const req = tree.levels[rr.capLevel] as string;
+      reasons.push({ level: tree.levels[l] as string, reason: `topology.required is ${req}: it would fit only across several ${req} domains of one ${tree.levels[l]}`, count: 1 });
+      break;
     }
+  }
+  if (rr.request.sameFirmware && reasons.every((r) => r.level === 'node')) {
+    const groups = firmwareGroups(tree, andMask(filters.mask, options.nodeMask)).size;
+    reasons.push({ level: tree.levels[tree.top] as string, reason: `sameFirmware: fits only across different driver/CUDA versions (${groups} groups)`, count: groups });
   }
   return reasons;
 }

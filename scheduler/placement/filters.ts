@@ -81,6 +81,8 @@ export const DEFAULT_FILTERS: readonly NodeFilter[] = [schedulableFilter, vendor
 
 /** Which nodes pass every filter, and the first failing reason of those that do not. */
 export interface FilterOutcome {
+  /** Identifies the filters and request fields this outcome was computed for. */
+  key: string;
   /** 1 where the node passes. */
   mask: Uint8Array;
   /** Index into `reasons` of the first failing filter's reason, -1 where the node passes. */
@@ -134,7 +136,7 @@ export class FilterRegistry {
       }
       reasonOf[i] = k;
     }
-    const outcome: FilterOutcome = { mask, reasonOf, reasons };
+    const outcome: FilterOutcome = { key, mask, reasonOf, reasons };
     if (snapshot.filterCache.size > 256) snapshot.filterCache.clear();
     snapshot.filterCache.set(key, outcome);
     return outcome;

@@ -82,6 +82,12 @@ export class MergeScratch {
   bestJ = new Int32Array(0);
   touched = new Int32Array(0);
   sortBuf = new Int32Array(0);
+  keepBuf = new Int32Array(0);
+
+  ensureKeep(n: number): Int32Array {
+    if (this.keepBuf.length < n) this.keepBuf = new Int32Array(Math.max(n, this.keepBuf.length * 2, 64));
+    return this.keepBuf;
+  }
 
   ensure(cap: number): void {
     if (this.bestCost.length > cap) return;
@@ -99,12 +105,23 @@ export class MergeScratch {
 }
 
 /**
+ * At the chosen domain the objective uses exactly `k` children (the fewest possible, a
+ * weight `unit` each): a partial combination with k children that does not yet hold
+ * the need can never be completed, and one with k-1 children only needs the cheapest
+ * child point that completes it.
+ */
+export interface ChildLimit {
+  unit: number;
+  k: number;
+}
+
+/**
  * Merge a child's outer points into the running frontier `dp` (child used or not),
  * keeping the Pareto points with amounts capped at `cap` and costs at most `bound`.
  * Ties (equal cost and amount) keep the first candidate: the child unused, then the
  * lowest (dp point, child point) pair, so the outcome is deterministic.
  */
-export function mergeStep(dp: Points, child: Points, cap: number, bound: number, s: MergeScratch): { points: Points; prev: Int32Array; q: Int32Array } {
+export function mergeStep(dp: Points, child: Points, cap: number, bound: number, s: MergeScratch, limit?: ChildLimit): { points: Points; prev: Int32Array; q: Int32Array } {
   s.ensure(cap);
   const bestCost = s.bestCost;
   const bestI = s.bestI;
@@ -117,68 +134,88 @@ export function mergeStep(dp: Points, child: Points, cap: number, bound: number,
   const da = dp.amt;
   const cc = child.cost;
   const ca = child.amt;
-  for (let i = 0; i < dn; i++) {
-    const c = dc[i] as number;
-    if (c > bound) break;
-    const a = da[i] as number;
+  const unit = limit ? limit.unit : Infinity;
+  const k = limit ? limit.k : Infinity;
+  const put = (c: number, a: number, i: number, j: number): void => {
     const old = bestCost[a] as number;
     if (old === Infinity) touched[nt++] = a;
     if (c < old) {
       bestCost[a] = c;
       bestI[a] = i;
-      bestJ[a] = -1;
+      bestJ[a] = j;
     }
+  };
+  for (let i = 0; i < dn; i++) {
+    const c = dc[i] as number;
+    if (c > bound) break;
+    put(c, da[i] as number, i, -1);
   }
   for (let i = 0; i < dn; i++) {
     const c0 = dc[i] as number;
     if (c0 > bound) break;
     const a0 = da[i] as number;
-    for (let j = 0; j < cn; j++) {
+    const used = limit ? Math.floor(c0 / unit) : 0;
+    if (used >= k) continue;
+    let j0 = 0;
+    if (used === k - 1) {
+      // Only a point that completes the need is worth anything: the cheapest such.
+      let lo = 0;
+      let hi = cn;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (a0 + (ca[mid] as number) >= cap) hi = mid;
+        else lo = mid + 1;
+      }
+      if (lo >= cn) continue;
+      j0 = lo;
+    }
+    for (let j = j0; j < cn; j++) {
       const c = c0 + (cc[j] as number);
       if (c > bound) break;
       let a = a0 + (ca[j] as number);
       if (a > cap) a = cap;
-      const old = bestCost[a] as number;
-      if (old === Infinity) touched[nt++] = a;
-      if (c < old) {
-        bestCost[a] = c;
-        bestI[a] = i;
-        bestJ[a] = j;
-      }
+      put(c, a, i, j);
       if (a === cap) break; // later child points only cost more for the same (capped) amount
     }
   }
   // Sweep amounts from high to low, keeping points strictly cheaper than any larger amount.
   const order = touched.subarray(0, nt);
   order.sort();
-  const keepAmt: number[] = [];
-  const keepCost: number[] = [];
-  const keepI: number[] = [];
-  const keepJ: number[] = [];
+  const keep = s.ensureKeep(nt);
+  let n = 0;
   let minSoFar = Infinity;
-  for (let k = nt - 1; k >= 0; k--) {
-    const a = order[k] as number;
+  for (let x = nt - 1; x >= 0; x--) {
+    const a = order[x] as number;
     const c = bestCost[a] as number;
     if (c < minSoFar) {
       minSoFar = c;
-      keepAmt.push(a);
-      keepCost.push(c);
-      keepI.push(bestI[a] as number);
-      keepJ.push(bestJ[a] as number);
+      keep[n++] = a;
     }
   }
-  for (let k = 0; k < nt; k++) bestCost[order[k] as number] = Infinity;
-  const n = keepAmt.length;
   const cost = new Float64Array(n);
   const amt = new Int32Array(n);
   const prev = new Int32Array(n);
   const q = new Int32Array(n);
-  for (let k = 0; k < n; k++) {
-    const src = n - 1 - k;
-    cost[k] = keepCost[src] as number;
-    amt[k] = keepAmt[src] as number;
-    prev[k] = keepI[src] as number;
-    q[k] = keepJ[src] as number;
+  for (let x = 0; x < n; x++) {
+    const a = keep[n - 1 - x] as number;
+    cost[x] = bestCost[a] as number;
+    amt[x] = a;
+    prev[x] = bestI[a] as number;
+    q[x] = bestJ[a] as number;
+  }
+  for (let x = 0; x < nt; x++) bestCost[order[x] as number] = Infinity;
+  if (limit) {
+    // Drop combinations that use all k children without holding the need.
+    let m = 0;
+    for (let x = 0; x < n; x++) {
+      if (Math.floor((cost[x] as number) / unit) >= k && (amt[x] as number) < cap) continue;
+      cost[m] = cost[x] as number;
+      amt[m] = amt[x] as number;
+      prev[m] = prev[x] as number;
+      q[m] = q[x] as number;
+      m++;
+    }
+    if (m < n) return { points: { n: m, cost: cost.subarray(0, m), amt: amt.subarray(0, m) }, prev: prev.subarray(0, m), q: q.subarray(0, m) };
   }
   return { points: { n, cost, amt }, prev, q };
 }

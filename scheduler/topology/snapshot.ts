@@ -42,6 +42,11 @@ export class ClusterSnapshot {
   version = 0;
   /** Cache for the placement engine's per-request node filters (valid for the snapshot's life). */
   readonly filterCache = new Map<string, unknown>();
+  /**
+   * Node ids whose free GPUs changed, in order, one entry per node per reserve/release:
+   * capacity views kept by the placement engine catch up from here instead of recomputing.
+   */
+  readonly changeLog: number[] = [];
 
   private constructor(tree: TopologyTree, gpuState: Uint8Array, unusable: (UnusableReason | null)[]) {
     this.tree = tree;
@@ -161,6 +166,7 @@ export class ClusterSnapshot {
     }
     const d = delta * changed;
     this.nodeFree[nodeId] = (this.nodeFree[nodeId] as number) + d;
+    if (changed) this.changeLog.push(nodeId);
     if (this.unusable[nodeId] !== null) return;
     const tree = this.tree;
     for (let l = 0; l <= tree.top; l++) {

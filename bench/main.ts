@@ -1,0 +1,60 @@
+/**
+ * `npm run bench` (node dist/bench/main.js [suite ...] [--quick]): runs benchmark
+ * suites, prints one table per suite and writes the same figures as JSON to
+ * bench/results/<suite>.json. A new suite is a file exporting a BenchSuite, added to
+ * SUITES below.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import os from 'node:os';
+import { placementSuite } from './placement.js';
+import type { BenchRow, BenchSuite } from './suite.js';
+
+const SUITES: readonly BenchSuite[] = [placementSuite];
+
+function table(rows: readonly BenchRow[]): string {
+  const head = ['scenario', 'metric', 'value', 'unit', 'target', 'ok', 'anchor'];
+  const cells = rows.map((r) => [r.scenario, r.metric, String(r.value), r.unit, r.target ?? '', r.ok === undefined ? '' : r.ok ? 'yes' : 'NO', r.anchor ?? '']);
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
+  const line = (c: readonly string[]): string => c.map((x, i) => x.padEnd(widths[i] as number)).join(' | ').trimEnd();
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line)].join('\n');
+}
+
+function repoRoot(): string {
+  // dist/bench/main.js -> repository root
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+}
+
+function main(): number {
+  const { values, positionals } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true, default: [] }, help: { type: 'boolean', short: 'h', default: false } }, allowPositionals: true });
+  if (values.help) {
+    process.stdout.write(`usage: npm run bench -- [suite ...] [--quick] [--only <scenario prefix, e.g. (c)> ...]\nsuites:\n${SUITES.map((s) => `  ${s.name.padEnd(12)} ${s.description}`).join('\n')}\n`);
+    return 0;
+  }
+  const unknown = positionals.filter((p) => !SUITES.some((s) => s.name === p));
+  if (unknown.length) {
+    process.stderr.write(`bench: unknown suite ${unknown.join(', ')}; suites: ${SUITES.map((s) => s.name).join(', ')}\n`);
+    return 2;
+  }
+  const chosen = positionals.length ? SUITES.filter((s) => positionals.includes(s.name)) : SUITES;
+  const outDir = join(repoRoot(), 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  const machine = { node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, platform: `${os.platform()} ${os.arch()}` };
+  let failed = false;
+  for (const suite of chosen) {
+    process.stdout.write(`\n== ${suite.name}: ${suite.description}\n`);
+    const started = new Date().toISOString();
+    const result = suite.run({ quick: values.quick, only: values.only, log: (l) => process.stderr.write(`${l}\n`) });
+    process.stdout.write(`${table(result.rows)}\n`);
+    const file = join(outDir, `${suite.name}.json`);
+    writeFileSync(file, `${JSON.stringify({ suite: suite.name, started, quick: values.quick, machine, rows: result.rows, details: result.details }, null, 2)}\n`);
+    process.stdout.write(`\nJSON: ${file}\n`);
+    if (result.rows.some((r) => r.ok === false)) failed = true;
+  }
+  if (failed) process.stdout.write('\nsome figures miss their targets (ok = NO)\n');
+  return 0;
+}
+
+process.exitCode = main();

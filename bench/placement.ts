@@ -1,0 +1,509 @@
+/**
+ * Placement engine benchmark, scenarios (a)-(d) of the placement issue plus an exact
+ * check at scale. Engine time only: what one scheduling cycle spends placing gangs on
+ * a snapshot (place + reserve), no I/O.
+ */
+import { performance } from 'node:perf_hooks';
+import { explainText, place, type GangRequest, type Placement } from '../scheduler/placement/index.js';
+import type { ClusterSnapshot } from '../scheduler/topology/index.js';
+import { gb200, hgx5000, kueue640, randomBusy, GB200_NODES_PER_RACK, type BenchCluster } from './clusters.js';
+import { Prng } from './prng.js';
+import { percentile, type BenchOptions, type BenchRow, type BenchSuite, type SuiteResult } from './suite.js';
+import { wholeNodeOptimum } from './whole-node-reference.js';
+
+const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Place gangs one after another on one snapshot, reserving each; per-gang times in ms. */
+function placeAll(snap: ClusterSnapshot, gangs: readonly GangRequest[]): { times: number[]; placed: Placement[]; failed: number } {
+  const times: number[] = [];
+  const placed: Placement[] = [];
+  let failed = 0;
+  for (const g of gangs) {
+    const t0 = performance.now();
+    const r = place(snap, g);
+    if (r.fits) snap.reserve(r.placement);
+    times.push(performance.now() - t0);
+    if (r.fits) placed.push(r.placement);
+    else failed++;
+  }
+  return { times, placed, failed };
+}
+
+function warm(c: BenchCluster): void {
+  // JIT warm-up on a throwaway snapshot.
+  const snap = c.fresh();
+  for (let i = 0; i < 400; i++) {
+    const r = place(snap, { ranks: 4, gpusPerRank: 1, topology: { required: c.tree.levels[1] as string } });
+    if (r.fits) snap.reserve(r.placement);
+  }
+  place(snap, { ranks: 1000, gpusPerRank: 1, topology: { required: c.tree.levels[c.tree.top - 1] as string, preferred: c.tree.levels[1] as string } });
+}
+
+function scenarioA(opts: BenchOptions, rows: BenchRow[], details: Record<string, unknown>): void {
+  const c = hgx5000();
+  warm(c);
+  const small: unknown[] = [];
+  for (const n of [750, 1500, 2250]) {
+    const reps = opts.quick ? 1 : 5;
+    const all: number[] = [];
+    let total = 0;
+    for (let rep = 0; rep < reps; rep++) {
+      const snap = c.fresh();
+      const gangs = Array.from({ length: n }, () => ({ ranks: 4, gpusPerRank: 1, topology: { required: 'rack' } }));
+      const t0 = performance.now();
+      const out = placeAll(snap, gangs);
+      total += performance.now() - t0;
+      all.push(...out.times);
+      if (out.failed) throw new Error(`(a) ${out.failed} 4-rank gangs did not fit`);
+    }
+    const ranksPerSec = (4 * n * reps) / (total / 1000);
+    small.push({ gangs: n, ranksPerSecond: Math.round(ranksPerSec), p50Ms: percentile(all, 50), p99Ms: percentile(all, 99) });
+    rows.push({ scenario: `(a) ${n} gangs × 4 ranks, rack required`, metric: 'ranks/s', value: Math.round(ranksPerSec), unit: 'ranks/s', target: '≥ 50,000', ok: ranksPerSec >= 50000, anchor: 'kube-scheduler gang+TAS 562–630 pods/s' });
+    rows.push({ scenario: `(a) ${n} gangs × 4 ranks, rack required`, metric: 'per-gang p50 / p99', value: `${round(percentile(all, 50) * 1000, 0)} / ${round(percentile(all, 99) * 1000, 0)}`, unit: 'µs' });
+  }
+  const big: unknown[] = [];
+  for (const busy of [0, 0.3]) {
+    for (const n of [3, 6, 9]) {
+      const reps = opts.quick ? 2 : 10;
+      const all: number[] = [];
+      let total = 0;
+      for (let rep = 0; rep < reps; rep++) {
+        const rng = new Prng(1000 + rep);
+        const snap = busy > 0 ? c.fresh(randomBusy(rng, 8, busy)) : c.fresh();
+        const gangs = Array.from({ length: n }, () => ({ ranks: 1000, gpusPerRank: 1, topology: { required: 'spine', preferred: 'rack' } }));
+        const t0 = performance.now();
+        const out = placeAll(snap, gangs);
+        total += performance.now() - t0;
+        all.push(...out.times);
+        if (out.failed) throw new Error(`(a) ${out.failed} 1,000-rank gangs did not fit`);
+      }
+      const label = busy > 0 ? `, ${busy * 100}% of GPUs busy at random` : ', empty cluster';
+      big.push({ gangs: n, busyFraction: busy, ranksPerSecond: Math.round((1000 * n * reps) / (total / 1000)), p50Ms: percentile(all, 50), p99Ms: percentile(all, 99) });
+      rows.push({
+        scenario: `(a) ${n} gangs × 1,000 ranks, spine req., rack pref.${label}`,
+        metric: 'per-gang p50 / p99',
+        value: `${round(percentile(all, 50), 2)} / ${round(percentile(all, 99), 2)}`,
+        unit: 'ms',
+        target: 'p99 ≤ 10',
+        ok: percentile(all, 99) <= 10,
+        anchor: '≈ 1 s (kube-scheduler)',
+      });
+    }
+  }
+  details.a = { cluster: c.shape, smallGangs: small, thousandRankGangs: big };
+}
+
+function scenarioD(opts: BenchOptions, rows: BenchRow[], details: Record<string, unknown>): void {
+  const c = hgx5000();
+  const cases: { label: string; gang: GangRequest; busy: number }[] = [
+    { label: '1,000 ranks × 8 GPUs, rack required (a rack holds 100)', gang: { ranks: 1000, gpusPerRank: 8, topology: { required: 'rack' } }, busy: 0 },
+    { label: '5,001 whole nodes, unconstrained', gang: { ranks: 5001, gpusPerRank: 8 }, busy: 0 },
+    { label: '64 ranks × 8 GPUs, rack required, 40% GPUs busy', gang: { ranks: 64, gpusPerRank: 8, topology: { required: 'rack' } }, busy: 0.4 },
+  ];
+  const out: unknown[] = [];
+  for (const cs of cases) {
+    const snap = cs.busy ? c.fresh(randomBusy(new Prng(7), 8, cs.busy)) : c.fresh();
+    const times: number[] = [];
+    let text = '';
+    const reps = opts.quick ? 5 : 50;
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      const r = place(snap, cs.gang);
+      text = explainText(r);
+      times.push(performance.now() - t0);
+      if (r.fits) throw new Error(`(d) ${cs.label} fits`);
+    }
+    out.push({ case: cs.label, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99), verdict: text });
+    rows.push({ scenario: `(d) does not fit: ${cs.label}`, metric: 'verdict + reasons p50 / p99', value: `${round(percentile(times, 50), 2)} / ${round(percentile(times, 99), 2)}`, unit: 'ms', target: '≤ 50', ok: percentile(times, 99) <= 50, anchor: 'KAI-Scheduler 249.5 s' });
+  }
+  details.d = { cluster: c.shape, cases: out };
+}
+
+function exactAtScale(opts: BenchOptions, rows: BenchRow[], details: Record<string, unknown>): void {
+  const c = hgx5000();
+  const rng = new Prng(42);
+  // 30-60% of nodes busy (whole nodes), the rest free: whole-node gangs of many sizes.
+  const snap = c.fresh(randomBusy(rng, 8, 0, 0.45));
+  const sizes = opts.quick ? [8, 60, 150] : [1, 8, 16, 40, 60, 99, 120, 150, 230, 300];
+  let exact = 0;
+  let checked = 0;
+  const misses: unknown[] = [];
+  for (const R of sizes) {
+    for (const topology of [{ preferred: 'rack' }, { required: 'spine', preferred: 'rack' }]) {
+      const gang: GangRequest = { ranks: R, gpusPerRank: 8, topology };
+      const open = new Uint8Array(c.tree.nodeCount);
+      for (let n = 0; n < c.tree.nodeCount; n++) open[n] = snap.nodeFree[n] === 8 ? 1 : 0;
+      const cap = topology.required ? c.tree.levelIndex(topology.required) : c.tree.top;
+      const ref = wholeNodeOptimum(c.tree, open, R, cap);
+      const r = place(snap, gang);
+      checked++;
+      if (!ref || !r.fits) {
+        if (!ref && !r.fits) exact++;
+        else misses.push({ R, topology, reference: ref, engineFits: r.fits });
+        continue;
+      }
+      const got = [c.tree.levelIndex(r.placement.level), ...r.placement.counts.map((x) => x.count)];
+      const want = [ref.level, ...ref.counts];
+      if (JSON.stringify(got) === JSON.stringify(want)) exact++;
+      else misses.push({ R, topology, reference: want, engine: got });
+    }
+  }
+  rows.push({ scenario: '(exact) whole-node gangs on 5,000 nodes, 45% busy', metric: 'engine = tree optimum of (1)-(3)', value: `${exact}/${checked}`, unit: 'gangs', target: 'all', ok: exact === checked });
+  details.exact = { cluster: c.shape, checked, exact, misses };
+}
+
+/**
+ * (b) Kueue's TAS performance test shape and workload classes (its generator.yaml: 4/8/16
+ * pods, required or preferred rack, sliced gangs), scaled to 15,000 gangs with CPU
+ * requests mapped to GPUs per rank, arriving at about 95% offered load and leaving after
+ * their runtime. Engine time per placement and per "does not fit" verdict (with reasons).
+ */
+function scenarioB(opts: BenchOptions, rows: BenchRow[], details: Record<string, unknown>): void {
+  const c = kueue640();
+  const classes = [
+    { name: 'small-required-rack', count: 50, ranks: 4, g: 1, topo: { required: 'rack' }, runtime: 10 },
+    { name: 'medium-required-rack', count: 30, ranks: 8, g: 2, topo: { required: 'rack' }, runtime: 15 },
+    { name: 'large-required-rack', count: 20, ranks: 16, g: 4, topo: { required: 'rack' }, runtime: 20 },
+    { name: 'small-preferred-rack', count: 30, ranks: 4, g: 1, topo: { preferred: 'rack' }, runtime: 12 },
+    { name: 'medium-preferred-block', count: 20, ranks: 8, g: 2, topo: { preferred: 'block' }, runtime: 16 },
+    { name: 'medium-sliced-rack', count: 15, ranks: 16, g: 2, topo: { preferred: 'rack', slice: { size: 4, level: 'rack' } }, runtime: 18 },
+    { name: 'large-sliced-rack', count: 10, ranks: 32, g: 4, topo: { preferred: 'rack', slice: { size: 8, level: 'rack' } }, runtime: 25 },
+  ];
+  const total = opts.quick ? 3000 : 15000;
+  const rng = new Prng(2024);
+  const weight = classes.reduce((s, k) => s + k.count, 0);
+  const meanDemand = classes.reduce((s, k) => s + k.count * k.ranks * k.g * k.runtime, 0) / weight; // GPU-seconds per gang
+  const interval = meanDemand / (0.95 * c.tree.totalGpus);
+  interface Job { arrive: number; runtime: number; gang: GangRequest; shape: string }
+  const jobs: Job[] = [];
+  let clock = 0;
+  for (let i = 0; i < total; i++) {
+    const k = rng.weighted(classes.map((cl) => ({ weight: cl.count, value: cl })));
+    clock += -Math.log(1 - rng.next()) * interval;
+    jobs.push({ arrive: clock, runtime: k.runtime * (0.5 + rng.next()), gang: { ranks: k.ranks, gpusPerRank: k.g, topology: k.topo }, shape: k.name });
+  }
+  const snap = c.fresh();
+  const running: { end: number; p: Placement }[] = [];
+  const queue: Job[] = [];
+  const times: number[] = [];
+  const failTimes: number[] = [];
+  let placedRanks = 0;
+  let placeMs = 0;
+  let next = 0;
+  let now = 0;
+  let started = 0;
+  let inPreferred = 0;
+  let preferredGangs = 0;
+  let busy = 0;
+  let releases = 0;
+  const failedAt = new Map<string, number>();
+  while (next < jobs.length || queue.length || running.length) {
+    const nextArrival = next < jobs.length ? (jobs[next] as Job).arrive : Infinity;
+    let nextEnd = Infinity;
+    for (const r of running) if (r.end < nextEnd) nextEnd = r.end;
+    const t = Math.min(nextArrival, nextEnd);
+    busy += (c.tree.totalGpus - ((snap.domainFree[c.tree.top] as Int32Array)[0] as number)) * (t - now);
+    now = t;
+    for (let i = running.length - 1; i >= 0; i--) {
+      if ((running[i] as { end: number }).end <= now) {
+        snap.release((running[i] as { p: Placement }).p);
+        running.splice(i, 1);
+        releases++;
+      }
+    }
+    while (next < jobs.length && (jobs[next] as Job).arrive <= now) queue.push(jobs[next++] as Job);
+    // FIFO with backfill (window 64); a shape that failed since the last release is not retried.
+    for (let i = 0, seen = 0; i < queue.length && seen < 64; seen++) {
+      const j = queue[i] as Job;
+      if (failedAt.get(j.shape) === releases) {
+        i++;
+        continue;
+      }
+      const t0 = performance.now();
+      const r = place(snap, j.gang);
+      if (r.fits) snap.reserve(r.placement);
+      const dt = performance.now() - t0;
+      if (!r.fits) {
+        failTimes.push(dt);
+        failedAt.set(j.shape, releases);
+        i++;
+        continue;
+      }
+      times.push(dt);
+      placeMs += dt;
+      placedRanks += j.gang.ranks;
+      started++;
+      const pref = j.gang.topology?.preferred;
+      if (pref) {
+        preferredGangs++;
+        if (c.tree.levelIndex(r.placement.level) <= c.tree.levelIndex(pref)) inPreferred++;
+      }
+      running.push({ end: now + j.runtime, p: r.placement });
+      queue.splice(i, 1);
+    }
+  }
+  const ranksPerSec = placedRanks / (placeMs / 1000);
+  const label = `(b) Kueue TAS shape, ${total.toLocaleString('en-US')} gangs`;
+  rows.push({ scenario: label, metric: 'ranks/s (engine time of placements)', value: Math.round(ranksPerSec), unit: 'ranks/s' });
+  rows.push({ scenario: label, metric: 'place + reserve p50 / p99', value: `${round(percentile(times, 50) * 1000, 0)} / ${round(percentile(times, 99) * 1000, 0)}`, unit: 'µs' });
+  rows.push({ scenario: label, metric: '"does not fit" with reasons p50 / p99', value: `${round(percentile(failTimes, 50) * 1000, 0)} / ${round(percentile(failTimes, 99) * 1000, 0)}`, unit: 'µs', target: '≤ 50 ms', ok: percentile(failTimes, 99) <= 50 });
+  rows.push({ scenario: label, metric: 'preferred-level gangs inside their level', value: round((100 * inPreferred) / Math.max(1, preferredGangs), 1), unit: '%' });
+  details.b = {
+    cluster: c.shape,
+    classes,
+    mapping: "Kueue's CPU request per pod -> GPUs per rank (2 -> 1, 4 -> 2, 8 -> 4); runtime × U(0.5, 1.5) seconds; Poisson arrivals at 95% offered load",
+    gangs: total,
+    started,
+    placedRanks,
+    placeMs: round(placeMs, 1),
+    ranksPerSecond: Math.round(ranksPerSec),
+    placeP50Ms: percentile(times, 50),
+    placeP99Ms: percentile(times, 99),
+    notFitVerdicts: failTimes.length,
+    notFitP50Ms: percentile(failTimes, 50),
+    notFitP99Ms: percentile(failTimes, 99),
+    gpuOccupancy: busy / (c.tree.totalGpus * now),
+    preferredInsideShare: inPreferred / Math.max(1, preferredGangs),
+  };
+}
+
+export interface MixJob {
+  id: number;
+  nodes: number;
+  slice: number;
+  duration: number;
+}
+
+interface SimResult {
+  occupancy: number;
+  makespan: number;
+  queueEmptyAt: number;
+  inMinimal: number;
+  started: number;
+  placeCalls: number;
+  engineMs: number;
+  meanWait: number;
+  meanWaitBySlice: Record<string, number>;
+}
+
+/**
+ * A batch queue on the engine: all jobs submitted at t=0, FIFO with EASY backfill. The
+ * blocked head job gets a reservation: releases are replayed on a copy of the snapshot
+ * in end-time order until the head fits, which gives its start time and nodes; a later
+ * job may start now if it fits and either ends by then or keeps off those nodes.
+ */
+export function simulateQueue(c: BenchCluster, jobs: readonly MixJob[], gangOf: (j: MixJob, now: number) => GangRequest, minimal: (j: MixJob) => number): SimResult {
+  const snap = c.fresh();
+  const tree = c.tree;
+  const queue = [...jobs];
+  const running: { end: number; p: Placement; job: MixJob }[] = [];
+  let now = 0;
+  let busyGpuTime = 0;
+  let queueEmptyAt = 0;
+  let inMinimal = 0;
+  let started = 0;
+  let placeCalls = 0;
+  let engineMs = 0;
+  let waitSum = 0;
+  const waitBy = new Map<number, { sum: number; n: number }>();
+  const window = Number(process.env.GANTRY_BENCH_WINDOW ?? 512);
+  const timed = (s: ClusterSnapshot, g: GangRequest, mask?: Uint8Array) => {
+    const t0 = performance.now();
+    const r = place(s, g, mask ? { nodeMask: mask, explain: false } : { explain: false });
+    engineMs += performance.now() - t0;
+    placeCalls++;
+    return r;
+  };
+  const start = (j: MixJob, p: Placement, idx: number): void => {
+    snap.reserve(p);
+    started++;
+    if (tree.levelIndex(p.level) <= minimal(j)) inMinimal++;
+    running.push({ end: now + j.duration, p, job: j });
+    waitSum += now;
+    const w = waitBy.get(j.slice) ?? { sum: 0, n: 0 };
+    w.sum += now;
+    w.n++;
+    waitBy.set(j.slice, w);
+    queue.splice(idx, 1);
+  };
+  const freeGpus = (s: ClusterSnapshot): number => (s.domainFree[tree.top] as Int32Array)[0] as number;
+  for (;;) {
+    let i = 0;
+    // Start jobs in order while they fit.
+    while (i < queue.length) {
+      const j = queue[i] as MixJob;
+      if (freeGpus(snap) < j.nodes * 4) break;
+      const r = timed(snap, gangOf(j, now));
+      if (!r.fits) break;
+      start(j, r.placement, i);
+    }
+    if (i < queue.length && running.length) {
+      // The head is blocked: its reservation.
+      const head = queue[i] as MixJob;
+      const what = snap.clone();
+      const order = [...running].sort((a, b) => a.end - b.end);
+      let shadow = Infinity;
+      let reserved: Placement | null = null;
+      for (let k = 0; k < order.length; k++) {
+        const r0 = order[k] as { end: number; p: Placement };
+        what.release(r0.p);
+        if (k + 1 < order.length && (order[k + 1] as { end: number }).end === r0.end) continue;
+        if (freeGpus(what) < head.nodes * 4) continue;
+        const r = timed(what, gangOf(head, now));
+        if (r.fits) {
+          shadow = r0.end;
+          reserved = r.placement;
+          break;
+        }
+      }
+      const avoid = new Uint8Array(tree.nodeCount).fill(1);
+      const hole = new Uint8Array(tree.nodeCount);
+      if (reserved) {
+        for (const r of reserved.ranks) {
+          avoid[r.nodeId] = 0;
+          hole[r.nodeId] = 1;
+        }
+      }
+      // Backfill behind the head; a shape that failed in this pass fails again (only starts happened since).
+      const failed = new Set<string>();
+      let k = i + 1;
+      for (let seen = 0; k < queue.length && seen < window; seen++) {
+        const j = queue[k] as MixJob;
+        const short = now + j.duration <= shadow;
+        const key = `${j.nodes}/${j.slice}/${short}`;
+        if (freeGpus(snap) < j.nodes * 4 || failed.has(key)) {
+          k++;
+          continue;
+        }
+        // A job that ends before the head starts fills the reserved (draining) nodes first.
+        let r = short && reserved ? timed(snap, gangOf(j, now), hole) : null;
+        if (!r || !r.fits) r = short ? timed(snap, gangOf(j, now)) : timed(snap, gangOf(j, now), avoid);
+        if (r.fits) start(j, r.placement, k);
+        else {
+          failed.add(key);
+          k++;
+        }
+      }
+    }
+    if (queue.length === 0 && queueEmptyAt === 0) queueEmptyAt = now;
+    if (running.length === 0) {
+      if (queue.length) throw new Error(`queue stuck with ${queue.length} jobs on an empty cluster`);
+      break;
+    }
+    let t = Infinity;
+    for (const r of running) if (r.end < t) t = r.end;
+    if (queue.length) busyGpuTime += (tree.totalGpus - freeGpus(snap)) * (t - now);
+    now = t;
+    for (let x = running.length - 1; x >= 0; x--) {
+      if ((running[x] as { end: number }).end <= now) {
+        snap.release((running[x] as { p: Placement }).p);
+        running.splice(x, 1);
+      }
+    }
+  }
+  return {
+    occupancy: busyGpuTime / (tree.totalGpus * queueEmptyAt),
+    makespan: now,
+    queueEmptyAt,
+    inMinimal,
+    started,
+    placeCalls,
+    engineMs: round(engineMs, 0),
+    meanWait: round(waitSum / started, 1),
+    meanWaitBySlice: Object.fromEntries([...waitBy].map(([k, v]) => [`slice${k}`, round(v.sum / v.n, 1)])),
+  };
+}
+
+function scenarioC(opts: BenchOptions, rows: BenchRow[], details: Record<string, unknown>): void {
+  const c = gb200();
+  const rng = new Prng(72);
+  // Job mix: by count, 1 in 16 jobs has 16-node slices (a full NVL72 rack each, 2 trays spare),
+  // 3 in 16 have 4-node slices, 12 in 16 are 1-8 independent nodes. By GPU-time that is
+  // about 40% / 30% / 30%.
+  const mix = [
+    { slice: 16, sizes: [16, 32, 64, 128], weight: 1 },
+    { slice: 4, sizes: [4, 8, 16, 32], weight: 3 },
+    { slice: 1, sizes: [1, 2, 4, 8], weight: 12 },
+  ];
+  const count = opts.quick ? 1500 : 6000;
+  const jobs: MixJob[] = [];
+  for (let i = 0; i < count; i++) {
+    const m = rng.weighted(mix.map((x) => ({ weight: x.weight, value: x })));
+    const nodes = rng.pick(m.sizes);
+    // Durations log-uniform in [10, 200] time units.
+    const duration = Math.round(10 * Math.pow(20, rng.next()));
+    jobs.push({ id: i, nodes, slice: m.slice, duration });
+  }
+  // Minimal level per shape: where the gang lands, packed, on the empty cluster.
+  const minimal = new Map<string, number>();
+  const empty = c.fresh();
+  const sliced = (j: MixJob): NonNullable<GangRequest['topology']> => (j.slice > 1 ? { slice: { size: j.slice, level: 'nvlink' } } : {});
+  for (const j of jobs) {
+    const key = `${j.nodes}/${j.slice}`;
+    if (minimal.has(key)) continue;
+    const r = place(empty, { ranks: j.nodes, gpusPerRank: 4, topology: { ...sliced(j), preferred: 'nvlink' } });
+    if (!r.fits) throw new Error(`(c) ${key} does not fit the empty cluster`);
+    minimal.set(key, c.tree.levelIndex(r.placement.level));
+  }
+  const minLevel = (j: MixJob): number => minimal.get(`${j.nodes}/${j.slice}`) as number;
+  const nvlink = c.tree.levelIndex('nvlink');
+  const preferred = (j: MixJob): GangRequest => ({ ranks: j.nodes, gpusPerRank: 4, topology: { ...sliced(j), preferred: 'nvlink' } });
+  const required = (j: MixJob): GangRequest => ({ ranks: j.nodes, gpusPerRank: 4, topology: { ...sliced(j), required: c.tree.levels[minLevel(j)] as string } });
+  const blind = simulateQueue(c, jobs, (j) => ({ ranks: j.nodes, gpusPerRank: 4, mode: 'fill' }), minLevel);
+  const policies: [string, string, SimResult][] = [
+    ['pack, preferred nvlink', 'the issue objective (1)-(4) with slices; climbs when it must (like Slurm block)', simulateQueue(c, jobs, preferred, minLevel)],
+    ['pack, required minimal domain', 'waits for its minimal domain', simulateQueue(c, jobs, required, minLevel)],
+    ['pack, required minimal when ≤ one rack', 'waits for a rack when one rack can hold it, else climbs', simulateQueue(c, jobs, (j) => (minLevel(j) <= nvlink ? required(j) : preferred(j)), minLevel)],
+  ];
+  const pct = (x: number): number => round(100 * x, 2);
+  rows.push({ scenario: `(c) GB200 NVL72, ${count.toLocaleString('en-US')} jobs, topology-blind`, metric: 'GPU occupancy', value: pct(blind.occupancy), unit: '%' });
+  for (const [label, , r] of policies) {
+    const diff = 100 * (blind.occupancy - r.occupancy);
+    rows.push({
+      scenario: `(c) GB200, ${label}`,
+      metric: 'occupancy (vs blind); in minimal domain',
+      value: `${pct(r.occupancy)} (${diff >= 0 ? '−' : '+'}${round(Math.abs(diff), 2)} pts); ${pct(r.inMinimal / r.started)}% minimal`,
+      unit: '%',
+      target: 'within 1 pt; all minimal',
+      ok: diff <= 1 && r.inMinimal === r.started,
+      anchor: 'Slurm block plugin: within ~1%',
+    });
+  }
+  details.c = {
+    cluster: c.shape,
+    nodesPerNvlinkDomain: GB200_NODES_PER_RACK,
+    jobs: count,
+    mix: mix.map((m) => ({ sliceNodes: m.slice, jobNodes: m.sizes, weightByCount: m.weight })),
+    ranks: 'one rank per node (4 GPUs); slices of 16, 4 or 1 node per NVLink domain (rack)',
+    durations: 'log-uniform 10-200 time units',
+    queue: 'all jobs submitted at t=0; FIFO with EASY backfill: the blocked head gets a reservation by replaying releases on a snapshot copy; jobs behind it start if they fit and end before it starts (filling its reserved nodes first) or keep off its nodes; backfill window 512',
+    occupancyDefinition: 'GPU-time used / (GPUs × time until the last job starts)',
+    minimalLevelByShape: Object.fromEntries([...minimal].map(([k, v]) => [k, c.tree.levels[v]])),
+    blind,
+    policies: policies.map(([label, meaning, r]) => ({ policy: label, meaning, ...r })),
+  };
+}
+
+export const placementSuite: BenchSuite = {
+  name: 'placement',
+  description: 'placement engine: throughput, latency, "does not fit" verdicts, GB200 occupancy, exactness at scale',
+  run(opts: BenchOptions): SuiteResult {
+    const rows: BenchRow[] = [];
+    const details: Record<string, unknown> = {};
+    const steps: [string, (o: BenchOptions, r: BenchRow[], d: Record<string, unknown>) => void][] = [
+      ['(a) 5,000-node throughput and latency', scenarioA],
+      ['(b) Kueue TAS shape', scenarioB],
+      ['(c) GB200 NVL72 occupancy', scenarioC],
+      ['(d) "does not fit" verdicts', scenarioD],
+      ['exact reference at scale', exactAtScale],
+    ];
+    for (const [label, fn] of steps) {
+      if (opts.only.length && !opts.only.some((o) => label.startsWith(o))) continue;
+      const t0 = performance.now();
+      opts.log(`running ${label} ...`);
+      fn(opts, rows, details);
+      opts.log(`  done in ${round((performance.now() - t0) / 1000, 1)} s`);
+    }
+    return { rows, details };
+  },
+};

@@ -1,0 +1,40 @@
+/** What a benchmark suite is: named, runs, returns rows for the table and details for the JSON. */
+export interface BenchRow {
+  scenario: string;
+  metric: string;
+  value: number | string;
+  unit: string;
+  /** The target, as text (e.g. ">= 50,000"), when there is one. */
+  target?: string;
+  /** Whether the value meets the target (absent when there is no target). */
+  ok?: boolean;
+  /** The public anchor figure this is measured against, as text. */
+  anchor?: string;
+}
+
+export interface SuiteResult {
+  rows: BenchRow[];
+  details: Record<string, unknown>;
+}
+
+export interface BenchOptions {
+  /** Fewer repetitions and smaller mixes, for a smoke run. */
+  quick: boolean;
+  /** Run only the scenarios whose label starts with one of these (empty: all). */
+  only: string[];
+  log: (line: string) => void;
+}
+
+export interface BenchSuite {
+  name: string;
+  description: string;
+  run(options: BenchOptions): SuiteResult;
+}
+
+/** Percentile (nearest rank) of a list of numbers. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx] as number;
+}
