@@ -1,0 +1,26 @@
+export type {
+  TaskKey,
+  TaskSpec,
+  TaskState,
+  TaskStatus,
+  TaskRunner,
+  TaskRunnerOptions,
+  LogTarget,
+  ReadLogOptions,
+  LogChunk,
+} from './types.js';
+export { createTaskRunner, defaultSupervisorPath } from './runner.js';
+export {
+  validateJobId,
+  validateTaskKey,
+  validateTaskSpec,
+  validateGraceSeconds,
+  taskKeyString,
+  sameKey,
+  compareKeys,
+} from './validate.js';
+export { FILES as TASK_FILES, taskDir, tasksRoot } from './layout.js';
+export { parsePasswdLine, lookupUser } from './users.js';
+export type { PasswdEntry } from './users.js';
+export { utf8CompleteLength } from './rotating-log.js';
+export { parseProcStat } from './procfs.js';

@@ -1,0 +1,133 @@
+/**
+ * The JSON records a task's directory holds, shared by the runner and the supervisor, and the
+ * atomic write (temp file + rename) both use so a reader never sees half a record.
+ */
+import { readFileSync, renameSync, writeFileSync, unlinkSync } from 'node:fs';
+import { readFile, rename, writeFile, unlink } from 'node:fs/promises';
+
+export const RECORD_VERSION = 1;
+
+/** The identity a rank runs under; null in SpecRecord.user means "the supervisor's own user, no switch". */
+export interface RunIdentity {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+export interface SpecRecord {
+  version: number;
+  jobId: string;
+  rank: number;
+  epoch: number;
+  command: string[];
+  /** The full environment of the rank (scheduler env + PATH, HOME, USER, LOGNAME). */
+  env: Record<string, string>;
+  workdir: string;
+  runAs: string;
+  user: RunIdentity | null;
+  graceSeconds: number;
+  logMaxBytes: number;
+  logKeep: number;
+  createdMs: number;
+}
+
+export interface LaunchRecord {
+  version: number;
+  supervisorPid: number;
+  launchedMs: number;
+}
+
+export interface StatusRecord {
+  version: number;
+  supervisorPid: number;
+  pid: number;
+  pgid: number;
+  startedMs: number;
+}
+
+export interface StopRecord {
+  version: number;
+  reason: string;
+  graceSeconds: number;
+  requestedMs: number;
+}
+
+export interface ExitRecord {
+  version: number;
+  /** True when the rank never ran (spawn failed). */
+  failedToStart: boolean;
+  code: number | null;
+  signal: string | null;
+  finishedMs: number;
+  message: string;
+  /** Who wrote the record: the supervisor, or the runner when the supervisor was found dead. */
+  writer: 'supervisor' | 'runner';
+}
+
+export interface LogIndexRecord {
+  /** Incremented before and after every rotation; odd while rotating. */
+  seq: number;
+  /** Offset in the rank's whole output where the current `log` file starts. */
+  base: number;
+  rotating: boolean;
+}
+
+function tmpName(file: string): string {
+  return `${file}.tmp-${process.pid}`;
+}
+
+export function writeJsonAtomicSync(file: string, value: unknown): void {
+  const tmp = tmpName(file);
+  writeFileSync(tmp, JSON.stringify(value) + '\n', { mode: 0o644 });
+  renameSync(tmp, file);
+}
+
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  const tmp = tmpName(file);
+  try {
+    await writeFile(tmp, JSON.stringify(value) + '\n', { mode: 0o644 });
+    await rename(tmp, file);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
+
+function isMissing(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** The parsed record, or undefined when the file does not exist. A corrupt record throws. */
+export async function readJson<T>(file: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if (isMissing(e)) return undefined;
+    throw e;
+  }
+  return JSON.parse(text) as T;
+}
+
+export function readJsonSync<T>(file: string): T | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if (isMissing(e)) return undefined;
+    throw e;
+  }
+  return JSON.parse(text) as T;
+}
+
+export function unlinkQuietSync(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (e) {
+    if (!isMissing(e)) throw e;
+  }
+}
+
+export { isMissing };

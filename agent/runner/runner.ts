@@ -1,0 +1,645 @@
+/**
+ * The agent's rank runner: starts each rank under a detached supervisor (supervisor.ts), watches
+ * the task directories by polling (one timer for all tasks), stops and fences ranks, re-adopts
+ * them after an agent restart, and reads their logs. See docs/runner.md.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  UnavailableError,
+} from '../../shared/errors/index.js';
+import { packageRoot } from '../../shared/procs/index.js';
+import { FILES, rankDir, taskDir, tasksRoot } from './layout.js';
+import { groupAlive, processAlive, signalGroup, signalPid } from './procfs.js';
+import {
+  RECORD_VERSION,
+  isMissing,
+  readJson,
+  writeJsonAtomic,
+  type ExitRecord,
+  type LaunchRecord,
+  type RunIdentity,
+  type SpecRecord,
+  type StatusRecord,
+  type StopRecord,
+} from './records.js';
+import { readLogRange } from './rotating-log.js';
+import type {
+  LogChunk,
+  LogTarget,
+  ReadLogOptions,
+  TaskKey,
+  TaskRunner,
+  TaskRunnerOptions,
+  TaskSpec,
+  TaskStatus,
+} from './types.js';
+import {
+  compareKeys,
+  taskKeyString,
+  validateGraceSeconds,
+  validateJobId,
+  validateRank,
+  validateTaskKey,
+  validateTaskSpec,
+} from './validate.js';
+import { lookupUser } from './users.js';
+
+const DEFAULT_POLL_MS = 500;
+/** Poll interval while a task is starting or being stopped. */
+const FAST_POLL_MS = 50;
+const DEFAULT_START_WAIT_MS = 10_000;
+/** After the grace period, how long the runner gives the supervisor before it SIGKILLs the group itself. */
+const BACKSTOP_MS = 5_000;
+const DEFAULT_LOG_READ = 64 * 1024;
+const MAX_LOG_READ = 4 * 1024 * 1024;
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Files forget() deletes; the logs stay for cleanup(). */
+const STATE_FILES = [FILES.spec, FILES.launch, FILES.status, FILES.stop, FILES.exit];
+
+/**
+ * The compiled supervisor: beside this file when running from dist/, else (running from the .ts
+ * sources, as under tap) dist/agent/runner/supervisor.js under the package root.
+ */
+export function defaultSupervisorPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return path.join(path.dirname(here), 'supervisor.js');
+  return path.join(packageRoot(), 'dist', 'agent', 'runner', 'supervisor.js');
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+interface Entry {
+  key: TaskKey;
+  dir: string;
+  status: TaskStatus;
+  supervisorPid: number | null;
+  /** When the task was created (spec.json), for judging a supervisor that never reported. */
+  createdMs: number;
+  stopWaiters: Waiter[];
+  settleWaiters: Array<() => void>;
+  backstop: NodeJS.Timeout | undefined;
+}
+
+const isActive = (e: Entry): boolean => e.status.state === 'starting' || e.status.state === 'running';
+
+function blankStatus(key: TaskKey): TaskStatus {
+  return { ...key, state: 'starting', exitCode: null, signal: null, startedMs: 0, finishedMs: 0, message: '', pid: null };
+}
+
+function checkOptions(opts: TaskRunnerOptions): void {
+  if (typeof opts.stateDir !== 'string' || opts.stateDir === '') throw new InvalidArgumentError('stateDir', 'must be a directory path');
+  if (!Array.isArray(opts.allowedUsers) || opts.allowedUsers.some((u) => typeof u !== 'string' || u === '')) {
+    throw new InvalidArgumentError('allowedUsers', 'must be a list of user names');
+  }
+  if (!Number.isSafeInteger(opts.logMaxBytes) || opts.logMaxBytes <= 0) {
+    throw new InvalidArgumentError('logMaxBytes', `must be a positive integer, got ${String(opts.logMaxBytes)}`);
+  }
+  if (!Number.isSafeInteger(opts.logKeep) || opts.logKeep < 0) {
+    throw new InvalidArgumentError('logKeep', `must be a non-negative integer, got ${String(opts.logKeep)}`);
+  }
+  if (opts.pollMs !== undefined && (!Number.isFinite(opts.pollMs) || opts.pollMs < 1)) {
+    throw new InvalidArgumentError('pollMs', `must be at least 1, got ${String(opts.pollMs)}`);
+  }
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function listDir(p: string): Promise<string[]> {
+  try {
+    return await readdir(p);
+  } catch (e) {
+    if (isMissing(e)) return [];
+    throw e;
+  }
+}
+
+const isCount = (s: string): boolean => /^(0|[1-9][0-9]{0,15})$/.test(s);
+
+export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
+  checkOptions(opts);
+  const stateDir = path.resolve(opts.stateDir);
+  const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+  const now = opts.now ?? Date.now;
+  const startWaitMs = opts.startWaitMs ?? DEFAULT_START_WAIT_MS;
+  const supervisorPath = opts.supervisorPath ?? defaultSupervisorPath();
+  const allowed = new Set(opts.allowedUsers);
+
+  const entries = new Map<string, Entry>();
+  const pendingStarts = new Map<string, Promise<TaskStatus>>();
+  const listeners = new Set<(s: TaskStatus) => void>();
+  let timer: NodeJS.Timeout | undefined;
+  let timerDue = 0;
+  let ticking = false;
+  let closed = false;
+
+  const emit = (e: Entry): void => {
+    for (const cb of [...listeners]) {
+      try {
+        cb({ ...e.status });
+      } catch {
+        // a listener's fault is its own
+      }
+    }
+  };
+
+  const supervisorArgvMatches =
+    (e: Entry) =>
+    (argv: string[]): boolean => {
+      const suffix = path.join(path.basename(tasksRoot(stateDir)), e.key.jobId, String(e.key.rank), String(e.key.epoch));
+      return argv.some((a) => a === e.dir || a.endsWith(path.sep + suffix));
+    };
+  const supervisorAlive = (e: Entry): boolean =>
+    e.supervisorPid !== null && processAlive(e.supervisorPid, supervisorArgvMatches(e));
+
+  // ---- polling -------------------------------------------------------------------------------
+
+  const wantedDelay = (): number | undefined => {
+    let any = false;
+    for (const e of entries.values()) {
+      if (!isActive(e)) continue;
+      if (e.status.state === 'starting' || e.stopWaiters.length > 0) return Math.min(FAST_POLL_MS, pollMs);
+      any = true;
+    }
+    return any ? pollMs : undefined;
+  };
+
+  const schedule = (): void => {
+    if (closed || ticking) return;
+    const delay = wantedDelay();
+    if (delay === undefined) return;
+    const due = Date.now() + delay;
+    if (timer && timerDue <= due) return;
+    if (timer) clearTimeout(timer);
+    timerDue = due;
+    timer = setTimeout(() => void tick(), delay);
+  };
+
+  const tick = async (): Promise<void> => {
+    timer = undefined;
+    ticking = true;
+    try {
+      for (const e of [...entries.values()]) {
+        if (closed) break;
+        if (isActive(e)) await check(e, true).catch(() => undefined);
+      }
+    } finally {
+      ticking = false;
+      schedule();
+    }
+  };
+
+  const settle = (e: Entry, notify: boolean): void => {
+    const waiters = e.settleWaiters.splice(0);
+    for (const w of waiters) w();
+    if (notify) emit(e);
+  };
+
+  const finish = (e: Entry, exit: ExitRecord, notify: boolean): void => {
+    if (!isActive(e)) return;
+    e.status = {
+      ...e.status,
+      state: exit.failedToStart ? 'failed-to-start' : 'exited',
+      exitCode: exit.code,
+      signal: exit.signal,
+      finishedMs: exit.finishedMs,
+      message: exit.message,
+    };
+    if (e.backstop) clearTimeout(e.backstop);
+    e.backstop = undefined;
+    settle(e, notify);
+    for (const w of e.stopWaiters.splice(0)) w.resolve();
+  };
+
+  const markRunning = (e: Entry, st: StatusRecord, notify: boolean): void => {
+    e.supervisorPid = st.supervisorPid;
+    e.status = { ...e.status, state: 'running', pid: st.pid, startedMs: st.startedMs };
+    settle(e, notify);
+  };
+
+  /** The runner's own exit record, for a supervisor that died without writing one. */
+  const recordLostSupervisor = async (e: Entry, failedToStart: boolean, message: string): Promise<ExitRecord> => {
+    // The supervisor may have written its record just before dying: that one wins.
+    const late = await readJson<ExitRecord>(path.join(e.dir, FILES.exit));
+    if (late) return late;
+    const rec: ExitRecord = { version: RECORD_VERSION, failedToStart, code: null, signal: null, finishedMs: now(), message, writer: 'runner' };
+    await writeJsonAtomic(path.join(e.dir, FILES.exit), rec);
+    return rec;
+  };
+
+  /** One look at a task's directory; moves it on when something happened. */
+  const check = async (e: Entry, notify: boolean): Promise<void> => {
+    const exit = await readJson<ExitRecord>(path.join(e.dir, FILES.exit));
+    if (exit) return finish(e, exit, notify);
+    if (e.status.state === 'starting') {
+      const st = await readJson<StatusRecord>(path.join(e.dir, FILES.status));
+      if (st) {
+        markRunning(e, st, notify);
+        return check(e, notify); // it may have run and exited between two polls
+      }
+      if (e.supervisorPid === null) {
+        const launch = await readJson<LaunchRecord>(path.join(e.dir, FILES.launch));
+        if (launch) e.supervisorPid = launch.supervisorPid;
+      }
+      if (supervisorAlive(e)) return;
+      // The launch record is written right after the spawn; without one, give the launch time to finish.
+      if (e.supervisorPid === null && now() - e.createdMs < startWaitMs) return;
+      if (await readJson<StatusRecord>(path.join(e.dir, FILES.status))) return; // started meanwhile
+      const stopped = await readJson<StopRecord>(path.join(e.dir, FILES.stop));
+      const rec = stopped
+        ? await recordLostSupervisor(e, false, `stopped before the rank started: ${stopped.reason}`)
+        : await recordLostSupervisor(e, true, `the supervisor exited before starting the rank (see ${path.join(e.dir, FILES.supervisorLog)})`);
+      return finish(e, rec, notify);
+    }
+    // running
+    if (supervisorAlive(e)) return;
+    if (await readJson<ExitRecord>(path.join(e.dir, FILES.exit))) return check(e, notify);
+    // The supervisor is gone without a record: nobody would see the rank's exit or take its output.
+    const pgid = e.status.pid;
+    if (pgid !== null && groupAlive(pgid)) {
+      signalGroup(pgid, 'SIGKILL');
+      return; // recorded on a later poll, once the group is gone
+    }
+    const rec = await recordLostSupervisor(e, false, 'the supervisor died; its rank was killed and its exit status is unknown');
+    finish(e, rec, notify);
+  };
+
+  /** Builds the in-memory entry of a task from its directory; undefined for a forgotten one. */
+  const load = async (key: TaskKey, dir: string): Promise<Entry | undefined> => {
+    const spec = await readJson<SpecRecord>(path.join(dir, FILES.spec)).catch(() => undefined);
+    if (!spec) return undefined;
+    const [status, exit, launch] = await Promise.all([
+      readJson<StatusRecord>(path.join(dir, FILES.status)).catch(() => undefined),
+      readJson<ExitRecord>(path.join(dir, FILES.exit)).catch(() => undefined),
+      readJson<LaunchRecord>(path.join(dir, FILES.launch)).catch(() => undefined),
+    ]);
+    const e: Entry = {
+      key,
+      dir,
+      status: blankStatus(key),
+      supervisorPid: status?.supervisorPid ?? launch?.supervisorPid ?? null,
+      createdMs: spec.createdMs,
+      stopWaiters: [],
+      settleWaiters: [],
+      backstop: undefined,
+    };
+    if (status) e.status = { ...e.status, state: 'running', pid: status.pid, startedMs: status.startedMs };
+    if (exit) finish(e, exit, false);
+    return e;
+  };
+
+  const entryFor = async (key: TaskKey): Promise<Entry | undefined> => {
+    const ks = taskKeyString(key);
+    const known = entries.get(ks);
+    if (known) return known;
+    const e = await load(key, taskDir(stateDir, key));
+    if (!e || entries.has(ks)) return entries.get(ks) ?? undefined;
+    entries.set(ks, e);
+    if (isActive(e)) await check(e, false).catch(() => undefined);
+    schedule();
+    return e;
+  };
+
+  // ---- start ---------------------------------------------------------------------------------
+
+  const resolveIdentity = async (runAs: string): Promise<RunIdentity | null> => {
+    const myUid = process.getuid?.() ?? -1;
+    if (runAs === '') {
+      if (myUid === 0 && !opts.allowRoot) {
+        throw new InvalidArgumentError('runAs', 'is empty and the agent runs as root; running ranks as root is not allowed by the agent config (allowRoot)');
+      }
+      return null;
+    }
+    if (!allowed.has(runAs)) {
+      throw new InvalidArgumentError('runAs', `${JSON.stringify(runAs)} is not one of the agent's allowed users (${[...allowed].join(', ') || 'none'})`);
+    }
+    const user = await lookupUser(runAs);
+    if (!user) throw new InvalidArgumentError('runAs', `no user ${JSON.stringify(runAs)} on this node`);
+    if (user.uid === 0 && !opts.allowRoot) {
+      throw new InvalidArgumentError('runAs', `${JSON.stringify(runAs)} is root (uid 0); running ranks as root is not allowed by the agent config (allowRoot)`);
+    }
+    if (myUid !== 0 && myUid !== -1 && myUid !== user.uid) {
+      throw new InvalidArgumentError('runAs', `the agent runs as uid ${myUid} and cannot switch to ${JSON.stringify(runAs)} (uid ${user.uid})`);
+    }
+    return { name: user.name, uid: user.uid, gid: user.gid, home: user.home };
+  };
+
+  const launch = async (spec: TaskSpec): Promise<TaskStatus> => {
+    const key: TaskKey = { jobId: spec.jobId, rank: spec.rank, epoch: spec.epoch };
+    const dir = taskDir(stateDir, key);
+    const existing = await entryFor(key);
+    if (existing) return { ...existing.status };
+
+    const user = await resolveIdentity(spec.runAs);
+    const self = os.userInfo();
+    const home = user?.home ?? self.homedir;
+    let workdir = spec.workdir;
+    if (workdir === '') {
+      workdir = (await isDirectory(home)) ? home : '/';
+    } else if (!(await isDirectory(workdir))) {
+      throw new InvalidArgumentError('workdir', `${JSON.stringify(workdir)} is not an existing directory on this node`);
+    }
+    if (!existsSync(supervisorPath)) {
+      throw new FailedPreconditionError(`the rank supervisor ${supervisorPath} is missing; build the agent (npx tsc -p tsconfig.json)`);
+    }
+    const name = user?.name ?? self.username;
+    const env: Record<string, string> = {
+      ...spec.env,
+      PATH: spec.env.PATH ?? process.env.PATH ?? DEFAULT_PATH,
+      HOME: home,
+      USER: name,
+      LOGNAME: name,
+    };
+    const record: SpecRecord = {
+      version: RECORD_VERSION,
+      jobId: key.jobId,
+      rank: key.rank,
+      epoch: key.epoch,
+      command: spec.command,
+      env,
+      workdir,
+      runAs: spec.runAs,
+      user,
+      graceSeconds: spec.graceSeconds,
+      logMaxBytes: opts.logMaxBytes,
+      logKeep: opts.logKeep,
+      createdMs: now(),
+    };
+    await mkdir(dir, { recursive: true, mode: 0o750 });
+    await writeJsonAtomic(path.join(dir, FILES.spec), record);
+
+    const e: Entry = {
+      key,
+      dir,
+      status: blankStatus(key),
+      supervisorPid: null,
+      createdMs: record.createdMs,
+      stopWaiters: [],
+      settleWaiters: [],
+      backstop: undefined,
+    };
+    entries.set(taskKeyString(key), e);
+
+    const out = openSync(path.join(dir, FILES.supervisorLog), 'a', 0o640);
+    let pid: number | undefined;
+    let spawnError: Error | undefined;
+    try {
+      // Own session, no pipes to the agent, a clean environment (no NODE_OPTIONS loaders): the
+      // supervisor must outlive the agent, even its SIGKILL.
+      const child = spawn(process.execPath, [supervisorPath, dir], {
+        detached: true,
+        stdio: ['ignore', out, out],
+        cwd: '/',
+        env: { PATH: process.env.PATH ?? DEFAULT_PATH },
+      });
+      child.on('error', () => undefined);
+      child.unref();
+      pid = child.pid;
+    } catch (err) {
+      spawnError = err as Error;
+    } finally {
+      closeSync(out);
+    }
+    if (pid === undefined) {
+      const rec: ExitRecord = {
+        version: RECORD_VERSION,
+        failedToStart: true,
+        code: null,
+        signal: null,
+        finishedMs: now(),
+        message: `cannot start the rank supervisor: ${spawnError?.message ?? 'spawn failed'}`,
+        writer: 'runner',
+      };
+      await writeJsonAtomic(path.join(dir, FILES.exit), rec);
+      finish(e, rec, true);
+      return { ...e.status };
+    }
+    e.supervisorPid = pid;
+    await writeJsonAtomic(path.join(dir, FILES.launch), { version: RECORD_VERSION, supervisorPid: pid, launchedMs: now() } satisfies LaunchRecord);
+    schedule();
+    if (e.status.state === 'starting') {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, startWaitMs);
+        e.settleWaiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return { ...e.status };
+  };
+
+  // ---- stop ----------------------------------------------------------------------------------
+
+  const stopEntry = async (e: Entry, graceSeconds: number, reason: string): Promise<void> => {
+    if (!isActive(e)) return;
+    const done = new Promise<void>((resolve, reject) => e.stopWaiters.push({ resolve, reject }));
+    const first = e.stopWaiters.length === 1;
+    if (first) {
+      await writeJsonAtomic(path.join(e.dir, FILES.stop), {
+        version: RECORD_VERSION,
+        reason,
+        graceSeconds,
+        requestedMs: now(),
+      } satisfies StopRecord);
+      const graceMs = graceSeconds * 1000;
+      const pgid = e.status.pid;
+      if (supervisorAlive(e) && e.supervisorPid !== null) {
+        // The supervisor forwards SIGTERM to the group and SIGKILLs it after the grace, even if the
+        // agent dies meanwhile. The runner steps in only if the supervisor does not.
+        signalPid(e.supervisorPid, 'SIGTERM');
+        e.backstop = setTimeout(() => {
+          if (!isActive(e) || closed) return;
+          if (e.status.pid !== null) signalGroup(e.status.pid, 'SIGKILL');
+          e.backstop = setTimeout(() => {
+            if (isActive(e) && !closed && e.supervisorPid !== null && supervisorAlive(e)) signalPid(e.supervisorPid, 'SIGKILL');
+          }, BACKSTOP_MS);
+        }, graceMs + BACKSTOP_MS);
+      } else if (pgid !== null) {
+        signalGroup(pgid, 'SIGTERM');
+        e.backstop = setTimeout(() => {
+          if (isActive(e) && !closed) signalGroup(pgid, 'SIGKILL');
+        }, graceMs);
+      }
+      schedule();
+    }
+    return done;
+  };
+
+  // ---- the runner ----------------------------------------------------------------------------
+
+  const runner: TaskRunner = {
+    async adopt() {
+      if (closed) throw new UnavailableError('the task runner is closed');
+      const root = tasksRoot(stateDir);
+      for (const jobId of await listDir(root)) {
+        try {
+          validateJobId(jobId);
+        } catch {
+          continue;
+        }
+        for (const rank of (await listDir(path.join(root, jobId))).filter(isCount)) {
+          for (const epoch of (await listDir(path.join(root, jobId, rank))).filter(isCount)) {
+            const key: TaskKey = { jobId, rank: Number(rank), epoch: Number(epoch) };
+            const ks = taskKeyString(key);
+            if (entries.has(ks)) continue;
+            const e = await load(key, taskDir(stateDir, key));
+            if (!e || entries.has(ks)) continue;
+            entries.set(ks, e);
+            if (isActive(e)) await check(e, false).catch(() => undefined);
+          }
+        }
+      }
+      schedule();
+      return runner.list();
+    },
+
+    async start(spec) {
+      if (closed) throw new UnavailableError('the task runner is closed');
+      const valid = validateTaskSpec(spec);
+      const ks = taskKeyString(valid);
+      const known = entries.get(ks);
+      if (known) return { ...known.status };
+      const pending = pendingStarts.get(ks);
+      if (pending) return pending;
+      const p = launch(valid).finally(() => pendingStarts.delete(ks));
+      pendingStarts.set(ks, p);
+      return p;
+    },
+
+    async stop(key, graceSeconds, reason) {
+      const k = validateTaskKey(key);
+      const grace = validateGraceSeconds(graceSeconds);
+      if (closed) throw new UnavailableError('the task runner is closed');
+      const pending = pendingStarts.get(taskKeyString(k));
+      if (pending) await pending.catch(() => undefined);
+      const e = await entryFor(k);
+      if (!e) return;
+      return stopEntry(e, grace, reason);
+    },
+
+    async fence(keep, graceSeconds) {
+      const grace = validateGraceSeconds(graceSeconds);
+      const victims = [...entries.values()].filter((e) => isActive(e) && !keep({ ...e.key }));
+      await Promise.all(victims.map((e) => stopEntry(e, grace, 'fenced: the scheduler no longer runs this epoch')));
+      return victims.map((e) => ({ ...e.key }));
+    },
+
+    list() {
+      return [...entries.values()].map((e) => ({ ...e.status })).sort(compareKeys);
+    },
+
+    get(key) {
+      const e = entries.get(taskKeyString(key));
+      return e ? { ...e.status } : undefined;
+    },
+
+    onUpdate(cb) {
+      listeners.add(cb);
+      return () => {
+        listeners.delete(cb);
+      };
+    },
+
+    async forget(key) {
+      const k = validateTaskKey(key);
+      const e = await entryFor(k);
+      if (!e) return;
+      if (isActive(e)) {
+        throw new FailedPreconditionError(`task ${taskKeyString(k)} is still ${e.status.state}; stop it before forgetting it`);
+      }
+      entries.delete(taskKeyString(k));
+      // spec.json first: without it the directory counts as forgotten even if a later unlink fails.
+      for (const f of STATE_FILES) {
+        await unlink(path.join(e.dir, f)).catch((err: unknown) => {
+          if (!isMissing(err)) throw err;
+        });
+      }
+    },
+
+    async cleanup(olderThanMs) {
+      if (!Number.isFinite(olderThanMs) || olderThanMs < 0) {
+        throw new InvalidArgumentError('olderThanMs', `must be a non-negative number, got ${String(olderThanMs)}`);
+      }
+      const cutoff = now() - olderThanMs;
+      const root = tasksRoot(stateDir);
+      let removed = 0;
+      for (const jobId of await listDir(root)) {
+        const jobDir = path.join(root, jobId);
+        for (const rank of await listDir(jobDir)) {
+          const rDir = path.join(jobDir, rank);
+          for (const epoch of await listDir(rDir)) {
+            const dir = path.join(rDir, epoch);
+            const names = await listDir(dir);
+            if (names.includes(FILES.spec)) continue;
+            if (isCount(rank) && isCount(epoch) && entries.has(`${jobId}/${rank}/${epoch}`)) continue;
+            let newest = 0;
+            for (const n of ['.', ...names]) {
+              const m = await stat(path.join(dir, n)).then((s) => s.mtimeMs).catch(() => 0);
+              newest = Math.max(newest, m);
+            }
+            if (newest >= cutoff) continue;
+            await rm(dir, { recursive: true, force: true });
+            removed++;
+          }
+          if ((await listDir(rDir)).length === 0) await rm(rDir, { recursive: true, force: true });
+        }
+        if ((await listDir(jobDir)).length === 0) await rm(jobDir, { recursive: true, force: true });
+      }
+      return removed;
+    },
+
+    async readLog(target: LogTarget, ro: ReadLogOptions = {}): Promise<LogChunk> {
+      const jobId = validateJobId(target.jobId);
+      const rank = validateRank(target.rank);
+      const offset = ro.offset ?? 0;
+      const maxBytes = ro.maxBytes ?? DEFAULT_LOG_READ;
+      if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError('offset', `must be a non-negative integer, got ${String(offset)}`);
+      if (!Number.isSafeInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_LOG_READ) {
+        throw new InvalidArgumentError('maxBytes', `must be an integer from 1 to ${MAX_LOG_READ}, got ${String(maxBytes)}`);
+      }
+      let epoch = target.epoch;
+      if (epoch === undefined) {
+        const epochs = (await listDir(rankDir(stateDir, jobId, rank))).filter(isCount).map(Number);
+        if (epochs.length === 0) throw new NotFoundError('rank log', `${jobId}/${rank}`);
+        epoch = Math.max(...epochs);
+      } else {
+        validateTaskKey({ jobId, rank, epoch });
+      }
+      const dir = taskDir(stateDir, { jobId, rank, epoch });
+      if (!(await isDirectory(dir))) throw new NotFoundError('rank log', `${jobId}/${rank}/${epoch}`);
+      return readLogRange(dir, offset, maxBytes);
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      for (const e of entries.values()) {
+        if (e.backstop) clearTimeout(e.backstop);
+        e.backstop = undefined;
+        for (const w of e.stopWaiters.splice(0)) w.reject(new UnavailableError('the task runner was closed while stopping a task'));
+        settle(e, false);
+      }
+      listeners.clear();
+    },
+  };
+  return runner;
+}

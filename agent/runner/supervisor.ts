@@ -1,0 +1,197 @@
+/**
+ * The rank supervisor: `node supervisor.js <taskDir>`, spawned detached by the runner, one per rank.
+ *
+ * It reads spec.json from the task directory, runs the rank in its own session and process group
+ * under the spec's uid/gid, streams the rank's stdout and stderr into the rotated log, records
+ * status.json (pid, pgid, start time) and finally exit.json (code, signal, time), each written
+ * atomically, then exits. It holds no pipe to the agent, so it and the rank outlive the agent.
+ *
+ * SIGTERM (or SIGINT): forward SIGTERM to the rank's group, SIGKILL the group after the grace
+ * period (stop.json's graceSeconds when the runner wrote one, else the spec's). When the rank's
+ * main process exits by itself, whatever it left behind in its group is SIGKILLed at once.
+ *
+ * Kept small on purpose: node built-ins and a few sibling modules, nothing that slows start-up.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { FILES } from './layout.js';
+import { groupAlive, signalGroup } from './procfs.js';
+import {
+  RECORD_VERSION,
+  readJsonSync,
+  writeJsonAtomicSync,
+  type ExitRecord,
+  type SpecRecord,
+  type StatusRecord,
+  type StopRecord,
+} from './records.js';
+import { RotatingLogWriter } from './rotating-log.js';
+
+const SETTLE_POLL_MS = 25;
+/** After the rank's main process exits and its group is SIGKILLed, how long to wait for pipes to drain. */
+const DRAIN_CAP_MS = 5000;
+
+function describeSpawnError(cmd: string, err: NodeJS.ErrnoException): string {
+  const why: Record<string, string> = {
+    ENOENT: 'no such file or directory',
+    EACCES: 'permission denied',
+    ENOEXEC: 'exec format error',
+    EPERM: 'operation not permitted',
+  };
+  const code = err.code ?? 'error';
+  return `cannot execute ${JSON.stringify(cmd)}: ${why[code] ?? err.message} (${code})`;
+}
+
+function main(): void {
+  const dir = process.argv[2];
+  if (!dir || !path.isAbsolute(dir)) {
+    process.stderr.write('usage: supervisor.js <absolute task dir>\n');
+    process.exit(2);
+  }
+  const file = (name: string): string => path.join(dir, name);
+
+  let child: ChildProcess | undefined;
+  let pgid = 0;
+  let stopping = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  let finished = false;
+  let log: RotatingLogWriter | undefined;
+
+  const writeExit = (rec: Omit<ExitRecord, 'version' | 'writer' | 'finishedMs'>): void => {
+    if (finished) return;
+    finished = true;
+    try {
+      log?.close();
+    } catch {
+      // the record matters more than the log
+    }
+    writeJsonAtomicSync(file(FILES.exit), { version: RECORD_VERSION, writer: 'supervisor', finishedMs: Date.now(), ...rec } satisfies ExitRecord);
+  };
+
+  const stopRecord = (): StopRecord | undefined => {
+    try {
+      return readJsonSync<StopRecord>(file(FILES.stop));
+    } catch {
+      return undefined;
+    }
+  };
+
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`supervisor error: ${err.stack ?? String(err)}\n`);
+    if (pgid) signalGroup(pgid, 'SIGKILL');
+    try {
+      writeExit({ failedToStart: pgid === 0, code: null, signal: null, message: `supervisor error: ${err.message}` });
+    } finally {
+      process.exit(1);
+    }
+  });
+
+  process.chdir('/');
+  const spec = readJsonSync<SpecRecord>(file(FILES.spec));
+  if (!spec) {
+    process.stderr.write(`no ${FILES.spec} in ${dir}\n`);
+    process.exit(2);
+  }
+  // Never run a rank twice: a task that already started (or finished) is left alone.
+  if (existsSync(file(FILES.exit)) || existsSync(file(FILES.status))) {
+    process.stderr.write(`${dir} already started; not running it again\n`);
+    process.exit(0);
+  }
+
+  let graceMs = spec.graceSeconds * 1000;
+  const onTerm = (): void => {
+    if (stopping) return;
+    stopping = true;
+    const stop = stopRecord();
+    if (stop) graceMs = stop.graceSeconds * 1000;
+    if (!pgid) return; // not spawned yet: the spawn below sees `stopping`
+    signalGroup(pgid, 'SIGTERM');
+    killTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), graceMs);
+  };
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onTerm);
+  process.on('SIGHUP', () => undefined);
+
+  const preStop = stopRecord();
+  if (preStop) {
+    writeExit({ failedToStart: false, code: null, signal: null, message: `stopped before the rank started: ${preStop.reason}` });
+    process.exit(0);
+  }
+
+  log = new RotatingLogWriter(dir, spec.logMaxBytes, spec.logKeep);
+  const opts: SpawnOptions = { cwd: spec.workdir, env: spec.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] };
+  if (spec.user && (spec.user.uid !== process.getuid?.() || spec.user.gid !== process.getgid?.())) {
+    opts.uid = spec.user.uid;
+    opts.gid = spec.user.gid;
+  }
+  const [cmd, ...args] = spec.command;
+  const failToStart = (err: NodeJS.ErrnoException): void => {
+    writeExit({ failedToStart: true, code: null, signal: null, message: describeSpawnError(cmd ?? '', err) });
+    process.exit(0);
+  };
+  try {
+    child = spawn(cmd ?? '', args, opts);
+  } catch (e) {
+    failToStart(e as NodeJS.ErrnoException);
+    return;
+  }
+  child.once('error', (err: NodeJS.ErrnoException) => {
+    if (!pgid) failToStart(err);
+  });
+  if (child.pid === undefined) return; // 'error' follows
+  pgid = child.pid;
+  writeJsonAtomicSync(file(FILES.status), {
+    version: RECORD_VERSION,
+    supervisorPid: process.pid,
+    pid: child.pid,
+    pgid,
+    startedMs: Date.now(),
+  } satisfies StatusRecord);
+
+  let openStreams = 0;
+  const onData = (b: Buffer): void => {
+    try {
+      log?.write(b);
+    } catch (e) {
+      // Disk full or similar: keep draining so the rank never blocks on a full pipe.
+      process.stderr.write(`log write failed: ${(e as Error).message}\n`);
+    }
+  };
+  for (const s of [child.stdout, child.stderr]) {
+    if (!s) continue;
+    openStreams++;
+    s.on('data', onData);
+    s.once('close', () => openStreams--);
+  }
+  if (stopping) {
+    // SIGTERM arrived while spawning.
+    signalGroup(pgid, 'SIGTERM');
+    killTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), graceMs);
+  }
+
+  child.once('exit', (code, signal) => {
+    // Leftovers of a rank that exited by itself die now; during a stop they get the rest of the grace.
+    if (!stopping) signalGroup(pgid, 'SIGKILL');
+    let drainDeadline = 0;
+    const settle = (): void => {
+      const alive = groupAlive(pgid);
+      if (!alive && drainDeadline === 0) drainDeadline = Date.now() + DRAIN_CAP_MS;
+      if (alive || (openStreams > 0 && Date.now() < drainDeadline)) {
+        setTimeout(settle, SETTLE_POLL_MS);
+        return;
+      }
+      if (killTimer) clearTimeout(killTimer);
+      child?.stdout?.destroy();
+      child?.stderr?.destroy();
+      const stop = stopping ? stopRecord() : undefined;
+      const how = signal ? `killed by ${signal}` : `exited with code ${code ?? 'unknown'}`;
+      const message = stopping ? `stopped (${stop?.reason ?? 'SIGTERM to the supervisor'}); ${how}` : how;
+      writeExit({ failedToStart: false, code: signal ? null : code, signal: signal ?? null, message });
+      process.exit(0);
+    };
+    settle();
+  });
+}
+
+main();

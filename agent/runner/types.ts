@@ -1,0 +1,103 @@
+/** Types of the agent's rank runner (agent/runner): what a task is, what it runs, how it is doing. */
+
+/** One rank of one epoch of one job on this node. A new epoch of the same rank is a different task. */
+export interface TaskKey {
+  jobId: string;
+  rank: number;
+  epoch: number;
+}
+
+/** What the scheduler asks the agent to run for one task (StartTask on the wire). */
+export type TaskSpec = TaskKey & {
+  /** argv; command[0] is looked up on the rank's PATH. */
+  command: string[];
+  /** Computed by the scheduler (RANK, WORLD_SIZE, ...); PATH, HOME, USER and LOGNAME are added. */
+  env: Record<string, string>;
+  /** Absolute path of an existing directory; empty: the user's home directory if it exists, else `/`. */
+  workdir: string;
+  /** User name from the agent's allowed list; empty: the agent's own user. */
+  runAs: string;
+  /** SIGTERM-to-SIGKILL grace when the supervisor is told to stop without an explicit grace. */
+  graceSeconds: number;
+};
+
+export type TaskState = 'starting' | 'running' | 'exited' | 'failed-to-start';
+
+export type TaskStatus = TaskKey & {
+  state: TaskState;
+  /** Exit code when the rank exited by itself; null while running or when killed by a signal. */
+  exitCode: number | null;
+  /** Signal name (e.g. `SIGKILL`) when the rank was killed by a signal. */
+  signal: string | null;
+  /** Unix ms the rank process was spawned (0 before that). */
+  startedMs: number;
+  /** Unix ms the exit was recorded (0 while not finished). */
+  finishedMs: number;
+  /** Human-readable detail: why it failed to start, why it was stopped, how it ended. */
+  message: string;
+  /** The rank's pid (also its process-group id), null before it started. */
+  pid: number | null;
+};
+
+/** A rank's log position: `{jobId, rank}` reads the latest epoch of that rank. */
+export type LogTarget = TaskKey | { jobId: string; rank: number; epoch?: number };
+
+export interface ReadLogOptions {
+  /** Byte offset in the rank's whole output (stable across rotation); default 0. */
+  offset?: number;
+  /** At most this many bytes; default 65536, at most 4 MiB. */
+  maxBytes?: number;
+}
+
+export interface LogChunk {
+  /** UTF-8 text; a multi-byte character split by maxBytes is left for the next read. */
+  data: string;
+  /** Offset to pass next time; if the asked offset was already rotated away, data starts at the oldest byte kept. */
+  nextOffset: number;
+  /** True when nextOffset is the end of what the rank has written so far. */
+  eof: boolean;
+}
+
+export interface TaskRunnerOptions {
+  /** Root of the runner's state; tasks live under `<stateDir>/tasks/`. */
+  stateDir: string;
+  /** Users ranks may run as (the job's `runAs`). */
+  allowedUsers: string[];
+  /** Whether ranks may run as root (uid 0), including an empty runAs when the agent runs as root. */
+  allowRoot: boolean;
+  /** Size at which a rank's log is rotated. */
+  logMaxBytes: number;
+  /** Rotated files kept (log.1 .. log.N). */
+  logKeep: number;
+  /** Poll interval for exits of running tasks; default 500 ms. */
+  pollMs?: number;
+  /** The compiled supervisor; default dist/agent/runner/supervisor.js. */
+  supervisorPath?: string;
+  /** Clock for records the runner writes itself; default Date.now. */
+  now?: () => number;
+  /** How long start() waits for the supervisor's first record before returning 'starting'; default 10000 ms. */
+  startWaitMs?: number;
+}
+
+export interface TaskRunner {
+  /** At agent start: re-watch tasks whose supervisor still runs; report those that finished meanwhile. */
+  adopt(): Promise<TaskStatus[]>;
+  /** Starts a rank (idempotent per key). Throws InvalidArgumentError naming the bad field. */
+  start(spec: TaskSpec): Promise<TaskStatus>;
+  /** SIGTERM to the rank's process group, SIGKILL after graceSeconds; resolves when it is gone. */
+  stop(key: TaskKey, graceSeconds: number, reason: string): Promise<void>;
+  /** Stops every starting or running task for which keep() is false; resolves with the keys stopped. */
+  fence(keep: (key: TaskKey) => boolean, graceSeconds: number): Promise<TaskKey[]>;
+  /** Every task known (running and finished but not forgotten), ordered by job, rank, epoch. */
+  list(): TaskStatus[];
+  get(key: TaskKey): TaskStatus | undefined;
+  /** Called on every state change after start: running, exited, failed-to-start. */
+  onUpdate(cb: (s: TaskStatus) => void): () => void;
+  /** Drops a finished task's state (its logs stay until cleanup). Throws FailedPreconditionError while it runs. */
+  forget(key: TaskKey): Promise<void>;
+  /** Deletes logs of forgotten tasks not written for olderThanMs; resolves with the number of task dirs removed. */
+  cleanup(olderThanMs: number): Promise<number>;
+  readLog(target: LogTarget, opts?: ReadLogOptions): Promise<LogChunk>;
+  /** Stops watching; ranks keep running. */
+  close(): Promise<void>;
+}

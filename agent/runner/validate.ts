@@ -1,0 +1,83 @@
+/** Pure checks of task keys and specs; no I/O. Every refusal names its field. */
+import path from 'node:path';
+import { InvalidArgumentError } from '../../shared/errors/index.js';
+import type { TaskKey, TaskSpec } from './types.js';
+
+const JOB_ID = /^[A-Za-z0-9._-]{1,128}$/;
+const USER_NAME = /^[A-Za-z0-9._][A-Za-z0-9._-]{0,31}\$?$/;
+const ENV_NAME = /^[^=\0]+$/;
+
+export function validateJobId(jobId: unknown, field = 'jobId'): string {
+  if (typeof jobId !== 'string' || !JOB_ID.test(jobId)) {
+    throw new InvalidArgumentError(field, `must be 1-128 characters of [A-Za-z0-9._-], got ${JSON.stringify(jobId)}`);
+  }
+  if (jobId.includes('..') || jobId === '.') {
+    throw new InvalidArgumentError(field, `must not be "." or contain "..", got ${JSON.stringify(jobId)}`);
+  }
+  return jobId;
+}
+
+function validateCount(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new InvalidArgumentError(field, `must be a non-negative integer, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+export function validateRank(rank: unknown): number {
+  return validateCount(rank, 'rank');
+}
+
+export function validateTaskKey(key: TaskKey): TaskKey {
+  if (typeof key !== 'object' || key === null) throw new InvalidArgumentError('key', 'must be {jobId, rank, epoch}');
+  return { jobId: validateJobId(key.jobId), rank: validateCount(key.rank, 'rank'), epoch: validateCount(key.epoch, 'epoch') };
+}
+
+export function validateGraceSeconds(v: unknown, field = 'graceSeconds'): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new InvalidArgumentError(field, `must be a non-negative number of seconds, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** Checks everything in a spec that can be checked without the file system or the user database. */
+export function validateTaskSpec(spec: TaskSpec): TaskSpec {
+  const key = validateTaskKey(spec);
+  const { command, env, workdir, runAs } = spec;
+  if (!Array.isArray(command) || command.length === 0) {
+    throw new InvalidArgumentError('command', 'must be a non-empty argv list');
+  }
+  command.forEach((a, i) => {
+    if (typeof a !== 'string' || a.includes('\0')) throw new InvalidArgumentError(`command[${i}]`, 'must be a string without NUL');
+  });
+  if (command[0] === '') throw new InvalidArgumentError('command[0]', 'must not be empty');
+  if (typeof env !== 'object' || env === null || Array.isArray(env)) {
+    throw new InvalidArgumentError('env', 'must be a map of strings');
+  }
+  for (const [k, v] of Object.entries(env)) {
+    if (!ENV_NAME.test(k)) throw new InvalidArgumentError(`env.${k}`, 'name must be non-empty without "=" or NUL');
+    if (typeof v !== 'string' || v.includes('\0')) throw new InvalidArgumentError(`env.${k}`, 'value must be a string without NUL');
+  }
+  if (typeof workdir !== 'string' || workdir.includes('\0') || (workdir !== '' && !path.isAbsolute(workdir))) {
+    throw new InvalidArgumentError('workdir', `must be an absolute path, got ${JSON.stringify(workdir)}`);
+  }
+  if (typeof runAs !== 'string' || (runAs !== '' && !USER_NAME.test(runAs))) {
+    throw new InvalidArgumentError('runAs', `is not a valid user name: ${JSON.stringify(runAs)}`);
+  }
+  const graceSeconds = validateGraceSeconds(spec.graceSeconds);
+  return { ...key, command: [...command], env: { ...env }, workdir, runAs, graceSeconds };
+}
+
+/** A stable map key for a task. */
+export function taskKeyString(key: TaskKey): string {
+  return `${key.jobId}/${key.rank}/${key.epoch}`;
+}
+
+export function sameKey(a: TaskKey, b: TaskKey): boolean {
+  return a.jobId === b.jobId && a.rank === b.rank && a.epoch === b.epoch;
+}
+
+export function compareKeys(a: TaskKey, b: TaskKey): number {
+  if (a.jobId !== b.jobId) return a.jobId < b.jobId ? -1 : 1;
+  return a.rank - b.rank || a.epoch - b.epoch;
+}
