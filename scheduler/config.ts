@@ -38,6 +38,24 @@ export const schedulerConfigSchema = z.strictObject({
       reportIntervalMs: z.number().int().min(50).default(5_000),
     })
     .prefault({}),
+  topology: z
+    .strictObject({
+      /** Levels above the node, finest first (e.g. [nvlink, leaf, spine]); agents report their domain per level. */
+      levels: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'level names are lower-case words')).default(['nvlink', 'leaf', 'spine']),
+    })
+    .prefault({}),
+  jobs: z
+    .strictObject({
+      /** MASTER_PORT values reserved per node, so two gangs never share one. */
+      masterPortMin: z.number().int().min(1024).max(65535).default(29500),
+      masterPortMax: z.number().int().min(1024).max(65535).default(29999),
+      /** Backoff before a requeued gang is tried again: initial × 2^(retry-1), capped. */
+      requeueInitialMs: z.number().int().min(0).default(2_000),
+      requeueMaxMs: z.number().int().min(0).default(60_000),
+      /** Timer-driven scheduling cycles (besides those on submit, node change and task exit). */
+      cycleIntervalMs: z.number().int().min(50).default(2_000),
+    })
+    .prefault({}),
   log: logSchema,
 });
 

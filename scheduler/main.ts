@@ -12,12 +12,14 @@ import type { SchedulerConfig } from './config.js';
 import { MemoryEventBus, NatsEventBus, type EventBus } from './events/index.js';
 import { createSchedulerMetrics } from './metrics.js';
 import { NodeRegistry } from './node-registry.js';
+import { JobManager } from './jobs/index.js';
 import { LmdbStore, type StateStore } from './store/index.js';
 
 export interface SchedulerDaemon extends Daemon {
   readonly grpcPort: number;
   readonly metricsPort: number;
   readonly registry: NodeRegistry;
+  readonly jobs: JobManager;
 }
 
 export function createScheduler(config: SchedulerConfig, deps: { log: Logger; clock: Clock }): SchedulerDaemon {
@@ -29,6 +31,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
   let metricsServer: MetricsServer | undefined;
   let streams: AgentStreams | undefined;
   let registry: NodeRegistry | undefined;
+  let jobs: JobManager | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
 
   const daemon: SchedulerDaemon = {
@@ -44,6 +47,10 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
     get registry() {
       if (!registry) throw new Error('scheduler not started');
       return registry;
+    },
+    get jobs() {
+      if (!jobs) throw new Error('scheduler not started');
+      return jobs;
     },
     async start() {
       if (lifecycle !== 'created') throw new Error(`cannot start a scheduler that is ${lifecycle}`);
@@ -71,29 +78,45 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       registry = new NodeRegistry(cluster, store, events, clock, log.child({ component: 'nodes' }));
       const loaded = registry.load();
       const metrics = createSchedulerMetrics(cluster, events);
+      const jm = new JobManager(
+        {
+          levels: config.topology.levels,
+          masterPortRange: { min: config.jobs.masterPortMin, max: config.jobs.masterPortMax },
+          requeueInitialMs: config.jobs.requeueInitialMs,
+          requeueMaxMs: config.jobs.requeueMaxMs,
+          cycleIntervalMs: config.jobs.cycleIntervalMs,
+        },
+        { store, cluster, events, clock, log: log.child({ component: 'jobs' }), send: (node, msg) => streams?.send(node, msg) ?? false },
+      );
+      jobs = jm;
+      const jobsLoaded = jm.load();
+      registry.onTransition((t) => jm.onNodeTransition(t));
       streams = new AgentStreams({
         registry,
         metrics,
         log: log.child({ component: 'agents' }),
         schedulerId: config.schedulerId,
         reportIntervalMs: config.nodes.reportIntervalMs,
+        onRegistered: (node, tasks) => jm.onAgentRegistered(node, tasks),
+        onTaskUpdate: (node, task) => jm.onTaskReport(node, task),
       });
       grpcServer = await startGrpcServer({
         listen: config.grpc.listen,
         credentials: serverCredentials(config.grpc.tls, 'grpc.tls'),
         agent: streams.handlers(),
-        scheduler: schedulerServiceHandlers(cluster),
+        scheduler: schedulerServiceHandlers(cluster, registry, jm),
       });
       metricsServer = await startMetricsServer(metrics.registry, config.metrics.listen);
       const sweepEveryMs = Math.max(50, Math.min(1000, Math.floor(config.nodes.lostAfterMs / 4)));
       sweepTimer = setInterval(() => {
         registry!.sweep().catch((e: unknown) => log.error({ err: e }, 'node sweep failed'));
       }, sweepEveryMs);
+      jm.start();
       grpcServer.health.setStatus('', 'SERVING');
       for (const s of SERVICE_NAMES) grpcServer.health.setStatus(s, 'SERVING');
       lifecycle = 'running';
       log.info(
-        { grpcPort: grpcServer.port, metricsPort: metricsServer.port, dataDir: config.dataDir, nodesLoaded: loaded },
+        { grpcPort: grpcServer.port, metricsPort: metricsServer.port, dataDir: config.dataDir, nodesLoaded: loaded, jobsLoaded },
         'scheduler running',
       );
     },
@@ -101,6 +124,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       if (lifecycle === 'stopped' || lifecycle === 'stopping') return;
       lifecycle = 'stopping';
       if (sweepTimer) clearInterval(sweepTimer);
+      await jobs?.stop();
       if (grpcServer) {
         for (const s of ['', ...SERVICE_NAMES]) grpcServer.health.setStatus(s, 'NOT_SERVING');
         streams?.closeAll();

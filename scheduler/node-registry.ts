@@ -3,7 +3,7 @@
  * One instance per scheduler; the gRPC handlers and the sweep timer call it.
  */
 import { randomUUID } from 'node:crypto';
-import type { NodeRecord } from '../shared/domain/index.js';
+import type { NodeRecord, Schedulability } from '../shared/domain/index.js';
 import type { Clock } from '../shared/clock/index.js';
 import type { NodeEvent } from '../shared/events/index.js';
 import { EVENT_SCHEMA_VERSION } from '../shared/events/index.js';
@@ -12,7 +12,12 @@ import type { ClusterModel, Registration, ReportUpdate, Transition } from './clu
 import type { EventBus } from './events/index.js';
 import type { StateStore } from './store/index.js';
 
+/** Cordon reasons set by health policy start with this, so policy can lift its own cordons. */
+export const HEALTH_CORDON_PREFIX = 'health: ';
+
 export class NodeRegistry {
+  private readonly listeners: Array<(t: Transition) => void> = [];
+
   constructor(
     readonly cluster: ClusterModel,
     private readonly store: StateStore,
@@ -44,9 +49,31 @@ export class NodeRegistry {
     await this.apply(this.cluster.sweep(this.clock.nowMs()), []);
   }
 
+  /** Operator actions: cordon (no new work), drain (no new work; running gangs finish), uncordon. */
+  async setSchedulability(name: string, schedulability: Schedulability, reason: string): Promise<NodeRecord | undefined> {
+    await this.apply(this.cluster.setSchedulability(name, schedulability, reason), []);
+    return this.cluster.get(name);
+  }
+
+  /** Listeners for transitions, after they are stored (the job manager reacts to lost nodes). */
+  onTransition(listener: (t: Transition) => void): void {
+    this.listeners.push(listener);
+  }
+
   private async apply(transitions: Transition[], alsoPersist: readonly string[]): Promise<void> {
+    // Health policy: a node with a fail verdict is cordoned with the reason; policy lifts only its own cordons.
+    for (const t of [...transitions]) {
+      if (t.type !== 'health') continue;
+      const n = t.node;
+      if (n.health === 'fail' && n.schedulability === 'schedulable') {
+        const checks = n.verdicts.filter((v) => v.severity === 'fail').map((v) => `${v.check}${v.gpu !== undefined ? ` gpu ${v.gpu}` : ''}`);
+        transitions.push(...this.cluster.setSchedulability(n.name, 'cordoned', HEALTH_CORDON_PREFIX + checks.join(', ')));
+      } else if (n.health !== 'fail' && n.schedulability === 'cordoned' && n.schedulabilityReason.startsWith(HEALTH_CORDON_PREFIX)) {
+        transitions.push(...this.cluster.setSchedulability(n.name, 'schedulable', ''));
+      }
+    }
     const touched = new Map<string, NodeRecord>();
-    for (const t of transitions) touched.set(t.node.name, t.node);
+    for (const t of transitions) touched.set(t.node.name, this.cluster.get(t.node.name) ?? t.node);
     for (const name of alsoPersist) {
       const n = this.cluster.get(name);
       if (n) touched.set(name, n);
@@ -59,6 +86,7 @@ export class NodeRegistry {
         this.log.info({ node: e.node, event: e.type }, `node ${e.type}`);
       }
     }
+    for (const t of transitions) for (const l of this.listeners) l(t);
   }
 
   private toEvent(t: Transition): NodeEvent | undefined {
@@ -77,6 +105,8 @@ export class NodeRegistry {
           health: t.node.health,
           checks: t.node.verdicts.filter((v) => v.severity !== 'ok').map((v) => v.check),
         };
+      case 'schedulability':
+        return { ...base, type: 'schedulability', schedulability: t.node.schedulability, reason: t.node.schedulabilityReason };
       case 'reconnected':
         return undefined;
     }

@@ -1,8 +1,12 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { CancelJobRequest as _gantry_v1_CancelJobRequest, CancelJobRequest__Output as _gantry_v1_CancelJobRequest__Output } from './gantry/v1/CancelJobRequest';
+import type { ExplainJobResponse as _gantry_v1_ExplainJobResponse, ExplainJobResponse__Output as _gantry_v1_ExplainJobResponse__Output } from './gantry/v1/ExplainJobResponse';
+import type { ExplainReason as _gantry_v1_ExplainReason, ExplainReason__Output as _gantry_v1_ExplainReason__Output } from './gantry/v1/ExplainReason';
 import type { Fabric as _gantry_v1_Fabric, Fabric__Output as _gantry_v1_Fabric__Output } from './gantry/v1/Fabric';
 import type { Firmware as _gantry_v1_Firmware, Firmware__Output as _gantry_v1_Firmware__Output } from './gantry/v1/Firmware';
+import type { GetJobRequest as _gantry_v1_GetJobRequest, GetJobRequest__Output as _gantry_v1_GetJobRequest__Output } from './gantry/v1/GetJobRequest';
 import type { GetNodeRequest as _gantry_v1_GetNodeRequest, GetNodeRequest__Output as _gantry_v1_GetNodeRequest__Output } from './gantry/v1/GetNodeRequest';
 import type { Gpu as _gantry_v1_Gpu, Gpu__Output as _gantry_v1_Gpu__Output } from './gantry/v1/Gpu';
 import type { Hca as _gantry_v1_Hca, Hca__Output as _gantry_v1_Hca__Output } from './gantry/v1/Hca';
@@ -10,13 +14,19 @@ import type { HcaPort as _gantry_v1_HcaPort, HcaPort__Output as _gantry_v1_HcaPo
 import type { HealthVerdict as _gantry_v1_HealthVerdict, HealthVerdict__Output as _gantry_v1_HealthVerdict__Output } from './gantry/v1/HealthVerdict';
 import type { Host as _gantry_v1_Host, Host__Output as _gantry_v1_Host__Output } from './gantry/v1/Host';
 import type { Inventory as _gantry_v1_Inventory, Inventory__Output as _gantry_v1_Inventory__Output } from './gantry/v1/Inventory';
+import type { Job as _gantry_v1_Job, Job__Output as _gantry_v1_Job__Output } from './gantry/v1/Job';
 import type { LinkGroup as _gantry_v1_LinkGroup, LinkGroup__Output as _gantry_v1_LinkGroup__Output } from './gantry/v1/LinkGroup';
 import type { LinkMatrix as _gantry_v1_LinkMatrix, LinkMatrix__Output as _gantry_v1_LinkMatrix__Output } from './gantry/v1/LinkMatrix';
 import type { LinkMatrixRow as _gantry_v1_LinkMatrixRow, LinkMatrixRow__Output as _gantry_v1_LinkMatrixRow__Output } from './gantry/v1/LinkMatrixRow';
+import type { ListJobsRequest as _gantry_v1_ListJobsRequest, ListJobsRequest__Output as _gantry_v1_ListJobsRequest__Output } from './gantry/v1/ListJobsRequest';
+import type { ListJobsResponse as _gantry_v1_ListJobsResponse, ListJobsResponse__Output as _gantry_v1_ListJobsResponse__Output } from './gantry/v1/ListJobsResponse';
 import type { ListNodesRequest as _gantry_v1_ListNodesRequest, ListNodesRequest__Output as _gantry_v1_ListNodesRequest__Output } from './gantry/v1/ListNodesRequest';
 import type { ListNodesResponse as _gantry_v1_ListNodesResponse, ListNodesResponse__Output as _gantry_v1_ListNodesResponse__Output } from './gantry/v1/ListNodesResponse';
 import type { Node as _gantry_v1_Node, Node__Output as _gantry_v1_Node__Output } from './gantry/v1/Node';
+import type { NodeActionRequest as _gantry_v1_NodeActionRequest, NodeActionRequest__Output as _gantry_v1_NodeActionRequest__Output } from './gantry/v1/NodeActionRequest';
+import type { RankPlacement as _gantry_v1_RankPlacement, RankPlacement__Output as _gantry_v1_RankPlacement__Output } from './gantry/v1/RankPlacement';
 import type { SchedulerServiceClient as _gantry_v1_SchedulerServiceClient, SchedulerServiceDefinition as _gantry_v1_SchedulerServiceDefinition } from './gantry/v1/SchedulerService';
+import type { SubmitJobRequest as _gantry_v1_SubmitJobRequest, SubmitJobRequest__Output as _gantry_v1_SubmitJobRequest__Output } from './gantry/v1/SubmitJobRequest';
 import type { Topology as _gantry_v1_Topology, Topology__Output as _gantry_v1_Topology__Output } from './gantry/v1/Topology';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -26,9 +36,13 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   gantry: {
     v1: {
+      CancelJobRequest: MessageTypeDefinition<_gantry_v1_CancelJobRequest, _gantry_v1_CancelJobRequest__Output>
       Connectivity: EnumTypeDefinition
+      ExplainJobResponse: MessageTypeDefinition<_gantry_v1_ExplainJobResponse, _gantry_v1_ExplainJobResponse__Output>
+      ExplainReason: MessageTypeDefinition<_gantry_v1_ExplainReason, _gantry_v1_ExplainReason__Output>
       Fabric: MessageTypeDefinition<_gantry_v1_Fabric, _gantry_v1_Fabric__Output>
       Firmware: MessageTypeDefinition<_gantry_v1_Firmware, _gantry_v1_Firmware__Output>
+      GetJobRequest: MessageTypeDefinition<_gantry_v1_GetJobRequest, _gantry_v1_GetJobRequest__Output>
       GetNodeRequest: MessageTypeDefinition<_gantry_v1_GetNodeRequest, _gantry_v1_GetNodeRequest__Output>
       Gpu: MessageTypeDefinition<_gantry_v1_Gpu, _gantry_v1_Gpu__Output>
       Hca: MessageTypeDefinition<_gantry_v1_Hca, _gantry_v1_Hca__Output>
@@ -36,15 +50,21 @@ export interface ProtoGrpcType {
       HealthVerdict: MessageTypeDefinition<_gantry_v1_HealthVerdict, _gantry_v1_HealthVerdict__Output>
       Host: MessageTypeDefinition<_gantry_v1_Host, _gantry_v1_Host__Output>
       Inventory: MessageTypeDefinition<_gantry_v1_Inventory, _gantry_v1_Inventory__Output>
+      Job: MessageTypeDefinition<_gantry_v1_Job, _gantry_v1_Job__Output>
       LinkGroup: MessageTypeDefinition<_gantry_v1_LinkGroup, _gantry_v1_LinkGroup__Output>
       LinkMatrix: MessageTypeDefinition<_gantry_v1_LinkMatrix, _gantry_v1_LinkMatrix__Output>
       LinkMatrixRow: MessageTypeDefinition<_gantry_v1_LinkMatrixRow, _gantry_v1_LinkMatrixRow__Output>
+      ListJobsRequest: MessageTypeDefinition<_gantry_v1_ListJobsRequest, _gantry_v1_ListJobsRequest__Output>
+      ListJobsResponse: MessageTypeDefinition<_gantry_v1_ListJobsResponse, _gantry_v1_ListJobsResponse__Output>
       ListNodesRequest: MessageTypeDefinition<_gantry_v1_ListNodesRequest, _gantry_v1_ListNodesRequest__Output>
       ListNodesResponse: MessageTypeDefinition<_gantry_v1_ListNodesResponse, _gantry_v1_ListNodesResponse__Output>
       Node: MessageTypeDefinition<_gantry_v1_Node, _gantry_v1_Node__Output>
+      NodeActionRequest: MessageTypeDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_NodeActionRequest__Output>
+      RankPlacement: MessageTypeDefinition<_gantry_v1_RankPlacement, _gantry_v1_RankPlacement__Output>
       Schedulability: EnumTypeDefinition
       SchedulerService: SubtypeConstructor<typeof grpc.Client, _gantry_v1_SchedulerServiceClient> & { service: _gantry_v1_SchedulerServiceDefinition }
       Severity: EnumTypeDefinition
+      SubmitJobRequest: MessageTypeDefinition<_gantry_v1_SubmitJobRequest, _gantry_v1_SubmitJobRequest__Output>
       Topology: MessageTypeDefinition<_gantry_v1_Topology, _gantry_v1_Topology__Output>
     }
   }

@@ -1,7 +1,7 @@
 /** AgentService.Connect: one bidirectional stream per agent. Thin: validate, convert, hand to the registry. */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { AgentMessage__Output, AgentServiceHandlers, SchedulerMessage } from '../../shared/proto/index.js';
-import { inventoryFromPb, verdictFromPb } from '../../shared/wire/index.js';
+import { inventoryFromPb, taskStatusFromPb, verdictFromPb, type TaskStatusView } from '../../shared/wire/index.js';
 import { InvalidArgumentError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import type { NodeRegistry } from '../node-registry.js';
@@ -25,6 +25,9 @@ export interface AgentServiceDeps {
   log: Logger;
   schedulerId: string;
   reportIntervalMs: number;
+  /** Task statuses re-announced at registration (after the node is registered). */
+  onRegistered(node: string, tasks: TaskStatusView[]): Promise<void>;
+  onTaskUpdate(node: string, task: TaskStatusView): Promise<void>;
 }
 
 export class AgentStreams {
@@ -89,6 +92,7 @@ export class AgentStreams {
       if (node !== undefined && node !== name) throw new InvalidArgumentError('register.nodeName', 'a stream registers one node');
       const inventory = inventoryFromPb(r.inventory, 'register.inventory');
       const verdicts = r.verdicts.map((v, i) => verdictFromPb(v, `register.verdicts[${i}]`));
+      const tasks = r.tasks.map((t, i) => taskStatusFromPb(t, `register.tasks[${i}]`));
       const previous = this.streams.get(name);
       if (previous && previous !== call) previous.end();
       this.streams.set(name, call);
@@ -104,6 +108,7 @@ export class AgentStreams {
         verdicts,
       });
       call.write({ registered: { schedulerId: this.deps.schedulerId, reportIntervalMs: this.deps.reportIntervalMs } });
+      await this.deps.onRegistered(name, tasks);
       return;
     }
     if (node === undefined) throw new InvalidArgumentError('register', 'the first message on a stream must be a registration');
@@ -116,7 +121,10 @@ export class AgentStreams {
       });
       return;
     }
-    if (msg.taskUpdate) return; // Task execution arrives with the scheduler's job work.
+    if (msg.taskUpdate) {
+      await this.deps.onTaskUpdate(node, taskStatusFromPb(msg.taskUpdate.status, 'taskUpdate.status'));
+      return;
+    }
     throw new InvalidArgumentError('body', 'empty agent message');
   }
 }

@@ -1,10 +1,16 @@
 /** SchedulerService: the user API. Thin handlers: validate, call, convert. */
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { InvalidArgumentError, NotFoundError } from '../../shared/errors/index.js';
+import type { Schedulability } from '../../shared/domain/index.js';
 import type { SchedulerServiceHandlers } from '../../shared/proto/index.js';
-import { connectivityFromPb, nodeToPb } from '../../shared/wire/index.js';
+import { connectivityFromPb, jobToPb, nodeToPb } from '../../shared/wire/index.js';
 import type { ClusterModel } from '../cluster/index.js';
+import type { JobManager } from '../jobs/index.js';
+import type { NodeRegistry } from '../node-registry.js';
 import { toGrpcError } from './status-table.js';
+
+/** Job specs larger than this are refused before parsing (the validator refuses over 1 MiB too). */
+export const MAX_SPEC_BYTES = 1024 * 1024;
 
 function unary<Req, Res>(fn: (req: Req) => Res | Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
@@ -17,7 +23,17 @@ function unary<Req, Res>(fn: (req: Req) => Res | Promise<Res>) {
   };
 }
 
-export function schedulerServiceHandlers(cluster: ClusterModel): SchedulerServiceHandlers {
+export function schedulerServiceHandlers(cluster: ClusterModel, registry: NodeRegistry, jobs: JobManager): SchedulerServiceHandlers {
+  const node = (name: string) => {
+    if (!name) throw new InvalidArgumentError('name', 'is required');
+    const n = cluster.get(name);
+    if (!n) throw new NotFoundError('node', name);
+    return n;
+  };
+  const setNode = async (name: string, s: Schedulability, reason: string) => {
+    node(name);
+    return nodeToPb((await registry.setSchedulability(name, s, reason))!);
+  };
   return {
     ListNodes: unary((req) => {
       let filter: string | undefined;
@@ -27,11 +43,21 @@ export function schedulerServiceHandlers(cluster: ClusterModel): SchedulerServic
       }
       return { nodes: cluster.list().filter((n) => !filter || n.connectivity === filter).map(nodeToPb) };
     }),
-    GetNode: unary((req) => {
-      if (!req.name) throw new InvalidArgumentError('name', 'is required');
-      const n = cluster.get(req.name);
-      if (!n) throw new NotFoundError('node', req.name);
-      return nodeToPb(n);
+    GetNode: unary((req) => nodeToPb(node(req.name))),
+    CordonNode: unary((req) => setNode(req.name, 'cordoned', req.reason || 'cordoned by operator')),
+    UncordonNode: unary((req) => setNode(req.name, 'schedulable', '')),
+    DrainNode: unary((req) => setNode(req.name, 'draining', req.reason || 'drained by operator')),
+    SubmitJob: unary(async (req) => {
+      if (Buffer.byteLength(req.spec, 'utf8') > MAX_SPEC_BYTES) throw new InvalidArgumentError('spec', `is larger than ${MAX_SPEC_BYTES} bytes`);
+      if (!req.spec.trim()) throw new InvalidArgumentError('spec', 'is empty');
+      return jobToPb(await jobs.submit(req.spec, req.owner));
+    }),
+    GetJob: unary((req) => jobToPb(jobs.get(req.id))),
+    ListJobs: unary((req) => ({ jobs: jobs.list({ state: req.state, queue: req.queue, owner: req.owner }).map(jobToPb) })),
+    CancelJob: unary(async (req) => jobToPb(await jobs.cancel(req.id, req.reason))),
+    ExplainJob: unary((req) => {
+      const e = jobs.explain(req.id);
+      return { id: e.job.id, state: e.job.state, fitsNow: e.fitsNow, reasons: e.reasons, text: e.text };
     }),
   };
 }

@@ -3,7 +3,7 @@
  * No I/O and no clock: every call takes `nowMs`; callers persist the records it returns and
  * publish the transitions it reports.
  */
-import type { HealthVerdict, Inventory, NodeRecord } from '../../shared/domain/index.js';
+import type { HealthVerdict, Inventory, NodeRecord, Schedulability } from '../../shared/domain/index.js';
 import { worstSeverity } from '../../shared/domain/index.js';
 
 export interface Registration {
@@ -25,7 +25,8 @@ export type Transition =
   | { type: 'back'; node: NodeRecord; downForMs: number }
   | { type: 'reconnected'; node: NodeRecord }
   | { type: 'lost'; node: NodeRecord }
-  | { type: 'health'; node: NodeRecord; previous: NodeRecord['health'] };
+  | { type: 'health'; node: NodeRecord; previous: NodeRecord['health'] }
+  | { type: 'schedulability'; node: NodeRecord };
 
 export class ClusterModel {
   private readonly nodes = new Map<string, NodeRecord>();
@@ -103,6 +104,16 @@ export class ClusterModel {
     if (prev.connectivity === 'lost') out.push({ type: 'back', node, downForMs: nowMs - prev.lastSeenMs });
     if (prev.health !== node.health) out.push({ type: 'health', node, previous: prev.health });
     return out;
+  }
+
+  /** Cordon, drain or uncordon; returns no transition when nothing changes. */
+  setSchedulability(name: string, schedulability: Schedulability, reason: string): Transition[] {
+    const prev = this.nodes.get(name);
+    if (!prev) return [];
+    if (prev.schedulability === schedulability && prev.schedulabilityReason === reason) return [];
+    const node: NodeRecord = { ...prev, schedulability, schedulabilityReason: reason };
+    this.nodes.set(name, node);
+    return [{ type: 'schedulability', node }];
   }
 
   /** Marks nodes whose deadline passed as lost. */

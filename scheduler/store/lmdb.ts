@@ -1,5 +1,5 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { NodeRecord } from '../../shared/domain/index.js';
+import type { JobRecord, NodeRecord } from '../../shared/domain/index.js';
 import { StoreError } from '../../shared/errors/index.js';
 import { STORE_SCHEMA_VERSION, type StateStore } from './types.js';
 
@@ -8,11 +8,17 @@ interface StoredNode {
   node: NodeRecord;
 }
 
+interface StoredJob {
+  v: number;
+  job: JobRecord;
+}
+
 /** LMDB-backed state store: one environment under dataDir, one named database per record kind. */
 export class LmdbStore implements StateStore {
   private constructor(
     private readonly root: RootDatabase,
     private readonly nodes: Database<StoredNode, string>,
+    private readonly jobs: Database<StoredJob, string>,
   ) {}
 
   static open(dataDir: string): LmdbStore {
@@ -26,7 +32,8 @@ export class LmdbStore implements StateStore {
       }
       if (version === undefined) meta.putSync('schemaVersion', STORE_SCHEMA_VERSION);
       const nodes = root.openDB<StoredNode, string>({ name: 'nodes' });
-      return new LmdbStore(root, nodes);
+      const jobs = root.openDB<StoredJob, string>({ name: 'jobs' });
+      return new LmdbStore(root, nodes, jobs);
     } catch (e) {
       if (e instanceof StoreError) throw e;
       throw new StoreError(`cannot open the store in ${dataDir}: ${(e as Error).message}`, { cause: e });
@@ -55,6 +62,23 @@ export class LmdbStore implements StateStore {
       if (this.nodes.get(name) === undefined) return false;
       void this.nodes.remove(name);
       return true;
+    });
+  }
+
+  getJob(id: string): JobRecord | undefined {
+    return this.jobs.get(id)?.job;
+  }
+
+  listJobs(): JobRecord[] {
+    const out: JobRecord[] = [];
+    for (const { value } of this.jobs.getRange()) out.push(value.job);
+    return out;
+  }
+
+  async commit(change: { jobs?: readonly JobRecord[]; nodes?: readonly NodeRecord[] }): Promise<void> {
+    await this.root.transaction(() => {
+      for (const j of change.jobs ?? []) void this.jobs.put(j.id, { v: STORE_SCHEMA_VERSION, job: j });
+      for (const n of change.nodes ?? []) void this.nodes.put(n.name, { v: STORE_SCHEMA_VERSION, node: n });
     });
   }
 

@@ -1,9 +1,10 @@
-import type { NodeRecord } from '../../shared/domain/index.js';
+import type { JobRecord, NodeRecord } from '../../shared/domain/index.js';
 import type { StateStore } from './types.js';
 
 /** In-memory twin of the LMDB store. Copies on the way in and out, like a real store would. */
 export class MemoryStore implements StateStore {
   private readonly nodes = new Map<string, NodeRecord>();
+  private readonly jobs = new Map<string, JobRecord>();
   private closed = false;
 
   getNode(name: string): NodeRecord | undefined {
@@ -23,6 +24,21 @@ export class MemoryStore implements StateStore {
   async deleteNode(name: string): Promise<boolean> {
     this.assertOpen();
     return this.nodes.delete(name);
+  }
+
+  getJob(id: string): JobRecord | undefined {
+    const j = this.jobs.get(id);
+    return j ? structuredClone(j) : undefined;
+  }
+
+  listJobs(): JobRecord[] {
+    return [...this.jobs.keys()].sort().map((k) => structuredClone(this.jobs.get(k)!));
+  }
+
+  async commit(change: { jobs?: readonly JobRecord[]; nodes?: readonly NodeRecord[] }): Promise<void> {
+    this.assertOpen();
+    for (const j of change.jobs ?? []) this.jobs.set(j.id, structuredClone(j));
+    for (const n of change.nodes ?? []) this.nodes.set(n.name, structuredClone(n));
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { NodeRecord } from '../../shared/domain/index.js';
+import type { JobRecord, NodeRecord } from '../../shared/domain/index.js';
 
 /**
  * The scheduler's durable state. Implementations: LMDB (production) and an in-memory twin (tests,
@@ -11,6 +11,11 @@ export interface StateStore {
   /** Writes one or more node records in one transaction. */
   putNodes(nodes: readonly NodeRecord[]): Promise<void>;
   deleteNode(name: string): Promise<boolean>;
+  getJob(id: string): JobRecord | undefined;
+  /** Every job, in id order. */
+  listJobs(): JobRecord[];
+  /** Writes jobs (and nodes) in one transaction: a scheduling cycle's commit. */
+  commit(change: { jobs?: readonly JobRecord[]; nodes?: readonly NodeRecord[] }): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -35,3 +35,14 @@ export function describeGrpcError(e: unknown, address: string): string {
 export function isInvalidArgument(e: unknown): boolean {
   return (e as grpc.ServiceError)?.code === grpc.status.INVALID_ARGUMENT;
 }
+
+/** The scheduler address: --scheduler, else GANTRY_SCHEDULER_ADDRESS, else the default. */
+export function schedulerAddress(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return flag ?? env.GANTRY_SCHEDULER_ADDRESS ?? DEFAULT_SCHEDULER_ADDRESS;
+}
+
+/** Maps a failed call to an exit code: 2 for bad input, 1 otherwise; prints the message. */
+export function reportCallError(command: string, e: unknown, address: string, stderr: (s: string) => void): number {
+  stderr(`gantry ${command}: ${describeGrpcError(e, address)}\n`);
+  return isInvalidArgument(e) ? 2 : 1;
+}

@@ -6,6 +6,13 @@ import { EXIT_USAGE } from './command.js';
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   agent: { summary: 'run the node agent (gantry agent inventory: probe once and print)', load: async () => (await import('./agent.js')).agentCommand },
   demo: { summary: 'run a whole cluster on this machine: nats-server, scheduler, simulated agents', load: async () => (await import('./demo.js')).demoCommand },
+  submit: { summary: 'submit a job spec; --wait follows it until all ranks run', load: async () => (await import('./submit.js')).submitCommand },
+  jobs: { summary: 'list jobs', load: async () => (await import('./jobs.js')).jobsCommand },
+  job: { summary: 'one job: state, placement map, why pending', load: async () => (await import('./job.js')).jobCommand },
+  cancel: { summary: 'cancel a job', load: async () => (await import('./cancel.js')).cancelCommand },
+  cordon: { summary: 'take no new work on a node', load: async () => (await import('./node-actions.js')).cordonCommand },
+  uncordon: { summary: 'let a node take work again', load: async () => (await import('./node-actions.js')).uncordonCommand },
+  drain: { summary: 'take no new work on a node; running gangs finish', load: async () => (await import('./node-actions.js')).drainCommand },
   nodes: { summary: 'list nodes: state, schedulability, health, GPUs', load: async () => (await import('./nodes.js')).nodesCommand },
   scheduler: { summary: 'run the scheduler daemon', load: async () => (await import('./scheduler.js')).schedulerCommand },
   plan: { summary: 'plan a job against a described cluster, running nothing', load: async () => (await import('./plan.js')).planCommand },

@@ -29,7 +29,19 @@ export type NodeEvent = EventBase & {
     | { type: 'connectivity'; connectivity: Connectivity }
   );
 
-export type GantryEvent = NodeEvent;
+export type JobEvent = EventBase & {
+  kind: 'job';
+  job: string;
+  /** The job's state after the transition. */
+  type: 'submitted' | 'placed' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'requeued' | 'pending';
+  attempt: number;
+  epoch: number;
+  message: string;
+  /** Nodes of the placement, for placed/running. */
+  nodes?: string[];
+};
+
+export type GantryEvent = NodeEvent | JobEvent;
 
 /** Percent-encodes everything but [A-Za-z0-9_-] so a name is exactly one NATS subject token. */
 export function subjectToken(name: string): string {
@@ -58,5 +70,7 @@ export function eventSubject(e: GantryEvent): string {
   switch (e.kind) {
     case 'node':
       return nodeEventSubject(e.node);
+    case 'job':
+      return jobEventSubject(e.job);
   }
 }

@@ -8,4 +8,4 @@ export {
   jobEventSubject,
   eventSubject,
 } from './events.js';
-export type { GantryEvent, NodeEvent } from './events.js';
+export type { GantryEvent, NodeEvent, JobEvent } from './events.js';

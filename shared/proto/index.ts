@@ -13,3 +13,10 @@ export type { Report__Output as PbReportOut } from '../../proto/generated/gantry
 export type { ListNodesRequest__Output } from '../../proto/generated/gantry/v1/ListNodesRequest.js';
 export type { ListNodesResponse, ListNodesResponse__Output } from '../../proto/generated/gantry/v1/ListNodesResponse.js';
 export type { GetNodeRequest__Output } from '../../proto/generated/gantry/v1/GetNodeRequest.js';
+export type { Job as PbJob, Job__Output as PbJobOut } from '../../proto/generated/gantry/v1/Job.js';
+export type { ListJobsResponse__Output } from '../../proto/generated/gantry/v1/ListJobsResponse.js';
+export type { ExplainJobResponse__Output } from '../../proto/generated/gantry/v1/ExplainJobResponse.js';
+export type { TaskStatus__Output as PbTaskStatusOut } from '../../proto/generated/gantry/v1/TaskStatus.js';
+export type { StartTask__Output as PbStartTaskOut } from '../../proto/generated/gantry/v1/StartTask.js';
+export type { StopTask__Output as PbStopTaskOut } from '../../proto/generated/gantry/v1/StopTask.js';
+export type { TaskStatus as PbTaskStatus } from '../../proto/generated/gantry/v1/TaskStatus.js';

@@ -7,13 +7,25 @@ import type {
   GpuInfo,
   HealthVerdict,
   Inventory,
+  JobRecord,
   NodeRecord,
   Schedulability,
   Severity,
   Vendor,
 } from '../domain/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import type { PbInventory, PbInventoryOut, PbNode, PbNodeOut, PbVerdict, PbVerdictOut } from '../proto/index.js';
+import type {
+  PbInventory,
+  PbInventoryOut,
+  PbJob,
+  PbJobOut,
+  PbNode,
+  PbNodeOut,
+  PbTaskStatus,
+  PbTaskStatusOut,
+  PbVerdict,
+  PbVerdictOut,
+} from '../proto/index.js';
 
 const SEVERITY_TO_PB = { ok: 'SEVERITY_OK', warn: 'SEVERITY_WARN', fail: 'SEVERITY_FAIL' } as const;
 const CONNECTIVITY_TO_PB = { ready: 'CONNECTIVITY_READY', lost: 'CONNECTIVITY_LOST' } as const;
@@ -171,5 +183,139 @@ export function nodeFromPb(pb: PbNodeOut): NodeRecord {
     registeredMs: pb.registeredUnixMs,
     lastSeenMs: pb.lastSeenUnixMs,
     reportsReceived: pb.reportsReceived,
+  };
+}
+
+export function jobToPb(j: JobRecord): PbJob {
+  return {
+    id: j.id,
+    name: j.spec.name,
+    kind: j.spec.kind,
+    queue: j.spec.queue,
+    priority: j.spec.priority,
+    state: j.state,
+    message: j.message,
+    attempt: j.attempt,
+    epoch: j.epoch,
+    submittedUnixMs: j.submittedMs,
+    updatedUnixMs: j.updatedMs,
+    startedUnixMs: j.startedMs,
+    finishedUnixMs: j.finishedMs,
+    ranks: j.ranks.map((r) => ({
+      rank: r.rank,
+      unit: r.unit,
+      node: r.node,
+      gpus: r.gpus,
+      topologyAddress: r.topologyAddress,
+      state: r.state,
+      exitCode: r.exitCode ?? 0,
+      signal: r.signal ?? '',
+    })),
+    specJson: JSON.stringify(j.spec),
+    owner: j.owner,
+    masterPort: j.masterPort,
+  };
+}
+
+/** The CLI's view of a job: the wire message with the spec parsed back. */
+export interface JobView {
+  id: string;
+  name: string;
+  kind: string;
+  queue: string;
+  priority: number;
+  state: string;
+  message: string;
+  attempt: number;
+  epoch: number;
+  submitted: string;
+  started: string | null;
+  finished: string | null;
+  owner: string;
+  masterPort: number;
+  ranks: Array<{ rank: number; unit: number; node: string; gpus: number[]; topologyAddress: string; state: string; exitCode: number | null; signal: string | null }>;
+  spec: unknown;
+}
+
+export function jobViewFromPb(pb: PbJobOut): JobView {
+  const iso = (ms: number): string | null => (ms > 0 ? new Date(ms).toISOString() : null);
+  return {
+    id: pb.id,
+    name: pb.name,
+    kind: pb.kind,
+    queue: pb.queue,
+    priority: pb.priority,
+    state: pb.state,
+    message: pb.message,
+    attempt: pb.attempt,
+    epoch: pb.epoch,
+    submitted: new Date(pb.submittedUnixMs).toISOString(),
+    started: iso(pb.startedUnixMs),
+    finished: iso(pb.finishedUnixMs),
+    owner: pb.owner,
+    masterPort: pb.masterPort,
+    ranks: pb.ranks.map((r) => ({
+      rank: r.rank,
+      unit: r.unit,
+      node: r.node,
+      gpus: r.gpus,
+      topologyAddress: r.topologyAddress,
+      state: r.state,
+      exitCode: r.state === 'exited' ? r.exitCode : null,
+      signal: r.signal || null,
+    })),
+    spec: pb.specJson ? (JSON.parse(pb.specJson) as unknown) : null,
+  };
+}
+
+const TASK_STATE_FROM_PB: Record<string, 'starting' | 'running' | 'exited' | 'failed-to-start'> = {
+  TASK_STATE_STARTING: 'starting',
+  TASK_STATE_RUNNING: 'running',
+  TASK_STATE_EXITED: 'exited',
+  TASK_STATE_FAILED_TO_START: 'failed-to-start',
+};
+
+/** A task status as the agent reports it, validated (names the field). */
+export interface TaskStatusView {
+  jobId: string;
+  rank: number;
+  epoch: number;
+  state: 'starting' | 'running' | 'exited' | 'failed-to-start';
+  exitCode: number | null;
+  signal: string | null;
+  startedMs: number;
+  finishedMs: number;
+  message: string;
+}
+
+export function taskStatusFromPb(pb: PbTaskStatusOut | null | undefined, field: string): TaskStatusView {
+  if (!pb) throw new InvalidArgumentError(field, 'is required');
+  if (!pb.jobId) throw new InvalidArgumentError(`${field}.jobId`, 'is required');
+  const state = TASK_STATE_FROM_PB[pb.state];
+  if (!state) throw new InvalidArgumentError(`${field}.state`, `unknown task state ${JSON.stringify(pb.state)}`);
+  return {
+    jobId: pb.jobId,
+    rank: pb.rank,
+    epoch: pb.epoch,
+    state,
+    exitCode: state === 'exited' ? pb.exitCode : null,
+    signal: pb.signal || null,
+    startedMs: pb.startedUnixMs,
+    finishedMs: pb.finishedUnixMs,
+    message: pb.message,
+  };
+}
+
+export function taskStatusToPb(s: TaskStatusView): PbTaskStatus {
+  return {
+    jobId: s.jobId,
+    rank: s.rank,
+    epoch: s.epoch,
+    state: Object.entries(TASK_STATE_FROM_PB).find(([, v]) => v === s.state)![0] as PbTaskStatus['state'],
+    exitCode: s.exitCode ?? 0,
+    signal: s.signal ?? '',
+    startedUnixMs: s.startedMs,
+    finishedUnixMs: s.finishedMs,
+    message: s.message,
   };
 }

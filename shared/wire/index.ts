@@ -9,4 +9,9 @@ export {
   connectivityToPb,
   connectivityFromPb,
   schedulabilityFromPb,
+  jobToPb,
+  jobViewFromPb,
+  taskStatusFromPb,
+  taskStatusToPb,
 } from './convert.js';
+export type { JobView, TaskStatusView } from './convert.js';

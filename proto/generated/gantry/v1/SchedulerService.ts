@@ -2,12 +2,65 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { CancelJobRequest as _gantry_v1_CancelJobRequest, CancelJobRequest__Output as _gantry_v1_CancelJobRequest__Output } from '../../gantry/v1/CancelJobRequest';
+import type { ExplainJobResponse as _gantry_v1_ExplainJobResponse, ExplainJobResponse__Output as _gantry_v1_ExplainJobResponse__Output } from '../../gantry/v1/ExplainJobResponse';
+import type { GetJobRequest as _gantry_v1_GetJobRequest, GetJobRequest__Output as _gantry_v1_GetJobRequest__Output } from '../../gantry/v1/GetJobRequest';
 import type { GetNodeRequest as _gantry_v1_GetNodeRequest, GetNodeRequest__Output as _gantry_v1_GetNodeRequest__Output } from '../../gantry/v1/GetNodeRequest';
+import type { Job as _gantry_v1_Job, Job__Output as _gantry_v1_Job__Output } from '../../gantry/v1/Job';
+import type { ListJobsRequest as _gantry_v1_ListJobsRequest, ListJobsRequest__Output as _gantry_v1_ListJobsRequest__Output } from '../../gantry/v1/ListJobsRequest';
+import type { ListJobsResponse as _gantry_v1_ListJobsResponse, ListJobsResponse__Output as _gantry_v1_ListJobsResponse__Output } from '../../gantry/v1/ListJobsResponse';
 import type { ListNodesRequest as _gantry_v1_ListNodesRequest, ListNodesRequest__Output as _gantry_v1_ListNodesRequest__Output } from '../../gantry/v1/ListNodesRequest';
 import type { ListNodesResponse as _gantry_v1_ListNodesResponse, ListNodesResponse__Output as _gantry_v1_ListNodesResponse__Output } from '../../gantry/v1/ListNodesResponse';
 import type { Node as _gantry_v1_Node, Node__Output as _gantry_v1_Node__Output } from '../../gantry/v1/Node';
+import type { NodeActionRequest as _gantry_v1_NodeActionRequest, NodeActionRequest__Output as _gantry_v1_NodeActionRequest__Output } from '../../gantry/v1/NodeActionRequest';
+import type { SubmitJobRequest as _gantry_v1_SubmitJobRequest, SubmitJobRequest__Output as _gantry_v1_SubmitJobRequest__Output } from '../../gantry/v1/SubmitJobRequest';
 
 export interface SchedulerServiceClient extends grpc.Client {
+  CancelJob(argument: _gantry_v1_CancelJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  CancelJob(argument: _gantry_v1_CancelJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  CancelJob(argument: _gantry_v1_CancelJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  CancelJob(argument: _gantry_v1_CancelJobRequest, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  cancelJob(argument: _gantry_v1_CancelJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  cancelJob(argument: _gantry_v1_CancelJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  cancelJob(argument: _gantry_v1_CancelJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  cancelJob(argument: _gantry_v1_CancelJobRequest, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  
+  CordonNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  CordonNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  CordonNode(argument: _gantry_v1_NodeActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  CordonNode(argument: _gantry_v1_NodeActionRequest, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  cordonNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  cordonNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  cordonNode(argument: _gantry_v1_NodeActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  cordonNode(argument: _gantry_v1_NodeActionRequest, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  
+  DrainNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  DrainNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  DrainNode(argument: _gantry_v1_NodeActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  DrainNode(argument: _gantry_v1_NodeActionRequest, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  drainNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  drainNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  drainNode(argument: _gantry_v1_NodeActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  drainNode(argument: _gantry_v1_NodeActionRequest, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  
+  ExplainJob(argument: _gantry_v1_GetJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ExplainJobResponse__Output>): grpc.ClientUnaryCall;
+  ExplainJob(argument: _gantry_v1_GetJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ExplainJobResponse__Output>): grpc.ClientUnaryCall;
+  ExplainJob(argument: _gantry_v1_GetJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ExplainJobResponse__Output>): grpc.ClientUnaryCall;
+  ExplainJob(argument: _gantry_v1_GetJobRequest, callback: grpc.requestCallback<_gantry_v1_ExplainJobResponse__Output>): grpc.ClientUnaryCall;
+  explainJob(argument: _gantry_v1_GetJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ExplainJobResponse__Output>): grpc.ClientUnaryCall;
+  explainJob(argument: _gantry_v1_GetJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ExplainJobResponse__Output>): grpc.ClientUnaryCall;
+  explainJob(argument: _gantry_v1_GetJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ExplainJobResponse__Output>): grpc.ClientUnaryCall;
+  explainJob(argument: _gantry_v1_GetJobRequest, callback: grpc.requestCallback<_gantry_v1_ExplainJobResponse__Output>): grpc.ClientUnaryCall;
+  
+  GetJob(argument: _gantry_v1_GetJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  GetJob(argument: _gantry_v1_GetJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  GetJob(argument: _gantry_v1_GetJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  GetJob(argument: _gantry_v1_GetJobRequest, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  getJob(argument: _gantry_v1_GetJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  getJob(argument: _gantry_v1_GetJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  getJob(argument: _gantry_v1_GetJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  getJob(argument: _gantry_v1_GetJobRequest, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  
   GetNode(argument: _gantry_v1_GetNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
   GetNode(argument: _gantry_v1_GetNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
   GetNode(argument: _gantry_v1_GetNodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
@@ -16,6 +69,15 @@ export interface SchedulerServiceClient extends grpc.Client {
   getNode(argument: _gantry_v1_GetNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
   getNode(argument: _gantry_v1_GetNodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
   getNode(argument: _gantry_v1_GetNodeRequest, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  
+  ListJobs(argument: _gantry_v1_ListJobsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
+  ListJobs(argument: _gantry_v1_ListJobsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
+  ListJobs(argument: _gantry_v1_ListJobsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
+  ListJobs(argument: _gantry_v1_ListJobsRequest, callback: grpc.requestCallback<_gantry_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
+  listJobs(argument: _gantry_v1_ListJobsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
+  listJobs(argument: _gantry_v1_ListJobsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
+  listJobs(argument: _gantry_v1_ListJobsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
+  listJobs(argument: _gantry_v1_ListJobsRequest, callback: grpc.requestCallback<_gantry_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
   
   ListNodes(argument: _gantry_v1_ListNodesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ListNodesResponse__Output>): grpc.ClientUnaryCall;
   ListNodes(argument: _gantry_v1_ListNodesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ListNodesResponse__Output>): grpc.ClientUnaryCall;
@@ -26,16 +88,58 @@ export interface SchedulerServiceClient extends grpc.Client {
   listNodes(argument: _gantry_v1_ListNodesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ListNodesResponse__Output>): grpc.ClientUnaryCall;
   listNodes(argument: _gantry_v1_ListNodesRequest, callback: grpc.requestCallback<_gantry_v1_ListNodesResponse__Output>): grpc.ClientUnaryCall;
   
+  SubmitJob(argument: _gantry_v1_SubmitJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  SubmitJob(argument: _gantry_v1_SubmitJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  SubmitJob(argument: _gantry_v1_SubmitJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  SubmitJob(argument: _gantry_v1_SubmitJobRequest, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  submitJob(argument: _gantry_v1_SubmitJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  submitJob(argument: _gantry_v1_SubmitJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  submitJob(argument: _gantry_v1_SubmitJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  submitJob(argument: _gantry_v1_SubmitJobRequest, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  
+  UncordonNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  UncordonNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  UncordonNode(argument: _gantry_v1_NodeActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  UncordonNode(argument: _gantry_v1_NodeActionRequest, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  uncordonNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  uncordonNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  uncordonNode(argument: _gantry_v1_NodeActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  uncordonNode(argument: _gantry_v1_NodeActionRequest, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  
 }
 
 export interface SchedulerServiceHandlers extends grpc.UntypedServiceImplementation {
+  CancelJob: grpc.handleUnaryCall<_gantry_v1_CancelJobRequest__Output, _gantry_v1_Job>;
+  
+  CordonNode: grpc.handleUnaryCall<_gantry_v1_NodeActionRequest__Output, _gantry_v1_Node>;
+  
+  DrainNode: grpc.handleUnaryCall<_gantry_v1_NodeActionRequest__Output, _gantry_v1_Node>;
+  
+  ExplainJob: grpc.handleUnaryCall<_gantry_v1_GetJobRequest__Output, _gantry_v1_ExplainJobResponse>;
+  
+  GetJob: grpc.handleUnaryCall<_gantry_v1_GetJobRequest__Output, _gantry_v1_Job>;
+  
   GetNode: grpc.handleUnaryCall<_gantry_v1_GetNodeRequest__Output, _gantry_v1_Node>;
   
+  ListJobs: grpc.handleUnaryCall<_gantry_v1_ListJobsRequest__Output, _gantry_v1_ListJobsResponse>;
+  
   ListNodes: grpc.handleUnaryCall<_gantry_v1_ListNodesRequest__Output, _gantry_v1_ListNodesResponse>;
+  
+  SubmitJob: grpc.handleUnaryCall<_gantry_v1_SubmitJobRequest__Output, _gantry_v1_Job>;
+  
+  UncordonNode: grpc.handleUnaryCall<_gantry_v1_NodeActionRequest__Output, _gantry_v1_Node>;
   
 }
 
 export interface SchedulerServiceDefinition extends grpc.ServiceDefinition {
+  CancelJob: MethodDefinition<_gantry_v1_CancelJobRequest, _gantry_v1_Job, _gantry_v1_CancelJobRequest__Output, _gantry_v1_Job__Output>
+  CordonNode: MethodDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_Node, _gantry_v1_NodeActionRequest__Output, _gantry_v1_Node__Output>
+  DrainNode: MethodDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_Node, _gantry_v1_NodeActionRequest__Output, _gantry_v1_Node__Output>
+  ExplainJob: MethodDefinition<_gantry_v1_GetJobRequest, _gantry_v1_ExplainJobResponse, _gantry_v1_GetJobRequest__Output, _gantry_v1_ExplainJobResponse__Output>
+  GetJob: MethodDefinition<_gantry_v1_GetJobRequest, _gantry_v1_Job, _gantry_v1_GetJobRequest__Output, _gantry_v1_Job__Output>
   GetNode: MethodDefinition<_gantry_v1_GetNodeRequest, _gantry_v1_Node, _gantry_v1_GetNodeRequest__Output, _gantry_v1_Node__Output>
+  ListJobs: MethodDefinition<_gantry_v1_ListJobsRequest, _gantry_v1_ListJobsResponse, _gantry_v1_ListJobsRequest__Output, _gantry_v1_ListJobsResponse__Output>
   ListNodes: MethodDefinition<_gantry_v1_ListNodesRequest, _gantry_v1_ListNodesResponse, _gantry_v1_ListNodesRequest__Output, _gantry_v1_ListNodesResponse__Output>
+  SubmitJob: MethodDefinition<_gantry_v1_SubmitJobRequest, _gantry_v1_Job, _gantry_v1_SubmitJobRequest__Output, _gantry_v1_Job__Output>
+  UncordonNode: MethodDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_Node, _gantry_v1_NodeActionRequest__Output, _gantry_v1_Node__Output>
 }

@@ -1,0 +1,10 @@
+// Original file: proto/gantry/v1/scheduler.proto
+
+
+export interface GetJobRequest {
+  'id'?: (string);
+}
+
+export interface GetJobRequest__Output {
+  'id': (string);
+}

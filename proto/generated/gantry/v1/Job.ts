@@ -1,0 +1,44 @@
+// Original file: proto/gantry/v1/scheduler.proto
+
+import type { RankPlacement as _gantry_v1_RankPlacement, RankPlacement__Output as _gantry_v1_RankPlacement__Output } from '../../gantry/v1/RankPlacement';
+import type { Long } from '@grpc/proto-loader';
+
+export interface Job {
+  'id'?: (string);
+  'name'?: (string);
+  'kind'?: (string);
+  'queue'?: (string);
+  'priority'?: (number);
+  'state'?: (string);
+  'message'?: (string);
+  'attempt'?: (number);
+  'epoch'?: (number | string | Long);
+  'submittedUnixMs'?: (number | string | Long);
+  'updatedUnixMs'?: (number | string | Long);
+  'startedUnixMs'?: (number | string | Long);
+  'finishedUnixMs'?: (number | string | Long);
+  'ranks'?: (_gantry_v1_RankPlacement)[];
+  'specJson'?: (string);
+  'owner'?: (string);
+  'masterPort'?: (number);
+}
+
+export interface Job__Output {
+  'id': (string);
+  'name': (string);
+  'kind': (string);
+  'queue': (string);
+  'priority': (number);
+  'state': (string);
+  'message': (string);
+  'attempt': (number);
+  'epoch': (number);
+  'submittedUnixMs': (number);
+  'updatedUnixMs': (number);
+  'startedUnixMs': (number);
+  'finishedUnixMs': (number);
+  'ranks': (_gantry_v1_RankPlacement__Output)[];
+  'specJson': (string);
+  'owner': (string);
+  'masterPort': (number);
+}

@@ -1,0 +1,12 @@
+// Original file: proto/gantry/v1/scheduler.proto
+
+
+export interface SubmitJobRequest {
+  'spec'?: (string);
+  'owner'?: (string);
+}
+
+export interface SubmitJobRequest__Output {
+  'spec': (string);
+  'owner': (string);
+}

@@ -1,0 +1,45 @@
+/** Pure: the environment each rank gets, and the MASTER_PORT choice. No I/O, no clock. */
+import type { JobRecord, NodeRecord, RankRecord } from '../../shared/domain/index.js';
+
+/**
+ * RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR (rank 0's node address on the
+ * fabric), MASTER_PORT, CUDA_VISIBLE_DEVICES as GPU UUIDs (ROCR_VISIBLE_DEVICES on AMD),
+ * GANTRY_JOB_ID, GANTRY_TOPOLOGY_ADDR; the spec's env first, so ours win (the validator
+ * already refuses reserved names in a spec).
+ */
+export function rankEnv(job: JobRecord, rank: RankRecord, nodes: (name: string) => NodeRecord | undefined): Record<string, string> {
+  const unitRanks = job.ranks.filter((r) => r.unit === rank.unit);
+  const sameNode = unitRanks.filter((r) => r.node === rank.node);
+  const rank0 = unitRanks[0] ?? rank;
+  const node = nodes(rank.node);
+  const vendor = node?.inventory.gpus[0]?.vendor ?? 'nvidia';
+  const devices = rank.gpuUuids.length === rank.gpus.length ? rank.gpuUuids.join(',') : rank.gpus.join(',');
+  const localRank = rank.rank - unitRanks[0]!.rank;
+  const env: Record<string, string> = {
+    ...job.spec.env,
+    RANK: String(localRank),
+    WORLD_SIZE: String(unitRanks.length),
+    LOCAL_RANK: String(sameNode.findIndex((r) => r.rank === rank.rank)),
+    LOCAL_WORLD_SIZE: String(sameNode.length),
+    MASTER_ADDR: nodes(rank0.node)?.address || rank0.node,
+    MASTER_PORT: String(job.masterPort),
+    GANTRY_JOB_ID: job.id,
+    GANTRY_JOB_EPOCH: String(job.epoch),
+    GANTRY_UNIT: String(rank.unit),
+    GANTRY_TOPOLOGY_ADDR: rank.topologyAddress,
+  };
+  if (vendor === 'amd') env.ROCR_VISIBLE_DEVICES = devices;
+  else env.CUDA_VISIBLE_DEVICES = devices;
+  return env;
+}
+
+/** The lowest port of the range not reserved on that node, or 0 when all are taken. */
+export function pickMasterPort(range: { min: number; max: number }, reserved: ReadonlySet<number>): number {
+  for (let p = range.min; p <= range.max; p++) if (!reserved.has(p)) return p;
+  return 0;
+}
+
+/** Full-jitter-free, deterministic backoff for requeues: initial × 2^(attempt-1), capped. */
+export function requeueDelayMs(attempt: number, initialMs: number, maxMs: number): number {
+  return Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
+}

@@ -1,0 +1,1 @@
+export { pendingOrder } from './order.js';

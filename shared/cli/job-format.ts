@@ -1,0 +1,52 @@
+/** Text forms of jobs for the CLI (JSON forms are JobView as is). */
+import type { JobView } from '../wire/index.js';
+
+function ago(iso: string, nowMs: number): string {
+  const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
+  return s < 90 ? `${s}s` : s < 5400 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+}
+
+export function jobsTable(jobs: readonly JobView[], nowMs: number): string {
+  const header = ['ID', 'KIND', 'QUEUE', 'PRIO', 'STATE', 'RANKS', 'NODES', 'ATTEMPT', 'AGE', 'MESSAGE'];
+  const rows = jobs.map((j) => [
+    j.id,
+    j.kind,
+    j.queue,
+    String(j.priority),
+    j.state,
+    String(j.ranks.length || (j.spec as { ranks?: number } | null)?.ranks || 0),
+    String(new Set(j.ranks.map((r) => r.node)).size),
+    String(j.attempt),
+    ago(j.submitted, nowMs),
+    j.message.length > 60 ? j.message.slice(0, 57) + '...' : j.message,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function jobText(j: JobView, why: string | undefined): string {
+  const out = [
+    `job       ${j.id} (${j.kind}, queue ${j.queue}, priority ${j.priority}${j.owner ? `, owner ${j.owner}` : ''})`,
+    `state     ${j.state}${j.message ? ` — ${j.message}` : ''}`,
+    `attempt   ${j.attempt} (epoch ${j.epoch})`,
+    `submitted ${j.submitted}${j.started ? `   started ${j.started}` : ''}${j.finished ? `   finished ${j.finished}` : ''}`,
+  ];
+  if (j.ranks.length) {
+    out.push(`placement ${j.ranks.length} ranks on ${new Set(j.ranks.map((r) => r.node)).size} nodes, MASTER_PORT ${j.masterPort}`);
+    const rows = j.ranks.map((r) => [
+      String(r.rank),
+      String(r.unit),
+      r.node,
+      r.gpus.join(','),
+      r.topologyAddress,
+      r.state + (r.state === 'exited' ? ` (${r.signal ?? `code ${r.exitCode}`})` : ''),
+    ]);
+    const header = ['RANK', 'UNIT', 'NODE', 'GPUS', 'TOPOLOGY', 'STATE'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (r: string[]): string => '  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+    out.push(line(header), ...rows.map(line));
+  }
+  if (why) out.push('why pending:', ...why.split('\n').map((l) => `  ${l}`));
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,44 @@
+import type { JobSpec } from '../jobspec/index.js';
+
+/** pending → placed → starting → running → succeeded | failed | cancelled; requeued waits out its backoff, then pending. */
+export type JobState = 'pending' | 'placed' | 'starting' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'requeued';
+export type RankState = 'starting' | 'running' | 'exited';
+
+export const ACTIVE_JOB_STATES: ReadonlySet<JobState> = new Set(['placed', 'starting', 'running']);
+export const TERMINAL_JOB_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled']);
+
+export interface RankRecord {
+  rank: number;
+  /** Replica or shard index; 0 for training. */
+  unit: number;
+  node: string;
+  gpus: number[];
+  gpuUuids: string[];
+  /** The rank's path in the topology tree, e.g. spine-0.leaf-1.hgx-03. */
+  topologyAddress: string;
+  state: RankState;
+  exitCode: number | null;
+  signal: string | null;
+}
+
+export interface JobRecord {
+  id: string;
+  spec: JobSpec;
+  owner: string;
+  state: JobState;
+  /** Why it is in this state: a failure's cause, a requeue's reason, a cancel's. */
+  message: string;
+  /** Retries used so far (the first run is attempt 0). */
+  attempt: number;
+  /** Incremented at every placement; commands and reports of an older epoch are refused. */
+  epoch: number;
+  submittedMs: number;
+  updatedMs: number;
+  startedMs: number;
+  finishedMs: number;
+  /** When a requeued job becomes pending again. */
+  requeueAtMs: number;
+  ranks: RankRecord[];
+  /** MASTER_PORT reserved on rank 0's node while the job is active. */
+  masterPort: number;
+}
