@@ -704,19 +704,20 @@ function explainNoFit(snap: ClusterSnapshot, rr: ResolvedRequest, filters: Filte
   reasons.sort((a, b) => b.count - a.count || naturalCompare(a.reason, b.reason));
   // Per level: how close the roomiest domain comes.
   const s = new Search(snap, rr, viewFor(snap, rr, filters, options.nodeMask), workFor(tree));
-  const unit = (l: number): string => (l >= rr.sliceLevel && rr.sliceSize > 1 ? 'slices' : 'ranks');
+  const unit = (l: number, n: number): string => `${l >= rr.sliceLevel && rr.sliceSize > 1 ? 'slice' : 'rank'}${n === 1 ? '' : 's'}`;
   for (let l = 0; l <= rr.capLevel; l++) {
     const most = s.maxUnits(l);
     const need = s.need(l);
     if (most >= need) continue;
     const level = tree.levels[l] as string;
-    const reason = l === tree.top ? `room for ${most} of ${need} ${unit(l)} (${unitsText(rr, l)})` : `none holds ${unitsText(rr, l)} (most: ${most} ${unit(l)})`;
+    const reason = l === tree.top ? `room for ${most} of ${need} ${unit(l, need)} (${unitsText(rr, l)})` : `none holds ${unitsText(rr, l)} (most: ${most} ${unit(l, most)})`;
     reasons.push({ level, reason, count: tree.domainCount[l] as number });
   }
   for (let l = rr.capLevel + 1; l <= tree.top; l++) {
     if (s.maxUnits(l) >= s.need(l)) {
       const req = tree.levels[rr.capLevel] as string;
-      reasons.push({ level: tree.levels[l] as string, reason: `topology.required is ${req}: it would fit only across several ${req} domains of one ${tree.levels[l]}`, count: 1 });
+      const where = l === tree.top ? 'in the cluster' : `in one ${tree.levels[l]}`;
+      reasons.push({ level: tree.levels[l] as string, reason: `topology.required is ${req}: it would fit only across several ${req} domains (${where})`, count: 1 });
       break;
     }
   }

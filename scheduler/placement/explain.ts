@@ -14,7 +14,8 @@ export function describeRequest(r: RequestSummary): string {
   return parts.join(', ');
 }
 
-function compressGpus(gpus: readonly number[]): string {
+/** GPU indices as short text: `0-3,6`. */
+export function gpuList(gpus: readonly number[]): string {
   const out: string[] = [];
   let i = 0;
   while (i < gpus.length) {
@@ -36,13 +37,13 @@ export function placementLines(p: Placement, options: { maxRanks?: number } = {}
   const shown = p.ranks.slice(0, max);
   const nodeWidth = Math.max(4, ...shown.map((r) => r.node.length));
   lines.push(`${'rank'.padEnd(6)}${'node'.padEnd(nodeWidth + 2)}gpus`);
-  for (const r of shown) lines.push(`${String(r.rank).padEnd(6)}${r.node.padEnd(nodeWidth + 2)}${compressGpus(r.gpus)}`);
+  for (const r of shown) lines.push(`${String(r.rank).padEnd(6)}${r.node.padEnd(nodeWidth + 2)}${gpuList(r.gpus)}`);
   if (p.ranks.length > shown.length) lines.push(`... ${p.ranks.length - shown.length} more ranks`);
   return lines;
 }
 
 export function reasonLines(reasons: readonly Reason[]): string[] {
-  return reasons.map((r) => (r.level === 'node' ? `${plural(r.count, 'node')}: ${r.reason}` : `${r.level} (${r.count}): ${r.reason}`));
+  return reasons.map((r) => (r.level === 'node' ? `${plural(r.count, 'node')}: ${r.reason}` : r.count === 1 ? `${r.level}: ${r.reason}` : `${r.level} (${r.count}): ${r.reason}`));
 }
 
 /** The whole result as text, one line per fact, ending with a newline. */

@@ -27,4 +27,4 @@ export {
   globToRegExp,
 } from './filters.js';
 export { chooseGpus } from './gpus.js';
-export { explainText, describeRequest, placementLines, reasonLines } from './explain.js';
+export { explainText, describeRequest, placementLines, reasonLines, gpuList } from './explain.js';

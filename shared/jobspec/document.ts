@@ -38,12 +38,12 @@ export function parseDocument(text: string, options: DocumentOptions = {}): unkn
   if (size > maxBytes) throw new InvalidArgumentError('', `${what} is ${size} bytes; the limit is ${maxBytes}`);
   if (text.trim().length === 0) throw new InvalidArgumentError('', `${what} is empty`);
   try {
-    return parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, prettyErrors: false, strict: true });
+    return parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, prettyErrors: true, strict: true });
   } catch (e) {
     if (e instanceof YAMLParseError) {
       const line = e.linePos?.[0];
       const where = line ? ` at line ${line.line}, column ${line.col}` : '';
-      const first = e.message.split('\n')[0] ?? e.message;
+      const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
       throw new InvalidArgumentError('', `${what} is not valid YAML or JSON${where}: ${first}`, { cause: e });
     }
     throw new InvalidArgumentError('', `${what} cannot be parsed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
