@@ -246,7 +246,14 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
   /** One look at a task's directory; moves it on when something happened. */
   const check = async (e: Entry, notify: boolean): Promise<void> => {
     const exit = await readJson<ExitRecord>(path.join(e.dir, FILES.exit));
-    if (exit) return finish(e, exit, notify);
+    if (exit) {
+      if (e.status.state === 'starting' && !exit.failedToStart) {
+        // It ran and exited between two polls: report that it ran, then how it ended.
+        const st = await readJson<StatusRecord>(path.join(e.dir, FILES.status));
+        if (st) markRunning(e, st, notify);
+      }
+      return finish(e, exit, notify);
+    }
     if (e.status.state === 'starting') {
       const st = await readJson<StatusRecord>(path.join(e.dir, FILES.status));
       if (st) {

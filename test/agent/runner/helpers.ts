@@ -1,0 +1,146 @@
+/**
+ * Shared set-up for the runner tests: a temporary state dir, a runner that polls fast, and a
+ * teardown that kills every supervisor and rank group the test left behind (found through the
+ * task directories, so ranks of a runner that was closed or killed are found too).
+ */
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Test } from 'tap';
+import {
+  createTaskRunner,
+  defaultSupervisorPath,
+  type TaskKey,
+  type TaskRunner,
+  type TaskRunnerOptions,
+  type TaskSpec,
+  type TaskStatus,
+} from '../../../agent/runner/index.js';
+
+export const SUPERVISOR = defaultSupervisorPath();
+export const IS_ROOT = process.getuid?.() === 0;
+
+export function requireSupervisor(): void {
+  if (!existsSync(SUPERVISOR)) throw new Error(`${SUPERVISOR} is missing: build first (npx tsc -p tsconfig.json)`);
+}
+
+/** A world-readable temporary directory, removed after the test. */
+export function tempDir(t: Test, prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function readJson(file: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** SIGKILLs every supervisor and rank group recorded under stateDir. */
+export function killEverythingUnder(stateDir: string): void {
+  const root = path.join(stateDir, 'tasks');
+  const ls = (d: string): string[] => (existsSync(d) ? readdirSync(d) : []);
+  for (const job of ls(root))
+    for (const rank of ls(path.join(root, job)))
+      for (const epoch of ls(path.join(root, job, rank))) {
+        const dir = path.join(root, job, rank, epoch);
+        const status = readJson(path.join(dir, 'status.json'));
+        const launch = readJson(path.join(dir, 'launch.json'));
+        for (const [target, group] of [
+          [status?.pgid, true],
+          [status?.supervisorPid, false],
+          [launch?.supervisorPid, false],
+        ] as const) {
+          if (typeof target !== 'number' || target <= 1) continue;
+          try {
+            process.kill(group ? -target : target, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+      }
+}
+
+/** A state dir (cleaned up, its processes killed) and a runner on it (closed). */
+export function setup(t: Test, over: Partial<TaskRunnerOptions> = {}): { runner: TaskRunner; stateDir: string; workdir: string } {
+  requireSupervisor();
+  const stateDir = tempDir(t, 'gantry-runner-state-');
+  const workdir = tempDir(t, 'gantry-runner-work-');
+  chmodSync(workdir, 0o777); // ranks run as nobody and may write here
+  const runner = newRunner(t, stateDir, over);
+  // Registered after the dirs' teardowns, so it runs before them (tap runs teardowns in reverse).
+  t.teardown(() => killEverythingUnder(stateDir));
+  return { runner, stateDir, workdir };
+}
+
+export function newRunner(t: Test, stateDir: string, over: Partial<TaskRunnerOptions> = {}): TaskRunner {
+  const runner = createTaskRunner({
+    stateDir,
+    allowedUsers: ['nobody'],
+    allowRoot: false,
+    logMaxBytes: 1024 * 1024,
+    logKeep: 3,
+    pollMs: 50,
+    ...over,
+  });
+  t.teardown(() => runner.close());
+  return runner;
+}
+
+let nextJob = 0;
+export function spec(over: Partial<TaskSpec> & { command: string[] }): TaskSpec {
+  return {
+    jobId: `job-${process.pid}-${nextJob++}`,
+    rank: 0,
+    epoch: 1,
+    env: {},
+    workdir: '/',
+    runAs: 'nobody',
+    graceSeconds: 5,
+    ...over,
+  };
+}
+
+export const keyOf = (s: TaskKey): TaskKey => ({ jobId: s.jobId, rank: s.rank, epoch: s.epoch });
+
+/** Polls until fn returns a value other than undefined/false (a guard against hangs, not a timing assertion). */
+export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Resolves with the first update for key that satisfies pred (or the current status, if it already does). */
+export function waitForStatus(runner: TaskRunner, key: TaskKey, pred: (s: TaskStatus) => boolean, what = 'a task update'): Promise<TaskStatus> {
+  return waitFor(what, () => {
+    const s = runner.get(key);
+    return s && pred(s) ? s : undefined;
+  });
+}
+
+export const finished = (s: TaskStatus): boolean => s.state === 'exited' || s.state === 'failed-to-start';
+
+/** The whole log of a task, read in pieces of maxBytes. */
+export async function readWholeLog(runner: TaskRunner, key: TaskKey, maxBytes = 65536): Promise<string> {
+  let out = '';
+  let offset = 0;
+  for (;;) {
+    const c = await runner.readLog(key, { offset, maxBytes });
+    out += c.data;
+    offset = c.nextOffset;
+    if (c.eof) return out;
+  }
+}
+
+/** Waits until the task's log contains re (the rank got that far). */
+export function waitForLog(runner: TaskRunner, key: TaskKey, re: RegExp): Promise<RegExpMatchArray> {
+  return waitFor(`log matching ${re}`, async () => (await readWholeLog(runner, key)).match(re) ?? undefined);
+}

@@ -1,0 +1,67 @@
+/**
+ * runAs: ranks run as the job's user from the allowed list, with HOME, USER and LOGNAME set;
+ * users outside the list, unknown users and root (unless allowRoot) are refused naming runAs.
+ * The uid switch needs root, which these tests run as; elsewhere those parts are skipped.
+ */
+import t from 'tap';
+import { InvalidArgumentError } from '../../../shared/errors/index.js';
+import { lookupUser, parsePasswdLine } from '../../../agent/runner/index.js';
+import { IS_ROOT, finished, readWholeLog, setup, spec, waitForStatus } from './helpers.js';
+
+const idScript = ['bash', '-c', 'echo "uid=$(id -u) gid=$(id -g) groups=$(id -G) home=$HOME user=$USER logname=$LOGNAME"'];
+
+t.test('runAs nobody runs the rank with the uid and gid of nobody', { skip: !IS_ROOT && 'needs root to switch users' }, async (t) => {
+  const { runner, workdir } = setup(t);
+  const nobody = await lookupUser('nobody');
+  if (!nobody) throw new Error('this machine has no user nobody');
+  const s = spec({ command: idScript, runAs: 'nobody', workdir });
+  await runner.start(s);
+  const end = await waitForStatus(runner, s, finished);
+  t.match(end, { state: 'exited', exitCode: 0 });
+  const log = await readWholeLog(runner, s);
+  t.match(log, `uid=${nobody.uid} gid=${nobody.gid} groups=${nobody.gid} `, 'uid and gid of nobody, no supplementary groups of root');
+  t.match(log, `home=${nobody.home} user=nobody logname=nobody`, 'HOME, USER and LOGNAME of nobody');
+});
+
+t.test('runAs outside the allowed list, or unknown, is refused naming runAs', async (t) => {
+  const { runner } = setup(t, { allowedUsers: ['nobody', 'gantry-no-such-user'] });
+  for (const runAs of ['daemon', 'gantry-no-such-user', 'bad user', 'root']) {
+    const err = await runner.start(spec({ command: ['true'], runAs })).catch((e: unknown) => e);
+    t.type(err, InvalidArgumentError, `${runAs} refused`);
+    t.equal((err as InvalidArgumentError).field, 'runAs', 'the error names runAs');
+  }
+  t.same(runner.list(), [], 'nothing was started');
+});
+
+t.test('root is refused unless allowRoot', { skip: !IS_ROOT && 'the agent is not root here' }, async (t) => {
+  const refusing = setup(t, { allowedUsers: ['nobody', 'root'], allowRoot: false });
+  for (const runAs of ['root', '']) {
+    const err = await refusing.runner.start(spec({ command: ['true'], runAs })).catch((e: unknown) => e);
+    t.type(err, InvalidArgumentError, `runAs ${JSON.stringify(runAs)} refused without allowRoot`);
+    t.equal((err as InvalidArgumentError).field, 'runAs');
+    t.match((err as Error).message, /allowRoot/, 'the message says which setting allows it');
+  }
+
+  const allowing = setup(t, { allowedUsers: ['root'], allowRoot: true });
+  for (const runAs of ['root', '']) {
+    const s = spec({ command: idScript, runAs, workdir: allowing.workdir });
+    await allowing.runner.start(s);
+    const end = await waitForStatus(allowing.runner, s, finished);
+    t.equal(end.exitCode, 0);
+    t.match(await readWholeLog(allowing.runner, s), /^uid=0 /m, `runAs ${JSON.stringify(runAs)} runs as root with allowRoot`);
+  }
+});
+
+t.test('passwd lines parse; malformed ones are refused', async (t) => {
+  t.same(parsePasswdLine('nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin'), {
+    name: 'nobody',
+    uid: 65534,
+    gid: 65534,
+    home: '/nonexistent',
+    shell: '/usr/sbin/nologin',
+  });
+  t.equal(parsePasswdLine('short:x:1'), undefined);
+  t.equal(parsePasswdLine('neg:x:-1:0::/:/bin/sh'), undefined);
+  t.equal(parsePasswdLine('empty:x::0::/:/bin/sh'), undefined);
+  t.equal(await lookupUser('gantry-no-such-user'), undefined);
+});
