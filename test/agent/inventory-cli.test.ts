@@ -68,6 +68,22 @@ const emptyLog = path.join(tmp, 'empty.txt');
 writeFileSync(emptyLog, '');
 
 const mark = marker();
+/** The failure-mode runs carry their own marker, so leftovers of theirs can be told apart. */
+const failMark = marker();
+
+/** At most this many inventory runs at once: every run is a CLI process plus three stand-in processes. */
+let running = 0;
+const waiting: Array<() => void> = [];
+async function limited<T>(fn: () => Promise<T>): Promise<T> {
+  if (running >= 3) await new Promise<void>((r) => waiting.push(r));
+  running++;
+  try {
+    return await fn();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
 
 function inventoryArgs(node: string, extra: string[] = []): string[] {
   return [
@@ -84,6 +100,39 @@ function simEnv(node: string, env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { GANTRY_SIM_NVIDIA_XML: h100.path, GANTRY_SIM_NVIDIA_TOPO: H100_TOPO, GANTRY_SIM_NODE: node, [mark.name]: mark.value, ...env };
 }
 
+/** Starts a run now (bounded), so the subtests below overlap their child processes. */
+function start(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return limited(() => runCli(t, args, env));
+}
+
+const quiet = ['--set', `collectors.kernelLog.path=${emptyLog}`, '--set', 'collectors.host.enabled=false'];
+const FAIL_MODES = [
+  { mode: 'exit15', severity: 'fail', evidence: /exited with code 15/ },
+  { mode: 'stderr', severity: 'fail', evidence: /no XML in output: Failed to initialize NVML/ },
+  { mode: 'garbage', severity: 'warn', evidence: /cannot parse/ },
+  { mode: 'hang', severity: 'fail', evidence: /did not finish within 500 ms/ },
+];
+const BAD_NVLINK = path.join(SHARED_FIXTURES, 'azurehpc-health-checks', 'bad_nvlink_status.txt');
+const DEGRADED_IB = path.join(DERIVED, 'sys-class-infiniband-h100-degraded');
+const runs = {
+  a: start(inventoryArgs('node-a'), simEnv('node-a')),
+  b: start(inventoryArgs('node-b', ['--set', 'collectors.host.enabled=false']), simEnv('node-b')),
+  human: start(
+    inventoryArgs('node-a', ['--set', 'collectors.host.enabled=false']).filter((a) => a !== '--json'),
+    simEnv('node-a'),
+  ),
+  // Only the hang gets a short limit: the stand-in is a Node script and may take a while to answer on a busy machine.
+  failures: FAIL_MODES.map((m) =>
+    start(
+      inventoryArgs('node-a', ['--set', `collectors.nvidia.timeoutMs=${m.mode === 'hang' ? 500 : 10_000}`, ...quiet]),
+      simEnv('node-a', { GANTRY_SIM_MODE: m.mode, [failMark.name]: failMark.value }),
+    ),
+  ),
+  nvlink: start(inventoryArgs('node-a', quiet), simEnv('node-a', { GANTRY_SIM_NVIDIA_NVLINK: BAD_NVLINK })),
+  ib: start(inventoryArgs('node-a', [...quiet, '--set', `collectors.infiniband.root=${DEGRADED_IB}`]), simEnv('node-a')),
+  usage: start(['agent', 'inventory', '--json', '--no-such-flag'], simEnv('node-a')),
+};
+
 function parse(t: Test, r: CliResult): InventoryDoc {
   try {
     return JSON.parse(r.stdout) as InventoryDoc;
@@ -94,9 +143,9 @@ function parse(t: Test, r: CliResult): InventoryDoc {
 }
 
 t.test('inventory --json of 8 simulated H100s: the issue contract, values from the capture', async (t) => {
-  const [a, b] = await Promise.all([runCli(t, inventoryArgs('node-a'), simEnv('node-a')), runCli(t, inventoryArgs('node-b'), simEnv('node-b'))]);
-  t.equal(a.code, 0, `exit 0 when every collector ran (stderr: ${a.stderr})`);
-  t.equal(b.code, 0, 'exit 0 for the second node too');
+  const [a, b] = await Promise.all([runs.a, runs.b]);
+  t.equal(a.code, 0, `exit 0 when every collector ran (signal ${a.signal}, stderr: ${a.stderr})`);
+  t.equal(b.code, 0, `exit 0 for the second node too (signal ${b.signal}, stderr: ${b.stderr})`);
   const docA = parse(t, a);
   const docB = parse(t, b);
 
@@ -139,35 +188,16 @@ t.test('inventory --json of 8 simulated H100s: the issue contract, values from t
 });
 
 t.test('human-readable inventory', async (t) => {
-  const args = inventoryArgs('node-a').filter((a) => a !== '--json');
-  const r = await runCli(t, args, simEnv('node-a'));
-  t.equal(r.code, 0, `exit 0 (stderr: ${r.stderr})`);
+  const r = await runs.human;
+  t.equal(r.code, 0, `exit 0 (signal ${r.signal}, stderr: ${r.stderr})`);
   t.match(r.stdout, new RegExp(`firmware\\s+driver ${h100.driver.replace(/\./g, '\\.')}\\s+cuda ${h100.cuda.replace(/\./g, '\\.')}`), 'driver and CUDA line');
   t.equal(r.stdout.split('\n').filter((l) => l.startsWith('gpu ')).length, h100.gpus.length, 'one line per GPU');
   t.match(r.stdout, new RegExp(`health\\s+fail xid gpu ${XID79_GPU}: Xid 79`), 'the XID 79 verdict');
 });
 
 t.test('a failing collector: exit non-zero, the failure is a verdict, no process left behind', async (t) => {
-  const modes = [
-    { mode: 'exit15', severity: 'fail', evidence: /exited with code 15/ },
-    { mode: 'stderr', severity: 'fail', evidence: /no XML in output: Failed to initialize NVML/ },
-    { mode: 'garbage', severity: 'warn', evidence: /cannot parse/ },
-    { mode: 'hang', severity: 'fail', evidence: /did not finish within 500 ms/ },
-  ];
-  // Only the hang gets a short limit: the stand-in is a Node script and may take a while to answer on a busy machine.
-  const results = await Promise.all(
-    modes.map((m) =>
-      runCli(
-        t,
-        inventoryArgs('node-a', [
-          '--set', `collectors.nvidia.timeoutMs=${m.mode === 'hang' ? 500 : 10_000}`,
-          '--set', `collectors.kernelLog.path=${emptyLog}`,
-          '--set', 'collectors.host.enabled=false',
-        ]),
-        simEnv('node-a', { GANTRY_SIM_MODE: m.mode }),
-      ),
-    ),
-  );
+  const modes = FAIL_MODES;
+  const results = await Promise.all(runs.failures);
   for (const [i, m] of modes.entries()) {
     const r = results[i]!;
     t.not(r.code, 0, `${m.mode}: exit status non-zero (${r.code})`);
@@ -183,21 +213,12 @@ t.test('a failing collector: exit non-zero, the failure is a verdict, no process
       t.ok(doc.health.some((v) => v.check === GPU_LOST_CHECK && v.severity === 'fail'), 'exit15: gpu-lost verdict');
     }
   }
-  t.same(processesWithMarker(mark), [], 'no stand-in nvidia-smi (or its child) left running');
+  t.same(processesWithMarker(failMark), [], 'no stand-in nvidia-smi (or its child) left running');
 });
 
 t.test('nvlink -s and InfiniBand sysfs feed the health rules', async (t) => {
-  const bad = path.join(SHARED_FIXTURES, 'azurehpc-health-checks', 'bad_nvlink_status.txt');
-  const badGpu = Number(/^GPU (\d+):/.exec(readFileSync(bad, 'utf8'))![1]);
-  const degraded = path.join(DERIVED, 'sys-class-infiniband-h100-degraded');
-  const [nv, ib] = await Promise.all([
-    runCli(t, inventoryArgs('node-a', ['--set', `collectors.kernelLog.path=${emptyLog}`, '--set', 'collectors.host.enabled=false']), simEnv('node-a', { GANTRY_SIM_NVIDIA_NVLINK: bad })),
-    runCli(
-      t,
-      inventoryArgs('node-a', ['--set', `collectors.kernelLog.path=${emptyLog}`, '--set', 'collectors.host.enabled=false', '--set', `collectors.infiniband.root=${degraded}`]),
-      simEnv('node-a'),
-    ),
-  ]);
+  const badGpu = Number(/^GPU (\d+):/.exec(readFileSync(BAD_NVLINK, 'utf8'))![1]);
+  const [nv, ib] = await Promise.all([runs.nvlink, runs.ib]);
   t.equal(nv.code, 0, 'nvlink run: exit 0');
   t.match(parse(t, nv).health, [{ check: NVLINK_CHECK, severity: 'fail', gpu: badGpu, evidence: /all NVLinks inactive/ }], `all links inactive on GPU ${badGpu}`);
   t.equal(ib.code, 0, 'infiniband run: exit 0');
@@ -207,7 +228,12 @@ t.test('nvlink -s and InfiniBand sysfs feed the health rules', async (t) => {
 });
 
 t.test('bad flags are a usage error', async (t) => {
-  const r = await runCli(t, ['agent', 'inventory', '--json', '--no-such-flag'], simEnv('node-a'));
+  const r = await runs.usage;
   t.equal(r.code, 2, 'exit 2');
   t.match(r.stderr, /no-such-flag/, 'names the flag');
+});
+
+t.test('no process left behind by any run', async (t) => {
+  await Promise.allSettled([runs.a, runs.b, runs.human, ...runs.failures, runs.nvlink, runs.ib, runs.usage]);
+  t.same(processesWithMarker(mark), [], 'nothing with our marker still runs');
 });

@@ -27,8 +27,11 @@ export interface CliResult {
  */
 export const CHILD_ENV: NodeJS.ProcessEnv = { NODE_OPTIONS: '' };
 
-/** Runs `node dist/shared/cli/main.js ...args` to completion (killed after timeoutMs; the test then fails on its code). */
-export function runCli(t: Test, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<CliResult> {
+/**
+ * Runs `node dist/shared/cli/main.js ...args` to completion. A safety net, not a timing check: a run
+ * still going after timeoutMs is killed (code null, signal SIGKILL) and the test fails on its code.
+ */
+export function runCli(t: Test, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
   const entry = requireBuilt();
   const child: ChildProcess = spawn(process.execPath, [entry, ...args], {
     env: { ...process.env, GANTRY_LOG_FORMAT: 'json', ...CHILD_ENV, ...env },
@@ -139,7 +142,7 @@ export function processesWithMarker(m: { name: string; value: string }): string[
 }
 
 /** Polls until check returns a value (not undefined/false); throws with the last value seen. */
-export async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 150): Promise<T> {
+export async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 150): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
