@@ -40,6 +40,10 @@ function describeSpawnError(cmd: string, err: NodeJS.ErrnoException): string {
     EPERM: 'operation not permitted',
   };
   const code = err.code ?? 'error';
+  if (code === 'EACCES' && !cmd.includes('/')) {
+    // execvp reports EACCES when some PATH directory is not searchable by the rank's user.
+    return `cannot execute ${JSON.stringify(cmd)}: not found on PATH, or not executable by the rank's user (${code})`;
+  }
   return `cannot execute ${JSON.stringify(cmd)}: ${why[code] ?? err.message} (${code})`;
 }
 
