@@ -111,3 +111,20 @@ export function randomSmallCluster(rng: Rng, options: RandomClusterOptions = {})
   }
   return cluster(['nvlink', 'leaf', 'spine'], rng.shuffle(nodes));
 }
+
+/** A plain node with `gpus` GPUs of which `free` are free (the lowest indices are the used ones). */
+export function nodeWithFree(name: string, domains: Record<string, string>, gpus: number, free: number, extra: Partial<TestNode> = {}): TestNode {
+  const used = Array.from({ length: gpus - free }, (_, i) => i);
+  return {
+    name,
+    gpus,
+    domains,
+    vendor: 'nvidia',
+    model: 'H100-SXM5-80GB',
+    memoryGiB: 80,
+    driver: '550.54.15',
+    cuda: '12.4',
+    ...extra,
+    state: { usedGpus: used, ...(extra.state ?? {}) },
+  };
+}

@@ -1,13 +1,14 @@
 /**
  * The engine against an exhaustive solver on thousands of seeded random small clusters
  * (three levels, multi-node NVLink domains, partial nodes, unhealthy GPUs, failed and
- * cordoned nodes) and gangs (slices, required/preferred levels, filters, same firmware):
+ * cordoned nodes) and gangs (slices, required/preferred levels, filters, same firmware),
+ * placed one after another on one snapshot with some given back in between:
  * the engine must fit exactly when some placement exists, reach the optimum of
  * objectives (1)-(3) (pack) or the least-free-first order then (2)-(3) (fill), produce
  * a valid placement, and ring crossings equal to the domains used per level.
  */
 import t from 'tap';
-import { place } from '../../../scheduler/placement/index.js';
+import { place, type Placement } from '../../../scheduler/placement/index.js';
 import { randomSmallCluster } from '../../builders/cluster.js';
 import { randomGang } from '../../builders/gang.js';
 import { rng } from '../../builders/prng.js';
@@ -32,7 +33,10 @@ function runBatch(seed0: number, cases: number): Tally {
     const seed = seed0 + c;
     const r = rng(seed);
     const cl = randomSmallCluster(r);
+    const held: Placement[] = [];
     for (let k = 0; k < GANGS_PER_CASE; k++) {
+      // Now and then give back an earlier gang, so capacity views are updated both ways.
+      if (held.length && r.chance(0.3)) cl.snapshot.release(held.splice(r.int(0, held.length - 1), 1)[0] as Placement);
       const req = randomGang(r, cl.tree);
       const ans = solve(cl.snapshot, req);
       const res = place(cl.snapshot, req);
@@ -55,6 +59,7 @@ function runBatch(seed0: number, cases: number): Tally {
         tally.failures.push(`${where}: key ${JSON.stringify(key)}, optimum ${JSON.stringify(ans.bestKey)} with nodes ${JSON.stringify(ans.bestSet?.map((n) => cl.tree.nodeName(n)))}`);
       }
       cl.snapshot.reserve(res.placement);
+      held.push(res.placement);
     }
   }
   return tally;

@@ -1,0 +1,50 @@
+import t from 'tap';
+import { placeJob, placeReplicas, placeShards, releaseAll, requestFromJobSpec } from '../../../scheduler/placement/index.js';
+import { validateJobSpec } from '../../../shared/jobspec/index.js';
+import { rackCluster } from '../../builders/cluster.js';
+import { jobSpec } from '../../builders/job.js';
+
+t.test('inference replicas spread across the spread level, each packed', async (t) => {
+  const c = rackCluster(1, 3, 2); // 3 racks × 2 nodes × 8 GPUs
+  const out = placeReplicas(c.snapshot, { ranks: 2, gpusPerRank: 4, topology: { required: 'node' } }, 4, { spread: 'rack' });
+  t.equal(out.placements.length, 4);
+  t.equal(out.failed, null);
+  const racks = out.placements.map((p) => p.domainsUsed.find((d) => d.level === 'rack')?.names[0]);
+  t.same(new Set(racks.slice(0, 3)).size, 3, 'the first three replicas in three different racks');
+  for (const p of out.placements) t.equal(p.level, 'node', 'each replica packed on one node');
+  t.same([...c.snapshot.nodeFree].reduce((a, b) => a + b, 0), 48 - 32, 'replicas are reserved');
+  releaseAll(c.snapshot, out.placements);
+  t.same([...c.snapshot.nodeFree], [8, 8, 8, 8, 8, 8], 'released whole');
+});
+
+t.test('replicas that cannot all fit: the ones that do are reserved, the first failure says why', async (t) => {
+  const c = rackCluster(1, 2, 1);
+  const out = placeReplicas(c.snapshot, { ranks: 1, gpusPerRank: 8 }, 3, { spread: 'rack' });
+  t.equal(out.placements.length, 2);
+  t.equal(out.failed?.fits, false);
+  if (out.failed && !out.failed.fits) t.match(out.failed.reasons[0]?.reason, /fewer than 8 free healthy GPUs/);
+  t.throws(() => placeReplicas(c.snapshot, { ranks: 1, gpusPerRank: 1 }, 1, { spread: 'zone' }), /spread: unknown level "zone"/);
+});
+
+t.test('batch shards fill the gaps first', async (t) => {
+  const c = rackCluster(1, 2, 1);
+  c.snapshot.reserve({ ranks: [{ nodeId: 1, gpus: [0, 1, 2, 3, 4, 5] }] });
+  const out = placeShards(c.snapshot, { ranks: 1, gpusPerRank: 1 }, 3);
+  t.same(out.placements.map((p) => p.ranks[0]?.node), ['n-0-1-0', 'n-0-1-0', 'n-0-0-0'], 'the fuller node first, then the next');
+});
+
+t.test('placeJob per kind', async (t) => {
+  const train = requestFromJobSpec(validateJobSpec(jobSpec({ ranks: 4, gpusPerRank: 2, topology: { required: 'rack' } })));
+  t.same(train.gang, { ranks: 4, gpusPerRank: 2, topology: { required: 'rack' } });
+  t.equal(train.units, 1);
+  const c = rackCluster(1, 2, 2);
+  t.equal(placeJob(c.snapshot, train).fits, true);
+  const inf = requestFromJobSpec(validateJobSpec(jobSpec({ kind: 'Inference', ranks: 1, gpusPerRank: 8, replicas: { min: 2, max: 5 }, spread: 'rack' })));
+  t.equal(inf.gang.mode, 'pack');
+  const out = placeJob(c.snapshot, inf);
+  t.equal(out.placements.length, 3, 'room for three more whole nodes');
+  t.equal(out.fits, true, 'at least the minimum of two');
+  const batch = requestFromJobSpec(validateJobSpec(jobSpec({ kind: 'Batch', shards: 3, topology: { required: 'rack' } })));
+  t.equal(batch.gang.mode, 'fill', 'batch shards fill even with a level');
+  t.equal(placeJob(c.snapshot, batch).fits, false, 'every shard must fit');
+});
