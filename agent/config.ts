@@ -70,6 +70,18 @@ export const agentConfigSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  runner: z
+    .strictObject({
+      /** Task records, supervisor state and rank logs. */
+      stateDir: z.string().min(1).default('/var/lib/gantry/agent'),
+      /** Users ranks may run as (a job's runAs). */
+      allowedUsers: z.array(z.string().min(1)).default([]),
+      /** Whether ranks may run as root (also an empty runAs when the agent runs as root). */
+      allowRoot: z.boolean().default(false),
+      logMaxBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+      logKeep: z.number().int().min(0).default(3),
+    })
+    .prefault({}),
   health: z
     .strictObject({
       /** GPUs this node must have; 0 = the most seen since start. */
@@ -86,6 +98,7 @@ export const agentEnv: readonly EnvBinding[] = [
   { env: 'GANTRY_NODE_ADDRESS', key: 'address' },
   { env: 'GANTRY_SCHEDULER_ADDRESS', key: 'scheduler.address' },
   { env: 'GANTRY_METRICS_LISTEN', key: 'metrics.listen' },
+  { env: 'GANTRY_AGENT_STATE_DIR', key: 'runner.stateDir' },
   { env: 'GANTRY_LOG_LEVEL', key: 'log.level' },
   { env: 'GANTRY_LOG_FORMAT', key: 'log.format' },
 ];
@@ -98,5 +111,6 @@ export const agentFlags: readonly FlagBinding[] = [
   { flag: 'nvidia-smi', key: 'collectors.nvidia.binary' },
   { flag: 'report-interval-ms', key: 'reportIntervalMs' },
   { flag: 'collect-interval-ms', key: 'collectIntervalMs' },
+  { flag: 'state-dir', key: 'runner.stateDir' },
   { flag: 'log-level', key: 'log.level' },
 ];

@@ -18,6 +18,10 @@ import { createHealthEvaluator, DEFAULT_HEALTH_CONFIG } from './health/index.js'
 import { createAgentMetrics } from './metrics.js';
 import { NodeProber, type NodeSnapshot } from './node-probe.js';
 import { Reporter } from './reporter/index.js';
+import { createTaskRunner, type TaskRunner, type TaskStatus } from './runner/index.js';
+import type { SchedulerMessage__Output } from '../shared/proto/index.js';
+import type { TaskStatusView } from '../shared/wire/index.js';
+import { isGantryError } from '../shared/errors/index.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -83,6 +87,42 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
   const prober = createProber(config, nodeName, clock, deps.envPath);
   const metrics = createAgentMetrics({ nodeName, dcgmCompat: config.metrics.dcgmCompat });
   let snapshot: NodeSnapshot | undefined;
+  const runner: TaskRunner = createTaskRunner({
+    stateDir: config.runner.stateDir,
+    allowedUsers: config.runner.allowedUsers,
+    allowRoot: config.runner.allowRoot,
+    logMaxBytes: config.runner.logMaxBytes,
+    logKeep: config.runner.logKeep,
+  });
+  const view = (t: TaskStatus): TaskStatusView => ({
+    jobId: t.jobId,
+    rank: t.rank,
+    epoch: t.epoch,
+    state: t.state,
+    exitCode: t.exitCode,
+    signal: t.signal,
+    startedMs: t.startedMs,
+    finishedMs: t.finishedMs,
+    message: t.message,
+  });
+  const onCommand = (msg: SchedulerMessage__Output): void => {
+    if (msg.startTask) {
+      const st = msg.startTask;
+      const key = { jobId: st.jobId, rank: st.rank, epoch: st.epoch };
+      runner
+        .start({ ...key, command: st.command, env: st.env, workdir: st.workdir, runAs: st.runAs, graceSeconds: st.graceSeconds })
+        .catch((e: unknown) => {
+          // Refused before it ran (bad runAs, workdir...): tell the scheduler, which fails or requeues the gang.
+          log.warn({ job: st.jobId, rank: st.rank, err: (e as Error).message }, 'task refused');
+          reporter?.sendTaskUpdate({ ...key, state: 'failed-to-start', exitCode: null, signal: null, startedMs: 0, finishedMs: Date.now(), message: isGantryError(e) ? e.message : String(e) });
+        });
+    } else if (msg.stopTask) {
+      const st = msg.stopTask;
+      runner
+        .stop({ jobId: st.jobId, rank: st.rank, epoch: st.epoch }, st.graceSeconds, st.reason)
+        .catch((e: unknown) => log.warn({ job: st.jobId, rank: st.rank, err: (e as Error).message }, 'stop failed'));
+    }
+  };
 
   const collect = async (): Promise<void> => {
     const s = await prober.collect();
@@ -115,6 +155,12 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
       if (lifecycle !== 'created') throw new Error(`cannot start an agent that is ${lifecycle}`);
       lifecycle = 'starting';
       metricsServer = await startMetricsServer(metrics.registry, config.metrics.listen);
+      const adopted = await runner.adopt();
+      if (adopted.length) log.info({ tasks: adopted.length }, 'adopted tasks from the state directory');
+      runner.onUpdate((t) => {
+        log.info({ job: t.jobId, rank: t.rank, epoch: t.epoch, state: t.state, exitCode: t.exitCode, signal: t.signal }, `task ${t.state}`);
+        reporter?.sendTaskUpdate(view(t));
+      });
       await collect();
       reporter = new Reporter(
         {
@@ -128,16 +174,22 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
           initialDelayMs: config.reconnect.initialDelayMs,
           maxDelayMs: config.reconnect.maxDelayMs,
         },
-        () => ({ inventory: snapshot!.inventory, verdicts: snapshot!.verdicts }),
+        () => ({ inventory: snapshot!.inventory, verdicts: snapshot!.verdicts, tasks: runner.list().map(view) }),
         {
-          onConnected: () => metrics.connected.set(1),
+          onConnected: (announced) => {
+            metrics.connected.set(1);
+            // The scheduler has seen these exits; their records can go (logs stay until cleanup).
+            for (const t of announced) {
+              if (t.state === 'exited' || t.state === 'failed-to-start') runner.forget(t).catch(() => undefined);
+            }
+          },
           onDisconnected: (reason) => {
             metrics.connected.set(0);
             metrics.reconnects.inc();
             log.warn({ reason }, 'disconnected from the scheduler');
           },
           onReportSent: () => metrics.reportsSent.inc(),
-          onCommand: (msg) => log.info({ command: msg.body }, 'command received (task execution is not built yet)'),
+          onCommand,
         },
         log.child({ component: 'reporter' }),
       );
@@ -160,6 +212,7 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
       if (collectTimer) clearInterval(collectTimer);
       await collecting;
       await reporter?.stop();
+      await runner.close(); // ranks keep running; a restarted agent adopts them
       await prober.close();
       await metricsServer?.close();
       lifecycle = 'stopped';

@@ -12,11 +12,13 @@ import type { TlsOptions } from '../../shared/config/index.js';
 import { ConfigError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { loadGantryProto, type AgentMessage, type AgentServiceClient, type SchedulerMessage__Output } from '../../shared/proto/index.js';
-import { inventoryToPb, verdictToPb } from '../../shared/wire/index.js';
+import { inventoryToPb, taskStatusToPb, verdictToPb, type TaskStatusView } from '../../shared/wire/index.js';
 
 export interface ReportState {
   inventory: Inventory;
   verdicts: HealthVerdict[];
+  /** Every task the agent knows, re-announced on each (re)connect. */
+  tasks: TaskStatusView[];
 }
 
 export interface ReporterOptions {
@@ -33,7 +35,8 @@ export interface ReporterOptions {
 }
 
 export interface ReporterEvents {
-  onConnected(): void;
+  /** The scheduler acknowledged a registration that announced these tasks. */
+  onConnected(announced: TaskStatusView[]): void;
   onDisconnected(reason: string): void;
   onReportSent(): void;
   onCommand(msg: SchedulerMessage__Output): void;
@@ -126,6 +129,7 @@ export class Reporter {
       this.call = call;
       let established = false;
       let finished = false;
+      let announced: TaskStatusView[] = [];
       const finish = (reason: string, err?: Error): void => {
         if (finished) return;
         finished = true;
@@ -143,7 +147,7 @@ export class Reporter {
           established = true;
           this.connected = true;
           this.log.info({ scheduler: msg.registered.schedulerId }, 'registered with the scheduler');
-          this.events.onConnected();
+          this.events.onConnected(announced);
           this.startReporting(this.opts.reportIntervalMs || msg.registered.reportIntervalMs || 5000);
           return;
         }
@@ -152,6 +156,7 @@ export class Reporter {
       call.on('error', (e: grpc.ServiceError) => finish(`stream error: ${e.details || e.message}`, e));
       call.on('end', () => finish('stream ended by the scheduler'));
       const s = this.state();
+      announced = s.tasks;
       this.sent = { inventory: JSON.stringify(s.inventory), verdicts: JSON.stringify(s.verdicts) };
       call.write({
         register: {
@@ -161,7 +166,7 @@ export class Reporter {
           inventory: inventoryToPb(s.inventory),
           labels: this.opts.labels,
           verdicts: s.verdicts.map(verdictToPb),
-          tasks: [],
+          tasks: s.tasks.map(taskStatusToPb),
         },
       });
     });
@@ -198,6 +203,14 @@ export class Reporter {
       },
     });
     this.events.onReportSent();
+  }
+
+  /** Sends a task's new status at once; false when not connected (the next registration carries it). */
+  sendTaskUpdate(status: TaskStatusView): boolean {
+    const call = this.call;
+    if (!call || !this.connected) return false;
+    call.write({ taskUpdate: { status: taskStatusToPb(status) } });
+    return true;
   }
 
   async stop(): Promise<void> {

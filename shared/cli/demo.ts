@@ -13,6 +13,10 @@ import { nodeFromPb } from '../wire/index.js';
 import { EXIT_FAILURE, EXIT_USAGE, type CliIO, type Command } from './command.js';
 import { schedulerClient, unaryCall } from './client.js';
 import { nodesTable } from './nodes.js';
+import { jobsTable, jobText } from './job-format.js';
+import { jobViewFromPb, type JobView } from '../wire/index.js';
+import type { PbJobOut } from '../proto/index.js';
+import { readFileSync } from 'node:fs';
 import { findBinary } from '../../agent/main.js';
 
 interface SimNode {
@@ -67,6 +71,7 @@ export const demoCommand: Command = {
           agents: { type: 'string', default: '8' },
           'grpc-port': { type: 'string' },
           'duration-s': { type: 'string' },
+          'no-jobs': { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
         },
         strict: true,
@@ -76,7 +81,7 @@ export const demoCommand: Command = {
       return EXIT_USAGE;
     }
     if (values.help) {
-      io.stdout('usage: gantry demo [--agents N (default 8)] [--grpc-port P (default 7070, or a free port)] [--duration-s S (stop after S seconds)]\n');
+      io.stdout('usage: gantry demo [--agents N (default 8)] [--grpc-port P (default 7070, or a free port)] [--duration-s S (stop after S seconds)] [--no-jobs]\n');
       return 0;
     }
     const agents = Number(values.agents);
@@ -161,6 +166,10 @@ export const demoCommand: Command = {
           '--set', 'collectors.kernelLog.enabled=false',
           '--set', 'collectors.host.enabled=false',
           '--set', 'collectors.infiniband.enabled=false',
+          '--address', '127.0.0.1',
+          '--state-dir', path.join(dir, 'agents', n.name),
+          // Ranks run as the demo's own user; as root only because the demo itself runs as root.
+          ...(process.getuid?.() === 0 ? ['--set', 'runner.allowRoot=true'] : []),
           ...Object.entries(n.topology).flatMap(([level, domain]) => ['--set', `topology.${level}=${domain}`]),
         ];
         children.push(startChild(`agent ${n.name}`, process.execPath, args, { env }));
@@ -192,20 +201,48 @@ export const demoCommand: Command = {
         }
         await new Promise((r) => setTimeout(r, 250));
       }
-      client.close();
       if (ready < agents) {
+        client.close();
         if (!failed) io.stderr(`gantry demo: only ${ready} of ${agents} agents registered within 60 s\n`);
         await cleanup();
         return EXIT_FAILURE;
       }
+      // Sample jobs: a training gang, an inference service and a batch of shards.
+      let jobsText = '';
+      if (!values['no-jobs']) {
+        const examples = path.join(packageRoot(), 'examples', 'jobs');
+        const ids: string[] = [];
+        for (const f of ['train.yaml', 'serve.yaml', 'batch.yaml']) {
+          try {
+            const spec = readFileSync(path.join(examples, f), 'utf8');
+            ids.push(jobViewFromPb(await unaryCall<object, PbJobOut>(client, client.SubmitJob as never, { spec, owner: 'demo' })).id);
+          } catch (e) {
+            jobsText += `(${f} was not accepted: ${(e as Error).message})\n`;
+          }
+        }
+        let views: JobView[] = [];
+        const until = Date.now() + 20_000;
+        while (Date.now() < until) {
+          views = [];
+          for (const id of ids) views.push(jobViewFromPb(await unaryCall<object, PbJobOut>(client, client.GetJob as never, { id })));
+          if (views.every((v) => v.state === 'running' || v.state === 'succeeded' || v.state === 'failed')) break;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        jobsText += jobsTable(views, Date.now()) + '\n' + views.map((v) => jobText(v, undefined)).join('\n');
+      }
+      client.close();
       io.stdout(
         [
           `Gantry demo is running: ${agents} simulated GPU nodes.`,
           '',
           table,
+          ...(jobsText ? ['Sample jobs (examples/jobs), placed by topology:', '', jobsText] : []),
           'Try, in another terminal:',
           `  node ${path.relative(io.cwd, entry) || entry} nodes --scheduler ${address}`,
           `  node ${path.relative(io.cwd, entry) || entry} nodes --scheduler ${address} --json`,
+          `  node ${path.relative(io.cwd, entry) || entry} jobs --scheduler ${address}`,
+          `  node ${path.relative(io.cwd, entry) || entry} job llm-pretrain-1 --scheduler ${address}`,
+          `  node ${path.relative(io.cwd, entry) || entry} submit examples/jobs/train.yaml --scheduler ${address}   # a second gang: see why it waits`,
           `  curl -s http://127.0.0.1:${metricsPort}/metrics | grep ^gantry_scheduler_nodes`,
           `  curl -s http://127.0.0.1:${agentMetrics[0]![1]}/metrics | grep ^gantry_agent_gpu_temperature   # ${agentMetrics[0]![0]}`,
           '',

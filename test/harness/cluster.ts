@@ -109,6 +109,9 @@ export async function startScheduler(t: Test, opts: SchedulerOptions = {}): Prom
 }
 
 export interface AgentOptions {
+  /** The runner's state dir; default a fresh temp dir (reuse one to restart an agent in place). */
+  stateDir?: string;
+  address?: string;
   capture?: string;
   topo?: string;
   topology?: Record<string, string>;
@@ -120,18 +123,24 @@ export interface Agent {
   child: Child;
   name: string;
   metricsPort: number;
+  stateDir: string;
 }
 
 export async function startAgent(t: Test, name: string, scheduler: string, opts: AgentOptions = {}): Promise<Agent> {
   const entry = requireBuilt();
   const metricsPort = await freePort();
+  const stateDir = opts.stateDir ?? tempDir(t, `gantry-agent-${name}-`);
   const args = [
     entry, 'agent',
     '--node-name', name,
+    '--address', opts.address ?? '127.0.0.1',
+    '--state-dir', stateDir,
+    '--set', 'runner.allowRoot=true',
+    '--set', 'runner.allowedUsers=[nobody]',
     '--scheduler', scheduler,
     '--nvidia-smi', SIM_NVIDIA_SMI,
     '--metrics-listen', `127.0.0.1:${metricsPort}`,
-    '--collect-interval-ms', '1000',
+    '--collect-interval-ms', '5000',
     '--set', 'collectors.kernelLog.enabled=false',
     '--set', 'collectors.host.enabled=false',
     '--set', 'collectors.infiniband.enabled=false',
@@ -151,7 +160,7 @@ export async function startAgent(t: Test, name: string, scheduler: string, opts:
   const child = startChild(`agent ${name}`, process.execPath, args, { env });
   t.teardown(() => child.kill());
   await child.waitForLog('agent running', 20_000);
-  return { child, name, metricsPort };
+  return { child, name, metricsPort, stateDir };
 }
 
 export async function listNodes(address: string): Promise<NodeRecord[]> {
