@@ -10,7 +10,7 @@ import path from 'node:path';
 import t from 'tap';
 import { XID_CHECK } from '../../agent/health/index.js';
 import { freePort } from '../../shared/procs/index.js';
-import { H100_XML, httpGet, startAgent } from '../harness/cluster.js';
+import { H100_XML, httpGet, startAgent, type Agent } from '../harness/cluster.js';
 import { CHILD_ENV, DERIVED, SHARED_FIXTURES, marker, parseProm, processesWithMarker, promValue, readCapture, simUuid, type PromSample } from './sim.js';
 
 const PROMTOOL = '/usr/bin/promtool';
@@ -33,10 +33,16 @@ function dcgmCsv(): Map<string, { type: string; enabledByDefault: boolean }> {
 }
 
 const mark = marker();
-// No scheduler: /metrics does not depend on one (the reporter keeps retrying a port nobody listens on).
-const nowhere = `127.0.0.1:${await freePort()}`;
-const [plain, dcgm] = await Promise.all(
-  [false, true].map(async (dcgmCompat) =>
+
+t.test('promtool is installed (CI installs the Debian package prometheus)', async (t) => {
+  t.ok(existsSync(PROMTOOL), `${PROMTOOL} exists; without it the /metrics checks below cannot run: apt-get install prometheus`);
+});
+
+// Everything that starts a process runs inside this subtest, so its teardowns run even when a start fails.
+t.test('a running agent with 8 simulated H100s', async (t) => {
+  // No scheduler: /metrics does not depend on one (the reporter keeps retrying a port nobody listens on).
+  const nowhere = `127.0.0.1:${await freePort()}`;
+  const start = (dcgmCompat: boolean) =>
     startAgent(t, dcgmCompat ? 'h100-dcgm' : 'h100-plain', nowhere, {
       extraArgs: [
         '--set', `metrics.dcgmCompat=${dcgmCompat}`,
@@ -44,121 +50,119 @@ const [plain, dcgm] = await Promise.all(
         '--set', `collectors.kernelLog.path=${KERNEL_LOG}`,
       ],
       env: { ...CHILD_ENV, [mark.name]: mark.value },
-    }),
-  ),
-);
-t.teardown(async () => {
-  await Promise.all([plain!.child.stop(), dcgm!.child.stop()]);
-});
+    });
+  const started = await Promise.allSettled([start(false), start(true)]);
+  // Stop gracefully before the harness's SIGKILL, so an in-flight probe is reaped.
+  t.teardown(() => Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.child.stop() : undefined))));
+  const failedStart = started.find((r) => r.status === 'rejected');
+  if (failedStart) throw (failedStart as PromiseRejectedResult).reason;
+  const [plain, dcgm] = started.map((r) => (r as PromiseFulfilledResult<Agent>).value) as [Agent, Agent];
 
-t.test('promtool is installed (CI installs the Debian package prometheus)', async (t) => {
-  t.ok(existsSync(PROMTOOL), `${PROMTOOL} exists; without it the /metrics checks below cannot run: apt-get install prometheus`);
-});
-
-t.test('default /metrics: promtool-clean, one series per simulated GPU, health and XIDs', async (t) => {
-  const text = await httpGet(`http://127.0.0.1:${plain!.metricsPort}/metrics`);
-  if (!existsSync(PROMTOOL)) {
-    t.fail(`${PROMTOOL} is missing: cannot check the exposition (apt-get install prometheus)`);
-    return;
-  }
-  const r = promtool(text);
-  t.equal(r.status, 0, 'promtool check metrics exits 0', { output: r.output });
-  t.equal(r.output, '', 'and has nothing to say');
-
-  const { samples, types } = parseProm(text);
-  t.notOk([...types.keys()].some((n) => n.startsWith('DCGM_')), 'no dcgm-exporter names by default');
-  t.equal(promValue(samples, 'gantry_agent_gpus'), h100.gpus.length, `gantry_agent_gpus = ${h100.gpus.length}`);
-  const temps = samples.filter((s) => s.name === 'gantry_agent_gpu_temperature_celsius');
-  t.same(
-    temps.map((s) => s.labels.uuid).sort(),
-    h100.gpus.map((g) => simUuid('h100-plain', g.index)).sort(),
-    'a temperature series for each GPU, labelled with its UUID',
-  );
-  const captureTemp0 = Number(/<gpu_temp>(\d+) C<\/gpu_temp>/.exec(h100.gpus[0]!.body)![1]);
-  t.equal(promValue(samples, 'gantry_agent_gpu_temperature_celsius', { gpu: '0' }), captureTemp0, `GPU 0 temperature from the capture (${captureTemp0} C)`);
-  t.equal(types.get('gantry_agent_collector_errors_total'), 'counter', 'collector errors is a counter');
-  t.equal(types.get('gantry_agent_gpu_xid_events_total'), 'counter', 'XID events is a counter');
-
-  // The derived kernel log: XID 119 and 999 on a bus no H100 of the capture has, XID 79 on GPU 0's bus.
-  const kernelXids = readFileSync(KERNEL_LOG, 'utf8').split('\n').filter((l) => /NVRM: Xid/.test(l)).length;
-  const counted = samples.filter((s) => s.name === 'gantry_agent_gpu_xid_events_total').reduce((a, s) => a + s.value, 0);
-  t.equal(counted, kernelXids, `every XID line of the kernel log counted once (${kernelXids})`);
-  t.equal(promValue(samples, 'gantry_agent_health_check_severity', { check: XID_CHECK, gpu: '0' }), 2, 'XID 79 fails GPU 0');
-  t.equal(
-    promValue(samples, 'gantry_agent_health_check_severity', { check: XID_CHECK, gpu: '' }),
-    2,
-    'one series per (check, GPU) holds the worst verdict: XID 119 (fail) beats XID 999 (warn) on the unknown bus',
-  );
-  t.equal(promValue(samples, 'gantry_agent_health_severity'), 2, 'node severity fail');
-});
-
-t.test('metrics.dcgmCompat: dcgm-exporter names, types and labels', async (t) => {
-  const text = await httpGet(`http://127.0.0.1:${dcgm!.metricsPort}/metrics`);
-  const { samples, types } = parseProm(text);
-  const csv = dcgmCsv();
-  const exposed = [...types.keys()].filter((n) => n.startsWith('DCGM_'));
-  t.ok(exposed.length > 0, 'DCGM_FI_* families are exposed');
-  for (const name of exposed) {
-    t.ok(csv.has(name), `${name} is a dcgm-exporter field (default-counters.csv)`);
-    t.equal(types.get(name), csv.get(name)?.type, `${name}: type ${csv.get(name)?.type} as in the csv`);
-  }
-  // The default fields nvidia-smi -q -x can give; the rest need DCGM itself (clocks and energy are
-  // not read by the collector, DCP profiling and NVLink bandwidth counters are DCGM-only).
-  const fromNvidiaSmi = [
-    'DCGM_FI_DEV_GPU_TEMP',
-    'DCGM_FI_DEV_MEMORY_TEMP',
-    'DCGM_FI_DEV_POWER_USAGE',
-    'DCGM_FI_DEV_PCIE_REPLAY_COUNTER',
-    'DCGM_FI_DEV_GPU_UTIL',
-    'DCGM_FI_DEV_MEM_COPY_UTIL',
-    'DCGM_FI_DEV_XID_ERRORS',
-    'DCGM_FI_DEV_FB_FREE',
-    'DCGM_FI_DEV_FB_USED',
-    'DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS',
-    'DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS',
-    'DCGM_FI_DEV_ROW_REMAP_FAILURE',
-  ];
-  const expectedLabels = ['DCGM_FI_DRIVER_VERSION', 'Hostname', 'UUID', 'device', 'gpu', 'modelName', 'pci_bus_id'];
-  for (const name of fromNvidiaSmi) {
-    t.equal(csv.get(name)?.enabledByDefault, true, `${name} is enabled in default-counters.csv`);
-    const series = samples.filter((s: PromSample) => s.name === name);
-    t.equal(series.length, h100.gpus.length, `${name}: one series per GPU`);
-    for (const s of series) {
-      const i = Number(s.labels.gpu);
-      const g = h100.gpus[i];
-      const ok =
-        g !== undefined &&
-        s.labels.UUID === simUuid('h100-dcgm', i) &&
-        s.labels.pci_bus_id?.toUpperCase() === g.busId.toUpperCase() &&
-        s.labels.device === `nvidia${i}` &&
-        s.labels.modelName === g.name &&
-        s.labels.Hostname === 'h100-dcgm' &&
-        s.labels.DCGM_FI_DRIVER_VERSION === h100.driver;
-      t.ok(ok && JSON.stringify(Object.keys(s.labels).sort()) === JSON.stringify(expectedLabels), `${name}{gpu="${s.labels.gpu}"}: dcgm-exporter labels`, { labels: s.labels });
+  await t.test('default /metrics: promtool-clean, one series per simulated GPU, health and XIDs', async (t) => {
+    const text = await httpGet(`http://127.0.0.1:${plain.metricsPort}/metrics`);
+    if (!existsSync(PROMTOOL)) {
+      t.fail(`${PROMTOOL} is missing: cannot check the exposition (apt-get install prometheus)`);
+      return;
     }
-  }
-  t.equal(promValue(samples, 'DCGM_FI_DEV_XID_ERRORS', { gpu: '0' }), 79, 'DCGM_FI_DEV_XID_ERRORS: the last XID of GPU 0');
-  const memTotal0 = Number(/<fb_memory_usage>\s*<total>(\d+) MiB<\/total>/.exec(h100.gpus[0]!.body)![1]);
-  const used0 = promValue(samples, 'DCGM_FI_DEV_FB_USED', { gpu: '0' })!;
-  t.equal(used0 + promValue(samples, 'DCGM_FI_DEV_FB_FREE', { gpu: '0' })!, memTotal0, `FB_USED + FB_FREE is the capture's total (${memTotal0} MiB)`);
+    const r = promtool(text);
+    t.equal(r.status, 0, 'promtool check metrics exits 0', { output: r.output });
+    t.equal(r.output, '', 'and has nothing to say');
 
-  if (!existsSync(PROMTOOL)) {
-    t.fail(`${PROMTOOL} is missing (apt-get install prometheus)`);
-    return;
-  }
-  const r = promtool(text);
-  const ours = r.output.split('\n').filter((l) => l !== '' && !l.startsWith('DCGM_'));
-  t.same(ours, [], 'promtool complains only about the dcgm-exporter names and labels, never ours', { output: r.output });
-  const gantryOnly = text
-    .split('\n')
-    .filter((l) => !/^(# (HELP|TYPE) )?DCGM_/.test(l))
-    .join('\n');
-  t.equal(promtool(gantryOnly).status, 0, 'the gantry_agent_* part alone is clean');
-});
+    const { samples, types } = parseProm(text);
+    t.notOk([...types.keys()].some((n) => n.startsWith('DCGM_')), 'no dcgm-exporter names by default');
+    t.equal(promValue(samples, 'gantry_agent_gpus'), h100.gpus.length, `gantry_agent_gpus = ${h100.gpus.length}`);
+    const temps = samples.filter((s) => s.name === 'gantry_agent_gpu_temperature_celsius');
+    t.same(
+      temps.map((s) => s.labels.uuid).sort(),
+      h100.gpus.map((g) => simUuid('h100-plain', g.index)).sort(),
+      'a temperature series for each GPU, labelled with its UUID',
+    );
+    const captureTemp0 = Number(/<gpu_temp>(\d+) C<\/gpu_temp>/.exec(h100.gpus[0]!.body)![1]);
+    t.equal(promValue(samples, 'gantry_agent_gpu_temperature_celsius', { gpu: '0' }), captureTemp0, `GPU 0 temperature from the capture (${captureTemp0} C)`);
+    t.equal(types.get('gantry_agent_collector_errors_total'), 'counter', 'collector errors is a counter');
+    t.equal(types.get('gantry_agent_gpu_xid_events_total'), 'counter', 'XID events is a counter');
 
-t.test('no process left behind', async (t) => {
-  const [a, b] = await Promise.all([plain!.child.stop(), dcgm!.child.stop()]);
-  t.equal(a, 0, 'agent stops cleanly');
-  t.equal(b, 0, 'dcgm agent stops cleanly');
-  t.same(processesWithMarker(mark), [], 'nothing with our marker still runs');
+    // The derived kernel log: XID 119 and 999 on a bus no H100 of the capture has, XID 79 on GPU 0's bus.
+    const kernelXids = readFileSync(KERNEL_LOG, 'utf8').split('\n').filter((l) => /NVRM: Xid/.test(l)).length;
+    const counted = samples.filter((s) => s.name === 'gantry_agent_gpu_xid_events_total').reduce((a, s) => a + s.value, 0);
+    t.equal(counted, kernelXids, `every XID line of the kernel log counted once (${kernelXids})`);
+    t.equal(promValue(samples, 'gantry_agent_health_check_severity', { check: XID_CHECK, gpu: '0' }), 2, 'XID 79 fails GPU 0');
+    t.equal(
+      promValue(samples, 'gantry_agent_health_check_severity', { check: XID_CHECK, gpu: '' }),
+      2,
+      'one series per (check, GPU) holds the worst verdict: XID 119 (fail) beats XID 999 (warn) on the unknown bus',
+    );
+    t.equal(promValue(samples, 'gantry_agent_health_severity'), 2, 'node severity fail');
+  });
+
+  await t.test('metrics.dcgmCompat: dcgm-exporter names, types and labels', async (t) => {
+    const text = await httpGet(`http://127.0.0.1:${dcgm.metricsPort}/metrics`);
+    const { samples, types } = parseProm(text);
+    const csv = dcgmCsv();
+    const exposed = [...types.keys()].filter((n) => n.startsWith('DCGM_'));
+    t.ok(exposed.length > 0, 'DCGM_FI_* families are exposed');
+    for (const name of exposed) {
+      t.ok(csv.has(name), `${name} is a dcgm-exporter field (default-counters.csv)`);
+      t.equal(types.get(name), csv.get(name)?.type, `${name}: type ${csv.get(name)?.type} as in the csv`);
+    }
+    // The default fields nvidia-smi -q -x can give; the rest need DCGM itself (clocks and energy are
+    // not read by the collector, DCP profiling and NVLink bandwidth counters are DCGM-only).
+    const fromNvidiaSmi = [
+      'DCGM_FI_DEV_GPU_TEMP',
+      'DCGM_FI_DEV_MEMORY_TEMP',
+      'DCGM_FI_DEV_POWER_USAGE',
+      'DCGM_FI_DEV_PCIE_REPLAY_COUNTER',
+      'DCGM_FI_DEV_GPU_UTIL',
+      'DCGM_FI_DEV_MEM_COPY_UTIL',
+      'DCGM_FI_DEV_XID_ERRORS',
+      'DCGM_FI_DEV_FB_FREE',
+      'DCGM_FI_DEV_FB_USED',
+      'DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS',
+      'DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS',
+      'DCGM_FI_DEV_ROW_REMAP_FAILURE',
+    ];
+    const expectedLabels = ['DCGM_FI_DRIVER_VERSION', 'Hostname', 'UUID', 'device', 'gpu', 'modelName', 'pci_bus_id'];
+    for (const name of fromNvidiaSmi) {
+      t.equal(csv.get(name)?.enabledByDefault, true, `${name} is enabled in default-counters.csv`);
+      const series = samples.filter((s: PromSample) => s.name === name);
+      t.equal(series.length, h100.gpus.length, `${name}: one series per GPU`);
+      for (const s of series) {
+        const i = Number(s.labels.gpu);
+        const g = h100.gpus[i];
+        const ok =
+          g !== undefined &&
+          s.labels.UUID === simUuid('h100-dcgm', i) &&
+          s.labels.pci_bus_id?.toUpperCase() === g.busId.toUpperCase() &&
+          s.labels.device === `nvidia${i}` &&
+          s.labels.modelName === g.name &&
+          s.labels.Hostname === 'h100-dcgm' &&
+          s.labels.DCGM_FI_DRIVER_VERSION === h100.driver;
+        t.ok(ok && JSON.stringify(Object.keys(s.labels).sort()) === JSON.stringify(expectedLabels), `${name}{gpu="${s.labels.gpu}"}: dcgm-exporter labels`, { labels: s.labels });
+      }
+    }
+    t.equal(promValue(samples, 'DCGM_FI_DEV_XID_ERRORS', { gpu: '0' }), 79, 'DCGM_FI_DEV_XID_ERRORS: the last XID of GPU 0');
+    const memTotal0 = Number(/<fb_memory_usage>\s*<total>(\d+) MiB<\/total>/.exec(h100.gpus[0]!.body)![1]);
+    const used0 = promValue(samples, 'DCGM_FI_DEV_FB_USED', { gpu: '0' })!;
+    t.equal(used0 + promValue(samples, 'DCGM_FI_DEV_FB_FREE', { gpu: '0' })!, memTotal0, `FB_USED + FB_FREE is the capture's total (${memTotal0} MiB)`);
+
+    if (!existsSync(PROMTOOL)) {
+      t.fail(`${PROMTOOL} is missing (apt-get install prometheus)`);
+      return;
+    }
+    const r = promtool(text);
+    const ours = r.output.split('\n').filter((l) => l !== '' && !l.startsWith('DCGM_'));
+    t.same(ours, [], 'promtool complains only about the dcgm-exporter names and labels, never ours', { output: r.output });
+    const gantryOnly = text
+      .split('\n')
+      .filter((l) => !/^(# (HELP|TYPE) )?DCGM_/.test(l))
+      .join('\n');
+    t.equal(promtool(gantryOnly).status, 0, 'the gantry_agent_* part alone is clean');
+  });
+
+  await t.test('no process left behind', async (t) => {
+    const [a, b] = await Promise.all([plain.child.stop(), dcgm.child.stop()]);
+    t.equal(a, 0, 'agent stops cleanly');
+    t.equal(b, 0, 'dcgm agent stops cleanly');
+    t.same(processesWithMarker(mark), [], 'nothing with our marker still runs');
+  });
 });
