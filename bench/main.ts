@@ -46,10 +46,13 @@ function main(): number {
   for (const suite of chosen) {
     process.stdout.write(`\n== ${suite.name}: ${suite.description}\n`);
     const started = new Date().toISOString();
+    const loadBefore = os.loadavg()[0] ?? 0;
     const result = suite.run({ quick: values.quick, only: values.only, log: (l) => process.stderr.write(`${l}\n`) });
     process.stdout.write(`${table(result.rows)}\n`);
     const file = join(outDir, `${suite.name}.json`);
-    writeFileSync(file, `${JSON.stringify({ suite: suite.name, started, quick: values.quick, machine, rows: result.rows, details: result.details }, null, 2)}\n`);
+    const load = { oneMinuteBefore: loadBefore, oneMinuteAfter: os.loadavg()[0] ?? 0 };
+    process.stdout.write(`(machine: ${machine.cores} × ${machine.cpu}, node ${machine.node}; 1-minute load average ${load.oneMinuteBefore.toFixed(1)} before, ${load.oneMinuteAfter.toFixed(1)} after)\n`);
+    writeFileSync(file, `${JSON.stringify({ suite: suite.name, started, quick: values.quick, machine, load, rows: result.rows, details: result.details }, null, 2)}\n`);
     process.stdout.write(`\nJSON: ${file}\n`);
     if (result.rows.some((r) => r.ok === false)) failed = true;
   }
