@@ -107,14 +107,16 @@ function scenarioD(opts: BenchOptions, rows: BenchRow[], details: Record<string,
     let text = '';
     const reps = opts.quick ? 5 : 50;
     for (let i = 0; i < reps; i++) {
+      // A fresh copy each time: no cached capacity view, as at the start of a scheduling cycle.
+      const s = snap.clone();
       const t0 = performance.now();
-      const r = place(snap, cs.gang);
+      const r = place(s, cs.gang);
       text = explainText(r);
       times.push(performance.now() - t0);
       if (r.fits) throw new Error(`(d) ${cs.label} fits`);
     }
     out.push({ case: cs.label, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99), verdict: text });
-    rows.push({ scenario: `(d) does not fit: ${cs.label}`, metric: 'verdict + reasons p50 / p99', value: `${round(percentile(times, 50), 2)} / ${round(percentile(times, 99), 2)}`, unit: 'ms', target: '≤ 50', ok: percentile(times, 99) <= 50, anchor: 'KAI-Scheduler 249.5 s' });
+    rows.push({ scenario: `(d) does not fit: ${cs.label}`, metric: 'cold verdict + reasons p50 / p99', value: `${round(percentile(times, 50), 2)} / ${round(percentile(times, 99), 2)}`, unit: 'ms', target: '≤ 50', ok: percentile(times, 99) <= 50, anchor: 'KAI-Scheduler 249.5 s' });
   }
   details.d = { cluster: c.shape, cases: out };
 }

@@ -689,17 +689,26 @@ function unitsText(rr: ResolvedRequest, l: number): string {
 function explainNoFit(snap: ClusterSnapshot, rr: ResolvedRequest, filters: FilterOutcome, options: PlaceOptions): Reason[] {
   const tree = snap.tree;
   const reasons: Reason[] = [];
-  const counts = new Map<string, number>();
-  const bump = (k: string): void => void counts.set(k, (counts.get(k) ?? 0) + 1);
+  // Count per reason index: the filters' reasons, then three of the engine's own.
   const g = rr.gpusPerRank;
   const extra = options.nodeMask;
+  const nf = filters.reasons.length;
+  const tally = new Int32Array(nf + 3);
+  const reasonOf = filters.reasonOf;
+  const gpuCount = tree.gpuCount;
+  const nodeFree = snap.nodeFree;
   for (let n = 0; n < tree.nodeCount; n++) {
-    const r = filters.reasonOf[n] as number;
-    if (r >= 0) bump(filters.reasons[r] as string);
-    else if (extra && extra[n] !== 1) bump(options.maskReason ?? 'excluded');
-    else if ((tree.gpuCount[n] as number) < g) bump(`has fewer than ${g} GPUs`);
-    else if ((snap.nodeFree[n] as number) < g) bump(g === 1 ? 'no free healthy GPU' : `fewer than ${g} free healthy GPUs`);
+    const r = reasonOf[n] as number;
+    if (r >= 0) tally[r] = (tally[r] as number) + 1;
+    else if (extra && extra[n] !== 1) tally[nf] = (tally[nf] as number) + 1;
+    else if ((gpuCount[n] as number) < g) tally[nf + 1] = (tally[nf + 1] as number) + 1;
+    else if ((nodeFree[n] as number) < g) tally[nf + 2] = (tally[nf + 2] as number) + 1;
   }
+  const names = [...filters.reasons, options.maskReason ?? 'excluded', `has fewer than ${g} GPUs`, g === 1 ? 'no free healthy GPU' : `fewer than ${g} free healthy GPUs`];
+  const counts = new Map<string, number>();
+  names.forEach((name, i) => {
+    if ((tally[i] as number) > 0) counts.set(name, (counts.get(name) ?? 0) + (tally[i] as number));
+  });
   for (const [reason, count] of counts) reasons.push({ level: 'node', reason, count });
   reasons.sort((a, b) => b.count - a.count || naturalCompare(a.reason, b.reason));
   // Per level: how close the roomiest domain comes.
