@@ -111,11 +111,20 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
       const key = { jobId: st.jobId, rank: st.rank, epoch: st.epoch };
       runner
         .start({ ...key, command: st.command, env: st.env, workdir: st.workdir, runAs: st.runAs, graceSeconds: st.graceSeconds })
+        // The status start() settles on is reported too (the scheduler takes repeats in its stride).
+        .then((status) => reporter?.sendTaskUpdate(view(status)))
         .catch((e: unknown) => {
           // Refused before it ran (bad runAs, workdir...): tell the scheduler, which fails or requeues the gang.
           log.warn({ job: st.jobId, rank: st.rank, err: (e as Error).message }, 'task refused');
           reporter?.sendTaskUpdate({ ...key, state: 'failed-to-start', exitCode: null, signal: null, startedMs: 0, finishedMs: Date.now(), message: isGantryError(e) ? e.message : String(e) });
         });
+    } else if (msg.readLog) {
+      const rl = msg.readLog;
+      const target = rl.epoch > 0 ? { jobId: rl.jobId, rank: rl.rank, epoch: rl.epoch } : { jobId: rl.jobId, rank: rl.rank };
+      runner.readLog(target, { offset: rl.offset, maxBytes: rl.maxBytes || 65536 }).then(
+        (c) => reporter?.sendLogChunk({ requestId: rl.requestId, data: c.data, nextOffset: c.nextOffset, eof: c.eof, error: '' }),
+        (e: unknown) => reporter?.sendLogChunk({ requestId: rl.requestId, data: '', nextOffset: rl.offset, eof: true, error: (e as Error).message }),
+      );
     } else if (msg.stopTask) {
       const st = msg.stopTask;
       runner

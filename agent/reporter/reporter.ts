@@ -213,6 +213,11 @@ export class Reporter {
     return true;
   }
 
+  /** Answers a ReadLog command. */
+  sendLogChunk(chunk: { requestId: string; data: string; nextOffset: number; eof: boolean; error: string }): void {
+    this.call?.write({ logChunk: chunk });
+  }
+
   async stop(): Promise<void> {
     this.running = false;
     this.stopReporting();

@@ -14,6 +14,8 @@ import type { Inventory as _gantry_v1_Inventory, Inventory__Output as _gantry_v1
 import type { LinkGroup as _gantry_v1_LinkGroup, LinkGroup__Output as _gantry_v1_LinkGroup__Output } from './gantry/v1/LinkGroup';
 import type { LinkMatrix as _gantry_v1_LinkMatrix, LinkMatrix__Output as _gantry_v1_LinkMatrix__Output } from './gantry/v1/LinkMatrix';
 import type { LinkMatrixRow as _gantry_v1_LinkMatrixRow, LinkMatrixRow__Output as _gantry_v1_LinkMatrixRow__Output } from './gantry/v1/LinkMatrixRow';
+import type { LogChunk as _gantry_v1_LogChunk, LogChunk__Output as _gantry_v1_LogChunk__Output } from './gantry/v1/LogChunk';
+import type { ReadLog as _gantry_v1_ReadLog, ReadLog__Output as _gantry_v1_ReadLog__Output } from './gantry/v1/ReadLog';
 import type { Register as _gantry_v1_Register, Register__Output as _gantry_v1_Register__Output } from './gantry/v1/Register';
 import type { Registered as _gantry_v1_Registered, Registered__Output as _gantry_v1_Registered__Output } from './gantry/v1/Registered';
 import type { Report as _gantry_v1_Report, Report__Output as _gantry_v1_Report__Output } from './gantry/v1/Report';
@@ -45,6 +47,8 @@ export interface ProtoGrpcType {
       LinkGroup: MessageTypeDefinition<_gantry_v1_LinkGroup, _gantry_v1_LinkGroup__Output>
       LinkMatrix: MessageTypeDefinition<_gantry_v1_LinkMatrix, _gantry_v1_LinkMatrix__Output>
       LinkMatrixRow: MessageTypeDefinition<_gantry_v1_LinkMatrixRow, _gantry_v1_LinkMatrixRow__Output>
+      LogChunk: MessageTypeDefinition<_gantry_v1_LogChunk, _gantry_v1_LogChunk__Output>
+      ReadLog: MessageTypeDefinition<_gantry_v1_ReadLog, _gantry_v1_ReadLog__Output>
       Register: MessageTypeDefinition<_gantry_v1_Register, _gantry_v1_Register__Output>
       Registered: MessageTypeDefinition<_gantry_v1_Registered, _gantry_v1_Registered__Output>
       Report: MessageTypeDefinition<_gantry_v1_Report, _gantry_v1_Report__Output>

@@ -25,6 +25,8 @@ import type { ListNodesResponse as _gantry_v1_ListNodesResponse, ListNodesRespon
 import type { Node as _gantry_v1_Node, Node__Output as _gantry_v1_Node__Output } from './gantry/v1/Node';
 import type { NodeActionRequest as _gantry_v1_NodeActionRequest, NodeActionRequest__Output as _gantry_v1_NodeActionRequest__Output } from './gantry/v1/NodeActionRequest';
 import type { RankPlacement as _gantry_v1_RankPlacement, RankPlacement__Output as _gantry_v1_RankPlacement__Output } from './gantry/v1/RankPlacement';
+import type { ReadLogsRequest as _gantry_v1_ReadLogsRequest, ReadLogsRequest__Output as _gantry_v1_ReadLogsRequest__Output } from './gantry/v1/ReadLogsRequest';
+import type { ReadLogsResponse as _gantry_v1_ReadLogsResponse, ReadLogsResponse__Output as _gantry_v1_ReadLogsResponse__Output } from './gantry/v1/ReadLogsResponse';
 import type { SchedulerServiceClient as _gantry_v1_SchedulerServiceClient, SchedulerServiceDefinition as _gantry_v1_SchedulerServiceDefinition } from './gantry/v1/SchedulerService';
 import type { SubmitJobRequest as _gantry_v1_SubmitJobRequest, SubmitJobRequest__Output as _gantry_v1_SubmitJobRequest__Output } from './gantry/v1/SubmitJobRequest';
 import type { Topology as _gantry_v1_Topology, Topology__Output as _gantry_v1_Topology__Output } from './gantry/v1/Topology';
@@ -61,6 +63,8 @@ export interface ProtoGrpcType {
       Node: MessageTypeDefinition<_gantry_v1_Node, _gantry_v1_Node__Output>
       NodeActionRequest: MessageTypeDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_NodeActionRequest__Output>
       RankPlacement: MessageTypeDefinition<_gantry_v1_RankPlacement, _gantry_v1_RankPlacement__Output>
+      ReadLogsRequest: MessageTypeDefinition<_gantry_v1_ReadLogsRequest, _gantry_v1_ReadLogsRequest__Output>
+      ReadLogsResponse: MessageTypeDefinition<_gantry_v1_ReadLogsResponse, _gantry_v1_ReadLogsResponse__Output>
       Schedulability: EnumTypeDefinition
       SchedulerService: SubtypeConstructor<typeof grpc.Client, _gantry_v1_SchedulerServiceClient> & { service: _gantry_v1_SchedulerServiceDefinition }
       Severity: EnumTypeDefinition

@@ -2,7 +2,9 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { AgentMessage__Output, AgentServiceHandlers, SchedulerMessage } from '../../shared/proto/index.js';
 import { inventoryFromPb, taskStatusFromPb, verdictFromPb, type TaskStatusView } from '../../shared/wire/index.js';
-import { InvalidArgumentError } from '../../shared/errors/index.js';
+import { randomUUID } from 'node:crypto';
+import { InvalidArgumentError, NotFoundError, UnavailableError } from '../../shared/errors/index.js';
+import type { PbLogChunkOut } from '../../shared/proto/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import type { NodeRegistry } from '../node-registry.js';
 import type { SchedulerMetrics } from '../metrics.js';
@@ -33,6 +35,8 @@ export interface AgentServiceDeps {
 export class AgentStreams {
   /** The live stream of each node; a newer connection from the same node replaces the older one. */
   private readonly streams = new Map<string, AgentStream>();
+  /** ReadLog requests waiting for the agent's LogChunk. */
+  private readonly pendingLogs = new Map<string, { node: string; resolve: (c: PbLogChunkOut) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
 
   constructor(private readonly deps: AgentServiceDeps) {}
 
@@ -46,7 +50,29 @@ export class AgentStreams {
     return s.write(msg);
   }
 
+  /** Asks a node's agent for part of a rank's log. */
+  readLog(node: string, req: { jobId: string; rank: number; epoch: number; offset: number; maxBytes: number }, timeoutMs = 10_000): Promise<PbLogChunkOut> {
+    const requestId = randomUUID();
+    return new Promise<PbLogChunkOut>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingLogs.delete(requestId);
+        reject(new UnavailableError(`node ${node} did not answer the log request within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pendingLogs.set(requestId, { node, resolve, reject, timer });
+      if (!this.send(node, { readLog: { requestId, ...req } })) {
+        clearTimeout(timer);
+        this.pendingLogs.delete(requestId);
+        reject(new UnavailableError(`node ${node} is not connected; its logs cannot be read now`));
+      }
+    });
+  }
+
   closeAll(): void {
+    for (const [id, p] of this.pendingLogs) {
+      clearTimeout(p.timer);
+      p.reject(new UnavailableError('the scheduler is stopping'));
+      this.pendingLogs.delete(id);
+    }
     for (const s of this.streams.values()) s.end();
     this.streams.clear();
   }
@@ -119,6 +145,15 @@ export class AgentStreams {
         ...(r.inventoryChanged ? { inventory: inventoryFromPb(r.inventory, 'report.inventory') } : {}),
         ...(r.verdictsChanged ? { verdicts: r.verdicts.map((v, i) => verdictFromPb(v, `report.verdicts[${i}]`)) } : {}),
       });
+      return;
+    }
+    if (msg.logChunk) {
+      const p = this.pendingLogs.get(msg.logChunk.requestId);
+      if (!p || p.node !== node) return; // late or not ours
+      clearTimeout(p.timer);
+      this.pendingLogs.delete(msg.logChunk.requestId);
+      if (msg.logChunk.error) p.reject(new NotFoundError('log', msg.logChunk.error));
+      else p.resolve(msg.logChunk);
       return;
     }
     if (msg.taskUpdate) {

@@ -1,12 +1,13 @@
 /** SchedulerService: the user API. Thin handlers: validate, call, convert. */
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
-import { InvalidArgumentError, NotFoundError } from '../../shared/errors/index.js';
-import type { Schedulability } from '../../shared/domain/index.js';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../shared/errors/index.js';
+import type { JobRecord, Schedulability } from '../../shared/domain/index.js';
 import type { SchedulerServiceHandlers } from '../../shared/proto/index.js';
 import { connectivityFromPb, jobToPb, nodeToPb } from '../../shared/wire/index.js';
 import type { ClusterModel } from '../cluster/index.js';
 import type { JobManager } from '../jobs/index.js';
 import type { NodeRegistry } from '../node-registry.js';
+import type { AgentStreams } from './agent-service.js';
 import { toGrpcError } from './status-table.js';
 
 /** Job specs larger than this are refused before parsing (the validator refuses over 1 MiB too). */
@@ -23,13 +24,14 @@ function unary<Req, Res>(fn: (req: Req) => Res | Promise<Res>) {
   };
 }
 
-export function schedulerServiceHandlers(cluster: ClusterModel, registry: NodeRegistry, jobs: JobManager): SchedulerServiceHandlers {
+export function schedulerServiceHandlers(cluster: ClusterModel, registry: NodeRegistry, jobs: JobManager, streams: AgentStreams): SchedulerServiceHandlers {
   const node = (name: string) => {
     if (!name) throw new InvalidArgumentError('name', 'is required');
     const n = cluster.get(name);
     if (!n) throw new NotFoundError('node', name);
     return n;
   };
+  const view = (j: JobRecord) => jobToPb({ ...j, message: jobs.displayMessage(j) });
   const setNode = async (name: string, s: Schedulability, reason: string) => {
     node(name);
     return nodeToPb((await registry.setSchedulability(name, s, reason))!);
@@ -52,9 +54,20 @@ export function schedulerServiceHandlers(cluster: ClusterModel, registry: NodeRe
       if (!req.spec.trim()) throw new InvalidArgumentError('spec', 'is empty');
       return jobToPb(await jobs.submit(req.spec, req.owner));
     }),
-    GetJob: unary((req) => jobToPb(jobs.get(req.id))),
-    ListJobs: unary((req) => ({ jobs: jobs.list({ state: req.state, queue: req.queue, owner: req.owner }).map(jobToPb) })),
+    GetJob: unary((req) => view(jobs.get(req.id))),
+    ListJobs: unary((req) => ({ jobs: jobs.list({ state: req.state, queue: req.queue, owner: req.owner }).map(view) })),
     CancelJob: unary(async (req) => jobToPb(await jobs.cancel(req.id, req.reason))),
+    ReadLogs: unary(async (req) => {
+      const job = jobs.get(req.jobId);
+      const rank = job.ranks.find((r) => r.rank === req.rank);
+      if (!rank) {
+        if (job.ranks.length === 0) throw new FailedPreconditionError(`job ${job.id} has not been placed yet; it has no logs`);
+        throw new InvalidArgumentError('rank', `job ${job.id} has ranks 0-${job.ranks.length - 1}`);
+      }
+      const maxBytes = Math.min(Math.max(req.maxBytes || 65536, 1), 4 * 1024 * 1024);
+      const chunk = await streams.readLog(rank.node, { jobId: job.id, rank: rank.rank, epoch: job.epoch, offset: req.offset, maxBytes });
+      return { node: rank.node, data: chunk.data, nextOffset: chunk.nextOffset, eof: chunk.eof, finished: rank.state === 'exited' || !['placed', 'starting', 'running'].includes(job.state) };
+    }),
     ExplainJob: unary((req) => {
       const e = jobs.explain(req.id);
       return { id: e.job.id, state: e.job.state, fitsNow: e.fitsNow, reasons: e.reasons, text: e.text };

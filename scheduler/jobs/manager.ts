@@ -98,8 +98,9 @@ export class JobManager {
   private seq = 0;
   private tree: TopologyTree | undefined;
   private treeKey = '';
-  private running: Promise<void> | undefined;
-  private again = false;
+  /** Every change to jobs runs here, one at a time, so no update is computed from a stale record. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private cycleQueued = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Cycles run so far (tests and metrics). */
@@ -127,7 +128,13 @@ export class JobManager {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.idle();
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(fn, fn);
+    this.chain = p.catch(() => undefined);
+    return p;
   }
 
   get(id: string): JobRecord {
@@ -164,20 +171,24 @@ export class JobManager {
       ranks: [],
       masterPort: 0,
     };
-    await this.deps.store.commit({ jobs: [job] });
-    this.jobs.set(job.id, job);
-    this.publish(job, 'submitted');
+    await this.serial(async () => {
+      await this.deps.store.commit({ jobs: [job] });
+      this.jobs.set(job.id, job);
+      this.publish(job, 'submitted');
+    });
     this.trigger('submit');
     return job;
   }
 
   async cancel(id: string, reason: string): Promise<JobRecord> {
-    const job = this.get(id);
-    if (TERMINAL_JOB_STATES.has(job.state)) throw new FailedPreconditionError(`job ${id} is already ${job.state}`);
-    const next = this.transition(job, 'cancelled', reason || 'cancelled by request');
-    next.finishedMs = this.deps.clock.nowMs();
-    await this.commitAndSend([next], [() => this.stopRanks(job, 'cancelled')]);
-    return next;
+    this.get(id);
+    return this.serial(async () => {
+      const job = this.get(id);
+      if (TERMINAL_JOB_STATES.has(job.state)) throw new FailedPreconditionError(`job ${id} is already ${job.state}`);
+      const next = this.finish(job, 'cancelled', reason || 'cancelled by request');
+      await this.commitAndSend([next], [() => this.stopRanks(job, 'cancelled')]);
+      return next;
+    });
   }
 
   explain(id: string): { job: JobRecord; fitsNow: boolean; reasons: Reason[]; text: string } {
@@ -189,27 +200,30 @@ export class JobManager {
     return { job, fitsNow: false, reasons: e?.reasons ?? [], text: e?.text ?? 'not tried yet: waiting for the next scheduling cycle' };
   }
 
-  /** Asks for a cycle; cycles never overlap, and one asked for during a cycle runs right after it. */
+  /** Asks for a cycle: at most one waits in the queue; one asked for while a cycle runs comes after it. */
   trigger(_why: string): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.cycle()
-      .catch((e: unknown) => this.deps.log.error({ err: e }, 'scheduling cycle failed'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          this.trigger('again');
-        }
-      });
+    if (this.stopped || this.cycleQueued) return;
+    this.cycleQueued = true;
+    void this.serial(async () => {
+      this.cycleQueued = false;
+      await this.cycle();
+    }).catch((e: unknown) => this.deps.log.error({ err: e }, 'scheduling cycle failed'));
   }
 
-  /** Resolves when no cycle is running or asked for (tests, graceful stop). */
+  /** Resolves when every queued change and cycle is done (tests, graceful stop). */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    let seen: Promise<unknown> | undefined;
+    while (seen !== this.chain) {
+      seen = this.chain;
+      await seen;
+    }
+  }
+
+  /** What `gantry jobs` shows as a job's message: for a pending job, why it waits. */
+  displayMessage(job: JobRecord): string {
+    if (job.state !== 'pending') return job.message;
+    const e = this.explanations.get(job.id);
+    return e ? e.text.split('\n')[0]! : job.message;
   }
 
   private topology(nodes: readonly NodeRecord[]): TopologyTree {
@@ -387,7 +401,11 @@ export class JobManager {
    * A task status from an agent. Reports of another epoch, of a job no longer active, or from a
    * node the rank is not placed on, are refused and the task is stopped there (fencing).
    */
-  async onTaskReport(node: string, t: TaskReport): Promise<void> {
+  onTaskReport(node: string, t: TaskReport): Promise<void> {
+    return this.serial(() => this.applyTaskReport(node, t));
+  }
+
+  private async applyTaskReport(node: string, t: TaskReport): Promise<void> {
     const job = this.jobs.get(t.jobId);
     const rank = job?.ranks.find((r) => r.rank === t.rank);
     const current = job && ACTIVE_JOB_STATES.has(job.state) && job.epoch === t.epoch && rank?.node === node;
@@ -404,7 +422,7 @@ export class JobManager {
     if (t.state === 'running' || t.state === 'starting') {
       if (r.state === 'exited') return;
       r.state = t.state === 'running' ? 'running' : 'starting';
-      if (next.state !== 'running' && next.ranks.every((x) => x.state === 'running')) {
+      if (next.state !== 'running' && next.ranks.every((x) => x.state === 'running' || (x.state === 'exited' && x.exitCode === 0))) {
         next.state = 'running';
         next.message = `all ${next.ranks.length} ranks running`;
         next.startedMs = this.deps.clock.nowMs();
@@ -420,6 +438,7 @@ export class JobManager {
         next = f.next;
         sends.push(f.send);
       } else if (next.ranks.every((x) => x.state === 'exited' && x.exitCode === 0)) {
+        if (!next.startedMs) next.startedMs = this.deps.clock.nowMs();
         next = this.finish(next, 'succeeded', `all ${next.ranks.length} ranks exited 0`);
       }
     }
@@ -431,9 +450,13 @@ export class JobManager {
    * An agent (re)registered and re-announced its tasks: adopt what matches, fence what does not,
    * resend starts it never got, and fail gangs whose running rank it no longer has.
    */
-  async onAgentRegistered(node: string, tasks: readonly TaskReport[]): Promise<void> {
+  onAgentRegistered(node: string, tasks: readonly TaskReport[]): Promise<void> {
+    return this.serial(() => this.applyRegistration(node, tasks));
+  }
+
+  private async applyRegistration(node: string, tasks: readonly TaskReport[]): Promise<void> {
     const announced = new Set(tasks.map((t) => `${t.jobId}/${t.rank}/${t.epoch}`));
-    for (const t of tasks) await this.onTaskReport(node, t);
+    for (const t of tasks) await this.applyTaskReport(node, t);
     for (const job of [...this.jobs.values()]) {
       if (!ACTIVE_JOB_STATES.has(job.state)) continue;
       for (const r of job.ranks) {
@@ -454,14 +477,15 @@ export class JobManager {
   /** Node transitions: a lost node fails the gangs it holds; a change of nodes may let jobs fit. */
   onNodeTransition(t: Transition): void {
     if (t.type === 'lost') {
-      void (async () => {
+      this.serial(async () => {
         for (const job of [...this.jobs.values()]) {
           if (!ACTIVE_JOB_STATES.has(job.state) || !job.ranks.some((r) => r.node === t.node.name && r.state !== 'exited')) continue;
           const f = this.failGang(job, `node ${t.node.name} was lost`);
           await this.commitAndSend([f.next], [f.send]);
         }
-        this.trigger('node lost');
-      })().catch((e: unknown) => this.deps.log.error({ err: e }, 'handling a lost node failed'));
+      })
+        .then(() => this.trigger('node lost'))
+        .catch((e: unknown) => this.deps.log.error({ err: e }, 'handling a lost node failed'));
       return;
     }
     if (t.type !== 'reconnected') this.trigger(`node ${t.type}`);

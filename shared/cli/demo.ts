@@ -8,14 +8,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ListNodesResponse__Output } from '../proto/index.js';
-import { freePort, gantryEntry, packageRoot, portIsFree, startChild, waitForPort, type Child } from '../procs/index.js';
+import { freePort, gantryEntry, packageRoot, portIsFree, processesMentioning, startChild, waitForPort, type Child } from '../procs/index.js';
 import { nodeFromPb } from '../wire/index.js';
 import { EXIT_FAILURE, EXIT_USAGE, type CliIO, type Command } from './command.js';
 import { schedulerClient, unaryCall } from './client.js';
 import { nodesTable } from './nodes.js';
 import { jobsTable, jobText } from './job-format.js';
 import { jobViewFromPb, type JobView } from '../wire/index.js';
-import type { PbJobOut } from '../proto/index.js';
+import type { ListJobsResponse__Output as ListJobsResponse__Output2, PbJobOut } from '../proto/index.js';
 import { readFileSync } from 'node:fs';
 import { findBinary } from '../../agent/main.js';
 
@@ -53,6 +53,19 @@ export function demoNodes(count: number): SimNode[] {
     );
   }
   return out;
+}
+
+/** Cancels every job that is not finished, then waits (briefly) for their ranks to exit. */
+async function cancelAll(address: string): Promise<void> {
+  const client = schedulerClient(address);
+  try {
+    const res = await unaryCall<object, ListJobsResponse__Output2>(client, client.ListJobs as never, {}, 3000);
+    const live = res.jobs.filter((j) => !['succeeded', 'failed', 'cancelled'].includes(j.state));
+    for (const j of live) await unaryCall(client, client.CancelJob as never, { id: j.id, reason: 'demo stopping' }, 3000).catch(() => undefined);
+    if (live.length > 0) await new Promise((r) => setTimeout(r, 2500));
+  } finally {
+    client.close();
+  }
 }
 
 async function stopAll(children: Child[]): Promise<void> {
@@ -102,11 +115,32 @@ export const demoCommand: Command = {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-demo-'));
     const children: Child[] = [];
     let stopping = false;
+    let grpcAddress = '';
     const cleanup = async (): Promise<void> => {
       if (stopping) return;
       stopping = true;
       io.stdout('\nstopping the demo...\n');
+      // Ranks run under detached supervisors that outlive agents by design: cancel the jobs first...
+      if (grpcAddress) await cancelAll(grpcAddress).catch(() => undefined);
       await stopAll([...children].reverse());
+      // ...and stop any supervisor still running under the demo's directory (it takes its rank with it).
+      const left = processesMentioning(dir);
+      for (const pid of left) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+      const until = Date.now() + 5000;
+      while (processesMentioning(dir).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      for (const pid of processesMentioning(dir)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
       rmSync(dir, { recursive: true, force: true });
       io.stdout('demo stopped; no process left behind.\n');
     };
@@ -144,6 +178,7 @@ export const demoCommand: Command = {
       children.push(scheduler);
       await scheduler.waitForLog('scheduler running', 20_000);
       const address = `127.0.0.1:${grpcPort}`;
+      grpcAddress = address;
       const sim = path.join(packageRoot(), 'scripts', 'sim', 'nvidia-smi');
       const agentMetrics: Array<[string, number]> = [];
       for (const n of demoNodes(agents)) {

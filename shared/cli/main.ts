@@ -9,6 +9,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   submit: { summary: 'submit a job spec; --wait follows it until all ranks run', load: async () => (await import('./submit.js')).submitCommand },
   jobs: { summary: 'list jobs', load: async () => (await import('./jobs.js')).jobsCommand },
   job: { summary: 'one job: state, placement map, why pending', load: async () => (await import('./job.js')).jobCommand },
+  logs: { summary: "a rank's output through the scheduler; --follow keeps reading", load: async () => (await import('./logs.js')).logsCommand },
   cancel: { summary: 'cancel a job', load: async () => (await import('./cancel.js')).cancelCommand },
   cordon: { summary: 'take no new work on a node', load: async () => (await import('./node-actions.js')).cordonCommand },
   uncordon: { summary: 'let a node take work again', load: async () => (await import('./node-actions.js')).uncordonCommand },

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import net from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -144,4 +144,27 @@ export function packageRoot(): string {
 /** The built CLI entry (dist/shared/cli/main.js). */
 export function gantryEntry(): string {
   return path.join(packageRoot(), 'dist', 'shared', 'cli', 'main.js');
+}
+
+/**
+ * Processes whose command line mentions `marker` (e.g. a temporary directory), found through /proc.
+ * Used to make sure nothing a demo or test started under its directory outlives it.
+ */
+export function processesMentioning(marker: string): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(marker)) out.push(Number(e));
+    } catch {
+      // gone already
+    }
+  }
+  return out;
 }

@@ -20,3 +20,5 @@ export type { TaskStatus__Output as PbTaskStatusOut } from '../../proto/generate
 export type { StartTask__Output as PbStartTaskOut } from '../../proto/generated/gantry/v1/StartTask.js';
 export type { StopTask__Output as PbStopTaskOut } from '../../proto/generated/gantry/v1/StopTask.js';
 export type { TaskStatus as PbTaskStatus } from '../../proto/generated/gantry/v1/TaskStatus.js';
+export type { ReadLogsResponse__Output } from '../../proto/generated/gantry/v1/ReadLogsResponse.js';
+export type { LogChunk__Output as PbLogChunkOut } from '../../proto/generated/gantry/v1/LogChunk.js';

@@ -40,7 +40,8 @@ const alive = (pid: number): boolean => {
   }
 };
 
-t.test('jobs on a four-node cluster', async (t) => {
+t.test('jobs on a four-node cluster', async (top) => {
+  const t = top;
   const nats = await startNats(t);
   const sched = await startScheduler(t, {
     natsUrl: nats.url,
@@ -66,8 +67,9 @@ t.test('jobs on a four-node cluster', async (t) => {
     const f = spec('gang', `kind: Training\nname: env-check\nranks: 4\ngpusPerRank: 8\ntopology: {required: leaf}\ncommand: ["${process.execPath}", "${RANK_CHECK}"]\nenv: {OUT_DIR: "${out}"}\n`);
     const r = await cli(['submit', f, '--wait'], env);
     t.equal(r.code, 0, `submit --wait: ${r.stderr}`);
+    const id = r.stdout.split(' ')[0]!;
     const job = await waitFor('env-check succeeded', async () => {
-      const j = await getJob(sched.address, 'env-check-1');
+      const j = await getJob(sched.address, id);
       return j.state === 'succeeded' || j.state === 'failed' ? j : undefined;
     }, 40_000);
     t.equal(job.state, 'succeeded', job.message);
@@ -82,10 +84,24 @@ t.test('jobs on a four-node cluster', async (t) => {
       const inv = nodes.find((n) => n.name === placed.node)!.inventory;
       t.equal(x.env.CUDA_VISIBLE_DEVICES, placed.gpus.map((g) => inv.gpus[g]!.uuid).join(','), `rank ${i}: CUDA_VISIBLE_DEVICES are its GPUs' UUIDs`);
       t.equal(x.env.GANTRY_TOPOLOGY_ADDR, placed.topologyAddress, `rank ${i}: GANTRY_TOPOLOGY_ADDR`);
-      t.equal(x.env.GANTRY_JOB_ID, 'env-check-1');
+      t.equal(x.env.GANTRY_JOB_ID, id);
       t.equal(x.env.LOCAL_WORLD_SIZE, '1', 'one rank per node');
     }
     t.equal(new Set(job.ranks.map((x) => x.node)).size, 4, 'on four nodes');
+  });
+
+  t.test('gantry logs reads a rank\'s output through the scheduler', async (t) => {
+    const f = spec('talk', `kind: Training\nname: talk\nranks: 2\ngpusPerRank: 1\ncommand: ["/bin/sh", "-c", "echo hello from rank $RANK; echo oops >&2; exit 0"]\n`);
+    const sub = await cli(['submit', f], env);
+    const id = sub.stdout.trim().split(' ')[1]!;
+    await waitFor('talk finished', async () => (await getJob(sched.address, id)).state === 'succeeded', 30_000);
+    const r1 = await cli(['logs', id, '--rank', '1'], env);
+    t.equal(r1.code, 0, r1.stderr);
+    t.match(r1.stdout, /hello from rank 1\n/, 'stdout of rank 1');
+    t.match(r1.stdout, /oops/, 'and its stderr');
+    const bad = await cli(['logs', id, '--rank', '7'], env);
+    t.equal(bad.code, 2, 'an unknown rank is bad input');
+    t.match(bad.stderr, /rank: job talk-\d+ has ranks 0-1/);
   });
 
   t.test('a rank exiting non-zero stops the whole gang, requeues it, then fails it with the cause', async (t) => {
@@ -94,13 +110,14 @@ t.test('jobs on a four-node cluster', async (t) => {
     const f = spec('flaky', `kind: Training\nname: flaky\nranks: 3\ngpusPerRank: 8\nmaxRetries: 1\npreemptGraceSeconds: 2\ncommand: ["/bin/sh", "-c", "echo $$ > ${pids}/$GANTRY_JOB_EPOCH-$RANK; if [ \\"$RANK\\" = 2 ]; then sleep 1; exit 1; fi; exec sleep 60"]\n`);
     const r = await cli(['submit', f], env);
     t.equal(r.code, 0, r.stderr);
+    const id = r.stdout.trim().split(' ')[1]!;
     const requeued = await waitFor('requeued', async () => {
-      const j = await getJob(sched.address, 'flaky-2');
+      const j = await getJob(sched.address, id);
       return j.attempt >= 1 ? j : undefined;
     }, 30_000);
     t.match(requeued.message, /rank 2 on gpu-0\d exited with code 1/, 'the cause is recorded');
     const failed = await waitFor('failed', async () => {
-      const j = await getJob(sched.address, 'flaky-2');
+      const j = await getJob(sched.address, id);
       return j.state === 'failed' ? j : undefined;
     }, 30_000);
     t.match(failed.message, /exited with code 1; no retries left \(1\)/);
@@ -116,17 +133,19 @@ t.test('jobs on a four-node cluster', async (t) => {
     const pids = path.join(dir, 'cancel-pids');
     mkdirSync(pids);
     const f = spec('long', `kind: Training\nname: long\nranks: 2\ngpusPerRank: 4\npreemptGraceSeconds: 1\ncommand: ["/bin/sh", "-c", "echo $$ > ${pids}/$RANK; trap '' TERM; exec sleep 120"]\n`);
-    t.equal((await cli(['submit', f, '--wait'], env)).code, 0);
+    const sub = await cli(['submit', f, '--wait'], env);
+    t.equal(sub.code, 0, sub.stderr);
+    const id = sub.stdout.split(' ')[0]!;
     await waitFor('pids written', () => readdirSync(pids).length === 2);
-    const r = await cli(['cancel', 'long-3', '--reason', 'test'], env);
+    const r = await cli(['cancel', id, '--reason', 'test'], env);
     t.equal(r.code, 0, r.stderr);
-    t.match(r.stdout, /long-3 cancelled/);
+    t.equal(r.stdout, `${id} cancelled\n`);
     await waitFor('cancelled ranks gone (SIGKILL after the grace, even ignoring SIGTERM)', () =>
       readdirSync(pids).every((p) => !alive(Number(readFileSync(path.join(pids, p), 'utf8')))),
     20_000);
-    const again = await cli(['cancel', 'long-3'], env);
+    const again = await cli(['cancel', id], env);
     t.equal(again.code, 1, 'cancelling twice is refused');
-    t.match(again.stderr, /FAILED_PRECONDITION: job long-3 is already cancelled/);
+    t.match(again.stderr, new RegExp(`FAILED_PRECONDITION: job ${id} is already cancelled`));
   });
 
   t.test('bad specs are refused naming the field; nothing is stored', async (t) => {
@@ -170,7 +189,8 @@ t.test('jobs on a four-node cluster', async (t) => {
     const orphan = Number(readFileSync(path.join(pids, `1-1`), 'utf8'));
     t.ok(alive(orphan), 'the rank on the lost node outlived its agent');
     // The agent comes back on the same state dir: it re-announces the old rank, which is fenced.
-    const back = await startAgent(t, victimName, sched.address, { stateDir: victim.stateDir, topology: { leaf: 'leaf-0', spine: 'spine-0' } });
+    // Started on the outer test, so it lives on for the next subtest.
+    const back = await startAgent(top, victimName, sched.address, { stateDir: victim.stateDir, topology: { leaf: 'leaf-0', spine: 'spine-0' } });
     agents[agents.indexOf(victim)] = back;
     await waitFor('the old epoch is stopped', () => !alive(orphan), 20_000);
     const after = await getJob(sched.address, id);
@@ -189,7 +209,10 @@ t.test('jobs on a four-node cluster', async (t) => {
     const before = await getJob(sched.address, id);
     await sched.child.kill();
     const again = await startScheduler(t, { natsUrl: nats.url, dataDir: sched.dataDir, grpcPort: sched.grpcPort, lostAfterMs: 2000 });
-    await waitFor('agents back', async () => (await listNodes(again.address)).filter((n) => n.connectivity === 'ready').length === 4, 20_000);
+    await waitFor('agents back', async () => (await listNodes(again.address)).filter((n) => n.connectivity === 'ready').length === 4, 20_000).catch(async (e: unknown) => {
+      const ns = await listNodes(again.address).catch(() => []);
+      throw new Error(`${(e as Error).message}; nodes: ${JSON.stringify(ns.map((n) => [n.name, n.connectivity]))}; scheduler:\n${again.child.output().slice(-4000)}`);
+    });
     // Give the reconciliation time to do anything wrong, then check.
     await waitFor('a few cycles', async () => (await getJob(again.address, id)).state === 'running');
     await new Promise((r) => setTimeout(r, 2000));
@@ -200,8 +223,8 @@ t.test('jobs on a four-node cluster', async (t) => {
     t.equal(files.length, 4, 'one pid file per rank');
     for (const fn of files) t.equal(readFileSync(path.join(pids, fn), 'utf8').trim().split('\n').length, 1, `${fn}: started once`);
     const listed = JSON.parse((await cli(['jobs', '--json'], { GANTRY_SCHEDULER_ADDRESS: again.address })).stdout) as JobView[];
-    t.same(listed.map((j) => j.id.replace(/-\d+$/, '')), ['env-check', 'flaky', 'long', 'survivor', 'steady'], 'every accepted job is still there');
-    t.equal(new Set(listed.map((j) => j.id)).size, 5, 'with distinct ids');
+    t.same(listed.map((j) => j.id.replace(/-\d+$/, '')), ['env-check', 'talk', 'flaky', 'long', 'survivor', 'steady'], 'every accepted job is still there');
+    t.equal(new Set(listed.map((j) => j.id)).size, 6, 'with distinct ids');
     t.equal((await cli(['cancel', id], { GANTRY_SCHEDULER_ADDRESS: again.address })).code, 0);
   });
 });

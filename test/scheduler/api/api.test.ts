@@ -40,7 +40,7 @@ t.test('scheduler gRPC API', async (t) => {
     const call = client.ServerReflectionInfo() as grpc.ClientDuplexStream<object, { listServicesResponse?: { service: Array<{ name: string }> } }>;
     const names = await new Promise<string[]>((resolve, reject) => {
       call.on('data', (m) => {
-        resolve((m.listServicesResponse?.service ?? []).map((s) => s.name));
+        resolve((m.listServicesResponse?.service ?? []).map((s: { name: string }) => s.name));
         call.end();
       });
       call.on('error', reject);

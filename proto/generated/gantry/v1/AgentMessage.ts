@@ -3,17 +3,20 @@
 import type { Register as _gantry_v1_Register, Register__Output as _gantry_v1_Register__Output } from '../../gantry/v1/Register';
 import type { Report as _gantry_v1_Report, Report__Output as _gantry_v1_Report__Output } from '../../gantry/v1/Report';
 import type { TaskUpdate as _gantry_v1_TaskUpdate, TaskUpdate__Output as _gantry_v1_TaskUpdate__Output } from '../../gantry/v1/TaskUpdate';
+import type { LogChunk as _gantry_v1_LogChunk, LogChunk__Output as _gantry_v1_LogChunk__Output } from '../../gantry/v1/LogChunk';
 
 export interface AgentMessage {
   'register'?: (_gantry_v1_Register | null);
   'report'?: (_gantry_v1_Report | null);
   'taskUpdate'?: (_gantry_v1_TaskUpdate | null);
-  'body'?: "register"|"report"|"taskUpdate";
+  'logChunk'?: (_gantry_v1_LogChunk | null);
+  'body'?: "register"|"report"|"taskUpdate"|"logChunk";
 }
 
 export interface AgentMessage__Output {
   'register'?: (_gantry_v1_Register__Output | null);
   'report'?: (_gantry_v1_Report__Output | null);
   'taskUpdate'?: (_gantry_v1_TaskUpdate__Output | null);
-  'body'?: "register"|"report"|"taskUpdate";
+  'logChunk'?: (_gantry_v1_LogChunk__Output | null);
+  'body'?: "register"|"report"|"taskUpdate"|"logChunk";
 }

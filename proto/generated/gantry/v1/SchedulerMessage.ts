@@ -3,17 +3,20 @@
 import type { Registered as _gantry_v1_Registered, Registered__Output as _gantry_v1_Registered__Output } from '../../gantry/v1/Registered';
 import type { StartTask as _gantry_v1_StartTask, StartTask__Output as _gantry_v1_StartTask__Output } from '../../gantry/v1/StartTask';
 import type { StopTask as _gantry_v1_StopTask, StopTask__Output as _gantry_v1_StopTask__Output } from '../../gantry/v1/StopTask';
+import type { ReadLog as _gantry_v1_ReadLog, ReadLog__Output as _gantry_v1_ReadLog__Output } from '../../gantry/v1/ReadLog';
 
 export interface SchedulerMessage {
   'registered'?: (_gantry_v1_Registered | null);
   'startTask'?: (_gantry_v1_StartTask | null);
   'stopTask'?: (_gantry_v1_StopTask | null);
-  'body'?: "registered"|"startTask"|"stopTask";
+  'readLog'?: (_gantry_v1_ReadLog | null);
+  'body'?: "registered"|"startTask"|"stopTask"|"readLog";
 }
 
 export interface SchedulerMessage__Output {
   'registered'?: (_gantry_v1_Registered__Output | null);
   'startTask'?: (_gantry_v1_StartTask__Output | null);
   'stopTask'?: (_gantry_v1_StopTask__Output | null);
-  'body'?: "registered"|"startTask"|"stopTask";
+  'readLog'?: (_gantry_v1_ReadLog__Output | null);
+  'body'?: "registered"|"startTask"|"stopTask"|"readLog";
 }

@@ -13,6 +13,8 @@ import type { ListNodesRequest as _gantry_v1_ListNodesRequest, ListNodesRequest_
 import type { ListNodesResponse as _gantry_v1_ListNodesResponse, ListNodesResponse__Output as _gantry_v1_ListNodesResponse__Output } from '../../gantry/v1/ListNodesResponse';
 import type { Node as _gantry_v1_Node, Node__Output as _gantry_v1_Node__Output } from '../../gantry/v1/Node';
 import type { NodeActionRequest as _gantry_v1_NodeActionRequest, NodeActionRequest__Output as _gantry_v1_NodeActionRequest__Output } from '../../gantry/v1/NodeActionRequest';
+import type { ReadLogsRequest as _gantry_v1_ReadLogsRequest, ReadLogsRequest__Output as _gantry_v1_ReadLogsRequest__Output } from '../../gantry/v1/ReadLogsRequest';
+import type { ReadLogsResponse as _gantry_v1_ReadLogsResponse, ReadLogsResponse__Output as _gantry_v1_ReadLogsResponse__Output } from '../../gantry/v1/ReadLogsResponse';
 import type { SubmitJobRequest as _gantry_v1_SubmitJobRequest, SubmitJobRequest__Output as _gantry_v1_SubmitJobRequest__Output } from '../../gantry/v1/SubmitJobRequest';
 
 export interface SchedulerServiceClient extends grpc.Client {
@@ -88,6 +90,15 @@ export interface SchedulerServiceClient extends grpc.Client {
   listNodes(argument: _gantry_v1_ListNodesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ListNodesResponse__Output>): grpc.ClientUnaryCall;
   listNodes(argument: _gantry_v1_ListNodesRequest, callback: grpc.requestCallback<_gantry_v1_ListNodesResponse__Output>): grpc.ClientUnaryCall;
   
+  ReadLogs(argument: _gantry_v1_ReadLogsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ReadLogsResponse__Output>): grpc.ClientUnaryCall;
+  ReadLogs(argument: _gantry_v1_ReadLogsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ReadLogsResponse__Output>): grpc.ClientUnaryCall;
+  ReadLogs(argument: _gantry_v1_ReadLogsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ReadLogsResponse__Output>): grpc.ClientUnaryCall;
+  ReadLogs(argument: _gantry_v1_ReadLogsRequest, callback: grpc.requestCallback<_gantry_v1_ReadLogsResponse__Output>): grpc.ClientUnaryCall;
+  readLogs(argument: _gantry_v1_ReadLogsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ReadLogsResponse__Output>): grpc.ClientUnaryCall;
+  readLogs(argument: _gantry_v1_ReadLogsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ReadLogsResponse__Output>): grpc.ClientUnaryCall;
+  readLogs(argument: _gantry_v1_ReadLogsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ReadLogsResponse__Output>): grpc.ClientUnaryCall;
+  readLogs(argument: _gantry_v1_ReadLogsRequest, callback: grpc.requestCallback<_gantry_v1_ReadLogsResponse__Output>): grpc.ClientUnaryCall;
+  
   SubmitJob(argument: _gantry_v1_SubmitJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
   SubmitJob(argument: _gantry_v1_SubmitJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
   SubmitJob(argument: _gantry_v1_SubmitJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
@@ -125,6 +136,8 @@ export interface SchedulerServiceHandlers extends grpc.UntypedServiceImplementat
   
   ListNodes: grpc.handleUnaryCall<_gantry_v1_ListNodesRequest__Output, _gantry_v1_ListNodesResponse>;
   
+  ReadLogs: grpc.handleUnaryCall<_gantry_v1_ReadLogsRequest__Output, _gantry_v1_ReadLogsResponse>;
+  
   SubmitJob: grpc.handleUnaryCall<_gantry_v1_SubmitJobRequest__Output, _gantry_v1_Job>;
   
   UncordonNode: grpc.handleUnaryCall<_gantry_v1_NodeActionRequest__Output, _gantry_v1_Node>;
@@ -140,6 +153,7 @@ export interface SchedulerServiceDefinition extends grpc.ServiceDefinition {
   GetNode: MethodDefinition<_gantry_v1_GetNodeRequest, _gantry_v1_Node, _gantry_v1_GetNodeRequest__Output, _gantry_v1_Node__Output>
   ListJobs: MethodDefinition<_gantry_v1_ListJobsRequest, _gantry_v1_ListJobsResponse, _gantry_v1_ListJobsRequest__Output, _gantry_v1_ListJobsResponse__Output>
   ListNodes: MethodDefinition<_gantry_v1_ListNodesRequest, _gantry_v1_ListNodesResponse, _gantry_v1_ListNodesRequest__Output, _gantry_v1_ListNodesResponse__Output>
+  ReadLogs: MethodDefinition<_gantry_v1_ReadLogsRequest, _gantry_v1_ReadLogsResponse, _gantry_v1_ReadLogsRequest__Output, _gantry_v1_ReadLogsResponse__Output>
   SubmitJob: MethodDefinition<_gantry_v1_SubmitJobRequest, _gantry_v1_Job, _gantry_v1_SubmitJobRequest__Output, _gantry_v1_Job__Output>
   UncordonNode: MethodDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_Node, _gantry_v1_NodeActionRequest__Output, _gantry_v1_Node__Output>
 }
