@@ -173,6 +173,44 @@ class Search {
     return Infinity;
   }
 
+  /** Fewest level-`l` domains under (top, d) whose room adds up to the need (largest first). */
+  minDomains(top: number, d: number, l: number): number {
+    const tree = this.tree;
+    let lo = d;
+    let hi = d + 1;
+    for (let k = top; k > l; k--) {
+      lo = (tree.childStart[k] as Int32Array)[lo] as number;
+      hi = (tree.childEnd[k] as Int32Array)[hi - 1] as number;
+    }
+    const units = this.units[l] as Int32Array;
+    const buf = this.w.buf;
+    let n = 0;
+    for (let c = lo; c < hi; c++) {
+      const v = units[c] as number;
+      if (v > 0) buf[n++] = v;
+    }
+    const view = buf.subarray(0, n);
+    view.sort();
+    const need = this.need(l);
+    let sum = 0;
+    for (let i = n - 1, t = 1; i >= 0; i--, t++) {
+      sum += view[i] as number;
+      if (sum >= need) return t;
+    }
+    return Infinity;
+  }
+
+  /**
+   * A lower bound on the cost of placing the gang inside (l, d): at every level below,
+   * the fewest domains that could hold it, ignoring how they group. Actual counts are at
+   * least these level by level, so the bound is below the cost in lexicographic order too.
+   */
+  lowerBound(l: number, d: number): number {
+    let lb = 0;
+    for (let k = l - 1; k >= 0; k--) lb += this.minDomains(l, d, k) * (this.W[k] as number);
+    return lb;
+  }
+
   frontier(l: number, d: number, bound: number, limit?: ChildLimit): Frontier | null {
     const { tree, w, W } = this;
     const cap = this.innerNeed(l);
@@ -457,21 +495,28 @@ class Search {
       if (cands.length) lambda = l;
     }
     if (lambda < 0) return null;
-    // (2)-(3): rank the candidates exactly; tightest first, so a later one must be strictly cheaper.
-    cands.sort((a, b) => this.tighter(lambda, a, b));
+    // (2)-(3): rank the candidates exactly, in order of a lower bound (then tightest first);
+    // a candidate whose bound is above the best cost found cannot win, nor can one whose
+    // bound equals it without being tighter (ties go to the tighter domain, objective 4).
+    const lbs = new Map<number, number>();
+    for (const d of cands) lbs.set(d, this.lowerBound(lambda, d));
+    cands.sort((a, b) => (lbs.get(a) as number) - (lbs.get(b) as number) || this.tighter(lambda, a, b));
     let bestCost = Infinity;
     let bestF: Frontier | null = null;
     const lw = this.W[lambda - 1] as number;
     for (const d of cands) {
+      const lb = lbs.get(d) as number;
+      if (lb > bestCost) break;
+      const wins = bestF === null || this.tighter(lambda, d, bestF.id) < 0;
+      if (lb === bestCost && !wins) continue;
       const k = this.minChildren(lambda, d);
-      if (k * lw >= bestCost) continue;
-      const bound = Math.min(bestCost, (k + 1) * lw) - 0.5;
+      const bound = Math.min(bestCost + (wins ? 0.5 : -0.5), (k + 1) * lw - 0.5);
       const f = this.frontier(lambda, d, bound, { unit: lw, k });
       if (!f) continue;
       const i = firstAtLeast(f.inner, this.innerNeed(lambda));
       if (i < 0) continue;
       const c = f.inner.cost[i] as number;
-      if (c < bestCost) {
+      if (c < bestCost || (c === bestCost && wins)) {
         bestCost = c;
         bestF = f;
       }

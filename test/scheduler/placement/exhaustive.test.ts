@@ -4,7 +4,8 @@
  * cordoned nodes) and gangs (slices, required/preferred levels, filters, same firmware),
  * placed one after another on one snapshot with some given back in between:
  * the engine must fit exactly when some placement exists, reach the optimum of
- * objectives (1)-(3) (pack) or the least-free-first order then (2)-(3) (fill), produce
+ * objectives (1)-(3) (pack) or the least-free-first order then (2)-(3) (fill), choose among
+ * the optimal domains of the best level the one objective (4) prefers, produce
  * a valid placement, and ring crossings equal to the domains used per level.
  */
 import t from 'tap';
@@ -57,6 +58,9 @@ function runBatch(seed0: number, cases: number): Tally {
       const key = keyOf(cl.snapshot, req, placementSet(res.placement));
       if (compareKeys(key, ans.bestKey as number[]) !== 0) {
         tally.failures.push(`${where}: key ${JSON.stringify(key)}, optimum ${JSON.stringify(ans.bestKey)} with nodes ${JSON.stringify(ans.bestSet?.map((n) => cl.tree.nodeName(n)))}`);
+      }
+      if (ans.bestDomain !== null && res.placement.domain !== ans.bestDomain) {
+        tally.failures.push(`${where}: chose ${res.placement.level} ${res.placement.domain}, objective (4) picks ${ans.bestDomain} among the optimal ones`);
       }
       cl.snapshot.reserve(res.placement);
       held.push(res.placement);

@@ -14,6 +14,24 @@ export interface OracleAnswer {
   bestKey: number[] | null;
   /** Node ids of one best set (the first found). */
   bestSet: number[] | null;
+  /** pack: the domain of the best level that objective (4) picks among those holding a best set. */
+  bestDomain: string | null;
+}
+
+/** Objective (4) between two domains of one level: fewer free GPUs, then fuller ancestors nearest first, then tree order. */
+function tighterDomain(snap: ClusterSnapshot, l: number, a: number, b: number): number {
+  const tree = snap.tree;
+  let x = a;
+  let y = b;
+  for (let k = l; k < tree.top; k++) {
+    const fx = (snap.domainFree[k] as Int32Array)[x] as number;
+    const fy = (snap.domainFree[k] as Int32Array)[y] as number;
+    if (fx !== fy) return fx - fy;
+    x = (tree.parent[k] as Int32Array)[x] as number;
+    y = (tree.parent[k] as Int32Array)[y] as number;
+    if (x === y) break;
+  }
+  return a - b;
 }
 
 function globMatch(glob: string, s: string): boolean {
@@ -157,6 +175,7 @@ export function solve(snap: ClusterSnapshot, req: GangRequest): OracleAnswer {
   if (cand.length > 16) throw new Error(`oracle: ${cand.length} candidate nodes is too many`);
   let bestKey: number[] | null = null;
   let bestSet: number[] | null = null;
+  let bestDomains: number[] = [];
   const total = 1 << cand.length;
   for (let mask = 1; mask < total; mask++) {
     const set: number[] = [];
@@ -170,12 +189,21 @@ export function solve(snap: ClusterSnapshot, req: GangRequest): OracleAnswer {
     if (lambdaOf(counts) > sh.cap) continue;
     if (!feasible(snap, sh, set, room)) continue;
     const key = keyOf(snap, req, set);
-    if (!bestKey || compareKeys(key, bestKey) < 0) {
+    const cmp = bestKey ? compareKeys(key, bestKey) : -1;
+    const domain = (tree.ancestor[lambdaOf(counts)] as Int32Array)[set[0] as number] as number;
+    if (cmp < 0) {
       bestKey = key;
       bestSet = set;
-    }
+      bestDomains = [domain];
+    } else if (cmp === 0 && !bestDomains.includes(domain)) bestDomains.push(domain);
   }
-  return { feasible: bestKey !== null, bestKey, bestSet };
+  let bestDomain: string | null = null;
+  if (bestKey && sh.mode === 'pack') {
+    const l = bestKey[0] as number;
+    const d = bestDomains.sort((a, b) => tighterDomain(snap, l, a, b))[0] as number;
+    bestDomain = tree.domainName(l, d);
+  }
+  return { feasible: bestKey !== null, bestKey, bestSet, bestDomain };
 }
 
 /** Problems with a placement, checked from first principles (empty when none). */
