@@ -34,6 +34,8 @@ export const schedulerConfigSchema = z.strictObject({
     .strictObject({
       /** A node that has not reported for this long is lost. */
       lostAfterMs: z.number().int().min(100).default(15_000),
+      /** After a scheduler restart, stored ready nodes have at least this long to reconnect before they are lost. */
+      restartGraceMs: z.number().int().min(0).default(30_000),
       /** Report interval the scheduler asks agents to use. */
       reportIntervalMs: z.number().int().min(50).default(5_000),
     })

@@ -76,7 +76,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       }
       const cluster = new ClusterModel(config.nodes.lostAfterMs);
       registry = new NodeRegistry(cluster, store, events, clock, log.child({ component: 'nodes' }));
-      const loaded = registry.load();
+      const loaded = registry.load(config.nodes.restartGraceMs);
       const metrics = createSchedulerMetrics(cluster, events);
       const jm = new JobManager(
         {

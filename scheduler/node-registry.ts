@@ -26,9 +26,9 @@ export class NodeRegistry {
     private readonly log: Logger,
   ) {}
 
-  load(): number {
+  load(restartGraceMs: number): number {
     const records = this.store.listNodes();
-    this.cluster.load(records, this.clock.nowMs());
+    this.cluster.load(records, this.clock.nowMs(), restartGraceMs);
     return records.length;
   }
 

@@ -35,11 +35,14 @@ export class ClusterModel {
 
   constructor(private readonly lostAfterMs: number) {}
 
-  /** Loads stored nodes at start. Ready nodes get a fresh deadline, so a scheduler restart does not flap them. */
-  load(records: readonly NodeRecord[], nowMs: number): void {
+  /**
+   * Loads stored nodes at start. Ready nodes get a fresh deadline of at least `graceMs`, so a
+   * scheduler restart does not flap them (and fail their gangs) while agents reconnect.
+   */
+  load(records: readonly NodeRecord[], nowMs: number, graceMs = 0): void {
     for (const r of records) {
       this.nodes.set(r.name, r);
-      if (r.connectivity === 'ready') this.deadlines.set(r.name, nowMs + this.lostAfterMs);
+      if (r.connectivity === 'ready') this.deadlines.set(r.name, nowMs + Math.max(this.lostAfterMs, graceMs));
     }
   }
 

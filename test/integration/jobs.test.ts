@@ -208,8 +208,10 @@ t.test('jobs on a four-node cluster', async (top) => {
     const id = sub.stdout.split(' ')[0]!;
     const before = await getJob(sched.address, id);
     await sched.child.kill();
+    const restartedAt = Date.now();
     const again = await startScheduler(t, { natsUrl: nats.url, dataDir: sched.dataDir, grpcPort: sched.grpcPort, lostAfterMs: 2000 });
-    await waitFor('agents back', async () => (await listNodes(again.address)).filter((n) => n.connectivity === 'ready').length === 4, 20_000).catch(async (e: unknown) => {
+    // Loaded nodes read 'ready' at once; wait until every agent has really reconnected.
+    await waitFor('agents back', async () => (await listNodes(again.address)).filter((n) => n.connectivity === 'ready' && n.lastSeenMs >= restartedAt).length === 4, 20_000).catch(async (e: unknown) => {
       const ns = await listNodes(again.address).catch(() => []);
       throw new Error(`${(e as Error).message}; nodes: ${JSON.stringify(ns.map((n) => [n.name, n.connectivity]))}; scheduler:\n${again.child.output().slice(-4000)}`);
     });

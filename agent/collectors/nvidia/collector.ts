@@ -28,6 +28,13 @@ export interface NvidiaCollectorOptions {
   env?: NodeJS.ProcessEnv;
   /** Runner to use (default: the process-wide one, so probes of the same kind never overlap). */
   runner?: ProbeRunner;
+  /**
+   * The link matrix is static hardware: `topo -m` runs on the first probe, then every this many
+   * probes, and whenever the set of GPUs changes (default 30).
+   */
+  topologyEveryProbes?: number;
+  /** `nvlink -s` runs every this many probes (default 3); probes between reuse the last answer. */
+  nvlinkEveryProbes?: number;
 }
 
 /**
@@ -53,8 +60,14 @@ export function createNvidiaCollector(options: NvidiaCollectorOptions = {}): Gpu
   const withTopology = options.topology ?? true;
   const withNvlink = options.nvlinkStatus ?? true;
   const env = options.env;
+  const topoEvery = Math.max(1, options.topologyEveryProbes ?? 30);
+  const nvlinkEvery = Math.max(1, options.nvlinkEveryProbes ?? 3);
+  let probes = 0;
+  let cachedTopo: { gpuKey: string; topo: NvidiaTopo; atProbe: number } | undefined;
+  let cachedNvlink: { gpuKey: string; nvlink: NvlinkGpuStatus[]; atProbe: number } | undefined;
 
   const probe = async (): Promise<GpuProbe> => {
+    const probeNo = probes++;
     const started = performance.now();
     const warnings: string[] = [];
     const q = await runner.run(binary, ['-q', '-x'], {
@@ -75,7 +88,13 @@ export function createNvidiaCollector(options: NvidiaCollectorOptions = {}): Gpu
     let gpus = parsed.gpus;
     let linkMatrix: LinkMatrix = { devices: [], rows: [] };
     let linkGroups: LinkGroup[] = [];
-    if (withTopology && gpus.length > 0) {
+    const gpuKey = gpus.map((g) => `${g.index}:${g.uuid}`).join(',');
+    const topoFresh = cachedTopo && cachedTopo.gpuKey === gpuKey && probeNo - cachedTopo.atProbe < topoEvery;
+    if (withTopology && gpus.length > 0 && topoFresh && cachedTopo) {
+      gpus = applyTopology(gpus, cachedTopo.topo);
+      linkMatrix = cachedTopo.topo.matrix;
+      linkGroups = deriveLinkGroups(cachedTopo.topo);
+    } else if (withTopology && gpus.length > 0) {
       try {
         const t = await runner.run(binary, ['topo', '-m'], {
           timeoutMs: topoTimeoutMs,
@@ -84,6 +103,7 @@ export function createNvidiaCollector(options: NvidiaCollectorOptions = {}): Gpu
           ...(env ? { env } : {}),
         });
         const topo = parseTopoMatrix(t.stdout);
+        cachedTopo = { gpuKey, topo, atProbe: probeNo };
         gpus = applyTopology(gpus, topo);
         linkMatrix = topo.matrix;
         linkGroups = deriveLinkGroups(topo);
@@ -96,7 +116,9 @@ export function createNvidiaCollector(options: NvidiaCollectorOptions = {}): Gpu
       }
     }
     let nvlink: NvlinkGpuStatus[] | null = null;
-    if (withNvlink && gpus.length > 0) {
+    if (withNvlink && gpus.length > 0 && cachedNvlink && cachedNvlink.gpuKey === gpuKey && probeNo - cachedNvlink.atProbe < nvlinkEvery) {
+      nvlink = cachedNvlink.nvlink;
+    } else if (withNvlink && gpus.length > 0) {
       try {
         const n = await runner.run(binary, ['nvlink', '-s'], {
           timeoutMs: topoTimeoutMs,
@@ -107,6 +129,7 @@ export function createNvidiaCollector(options: NvidiaCollectorOptions = {}): Gpu
           ...(env ? { env } : {}),
         });
         nvlink = parseNvlinkStatus(n.stdout);
+        cachedNvlink = { gpuKey, nvlink, atProbe: probeNo };
       } catch (err) {
         if (err instanceof ProbeTimeoutError || err instanceof ProbeFailedError) warnings.push(`nvlink -s: ${err.message}`);
         else throw err;

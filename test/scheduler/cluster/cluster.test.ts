@@ -43,4 +43,8 @@ t.test('load gives ready nodes a fresh deadline', async (t) => {
   d.load([stored], 50_000);
   t.same(d.sweep(50_500), [], 'not lost at once after a scheduler restart');
   t.same(d.sweep(51_000).map((x) => x.type), ['lost'], 'but lost if it does not come back in time');
+  const e = new ClusterModel(1000);
+  e.load([stored], 50_000, 30_000);
+  t.same(e.sweep(79_999), [], 'a restart grace longer than lostAfterMs holds');
+  t.same(e.sweep(80_000).map((x) => x.type), ['lost']);
 });
