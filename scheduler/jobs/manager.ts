@@ -19,6 +19,7 @@ import { EVENT_SCHEMA_VERSION, type JobEvent } from '../../shared/events/index.j
 import { parseJobSpec, type JobSpec } from '../../shared/jobspec/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import type { SchedulerMessage } from '../../shared/proto/index.js';
+import type { TaskStatusView } from '../../shared/wire/index.js';
 import type { ClusterModel, Transition } from '../cluster/index.js';
 import type { EventBus } from '../events/index.js';
 import { explainText, placeJob, releaseAll, requestFromJobSpec, type Placement, type Reason } from '../placement/index.js';
@@ -55,15 +56,7 @@ export interface JobManagerDeps {
 }
 
 /** A task's status as an agent reports it. */
-export interface TaskReport {
-  jobId: string;
-  rank: number;
-  epoch: number;
-  state: 'starting' | 'running' | 'exited' | 'failed-to-start';
-  exitCode: number | null;
-  signal: string | null;
-  message: string;
-}
+export type TaskReport = Pick<TaskStatusView, 'jobId' | 'rank' | 'epoch' | 'state' | 'exitCode' | 'signal' | 'message'>;
 
 interface Explanation {
   reasons: Reason[];

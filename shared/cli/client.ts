@@ -1,6 +1,8 @@
 /** The CLI's gRPC client for SchedulerService: address from --scheduler or GANTRY_SCHEDULER_ADDRESS. */
+import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { loadGantryProto, type SchedulerServiceClient } from '../proto/index.js';
+import type { CliIO } from './command.js';
 
 export const DEFAULT_SCHEDULER_ADDRESS = '127.0.0.1:7070';
 
@@ -45,4 +47,51 @@ export function schedulerAddress(flag: string | undefined, env: NodeJS.ProcessEn
 export function reportCallError(command: string, e: unknown, address: string, stderr: (s: string) => void): number {
   stderr(`gantry ${command}: ${describeGrpcError(e, address)}\n`);
   return isInvalidArgument(e) ? 2 : 1;
+}
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }>;
+
+/**
+ * The common shape of a command that talks to the scheduler: parse flags (bad flags exit 2),
+ * `--help`, an exact number of positionals, `--scheduler`, one client for the call, and errors
+ * mapped to exit codes (INVALID_ARGUMENT → 2, others → 1).
+ */
+export async function runClientCommand(
+  name: string,
+  argv: string[],
+  io: CliIO,
+  spec: { options: OptionSpec; positionals: number; usage: string },
+  fn: (ctx: { client: SchedulerServiceClient; values: Record<string, string | boolean | undefined>; positionals: string[]; address: string }) => Promise<number>,
+): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { ...spec.options, scheduler: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: spec.positionals > 0,
+      strict: true,
+    });
+  } catch (e) {
+    io.stderr(`gantry ${name}: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const usage = `usage: gantry ${name} ${spec.usage} [--scheduler host:port]\n`;
+  if (values.help) {
+    io.stdout(usage);
+    return 0;
+  }
+  if (parsed.positionals.length !== spec.positionals) {
+    io.stderr(usage);
+    return 2;
+  }
+  const address = schedulerAddress(values.scheduler as string | undefined, io.env);
+  const client = schedulerClient(address);
+  try {
+    return await fn({ client, values, positionals: parsed.positionals, address });
+  } catch (e) {
+    return reportCallError(name, e, address, io.stderr);
+  } finally {
+    client.close();
+  }
 }

@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import type { NodeRecord } from '../domain/index.js';
 import type { ListNodesResponse__Output } from '../proto/index.js';
 import { nodeFromPb } from '../wire/index.js';
-import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
-import { DEFAULT_SCHEDULER_ADDRESS, describeGrpcError, schedulerClient, unaryCall } from './client.js';
+import type { Command } from './command.js';
+import { runClientCommand, unaryCall } from './client.js';
 
 /** The JSON form of a node: stable keys for scripts. */
 export function nodeJson(n: NodeRecord): Record<string, unknown> {
@@ -54,34 +53,11 @@ export function nodesTable(nodes: readonly NodeRecord[], nowMs: number): string 
 export const nodesCommand: Command = {
   name: 'nodes',
   summary: 'list nodes: state, schedulability, health, GPUs',
-  async run(argv, io) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: { json: { type: 'boolean' }, scheduler: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-        strict: true,
-      }));
-    } catch (e) {
-      io.stderr(`gantry nodes: ${(e as Error).message}\n`);
-      return EXIT_USAGE;
-    }
-    if (values.help) {
-      io.stdout('usage: gantry nodes [--json] [--scheduler host:port]\n');
-      return 0;
-    }
-    const address = values.scheduler ?? io.env.GANTRY_SCHEDULER_ADDRESS ?? DEFAULT_SCHEDULER_ADDRESS;
-    const client = schedulerClient(address);
-    try {
+  run: (argv, io) =>
+    runClientCommand('nodes', argv, io, { options: { json: { type: 'boolean' } }, positionals: 0, usage: '[--json]' }, async ({ client, values }) => {
       const res = await unaryCall<object, ListNodesResponse__Output>(client, client.ListNodes as never, {});
       const nodes = res.nodes.map(nodeFromPb);
       io.stdout(values.json ? JSON.stringify(nodes.map(nodeJson), null, 2) + '\n' : nodesTable(nodes, Date.now()));
       return 0;
-    } catch (e) {
-      io.stderr(`gantry nodes: ${describeGrpcError(e, address)}\n`);
-      return EXIT_FAILURE;
-    } finally {
-      client.close();
-    }
-  },
+    }),
 };
