@@ -18,6 +18,7 @@ import { createHealthEvaluator, DEFAULT_HEALTH_CONFIG } from './health/index.js'
 import { createAgentMetrics } from './metrics.js';
 import { NodeProber, type NodeSnapshot } from './node-probe.js';
 import { Reporter } from './reporter/index.js';
+import { nearestHcas } from './topology/index.js';
 import { createTaskRunner, type TaskRunner, type TaskStatus } from './runner/index.js';
 import type { SchedulerMessage__Output } from '../shared/proto/index.js';
 import type { TaskStatusView } from '../shared/wire/index.js';
@@ -109,8 +110,11 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
     if (msg.startTask) {
       const st = msg.startTask;
       const key = { jobId: st.jobId, rank: st.rank, epoch: st.epoch };
+      // The scheduler computes the rank's environment; the HCAs nearest its GPUs are known only here.
+      const hcas = snapshot && !('NCCL_IB_HCA' in st.env) ? nearestHcas(snapshot.inventory, st.gpus) : [];
+      const env = hcas.length > 0 ? { ...st.env, NCCL_IB_HCA: hcas.join(',') } : st.env;
       runner
-        .start({ ...key, command: st.command, env: st.env, workdir: st.workdir, runAs: st.runAs, graceSeconds: st.graceSeconds })
+        .start({ ...key, command: st.command, env, workdir: st.workdir, runAs: st.runAs, graceSeconds: st.graceSeconds })
         // The status start() settles on is reported too (the scheduler takes repeats in its stride).
         .then((status) => reporter?.sendTaskUpdate(view(status)))
         .catch((e: unknown) => {

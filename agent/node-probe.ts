@@ -144,6 +144,7 @@ export class NodeProber {
       inventory.topology.linkMatrix = src.linkMatrix;
       inventory.topology.linkGroups = src.linkGroups;
       inventory.topology.fabric = src.fabric;
+      inventory.topology.nics = src.nics;
     }
     inventory.hcas = this.hcas;
     inventory.topology.domains = { ...d.topology };

@@ -127,6 +127,8 @@ export interface GpuProbe {
   fabric: FabricInfo | null;
   linkMatrix: LinkMatrix;
   linkGroups: LinkGroup[];
+  /** NIC legend of the link matrix (NIC0 -> mlx5_0); empty when unknown. */
+  nics: Record<string, string>;
   samples: GpuSample[];
   /** What the tool said it has attached (`attached_gpus`); may exceed gpus.length when some are missing. */
   attachedGpus: number;

@@ -100,6 +100,8 @@ export interface NodeTopology {
   fabric: FabricInfo | null;
   /** Where the node sits, level name -> domain name (e.g. {leaf: 'leaf-3', spine: 'spine-1'}), from agent labels. */
   domains: Record<string, string>;
+  /** NIC legend of the link matrix: matrix device (NIC0) -> RDMA device (mlx5_0). */
+  nics: Record<string, string>;
 }
 
 export interface Inventory {
@@ -158,7 +160,7 @@ export function emptyInventory(hostname = ''): Inventory {
     firmware: { driverVersion: '', cudaVersion: '' },
     gpus: [],
     hcas: [],
-    topology: { linkMatrix: { devices: [], rows: [] }, linkGroups: [], fabric: null, domains: {} },
+    topology: { linkMatrix: { devices: [], rows: [] }, linkGroups: [], fabric: null, domains: {}, nics: {} },
   };
 }
 

@@ -94,6 +94,7 @@ export function inventoryToPb(inv: Inventory): PbInventory {
       linkGroups: inv.topology.linkGroups.map((g) => ({ kind: g.kind, gpus: g.gpus })),
       ...(inv.topology.fabric ? { fabric: { ...inv.topology.fabric } } : {}),
       domains: { ...inv.topology.domains },
+      nics: { ...inv.topology.nics },
     },
   };
 }
@@ -146,6 +147,7 @@ export function inventoryFromPb(pb: PbInventoryOut | null | undefined, field: st
       }),
       fabric: topo?.fabric ? { ...topo.fabric } : null,
       domains: { ...(topo?.domains ?? {}) },
+      nics: { ...(topo?.nics ?? {}) },
     },
   };
 }

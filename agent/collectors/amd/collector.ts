@@ -78,6 +78,7 @@ export function createAmdCollector(options: AmdCollectorOptions = {}): GpuCollec
         nvlink: null,
         linkMatrix,
         linkGroups,
+        nics: {},
         samples: report.samples,
         attachedGpus: gpus.length,
         warnings,

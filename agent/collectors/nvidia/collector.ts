@@ -88,12 +88,14 @@ export function createNvidiaCollector(options: NvidiaCollectorOptions = {}): Gpu
     let gpus = parsed.gpus;
     let linkMatrix: LinkMatrix = { devices: [], rows: [] };
     let linkGroups: LinkGroup[] = [];
+    let nics: Record<string, string> = {};
     const gpuKey = gpus.map((g) => `${g.index}:${g.uuid}`).join(',');
     const topoFresh = cachedTopo && cachedTopo.gpuKey === gpuKey && probeNo - cachedTopo.atProbe < topoEvery;
     if (withTopology && gpus.length > 0 && topoFresh && cachedTopo) {
       gpus = applyTopology(gpus, cachedTopo.topo);
       linkMatrix = cachedTopo.topo.matrix;
       linkGroups = deriveLinkGroups(cachedTopo.topo);
+      nics = cachedTopo.topo.nics;
     } else if (withTopology && gpus.length > 0) {
       try {
         const t = await runner.run(binary, ['topo', '-m'], {
@@ -107,6 +109,7 @@ export function createNvidiaCollector(options: NvidiaCollectorOptions = {}): Gpu
         gpus = applyTopology(gpus, topo);
         linkMatrix = topo.matrix;
         linkGroups = deriveLinkGroups(topo);
+        nics = topo.nics;
       } catch (err) {
         if (err instanceof ProbeTimeoutError || err instanceof ProbeFailedError || err instanceof ParseError) {
           warnings.push(`topo -m: ${err.message}`);
@@ -143,6 +146,7 @@ export function createNvidiaCollector(options: NvidiaCollectorOptions = {}): Gpu
       fabric: parsed.fabric,
       linkMatrix,
       linkGroups,
+      nics,
       samples: parsed.samples,
       attachedGpus: parsed.attachedGpus,
       warnings,

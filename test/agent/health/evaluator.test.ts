@@ -14,6 +14,7 @@ function probeOf(path: string): GpuProbe {
     fabric: p.fabric,
     linkMatrix: { devices: [], rows: [] },
     linkGroups: [],
+    nics: {},
     samples: p.samples,
     attachedGpus: p.attachedGpus,
     nvlink: null,

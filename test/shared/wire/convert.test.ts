@@ -18,6 +18,7 @@ t.test('inventory round-trips', async (t) => {
     linkGroups: [{ kind: 'nvlink', gpus: [3, 4] }],
     fabric: { clusterUuid: 'abc', cliqueId: 2, state: 'Completed', status: 'Success', trusted: true },
     domains: { leaf: 'l1' },
+    nics: { NIC0: 'mlx5_0' },
   };
   inv.hcas.push({ name: 'mlx5_0', hcaType: 'MT4129', firmwareVersion: '28.41.1000', boardId: 'MT_0000000838', ports: [{ port: 1, state: 'ACTIVE', physState: 'LinkUp', rateGbps: 400, linkLayer: 'InfiniBand' }] });
   t.same(inventoryFromPb(asOut<PbInventoryOut>(inventoryToPb(inv)), 'inventory'), inv);

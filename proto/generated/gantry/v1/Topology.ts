@@ -9,6 +9,7 @@ export interface Topology {
   'linkGroups'?: (_gantry_v1_LinkGroup)[];
   'fabric'?: (_gantry_v1_Fabric | null);
   'domains'?: ({[key: string]: string});
+  'nics'?: ({[key: string]: string});
 }
 
 export interface Topology__Output {
@@ -16,4 +17,5 @@ export interface Topology__Output {
   'linkGroups': (_gantry_v1_LinkGroup__Output)[];
   'fabric': (_gantry_v1_Fabric__Output | null);
   'domains': ({[key: string]: string});
+  'nics': ({[key: string]: string});
 }

@@ -1,0 +1,1 @@
+export { nearestHcas } from './nearest-hcas.js';
