@@ -2,12 +2,14 @@ import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { CancelJobRequest as _gantry_v1_CancelJobRequest, CancelJobRequest__Output as _gantry_v1_CancelJobRequest__Output } from './gantry/v1/CancelJobRequest';
+import type { ClusterTopology as _gantry_v1_ClusterTopology, ClusterTopology__Output as _gantry_v1_ClusterTopology__Output } from './gantry/v1/ClusterTopology';
 import type { ExplainJobResponse as _gantry_v1_ExplainJobResponse, ExplainJobResponse__Output as _gantry_v1_ExplainJobResponse__Output } from './gantry/v1/ExplainJobResponse';
 import type { ExplainReason as _gantry_v1_ExplainReason, ExplainReason__Output as _gantry_v1_ExplainReason__Output } from './gantry/v1/ExplainReason';
 import type { Fabric as _gantry_v1_Fabric, Fabric__Output as _gantry_v1_Fabric__Output } from './gantry/v1/Fabric';
 import type { Firmware as _gantry_v1_Firmware, Firmware__Output as _gantry_v1_Firmware__Output } from './gantry/v1/Firmware';
 import type { GetJobRequest as _gantry_v1_GetJobRequest, GetJobRequest__Output as _gantry_v1_GetJobRequest__Output } from './gantry/v1/GetJobRequest';
 import type { GetNodeRequest as _gantry_v1_GetNodeRequest, GetNodeRequest__Output as _gantry_v1_GetNodeRequest__Output } from './gantry/v1/GetNodeRequest';
+import type { GetTopologyRequest as _gantry_v1_GetTopologyRequest, GetTopologyRequest__Output as _gantry_v1_GetTopologyRequest__Output } from './gantry/v1/GetTopologyRequest';
 import type { Gpu as _gantry_v1_Gpu, Gpu__Output as _gantry_v1_Gpu__Output } from './gantry/v1/Gpu';
 import type { Hca as _gantry_v1_Hca, Hca__Output as _gantry_v1_Hca__Output } from './gantry/v1/Hca';
 import type { HcaPort as _gantry_v1_HcaPort, HcaPort__Output as _gantry_v1_HcaPort__Output } from './gantry/v1/HcaPort';
@@ -30,6 +32,7 @@ import type { ReadLogsResponse as _gantry_v1_ReadLogsResponse, ReadLogsResponse_
 import type { SchedulerServiceClient as _gantry_v1_SchedulerServiceClient, SchedulerServiceDefinition as _gantry_v1_SchedulerServiceDefinition } from './gantry/v1/SchedulerService';
 import type { SubmitJobRequest as _gantry_v1_SubmitJobRequest, SubmitJobRequest__Output as _gantry_v1_SubmitJobRequest__Output } from './gantry/v1/SubmitJobRequest';
 import type { Topology as _gantry_v1_Topology, Topology__Output as _gantry_v1_Topology__Output } from './gantry/v1/Topology';
+import type { TopologyDomain as _gantry_v1_TopologyDomain, TopologyDomain__Output as _gantry_v1_TopologyDomain__Output } from './gantry/v1/TopologyDomain';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -39,6 +42,7 @@ export interface ProtoGrpcType {
   gantry: {
     v1: {
       CancelJobRequest: MessageTypeDefinition<_gantry_v1_CancelJobRequest, _gantry_v1_CancelJobRequest__Output>
+      ClusterTopology: MessageTypeDefinition<_gantry_v1_ClusterTopology, _gantry_v1_ClusterTopology__Output>
       Connectivity: EnumTypeDefinition
       ExplainJobResponse: MessageTypeDefinition<_gantry_v1_ExplainJobResponse, _gantry_v1_ExplainJobResponse__Output>
       ExplainReason: MessageTypeDefinition<_gantry_v1_ExplainReason, _gantry_v1_ExplainReason__Output>
@@ -46,6 +50,7 @@ export interface ProtoGrpcType {
       Firmware: MessageTypeDefinition<_gantry_v1_Firmware, _gantry_v1_Firmware__Output>
       GetJobRequest: MessageTypeDefinition<_gantry_v1_GetJobRequest, _gantry_v1_GetJobRequest__Output>
       GetNodeRequest: MessageTypeDefinition<_gantry_v1_GetNodeRequest, _gantry_v1_GetNodeRequest__Output>
+      GetTopologyRequest: MessageTypeDefinition<_gantry_v1_GetTopologyRequest, _gantry_v1_GetTopologyRequest__Output>
       Gpu: MessageTypeDefinition<_gantry_v1_Gpu, _gantry_v1_Gpu__Output>
       Hca: MessageTypeDefinition<_gantry_v1_Hca, _gantry_v1_Hca__Output>
       HcaPort: MessageTypeDefinition<_gantry_v1_HcaPort, _gantry_v1_HcaPort__Output>
@@ -70,6 +75,7 @@ export interface ProtoGrpcType {
       Severity: EnumTypeDefinition
       SubmitJobRequest: MessageTypeDefinition<_gantry_v1_SubmitJobRequest, _gantry_v1_SubmitJobRequest__Output>
       Topology: MessageTypeDefinition<_gantry_v1_Topology, _gantry_v1_Topology__Output>
+      TopologyDomain: MessageTypeDefinition<_gantry_v1_TopologyDomain, _gantry_v1_TopologyDomain__Output>
     }
   }
 }

@@ -68,6 +68,7 @@ export function schedulerServiceHandlers(cluster: ClusterModel, registry: NodeRe
       const chunk = await streams.readLog(rank.node, { jobId: job.id, rank: rank.rank, epoch: job.epoch, offset: req.offset, maxBytes });
       return { node: rank.node, data: chunk.data, nextOffset: chunk.nextOffset, eof: chunk.eof, finished: rank.state === 'exited' || !['placed', 'starting', 'running'].includes(job.state) };
     }),
+    GetTopology: unary(() => jobs.topologyView()),
     ExplainJob: unary((req) => {
       const e = jobs.explain(req.id);
       return { id: e.job.id, state: e.job.state, fitsNow: e.fitsNow, reasons: e.reasons, text: e.text };

@@ -28,6 +28,8 @@ import type { StateStore } from '../store/index.js';
 import {
   buildTopology,
   ClusterSnapshot,
+  GPU_FREE,
+  GPU_USED,
   nodeInputFromRecord,
   nodeStateFromRecord,
   type TopologyNodeInput,
@@ -53,6 +55,17 @@ export interface JobManagerDeps {
   log: Logger;
   /** Sends a command to a node's agent; false when the node has no live stream. */
   send(node: string, msg: SchedulerMessage): boolean;
+}
+
+export interface DomainView {
+  level: string;
+  name: string;
+  parent: string;
+  nodes: number;
+  gpusTotal: number;
+  gpusUsed: number;
+  gpusFree: number;
+  gpusUnavailable: number;
 }
 
 /** A task's status as an agent reports it. */
@@ -255,21 +268,7 @@ export class JobManager {
     const pending = pendingOrder([...this.jobs.values()].filter((j) => j.state === 'pending'));
     const sends: Array<() => void> = [];
     if (pending.length > 0) {
-      const nodes = this.deps.cluster.list();
-      const byName = new Map(nodes.map((n) => [n.name, n]));
-      const tree = this.topology(nodes);
-      const used = new Map<string, number[]>();
-      const ports = new Map<string, Set<number>>();
-      for (const j of this.jobs.values()) {
-        if (!ACTIVE_JOB_STATES.has(j.state)) continue;
-        for (const r of j.ranks) used.set(r.node, [...(used.get(r.node) ?? []), ...r.gpus]);
-        const n0 = j.ranks[0]?.node;
-        if (n0 && j.masterPort) ports.set(n0, (ports.get(n0) ?? new Set()).add(j.masterPort));
-      }
-      const snapshot = ClusterSnapshot.create(tree, (name) => {
-        const rec = byName.get(name);
-        return rec ? nodeStateFromRecord(rec, used.get(name) ?? []) : undefined;
-      });
+      const { tree, snapshot, byName, ports } = this.snapshotNow();
       for (const job of pending) {
         let out;
         try {
@@ -305,6 +304,63 @@ export class JobManager {
       }
     }
     if (changed.length > 0) await this.commitAndSend(changed, sends);
+  }
+
+  /** The tree and this moment's free and used GPUs (allocations of active jobs), plus reserved ports. */
+  private snapshotNow(): { tree: TopologyTree; snapshot: ClusterSnapshot; byName: Map<string, NodeRecord>; ports: Map<string, Set<number>> } {
+    const nodes = this.deps.cluster.list();
+    const byName = new Map(nodes.map((n) => [n.name, n]));
+    const tree = this.topology(nodes);
+    const used = new Map<string, number[]>();
+    const ports = new Map<string, Set<number>>();
+    for (const j of this.jobs.values()) {
+      if (!ACTIVE_JOB_STATES.has(j.state)) continue;
+      for (const r of j.ranks) used.set(r.node, [...(used.get(r.node) ?? []), ...r.gpus]);
+      const n0 = j.ranks[0]?.node;
+      if (n0 && j.masterPort) ports.set(n0, (ports.get(n0) ?? new Set()).add(j.masterPort));
+    }
+    const snapshot = ClusterSnapshot.create(tree, (name) => {
+      const rec = byName.get(name);
+      return rec ? nodeStateFromRecord(rec, used.get(name) ?? []) : undefined;
+    });
+    return { tree, snapshot, byName, ports };
+  }
+
+  /** The tree with GPUs per domain: free (placeable now), used (allocated to jobs), unavailable (unhealthy, lost, cordoned...). */
+  topologyView(): { levels: string[]; domains: DomainView[] } {
+    const { tree, snapshot } = this.snapshotNow();
+    const perNode = Array.from({ length: tree.nodeCount }, (_, n) => {
+      const total = tree.gpuCount[n] as number;
+      const off = tree.gpuOffset[n] as number;
+      let used = 0;
+      let free = 0;
+      for (let g = 0; g < total; g++) {
+        const st = snapshot.gpuState[off + g];
+        if (st === GPU_USED) used++;
+        else if (st === GPU_FREE && snapshot.unusable[n] === null) free++;
+      }
+      return { total, used, free };
+    });
+    const domains: DomainView[] = [];
+    // Coarsest first, each domain followed by its children (depth-first ids make this an in-order list per level).
+    const visit = (level: number, id: number, parent: string): void => {
+      const name = tree.names[level]![id]!;
+      let total = 0;
+      let used = 0;
+      let free = 0;
+      const from = level === 0 ? id : (tree.nodeStart[level]![id] as number);
+      const to = level === 0 ? id + 1 : (tree.nodeEnd[level]![id] as number);
+      for (let n = from; n < to; n++) {
+        total += perNode[n]!.total;
+        used += perNode[n]!.used;
+        free += perNode[n]!.free;
+      }
+      domains.push({ level: tree.levels[level]!, name, parent, nodes: to - from, gpusTotal: total, gpusUsed: used, gpusFree: free, gpusUnavailable: total - used - free });
+      if (level === 0) return;
+      for (let c = tree.childStart[level]![id] as number; c < (tree.childEnd[level]![id] as number); c++) visit(level - 1, c, name);
+    };
+    for (let id = 0; id < (tree.domainCount[tree.top] ?? 0); id++) visit(tree.top, id, '');
+    return { levels: [...tree.levels], domains };
   }
 
   private ranksOf(placements: readonly Placement[], tree: TopologyTree, byName: Map<string, NodeRecord>): RankRecord[] {

@@ -11,6 +11,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   job: { summary: 'one job: state, placement map, why pending', load: async () => (await import('./job.js')).jobCommand },
   logs: { summary: "a rank's output through the scheduler; --follow keeps reading", load: async () => (await import('./logs.js')).logsCommand },
   cancel: { summary: 'cancel a job', load: async () => (await import('./cancel.js')).cancelCommand },
+  topology: { summary: 'the topology tree with free and used GPUs per domain', load: async () => (await import('./topology.js')).topologyCommand },
   cordon: { summary: 'take no new work on a node', load: async () => (await import('./node-actions.js')).cordonCommand },
   uncordon: { summary: 'let a node take work again', load: async () => (await import('./node-actions.js')).uncordonCommand },
   drain: { summary: 'take no new work on a node; running gangs finish', load: async () => (await import('./node-actions.js')).drainCommand },

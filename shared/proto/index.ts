@@ -22,3 +22,4 @@ export type { StopTask__Output as PbStopTaskOut } from '../../proto/generated/ga
 export type { TaskStatus as PbTaskStatus } from '../../proto/generated/gantry/v1/TaskStatus.js';
 export type { ReadLogsResponse__Output } from '../../proto/generated/gantry/v1/ReadLogsResponse.js';
 export type { LogChunk__Output as PbLogChunkOut } from '../../proto/generated/gantry/v1/LogChunk.js';
+export type { ClusterTopology__Output } from '../../proto/generated/gantry/v1/ClusterTopology.js';

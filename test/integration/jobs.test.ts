@@ -88,6 +88,10 @@ t.test('jobs on a four-node cluster', async (top) => {
       t.equal(x.env.LOCAL_WORLD_SIZE, '1', 'one rank per node');
     }
     t.equal(new Set(job.ranks.map((x) => x.node)).size, 4, 'on four nodes');
+    const topo = JSON.parse((await cli(['topology', '--json'], env)).stdout) as { levels: string[]; domains: Array<{ level: string; name: string; parent: string; nodes: number; gpusTotal: number; gpusUsed: number; gpusFree: number }> };
+    const root = topo.domains[0]!;
+    t.same([root.level, root.nodes, root.gpusTotal, root.gpusUsed, root.gpusFree], ['cluster', 4, 32, 0, 32], 'gantry topology: the finished gang freed every GPU');
+    t.same(topo.domains.filter((d) => d.level === 'leaf').map((d) => [d.name, d.parent, d.nodes]), [['leaf-0', 'spine-0', 4]], 'leaf-0 under spine-0 holds the four nodes');
   });
 
   t.test('gantry logs reads a rank\'s output through the scheduler', async (t) => {
@@ -137,6 +141,8 @@ t.test('jobs on a four-node cluster', async (top) => {
     t.equal(sub.code, 0, sub.stderr);
     const id = sub.stdout.split(' ')[0]!;
     await waitFor('pids written', () => readdirSync(pids).length === 2);
+    const topo = JSON.parse((await cli(['topology', '--json'], env)).stdout) as { domains: Array<{ level: string; gpusUsed: number; gpusFree: number }> };
+    t.same([topo.domains[0]!.gpusUsed, topo.domains[0]!.gpusFree], [8, 24], 'gantry topology counts the running gang\'s GPUs as used');
     const r = await cli(['cancel', id, '--reason', 'test'], env);
     t.equal(r.code, 0, r.stderr);
     t.equal(r.stdout, `${id} cancelled\n`);

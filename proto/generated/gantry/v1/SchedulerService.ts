@@ -3,9 +3,11 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { CancelJobRequest as _gantry_v1_CancelJobRequest, CancelJobRequest__Output as _gantry_v1_CancelJobRequest__Output } from '../../gantry/v1/CancelJobRequest';
+import type { ClusterTopology as _gantry_v1_ClusterTopology, ClusterTopology__Output as _gantry_v1_ClusterTopology__Output } from '../../gantry/v1/ClusterTopology';
 import type { ExplainJobResponse as _gantry_v1_ExplainJobResponse, ExplainJobResponse__Output as _gantry_v1_ExplainJobResponse__Output } from '../../gantry/v1/ExplainJobResponse';
 import type { GetJobRequest as _gantry_v1_GetJobRequest, GetJobRequest__Output as _gantry_v1_GetJobRequest__Output } from '../../gantry/v1/GetJobRequest';
 import type { GetNodeRequest as _gantry_v1_GetNodeRequest, GetNodeRequest__Output as _gantry_v1_GetNodeRequest__Output } from '../../gantry/v1/GetNodeRequest';
+import type { GetTopologyRequest as _gantry_v1_GetTopologyRequest, GetTopologyRequest__Output as _gantry_v1_GetTopologyRequest__Output } from '../../gantry/v1/GetTopologyRequest';
 import type { Job as _gantry_v1_Job, Job__Output as _gantry_v1_Job__Output } from '../../gantry/v1/Job';
 import type { ListJobsRequest as _gantry_v1_ListJobsRequest, ListJobsRequest__Output as _gantry_v1_ListJobsRequest__Output } from '../../gantry/v1/ListJobsRequest';
 import type { ListJobsResponse as _gantry_v1_ListJobsResponse, ListJobsResponse__Output as _gantry_v1_ListJobsResponse__Output } from '../../gantry/v1/ListJobsResponse';
@@ -72,6 +74,15 @@ export interface SchedulerServiceClient extends grpc.Client {
   getNode(argument: _gantry_v1_GetNodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
   getNode(argument: _gantry_v1_GetNodeRequest, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
   
+  GetTopology(argument: _gantry_v1_GetTopologyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ClusterTopology__Output>): grpc.ClientUnaryCall;
+  GetTopology(argument: _gantry_v1_GetTopologyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ClusterTopology__Output>): grpc.ClientUnaryCall;
+  GetTopology(argument: _gantry_v1_GetTopologyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ClusterTopology__Output>): grpc.ClientUnaryCall;
+  GetTopology(argument: _gantry_v1_GetTopologyRequest, callback: grpc.requestCallback<_gantry_v1_ClusterTopology__Output>): grpc.ClientUnaryCall;
+  getTopology(argument: _gantry_v1_GetTopologyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ClusterTopology__Output>): grpc.ClientUnaryCall;
+  getTopology(argument: _gantry_v1_GetTopologyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ClusterTopology__Output>): grpc.ClientUnaryCall;
+  getTopology(argument: _gantry_v1_GetTopologyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ClusterTopology__Output>): grpc.ClientUnaryCall;
+  getTopology(argument: _gantry_v1_GetTopologyRequest, callback: grpc.requestCallback<_gantry_v1_ClusterTopology__Output>): grpc.ClientUnaryCall;
+  
   ListJobs(argument: _gantry_v1_ListJobsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
   ListJobs(argument: _gantry_v1_ListJobsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
   ListJobs(argument: _gantry_v1_ListJobsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
@@ -132,6 +143,8 @@ export interface SchedulerServiceHandlers extends grpc.UntypedServiceImplementat
   
   GetNode: grpc.handleUnaryCall<_gantry_v1_GetNodeRequest__Output, _gantry_v1_Node>;
   
+  GetTopology: grpc.handleUnaryCall<_gantry_v1_GetTopologyRequest__Output, _gantry_v1_ClusterTopology>;
+  
   ListJobs: grpc.handleUnaryCall<_gantry_v1_ListJobsRequest__Output, _gantry_v1_ListJobsResponse>;
   
   ListNodes: grpc.handleUnaryCall<_gantry_v1_ListNodesRequest__Output, _gantry_v1_ListNodesResponse>;
@@ -151,6 +164,7 @@ export interface SchedulerServiceDefinition extends grpc.ServiceDefinition {
   ExplainJob: MethodDefinition<_gantry_v1_GetJobRequest, _gantry_v1_ExplainJobResponse, _gantry_v1_GetJobRequest__Output, _gantry_v1_ExplainJobResponse__Output>
   GetJob: MethodDefinition<_gantry_v1_GetJobRequest, _gantry_v1_Job, _gantry_v1_GetJobRequest__Output, _gantry_v1_Job__Output>
   GetNode: MethodDefinition<_gantry_v1_GetNodeRequest, _gantry_v1_Node, _gantry_v1_GetNodeRequest__Output, _gantry_v1_Node__Output>
+  GetTopology: MethodDefinition<_gantry_v1_GetTopologyRequest, _gantry_v1_ClusterTopology, _gantry_v1_GetTopologyRequest__Output, _gantry_v1_ClusterTopology__Output>
   ListJobs: MethodDefinition<_gantry_v1_ListJobsRequest, _gantry_v1_ListJobsResponse, _gantry_v1_ListJobsRequest__Output, _gantry_v1_ListJobsResponse__Output>
   ListNodes: MethodDefinition<_gantry_v1_ListNodesRequest, _gantry_v1_ListNodesResponse, _gantry_v1_ListNodesRequest__Output, _gantry_v1_ListNodesResponse__Output>
   ReadLogs: MethodDefinition<_gantry_v1_ReadLogsRequest, _gantry_v1_ReadLogsResponse, _gantry_v1_ReadLogsRequest__Output, _gantry_v1_ReadLogsResponse__Output>
