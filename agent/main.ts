@@ -120,7 +120,7 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
         .catch((e: unknown) => {
           // Refused before it ran (bad runAs, workdir...): tell the scheduler, which fails or requeues the gang.
           log.warn({ job: st.jobId, rank: st.rank, err: (e as Error).message }, 'task refused');
-          reporter?.sendTaskUpdate({ ...key, state: 'failed-to-start', exitCode: null, signal: null, startedMs: 0, finishedMs: Date.now(), message: isGantryError(e) ? e.message : String(e) });
+          reporter?.sendTaskUpdate({ ...key, state: 'failed-to-start', exitCode: null, signal: null, startedMs: 0, finishedMs: clock.nowMs(), message: isGantryError(e) ? e.message : String(e) });
         });
     } else if (msg.readLog) {
       const rl = msg.readLog;

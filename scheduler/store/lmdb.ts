@@ -50,10 +50,8 @@ export class LmdbStore implements StateStore {
     return out;
   }
 
-  async putNodes(nodes: readonly NodeRecord[]): Promise<void> {
-    await this.root.transaction(() => {
-      for (const n of nodes) void this.nodes.put(n.name, { v: STORE_SCHEMA_VERSION, node: n });
-    });
+  putNodes(nodes: readonly NodeRecord[]): Promise<void> {
+    return this.commit({ nodes });
   }
 
   async deleteNode(name: string): Promise<boolean> {

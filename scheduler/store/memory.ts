@@ -16,9 +16,8 @@ export class MemoryStore implements StateStore {
     return [...this.nodes.keys()].sort().map((k) => structuredClone(this.nodes.get(k)!));
   }
 
-  async putNodes(nodes: readonly NodeRecord[]): Promise<void> {
-    this.assertOpen();
-    for (const n of nodes) this.nodes.set(n.name, structuredClone(n));
+  putNodes(nodes: readonly NodeRecord[]): Promise<void> {
+    return this.commit({ nodes });
   }
 
   async deleteNode(name: string): Promise<boolean> {

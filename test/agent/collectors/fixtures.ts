@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseNvidiaSmiXml, type GpuProbe } from '../../../agent/collectors/index.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const sharedFixtures = resolve(repoRoot, '../shared/fixtures');
@@ -28,4 +29,23 @@ export function allNvidiaXmlCaptures(): string[] {
     }
   }
   return out;
+}
+
+/** A GPU probe built from a `-q -x` capture alone (no topo -m, no nvlink -s), for health-rule tests. */
+export function probeOf(path: string): GpuProbe {
+  const p = parseNvidiaSmiXml(read(path));
+  return {
+    vendor: 'nvidia',
+    gpus: p.gpus,
+    firmware: p.firmware,
+    fabric: p.fabric,
+    linkMatrix: { devices: [], rows: [] },
+    linkGroups: [],
+    nics: {},
+    samples: p.samples,
+    attachedGpus: p.attachedGpus,
+    nvlink: null,
+    warnings: [],
+    durationMs: 0,
+  };
 }

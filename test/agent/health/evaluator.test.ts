@@ -3,25 +3,8 @@ import { join } from 'node:path';
 import { ProbeTimeoutError } from '../../../shared/errors/index.js';
 import { parseNvidiaSmiXml, parseXidLog, type GpuProbe } from '../../../agent/collectors/index.js';
 import { createHealthEvaluator } from '../../../agent/health/index.js';
-import { derivedFixtures, read, shared } from '../collectors/fixtures.js';
+import { derivedFixtures, probeOf, read, shared } from '../collectors/fixtures.js';
 
-function probeOf(path: string): GpuProbe {
-  const p = parseNvidiaSmiXml(read(path));
-  return {
-    vendor: 'nvidia',
-    gpus: p.gpus,
-    firmware: p.firmware,
-    fabric: p.fabric,
-    linkMatrix: { devices: [], rows: [] },
-    linkGroups: [],
-    nics: {},
-    samples: p.samples,
-    attachedGpus: p.attachedGpus,
-    nvlink: null,
-    warnings: [],
-    durationMs: 0,
-  };
-}
 const k8s = (f: string) => shared('k8s-test-infra', f);
 
 t.test('healthy node: no verdicts, severity ok', async (t) => {

@@ -33,25 +33,8 @@ import {
   type HealthInput,
   type Rule,
 } from '../../../agent/health/index.js';
-import { allNvidiaXmlCaptures, derivedFixtures, read, shared } from '../collectors/fixtures.js';
+import { allNvidiaXmlCaptures, derivedFixtures, probeOf, read, shared } from '../collectors/fixtures.js';
 
-function probeOf(path: string): GpuProbe {
-  const p = parseNvidiaSmiXml(read(path));
-  return {
-    vendor: 'nvidia',
-    gpus: p.gpus,
-    firmware: p.firmware,
-    fabric: p.fabric,
-    linkMatrix: { devices: [], rows: [] },
-    linkGroups: [],
-    nics: {},
-    samples: p.samples,
-    attachedGpus: p.attachedGpus,
-    nvlink: null,
-    warnings: [],
-    durationMs: 0,
-  };
-}
 
 const derived = (f: string) => join(derivedFixtures, f);
 const k8s = (f: string) => shared('k8s-test-infra', f);
