@@ -1,6 +1,7 @@
 /** Agent options, compiled once at start. Defaults are documented in the README's config reference. */
 import { z } from 'zod';
 import { hostPortSchema, logSchema, tlsSchema, type EnvBinding, type FlagBinding } from '../shared/config/index.js';
+import { natsClientShape } from '../shared/natsconn/index.js';
 
 const autoBool = z.union([z.literal('auto'), z.boolean()]);
 
@@ -88,6 +89,14 @@ export const agentConfigSchema = z.strictObject({
       expectedGpus: z.number().int().min(0).default(0),
     })
     .prefault({}),
+  /** NATS, for telemetry the agent publishes (east-west latency, service SLO histograms). */
+  nats: z
+    .strictObject({
+      /** false: no NATS connection and no telemetry. */
+      enabled: z.boolean().default(false),
+      ...natsClientShape,
+    })
+    .prefault({}),
   log: logSchema,
 });
 
@@ -99,6 +108,10 @@ export const agentEnv: readonly EnvBinding[] = [
   { env: 'GANTRY_SCHEDULER_ADDRESS', key: 'scheduler.address' },
   { env: 'GANTRY_METRICS_LISTEN', key: 'metrics.listen' },
   { env: 'GANTRY_AGENT_STATE_DIR', key: 'runner.stateDir' },
+  { env: 'GANTRY_NATS_URL', key: 'nats.servers' },
+  { env: 'GANTRY_NATS_USER', key: 'nats.user' },
+  { env: 'GANTRY_NATS_PASS', key: 'nats.pass' },
+  { env: 'GANTRY_NATS_TOKEN', key: 'nats.token' },
   { env: 'GANTRY_LOG_LEVEL', key: 'log.level' },
   { env: 'GANTRY_LOG_FORMAT', key: 'log.format' },
 ];
@@ -112,5 +125,6 @@ export const agentFlags: readonly FlagBinding[] = [
   { flag: 'report-interval-ms', key: 'reportIntervalMs' },
   { flag: 'collect-interval-ms', key: 'collectIntervalMs' },
   { flag: 'state-dir', key: 'runner.stateDir' },
+  { flag: 'nats-url', key: 'nats.servers' },
   { flag: 'log-level', key: 'log.level' },
 ];

@@ -1,10 +1,7 @@
 /** Scheduler options, compiled once at start. Defaults are documented in the README's config reference. */
 import { z } from 'zod';
 import { hostPortSchema, logSchema, tlsSchema, type EnvBinding, type FlagBinding } from '../shared/config/index.js';
-
-const serversSchema = z
-  .union([z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)), z.array(z.string().min(1))])
-  .pipe(z.array(z.string().regex(/^(nats|tls|wss?):\/\/[^\s]+$/, 'must be nats://host:port (or tls://, ws://, wss://)')).min(1));
+import { natsClientShape } from '../shared/natsconn/index.js';
 
 export const schedulerConfigSchema = z.strictObject({
   /** Identifies this scheduler to agents and in events. */
@@ -22,10 +19,7 @@ export const schedulerConfigSchema = z.strictObject({
     .strictObject({
       /** false: events are kept in memory only (no NATS). */
       enabled: z.boolean().default(true),
-      servers: serversSchema.prefault('nats://127.0.0.1:4222'),
-      user: z.string().default(''),
-      pass: z.string().default(''),
-      token: z.string().default(''),
+      ...natsClientShape,
       streamMaxBytes: z.number().int().positive().default(1024 * 1024 * 1024),
       streamMaxAgeMs: z.number().int().positive().default(7 * 24 * 3600 * 1000),
     })

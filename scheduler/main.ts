@@ -10,6 +10,7 @@ import { SERVICE_NAMES, serverCredentials, startGrpcServer, type GrpcServer } fr
 import { ClusterModel } from './cluster/index.js';
 import type { SchedulerConfig } from './config.js';
 import { MemoryEventBus, NatsEventBus, type EventBus } from './events/index.js';
+import { natsConnectionOptions } from '../shared/natsconn/index.js';
 import { createSchedulerMetrics } from './metrics.js';
 import { NodeRegistry } from './node-registry.js';
 import { JobManager } from './jobs/index.js';
@@ -60,12 +61,9 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       if (config.nats.enabled) {
         const bus = new NatsEventBus(
           {
-            servers: config.nats.servers,
-            ...(config.nats.user ? { user: config.nats.user, pass: config.nats.pass } : {}),
-            ...(config.nats.token ? { token: config.nats.token } : {}),
+            connection: natsConnectionOptions(config.nats, config.schedulerId),
             streamMaxBytes: config.nats.streamMaxBytes,
             streamMaxAgeMs: config.nats.streamMaxAgeMs,
-            name: config.schedulerId,
           },
           log.child({ component: 'events' }),
         );

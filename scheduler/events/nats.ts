@@ -4,14 +4,11 @@ import type { Logger } from '../../shared/log/index.js';
 import type { EventBus } from './types.js';
 
 export interface NatsEventBusOptions {
-  servers: string[];
-  user?: string;
-  pass?: string;
-  token?: string;
+  /** Servers, credentials and TLS (shared/natsconn compiles them from config). */
+  connection: ConnectionOptions;
   /** Stream limits for GANTRY_EVENTS. */
   streamMaxBytes: number;
   streamMaxAgeMs: number;
-  name: string;
 }
 
 /**
@@ -38,21 +35,14 @@ export class NatsEventBus implements EventBus {
   }
 
   private async connectLoop(): Promise<void> {
-    const copts: ConnectionOptions = {
-      servers: this.opts.servers,
-      name: this.opts.name,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-      ...(this.opts.user ? { user: this.opts.user, pass: this.opts.pass ?? '' } : {}),
-      ...(this.opts.token ? { token: this.opts.token } : {}),
-    };
+    const copts: ConnectionOptions = { ...this.opts.connection, maxReconnectAttempts: -1, reconnectTimeWait: 500 };
     // First connection: our own retry loop, so close() can stop it; after that nats.js reconnects forever.
     let warned = false;
     while (!this.nc && !this.closed) {
       try {
         this.nc = await connect(copts);
       } catch (e) {
-        if (!warned) this.log.warn({ err: (e as Error).message, servers: this.opts.servers }, 'NATS not reachable yet; events queue until it is');
+        if (!warned) this.log.warn({ err: (e as Error).message, servers: this.opts.connection.servers }, 'NATS not reachable yet; events queue until it is');
         warned = true;
         await new Promise<void>((r) => setTimeout(r, 500).unref());
       }

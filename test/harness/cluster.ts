@@ -2,7 +2,7 @@
  * Real parts for integration tests: a nats-server on a free port, the scheduler and agents as child
  * processes of the built CLI (dist/), and a gRPC client. Every start registers its own teardown.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -48,13 +48,28 @@ export interface Nats {
   restart(): Promise<void>;
 }
 
-export async function startNats(t: Test): Promise<Nats> {
+/** A throw-away CA and a server certificate for 127.0.0.1/localhost, made with openssl in a temp dir. */
+export function makeTestCerts(t: Test): { ca: string; cert: string; key: string } {
+  const openssl = which('openssl');
+  if (!openssl) throw new Error('openssl is not on PATH');
+  const dir = tempDir(t, 'gantry-tls-');
+  const f = (n: string): string => path.join(dir, n);
+  const ssl = (...args: string[]): void => void execFileSync(openssl, args, { stdio: 'pipe' });
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=gantry-test-ca', '-keyout', f('ca.key'), '-out', f('ca.crt'));
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=gantry-test-server', '-keyout', f('server.key'), '-out', f('server.csr'));
+  writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', f('ext.cnf'), '-out', f('server.crt'));
+  return { ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key') };
+}
+
+/** nats-server with JetStream on a free loopback port; `args` adds options (auth, TLS, a config file). */
+export async function startNats(t: Test, args: readonly string[] = []): Promise<Nats> {
   const bin = which('nats-server');
   if (!bin) throw new Error('nats-server is not on PATH (apt-get install nats-server)');
   const port = await freePort();
   const storeDir = tempDir(t, 'gantry-nats-');
   const launch = async (): Promise<Child> => {
-    const c = startChild('nats-server', bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir]);
+    const c = startChild('nats-server', bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, ...args]);
     await waitForPort(port, 10_000);
     return c;
   };

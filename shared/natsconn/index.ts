@@ -1,0 +1,2 @@
+export { natsClientShape, natsConnectionOptions } from './options.js';
+export type { NatsClientConfig } from './options.js';
