@@ -23,6 +23,8 @@ import { createTaskRunner, type TaskRunner, type TaskStatus } from './runner/ind
 import type { SchedulerMessage__Output } from '../shared/proto/index.js';
 import type { TaskStatusView } from '../shared/wire/index.js';
 import { isGantryError } from '../shared/errors/index.js';
+import { natsConnectionOptions } from '../shared/natsconn/index.js';
+import { NatsTelemetrySink, type TelemetrySink } from './telemetry/index.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -88,6 +90,10 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
   const prober = createProber(config, nodeName, clock, deps.envPath);
   const metrics = createAgentMetrics({ nodeName, dcgmCompat: config.metrics.dcgmCompat });
   let snapshot: NodeSnapshot | undefined;
+  /** Telemetry to NATS (east-west latency, service SLOs); absent with nats.enabled false. */
+  let telemetry: (TelemetrySink & { start?(): void }) | undefined = config.nats.enabled
+    ? new NatsTelemetrySink(natsConnectionOptions(config.nats, `gantry-agent ${nodeName}`), log.child({ component: 'telemetry' }))
+    : undefined;
   const runner: TaskRunner = createTaskRunner({
     stateDir: config.runner.stateDir,
     allowedUsers: config.runner.allowedUsers,
@@ -168,6 +174,7 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
       if (lifecycle !== 'created') throw new Error(`cannot start an agent that is ${lifecycle}`);
       lifecycle = 'starting';
       metricsServer = await startMetricsServer(metrics.registry, config.metrics.listen);
+      telemetry?.start?.();
       const adopted = await runner.adopt();
       if (adopted.length) log.info({ tasks: adopted.length }, 'adopted tasks from the state directory');
       runner.onUpdate((t) => {
@@ -227,6 +234,8 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
       await reporter?.stop();
       await runner.close(); // ranks keep running; a restarted agent adopts them
       await prober.close();
+      await telemetry?.close();
+      telemetry = undefined;
       await metricsServer?.close();
       lifecycle = 'stopped';
       log.info('agent stopped');

@@ -1,0 +1,2 @@
+export { MemoryTelemetrySink, NatsTelemetrySink } from './sink.js';
+export type { TelemetrySink } from './sink.js';
