@@ -50,8 +50,28 @@ export const schedulerConfigSchema = z.strictObject({
       requeueMaxMs: z.number().int().min(0).default(60_000),
       /** Timer-driven scheduling cycles (besides those on submit, node change and task exit). */
       cycleIntervalMs: z.number().int().min(50).default(2_000),
+      /** Fair share: a queue's past GPU usage weighs half after this long. */
+      fairShareHalfLifeMs: z.number().int().min(1000).default(24 * 3600 * 1000),
+      /** A stopped rank's GPUs stay taken until its exit is reported, or its grace period plus this. */
+      stopSlackMs: z.number().int().min(0).default(15_000),
     })
     .prefault({}),
+  /** Named queues: priority, GPU quota (nominal + borrowing limit) and fair-share weight. */
+  queues: z
+    .record(
+      z.string().regex(/^[a-z0-9-]{1,63}$/, 'queue names are 1-63 characters of a-z, 0-9 and -'),
+      z.strictObject({
+        /** Higher priority queues are served first and may preempt lower ones. */
+        priority: z.number().int().min(0).max(1000).default(0),
+        /** GPUs guaranteed to this queue (reclaimed from borrowers by preemption); null: no quota. */
+        nominalGpus: z.number().int().min(0).nullable().default(null),
+        /** GPUs above nominal it may borrow while others leave them idle; null: no limit. */
+        borrowingLimitGpus: z.number().int().min(0).nullable().default(null),
+        /** Fair-share weight among queues of equal priority. */
+        weight: z.number().positive().default(1),
+      }),
+    )
+    .default({ default: { priority: 0, nominalGpus: null, borrowingLimitGpus: null, weight: 1 } }),
   log: logSchema,
 });
 

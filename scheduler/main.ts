@@ -83,6 +83,9 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
           requeueInitialMs: config.jobs.requeueInitialMs,
           requeueMaxMs: config.jobs.requeueMaxMs,
           cycleIntervalMs: config.jobs.cycleIntervalMs,
+          queues: config.queues,
+          fairShareHalfLifeMs: config.jobs.fairShareHalfLifeMs,
+          stopSlackMs: config.jobs.stopSlackMs,
         },
         { store, cluster, events, clock, log: log.child({ component: 'jobs' }), send: (node, msg) => streams?.send(node, msg) ?? false },
       );

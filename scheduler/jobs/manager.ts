@@ -22,8 +22,8 @@ import type { SchedulerMessage } from '../../shared/proto/index.js';
 import type { TaskStatusView } from '../../shared/wire/index.js';
 import type { ClusterModel, Transition } from '../cluster/index.js';
 import type { EventBus } from '../events/index.js';
-import { explainText, placeJob, releaseAll, requestFromJobSpec, type Placement, type Reason } from '../placement/index.js';
-import { pendingOrder } from '../queue/index.js';
+import { explainText, placeJob, requestFromJobSpec, type Placement, type Reason } from '../placement/index.js';
+import { DEFAULT_QUEUE, decayedUsage, jobGpus, quotaBlock, jobMinGpus, type QueueConfig } from '../queue/index.js';
 import type { StateStore } from '../store/index.js';
 import {
   buildTopology,
@@ -35,6 +35,7 @@ import {
   type TopologyNodeInput,
   type TopologyTree,
 } from '../topology/index.js';
+import { planCycle } from './planner.js';
 import { pickMasterPort, rankEnv, requeueDelayMs } from './rank-env.js';
 
 export interface JobManagerOptions {
@@ -45,6 +46,21 @@ export interface JobManagerOptions {
   requeueMaxMs: number;
   /** Timer-driven cycles (requeue deadlines, retries). */
   cycleIntervalMs: number;
+  /** Named queues; a job naming another queue is refused. */
+  queues: Record<string, QueueConfig>;
+  /** Fair share: usage older by this much weighs half. */
+  fairShareHalfLifeMs: number;
+  /** After a stop is sent, a rank's GPUs stay taken until its exit is reported, or its grace period plus this. */
+  stopSlackMs: number;
+}
+
+/** GPUs of a stopped rank, taken until the agent reports the rank gone (no GPU is handed out twice). */
+interface Releasing {
+  node: string;
+  gpus: number[];
+  untilMs: number;
+  /** The job that preempted it, if any: that job waits for these rather than preempting more. */
+  forJob: string;
 }
 
 export interface JobManagerDeps {
@@ -101,6 +117,8 @@ const JOB_ID = /^[a-z0-9][a-z0-9-]{0,62}-\d+$/;
 export class JobManager {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly explanations = new Map<string, Explanation>();
+  /** Stopped ranks not yet reported gone, by job/rank/epoch. */
+  private readonly releasing = new Map<string, Releasing>();
   private seq = 0;
   private tree: TopologyTree | undefined;
   private treeKey = '';
@@ -159,7 +177,11 @@ export class JobManager {
   /** Validates, refuses a job that could not fit even on an empty cluster, stores it pending. */
   async submit(specText: string, owner: string): Promise<JobRecord> {
     const spec = parseJobSpec(specText);
+    const queue = this.opts.queues[spec.queue];
+    if (!queue) throw new InvalidArgumentError('queue', `unknown queue "${spec.queue}"; the queues are ${Object.keys(this.opts.queues).sort().join(', ')}`);
     this.checkCouldEverFit(spec);
+    const overQuota = quotaBlock(spec.queue, queue, 0, jobMinGpus({ spec }));
+    if (overQuota) throw new FailedPreconditionError(`job ${spec.name} could never run: ${overQuota.replace(/: \d+ GPUs in use of/, ': its limit is')}`);
     const now = this.deps.clock.nowMs();
     const job: JobRecord = {
       id: `${spec.name}-${++this.seq}`,
@@ -257,53 +279,75 @@ export class JobManager {
     }
   }
 
+  private queue(name: string): QueueConfig {
+    return this.opts.queues[name] ?? DEFAULT_QUEUE;
+  }
+
   private async cycle(): Promise<void> {
     this.cycles++;
     const now = this.deps.clock.nowMs();
-    const changed: JobRecord[] = [];
+    const changed = new Map<string, JobRecord>();
+    const sends: Array<() => void> = [];
+    // Stopped ranks whose exit never came (agent gone...) free their GPUs after their grace period.
+    for (const [k, r] of this.releasing) if (r.untilMs <= now) this.releasing.delete(k);
     // Requeued jobs whose backoff is over are pending again.
     for (const j of this.jobs.values()) {
-      if (j.state === 'requeued' && j.requeueAtMs <= now) changed.push(this.transition(j, 'pending', `retry ${j.attempt} of ${j.spec.maxRetries}`));
+      if (j.state === 'requeued' && j.requeueAtMs <= now) {
+        changed.set(j.id, this.transition(j, 'pending', j.message.startsWith('preempted') ? j.message : `retry ${j.attempt} of ${j.spec.maxRetries}`));
+      }
     }
-    const pending = pendingOrder([...this.jobs.values()].filter((j) => j.state === 'pending'));
-    const sends: Array<() => void> = [];
+    const pending = [...this.jobs.values()].map((j) => changed.get(j.id) ?? j).filter((j) => j.state === 'pending');
     if (pending.length > 0) {
       const { tree, snapshot, byName, ports } = this.snapshotNow();
-      for (const job of pending) {
-        let out;
-        try {
-          out = placeJob(snapshot, requestFromJobSpec(job.spec));
-        } catch (e) {
-          // A spec naming a level this cluster does not have: it can never run here.
-          changed.push(this.finish(job, 'failed', (e as Error).message));
-          continue;
-        }
-        if (!out.fits) {
-          releaseAll(snapshot, out.placements);
-          const reasons = out.failed && !out.failed.fits ? out.failed.reasons : [];
-          this.explanations.set(job.id, { reasons, text: out.failed && !out.failed.fits ? explainText(out.failed) : 'does not fit' });
-          continue;
-        }
-        const ranks = this.ranksOf(out.placements, tree, byName);
-        const n0 = ranks[0]!.node;
-        const reserved = ports.get(n0) ?? new Set<number>();
-        const masterPort = pickMasterPort(this.opts.masterPortRange, reserved);
-        if (masterPort === 0) {
-          releaseAll(snapshot, out.placements);
-          this.explanations.set(job.id, { reasons: [{ level: 'node', reason: 'no free MASTER_PORT on rank 0 node', count: 1 }], text: `every port of the MASTER_PORT range is taken on ${n0}` });
-          continue;
-        }
-        ports.set(n0, reserved.add(masterPort));
+      const chosenPorts = new Map<string, number>();
+      const plan = planCycle({
+        nowMs: now,
+        tree,
+        snapshot,
+        pending,
+        active: [...this.jobs.values()].filter((j) => ACTIVE_JOB_STATES.has(j.state)),
+        awaitingVictims: new Set([...this.releasing.values()].map((r) => r.forJob).filter(Boolean)),
+        queues: (name) => this.queue(name),
+        usage: decayedUsage(this.jobs.values(), now, this.opts.fairShareHalfLifeMs),
+        halfLifeMs: this.opts.fairShareHalfLifeMs,
+        accept: (job, placements) => {
+          const n0 = placements[0]?.ranks[0]?.node ?? '';
+          const reserved = ports.get(n0) ?? new Set<number>();
+          const port = pickMasterPort(this.opts.masterPortRange, reserved);
+          if (port === 0) return `every port of the MASTER_PORT range is taken on ${n0}`;
+          ports.set(n0, reserved.add(port));
+          chosenPorts.set(job.id, port);
+          return null;
+        },
+      });
+      for (const { job, message } of plan.failures) changed.set(job.id, this.finish(job, 'failed', message));
+      for (const [id, w] of plan.waiting) {
+        const r = plan.reservation?.jobId === id ? plan.reservation : null;
+        const note = r
+          ? `\nreserved: ${r.gpus} GPUs held for it${Number.isFinite(r.atMs) ? `; by the running jobs' time limits it starts by ${new Date(r.atMs).toISOString()}` : ''}; smaller jobs backfill only if their time limit ends before then`
+          : '';
+        this.explanations.set(id, { reasons: w.reasons, text: w.text.replace(/\n$/, '') + note });
+      }
+      for (const p of plan.preemptions) {
+        const v = this.jobs.get(p.victim.id)!;
+        const hours = (p.lostWorkGpuMs / 3_600_000).toFixed(2);
+        const next = this.transition(v, 'requeued', `preempted by ${p.preemptor.id} (priority ${p.preemptor.spec.priority}, queue ${p.preemptor.spec.queue}); ${hours} GPU-hours since its start or last checkpoint lost`);
+        next.requeueAtMs = now;
+        changed.set(v.id, next);
+        sends.push(() => this.stopRanks(v, `preempted by ${p.preemptor.id}`, undefined, p.preemptor.id));
+      }
+      for (const { job, placements } of plan.starts) {
+        const ranks = this.ranksOf(placements, tree, byName);
         this.explanations.delete(job.id);
         const next = this.transition(job, 'starting', `placed on ${new Set(ranks.map((r) => r.node)).size} node(s)`);
         next.epoch = job.epoch + 1;
         next.ranks = ranks;
-        next.masterPort = masterPort;
-        changed.push(next);
+        next.masterPort = chosenPorts.get(job.id) ?? 0;
+        changed.set(job.id, next);
         sends.push(() => this.startRanks(next, byName));
       }
     }
-    if (changed.length > 0) await this.commitAndSend(changed, sends);
+    if (changed.size > 0) await this.commitAndSend([...changed.values()], sends);
   }
 
   /** The tree and this moment's free and used GPUs (allocations of active jobs), plus reserved ports. */
@@ -319,6 +363,7 @@ export class JobManager {
       const n0 = j.ranks[0]?.node;
       if (n0 && j.masterPort) ports.set(n0, (ports.get(n0) ?? new Set()).add(j.masterPort));
     }
+    for (const r of this.releasing.values()) used.set(r.node, [...(used.get(r.node) ?? []), ...r.gpus]);
     const snapshot = ClusterSnapshot.create(tree, (name) => {
       const rec = byName.get(name);
       return rec ? nodeStateFromRecord(rec, used.get(name) ?? []) : undefined;
@@ -417,9 +462,17 @@ export class JobManager {
     if (!sent) this.deps.log.warn({ job: job.id, rank: r.rank, node: r.node }, 'node has no stream; the start goes out when it reconnects');
   }
 
-  private stopRanks(job: JobRecord, reason: string, except?: (r: RankRecord) => boolean): void {
+  /**
+   * SIGTERM, then SIGKILL after the job's grace period. The ranks' GPUs stay taken until the agent
+   * reports them gone (or grace + stopSlackMs pass), so a next placement never shares a GPU with them.
+   */
+  private stopRanks(job: JobRecord, reason: string, except?: (r: RankRecord) => boolean, forJob = ''): void {
+    const untilMs = this.deps.clock.nowMs() + job.spec.preemptGraceSeconds * 1000 + this.opts.stopSlackMs;
     for (const r of job.ranks) {
       if (r.state === 'exited' || except?.(r)) continue;
+      if (this.deps.cluster.get(r.node)?.connectivity === 'ready') {
+        this.releasing.set(`${job.id}/${r.rank}/${job.epoch}`, { node: r.node, gpus: [...r.gpus], untilMs, forJob });
+      }
       this.deps.send(r.node, { stopTask: { jobId: job.id, rank: r.rank, epoch: job.epoch, graceSeconds: job.spec.preemptGraceSeconds, reason } });
     }
   }
@@ -458,6 +511,7 @@ export class JobManager {
     const job = this.jobs.get(t.jobId);
     const rank = job?.ranks.find((r) => r.rank === t.rank);
     const current = job && ACTIVE_JOB_STATES.has(job.state) && job.epoch === t.epoch && rank?.node === node;
+    if (t.state !== 'running' && t.state !== 'starting' && this.releasing.delete(`${t.jobId}/${t.rank}/${t.epoch}`)) this.trigger('rank gone');
     if (!current) {
       if (t.state === 'running' || t.state === 'starting') {
         this.deps.log.warn({ node, job: t.jobId, rank: t.rank, epoch: t.epoch }, 'fencing a task the scheduler does not run');

@@ -41,4 +41,6 @@ export interface JobRecord {
   ranks: RankRecord[];
   /** MASTER_PORT reserved on rank 0's node while the job is active. */
   masterPort: number;
+  /** Latest checkpoint a rank reported (unix ms; 0 or absent: none): preemption counts lost work from here. */
+  lastCheckpointMs?: number;
 }

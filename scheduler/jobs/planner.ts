@@ -1,0 +1,279 @@
+/**
+ * One scheduling cycle's decisions, pure: which pending jobs start where, which running gangs are
+ * preempted for whom, the reservation the first blocked job holds (EASY backfill), and why every
+ * other pending job waits. The job manager applies the plan (commit, then commands).
+ *
+ * - Order: queue priority, then fair share, then job priority (scheduler/queue AdmissionOrder).
+ * - Quota: a queue never exceeds nominal + borrowing limit.
+ * - Preemption: a blocked job may evict whole gangs it outranks (or that borrow quota its queue is
+ *   owed); of the sets of victims that make it fit, the one with the least lost work (GPUs × time
+ *   since each victim started or last checkpointed), tried globally and per topology domain.
+ * - Backfill: the first job that fits neither now nor by preemption gets a reservation: the GPUs it
+ *   would get once running jobs end at their time limits, and that time. Those GPUs are held; a later
+ *   job may use them only if its own time limit ends before the reservation's time.
+ */
+import type { JobRecord } from '../../shared/domain/index.js';
+import { placeJob, releaseAll, requestFromJobSpec, explainText, type Placement, type Reason } from '../placement/index.js';
+import { AdmissionOrder, jobGpus, jobMinGpus, lostWorkGpuMs, mayPreempt, quotaBlock, type QueueConfig } from '../queue/index.js';
+import { GPU_FREE, GPU_USED, type ClusterSnapshot, type GpuClaim, type TopologyTree } from '../topology/index.js';
+
+export interface PlanInput {
+  nowMs: number;
+  tree: TopologyTree;
+  /** GPUs of active jobs, and of stopped ranks not yet gone, are used; the plan reserves on it. */
+  snapshot: ClusterSnapshot;
+  pending: readonly JobRecord[];
+  /** Placed, starting and running jobs (preemption candidates; their time limits shape backfill). */
+  active: readonly JobRecord[];
+  /** Jobs for which preempted ranks are still stopping: they wait instead of preempting again. */
+  awaitingVictims: ReadonlySet<string>;
+  queues: (name: string) => QueueConfig;
+  /** Decayed GPU-ms per queue (queue/decayedUsage). */
+  usage: ReadonlyMap<string, number>;
+  halfLifeMs: number;
+  /** Called when a job fits: a reason it still cannot start (no MASTER_PORT...), or null to start it. */
+  accept(job: JobRecord, placements: readonly Placement[]): string | null;
+}
+
+export interface Waiting {
+  reasons: Reason[];
+  text: string;
+}
+
+export interface Preemption {
+  victim: JobRecord;
+  preemptor: JobRecord;
+  lostWorkGpuMs: number;
+}
+
+export interface Plan {
+  starts: Array<{ job: JobRecord; placements: Placement[] }>;
+  preemptions: Preemption[];
+  waiting: Map<string, Waiting>;
+  /** Jobs whose spec cannot be placed on this cluster at all (e.g. a level it lacks). */
+  failures: Array<{ job: JobRecord; message: string }>;
+  reservation: { jobId: string; atMs: number; gpus: number } | null;
+}
+
+/** The GPUs a job holds that the snapshot marks used, as a claim. */
+export function claimOf(tree: TopologyTree, snapshot: ClusterSnapshot, job: JobRecord): GpuClaim {
+  const ranks: Array<{ nodeId: number; gpus: number[] }> = [];
+  for (const r of job.ranks) {
+    const nodeId = tree.nodeId(r.node);
+    if (nodeId < 0) continue;
+    const off = tree.gpuOffset[nodeId] as number;
+    const gpus = r.gpus.filter((g) => g < (tree.gpuCount[nodeId] as number) && snapshot.gpuState[off + g] === GPU_USED);
+    if (gpus.length) ranks.push({ nodeId, gpus });
+  }
+  return { ranks };
+}
+
+function freeSubset(snapshot: ClusterSnapshot, placements: readonly Placement[]): GpuClaim {
+  const ranks: Array<{ nodeId: number; gpus: number[] }> = [];
+  for (const p of placements) {
+    for (const r of p.ranks) {
+      const gpus = r.gpus.filter((g) => snapshot.gpuState[(snapshot.tree.gpuOffset[r.nodeId] as number) + g] === GPU_FREE);
+      if (gpus.length) ranks.push({ nodeId: r.nodeId, gpus });
+    }
+  }
+  return { ranks };
+}
+
+function claimGpus(c: GpuClaim): number {
+  let n = 0;
+  for (const r of c.ranks) n += r.gpus.length;
+  return n;
+}
+
+type Request = ReturnType<typeof requestFromJobSpec>;
+
+/** Whether the request fits on the snapshot (tried, then rolled back). */
+function fits(snapshot: ClusterSnapshot, request: Request): boolean {
+  const out = placeJob(snapshot, request);
+  releaseAll(snapshot, out.placements);
+  return out.fits;
+}
+
+interface Candidate {
+  job: JobRecord;
+  claim: GpuClaim;
+  lost: number;
+}
+
+/** Greedy by least lost work until the job fits, then drop victims it turns out not to need. */
+function greedyVictims(base: ClusterSnapshot, request: Request, cands: readonly Candidate[]): { victims: Candidate[]; lost: number } | null {
+  const s = base.clone();
+  const taken: Candidate[] = [];
+  let ok = false;
+  for (const c of cands) {
+    s.release(c.claim);
+    taken.push(c);
+    if (fits(s, request)) {
+      ok = true;
+      break;
+    }
+  }
+  if (!ok) return null;
+  // Costliest first: keep a victim only if the job no longer fits without evicting it.
+  const keep: Candidate[] = [];
+  for (const c of [...taken].sort((a, b) => b.lost - a.lost)) {
+    s.reserve(c.claim);
+    if (fits(s, request)) continue;
+    s.release(c.claim);
+    keep.push(c);
+  }
+  return { victims: keep, lost: keep.reduce((a, c) => a + c.lost, 0) };
+}
+
+/** At most this many domains per level are tried (those with the most GPUs that could be freed). */
+const DOMAINS_PER_LEVEL = 32;
+
+/**
+ * The set of whole gangs to evict so `request` fits with the least lost work, or null. Tried over
+ * every candidate, and per domain at each level (only the candidates with ranks in that domain),
+ * so a cheap set that frees one NVLink domain or leaf beats a scattered one.
+ */
+export function findVictims(snapshot: ClusterSnapshot, request: Request, candidates: readonly Candidate[]): { victims: Candidate[]; lost: number } | null {
+  const tree = snapshot.tree;
+  const sorted = [...candidates].sort((a, b) => a.lost - b.lost || claimGpus(b.claim) - claimGpus(a.claim));
+  let best = greedyVictims(snapshot, request, sorted);
+  if (!best) return null;
+  const need = request.minUnits * request.gang.ranks * request.gang.gpusPerRank;
+  for (let level = 0; level < tree.top; level++) {
+    const anc = tree.ancestor[level] as Int32Array;
+    const perDomain = new Map<number, Candidate[]>();
+    for (const c of sorted) {
+      const doms = new Set(c.claim.ranks.map((r) => anc[r.nodeId] as number));
+      for (const d of doms) perDomain.set(d, [...(perDomain.get(d) ?? []), c]);
+    }
+    const freeable = (d: number, list: Candidate[]): number =>
+      ((snapshot.domainFree[level] as Int32Array)[d] as number) + list.reduce((a, c) => a + claimGpus(c.claim), 0);
+    const domains = [...perDomain.entries()]
+      .filter(([d, list]) => freeable(d, list) >= need && list.length < sorted.length)
+      .sort((a, b) => freeable(b[0], b[1]) - freeable(a[0], a[1]))
+      .slice(0, DOMAINS_PER_LEVEL);
+    for (const [, list] of domains) {
+      const r = greedyVictims(snapshot, request, list);
+      if (r && (r.lost < best.lost || (r.lost === best.lost && r.victims.length < best.victims.length))) best = r;
+    }
+  }
+  return best;
+}
+
+/**
+ * When the job could start if running jobs ended at their time limits: the earliest such time and
+ * the placement it would get then. Jobs without a limit end at an unknown time (Infinity).
+ */
+export function futureStart(snapshot: ClusterSnapshot, request: Request, active: readonly JobRecord[], nowMs: number): { atMs: number; placements: Placement[] } | null {
+  const tree = snapshot.tree;
+  const ends = active
+    .map((j) => ({ j, end: j.spec.timeLimitSeconds ? (j.startedMs || nowMs) + j.spec.timeLimitSeconds * 1000 : Infinity }))
+    .sort((a, b) => a.end - b.end);
+  const s = snapshot.clone();
+  for (const { j, end } of ends) {
+    s.release(claimOf(tree, s, j));
+    const out = placeJob(s, request);
+    if (out.fits) return { atMs: end, placements: out.placements };
+    releaseAll(s, out.placements);
+  }
+  return null;
+}
+
+function waitingFrom(out: ReturnType<typeof placeJob>): Waiting {
+  return out.failed && !out.failed.fits ? { reasons: out.failed.reasons, text: explainText(out.failed) } : { reasons: [], text: 'does not fit' };
+}
+
+export function planCycle(input: PlanInput): Plan {
+  const { snapshot, tree, nowMs } = input;
+  const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null };
+  const allocated = new Map<string, number>();
+  for (const j of input.active) allocated.set(j.spec.queue, (allocated.get(j.spec.queue) ?? 0) + jobGpus(j));
+  const order = new AdmissionOrder(input.pending, input.queues, input.usage, allocated, input.halfLifeMs);
+  const victimsTaken = new Set<string>();
+  let held: GpuClaim | null = null;
+
+  for (let job = order.next(); job; job = order.next()) {
+    let request: Request;
+    try {
+      request = requestFromJobSpec(job.spec);
+      const queueBlock = quotaBlock(job.spec.queue, input.queues(job.spec.queue), order.allocatedTo(job.spec.queue), jobMinGpus(job));
+      if (queueBlock) {
+        plan.waiting.set(job.id, { reasons: [{ level: 'queue', reason: 'quota', count: 1 }], text: queueBlock });
+        continue;
+      }
+      const limitMs = (job.spec.timeLimitSeconds ?? 0) * 1000;
+      const endsBeforeReservation = plan.reservation !== null && Number.isFinite(plan.reservation.atMs) && limitMs > 0 && nowMs + limitMs <= plan.reservation.atMs;
+      if (endsBeforeReservation && held) snapshot.release(held);
+      let out: ReturnType<typeof placeJob>;
+      try {
+        out = placeJob(snapshot, request);
+      } finally {
+        if (endsBeforeReservation && held) {
+          held = freeSubsetOfClaim(snapshot, held);
+          snapshot.reserve(held);
+        }
+      }
+      if (out.fits) {
+        const gpus = out.placements.reduce((a, p) => a + p.ranks.reduce((b, r) => b + r.gpus.length, 0), 0);
+        const overQuota = quotaBlock(job.spec.queue, input.queues(job.spec.queue), order.allocatedTo(job.spec.queue), gpus);
+        const why = overQuota ?? input.accept(job, out.placements);
+        if (why) {
+          releaseAll(snapshot, out.placements);
+          plan.waiting.set(job.id, { reasons: [{ level: overQuota ? 'queue' : 'node', reason: overQuota ? 'quota' : why, count: 1 }], text: why });
+          continue;
+        }
+        plan.starts.push({ job, placements: out.placements });
+        order.admitted(job, gpus);
+        continue;
+      }
+      releaseAll(snapshot, out.placements);
+      const waiting = waitingFrom(out);
+      if (input.awaitingVictims.has(job.id)) {
+        plan.waiting.set(job.id, { reasons: [{ level: 'job', reason: 'waiting for preempted ranks to stop', count: 1 }], text: 'waiting for the ranks it preempted to stop' });
+        continue;
+      }
+      // Preemption: whole gangs this job outranks (or that borrow quota its queue is owed).
+      const candidates: Candidate[] = [];
+      for (const v of input.active) {
+        if (victimsTaken.has(v.id) || !mayPreempt(job, v, input.queues, (q) => order.allocatedTo(q))) continue;
+        const claim = claimOf(tree, snapshot, v);
+        if (claim.ranks.length) candidates.push({ job: v, claim, lost: lostWorkGpuMs(v, nowMs) });
+      }
+      const found = candidates.length ? findVictims(snapshot, request, candidates) : null;
+      if (found) {
+        for (const c of found.victims) {
+          victimsTaken.add(c.job.id);
+          order.admitted(c.job, -jobGpus(c.job));
+          plan.preemptions.push({ victim: c.job, preemptor: job, lostWorkGpuMs: c.lost });
+        }
+        plan.waiting.set(job.id, {
+          reasons: [{ level: 'job', reason: 'preempting lower-priority gangs', count: found.victims.length }],
+          text: `preempting ${found.victims.map((c) => c.job.id).join(', ')}; starts when their ranks have stopped`,
+        });
+        continue;
+      }
+      if (!plan.reservation) {
+        const future = futureStart(snapshot, request, input.active.filter((a) => !victimsTaken.has(a.id)), nowMs);
+        if (future) {
+          held = freeSubset(snapshot, future.placements);
+          snapshot.reserve(held);
+          plan.reservation = { jobId: job.id, atMs: future.atMs, gpus: claimGpus(held) };
+        }
+      }
+      plan.waiting.set(job.id, waiting);
+    } catch (e) {
+      plan.failures.push({ job, message: (e as Error).message });
+    }
+  }
+  if (held) snapshot.release(held);
+  return plan;
+}
+
+function freeSubsetOfClaim(snapshot: ClusterSnapshot, claim: GpuClaim): GpuClaim {
+  const ranks: Array<{ nodeId: number; gpus: number[] }> = [];
+  for (const r of claim.ranks) {
+    const gpus = r.gpus.filter((g) => snapshot.isFree(r.nodeId, g));
+    if (gpus.length) ranks.push({ nodeId: r.nodeId, gpus });
+  }
+  return { ranks };
+}
