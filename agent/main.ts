@@ -111,6 +111,7 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
     startedMs: t.startedMs,
     finishedMs: t.finishedMs,
     message: t.message,
+    checkpointMs: t.checkpointMs,
   });
   const onCommand = (msg: SchedulerMessage__Output): void => {
     if (msg.startTask) {
@@ -144,6 +145,8 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
   };
 
   const collect = async (): Promise<void> => {
+    // New checkpoints reach the scheduler through runner.onUpdate, like state changes.
+    await runner.refreshCheckpoints().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'reading checkpoints failed'));
     const s = await prober.collect();
     const changed =
       !snapshot ||

@@ -105,7 +105,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
         listen: config.grpc.listen,
         credentials: serverCredentials(config.grpc.tls, 'grpc.tls'),
         agent: streams.handlers(),
-        scheduler: schedulerServiceHandlers(cluster, registry, jm, streams),
+        scheduler: schedulerServiceHandlers(cluster, registry, jm, streams, clock),
       });
       metricsServer = await startMetricsServer(metrics.registry, config.metrics.listen);
       const sweepEveryMs = Math.max(50, Math.min(1000, Math.floor(config.nodes.lostAfterMs / 4)));

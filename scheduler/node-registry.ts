@@ -50,8 +50,8 @@ export class NodeRegistry {
   }
 
   /** Operator actions: cordon (no new work), drain (no new work; running gangs finish), uncordon. */
-  async setSchedulability(name: string, schedulability: Schedulability, reason: string): Promise<NodeRecord | undefined> {
-    await this.apply(this.cluster.setSchedulability(name, schedulability, reason), []);
+  async setSchedulability(name: string, schedulability: Schedulability, reason: string, drainDeadlineMs = 0): Promise<NodeRecord | undefined> {
+    await this.apply(this.cluster.setSchedulability(name, schedulability, reason, drainDeadlineMs), []);
     return this.cluster.get(name);
   }
 

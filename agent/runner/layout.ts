@@ -8,6 +8,8 @@ import type { TaskKey } from './types.js';
 export const FILES = {
   /** What to run, written by the runner before the supervisor starts. Its absence marks a forgotten task. */
   spec: 'spec.json',
+  /** The last checkpoint the rank reported (a stdout line containing GANTRY_CHECKPOINT), written by the supervisor. */
+  checkpoint: 'checkpoint.json',
   /** The supervisor's pid, written by the runner right after spawning it. */
   launch: 'launch.json',
   /** Rank pid, process group and start time, written by the supervisor once the rank runs. */

@@ -94,7 +94,7 @@ interface Entry {
 const isActive = (e: Entry): boolean => e.status.state === 'starting' || e.status.state === 'running';
 
 function blankStatus(key: TaskKey): TaskStatus {
-  return { ...key, state: 'starting', exitCode: null, signal: null, startedMs: 0, finishedMs: 0, message: '', pid: null };
+  return { ...key, state: 'starting', exitCode: null, signal: null, startedMs: 0, finishedMs: 0, message: '', pid: null, checkpointMs: 0 };
 }
 
 function checkOptions(opts: TaskRunnerOptions): void {
@@ -550,6 +550,21 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
 
     list() {
       return [...entries.values()].map((e) => ({ ...e.status })).sort(compareKeys);
+    },
+
+    async refreshCheckpoints() {
+      const changed: TaskStatus[] = [];
+      for (const e of entries.values()) {
+        if (e.status.state !== 'running') continue;
+        const rec = await readJson<{ ms?: unknown }>(path.join(e.dir, FILES.checkpoint)).catch(() => undefined);
+        const ms = typeof rec?.ms === 'number' ? rec.ms : 0;
+        if (ms > e.status.checkpointMs) {
+          e.status = { ...e.status, checkpointMs: ms };
+          changed.push({ ...e.status });
+          emit(e);
+        }
+      }
+      return changed;
     },
 
     get(key) {

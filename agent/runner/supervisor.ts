@@ -29,6 +29,7 @@ import {
 import { RotatingLogWriter } from './rotating-log.js';
 
 const SETTLE_POLL_MS = 25;
+const CHECKPOINT_MARKER = 'GANTRY_CHECKPOINT';
 /** After the rank's main process exits and its group is SIGKILLed, how long to wait for pipes to drain. */
 const DRAIN_CAP_MS = 5000;
 
@@ -154,7 +155,21 @@ function main(): void {
   } satisfies StatusRecord);
 
   let openStreams = 0;
+  // A rank says it saved a checkpoint with a stdout line containing GANTRY_CHECKPOINT; the runner
+  // reads checkpoint.json and the scheduler counts preemption's lost work from then.
+  let lastCheckpointMs = 0;
   const onData = (b: Buffer): void => {
+    if (b.includes(CHECKPOINT_MARKER)) {
+      const ms = Date.now();
+      if (ms - lastCheckpointMs >= 1000) {
+        lastCheckpointMs = ms;
+        try {
+          writeJsonAtomicSync(file(FILES.checkpoint), { version: RECORD_VERSION, ms });
+        } catch {
+          // best effort: a missed checkpoint only makes preemption count more lost work
+        }
+      }
+    }
     try {
       log?.write(b);
     } catch (e) {

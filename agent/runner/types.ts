@@ -37,6 +37,8 @@ export type TaskStatus = TaskKey & {
   message: string;
   /** The rank's pid (also its process-group id), null before it started. */
   pid: number | null;
+  /** Last checkpoint the rank reported (unix ms; 0: none). */
+  checkpointMs: number;
 };
 
 /** A rank's log position: `{jobId, rank}` reads the latest epoch of that rank. */
@@ -91,7 +93,9 @@ export interface TaskRunner {
   /** Every task known (running and finished but not forgotten), ordered by job, rank, epoch. */
   list(): TaskStatus[];
   get(key: TaskKey): TaskStatus | undefined;
-  /** Called on every state change after start: running, exited, failed-to-start. */
+  /** Reads the checkpoints running ranks reported; tasks with a newer one are updated and notified. */
+  refreshCheckpoints(): Promise<TaskStatus[]>;
+  /** Called on every state change after start: running, exited, failed-to-start (and new checkpoints). */
   onUpdate(cb: (s: TaskStatus) => void): () => void;
   /** Drops a finished task's state (its logs stay until cleanup). Throws FailedPreconditionError while it runs. */
   forget(key: TaskKey): Promise<void>;

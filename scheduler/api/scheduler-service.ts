@@ -9,6 +9,7 @@ import type { JobManager } from '../jobs/index.js';
 import type { NodeRegistry } from '../node-registry.js';
 import type { AgentStreams } from './agent-service.js';
 import { toGrpcError } from './status-table.js';
+import type { Clock } from '../../shared/clock/index.js';
 
 /** Job specs larger than this are refused before parsing (the validator refuses over 1 MiB too). */
 export const MAX_SPEC_BYTES = 1024 * 1024;
@@ -24,7 +25,7 @@ function unary<Req, Res>(fn: (req: Req) => Res | Promise<Res>) {
   };
 }
 
-export function schedulerServiceHandlers(cluster: ClusterModel, registry: NodeRegistry, jobs: JobManager, streams: AgentStreams): SchedulerServiceHandlers {
+export function schedulerServiceHandlers(cluster: ClusterModel, registry: NodeRegistry, jobs: JobManager, streams: AgentStreams, clock: Clock): SchedulerServiceHandlers {
   const node = (name: string) => {
     if (!name) throw new InvalidArgumentError('name', 'is required');
     const n = cluster.get(name);
@@ -32,9 +33,11 @@ export function schedulerServiceHandlers(cluster: ClusterModel, registry: NodeRe
     return n;
   };
   const view = (j: JobRecord) => jobToPb({ ...j, message: jobs.displayMessage(j) });
-  const setNode = async (name: string, s: Schedulability, reason: string) => {
+  const setNode = async (name: string, s: Schedulability, reason: string, drainDeadlineMs = 0) => {
     node(name);
-    return nodeToPb((await registry.setSchedulability(name, s, reason))!);
+    const n = nodeToPb((await registry.setSchedulability(name, s, reason, drainDeadlineMs))!);
+    if (drainDeadlineMs > 0) jobs.trigger('drain deadline set');
+    return n;
   };
   return {
     ListNodes: unary((req) => {
@@ -48,7 +51,12 @@ export function schedulerServiceHandlers(cluster: ClusterModel, registry: NodeRe
     GetNode: unary((req) => nodeToPb(node(req.name))),
     CordonNode: unary((req) => setNode(req.name, 'cordoned', req.reason || 'cordoned by operator')),
     UncordonNode: unary((req) => setNode(req.name, 'schedulable', '')),
-    DrainNode: unary((req) => setNode(req.name, 'draining', req.reason || 'drained by operator')),
+    DrainNode: unary((req) => {
+      if (req.deadlineSeconds > 30 * 86400) throw new InvalidArgumentError('deadline_seconds', 'must be at most 30 days');
+      const deadline = req.deadlineSeconds > 0 ? clock.nowMs() + req.deadlineSeconds * 1000 : 0;
+      const reason = req.reason || `drained by operator${deadline ? `; gangs still running at ${new Date(deadline).toISOString()} are stopped and requeued` : ''}`;
+      return setNode(req.name, 'draining', reason, deadline);
+    }),
     SubmitJob: unary(async (req) => {
       if (Buffer.byteLength(req.spec, 'utf8') > MAX_SPEC_BYTES) throw new InvalidArgumentError('spec', `is larger than ${MAX_SPEC_BYTES} bytes`);
       if (!req.spec.trim()) throw new InvalidArgumentError('spec', 'is empty');

@@ -110,11 +110,13 @@ export class ClusterModel {
   }
 
   /** Cordon, drain or uncordon; returns no transition when nothing changes. */
-  setSchedulability(name: string, schedulability: Schedulability, reason: string): Transition[] {
+  setSchedulability(name: string, schedulability: Schedulability, reason: string, drainDeadlineMs = 0): Transition[] {
     const prev = this.nodes.get(name);
     if (!prev) return [];
-    if (prev.schedulability === schedulability && prev.schedulabilityReason === reason) return [];
-    const node: NodeRecord = { ...prev, schedulability, schedulabilityReason: reason };
+    const deadline = schedulability === 'draining' ? drainDeadlineMs : 0;
+    if (prev.schedulability === schedulability && prev.schedulabilityReason === reason && (prev.drainDeadlineMs ?? 0) === deadline) return [];
+    const { drainDeadlineMs: _old, ...rest } = prev;
+    const node: NodeRecord = { ...rest, schedulability, schedulabilityReason: reason, ...(deadline > 0 ? { drainDeadlineMs: deadline } : {}) };
     this.nodes.set(name, node);
     return [{ type: 'schedulability', node }];
   }

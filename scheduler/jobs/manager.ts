@@ -85,7 +85,7 @@ export interface DomainView {
 }
 
 /** A task's status as an agent reports it. */
-export type TaskReport = Pick<TaskStatusView, 'jobId' | 'rank' | 'epoch' | 'state' | 'exitCode' | 'signal' | 'message'>;
+export type TaskReport = Pick<TaskStatusView, 'jobId' | 'rank' | 'epoch' | 'state' | 'exitCode' | 'signal' | 'message' | 'checkpointMs'>;
 
 interface Explanation {
   reasons: Reason[];
@@ -290,10 +290,21 @@ export class JobManager {
     const sends: Array<() => void> = [];
     // Stopped ranks whose exit never came (agent gone...) free their GPUs after their grace period.
     for (const [k, r] of this.releasing) if (r.untilMs <= now) this.releasing.delete(k);
+    // Drains past their deadline: gangs still on those nodes stop and are requeued (no retry used).
+    for (const n of this.deps.cluster.list()) {
+      if (n.schedulability !== 'draining' || !n.drainDeadlineMs || n.drainDeadlineMs > now) continue;
+      for (const j of this.jobs.values()) {
+        if (!ACTIVE_JOB_STATES.has(j.state) || changed.has(j.id) || !j.ranks.some((r) => r.node === n.name && r.state !== 'exited')) continue;
+        const next = this.transition(j, 'requeued', `node ${n.name} was drained: its deadline passed; requeued (no retry used)`);
+        next.requeueAtMs = now;
+        changed.set(j.id, next);
+        sends.push(() => this.stopRanks(j, `node ${n.name} drained`));
+      }
+    }
     // Requeued jobs whose backoff is over are pending again.
     for (const j of this.jobs.values()) {
       if (j.state === 'requeued' && j.requeueAtMs <= now) {
-        changed.set(j.id, this.transition(j, 'pending', j.message.startsWith('preempted') ? j.message : `retry ${j.attempt} of ${j.spec.maxRetries}`));
+        changed.set(j.id, this.transition(j, 'pending', /^(preempted|node .* was drained)/.test(j.message) ? j.message : `retry ${j.attempt} of ${j.spec.maxRetries}`));
       }
     }
     const pending = [...this.jobs.values()].map((j) => changed.get(j.id) ?? j).filter((j) => j.state === 'pending');
@@ -522,6 +533,7 @@ export class JobManager {
     let next = this.transition(job, job.state, job.message);
     const r = next.ranks.find((x) => x.rank === t.rank)!;
     const sends: Array<() => void> = [];
+    if (t.checkpointMs && t.checkpointMs > (job.lastCheckpointMs ?? 0)) next.lastCheckpointMs = t.checkpointMs;
     if (t.state === 'running' || t.state === 'starting') {
       if (r.state === 'exited') return;
       r.state = t.state === 'running' ? 'running' : 'starting';

@@ -35,7 +35,8 @@ export function describeGrpcError(e: unknown, address: string): string {
 }
 
 export function isInvalidArgument(e: unknown): boolean {
-  return (e as grpc.ServiceError)?.code === grpc.status.INVALID_ARGUMENT;
+  // A bad flag value caught before the call (InvalidArgumentError) is bad input too.
+  return (e as grpc.ServiceError)?.code === grpc.status.INVALID_ARGUMENT || (e as { code?: unknown })?.code === 'INVALID_ARGUMENT';
 }
 
 /** The scheduler address: --scheduler, else GANTRY_SCHEDULER_ADDRESS, else the default. */

@@ -130,6 +130,8 @@ export interface NodeRecord {
   schedulability: Schedulability;
   /** Why a node is cordoned or draining (operator text or health rule). */
   schedulabilityReason: string;
+  /** Draining with a deadline: gangs still on the node then are stopped and requeued (unix ms; 0 or absent: none). */
+  drainDeadlineMs?: number;
   health: Severity;
   verdicts: HealthVerdict[];
   inventory: Inventory;

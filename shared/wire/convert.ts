@@ -167,6 +167,7 @@ export function nodeToPb(n: NodeRecord): PbNode {
     registeredUnixMs: n.registeredMs,
     lastSeenUnixMs: n.lastSeenMs,
     reportsReceived: n.reportsReceived,
+    drainDeadlineUnixMs: n.drainDeadlineMs ?? 0,
   };
 }
 
@@ -185,6 +186,7 @@ export function nodeFromPb(pb: PbNodeOut): NodeRecord {
     registeredMs: pb.registeredUnixMs,
     lastSeenMs: pb.lastSeenUnixMs,
     reportsReceived: pb.reportsReceived,
+    ...(Number(pb.drainDeadlineUnixMs) > 0 ? { drainDeadlineMs: Number(pb.drainDeadlineUnixMs) } : {}),
   };
 }
 
@@ -288,6 +290,8 @@ export interface TaskStatusView {
   startedMs: number;
   finishedMs: number;
   message: string;
+  /** Last checkpoint the rank reported (unix ms; 0: none). */
+  checkpointMs?: number;
 }
 
 export function taskStatusFromPb(pb: PbTaskStatusOut | null | undefined, field: string): TaskStatusView {
@@ -305,6 +309,7 @@ export function taskStatusFromPb(pb: PbTaskStatusOut | null | undefined, field: 
     startedMs: pb.startedUnixMs,
     finishedMs: pb.finishedUnixMs,
     message: pb.message,
+    checkpointMs: Number(pb.checkpointUnixMs) || 0,
   };
 }
 
@@ -319,5 +324,6 @@ export function taskStatusToPb(s: TaskStatusView): PbTaskStatus {
     startedUnixMs: s.startedMs,
     finishedUnixMs: s.finishedMs,
     message: s.message,
+    checkpointUnixMs: s.checkpointMs ?? 0,
   };
 }

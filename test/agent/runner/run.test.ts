@@ -127,3 +127,23 @@ t.test('start is idempotent per key; a new epoch of the same rank is a different
   t.equal(again.state, 'exited', 'starting a finished key again returns its exit, no new run');
   t.equal(readFileSync(path.join(workdir, 'runs'), 'utf8'), 'run\nrun\n');
 });
+
+t.test('a stdout line with GANTRY_CHECKPOINT is a checkpoint: refreshCheckpoints reports it once', async (t) => {
+  const { runner, workdir } = setup(t);
+  const s = spec({ command: ['bash', '-c', 'echo "saved step 100 GANTRY_CHECKPOINT"; sleep 30'], workdir });
+  await runner.start(s);
+  await waitForStatus(runner, s, (x) => x.state === 'running');
+  t.equal(runner.get(keyOf(s))?.checkpointMs, 0, 'no checkpoint before the runner looks');
+  const updates: TaskStatus[] = [];
+  runner.onUpdate((u) => updates.push(u));
+  let changed: TaskStatus[] = [];
+  for (let i = 0; i < 100 && changed.length === 0; i++) {
+    changed = await runner.refreshCheckpoints();
+    if (changed.length === 0) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.equal(changed.length, 1, 'the checkpoint is seen');
+  t.ok(changed[0]!.checkpointMs > 0, 'with its time');
+  t.equal(updates.at(-1)?.checkpointMs, changed[0]!.checkpointMs, 'and notified like a state change');
+  t.same(await runner.refreshCheckpoints(), [], 'an old checkpoint is not reported again');
+  await runner.stop(keyOf(s), 1, 'test over');
+});

@@ -21,6 +21,7 @@ export interface Node {
   'registeredUnixMs'?: (number | string | Long);
   'lastSeenUnixMs'?: (number | string | Long);
   'reportsReceived'?: (number | string | Long);
+  'drainDeadlineUnixMs'?: (number | string | Long);
 }
 
 export interface Node__Output {
@@ -37,4 +38,5 @@ export interface Node__Output {
   'registeredUnixMs': (number);
   'lastSeenUnixMs': (number);
   'reportsReceived': (number);
+  'drainDeadlineUnixMs': (number);
 }

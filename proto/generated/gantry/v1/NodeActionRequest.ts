@@ -4,9 +4,11 @@
 export interface NodeActionRequest {
   'name'?: (string);
   'reason'?: (string);
+  'deadlineSeconds'?: (number);
 }
 
 export interface NodeActionRequest__Output {
   'name': (string);
   'reason': (string);
+  'deadlineSeconds': (number);
 }

@@ -13,6 +13,7 @@ export interface TaskStatus {
   'startedUnixMs'?: (number | string | Long);
   'finishedUnixMs'?: (number | string | Long);
   'message'?: (string);
+  'checkpointUnixMs'?: (number | string | Long);
 }
 
 export interface TaskStatus__Output {
@@ -25,4 +26,5 @@ export interface TaskStatus__Output {
   'startedUnixMs': (number);
   'finishedUnixMs': (number);
   'message': (string);
+  'checkpointUnixMs': (number);
 }
