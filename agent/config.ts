@@ -97,6 +97,17 @@ export const agentConfigSchema = z.strictObject({
       ...natsClientShape,
     })
     .prefault({}),
+  /** Scraping SLO replicas' latency histograms (published through the nats block; off when it is). */
+  slo: z
+    .strictObject({
+      /** false: SLO replicas are not scraped (the scheduler's autoscaler then gets no windows from this node). */
+      enabled: z.boolean().default(true),
+      /** Scrape and publish period per replica, unless the scheduler sets one (StartTask.slo.windowMs). */
+      scrapeIntervalMs: z.number().int().min(100).default(10_000),
+      /** A scrape that takes longer is a failed one. */
+      scrapeTimeoutMs: z.number().int().min(10).default(2_000),
+    })
+    .prefault({}),
   log: logSchema,
 });
 

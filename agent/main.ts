@@ -25,6 +25,8 @@ import type { TaskStatusView } from '../shared/wire/index.js';
 import { isGantryError } from '../shared/errors/index.js';
 import { natsConnectionOptions } from '../shared/natsconn/index.js';
 import { NatsTelemetrySink, type TelemetrySink } from './telemetry/index.js';
+import { SloScraper } from './slo/index.js';
+import { serviceSloFromPb } from '../shared/wire/index.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -94,6 +96,14 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
   let telemetry: (TelemetrySink & { start?(): void }) | undefined = config.nats.enabled
     ? new NatsTelemetrySink(natsConnectionOptions(config.nats, `gantry-agent ${nodeName}`), log.child({ component: 'telemetry' }))
     : undefined;
+  /** Scrapes SLO replicas' histograms into telemetry; absent without telemetry or with slo.enabled false. */
+  let slo: SloScraper | undefined =
+    telemetry && config.slo.enabled
+      ? new SloScraper(
+          { nodeName, scrapeIntervalMs: config.slo.scrapeIntervalMs, scrapeTimeoutMs: config.slo.scrapeTimeoutMs },
+          { sink: telemetry, clock, log: log.child({ component: 'slo' }) },
+        )
+      : undefined;
   const runner: TaskRunner = createTaskRunner({
     stateDir: config.runner.stateDir,
     allowedUsers: config.runner.allowedUsers,
@@ -120,10 +130,19 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
       // The scheduler computes the rank's environment; the HCAs nearest its GPUs are known only here.
       const hcas = snapshot && !('NCCL_IB_HCA' in st.env) ? nearestHcas(snapshot.inventory, st.gpus) : [];
       const env = hcas.length > 0 ? { ...st.env, NCCL_IB_HCA: hcas.join(',') } : st.env;
+      let target: ReturnType<typeof serviceSloFromPb>;
+      try {
+        target = serviceSloFromPb(st.slo, 'startTask.slo');
+      } catch (e) {
+        log.warn({ job: st.jobId, rank: st.rank, err: (e as Error).message }, 'ignoring an invalid SLO; the task runs unscraped');
+      }
       runner
         .start({ ...key, command: st.command, env, workdir: st.workdir, runAs: st.runAs, graceSeconds: st.graceSeconds })
         // The status start() settles on is reported too (the scheduler takes repeats in its stride).
-        .then((status) => reporter?.sendTaskUpdate(view(status)))
+        .then((status) => {
+          if (target && (status.state === 'starting' || status.state === 'running')) slo?.track({ ...key, ...target });
+          reporter?.sendTaskUpdate(view(status));
+        })
         .catch((e: unknown) => {
           // Refused before it ran (bad runAs, workdir...): tell the scheduler, which fails or requeues the gang.
           log.warn({ job: st.jobId, rank: st.rank, err: (e as Error).message }, 'task refused');
@@ -182,6 +201,7 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
       if (adopted.length) log.info({ tasks: adopted.length }, 'adopted tasks from the state directory');
       runner.onUpdate((t) => {
         log.info({ job: t.jobId, rank: t.rank, epoch: t.epoch, state: t.state, exitCode: t.exitCode, signal: t.signal }, `task ${t.state}`);
+        if (t.state === 'exited' || t.state === 'failed-to-start') slo?.untrack(t);
         reporter?.sendTaskUpdate(view(t));
       });
       await collect();
@@ -237,6 +257,8 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
       await reporter?.stop();
       await runner.close(); // ranks keep running; a restarted agent adopts them
       await prober.close();
+      slo?.close();
+      slo = undefined;
       await telemetry?.close();
       telemetry = undefined;
       await metricsServer?.close();

@@ -72,6 +72,27 @@ export const schedulerConfigSchema = z.strictObject({
       }),
     )
     .default({ default: { priority: 0, nominalGpus: null, borrowingLimitGpus: null, weight: 1 } }),
+  /** SLO autoscaling of Inference jobs from service telemetry on NATS (needs nats.enabled). */
+  autoscale: z
+    .strictObject({
+      /** false: service telemetry is not read and no scaling decisions are made. */
+      enabled: z.boolean().default(true),
+      /** Sliding window the p99 is computed over, from every replica's windows. */
+      windowMs: z.number().int().min(100).default(60_000),
+      /** Scale up when p99 > slo.p99Ms × upFactor ... */
+      upFactor: z.number().positive().default(1),
+      /** ... for this long. */
+      upAfterMs: z.number().int().min(0).default(30_000),
+      /** Scale down when p99 < slo.p99Ms × downFactor ... */
+      downFactor: z.number().positive().default(0.5),
+      /** ... for this long. */
+      downAfterMs: z.number().int().min(0).default(120_000),
+      /** At least this long between two steps of one service. */
+      cooldownMs: z.number().int().min(0).default(60_000),
+      /** Observations the window must hold before the autoscaler acts. */
+      minSamples: z.number().int().min(1).default(50),
+    })
+    .prefault({}),
   log: logSchema,
 });
 

@@ -15,12 +15,16 @@ import { createSchedulerMetrics } from './metrics.js';
 import { NodeRegistry } from './node-registry.js';
 import { JobManager } from './jobs/index.js';
 import { LmdbStore, type StateStore } from './store/index.js';
+import { ServiceTelemetry, serviceStateOf } from './autoscale/index.js';
+import { ConfigError } from '../shared/errors/index.js';
 
 export interface SchedulerDaemon extends Daemon {
   readonly grpcPort: number;
   readonly metricsPort: number;
   readonly registry: NodeRegistry;
   readonly jobs: JobManager;
+  /** SLO autoscaling decisions (undefined with autoscale or NATS disabled); the job manager acts on onDecision. */
+  readonly autoscale: ServiceTelemetry | undefined;
 }
 
 export function createScheduler(config: SchedulerConfig, deps: { log: Logger; clock: Clock }): SchedulerDaemon {
@@ -34,6 +38,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
   let registry: NodeRegistry | undefined;
   let jobs: JobManager | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
+  let autoscale: ServiceTelemetry | undefined;
 
   const daemon: SchedulerDaemon = {
     get lifecycle() {
@@ -52,6 +57,9 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
     get jobs() {
       if (!jobs) throw new Error('scheduler not started');
       return jobs;
+    },
+    get autoscale() {
+      return autoscale;
     },
     async start() {
       if (lifecycle !== 'created') throw new Error(`cannot start a scheduler that is ${lifecycle}`);
@@ -107,6 +115,24 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
         agent: streams.handlers(),
         scheduler: schedulerServiceHandlers(cluster, registry, jm, streams, clock),
       });
+      if (config.nats.enabled && config.autoscale.enabled) {
+        const { enabled: _on, ...policy } = config.autoscale;
+        if (policy.downFactor >= policy.upFactor) throw new ConfigError('autoscale.downFactor', `must be below autoscale.upFactor (${policy.upFactor}), else there is no band to rest in`);
+        autoscale = new ServiceTelemetry(policy, {
+          lookup: (service) => {
+            try {
+              return serviceStateOf(jm.get(service));
+            } catch {
+              return undefined; // not a job (any more)
+            }
+          },
+          clock,
+          log: log.child({ component: 'autoscale' }),
+          registry: metrics.registry,
+        });
+        // The lead connects autoscale.onDecision to per-replica placement in the job manager.
+        autoscale.start(natsConnectionOptions(config.nats, `${config.schedulerId} telemetry`));
+      }
       metricsServer = await startMetricsServer(metrics.registry, config.metrics.listen);
       const sweepEveryMs = Math.max(50, Math.min(1000, Math.floor(config.nodes.lostAfterMs / 4)));
       sweepTimer = setInterval(() => {
@@ -125,6 +151,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       if (lifecycle === 'stopped' || lifecycle === 'stopping') return;
       lifecycle = 'stopping';
       if (sweepTimer) clearInterval(sweepTimer);
+      await autoscale?.close();
       await jobs?.stop();
       if (grpcServer) {
         for (const s of ['', ...SERVICE_NAMES]) grpcServer.health.setStatus(s, 'NOT_SERVING');

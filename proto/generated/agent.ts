@@ -20,6 +20,7 @@ import type { Register as _gantry_v1_Register, Register__Output as _gantry_v1_Re
 import type { Registered as _gantry_v1_Registered, Registered__Output as _gantry_v1_Registered__Output } from './gantry/v1/Registered';
 import type { Report as _gantry_v1_Report, Report__Output as _gantry_v1_Report__Output } from './gantry/v1/Report';
 import type { SchedulerMessage as _gantry_v1_SchedulerMessage, SchedulerMessage__Output as _gantry_v1_SchedulerMessage__Output } from './gantry/v1/SchedulerMessage';
+import type { ServiceSlo as _gantry_v1_ServiceSlo, ServiceSlo__Output as _gantry_v1_ServiceSlo__Output } from './gantry/v1/ServiceSlo';
 import type { StartTask as _gantry_v1_StartTask, StartTask__Output as _gantry_v1_StartTask__Output } from './gantry/v1/StartTask';
 import type { StopTask as _gantry_v1_StopTask, StopTask__Output as _gantry_v1_StopTask__Output } from './gantry/v1/StopTask';
 import type { TaskStatus as _gantry_v1_TaskStatus, TaskStatus__Output as _gantry_v1_TaskStatus__Output } from './gantry/v1/TaskStatus';
@@ -54,6 +55,7 @@ export interface ProtoGrpcType {
       Report: MessageTypeDefinition<_gantry_v1_Report, _gantry_v1_Report__Output>
       Schedulability: EnumTypeDefinition
       SchedulerMessage: MessageTypeDefinition<_gantry_v1_SchedulerMessage, _gantry_v1_SchedulerMessage__Output>
+      ServiceSlo: MessageTypeDefinition<_gantry_v1_ServiceSlo, _gantry_v1_ServiceSlo__Output>
       Severity: EnumTypeDefinition
       StartTask: MessageTypeDefinition<_gantry_v1_StartTask, _gantry_v1_StartTask__Output>
       StopTask: MessageTypeDefinition<_gantry_v1_StopTask, _gantry_v1_StopTask__Output>

@@ -19,7 +19,7 @@ import { EVENT_SCHEMA_VERSION, type JobEvent } from '../../shared/events/index.j
 import { parseJobSpec, type JobSpec } from '../../shared/jobspec/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import type { SchedulerMessage } from '../../shared/proto/index.js';
-import type { TaskStatusView } from '../../shared/wire/index.js';
+import { serviceSloToPb, type TaskStatusView } from '../../shared/wire/index.js';
 import type { ClusterModel, Transition } from '../cluster/index.js';
 import type { EventBus } from '../events/index.js';
 import { explainText, placeJob, requestFromJobSpec, type Placement, type Reason } from '../placement/index.js';
@@ -468,6 +468,7 @@ export class JobManager {
         runAs: job.spec.runAs ?? '',
         gpus: r.gpus,
         graceSeconds: job.spec.preemptGraceSeconds,
+        slo: serviceSloToPb(job, r),
       },
     });
     if (!sent) this.deps.log.warn({ job: job.id, rank: r.rank, node: r.node }, 'node has no stream; the start goes out when it reconnects');

@@ -9,3 +9,5 @@ export {
   eventSubject,
 } from './events.js';
 export type { GantryEvent, NodeEvent, JobEvent } from './events.js';
+export { SERVICE_WINDOW_SCHEMA_VERSION, SERVICE_TELEMETRY_SUBJECT_ALL, serviceTelemetrySubject, parseServiceWindow } from './telemetry.js';
+export type { ServiceWindow } from './telemetry.js';

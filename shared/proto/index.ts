@@ -23,3 +23,4 @@ export type { TaskStatus as PbTaskStatus } from '../../proto/generated/gantry/v1
 export type { ReadLogsResponse__Output } from '../../proto/generated/gantry/v1/ReadLogsResponse.js';
 export type { LogChunk__Output as PbLogChunkOut } from '../../proto/generated/gantry/v1/LogChunk.js';
 export type { ClusterTopology__Output } from '../../proto/generated/gantry/v1/ClusterTopology.js';
+export type { ServiceSlo as PbServiceSlo, ServiceSlo__Output as PbServiceSloOut } from '../../proto/generated/gantry/v1/ServiceSlo.js';

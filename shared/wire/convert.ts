@@ -13,6 +13,7 @@ import type {
   Severity,
   Vendor,
 } from '../domain/index.js';
+import type { JobSpec } from '../jobspec/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type {
   PbInventory,
@@ -21,6 +22,8 @@ import type {
   PbJobOut,
   PbNode,
   PbNodeOut,
+  PbServiceSlo,
+  PbServiceSloOut,
   PbTaskStatus,
   PbTaskStatusOut,
   PbVerdict,
@@ -326,4 +329,35 @@ export function taskStatusToPb(s: TaskStatusView): PbTaskStatus {
     message: s.message,
     checkpointUnixMs: s.checkpointMs ?? 0,
   };
+}
+
+/** What an agent scrapes for one SLO replica (StartTask.slo). */
+export interface ServiceSloView {
+  /** The service name on `gantry.telemetry.service.<service>`: the job id. */
+  service: string;
+  metric: string;
+  port: number;
+  /** Scrape and publish period; 0: the agent's slo.scrapeIntervalMs. */
+  windowMs: number;
+  replica: number;
+}
+
+/**
+ * StartTask.slo for one rank: set only for an Inference job with an SLO, on the first rank of each
+ * replica (the one that serves the replica's metrics port), else undefined.
+ */
+export function serviceSloToPb(job: Pick<JobRecord, 'id' | 'spec' | 'ranks'>, rank: { rank: number; unit: number }, windowMs = 0): PbServiceSlo | undefined {
+  const slo: JobSpec['slo'] = job.spec.kind === 'Inference' ? job.spec.slo : undefined;
+  if (!slo) return undefined;
+  const first = job.ranks.filter((r) => r.unit === rank.unit).reduce((m, r) => Math.min(m, r.rank), rank.rank);
+  if (first !== rank.rank) return undefined;
+  return { service: job.id, metric: slo.metric, port: slo.port, windowMs, replica: rank.unit };
+}
+
+export function serviceSloFromPb(pb: PbServiceSloOut | null | undefined, field: string): ServiceSloView | undefined {
+  if (!pb) return undefined;
+  if (!pb.service) throw new InvalidArgumentError(`${field}.service`, 'is required');
+  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(pb.metric)) throw new InvalidArgumentError(`${field}.metric`, `must be a Prometheus metric name, got ${JSON.stringify(pb.metric)}`);
+  if (pb.port < 1 || pb.port > 65535) throw new InvalidArgumentError(`${field}.port`, `must be 1-65535, got ${pb.port}`);
+  return { service: pb.service, metric: pb.metric, port: pb.port, windowMs: pb.windowMs, replica: pb.replica };
 }

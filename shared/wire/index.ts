@@ -13,5 +13,7 @@ export {
   jobViewFromPb,
   taskStatusFromPb,
   taskStatusToPb,
+  serviceSloToPb,
+  serviceSloFromPb,
 } from './convert.js';
-export type { JobView, TaskStatusView } from './convert.js';
+export type { JobView, TaskStatusView, ServiceSloView } from './convert.js';

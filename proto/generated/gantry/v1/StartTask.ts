@@ -1,5 +1,6 @@
 // Original file: proto/gantry/v1/agent.proto
 
+import type { ServiceSlo as _gantry_v1_ServiceSlo, ServiceSlo__Output as _gantry_v1_ServiceSlo__Output } from '../../gantry/v1/ServiceSlo';
 import type { Long } from '@grpc/proto-loader';
 
 export interface StartTask {
@@ -12,6 +13,7 @@ export interface StartTask {
   'runAs'?: (string);
   'gpus'?: (number)[];
   'graceSeconds'?: (number);
+  'slo'?: (_gantry_v1_ServiceSlo | null);
 }
 
 export interface StartTask__Output {
@@ -24,4 +26,5 @@ export interface StartTask__Output {
   'runAs': (string);
   'gpus': (number)[];
   'graceSeconds': (number);
+  'slo': (_gantry_v1_ServiceSlo__Output | null);
 }
