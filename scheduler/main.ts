@@ -130,7 +130,9 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
           log: log.child({ component: 'autoscale' }),
           registry: metrics.registry,
         });
-        // The lead connects autoscale.onDecision to per-replica placement in the job manager.
+        autoscale.onDecision((d) => {
+          jm.scale(d.service, d.target, d.reason).catch((e: unknown) => log.warn({ job: d.service, err: (e as Error).message }, 'autoscaling step refused'));
+        });
         autoscale.start(natsConnectionOptions(config.nats, `${config.schedulerId} telemetry`));
       }
       metricsServer = await startMetricsServer(metrics.registry, config.metrics.listen);

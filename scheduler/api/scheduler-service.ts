@@ -1,7 +1,7 @@
 /** SchedulerService: the user API. Thin handlers: validate, call, convert. */
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../shared/errors/index.js';
-import type { JobRecord, Schedulability } from '../../shared/domain/index.js';
+import { rankEpoch, type JobRecord, type Schedulability } from '../../shared/domain/index.js';
 import type { SchedulerServiceHandlers } from '../../shared/proto/index.js';
 import { connectivityFromPb, jobToPb, nodeToPb } from '../../shared/wire/index.js';
 import type { ClusterModel } from '../cluster/index.js';
@@ -73,7 +73,7 @@ export function schedulerServiceHandlers(cluster: ClusterModel, registry: NodeRe
         throw new InvalidArgumentError('rank', `job ${job.id} has ranks 0-${job.ranks.length - 1}`);
       }
       const maxBytes = Math.min(Math.max(req.maxBytes || 65536, 1), 4 * 1024 * 1024);
-      const chunk = await streams.readLog(rank.node, { jobId: job.id, rank: rank.rank, epoch: job.epoch, offset: req.offset, maxBytes });
+      const chunk = await streams.readLog(rank.node, { jobId: job.id, rank: rank.rank, epoch: rankEpoch(job, rank), offset: req.offset, maxBytes });
       return { node: rank.node, data: chunk.data, nextOffset: chunk.nextOffset, eof: chunk.eof, finished: rank.state === 'exited' || !['placed', 'starting', 'running'].includes(job.state) };
     }),
     GetTopology: unary(() => jobs.topologyView()),

@@ -124,5 +124,5 @@ export class ServiceAutoscaler {
  */
 export function serviceStateOf(job: JobRecord | undefined): ServiceState | undefined {
   if (!job || !ACTIVE_JOB_STATES.has(job.state) || job.spec.kind !== 'Inference' || !job.spec.slo) return undefined;
-  return { current: new Set(job.ranks.map((r) => r.unit)).size, min: job.spec.replicas.min, max: job.spec.replicas.max, p99Ms: job.spec.slo.p99Ms };
+  return { current: job.replicasTarget ?? new Set(job.ranks.map((r) => r.unit)).size, min: job.spec.replicas.min, max: job.spec.replicas.max, p99Ms: job.spec.slo.p99Ms };
 }

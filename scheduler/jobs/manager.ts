@@ -9,6 +9,7 @@ import type { Clock } from '../../shared/clock/index.js';
 import {
   ACTIVE_JOB_STATES,
   TERMINAL_JOB_STATES,
+  rankEpoch,
   type JobRecord,
   type JobState,
   type NodeRecord,
@@ -251,7 +252,10 @@ export class JobManager {
   displayMessage(job: JobRecord): string {
     if (job.state !== 'pending') return job.message;
     const e = this.explanations.get(job.id);
-    return e ? e.text.split('\n')[0]! : job.message;
+    if (!e) return job.message;
+    const now = e.text.split('\n')[0]!;
+    // Why it left its last run (preempted, drained) stays visible beside why it waits now.
+    return /^(preempted|node .* was drained)/.test(job.message) ? `${job.message}; waiting: ${now}` : now;
   }
 
   private topology(nodes: readonly NodeRecord[]): TopologyTree {
@@ -308,10 +312,11 @@ export class JobManager {
       }
     }
     const pending = [...this.jobs.values()].map((j) => changed.get(j.id) ?? j).filter((j) => j.state === 'pending');
-    if (pending.length > 0) {
+    if (pending.length > 0 || this.missingReplicas().length > 0) {
       const { tree, snapshot, byName, ports } = this.snapshotNow();
       const chosenPorts = new Map<string, number>();
       const plan = planCycle({
+        grow: this.missingReplicas(),
         nowMs: now,
         tree,
         snapshot,
@@ -347,6 +352,26 @@ export class JobManager {
         changed.set(v.id, next);
         sends.push(() => this.stopRanks(v, `preempted by ${p.preemptor.id}`, undefined, p.preemptor.id));
       }
+      for (const { job, unit, placement } of plan.grown) {
+        const base = changed.get(job.id) ?? this.transition(job, job.state, job.message);
+        const epoch = base.epoch + 1;
+        for (const r of base.ranks) r.epoch = rankEpoch(base, r);
+        const added = this.ranksOf([placement], tree, byName).map((r, i) => ({ ...r, rank: unit * job.spec.ranks + i, unit, epoch }));
+        base.ranks = [...base.ranks, ...added].sort((a, b) => a.rank - b.rank);
+        base.epoch = epoch;
+        base.message = `replica ${unit} placed on ${[...new Set(added.map((r) => r.node))].join(', ')}; ${this.replicaCount(base)} of ${base.replicasTarget ?? '?'} replicas placed`;
+        changed.set(job.id, base);
+        this.explanations.delete(job.id);
+        this.publishReplica(base, 'replica', base.message);
+        sends.push(() => {
+          for (const r of added) this.sendStart(base, r, byName);
+        });
+      }
+      for (const [id, why] of plan.growWaiting) {
+        const j = changed.get(id) ?? this.jobs.get(id)!;
+        this.explanations.set(id, { reasons: [], text: `a replica waits: ${why}` });
+        if (!j.message.startsWith('a replica waits')) changed.set(id, this.transition(j, j.state, `a replica waits: ${why.split('\n')[0]}`));
+      }
       for (const { job, placements } of plan.starts) {
         const ranks = this.ranksOf(placements, tree, byName);
         this.explanations.delete(job.id);
@@ -354,6 +379,7 @@ export class JobManager {
         next.epoch = job.epoch + 1;
         next.ranks = ranks;
         next.masterPort = chosenPorts.get(job.id) ?? 0;
+        if (job.spec.kind === 'Inference') next.replicasTarget = placements.length;
         changed.set(job.id, next);
         sends.push(() => this.startRanks(next, byName));
       }
@@ -461,7 +487,7 @@ export class JobManager {
       startTask: {
         jobId: job.id,
         rank: r.rank,
-        epoch: job.epoch,
+        epoch: rankEpoch(job, r),
         command: job.spec.command,
         env,
         workdir: job.spec.workdir ?? '',
@@ -483,9 +509,9 @@ export class JobManager {
     for (const r of job.ranks) {
       if (r.state === 'exited' || except?.(r)) continue;
       if (this.deps.cluster.get(r.node)?.connectivity === 'ready') {
-        this.releasing.set(`${job.id}/${r.rank}/${job.epoch}`, { node: r.node, gpus: [...r.gpus], untilMs, forJob });
+        this.releasing.set(`${job.id}/${r.rank}/${rankEpoch(job, r)}`, { node: r.node, gpus: [...r.gpus], untilMs, forJob });
       }
-      this.deps.send(r.node, { stopTask: { jobId: job.id, rank: r.rank, epoch: job.epoch, graceSeconds: job.spec.preemptGraceSeconds, reason } });
+      this.deps.send(r.node, { stopTask: { jobId: job.id, rank: r.rank, epoch: rankEpoch(job, r), graceSeconds: job.spec.preemptGraceSeconds, reason } });
     }
   }
 
@@ -497,6 +523,69 @@ export class JobManager {
     const next = this.transition(job, state, message);
     next.finishedMs = this.deps.clock.nowMs();
     return next;
+  }
+
+  private replicaCount(job: JobRecord): number {
+    return new Set(job.ranks.map((r) => r.unit)).size;
+  }
+
+  /** Running inference jobs with fewer replicas than their target: the unit indices to place. */
+  private missingReplicas(): Array<{ job: JobRecord; units: number[] }> {
+    const out: Array<{ job: JobRecord; units: number[] }> = [];
+    for (const j of this.jobs.values()) {
+      if (j.spec.kind !== 'Inference' || j.state !== 'running' || j.replicasTarget === undefined) continue;
+      const have = new Set(j.ranks.map((r) => r.unit));
+      const units: number[] = [];
+      for (let u = 0; have.size + units.length < j.replicasTarget; u++) if (!have.has(u)) units.push(u);
+      if (units.length) out.push({ job: j, units });
+    }
+    return out;
+  }
+
+  /**
+   * Ranks matching `lost` are gone (exit, lost node...). A running inference service that keeps
+   * other replicas loses only the affected replicas, which the next cycle replaces one by one; any
+   * other job is a gang: stopped whole and requeued (failGang).
+   */
+  private loseRanks(job: JobRecord, lost: (r: RankRecord) => boolean, cause: string): { next: JobRecord; send: () => void } {
+    const units = new Set(job.ranks.filter(lost).map((r) => r.unit));
+    const survivors = job.ranks.filter((r) => !units.has(r.unit));
+    if (job.spec.kind !== 'Inference' || job.state !== 'running' || survivors.length === 0) return this.failGang(job, cause);
+    const gone = job.ranks.filter((r) => units.has(r.unit));
+    const next = this.transition(job, job.state, '');
+    next.ranks = survivors.map((r) => ({ ...r, epoch: rankEpoch(job, r) }));
+    next.message = `${cause}; replacing replica ${[...units].join(', ')} (${this.replicaCount(next)} of ${job.replicasTarget ?? '?'} replicas running)`;
+    this.publishReplica(next, 'replica', next.message);
+    this.trigger('replica lost'); // runs after this change is committed (changes are serial)
+    return { next, send: () => this.stopRanks({ ...job, ranks: gone }, `replica ${[...units].join(', ')} is being replaced`) };
+  }
+
+  /**
+   * Sets an inference service's replica count (the autoscaler, or an operator): up, the next cycle
+   * places replicas one by one; down, the highest replicas stop. Clamped to replicas.min..max.
+   */
+  scale(id: string, target: number, reason: string): Promise<JobRecord> {
+    return this.serial(async () => {
+      const job = this.get(id);
+      if (job.spec.kind !== 'Inference') throw new FailedPreconditionError(`job ${id} is ${job.spec.kind}; only Inference jobs scale`);
+      if (job.state !== 'running') throw new FailedPreconditionError(`job ${id} is ${job.state}; only a running service scales`);
+      const want = Math.min(job.spec.replicas.max, Math.max(Math.max(1, job.spec.replicas.min), Math.round(target)));
+      const from = job.replicasTarget ?? this.replicaCount(job);
+      if (want === from) return job;
+      const next = this.transition(job, job.state, `scaled ${from} → ${want} replicas: ${reason}`);
+      next.replicasTarget = want;
+      const sends: Array<() => void> = [];
+      if (want < from) {
+        const drop = [...new Set(job.ranks.map((r) => r.unit))].sort((a, b) => b - a).slice(0, Math.max(0, this.replicaCount(job) - want));
+        const gone = job.ranks.filter((r) => drop.includes(r.unit));
+        next.ranks = job.ranks.filter((r) => !drop.includes(r.unit)).map((r) => ({ ...r, epoch: rankEpoch(job, r) }));
+        if (gone.length) sends.push(() => this.stopRanks({ ...job, ranks: gone }, `scaled down: ${reason}`));
+      }
+      this.publishReplica(next, 'scaled', next.message);
+      await this.commitAndSend([next], sends);
+      if (want > from) this.trigger('scaled up');
+      return next;
+    });
   }
 
   /** The whole gang stops; it is requeued with backoff while retries remain, else it fails with the cause. */
@@ -522,7 +611,7 @@ export class JobManager {
   private async applyTaskReport(node: string, t: TaskReport): Promise<void> {
     const job = this.jobs.get(t.jobId);
     const rank = job?.ranks.find((r) => r.rank === t.rank);
-    const current = job && ACTIVE_JOB_STATES.has(job.state) && job.epoch === t.epoch && rank?.node === node;
+    const current = job && rank && ACTIVE_JOB_STATES.has(job.state) && rankEpoch(job, rank) === t.epoch && rank.node === node;
     if (t.state !== 'running' && t.state !== 'starting' && this.releasing.delete(`${t.jobId}/${t.rank}/${t.epoch}`)) this.trigger('rank gone');
     if (!current) {
       if (t.state === 'running' || t.state === 'starting') {
@@ -550,7 +639,7 @@ export class JobManager {
       const failed = t.state === 'failed-to-start' || t.exitCode !== 0;
       if (failed) {
         const what = t.state === 'failed-to-start' ? `failed to start: ${t.message}` : t.signal ? `was killed by ${t.signal}` : `exited with code ${t.exitCode}`;
-        const f = this.failGang(next, `rank ${t.rank} on ${node} ${what}`);
+        const f = this.loseRanks(next, (x) => x.rank === t.rank, `rank ${t.rank} on ${node} ${what}`);
         next = f.next;
         sends.push(f.send);
       } else if (next.ranks.every((x) => x.state === 'exited' && x.exitCode === 0)) {
@@ -576,12 +665,12 @@ export class JobManager {
     for (const job of [...this.jobs.values()]) {
       if (!ACTIVE_JOB_STATES.has(job.state)) continue;
       for (const r of job.ranks) {
-        if (r.node !== node || announced.has(`${job.id}/${r.rank}/${job.epoch}`) || r.state === 'exited') continue;
+        if (r.node !== node || announced.has(`${job.id}/${r.rank}/${rankEpoch(job, r)}`) || r.state === 'exited') continue;
         if (r.state === 'starting') {
           const current = this.jobs.get(job.id)!;
           this.sendStart(current, r, new Map());
         } else {
-          const f = this.failGang(job, `rank ${r.rank} on ${node} is gone after the agent reconnected`);
+          const f = this.loseRanks(job, (x) => x.rank === r.rank, `rank ${r.rank} on ${node} is gone after the agent reconnected`);
           await this.commitAndSend([f.next], [f.send]);
           this.trigger('rank gone');
           break;
@@ -596,7 +685,7 @@ export class JobManager {
       this.serial(async () => {
         for (const job of [...this.jobs.values()]) {
           if (!ACTIVE_JOB_STATES.has(job.state) || !job.ranks.some((r) => r.node === t.node.name && r.state !== 'exited')) continue;
-          const f = this.failGang(job, `node ${t.node.name} was lost`);
+          const f = this.loseRanks(job, (r) => r.node === t.node.name, `node ${t.node.name} was lost`);
           await this.commitAndSend([f.next], [f.send]);
         }
       })
@@ -605,6 +694,11 @@ export class JobManager {
       return;
     }
     if (t.type !== 'reconnected') this.trigger(`node ${t.type}`);
+  }
+
+  /** A replica replaced or placed, or a scaling step: the job keeps its state, the event says what changed. */
+  private publishReplica(job: JobRecord, type: 'replica' | 'scaled', message: string): void {
+    this.publish({ ...job, message }, type);
   }
 
   private publish(job: JobRecord, type: JobEvent['type']): void {

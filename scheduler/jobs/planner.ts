@@ -13,7 +13,7 @@
  *   job may use them only if its own time limit ends before the reservation's time.
  */
 import type { JobRecord } from '../../shared/domain/index.js';
-import { placeJob, releaseAll, requestFromJobSpec, explainText, type Placement, type Reason } from '../placement/index.js';
+import { place, placeJob, releaseAll, requestFromJobSpec, explainText, type Placement, type Reason } from '../placement/index.js';
 import { AdmissionOrder, jobGpus, jobMinGpus, lostWorkGpuMs, mayPreempt, quotaBlock, type QueueConfig } from '../queue/index.js';
 import { GPU_FREE, GPU_USED, type ClusterSnapshot, type GpuClaim, type TopologyTree } from '../topology/index.js';
 
@@ -33,6 +33,8 @@ export interface PlanInput {
   halfLifeMs: number;
   /** Called when a job fits: a reason it still cannot start (no MASTER_PORT...), or null to start it. */
   accept(job: JobRecord, placements: readonly Placement[]): string | null;
+  /** Running inference jobs short of replicas (replaced or scaled up): the unit indices to place, before any pending job. */
+  grow?: ReadonlyArray<{ job: JobRecord; units: readonly number[] }>;
 }
 
 export interface Waiting {
@@ -53,6 +55,30 @@ export interface Plan {
   /** Jobs whose spec cannot be placed on this cluster at all (e.g. a level it lacks). */
   failures: Array<{ job: JobRecord; message: string }>;
   reservation: { jobId: string; atMs: number; gpus: number } | null;
+  /** Replicas placed for running inference jobs. */
+  grown: Array<{ job: JobRecord; unit: number; placement: Placement }>;
+  /** Why a running inference job's missing replica could not be placed. */
+  growWaiting: Map<string, string>;
+}
+
+/**
+ * One more replica for a running inference job: packed like the others, in a spread-level domain
+ * none of its replicas uses when one fits, else anywhere.
+ */
+function placeReplica(snapshot: ClusterSnapshot, job: JobRecord): ReturnType<typeof place> {
+  const tree = snapshot.tree;
+  const request = requestFromJobSpec(job.spec);
+  const gang = { ...request.gang, mode: request.gang.mode ?? ('pack' as const) };
+  const level = job.spec.spread ? tree.levelIndex(job.spec.spread) : -1;
+  if (level >= 0) {
+    const anc = tree.ancestor[level] as Int32Array;
+    const used = new Set(job.ranks.map((r) => tree.nodeId(r.node)).filter((n) => n >= 0).map((n) => anc[n] as number));
+    const mask = new Uint8Array(tree.nodeCount);
+    for (let n = 0; n < tree.nodeCount; n++) mask[n] = used.has(anc[n] as number) ? 0 : 1;
+    const spread = place(snapshot, gang, { nodeMask: mask, maskReason: `spread: its ${job.spec.spread} already holds a replica` });
+    if (spread.fits) return spread;
+  }
+  return place(snapshot, gang);
 }
 
 /** The GPUs a job holds that the snapshot marks used, as a claim. */
@@ -185,10 +211,29 @@ function waitingFrom(out: ReturnType<typeof placeJob>): Waiting {
 
 export function planCycle(input: PlanInput): Plan {
   const { snapshot, tree, nowMs } = input;
-  const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null };
+  const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null, grown: [], growWaiting: new Map() };
   const allocated = new Map<string, number>();
   for (const j of input.active) allocated.set(j.spec.queue, (allocated.get(j.spec.queue) ?? 0) + jobGpus(j));
   const order = new AdmissionOrder(input.pending, input.queues, input.usage, allocated, input.halfLifeMs);
+  // Replicas of running services first: they were admitted already.
+  for (const { job, units } of input.grow ?? []) {
+    for (const unit of units) {
+      const perUnit = job.spec.ranks * job.spec.gpusPerRank;
+      const overQuota = quotaBlock(job.spec.queue, input.queues(job.spec.queue), order.allocatedTo(job.spec.queue), perUnit);
+      if (overQuota) {
+        plan.growWaiting.set(job.id, overQuota);
+        break;
+      }
+      const r = placeReplica(snapshot, job);
+      if (!r.fits) {
+        plan.growWaiting.set(job.id, explainText(r).replace(/\n$/, ''));
+        break;
+      }
+      snapshot.reserve(r.placement);
+      order.admitted(job, perUnit);
+      plan.grown.push({ job, unit, placement: r.placement });
+    }
+  }
   const victimsTaken = new Set<string>();
   let held: GpuClaim | null = null;
 
@@ -196,6 +241,8 @@ export function planCycle(input: PlanInput): Plan {
     let request: Request;
     try {
       request = requestFromJobSpec(job.spec);
+      // An autoscaled service starts at its minimum; the autoscaler adds replicas as latency asks.
+      if (job.spec.kind === 'Inference' && job.spec.slo) request = { ...request, units: Math.max(1, request.minUnits) };
       const queueBlock = quotaBlock(job.spec.queue, input.queues(job.spec.queue), order.allocatedTo(job.spec.queue), jobMinGpus(job));
       if (queueBlock) {
         plan.waiting.set(job.id, { reasons: [{ level: 'queue', reason: 'quota', count: 1 }], text: queueBlock });
@@ -213,7 +260,7 @@ export function planCycle(input: PlanInput): Plan {
           snapshot.reserve(held);
         }
       }
-      if (out.fits) {
+      if (out.fits && out.placements.length > 0) {
         const gpus = out.placements.reduce((a, p) => a + p.ranks.reduce((b, r) => b + r.gpus.length, 0), 0);
         const overQuota = quotaBlock(job.spec.queue, input.queues(job.spec.queue), order.allocatedTo(job.spec.queue), gpus);
         const why = overQuota ?? input.accept(job, out.placements);

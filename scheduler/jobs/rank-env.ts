@@ -1,5 +1,5 @@
 /** Pure: the environment each rank gets, and the MASTER_PORT choice. No I/O, no clock. */
-import type { JobRecord, NodeRecord, RankRecord } from '../../shared/domain/index.js';
+import { rankEpoch, type JobRecord, type NodeRecord, type RankRecord } from '../../shared/domain/index.js';
 
 /**
  * RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR (rank 0's node address on the
@@ -24,7 +24,7 @@ export function rankEnv(job: JobRecord, rank: RankRecord, nodes: (name: string) 
     MASTER_ADDR: nodes(rank0.node)?.address || rank0.node,
     MASTER_PORT: String(job.masterPort),
     GANTRY_JOB_ID: job.id,
-    GANTRY_JOB_EPOCH: String(job.epoch),
+    GANTRY_JOB_EPOCH: String(rankEpoch(job, rank)),
     GANTRY_UNIT: String(rank.unit),
     GANTRY_TOPOLOGY_ADDR: rank.topologyAddress,
   };

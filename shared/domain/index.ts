@@ -18,4 +18,4 @@ export type {
 } from './types.js';
 export { emptyInventory, worstSeverity } from './types.js';
 export type { JobState, RankState, RankRecord, JobRecord } from './jobs.js';
-export { ACTIVE_JOB_STATES, TERMINAL_JOB_STATES } from './jobs.js';
+export { ACTIVE_JOB_STATES, TERMINAL_JOB_STATES, rankEpoch } from './jobs.js';

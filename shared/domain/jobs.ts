@@ -19,6 +19,13 @@ export interface RankRecord {
   state: RankState;
   exitCode: number | null;
   signal: string | null;
+  /** The placement epoch this rank was started in, when it differs from the job's (a replaced or added inference replica keeps others' epochs). */
+  epoch?: number;
+}
+
+/** The epoch a rank's task runs under: its own (replicas placed later) or the job's. */
+export function rankEpoch(job: Pick<JobRecord, 'epoch'>, rank: Pick<RankRecord, 'epoch'>): number {
+  return rank.epoch ?? job.epoch;
 }
 
 export interface JobRecord {
@@ -41,6 +48,8 @@ export interface JobRecord {
   ranks: RankRecord[];
   /** MASTER_PORT reserved on rank 0's node while the job is active. */
   masterPort: number;
+  /** Inference: the replica count wanted now (autoscaling moves it between replicas.min and max). */
+  replicasTarget?: number;
   /** Latest checkpoint a rank reported (unix ms; 0 or absent: none): preemption counts lost work from here. */
   lastCheckpointMs?: number;
 }

@@ -33,7 +33,8 @@ export type JobEvent = EventBase & {
   kind: 'job';
   job: string;
   /** The job's state after the transition. */
-  type: 'submitted' | 'placed' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'requeued' | 'pending';
+  /** replica: an inference replica was lost, replaced or placed; scaled: the replica target changed (the message says why). */
+  type: 'submitted' | 'placed' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'requeued' | 'pending' | 'replica' | 'scaled';
   attempt: number;
   epoch: number;
   message: string;
