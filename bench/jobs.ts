@@ -102,6 +102,8 @@ interface Sched {
 async function startScheduler(dataDir: string, opts: { extra?: string[]; waitMs?: number } = {}): Promise<Sched & { runningLog: Record<string, unknown> }> {
   const port = await freePort();
   const args = [
+    // e.g. GANTRY_BENCH_SCHEDULER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the scheduler
+    ...(process.env.GANTRY_BENCH_SCHEDULER_NODE_ARGS ?? '').split(' ').filter(Boolean),
     gantryEntry(), 'scheduler',
     '--data-dir', dataDir,
     '--grpc-listen', `127.0.0.1:${port}`,
@@ -271,7 +273,7 @@ interface GangResult {
 }
 
 async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log: (l: string) => void): Promise<GangResult> {
-  const spec = JSON.stringify({ kind: 'Training', name: `gang-${ranks}`, ranks, gpusPerRank: 8, command: ['sleep', '120'], maxRetries: 0, preemptGraceSeconds: 1 });
+  const spec = JSON.stringify({ kind: 'Training', name: `gang-${ranks}`, ranks, gpusPerRank: 8, command: ['sleep', '900'], maxRetries: 0, preemptGraceSeconds: 1 });
   const submitAt = Date.now();
   const submitted = await call<PbJobOut>(s, 'SubmitJob', { spec, owner: 'bench' });
   const acceptedAt = Date.now();

@@ -74,6 +74,8 @@ export type TaskReport = Pick<TaskStatusView, 'jobId' | 'rank' | 'epoch' | 'stat
 interface Explanation {
   reasons: Reason[];
   text: string;
+  /** The capacity generation the job failed to fit at (see JobManager.capacityGen). */
+  gen: number;
 }
 
 /**
@@ -111,6 +113,17 @@ export class JobManager {
   private stopped = false;
   /** Cycles run so far (tests and metrics). */
   cycles = 0;
+  /** Placements tried so far (tests and metrics). */
+  placementsTried = 0;
+  /**
+   * Bumped whenever capacity may have grown: a gang left the active states (its GPUs and port are
+   * free), or a node's capacity inputs changed (connectivity, schedulability, health, verdicts,
+   * inventory, labels; compared by identity, so a re-registration counts). A pending job that did
+   * not fit at this generation is not tried again until it changes: with less or equal capacity it
+   * cannot fit, and re-placing every pending job on every submit made submits quadratic.
+   */
+  private capacityGen = 0;
+  private readonly nodeInputs = new Map<string, readonly unknown[]>();
 
   constructor(
     private readonly opts: JobManagerOptions,
@@ -177,8 +190,10 @@ export class JobManager {
       ranks: [],
       masterPort: 0,
     };
+    // A new job is nobody else's yet (its id is fresh), so its commit need not wait its turn in the
+    // chain: concurrent submits share one LMDB commit instead of paying one each, one after another.
+    await this.deps.store.commit({ jobs: [job] });
     await this.serial(async () => {
-      await this.deps.store.commit({ jobs: [job] });
       this.jobs.set(job.id, job);
       this.publish(job, 'submitted');
     });
@@ -193,6 +208,8 @@ export class JobManager {
       if (TERMINAL_JOB_STATES.has(job.state)) throw new FailedPreconditionError(`job ${id} is already ${job.state}`);
       const next = this.finish(job, 'cancelled', reason || 'cancelled by request');
       await this.commitAndSend([next], [() => this.stopRanks(job, 'cancelled')]);
+      // Its GPUs are free now: waiting jobs need not wait for the timer's cycle.
+      if (ACTIVE_JOB_STATES.has(job.state)) this.trigger('cancel');
       return next;
     });
   }
@@ -269,7 +286,11 @@ export class JobManager {
     const sends: Array<() => void> = [];
     if (pending.length > 0) {
       const { tree, snapshot, byName, ports } = this.snapshotNow();
+      this.noteNodeInputs(byName);
       for (const job of pending) {
+        // Failed at this capacity or more, and nothing was freed since: it cannot fit now either.
+        if (this.explanations.get(job.id)?.gen === this.capacityGen) continue;
+        this.placementsTried++;
         let out;
         try {
           out = placeJob(snapshot, requestFromJobSpec(job.spec));
@@ -281,7 +302,7 @@ export class JobManager {
         if (!out.fits) {
           releaseAll(snapshot, out.placements);
           const reasons = out.failed && !out.failed.fits ? out.failed.reasons : [];
-          this.explanations.set(job.id, { reasons, text: out.failed && !out.failed.fits ? explainText(out.failed) : 'does not fit' });
+          this.explanations.set(job.id, { reasons, text: out.failed && !out.failed.fits ? explainText(out.failed) : 'does not fit', gen: this.capacityGen });
           continue;
         }
         const ranks = this.ranksOf(out.placements, tree, byName);
@@ -290,7 +311,7 @@ export class JobManager {
         const masterPort = pickMasterPort(this.opts.masterPortRange, reserved);
         if (masterPort === 0) {
           releaseAll(snapshot, out.placements);
-          this.explanations.set(job.id, { reasons: [{ level: 'node', reason: 'no free MASTER_PORT on rank 0 node', count: 1 }], text: `every port of the MASTER_PORT range is taken on ${n0}` });
+          this.explanations.set(job.id, { reasons: [{ level: 'node', reason: 'no free MASTER_PORT on rank 0 node', count: 1 }], text: `every port of the MASTER_PORT range is taken on ${n0}`, gen: this.capacityGen });
           continue;
         }
         ports.set(n0, reserved.add(masterPort));
@@ -304,6 +325,21 @@ export class JobManager {
       }
     }
     if (changed.length > 0) await this.commitAndSend(changed, sends);
+  }
+
+  /** Bumps the capacity generation when any node's capacity inputs changed since the last look. */
+  private noteNodeInputs(byName: ReadonlyMap<string, NodeRecord>): void {
+    let changed = byName.size !== this.nodeInputs.size;
+    for (const [name, n] of byName) {
+      const inputs = [n.connectivity, n.schedulability, n.health, n.verdicts, n.inventory, n.labels];
+      const prev = this.nodeInputs.get(name);
+      if (!prev || prev.some((x, i) => x !== inputs[i])) {
+        changed = true;
+        this.nodeInputs.set(name, inputs);
+      }
+    }
+    if (byName.size !== this.nodeInputs.size) for (const name of [...this.nodeInputs.keys()]) if (!byName.has(name)) this.nodeInputs.delete(name);
+    if (changed) this.capacityGen++;
   }
 
   /** The tree and this moment's free and used GPUs (allocations of active jobs), plus reserved ports. */
@@ -389,6 +425,7 @@ export class JobManager {
     await this.deps.store.commit({ jobs: changed });
     for (const j of changed) {
       const prev = this.jobs.get(j.id);
+      if (prev && ACTIVE_JOB_STATES.has(prev.state) && !ACTIVE_JOB_STATES.has(j.state)) this.capacityGen++;
       this.jobs.set(j.id, j);
       if (prev?.state !== j.state || prev.epoch !== j.epoch) this.publish(j, j.state === 'starting' ? 'placed' : (j.state as JobEvent['type']));
     }

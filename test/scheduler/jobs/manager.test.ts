@@ -1,0 +1,110 @@
+import t from 'tap';
+import { ClusterModel, type Registration } from '../../../scheduler/cluster/index.js';
+import { MemoryEventBus } from '../../../scheduler/events/index.js';
+import { JobManager } from '../../../scheduler/jobs/index.js';
+import { MemoryStore } from '../../../scheduler/store/index.js';
+import { emptyInventory, type GpuInfo } from '../../../shared/domain/index.js';
+import { createLogger } from '../../../shared/log/index.js';
+import type { SchedulerMessage } from '../../../shared/proto/index.js';
+import { jobYaml } from '../../builders/job.js';
+
+const gpu = (index: number): GpuInfo => ({
+  index,
+  uuid: `GPU-${index}`,
+  name: 'NVIDIA H100 80GB HBM3',
+  vendor: 'nvidia',
+  memoryMiB: 81559,
+  pciBusId: `00000000:${String(index + 10)}:00.0`,
+  serial: '',
+  vbiosVersion: '',
+  inforomVersion: '',
+  gspFirmwareVersion: '',
+  numaNode: 0,
+  nvlinkDomain: '',
+  linkRow: [],
+  migEnabled: false,
+});
+
+const reg = (name: string): Registration => ({
+  name,
+  address: name,
+  agentVersion: '1',
+  inventory: { ...emptyInventory(name), gpus: Array.from({ length: 8 }, (_, i) => gpu(i)) },
+  labels: {},
+  verdicts: [],
+});
+
+function setup(): { jm: JobManager; cluster: ClusterModel; sent: Array<[string, SchedulerMessage]> } {
+  const cluster = new ClusterModel(60_000);
+  cluster.register(reg('n1'), 0);
+  const sent: Array<[string, SchedulerMessage]> = [];
+  const jm = new JobManager(
+    { levels: ['leaf', 'spine'], masterPortRange: { min: 29500, max: 29999 }, requeueInitialMs: 1000, requeueMaxMs: 10_000, cycleIntervalMs: 60_000 },
+    {
+      store: new MemoryStore(),
+      cluster,
+      events: new MemoryEventBus(),
+      clock: { nowMs: () => 1_000 },
+      log: createLogger({ name: 'test', level: 'silent', format: 'json', isTty: false }),
+      send: (node, msg) => {
+        sent.push([node, msg]);
+        return true;
+      },
+    },
+  );
+  jm.load();
+  return { jm, cluster, sent };
+}
+
+const wholeNode = (name: string): string => jobYaml({ name, ranks: 1, gpusPerRank: 8 });
+
+t.test('a submit does not re-place pending jobs that did not fit when nothing was freed since', async (t) => {
+  const { jm } = setup();
+  const a = await jm.submit(wholeNode('a'), 'u');
+  await jm.idle();
+  t.equal(jm.get(a.id).state, 'starting', 'the first whole-node job takes the only node');
+  const b = await jm.submit(wholeNode('b'), 'u');
+  const c = await jm.submit(wholeNode('c'), 'u');
+  await jm.idle();
+  t.equal(jm.get(b.id).state, 'pending');
+  t.equal(jm.get(c.id).state, 'pending');
+  t.match(jm.explain(b.id).text, /./, 'the pending job says why it waits');
+  const before = jm.placementsTried;
+  const d = await jm.submit(wholeNode('d'), 'u');
+  await jm.idle();
+  t.equal(jm.placementsTried - before, 1, 'only the new job was tried: b and c failed at the same capacity');
+  t.equal(jm.get(d.id).state, 'pending');
+  t.match(jm.explain(b.id).text, /./, 'b keeps its explanation');
+
+  await jm.cancel(a.id, 'make room');
+  await jm.idle();
+  t.equal(jm.get(b.id).state, 'starting', 'once a gang leaves, the oldest pending job is tried again and placed');
+  t.equal(jm.get(c.id).state, 'pending');
+});
+
+t.test('a node change makes pending jobs eligible again', async (t) => {
+  const { jm, cluster, sent } = setup();
+  const a = await jm.submit(wholeNode('a'), 'u');
+  const b = await jm.submit(wholeNode('b'), 'u');
+  await jm.idle();
+  t.equal(jm.get(a.id).state, 'starting');
+  t.equal(jm.get(b.id).state, 'pending');
+  cluster.register(reg('n2'), 10);
+  jm.trigger('node registered');
+  await jm.idle();
+  t.equal(jm.get(b.id).state, 'starting', 'placed on the new node');
+  t.same(sent.filter(([, m]) => m.startTask).map(([n]) => n).sort(), ['n1', 'n2'], 'one start per node');
+
+  // Cordon and uncordon change a node's inputs: a pending job is tried again after each change.
+  const c = await jm.submit(wholeNode('c'), 'u');
+  await jm.idle();
+  const before = jm.placementsTried;
+  cluster.setSchedulability('n2', 'cordoned', 'test');
+  jm.trigger('node schedulability');
+  await jm.idle();
+  t.equal(jm.placementsTried - before, 1, 'tried again after a node changed');
+  jm.trigger('timer');
+  await jm.idle();
+  t.equal(jm.placementsTried - before, 1, 'not tried again when nothing changed');
+  t.equal(jm.get(c.id).state, 'pending');
+});
