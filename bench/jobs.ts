@@ -415,7 +415,7 @@ async function spawnSupervisors(root: string, kind: 'node' | 'sh', n: number): P
 
 // ---- (restart) -------------------------------------------------------------------------------
 
-function prefill(dataDir: string, count: number): Promise<{ states: Record<string, number>; ms: number }> {
+export function prefill(dataDir: string, count: number): Promise<{ states: Record<string, number>; ms: number }> {
   const t0 = performance.now();
   const store = LmdbStore.open(dataDir);
   const specs = [1, 2, 4, 8, 16].map((ranks) =>
@@ -432,6 +432,12 @@ function prefill(dataDir: string, count: number): Promise<{ states: Record<strin
     if (r < 990) return 'requeued';
     return 'running';
   };
+  const uuids = new Map<number, string[]>();
+  const uuidsOf = (n: number): string[] => {
+    let u = uuids.get(n);
+    if (!u) uuids.set(n, (u = Array.from({ length: 8 }, (_, g) => uuidFor(`node-${String(n).padStart(4, '0')}`, g))));
+    return u;
+  };
   const batches: Promise<void>[] = [];
   let batch: JobRecord[] = [];
   for (let i = 1; i <= count; i++) {
@@ -445,7 +451,7 @@ function prefill(dataDir: string, count: number): Promise<{ states: Record<strin
           unit: 0,
           node: `node-${String((i * 16 + r) % 4096).padStart(4, '0')}`,
           gpus: [0, 1, 2, 3, 4, 5, 6, 7],
-          gpuUuids: Array.from({ length: 8 }, (_, g) => uuidFor(`node-${(i * 16 + r) % 4096}`, g)),
+          gpuUuids: uuidsOf((i * 16 + r) % 4096),
           topologyAddress: `spine-${r % 2}.leaf-${r % 16}.node-${String((i * 16 + r) % 4096).padStart(4, '0')}`,
           state: state === 'running' ? 'running' : 'exited',
           exitCode: state === 'running' ? null : state === 'failed' ? 1 : 0,

@@ -102,6 +102,8 @@ const JOB_ID = /^[a-z0-9][a-z0-9-]{0,62}-\d+$/;
 
 export class JobManager {
   private readonly jobs = new Map<string, JobRecord>();
+  /** Ids of finished jobs not yet read from the store after a restart (see load()). */
+  private finishedToLoad: string[] = [];
   private readonly explanations = new Map<string, Explanation>();
   private seq = 0;
   private tree: TopologyTree | undefined;
@@ -130,18 +132,40 @@ export class JobManager {
     private readonly deps: JobManagerDeps,
   ) {}
 
+  /**
+   * Loads the unfinished jobs (what scheduling needs) at once; the finished ones follow in the
+   * background after start() (until then get() and list() read them from the store). Returns
+   * how many jobs the store holds.
+   */
   load(): number {
-    for (const j of this.deps.store.listJobs()) {
-      this.jobs.set(j.id, j);
-      const n = Number(/-(\d+)$/.exec(j.id)?.[1] ?? 0);
+    for (const j of this.deps.store.listUnfinishedJobs()) this.jobs.set(j.id, j);
+    const ids = this.deps.store.listJobIds();
+    for (const id of ids) {
+      const n = Number(/-(\d+)$/.exec(id)?.[1] ?? 0);
       if (n > this.seq) this.seq = n;
     }
-    return this.jobs.size;
+    this.finishedToLoad = ids.filter((id) => !this.jobs.has(id));
+    return ids.length;
   }
 
   start(): void {
     this.timer = setInterval(() => this.trigger('timer'), this.opts.cycleIntervalMs);
     this.trigger('start');
+    void this.loadFinished();
+  }
+
+  /** Finished jobs, a chunk per turn of the event loop, so the scheduler serves meanwhile. */
+  private async loadFinished(): Promise<void> {
+    const ids = this.finishedToLoad;
+    for (let i = 0; i < ids.length && !this.stopped; i += 500) {
+      for (const id of ids.slice(i, i + 500)) {
+        if (this.jobs.has(id)) continue;
+        const j = this.deps.store.getJob(id);
+        if (j) this.jobs.set(id, j);
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    this.finishedToLoad = [];
   }
 
   async stop(): Promise<void> {
@@ -158,13 +182,20 @@ export class JobManager {
 
   get(id: string): JobRecord {
     if (!id) throw new InvalidArgumentError('id', 'is required');
-    const j = this.jobs.get(id);
+    const j = this.jobs.get(id) ?? (this.finishedToLoad.length > 0 ? this.deps.store.getJob(id) : undefined);
     if (!j) throw new NotFoundError('job', id);
     return j;
   }
 
   list(filter: { state?: string; queue?: string; owner?: string } = {}): JobRecord[] {
-    return [...this.jobs.values()]
+    let all: Iterable<JobRecord> = this.jobs.values();
+    if (this.finishedToLoad.length > 0 && (!filter.state || TERMINAL_JOB_STATES.has(filter.state as JobState))) {
+      // Still loading finished jobs: the store has them all; what is in memory is as new or newer.
+      const merged = new Map(this.deps.store.listJobs().map((j) => [j.id, j]));
+      for (const j of this.jobs.values()) merged.set(j.id, j);
+      all = merged.values();
+    }
+    return [...all]
       .filter((j) => (!filter.state || j.state === filter.state) && (!filter.queue || j.spec.queue === filter.queue) && (!filter.owner || j.owner === filter.owner))
       .sort((a, b) => a.submittedMs - b.submittedMs || (a.id < b.id ? -1 : 1));
   }

@@ -3,7 +3,8 @@ import { ClusterModel, type Registration } from '../../../scheduler/cluster/inde
 import { MemoryEventBus } from '../../../scheduler/events/index.js';
 import { JobManager } from '../../../scheduler/jobs/index.js';
 import { MemoryStore } from '../../../scheduler/store/index.js';
-import { emptyInventory, type GpuInfo } from '../../../shared/domain/index.js';
+import { emptyInventory, type GpuInfo, type JobRecord, type JobState } from '../../../shared/domain/index.js';
+import { parseJobSpec } from '../../../shared/jobspec/index.js';
 import { createLogger } from '../../../shared/log/index.js';
 import type { SchedulerMessage } from '../../../shared/proto/index.js';
 import { jobYaml } from '../../builders/job.js';
@@ -34,14 +35,14 @@ const reg = (name: string): Registration => ({
   verdicts: [],
 });
 
-function setup(): { jm: JobManager; cluster: ClusterModel; sent: Array<[string, SchedulerMessage]> } {
+function setup(store = new MemoryStore()): { jm: JobManager; cluster: ClusterModel; sent: Array<[string, SchedulerMessage]> } {
   const cluster = new ClusterModel(60_000);
   cluster.register(reg('n1'), 0);
   const sent: Array<[string, SchedulerMessage]> = [];
   const jm = new JobManager(
     { levels: ['leaf', 'spine'], masterPortRange: { min: 29500, max: 29999 }, requeueInitialMs: 1000, requeueMaxMs: 10_000, cycleIntervalMs: 60_000 },
     {
-      store: new MemoryStore(),
+      store,
       cluster,
       events: new MemoryEventBus(),
       clock: { nowMs: () => 1_000 },
@@ -107,4 +108,26 @@ t.test('a node change makes pending jobs eligible again', async (t) => {
   await jm.idle();
   t.equal(jm.placementsTried - before, 1, 'not tried again when nothing changed');
   t.equal(jm.get(c.id).state, 'pending');
+});
+
+t.test('a restart loads unfinished jobs at once and the finished ones after, serving both meanwhile', async (t) => {
+  const store = new MemoryStore();
+  const stored = (id: string, state: JobState): JobRecord => ({
+    id, spec: parseJobSpec(wholeNode(id.replace(/-\d+$/, ''))), owner: 'u', state, message: '', attempt: 0, epoch: 0,
+    submittedMs: Number(id.split('-')[1]), updatedMs: 1, startedMs: 0, finishedMs: 0, requeueAtMs: 0, ranks: [], masterPort: 0,
+  });
+  await store.commit({ jobs: [stored('x-1', 'succeeded'), stored('y-2', 'pending'), stored('z-7', 'cancelled')] });
+  const { jm } = setup(store);
+  t.equal(jm.get('x-1').state, 'succeeded', 'a finished job is served before it is loaded');
+  t.same(jm.list().map((j) => j.id), ['x-1', 'y-2', 'z-7'], 'and listed');
+  t.same(jm.list({ state: 'cancelled' }).map((j) => j.id), ['z-7']);
+  t.same(jm.list({ state: 'pending' }).map((j) => j.id), ['y-2']);
+  const n = await jm.submit(wholeNode('n'), 'u');
+  t.equal(n.id, 'n-8', 'new ids continue after the highest stored one, finished or not');
+  jm.start();
+  await new Promise((r) => setTimeout(r, 50));
+  await jm.stop();
+  t.same(jm.list().map((j) => j.id), ['x-1', 'y-2', 'z-7', 'n-8'], 'all loaded after start');
+  t.equal(jm.get('z-7').state, 'cancelled');
+  t.throws(() => jm.get('nope-1'));
 });
