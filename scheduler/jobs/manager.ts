@@ -102,6 +102,9 @@ const JOB_ID = /^[a-z0-9][a-z0-9-]{0,62}-\d+$/;
 
 export class JobManager {
   private readonly jobs = new Map<string, JobRecord>();
+  /** Job records changed in memory, waiting for writeBehind's next write. */
+  private readonly dirty = new Map<string, JobRecord>();
+  private flushing: Promise<void> | undefined;
   /** Ids of finished jobs not yet read from the store after a restart (see load()). */
   private finishedToLoad: string[] = [];
   private readonly explanations = new Map<string, Explanation>();
@@ -271,6 +274,7 @@ export class JobManager {
       seen = this.chain;
       await seen;
     }
+    await this.flushing;
   }
 
   /** What `gantry jobs` shows as a job's message: for a pending job, why it waits. */
@@ -453,6 +457,7 @@ export class JobManager {
 
   /** Commit first, then send: no command leaves before its allocation is durable. */
   private async commitAndSend(changed: JobRecord[], sends: Array<() => void>): Promise<void> {
+    for (const j of changed) this.dirty.delete(j.id);
     await this.deps.store.commit({ jobs: changed });
     for (const j of changed) {
       const prev = this.jobs.get(j.id);
@@ -519,10 +524,29 @@ export class JobManager {
    * node the rank is not placed on, are refused and the task is stopped there (fencing).
    */
   onTaskReport(node: string, t: TaskReport): Promise<void> {
-    return this.serial(() => this.applyTaskReport(node, t));
+    return this.serial(() => this.applyTaskReport(node, t)).then((r) => r?.durable);
   }
 
-  private async applyTaskReport(node: string, t: TaskReport): Promise<void> {
+  /**
+   * Writes a job record whose change needs no command and no event (a rank of a gang reported
+   * running): memory now, the store on the next turn of the event loop, one write per job for all
+   * such changes since. The 512 reports of a 512-rank gang took one awaited commit of the whole
+   * record each (quadratic bytes, one fsync after another); now they share a few. Resolves once
+   * durable. commitAndSend drops a record it writes itself (it is newer).
+   */
+  private writeBehind(job: JobRecord): Promise<void> {
+    this.jobs.set(job.id, job);
+    this.dirty.set(job.id, job);
+    this.flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => {
+      const jobs = [...this.dirty.values()];
+      this.dirty.clear();
+      this.flushing = undefined;
+      return this.deps.store.commit({ jobs });
+    });
+    return this.flushing;
+  }
+
+  private async applyTaskReport(node: string, t: TaskReport): Promise<{ durable: Promise<void> } | undefined> {
     const job = this.jobs.get(t.jobId);
     const rank = job?.ranks.find((r) => r.rank === t.rank);
     const current = job && ACTIVE_JOB_STATES.has(job.state) && job.epoch === t.epoch && rank?.node === node;
@@ -559,8 +583,10 @@ export class JobManager {
         next = this.finish(next, 'succeeded', `all ${next.ranks.length} ranks exited 0`);
       }
     }
+    if (sends.length === 0 && next.state === job.state && next.epoch === job.epoch) return { durable: this.writeBehind(next) };
     await this.commitAndSend([next], sends);
     if (!ACTIVE_JOB_STATES.has(next.state)) this.trigger('task exit');
+    return undefined;
   }
 
   /**
@@ -573,7 +599,7 @@ export class JobManager {
 
   private async applyRegistration(node: string, tasks: readonly TaskReport[]): Promise<void> {
     const announced = new Set(tasks.map((t) => `${t.jobId}/${t.rank}/${t.epoch}`));
-    for (const t of tasks) await this.applyTaskReport(node, t);
+    for (const t of tasks) await (await this.applyTaskReport(node, t))?.durable;
     for (const job of [...this.jobs.values()]) {
       if (!ACTIVE_JOB_STATES.has(job.state)) continue;
       for (const r of job.ranks) {

@@ -131,3 +131,29 @@ t.test('a restart loads unfinished jobs at once and the finished ones after, ser
   t.equal(jm.get('z-7').state, 'cancelled');
   t.throws(() => jm.get('nope-1'));
 });
+
+t.test("a gang's running reports share writes; the state change to running is committed at once", async (t) => {
+  const store = new MemoryStore();
+  let commits = 0;
+  const commit = store.commit.bind(store);
+  store.commit = (change) => {
+    commits++;
+    return commit(change);
+  };
+  const { jm, cluster, sent } = setup(store);
+  for (const n of ['n2', 'n3', 'n4']) cluster.register(reg(n), 0);
+  const g = await jm.submit(jobYaml({ name: 'g', ranks: 4, gpusPerRank: 8 }), 'u');
+  await jm.idle();
+  const placed = jm.get(g.id);
+  t.equal(placed.state, 'starting');
+  t.equal(sent.filter(([, m]) => m.startTask).length, 4, 'four starts sent');
+  const report = (rank: number) => jm.onTaskReport(placed.ranks[rank]!.node, { jobId: g.id, rank, epoch: placed.epoch, state: 'running', exitCode: null, signal: null, message: '' });
+  const before = commits;
+  await Promise.all([report(0), report(1), report(2)]);
+  t.equal(commits - before, 1, 'three reports, one write');
+  t.same(store.getJob(g.id)!.ranks.map((r) => r.state), ['running', 'running', 'running', 'starting'], 'the latest record is durable once the reports resolve');
+  await report(3);
+  t.equal(jm.get(g.id).state, 'running', 'the last report makes the gang running');
+  t.equal(store.getJob(g.id)!.state, 'running', 'committed');
+  await jm.stop();
+});
