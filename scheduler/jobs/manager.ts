@@ -105,6 +105,8 @@ export class JobManager {
   /** Job records changed in memory, waiting for writeBehind's next write. */
   private readonly dirty = new Map<string, JobRecord>();
   private flushing: Promise<void> | undefined;
+  /** The last write writeBehind started (idle() waits for it). */
+  private writing: Promise<void> = Promise.resolve();
   /** Ids of finished jobs not yet read from the store after a restart (see load()). */
   private finishedToLoad: string[] = [];
   private readonly explanations = new Map<string, Explanation>();
@@ -275,6 +277,7 @@ export class JobManager {
       await seen;
     }
     await this.flushing;
+    await this.writing;
   }
 
   /** What `gantry jobs` shows as a job's message: for a pending job, why it waits. */
@@ -541,7 +544,9 @@ export class JobManager {
       const jobs = [...this.dirty.values()];
       this.dirty.clear();
       this.flushing = undefined;
-      return this.deps.store.commit({ jobs });
+      const write = this.deps.store.commit({ jobs });
+      this.writing = write.catch(() => undefined);
+      return write;
     });
     return this.flushing;
   }
