@@ -9,10 +9,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
+import { jobsSuite } from './jobs.js';
 import { placementSuite } from './placement.js';
 import type { BenchRow, BenchSuite } from './suite.js';
 
-const SUITES: readonly BenchSuite[] = [placementSuite];
+const SUITES: readonly BenchSuite[] = [placementSuite, jobsSuite];
+
+/** Size flags passed to the suites as BenchOptions.params. */
+const PARAM_FLAGS = ['agents', 'stored-jobs', 'submits', 'clients', 'light-n'] as const;
 
 function table(rows: readonly BenchRow[]): string {
   const head = ['scenario', 'metric', 'value', 'unit', 'target', 'ok', 'anchor'];
@@ -27,10 +31,10 @@ function repoRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
-function main(): number {
-  const { values, positionals } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true, default: [] }, help: { type: 'boolean', short: 'h', default: false } }, allowPositionals: true });
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true, default: [] }, help: { type: 'boolean', short: 'h', default: false }, ...Object.fromEntries(PARAM_FLAGS.map((f) => [f, { type: 'string' as const }])) }, allowPositionals: true });
   if (values.help) {
-    process.stdout.write(`usage: npm run bench -- [suite ...] [--quick] [--only <scenario prefix, e.g. (c)> ...]\nsuites:\n${SUITES.map((s) => `  ${s.name.padEnd(12)} ${s.description}`).join('\n')}\n`);
+    process.stdout.write(`usage: npm run bench -- [suite ...] [--quick] [--only <scenario prefix, e.g. (c)> ...]\n  jobs sizes: --agents <gang sizes, e.g. 64,128,256,512> --stored-jobs <n> --submits <n> --clients <n> --light-n <n>\nsuites:\n${SUITES.map((s) => `  ${s.name.padEnd(12)} ${s.description}`).join('\n')}\n`);
     return 0;
   }
   const unknown = positionals.filter((p) => !SUITES.some((s) => s.name === p));
@@ -47,7 +51,8 @@ function main(): number {
     process.stdout.write(`\n== ${suite.name}: ${suite.description}\n`);
     const started = new Date().toISOString();
     const loadBefore = os.loadavg()[0] ?? 0;
-    const result = suite.run({ quick: values.quick, only: values.only, log: (l) => process.stderr.write(`${l}\n`) });
+    const params = Object.fromEntries(PARAM_FLAGS.map((f) => [f, (values as Record<string, unknown>)[f] as string | undefined]));
+    const result = await suite.run({ quick: values.quick, only: values.only, params, log: (l) => process.stderr.write(`${l}\n`) });
     process.stdout.write(`${table(result.rows)}\n`);
     const file = join(outDir, `${suite.name}.json`);
     const load = { oneMinuteBefore: loadBefore, oneMinuteAfter: os.loadavg()[0] ?? 0 };
@@ -60,4 +65,4 @@ function main(): number {
   return 0;
 }
 
-process.exitCode = main();
+process.exitCode = await main();

@@ -23,12 +23,14 @@ export interface BenchOptions {
   /** Run only the scenarios whose label starts with one of these (empty: all). */
   only: string[];
   log: (line: string) => void;
+  /** Suite-specific sizes from the command line (--agents, --stored-jobs, --submits, --clients, --light-n). */
+  params: Record<string, string | undefined>;
 }
 
 export interface BenchSuite {
   name: string;
   description: string;
-  run(options: BenchOptions): SuiteResult;
+  run(options: BenchOptions): SuiteResult | Promise<SuiteResult>;
 }
 
 /** Percentile (nearest rank) of a list of numbers. */

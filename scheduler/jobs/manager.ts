@@ -36,7 +36,7 @@ import {
   type TopologyNodeInput,
   type TopologyTree,
 } from '../topology/index.js';
-import { planCycle } from './planner.js';
+import { planCycle, type ReservationDecision } from './planner.js';
 import { pickMasterPort, rankEnv, requeueDelayMs } from './rank-env.js';
 
 export interface JobManagerOptions {
@@ -91,6 +91,8 @@ export type TaskReport = Pick<TaskStatusView, 'jobId' | 'rank' | 'epoch' | 'stat
 interface Explanation {
   reasons: Reason[];
   text: string;
+  /** The capacity generation the job failed to fit at (see JobManager.capacityGen). */
+  gen: number;
 }
 
 /**
@@ -117,6 +119,13 @@ const JOB_ID = /^[a-z0-9][a-z0-9-]{0,62}-\d+$/;
 
 export class JobManager {
   private readonly jobs = new Map<string, JobRecord>();
+  /** Job records changed in memory, waiting for writeBehind's next write. */
+  private readonly dirty = new Map<string, JobRecord>();
+  private flushing: Promise<void> | undefined;
+  /** The last write writeBehind started (idle() waits for it). */
+  private writing: Promise<void> = Promise.resolve();
+  /** Ids of finished jobs not yet read from the store after a restart (see load()). */
+  private finishedToLoad: string[] = [];
   private readonly explanations = new Map<string, Explanation>();
   /** Stopped ranks not yet reported gone, by job/rank/epoch. */
   private readonly releasing = new Map<string, Releasing>();
@@ -130,24 +139,59 @@ export class JobManager {
   private stopped = false;
   /** Cycles run so far (tests and metrics). */
   cycles = 0;
+  /** Placements tried so far (tests and metrics). */
+  placementsTried = 0;
+  /**
+   * Bumped whenever capacity may have grown: a gang left the active states (its GPUs and port are
+   * free), or a node's capacity inputs changed (connectivity, schedulability, health, verdicts,
+   * inventory, labels; compared by identity, so a re-registration counts). A pending job that did
+   * not fit at this generation is not tried again until it changes: with less or equal capacity it
+   * cannot fit, and re-placing every pending job on every submit made submits quadratic.
+   */
+  private capacityGen = 0;
+  /** The last cycle's reservation decision and the capacity generation it was made at. */
+  private lastDecision: { gen: number; decision: ReservationDecision | null } | undefined;
+  private readonly nodeInputs = new Map<string, readonly unknown[]>();
 
   constructor(
     private readonly opts: JobManagerOptions,
     private readonly deps: JobManagerDeps,
   ) {}
 
+  /**
+   * Loads the unfinished jobs (what scheduling needs) at once; the finished ones follow in the
+   * background after start() (until then get() and list() read them from the store). Returns
+   * how many jobs the store holds.
+   */
   load(): number {
-    for (const j of this.deps.store.listJobs()) {
-      this.jobs.set(j.id, j);
-      const n = Number(/-(\d+)$/.exec(j.id)?.[1] ?? 0);
+    for (const j of this.deps.store.listUnfinishedJobs()) this.jobs.set(j.id, j);
+    const ids = this.deps.store.listJobIds();
+    for (const id of ids) {
+      const n = Number(/-(\d+)$/.exec(id)?.[1] ?? 0);
       if (n > this.seq) this.seq = n;
     }
-    return this.jobs.size;
+    this.finishedToLoad = ids.filter((id) => !this.jobs.has(id));
+    return ids.length;
   }
 
   start(): void {
     this.timer = setInterval(() => this.trigger('timer'), this.opts.cycleIntervalMs);
     this.trigger('start');
+    void this.loadFinished();
+  }
+
+  /** Finished jobs, a chunk per turn of the event loop, so the scheduler serves meanwhile. */
+  private async loadFinished(): Promise<void> {
+    const ids = this.finishedToLoad;
+    for (let i = 0; i < ids.length && !this.stopped; i += 500) {
+      for (const id of ids.slice(i, i + 500)) {
+        if (this.jobs.has(id)) continue;
+        const j = this.deps.store.getJob(id);
+        if (j) this.jobs.set(id, j);
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    this.finishedToLoad = [];
   }
 
   async stop(): Promise<void> {
@@ -164,13 +208,20 @@ export class JobManager {
 
   get(id: string): JobRecord {
     if (!id) throw new InvalidArgumentError('id', 'is required');
-    const j = this.jobs.get(id);
+    const j = this.jobs.get(id) ?? (this.finishedToLoad.length > 0 ? this.deps.store.getJob(id) : undefined);
     if (!j) throw new NotFoundError('job', id);
     return j;
   }
 
   list(filter: { state?: string; queue?: string; owner?: string } = {}): JobRecord[] {
-    return [...this.jobs.values()]
+    let all: Iterable<JobRecord> = this.jobs.values();
+    if (this.finishedToLoad.length > 0 && (!filter.state || TERMINAL_JOB_STATES.has(filter.state as JobState))) {
+      // Still loading finished jobs: the store has them all; what is in memory is as new or newer.
+      const merged = new Map(this.deps.store.listJobs().map((j) => [j.id, j]));
+      for (const j of this.jobs.values()) merged.set(j.id, j);
+      all = merged.values();
+    }
+    return [...all]
       .filter((j) => (!filter.state || j.state === filter.state) && (!filter.queue || j.spec.queue === filter.queue) && (!filter.owner || j.owner === filter.owner))
       .sort((a, b) => a.submittedMs - b.submittedMs || (a.id < b.id ? -1 : 1));
   }
@@ -200,8 +251,10 @@ export class JobManager {
       ranks: [],
       masterPort: 0,
     };
+    // A new job is nobody else's yet (its id is fresh), so its commit need not wait its turn in the
+    // chain: concurrent submits share one LMDB commit instead of paying one each, one after another.
+    await this.deps.store.commit({ jobs: [job] });
     await this.serial(async () => {
-      await this.deps.store.commit({ jobs: [job] });
       this.jobs.set(job.id, job);
       this.publish(job, 'submitted');
     });
@@ -216,6 +269,8 @@ export class JobManager {
       if (TERMINAL_JOB_STATES.has(job.state)) throw new FailedPreconditionError(`job ${id} is already ${job.state}`);
       const next = this.finish(job, 'cancelled', reason || 'cancelled by request');
       await this.commitAndSend([next], [() => this.stopRanks(job, 'cancelled')]);
+      // Its GPUs are free now: waiting jobs need not wait for the timer's cycle.
+      if (ACTIVE_JOB_STATES.has(job.state)) this.trigger('cancel');
       return next;
     });
   }
@@ -246,6 +301,8 @@ export class JobManager {
       seen = this.chain;
       await seen;
     }
+    await this.flushing;
+    await this.writing;
   }
 
   /** What `gantry jobs` shows as a job's message: for a pending job, why it waits. */
@@ -293,7 +350,11 @@ export class JobManager {
     const changed = new Map<string, JobRecord>();
     const sends: Array<() => void> = [];
     // Stopped ranks whose exit never came (agent gone...) free their GPUs after their grace period.
-    for (const [k, r] of this.releasing) if (r.untilMs <= now) this.releasing.delete(k);
+    for (const [k, r] of this.releasing) {
+      if (r.untilMs > now) continue;
+      this.releasing.delete(k);
+      this.capacityGen++;
+    }
     // Drains past their deadline: gangs still on those nodes stop and are requeued (no retry used).
     for (const n of this.deps.cluster.list()) {
       if (n.schedulability !== 'draining' || !n.drainDeadlineMs || n.drainDeadlineMs > now) continue;
@@ -314,9 +375,14 @@ export class JobManager {
     const pending = [...this.jobs.values()].map((j) => changed.get(j.id) ?? j).filter((j) => j.state === 'pending');
     if (pending.length > 0 || this.missingReplicas().length > 0) {
       const { tree, snapshot, byName, ports } = this.snapshotNow();
+      this.noteNodeInputs(byName);
       const chosenPorts = new Map<string, number>();
+      const gen = this.capacityGen;
       const plan = planCycle({
         grow: this.missingReplicas(),
+        // Failed (placement and preemption) at this capacity and with these gangs running: it cannot fit now either.
+        unchanged: (job) => this.explanations.get(job.id)?.gen === gen,
+        previous: this.lastDecision?.gen === gen ? this.lastDecision.decision : null,
         nowMs: now,
         tree,
         snapshot,
@@ -336,13 +402,16 @@ export class JobManager {
           return null;
         },
       });
+      this.placementsTried += plan.tried;
+      this.lastDecision = { gen, decision: plan.decision };
       for (const { job, message } of plan.failures) changed.set(job.id, this.finish(job, 'failed', message));
       for (const [id, w] of plan.waiting) {
         const r = plan.reservation?.jobId === id ? plan.reservation : null;
         const note = r
           ? `\nreserved: ${r.gpus} GPUs held for it${Number.isFinite(r.atMs) ? `; by the running jobs' time limits it starts by ${new Date(r.atMs).toISOString()}` : ''}; smaller jobs backfill only if their time limit ends before then`
           : '';
-        this.explanations.set(id, { reasons: w.reasons, text: w.text.replace(/\n$/, '') + note });
+        if (w.skipped && this.explanations.has(id)) continue;
+        this.explanations.set(id, { reasons: w.reasons, text: w.text.replace(/\n$/, '') + note, gen });
       }
       for (const p of plan.preemptions) {
         const v = this.jobs.get(p.victim.id)!;
@@ -369,7 +438,7 @@ export class JobManager {
       }
       for (const [id, why] of plan.growWaiting) {
         const j = changed.get(id) ?? this.jobs.get(id)!;
-        this.explanations.set(id, { reasons: [], text: `a replica waits: ${why}` });
+        this.explanations.set(id, { reasons: [], text: `a replica waits: ${why}`, gen });
         if (!j.message.startsWith('a replica waits')) changed.set(id, this.transition(j, j.state, `a replica waits: ${why.split('\n')[0]}`));
       }
       for (const { job, placements } of plan.starts) {
@@ -385,6 +454,21 @@ export class JobManager {
       }
     }
     if (changed.size > 0) await this.commitAndSend([...changed.values()], sends);
+  }
+
+  /** Bumps the capacity generation when any node's capacity inputs changed since the last look. */
+  private noteNodeInputs(byName: ReadonlyMap<string, NodeRecord>): void {
+    let changed = byName.size !== this.nodeInputs.size;
+    for (const [name, n] of byName) {
+      const inputs = [n.connectivity, n.schedulability, n.health, n.verdicts, n.inventory, n.labels];
+      const prev = this.nodeInputs.get(name);
+      if (!prev || prev.some((x, i) => x !== inputs[i])) {
+        changed = true;
+        this.nodeInputs.set(name, inputs);
+      }
+    }
+    if (byName.size !== this.nodeInputs.size) for (const name of [...this.nodeInputs.keys()]) if (!byName.has(name)) this.nodeInputs.delete(name);
+    if (changed) this.capacityGen++;
   }
 
   /** The tree and this moment's free and used GPUs (allocations of active jobs), plus reserved ports. */
@@ -468,9 +552,12 @@ export class JobManager {
 
   /** Commit first, then send: no command leaves before its allocation is durable. */
   private async commitAndSend(changed: JobRecord[], sends: Array<() => void>): Promise<void> {
+    for (const j of changed) this.dirty.delete(j.id);
     await this.deps.store.commit({ jobs: changed });
     for (const j of changed) {
       const prev = this.jobs.get(j.id);
+      // Gangs leaving or starting, replicas placed or lost: pending jobs must be tried again.
+      if (prev ? ACTIVE_JOB_STATES.has(prev.state) !== ACTIVE_JOB_STATES.has(j.state) || prev.epoch !== j.epoch || prev.ranks.length !== j.ranks.length : ACTIVE_JOB_STATES.has(j.state)) this.capacityGen++;
       this.jobs.set(j.id, j);
       if (prev?.state !== j.state || prev.epoch !== j.epoch) this.publish(j, j.state === 'starting' ? 'placed' : (j.state as JobEvent['type']));
     }
@@ -605,14 +692,38 @@ export class JobManager {
    * node the rank is not placed on, are refused and the task is stopped there (fencing).
    */
   onTaskReport(node: string, t: TaskReport): Promise<void> {
-    return this.serial(() => this.applyTaskReport(node, t));
+    return this.serial(() => this.applyTaskReport(node, t)).then((r) => r?.durable);
   }
 
-  private async applyTaskReport(node: string, t: TaskReport): Promise<void> {
+  /**
+   * Writes a job record whose change needs no command and no event (a rank of a gang reported
+   * running): memory now, the store on the next turn of the event loop, one write per job for all
+   * such changes since. The 512 reports of a 512-rank gang took one awaited commit of the whole
+   * record each (quadratic bytes, one fsync after another); now they share a few. Resolves once
+   * durable. commitAndSend drops a record it writes itself (it is newer).
+   */
+  private writeBehind(job: JobRecord): Promise<void> {
+    this.jobs.set(job.id, job);
+    this.dirty.set(job.id, job);
+    this.flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => {
+      const jobs = [...this.dirty.values()];
+      this.dirty.clear();
+      this.flushing = undefined;
+      const write = this.deps.store.commit({ jobs });
+      this.writing = write.catch(() => undefined);
+      return write;
+    });
+    return this.flushing;
+  }
+
+  private async applyTaskReport(node: string, t: TaskReport): Promise<{ durable: Promise<void> } | undefined> {
     const job = this.jobs.get(t.jobId);
     const rank = job?.ranks.find((r) => r.rank === t.rank);
     const current = job && rank && ACTIVE_JOB_STATES.has(job.state) && rankEpoch(job, rank) === t.epoch && rank.node === node;
-    if (t.state !== 'running' && t.state !== 'starting' && this.releasing.delete(`${t.jobId}/${t.rank}/${t.epoch}`)) this.trigger('rank gone');
+    if (t.state !== 'running' && t.state !== 'starting' && this.releasing.delete(`${t.jobId}/${t.rank}/${t.epoch}`)) {
+      this.capacityGen++;
+      this.trigger('rank gone');
+    }
     if (!current) {
       if (t.state === 'running' || t.state === 'starting') {
         this.deps.log.warn({ node, job: t.jobId, rank: t.rank, epoch: t.epoch }, 'fencing a task the scheduler does not run');
@@ -647,8 +758,10 @@ export class JobManager {
         next = this.finish(next, 'succeeded', `all ${next.ranks.length} ranks exited 0`);
       }
     }
+    if (sends.length === 0 && next.state === job.state && next.epoch === job.epoch) return { durable: this.writeBehind(next) };
     await this.commitAndSend([next], sends);
     if (!ACTIVE_JOB_STATES.has(next.state)) this.trigger('task exit');
+    return undefined;
   }
 
   /**
@@ -661,7 +774,7 @@ export class JobManager {
 
   private async applyRegistration(node: string, tasks: readonly TaskReport[]): Promise<void> {
     const announced = new Set(tasks.map((t) => `${t.jobId}/${t.rank}/${t.epoch}`));
-    for (const t of tasks) await this.applyTaskReport(node, t);
+    for (const t of tasks) await (await this.applyTaskReport(node, t))?.durable;
     for (const job of [...this.jobs.values()]) {
       if (!ACTIVE_JOB_STATES.has(job.state)) continue;
       for (const r of job.ranks) {

@@ -35,11 +35,27 @@ export interface PlanInput {
   accept(job: JobRecord, placements: readonly Placement[]): string | null;
   /** Running inference jobs short of replicas (replaced or scaled up): the unit indices to place, before any pending job. */
   grow?: ReadonlyArray<{ job: JobRecord; units: readonly number[] }>;
+  /**
+   * True for a job that already failed (to fit and to preempt) with this very capacity and these
+   * gangs running: once the cycle's reservation is settled it is not tried again (large queues stay cheap).
+   */
+  unchanged?: (job: JobRecord) => boolean;
+  /** Last cycle's reservation decision, reused when its job is unchanged (same capacity, same gangs). */
+  previous?: ReservationDecision | null;
+}
+
+/** Which job got the reservation (or that the first blocked job could get none), and the GPUs held. */
+export interface ReservationDecision {
+  jobId: string;
+  reservation: { jobId: string; atMs: number; gpus: number } | null;
+  held: GpuClaim | null;
 }
 
 export interface Waiting {
   reasons: Reason[];
   text: string;
+  /** Not tried this cycle (unchanged since it last failed): keep the reasons from then. */
+  skipped?: boolean;
 }
 
 export interface Preemption {
@@ -59,6 +75,10 @@ export interface Plan {
   grown: Array<{ job: JobRecord; unit: number; placement: Placement }>;
   /** Why a running inference job's missing replica could not be placed. */
   growWaiting: Map<string, string>;
+  /** The reservation decision of this cycle (pass it back as `previous`). */
+  decision: ReservationDecision | null;
+  /** Jobs whose placement was tried (the others were unchanged since they last failed). */
+  tried: number;
 }
 
 /**
@@ -211,7 +231,7 @@ function waitingFrom(out: ReturnType<typeof placeJob>): Waiting {
 
 export function planCycle(input: PlanInput): Plan {
   const { snapshot, tree, nowMs } = input;
-  const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null, grown: [], growWaiting: new Map() };
+  const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null, grown: [], growWaiting: new Map(), decision: null, tried: 0 };
   const allocated = new Map<string, number>();
   for (const j of input.active) allocated.set(j.spec.queue, (allocated.get(j.spec.queue) ?? 0) + jobGpus(j));
   const order = new AdmissionOrder(input.pending, input.queues, input.usage, allocated, input.halfLifeMs);
@@ -236,8 +256,25 @@ export function planCycle(input: PlanInput): Plan {
   }
   const victimsTaken = new Set<string>();
   let held: GpuClaim | null = null;
+  let reservationSettled = false;
 
   for (let job = order.next(); job; job = order.next()) {
+    if (input.unchanged?.(job)) {
+      const prev = input.previous;
+      if (!reservationSettled && prev?.jobId === job.id && (!prev.held || prev.held.ranks.every((r) => r.gpus.every((g) => snapshot.isFree(r.nodeId, g))))) {
+        // The head blocked job, unchanged: its reservation decision stands.
+        if (prev.held) snapshot.reserve(prev.held);
+        held = prev.held;
+        plan.reservation = prev.reservation;
+        plan.decision = prev;
+        reservationSettled = true;
+      }
+      if (reservationSettled) {
+        plan.waiting.set(job.id, { reasons: [], text: '', skipped: true });
+        continue;
+      }
+    }
+    plan.tried++;
     let request: Request;
     try {
       request = requestFromJobSpec(job.spec);
@@ -299,13 +336,15 @@ export function planCycle(input: PlanInput): Plan {
         });
         continue;
       }
-      if (!plan.reservation) {
+      if (!reservationSettled) {
+        reservationSettled = true;
         const future = futureStart(snapshot, request, input.active.filter((a) => !victimsTaken.has(a.id)), nowMs);
         if (future) {
           held = freeSubset(snapshot, future.placements);
           snapshot.reserve(held);
           plan.reservation = { jobId: job.id, atMs: future.atMs, gpus: claimGpus(held) };
         }
+        plan.decision = { jobId: job.id, reservation: plan.reservation, held };
       }
       plan.waiting.set(job.id, waiting);
     } catch (e) {

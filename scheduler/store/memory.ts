@@ -1,4 +1,4 @@
-import type { JobRecord, NodeRecord } from '../../shared/domain/index.js';
+import { TERMINAL_JOB_STATES, type JobRecord, type NodeRecord } from '../../shared/domain/index.js';
 import type { StateStore } from './types.js';
 
 /** In-memory twin of the LMDB store. Copies on the way in and out, like a real store would. */
@@ -32,6 +32,14 @@ export class MemoryStore implements StateStore {
 
   listJobs(): JobRecord[] {
     return [...this.jobs.keys()].sort().map((k) => structuredClone(this.jobs.get(k)!));
+  }
+
+  listUnfinishedJobs(): JobRecord[] {
+    return [...this.jobs.keys()].sort().filter((k) => !TERMINAL_JOB_STATES.has(this.jobs.get(k)!.state)).map((k) => structuredClone(this.jobs.get(k)!));
+  }
+
+  listJobIds(): string[] {
+    return [...this.jobs.keys()].sort();
   }
 
   async commit(change: { jobs?: readonly JobRecord[]; nodes?: readonly NodeRecord[] }): Promise<void> {

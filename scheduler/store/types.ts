@@ -14,6 +14,13 @@ export interface StateStore {
   getJob(id: string): JobRecord | undefined;
   /** Every job, in id order. */
   listJobs(): JobRecord[];
+  /**
+   * Jobs not in a terminal state (succeeded, failed, cancelled), in id order: what a restarting
+   * scheduler needs at once. Reads only those records (LMDB keeps an index of them).
+   */
+  listUnfinishedJobs(): JobRecord[];
+  /** Every job id, in id order, without reading the records. */
+  listJobIds(): string[];
   /** Writes jobs (and nodes) in one transaction: a scheduling cycle's commit. */
   commit(change: { jobs?: readonly JobRecord[]; nodes?: readonly NodeRecord[] }): Promise<void>;
   close(): Promise<void>;

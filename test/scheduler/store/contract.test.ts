@@ -4,7 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LmdbStore, MemoryStore, type StateStore } from '../../../scheduler/store/index.js';
-import { emptyInventory, type NodeRecord } from '../../../shared/domain/index.js';
+import { open } from 'lmdb';
+import { emptyInventory, type JobRecord, type JobState, type NodeRecord } from '../../../shared/domain/index.js';
+import { parseJobSpec } from '../../../shared/jobspec/index.js';
+import { jobYaml } from '../../builders/job.js';
 
 function node(name: string, over: Partial<NodeRecord> = {}): NodeRecord {
   const inventory = emptyInventory(name);
@@ -50,3 +53,50 @@ for (const [name, make, durable] of impls) {
     await store.close();
   });
 }
+
+const spec = parseJobSpec(jobYaml());
+function job(id: string, state: JobState): JobRecord {
+  return {
+    id, spec, owner: 'u', state, message: '', attempt: 0, epoch: 0, submittedMs: 1, updatedMs: 1, startedMs: 0, finishedMs: 0, requeueAtMs: 0, ranks: [], masterPort: 0,
+  };
+}
+
+for (const [name, make, durable] of impls) {
+  t.test(`${name} store contract: jobs, and the unfinished ones alone`, async (t) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-store-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    let store = make(dir);
+    t.same(store.listJobs(), [], 'starts empty');
+    t.same(store.listUnfinishedJobs(), []);
+    t.same(store.listJobIds(), []);
+    await store.commit({ jobs: [job('c-3', 'running'), job('a-1', 'pending'), job('b-2', 'succeeded'), job('d-4', 'requeued')] });
+    t.same(store.listJobIds(), ['a-1', 'b-2', 'c-3', 'd-4'], 'every id, in order');
+    t.same(store.listUnfinishedJobs().map((j) => j.id), ['a-1', 'c-3', 'd-4'], 'unfinished jobs, in id order');
+    t.same(store.listUnfinishedJobs()[0], job('a-1', 'pending'), 'whole records');
+    await store.commit({ jobs: [job('c-3', 'failed'), job('b-2', 'succeeded'), job('e-5', 'cancelled')] });
+    t.same(store.listUnfinishedJobs().map((j) => j.id), ['a-1', 'd-4'], 'a job that finishes leaves the unfinished ones');
+    t.same(store.listJobs().map((j) => [j.id, j.state]), [['a-1', 'pending'], ['b-2', 'succeeded'], ['c-3', 'failed'], ['d-4', 'requeued'], ['e-5', 'cancelled']]);
+    if (durable) {
+      await store.close();
+      store = make(dir);
+      t.same(store.listUnfinishedJobs().map((j) => j.id), ['a-1', 'd-4'], 'survives close and reopen');
+    }
+    await store.close();
+  });
+}
+
+t.test('lmdb: a store written before the unfinished-jobs index gets it built at open', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-store-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  let store = LmdbStore.open(dir);
+  await store.commit({ jobs: [job('a-1', 'pending'), job('b-2', 'succeeded'), job('c-3', 'running')] });
+  await store.close();
+  // What an older build leaves: the jobs, no index, no meta flag.
+  const raw = open({ path: dir, compression: false });
+  await raw.openDB({ name: 'jobs-unfinished' }).clearAsync();
+  await raw.openDB({ name: 'meta' }).remove('unfinishedIndex');
+  await raw.close();
+  store = LmdbStore.open(dir);
+  t.same(store.listUnfinishedJobs().map((j) => j.id), ['a-1', 'c-3'], 'rebuilt from the jobs');
+  await store.close();
+});

@@ -1,0 +1,163 @@
+import { DEFAULT_QUEUE } from '../../../scheduler/queue/index.js';
+import t from 'tap';
+import { ClusterModel, type Registration } from '../../../scheduler/cluster/index.js';
+import { MemoryEventBus } from '../../../scheduler/events/index.js';
+import { JobManager } from '../../../scheduler/jobs/index.js';
+import { MemoryStore } from '../../../scheduler/store/index.js';
+import { emptyInventory, type GpuInfo, type JobRecord, type JobState } from '../../../shared/domain/index.js';
+import { parseJobSpec } from '../../../shared/jobspec/index.js';
+import { createLogger } from '../../../shared/log/index.js';
+import type { SchedulerMessage } from '../../../shared/proto/index.js';
+import { jobYaml } from '../../builders/job.js';
+
+const gpu = (index: number): GpuInfo => ({
+  index,
+  uuid: `GPU-${index}`,
+  name: 'NVIDIA H100 80GB HBM3',
+  vendor: 'nvidia',
+  memoryMiB: 81559,
+  pciBusId: `00000000:${String(index + 10)}:00.0`,
+  serial: '',
+  vbiosVersion: '',
+  inforomVersion: '',
+  gspFirmwareVersion: '',
+  numaNode: 0,
+  nvlinkDomain: '',
+  linkRow: [],
+  migEnabled: false,
+});
+
+const reg = (name: string): Registration => ({
+  name,
+  address: name,
+  agentVersion: '1',
+  inventory: { ...emptyInventory(name), gpus: Array.from({ length: 8 }, (_, i) => gpu(i)) },
+  labels: {},
+  verdicts: [],
+});
+
+function setup(store = new MemoryStore()): { jm: JobManager; cluster: ClusterModel; sent: Array<[string, SchedulerMessage]> } {
+  const cluster = new ClusterModel(60_000);
+  cluster.register(reg('n1'), 0);
+  const sent: Array<[string, SchedulerMessage]> = [];
+  const jm = new JobManager(
+    { levels: ['leaf', 'spine'], masterPortRange: { min: 29500, max: 29999 }, requeueInitialMs: 1000, requeueMaxMs: 10_000, cycleIntervalMs: 60_000, queues: { default: DEFAULT_QUEUE }, fairShareHalfLifeMs: 3_600_000, stopSlackMs: 1000 },
+    {
+      store,
+      cluster,
+      events: new MemoryEventBus(),
+      clock: { nowMs: () => 1_000 },
+      log: createLogger({ name: 'test', level: 'silent', format: 'json', isTty: false }),
+      send: (node, msg) => {
+        sent.push([node, msg]);
+        return true;
+      },
+    },
+  );
+  jm.load();
+  return { jm, cluster, sent };
+}
+
+const wholeNode = (name: string): string => jobYaml({ name, ranks: 1, gpusPerRank: 8 });
+
+t.test('a submit does not re-place pending jobs that did not fit when nothing was freed since', async (t) => {
+  const { jm } = setup();
+  const a = await jm.submit(wholeNode('a'), 'u');
+  await jm.idle();
+  t.equal(jm.get(a.id).state, 'starting', 'the first whole-node job takes the only node');
+  const b = await jm.submit(wholeNode('b'), 'u');
+  const c = await jm.submit(wholeNode('c'), 'u');
+  await jm.idle();
+  t.equal(jm.get(b.id).state, 'pending');
+  t.equal(jm.get(c.id).state, 'pending');
+  t.match(jm.explain(b.id).text, /./, 'the pending job says why it waits');
+  const before = jm.placementsTried;
+  const d = await jm.submit(wholeNode('d'), 'u');
+  await jm.idle();
+  t.equal(jm.placementsTried - before, 1, 'only the new job was tried: b and c failed at the same capacity');
+  t.equal(jm.get(d.id).state, 'pending');
+  t.match(jm.explain(b.id).text, /./, 'b keeps its explanation');
+
+  await jm.cancel(a.id, 'make room');
+  await jm.idle();
+  t.equal(jm.get(b.id).state, 'pending', "a cancelled gang's GPUs stay taken until its ranks are reported gone");
+  await jm.onTaskReport('n1', { jobId: a.id, rank: 0, epoch: jm.get(a.id).epoch, state: 'exited', exitCode: null, signal: 'SIGTERM', message: '' });
+  await jm.idle();
+  t.equal(jm.get(b.id).state, 'starting', 'once the gang is gone, the oldest pending job is tried again and placed');
+  t.equal(jm.get(c.id).state, 'pending');
+});
+
+t.test('a node change makes pending jobs eligible again', async (t) => {
+  const { jm, cluster, sent } = setup();
+  const a = await jm.submit(wholeNode('a'), 'u');
+  const b = await jm.submit(wholeNode('b'), 'u');
+  await jm.idle();
+  t.equal(jm.get(a.id).state, 'starting');
+  t.equal(jm.get(b.id).state, 'pending');
+  cluster.register(reg('n2'), 10);
+  jm.trigger('node registered');
+  await jm.idle();
+  t.equal(jm.get(b.id).state, 'starting', 'placed on the new node');
+  t.same(sent.filter(([, m]) => m.startTask).map(([n]) => n).sort(), ['n1', 'n2'], 'one start per node');
+
+  // Cordon and uncordon change a node's inputs: a pending job is tried again after each change.
+  const c = await jm.submit(wholeNode('c'), 'u');
+  await jm.idle();
+  const before = jm.placementsTried;
+  cluster.setSchedulability('n2', 'cordoned', 'test');
+  jm.trigger('node schedulability');
+  await jm.idle();
+  t.equal(jm.placementsTried - before, 1, 'tried again after a node changed');
+  jm.trigger('timer');
+  await jm.idle();
+  t.equal(jm.placementsTried - before, 1, 'not tried again when nothing changed');
+  t.equal(jm.get(c.id).state, 'pending');
+});
+
+t.test('a restart loads unfinished jobs at once and the finished ones after, serving both meanwhile', async (t) => {
+  const store = new MemoryStore();
+  const stored = (id: string, state: JobState): JobRecord => ({
+    id, spec: parseJobSpec(wholeNode(id.replace(/-\d+$/, ''))), owner: 'u', state, message: '', attempt: 0, epoch: 0,
+    submittedMs: Number(id.split('-')[1]), updatedMs: 1, startedMs: 0, finishedMs: 0, requeueAtMs: 0, ranks: [], masterPort: 0,
+  });
+  await store.commit({ jobs: [stored('x-1', 'succeeded'), stored('y-2', 'pending'), stored('z-7', 'cancelled')] });
+  const { jm } = setup(store);
+  t.equal(jm.get('x-1').state, 'succeeded', 'a finished job is served before it is loaded');
+  t.same(jm.list().map((j) => j.id), ['x-1', 'y-2', 'z-7'], 'and listed');
+  t.same(jm.list({ state: 'cancelled' }).map((j) => j.id), ['z-7']);
+  t.same(jm.list({ state: 'pending' }).map((j) => j.id), ['y-2']);
+  const n = await jm.submit(wholeNode('n'), 'u');
+  t.equal(n.id, 'n-8', 'new ids continue after the highest stored one, finished or not');
+  jm.start();
+  await new Promise((r) => setTimeout(r, 50));
+  await jm.stop();
+  t.same(jm.list().map((j) => j.id), ['x-1', 'y-2', 'z-7', 'n-8'], 'all loaded after start');
+  t.equal(jm.get('z-7').state, 'cancelled');
+  t.throws(() => jm.get('nope-1'));
+});
+
+t.test("a gang's running reports share writes; the state change to running is committed at once", async (t) => {
+  const store = new MemoryStore();
+  let commits = 0;
+  const commit = store.commit.bind(store);
+  store.commit = (change) => {
+    commits++;
+    return commit(change);
+  };
+  const { jm, cluster, sent } = setup(store);
+  for (const n of ['n2', 'n3', 'n4']) cluster.register(reg(n), 0);
+  const g = await jm.submit(jobYaml({ name: 'g', ranks: 4, gpusPerRank: 8 }), 'u');
+  await jm.idle();
+  const placed = jm.get(g.id);
+  t.equal(placed.state, 'starting');
+  t.equal(sent.filter(([, m]) => m.startTask).length, 4, 'four starts sent');
+  const report = (rank: number) => jm.onTaskReport(placed.ranks[rank]!.node, { jobId: g.id, rank, epoch: placed.epoch, state: 'running', exitCode: null, signal: null, message: '' });
+  const before = commits;
+  await Promise.all([report(0), report(1), report(2)]);
+  t.equal(commits - before, 1, 'three reports, one write');
+  t.same(store.getJob(g.id)!.ranks.map((r) => r.state), ['running', 'running', 'running', 'starting'], 'the latest record is durable once the reports resolve');
+  await report(3);
+  t.equal(jm.get(g.id).state, 'running', 'the last report makes the gang running');
+  t.equal(store.getJob(g.id)!.state, 'running', 'committed');
+  await jm.stop();
+});
