@@ -24,6 +24,14 @@ export {
   parseTopoMatrix,
   deriveLinkGroups,
   parseNvlinkStatus,
+  parseQueryGpuCsv,
+  sampleFromRow,
+  judgeLightAnswer,
+  invalidQueryField,
+  adaptFields,
+  legacyField,
+  LIGHT_QUERY_FIELDS,
+  IDENTITY_FIELDS,
 } from './nvidia/index.js';
 export type {
   NvidiaCollectorOptions,
@@ -32,6 +40,9 @@ export type {
   TopoDeviceAffinity,
   NvlinkGpuStatus,
   NvlinkLink,
+  QueryGpuCsv,
+  QueryRow,
+  LightVerdict,
 } from './nvidia/index.js';
 export {
   createHostCollector,

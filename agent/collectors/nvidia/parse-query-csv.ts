@@ -75,15 +75,18 @@ export function invalidQueryField(output: string): string | null {
 }
 
 /**
- * The field list to use after nvidia-smi refused `field`: its legacy spelling when it has one (and
- * that was not refused already), else the list without it. Null when an identity field was refused.
+ * The field list to use after nvidia-smi refused `refused`. Fields come in families that a driver
+ * knows all or none of, so one refusal settles the family: a `clocks_event_reasons.*` field switches
+ * every one of them to its pre-535 `clocks_throttle_reasons.*` name; a refused legacy name, or a
+ * `clocks_event_reasons_counters.*` field (drivers before ~590), drops the family; any other field
+ * is dropped alone. Null when an identity field was refused, or one we did not ask for.
  */
 export function adaptFields(fields: readonly string[], refused: string): string[] | null {
-  const canonical = fields.includes(refused) ? refused : undefined;
-  if (canonical === undefined) return null; // refused something we did not ask for: give up
-  if (IDENTITY_FIELDS.includes(canonical)) return null;
-  const legacy = legacyField(canonical);
-  return fields.flatMap((f) => (f === canonical ? (legacy && !fields.includes(legacy) ? [legacy] : []) : [f]));
+  if (!fields.includes(refused) || IDENTITY_FIELDS.includes(refused)) return null;
+  const family = refused.slice(0, refused.lastIndexOf('.') + 1);
+  if (family === 'clocks_event_reasons.') return fields.map((f) => (f.startsWith(family) ? legacyField(f)! : f));
+  if (family === 'clocks_throttle_reasons.' || family === 'clocks_event_reasons_counters.') return fields.filter((f) => !f.startsWith(family));
+  return fields.filter((f) => f !== refused);
 }
 
 /** One row: raw cell per requested field (trimmed), and the error markers seen in it. */
