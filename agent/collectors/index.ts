@@ -47,6 +47,7 @@ export type {
 export {
   createHostCollector,
   toHostInfo,
+  parseHostFactsJson,
   readInfiniband,
   hcaFromSysfs,
   parseIbstat,
