@@ -18,6 +18,7 @@ export {
   createNvidiaCollector,
   applyTopology,
   parseNvidiaSmiXml,
+  xmlWellFormedError,
   isFabricTrusted,
   nodeFabric,
   normaliseBusId,

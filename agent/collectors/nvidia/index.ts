@@ -1,6 +1,6 @@
 export { createNvidiaCollector, applyTopology } from './collector.js';
 export type { NvidiaCollectorOptions } from './collector.js';
-export { parseNvidiaSmiXml, isFabricTrusted, nodeFabric, normaliseBusId, leadingNumber } from './parse-xml.js';
+export { parseNvidiaSmiXml, isFabricTrusted, nodeFabric, normaliseBusId, leadingNumber, xmlWellFormedError } from './parse-xml.js';
 export type { NvidiaSmiXml } from './parse-xml.js';
 export { parseTopoMatrix, deriveLinkGroups } from './parse-topo.js';
 export type { NvidiaTopo, TopoDeviceAffinity } from './parse-topo.js';
