@@ -44,6 +44,12 @@ export const agentConfigSchema = z.strictObject({
           enabled: autoBool.default('auto'),
           binary: z.string().min(1).default('nvidia-smi'),
           timeoutMs: z.number().int().min(100).default(10_000),
+          /**
+           * The full `nvidia-smi -q -x` probe (inventory, firmware, fabric, every reading) runs at start,
+           * every this many collection cycles, and at once when the light per-cycle probe
+           * (`--query-gpu` CSV) shows something it cannot explain. 1 = full probe every cycle.
+           */
+          fullProbeEveryCycles: z.number().int().min(1).default(30),
         })
         .prefault({}),
       amd: z

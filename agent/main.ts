@@ -51,7 +51,7 @@ export function findBinary(name: string, envPath: string | undefined): string | 
 export function chooseGpuCollector(config: AgentConfig, envPath: string | undefined): GpuCollector | undefined {
   const nv = config.collectors.nvidia;
   if (nv.enabled === true || (nv.enabled === 'auto' && findBinary(nv.binary, envPath))) {
-    return createNvidiaCollector({ binaryPath: nv.binary, timeoutMs: nv.timeoutMs });
+    return createNvidiaCollector({ binaryPath: nv.binary, timeoutMs: nv.timeoutMs, fullProbeEvery: nv.fullProbeEveryCycles });
   }
   const amd = config.collectors.amd;
   if (amd.enabled === true || (amd.enabled === 'auto' && findBinary(amd.binary, envPath))) {

@@ -16,6 +16,8 @@ export interface CollectorRun {
   collector: string;
   durationMs: number;
   error?: string;
+  /** GPU collectors: 'full' or 'light' probe (see GpuProbe.mode). */
+  mode?: 'full' | 'light';
 }
 
 export interface NodeSnapshot {
@@ -99,6 +101,8 @@ export class NodeProber {
     let probeError: unknown;
     if (d.gpu) {
       const r = await this.timed(d.gpu.name, runs, () => d.gpu!.probe());
+      const run = runs[runs.length - 1];
+      if (run && r.value) run.mode = r.value.mode ?? 'full';
       if (r.value) {
         probe = r.value;
         this.lastProbe = r.value;

@@ -137,6 +137,13 @@ export interface GpuProbe {
   /** Non-fatal problems (e.g. topo -m failed), for logs and evidence. */
   warnings: string[];
   durationMs: number;
+  /**
+   * NVIDIA: 'full' (`-q -x`: inventory, firmware, fabric and every reading) or 'light'
+   * (`--query-gpu` CSV: the per-cycle readings over the last full probe's inventory). Absent: full.
+   */
+  mode?: 'full' | 'light';
+  /** Why a full probe ran when a light one was due (GPU errored, count changed, field missing...). */
+  modeReason?: string;
 }
 
 /** A GPU collector: one vendor tool, probed on demand. */

@@ -352,6 +352,8 @@ t.test('agent unit: root, stops gracefully, keeps only hardening that lets it wo
   t.equal(svc('KillMode'), 'process', 'SIGTERM to the agent only; rank supervisors keep running');
   t.ok(seconds(svc('TimeoutStopSec') ?? '0') >= 10, 'TimeoutStopSec set');
   t.equal(svc('StateDirectory'), 'gantry/agent');
+  // The heap flag scripts/measure-agent.mjs measures with (it reads this line).
+  t.ok((u.get('Service')?.get('Environment') ?? []).some((e) => /^"?NODE_OPTIONS=.*--max-semi-space-size=\d+.*--max-old-space-size=\d+/.test(e)), 'NODE_OPTIONS: the heap flags (one quoted assignment, or systemd splits it)');
   const agent = loadConfig(agentConfigSchema, { file: AGENT_YAML, env: {}, envBindings: agentEnv, sets: [] });
   t.equal(agent.runner.stateDir, `/var/lib/${svc('StateDirectory')}`, 'runner.stateDir is the StateDirectory');
   t.ok(Number(svc('LimitNOFILE')) >= 65536);

@@ -1,6 +1,6 @@
 export { createHostCollector } from './host-collector.js';
 export type { HostCollector, HostCollectorOptions } from './host-collector.js';
-export { toHostInfo } from './host-info.js';
+export { toHostInfo, parseHostFactsJson } from './host-info.js';
 export type { HostFacts } from './host-info.js';
 export { readInfiniband } from './infiniband.js';
 export type { InfinibandReaderOptions } from './infiniband.js';

@@ -1,6 +1,8 @@
 /**
  * The NVIDIA collector: runs `nvidia-smi -q -x` and `nvidia-smi topo -m` through the bounded runner
- * and joins the two parses. I/O lives here and in the runner only; parsing is in parse-*.ts.
+ * and joins the two parses (the full probe), and between full probes a light
+ * `nvidia-smi --query-gpu=... --format=csv,noheader,nounits` that refreshes the per-GPU readings.
+ * I/O lives here and in the runner only; parsing (and the light/full decision) is in parse-*.ts.
  */
 import { performance } from 'node:perf_hooks';
 import { ParseError, ProbeFailedError, ProbeTimeoutError } from '../../../shared/errors/index.js';
@@ -10,6 +12,8 @@ import type { GpuCollector, GpuProbe } from '../types.js';
 import { parseNvidiaSmiXml } from './parse-xml.js';
 import { deriveLinkGroups, parseTopoMatrix, type NvidiaTopo } from './parse-topo.js';
 import { parseNvlinkStatus, type NvlinkGpuStatus } from './parse-nvlink.js';
+import { adaptFields, invalidQueryField, judgeLightAnswer, LIGHT_QUERY_FIELDS, parseQueryGpuCsv } from './parse-query-csv.js';
+import type { GpuSample } from '../types.js';
 
 export interface NvidiaCollectorOptions {
   /** Path or name (looked up on PATH) of nvidia-smi. Default 'nvidia-smi'. */
@@ -35,6 +39,12 @@ export interface NvidiaCollectorOptions {
   topologyEveryProbes?: number;
   /** `nvlink -s` runs every this many probes (default 3); probes between reuse the last answer. */
   nvlinkEveryProbes?: number;
+  /**
+   * The full `-q -x` probe runs on the first probe, then every this many probes (default 30), and
+   * at once whenever the light probe between shows what it cannot explain. 1 = full every probe
+   * (no light probe).
+   */
+  fullProbeEvery?: number;
 }
 
 /**
@@ -66,8 +76,113 @@ export function createNvidiaCollector(options: NvidiaCollectorOptions = {}): Gpu
   let cachedTopo: { gpuKey: string; topo: NvidiaTopo; atProbe: number } | undefined;
   let cachedNvlink: { gpuKey: string; nvlink: NvlinkGpuStatus[]; atProbe: number } | undefined;
 
+  const fullEvery = Math.max(1, options.fullProbeEvery ?? 30);
+  /** The last full probe (inventory, topology, base samples); the 210 KB document itself is not kept. */
+  let lastFull: { probe: GpuProbe; atProbe: number } | undefined;
+  /** Samples of the previous probe when it was light (null after a full one). */
+  let lastLight: GpuSample[] | null = null;
+  let forceFull = true;
+  let lightFields: string[] | null = fullEvery > 1 ? [...LIGHT_QUERY_FIELDS] : null;
+  const lightNotes: string[] = [];
+
+  const nvlinkFor = async (probeNo: number, gpuKey: string, count: number, warnings: string[]): Promise<NvlinkGpuStatus[] | null> => {
+    if (!withNvlink || count === 0) return null;
+    if (cachedNvlink && cachedNvlink.gpuKey === gpuKey && probeNo - cachedNvlink.atProbe < nvlinkEvery) return cachedNvlink.nvlink;
+    try {
+      const n = await runner.run(binary, ['nvlink', '-s'], {
+        timeoutMs: topoTimeoutMs,
+        maxOutputBytes,
+        kind: `nvidia-smi-nvlink:${binary}`,
+        // "all links are inactive" comes with a non-zero exit on some drivers; the text says what happened.
+        allowNonZeroExit: true,
+        ...(env ? { env } : {}),
+      });
+      const nvlink = parseNvlinkStatus(n.stdout);
+      cachedNvlink = { gpuKey, nvlink, atProbe: probeNo };
+      return nvlink;
+    } catch (err) {
+      if (err instanceof ProbeTimeoutError || err instanceof ProbeFailedError) warnings.push(`nvlink -s: ${err.message}`);
+      else throw err;
+      return null;
+    }
+  };
+
+  /** The light probe: a GpuProbe over the last full one, or why the full probe must run now. */
+  const light = async (probeNo: number, base: GpuProbe, fields: string[]): Promise<GpuProbe | string> => {
+    const started = performance.now();
+    let out: { stdout: string; stderr: string; exitCode: number };
+    try {
+      out = await runner.run(binary, [`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits'], {
+        timeoutMs,
+        maxOutputBytes,
+        // The same kind as -q -x: never both at once, and a hung one fails the other fast.
+        kind: `nvidia-smi-query:${binary}`,
+        // A lost GPU makes nvidia-smi exit non-zero after printing the other GPUs' rows.
+        allowNonZeroExit: true,
+        ...(env ? { env } : {}),
+      });
+    } catch (err) {
+      if (err instanceof ProbeFailedError) return `--query-gpu: ${err.message}`;
+      throw err; // a timeout: the driver is stuck; the full probe would hang too
+    }
+    const refused = invalidQueryField(`${out.stdout}\n${out.stderr}`);
+    if (refused !== null) {
+      lightFields = adaptFields(fields, refused);
+      lightNotes.push(
+        lightFields === null
+          ? `--query-gpu: nvidia-smi refused "${refused}"; light probe off, full probe every cycle`
+          : `--query-gpu: nvidia-smi refused "${refused}"; asking for ${lightFields.length} fields from now on (${lightFields.filter((f) => !fields.includes(f)).join(', ') || 'without it'})`,
+      );
+      return `nvidia-smi refused field "${refused}"`;
+    }
+    const parsed = parseQueryGpuCsv(out.stdout, fields);
+    if (parsed.rows.length === 0 && parsed.errors.length === 0) {
+      return `--query-gpu gave no rows${out.stderr.trim() ? `: ${out.stderr.trim().split('\n')[0]}` : ''} (exit ${out.exitCode})`;
+    }
+    const verdict = judgeLightAnswer(parsed, base.samples, lastLight);
+    if ('reason' in verdict) return verdict.reason;
+    if (out.exitCode !== 0) return `--query-gpu exited ${out.exitCode}`;
+    const warnings: string[] = lightNotes.splice(0);
+    if (out.stderr.trim()) warnings.push(`nvidia-smi --query-gpu stderr: ${out.stderr.trim().split('\n')[0]}`);
+    const gpuKey = base.gpus.map((g) => `${g.index}:${g.uuid}`).join(',');
+    const nvlink = await nvlinkFor(probeNo, gpuKey, base.gpus.length, warnings);
+    lastLight = verdict.samples;
+    return {
+      ...base,
+      samples: verdict.samples,
+      nvlink,
+      warnings,
+      durationMs: performance.now() - started,
+      mode: 'light',
+    };
+  };
+
   const probe = async (): Promise<GpuProbe> => {
     const probeNo = probes++;
+    let reason: string | undefined;
+    if (lightFields !== null && lastFull && !forceFull && probeNo - lastFull.atProbe < fullEvery) {
+      let r: GpuProbe | string;
+      try {
+        r = await light(probeNo, lastFull.probe, lightFields);
+      } catch (err) {
+        forceFull = true; // whatever comes back, look at everything next time
+        throw err;
+      }
+      if (typeof r !== 'string') return r;
+      reason = r;
+    }
+    forceFull = true; // until this full probe succeeds
+    lastLight = null;
+    const p = await full(probeNo);
+    // A GPU that reads "GPU is lost" / "Unknown Error" stays under the full probe until it reads clean.
+    forceFull = p.samples.some((s) => s.lost || s.unknownError);
+    lastFull = { probe: { ...p, warnings: [] }, atProbe: probeNo };
+    if (reason !== undefined) p.modeReason = reason;
+    p.warnings.push(...lightNotes.splice(0));
+    return p;
+  };
+
+  const full = async (probeNo: number): Promise<GpuProbe> => {
     const started = performance.now();
     const warnings: string[] = [];
     const q = await runner.run(binary, ['-q', '-x'], {
@@ -118,26 +233,7 @@ export function createNvidiaCollector(options: NvidiaCollectorOptions = {}): Gpu
         }
       }
     }
-    let nvlink: NvlinkGpuStatus[] | null = null;
-    if (withNvlink && gpus.length > 0 && cachedNvlink && cachedNvlink.gpuKey === gpuKey && probeNo - cachedNvlink.atProbe < nvlinkEvery) {
-      nvlink = cachedNvlink.nvlink;
-    } else if (withNvlink && gpus.length > 0) {
-      try {
-        const n = await runner.run(binary, ['nvlink', '-s'], {
-          timeoutMs: topoTimeoutMs,
-          maxOutputBytes,
-          kind: `nvidia-smi-nvlink:${binary}`,
-          // "all links are inactive" comes with a non-zero exit on some drivers; the text says what happened.
-          allowNonZeroExit: true,
-          ...(env ? { env } : {}),
-        });
-        nvlink = parseNvlinkStatus(n.stdout);
-        cachedNvlink = { gpuKey, nvlink, atProbe: probeNo };
-      } catch (err) {
-        if (err instanceof ProbeTimeoutError || err instanceof ProbeFailedError) warnings.push(`nvlink -s: ${err.message}`);
-        else throw err;
-      }
-    }
+    const nvlink = await nvlinkFor(probeNo, gpuKey, gpus.length, warnings);
     return {
       vendor: 'nvidia',
       nvlink,
@@ -151,6 +247,7 @@ export function createNvidiaCollector(options: NvidiaCollectorOptions = {}): Gpu
       attachedGpus: parsed.attachedGpus,
       warnings,
       durationMs: performance.now() - started,
+      mode: 'full',
     };
   };
 

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { hostname } from 'node:os';
-import { createHostCollector, toHostInfo } from '../../../../agent/collectors/index.js';
+import { createHostCollector, createProbeRunner, parseHostFactsJson, toHostInfo } from '../../../../agent/collectors/index.js';
+import { ParseError, ProbeTimeoutError } from '../../../../shared/errors/index.js';
 
 t.test('toHostInfo maps and cleans placeholders', async (t) => {
   // Values as on the Dell PowerEdge XE9680 of gpud/dmidecode.
@@ -26,4 +27,58 @@ t.test('probes this machine', async (t) => {
   t.ok(h.cpuCores > 0);
   t.ok(h.memoryBytes > 0);
   t.ok(h.kernel.length > 0);
+});
+
+t.test('the host probe runs systeminformation in a child process, not in the agent', async (t) => {
+  const calls: string[][] = [];
+  const base = createProbeRunner();
+  const runner = {
+    busyKinds: () => base.busyKinds(),
+    run: (cmd: string, args: readonly string[], o: Parameters<typeof base.run>[2]) => {
+      calls.push([cmd, ...args]);
+      return base.run(cmd, args, o);
+    },
+  };
+  const h = await createHostCollector({ timeoutMs: 30_000, runner }).probe();
+  t.equal(h.hostname, hostname());
+  t.equal(calls.length, 1);
+  t.equal(calls[0]![0], process.execPath, 'a Node child');
+  t.match(calls[0]!.at(-1), /systeminformation/);
+  t.notOk(Object.keys(await import('node:module').then((m) => m.createRequire(import.meta.url).cache)).some((k) => k.includes('/systeminformation/')), 'not loaded here');
+});
+
+t.test('a host probe that overruns is killed: ProbeTimeoutError', async (t) => {
+  const base = createProbeRunner();
+  // The child's script is replaced by one that never ends, as a wedged dmidecode would.
+  const runner = {
+    busyKinds: () => base.busyKinds(),
+    run: (cmd: string, args: readonly string[], o: Parameters<typeof base.run>[2]) =>
+      base.run(cmd, ['-e', 'setInterval(() => {}, 1 << 30)'], o),
+  };
+  const err = await createHostCollector({ timeoutMs: 500, runner }).probe().catch((e: unknown) => e);
+  t.ok(err instanceof ProbeTimeoutError, String(err));
+});
+
+t.test('parseHostFactsJson: the fields the mapping reads; anything else is a ParseError', async (t) => {
+  const f = parseHostFactsJson(
+    JSON.stringify({
+      cpu: { manufacturer: 'Intel', brand: 'Xeon', cores: 8, extra: 1 },
+      mem: { total: 1024 },
+      os: { hostname: 'h', distro: 'Debian', release: '12', kernel: '6.1', arch: 'x64' },
+      bios: { vendor: 'v', version: '1', releaseDate: '2024' },
+      baseboard: { manufacturer: 'm', model: 'b' },
+      system: { manufacturer: 's', model: 'x', serial: '42' },
+    }),
+    2,
+  );
+  t.same(f.cpu, { manufacturer: 'Intel', brand: 'Xeon', cores: 8 });
+  t.equal(f.numaNodes, 2);
+  for (const bad of ['', 'not json', '{"cpu":{}}', 'null']) {
+    try {
+      parseHostFactsJson(bad, 0);
+      t.fail(`accepted ${JSON.stringify(bad)}`);
+    } catch (e) {
+      t.ok(e instanceof ParseError, `${JSON.stringify(bad)}: ParseError`);
+    }
+  }
 });

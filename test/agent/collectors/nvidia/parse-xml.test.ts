@@ -1,7 +1,7 @@
 import t from 'tap';
 import { basename } from 'node:path';
 import { ParseError } from '../../../../shared/errors/index.js';
-import { parseNvidiaSmiXml } from '../../../../agent/collectors/index.js';
+import { parseNvidiaSmiXml, xmlWellFormedError } from '../../../../agent/collectors/index.js';
 import { allNvidiaXmlCaptures, read, shared } from '../fixtures.js';
 
 /** Facts read straight from the raw XML with regexes, independent of the parser. */
@@ -189,4 +189,15 @@ t.test('an empty log parses to no GPUs', async (t) => {
   t.equal(p.gpus.length, 0);
   t.equal(p.attachedGpus, 0);
   t.equal(p.fabric, null);
+});
+
+t.test('xmlWellFormedError: every real capture is well-formed; breakage is located', async (t) => {
+  for (const path of allNvidiaXmlCaptures()) t.equal(xmlWellFormedError(read(path)), null, path);
+  t.match(xmlWellFormedError('<a><b>x</a>'), /^line 1, column 8: closing tag <\/a> does not match <b>/);
+  t.match(xmlWellFormedError('<a>\n<b>x</b>\n'), /<a> is not closed/);
+  t.match(xmlWellFormedError('<a>\u0000</a>'), /control character U\+0000/);
+  t.match(xmlWellFormedError('<a></a><b></b>'), /more than one root/);
+  t.match(xmlWellFormedError('<a><<<garbled</a>'), /unexpected "<" inside a tag/);
+  t.match(xmlWellFormedError('hello'), /text outside the root element/);
+  t.equal(xmlWellFormedError('<?xml version="1.0" ?>\n<!DOCTYPE x SYSTEM "x.dtd">\n<!-- c -->\n<x a="1"><y/></x>\n'), null);
 });
