@@ -7,5 +7,8 @@ export {
   nodeEventSubject,
   jobEventSubject,
   eventSubject,
+  domainEventSubject,
+  latencyTelemetrySubject,
+  LATENCY_TELEMETRY_SUBJECT_ALL,
 } from './events.js';
-export type { GantryEvent, NodeEvent, JobEvent } from './events.js';
+export type { GantryEvent, NodeEvent, JobEvent, DomainEvent } from './events.js';
