@@ -15,6 +15,7 @@ import { createSchedulerMetrics } from './metrics.js';
 import { NodeRegistry } from './node-registry.js';
 import { JobManager } from './jobs/index.js';
 import { LmdbStore, type StateStore } from './store/index.js';
+import { LatencyTelemetry } from './telemetry/index.js';
 
 export interface SchedulerDaemon extends Daemon {
   readonly grpcPort: number;
@@ -34,6 +35,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
   let registry: NodeRegistry | undefined;
   let jobs: JobManager | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
+  let latency: LatencyTelemetry | undefined;
 
   const daemon: SchedulerDaemon = {
     get lifecycle() {
@@ -84,9 +86,36 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
           requeueMaxMs: config.jobs.requeueMaxMs,
           cycleIntervalMs: config.jobs.cycleIntervalMs,
         },
-        { store, cluster, events, clock, log: log.child({ component: 'jobs' }), send: (node, msg) => streams?.send(node, msg) ?? false },
+        {
+          store,
+          cluster,
+          events,
+          clock,
+          log: log.child({ component: 'jobs' }),
+          send: (node, msg) => streams?.send(node, msg) ?? false,
+          degraded: () => ({ domains: latency?.degraded() ?? [], mode: config.placement.degradedDomains }),
+        },
       );
       jobs = jm;
+      if (config.telemetry.enabled && config.nats.enabled) {
+        const tc = config.telemetry;
+        latency = new LatencyTelemetry(
+          {
+            connection: natsConnectionOptions(config.nats, `${config.schedulerId} telemetry`),
+            slidingWindowMs: tc.slidingWindowMs,
+            slots: 12,
+            evaluateIntervalMs: tc.evaluateIntervalMs,
+            degradeFactor: tc.degradeFactor,
+            degradeAfterMs: tc.degradeAfterMs,
+            clearAfterMs: tc.clearAfterMs,
+            minSamples: tc.minSamples,
+            p99FloorUs: tc.p99FloorMs * 1000,
+            peersPerLevel: tc.peersPerLevel,
+          },
+          { clock, log: log.child({ component: 'telemetry' }), events, registry: metrics.registry, tree: () => jm.topologyTree(), send: (node, msg) => streams?.send(node, msg) ?? false },
+        );
+        latency.start();
+      }
       const jobsLoaded = jm.load();
       registry.onTransition((t) => jm.onNodeTransition(t));
       streams = new AgentStreams({
@@ -97,6 +126,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
         reportIntervalMs: config.nodes.reportIntervalMs,
         onRegistered: (node, tasks) => jm.onAgentRegistered(node, tasks),
         onTaskUpdate: (node, task) => jm.onTaskReport(node, task),
+        onLatencyEndpoint: (node, endpoint) => latency?.onEndpoint(node, endpoint),
       });
       grpcServer = await startGrpcServer({
         listen: config.grpc.listen,
@@ -123,6 +153,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       lifecycle = 'stopping';
       if (sweepTimer) clearInterval(sweepTimer);
       await jobs?.stop();
+      await latency?.close();
       if (grpcServer) {
         for (const s of ['', ...SERVICE_NAMES]) grpcServer.health.setStatus(s, 'NOT_SERVING');
         streams?.closeAll();

@@ -14,6 +14,7 @@ import type {
   Vendor,
 } from '../domain/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
+import type { PbLatencyEndpointOut, PbLatencyPeers, PbLatencyPeersOut } from '../proto/index.js';
 import type {
   PbInventory,
   PbInventoryOut,
@@ -320,4 +321,37 @@ export function taskStatusToPb(s: TaskStatusView): PbTaskStatus {
     finishedUnixMs: s.finishedMs,
     message: s.message,
   };
+}
+
+/** A node's latency echo endpoint (agent -> scheduler); null when latency probing is off. */
+export interface LatencyEndpointView {
+  address: string;
+  port: number;
+}
+
+export function latencyEndpointFromPb(pb: PbLatencyEndpointOut | null | undefined, field: string): LatencyEndpointView | null {
+  if (!pb || pb.port === 0) return null;
+  if (pb.port > 65535) throw new InvalidArgumentError(`${field}.port`, `must be 1..65535, not ${pb.port}`);
+  if (!pb.address) throw new InvalidArgumentError(`${field}.address`, 'is required with a port');
+  return { address: pb.address, port: pb.port };
+}
+
+/** A peer a node's prober probes (scheduler -> agent). */
+export interface LatencyPeerView {
+  node: string;
+  address: string;
+  port: number;
+}
+
+export function latencyPeersToPb(peers: readonly LatencyPeerView[]): PbLatencyPeers {
+  return { peers: peers.map((p) => ({ node: p.node, address: p.address, port: p.port })) };
+}
+
+export function latencyPeersFromPb(pb: PbLatencyPeersOut | null | undefined, field: string): LatencyPeerView[] {
+  return (pb?.peers ?? []).map((p, i) => {
+    if (!p.node) throw new InvalidArgumentError(`${field}.peers[${i}].node`, 'is required');
+    if (!p.address) throw new InvalidArgumentError(`${field}.peers[${i}].address`, 'is required');
+    if (p.port < 1 || p.port > 65535) throw new InvalidArgumentError(`${field}.peers[${i}].port`, `must be 1..65535, not ${p.port}`);
+    return { node: p.node, address: p.address, port: p.port };
+  });
 }

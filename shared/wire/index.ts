@@ -13,5 +13,8 @@ export {
   jobViewFromPb,
   taskStatusFromPb,
   taskStatusToPb,
+  latencyEndpointFromPb,
+  latencyPeersToPb,
+  latencyPeersFromPb,
 } from './convert.js';
-export type { JobView, TaskStatusView } from './convert.js';
+export type { JobView, TaskStatusView, LatencyEndpointView, LatencyPeerView } from './convert.js';
