@@ -101,6 +101,12 @@ export class LatencyAggregator {
   setLayout(paths: Map<string, DomainRef[]>): void {
     this.paths = paths;
     this.route = new Map();
+    // Attribution may have changed (a spine that had one leaf has two now): pairs start afresh;
+    // domains keep their state while the tree still has them, and take their new parent when next seen.
+    this.pairs.clear();
+    const present = new Set<string>();
+    for (const p of paths.values()) for (const r of p) present.add(keyOf(r));
+    for (const k of [...this.states.keys()]) if (!present.has(k)) this.states.delete(k);
   }
 
   private pairFor(node: string, peer: string): Pair | null {
@@ -127,8 +133,10 @@ export class LatencyAggregator {
           p = { a, b, group, slots: Array.from({ length: this.opts.slots }, () => newCounts()), epochs: new Float64Array(this.opts.slots).fill(-1) };
           this.pairs.set(pk, p);
         }
-        for (const [k, ref, parent] of [[kx, x, group], [ky, y, group]] as const) {
-          if (!this.states.has(k)) this.states.set(k, { ref, parent, degraded: false, pendingSince: NaN, last: undefined });
+        for (const [k, ref] of [[kx, x], [ky, y]] as const) {
+          const st = this.states.get(k);
+          if (st) st.parent = group;
+          else this.states.set(k, { ref, parent: group, degraded: false, pendingSince: NaN, last: undefined });
         }
       }
     }

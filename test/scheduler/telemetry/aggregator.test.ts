@@ -101,3 +101,19 @@ t.test('lost probes count as slow; too few samples or no siblings decide nothing
   t.equal(few.ingest(win('stranger', { n111: 50 }), 0), 0, 'unknown nodes are skipped');
   t.equal(few.refused, 1);
 });
+
+t.test('a layout change re-attributes: a leaf that was alone in its spine gets a sibling', async (t) => {
+  const agg = new LatencyAggregator({ ...OPTS, degradeAfterMs: 0 });
+  const one = cluster(['nvlink', 'leaf', 'spine'], [hgxNode('x1', { leaf: 'l1', spine: 's' }), hgxNode('x2', { leaf: 'l1', spine: 's' })]).tree;
+  agg.setLayout(layoutFromTree(one));
+  agg.ingest(win('x1', { x2: 50 }), 0);
+  agg.evaluate(0);
+  t.same(agg.domains().map((d) => [d.name, d.parent.split('\u0000')[1] ?? '']), [['x1', 'l1'], ['x2', 'l1']]);
+  const two = cluster(['nvlink', 'leaf', 'spine'], [hgxNode('x1', { leaf: 'l1', spine: 's' }), hgxNode('x2', { leaf: 'l1', spine: 's' }), hgxNode('y1', { leaf: 'l2', spine: 's' })]).tree;
+  agg.setLayout(layoutFromTree(two));
+  agg.ingest(win('x1', { x2: 50, y1: 50 }), 100);
+  agg.evaluate(100);
+  t.same(agg.domains().map((d) => `${d.level}:${d.name}<${d.parent.split('\u0000')[1] ?? ''}`), ['leaf:l1<s', 'node:x1<l1', 'node:x2<l1', 'node:y1<s'], 'leaf pair under the spine (l2 holds only y1, so y1 stands for it)');
+  agg.setLayout(layoutFromTree(one));
+  t.same(agg.domains().map((d) => d.name), ['l1', 'x1', 'x2'], 'domains the tree lost are forgotten');
+});
