@@ -10,9 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { placementSuite } from './placement.js';
+import { telemetrySuite } from './telemetry.js';
 import type { BenchRow, BenchSuite } from './suite.js';
 
-const SUITES: readonly BenchSuite[] = [placementSuite];
+const SUITES: readonly BenchSuite[] = [placementSuite, telemetrySuite];
 
 function table(rows: readonly BenchRow[]): string {
   const head = ['scenario', 'metric', 'value', 'unit', 'target', 'ok', 'anchor'];
@@ -27,7 +28,7 @@ function repoRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
-function main(): number {
+async function main(): Promise<number> {
   const { values, positionals } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true, default: [] }, help: { type: 'boolean', short: 'h', default: false } }, allowPositionals: true });
   if (values.help) {
     process.stdout.write(`usage: npm run bench -- [suite ...] [--quick] [--only <scenario prefix, e.g. (c)> ...]\nsuites:\n${SUITES.map((s) => `  ${s.name.padEnd(12)} ${s.description}`).join('\n')}\n`);
@@ -47,7 +48,7 @@ function main(): number {
     process.stdout.write(`\n== ${suite.name}: ${suite.description}\n`);
     const started = new Date().toISOString();
     const loadBefore = os.loadavg()[0] ?? 0;
-    const result = suite.run({ quick: values.quick, only: values.only, log: (l) => process.stderr.write(`${l}\n`) });
+    const result = await suite.run({ quick: values.quick, only: values.only, log: (l) => process.stderr.write(`${l}\n`) });
     process.stdout.write(`${table(result.rows)}\n`);
     const file = join(outDir, `${suite.name}.json`);
     const load = { oneMinuteBefore: loadBefore, oneMinuteAfter: os.loadavg()[0] ?? 0 };
@@ -60,4 +61,4 @@ function main(): number {
   return 0;
 }
 
-process.exitCode = main();
+process.exitCode = await main();

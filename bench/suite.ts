@@ -28,7 +28,7 @@ export interface BenchOptions {
 export interface BenchSuite {
   name: string;
   description: string;
-  run(options: BenchOptions): SuiteResult;
+  run(options: BenchOptions): SuiteResult | Promise<SuiteResult>;
 }
 
 /** Percentile (nearest rank) of a list of numbers. */

@@ -17,7 +17,7 @@
  * `degradeFactor` × max(lower median of its siblings' p99s, `p99FloorUs`). Above for `degradeAfterMs`
  * → degraded; not above (including no data) for `clearAfterMs` → recovered.
  */
-import { addSparse, BUCKET_UPPER_US, HISTOGRAM_BUCKETS, mergeInto, newCounts, quantileUs, total } from '../../shared/histogram/index.js';
+import { addSparse, BUCKET_UPPER_US, HISTOGRAM_BUCKETS, newCounts, quantileUs, total } from '../../shared/histogram/index.js';
 import type { LatencyWindow } from '../../shared/telemetry/index.js';
 
 /** One step of a node's path in the tree. */
@@ -59,6 +59,8 @@ interface Pair {
   group: string;
   slots: Float64Array[];
   epochs: Float64Array;
+  /** Sum of the slots still counted (kept on ingest and expiry, so evaluate reads it directly). */
+  sum: Float64Array;
 }
 
 interface DomainState {
@@ -72,6 +74,10 @@ interface DomainState {
 
 /** The largest RTT a quantile reads as (lost probes land in the open last bucket). */
 const CAP_US = (BUCKET_UPPER_US[HISTOGRAM_BUCKETS - 2] as number) * 1.25;
+
+function subtractInto(target: Float64Array, source: Float64Array): void {
+  for (let i = 0; i < HISTOGRAM_BUCKETS; i++) target[i] = Math.max(0, (target[i] as number) - (source[i] as number));
+}
 
 const keyOf = (r: DomainRef): string => `${r.level}\u0000${r.name}`;
 
@@ -130,7 +136,7 @@ export class LatencyAggregator {
         const pk = `${a}\u0001${b}`;
         p = this.pairs.get(pk) ?? null;
         if (!p) {
-          p = { a, b, group, slots: Array.from({ length: this.opts.slots }, () => newCounts()), epochs: new Float64Array(this.opts.slots).fill(-1) };
+          p = { a, b, group, slots: Array.from({ length: this.opts.slots }, () => newCounts()), epochs: new Float64Array(this.opts.slots).fill(-1), sum: newCounts() };
           this.pairs.set(pk, p);
         }
         for (const [k, ref] of [[kx, x], [ky, y]] as const) {
@@ -159,12 +165,15 @@ export class LatencyAggregator {
       if (!pair) continue;
       const counts = pair.slots[slot] as Float64Array;
       if (pair.epochs[slot] !== epoch) {
+        if ((pair.epochs[slot] as number) >= 0) subtractInto(pair.sum, counts);
         counts.fill(0);
         pair.epochs[slot] = epoch;
       }
-      n += addSparse(counts, pw.buckets, `peers[${i}].buckets`);
+      n += addSparse(counts, pw.buckets, () => `peers[${i}].buckets`, pair.sum);
       if (pw.lost > 0) {
-        counts[HISTOGRAM_BUCKETS - 1] = (counts[HISTOGRAM_BUCKETS - 1] as number) + pw.lost;
+        const last = HISTOGRAM_BUCKETS - 1;
+        counts[last] = (counts[last] as number) + pw.lost;
+        pair.sum[last] = (pair.sum[last] as number) + pw.lost;
         n += pw.lost;
       }
     }
@@ -177,10 +186,16 @@ export class LatencyAggregator {
   evaluate(nowMs: number): DomainChange[] {
     const oldest = Math.floor(nowMs / this.slotMs) - this.opts.slots + 1;
     const perDomain = new Map<string, { p99s: number[]; samples: number }>();
-    const merged = newCounts();
     for (const pair of this.pairs.values()) {
-      merged.fill(0);
-      for (let s = 0; s < this.opts.slots; s++) if ((pair.epochs[s] as number) >= oldest) mergeInto(merged, pair.slots[s] as Float64Array);
+      // Slots that left the sliding window stop counting.
+      for (let s = 0; s < this.opts.slots; s++) {
+        const e = pair.epochs[s] as number;
+        if (e >= 0 && e < oldest) {
+          subtractInto(pair.sum, pair.slots[s] as Float64Array);
+          pair.epochs[s] = -1;
+        }
+      }
+      const merged = pair.sum;
       const n = total(merged);
       if (n === 0) continue;
       const p99 = quantileUs(merged, 0.99, CAP_US);

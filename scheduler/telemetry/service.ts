@@ -46,6 +46,7 @@ export class LatencyTelemetry {
   private readonly endpoints = new Map<string, LatencyEndpointView>();
   private readonly sentPeers = new Map<string, string>();
   private readonly windows: Counter<'result'>;
+  private readonly readyWaiters: Array<() => void> = [];
 
   constructor(
     private readonly opts: LatencyTelemetryOptions,
@@ -105,6 +106,12 @@ export class LatencyTelemetry {
       },
     });
     this.deps.log.info('subscribed to latency telemetry');
+    for (const r of this.readyWaiters.splice(0)) r();
+  }
+
+  /** Resolves once subscribed to NATS (benchmarks, tests). */
+  ready(): Promise<void> {
+    return this.sub ? Promise.resolve() : new Promise<void>((r) => this.readyWaiters.push(r));
   }
 
   /** Takes one encoded window (the NATS callback; benchmarks and tests call it directly). */

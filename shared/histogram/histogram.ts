@@ -72,19 +72,29 @@ export function toSparse(counts: Float64Array): number[] {
   return out;
 }
 
-/** Adds a sparse histogram into `target`. Throws InvalidArgumentError naming `field` on a malformed one. */
-export function addSparse(target: Float64Array, sparse: unknown, field: string): number {
-  if (!Array.isArray(sparse) || sparse.length % 2 !== 0) throw new InvalidArgumentError(field, 'must be a list of [bucket, count] pairs');
+/**
+ * Adds a sparse histogram into `target` (and `also`, when given). Throws InvalidArgumentError naming
+ * `field` (a string, or a function that builds it only on error) on a malformed one.
+ */
+export function addSparse(target: Float64Array, sparse: unknown, field: string | (() => string), also?: Float64Array): number {
+  const name = (): string => (typeof field === 'string' ? field : field());
+  if (!Array.isArray(sparse) || sparse.length % 2 !== 0) throw new InvalidArgumentError(name(), 'must be a list of [bucket, count] pairs');
+  // Checked before anything is added, so a malformed list changes nothing.
   let n = 0;
   for (let k = 0; k < sparse.length; k += 2) {
     const i = sparse[k] as unknown;
     const c = sparse[k + 1] as unknown;
     if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= HISTOGRAM_BUCKETS) {
-      throw new InvalidArgumentError(`${field}[${k}]`, `bucket index must be an integer in 0..${HISTOGRAM_BUCKETS - 1}`);
+      throw new InvalidArgumentError(`${name()}[${k}]`, `bucket index must be an integer in 0..${HISTOGRAM_BUCKETS - 1}`);
     }
-    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0) throw new InvalidArgumentError(`${field}[${k + 1}]`, 'count must be a non-negative integer');
-    target[i] = (target[i] as number) + c;
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0) throw new InvalidArgumentError(`${name()}[${k + 1}]`, 'count must be a non-negative integer');
     n += c;
+  }
+  for (let k = 0; k < sparse.length; k += 2) {
+    const i = sparse[k] as number;
+    const c = sparse[k + 1] as number;
+    target[i] = (target[i] as number) + c;
+    if (also) also[i] = (also[i] as number) + c;
   }
   return n;
 }

@@ -55,13 +55,14 @@ export function decodeLatencyWindow(data: Uint8Array | string): LatencyWindow {
   if (typeof w.startMs !== 'number') throw new InvalidArgumentError('startMs', 'must be a number');
   if (!isCount(w.windowMs)) throw new InvalidArgumentError('windowMs', 'must be a non-negative integer');
   if (!Array.isArray(w.peers)) throw new InvalidArgumentError('peers', 'must be a list');
-  w.peers.forEach((p: unknown, i) => {
-    const r = p as Record<string, unknown> | null;
+  const peers = w.peers as unknown[];
+  for (let i = 0; i < peers.length; i++) {
+    const r = peers[i] as Record<string, unknown> | null;
     if (typeof r !== 'object' || r === null) throw new InvalidArgumentError(`peers[${i}]`, 'must be an object');
     if (typeof r.peer !== 'string' || r.peer === '') throw new InvalidArgumentError(`peers[${i}].peer`, 'must be a non-empty string');
     if (!isCount(r.sent)) throw new InvalidArgumentError(`peers[${i}].sent`, 'must be a non-negative integer');
     if (!isCount(r.lost)) throw new InvalidArgumentError(`peers[${i}].lost`, 'must be a non-negative integer');
     if (!Array.isArray(r.buckets)) throw new InvalidArgumentError(`peers[${i}].buckets`, 'must be a list');
-  });
+  }
   return o as LatencyWindow;
 }
