@@ -4,8 +4,10 @@
  * backlog. Windows come from a separate publisher process (bench/telemetry-publisher.ts): every node of
  * the 5,000-node cluster with its 4 chosen peers, ~100 RTTs each.
  *
- * (a) paced at the target rate: everything delivered, and the client-side backlog stays under 0.1 s
- *     of traffic; (b) flat out: the rate sustained, delivered/sent (a slow consumer shows as drops).
+ * (a) paced at the target rate: everything delivered, the rate kept, and under 100 ms of backlog left
+ *     when the publisher stops; (b) flat out: the rate sustained, delivered/sent (a slow consumer
+ *     shows as drops), and the backlog left. Where the publisher cannot reach the pace, the figure is
+ *     bounded by it (the table shows the publisher's rate beside it).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -41,6 +43,8 @@ interface Measured {
   seconds: number;
   rate: number;
   maxPending: number;
+  /** From the publisher's last flush to the last window ingested: the backlog left when it stopped. */
+  tailLagMs: number;
 }
 
 async function measure(telemetry: LatencyTelemetry, url: string, count: number, rate: number): Promise<Measured> {
@@ -56,6 +60,7 @@ async function measure(telemetry: LatencyTelemetry, url: string, count: number, 
     maxPending = Math.max(maxPending, telemetry.pending);
   }, 5);
   const pub = await runPublisher(url, count, rate);
+  const published = performance.now();
   // Wait for the tail (or give up after 5 s of no progress).
   let seen = -1;
   let still = performance.now();
@@ -70,7 +75,7 @@ async function measure(telemetry: LatencyTelemetry, url: string, count: number, 
   last = performance.now();
   clearInterval(poll);
   const delivered = done();
-  return { sent: pub.sent, publishSeconds: pub.seconds, delivered, seconds: (last - first) / 1000, rate: delivered / ((last - first) / 1000), maxPending };
+  return { sent: pub.sent, publishSeconds: pub.seconds, delivered, seconds: (last - first) / 1000, rate: delivered / ((last - first) / 1000), maxPending, tailLagMs: Math.max(0, last - published) };
 }
 
 export const telemetrySuite: BenchSuite = {
@@ -108,16 +113,17 @@ export const telemetrySuite: BenchSuite = {
       const seconds = options.quick ? 1 : 5;
       options.log(`telemetry: (a) paced at ${TARGET}/s for ${seconds} s`);
       const a = await measure(telemetry, url, TARGET * seconds, TARGET);
-      const backlogOk = a.maxPending <= TARGET / 10;
+      const backlogOk = a.maxPending <= TARGET / 10 && a.tailLagMs <= 100;
       rows.push({ scenario: '(a) paced 100k/s', metric: 'delivered / sent', value: `${a.delivered} / ${a.sent}`, unit: 'windows', target: 'all', ok: a.delivered === a.sent });
       rows.push({ scenario: '(a) paced 100k/s', metric: 'ingest rate', value: Math.round(a.rate), unit: 'windows/s', target: '>= 100,000', ok: a.rate >= TARGET * 0.98 && a.delivered === a.sent });
-      rows.push({ scenario: '(a) paced 100k/s', metric: 'max client backlog', value: a.maxPending, unit: 'windows', target: '<= 10,000 (0.1 s)', ok: backlogOk });
+      rows.push({ scenario: '(a) paced 100k/s', metric: 'publisher rate', value: Math.round(a.sent / a.publishSeconds), unit: 'windows/s', target: '100,000 (the pace)' });
+      rows.push({ scenario: '(a) paced 100k/s', metric: 'backlog at the end', value: Math.round(a.tailLagMs), unit: 'ms', target: '<= 100', ok: backlogOk });
       options.log('telemetry: (b) flat out');
       const b = await measure(telemetry, url, options.quick ? 200_000 : 1_000_000, 0);
       rows.push({ scenario: '(b) flat out', metric: 'delivered / sent', value: `${b.delivered} / ${b.sent}`, unit: 'windows', target: 'all', ok: b.delivered === b.sent });
       rows.push({ scenario: '(b) flat out', metric: 'ingest rate', value: Math.round(b.rate), unit: 'windows/s', target: '>= 100,000', ok: b.rate >= TARGET });
       rows.push({ scenario: '(b) flat out', metric: 'publisher rate', value: Math.round(b.sent / b.publishSeconds), unit: 'windows/s' });
-      rows.push({ scenario: '(b) flat out', metric: 'max client backlog', value: b.maxPending, unit: 'windows' });
+      rows.push({ scenario: '(b) flat out', metric: 'backlog at the end', value: Math.round(b.tailLagMs), unit: 'ms' });
       details.paced = a;
       details.flatOut = b;
       details.windowBytes = 'hgx5000 nodes, 4 peers each, ~100 RTTs per peer';
