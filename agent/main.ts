@@ -104,6 +104,7 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
           telemetry,
           clock,
           log.child({ component: 'latency' }),
+          metrics.registry,
         )
       : undefined;
   if (config.latency.enabled && !telemetry) log.warn('latency.enabled needs nats.enabled (windows go to NATS); latency probing is off');

@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../../shared/clock/index.js';
 import { ConfigError } from '../../shared/errors/index.js';
 import { latencyTelemetrySubject } from '../../shared/events/index.js';
@@ -59,10 +60,21 @@ export class LatencyService {
     private readonly sink: TelemetrySink,
     private readonly clock: Clock,
     private readonly log: Logger,
+    registry?: Registry,
     private readonly nowUs: () => number = () => performance.now() * 1000,
   ) {
     this.delayMs = opts.echoDelayMs;
+    if (registry) {
+      const c = (name: string, help: string): Counter => new Counter({ name, help, registers: [registry] });
+      this.counters = {
+        sent: c('gantry_agent_latency_probes_sent_total', 'Latency probes sent to peers.'),
+        lost: c('gantry_agent_latency_probes_lost_total', 'Latency probes with no reply within latency.timeoutMs.'),
+        windows: c('gantry_agent_latency_windows_published_total', 'Latency windows handed to the telemetry sink.'),
+      };
+    }
   }
+
+  private readonly counters: { sent: Counter; lost: Counter; windows: Counter } | undefined;
 
   /** Binds the responder and the prober; returns the endpoint to announce to the scheduler. */
   async start(): Promise<{ address: string; port: number }> {
@@ -115,6 +127,7 @@ export class LatencyService {
       this.outstanding.delete(id);
       this.stats.lost(o.peer);
       this.totals.lost++;
+      this.counters?.lost.inc();
     }
     const sock = this.probe;
     if (!sock) return;
@@ -124,6 +137,7 @@ export class LatencyService {
       this.outstanding.set(id, { peer: p.node, sentUs: this.nowUs() });
       this.stats.sent(p.node);
       this.totals.sent++;
+      this.counters?.sent.inc();
       sock.send(encodeProbe(id), p.port, p.address);
     }
   }
@@ -156,6 +170,7 @@ export class LatencyService {
     if (w.peers.length > 0) {
       this.sink.publish(latencyTelemetrySubject(this.opts.nodeName), encodeLatencyWindow(w));
       this.totals.windows++;
+      this.counters?.windows.inc();
     }
     await this.readDelayFile();
   }

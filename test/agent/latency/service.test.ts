@@ -9,6 +9,7 @@ import { ConfigError } from '../../../shared/errors/index.js';
 import { decodeLatencyWindow } from '../../../shared/telemetry/index.js';
 import { systemClock } from '../../../shared/clock/index.js';
 import { createLogger } from '../../../shared/log/index.js';
+import { Registry } from 'prom-client';
 
 const log = createLogger({ name: 'test', level: 'silent', format: 'json', isTty: false });
 
@@ -57,7 +58,8 @@ t.test('two agents probe each other; a delayed echo shows in the windows, and lo
   writeFileSync(delayFile, '0');
   const sa = new MemoryTelemetrySink();
   const sb = new MemoryTelemetrySink();
-  const a = new LatencyService(opts('a.x'), sa, systemClock, log);
+  const registry = new Registry();
+  const a = new LatencyService(opts('a.x'), sa, systemClock, log, registry);
   const b = new LatencyService(opts('b', { echoDelayFile: delayFile }), sb, systemClock, log);
   t.teardown(async () => {
     await a.stop();
@@ -84,6 +86,9 @@ t.test('two agents probe each other; a delayed echo shows in the windows, and lo
   writeFileSync(delayFile, '1000');
   await until('lost probes', () => sa.messages.some((m) => (decodeLatencyWindow(m.data).peers[0]?.lost ?? 0) > 0), 15_000);
   t.ok(a.totals.lost > 0 && a.totals.sent > a.totals.replies);
+  const text = await registry.metrics();
+  t.match(text, /gantry_agent_latency_probes_lost_total [1-9]/);
+  t.match(text, /gantry_agent_latency_windows_published_total [1-9]/);
 });
 
 t.test('latency.interface must name a netdev with an IPv4 address', async (t) => {
