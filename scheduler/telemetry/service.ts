@@ -47,6 +47,7 @@ export class LatencyTelemetry {
   private readonly sentPeers = new Map<string, string>();
   private readonly windows: Counter<'result'>;
   private readonly readyWaiters: Array<() => void> = [];
+  private peersDirty = true;
 
   constructor(
     private readonly opts: LatencyTelemetryOptions,
@@ -133,6 +134,7 @@ export class LatencyTelemetry {
     if (endpoint) this.endpoints.set(node, endpoint);
     else this.endpoints.delete(node);
     this.sentPeers.delete(node); // a (re)connected agent gets its peers again
+    this.peersDirty = true;
     this.refreshPeers();
   }
 
@@ -148,7 +150,11 @@ export class LatencyTelemetry {
     if (tree !== this.tree) {
       this.tree = tree;
       this.aggregator.setLayout(layoutFromTree(tree));
+      this.peersDirty = true;
     }
+    // Peer lists change only with the tree or the endpoints (or when a send found no stream).
+    if (!this.peersDirty) return;
+    this.peersDirty = false;
     const layout = layoutFromTree(tree);
     for (const n of [...layout.keys()]) if (!this.endpoints.has(n)) layout.delete(n);
     const choice = choosePeers(layout, { peersPerLevel: this.opts.peersPerLevel });
@@ -157,6 +163,7 @@ export class LatencyTelemetry {
       const key = JSON.stringify(peers);
       if (this.sentPeers.get(node) === key) continue;
       if (this.deps.send(node, { latencyPeers: latencyPeersToPb(peers) })) this.sentPeers.set(node, key);
+      else this.peersDirty = true;
     }
   }
 
