@@ -114,6 +114,26 @@ export const agentConfigSchema = z.strictObject({
       scrapeTimeoutMs: z.number().int().min(10).default(2_000),
     })
     .prefault({}),
+  /** East-west latency probing (needs nats.enabled: windows go to NATS). */
+  latency: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** The UDP echo responder (the only inbound port besides /metrics); port 0 = any free port. */
+      listen: hostPortSchema.prefault('0.0.0.0:9472'),
+      /** Netdev whose IPv4 address probes use and the scheduler hands to peers (ib0, the RoCE netdev); '' = `address`. */
+      interface: z.string().default(''),
+      /** Probes per second to each peer. */
+      probeRateHz: z.number().positive().max(1000).default(10),
+      /** One latency window published per this long. */
+      windowMs: z.number().int().min(50).default(10_000),
+      /** A probe with no reply after this long is lost. */
+      timeoutMs: z.number().int().min(1).default(1_000),
+      /** Fault injection and tests only: delay every echo reply by this much. */
+      echoDelayMs: z.number().int().min(0).default(0),
+      /** Fault injection and tests only: a file holding an echo delay in ms, read every window ('' = none). */
+      echoDelayFile: z.string().default(''),
+    })
+    .prefault({}),
   log: logSchema,
 });
 

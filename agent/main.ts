@@ -27,6 +27,8 @@ import { natsConnectionOptions } from '../shared/natsconn/index.js';
 import { NatsTelemetrySink, type TelemetrySink } from './telemetry/index.js';
 import { SloScraper } from './slo/index.js';
 import { serviceSloFromPb } from '../shared/wire/index.js';
+import { LatencyService } from './latency/index.js';
+import { latencyPeersFromPb } from '../shared/wire/index.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -104,6 +106,18 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
           { sink: telemetry, clock, log: log.child({ component: 'slo' }) },
         )
       : undefined;
+  /** East-west latency probing; needs the telemetry sink. */
+  let latency: LatencyService | undefined =
+    config.latency.enabled && telemetry
+      ? new LatencyService(
+          { nodeName, listen: config.latency.listen, interface: config.latency.interface, fallbackAddress: config.address || nodeName, probeRateHz: config.latency.probeRateHz, windowMs: config.latency.windowMs, timeoutMs: config.latency.timeoutMs, echoDelayMs: config.latency.echoDelayMs, echoDelayFile: config.latency.echoDelayFile },
+          telemetry,
+          clock,
+          log.child({ component: 'latency' }),
+          metrics.registry,
+        )
+      : undefined;
+  if (config.latency.enabled && !telemetry) log.warn('latency.enabled needs nats.enabled (windows go to NATS); latency probing is off');
   const runner: TaskRunner = createTaskRunner({
     stateDir: config.runner.stateDir,
     allowedUsers: config.runner.allowedUsers,
@@ -155,6 +169,12 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
         (c) => reporter?.sendLogChunk({ requestId: rl.requestId, data: c.data, nextOffset: c.nextOffset, eof: c.eof, error: '' }),
         (e: unknown) => reporter?.sendLogChunk({ requestId: rl.requestId, data: '', nextOffset: rl.offset, eof: true, error: (e as Error).message }),
       );
+    } else if (msg.latencyPeers) {
+      try {
+        latency?.setPeers(latencyPeersFromPb(msg.latencyPeers, 'latencyPeers'));
+      } catch (e) {
+        log.warn({ err: (e as Error).message }, 'latency peers refused');
+      }
     } else if (msg.stopTask) {
       const st = msg.stopTask;
       runner
@@ -197,6 +217,7 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
       lifecycle = 'starting';
       metricsServer = await startMetricsServer(metrics.registry, config.metrics.listen);
       telemetry?.start?.();
+      await latency?.start();
       const adopted = await runner.adopt();
       if (adopted.length) log.info({ tasks: adopted.length }, 'adopted tasks from the state directory');
       runner.onUpdate((t) => {
@@ -211,6 +232,7 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
           tls: config.scheduler.tls,
           nodeName,
           address: config.address || nodeName,
+          latency: () => latency?.endpoint,
           agentVersion: AGENT_VERSION,
           labels: config.labels,
           reportIntervalMs: config.reportIntervalMs,
@@ -259,6 +281,8 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
       await prober.close();
       slo?.close();
       slo = undefined;
+      await latency?.stop();
+      latency = undefined;
       await telemetry?.close();
       telemetry = undefined;
       await metricsServer?.close();

@@ -11,9 +11,10 @@ import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { jobsSuite } from './jobs.js';
 import { placementSuite } from './placement.js';
+import { telemetrySuite } from './telemetry.js';
 import type { BenchRow, BenchSuite } from './suite.js';
 
-const SUITES: readonly BenchSuite[] = [placementSuite, jobsSuite];
+const SUITES: readonly BenchSuite[] = [placementSuite, jobsSuite, telemetrySuite];
 
 /** Size flags passed to the suites as BenchOptions.params. */
 const PARAM_FLAGS = ['agents', 'stored-jobs', 'submits', 'clients', 'light-n'] as const;

@@ -93,6 +93,34 @@ export const schedulerConfigSchema = z.strictObject({
       minSamples: z.number().int().min(1).default(50),
     })
     .prefault({}),
+  /** East-west latency telemetry from agents (needs nats.enabled) and degraded-domain detection. */
+  telemetry: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Latency windows are merged over this sliding window. */
+      slidingWindowMs: z.number().int().min(100).default(60_000),
+      /** How often domains are re-evaluated (and peer lists refreshed). */
+      evaluateIntervalMs: z.number().int().min(50).default(5_000),
+      /** A domain is above when its p99 exceeds this many times its siblings' p99. */
+      degradeFactor: z.number().min(1).default(3),
+      /** Above for this long: degraded. */
+      degradeAfterMs: z.number().int().min(0).default(30_000),
+      /** Not above (or no data) for this long: recovered. */
+      clearAfterMs: z.number().int().min(0).default(60_000),
+      /** Fewest samples (RTTs and lost probes) in the sliding window for a domain to be judged. */
+      minSamples: z.number().int().min(1).default(100),
+      /** Siblings' p99 below this counts as this, so microsecond jitter marks nothing. */
+      p99FloorMs: z.number().min(0).default(0.2),
+      /** Peers each agent probes per step up the tree, finest first: same leaf, another leaf of the spine, another spine. */
+      peersPerLevel: z.array(z.number().int().min(0).max(64)).default([2, 1, 1]),
+    })
+    .prefault({}),
+  placement: z
+    .strictObject({
+      /** Degraded domains: avoid (only when nothing as good by objectives 1-3 is healthy), exclude (never), ignore. */
+      degradedDomains: z.enum(['avoid', 'exclude', 'ignore']).default('avoid'),
+    })
+    .prefault({}),
   log: logSchema,
 });
 

@@ -17,6 +17,7 @@ import { JobManager } from './jobs/index.js';
 import { LmdbStore, type StateStore } from './store/index.js';
 import { ServiceTelemetry, serviceStateOf } from './autoscale/index.js';
 import { ConfigError } from '../shared/errors/index.js';
+import { LatencyTelemetry } from './telemetry/index.js';
 
 export interface SchedulerDaemon extends Daemon {
   readonly grpcPort: number;
@@ -39,6 +40,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
   let jobs: JobManager | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
   let autoscale: ServiceTelemetry | undefined;
+  let latency: LatencyTelemetry | undefined;
 
   const daemon: SchedulerDaemon = {
     get lifecycle() {
@@ -95,9 +97,36 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
           fairShareHalfLifeMs: config.jobs.fairShareHalfLifeMs,
           stopSlackMs: config.jobs.stopSlackMs,
         },
-        { store, cluster, events, clock, log: log.child({ component: 'jobs' }), send: (node, msg) => streams?.send(node, msg) ?? false },
+        {
+          store,
+          cluster,
+          events,
+          clock,
+          log: log.child({ component: 'jobs' }),
+          send: (node, msg) => streams?.send(node, msg) ?? false,
+          degraded: () => ({ domains: latency?.degraded() ?? [], mode: config.placement.degradedDomains }),
+        },
       );
       jobs = jm;
+      if (config.telemetry.enabled && config.nats.enabled) {
+        const tc = config.telemetry;
+        latency = new LatencyTelemetry(
+          {
+            connection: natsConnectionOptions(config.nats, `${config.schedulerId} telemetry`),
+            slidingWindowMs: tc.slidingWindowMs,
+            slots: 12,
+            evaluateIntervalMs: tc.evaluateIntervalMs,
+            degradeFactor: tc.degradeFactor,
+            degradeAfterMs: tc.degradeAfterMs,
+            clearAfterMs: tc.clearAfterMs,
+            minSamples: tc.minSamples,
+            p99FloorUs: tc.p99FloorMs * 1000,
+            peersPerLevel: tc.peersPerLevel,
+          },
+          { clock, log: log.child({ component: 'telemetry' }), events, registry: metrics.registry, tree: () => jm.topologyTree(), send: (node, msg) => streams?.send(node, msg) ?? false },
+        );
+        latency.start();
+      }
       const jobsLoaded = jm.load();
       registry.onTransition((t) => jm.onNodeTransition(t));
       streams = new AgentStreams({
@@ -108,6 +137,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
         reportIntervalMs: config.nodes.reportIntervalMs,
         onRegistered: (node, tasks) => jm.onAgentRegistered(node, tasks),
         onTaskUpdate: (node, task) => jm.onTaskReport(node, task),
+        onLatencyEndpoint: (node, endpoint) => latency?.onEndpoint(node, endpoint),
       });
       grpcServer = await startGrpcServer({
         listen: config.grpc.listen,
@@ -155,6 +185,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       if (sweepTimer) clearInterval(sweepTimer);
       await autoscale?.close();
       await jobs?.stop();
+      await latency?.close();
       if (grpcServer) {
         for (const s of ['', ...SERVICE_NAMES]) grpcServer.health.setStatus(s, 'NOT_SERVING');
         streams?.closeAll();

@@ -26,6 +26,8 @@ export interface ReporterOptions {
   tls: TlsOptions;
   nodeName: string;
   address: string;
+  /** The latency echo responder, announced at registration (absent: probing is off). */
+  latency?: () => { address: string; port: number } | undefined;
   agentVersion: string;
   labels: Record<string, string>;
   /** 0 = use the interval the scheduler asks for. */
@@ -167,6 +169,7 @@ export class Reporter {
           labels: this.opts.labels,
           verdicts: s.verdicts.map(verdictToPb),
           tasks: s.tasks.map(taskStatusToPb),
+          ...(this.opts.latency?.() ? { latency: this.opts.latency() } : {}),
         },
       });
     });

@@ -11,6 +11,9 @@ import type { HcaPort as _gantry_v1_HcaPort, HcaPort__Output as _gantry_v1_HcaPo
 import type { HealthVerdict as _gantry_v1_HealthVerdict, HealthVerdict__Output as _gantry_v1_HealthVerdict__Output } from './gantry/v1/HealthVerdict';
 import type { Host as _gantry_v1_Host, Host__Output as _gantry_v1_Host__Output } from './gantry/v1/Host';
 import type { Inventory as _gantry_v1_Inventory, Inventory__Output as _gantry_v1_Inventory__Output } from './gantry/v1/Inventory';
+import type { LatencyEndpoint as _gantry_v1_LatencyEndpoint, LatencyEndpoint__Output as _gantry_v1_LatencyEndpoint__Output } from './gantry/v1/LatencyEndpoint';
+import type { LatencyPeer as _gantry_v1_LatencyPeer, LatencyPeer__Output as _gantry_v1_LatencyPeer__Output } from './gantry/v1/LatencyPeer';
+import type { LatencyPeers as _gantry_v1_LatencyPeers, LatencyPeers__Output as _gantry_v1_LatencyPeers__Output } from './gantry/v1/LatencyPeers';
 import type { LinkGroup as _gantry_v1_LinkGroup, LinkGroup__Output as _gantry_v1_LinkGroup__Output } from './gantry/v1/LinkGroup';
 import type { LinkMatrix as _gantry_v1_LinkMatrix, LinkMatrix__Output as _gantry_v1_LinkMatrix__Output } from './gantry/v1/LinkMatrix';
 import type { LinkMatrixRow as _gantry_v1_LinkMatrixRow, LinkMatrixRow__Output as _gantry_v1_LinkMatrixRow__Output } from './gantry/v1/LinkMatrixRow';
@@ -45,6 +48,9 @@ export interface ProtoGrpcType {
       HealthVerdict: MessageTypeDefinition<_gantry_v1_HealthVerdict, _gantry_v1_HealthVerdict__Output>
       Host: MessageTypeDefinition<_gantry_v1_Host, _gantry_v1_Host__Output>
       Inventory: MessageTypeDefinition<_gantry_v1_Inventory, _gantry_v1_Inventory__Output>
+      LatencyEndpoint: MessageTypeDefinition<_gantry_v1_LatencyEndpoint, _gantry_v1_LatencyEndpoint__Output>
+      LatencyPeer: MessageTypeDefinition<_gantry_v1_LatencyPeer, _gantry_v1_LatencyPeer__Output>
+      LatencyPeers: MessageTypeDefinition<_gantry_v1_LatencyPeers, _gantry_v1_LatencyPeers__Output>
       LinkGroup: MessageTypeDefinition<_gantry_v1_LinkGroup, _gantry_v1_LinkGroup__Output>
       LinkMatrix: MessageTypeDefinition<_gantry_v1_LinkMatrix, _gantry_v1_LinkMatrix__Output>
       LinkMatrixRow: MessageTypeDefinition<_gantry_v1_LinkMatrixRow, _gantry_v1_LinkMatrixRow__Output>

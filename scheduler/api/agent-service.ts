@@ -1,7 +1,7 @@
 /** AgentService.Connect: one bidirectional stream per agent. Thin: validate, convert, hand to the registry. */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { AgentMessage__Output, AgentServiceHandlers, SchedulerMessage } from '../../shared/proto/index.js';
-import { inventoryFromPb, taskStatusFromPb, verdictFromPb, type TaskStatusView } from '../../shared/wire/index.js';
+import { inventoryFromPb, latencyEndpointFromPb, taskStatusFromPb, verdictFromPb, type LatencyEndpointView, type TaskStatusView } from '../../shared/wire/index.js';
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, NotFoundError, UnavailableError } from '../../shared/errors/index.js';
 import type { PbLogChunkOut } from '../../shared/proto/index.js';
@@ -30,6 +30,8 @@ export interface AgentServiceDeps {
   /** Task statuses re-announced at registration (after the node is registered). */
   onRegistered(node: string, tasks: TaskStatusView[]): Promise<void>;
   onTaskUpdate(node: string, task: TaskStatusView): Promise<void>;
+  /** The node's latency echo endpoint from its registration (null: probing is off there). */
+  onLatencyEndpoint?(node: string, endpoint: LatencyEndpointView | null): void;
 }
 
 export class AgentStreams {
@@ -119,6 +121,7 @@ export class AgentStreams {
       const inventory = inventoryFromPb(r.inventory, 'register.inventory');
       const verdicts = r.verdicts.map((v, i) => verdictFromPb(v, `register.verdicts[${i}]`));
       const tasks = r.tasks.map((t, i) => taskStatusFromPb(t, `register.tasks[${i}]`));
+      const latency = latencyEndpointFromPb(r.latency, 'register.latency');
       const previous = this.streams.get(name);
       if (previous && previous !== call) previous.end();
       this.streams.set(name, call);
@@ -134,6 +137,7 @@ export class AgentStreams {
         verdicts,
       });
       call.write({ registered: { schedulerId: this.deps.schedulerId, reportIntervalMs: this.deps.reportIntervalMs } });
+      this.deps.onLatencyEndpoint?.(name, latency);
       await this.deps.onRegistered(name, tasks);
       return;
     }

@@ -33,6 +33,7 @@ import {
   GPU_USED,
   nodeInputFromRecord,
   nodeStateFromRecord,
+  type DegradedMode,
   type TopologyNodeInput,
   type TopologyTree,
 } from '../topology/index.js';
@@ -72,6 +73,8 @@ export interface JobManagerDeps {
   log: Logger;
   /** Sends a command to a node's agent; false when the node has no live stream. */
   send(node: string, msg: SchedulerMessage): boolean;
+  /** Domains marked degraded by latency telemetry, and how placement treats them (absent: none). */
+  degraded?(): { domains: { level: string; name: string }[]; mode: DegradedMode };
 }
 
 export interface DomainView {
@@ -83,6 +86,8 @@ export interface DomainView {
   gpusUsed: number;
   gpusFree: number;
   gpusUnavailable: number;
+  /** Marked degraded by latency telemetry. */
+  degraded: boolean;
 }
 
 /** A task's status as an agent reports it. */
@@ -489,7 +494,14 @@ export class JobManager {
       const rec = byName.get(name);
       return rec ? nodeStateFromRecord(rec, used.get(name) ?? []) : undefined;
     });
+    const degraded = this.deps.degraded?.();
+    if (degraded) snapshot.markDegraded(degraded.domains, degraded.mode);
     return { tree, snapshot, byName, ports };
+  }
+
+  /** The topology tree of the registered nodes (rebuilt only when the node set changes). */
+  topologyTree(): TopologyTree {
+    return this.topology(this.deps.cluster.list());
   }
 
   /** The tree with GPUs per domain: free (placeable now), used (allocated to jobs), unavailable (unhealthy, lost, cordoned...). */
@@ -521,7 +533,7 @@ export class JobManager {
         used += perNode[n]!.used;
         free += perNode[n]!.free;
       }
-      domains.push({ level: tree.levels[level]!, name, parent, nodes: to - from, gpusTotal: total, gpusUsed: used, gpusFree: free, gpusUnavailable: total - used - free });
+      domains.push({ level: tree.levels[level]!, name, parent, nodes: to - from, gpusTotal: total, gpusUsed: used, gpusFree: free, gpusUnavailable: total - used - free, degraded: snapshot.degraded[level]?.[id] === 1 });
       if (level === 0) return;
       for (let c = tree.childStart[level]![id] as number; c < (tree.childEnd[level]![id] as number); c++) visit(level - 1, c, name);
     };

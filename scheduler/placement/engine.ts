@@ -684,18 +684,52 @@ function firmwareGroups(tree: TopologyTree, mask: Uint8Array): Map<string, Uint8
   return new Map([...groups].sort((a, b) => naturalCompare(a[0], b[0])));
 }
 
-function search(snapshot: ClusterSnapshot, rr: ResolvedRequest, filters: FilterOutcome, options: PlaceOptions): Outcome | null {
+function searchMasked(snapshot: ClusterSnapshot, rr: ResolvedRequest, filters: FilterOutcome, nodeMask: Uint8Array | undefined): Outcome | null {
   const tree = snapshot.tree;
   const w = workFor(tree);
-  if (!rr.request.sameFirmware) return new Search(snapshot, rr, viewFor(snapshot, rr, filters, options.nodeMask), w).run();
+  if (!rr.request.sameFirmware) return new Search(snapshot, rr, viewFor(snapshot, rr, filters, nodeMask), w).run();
   // Same driver and CUDA across the gang: the best placement over firmware groups.
   const shape = { gpusPerRank: rr.gpusPerRank, sliceSize: rr.sliceSize, sliceLevel: rr.sliceLevel };
   let best: Outcome | null = null;
-  for (const m of firmwareGroups(tree, andMask(filters.mask, options.nodeMask)).values()) {
+  for (const m of firmwareGroups(tree, andMask(filters.mask, nodeMask)).values()) {
     const out = new Search(snapshot, rr, new CapacityView(snapshot, m, shape), w).run();
     if (out && (!best || compareKeys(out.key, best.key) < 0)) best = out;
   }
   return best;
+}
+
+/** The mask of nodes outside degraded domains (and inside the caller's mask), or null when none is degraded. */
+function healthyMask(snapshot: ClusterSnapshot, options: PlaceOptions): Uint8Array | null {
+  const h = snapshot.healthyNodes;
+  if (!h || snapshot.degradedMode === 'ignore') return null;
+  return options.nodeMask ? andMask(h, options.nodeMask) : h;
+}
+
+/** Whether placement `a` is worse than `b` by objectives (1)-(3): a coarser level, then more domains per level, coarsest first. */
+function worseByObjective(tree: TopologyTree, a: Placement, b: Placement): boolean {
+  const la = tree.levelIndex(a.level);
+  const lb = tree.levelIndex(b.level);
+  if (la !== lb) return la > lb;
+  for (let i = 0; i < Math.min(a.counts.length, b.counts.length); i++) {
+    const d = (a.counts[i] as { count: number }).count - (b.counts[i] as { count: number }).count;
+    if (d !== 0) return d > 0;
+  }
+  return false;
+}
+
+/**
+ * Degraded domains (snapshot.markDegraded): in `exclude` mode their nodes are masked out; in `avoid`
+ * mode the healthy nodes' best placement wins unless it is worse by (1)-(3) than the best over all
+ * nodes, i.e. degradation ranks between objectives (3) and (4).
+ */
+function search(snapshot: ClusterSnapshot, rr: ResolvedRequest, filters: FilterOutcome, options: PlaceOptions): Outcome | null {
+  const healthy = healthyMask(snapshot, options);
+  if (!healthy) return searchMasked(snapshot, rr, filters, options.nodeMask);
+  if (snapshot.degradedMode === 'exclude') return searchMasked(snapshot, rr, filters, healthy);
+  const all = searchMasked(snapshot, rr, filters, options.nodeMask);
+  if (!all) return null;
+  const h = searchMasked(snapshot, rr, filters, healthy);
+  return h && !worseByObjective(snapshot.tree, h.placement, all.placement) ? h : all;
 }
 
 /**
@@ -709,7 +743,11 @@ export function place(snapshot: ClusterSnapshot, request: GangRequest, options: 
   const filters = (options.filters ?? defaultFilterRegistry).evaluate(snapshot, request);
   const out = search(snapshot, rr, filters, options);
   if (out) return { fits: true, placement: out.placement, request: rr.summary };
-  return { fits: false, reasons: options.explain === false ? [] : explainNoFit(snapshot, rr, filters, options), request: rr.summary };
+  if (options.explain === false) return { fits: false, reasons: [], request: rr.summary };
+  // Under hard exclusion, nodes of degraded domains are counted as such.
+  const healthy = snapshot.degradedMode === 'exclude' ? healthyMask(snapshot, options) : null;
+  const why = healthy ? { ...options, nodeMask: healthy, maskReason: options.nodeMask ? (options.maskReason ?? 'excluded') : 'in a degraded domain' } : options;
+  return { fits: false, reasons: explainNoFit(snapshot, rr, filters, why), request: rr.summary };
 }
 
 /**

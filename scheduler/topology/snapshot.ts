@@ -15,6 +15,13 @@ export const GPU_UNHEALTHY = 2;
 /** Why a node takes no new work this cycle (null: it does). */
 export type UnusableReason = 'cordoned' | 'draining' | 'health fail' | 'lost';
 
+/**
+ * How placement treats nodes in degraded domains (east-west latency stands out from their
+ * siblings'): `avoid` uses them only when nothing equally good by objectives (1)-(3) is healthy;
+ * `exclude` never uses them; `ignore` pays no attention.
+ */
+export type DegradedMode = 'avoid' | 'exclude' | 'ignore';
+
 /** Per-cycle state of one node, by name. */
 export interface NodeState {
   usedGpus?: readonly number[];
@@ -47,6 +54,11 @@ export class ClusterSnapshot {
    * capacity views kept by the placement engine catch up from here instead of recomputing.
    */
   readonly changeLog: number[] = [];
+  /** Per level and domain id: 1 when the domain is marked degraded (markDegraded). */
+  degraded: readonly Uint8Array[] = [];
+  /** Per node id: 1 when neither the node nor any domain above it is degraded; null when none is. */
+  healthyNodes: Uint8Array | null = null;
+  degradedMode: DegradedMode = 'avoid';
 
   private constructor(tree: TopologyTree, gpuState: Uint8Array, unusable: (UnusableReason | null)[]) {
     this.tree = tree;
@@ -104,7 +116,43 @@ export class ClusterSnapshot {
 
   /** An independent copy (same tree), e.g. to plan "what if" without touching the cycle's snapshot. */
   clone(): ClusterSnapshot {
-    return new ClusterSnapshot(this.tree, this.gpuState.slice(), [...this.unusable]);
+    const c = new ClusterSnapshot(this.tree, this.gpuState.slice(), [...this.unusable]);
+    c.degraded = this.degraded.map((a) => a.slice());
+    c.healthyNodes = this.healthyNodes ? this.healthyNodes.slice() : null;
+    c.degradedMode = this.degradedMode;
+    return c;
+  }
+
+  /**
+   * Marks domains degraded for placement (by level name and domain name; names the tree does not
+   * have are skipped, so a report about a node that left does no harm). Returns how many were marked.
+   */
+  markDegraded(domains: readonly { level: string; name: string }[], mode: DegradedMode = 'avoid'): number {
+    const tree = this.tree;
+    const flags = tree.levels.map((_, l) => new Uint8Array(tree.domainCount[l] ?? 0));
+    let marked = 0;
+    for (const d of domains) {
+      const l = tree.levelIndex(d.level);
+      const id = l >= 0 ? tree.domainId(l, d.name) : -1;
+      if (id < 0) continue;
+      (flags[l] as Uint8Array)[id] = 1;
+      marked++;
+    }
+    this.degraded = flags;
+    this.degradedMode = mode;
+    this.healthyNodes = null;
+    if (marked === 0) return 0;
+    const healthy = new Uint8Array(tree.nodeCount).fill(1);
+    for (let n = 0; n < tree.nodeCount; n++) {
+      for (let l = 0; l <= tree.top; l++) {
+        if ((flags[l] as Uint8Array)[(tree.ancestor[l] as Int32Array)[n] as number] === 1) {
+          healthy[n] = 0;
+          break;
+        }
+      }
+    }
+    this.healthyNodes = healthy;
+    return marked;
   }
 
   isFree(nodeId: number, gpu: number): boolean {

@@ -2,7 +2,7 @@ import type { ClusterTopology__Output } from '../proto/index.js';
 import type { Command } from './command.js';
 import { runClientCommand, unaryCall } from './client.js';
 
-/** The tree, indented by depth, with GPUs per domain. */
+/** The tree, indented by depth, with GPUs per domain and the domains whose east-west latency is degraded. */
 export function topologyText(t: ClusterTopology__Output): string {
   const depth = new Map<string, number>();
   const rows = t.domains.map((d) => {
@@ -10,11 +10,11 @@ export function topologyText(t: ClusterTopology__Output): string {
     const parentLevel = t.levels[t.levels.indexOf(d.level) + 1];
     const dp = d.parent && parentLevel ? (depth.get(`${parentLevel}/${d.parent}`) ?? -1) + 1 : 0;
     depth.set(key, dp);
-    return [`${'  '.repeat(dp)}${d.level} ${d.name}`, String(d.nodes), String(d.gpusTotal), String(d.gpusUsed), String(d.gpusFree), String(d.gpusUnavailable)];
+    return [`${'  '.repeat(dp)}${d.level} ${d.name}`, String(d.nodes), String(d.gpusTotal), String(d.gpusUsed), String(d.gpusFree), String(d.gpusUnavailable), d.degraded ? 'degraded' : ''];
   });
-  const header = ['DOMAIN', 'NODES', 'GPUS', 'USED', 'FREE', 'UNAVAILABLE'];
+  const header = ['DOMAIN', 'NODES', 'GPUS', 'USED', 'FREE', 'UNAVAILABLE', 'LATENCY'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (r: string[]): string => r.map((c, i) => (i === 0 || i === r.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 

@@ -42,7 +42,21 @@ export type JobEvent = EventBase & {
   nodes?: string[];
 };
 
-export type GantryEvent = NodeEvent | JobEvent;
+/**
+ * A topology domain whose east-west tail latency stands out from its siblings' (degraded), or no
+ * longer does (recovered). `level` is the tree level (`node`, `leaf`, `spine`, ...).
+ */
+export type DomainEvent = EventBase & {
+  kind: 'domain';
+  level: string;
+  domain: string;
+  type: 'degraded' | 'recovered';
+  /** The domain's p99 RTT and its siblings' (median), in ms, when the state changed. */
+  p99Ms: number;
+  siblingsP99Ms: number;
+};
+
+export type GantryEvent = NodeEvent | JobEvent | DomainEvent;
 
 /** Percent-encodes everything but [A-Za-z0-9_-] so a name is exactly one NATS subject token. */
 export function subjectToken(name: string): string {
@@ -67,11 +81,24 @@ export function jobEventSubject(jobId: string): string {
   return `gantry.events.job.${subjectToken(jobId)}`;
 }
 
+export function domainEventSubject(level: string, domain: string): string {
+  return `gantry.events.domain.${subjectToken(level)}.${subjectToken(domain)}`;
+}
+
+/** Where an agent publishes its east-west latency windows (core NATS, not JetStream). */
+export function latencyTelemetrySubject(node: string): string {
+  return `gantry.telemetry.latency.${subjectToken(node)}`;
+}
+
+export const LATENCY_TELEMETRY_SUBJECT_ALL = 'gantry.telemetry.latency.*';
+
 export function eventSubject(e: GantryEvent): string {
   switch (e.kind) {
     case 'node':
       return nodeEventSubject(e.node);
     case 'job':
       return jobEventSubject(e.job);
+    case 'domain':
+      return domainEventSubject(e.level, e.domain);
   }
 }

@@ -7,7 +7,10 @@ export {
   nodeEventSubject,
   jobEventSubject,
   eventSubject,
+  domainEventSubject,
+  latencyTelemetrySubject,
+  LATENCY_TELEMETRY_SUBJECT_ALL,
 } from './events.js';
-export type { GantryEvent, NodeEvent, JobEvent } from './events.js';
+export type { GantryEvent, NodeEvent, JobEvent, DomainEvent } from './events.js';
 export { SERVICE_WINDOW_SCHEMA_VERSION, SERVICE_TELEMETRY_SUBJECT_ALL, serviceTelemetrySubject, parseServiceWindow } from './telemetry.js';
 export type { ServiceWindow } from './telemetry.js';

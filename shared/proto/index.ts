@@ -24,3 +24,5 @@ export type { ReadLogsResponse__Output } from '../../proto/generated/gantry/v1/R
 export type { LogChunk__Output as PbLogChunkOut } from '../../proto/generated/gantry/v1/LogChunk.js';
 export type { ClusterTopology__Output } from '../../proto/generated/gantry/v1/ClusterTopology.js';
 export type { ServiceSlo as PbServiceSlo, ServiceSlo__Output as PbServiceSloOut } from '../../proto/generated/gantry/v1/ServiceSlo.js';
+export type { LatencyPeers as PbLatencyPeers, LatencyPeers__Output as PbLatencyPeersOut } from '../../proto/generated/gantry/v1/LatencyPeers.js';
+export type { LatencyEndpoint__Output as PbLatencyEndpointOut } from '../../proto/generated/gantry/v1/LatencyEndpoint.js';

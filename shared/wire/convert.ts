@@ -15,6 +15,7 @@ import type {
 } from '../domain/index.js';
 import type { JobSpec } from '../jobspec/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
+import type { PbLatencyEndpointOut, PbLatencyPeers, PbLatencyPeersOut } from '../proto/index.js';
 import type {
   PbInventory,
   PbInventoryOut,
@@ -360,4 +361,37 @@ export function serviceSloFromPb(pb: PbServiceSloOut | null | undefined, field: 
   if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(pb.metric)) throw new InvalidArgumentError(`${field}.metric`, `must be a Prometheus metric name, got ${JSON.stringify(pb.metric)}`);
   if (pb.port < 1 || pb.port > 65535) throw new InvalidArgumentError(`${field}.port`, `must be 1-65535, got ${pb.port}`);
   return { service: pb.service, metric: pb.metric, port: pb.port, windowMs: pb.windowMs, replica: pb.replica };
+}
+
+/** A node's latency echo endpoint (agent -> scheduler); null when latency probing is off. */
+export interface LatencyEndpointView {
+  address: string;
+  port: number;
+}
+
+export function latencyEndpointFromPb(pb: PbLatencyEndpointOut | null | undefined, field: string): LatencyEndpointView | null {
+  if (!pb || pb.port === 0) return null;
+  if (pb.port > 65535) throw new InvalidArgumentError(`${field}.port`, `must be 1..65535, not ${pb.port}`);
+  if (!pb.address) throw new InvalidArgumentError(`${field}.address`, 'is required with a port');
+  return { address: pb.address, port: pb.port };
+}
+
+/** A peer a node's prober probes (scheduler -> agent). */
+export interface LatencyPeerView {
+  node: string;
+  address: string;
+  port: number;
+}
+
+export function latencyPeersToPb(peers: readonly LatencyPeerView[]): PbLatencyPeers {
+  return { peers: peers.map((p) => ({ node: p.node, address: p.address, port: p.port })) };
+}
+
+export function latencyPeersFromPb(pb: PbLatencyPeersOut | null | undefined, field: string): LatencyPeerView[] {
+  return (pb?.peers ?? []).map((p, i) => {
+    if (!p.node) throw new InvalidArgumentError(`${field}.peers[${i}].node`, 'is required');
+    if (!p.address) throw new InvalidArgumentError(`${field}.peers[${i}].address`, 'is required');
+    if (p.port < 1 || p.port > 65535) throw new InvalidArgumentError(`${field}.peers[${i}].port`, `must be 1..65535, not ${p.port}`);
+    return { node: p.node, address: p.address, port: p.port };
+  });
 }

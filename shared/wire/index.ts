@@ -15,5 +15,8 @@ export {
   taskStatusToPb,
   serviceSloToPb,
   serviceSloFromPb,
+  latencyEndpointFromPb,
+  latencyPeersToPb,
+  latencyPeersFromPb,
 } from './convert.js';
-export type { JobView, TaskStatusView, ServiceSloView } from './convert.js';
+export type { JobView, TaskStatusView, ServiceSloView, LatencyEndpointView, LatencyPeerView } from './convert.js';

@@ -4,13 +4,15 @@ import type { Registered as _gantry_v1_Registered, Registered__Output as _gantry
 import type { StartTask as _gantry_v1_StartTask, StartTask__Output as _gantry_v1_StartTask__Output } from '../../gantry/v1/StartTask';
 import type { StopTask as _gantry_v1_StopTask, StopTask__Output as _gantry_v1_StopTask__Output } from '../../gantry/v1/StopTask';
 import type { ReadLog as _gantry_v1_ReadLog, ReadLog__Output as _gantry_v1_ReadLog__Output } from '../../gantry/v1/ReadLog';
+import type { LatencyPeers as _gantry_v1_LatencyPeers, LatencyPeers__Output as _gantry_v1_LatencyPeers__Output } from '../../gantry/v1/LatencyPeers';
 
 export interface SchedulerMessage {
   'registered'?: (_gantry_v1_Registered | null);
   'startTask'?: (_gantry_v1_StartTask | null);
   'stopTask'?: (_gantry_v1_StopTask | null);
   'readLog'?: (_gantry_v1_ReadLog | null);
-  'body'?: "registered"|"startTask"|"stopTask"|"readLog";
+  'latencyPeers'?: (_gantry_v1_LatencyPeers | null);
+  'body'?: "registered"|"startTask"|"stopTask"|"readLog"|"latencyPeers";
 }
 
 export interface SchedulerMessage__Output {
@@ -18,5 +20,6 @@ export interface SchedulerMessage__Output {
   'startTask'?: (_gantry_v1_StartTask__Output | null);
   'stopTask'?: (_gantry_v1_StopTask__Output | null);
   'readLog'?: (_gantry_v1_ReadLog__Output | null);
-  'body'?: "registered"|"startTask"|"stopTask"|"readLog";
+  'latencyPeers'?: (_gantry_v1_LatencyPeers__Output | null);
+  'body'?: "registered"|"startTask"|"stopTask"|"readLog"|"latencyPeers";
 }

@@ -10,6 +10,7 @@ export interface TopologyDomain {
   'gpusUsed'?: (number);
   'gpusFree'?: (number);
   'gpusUnavailable'?: (number);
+  'degraded'?: (boolean);
 }
 
 export interface TopologyDomain__Output {
@@ -21,4 +22,5 @@ export interface TopologyDomain__Output {
   'gpusUsed': (number);
   'gpusFree': (number);
   'gpusUnavailable': (number);
+  'degraded': (boolean);
 }

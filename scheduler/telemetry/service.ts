@@ -1,0 +1,200 @@
+/**
+ * The scheduler's east-west latency loop (daemon wiring around the pure aggregator and peer choice):
+ * subscribes to gantry.telemetry.latency.* (core NATS), feeds the aggregator, evaluates it on a
+ * timer, publishes domain events and metrics when a domain turns degraded or recovers, and keeps
+ * every agent's peer list current over its gRPC stream.
+ */
+import { connect, type ConnectionOptions, type NatsConnection, type Subscription } from 'nats';
+import { randomUUID } from 'node:crypto';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Clock } from '../../shared/clock/index.js';
+import { EVENT_SCHEMA_VERSION, LATENCY_TELEMETRY_SUBJECT_ALL } from '../../shared/events/index.js';
+import type { Logger } from '../../shared/log/index.js';
+import type { SchedulerMessage } from '../../shared/proto/index.js';
+import { decodeLatencyWindow } from '../../shared/telemetry/index.js';
+import { latencyPeersToPb, type LatencyEndpointView, type LatencyPeerView } from '../../shared/wire/index.js';
+import type { EventBus } from '../events/index.js';
+import type { TopologyTree } from '../topology/index.js';
+import { LatencyAggregator, type AggregatorOptions, type DomainRef } from './aggregator.js';
+import { choosePeers, layoutFromTree } from './layout.js';
+
+export interface LatencyTelemetryOptions extends AggregatorOptions {
+  /** NATS to subscribe on (absent: windows only through ingest(), e.g. tests). */
+  connection?: ConnectionOptions;
+  evaluateIntervalMs: number;
+  peersPerLevel: number[];
+}
+
+export interface LatencyTelemetryDeps {
+  clock: Clock;
+  log: Logger;
+  events: EventBus;
+  registry: Registry;
+  /** The current topology tree (the job manager's). */
+  tree(): TopologyTree;
+  /** Sends to a node's agent; false without a live stream. */
+  send(node: string, msg: SchedulerMessage): boolean;
+}
+
+export class LatencyTelemetry {
+  readonly aggregator: LatencyAggregator;
+  private nc: NatsConnection | undefined;
+  private sub: Subscription | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private tree: TopologyTree | undefined;
+  private readonly endpoints = new Map<string, LatencyEndpointView>();
+  private readonly sentPeers = new Map<string, string>();
+  private readonly windows: Counter<'result'>;
+  private readonly readyWaiters: Array<() => void> = [];
+  private peersDirty = true;
+
+  constructor(
+    private readonly opts: LatencyTelemetryOptions,
+    private readonly deps: LatencyTelemetryDeps,
+  ) {
+    this.aggregator = new LatencyAggregator(opts);
+    const agg = this.aggregator;
+    this.windows = new Counter({
+      name: 'gantry_scheduler_latency_windows_total',
+      help: 'Latency windows received from agents, by result (accepted, refused: malformed or from nodes outside the tree).',
+      labelNames: ['result'],
+      registers: [deps.registry],
+    });
+    new Gauge({
+      name: 'gantry_scheduler_domain_degraded',
+      help: 'Whether a topology domain is marked degraded (east-west p99 above its siblings’), by level and domain.',
+      labelNames: ['level', 'domain'],
+      registers: [deps.registry],
+      collect() {
+        this.reset();
+        for (const d of agg.domains()) this.set({ level: d.level, domain: d.name }, d.degraded ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'gantry_scheduler_domain_latency_p99_seconds',
+      help: 'East-west RTT p99 of a topology domain over the sliding window (lower median over its domain pairs).',
+      labelNames: ['level', 'domain'],
+      registers: [deps.registry],
+      collect() {
+        this.reset();
+        for (const d of agg.domains()) if (d.samples > 0) this.set({ level: d.level, domain: d.name }, d.p99Us / 1e6);
+      },
+    });
+  }
+
+  start(): void {
+    if (this.opts.connection) void this.connectLoop(this.opts.connection);
+    this.timer = setInterval(() => this.tick(), this.opts.evaluateIntervalMs);
+  }
+
+  private async connectLoop(connection: ConnectionOptions): Promise<void> {
+    let warned = false;
+    while (!this.nc && !this.closed) {
+      try {
+        this.nc = await connect({ ...connection, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+      } catch (e) {
+        if (!warned) this.deps.log.warn({ err: (e as Error).message }, 'NATS not reachable yet; no latency telemetry until it is');
+        warned = true;
+        await new Promise<void>((r) => setTimeout(r, 500).unref());
+      }
+    }
+    if (!this.nc) return;
+    if (this.closed) return void (await this.nc.close());
+    this.sub = this.nc.subscribe(LATENCY_TELEMETRY_SUBJECT_ALL, {
+      callback: (err, msg) => {
+        if (!err) this.ingest(msg.data);
+      },
+    });
+    this.deps.log.info('subscribed to latency telemetry');
+    for (const r of this.readyWaiters.splice(0)) r();
+  }
+
+  /** Resolves once subscribed to NATS (benchmarks, tests). */
+  ready(): Promise<void> {
+    return this.sub ? Promise.resolve() : new Promise<void>((r) => this.readyWaiters.push(r));
+  }
+
+  /** Takes one encoded window (the NATS callback; benchmarks and tests call it directly). */
+  ingest(data: Uint8Array): void {
+    try {
+      const n = this.aggregator.ingest(decodeLatencyWindow(data), this.deps.clock.nowMs());
+      this.windows.inc({ result: n > 0 ? 'accepted' : 'refused' });
+    } catch {
+      this.windows.inc({ result: 'refused' });
+    }
+  }
+
+  /** Messages the subscription has been handed but not yet processed (backlog). */
+  get pending(): number {
+    return this.sub?.getPending() ?? 0;
+  }
+
+  onEndpoint(node: string, endpoint: LatencyEndpointView | null): void {
+    if (endpoint) this.endpoints.set(node, endpoint);
+    else this.endpoints.delete(node);
+    this.sentPeers.delete(node); // a (re)connected agent gets its peers again
+    this.peersDirty = true;
+    this.refreshPeers();
+  }
+
+  /** Re-reads the tree; sends changed peer lists. */
+  private refreshPeers(): void {
+    let tree: TopologyTree;
+    try {
+      tree = this.deps.tree();
+    } catch (e) {
+      this.deps.log.warn({ err: (e as Error).message }, 'no topology for latency peers');
+      return;
+    }
+    if (tree !== this.tree) {
+      this.tree = tree;
+      this.aggregator.setLayout(layoutFromTree(tree));
+      this.peersDirty = true;
+    }
+    // Peer lists change only with the tree or the endpoints (or when a send found no stream).
+    if (!this.peersDirty) return;
+    this.peersDirty = false;
+    const layout = layoutFromTree(tree);
+    for (const n of [...layout.keys()]) if (!this.endpoints.has(n)) layout.delete(n);
+    const choice = choosePeers(layout, { peersPerLevel: this.opts.peersPerLevel });
+    for (const [node, names] of choice) {
+      const peers: LatencyPeerView[] = names.map((p) => ({ node: p, ...(this.endpoints.get(p) as LatencyEndpointView) }));
+      const key = JSON.stringify(peers);
+      if (this.sentPeers.get(node) === key) continue;
+      if (this.deps.send(node, { latencyPeers: latencyPeersToPb(peers) })) this.sentPeers.set(node, key);
+      else this.peersDirty = true;
+    }
+  }
+
+  private tick(): void {
+    this.refreshPeers();
+    const now = this.deps.clock.nowMs();
+    for (const c of this.aggregator.evaluate(now)) {
+      const p99Ms = c.p99Us / 1000;
+      const siblingsP99Ms = c.siblingsP99Us / 1000;
+      this.deps.log.warn({ level: c.level, domain: c.name, p99Ms, siblingsP99Ms }, c.degraded ? 'domain degraded: east-west latency above its siblings' : 'domain recovered');
+      this.deps.events.publish({
+        v: EVENT_SCHEMA_VERSION,
+        id: randomUUID(),
+        at: new Date(now).toISOString(),
+        kind: 'domain',
+        level: c.level,
+        domain: c.name,
+        type: c.degraded ? 'degraded' : 'recovered',
+        p99Ms,
+        siblingsP99Ms,
+      });
+    }
+  }
+
+  degraded(): DomainRef[] {
+    return this.aggregator.degraded();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.nc && !this.nc.isClosed()) await this.nc.close().catch(() => undefined);
+  }
+}

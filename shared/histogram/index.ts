@@ -1,0 +1,12 @@
+export {
+  HISTOGRAM_BUCKETS,
+  BUCKET_UPPER_US,
+  bucketIndex,
+  newCounts,
+  record,
+  mergeInto,
+  total,
+  quantileUs,
+  toSparse,
+  addSparse,
+} from './histogram.js';
