@@ -9,7 +9,7 @@ import { schedulerServiceHandlers } from './api/scheduler-service.js';
 import { SERVICE_NAMES, serverCredentials, startGrpcServer, type GrpcServer } from './api/server.js';
 import { ClusterModel } from './cluster/index.js';
 import type { SchedulerConfig } from './config.js';
-import { MemoryEventBus, NatsEventBus, type EventBus } from './events/index.js';
+import { EventOutbox, MemoryEventSink, NatsEventSink, type EventBus } from './events/index.js';
 import { natsConnectionOptions } from '../shared/natsconn/index.js';
 import { createSchedulerMetrics } from './metrics.js';
 import { NodeRegistry } from './node-registry.js';
@@ -68,8 +68,10 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       lifecycle = 'starting';
       mkdirSync(config.dataDir, { recursive: true });
       store = LmdbStore.open(config.dataDir);
+      // Events are written to the store's outbox with their state change, then published from there.
+      let sink: NatsEventSink | MemoryEventSink;
       if (config.nats.enabled) {
-        const bus = new NatsEventBus(
+        const nats = new NatsEventSink(
           {
             connection: natsConnectionOptions(config.nats, config.schedulerId),
             streamMaxBytes: config.nats.streamMaxBytes,
@@ -77,11 +79,14 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
           },
           log.child({ component: 'events' }),
         );
-        bus.start();
-        events = bus;
+        nats.start();
+        sink = nats;
       } else {
-        events = new MemoryEventBus();
+        sink = new MemoryEventSink();
       }
+      const outbox = new EventOutbox(store, sink, log.child({ component: 'events' }));
+      outbox.start();
+      events = outbox;
       const cluster = new ClusterModel(config.nodes.lostAfterMs);
       registry = new NodeRegistry(cluster, store, events, clock, log.child({ component: 'nodes' }));
       const loaded = registry.load(config.nodes.restartGraceMs);

@@ -35,7 +35,7 @@ export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus):
   byState('gantry_scheduler_nodes_health', 'Nodes by health (ok, warn, fail).', ['ok', 'warn', 'fail']);
   new Gauge({
     name: 'gantry_scheduler_events_pending',
-    help: 'Events accepted but not yet acknowledged by NATS JetStream.',
+    help: 'Events in the outbox: stored with their state change, not yet acknowledged by NATS JetStream.',
     registers: [registry],
     collect() {
       this.set(events.pending());

@@ -78,14 +78,15 @@ export class NodeRegistry {
       const n = this.cluster.get(name);
       if (n) touched.set(name, n);
     }
-    if (touched.size > 0) await this.store.putNodes([...touched.values()]);
+    // The events go into the outbox in the same transaction as the nodes they describe.
+    const events: NodeEvent[] = [];
     for (const t of transitions) {
       const e = this.toEvent(t);
-      if (e) {
-        this.events.publish(e);
-        this.log.info({ node: e.node, event: e.type }, `node ${e.type}`);
-      }
+      if (e) events.push(e);
     }
+    if (touched.size > 0 || events.length > 0) await this.store.commit({ nodes: [...touched.values()], events });
+    for (const e of events) this.log.info({ node: e.node, event: e.type }, `node ${e.type}`);
+    this.events.committed(events);
     for (const t of transitions) for (const l of this.listeners) l(t);
   }
 

@@ -1,4 +1,5 @@
-export type { EventBus } from './types.js';
+export type { EventBus, EventSink } from './types.js';
 export { MemoryEventBus } from './memory.js';
-export { NatsEventBus } from './nats.js';
-export type { NatsEventBusOptions } from './nats.js';
+export { EventOutbox, MemoryEventSink } from './outbox.js';
+export { NatsEventSink } from './nats.js';
+export type { NatsEventSinkOptions } from './nats.js';

@@ -1,9 +1,9 @@
 import { connect, headers, RetentionPolicy, StorageType, type NatsConnection, type ConnectionOptions } from 'nats';
 import { EVENTS_STREAM, EVENTS_SUBJECT_ALL, eventSubject, type GantryEvent } from '../../shared/events/index.js';
 import type { Logger } from '../../shared/log/index.js';
-import type { EventBus } from './types.js';
+import type { EventSink } from './types.js';
 
-export interface NatsEventBusOptions {
+export interface NatsEventSinkOptions {
   /** Servers, credentials and TLS (shared/natsconn compiles them from config). */
   connection: ConnectionOptions;
   /** Stream limits for GANTRY_EVENTS. */
@@ -12,26 +12,33 @@ export interface NatsEventBusOptions {
 }
 
 /**
- * Publishes events to JetStream (stream GANTRY_EVENTS over gantry.events.>), each with a
- * Nats-Msg-Id so the server drops duplicates. Connects in the background and keeps reconnecting;
- * events queue in memory, in order, while NATS is away.
+ * JetStream behind the outbox: creates or updates stream GANTRY_EVENTS (gantry.events.>, file
+ * storage, size and age limits) and publishes each event with a Nats-Msg-Id, so the server drops a
+ * resent duplicate. Connects in the background and keeps reconnecting; tells the outbox when ready.
  */
-export class NatsEventBus implements EventBus {
+export class NatsEventSink implements EventSink {
   private nc: NatsConnection | undefined;
-  private readonly queue: GantryEvent[] = [];
-  private draining = false;
   private closed = false;
+  private up = false;
   private streamReady = false;
-  private readonly waiters: Array<() => void> = [];
+  private readyCb: (() => void) | undefined;
 
   constructor(
-    private readonly opts: NatsEventBusOptions,
+    private readonly opts: NatsEventSinkOptions,
     private readonly log: Logger,
   ) {}
 
   /** Starts connecting; does not wait for NATS to be reachable. */
   start(): void {
     void this.connectLoop();
+  }
+
+  get ready(): boolean {
+    return this.up && !!this.nc && !this.nc.isClosed();
+  }
+
+  onReady(cb: () => void): void {
+    this.readyCb = cb;
   }
 
   private async connectLoop(): Promise<void> {
@@ -42,7 +49,7 @@ export class NatsEventBus implements EventBus {
       try {
         this.nc = await connect(copts);
       } catch (e) {
-        if (!warned) this.log.warn({ err: (e as Error).message, servers: this.opts.connection.servers }, 'NATS not reachable yet; events queue until it is');
+        if (!warned) this.log.warn({ err: (e as Error).message, servers: this.opts.connection.servers }, 'NATS not reachable yet; events wait in the outbox');
         warned = true;
         await new Promise<void>((r) => setTimeout(r, 500).unref());
       }
@@ -53,15 +60,18 @@ export class NatsEventBus implements EventBus {
       return;
     }
     this.log.info({ server: this.nc.getServer() }, 'connected to NATS');
-    void (async () => {
-      for await (const s of this.nc!.status()) {
-        if (s.type === 'reconnect') {
-          this.log.info({ server: s.data }, 'reconnected to NATS');
-          void this.drain();
-        } else if (s.type === 'disconnect') this.log.warn({ server: s.data }, 'disconnected from NATS');
+    this.up = true;
+    this.readyCb?.();
+    for await (const s of this.nc.status()) {
+      if (s.type === 'reconnect') {
+        this.log.info({ server: s.data }, 'reconnected to NATS');
+        this.up = true;
+        this.readyCb?.();
+      } else if (s.type === 'disconnect') {
+        this.up = false;
+        this.log.warn({ server: s.data }, 'disconnected from NATS');
       }
-    })();
-    await this.drain();
+    }
   }
 
   private async ensureStream(nc: NatsConnection): Promise<void> {
@@ -85,55 +95,18 @@ export class NatsEventBus implements EventBus {
     this.streamReady = true;
   }
 
-  publish(event: GantryEvent): void {
-    if (this.closed) return;
-    this.queue.push(event);
-    void this.drain();
-  }
-
-  private async drain(): Promise<void> {
-    if (this.draining || !this.nc || this.nc.isClosed()) return;
-    this.draining = true;
-    try {
-      await this.ensureStream(this.nc);
-      const js = this.nc.jetstream();
-      while (this.queue.length > 0) {
-        const e = this.queue[0]!;
-        const h = headers();
-        h.set('Nats-Msg-Id', e.id);
-        await js.publish(eventSubject(e), JSON.stringify(e), { headers: h, msgID: e.id, timeout: 5000 });
-        this.queue.shift();
-      }
-      for (const w of this.waiters.splice(0)) w();
-    } catch (e) {
-      if (!this.closed) {
-        this.log.warn({ err: (e as Error).message, pending: this.queue.length }, 'event publish failed; will retry');
-        setTimeout(() => void this.drain(), 1000).unref();
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  pending(): number {
-    return this.queue.length;
-  }
-
-  async flush(timeoutMs: number): Promise<boolean> {
-    if (this.queue.length === 0) return true;
-    return new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), timeoutMs);
-      this.waiters.push(() => {
-        clearTimeout(t);
-        resolve(true);
-      });
-      void this.drain();
-    });
+  async publish(event: GantryEvent): Promise<void> {
+    const nc = this.nc;
+    if (!nc || nc.isClosed() || !this.up) throw new Error('not connected to NATS');
+    await this.ensureStream(nc);
+    const h = headers();
+    h.set('Nats-Msg-Id', event.id);
+    await nc.jetstream().publish(eventSubject(event), JSON.stringify(event), { headers: h, msgID: event.id, timeout: 5000 });
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const w of this.waiters.splice(0)) w();
+    this.up = false;
     if (this.nc && !this.nc.isClosed()) await this.nc.close();
   }
 }

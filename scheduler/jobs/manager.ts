@@ -16,7 +16,7 @@ import {
   type RankRecord,
 } from '../../shared/domain/index.js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../shared/errors/index.js';
-import { EVENT_SCHEMA_VERSION, type JobEvent } from '../../shared/events/index.js';
+import { EVENT_SCHEMA_VERSION, type GantryEvent, type JobEvent } from '../../shared/events/index.js';
 import { parseJobSpec, type JobSpec } from '../../shared/jobspec/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import type { SchedulerMessage } from '../../shared/proto/index.js';
@@ -134,6 +134,8 @@ export class JobManager {
   private readonly explanations = new Map<string, Explanation>();
   /** Stopped ranks not yet reported gone, by job/rank/epoch. */
   private readonly releasing = new Map<string, Releasing>();
+  /** Events of the change being built (replica, scaled), committed with it by commitAndSend. */
+  private readonly outgoing: JobEvent[] = [];
   private seq = 0;
   private tree: TopologyTree | undefined;
   private treeKey = '';
@@ -258,10 +260,11 @@ export class JobManager {
     };
     // A new job is nobody else's yet (its id is fresh), so its commit need not wait its turn in the
     // chain: concurrent submits share one LMDB commit instead of paying one each, one after another.
-    await this.deps.store.commit({ jobs: [job] });
+    const submitted = this.event(job, 'submitted');
+    await this.deps.store.commit({ jobs: [job], events: [submitted] });
     await this.serial(async () => {
       this.jobs.set(job.id, job);
-      this.publish(job, 'submitted');
+      this.announce([submitted]);
     });
     this.trigger('submit');
     return job;
@@ -565,14 +568,20 @@ export class JobManager {
   /** Commit first, then send: no command leaves before its allocation is durable. */
   private async commitAndSend(changed: JobRecord[], sends: Array<() => void>): Promise<void> {
     for (const j of changed) this.dirty.delete(j.id);
-    await this.deps.store.commit({ jobs: changed });
+    // Each change's events go into the store's outbox in the same transaction as the change.
+    const events = this.outgoing.splice(0);
+    for (const j of changed) {
+      const prev = this.jobs.get(j.id);
+      if (prev?.state !== j.state || prev.epoch !== j.epoch) events.push(this.event(j, j.state === 'starting' ? 'placed' : (j.state as JobEvent['type'])));
+    }
+    await this.deps.store.commit({ jobs: changed, events });
     for (const j of changed) {
       const prev = this.jobs.get(j.id);
       // Gangs leaving or starting, replicas placed or lost: pending jobs must be tried again.
       if (prev ? ACTIVE_JOB_STATES.has(prev.state) !== ACTIVE_JOB_STATES.has(j.state) || prev.epoch !== j.epoch || prev.ranks.length !== j.ranks.length : ACTIVE_JOB_STATES.has(j.state)) this.capacityGen++;
       this.jobs.set(j.id, j);
-      if (prev?.state !== j.state || prev.epoch !== j.epoch) this.publish(j, j.state === 'starting' ? 'placed' : (j.state as JobEvent['type']));
     }
+    this.announce(events);
     for (const s of sends) s();
   }
 
@@ -823,11 +832,17 @@ export class JobManager {
 
   /** A replica replaced or placed, or a scaling step: the job keeps its state, the event says what changed. */
   private publishReplica(job: JobRecord, type: 'replica' | 'scaled', message: string): void {
-    this.publish({ ...job, message }, type);
+    this.outgoing.push(this.event({ ...job, message }, type));
   }
 
-  private publish(job: JobRecord, type: JobEvent['type']): void {
-    const e: JobEvent = {
+  /** Committed events: logged, and handed to the bus (in-process listeners, then NATS from the outbox). */
+  private announce(events: readonly GantryEvent[]): void {
+    for (const e of events) if (e.kind === 'job') this.deps.log.info({ job: e.job, event: e.type, epoch: e.epoch, attempt: e.attempt }, e.message || `job ${e.type}`);
+    this.deps.events.committed(events);
+  }
+
+  private event(job: JobRecord, type: JobEvent['type']): JobEvent {
+    return {
       v: EVENT_SCHEMA_VERSION,
       id: randomUUID(),
       at: new Date(this.deps.clock.nowMs()).toISOString(),
@@ -839,8 +854,6 @@ export class JobManager {
       message: job.message,
       ...(job.ranks.length && ACTIVE_JOB_STATES.has(job.state) ? { nodes: [...new Set(job.ranks.map((r) => r.node))] } : {}),
     };
-    this.deps.events.publish(e);
-    this.deps.log.info({ job: job.id, state: job.state, epoch: job.epoch, attempt: job.attempt }, job.message || `job ${type}`);
   }
 
   static isJobId(id: string): boolean {

@@ -1,7 +1,8 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { TERMINAL_JOB_STATES, type JobRecord, type NodeRecord } from '../../shared/domain/index.js';
 import { StoreError } from '../../shared/errors/index.js';
-import { STORE_SCHEMA_VERSION, type StateStore } from './types.js';
+import type { GantryEvent } from '../../shared/events/index.js';
+import { STORE_SCHEMA_VERSION, type OutboxEntry, type StateStore } from './types.js';
 
 interface StoredNode {
   v: number;
@@ -25,7 +26,15 @@ export class LmdbStore implements StateStore {
     private readonly nodes: Database<StoredNode, string>,
     private readonly jobs: Database<StoredJob, string>,
     private readonly unfinished: Database<number, string>,
-  ) {}
+    private readonly outbox: Database<GantryEvent, number>,
+  ) {
+    // Outbox keys grow from the highest one left (ordered-binary numeric keys sort numerically).
+    for (const key of outbox.getKeys({ reverse: true, limit: 1 })) this.seq = key;
+    this.size = outbox.getCount();
+  }
+
+  private seq = 0;
+  private size = 0;
 
   static open(dataDir: string): LmdbStore {
     try {
@@ -46,7 +55,8 @@ export class LmdbStore implements StateStore {
           meta.putSync('unfinishedIndex', 1);
         });
       }
-      return new LmdbStore(root, nodes, jobs, unfinished);
+      const outbox = root.openDB<GantryEvent, number>({ name: 'outbox' });
+      return new LmdbStore(root, nodes, jobs, unfinished, outbox);
     } catch (e) {
       if (e instanceof StoreError) throw e;
       throw new StoreError(`cannot open the store in ${dataDir}: ${(e as Error).message}`, { cause: e });
@@ -99,8 +109,31 @@ export class LmdbStore implements StateStore {
     return [...this.jobs.getKeys()];
   }
 
-  async commit(change: { jobs?: readonly JobRecord[]; nodes?: readonly NodeRecord[] }): Promise<void> {
+  outboxPeek(limit: number): OutboxEntry[] {
+    const out: OutboxEntry[] = [];
+    for (const { key, value } of this.outbox.getRange({ limit })) out.push({ seq: key, event: value });
+    return out;
+  }
+
+  async outboxAck(seq: number): Promise<void> {
+    const keys = [...this.outbox.getKeys({ end: seq + 1 })];
+    if (keys.length === 0) return;
     await this.root.transaction(() => {
+      for (const k of keys) void this.outbox.remove(k);
+    });
+    this.size = Math.max(0, this.size - keys.length);
+  }
+
+  outboxSize(): number {
+    return this.size;
+  }
+
+  async commit(change: { jobs?: readonly JobRecord[]; nodes?: readonly NodeRecord[]; events?: readonly GantryEvent[] }): Promise<void> {
+    const events = change.events ?? [];
+    const first = this.seq + 1;
+    this.seq += events.length;
+    await this.root.transaction(() => {
+      events.forEach((e, i) => void this.outbox.put(first + i, e));
       for (const j of change.jobs ?? []) {
         void this.jobs.put(j.id, { v: STORE_SCHEMA_VERSION, job: j });
         if (TERMINAL_JOB_STATES.has(j.state)) void this.unfinished.remove(j.id);
@@ -108,6 +141,7 @@ export class LmdbStore implements StateStore {
       }
       for (const n of change.nodes ?? []) void this.nodes.put(n.name, { v: STORE_SCHEMA_VERSION, node: n });
     });
+    this.size += events.length;
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import { TERMINAL_JOB_STATES, type JobRecord, type NodeRecord } from '../../shared/domain/index.js';
-import type { StateStore } from './types.js';
+import type { GantryEvent } from '../../shared/events/index.js';
+import type { OutboxEntry, StateStore } from './types.js';
 
 /** In-memory twin of the LMDB store. Copies on the way in and out, like a real store would. */
 export class MemoryStore implements StateStore {
@@ -42,8 +43,24 @@ export class MemoryStore implements StateStore {
     return [...this.jobs.keys()].sort();
   }
 
-  async commit(change: { jobs?: readonly JobRecord[]; nodes?: readonly NodeRecord[] }): Promise<void> {
+  private readonly outbox: OutboxEntry[] = [];
+  private seq = 0;
+
+  outboxPeek(limit: number): OutboxEntry[] {
+    return this.outbox.slice(0, limit).map((e) => ({ seq: e.seq, event: structuredClone(e.event) }));
+  }
+
+  async outboxAck(seq: number): Promise<void> {
+    while (this.outbox.length > 0 && this.outbox[0]!.seq <= seq) this.outbox.shift();
+  }
+
+  outboxSize(): number {
+    return this.outbox.length;
+  }
+
+  async commit(change: { jobs?: readonly JobRecord[]; nodes?: readonly NodeRecord[]; events?: readonly GantryEvent[] }): Promise<void> {
     this.assertOpen();
+    for (const e of change.events ?? []) this.outbox.push({ seq: ++this.seq, event: structuredClone(e) });
     for (const j of change.jobs ?? []) this.jobs.set(j.id, structuredClone(j));
     for (const n of change.nodes ?? []) this.nodes.set(n.name, structuredClone(n));
   }

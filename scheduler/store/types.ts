@@ -1,4 +1,11 @@
 import type { JobRecord, NodeRecord } from '../../shared/domain/index.js';
+import type { GantryEvent } from '../../shared/events/index.js';
+
+/** One event waiting in the outbox, in commit order. */
+export interface OutboxEntry {
+  seq: number;
+  event: GantryEvent;
+}
 
 /**
  * The scheduler's durable state. Implementations: LMDB (production) and an in-memory twin (tests,
@@ -21,8 +28,17 @@ export interface StateStore {
   listUnfinishedJobs(): JobRecord[];
   /** Every job id, in id order, without reading the records. */
   listJobIds(): string[];
-  /** Writes jobs (and nodes) in one transaction: a scheduling cycle's commit. */
-  commit(change: { jobs?: readonly JobRecord[]; nodes?: readonly NodeRecord[] }): Promise<void>;
+  /**
+   * Writes jobs, nodes and the events describing the change in one transaction: a scheduling cycle's
+   * commit. Events go to the outbox, in order, until outboxAck says they were published.
+   */
+  commit(change: { jobs?: readonly JobRecord[]; nodes?: readonly NodeRecord[]; events?: readonly GantryEvent[] }): Promise<void>;
+  /** The oldest `limit` events of the outbox, in commit order. */
+  outboxPeek(limit: number): OutboxEntry[];
+  /** Removes outbox entries up to and including `seq` (they were published). */
+  outboxAck(seq: number): Promise<void>;
+  /** Events in the outbox. */
+  outboxSize(): number;
   close(): Promise<void>;
 }
 

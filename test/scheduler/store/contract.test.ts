@@ -7,6 +7,7 @@ import { LmdbStore, MemoryStore, type StateStore } from '../../../scheduler/stor
 import { open } from 'lmdb';
 import { emptyInventory, type JobRecord, type JobState, type NodeRecord } from '../../../shared/domain/index.js';
 import { parseJobSpec } from '../../../shared/jobspec/index.js';
+import { EVENT_SCHEMA_VERSION, type GantryEvent } from '../../../shared/events/index.js';
 import { jobYaml } from '../../builders/job.js';
 
 function node(name: string, over: Partial<NodeRecord> = {}): NodeRecord {
@@ -100,3 +101,39 @@ t.test('lmdb: a store written before the unfinished-jobs index gets it built at 
   t.same(store.listUnfinishedJobs().map((j) => j.id), ['a-1', 'c-3'], 'rebuilt from the jobs');
   await store.close();
 });
+
+function ev(n: number): GantryEvent {
+  return { v: EVENT_SCHEMA_VERSION, id: `e-${n}`, at: new Date(n).toISOString(), kind: 'job', job: `j-${n}`, type: 'submitted', attempt: 0, epoch: 0, message: `event ${n}` };
+}
+
+for (const [name, make, durable] of impls) {
+  t.test(`${name} store contract: the outbox keeps events in commit order until acknowledged`, async (t) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-store-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    let store = make(dir);
+    t.equal(store.outboxSize(), 0);
+    t.same(store.outboxPeek(10), []);
+    await store.commit({ jobs: [job('a-1', 'pending')], events: [ev(1), ev(2)] });
+    await Promise.all([store.commit({ events: [ev(3)] }), store.commit({ nodes: [node('n')], events: [ev(4), ev(5)] })]);
+    t.equal(store.outboxSize(), 5);
+    const all = store.outboxPeek(10);
+    t.same(all.map((e) => e.event.id), ['e-1', 'e-2', 'e-3', 'e-4', 'e-5'], 'commit order, across concurrent commits');
+    t.ok(all.every((e, i) => i === 0 || e.seq > all[i - 1]!.seq), 'increasing sequence numbers');
+    t.same(all[0]!.event, ev(1), 'whole events');
+    t.same(store.outboxPeek(2).map((e) => e.event.id), ['e-1', 'e-2'], 'a limit');
+    await store.outboxAck(all[1]!.seq);
+    t.same(store.outboxPeek(10).map((e) => e.event.id), ['e-3', 'e-4', 'e-5'], 'acknowledged events leave');
+    t.equal(store.outboxSize(), 3);
+    if (durable) {
+      await store.close();
+      store = make(dir);
+      t.same(store.outboxPeek(10).map((e) => e.event.id), ['e-3', 'e-4', 'e-5'], 'the outbox survives close and reopen');
+      t.equal(store.outboxSize(), 3, 'and its size');
+      await store.commit({ events: [ev(6)] });
+      t.same(store.outboxPeek(10).map((e) => e.event.id), ['e-3', 'e-4', 'e-5', 'e-6'], 'new events after the old ones');
+    }
+    await store.outboxAck(Number.MAX_SAFE_INTEGER);
+    t.equal(store.outboxSize(), 0, 'all acknowledged');
+    await store.close();
+  });
+}
