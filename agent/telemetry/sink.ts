@@ -3,7 +3,8 @@
  * fire-and-forget core NATS (not JetStream): a window that cannot be sent is dropped and counted,
  * never queued, so a NATS outage costs memory nothing. Twins: NatsTelemetrySink and MemoryTelemetrySink.
  */
-import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
+import type { ConnectionOptions, NatsConnection } from 'nats';
+import { connectUntil } from '../../shared/natsconn/index.js';
 import type { Logger } from '../../shared/log/index.js';
 
 export interface TelemetrySink {
@@ -32,22 +33,9 @@ export class NatsTelemetrySink implements TelemetrySink {
   }
 
   private async connectLoop(): Promise<void> {
-    let warned = false;
-    while (!this.nc && !this.closed) {
-      try {
-        // While disconnected, publish() drops (see connected) rather than letting nats.js buffer stale windows.
-        this.nc = await connect({ ...this.connection, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
-      } catch (e) {
-        if (!warned) this.log.warn({ err: (e as Error).message }, 'NATS not reachable yet; telemetry is dropped until it is');
-        warned = true;
-        await new Promise<void>((r) => setTimeout(r, 1000).unref());
-      }
-    }
+    // While disconnected, publish() drops (see connected) rather than letting nats.js buffer stale windows.
+    this.nc = await connectUntil(this.connection, { log: this.log, meanwhile: 'telemetry is dropped until it is', closed: () => this.closed, retryMs: 1000 });
     if (!this.nc) return;
-    if (this.closed) {
-      await this.nc.close();
-      return;
-    }
     this.up = true;
     this.log.info({ server: this.nc.getServer() }, 'telemetry connected to NATS');
     for await (const s of this.nc.status()) {

@@ -1,4 +1,5 @@
-import { connect, headers, RetentionPolicy, StorageType, type NatsConnection, type ConnectionOptions } from 'nats';
+import { headers, RetentionPolicy, StorageType, type NatsConnection, type ConnectionOptions } from 'nats';
+import { connectUntil } from '../../shared/natsconn/index.js';
 import { EVENTS_STREAM, EVENTS_SUBJECT_ALL, eventSubject, type GantryEvent } from '../../shared/events/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import type { EventSink } from './types.js';
@@ -42,23 +43,8 @@ export class NatsEventSink implements EventSink {
   }
 
   private async connectLoop(): Promise<void> {
-    const copts: ConnectionOptions = { ...this.opts.connection, maxReconnectAttempts: -1, reconnectTimeWait: 500 };
-    // First connection: our own retry loop, so close() can stop it; after that nats.js reconnects forever.
-    let warned = false;
-    while (!this.nc && !this.closed) {
-      try {
-        this.nc = await connect(copts);
-      } catch (e) {
-        if (!warned) this.log.warn({ err: (e as Error).message, servers: this.opts.connection.servers }, 'NATS not reachable yet; events wait in the outbox');
-        warned = true;
-        await new Promise<void>((r) => setTimeout(r, 500).unref());
-      }
-    }
+    this.nc = await connectUntil(this.opts.connection, { log: this.log, meanwhile: 'events wait in the outbox', closed: () => this.closed });
     if (!this.nc) return;
-    if (this.closed) {
-      await this.nc.close();
-      return;
-    }
     this.log.info({ server: this.nc.getServer() }, 'connected to NATS');
     this.up = true;
     this.readyCb?.();

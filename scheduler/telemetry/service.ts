@@ -4,7 +4,8 @@
  * timer, publishes domain events and metrics when a domain turns degraded or recovers, and keeps
  * every agent's peer list current over its gRPC stream.
  */
-import { connect, type ConnectionOptions, type NatsConnection, type Subscription } from 'nats';
+import type { ConnectionOptions, NatsConnection, Subscription } from 'nats';
+import { connectUntil } from '../../shared/natsconn/index.js';
 import { randomUUID } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Clock } from '../../shared/clock/index.js';
@@ -89,18 +90,8 @@ export class LatencyTelemetry {
   }
 
   private async connectLoop(connection: ConnectionOptions): Promise<void> {
-    let warned = false;
-    while (!this.nc && !this.closed) {
-      try {
-        this.nc = await connect({ ...connection, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
-      } catch (e) {
-        if (!warned) this.deps.log.warn({ err: (e as Error).message }, 'NATS not reachable yet; no latency telemetry until it is');
-        warned = true;
-        await new Promise<void>((r) => setTimeout(r, 500).unref());
-      }
-    }
+    this.nc = await connectUntil(connection, { log: this.deps.log, meanwhile: 'no latency telemetry until it is', closed: () => this.closed });
     if (!this.nc) return;
-    if (this.closed) return void (await this.nc.close());
     this.sub = this.nc.subscribe(LATENCY_TELEMETRY_SUBJECT_ALL, {
       callback: (err, msg) => {
         if (!err) this.ingest(msg.data);
