@@ -9,12 +9,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
+import { eventsSuite } from './events.js';
 import { jobsSuite } from './jobs.js';
 import { placementSuite } from './placement.js';
 import { telemetrySuite } from './telemetry.js';
 import type { BenchRow, BenchSuite } from './suite.js';
 
-const SUITES: readonly BenchSuite[] = [placementSuite, jobsSuite, telemetrySuite];
+const SUITES: readonly BenchSuite[] = [placementSuite, jobsSuite, telemetrySuite, eventsSuite];
 
 /** Size flags passed to the suites as BenchOptions.params. */
 const PARAM_FLAGS = ['agents', 'stored-jobs', 'submits', 'clients', 'light-n'] as const;
