@@ -7,11 +7,17 @@ export class MemoryEventBus implements EventBus {
 
   publish(event: GantryEvent): void {
     this.events.push(event);
-    for (const l of this.listeners) l(event);
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // A listener's fault is its own (see EventBus.subscribe).
+      }
+    }
   }
   subscribe(listener: (e: GantryEvent) => void): () => void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return () => void this.listeners.delete(listener);
   }
   pending(): number {
     return 0;

@@ -23,6 +23,7 @@ export class NatsEventBus implements EventBus {
   private closed = false;
   private streamReady = false;
   private readonly waiters: Array<() => void> = [];
+  private readonly listeners = new Set<(e: GantryEvent) => void>();
 
   constructor(
     private readonly opts: NatsEventBusOptions,
@@ -88,7 +89,19 @@ export class NatsEventBus implements EventBus {
   publish(event: GantryEvent): void {
     if (this.closed) return;
     this.queue.push(event);
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // A listener's fault is its own (see EventBus.subscribe).
+      }
+    }
     void this.drain();
+  }
+
+  subscribe(listener: (e: GantryEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
   }
 
   private async drain(): Promise<void> {
@@ -133,6 +146,7 @@ export class NatsEventBus implements EventBus {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.listeners.clear();
     for (const w of this.waiters.splice(0)) w();
     if (this.nc && !this.nc.isClosed()) await this.nc.close();
   }
