@@ -4,7 +4,7 @@
  * starting at a time; --follow keeps tailing until SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
-import { connect, DeliverPolicy, type ConnectionOptions, type ConsumerMessages, type NatsConnection } from 'nats';
+import { AckPolicy, connect, consumerOpts, DeliverPolicy, type ConnectionOptions, type JetStreamSubscription, type NatsConnection } from 'nats';
 import { z } from 'zod';
 import { EVENTS_STREAM, EVENTS_SUBJECT_ALL, jobEventSubject, nodeEventSubject, type GantryEvent } from '../events/index.js';
 import { parseDurationSeconds } from '../jobspec/index.js';
@@ -162,27 +162,38 @@ export const eventsCommand: Command = {
       io.stderr(`gantry events: cannot reach NATS at ${servers} (${(e as Error).message})\n`);
       return EXIT_FAILURE;
     }
-    let messages: ConsumerMessages | undefined;
+    let sub: JetStreamSubscription | undefined;
     let stopped = false;
     const onSignal = (): void => {
       stopped = true;
-      void messages?.close();
+      sub?.unsubscribe();
+      void nc.close();
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    const filter = eventsFilterSubject({ job, node });
+    const startTime = startMs !== undefined ? new Date(startMs).toISOString() : undefined;
     try {
-      const js = nc.jetstream();
-      const consumer = await js.consumers.get(EVENTS_STREAM, {
-        filterSubjects: eventsFilterSubject({ job, node }),
-        ...(startMs !== undefined ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(startMs).toISOString() } : { deliver_policy: DeliverPolicy.All }),
-      });
       if (!values.follow) {
-        const info = await consumer.info();
-        if (info.num_pending === 0) return 0;
+        // How many events there are to print: an ephemeral consumer's num_pending (then deleted).
+        const jsm = await nc.jetstreamManager();
+        const ci = await jsm.consumers.add(EVENTS_STREAM, {
+          filter_subject: filter,
+          ack_policy: AckPolicy.None,
+          inactive_threshold: 30_000_000_000,
+          ...(startTime ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: startTime } : { deliver_policy: DeliverPolicy.All }),
+        });
+        await jsm.consumers.delete(EVENTS_STREAM, ci.name).catch(() => undefined);
+        if (ci.num_pending === 0) return 0;
       }
       if (stopped) return 0;
-      messages = await consumer.consume();
-      for await (const m of messages) {
+      // An ordered push consumer (no state on the server; works with nats-server 2.9 and later).
+      const o = consumerOpts();
+      o.orderedConsumer();
+      if (startTime) o.startTime(new Date(startTime));
+      else o.deliverAll();
+      sub = await nc.jetstream().subscribe(filter, o);
+      for await (const m of sub) {
         const text = m.string();
         if (values.json) io.stdout(`${text}\n`);
         else {
@@ -197,14 +208,14 @@ export const eventsCommand: Command = {
       return 0;
     } catch (e) {
       const msg = (e as Error).message;
-      if (/stream not found/i.test(msg)) io.stderr(`gantry events: no stream ${EVENTS_STREAM} on ${servers} (the scheduler creates it when it publishes its first event with nats.enabled)\n`);
+      if (stopped) return 0;
+      if (/stream not found|no stream matches/i.test(msg)) io.stderr(`gantry events: no stream ${EVENTS_STREAM} on ${servers} (the scheduler creates it when it publishes its first event with nats.enabled)\n`);
       else io.stderr(`gantry events: ${msg} (NATS ${servers})\n`);
       return EXIT_FAILURE;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      await messages?.close().catch(() => undefined);
-      await nc.close().catch(() => undefined);
+      if (!nc.isClosed()) await nc.close().catch(() => undefined);
     }
   },
 };
