@@ -1,5 +1,5 @@
 /** SchedulerService: the user API. Thin handlers: validate, call, convert. */
-import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import { Metadata, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../shared/errors/index.js';
 import { rankEpoch, type JobRecord, type Schedulability } from '../../shared/domain/index.js';
 import type { SchedulerServiceHandlers, WatchEventsRequest__Output, WatchEventsResponse } from '../../shared/proto/index.js';
@@ -54,6 +54,8 @@ function watchEvents(events: EventBus) {
     call.on('close', stop);
     call.on('error', stop);
     call.on('finish', stop);
+    // Headers now, so a client knows the subscription is in place before any event arrives.
+    call.sendMetadata(new Metadata());
   };
 }
 
