@@ -148,7 +148,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
         listen: config.grpc.listen,
         credentials: serverCredentials(config.grpc.tls, 'grpc.tls'),
         agent: streams.handlers(),
-        scheduler: schedulerServiceHandlers(cluster, registry, jm, streams, clock),
+        scheduler: schedulerServiceHandlers(cluster, registry, jm, streams, clock, events),
       });
       if (config.nats.enabled && config.autoscale.enabled) {
         const { enabled: _on, ...policy } = config.autoscale;

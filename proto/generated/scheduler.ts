@@ -33,6 +33,8 @@ import type { SchedulerServiceClient as _gantry_v1_SchedulerServiceClient, Sched
 import type { SubmitJobRequest as _gantry_v1_SubmitJobRequest, SubmitJobRequest__Output as _gantry_v1_SubmitJobRequest__Output } from './gantry/v1/SubmitJobRequest';
 import type { Topology as _gantry_v1_Topology, Topology__Output as _gantry_v1_Topology__Output } from './gantry/v1/Topology';
 import type { TopologyDomain as _gantry_v1_TopologyDomain, TopologyDomain__Output as _gantry_v1_TopologyDomain__Output } from './gantry/v1/TopologyDomain';
+import type { WatchEventsRequest as _gantry_v1_WatchEventsRequest, WatchEventsRequest__Output as _gantry_v1_WatchEventsRequest__Output } from './gantry/v1/WatchEventsRequest';
+import type { WatchEventsResponse as _gantry_v1_WatchEventsResponse, WatchEventsResponse__Output as _gantry_v1_WatchEventsResponse__Output } from './gantry/v1/WatchEventsResponse';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -76,6 +78,8 @@ export interface ProtoGrpcType {
       SubmitJobRequest: MessageTypeDefinition<_gantry_v1_SubmitJobRequest, _gantry_v1_SubmitJobRequest__Output>
       Topology: MessageTypeDefinition<_gantry_v1_Topology, _gantry_v1_Topology__Output>
       TopologyDomain: MessageTypeDefinition<_gantry_v1_TopologyDomain, _gantry_v1_TopologyDomain__Output>
+      WatchEventsRequest: MessageTypeDefinition<_gantry_v1_WatchEventsRequest, _gantry_v1_WatchEventsRequest__Output>
+      WatchEventsResponse: MessageTypeDefinition<_gantry_v1_WatchEventsResponse, _gantry_v1_WatchEventsResponse__Output>
     }
   }
 }

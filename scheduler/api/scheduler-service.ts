@@ -1,9 +1,11 @@
 /** SchedulerService: the user API. Thin handlers: validate, call, convert. */
-import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import { Metadata, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../shared/errors/index.js';
 import { rankEpoch, type JobRecord, type Schedulability } from '../../shared/domain/index.js';
-import type { SchedulerServiceHandlers } from '../../shared/proto/index.js';
-import { connectivityFromPb, jobToPb, nodeToPb } from '../../shared/wire/index.js';
+import type { SchedulerServiceHandlers, WatchEventsRequest__Output, WatchEventsResponse } from '../../shared/proto/index.js';
+import type { GantryEvent } from '../../shared/events/index.js';
+import type { EventBus } from '../events/index.js';
+import { connectivityFromPb, eventToPb, jobToPb, nodeToPb } from '../../shared/wire/index.js';
 import type { ClusterModel } from '../cluster/index.js';
 import type { JobManager } from '../jobs/index.js';
 import type { NodeRegistry } from '../node-registry.js';
@@ -25,7 +27,46 @@ function unary<Req, Res>(fn: (req: Req) => Res | Promise<Res>) {
   };
 }
 
-export function schedulerServiceHandlers(cluster: ClusterModel, registry: NodeRegistry, jobs: JobManager, streams: AgentStreams, clock: Clock): SchedulerServiceHandlers {
+const EVENT_KINDS = ['job', 'node', 'domain'] as const;
+
+/** The WatchEvents filter: every set field must match (pure). */
+export function watchEventsFilter(req: WatchEventsRequest__Output): (e: GantryEvent) => boolean {
+  if (req.kind && !(EVENT_KINDS as readonly string[]).includes(req.kind)) throw new InvalidArgumentError('kind', `must be one of ${EVENT_KINDS.join(', ')}, not ${JSON.stringify(req.kind)}`);
+  if (req.jobId && req.node) throw new InvalidArgumentError('job_id', 'choose job_id or node, not both (an event is about one job or one node)');
+  return (e) => (!req.kind || e.kind === req.kind) && (!req.jobId || (e.kind === 'job' && e.job === req.jobId)) && (!req.node || (e.kind === 'node' && e.node === req.node));
+}
+
+/** WatchEvents: each matching event as it is published, until the client cancels or the scheduler stops. */
+function watchEvents(events: EventBus) {
+  return (call: ServerWritableStream<WatchEventsRequest__Output, WatchEventsResponse>): void => {
+    let match: (e: GantryEvent) => boolean;
+    try {
+      match = watchEventsFilter(call.request);
+    } catch (e) {
+      call.emit('error', toGrpcError(e));
+      return;
+    }
+    const unsubscribe = events.subscribe((e) => {
+      if (match(e)) call.write(eventToPb(e));
+    });
+    const stop = (): void => unsubscribe();
+    call.on('cancelled', stop);
+    call.on('close', stop);
+    call.on('error', stop);
+    call.on('finish', stop);
+    // Headers now, so a client knows the subscription is in place before any event arrives.
+    call.sendMetadata(new Metadata());
+  };
+}
+
+export function schedulerServiceHandlers(
+  cluster: ClusterModel,
+  registry: NodeRegistry,
+  jobs: JobManager,
+  streams: AgentStreams,
+  clock: Clock,
+  events: EventBus,
+): SchedulerServiceHandlers {
   const node = (name: string) => {
     if (!name) throw new InvalidArgumentError('name', 'is required');
     const n = cluster.get(name);
@@ -77,6 +118,7 @@ export function schedulerServiceHandlers(cluster: ClusterModel, registry: NodeRe
       return { node: rank.node, data: chunk.data, nextOffset: chunk.nextOffset, eof: chunk.eof, finished: rank.state === 'exited' || !['placed', 'starting', 'running'].includes(job.state) };
     }),
     GetTopology: unary(() => jobs.topologyView()),
+    WatchEvents: watchEvents(events),
     ExplainJob: unary((req) => {
       const e = jobs.explain(req.id);
       return { id: e.job.id, state: e.job.state, fitsNow: e.fitsNow, reasons: e.reasons, text: e.text };

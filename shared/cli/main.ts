@@ -10,6 +10,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   jobs: { summary: 'list jobs', load: async () => (await import('./jobs.js')).jobsCommand },
   job: { summary: 'one job: state, placement map, why pending', load: async () => (await import('./job.js')).jobCommand },
   logs: { summary: "a rank's output through the scheduler; --follow keeps reading", load: async () => (await import('./logs.js')).logsCommand },
+  events: { summary: "the scheduler's events from NATS; --follow keeps tailing", load: async () => (await import('./events.js')).eventsCommand },
   cancel: { summary: 'cancel a job', load: async () => (await import('./cancel.js')).cancelCommand },
   topology: { summary: 'the topology tree with free and used GPUs per domain', load: async () => (await import('./topology.js')).topologyCommand },
   cordon: { summary: 'take no new work on a node', load: async () => (await import('./node-actions.js')).cordonCommand },

@@ -26,3 +26,5 @@ export type { ClusterTopology__Output } from '../../proto/generated/gantry/v1/Cl
 export type { ServiceSlo as PbServiceSlo, ServiceSlo__Output as PbServiceSloOut } from '../../proto/generated/gantry/v1/ServiceSlo.js';
 export type { LatencyPeers as PbLatencyPeers, LatencyPeers__Output as PbLatencyPeersOut } from '../../proto/generated/gantry/v1/LatencyPeers.js';
 export type { LatencyEndpoint__Output as PbLatencyEndpointOut } from '../../proto/generated/gantry/v1/LatencyEndpoint.js';
+export type { WatchEventsRequest, WatchEventsRequest__Output } from '../../proto/generated/gantry/v1/WatchEventsRequest.js';
+export type { WatchEventsResponse, WatchEventsResponse__Output } from '../../proto/generated/gantry/v1/WatchEventsResponse.js';

@@ -15,7 +15,8 @@ import type {
 } from '../domain/index.js';
 import type { JobSpec } from '../jobspec/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import type { PbLatencyEndpointOut, PbLatencyPeers, PbLatencyPeersOut } from '../proto/index.js';
+import type { PbLatencyEndpointOut, PbLatencyPeers, PbLatencyPeersOut, WatchEventsResponse, WatchEventsResponse__Output } from '../proto/index.js';
+import { eventSubject, type GantryEvent } from '../events/index.js';
 import type {
   PbInventory,
   PbInventoryOut,
@@ -394,4 +395,24 @@ export function latencyPeersFromPb(pb: PbLatencyPeersOut | null | undefined, fie
     if (p.port < 1 || p.port > 65535) throw new InvalidArgumentError(`${field}.peers[${i}].port`, `must be 1..65535, not ${p.port}`);
     return { node: p.node, address: p.address, port: p.port };
   });
+}
+
+/** One scheduler event on the WatchEvents stream: its subject, kind, type and time, and the whole event as JSON. */
+export function eventToPb(e: GantryEvent): WatchEventsResponse {
+  return { subject: eventSubject(e), kind: e.kind, type: e.type, at: e.at, json: JSON.stringify(e) };
+}
+
+/** The event carried by a WatchEvents response (the JSON is authoritative; the other fields must agree with it). */
+export function eventFromPb(pb: WatchEventsResponse__Output): GantryEvent {
+  let e: GantryEvent;
+  try {
+    e = JSON.parse(pb.json) as GantryEvent;
+  } catch (err) {
+    throw new InvalidArgumentError('json', `is not JSON: ${(err as Error).message}`);
+  }
+  if (e === null || typeof e !== 'object' || !['job', 'node', 'domain'].includes((e as { kind?: unknown }).kind as string)) {
+    throw new InvalidArgumentError('json.kind', 'must be job, node or domain');
+  }
+  if (e.kind !== pb.kind) throw new InvalidArgumentError('kind', `is ${JSON.stringify(pb.kind)} but the event is ${JSON.stringify(e.kind)}`);
+  return e;
 }

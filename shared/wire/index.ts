@@ -18,5 +18,7 @@ export {
   latencyEndpointFromPb,
   latencyPeersToPb,
   latencyPeersFromPb,
+  eventToPb,
+  eventFromPb,
 } from './convert.js';
 export type { JobView, TaskStatusView, ServiceSloView, LatencyEndpointView, LatencyPeerView } from './convert.js';

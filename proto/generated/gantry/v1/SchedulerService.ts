@@ -18,6 +18,8 @@ import type { NodeActionRequest as _gantry_v1_NodeActionRequest, NodeActionReque
 import type { ReadLogsRequest as _gantry_v1_ReadLogsRequest, ReadLogsRequest__Output as _gantry_v1_ReadLogsRequest__Output } from '../../gantry/v1/ReadLogsRequest';
 import type { ReadLogsResponse as _gantry_v1_ReadLogsResponse, ReadLogsResponse__Output as _gantry_v1_ReadLogsResponse__Output } from '../../gantry/v1/ReadLogsResponse';
 import type { SubmitJobRequest as _gantry_v1_SubmitJobRequest, SubmitJobRequest__Output as _gantry_v1_SubmitJobRequest__Output } from '../../gantry/v1/SubmitJobRequest';
+import type { WatchEventsRequest as _gantry_v1_WatchEventsRequest, WatchEventsRequest__Output as _gantry_v1_WatchEventsRequest__Output } from '../../gantry/v1/WatchEventsRequest';
+import type { WatchEventsResponse as _gantry_v1_WatchEventsResponse, WatchEventsResponse__Output as _gantry_v1_WatchEventsResponse__Output } from '../../gantry/v1/WatchEventsResponse';
 
 export interface SchedulerServiceClient extends grpc.Client {
   CancelJob(argument: _gantry_v1_CancelJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
@@ -128,6 +130,11 @@ export interface SchedulerServiceClient extends grpc.Client {
   uncordonNode(argument: _gantry_v1_NodeActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
   uncordonNode(argument: _gantry_v1_NodeActionRequest, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
   
+  WatchEvents(argument: _gantry_v1_WatchEventsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_gantry_v1_WatchEventsResponse__Output>;
+  WatchEvents(argument: _gantry_v1_WatchEventsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_gantry_v1_WatchEventsResponse__Output>;
+  watchEvents(argument: _gantry_v1_WatchEventsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_gantry_v1_WatchEventsResponse__Output>;
+  watchEvents(argument: _gantry_v1_WatchEventsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_gantry_v1_WatchEventsResponse__Output>;
+  
 }
 
 export interface SchedulerServiceHandlers extends grpc.UntypedServiceImplementation {
@@ -155,6 +162,8 @@ export interface SchedulerServiceHandlers extends grpc.UntypedServiceImplementat
   
   UncordonNode: grpc.handleUnaryCall<_gantry_v1_NodeActionRequest__Output, _gantry_v1_Node>;
   
+  WatchEvents: grpc.handleServerStreamingCall<_gantry_v1_WatchEventsRequest__Output, _gantry_v1_WatchEventsResponse>;
+  
 }
 
 export interface SchedulerServiceDefinition extends grpc.ServiceDefinition {
@@ -170,4 +179,5 @@ export interface SchedulerServiceDefinition extends grpc.ServiceDefinition {
   ReadLogs: MethodDefinition<_gantry_v1_ReadLogsRequest, _gantry_v1_ReadLogsResponse, _gantry_v1_ReadLogsRequest__Output, _gantry_v1_ReadLogsResponse__Output>
   SubmitJob: MethodDefinition<_gantry_v1_SubmitJobRequest, _gantry_v1_Job, _gantry_v1_SubmitJobRequest__Output, _gantry_v1_Job__Output>
   UncordonNode: MethodDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_Node, _gantry_v1_NodeActionRequest__Output, _gantry_v1_Node__Output>
+  WatchEvents: MethodDefinition<_gantry_v1_WatchEventsRequest, _gantry_v1_WatchEventsResponse, _gantry_v1_WatchEventsRequest__Output, _gantry_v1_WatchEventsResponse__Output>
 }
