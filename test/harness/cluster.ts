@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { Test } from 'tap';
-import { freePort, gantryEntry, packageRoot, startChild, waitForPort, type Child } from '../../shared/procs/index.js';
+import { freePort, gantryEntry, packageRoot, processesMentioning, startChild, waitForPort, type Child } from '../../shared/procs/index.js';
 import { schedulerClient, unaryCall } from '../../shared/cli/client.js';
 import type { ListNodesResponse__Output } from '../../shared/proto/index.js';
 import { nodeFromPb } from '../../shared/wire/index.js';
@@ -173,7 +173,18 @@ export async function startAgent(t: Test, name: string, scheduler: string, opts:
     ...opts.env,
   };
   const child = startChild(`agent ${name}`, process.execPath, args, { env });
-  t.teardown(() => child.kill());
+  t.teardown(async () => {
+    await child.kill();
+    // Ranks outlive their agent by design; at the end of a test their supervisors are told to stop
+    // them (SIGTERM: the supervisor stops the rank's group), found by the state dir in their argv.
+    for (const pid of processesMentioning(path.join(stateDir, 'tasks') + '/')) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  });
   await child.waitForLog('agent running', 20_000);
   return { child, name, metricsPort, stateDir };
 }
