@@ -240,7 +240,7 @@ export class JobManager {
     if (!queue) throw new InvalidArgumentError('queue', `unknown queue "${spec.queue}"; the queues are ${Object.keys(this.opts.queues).sort().join(', ')}`);
     this.checkCouldEverFit(spec);
     const overQuota = quotaBlock(spec.queue, queue, 0, jobMinGpus({ spec }));
-    if (overQuota) throw new FailedPreconditionError(`job ${spec.name} could never run: ${overQuota.replace(/: \d+ GPUs in use of/, ': its limit is')}`);
+    if (overQuota) throw new FailedPreconditionError(`job ${spec.name} could never run: ${overQuota}`);
     const now = this.deps.clock.nowMs();
     const job: JobRecord = {
       id: `${spec.name}-${++this.seq}`,
@@ -381,13 +381,14 @@ export class JobManager {
       }
     }
     const pending = [...this.jobs.values()].map((j) => changed.get(j.id) ?? j).filter((j) => j.state === 'pending');
-    if (pending.length > 0 || this.missingReplicas().length > 0) {
+    const grow = this.missingReplicas();
+    if (pending.length > 0 || grow.length > 0) {
       const { tree, snapshot, byName, ports } = this.snapshotNow();
       this.noteNodeInputs(byName);
       const chosenPorts = new Map<string, number>();
       const gen = this.capacityGen;
       const plan = planCycle({
-        grow: this.missingReplicas(),
+        grow,
         // Failed (placement and preemption) at this capacity and with these gangs running: it cannot fit now either.
         unchanged: (job) => this.explanations.get(job.id)?.gen === gen,
         previous: this.lastDecision?.gen === gen ? this.lastDecision.decision : null,

@@ -15,7 +15,7 @@
 import type { JobRecord } from '../../shared/domain/index.js';
 import { place, placeJob, releaseAll, requestFromJobSpec, explainText, type Placement, type Reason } from '../placement/index.js';
 import { AdmissionOrder, jobGpus, jobMinGpus, lostWorkGpuMs, mayPreempt, quotaBlock, type QueueConfig } from '../queue/index.js';
-import { GPU_FREE, GPU_USED, type ClusterSnapshot, type GpuClaim, type TopologyTree } from '../topology/index.js';
+import { GPU_USED, type ClusterSnapshot, type GpuClaim, type TopologyTree } from '../topology/index.js';
 
 export interface PlanInput {
   nowMs: number;
@@ -114,13 +114,12 @@ export function claimOf(tree: TopologyTree, snapshot: ClusterSnapshot, job: JobR
   return { ranks };
 }
 
-function freeSubset(snapshot: ClusterSnapshot, placements: readonly Placement[]): GpuClaim {
+/** The GPUs of a claim that are free on the snapshot now. */
+function freeSubset(snapshot: ClusterSnapshot, claim: GpuClaim): GpuClaim {
   const ranks: Array<{ nodeId: number; gpus: number[] }> = [];
-  for (const p of placements) {
-    for (const r of p.ranks) {
-      const gpus = r.gpus.filter((g) => snapshot.gpuState[(snapshot.tree.gpuOffset[r.nodeId] as number) + g] === GPU_FREE);
-      if (gpus.length) ranks.push({ nodeId: r.nodeId, gpus });
-    }
+  for (const r of claim.ranks) {
+    const gpus = r.gpus.filter((g) => snapshot.isFree(r.nodeId, g));
+    if (gpus.length) ranks.push({ nodeId: r.nodeId, gpus });
   }
   return { ranks };
 }
@@ -293,7 +292,7 @@ export function planCycle(input: PlanInput): Plan {
         out = placeJob(snapshot, request);
       } finally {
         if (endsBeforeReservation && held) {
-          held = freeSubsetOfClaim(snapshot, held);
+          held = freeSubset(snapshot, held);
           snapshot.reserve(held);
         }
       }
@@ -340,7 +339,7 @@ export function planCycle(input: PlanInput): Plan {
         reservationSettled = true;
         const future = futureStart(snapshot, request, input.active.filter((a) => !victimsTaken.has(a.id)), nowMs);
         if (future) {
-          held = freeSubset(snapshot, future.placements);
+          held = freeSubset(snapshot, { ranks: future.placements.flatMap((p) => p.ranks) });
           snapshot.reserve(held);
           plan.reservation = { jobId: job.id, atMs: future.atMs, gpus: claimGpus(held) };
         }
@@ -353,13 +352,4 @@ export function planCycle(input: PlanInput): Plan {
   }
   if (held) snapshot.release(held);
   return plan;
-}
-
-function freeSubsetOfClaim(snapshot: ClusterSnapshot, claim: GpuClaim): GpuClaim {
-  const ranks: Array<{ nodeId: number; gpus: number[] }> = [];
-  for (const r of claim.ranks) {
-    const gpus = r.gpus.filter((g) => snapshot.isFree(r.nodeId, g));
-    if (gpus.length) ranks.push({ nodeId: r.nodeId, gpus });
-  }
-  return { ranks };
 }
