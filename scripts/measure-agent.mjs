@@ -9,7 +9,10 @@
  * of this process only; nvidia-smi and the host-probe child are not counted), then a summary table
  * and JSON.
  *
- *   node scripts/measure-agent.mjs [--cycles 91] [--json-only] [--no-unit-flags]
+ *   node scripts/measure-agent.mjs [--cycles 91] [--json-only] [--no-unit-flags] [--binary nvidia-smi --gpus N]
+ *
+ * --binary: probe a real nvidia-smi (on a GPU machine) instead of the stand-in, expecting --gpus GPUs
+ * (default 8, the stand-in's capture), with the machine's own /sys/class/infiniband and /dev/kmsg.
  *
  * Same Node flags as the daemon: the script re-runs itself with the NODE_OPTIONS of
  * deploy/systemd/gantry-agent.service (`Environment=NODE_OPTIONS=...`) as Node options, unless
@@ -39,9 +42,16 @@ const { values } = parseArgs({
     cycles: { type: 'string', default: '91' },
     'json-only': { type: 'boolean', default: false },
     'no-unit-flags': { type: 'boolean', default: false },
+    binary: { type: 'string' },
+    gpus: { type: 'string', default: '8' },
   },
 });
 const cycles = Number(values.cycles);
+const expectedGpus = Number(values.gpus);
+if (!Number.isInteger(expectedGpus) || expectedGpus < 1) {
+  process.stderr.write('--gpus must be an integer >= 1\n');
+  process.exit(2);
+}
 if (!Number.isInteger(cycles) || cycles < 2) {
   process.stderr.write('--cycles must be an integer >= 2\n');
   process.exit(2);
@@ -74,10 +84,11 @@ const { systemClock } = await import(path.join(dist, 'shared', 'clock', 'index.j
 const config = agentConfigSchema.parse({
   nodeName: 'measure-node',
   collectors: {
-    nvidia: { enabled: true, binary: path.join(root, 'scripts', 'sim', 'nvidia-smi') },
+    nvidia: { enabled: true, binary: values.binary ?? path.join(root, 'scripts', 'sim', 'nvidia-smi') },
     amd: { enabled: false },
-    infiniband: { enabled: true, root: path.join(shared, 'gpud', 'sys-class-infiniband-h100.0') },
-    kernelLog: { enabled: true, path: path.join(shared, 'gpud', 'dmesg-with-xid-119.log') },
+    // On a real machine (--binary), the machine's own sysfs and kernel log (the defaults).
+    infiniband: values.binary ? { enabled: true } : { enabled: true, root: path.join(shared, 'gpud', 'sys-class-infiniband-h100.0') },
+    kernelLog: values.binary ? { enabled: true } : { enabled: true, path: path.join(shared, 'gpud', 'dmesg-with-xid-119.log') },
   },
 });
 const prober = createProber(config, 'measure-node', systemClock, process.env.PATH);
@@ -95,7 +106,7 @@ try {
     const cpu = process.cpuUsage(cpu0);
     const failed = s.runs.filter((r) => r.error);
     if (failed.length > 0) throw new Error(`cycle ${i}: ${failed.map((r) => `${r.collector}: ${r.error}`).join('; ')}`);
-    if (s.inventory.gpus.length !== 8) throw new Error(`cycle ${i}: ${s.inventory.gpus.length} GPUs, expected 8`);
+    if (s.inventory.gpus.length !== expectedGpus) throw new Error(`cycle ${i}: ${s.inventory.gpus.length} GPUs, expected ${expectedGpus}`);
     rows.push({
       cycle: i,
       rssMB: +mb(process.memoryUsage().rss).toFixed(1),
@@ -127,7 +138,8 @@ const light = rows.slice(1).filter((r) => r.gpuMode === 'light').map((r) => r.cp
 const full = rows.slice(1).filter((r) => r.gpuMode === 'full').map((r) => r.cpuMs);
 const summary = {
   cycles,
-  gpus: 8,
+  gpus: expectedGpus,
+  nvidiaSmi: values.binary ?? 'stand-in (fixtures/nvidia/qx-h100.xml)',
   node: process.version,
   nodeFlags,
   fullProbeEveryCycles: fullEvery,
