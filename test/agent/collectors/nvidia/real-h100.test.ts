@@ -1,0 +1,145 @@
+/**
+ * Golden tests from a real H100 (fixtures/nvidia/h100-vm-580.159.04: captured by
+ * scripts/device/gpu-check.sh on a lent machine, one H100 80GB HBM3 passed through to a VM, driver
+ * 580.159.04). Every expected value here was produced by the real driver or by the agent running on
+ * the real GPU, not by our parsers:
+ *   - the light probe's fields are all documented by that driver's `--help-query-gpu`;
+ *   - its real `--query-gpu` answers (idle, and under a bf16 matrix-product load) parse, and the
+ *     light path accepts them against the full probe's reading of the `-q -x` taken just before;
+ *   - the stand-in nvidia-smi, serving that `-q -x`, answers `--query-gpu` as the real driver did;
+ *   - `gantry agent inventory --json` over the stand-in gives the GPUs, firmware, topology and
+ *     health that the same command printed on the real machine (gpu-check/inventory.json).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import t from 'tap';
+import { judgeLightAnswer, LIGHT_QUERY_FIELDS, parseNvidiaSmiXml, parseQueryGpuCsv } from '../../../../agent/collectors/index.js';
+import { localFixtures, standInNvidiaSmi } from '../fixtures.js';
+import { runCli } from '../../sim.js';
+
+const DIR = path.join(localFixtures, 'nvidia', 'h100-vm-580.159.04');
+const file = (name: string): string => path.join(DIR, name);
+const read = (name: string): string => readFileSync(file(name), 'utf8');
+
+t.test("every light-probe field is one the real driver's --help-query-gpu documents", async (t) => {
+  const help = read('help-query-gpu.txt');
+  // Entries are lines of quoted names: `"index"`, or `"clocks_event_reasons.gpu_idle" or "clocks_throttle_reasons.gpu_idle"`.
+  const documented = new Set<string>();
+  for (const line of help.split('\n')) {
+    if (!line.startsWith('"')) continue;
+    for (const m of line.matchAll(/"([^"]+)"/g)) documented.add(m[1]!);
+  }
+  t.ok(documented.size > 100, `the help text lists ${documented.size} names`);
+  for (const f of LIGHT_QUERY_FIELDS) t.ok(documented.has(f), `${f} is documented by driver 580.159.04`);
+});
+
+const LIGHT_CASES = [
+  {
+    name: 'idle',
+    xml: 'qx.xml',
+    csv: 'query-gpu.csv',
+    expect: { powerWatts: 72.88, utilizationRatio: 0, memoryUsedBytes: 0, swPowerCap: false, gpuIdle: true, swPowerCapUs: 0, temperatureCelsius: 36, processes: 0 },
+  },
+  {
+    name: 'under load',
+    xml: 'qx-load.xml',
+    csv: 'query-gpu-load.csv',
+    // The -q -x of this case lists the load's python3 process (pid 607, 1002 MiB).
+    expect: { powerWatts: 248.48, utilizationRatio: 1, memoryUsedBytes: 1011 * 2 ** 20, swPowerCap: true, gpuIdle: false, swPowerCapUs: 144944, temperatureCelsius: 51, processes: 1 },
+  },
+];
+
+for (const c of LIGHT_CASES) {
+  t.test(`the real light answer (${c.name}) parses and stands against the full probe`, async (t) => {
+    const full = parseNvidiaSmiXml(read(c.xml));
+    t.equal(full.gpus.length, 1);
+    t.equal(full.samples[0]!.processCount, c.expect.processes, 'compute processes in the full probe');
+    const parsed = parseQueryGpuCsv(read(c.csv), LIGHT_QUERY_FIELDS);
+    t.same(parsed.errors, []);
+    t.equal(parsed.rows.length, 1);
+    t.notOk(parsed.rows[0]!.lost);
+    const verdict = judgeLightAnswer(parsed, full.samples, null);
+    if (!('samples' in verdict)) {
+      t.fail(`the light answer was refused: ${verdict.reason}`);
+      return;
+    }
+    const s = verdict.samples[0]!;
+    t.equal(s.uuid, 'GPU-43d4045a-e817-e733-4db0-99f6c8d7479e');
+    t.equal(s.powerWatts, c.expect.powerWatts);
+    t.equal(s.powerLimitWatts, 700);
+    t.equal(s.utilizationRatio, c.expect.utilizationRatio);
+    t.equal(s.memoryUsedBytes, c.expect.memoryUsedBytes);
+    t.equal(s.memoryTotalBytes, 81559 * 2 ** 20);
+    t.equal(s.temperatureCelsius, c.expect.temperatureCelsius);
+    t.equal(s.performanceState, 'P0');
+    t.equal(s.eccEnabled, true);
+    t.same(s.ecc, { volatileCorrectable: 0, volatileUncorrectable: 0, aggregateCorrectable: 0, aggregateUncorrectable: 0 });
+    // H100 has no page retirement (row remapping instead): the driver answers [N/A], read as no value.
+    t.same(s.retiredPages, { singleBitCount: null, doubleBitCount: null, pending: null });
+    t.same(s.remappedRows, { correctable: 0, uncorrectable: 0, pending: false, failure: false });
+    t.equal(s.clockEventReasons.swPowerCap, c.expect.swPowerCap);
+    t.equal(s.clockEventReasons.gpuIdle, c.expect.gpuIdle);
+    t.equal(s.clockEventReasons.hwSlowdown, false);
+    t.equal(s.clockEventCounters.swPowerCapUs, c.expect.swPowerCapUs);
+    t.same([s.pcie.currentGen, s.pcie.maxGen, s.pcie.currentWidth, s.pcie.maxWidth], [5, 5, 16, 16]);
+  });
+}
+
+/** Readings that move between two calls a second apart; the rest of the answer must be identical. */
+const MOVING = new Set(['temperature.gpu', 'temperature.memory', 'power.draw', 'utilization.gpu', 'utilization.memory', 'memory.used']);
+const moving = (f: string): boolean => MOVING.has(f) || f.startsWith('clocks_event_reasons_counters.');
+
+for (const c of LIGHT_CASES) {
+  t.test(`the stand-in answers --query-gpu from the real -q -x (${c.name}) as the real driver did`, async (t) => {
+    const sim = execFileSync(standInNvidiaSmi, [`--query-gpu=${LIGHT_QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits'], {
+      env: { PATH: process.env.PATH, NODE_OPTIONS: '', GANTRY_SIM_NVIDIA_XML: file(c.xml) },
+      encoding: 'utf8',
+    });
+    const cells = (text: string): string[] => text.trim().split(',').map((x) => x.trim());
+    const simCells = cells(sim);
+    const realCells = cells(read(c.csv));
+    t.equal(simCells.length, LIGHT_QUERY_FIELDS.length);
+    t.equal(realCells.length, LIGHT_QUERY_FIELDS.length);
+    LIGHT_QUERY_FIELDS.forEach((f, i) => {
+      if (moving(f)) t.match(simCells[i], /^\d+(\.\d+)?$/, `${f}: a number, as the driver's ${realCells[i]}`);
+      else t.equal(simCells[i], realCells[i], f);
+    });
+  });
+}
+
+t.test('gantry agent inventory over the stand-in gives what it gave on the real GPU', async (t) => {
+  const golden = JSON.parse(read('gpu-check/inventory.json')) as Record<string, unknown> & { firmware: Record<string, unknown> };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-real-h100-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const emptyLog = path.join(dir, 'kmsg');
+  writeFileSync(emptyLog, '');
+  const r = await runCli(
+    t,
+    [
+      'agent', 'inventory', '--json',
+      '--node-name', 'gpu-check',
+      '--nvidia-smi', standInNvidiaSmi,
+      '--set', 'collectors.amd.enabled=false',
+      '--set', 'collectors.host.enabled=false',
+      '--set', `collectors.kernelLog.path=${emptyLog}`,
+      '--set', `collectors.infiniband.root=${path.join(dir, 'no-infiniband')}`,
+    ],
+    {
+      GANTRY_SIM_NVIDIA_XML: file('qx.xml'),
+      GANTRY_SIM_NVIDIA_TOPO: file('topo-m.txt'),
+      // The real `nvlink -s` of this PCIe H100 printed nothing at all (exit 0).
+      GANTRY_SIM_NVIDIA_NVLINK: file('nvlink-s.txt'),
+    },
+  );
+  t.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as Record<string, unknown> & { firmware: Record<string, unknown> };
+  t.same(doc.gpus, golden.gpus, 'GPUs');
+  const { hcas: _a, ...fw } = doc.firmware;
+  const { hcas: _b, ...goldenFw } = golden.firmware;
+  t.same(fw, goldenFw, 'firmware');
+  t.same(doc.topology, golden.topology, 'topology (1x1 link matrix with the real header escapes, no NVLink groups, no fabric)');
+  t.same(doc.health, golden.health, 'health verdicts');
+  t.same(doc.health, [], 'a healthy GPU');
+});
