@@ -156,7 +156,7 @@ export class AgentStreams {
       if (!p || p.node !== node) return; // late or not ours
       clearTimeout(p.timer);
       this.pendingLogs.delete(msg.logChunk.requestId);
-      if (msg.logChunk.error) p.reject(new NotFoundError('log', msg.logChunk.error));
+      if (msg.logChunk.error) p.reject(new NotFoundError('log', msg.logChunk.error, `${node}: ${msg.logChunk.error}`));
       else p.resolve(msg.logChunk);
       return;
     }

@@ -767,8 +767,9 @@ export class JobManager {
       }
     } else {
       r.state = 'exited';
-      r.exitCode = t.exitCode;
+      r.exitCode = t.state === 'failed-to-start' ? null : t.exitCode;
       r.signal = t.signal;
+      if (t.state === 'failed-to-start') r.startError = t.message;
       const failed = t.state === 'failed-to-start' || t.exitCode !== 0;
       if (failed) {
         const what = t.state === 'failed-to-start' ? `failed to start: ${t.message}` : t.signal ? `was killed by ${t.signal}` : `exited with code ${t.exitCode}`;

@@ -40,7 +40,7 @@ export function jobText(j: JobView, why: string | undefined): string {
       r.node,
       r.gpus.join(','),
       r.topologyAddress,
-      r.state + (r.state === 'exited' ? ` (${r.signal ?? `code ${r.exitCode}`})` : ''),
+      r.state + (r.state === 'exited' ? ` (${r.startError !== null ? 'failed to start' : (r.signal ?? `code ${r.exitCode}`)})` : ''),
     ]);
     const header = ['RANK', 'UNIT', 'NODE', 'GPUS', 'TOPOLOGY', 'STATE'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

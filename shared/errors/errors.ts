@@ -50,11 +50,13 @@ export class ConfigError extends GantryError {
 
 export class NotFoundError extends GantryError {
   readonly code = 'NOT_FOUND' as const;
+  /** `message`: the whole text, when another party already worded it (an agent's answer, say). */
   constructor(
     readonly what: string,
     readonly id: string,
+    message?: string,
   ) {
-    super(`${what} ${JSON.stringify(id)} not found`);
+    super(message ?? `${what} ${JSON.stringify(id)} not found`);
   }
 }
 

@@ -219,6 +219,7 @@ export function jobToPb(j: JobRecord): PbJob {
       state: r.state,
       exitCode: r.exitCode ?? 0,
       signal: r.signal ?? '',
+      startError: r.startError ?? '',
     })),
     specJson: JSON.stringify(j.spec),
     owner: j.owner,
@@ -242,7 +243,7 @@ export interface JobView {
   finished: string | null;
   owner: string;
   masterPort: number;
-  ranks: Array<{ rank: number; unit: number; node: string; gpus: number[]; topologyAddress: string; state: string; exitCode: number | null; signal: string | null }>;
+  ranks: Array<{ rank: number; unit: number; node: string; gpus: number[]; topologyAddress: string; state: string; exitCode: number | null; signal: string | null; startError: string | null }>;
   spec: unknown;
 }
 
@@ -270,8 +271,9 @@ export function jobViewFromPb(pb: PbJobOut): JobView {
       gpus: r.gpus,
       topologyAddress: r.topologyAddress,
       state: r.state,
-      exitCode: r.state === 'exited' ? r.exitCode : null,
+      exitCode: r.state === 'exited' && !r.startError ? r.exitCode : null,
       signal: r.signal || null,
+      startError: r.startError || null,
     })),
     spec: pb.specJson ? (JSON.parse(pb.specJson) as unknown) : null,
   };

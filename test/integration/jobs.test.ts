@@ -108,6 +108,28 @@ t.test('jobs on a four-node cluster', async (top) => {
     t.match(bad.stderr, /rank: job talk-\d+ has ranks 0-1/);
   });
 
+  t.test('a rank that cannot start: failed with the reason, shown as not started, its missing log named once', async (t) => {
+    // `daemon` is not in the agents' runner.allowedUsers ([nobody]): the agent refuses before any process exists.
+    const f = spec('nostart', `kind: Training\nname: nostart\nranks: 1\ngpusPerRank: 1\nrunAs: daemon\nmaxRetries: 0\ncommand: ["/bin/true"]\n`);
+    const r = await cli(['submit', f], env);
+    t.equal(r.code, 0, r.stderr);
+    const id = r.stdout.trim().split(' ')[1]!;
+    const failed = await waitFor('nostart failed', async () => {
+      const j = await getJob(sched.address, id);
+      return j.state === 'failed' ? j : undefined;
+    }, 30_000);
+    t.match(failed.message, /rank 0 on gpu-0\d failed to start: runAs: "daemon" is not one of the agent's allowed users/);
+    t.equal(failed.ranks[0]!.state, 'exited');
+    t.equal(failed.ranks[0]!.exitCode, null, 'no exit code: it never ran');
+    t.match(failed.ranks[0]!.startError, /not one of the agent's allowed users/);
+    const view = await cli(['job', id], env);
+    t.match(view.stdout, /exited \(failed to start\)/);
+    t.notMatch(view.stdout, /code 0/);
+    const logs = await cli(['logs', id, '--rank', '0'], env);
+    t.equal(logs.code, 1);
+    t.match(logs.stderr, /NOT_FOUND: gpu-0\d: rank log "nostart-\d+\/0\/1" not found\n/);
+  });
+
   t.test('a rank exiting non-zero stops the whole gang, requeues it, then fails it with the cause', async (t) => {
     const pids = path.join(dir, 'pids');
     mkdirSync(pids);
@@ -231,8 +253,8 @@ t.test('jobs on a four-node cluster', async (top) => {
     t.equal(files.length, 4, 'one pid file per rank');
     for (const fn of files) t.equal(readFileSync(path.join(pids, fn), 'utf8').trim().split('\n').length, 1, `${fn}: started once`);
     const listed = JSON.parse((await cli(['jobs', '--json'], { GANTRY_SCHEDULER_ADDRESS: again.address })).stdout) as JobView[];
-    t.same(listed.map((j) => j.id.replace(/-\d+$/, '')), ['env-check', 'talk', 'flaky', 'long', 'survivor', 'steady'], 'every accepted job is still there');
-    t.equal(new Set(listed.map((j) => j.id)).size, 6, 'with distinct ids');
+    t.same(listed.map((j) => j.id.replace(/-\d+$/, '')), ['env-check', 'talk', 'nostart', 'flaky', 'long', 'survivor', 'steady'], 'every accepted job is still there');
+    t.equal(new Set(listed.map((j) => j.id)).size, 7, 'with distinct ids');
     t.equal((await cli(['cancel', id], { GANTRY_SCHEDULER_ADDRESS: again.address })).code, 0);
   });
 });

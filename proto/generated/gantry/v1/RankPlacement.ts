@@ -10,6 +10,7 @@ export interface RankPlacement {
   'state'?: (string);
   'exitCode'?: (number);
   'signal'?: (string);
+  'startError'?: (string);
 }
 
 export interface RankPlacement__Output {
@@ -21,4 +22,5 @@ export interface RankPlacement__Output {
   'state': (string);
   'exitCode': (number);
   'signal': (string);
+  'startError': (string);
 }
