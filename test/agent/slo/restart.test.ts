@@ -44,7 +44,7 @@ t.test('a restarted agent scrapes the inference rank it adopted', async (t) => {
   const port = await freePort();
   const dir = tempDir(t, 'gantry-slo-restart-');
   const file = path.join(dir, 'svc.yaml');
-  const cmd = `exec ${process.execPath} ${SERVER} --port ${port} --latency-ms 300 --rate 50`;
+  const cmd = `exec ${process.execPath} ${SERVER} --port $GANTRY_SERVICE_PORT --latency-ms 300 --rate 50`;
   writeFileSync(file, `kind: Inference\nname: svc\nranks: 1\ngpusPerRank: 8\nslo: {p99Ms: 1000, metric: "vllm:e2e_request_latency_seconds", port: ${port}}\ncommand: ["bash", "-c", "${cmd}"]\n`);
   const r = await cli(['submit', file], { GANTRY_SCHEDULER_ADDRESS: sched.address });
   t.equal(r.code, 0, r.stderr);
