@@ -151,7 +151,7 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
         log.warn({ job: st.jobId, rank: st.rank, err: (e as Error).message }, 'ignoring an invalid SLO; the task runs unscraped');
       }
       runner
-        .start({ ...key, command: st.command, env, workdir: st.workdir, runAs: st.runAs, graceSeconds: st.graceSeconds })
+        .start({ ...key, command: st.command, env, workdir: st.workdir, runAs: st.runAs, graceSeconds: st.graceSeconds, ...(target ? { slo: target } : {}) })
         // The status start() settles on is reported too (the scheduler takes repeats in its stride).
         .then((status) => {
           if (target && (status.state === 'starting' || status.state === 'running')) slo?.track({ ...key, ...target });
@@ -220,6 +220,12 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
       await latency?.start();
       const adopted = await runner.adopt();
       if (adopted.length) log.info({ tasks: adopted.length }, 'adopted tasks from the state directory');
+      // Replicas still running are scraped again at once (their targets are in their spec.json),
+      // not only after the scheduler's next StartTask.
+      for (const t of adopted) {
+        const target = t.state === 'starting' || t.state === 'running' ? runner.sloOf(t) : undefined;
+        if (target) slo?.track({ jobId: t.jobId, rank: t.rank, epoch: t.epoch, ...target });
+      }
       runner.onUpdate((t) => {
         log.info({ job: t.jobId, rank: t.rank, epoch: t.epoch, state: t.state, exitCode: t.exitCode, signal: t.signal }, `task ${t.state}`);
         if (t.state === 'exited' || t.state === 'failed-to-start') slo?.untrack(t);

@@ -90,7 +90,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       const cluster = new ClusterModel(config.nodes.lostAfterMs);
       registry = new NodeRegistry(cluster, store, events, clock, log.child({ component: 'nodes' }));
       const loaded = registry.load(config.nodes.restartGraceMs);
-      const metrics = createSchedulerMetrics(cluster, events);
+      const metrics = createSchedulerMetrics(cluster, events, () => latency?.aggregator.domains() ?? []);
       const jm = new JobManager(
         {
           levels: config.topology.levels,

@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { registerProcessMetrics } from '../shared/metrics/index.js';
 import type { ClusterModel } from './cluster/index.js';
 import type { EventBus } from './events/index.js';
+import type { DomainStatus } from './telemetry/index.js';
 
 export interface SchedulerMetrics {
   registry: Registry;
@@ -11,7 +12,11 @@ export interface SchedulerMetrics {
   agentStreams: Gauge;
 }
 
-export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus): SchedulerMetrics {
+/**
+ * `domains`: the east-west latency verdicts per topology domain (the latency telemetry's
+ * aggregator); empty while telemetry is off, so the domain gauges are always served, without samples.
+ */
+export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus, domains: () => readonly DomainStatus[] = () => []): SchedulerMetrics {
   const registry = new Registry();
   registerProcessMetrics(registry, 'gantry_scheduler_');
   const byState = (name: string, help: string, states: readonly string[]): void => {
@@ -39,6 +44,26 @@ export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus):
     registers: [registry],
     collect() {
       this.set(events.pending());
+    },
+  });
+  new Gauge({
+    name: 'gantry_scheduler_domain_degraded',
+    help: 'Whether a topology domain is marked degraded (east-west p99 above its siblings’), by level and domain.',
+    labelNames: ['level', 'domain'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const d of domains()) this.set({ level: d.level, domain: d.name }, d.degraded ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'gantry_scheduler_domain_latency_p99_seconds',
+    help: 'East-west RTT p99 of a topology domain over the sliding window (lower median over its domain pairs).',
+    labelNames: ['level', 'domain'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const d of domains()) if (d.samples > 0) this.set({ level: d.level, domain: d.name }, d.p99Us / 1e6);
     },
   });
   return {

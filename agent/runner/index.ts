@@ -1,6 +1,7 @@
 export type {
   TaskKey,
   TaskSpec,
+  TaskSlo,
   TaskState,
   TaskStatus,
   TaskRunner,

@@ -30,6 +30,17 @@ export interface SpecRecord {
   logMaxBytes: number;
   logKeep: number;
   createdMs: number;
+  /** The SLO scrape target of a rank that serves a replica's metrics; absent otherwise (and in older records). */
+  slo?: SpecSloRecord;
+}
+
+/** What the agent's SLO scraper needs to scrape the rank again after an agent restart. */
+export interface SpecSloRecord {
+  service: string;
+  metric: string;
+  port: number;
+  windowMs: number;
+  replica: number;
 }
 
 export interface LaunchRecord {

@@ -38,6 +38,7 @@ import type {
   TaskKey,
   TaskRunner,
   TaskRunnerOptions,
+  TaskSlo,
   TaskSpec,
   TaskStatus,
 } from './types.js';
@@ -48,6 +49,7 @@ import {
   validateJobId,
   validateRank,
   validateTaskKey,
+  validateTaskSlo,
   validateTaskSpec,
 } from './validate.js';
 import { lookupUser } from './users.js';
@@ -86,12 +88,24 @@ interface Entry {
   supervisorPid: number | null;
   /** When the task was created (spec.json), for judging a supervisor that never reported. */
   createdMs: number;
+  /** The SLO scrape target recorded in spec.json, if any. */
+  slo: TaskSlo | undefined;
   stopWaiters: Waiter[];
   settleWaiters: Array<() => void>;
   backstop: NodeJS.Timeout | undefined;
 }
 
 const isActive = (e: Entry): boolean => e.status.state === 'starting' || e.status.state === 'running';
+
+/** The SLO target a spec.json recorded; a malformed one is ignored (the rank runs unscraped). */
+function sloFromRecord(spec: SpecRecord): TaskSlo | undefined {
+  if (spec.slo === undefined) return undefined;
+  try {
+    return validateTaskSlo(spec.slo);
+  } catch {
+    return undefined;
+  }
+}
 
 function blankStatus(key: TaskKey): TaskStatus {
   return { ...key, state: 'starting', exitCode: null, signal: null, startedMs: 0, finishedMs: 0, message: '', pid: null, checkpointMs: 0 };
@@ -302,6 +316,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       status: blankStatus(key),
       supervisorPid: status?.supervisorPid ?? launch?.supervisorPid ?? null,
       createdMs: spec.createdMs,
+      slo: sloFromRecord(spec),
       stopWaiters: [],
       settleWaiters: [],
       backstop: undefined,
@@ -387,6 +402,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       logMaxBytes: opts.logMaxBytes,
       logKeep: opts.logKeep,
       createdMs: now(),
+      ...(spec.slo ? { slo: { ...spec.slo } } : {}),
     };
     await mkdir(dir, { recursive: true, mode: 0o750 });
     await writeJsonAtomic(path.join(dir, FILES.spec), record);
@@ -397,6 +413,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       status: blankStatus(key),
       supervisorPid: null,
       createdMs: record.createdMs,
+      slo: spec.slo ? { ...spec.slo } : undefined,
       stopWaiters: [],
       settleWaiters: [],
       backstop: undefined,
@@ -546,6 +563,11 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       const victims = [...entries.values()].filter((e) => isActive(e) && !keep({ ...e.key }));
       await Promise.all(victims.map((e) => stopEntry(e, grace, 'fenced: the scheduler no longer runs this epoch')));
       return victims.map((e) => ({ ...e.key }));
+    },
+
+    sloOf(key) {
+      const e = entries.get(taskKeyString(key));
+      return e?.slo ? { ...e.slo } : undefined;
     },
 
     list() {

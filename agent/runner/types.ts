@@ -7,6 +7,24 @@ export interface TaskKey {
   epoch: number;
 }
 
+/**
+ * What the agent's SLO scraper needs for a rank that serves an inference replica's metrics
+ * (StartTask.slo). Kept in the task's spec.json so an agent restarted while the rank runs scrapes
+ * it again after adopting it.
+ */
+export interface TaskSlo {
+  /** The service name on `gantry.telemetry.service.<service>` (the job id). */
+  service: string;
+  /** Prometheus histogram name. */
+  metric: string;
+  /** The replica serves http://127.0.0.1:<port>/metrics. */
+  port: number;
+  /** Scrape and publish period; 0: the agent's slo.scrapeIntervalMs. */
+  windowMs: number;
+  /** The replica (unit) index. */
+  replica: number;
+}
+
 /** What the scheduler asks the agent to run for one task (StartTask on the wire). */
 export type TaskSpec = TaskKey & {
   /** argv; command[0] is looked up on the rank's PATH. */
@@ -19,6 +37,8 @@ export type TaskSpec = TaskKey & {
   runAs: string;
   /** SIGTERM-to-SIGKILL grace when the supervisor is told to stop without an explicit grace. */
   graceSeconds: number;
+  /** Set for a rank whose replica's latency histogram the agent scrapes; recorded in spec.json. */
+  slo?: TaskSlo;
 };
 
 export type TaskState = 'starting' | 'running' | 'exited' | 'failed-to-start';
@@ -93,6 +113,8 @@ export interface TaskRunner {
   /** Every task known (running and finished but not forgotten), ordered by job, rank, epoch. */
   list(): TaskStatus[];
   get(key: TaskKey): TaskStatus | undefined;
+  /** The SLO scrape target recorded with a known task (also for tasks adopted from disk), if any. */
+  sloOf(key: TaskKey): TaskSlo | undefined;
   /** Reads the checkpoints running ranks reported; tasks with a newer one are updated and notified. */
   refreshCheckpoints(): Promise<TaskStatus[]>;
   /** Called on every state change after start: running, exited, failed-to-start (and new checkpoints). */

@@ -1,7 +1,7 @@
 /** Pure checks of task keys and specs; no I/O. Every refusal names its field. */
 import path from 'node:path';
 import { InvalidArgumentError } from '../../shared/errors/index.js';
-import type { TaskKey, TaskSpec } from './types.js';
+import type { TaskKey, TaskSlo, TaskSpec } from './types.js';
 
 const JOB_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const USER_NAME = /^[A-Za-z0-9._][A-Za-z0-9._-]{0,31}\$?$/;
@@ -65,7 +65,21 @@ export function validateTaskSpec(spec: TaskSpec): TaskSpec {
     throw new InvalidArgumentError('runAs', `is not a valid user name: ${JSON.stringify(runAs)}`);
   }
   const graceSeconds = validateGraceSeconds(spec.graceSeconds);
-  return { ...key, command: [...command], env: { ...env }, workdir, runAs, graceSeconds };
+  const out: TaskSpec = { ...key, command: [...command], env: { ...env }, workdir, runAs, graceSeconds };
+  if (spec.slo !== undefined) out.slo = validateTaskSlo(spec.slo);
+  return out;
+}
+
+/** An SLO scrape target (the wire already checked it; this guards what goes into spec.json). */
+export function validateTaskSlo(slo: TaskSlo): TaskSlo {
+  if (typeof slo !== 'object' || slo === null) throw new InvalidArgumentError('slo', 'must be an object');
+  const { service, metric, port, windowMs, replica } = slo;
+  if (typeof service !== 'string' || service === '') throw new InvalidArgumentError('slo.service', 'is required');
+  if (typeof metric !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(metric)) throw new InvalidArgumentError('slo.metric', `must be a Prometheus metric name, got ${JSON.stringify(metric)}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError('slo.port', `must be 1-65535, got ${String(port)}`);
+  if (!Number.isSafeInteger(windowMs) || windowMs < 0) throw new InvalidArgumentError('slo.windowMs', `must be a non-negative integer, got ${String(windowMs)}`);
+  if (!Number.isSafeInteger(replica) || replica < 0) throw new InvalidArgumentError('slo.replica', `must be a non-negative integer, got ${String(replica)}`);
+  return { service, metric, port, windowMs, replica };
 }
 
 /** A stable map key for a task. */

@@ -1,11 +1,13 @@
 /** Pure: the environment each rank gets, and the MASTER_PORT choice. No I/O, no clock. */
 import { rankEpoch, type JobRecord, type NodeRecord, type RankRecord } from '../../shared/domain/index.js';
+import { servicePort } from '../../shared/jobspec/index.js';
 
 /**
  * RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR (rank 0's node address on the
  * fabric), MASTER_PORT, CUDA_VISIBLE_DEVICES as GPU UUIDs (ROCR_VISIBLE_DEVICES on AMD),
- * GANTRY_JOB_ID, GANTRY_TOPOLOGY_ADDR; the spec's env first, so ours win (the validator
- * already refuses reserved names in a spec).
+ * GANTRY_JOB_ID, GANTRY_TOPOLOGY_ADDR, and for an Inference job with an SLO GANTRY_SERVICE_PORT
+ * (the port its replica must serve on: slo.port + replica index); the spec's env first, so ours
+ * win (the validator already refuses reserved names in a spec).
  */
 export function rankEnv(job: JobRecord, rank: RankRecord, nodes: (name: string) => NodeRecord | undefined): Record<string, string> {
   const unitRanks = job.ranks.filter((r) => r.unit === rank.unit);
@@ -28,6 +30,7 @@ export function rankEnv(job: JobRecord, rank: RankRecord, nodes: (name: string) 
     GANTRY_UNIT: String(rank.unit),
     GANTRY_TOPOLOGY_ADDR: rank.topologyAddress,
   };
+  if (job.spec.kind === 'Inference' && job.spec.slo) env.GANTRY_SERVICE_PORT = String(servicePort(job.spec.slo, rank.unit));
   if (vendor === 'amd') env.ROCR_VISIBLE_DEVICES = devices;
   else env.CUDA_VISIBLE_DEVICES = devices;
   return env;

@@ -7,7 +7,7 @@
 import type { ConnectionOptions, NatsConnection, Subscription } from 'nats';
 import { connectUntil } from '../../shared/natsconn/index.js';
 import { randomUUID } from 'node:crypto';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../../shared/clock/index.js';
 import { EVENT_SCHEMA_VERSION, LATENCY_TELEMETRY_SUBJECT_ALL } from '../../shared/events/index.js';
 import type { Logger } from '../../shared/log/index.js';
@@ -55,33 +55,13 @@ export class LatencyTelemetry {
     private readonly deps: LatencyTelemetryDeps,
   ) {
     this.aggregator = new LatencyAggregator(opts);
-    const agg = this.aggregator;
     this.windows = new Counter({
       name: 'gantry_scheduler_latency_windows_total',
       help: 'Latency windows received from agents, by result (accepted, refused: malformed or from nodes outside the tree).',
       labelNames: ['result'],
       registers: [deps.registry],
     });
-    new Gauge({
-      name: 'gantry_scheduler_domain_degraded',
-      help: 'Whether a topology domain is marked degraded (east-west p99 above its siblings’), by level and domain.',
-      labelNames: ['level', 'domain'],
-      registers: [deps.registry],
-      collect() {
-        this.reset();
-        for (const d of agg.domains()) this.set({ level: d.level, domain: d.name }, d.degraded ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'gantry_scheduler_domain_latency_p99_seconds',
-      help: 'East-west RTT p99 of a topology domain over the sliding window (lower median over its domain pairs).',
-      labelNames: ['level', 'domain'],
-      registers: [deps.registry],
-      collect() {
-        this.reset();
-        for (const d of agg.domains()) if (d.samples > 0) this.set({ level: d.level, domain: d.name }, d.p99Us / 1e6);
-      },
-    });
+    // The domain gauges (gantry_scheduler_domain_*) are in scheduler/metrics.ts, read from this.aggregator.domains().
   }
 
   start(): void {

@@ -6,7 +6,7 @@
  * A rank runs it as its command. Plain JavaScript, no dependencies.
  *
  * Options (flags win over environment):
- *   --port N          (GANTRY_SIM_PORT, else PORT)       port to listen on, on 127.0.0.1 (required)
+ *   --port N          (GANTRY_SIM_PORT, GANTRY_SERVICE_PORT, PORT) port to listen on, on 127.0.0.1 (required)
  *   --metric NAME     (GANTRY_SIM_METRIC)                 histogram name; default vllm:e2e_request_latency_seconds
  *   --latency-ms X    (GANTRY_SIM_LATENCY_MS)             latency of generated requests; default 100
  *   --rate R          (GANTRY_SIM_RATE)                   requests per second; default 50
@@ -42,9 +42,9 @@ const num = (v, name) => {
   return n;
 };
 
-const port = num(arg('--port', ['GANTRY_SIM_PORT', 'PORT'], ''), '--port');
+const port = num(arg('--port', ['GANTRY_SIM_PORT', 'GANTRY_SERVICE_PORT', 'PORT'], ''), '--port');
 if (!port) {
-  process.stderr.write('inference-server: --port (or GANTRY_SIM_PORT, PORT) is required\n');
+  process.stderr.write('inference-server: --port (or GANTRY_SIM_PORT, GANTRY_SERVICE_PORT, PORT) is required\n');
   process.exit(2);
 }
 const metric = arg('--metric', ['GANTRY_SIM_METRIC'], 'vllm:e2e_request_latency_seconds');

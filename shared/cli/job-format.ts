@@ -1,4 +1,5 @@
 /** Text forms of jobs for the CLI (JSON forms are JobView as is). */
+import { servicePort } from '../jobspec/index.js';
 import type { JobView } from '../wire/index.js';
 
 function ago(iso: string, nowMs: number): string {
@@ -34,15 +35,19 @@ export function jobText(j: JobView, why: string | undefined): string {
   ];
   if (j.ranks.length) {
     out.push(`placement ${j.ranks.length} ranks on ${new Set(j.ranks.map((r) => r.node)).size} nodes, MASTER_PORT ${j.masterPort}`);
+    // An SLO service: each replica's GANTRY_SERVICE_PORT (README "Service ports").
+    const slo = j.kind === 'Inference' ? (j.spec as { slo?: { port?: unknown } } | null)?.slo : undefined;
+    const port = typeof slo?.port === 'number' ? { port: slo.port } : undefined;
     const rows = j.ranks.map((r) => [
       String(r.rank),
       String(r.unit),
       r.node,
       r.gpus.join(','),
       r.topologyAddress,
+      ...(port ? [String(servicePort(port, r.unit))] : []),
       r.state + (r.state === 'exited' ? ` (${r.startError !== null ? 'failed to start' : (r.signal ?? `code ${r.exitCode}`)})` : ''),
     ]);
-    const header = ['RANK', 'UNIT', 'NODE', 'GPUS', 'TOPOLOGY', 'STATE'];
+    const header = ['RANK', 'UNIT', 'NODE', 'GPUS', 'TOPOLOGY', ...(port ? ['PORT'] : []), 'STATE'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (r: string[]): string => '  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
     out.push(line(header), ...rows.map(line));

@@ -8,7 +8,7 @@ export type {
   JobSpec,
   ParseJobSpecOptions,
 } from './spec.js';
-export { JOB_DEFAULTS, RESERVED_ENV, validateJobSpec, parseJobSpec, parseDurationSeconds } from './spec.js';
+export { JOB_DEFAULTS, RESERVED_ENV, validateJobSpec, parseJobSpec, parseDurationSeconds, servicePort } from './spec.js';
 export type { DocumentOptions } from './document.js';
 export { parseDocument, utf8Length, MAX_DOCUMENT_BYTES } from './document.js';
 export { zodToInvalidArgument, fieldPath } from './zod-errors.js';

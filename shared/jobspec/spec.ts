@@ -36,7 +36,17 @@ export interface TopologySpec {
 export interface SloSpec {
   p99Ms: number;
   metric: string;
+  /** Base port: replica i serves its metrics (and is told to listen, GANTRY_SERVICE_PORT) on port + i. */
   port: number;
+}
+
+/**
+ * The port replica `unit` of a service listens on: the spec's base port + the replica index, so
+ * no two replicas of one service share a port, on one node or across nodes (replica indices are
+ * unique in a job and stay below replicas.max). Pure.
+ */
+export function servicePort(slo: Pick<SloSpec, 'port'>, unit: number): number {
+  return slo.port + unit;
 }
 
 /** A validated job spec with every default filled in. */
@@ -90,6 +100,7 @@ export const RESERVED_ENV = [
   'HIP_VISIBLE_DEVICES',
   'ROCR_VISIBLE_DEVICES',
   'GANTRY_TOPOLOGY_ADDR',
+  'GANTRY_SERVICE_PORT',
 ] as const;
 
 const NAME = /^[a-z0-9-]{1,63}$/;
@@ -193,6 +204,12 @@ export function validateJobSpec(value: unknown): JobSpec {
     throw new InvalidArgumentError('topology.required', 'gpu is finer than a rank; use node or a coarser level');
   }
   if (v.replicas && v.replicas.min > v.replicas.max) throw new InvalidArgumentError('replicas.min', `must not exceed replicas.max (${v.replicas.max})`);
+  if (v.slo && v.replicas && servicePort(v.slo, v.replicas.max - 1) > 65535) {
+    throw new InvalidArgumentError(
+      'slo.port',
+      `replica i listens on slo.port + i; with replicas.max ${v.replicas.max} the last replica's port would be ${servicePort(v.slo, v.replicas.max - 1)}, above 65535 (use a base port of at most ${65536 - v.replicas.max})`,
+    );
+  }
   const env: Record<string, string> = {};
   for (const [k, val] of Object.entries(v.env ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(k)) throw new InvalidArgumentError(`env.${k}`, 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)');

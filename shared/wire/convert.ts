@@ -13,7 +13,7 @@ import type {
   Severity,
   Vendor,
 } from '../domain/index.js';
-import type { JobSpec } from '../jobspec/index.js';
+import { servicePort, type JobSpec } from '../jobspec/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { PbLatencyEndpointOut, PbLatencyPeers, PbLatencyPeersOut, WatchEventsResponse, WatchEventsResponse__Output } from '../proto/index.js';
 import { eventSubject, type GantryEvent } from '../events/index.js';
@@ -348,14 +348,14 @@ export interface ServiceSloView {
 
 /**
  * StartTask.slo for one rank: set only for an Inference job with an SLO, on the first rank of each
- * replica (the one that serves the replica's metrics port), else undefined.
+ * replica (the one that serves the replica's metrics port, slo.port + replica index), else undefined.
  */
 export function serviceSloToPb(job: Pick<JobRecord, 'id' | 'spec' | 'ranks'>, rank: { rank: number; unit: number }, windowMs = 0): PbServiceSlo | undefined {
   const slo: JobSpec['slo'] = job.spec.kind === 'Inference' ? job.spec.slo : undefined;
   if (!slo) return undefined;
   const first = job.ranks.filter((r) => r.unit === rank.unit).reduce((m, r) => Math.min(m, r.rank), rank.rank);
   if (first !== rank.rank) return undefined;
-  return { service: job.id, metric: slo.metric, port: slo.port, windowMs, replica: rank.unit };
+  return { service: job.id, metric: slo.metric, port: servicePort(slo, rank.unit), windowMs, replica: rank.unit };
 }
 
 export function serviceSloFromPb(pb: PbServiceSloOut | null | undefined, field: string): ServiceSloView | undefined {

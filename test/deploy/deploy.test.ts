@@ -424,7 +424,7 @@ t.test('scrape targets use the ports of the example configs; the alerts asked fo
   t.ok(agentTargets.length > 0 && agentTargets.every((x) => x.endsWith(`:${agent.metrics.listen.port}`)), `agent targets on :${agent.metrics.listen.port}`);
 
   const alerts = new Map(loadRules().flatMap((g) => g.rules.filter((r) => r.alert).map((r) => [r.alert!, r] as const)));
-  for (const name of ['GantryNodeLost', 'GantryAgentDisconnected', 'GantryGpuHealthFail', 'GantryCollectorErrors', 'GantryEventsBacklog', 'GantryGpuTemperatureHigh']) {
+  for (const name of ['GantryNodeLost', 'GantryAgentDisconnected', 'GantryGpuHealthFail', 'GantryCollectorErrors', 'GantryEventsBacklog', 'GantryGpuTemperatureHigh', 'GantryDomainDegraded']) {
     t.ok(alerts.has(name), `alert ${name}`);
   }
   t.match(alerts.get('GantryNodeLost')?.expr, /gantry_scheduler_nodes\{state="lost"\} > 0/);
@@ -434,6 +434,7 @@ t.test('scrape targets use the ports of the example configs; the alerts asked fo
   t.equal(alerts.get('GantryGpuHealthFail')?.expr, 'gantry_agent_health_severity == 2');
   t.equal(alerts.get('GantryEventsBacklog')?.expr, 'gantry_scheduler_events_pending > 1000');
   t.equal(alerts.get('GantryEventsBacklog')?.for, '10m');
+  t.equal(alerts.get('GantryDomainDegraded')?.expr, 'gantry_scheduler_domain_degraded == 1');
   for (const [name, r] of alerts) {
     t.ok(r.labels?.severity, `${name} has a severity`);
     t.ok(r.annotations?.summary && r.annotations.description, `${name} has a summary and a description`);
@@ -486,6 +487,8 @@ t.test('dashboard: valid JSON, every panel queries Prometheus', async (t) => {
     'gantry_agent_gpu_utilization_ratio',
     'gantry_agent_collector_duration_seconds_bucket',
     'gantry_scheduler_reports_received_total',
+    'gantry_scheduler_domain_degraded',
+    'gantry_scheduler_domain_latency_p99_seconds',
   ]) {
     t.ok(exprs.includes(name), `dashboard shows ${name}`);
   }

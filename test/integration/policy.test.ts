@@ -12,7 +12,8 @@ import { connect } from 'nats';
 import { schedulerClient, unaryCall } from '../../shared/cli/client.js';
 import type { PbJobOut } from '../../shared/proto/index.js';
 import { jobViewFromPb, type JobView } from '../../shared/wire/index.js';
-import { freePort } from '../../shared/procs/index.js';
+import { freePort, portIsFree } from '../../shared/procs/index.js';
+import { parseServiceWindow, type ServiceWindow } from '../../shared/events/index.js';
 import { listNodes, requireBuilt, ROOT, startAgent, startNats, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
 
 const entry = requireBuilt();
@@ -148,8 +149,9 @@ t.test('queue policy on a four-node cluster', async (t) => {
   });
 
   t.test('SLO autoscaling: latency above the SLO adds a replica, below it takes one away', async (t) => {
-    const port = await freePort();
-    const port2 = await freePort();
+    // Replica i serves on the SLO port + i (GANTRY_SERVICE_PORT); all agents share 127.0.0.1, so both ports must be free.
+    let port = await freePort();
+    while (!(await portIsFree(port + 1))) port = await freePort();
     const nc = await connect({ servers: nats.url });
     t.teardown(() => nc.close());
     const scaled: string[] = [];
@@ -160,8 +162,12 @@ t.test('queue policy on a four-node cluster', async (t) => {
         if (e.type === 'scaled') scaled.push(e.message);
       }
     })();
-    // Replica 1's server listens on a second port (all agents share 127.0.0.1); both are scraped at the SLO port.
-    const cmd = `exec ${process.execPath} ${INFERENCE_SERVER} --port $(( GANTRY_UNIT == 0 ? ${port} : ${port2} )) --latency-ms 2000 --rate 100`;
+    const windows: ServiceWindow[] = [];
+    const tsub = nc.subscribe('gantry.telemetry.service.>');
+    void (async () => {
+      for await (const m of tsub) windows.push(parseServiceWindow(JSON.parse(new TextDecoder().decode(m.data))));
+    })();
+    const cmd = `exec ${process.execPath} ${INFERENCE_SERVER} --port $GANTRY_SERVICE_PORT --latency-ms 2000 --rate 100`;
     const svc = await submit('auto', `kind: Inference\nname: auto\nreplicas: {min: 1, max: 2}\nranks: 1\ngpusPerRank: 8\nslo: {p99Ms: 1000, metric: "vllm:e2e_request_latency_seconds", port: ${port}}\ncommand: ["bash", "-c", "${cmd}"]\n`);
     const first = await inState(svc, 'running');
     t.equal(new Set(first.ranks.map((r) => r.unit)).size, 1, 'an autoscaled service starts at its minimum');
@@ -171,7 +177,16 @@ t.test('queue policy on a four-node cluster', async (t) => {
     }, 30_000);
     t.match(up.message, /replica 1 placed|scaled 1 → 2/);
     t.match(scaled.join('\n'), /scaled 1 → 2 replicas: p99 \d+ ms > SLO 1000 ms/, 'the event says why');
+    // Each replica is scraped on its own port: replica 0 turns fast, replica 1's windows stay slow.
     await fetch(`http://127.0.0.1:${port}/control?latencyMs=50`);
+    const fastAtMs = Date.now();
+    const slowP = (w: ServiceWindow): number => w.buckets[w.le.indexOf(1)]! / w.count; // share at ≤ 1 s
+    const fast0 = await waitFor('a fast window from replica 0', () => windows.find((w) => w.service === svc && w.replica === 0 && w.startMs >= fastAtMs && w.count > 0), 15_000);
+    const slow1 = await waitFor('a window from replica 1 after that', () => windows.find((w) => w.service === svc && w.replica === 1 && w.startMs >= fastAtMs && w.count > 0), 15_000);
+    t.equal(slowP(fast0), 1, 'replica 0: every request under 1 s');
+    t.equal(slowP(slow1), 0, "replica 1: its own server's 2 s requests, not replica 0's");
+    t.not(fast0.node, slow1.node, 'the replicas run on two nodes');
+    await fetch(`http://127.0.0.1:${port + 1}/control?latencyMs=50`);
     await waitFor('scaled down to 1 replica', async () => {
       const j = await get(svc);
       return new Set(j.ranks.map((r) => r.unit)).size === 1 ? j : undefined;

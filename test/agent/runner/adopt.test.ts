@@ -134,3 +134,34 @@ t.test('a supervisor that dies without a record: the runner kills the unsupervis
   await waitFor('the rank to be killed', () => !processAlive(running.pid!));
   t.pass('the unsupervised rank was killed');
 });
+
+t.test('an SLO target is recorded in spec.json and known again to a runner that adopts the task', async (t) => {
+  const { runner, stateDir, workdir } = setup(t);
+  const slo = { service: 'svc-a', metric: 'vllm:e2e_request_latency_seconds', port: 9401, windowMs: 0, replica: 1 };
+  const s = spec({ command: waitForGo(workdir), slo });
+  const plain = spec({ command: waitForGo(workdir) });
+  await runner.start(s);
+  await runner.start(plain);
+  await waitForStatus(runner, s, (x) => x.state === 'running');
+  t.same(runner.sloOf(s), slo, 'the starting runner knows it');
+  t.same(JSON.parse(readFileSync(path.join(taskDirOf(stateDir, s), 'spec.json'), 'utf8')).slo, slo, 'spec.json holds it');
+  await runner.close();
+
+  const second = newRunner(t, stateDir);
+  const adopted = await second.adopt();
+  t.equal(adopted.length, 2);
+  t.same(second.sloOf(s), slo, 'an adopting runner reads it back');
+  t.equal(second.sloOf(plain), undefined, 'a rank without an SLO has none');
+  writeFileSync(path.join(workdir, 'go'), '');
+  await waitForStatus(second, s, finished);
+});
+
+t.test('a bad SLO target is refused at start, naming the field', async (t) => {
+  const { runner, workdir } = setup(t);
+  try {
+    await runner.start(spec({ command: waitForGo(workdir), slo: { service: 'svc', metric: 'bad metric', port: 9400, windowMs: 0, replica: 0 } }));
+    t.fail('should refuse');
+  } catch (e) {
+    t.match((e as Error).message, /slo\.metric/);
+  }
+});

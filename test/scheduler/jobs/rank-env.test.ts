@@ -45,6 +45,17 @@ t.test('replicas are their own worlds; AMD gets ROCR_VISIBLE_DEVICES', async (t)
   t.equal(e1.GANTRY_UNIT, '1');
 });
 
+t.test('an SLO service: replica i is told to serve on slo.port + i, on every rank of the replica', async (t) => {
+  const nodes = new Map([['a', node('a', '10.0.0.1')]]);
+  // Two replicas of two ranks each, both on node a: they must not share a port.
+  const j = job([rank(0, 0, 'a', [0]), rank(1, 0, 'a', [1]), rank(2, 1, 'a', [0]), rank(3, 1, 'a', [1])],
+    'kind: Inference\nname: j\nranks: 2\nreplicas: {min: 2, max: 2}\nslo: {p99Ms: 250, metric: m, port: 9400}\ncommand: [x]\n');
+  const envs = j.ranks.map((r) => rankEnv(j, r, (n) => nodes.get(n)));
+  t.same(envs.map((e) => e.GANTRY_SERVICE_PORT), ['9400', '9400', '9401', '9401']);
+  const plain = job([rank(0, 0, 'a', [0])], 'kind: Inference\nname: j\ncommand: [x]\n');
+  t.equal(rankEnv(plain, plain.ranks[0]!, (n) => nodes.get(n)).GANTRY_SERVICE_PORT, undefined, 'no SLO, no service port');
+});
+
 t.test('master port and backoff', async (t) => {
   t.equal(pickMasterPort({ min: 100, max: 102 }, new Set()), 100);
   t.equal(pickMasterPort({ min: 100, max: 102 }, new Set([100, 101])), 102);

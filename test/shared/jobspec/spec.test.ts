@@ -1,6 +1,6 @@
 import t from 'tap';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
-import { parseDurationSeconds, parseJobSpec, validateJobSpec, MAX_DOCUMENT_BYTES, utf8Length } from '../../../shared/jobspec/index.js';
+import { parseDurationSeconds, parseJobSpec, validateJobSpec, MAX_DOCUMENT_BYTES, utf8Length, servicePort } from '../../../shared/jobspec/index.js';
 import { jobSpec } from '../../builders/job.js';
 
 t.test('defaults are filled in', async (t) => {
@@ -78,6 +78,8 @@ const bad: [string, Record<string, unknown>, string][] = [
   ['replicas min above max', { kind: 'Inference', replicas: { min: 3, max: 2 } }, 'replicas.min'],
   ['slo port', { kind: 'Inference', slo: { p99Ms: 100, metric: 'm', port: 70000 } }, 'slo.port'],
   ['slo metric name', { kind: 'Inference', slo: { p99Ms: 100, metric: 'a-b', port: 80 } }, 'slo.metric'],
+  ['slo port + replicas beyond 65535', { kind: 'Inference', replicas: { min: 1, max: 8 }, slo: { p99Ms: 100, metric: 'm', port: 65530 } }, 'slo.port'],
+  ['env sets the service port', { env: { GANTRY_SERVICE_PORT: '8000' } }, 'env.GANTRY_SERVICE_PORT'],
   ['command missing', { command: undefined }, 'command'],
   ['command empty', { command: [] }, 'command'],
   ['command not strings', { command: ['a', 3] }, 'command[1]'],
@@ -144,4 +146,11 @@ t.test('utf8Length counts bytes', async (t) => {
   t.equal(utf8Length('é'), 2);
   t.equal(utf8Length('€'), 3);
   t.equal(utf8Length('😀'), 4);
+});
+
+t.test('replica i serves on slo.port + i: the last replica may use port 65535', async (t) => {
+  const spec = validateJobSpec(jobSpec({ kind: 'Inference', replicas: { min: 1, max: 8 }, slo: { p99Ms: 100, metric: 'm', port: 65528 } }));
+  t.equal(spec.slo?.port, 65528);
+  t.equal(servicePort(spec.slo!, 7), 65535);
+  t.equal(servicePort(spec.slo!, 0), 65528, 'replica 0 serves on the base port');
 });

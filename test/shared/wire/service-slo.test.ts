@@ -18,7 +18,7 @@ const job = {
 t.test('only the first rank of each replica scrapes', async (t) => {
   t.same(serviceSloToPb(job, job.ranks[0]!), { service: 'chat-1', metric: 'vllm:e2e_request_latency_seconds', port: 8000, windowMs: 0, replica: 0 });
   t.equal(serviceSloToPb(job, job.ranks[1]!), undefined);
-  t.same(serviceSloToPb(job, job.ranks[2]!)?.replica, 1);
+  t.same(serviceSloToPb(job, job.ranks[2]!), { service: 'chat-1', metric: 'vllm:e2e_request_latency_seconds', port: 8001, windowMs: 0, replica: 1 }, "replica 1 is scraped on the spec's port + 1");
   t.equal(serviceSloToPb(job, job.ranks[3]!), undefined);
   t.equal(serviceSloToPb({ ...job, spec: { ...job.spec, slo: undefined } }, job.ranks[0]!), undefined, 'no SLO');
   t.equal(serviceSloToPb({ ...job, spec: { ...job.spec, kind: 'Training' } }, job.ranks[0]!), undefined, 'not Inference');
