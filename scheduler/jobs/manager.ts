@@ -385,6 +385,7 @@ export class JobManager {
     if (pending.length > 0 || grow.length > 0) {
       const { tree, snapshot, byName, ports } = this.snapshotNow();
       this.noteNodeInputs(byName);
+      /** `${job}/${unit}` → the MASTER_PORT reserved for that unit this cycle. */
       const chosenPorts = new Map<string, number>();
       const gen = this.capacityGen;
       const plan = planCycle({
@@ -401,13 +402,22 @@ export class JobManager {
         queues: (name) => this.queue(name),
         usage: decayedUsage(this.jobs.values(), now, this.opts.fairShareHalfLifeMs),
         halfLifeMs: this.opts.fairShareHalfLifeMs,
-        accept: (job, placements) => {
-          const n0 = placements[0]?.ranks[0]?.node ?? '';
-          const reserved = ports.get(n0) ?? new Set<number>();
-          const port = pickMasterPort(this.opts.masterPortRange, reserved);
-          if (port === 0) return `every port of the MASTER_PORT range is taken on ${n0}`;
-          ports.set(n0, reserved.add(port));
-          chosenPorts.set(job.id, port);
+        // Each unit (the gang, a replica, a shard) is its own torch world: its rank 0's node gets a
+        // MASTER_PORT of its own, so two units on one node, of one job or of two, never share one.
+        accept: (job, placements, units) => {
+          const picked: Array<[string, number]> = [];
+          for (let i = 0; i < placements.length; i++) {
+            const head = placements[i]!.ranks[0]?.node ?? '';
+            const reserved = ports.get(head) ?? new Set<number>();
+            const port = pickMasterPort(this.opts.masterPortRange, reserved);
+            if (port === 0) {
+              for (const [n, p] of picked) ports.get(n)!.delete(p);
+              return `every port of the MASTER_PORT range is taken on ${head}`;
+            }
+            ports.set(head, reserved.add(port));
+            picked.push([head, port]);
+            chosenPorts.set(`${job.id}/${units?.[i] ?? i}`, port);
+          }
           return null;
         },
       });
@@ -434,7 +444,8 @@ export class JobManager {
         const base = changed.get(job.id) ?? this.transition(job, job.state, job.message);
         const epoch = base.epoch + 1;
         for (const r of base.ranks) r.epoch = rankEpoch(base, r);
-        const added = this.ranksOf([placement], tree, byName).map((r, i) => ({ ...r, rank: unit * job.spec.ranks + i, unit, epoch }));
+        const masterPort = chosenPorts.get(`${job.id}/${unit}`) ?? job.masterPort;
+        const added = this.ranksOf([placement], tree, byName).map((r, i) => ({ ...r, rank: unit * job.spec.ranks + i, unit, epoch, masterPort }));
         base.ranks = [...base.ranks, ...added].sort((a, b) => a.rank - b.rank);
         base.epoch = epoch;
         base.message = `replica ${unit} placed on ${[...new Set(added.map((r) => r.node))].join(', ')}; ${this.replicaCount(base)} of ${base.replicasTarget ?? '?'} replicas placed`;
@@ -456,7 +467,8 @@ export class JobManager {
         const next = this.transition(job, 'starting', `placed on ${new Set(ranks.map((r) => r.node)).size} node(s)`);
         next.epoch = job.epoch + 1;
         next.ranks = ranks;
-        next.masterPort = chosenPorts.get(job.id) ?? 0;
+        for (const r of ranks) r.masterPort = chosenPorts.get(`${job.id}/${r.unit}`) ?? 0;
+        next.masterPort = ranks[0]?.masterPort ?? 0;
         if (job.spec.kind === 'Inference') next.replicasTarget = placements.length;
         changed.set(job.id, next);
         sends.push(() => this.startRanks(next, byName));
@@ -490,8 +502,14 @@ export class JobManager {
     for (const j of this.jobs.values()) {
       if (!ACTIVE_JOB_STATES.has(j.state)) continue;
       for (const r of j.ranks) used.set(r.node, [...(used.get(r.node) ?? []), ...r.gpus]);
-      const n0 = j.ranks[0]?.node;
-      if (n0 && j.masterPort) ports.set(n0, (ports.get(n0) ?? new Set()).add(j.masterPort));
+      // Each unit's MASTER_PORT is reserved on its rank 0's node (records from before per-unit ports: the job's).
+      const seen = new Set<number>();
+      for (const r of j.ranks) {
+        if (seen.has(r.unit)) continue;
+        seen.add(r.unit);
+        const port = r.masterPort ?? j.masterPort;
+        if (port) ports.set(r.node, (ports.get(r.node) ?? new Set()).add(port));
+      }
     }
     for (const r of this.releasing.values()) used.set(r.node, [...(used.get(r.node) ?? []), ...r.gpus]);
     const snapshot = ClusterSnapshot.create(tree, (name) => {

@@ -31,8 +31,11 @@ export interface PlanInput {
   /** Decayed GPU-ms per queue (queue/decayedUsage). */
   usage: ReadonlyMap<string, number>;
   halfLifeMs: number;
-  /** Called when a job fits: a reason it still cannot start (no MASTER_PORT...), or null to start it. */
-  accept(job: JobRecord, placements: readonly Placement[]): string | null;
+  /**
+   * Called when a job fits, or a replica of a running one: a reason it still cannot start (no
+   * MASTER_PORT...), or null to start it. `units`: the unit index of each placement (default 0, 1, ...).
+   */
+  accept(job: JobRecord, placements: readonly Placement[], units?: readonly number[]): string | null;
   /** Running inference jobs short of replicas (replaced or scaled up): the unit indices to place, before any pending job. */
   grow?: ReadonlyArray<{ job: JobRecord; units: readonly number[] }>;
   /**
@@ -246,6 +249,11 @@ export function planCycle(input: PlanInput): Plan {
       const r = placeReplica(snapshot, job);
       if (!r.fits) {
         plan.growWaiting.set(job.id, explainText(r).replace(/\n$/, ''));
+        break;
+      }
+      const refused = input.accept(job, [r.placement], [unit]);
+      if (refused) {
+        plan.growWaiting.set(job.id, refused);
         break;
       }
       snapshot.reserve(r.placement);

@@ -4,7 +4,7 @@ import { servicePort } from '../../shared/jobspec/index.js';
 
 /**
  * RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR (rank 0's node address on the
- * fabric), MASTER_PORT, CUDA_VISIBLE_DEVICES as GPU UUIDs (ROCR_VISIBLE_DEVICES on AMD),
+ * fabric), MASTER_PORT (each unit's own: the gang's, a replica's, a shard's), CUDA_VISIBLE_DEVICES as GPU UUIDs (ROCR_VISIBLE_DEVICES on AMD),
  * GANTRY_JOB_ID, GANTRY_TOPOLOGY_ADDR, and for an Inference job with an SLO GANTRY_SERVICE_PORT
  * (the port its replica must serve on: slo.port + replica index); the spec's env first, so ours
  * win (the validator already refuses reserved names in a spec).
@@ -24,7 +24,7 @@ export function rankEnv(job: JobRecord, rank: RankRecord, nodes: (name: string) 
     LOCAL_RANK: String(sameNode.findIndex((r) => r.rank === rank.rank)),
     LOCAL_WORLD_SIZE: String(sameNode.length),
     MASTER_ADDR: nodes(rank0.node)?.address || rank0.node,
-    MASTER_PORT: String(job.masterPort),
+    MASTER_PORT: String(rank0.masterPort ?? job.masterPort),
     GANTRY_JOB_ID: job.id,
     GANTRY_JOB_EPOCH: String(rankEpoch(job, rank)),
     GANTRY_UNIT: String(rank.unit),

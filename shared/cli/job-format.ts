@@ -34,7 +34,10 @@ export function jobText(j: JobView, why: string | undefined): string {
     `submitted ${j.submitted}${j.started ? `   started ${j.started}` : ''}${j.finished ? `   finished ${j.finished}` : ''}`,
   ];
   if (j.ranks.length) {
-    out.push(`placement ${j.ranks.length} ranks on ${new Set(j.ranks.map((r) => r.node)).size} nodes, MASTER_PORT ${j.masterPort}`);
+    const unitPorts = new Map<number, number>();
+    for (const r of j.ranks) if (!unitPorts.has(r.unit)) unitPorts.set(r.unit, r.masterPort);
+    const masterPorts = new Set(unitPorts.values()).size <= 1 ? `MASTER_PORT ${j.masterPort}` : `MASTER_PORT per unit ${[...unitPorts].map(([u, p]) => `${u}:${p}`).join(' ')}`;
+    out.push(`placement ${j.ranks.length} ranks on ${new Set(j.ranks.map((r) => r.node)).size} nodes, ${masterPorts}`);
     // An SLO service: each replica's GANTRY_SERVICE_PORT (README "Service ports").
     const slo = j.kind === 'Inference' ? (j.spec as { slo?: { port?: unknown } } | null)?.slo : undefined;
     const port = typeof slo?.port === 'number' ? { port: slo.port } : undefined;

@@ -19,6 +19,8 @@ export interface RankRecord {
   state: RankState;
   exitCode: number | null;
   signal: string | null;
+  /** Its unit's MASTER_PORT (reserved on the unit's rank 0 node); absent in records from before per-unit ports: the job's. */
+  masterPort?: number;
   /** Set when the rank never started (its process could not be spawned): why; exitCode is then null. */
   startError?: string;
   /** The placement epoch this rank was started in, when it differs from the job's (a replaced or added inference replica keeps others' epochs). */

@@ -220,6 +220,7 @@ export function jobToPb(j: JobRecord): PbJob {
       exitCode: r.exitCode ?? 0,
       signal: r.signal ?? '',
       startError: r.startError ?? '',
+      masterPort: r.masterPort ?? j.masterPort,
     })),
     specJson: JSON.stringify(j.spec),
     owner: j.owner,
@@ -243,7 +244,7 @@ export interface JobView {
   finished: string | null;
   owner: string;
   masterPort: number;
-  ranks: Array<{ rank: number; unit: number; node: string; gpus: number[]; topologyAddress: string; state: string; exitCode: number | null; signal: string | null; startError: string | null }>;
+  ranks: Array<{ rank: number; unit: number; node: string; gpus: number[]; topologyAddress: string; state: string; exitCode: number | null; signal: string | null; startError: string | null; masterPort: number }>;
   spec: unknown;
 }
 
@@ -274,6 +275,7 @@ export function jobViewFromPb(pb: PbJobOut): JobView {
       exitCode: r.state === 'exited' && !r.startError ? r.exitCode : null,
       signal: r.signal || null,
       startError: r.startError || null,
+      masterPort: r.masterPort || pb.masterPort,
     })),
     spec: pb.specJson ? (JSON.parse(pb.specJson) as unknown) : null,
   };

@@ -161,3 +161,26 @@ t.test("a gang's running reports share writes; the state change to running is co
   t.equal(store.getJob(g.id)!.state, 'running', 'committed');
   await jm.stop();
 });
+
+t.test('every unit gets its own MASTER_PORT on its rank 0 node: shards and replicas sharing a node never share one', async (t) => {
+  const { jm, sent } = setup();
+  const batch = await jm.submit(jobYaml({ kind: 'Batch', name: 'shards', shards: 3, gpusPerRank: 1 }), 'u');
+  const service = await jm.submit(jobYaml({ kind: 'Inference', name: 'svc', ranks: 1, gpusPerRank: 2, replicas: { min: 2, max: 2 } }), 'u');
+  const gang = await jm.submit(jobYaml({ name: 'gang', ranks: 1, gpusPerRank: 1 }), 'u');
+  await jm.idle();
+  const jobs = [batch, service, gang].map((j) => jm.get(j.id));
+  t.same(jobs.map((j) => j.state), ['starting', 'starting', 'starting'], 'all three on the one node');
+  const heads = jobs.flatMap((j) => j.ranks.filter((r, i, all) => all.findIndex((x) => x.unit === r.unit) === i).map((r) => ({ job: j.id, unit: r.unit, node: r.node, port: r.masterPort })));
+  t.equal(heads.length, 6, '3 shards + 2 replicas + 1 gang');
+  t.ok(heads.every((h) => h.node === 'n1' && typeof h.port === 'number' && h.port >= 29500 && h.port <= 29999), 'each unit has a port from the range');
+  t.equal(new Set(heads.map((h) => h.port)).size, 6, 'six units on one node, six ports');
+  // What each rank is told is its unit's port.
+  const starts = sent.filter(([, m]) => m.startTask).map(([, m]) => m.startTask!);
+  t.equal(starts.length, 6);
+  for (const s of starts) {
+    const j = jobs.find((x) => x.id === s.jobId)!;
+    const r = j.ranks.find((x) => x.rank === s.rank)!;
+    t.equal(s.env!.MASTER_PORT, String(r.masterPort), `${s.jobId} rank ${s.rank}: MASTER_PORT of its unit`);
+  }
+  t.equal(jobs[0]!.masterPort, jobs[0]!.ranks[0]!.masterPort, "the job's masterPort is its unit 0's");
+});

@@ -11,6 +11,7 @@ export interface RankPlacement {
   'exitCode'?: (number);
   'signal'?: (string);
   'startError'?: (string);
+  'masterPort'?: (number);
 }
 
 export interface RankPlacement__Output {
@@ -23,4 +24,5 @@ export interface RankPlacement__Output {
   'exitCode': (number);
   'signal': (string);
   'startError': (string);
+  'masterPort': (number);
 }
