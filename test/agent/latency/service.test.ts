@@ -6,7 +6,7 @@ import path from 'node:path';
 import { decodeProbe, encodeProbe, interfaceAddress, LatencyService, WindowStats, type LatencyOptions } from '../../../agent/latency/index.js';
 import { MemoryTelemetrySink } from '../../../agent/telemetry/index.js';
 import { ConfigError } from '../../../shared/errors/index.js';
-import { decodeLatencyWindow } from '../../../shared/telemetry/index.js';
+import { decodeLatencyWindow, latencyWireEncoding } from '../../../shared/telemetry/index.js';
 import { systemClock } from '../../../shared/clock/index.js';
 import { createLogger } from '../../../shared/log/index.js';
 import { Registry } from 'prom-client';
@@ -74,6 +74,7 @@ t.test('two agents probe each other; a delayed echo shows in the windows, and lo
   t.same(a.peerNames, ['b'], 'never probes itself');
   await until('windows from both', () => sa.messages.length >= 2 && sb.messages.length >= 2);
   const first = decodeLatencyWindow(sa.messages[1]!.data);
+  t.equal(latencyWireEncoding(sa.messages[1]!.data), 'binary', 'windows go out in the binary encoding');
   t.equal(sa.messages[0]!.subject, 'gantry.telemetry.latency.a%2Ex', 'subject token encoded');
   t.equal(first.peers[0]?.peer, 'b');
   t.ok((first.peers[0]?.sent ?? 0) > 0 && first.peers[0]!.p99Us < 100_000, `fast before: ${JSON.stringify(first.peers[0])}`);
