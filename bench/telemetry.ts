@@ -1,8 +1,10 @@
 /**
  * Telemetry ingest: how many latency windows per second the scheduler's subscriber + aggregator
  * (scheduler/telemetry LatencyTelemetry, the daemon's own code) takes from a real nats-server without
- * backlog. Windows come from a separate publisher process (bench/telemetry-publisher.ts): every node of
- * the 5,000-node cluster with its 4 chosen peers, ~100 RTTs each.
+ * backlog. Windows come from a separate publisher process (bench/telemetry-publisher.ts, raw NATS
+ * protocol so that it outruns the subscriber): every node of the 5,000-node cluster with its 4 chosen
+ * peers, ~100 RTTs each, in the agents' binary encoding (`--encoding json`: the legacy JSON form).
+ * A warm-up of 20,000 windows (not reported) runs first.
  *
  * (a) paced at the target rate: everything delivered, the rate kept, and under 100 ms of backlog left
  *     when the publisher stops; (b) flat out: the rate sustained, delivered/sent (a slow consumer

@@ -172,6 +172,10 @@ export function encodeLatencyWindowJson(w: LatencyWindow): Uint8Array {
 
 // ---- decoding ----
 
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 function truncated(field: string, at: number): InvalidArgumentError {
   return new InvalidArgumentError('latency window', `truncated at byte ${at} (reading ${field})`);
 }
@@ -284,7 +288,9 @@ function decodeBinary(data: Uint8Array, names: NameTable | undefined): LatencyWi
   if (data[2] !== LATENCY_BUCKET_LAYOUT) {
     throw new InvalidArgumentError('latency window', `unknown bucket layout ${data[2]} (this reader knows ${LATENCY_BUCKET_LAYOUT})`);
   }
-  const startMs = new DataView(data.buffer, data.byteOffset, data.byteLength).getFloat64(3, true);
+  // The float64 through a scratch buffer rather than a DataView per message (no allocation).
+  for (let j = 0; j < 8; j++) f64Bytes[LITTLE_ENDIAN ? j : 7 - j] = data[3 + j] as number;
+  const startMs = f64[0] as number;
   if (!Number.isFinite(startMs)) throw new InvalidArgumentError('startMs', 'must be a finite number');
   const r = new Reader(data, data.length, names);
   const windowMs = r.varint(() => 'windowMs');
