@@ -2,7 +2,8 @@
  * The telemetry benchmark's load: a separate process publishing latency windows into NATS as fast as
  * it can, or paced. Usage:
  *   node dist/bench/telemetry-publisher.js <nats url> <count> <rate/s, 0 = flat out> <binary|json>
- * Prints one JSON line: {sent, seconds, bytes} (bytes: average message payload).
+ * Prints one JSON line: {sent, seconds, bytes, cpuMs} (bytes: average message payload; cpuMs: its own
+ * CPU time while publishing).
  *
  * It speaks the NATS client protocol itself over one TCP connection (CONNECT, then pre-built
  * `PUB <subject> <len>` frames written in large batches, then PING/PONG as the flush) rather than
@@ -86,6 +87,7 @@ function write(from: number, to: number): boolean {
 const drained = (): Promise<void> => new Promise<void>((r) => sock.once('drain', () => r()));
 
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 let sent = 0;
 const batch = rate > 0 ? Math.max(1, Math.round(rate / 1000)) : subjects.length;
 while (sent < count) {
@@ -102,5 +104,6 @@ while (sent < count) {
 }
 await ping();
 const seconds = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
 sock.end();
-process.stdout.write(`${JSON.stringify({ sent, seconds, bytes: payloadBytes / subjects.length })}\n`);
+process.stdout.write(`${JSON.stringify({ sent, seconds, bytes: payloadBytes / subjects.length, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
