@@ -220,24 +220,34 @@ export class NameTable {
   }
 }
 
-/** Cursor over one binary message; fields are named only when an error is built. */
+/**
+ * Cursor over one binary message. Fields are named only when an error is built: from a constant
+ * field name, the peer being read (`peer`, -1 outside the peer list) and an optional list index,
+ * so reading allocates nothing for the names.
+ */
 class Reader {
   pos = HEADER_BYTES;
+  peer = -1;
   constructor(
     readonly buf: Uint8Array,
     readonly end: number,
     readonly names: NameTable | undefined,
   ) {}
 
-  varint(field: () => string): number {
+  name(field: string, index = -1): string {
+    const f = index >= 0 ? `${field}[${index}]` : field;
+    return this.peer < 0 ? f : `peers[${this.peer}].${f}`;
+  }
+
+  varint(field: string, index = -1): number {
     const buf = this.buf;
-    if (this.pos >= this.end) throw truncated(field(), this.pos);
+    if (this.pos >= this.end) throw truncated(this.name(field, index), this.pos);
     let b = buf[this.pos++] as number;
     if (b < 0x80) return b;
     let v = b & 0x7f;
     let mul = 0x80;
     for (let i = 1; i < 8; i++) {
-      if (this.pos >= this.end) throw truncated(field(), this.pos);
+      if (this.pos >= this.end) throw truncated(this.name(field, index), this.pos);
       b = buf[this.pos++] as number;
       v += (b & 0x7f) * mul;
       if (b < 0x80) {
@@ -246,15 +256,15 @@ class Reader {
       }
       mul *= 0x80;
     }
-    throw new InvalidArgumentError(field(), 'varint out of range (over 2^53 - 1)');
+    throw new InvalidArgumentError(this.name(field, index), 'varint out of range (over 2^53 - 1)');
   }
 
-  string(field: () => string): string {
+  string(field: string): string {
     const len = this.varint(field);
-    if (len === 0) throw new InvalidArgumentError(field(), 'must be a non-empty string');
+    if (len === 0) throw new InvalidArgumentError(this.name(field), 'must be a non-empty string');
     const start = this.pos;
     const stop = start + len;
-    if (stop > this.end) throw truncated(field(), this.end);
+    if (stop > this.end) throw truncated(this.name(field), this.end);
     this.pos = stop;
     const buf = this.buf;
     if (this.names) {
@@ -274,7 +284,7 @@ class Reader {
     try {
       return utf8Decoder.decode(buf.subarray(start, stop));
     } catch {
-      throw new InvalidArgumentError(field(), 'is not valid UTF-8');
+      throw new InvalidArgumentError(this.name(field), 'is not valid UTF-8');
     }
   }
 }
@@ -293,22 +303,23 @@ function decodeBinary(data: Uint8Array, names: NameTable | undefined): LatencyWi
   const startMs = f64[0] as number;
   if (!Number.isFinite(startMs)) throw new InvalidArgumentError('startMs', 'must be a finite number');
   const r = new Reader(data, data.length, names);
-  const windowMs = r.varint(() => 'windowMs');
-  const node = r.string(() => 'node');
-  const count = r.varint(() => 'peers');
+  const windowMs = r.varint('windowMs');
+  const node = r.string('node');
+  const count = r.varint('peers');
   // Each peer takes at least 8 bytes (a 1-byte name, six 1-byte varints): a bound before allocating for a hostile count.
   if (count * 8 > data.length - r.pos) throw truncated('peers', data.length);
-  const peers: LatencyPeerWindow[] = new Array(count);
+  const peers: LatencyPeerWindow[] = [];
   for (let i = 0; i < count; i++) {
-    const peer = r.string(() => `peers[${i}].peer`);
-    const sent = r.varint(() => `peers[${i}].sent`);
-    const lost = r.varint(() => `peers[${i}].lost`);
-    const p50Us = r.varint(() => `peers[${i}].p50Us`);
-    const p99Us = r.varint(() => `peers[${i}].p99Us`);
-    const maxUs = r.varint(() => `peers[${i}].maxUs`);
-    const k = r.varint(() => `peers[${i}].buckets`);
+    r.peer = i;
+    const peer = r.string('peer');
+    const sent = r.varint('sent');
+    const lost = r.varint('lost');
+    const p50Us = r.varint('p50Us');
+    const p99Us = r.varint('p99Us');
+    const maxUs = r.varint('maxUs');
+    const k = r.varint('buckets');
     if (k > HISTOGRAM_BUCKETS) throw new InvalidArgumentError(`peers[${i}].buckets`, `${k} non-empty buckets (at most ${HISTOGRAM_BUCKETS})`);
-    const buckets: number[] = new Array(k * 2);
+    const buckets: number[] = [];
     let prev = -1;
     for (let j = 0; j < k; j++) {
       if (r.pos >= r.end) throw truncated(`peers[${i}].buckets[${2 * j}]`, r.pos);
@@ -317,10 +328,9 @@ function decodeBinary(data: Uint8Array, names: NameTable | undefined): LatencyWi
         throw new InvalidArgumentError(`peers[${i}].buckets[${2 * j}]`, `bucket index must be in 0..${HISTOGRAM_BUCKETS - 1}, ascending (got ${idx})`);
       }
       prev = idx;
-      buckets[2 * j] = idx;
-      buckets[2 * j + 1] = r.varint(() => `peers[${i}].buckets[${2 * j + 1}]`);
+      buckets.push(idx, r.varint('buckets', 2 * j + 1));
     }
-    peers[i] = { peer, sent, lost, buckets, p50Us, p99Us, maxUs };
+    peers.push({ peer, sent, lost, buckets, p50Us, p99Us, maxUs });
   }
   if (r.pos !== data.length) throw new InvalidArgumentError('latency window', `${data.length - r.pos} unexpected bytes after the last peer`);
   return { v: LATENCY_SCHEMA_VERSION, node, startMs, windowMs, peers };
