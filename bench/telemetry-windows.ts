@@ -1,12 +1,13 @@
-/** Realistic latency windows for the telemetry benchmark: every node of hgx5000 probing its chosen peers. */
+/** Realistic latency windows for the telemetry benchmark: every node of hgx5000 probing its chosen peers, in the wire encoding given. */
 import { newCounts, record, toSparse } from '../shared/histogram/index.js';
-import { encodeLatencyWindow } from '../shared/telemetry/index.js';
+import { encodeLatencyWindow, encodeLatencyWindowJson, type LatencyWireEncoding } from '../shared/telemetry/index.js';
 import { latencyTelemetrySubject } from '../shared/events/index.js';
 import { choosePeers, layoutFromTree } from '../scheduler/telemetry/index.js';
 import { hgx5000 } from './clusters.js';
 import { Prng } from './prng.js';
 
-export function benchWindows(): { subjects: string[]; payloads: Uint8Array[] } {
+export function benchWindows(encoding: LatencyWireEncoding = 'binary'): { subjects: string[]; payloads: Uint8Array[] } {
+  const encode = encoding === 'json' ? encodeLatencyWindowJson : encodeLatencyWindow;
   const tree = hgx5000().tree;
   const peers = choosePeers(layoutFromTree(tree), { peersPerLevel: [2, 1, 1] });
   const rng = new Prng(42);
@@ -15,7 +16,7 @@ export function benchWindows(): { subjects: string[]; payloads: Uint8Array[] } {
   for (const [node, list] of peers) {
     subjects.push(latencyTelemetrySubject(node));
     payloads.push(
-      encodeLatencyWindow({
+      encode({
         v: 1,
         node,
         startMs: 1_700_000_000_000,

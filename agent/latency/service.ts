@@ -1,7 +1,8 @@
 /**
  * East-west latency probing on the agent: a UDP echo responder (the only inbound port besides
  * /metrics) and a prober that sends small probes to the peers the scheduler picks, at a fixed rate,
- * and publishes one window per `windowMs` on gantry.telemetry.latency.<node> (shared/telemetry).
+ * and publishes one window per `windowMs` on gantry.telemetry.latency.<node> (shared/telemetry's binary
+ * encoding).
  */
 import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
@@ -168,9 +169,17 @@ export class LatencyService {
     const w = this.stats.window(this.opts.nodeName, this.windowStartMs, now - this.windowStartMs);
     this.windowStartMs = now;
     if (w.peers.length > 0) {
-      this.sink.publish(latencyTelemetrySubject(this.opts.nodeName), encodeLatencyWindow(w));
-      this.totals.windows++;
-      this.counters?.windows.inc();
+      let data: Uint8Array | undefined;
+      try {
+        data = encodeLatencyWindow(w); // binary (shared/telemetry); WindowStats only makes what it can carry
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, 'latency window not encodable; dropped');
+      }
+      if (data) {
+        this.sink.publish(latencyTelemetrySubject(this.opts.nodeName), data);
+        this.totals.windows++;
+        this.counters?.windows.inc();
+      }
     }
     await this.readDelayFile();
   }

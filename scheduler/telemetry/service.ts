@@ -12,7 +12,7 @@ import type { Clock } from '../../shared/clock/index.js';
 import { EVENT_SCHEMA_VERSION, LATENCY_TELEMETRY_SUBJECT_ALL } from '../../shared/events/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import type { SchedulerMessage } from '../../shared/proto/index.js';
-import { decodeLatencyWindow } from '../../shared/telemetry/index.js';
+import { decodeLatencyWindow, NameTable, type LatencyWindow } from '../../shared/telemetry/index.js';
 import { latencyPeersToPb, type LatencyEndpointView, type LatencyPeerView } from '../../shared/wire/index.js';
 import type { EventBus } from '../events/index.js';
 import type { TopologyTree } from '../topology/index.js';
@@ -46,7 +46,10 @@ export class LatencyTelemetry {
   private tree: TopologyTree | undefined;
   private readonly endpoints = new Map<string, LatencyEndpointView>();
   private readonly sentPeers = new Map<string, string>();
-  private readonly windows: Counter<'result'>;
+  /** Windows that did not decode (the aggregator counts the rest). */
+  private malformed = 0;
+  /** Node names of binary windows, interned (one string per node, not one per window). */
+  private readonly names = new NameTable();
   private readonly readyWaiters: Array<() => void> = [];
   private peersDirty = true;
 
@@ -55,11 +58,20 @@ export class LatencyTelemetry {
     private readonly deps: LatencyTelemetryDeps,
   ) {
     this.aggregator = new LatencyAggregator(opts);
-    this.windows = new Counter({
+    const agg = this.aggregator;
+    // Counted in plain fields on the hot path (prom-client's labelled inc() costs more than a window's
+    // decode) and handed to the counter when scraped.
+    const self = this;
+    new Counter({
       name: 'gantry_scheduler_latency_windows_total',
       help: 'Latency windows received from agents, by result (accepted, refused: malformed or from nodes outside the tree).',
       labelNames: ['result'],
       registers: [deps.registry],
+      collect() {
+        this.reset();
+        this.inc({ result: 'accepted' }, agg.accepted);
+        this.inc({ result: 'refused' }, agg.refused + self.malformed);
+      },
     });
     // The domain gauges (gantry_scheduler_domain_*) are in scheduler/metrics.ts, read from this.aggregator.domains().
   }
@@ -86,14 +98,25 @@ export class LatencyTelemetry {
     return this.sub ? Promise.resolve() : new Promise<void>((r) => this.readyWaiters.push(r));
   }
 
-  /** Takes one encoded window (the NATS callback; benchmarks and tests call it directly). */
+  /** Takes one encoded window, binary or legacy JSON (the NATS callback; benchmarks and tests call it directly). */
   ingest(data: Uint8Array): void {
+    let w: LatencyWindow;
     try {
-      const n = this.aggregator.ingest(decodeLatencyWindow(data), this.deps.clock.nowMs());
-      this.windows.inc({ result: n > 0 ? 'accepted' : 'refused' });
+      w = decodeLatencyWindow(data, this.names);
     } catch {
-      this.windows.inc({ result: 'refused' });
+      this.malformed++;
+      return;
     }
+    try {
+      this.aggregator.ingest(w, this.deps.clock.nowMs());
+    } catch {
+      this.aggregator.refused++; // a bucket list addSparse refused
+    }
+  }
+
+  /** Windows taken and refused since start (the metric's figures; benchmarks). */
+  get counts(): { accepted: number; refused: number } {
+    return { accepted: this.aggregator.accepted, refused: this.aggregator.refused + this.malformed };
   }
 
   /** Messages the subscription has been handed but not yet processed (backlog). */

@@ -48,7 +48,7 @@ t.test('latency window round trip and refusals', async (t) => {
   const w = { v: 1 as const, node: 'n.1', startMs: 1000, windowMs: 500, peers: [{ peer: 'n2', sent: 3, lost: 1, buckets: [4, 2], p50Us: 30, p99Us: 30, maxUs: 29 }] };
   t.same(decodeLatencyWindow(encodeLatencyWindow(w)), w);
   const bads: Array<[string, RegExp]> = [
-    ['nope', /not JSON/],
+    ['nope', /nor JSON/],
     ['{"v":2}', /version/],
     ['{"v":1,"node":""}', /node/],
     ['{"v":1,"node":"a","startMs":1,"windowMs":-1,"peers":[]}', /windowMs/],
