@@ -124,6 +124,8 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
     allowRoot: config.runner.allowRoot,
     logMaxBytes: config.runner.logMaxBytes,
     logKeep: config.runner.logKeep,
+    warmSupervisors: config.runner.warmSupervisors,
+    warmRefillDelayMs: config.runner.warmRefillDelayMs,
   });
   const view = (t: TaskStatus): TaskStatusView => ({
     jobId: t.jobId,

@@ -23,6 +23,7 @@ import type { ListNodesResponse__Output, PbJobOut, SchedulerServiceClient } from
 import type { JobRecord, JobState, RankRecord } from '../shared/domain/index.js';
 import { parseJobSpec } from '../shared/jobspec/index.js';
 import { LmdbStore } from '../scheduler/store/index.js';
+import { agentConfigSchema } from '../agent/config.js';
 import type { FleetPlan } from './fleet.js';
 import { percentile, type BenchOptions, type BenchRow, type BenchSuite, type SuiteResult } from './suite.js';
 
@@ -35,6 +36,8 @@ const SUPERVISOR = path.join(ROOT, 'dist', 'agent', 'runner', 'supervisor.js');
 const PER_FLEET = 128;
 /** Private memory per running rank (its supervisor, mostly), for the "does it fit" check; measured ≈ 10 MiB. */
 const RANK_BUDGET_BYTES = 16 * 2 ** 20;
+/** Idle warm supervisors per agent: the agent's default (runner.warmSupervisors). */
+const WARM_PER_AGENT = agentConfigSchema.parse({}).runner.warmSupervisors;
 /** Keep the whole benchmark under this (the machine is shared). */
 const MEMORY_CAP_BYTES = 10 * 2 ** 30;
 
@@ -268,6 +271,8 @@ interface GangResult {
   submitToRunningMs: number;
   phases: Record<string, number>;
   supervisorMemory: { processes: number; pssMiB: number; privateMiB: number; rssMiB: number };
+  /** Idle warm supervisors at the time (refilled after the gang's starts went quiet). */
+  warmPoolMemory: { processes: number; pssMiB: number };
   fleetMemory: { processes: number; pssMiB: number };
   schedulerMemory: { pssMiB: number };
 }
@@ -291,20 +296,24 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
         return undefined;
       }
     })
-    .find((l) => l?.job === job.id && l.state === 'starting');
+    .find((l) => l?.job === job.id && (l.state === 'starting' || l.event === 'placed'));
   const placedAt = Number(placedLine?.time ?? NaN);
   const received: number[] = [];
   const launched: number[] = [];
   const started: number[] = [];
+  let warmStarts = 0;
   for (const r of job.ranks) {
     const dir = path.join(fleet.stateDirOf.get(r.node)!, 'tasks', job.id, String(r.rank), String(job.epoch));
     received.push(readRecord(path.join(dir, 'spec.json'))?.createdMs ?? NaN);
-    launched.push(readRecord(path.join(dir, 'launch.json'))?.launchedMs ?? NaN);
+    const launch = readRecord(path.join(dir, 'launch.json'));
+    launched.push(launch?.launchedMs ?? NaN);
+    if ((launch as { warm?: boolean } | undefined)?.warm === true) warmStarts++;
     started.push(readRecord(path.join(dir, 'status.json'))?.startedMs ?? NaN);
   }
   const max = (xs: number[]): number => Math.max(...xs);
   const min = (xs: number[]): number => Math.min(...xs);
-  const sup = processesMentioning(root).filter((p) => cmdline(p).includes('supervisor.js'));
+  const sup = rankSupervisors(root);
+  const warmMem = memoryOf(warmSupervisors(root));
   const supMem = memoryOf(sup);
   const fleetMem = memoryOf(fleet.children.map((c) => c.pid!).filter(Boolean));
   const schedMem = memoryOf(s.child.proc.pid ? [s.child.proc.pid] : []);
@@ -314,11 +323,12 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
     'submit → placed and committed': placedAt - submitAt,
     'placed → first StartTask received by an agent': min(received) - placedAt,
     'placed → last StartTask received': max(received) - placedAt,
-    'last StartTask received → last supervisor spawned': max(launched) - max(received),
-    'first StartTask received → last supervisor spawned': max(launched) - min(received),
-    'last supervisor spawned → last rank process started': max(started) - max(launched),
+    'last StartTask received → last supervisor spawned or handed its task': max(launched) - max(received),
+    'first StartTask received → last supervisor spawned or handed its task': max(launched) - min(received),
+    'last supervisor spawned or handed its task → last rank process started': max(started) - max(launched),
     'last rank started → scheduler has all running': runningAt - max(started),
     'median per rank: StartTask received → rank started': percentile(started.map((x, i) => x - received[i]!), 50),
+    'ranks started by a warm supervisor': warmStarts,
   };
   log(`  gang ${ranks}: ${runningAt - submitAt} ms; ${Object.entries(phases).map(([k, v]) => `${k} ${v}`).join('; ')}`);
   const result: GangResult = {
@@ -326,21 +336,55 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
     submitToRunningMs: runningAt - submitAt,
     phases,
     supervisorMemory: { processes: sup.length, pssMiB: round(supMem.pss / MiB), privateMiB: round(supMem.private / MiB), rssMiB: round(supMem.rss / MiB) },
+    warmPoolMemory: { processes: warmSupervisors(root).length, pssMiB: round(warmMem.pss / MiB) },
     fleetMemory: { processes: fleet.children.length, pssMiB: round(fleetMem.pss / MiB) },
     schedulerMemory: { pssMiB: round(schedMem.pss / MiB) },
   };
   await call(s, 'CancelJob', { id: job.id, reason: 'benchmark done' });
-  // Every supervisor gone before the next gang (the stop is SIGTERM, 1 s grace).
+  // Every rank's supervisor gone before the next gang (the stop is SIGTERM, 1 s grace).
   const deadline = Date.now() + 60_000;
-  while (processesMentioning(root).some((p) => cmdline(p).includes('supervisor.js'))) {
+  while (rankSupervisors(root).length > 0) {
     if (Date.now() > deadline) {
-      for (const p of processesMentioning(root).filter((q) => cmdline(q).includes('supervisor.js'))) process.kill(p, 'SIGKILL');
+      for (const p of rankSupervisors(root)) process.kill(p, 'SIGKILL');
       break;
     }
     await sleep(100);
   }
   await sleep(500);
   return result;
+}
+
+/** Supervisors running a rank (cold ones, and warm ones that took a task and its title). */
+function rankSupervisors(root: string): number[] {
+  return processesMentioning(root).filter((p) => {
+    const c = cmdline(p);
+    return c.includes('supervisor.js') && !c.includes(' --warm ');
+  });
+}
+
+/** Idle warm supervisors (runner.warmSupervisors), waiting for a task. */
+function warmSupervisors(root: string): number[] {
+  return processesMentioning(root).filter((p) => cmdline(p).includes(' --warm '));
+}
+
+/**
+ * Waits until every agent's warm pool is full (runner.warmSupervisors each) and the machine is
+ * quiet again (the fleet and its supervisors use under 10% of a core over half a second), so a
+ * gang starts from the state an idle cluster is in.
+ */
+async function waitWarmPools(root: string, fleet: Fleet, want: number, log: (l: string) => void): Promise<void> {
+  const t0 = Date.now();
+  const deadline = t0 + 180_000;
+  while (warmSupervisors(root).length < want && Date.now() < deadline) await sleep(200);
+  let last = Infinity;
+  for (;;) {
+    const pids = [...fleet.children.map((c) => c.pid ?? 0), ...processesMentioning(root)];
+    const cpu = pids.reduce((a, p) => a + (cpuMsOf(p) || 0), 0);
+    if ((last !== Infinity && cpu - last < 50) || Date.now() > deadline) break;
+    last = cpu;
+    await sleep(500);
+  }
+  log(`  warm pools: ${warmSupervisors(root).length} idle supervisors (want ${want}), quiet after ${Date.now() - t0} ms`);
 }
 
 // ---- (light) ---------------------------------------------------------------------------------
@@ -589,7 +633,9 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
     if (want('(gang)')) {
       const available = memAvailableBytes();
       const budget = Math.min(MEMORY_CAP_BYTES, available - 4 * 2 ** 30);
-      const gangs = params.gangs.filter((g) => g * RANK_BUDGET_BYTES + Math.ceil(g / PER_FLEET) * 400 * 2 ** 20 <= budget);
+      // Every agent of the largest gang holds its warm pool too (idle supervisors, refilled after each gang).
+      const agentsFor = Math.max(0, ...params.gangs);
+      const gangs = params.gangs.filter((g) => (g + agentsFor * WARM_PER_AGENT) * RANK_BUDGET_BYTES + Math.ceil(agentsFor / PER_FLEET) * 400 * 2 ** 20 <= budget);
       const skipped = params.gangs.filter((g) => !gangs.includes(g));
       if (skipped.length) opts.log(`  skipping gangs ${skipped.join(', ')}: not enough memory (${round(available / 2 ** 30, 1)} GiB available, cap ${MEMORY_CAP_BYTES / 2 ** 30} GiB)`);
       const agents = Math.max(0, ...gangs);
@@ -602,7 +648,10 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
           fleet = await startFleet(root, s.address, agents, 'sim', opts.log);
           await waitNodesReady(s, agents, 120_000);
           details.fleetStartup = { agents, processes: fleet.children.length, perProcess: PER_FLEET, msToAllRegistered: Date.now() - t0, perFleetMs: fleet.startupMs };
-          for (const g of gangs) results.push(await runGang(s, fleet, root, g, opts.log));
+          for (const g of gangs) {
+            if (WARM_PER_AGENT > 0) await waitWarmPools(root, fleet, agents * WARM_PER_AGENT, opts.log);
+            results.push(await runGang(s, fleet, root, g, opts.log));
+          }
         } finally {
           await fleet?.stop();
           await s.stop();
@@ -621,17 +670,17 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
         const ph = r.phases;
         rows.push({
           scenario: `(gang) ${r.ranks} ranks: phases`,
-          metric: 'placed / last StartTask in / last supervisor spawned / last rank started / scheduler saw all',
+          metric: `placed / last StartTask in / last supervisor spawned or handed (${ph['ranks started by a warm supervisor']} of ${r.ranks} warm) / last rank started / scheduler saw all`,
           value: [
             ph['submit → placed and committed'],
             ph['placed → last StartTask received'],
-            ph['last StartTask received → last supervisor spawned'],
-            ph['last supervisor spawned → last rank process started'],
+            ph['last StartTask received → last supervisor spawned or handed its task'],
+            ph['last supervisor spawned or handed its task → last rank process started'],
             ph['last rank started → scheduler has all running'],
           ].join(' / '),
           unit: 'ms (each from the previous)',
         });
-        rows.push({ scenario: `(gang) ${r.ranks} ranks: memory`, metric: 'supervisors PSS (count) / fleet PSS / scheduler PSS', value: `${r.supervisorMemory.pssMiB} (${r.supervisorMemory.processes}) / ${r.fleetMemory.pssMiB} / ${r.schedulerMemory.pssMiB}`, unit: 'MiB' });
+        rows.push({ scenario: `(gang) ${r.ranks} ranks: memory`, metric: 'rank supervisors PSS (count) / idle warm supervisors PSS (count) / fleet PSS / scheduler PSS', value: `${r.supervisorMemory.pssMiB} (${r.supervisorMemory.processes}) / ${r.warmPoolMemory.pssMiB} (${r.warmPoolMemory.processes}) / ${r.fleetMemory.pssMiB} / ${r.schedulerMemory.pssMiB}`, unit: 'MiB' });
       }
       details.gang = { method: 'one rank per agent (8 GPUs per rank), rank command "sleep 120", cancelled after; times are wall clock on one machine (submit in the benchmark, placed from the scheduler log, per-rank times from the runner task records spec.json createdMs, launch.json launchedMs, status.json startedMs, all-running from the job startedMs)', results, skipped };
     }

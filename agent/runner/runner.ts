@@ -63,7 +63,7 @@ const BACKSTOP_MS = 5_000;
 const DEFAULT_LOG_READ = 64 * 1024;
 const MAX_LOG_READ = 4 * 1024 * 1024;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const DEFAULT_WARM_REFILL_MS = 1000;
+const DEFAULT_WARM_REFILL_MS = 5000;
 /** Longest wait before replacing warm supervisors that keep dying before they are used. */
 const WARM_BACKOFF_MAX_MS = 60_000;
 /**

@@ -85,7 +85,7 @@ export interface TaskRunnerOptions {
    * its supervisor (cold).
    */
   warmSupervisors?: number;
-  /** How long after the last start (or a warm supervisor's loss) the pool is refilled; default 1000 ms. */
+  /** How long after the last start (or a warm supervisor's loss) the pool is refilled; default 5000 ms. */
   warmRefillDelayMs?: number;
 }
 
