@@ -91,7 +91,7 @@ t.test('a warm-started rank: named by its task dir, adopted by a new runner, sto
   await second.stop(s, 5, 'test stop');
   t.match(second.get(s), { state: 'exited', signal: 'SIGTERM' }, 'the stop went through the warm-started supervisor');
   t.match(second.get(s)?.message, /^stopped \(test stop\)/);
-  t.notOk(processAlive(sup), 'and it exited');
+  await waitFor('the supervisor to exit after recording the exit', () => !processAlive(sup));
 });
 
 t.test('the pool refills after the delay, and the refilled supervisor is used next', async (t) => {
