@@ -5,8 +5,11 @@
  *             dir, the agents real daemons hosted many per fleet process (bench/fleet.ts), each
  *             rank under the real TaskRunner and its per-rank supervisor process; broken into
  *             phases from the scheduler's log and the runner's task records;
- *   (light)   what a lighter rank supervisor would give: N supervisors spawned at once, the
- *             production one (node supervisor.js) beside a POSIX sh prototype;
+ *             (with the agents' default warm supervisor pools, runner.warmSupervisors, full
+ *             and the machine quiet before each gang);
+ *   (light)   N supervisors started at once: the production one spawned cold (node
+ *             supervisor.js), with lean V8 flags, a POSIX sh prototype, and N warm ones
+ *             (booted beforehand) handed their task over IPC;
  *   (restart) scheduler process start → serving gRPC with S stored jobs loaded;
  *   (submit)  SubmitJob accepted per second over gRPC from concurrent clients (jobs valid but
  *             pending: every node cordoned), with p50/p99 latency.
@@ -185,7 +188,9 @@ async function startFleet(root: string, scheduler: string, count: number, prefix
     plans.map(async (plan, f) => {
       const file = path.join(root, `fleet-${prefix}-${f}.json`);
       writeFileSync(file, JSON.stringify(plan));
-      const child = spawn(process.execPath, [FLEET, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // e.g. GANTRY_BENCH_FLEET_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the fleet processes
+      const nodeArgs = (process.env.GANTRY_BENCH_FLEET_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const child = spawn(process.execPath, [...nodeArgs, FLEET, file], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       let err = '';
       child.stderr!.on('data', (b: Buffer) => {
@@ -407,8 +412,12 @@ printf '{"version":1,"writer":"supervisor","failedToStart":false,"code":%s,"sign
 /** Node flags that trim start-up work (no V8 worker threads, a small young generation). */
 const LEAN_NODE_FLAGS = ['--single-threaded', '--v8-pool-size=0', '--max-semi-space-size=1'];
 
-/** Spawns n supervisors at once, as n runners would, and times until every rank has started. */
-async function spawnSupervisors(root: string, kind: 'node' | 'node-lean' | 'sh', n: number): Promise<{ spawnLoopMs: number; allStartedMs: number; p50Ms: number }> {
+/**
+ * Spawns n supervisors at once, as n runners would, and times until every rank has started. 'warm'
+ * boots n warm supervisors first (as n agents' pools would be, untimed), waits until they are
+ * ready and the machine is quiet, then hands each its task over IPC at once.
+ */
+async function spawnSupervisors(root: string, kind: 'node' | 'node-lean' | 'sh' | 'warm', n: number): Promise<{ spawnLoopMs: number; allStartedMs: number; p50Ms: number }> {
   const base = path.join(root, `light-${kind}`);
   const script = path.join(root, 'sh-supervisor');
   writeFileSync(script, SH_SUPERVISOR, { mode: 0o755 });
@@ -422,9 +431,26 @@ async function spawnSupervisors(root: string, kind: 'node' | 'node-lean' | 'sh',
     );
     dirs.push(dir);
   }
+  const warm: ChildProcess[] = [];
+  if (kind === 'warm') {
+    let ready = 0;
+    for (let i = 0; i < n; i++) {
+      const c = spawn(process.execPath, [SUPERVISOR, '--warm', path.join(base, 'tasks'), ' '.repeat(200)], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+      c.on('error', () => undefined);
+      c.once('message', () => ready++);
+      warm.push(c);
+    }
+    const deadline = Date.now() + 120_000;
+    while (ready < n && Date.now() < deadline) await sleep(50);
+    await sleep(1000);
+  }
   const t0 = Date.now();
   const p0 = performance.now();
-  for (const dir of dirs) {
+  for (const [i, dir] of dirs.entries()) {
+    if (kind === 'warm') {
+      warm[i]!.send({ op: 'run', dir });
+      continue;
+    }
     const [cmd, ...argv] = kind === 'sh' ? [script, dir] : kind === 'node' ? [process.execPath, SUPERVISOR, dir] : [process.execPath, ...LEAN_NODE_FLAGS, SUPERVISOR, dir];
     const c = spawn(cmd!, argv, { detached: true, stdio: 'ignore', cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     c.on('error', () => undefined);
@@ -690,10 +716,12 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
       const node = await spawnSupervisors(root, 'node', params.lightN);
       const lean = await spawnSupervisors(root, 'node-lean', params.lightN);
       const sh = await spawnSupervisors(root, 'sh', params.lightN);
+      const warm = await spawnSupervisors(root, 'warm', params.lightN);
       rows.push({ scenario: `(light) ${params.lightN} supervisors spawned at once`, metric: 'production node supervisor.js: all ranks started (p50)', value: `${node.allStartedMs} (${node.p50Ms})`, unit: 'ms' });
       rows.push({ scenario: `(light) ${params.lightN} supervisors spawned at once`, metric: `the same with node ${LEAN_NODE_FLAGS.join(' ')}: all ranks started (p50)`, value: `${lean.allStartedMs} (${lean.p50Ms})`, unit: 'ms' });
       rows.push({ scenario: `(light) ${params.lightN} supervisors spawned at once`, metric: 'POSIX sh prototype: all ranks started (p50)', value: `${sh.allStartedMs} (${sh.p50Ms})`, unit: 'ms' });
-      details.light = { n: params.lightN, node, nodeLean: { flags: LEAN_NODE_FLAGS, ...lean }, sh, note: 'one process spawns n supervisors back to back (as n agents would), each on a prepared task dir; "all ranks started" = the last status.json startedMs minus the first spawn' };
+      rows.push({ scenario: `(light) ${params.lightN} warm supervisors (booted beforehand) handed their task at once`, metric: 'production supervisor.js --warm: all ranks started (p50)', value: `${warm.allStartedMs} (${warm.p50Ms})`, unit: 'ms' });
+      details.light = { n: params.lightN, node, nodeLean: { flags: LEAN_NODE_FLAGS, ...lean }, sh, warm, note: 'one process spawns n supervisors back to back (as n agents would), each on a prepared task dir; "all ranks started" = the last status.json startedMs minus the first spawn; warm: n warm supervisors booted and ready first (untimed), then each sent its task dir over IPC, timed from the first send' };
     }
 
     // (restart)

@@ -288,6 +288,8 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     let any = false;
     for (const e of entries.values()) {
       if (!isActive(e)) continue;
+      // A warm supervisor still on its IPC channel says when the rank runs, or its channel closes.
+      if (e.warm !== undefined) continue;
       if (e.status.state === 'starting' || e.stopWaiters.length > 0) return Math.min(FAST_POLL_MS, pollMs);
       any = true;
     }
@@ -311,7 +313,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     try {
       for (const e of [...entries.values()]) {
         if (closed) break;
-        if (isActive(e)) await check(e, true).catch(() => undefined);
+        if (isActive(e) && e.warm === undefined) await check(e, true).catch(() => undefined);
       }
     } finally {
       ticking = false;
@@ -515,8 +517,10 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     const done = (): void => {
       if (e.warm !== child) return;
       e.warm = undefined;
+      if (closed) return;
       // Gone or disconnected without saying the rank runs: the records say what happened.
-      if (e.status.state === 'starting' && !closed) void check(e, true).catch(() => undefined);
+      if (e.status.state === 'starting') void check(e, true).catch(() => undefined).finally(schedule);
+      else schedule(); // polled again from now on, like any supervisor
     };
     child.on('message', (m: { op?: unknown; status?: unknown } | null) => {
       if (e.warm !== child) return;
