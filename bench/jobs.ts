@@ -37,8 +37,13 @@ const FLEET = path.join(ROOT, 'dist', 'bench', 'fleet.js');
 const SUPERVISOR = path.join(ROOT, 'dist', 'agent', 'runner', 'supervisor.js');
 /** Agents per fleet process. */
 const PER_FLEET = 128;
-/** Private memory per running rank (its supervisor, mostly), for the "does it fit" check; measured ≈ 10 MiB. */
-const RANK_BUDGET_BYTES = 16 * 2 ** 20;
+/**
+ * Memory per supervisor (a rank's, or an idle warm one), for the "does it fit" check: measured
+ * ≈ 7.3 MiB PSS each with 256 of each kind side by side.
+ */
+const RANK_BUDGET_BYTES = 9 * 2 ** 20;
+/** Memory per fleet process (128 agents), for the same check: measured ≈ 150 MiB PSS. */
+const FLEET_BUDGET_BYTES = 200 * 2 ** 20;
 /** Idle warm supervisors per agent: the agent's default (runner.warmSupervisors). */
 const WARM_PER_AGENT = agentConfigSchema.parse({}).runner.warmSupervisors;
 /** Keep the whole benchmark under this (the machine is shared). */
@@ -661,7 +666,7 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
       const budget = Math.min(MEMORY_CAP_BYTES, available - 4 * 2 ** 30);
       // Every agent of the largest gang holds its warm pool too (idle supervisors, refilled after each gang).
       const agentsFor = Math.max(0, ...params.gangs);
-      const gangs = params.gangs.filter((g) => (g + agentsFor * WARM_PER_AGENT) * RANK_BUDGET_BYTES + Math.ceil(agentsFor / PER_FLEET) * 400 * 2 ** 20 <= budget);
+      const gangs = params.gangs.filter((g) => (g + agentsFor * WARM_PER_AGENT) * RANK_BUDGET_BYTES + Math.ceil(agentsFor / PER_FLEET) * FLEET_BUDGET_BYTES <= budget);
       const skipped = params.gangs.filter((g) => !gangs.includes(g));
       if (skipped.length) opts.log(`  skipping gangs ${skipped.join(', ')}: not enough memory (${round(available / 2 ** 30, 1)} GiB available, cap ${MEMORY_CAP_BYTES / 2 ** 30} GiB)`);
       const agents = Math.max(0, ...gangs);
