@@ -531,16 +531,15 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
         e.warm = undefined;
         e.supervisorPid = null;
         warmUsed--;
-        // After launch.json is written (never two writers of one record at once).
-        void launchWritten
-          .then(() => spawnCold(e))
+        void spawnCold(e)
           .then(() => schedule())
           .catch(() => undefined);
       }
     });
     child.once('disconnect', done);
     child.once('exit', done);
-    const launchedMs = now();
+    // launch.json first: an agent that dies right after the send leaves a record naming the supervisor.
+    await writeJsonAtomic(path.join(e.dir, FILES.launch), { version: RECORD_VERSION, supervisorPid: child.pid!, launchedMs: now(), warm: true } satisfies LaunchRecord);
     try {
       child.send({ op: 'run', dir: e.dir }, (err) => {
         if (err) done();
@@ -548,10 +547,6 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     } catch {
       done();
     }
-    // Written while the supervisor works: an agent that dies before this leaves either a running
-    // task (status.json, written by the supervisor) or one that never started (spec.json only).
-    const launchWritten = writeJsonAtomic(path.join(e.dir, FILES.launch), { version: RECORD_VERSION, supervisorPid: child.pid!, launchedMs, warm: true } satisfies LaunchRecord).catch(() => undefined);
-    await launchWritten;
   };
 
   const launch = async (spec: TaskSpec): Promise<TaskStatus> => {
