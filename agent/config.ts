@@ -87,6 +87,14 @@ export const agentConfigSchema = z.strictObject({
       allowRoot: z.boolean().default(false),
       logMaxBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
       logKeep: z.number().int().min(0).default(3),
+      /**
+       * Idle, already booted rank supervisors kept ready, so a start hands its task to one instead
+       * of booting a node process (~50 ms of CPU each); refilled once starts go quiet. 0: every
+       * start spawns its supervisor. Each idle one holds about 10 MiB.
+       */
+      warmSupervisors: z.number().int().min(0).max(64).default(1),
+      /** How long after the last start (or after losing an idle one) the warm pool is refilled; a burst of starts is never slowed by refills. */
+      warmRefillDelayMs: z.number().int().min(0).max(600_000).default(5000),
     })
     .prefault({}),
   health: z

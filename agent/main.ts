@@ -124,6 +124,8 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
     allowRoot: config.runner.allowRoot,
     logMaxBytes: config.runner.logMaxBytes,
     logKeep: config.runner.logKeep,
+    warmSupervisors: config.runner.warmSupervisors,
+    warmRefillDelayMs: config.runner.warmRefillDelayMs,
   });
   const view = (t: TaskStatus): TaskStatusView => ({
     jobId: t.jobId,
@@ -137,10 +139,18 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
     message: t.message,
     checkpointMs: t.checkpointMs,
   });
+  /**
+   * Starts in flight, with the last state runner.onUpdate reported for each: start()'s own answer
+   * is sent only when it says something new (a 512-rank gang's starts were each reported twice).
+   */
+  const startsInFlight = new Map<string, string>();
+  const keyString = (k: { jobId: string; rank: number; epoch: number }): string => `${k.jobId}/${k.rank}/${k.epoch}`;
   const onCommand = (msg: SchedulerMessage__Output): void => {
     if (msg.startTask) {
       const st = msg.startTask;
       const key = { jobId: st.jobId, rank: st.rank, epoch: st.epoch };
+      const ks = keyString(key);
+      if (!startsInFlight.has(ks)) startsInFlight.set(ks, '');
       // The scheduler computes the rank's environment; the HCAs nearest its GPUs are known only here.
       const hcas = snapshot && !('NCCL_IB_HCA' in st.env) ? nearestHcas(snapshot.inventory, st.gpus) : [];
       const env = hcas.length > 0 ? { ...st.env, NCCL_IB_HCA: hcas.join(',') } : st.env;
@@ -152,12 +162,16 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
       }
       runner
         .start({ ...key, command: st.command, env, workdir: st.workdir, runAs: st.runAs, graceSeconds: st.graceSeconds, ...(target ? { slo: target } : {}) })
-        // The status start() settles on is reported too (the scheduler takes repeats in its stride).
+        // The status start() settles on is reported too, unless onUpdate just reported that state
+        // (the scheduler takes repeats in its stride: a start of a known task answers with its state).
         .then((status) => {
+          const seen = startsInFlight.get(ks);
+          startsInFlight.delete(ks);
           if (target && (status.state === 'starting' || status.state === 'running')) slo?.track({ ...key, ...target });
-          reporter?.sendTaskUpdate(view(status));
+          if (seen !== status.state) reporter?.sendTaskUpdate(view(status));
         })
         .catch((e: unknown) => {
+          startsInFlight.delete(ks);
           // Refused before it ran (bad runAs, workdir...): tell the scheduler, which fails or requeues the gang.
           log.warn({ job: st.jobId, rank: st.rank, err: (e as Error).message }, 'task refused');
           reporter?.sendTaskUpdate({ ...key, state: 'failed-to-start', exitCode: null, signal: null, startedMs: 0, finishedMs: clock.nowMs(), message: isGantryError(e) ? e.message : String(e) });
@@ -229,6 +243,8 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
       runner.onUpdate((t) => {
         log.info({ job: t.jobId, rank: t.rank, epoch: t.epoch, state: t.state, exitCode: t.exitCode, signal: t.signal }, `task ${t.state}`);
         if (t.state === 'exited' || t.state === 'failed-to-start') slo?.untrack(t);
+        const ks = keyString(t);
+        if (startsInFlight.has(ks)) startsInFlight.set(ks, t.state);
         reporter?.sendTaskUpdate(view(t));
       });
       await collect();

@@ -5,8 +5,11 @@
  *             dir, the agents real daemons hosted many per fleet process (bench/fleet.ts), each
  *             rank under the real TaskRunner and its per-rank supervisor process; broken into
  *             phases from the scheduler's log and the runner's task records;
- *   (light)   what a lighter rank supervisor would give: N supervisors spawned at once, the
- *             production one (node supervisor.js) beside a POSIX sh prototype;
+ *             (with the agents' default warm supervisor pools, runner.warmSupervisors, full
+ *             and the machine quiet before each gang);
+ *   (light)   N supervisors started at once: the production one spawned cold (node
+ *             supervisor.js), with lean V8 flags, a POSIX sh prototype, and N warm ones
+ *             (booted beforehand) handed their task over IPC;
  *   (restart) scheduler process start → serving gRPC with S stored jobs loaded;
  *   (submit)  SubmitJob accepted per second over gRPC from concurrent clients (jobs valid but
  *             pending: every node cordoned), with p50/p99 latency.
@@ -23,6 +26,7 @@ import type { ListNodesResponse__Output, PbJobOut, SchedulerServiceClient } from
 import type { JobRecord, JobState, RankRecord } from '../shared/domain/index.js';
 import { parseJobSpec } from '../shared/jobspec/index.js';
 import { LmdbStore } from '../scheduler/store/index.js';
+import { agentConfigSchema } from '../agent/config.js';
 import type { FleetPlan } from './fleet.js';
 import { percentile, type BenchOptions, type BenchRow, type BenchSuite, type SuiteResult } from './suite.js';
 
@@ -33,8 +37,15 @@ const FLEET = path.join(ROOT, 'dist', 'bench', 'fleet.js');
 const SUPERVISOR = path.join(ROOT, 'dist', 'agent', 'runner', 'supervisor.js');
 /** Agents per fleet process. */
 const PER_FLEET = 128;
-/** Private memory per running rank (its supervisor, mostly), for the "does it fit" check; measured ≈ 10 MiB. */
-const RANK_BUDGET_BYTES = 16 * 2 ** 20;
+/**
+ * Memory per supervisor (a rank's, or an idle warm one), for the "does it fit" check: measured
+ * ≈ 7.3 MiB PSS each with 256 of each kind side by side.
+ */
+const RANK_BUDGET_BYTES = 9 * 2 ** 20;
+/** Memory per fleet process (128 agents), for the same check: measured ≈ 150 MiB PSS. */
+const FLEET_BUDGET_BYTES = 200 * 2 ** 20;
+/** Idle warm supervisors per agent: the agent's default (runner.warmSupervisors). */
+const WARM_PER_AGENT = agentConfigSchema.parse({}).runner.warmSupervisors;
 /** Keep the whole benchmark under this (the machine is shared). */
 const MEMORY_CAP_BYTES = 10 * 2 ** 30;
 
@@ -182,7 +193,9 @@ async function startFleet(root: string, scheduler: string, count: number, prefix
     plans.map(async (plan, f) => {
       const file = path.join(root, `fleet-${prefix}-${f}.json`);
       writeFileSync(file, JSON.stringify(plan));
-      const child = spawn(process.execPath, [FLEET, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // e.g. GANTRY_BENCH_FLEET_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the fleet processes
+      const nodeArgs = (process.env.GANTRY_BENCH_FLEET_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const child = spawn(process.execPath, [...nodeArgs, FLEET, file], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       let err = '';
       child.stderr!.on('data', (b: Buffer) => {
@@ -268,6 +281,8 @@ interface GangResult {
   submitToRunningMs: number;
   phases: Record<string, number>;
   supervisorMemory: { processes: number; pssMiB: number; privateMiB: number; rssMiB: number };
+  /** Idle warm supervisors at the time (refilled after the gang's starts went quiet). */
+  warmPoolMemory: { processes: number; pssMiB: number };
   fleetMemory: { processes: number; pssMiB: number };
   schedulerMemory: { pssMiB: number };
 }
@@ -291,20 +306,24 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
         return undefined;
       }
     })
-    .find((l) => l?.job === job.id && l.state === 'starting');
+    .find((l) => l?.job === job.id && (l.state === 'starting' || l.event === 'placed'));
   const placedAt = Number(placedLine?.time ?? NaN);
   const received: number[] = [];
   const launched: number[] = [];
   const started: number[] = [];
+  let warmStarts = 0;
   for (const r of job.ranks) {
     const dir = path.join(fleet.stateDirOf.get(r.node)!, 'tasks', job.id, String(r.rank), String(job.epoch));
     received.push(readRecord(path.join(dir, 'spec.json'))?.createdMs ?? NaN);
-    launched.push(readRecord(path.join(dir, 'launch.json'))?.launchedMs ?? NaN);
+    const launch = readRecord(path.join(dir, 'launch.json'));
+    launched.push(launch?.launchedMs ?? NaN);
+    if ((launch as { warm?: boolean } | undefined)?.warm === true) warmStarts++;
     started.push(readRecord(path.join(dir, 'status.json'))?.startedMs ?? NaN);
   }
   const max = (xs: number[]): number => Math.max(...xs);
   const min = (xs: number[]): number => Math.min(...xs);
-  const sup = processesMentioning(root).filter((p) => cmdline(p).includes('supervisor.js'));
+  const sup = rankSupervisors(root);
+  const warmMem = memoryOf(warmSupervisors(root));
   const supMem = memoryOf(sup);
   const fleetMem = memoryOf(fleet.children.map((c) => c.pid!).filter(Boolean));
   const schedMem = memoryOf(s.child.proc.pid ? [s.child.proc.pid] : []);
@@ -314,11 +333,12 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
     'submit → placed and committed': placedAt - submitAt,
     'placed → first StartTask received by an agent': min(received) - placedAt,
     'placed → last StartTask received': max(received) - placedAt,
-    'last StartTask received → last supervisor spawned': max(launched) - max(received),
-    'first StartTask received → last supervisor spawned': max(launched) - min(received),
-    'last supervisor spawned → last rank process started': max(started) - max(launched),
+    'last StartTask received → last supervisor spawned or handed its task': max(launched) - max(received),
+    'first StartTask received → last supervisor spawned or handed its task': max(launched) - min(received),
+    'last supervisor spawned or handed its task → last rank process started': max(started) - max(launched),
     'last rank started → scheduler has all running': runningAt - max(started),
     'median per rank: StartTask received → rank started': percentile(started.map((x, i) => x - received[i]!), 50),
+    'ranks started by a warm supervisor': warmStarts,
   };
   log(`  gang ${ranks}: ${runningAt - submitAt} ms; ${Object.entries(phases).map(([k, v]) => `${k} ${v}`).join('; ')}`);
   const result: GangResult = {
@@ -326,21 +346,55 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
     submitToRunningMs: runningAt - submitAt,
     phases,
     supervisorMemory: { processes: sup.length, pssMiB: round(supMem.pss / MiB), privateMiB: round(supMem.private / MiB), rssMiB: round(supMem.rss / MiB) },
+    warmPoolMemory: { processes: warmSupervisors(root).length, pssMiB: round(warmMem.pss / MiB) },
     fleetMemory: { processes: fleet.children.length, pssMiB: round(fleetMem.pss / MiB) },
     schedulerMemory: { pssMiB: round(schedMem.pss / MiB) },
   };
   await call(s, 'CancelJob', { id: job.id, reason: 'benchmark done' });
-  // Every supervisor gone before the next gang (the stop is SIGTERM, 1 s grace).
+  // Every rank's supervisor gone before the next gang (the stop is SIGTERM, 1 s grace).
   const deadline = Date.now() + 60_000;
-  while (processesMentioning(root).some((p) => cmdline(p).includes('supervisor.js'))) {
+  while (rankSupervisors(root).length > 0) {
     if (Date.now() > deadline) {
-      for (const p of processesMentioning(root).filter((q) => cmdline(q).includes('supervisor.js'))) process.kill(p, 'SIGKILL');
+      for (const p of rankSupervisors(root)) process.kill(p, 'SIGKILL');
       break;
     }
     await sleep(100);
   }
   await sleep(500);
   return result;
+}
+
+/** Supervisors running a rank (cold ones, and warm ones that took a task and its title). */
+function rankSupervisors(root: string): number[] {
+  return processesMentioning(root).filter((p) => {
+    const c = cmdline(p);
+    return c.includes('supervisor.js') && !c.includes(' --warm ');
+  });
+}
+
+/** Idle warm supervisors (runner.warmSupervisors), waiting for a task. */
+function warmSupervisors(root: string): number[] {
+  return processesMentioning(root).filter((p) => cmdline(p).includes(' --warm '));
+}
+
+/**
+ * Waits until every agent's warm pool is full (runner.warmSupervisors each) and the machine is
+ * quiet again (the fleet and its supervisors use under 10% of a core over half a second), so a
+ * gang starts from the state an idle cluster is in.
+ */
+async function waitWarmPools(root: string, fleet: Fleet, want: number, log: (l: string) => void): Promise<void> {
+  const t0 = Date.now();
+  const deadline = t0 + 180_000;
+  while (warmSupervisors(root).length < want && Date.now() < deadline) await sleep(200);
+  let last = Infinity;
+  for (;;) {
+    const pids = [...fleet.children.map((c) => c.pid ?? 0), ...processesMentioning(root)];
+    const cpu = pids.reduce((a, p) => a + (cpuMsOf(p) || 0), 0);
+    if ((last !== Infinity && cpu - last < 50) || Date.now() > deadline) break;
+    last = cpu;
+    await sleep(500);
+  }
+  log(`  warm pools: ${warmSupervisors(root).length} idle supervisors (want ${want}), quiet after ${Date.now() - t0} ms`);
 }
 
 // ---- (light) ---------------------------------------------------------------------------------
@@ -363,8 +417,12 @@ printf '{"version":1,"writer":"supervisor","failedToStart":false,"code":%s,"sign
 /** Node flags that trim start-up work (no V8 worker threads, a small young generation). */
 const LEAN_NODE_FLAGS = ['--single-threaded', '--v8-pool-size=0', '--max-semi-space-size=1'];
 
-/** Spawns n supervisors at once, as n runners would, and times until every rank has started. */
-async function spawnSupervisors(root: string, kind: 'node' | 'node-lean' | 'sh', n: number): Promise<{ spawnLoopMs: number; allStartedMs: number; p50Ms: number }> {
+/**
+ * Spawns n supervisors at once, as n runners would, and times until every rank has started. 'warm'
+ * boots n warm supervisors first (as n agents' pools would be, untimed), waits until they are
+ * ready and the machine is quiet, then hands each its task over IPC at once.
+ */
+async function spawnSupervisors(root: string, kind: 'node' | 'node-lean' | 'sh' | 'warm', n: number): Promise<{ spawnLoopMs: number; allStartedMs: number; p50Ms: number }> {
   const base = path.join(root, `light-${kind}`);
   const script = path.join(root, 'sh-supervisor');
   writeFileSync(script, SH_SUPERVISOR, { mode: 0o755 });
@@ -378,9 +436,26 @@ async function spawnSupervisors(root: string, kind: 'node' | 'node-lean' | 'sh',
     );
     dirs.push(dir);
   }
+  const warm: ChildProcess[] = [];
+  if (kind === 'warm') {
+    let ready = 0;
+    for (let i = 0; i < n; i++) {
+      const c = spawn(process.execPath, [SUPERVISOR, '--warm', path.join(base, 'tasks'), ' '.repeat(200)], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+      c.on('error', () => undefined);
+      c.once('message', () => ready++);
+      warm.push(c);
+    }
+    const deadline = Date.now() + 120_000;
+    while (ready < n && Date.now() < deadline) await sleep(50);
+    await sleep(1000);
+  }
   const t0 = Date.now();
   const p0 = performance.now();
-  for (const dir of dirs) {
+  for (const [i, dir] of dirs.entries()) {
+    if (kind === 'warm') {
+      warm[i]!.send({ op: 'run', dir });
+      continue;
+    }
     const [cmd, ...argv] = kind === 'sh' ? [script, dir] : kind === 'node' ? [process.execPath, SUPERVISOR, dir] : [process.execPath, ...LEAN_NODE_FLAGS, SUPERVISOR, dir];
     const c = spawn(cmd!, argv, { detached: true, stdio: 'ignore', cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     c.on('error', () => undefined);
@@ -589,7 +664,9 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
     if (want('(gang)')) {
       const available = memAvailableBytes();
       const budget = Math.min(MEMORY_CAP_BYTES, available - 4 * 2 ** 30);
-      const gangs = params.gangs.filter((g) => g * RANK_BUDGET_BYTES + Math.ceil(g / PER_FLEET) * 400 * 2 ** 20 <= budget);
+      // Every agent of the largest gang holds its warm pool too (idle supervisors, refilled after each gang).
+      const agentsFor = Math.max(0, ...params.gangs);
+      const gangs = params.gangs.filter((g) => (g + agentsFor * WARM_PER_AGENT) * RANK_BUDGET_BYTES + Math.ceil(agentsFor / PER_FLEET) * FLEET_BUDGET_BYTES <= budget);
       const skipped = params.gangs.filter((g) => !gangs.includes(g));
       if (skipped.length) opts.log(`  skipping gangs ${skipped.join(', ')}: not enough memory (${round(available / 2 ** 30, 1)} GiB available, cap ${MEMORY_CAP_BYTES / 2 ** 30} GiB)`);
       const agents = Math.max(0, ...gangs);
@@ -602,7 +679,10 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
           fleet = await startFleet(root, s.address, agents, 'sim', opts.log);
           await waitNodesReady(s, agents, 120_000);
           details.fleetStartup = { agents, processes: fleet.children.length, perProcess: PER_FLEET, msToAllRegistered: Date.now() - t0, perFleetMs: fleet.startupMs };
-          for (const g of gangs) results.push(await runGang(s, fleet, root, g, opts.log));
+          for (const g of gangs) {
+            if (WARM_PER_AGENT > 0) await waitWarmPools(root, fleet, agents * WARM_PER_AGENT, opts.log);
+            results.push(await runGang(s, fleet, root, g, opts.log));
+          }
         } finally {
           await fleet?.stop();
           await s.stop();
@@ -621,17 +701,17 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
         const ph = r.phases;
         rows.push({
           scenario: `(gang) ${r.ranks} ranks: phases`,
-          metric: 'placed / last StartTask in / last supervisor spawned / last rank started / scheduler saw all',
+          metric: `placed / last StartTask in / last supervisor spawned or handed (${ph['ranks started by a warm supervisor']} of ${r.ranks} warm) / last rank started / scheduler saw all`,
           value: [
             ph['submit → placed and committed'],
             ph['placed → last StartTask received'],
-            ph['last StartTask received → last supervisor spawned'],
-            ph['last supervisor spawned → last rank process started'],
+            ph['last StartTask received → last supervisor spawned or handed its task'],
+            ph['last supervisor spawned or handed its task → last rank process started'],
             ph['last rank started → scheduler has all running'],
           ].join(' / '),
           unit: 'ms (each from the previous)',
         });
-        rows.push({ scenario: `(gang) ${r.ranks} ranks: memory`, metric: 'supervisors PSS (count) / fleet PSS / scheduler PSS', value: `${r.supervisorMemory.pssMiB} (${r.supervisorMemory.processes}) / ${r.fleetMemory.pssMiB} / ${r.schedulerMemory.pssMiB}`, unit: 'MiB' });
+        rows.push({ scenario: `(gang) ${r.ranks} ranks: memory`, metric: 'rank supervisors PSS (count) / idle warm supervisors PSS (count) / fleet PSS / scheduler PSS', value: `${r.supervisorMemory.pssMiB} (${r.supervisorMemory.processes}) / ${r.warmPoolMemory.pssMiB} (${r.warmPoolMemory.processes}) / ${r.fleetMemory.pssMiB} / ${r.schedulerMemory.pssMiB}`, unit: 'MiB' });
       }
       details.gang = { method: 'one rank per agent (8 GPUs per rank), rank command "sleep 120", cancelled after; times are wall clock on one machine (submit in the benchmark, placed from the scheduler log, per-rank times from the runner task records spec.json createdMs, launch.json launchedMs, status.json startedMs, all-running from the job startedMs)', results, skipped };
     }
@@ -641,10 +721,12 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
       const node = await spawnSupervisors(root, 'node', params.lightN);
       const lean = await spawnSupervisors(root, 'node-lean', params.lightN);
       const sh = await spawnSupervisors(root, 'sh', params.lightN);
+      const warm = await spawnSupervisors(root, 'warm', params.lightN);
       rows.push({ scenario: `(light) ${params.lightN} supervisors spawned at once`, metric: 'production node supervisor.js: all ranks started (p50)', value: `${node.allStartedMs} (${node.p50Ms})`, unit: 'ms' });
       rows.push({ scenario: `(light) ${params.lightN} supervisors spawned at once`, metric: `the same with node ${LEAN_NODE_FLAGS.join(' ')}: all ranks started (p50)`, value: `${lean.allStartedMs} (${lean.p50Ms})`, unit: 'ms' });
       rows.push({ scenario: `(light) ${params.lightN} supervisors spawned at once`, metric: 'POSIX sh prototype: all ranks started (p50)', value: `${sh.allStartedMs} (${sh.p50Ms})`, unit: 'ms' });
-      details.light = { n: params.lightN, node, nodeLean: { flags: LEAN_NODE_FLAGS, ...lean }, sh, note: 'one process spawns n supervisors back to back (as n agents would), each on a prepared task dir; "all ranks started" = the last status.json startedMs minus the first spawn' };
+      rows.push({ scenario: `(light) ${params.lightN} warm supervisors (booted beforehand) handed their task at once`, metric: 'production supervisor.js --warm: all ranks started (p50)', value: `${warm.allStartedMs} (${warm.p50Ms})`, unit: 'ms' });
+      details.light = { n: params.lightN, node, nodeLean: { flags: LEAN_NODE_FLAGS, ...lean }, sh, warm, note: 'one process spawns n supervisors back to back (as n agents would), each on a prepared task dir; "all ranks started" = the last status.json startedMs minus the first spawn; warm: n warm supervisors booted and ready first (untimed), then each sent its task dir over IPC, timed from the first send' };
     }
 
     // (restart)

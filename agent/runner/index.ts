@@ -9,6 +9,7 @@ export type {
   LogTarget,
   ReadLogOptions,
   LogChunk,
+  WarmPoolStatus,
 } from './types.js';
 export { createTaskRunner, defaultSupervisorPath } from './runner.js';
 export {

@@ -46,7 +46,10 @@ export interface SpecSloRecord {
 export interface LaunchRecord {
   version: number;
   supervisorPid: number;
+  /** When the runner spawned the supervisor, or handed the task to a warm one. */
   launchedMs: number;
+  /** True when a warm (already booted) supervisor took the task; absent for a cold spawn. */
+  warm?: boolean;
 }
 
 export interface StatusRecord {

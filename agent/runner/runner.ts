@@ -1,10 +1,11 @@
 /**
- * The agent's rank runner: starts each rank under a detached supervisor (supervisor.ts), watches
- * the task directories by polling (one timer for all tasks), stops and fences ranks, re-adopts
- * them after an agent restart, and reads their logs. See docs/runner.md.
+ * The agent's rank runner: starts each rank under a detached supervisor (supervisor.ts), handed
+ * to an already booted warm one when the pool has one, watches the task directories by polling
+ * (one timer for all tasks), stops and fences ranks, re-adopts them after an agent restart, and
+ * reads their logs. See docs/runner.md.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,6 +42,7 @@ import type {
   TaskSlo,
   TaskSpec,
   TaskStatus,
+  WarmPoolStatus,
 } from './types.js';
 import {
   compareKeys,
@@ -63,6 +65,16 @@ const BACKSTOP_MS = 5_000;
 const DEFAULT_LOG_READ = 64 * 1024;
 const MAX_LOG_READ = 4 * 1024 * 1024;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const DEFAULT_WARM_REFILL_MS = 5000;
+/** Longest wait before replacing warm supervisors that keep dying before they are used. */
+const WARM_BACKOFF_MAX_MS = 60_000;
+/**
+ * Room a warm supervisor's argv keeps for the title it takes with a task (`node supervisor.js
+ * <taskDir>`): a job id of up to 128 characters, rank and epoch of up to 16 digits, and margin.
+ */
+const WARM_TITLE_ROOM = 200;
+/** Output of warm supervisors before they take a task (under the state dir). */
+const WARM_LOG = 'warm-supervisors.log';
 /** Files forget() deletes; the logs stay for cleanup(). */
 const STATE_FILES = [FILES.spec, FILES.launch, FILES.status, FILES.stop, FILES.exit];
 
@@ -93,6 +105,22 @@ interface Entry {
   stopWaiters: Waiter[];
   settleWaiters: Array<() => void>;
   backstop: NodeJS.Timeout | undefined;
+  /** The warm supervisor the task was handed to, while its IPC channel is open. */
+  warm?: ChildProcess | undefined;
+}
+
+interface Warm {
+  child: ChildProcess;
+  /** It said {op:'ready'}: booted and listening. */
+  ready: boolean;
+}
+
+/** A status record as a warm supervisor sends it over IPC, or undefined when it is not one. */
+function statusFromIpc(v: unknown): StatusRecord | undefined {
+  const r = v as Partial<StatusRecord> | null;
+  const int = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) > 0;
+  if (!r || !int(r.supervisorPid) || !int(r.pid) || !int(r.pgid) || !int(r.startedMs)) return undefined;
+  return { version: RECORD_VERSION, supervisorPid: r.supervisorPid, pid: r.pid, pgid: r.pgid, startedMs: r.startedMs };
 }
 
 const isActive = (e: Entry): boolean => e.status.state === 'starting' || e.status.state === 'running';
@@ -125,6 +153,12 @@ function checkOptions(opts: TaskRunnerOptions): void {
   if (opts.pollMs !== undefined && (!Number.isFinite(opts.pollMs) || opts.pollMs < 1)) {
     throw new InvalidArgumentError('pollMs', `must be at least 1, got ${String(opts.pollMs)}`);
   }
+  if (opts.warmSupervisors !== undefined && (!Number.isSafeInteger(opts.warmSupervisors) || opts.warmSupervisors < 0)) {
+    throw new InvalidArgumentError('warmSupervisors', `must be a non-negative integer, got ${String(opts.warmSupervisors)}`);
+  }
+  if (opts.warmRefillDelayMs !== undefined && (!Number.isFinite(opts.warmRefillDelayMs) || opts.warmRefillDelayMs < 0)) {
+    throw new InvalidArgumentError('warmRefillDelayMs', `must be a non-negative number, got ${String(opts.warmRefillDelayMs)}`);
+  }
 }
 
 async function isDirectory(p: string): Promise<boolean> {
@@ -154,6 +188,9 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
   const startWaitMs = opts.startWaitMs ?? DEFAULT_START_WAIT_MS;
   const supervisorPath = opts.supervisorPath ?? defaultSupervisorPath();
   const allowed = new Set(opts.allowedUsers);
+  const warmTarget = opts.warmSupervisors ?? 0;
+  const warmRefillMs = opts.warmRefillDelayMs ?? DEFAULT_WARM_REFILL_MS;
+  const supervisorEnv = (): Record<string, string> => ({ PATH: process.env.PATH ?? DEFAULT_PATH });
 
   const entries = new Map<string, Entry>();
   const pendingStarts = new Map<string, Promise<TaskStatus>>();
@@ -162,6 +199,11 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
   let timerDue = 0;
   let ticking = false;
   let closed = false;
+  const pool: Warm[] = [];
+  let refillTimer: NodeJS.Timeout | undefined;
+  let warmFailures = 0;
+  let warmUsed = 0;
+  let coldStarts = 0;
 
   const emit = (e: Entry): void => {
     for (const cb of [...listeners]) {
@@ -180,7 +222,79 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       return argv.some((a) => a === e.dir || a.endsWith(path.sep + suffix));
     };
   const supervisorAlive = (e: Entry): boolean =>
-    e.supervisorPid !== null && processAlive(e.supervisorPid, supervisorArgvMatches(e));
+    (e.warm !== undefined && e.warm.exitCode === null && e.warm.signalCode === null) ||
+    (e.supervisorPid !== null && processAlive(e.supervisorPid, supervisorArgvMatches(e)));
+
+  // ---- warm supervisors ----------------------------------------------------------------------
+
+  /** Spawns one idle warm supervisor into the pool; false when it cannot. */
+  const spawnWarm = (): boolean => {
+    if (closed || !existsSync(supervisorPath)) return false;
+    let child: ChildProcess;
+    try {
+      mkdirSync(stateDir, { recursive: true, mode: 0o750 });
+      const out = openSync(path.join(stateDir, WARM_LOG), 'a', 0o640);
+      try {
+        // Detached like a cold one (own session, clean environment), plus the IPC channel it is handed its task on.
+        child = spawn(process.execPath, [supervisorPath, '--warm', tasksRoot(stateDir), ' '.repeat(WARM_TITLE_ROOM)], {
+          detached: true,
+          stdio: ['ignore', out, out, 'ipc'],
+          cwd: '/',
+          env: supervisorEnv(),
+        });
+      } finally {
+        closeSync(out);
+      }
+    } catch {
+      return false;
+    }
+    if (child.pid === undefined) {
+      child.on('error', () => undefined);
+      return false;
+    }
+    const w: Warm = { child, ready: false };
+    pool.push(w);
+    child.on('error', () => undefined);
+    child.unref();
+    child.channel?.unref();
+    child.on('message', (m: { op?: unknown } | null) => {
+      if (m?.op === 'ready') {
+        w.ready = true;
+        warmFailures = 0;
+      }
+    });
+    child.once('exit', () => {
+      const i = pool.indexOf(w);
+      if (i < 0) return; // handed a task: the task's entry watches it
+      pool.splice(i, 1);
+      if (closed) return;
+      // Died idle (killed, or broken): replace it, more slowly each time it happens again.
+      warmFailures++;
+      scheduleRefill(Math.min(WARM_BACKOFF_MAX_MS, Math.max(warmRefillMs, 100) * 2 ** warmFailures));
+    });
+    return true;
+  };
+
+  const fillPool = (): void => {
+    while (!closed && pool.length < warmTarget) if (!spawnWarm()) break;
+  };
+
+  /** Refills after delayMs; every call restarts the delay, so a burst of starts is never slowed by refills. */
+  const scheduleRefill = (delayMs: number): void => {
+    if (closed || warmTarget === 0) return;
+    if (refillTimer) clearTimeout(refillTimer);
+    refillTimer = setTimeout(() => {
+      refillTimer = undefined;
+      fillPool();
+    }, delayMs);
+    refillTimer.unref();
+  };
+
+  const takeWarm = (): ChildProcess | undefined => {
+    const i = pool.findIndex((w) => w.ready && w.child.connected && w.child.exitCode === null && w.child.signalCode === null);
+    if (i < 0) return undefined;
+    return pool.splice(i, 1)[0]!.child;
+  };
 
   // ---- polling -------------------------------------------------------------------------------
 
@@ -188,6 +302,8 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     let any = false;
     for (const e of entries.values()) {
       if (!isActive(e)) continue;
+      // A warm supervisor still on its IPC channel says when the rank runs, or its channel closes.
+      if (e.warm !== undefined) continue;
       if (e.status.state === 'starting' || e.stopWaiters.length > 0) return Math.min(FAST_POLL_MS, pollMs);
       any = true;
     }
@@ -211,7 +327,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     try {
       for (const e of [...entries.values()]) {
         if (closed) break;
-        if (isActive(e)) await check(e, true).catch(() => undefined);
+        if (isActive(e) && e.warm === undefined) await check(e, true).catch(() => undefined);
       }
     } finally {
       ticking = false;
@@ -362,6 +478,92 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     return { name: user.name, uid: user.uid, gid: user.gid, home: user.home };
   };
 
+  /** Spawns a supervisor for e's task (cold: a node process boots); false when that failed (recorded). */
+  const spawnCold = async (e: Entry): Promise<boolean> => {
+    coldStarts++;
+    const out = openSync(path.join(e.dir, FILES.supervisorLog), 'a', 0o640);
+    let pid: number | undefined;
+    let spawnError: Error | undefined;
+    try {
+      // Own session, no pipes to the agent, a clean environment (no NODE_OPTIONS loaders): the
+      // supervisor must outlive the agent, even its SIGKILL.
+      const child = spawn(process.execPath, [supervisorPath, e.dir], {
+        detached: true,
+        stdio: ['ignore', out, out],
+        cwd: '/',
+        env: supervisorEnv(),
+      });
+      child.on('error', () => undefined);
+      child.unref();
+      pid = child.pid;
+    } catch (err) {
+      spawnError = err as Error;
+    } finally {
+      closeSync(out);
+    }
+    if (pid === undefined) {
+      const rec: ExitRecord = {
+        version: RECORD_VERSION,
+        failedToStart: true,
+        code: null,
+        signal: null,
+        finishedMs: now(),
+        message: `cannot start the rank supervisor: ${spawnError?.message ?? 'spawn failed'}`,
+        writer: 'runner',
+      };
+      await writeJsonAtomic(path.join(e.dir, FILES.exit), rec);
+      finish(e, rec, true);
+      return false;
+    }
+    e.supervisorPid = pid;
+    await writeJsonAtomic(path.join(e.dir, FILES.launch), { version: RECORD_VERSION, supervisorPid: pid, launchedMs: now() } satisfies LaunchRecord);
+    return true;
+  };
+
+  /**
+   * Hands e's task to a warm supervisor: it says 'started' (with the rank's status record) as soon
+   * as the rank runs, so the task is running without waiting for a poll; then it drops the channel
+   * and is an ordinary detached supervisor. A refusal falls back to a cold spawn.
+   */
+  const handOff = async (e: Entry, child: ChildProcess): Promise<void> => {
+    warmUsed++;
+    e.warm = child;
+    e.supervisorPid = child.pid!;
+    const done = (): void => {
+      if (e.warm !== child) return;
+      e.warm = undefined;
+      if (closed) return;
+      // Gone or disconnected without saying the rank runs: the records say what happened.
+      if (e.status.state === 'starting') void check(e, true).catch(() => undefined).finally(schedule);
+      else schedule(); // polled again from now on, like any supervisor
+    };
+    child.on('message', (m: { op?: unknown; status?: unknown } | null) => {
+      if (e.warm !== child) return;
+      if (m?.op === 'started') {
+        const st = statusFromIpc(m.status);
+        if (st && e.status.state === 'starting') markRunning(e, st, true);
+      } else if (m?.op === 'refused') {
+        e.warm = undefined;
+        e.supervisorPid = null;
+        warmUsed--;
+        void spawnCold(e)
+          .then(() => schedule())
+          .catch(() => undefined);
+      }
+    });
+    child.once('disconnect', done);
+    child.once('exit', done);
+    // launch.json first: an agent that dies right after the send leaves a record naming the supervisor.
+    await writeJsonAtomic(path.join(e.dir, FILES.launch), { version: RECORD_VERSION, supervisorPid: child.pid!, launchedMs: now(), warm: true } satisfies LaunchRecord);
+    try {
+      child.send({ op: 'run', dir: e.dir }, (err) => {
+        if (err) done();
+      });
+    } catch {
+      done();
+    }
+  };
+
   const launch = async (spec: TaskSpec): Promise<TaskStatus> => {
     const key: TaskKey = { jobId: spec.jobId, rank: spec.rank, epoch: spec.epoch };
     const dir = taskDir(stateDir, key);
@@ -420,42 +622,10 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     };
     entries.set(taskKeyString(key), e);
 
-    const out = openSync(path.join(dir, FILES.supervisorLog), 'a', 0o640);
-    let pid: number | undefined;
-    let spawnError: Error | undefined;
-    try {
-      // Own session, no pipes to the agent, a clean environment (no NODE_OPTIONS loaders): the
-      // supervisor must outlive the agent, even its SIGKILL.
-      const child = spawn(process.execPath, [supervisorPath, dir], {
-        detached: true,
-        stdio: ['ignore', out, out],
-        cwd: '/',
-        env: { PATH: process.env.PATH ?? DEFAULT_PATH },
-      });
-      child.on('error', () => undefined);
-      child.unref();
-      pid = child.pid;
-    } catch (err) {
-      spawnError = err as Error;
-    } finally {
-      closeSync(out);
-    }
-    if (pid === undefined) {
-      const rec: ExitRecord = {
-        version: RECORD_VERSION,
-        failedToStart: true,
-        code: null,
-        signal: null,
-        finishedMs: now(),
-        message: `cannot start the rank supervisor: ${spawnError?.message ?? 'spawn failed'}`,
-        writer: 'runner',
-      };
-      await writeJsonAtomic(path.join(dir, FILES.exit), rec);
-      finish(e, rec, true);
-      return { ...e.status };
-    }
-    e.supervisorPid = pid;
-    await writeJsonAtomic(path.join(dir, FILES.launch), { version: RECORD_VERSION, supervisorPid: pid, launchedMs: now() } satisfies LaunchRecord);
+    if (warmTarget > 0) scheduleRefill(warmRefillMs);
+    const warm = takeWarm();
+    if (warm) await handOff(e, warm);
+    else if (!(await spawnCold(e))) return { ...e.status };
     schedule();
     if (e.status.state === 'starting') {
       await new Promise<void>((resolve) => {
@@ -531,6 +701,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
         }
       }
       schedule();
+      fillPool();
       return runner.list();
     },
 
@@ -671,11 +842,26 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       return readLogRange(dir, offset, maxBytes);
     },
 
+    warmPool() {
+      const ready = pool.filter((w) => w.ready).length;
+      return { ready, booting: pool.length - ready, used: warmUsed, cold: coldStarts } satisfies WarmPoolStatus;
+    },
+
     async close() {
       if (closed) return;
       closed = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
+      if (refillTimer) clearTimeout(refillTimer);
+      refillTimer = undefined;
+      // An idle warm supervisor exits when its channel closes.
+      for (const w of pool) {
+        try {
+          w.child.disconnect();
+        } catch {
+          // already gone
+        }
+      }
       for (const e of entries.values()) {
         if (e.backstop) clearTimeout(e.backstop);
         e.backstop = undefined;

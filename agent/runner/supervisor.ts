@@ -10,10 +10,19 @@
  * period (stop.json's graceSeconds when the runner wrote one, else the spec's). When the rank's
  * main process exits by itself, whatever it left behind in its group is SIGKILLed at once.
  *
+ * Warm mode, `node supervisor.js --warm <tasksRoot> <padding>`: spawned ahead of time by the runner
+ * (detached, with an IPC channel), it boots and says {op:'ready'}, then waits. The runner hands it
+ * a task with {op:'run', dir}; it renames itself (process.title, so /proc/<pid>/cmdline names
+ * the task directory as a cold supervisor's argv does; the padding argument makes room), says
+ * {op:'started', status} once the rank runs, disconnects, and from then on is exactly the
+ * detached per-rank supervisor above. An idle warm supervisor exits when its channel closes (the
+ * agent is gone or closed its runner) or on SIGTERM/SIGINT. When the title does not fit it says
+ * {op:'refused'} and exits; the runner then spawns a cold supervisor for the task.
+ *
  * Kept small on purpose: node built-ins and a few sibling modules, nothing that slows start-up.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FILES } from './layout.js';
 import { groupAlive, signalGroup } from './procfs.js';
@@ -48,13 +57,27 @@ function describeSpawnError(cmd: string, err: NodeJS.ErrnoException): string {
   return `cannot execute ${JSON.stringify(cmd)}: ${why[code] ?? err.message} (${code})`;
 }
 
-function main(): void {
-  const dir = process.argv[2];
-  if (!dir || !path.isAbsolute(dir)) {
-    process.stderr.write('usage: supervisor.js <absolute task dir>\n');
-    process.exit(2);
-  }
+/** The IPC side of a warm supervisor during its hand-off; absent for a cold one. */
+interface Handoff {
+  /** The rank runs (status.json written): tell the runner, then drop the channel. */
+  started(status: StatusRecord): void;
+}
+
+/** Supervises the task in dir until the rank's exit is recorded, then exits the process. */
+function supervise(dir: string, handoff: Handoff | undefined): void {
   const file = (name: string): string => path.join(dir, name);
+  // A cold supervisor's stdout and stderr are supervisor.log already; a warm one appends to it.
+  const diag = (text: string): void => {
+    if (!handoff) {
+      process.stderr.write(text);
+      return;
+    }
+    try {
+      appendFileSync(file(FILES.supervisorLog), text, { mode: 0o640 });
+    } catch {
+      process.stderr.write(text);
+    }
+  };
 
   let child: ChildProcess | undefined;
   let pgid = 0;
@@ -83,7 +106,7 @@ function main(): void {
   };
 
   process.on('uncaughtException', (err) => {
-    process.stderr.write(`supervisor error: ${err.stack ?? String(err)}\n`);
+    diag(`supervisor error: ${err.stack ?? String(err)}\n`);
     if (pgid) signalGroup(pgid, 'SIGKILL');
     try {
       writeExit({ failedToStart: pgid === 0, code: null, signal: null, message: `supervisor error: ${err.message}` });
@@ -95,12 +118,12 @@ function main(): void {
   process.chdir('/');
   const spec = readJsonSync<SpecRecord>(file(FILES.spec));
   if (!spec) {
-    process.stderr.write(`no ${FILES.spec} in ${dir}\n`);
+    diag(`no ${FILES.spec} in ${dir}\n`);
     process.exit(2);
   }
   // Never run a rank twice: a task that already started (or finished) is left alone.
   if (existsSync(file(FILES.exit)) || existsSync(file(FILES.status))) {
-    process.stderr.write(`${dir} already started; not running it again\n`);
+    diag(`${dir} already started; not running it again\n`);
     process.exit(0);
   }
 
@@ -146,13 +169,9 @@ function main(): void {
   });
   if (child.pid === undefined) return; // 'error' follows
   pgid = child.pid;
-  writeJsonAtomicSync(file(FILES.status), {
-    version: RECORD_VERSION,
-    supervisorPid: process.pid,
-    pid: child.pid,
-    pgid,
-    startedMs: Date.now(),
-  } satisfies StatusRecord);
+  const status: StatusRecord = { version: RECORD_VERSION, supervisorPid: process.pid, pid: child.pid, pgid, startedMs: Date.now() };
+  writeJsonAtomicSync(file(FILES.status), status);
+  handoff?.started(status);
 
   let openStreams = 0;
   // A rank says it saved a checkpoint with a stdout line containing GANTRY_CHECKPOINT; the runner
@@ -174,7 +193,7 @@ function main(): void {
       log?.write(b);
     } catch (e) {
       // Disk full or similar: keep draining so the rank never blocks on a full pipe.
-      process.stderr.write(`log write failed: ${(e as Error).message}\n`);
+      diag(`log write failed: ${(e as Error).message}\n`);
     }
   };
   for (const s of [child.stdout, child.stderr]) {
@@ -211,6 +230,92 @@ function main(): void {
     };
     settle();
   });
+}
+
+/** A warm supervisor: booted ahead of need, idle until the runner hands it a task directory. */
+function warm(tasksRoot: string): void {
+  process.chdir('/');
+  if (typeof process.send !== 'function') {
+    process.stderr.write('supervisor.js --warm needs an IPC channel to the runner\n');
+    process.exit(2);
+  }
+  const send = (msg: object, then?: () => void): void => {
+    try {
+      if (process.connected) process.send!(msg, undefined, {}, () => then?.());
+      else then?.();
+    } catch {
+      then?.();
+    }
+  };
+  const idleExit = (): void => process.exit(0);
+  process.on('disconnect', idleExit);
+  process.on('SIGTERM', idleExit);
+  process.on('SIGINT', idleExit);
+  process.on('SIGHUP', () => undefined);
+  const onMessage = (msg: unknown): void => {
+    const dir = (msg as { op?: unknown; dir?: unknown } | null)?.op === 'run' ? (msg as { dir?: unknown }).dir : undefined;
+    if (typeof dir !== 'string' || !path.isAbsolute(dir) || path.dirname(path.dirname(path.dirname(dir))) !== tasksRoot) return;
+    process.off('message', onMessage);
+    // Named like a cold supervisor (`node supervisor.js <taskDir>`), so the runner recognises it.
+    const title = `${process.execPath} ${process.argv[1] ?? 'supervisor.js'} ${dir}`;
+    process.title = title;
+    let shown = title;
+    try {
+      shown = readFileSync('/proc/self/cmdline', 'utf8').split('\0')[0] ?? '';
+    } catch {
+      // no /proc: the runner checks liveness by pid alone
+    }
+    if (shown !== title) {
+      send({ op: 'refused', reason: 'process title does not fit' }, () => process.exit(0));
+      return;
+    }
+    process.off('disconnect', idleExit);
+    process.off('SIGTERM', idleExit);
+    process.off('SIGINT', idleExit);
+    process.removeAllListeners('SIGHUP');
+    // From here on the agent may go at any time: a lost channel changes nothing.
+    process.on('disconnect', () => undefined);
+    supervise(dir, {
+      started: (status) =>
+        send({ op: 'started', status }, () => {
+          if (process.connected) process.disconnect();
+        }),
+    });
+  };
+  process.on('message', onMessage);
+  // Run the spawn path once while idle (its lazily compiled code and first-use set-up), so taking
+  // a task costs only the rank's own spawn. Ready either way.
+  let said = false;
+  const ready = (): void => {
+    if (said) return;
+    said = true;
+    send({ op: 'ready' });
+  };
+  try {
+    const pre = spawn('true', [], { cwd: '/', detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    pre.once('error', ready);
+    pre.once('exit', ready);
+  } catch {
+    ready();
+  }
+}
+
+function main(): void {
+  if (process.argv[2] === '--warm') {
+    const root = process.argv[3];
+    if (!root || !path.isAbsolute(root)) {
+      process.stderr.write('usage: supervisor.js --warm <absolute tasks root>\n');
+      process.exit(2);
+    }
+    warm(root);
+    return;
+  }
+  const dir = process.argv[2];
+  if (!dir || !path.isAbsolute(dir)) {
+    process.stderr.write('usage: supervisor.js <absolute task dir>\n');
+    process.exit(2);
+  }
+  supervise(dir, undefined);
 }
 
 main();

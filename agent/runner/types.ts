@@ -99,6 +99,26 @@ export interface TaskRunnerOptions {
   now?: () => number;
   /** How long start() waits for the supervisor's first record before returning 'starting'; default 10000 ms. */
   startWaitMs?: number;
+  /**
+   * Idle, already booted supervisors kept ready (spawned by adopt(), refilled once starts go
+   * quiet); a start takes one instead of booting a node process. Default 0: every start spawns
+   * its supervisor (cold).
+   */
+  warmSupervisors?: number;
+  /** How long after the last start (or a warm supervisor's loss) the pool is refilled; default 5000 ms. */
+  warmRefillDelayMs?: number;
+}
+
+/** The warm supervisor pool (TaskRunner.warmPool). */
+export interface WarmPoolStatus {
+  /** Booted and waiting for a task. */
+  ready: number;
+  /** Spawned, not yet ready. */
+  booting: number;
+  /** Tasks handed to a warm supervisor since the runner was created. */
+  used: number;
+  /** Starts that spawned a cold supervisor since the runner was created (none ready, or a refusal). */
+  cold: number;
 }
 
 export interface TaskRunner {
@@ -124,6 +144,8 @@ export interface TaskRunner {
   /** Deletes logs of forgotten tasks not written for olderThanMs; resolves with the number of task dirs removed. */
   cleanup(olderThanMs: number): Promise<number>;
   readLog(target: LogTarget, opts?: ReadLogOptions): Promise<LogChunk>;
-  /** Stops watching; ranks keep running. */
+  /** The warm supervisor pool: how many are ready or booting, how many starts used one. */
+  warmPool(): WarmPoolStatus;
+  /** Stops watching; ranks keep running. Idle warm supervisors exit. */
   close(): Promise<void>;
 }
