@@ -1,8 +1,8 @@
 /**
- * Golden tests from a real H100 (fixtures/nvidia/h100-vm-580.159.04: captured by
- * scripts/device/gpu-check.sh on a lent machine, one H100 80GB HBM3 passed through to a VM, driver
- * 580.159.04). Every expected value here was produced by the real driver or by the agent running on
- * the real GPU, not by our parsers:
+ * Golden tests from real GPUs (fixtures/nvidia/h100-vm-580.159.04 and h200-vm-580.159.04: captured by
+ * scripts/device/gpu-check.sh on lent machines, one H100 80GB HBM3 or one H200 passed through to a
+ * VM, driver 580.159.04). Every expected value here was produced by the real driver or by the agent
+ * running on the real GPU, not by our parsers:
  *   - the light probe's fields are all documented by that driver's `--help-query-gpu`;
  *   - its real `--query-gpu` answers (idle, and under a bf16 matrix-product load) parse, and the
  *     light path accepts them against the full probe's reading of the `-q -x` taken just before;
@@ -19,12 +19,13 @@ import { judgeLightAnswer, LIGHT_QUERY_FIELDS, parseNvidiaSmiXml, parseQueryGpuC
 import { localFixtures, standInNvidiaSmi } from '../fixtures.js';
 import { runCli } from '../../sim.js';
 
-const DIR = path.join(localFixtures, 'nvidia', 'h100-vm-580.159.04');
-const file = (name: string): string => path.join(DIR, name);
-const read = (name: string): string => readFileSync(file(name), 'utf8');
+const H100 = path.join(localFixtures, 'nvidia', 'h100-vm-580.159.04');
+const H200 = path.join(localFixtures, 'nvidia', 'h200-vm-580.159.04');
+const read = (dir: string, name: string): string => readFileSync(path.join(dir, name), 'utf8');
 
 t.test("every light-probe field is one the real driver's --help-query-gpu documents", async (t) => {
-  const help = read('help-query-gpu.txt');
+  // (The H200 machine's driver is the same build; its --help-query-gpu was byte for byte the same.)
+  const help = read(H100, 'help-query-gpu.txt');
   // Entries are lines of quoted names: `"index"`, or `"clocks_event_reasons.gpu_idle" or "clocks_throttle_reasons.gpu_idle"`.
   const documented = new Set<string>();
   for (const line of help.split('\n')) {
@@ -35,28 +36,47 @@ t.test("every light-probe field is one the real driver's --help-query-gpu docume
   for (const f of LIGHT_QUERY_FIELDS) t.ok(documented.has(f), `${f} is documented by driver 580.159.04`);
 });
 
-const LIGHT_CASES = [
+interface Reading {
+  powerWatts: number;
+  utilizationRatio: number;
+  memoryUsedBytes: number;
+  swPowerCap: boolean;
+  gpuIdle: boolean;
+  swPowerCapUs: number;
+  temperatureCelsius: number;
+  processes: number;
+}
+const MIB = 2 ** 20;
+/** Readings as the driver printed them (the CSV captures); under load, a bf16 matrix-product loop ran. */
+const MACHINES: Array<{ name: string; dir: string; uuid: string; memoryMiB: number; idle: Reading; load: Reading }> = [
   {
-    name: 'idle',
-    xml: 'qx.xml',
-    csv: 'query-gpu.csv',
-    expect: { powerWatts: 72.88, utilizationRatio: 0, memoryUsedBytes: 0, swPowerCap: false, gpuIdle: true, swPowerCapUs: 0, temperatureCelsius: 36, processes: 0 },
+    name: 'H100',
+    dir: H100,
+    uuid: 'GPU-43d4045a-e817-e733-4db0-99f6c8d7479e',
+    memoryMiB: 81559,
+    idle: { powerWatts: 72.88, utilizationRatio: 0, memoryUsedBytes: 0, swPowerCap: false, gpuIdle: true, swPowerCapUs: 0, temperatureCelsius: 36, processes: 0 },
+    load: { powerWatts: 248.48, utilizationRatio: 1, memoryUsedBytes: 1011 * MIB, swPowerCap: true, gpuIdle: false, swPowerCapUs: 144944, temperatureCelsius: 51, processes: 1 },
   },
   {
-    name: 'under load',
-    xml: 'qx-load.xml',
-    csv: 'query-gpu-load.csv',
-    // The -q -x of this case lists the load's python3 process (pid 607, 1002 MiB).
-    expect: { powerWatts: 248.48, utilizationRatio: 1, memoryUsedBytes: 1011 * 2 ** 20, swPowerCap: true, gpuIdle: false, swPowerCapUs: 144944, temperatureCelsius: 51, processes: 1 },
+    name: 'H200',
+    dir: H200,
+    uuid: 'GPU-e22830c8-97b3-b099-6fba-835b712f22d6',
+    memoryMiB: 143771,
+    idle: { powerWatts: 81.62, utilizationRatio: 0, memoryUsedBytes: 0, swPowerCap: false, gpuIdle: true, swPowerCapUs: 0, temperatureCelsius: 41, processes: 0 },
+    load: { powerWatts: 334.91, utilizationRatio: 1, memoryUsedBytes: 1011 * MIB, swPowerCap: true, gpuIdle: false, swPowerCapUs: 243318, temperatureCelsius: 60, processes: 1 },
   },
 ];
+const LIGHT_CASES = MACHINES.flatMap((m) => [
+  { name: `${m.name} idle`, machine: m, xml: 'qx.xml', csv: 'query-gpu.csv', expect: m.idle },
+  { name: `${m.name} under load`, machine: m, xml: 'qx-load.xml', csv: 'query-gpu-load.csv', expect: m.load },
+]);
 
 for (const c of LIGHT_CASES) {
   t.test(`the real light answer (${c.name}) parses and stands against the full probe`, async (t) => {
-    const full = parseNvidiaSmiXml(read(c.xml));
+    const full = parseNvidiaSmiXml(read(c.machine.dir, c.xml));
     t.equal(full.gpus.length, 1);
     t.equal(full.samples[0]!.processCount, c.expect.processes, 'compute processes in the full probe');
-    const parsed = parseQueryGpuCsv(read(c.csv), LIGHT_QUERY_FIELDS);
+    const parsed = parseQueryGpuCsv(read(c.machine.dir, c.csv), LIGHT_QUERY_FIELDS);
     t.same(parsed.errors, []);
     t.equal(parsed.rows.length, 1);
     t.notOk(parsed.rows[0]!.lost);
@@ -66,17 +86,17 @@ for (const c of LIGHT_CASES) {
       return;
     }
     const s = verdict.samples[0]!;
-    t.equal(s.uuid, 'GPU-43d4045a-e817-e733-4db0-99f6c8d7479e');
+    t.equal(s.uuid, c.machine.uuid);
     t.equal(s.powerWatts, c.expect.powerWatts);
     t.equal(s.powerLimitWatts, 700);
     t.equal(s.utilizationRatio, c.expect.utilizationRatio);
     t.equal(s.memoryUsedBytes, c.expect.memoryUsedBytes);
-    t.equal(s.memoryTotalBytes, 81559 * 2 ** 20);
+    t.equal(s.memoryTotalBytes, c.machine.memoryMiB * MIB);
     t.equal(s.temperatureCelsius, c.expect.temperatureCelsius);
     t.equal(s.performanceState, 'P0');
     t.equal(s.eccEnabled, true);
     t.same(s.ecc, { volatileCorrectable: 0, volatileUncorrectable: 0, aggregateCorrectable: 0, aggregateUncorrectable: 0 });
-    // H100 has no page retirement (row remapping instead): the driver answers [N/A], read as no value.
+    // Hopper has no page retirement (row remapping instead): the driver answers [N/A], read as no value.
     t.same(s.retiredPages, { singleBitCount: null, doubleBitCount: null, pending: null });
     t.same(s.remappedRows, { correctable: 0, uncorrectable: 0, pending: false, failure: false });
     t.equal(s.clockEventReasons.swPowerCap, c.expect.swPowerCap);
@@ -94,12 +114,12 @@ const moving = (f: string): boolean => MOVING.has(f) || f.startsWith('clocks_eve
 for (const c of LIGHT_CASES) {
   t.test(`the stand-in answers --query-gpu from the real -q -x (${c.name}) as the real driver did`, async (t) => {
     const sim = execFileSync(standInNvidiaSmi, [`--query-gpu=${LIGHT_QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits'], {
-      env: { PATH: process.env.PATH, NODE_OPTIONS: '', GANTRY_SIM_NVIDIA_XML: file(c.xml) },
+      env: { PATH: process.env.PATH, NODE_OPTIONS: '', GANTRY_SIM_NVIDIA_XML: path.join(c.machine.dir, c.xml) },
       encoding: 'utf8',
     });
     const cells = (text: string): string[] => text.trim().split(',').map((x) => x.trim());
     const simCells = cells(sim);
-    const realCells = cells(read(c.csv));
+    const realCells = cells(read(c.machine.dir, c.csv));
     t.equal(simCells.length, LIGHT_QUERY_FIELDS.length);
     t.equal(realCells.length, LIGHT_QUERY_FIELDS.length);
     LIGHT_QUERY_FIELDS.forEach((f, i) => {
@@ -109,8 +129,9 @@ for (const c of LIGHT_CASES) {
   });
 }
 
-t.test('gantry agent inventory over the stand-in gives what it gave on the real GPU', async (t) => {
-  const golden = JSON.parse(read('gpu-check/inventory.json')) as Record<string, unknown> & { firmware: Record<string, unknown> };
+for (const m of MACHINES) {
+  t.test(`gantry agent inventory over the stand-in gives what it gave on the real ${m.name}`, async (t) => {
+  const golden = JSON.parse(read(m.dir, 'gpu-check/inventory.json')) as Record<string, unknown> & { firmware: Record<string, unknown> };
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-real-h100-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const emptyLog = path.join(dir, 'kmsg');
@@ -127,10 +148,10 @@ t.test('gantry agent inventory over the stand-in gives what it gave on the real 
       '--set', `collectors.infiniband.root=${path.join(dir, 'no-infiniband')}`,
     ],
     {
-      GANTRY_SIM_NVIDIA_XML: file('qx.xml'),
-      GANTRY_SIM_NVIDIA_TOPO: file('topo-m.txt'),
-      // The real `nvlink -s` of this PCIe H100 printed nothing at all (exit 0).
-      GANTRY_SIM_NVIDIA_NVLINK: file('nvlink-s.txt'),
+      GANTRY_SIM_NVIDIA_XML: path.join(m.dir, 'qx.xml'),
+      GANTRY_SIM_NVIDIA_TOPO: path.join(m.dir, 'topo-m.txt'),
+      // The real `nvlink -s` of these passed-through GPUs printed nothing at all (exit 0).
+      GANTRY_SIM_NVIDIA_NVLINK: path.join(m.dir, 'nvlink-s.txt'),
     },
   );
   t.equal(r.code, 0, r.stderr);
@@ -143,3 +164,4 @@ t.test('gantry agent inventory over the stand-in gives what it gave on the real 
   t.same(doc.health, golden.health, 'health verdicts');
   t.same(doc.health, [], 'a healthy GPU');
 });
+}
