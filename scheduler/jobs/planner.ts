@@ -254,6 +254,9 @@ export function planCycle(input: PlanInput): Plan {
     }
   }
   const victimsTaken = new Set<string>();
+  // Preemption candidates: active jobs with a rank's GPU on this tree (a gang on nodes the scheduler
+  // does not know, e.g. just after a restart, frees nothing). Found once per cycle, not per pending job.
+  const holders = input.active.filter((v) => claimOf(tree, snapshot, v).ranks.length > 0);
   let held: GpuClaim | null = null;
   let reservationSettled = false;
 
@@ -317,7 +320,7 @@ export function planCycle(input: PlanInput): Plan {
       }
       // Preemption: whole gangs this job outranks (or that borrow quota its queue is owed).
       const candidates: Candidate[] = [];
-      for (const v of input.active) {
+      for (const v of holders) {
         if (victimsTaken.has(v.id) || !mayPreempt(job, v, input.queues, (q) => order.allocatedTo(q))) continue;
         const claim = claimOf(tree, snapshot, v);
         if (claim.ranks.length) candidates.push({ job: v, claim, lost: lostWorkGpuMs(v, nowMs) });

@@ -19,6 +19,11 @@ interface StoredJob {
  * `jobs-unfinished`, the ids of jobs not in a terminal state (kept in the same transactions as the
  * jobs), so a restart reads those records only. A store written before that index existed gets it
  * built once, at open (meta `unfinishedIndex`).
+ *
+ * Job records are stored as JSON (`jobs-json`, schema 2): V8's native JSON.parse decodes a cold
+ * process's first thousands of records several times faster than msgpackr, whose per-record
+ * structure definitions (no shared structures) keep it on its slow path; a restart decodes every
+ * unfinished job before it serves. A schema-1 store (msgpack `jobs`) is converted once, at open.
  */
 export class LmdbStore implements StateStore {
   private constructor(
@@ -45,10 +50,19 @@ export class LmdbStore implements StateStore {
         root.close();
         throw new StoreError(`store in ${dataDir} has schema ${version}, newer than this build's ${STORE_SCHEMA_VERSION}`);
       }
-      if (version === undefined) meta.putSync('schemaVersion', STORE_SCHEMA_VERSION);
       const nodes = root.openDB<StoredNode, string>({ name: 'nodes' });
-      const jobs = root.openDB<StoredJob, string>({ name: 'jobs' });
+      const jobs = root.openDB<StoredJob, string>({ name: 'jobs-json', encoding: 'json' });
       const unfinished = root.openDB<number, string>({ name: 'jobs-unfinished' });
+      if (version !== undefined && version < 2) {
+        // Schema 1 kept job records as msgpack in `jobs`: convert them once, in one transaction.
+        const old = root.openDB<StoredJob, string>({ name: 'jobs' });
+        root.transactionSync(() => {
+          for (const { key, value } of old.getRange()) jobs.putSync(key, { v: STORE_SCHEMA_VERSION, job: value.job });
+          old.clearSync();
+          meta.putSync('schemaVersion', STORE_SCHEMA_VERSION);
+        });
+      }
+      if (version === undefined) meta.putSync('schemaVersion', STORE_SCHEMA_VERSION);
       if (meta.get('unfinishedIndex') === undefined) {
         root.transactionSync(() => {
           for (const { key, value } of jobs.getRange()) if (!TERMINAL_JOB_STATES.has(value.job.state)) unfinished.putSync(key, 1);

@@ -42,5 +42,8 @@ export interface StateStore {
   close(): Promise<void>;
 }
 
-/** Stored records carry a schema version so later releases can migrate them. */
-export const STORE_SCHEMA_VERSION = 1;
+/**
+ * Stored records carry a schema version so later releases can migrate them. 2: job records are
+ * JSON (LmdbStore converts a schema-1 store, msgpack job records, at open).
+ */
+export const STORE_SCHEMA_VERSION = 2;

@@ -102,6 +102,48 @@ t.test('lmdb: a store written before the unfinished-jobs index gets it built at 
   await store.close();
 });
 
+t.test('lmdb: a schema-1 store (msgpack job records) is converted to JSON records at open, whole', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-store-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // What a schema-1 build leaves: msgpack records in `jobs`, schema 1, the unfinished index.
+  const withRanks: JobRecord = {
+    ...job('c-3', 'running'),
+    ranks: [{ rank: 0, unit: 0, node: 'n-1', gpus: [0, 1], gpuUuids: ['GPU-a', 'GPU-b'], topologyAddress: 'leaf-1.n-1', state: 'running', exitCode: null, signal: null }],
+    masterPort: 29500,
+    lastCheckpointMs: 7,
+  };
+  const raw = open({ path: dir, compression: false });
+  await raw.openDB({ name: 'meta' }).put('schemaVersion', 1);
+  await raw.openDB({ name: 'meta' }).put('unfinishedIndex', 1);
+  const old = raw.openDB({ name: 'jobs' });
+  for (const j of [job('a-1', 'pending'), job('b-2', 'succeeded'), withRanks]) await old.put(j.id, { v: 1, job: j });
+  for (const id of ['a-1', 'c-3']) await raw.openDB({ name: 'jobs-unfinished' }).put(id, 1);
+  await raw.close();
+  let store = LmdbStore.open(dir);
+  t.same(store.listJobIds(), ['a-1', 'b-2', 'c-3'], 'every job converted');
+  t.same(store.getJob('c-3'), withRanks, 'a whole record, ranks included');
+  t.same(store.listUnfinishedJobs().map((j) => j.id), ['a-1', 'c-3']);
+  await store.commit({ jobs: [job('d-4', 'pending')] });
+  await store.close();
+  const after = open({ path: dir, compression: false });
+  t.equal(after.openDB({ name: 'meta' }).get('schemaVersion'), 2, 'the store says schema 2 now');
+  t.equal(after.openDB({ name: 'jobs' }).getCount(), 0, 'the msgpack records are gone');
+  await after.close();
+  store = LmdbStore.open(dir);
+  t.same(store.listJobIds(), ['a-1', 'b-2', 'c-3', 'd-4'], 'reopened: converted once, new records kept');
+  await store.close();
+  // A newer build's store is refused rather than misread.
+  const newer = open({ path: dir, compression: false });
+  await newer.openDB({ name: 'meta' }).put('schemaVersion', 3);
+  await newer.close();
+  try {
+    LmdbStore.open(dir);
+    t.fail('opened a newer schema');
+  } catch (e) {
+    t.match((e as Error).message, /schema 3, newer than this build's 2/);
+  }
+});
+
 function ev(n: number): GantryEvent {
   return { v: EVENT_SCHEMA_VERSION, id: `e-${n}`, at: new Date(n).toISOString(), kind: 'job', job: `j-${n}`, type: 'submitted', attempt: 0, epoch: 0, message: `event ${n}` };
 }
