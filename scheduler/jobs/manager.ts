@@ -129,8 +129,8 @@ export class JobManager {
   private flushing: Promise<void> | undefined;
   /** The last write writeBehind started (idle() waits for it). */
   private writing: Promise<void> = Promise.resolve();
-  /** Ids of finished jobs not yet read from the store after a restart (see load()). */
-  private finishedToLoad: string[] = [];
+  /** True after a restart until every finished job is read from the store (see load()). */
+  private loadingFinished = false;
   private readonly explanations = new Map<string, Explanation>();
   /** Stopped ranks not yet reported gone, by job/rank/epoch. */
   private readonly releasing = new Map<string, Releasing>();
@@ -139,6 +139,10 @@ export class JobManager {
   private seq = 0;
   private tree: TopologyTree | undefined;
   private treeKey = '';
+  /** The node records the tree was last checked against (compared by identity). */
+  private treeNodes: readonly NodeRecord[] = [];
+  /** Per request shape (JSON), why it could not fit on the current tree even if every node were free (null: it could). */
+  private readonly everFits = new Map<string, string | null>();
   /** Every change to jobs runs here, one at a time, so no update is computed from a stale record. */
   private chain: Promise<unknown> = Promise.resolve();
   private cycleQueued = false;
@@ -171,14 +175,13 @@ export class JobManager {
    * how many jobs the store holds.
    */
   load(): number {
-    for (const j of this.deps.store.listUnfinishedJobs()) this.jobs.set(j.id, j);
-    const ids = this.deps.store.listJobIds();
-    for (const id of ids) {
-      const n = Number(/-(\d+)$/.exec(id)?.[1] ?? 0);
-      if (n > this.seq) this.seq = n;
-    }
-    this.finishedToLoad = ids.filter((id) => !this.jobs.has(id));
-    return ids.length;
+    const unfinished = this.deps.store.listUnfinishedJobs();
+    for (const j of unfinished) this.jobs.set(j.id, j);
+    // The store keeps the highest job number: no need to read 100k ids before serving.
+    this.seq = Math.max(this.seq, this.deps.store.highestJobNumber());
+    const count = this.deps.store.jobCount();
+    this.loadingFinished = count > unfinished.length;
+    return count;
   }
 
   start(): void {
@@ -189,16 +192,16 @@ export class JobManager {
 
   /** Finished jobs, a chunk per turn of the event loop, so the scheduler serves meanwhile. */
   private async loadFinished(): Promise<void> {
-    const ids = this.finishedToLoad;
-    for (let i = 0; i < ids.length && !this.stopped; i += 500) {
-      for (const id of ids.slice(i, i + 500)) {
-        if (this.jobs.has(id)) continue;
-        const j = this.deps.store.getJob(id);
-        if (j) this.jobs.set(id, j);
-      }
+    let after: string | undefined;
+    while (this.loadingFinished && !this.stopped) {
       await new Promise((r) => setImmediate(r));
+      const page = this.deps.store.listJobsPage(after, 500);
+      // What is in memory is as new or newer than the store.
+      for (const j of page) if (!this.jobs.has(j.id)) this.jobs.set(j.id, j);
+      if (page.length < 500) break;
+      after = page[page.length - 1]!.id;
     }
-    this.finishedToLoad = [];
+    this.loadingFinished = false;
   }
 
   async stop(): Promise<void> {
@@ -215,14 +218,14 @@ export class JobManager {
 
   get(id: string): JobRecord {
     if (!id) throw new InvalidArgumentError('id', 'is required');
-    const j = this.jobs.get(id) ?? (this.finishedToLoad.length > 0 ? this.deps.store.getJob(id) : undefined);
+    const j = this.jobs.get(id) ?? (this.loadingFinished ? this.deps.store.getJob(id) : undefined);
     if (!j) throw new NotFoundError('job', id);
     return j;
   }
 
   list(filter: { state?: string; queue?: string; owner?: string } = {}): JobRecord[] {
     let all: Iterable<JobRecord> = this.jobs.values();
-    if (this.finishedToLoad.length > 0 && (!filter.state || TERMINAL_JOB_STATES.has(filter.state as JobState))) {
+    if (this.loadingFinished && (!filter.state || TERMINAL_JOB_STATES.has(filter.state as JobState))) {
       // Still loading finished jobs: the store has them all; what is in memory is as new or newer.
       const merged = new Map(this.deps.store.listJobs().map((j) => [j.id, j]));
       for (const j of this.jobs.values()) merged.set(j.id, j);
@@ -324,15 +327,20 @@ export class JobManager {
   }
 
   private topology(nodes: readonly NodeRecord[]): TopologyTree {
+    // Node records are replaced, never changed in place: the same records make the same tree.
+    if (this.tree && nodes.length === this.treeNodes.length && nodes.every((n, i) => n === this.treeNodes[i])) return this.tree;
+    this.treeNodes = nodes;
     const inputs = nodes.map((n) => inheritDomains(nodeInputFromRecord(n, this.opts.levels), this.opts.levels));
     const key = JSON.stringify(inputs);
     if (!this.tree || key !== this.treeKey) {
       try {
         this.tree = buildTopology(this.opts.levels, inputs);
       } catch (e) {
+        this.treeNodes = [];
         throw new FailedPreconditionError(`the cluster's topology is inconsistent (check the agents' topology labels): ${(e as Error).message}`, { cause: e });
       }
       this.treeKey = key;
+      this.everFits.clear();
     }
     return this.tree;
   }
@@ -340,12 +348,18 @@ export class JobManager {
   private checkCouldEverFit(spec: JobSpec): void {
     const nodes = this.deps.cluster.list();
     const tree = this.topology(nodes);
-    const snapshot = ClusterSnapshot.create(tree, () => ({ usedGpus: [], unhealthyGpus: [], unusable: null }));
-    const out = placeJob(snapshot, requestFromJobSpec(spec));
-    if (!out.fits) {
-      const text = out.failed && !out.failed.fits ? explainText(out.failed) : 'not enough nodes';
-      throw new FailedPreconditionError(`job ${spec.name} could not fit even if every registered node were free: ${text}`);
+    const request = requestFromJobSpec(spec);
+    // The answer depends on the tree and the request only: asked once per shape of request while the tree stands.
+    const key = JSON.stringify(request);
+    let failure = this.everFits.get(key);
+    if (failure === undefined) {
+      const snapshot = ClusterSnapshot.create(tree, () => ({ usedGpus: [], unhealthyGpus: [], unusable: null }));
+      const out = placeJob(snapshot, request);
+      failure = out.fits ? null : out.failed && !out.failed.fits ? explainText(out.failed) : 'not enough nodes';
+      if (this.everFits.size >= 1024) this.everFits.clear();
+      this.everFits.set(key, failure);
     }
+    if (failure !== null) throw new FailedPreconditionError(`job ${spec.name} could not fit even if every registered node were free: ${failure}`);
   }
 
   private queue(name: string): QueueConfig {
