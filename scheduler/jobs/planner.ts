@@ -79,6 +79,8 @@ export interface Plan {
   decision: ReservationDecision | null;
   /** Jobs whose placement was tried (the others were unchanged since they last failed). */
   tried: number;
+  /** Placement searches run: a request that failed is not searched again on an unchanged snapshot. */
+  searches: number;
 }
 
 /**
@@ -230,7 +232,7 @@ function waitingFrom(out: ReturnType<typeof placeJob>): Waiting {
 
 export function planCycle(input: PlanInput): Plan {
   const { snapshot, tree, nowMs } = input;
-  const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null, grown: [], growWaiting: new Map(), decision: null, tried: 0 };
+  const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null, grown: [], growWaiting: new Map(), decision: null, tried: 0, searches: 0 };
   const allocated = new Map<string, number>();
   for (const j of input.active) allocated.set(j.spec.queue, (allocated.get(j.spec.queue) ?? 0) + jobGpus(j));
   const order = new AdmissionOrder(input.pending, input.queues, input.usage, allocated, input.halfLifeMs);
@@ -259,13 +261,36 @@ export function planCycle(input: PlanInput): Plan {
   const holders = input.active.filter((v) => claimOf(tree, snapshot, v).ranks.length > 0);
   let held: GpuClaim | null = null;
   let reservationSettled = false;
+  // A placement that failed fails again for the same request on the same snapshot: a queue of
+  // thousands of jobs of a few shapes costs a few placements. `version` moves with every change
+  // to the snapshot (a start, a reservation held); a failed placement leaves it as it was.
+  let version = 0;
+  const failed = new Map<string, { version: number; out: ReturnType<typeof placeJob> }>();
+  const tryPlace = (request: Request): ReturnType<typeof placeJob> => {
+    const key = JSON.stringify(request);
+    const hit = failed.get(key);
+    if (hit && hit.version === version) return hit.out;
+    plan.searches++;
+    const out = placeJob(snapshot, request);
+    if (out.fits && out.placements.length > 0) {
+      version++;
+      return out;
+    }
+    releaseAll(snapshot, out.placements);
+    const miss = { ...out, placements: [] };
+    failed.set(key, { version, out: miss });
+    return miss;
+  };
 
   for (let job = order.next(); job; job = order.next()) {
     if (input.unchanged?.(job)) {
       const prev = input.previous;
       if (!reservationSettled && prev?.jobId === job.id && (!prev.held || prev.held.ranks.every((r) => r.gpus.every((g) => snapshot.isFree(r.nodeId, g))))) {
         // The head blocked job, unchanged: its reservation decision stands.
-        if (prev.held) snapshot.reserve(prev.held);
+        if (prev.held) {
+          snapshot.reserve(prev.held);
+          version++;
+        }
         held = prev.held;
         plan.reservation = prev.reservation;
         plan.decision = prev;
@@ -292,11 +317,12 @@ export function planCycle(input: PlanInput): Plan {
       if (endsBeforeReservation && held) snapshot.release(held);
       let out: ReturnType<typeof placeJob>;
       try {
-        out = placeJob(snapshot, request);
+        out = endsBeforeReservation && held ? (plan.searches++, placeJob(snapshot, request)) : tryPlace(request);
       } finally {
         if (endsBeforeReservation && held) {
           held = freeSubset(snapshot, held);
           snapshot.reserve(held);
+          version++;
         }
       }
       if (out.fits && out.placements.length > 0) {
@@ -344,6 +370,7 @@ export function planCycle(input: PlanInput): Plan {
         if (future) {
           held = freeSubset(snapshot, { ranks: future.placements.flatMap((p) => p.ranks) });
           snapshot.reserve(held);
+          version++;
           plan.reservation = { jobId: job.id, atMs: future.atMs, gpus: claimGpus(held) };
         }
         plan.decision = { jobId: job.id, reservation: plan.reservation, held };
