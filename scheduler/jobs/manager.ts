@@ -122,8 +122,39 @@ function collapseRepeats(address: string): string {
 
 const JOB_ID = /^[a-z0-9][a-z0-9-]{0,62}-\d+$/;
 
+/**
+ * The job table, with the unfinished jobs kept apart as records are set: a cycle walks those (a
+ * few thousand) rather than every job the scheduler remembers (100k after a restart).
+ */
+class JobTable extends Map<string, JobRecord> {
+  private readonly unfinished = new Map<string, JobRecord>();
+
+  override set(id: string, job: JobRecord): this {
+    super.set(id, job);
+    // (Map's constructor calls set before the field exists; the table is built empty.)
+    if (TERMINAL_JOB_STATES.has(job.state)) this.unfinished?.delete(id);
+    else this.unfinished?.set(id, job);
+    return this;
+  }
+
+  override delete(id: string): boolean {
+    this.unfinished.delete(id);
+    return super.delete(id);
+  }
+
+  override clear(): void {
+    this.unfinished.clear();
+    super.clear();
+  }
+
+  /** Jobs not in a terminal state. */
+  live(): IterableIterator<JobRecord> {
+    return this.unfinished.values();
+  }
+}
+
 export class JobManager {
-  private readonly jobs = new Map<string, JobRecord>();
+  private readonly jobs = new JobTable();
   /** Job records changed in memory, waiting for writeBehind's next write. */
   private readonly dirty = new Map<string, JobRecord>();
   private flushing: Promise<void> | undefined;
@@ -380,7 +411,7 @@ export class JobManager {
     // Drains past their deadline: gangs still on those nodes stop and are requeued (no retry used).
     for (const n of this.deps.cluster.list()) {
       if (n.schedulability !== 'draining' || !n.drainDeadlineMs || n.drainDeadlineMs > now) continue;
-      for (const j of this.jobs.values()) {
+      for (const j of this.jobs.live()) {
         if (!ACTIVE_JOB_STATES.has(j.state) || changed.has(j.id) || !j.ranks.some((r) => r.node === n.name && r.state !== 'exited')) continue;
         const next = this.transition(j, 'requeued', `node ${n.name} was drained: its deadline passed; requeued (no retry used)`);
         next.requeueAtMs = now;
@@ -389,12 +420,12 @@ export class JobManager {
       }
     }
     // Requeued jobs whose backoff is over are pending again.
-    for (const j of this.jobs.values()) {
+    for (const j of this.jobs.live()) {
       if (j.state === 'requeued' && j.requeueAtMs <= now) {
         changed.set(j.id, this.transition(j, 'pending', /^(preempted|node .* was drained)/.test(j.message) ? j.message : `retry ${j.attempt} of ${j.spec.maxRetries}`));
       }
     }
-    const pending = [...this.jobs.values()].map((j) => changed.get(j.id) ?? j).filter((j) => j.state === 'pending');
+    const pending = [...this.jobs.live()].map((j) => changed.get(j.id) ?? j).filter((j) => j.state === 'pending');
     const grow = this.missingReplicas();
     if (pending.length > 0 || grow.length > 0) {
       const { tree, snapshot, byName, ports } = this.snapshotNow();
@@ -410,7 +441,7 @@ export class JobManager {
         tree,
         snapshot,
         pending,
-        active: [...this.jobs.values()].filter((j) => ACTIVE_JOB_STATES.has(j.state)),
+        active: [...this.jobs.live()].filter((j) => ACTIVE_JOB_STATES.has(j.state)),
         awaitingVictims: new Set([...this.releasing.values()].map((r) => r.forJob).filter(Boolean)),
         queues: (name) => this.queue(name),
         usage: decayedUsage(this.jobs.values(), now, this.opts.fairShareHalfLifeMs),
@@ -501,7 +532,7 @@ export class JobManager {
     const tree = this.topology(nodes);
     const used = new Map<string, number[]>();
     const ports = new Map<string, Set<number>>();
-    for (const j of this.jobs.values()) {
+    for (const j of this.jobs.live()) {
       if (!ACTIVE_JOB_STATES.has(j.state)) continue;
       for (const r of j.ranks) used.set(r.node, [...(used.get(r.node) ?? []), ...r.gpus]);
       const n0 = j.ranks[0]?.node;
@@ -655,7 +686,7 @@ export class JobManager {
   /** Running inference jobs with fewer replicas than their target: the unit indices to place. */
   private missingReplicas(): Array<{ job: JobRecord; units: number[] }> {
     const out: Array<{ job: JobRecord; units: number[] }> = [];
-    for (const j of this.jobs.values()) {
+    for (const j of this.jobs.live()) {
       if (j.spec.kind !== 'Inference' || j.state !== 'running' || j.replicasTarget === undefined) continue;
       const have = new Set(j.ranks.map((r) => r.unit));
       const units: number[] = [];

@@ -218,7 +218,10 @@ export function futureStart(snapshot: ClusterSnapshot, request: Request, active:
     .sort((a, b) => a.end - b.end);
   const s = snapshot.clone();
   for (const { j, end } of ends) {
-    s.release(claimOf(tree, s, j));
+    const claim = claimOf(tree, s, j);
+    // A job holding nothing on this tree (its nodes unknown, e.g. after a restart) frees nothing.
+    if (claim.ranks.length === 0) continue;
+    s.release(claim);
     const out = placeJob(s, request);
     if (out.fits) return { atMs: end, placements: out.placements };
     releaseAll(s, out.placements);
@@ -226,8 +229,15 @@ export function futureStart(snapshot: ClusterSnapshot, request: Request, active:
   return null;
 }
 
+/** Why a failed placement waits; worded once per failed placement (jobs of one shape share one). */
+const worded = new WeakMap<ReturnType<typeof placeJob>, Waiting>();
 function waitingFrom(out: ReturnType<typeof placeJob>): Waiting {
-  return out.failed && !out.failed.fits ? { reasons: out.failed.reasons, text: explainText(out.failed) } : { reasons: [], text: 'does not fit' };
+  let w = worded.get(out);
+  if (!w) {
+    w = out.failed && !out.failed.fits ? { reasons: out.failed.reasons, text: explainText(out.failed) } : { reasons: [], text: 'does not fit' };
+    worded.set(out, w);
+  }
+  return w;
 }
 
 export function planCycle(input: PlanInput): Plan {
