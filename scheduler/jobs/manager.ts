@@ -177,6 +177,10 @@ export class JobManager {
   /** Every change to jobs runs here, one at a time, so no update is computed from a stale record. */
   private chain: Promise<unknown> = Promise.resolve();
   private cycleQueued = false;
+  /** A cycle asked for by submissions, waiting to start (see triggerSoon). */
+  private soon: { timer: NodeJS.Timeout; done: Promise<void> } | undefined;
+  /** The last cycle's planning time (before its commit) and when it ended, by the clock. */
+  private lastCycle = { spentMs: 0, endedMs: 0 };
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Cycles run so far (tests and metrics). */
@@ -300,7 +304,7 @@ export class JobManager {
       this.jobs.set(job.id, job);
       this.announce([submitted]);
     });
-    this.trigger('submit');
+    this.triggerSoon('submit');
     return job;
   }
 
@@ -336,12 +340,35 @@ export class JobManager {
     }).catch((e: unknown) => this.deps.log.error({ err: e }, 'scheduling cycle failed'));
   }
 
+  /**
+   * A cycle for new submissions, coalesced: it starts no sooner after the last cycle ended than
+   * that cycle took to plan, so cycles take at most about half the time however fast jobs come,
+   * and each tries every job submitted since. A cycle per submission made a burst quadratic (each
+   * one orders the whole queue). A small queue plans in well under a millisecond: no wait then.
+   */
+  private triggerSoon(why: string): void {
+    if (this.stopped || this.cycleQueued || this.soon) return;
+    const waitMs = Math.max(0, this.lastCycle.endedMs + this.lastCycle.spentMs - this.deps.clock.nowMs());
+    let fire!: () => void;
+    const done = new Promise<void>((r) => (fire = r));
+    const timer = setTimeout(() => {
+      this.soon = undefined;
+      this.trigger(why);
+      fire();
+    }, waitMs);
+    this.soon = { timer, done };
+  }
+
   /** Resolves when every queued change and cycle is done (tests, graceful stop). */
   async idle(): Promise<void> {
-    let seen: Promise<unknown> | undefined;
-    while (seen !== this.chain) {
-      seen = this.chain;
+    for (;;) {
+      if (this.soon) {
+        await this.soon.done;
+        continue;
+      }
+      const seen = this.chain;
       await seen;
+      if (seen === this.chain && !this.soon) break;
     }
     await this.flushing;
     await this.writing;
@@ -400,6 +427,15 @@ export class JobManager {
   private async cycle(): Promise<void> {
     this.cycles++;
     const now = this.deps.clock.nowMs();
+    try {
+      await this.planAndCommit(now);
+    } finally {
+      const endedMs = this.deps.clock.nowMs();
+      this.lastCycle = { spentMs: this.lastCycle.spentMs, endedMs };
+    }
+  }
+
+  private async planAndCommit(now: number): Promise<void> {
     const changed = new Map<string, JobRecord>();
     const sends: Array<() => void> = [];
     // Stopped ranks whose exit never came (agent gone...) free their GPUs after their grace period.
@@ -507,6 +543,8 @@ export class JobManager {
         sends.push(() => this.startRanks(next, byName));
       }
     }
+    // Planning time (the commit that follows waits on the disk, not the CPU): paces triggerSoon.
+    this.lastCycle = { ...this.lastCycle, spentMs: Math.max(0, this.deps.clock.nowMs() - now) };
     if (changed.size > 0) await this.commitAndSend([...changed.values()], sends);
   }
 
