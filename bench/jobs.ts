@@ -771,7 +771,7 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
         const r = await submitRate(s, params.submits, params.clients);
         rows.push({ scenario: `(submit) ${params.submits} SubmitJob, ${params.clients} clients, 8 cordoned nodes (jobs stay pending)`, metric: 'accepted/s', value: r.perSecond, unit: 'jobs/s', anchor: 'Slurm documents 1,000 submissions/s' });
         rows.push({ scenario: `(submit) ${params.submits} SubmitJob, ${params.clients} clients`, metric: 'latency p50 / p99', value: `${r.p50Ms} / ${r.p99Ms}`, unit: 'ms' });
-        details.submit = { ...r, clients: params.clients, nodes: 8, note: 'every node cordoned: each job is validated, checked to fit an empty cluster, stored (one LMDB commit) and stays pending; every accepted submit triggers a scheduling cycle over all pending jobs' };
+        details.submit = { ...r, clients: params.clients, nodes: 8, note: 'every node cordoned: each job is validated, checked to fit an empty cluster, stored (concurrent submits share LMDB commits; the reply waits for its commit) and stays pending; submits ask for coalesced scheduling cycles (one starts no sooner after the last than that one took to plan)' };
       } finally {
         await fleet?.stop();
         await s.stop();

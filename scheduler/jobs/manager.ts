@@ -122,15 +122,46 @@ function collapseRepeats(address: string): string {
 
 const JOB_ID = /^[a-z0-9][a-z0-9-]{0,62}-\d+$/;
 
+/**
+ * The job table, with the unfinished jobs kept apart as records are set: a cycle walks those (a
+ * few thousand) rather than every job the scheduler remembers (100k after a restart).
+ */
+class JobTable extends Map<string, JobRecord> {
+  private readonly unfinished = new Map<string, JobRecord>();
+
+  override set(id: string, job: JobRecord): this {
+    super.set(id, job);
+    // (Map's constructor calls set before the field exists; the table is built empty.)
+    if (TERMINAL_JOB_STATES.has(job.state)) this.unfinished?.delete(id);
+    else this.unfinished?.set(id, job);
+    return this;
+  }
+
+  override delete(id: string): boolean {
+    this.unfinished.delete(id);
+    return super.delete(id);
+  }
+
+  override clear(): void {
+    this.unfinished.clear();
+    super.clear();
+  }
+
+  /** Jobs not in a terminal state. */
+  live(): IterableIterator<JobRecord> {
+    return this.unfinished.values();
+  }
+}
+
 export class JobManager {
-  private readonly jobs = new Map<string, JobRecord>();
+  private readonly jobs = new JobTable();
   /** Job records changed in memory, waiting for writeBehind's next write. */
   private readonly dirty = new Map<string, JobRecord>();
   private flushing: Promise<void> | undefined;
   /** The last write writeBehind started (idle() waits for it). */
   private writing: Promise<void> = Promise.resolve();
-  /** Ids of finished jobs not yet read from the store after a restart (see load()). */
-  private finishedToLoad: string[] = [];
+  /** True after a restart until every finished job is read from the store (see load()). */
+  private loadingFinished = false;
   private readonly explanations = new Map<string, Explanation>();
   /** Stopped ranks not yet reported gone, by job/rank/epoch. */
   private readonly releasing = new Map<string, Releasing>();
@@ -139,9 +170,17 @@ export class JobManager {
   private seq = 0;
   private tree: TopologyTree | undefined;
   private treeKey = '';
+  /** The node records the tree was last checked against (compared by identity). */
+  private treeNodes: readonly NodeRecord[] = [];
+  /** Per request shape (JSON), why it could not fit on the current tree even if every node were free (null: it could). */
+  private readonly everFits = new Map<string, string | null>();
   /** Every change to jobs runs here, one at a time, so no update is computed from a stale record. */
   private chain: Promise<unknown> = Promise.resolve();
   private cycleQueued = false;
+  /** A cycle asked for by submissions, waiting to start (see triggerSoon). */
+  private soon: { timer: NodeJS.Timeout; done: Promise<void> } | undefined;
+  /** The last cycle's planning time (before its commit) and when it ended, by the clock. */
+  private lastCycle = { spentMs: 0, endedMs: 0 };
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Cycles run so far (tests and metrics). */
@@ -171,14 +210,13 @@ export class JobManager {
    * how many jobs the store holds.
    */
   load(): number {
-    for (const j of this.deps.store.listUnfinishedJobs()) this.jobs.set(j.id, j);
-    const ids = this.deps.store.listJobIds();
-    for (const id of ids) {
-      const n = Number(/-(\d+)$/.exec(id)?.[1] ?? 0);
-      if (n > this.seq) this.seq = n;
-    }
-    this.finishedToLoad = ids.filter((id) => !this.jobs.has(id));
-    return ids.length;
+    const unfinished = this.deps.store.listUnfinishedJobs();
+    for (const j of unfinished) this.jobs.set(j.id, j);
+    // The store keeps the highest job number: no need to read 100k ids before serving.
+    this.seq = Math.max(this.seq, this.deps.store.highestJobNumber());
+    const count = this.deps.store.jobCount();
+    this.loadingFinished = count > unfinished.length;
+    return count;
   }
 
   start(): void {
@@ -189,16 +227,16 @@ export class JobManager {
 
   /** Finished jobs, a chunk per turn of the event loop, so the scheduler serves meanwhile. */
   private async loadFinished(): Promise<void> {
-    const ids = this.finishedToLoad;
-    for (let i = 0; i < ids.length && !this.stopped; i += 500) {
-      for (const id of ids.slice(i, i + 500)) {
-        if (this.jobs.has(id)) continue;
-        const j = this.deps.store.getJob(id);
-        if (j) this.jobs.set(id, j);
-      }
+    let after: string | undefined;
+    while (this.loadingFinished && !this.stopped) {
       await new Promise((r) => setImmediate(r));
+      const page = this.deps.store.listJobsPage(after, 500);
+      // What is in memory is as new or newer than the store.
+      for (const j of page) if (!this.jobs.has(j.id)) this.jobs.set(j.id, j);
+      if (page.length < 500) break;
+      after = page[page.length - 1]!.id;
     }
-    this.finishedToLoad = [];
+    this.loadingFinished = false;
   }
 
   async stop(): Promise<void> {
@@ -215,14 +253,14 @@ export class JobManager {
 
   get(id: string): JobRecord {
     if (!id) throw new InvalidArgumentError('id', 'is required');
-    const j = this.jobs.get(id) ?? (this.finishedToLoad.length > 0 ? this.deps.store.getJob(id) : undefined);
+    const j = this.jobs.get(id) ?? (this.loadingFinished ? this.deps.store.getJob(id) : undefined);
     if (!j) throw new NotFoundError('job', id);
     return j;
   }
 
   list(filter: { state?: string; queue?: string; owner?: string } = {}): JobRecord[] {
     let all: Iterable<JobRecord> = this.jobs.values();
-    if (this.finishedToLoad.length > 0 && (!filter.state || TERMINAL_JOB_STATES.has(filter.state as JobState))) {
+    if (this.loadingFinished && (!filter.state || TERMINAL_JOB_STATES.has(filter.state as JobState))) {
       // Still loading finished jobs: the store has them all; what is in memory is as new or newer.
       const merged = new Map(this.deps.store.listJobs().map((j) => [j.id, j]));
       for (const j of this.jobs.values()) merged.set(j.id, j);
@@ -266,7 +304,7 @@ export class JobManager {
       this.jobs.set(job.id, job);
       this.announce([submitted]);
     });
-    this.trigger('submit');
+    this.triggerSoon('submit');
     return job;
   }
 
@@ -302,12 +340,35 @@ export class JobManager {
     }).catch((e: unknown) => this.deps.log.error({ err: e }, 'scheduling cycle failed'));
   }
 
+  /**
+   * A cycle for new submissions, coalesced: it starts no sooner after the last cycle ended than
+   * that cycle took to plan, so cycles take at most about half the time however fast jobs come,
+   * and each tries every job submitted since. A cycle per submission made a burst quadratic (each
+   * one orders the whole queue). A small queue plans in well under a millisecond: no wait then.
+   */
+  private triggerSoon(why: string): void {
+    if (this.stopped || this.cycleQueued || this.soon) return;
+    const waitMs = Math.max(0, this.lastCycle.endedMs + this.lastCycle.spentMs - this.deps.clock.nowMs());
+    let fire!: () => void;
+    const done = new Promise<void>((r) => (fire = r));
+    const timer = setTimeout(() => {
+      this.soon = undefined;
+      this.trigger(why);
+      fire();
+    }, waitMs);
+    this.soon = { timer, done };
+  }
+
   /** Resolves when every queued change and cycle is done (tests, graceful stop). */
   async idle(): Promise<void> {
-    let seen: Promise<unknown> | undefined;
-    while (seen !== this.chain) {
-      seen = this.chain;
+    for (;;) {
+      if (this.soon) {
+        await this.soon.done;
+        continue;
+      }
+      const seen = this.chain;
       await seen;
+      if (seen === this.chain && !this.soon) break;
     }
     await this.flushing;
     await this.writing;
@@ -324,15 +385,20 @@ export class JobManager {
   }
 
   private topology(nodes: readonly NodeRecord[]): TopologyTree {
+    // Node records are replaced, never changed in place: the same records make the same tree.
+    if (this.tree && nodes.length === this.treeNodes.length && nodes.every((n, i) => n === this.treeNodes[i])) return this.tree;
+    this.treeNodes = nodes;
     const inputs = nodes.map((n) => inheritDomains(nodeInputFromRecord(n, this.opts.levels), this.opts.levels));
     const key = JSON.stringify(inputs);
     if (!this.tree || key !== this.treeKey) {
       try {
         this.tree = buildTopology(this.opts.levels, inputs);
       } catch (e) {
+        this.treeNodes = [];
         throw new FailedPreconditionError(`the cluster's topology is inconsistent (check the agents' topology labels): ${(e as Error).message}`, { cause: e });
       }
       this.treeKey = key;
+      this.everFits.clear();
     }
     return this.tree;
   }
@@ -340,12 +406,18 @@ export class JobManager {
   private checkCouldEverFit(spec: JobSpec): void {
     const nodes = this.deps.cluster.list();
     const tree = this.topology(nodes);
-    const snapshot = ClusterSnapshot.create(tree, () => ({ usedGpus: [], unhealthyGpus: [], unusable: null }));
-    const out = placeJob(snapshot, requestFromJobSpec(spec));
-    if (!out.fits) {
-      const text = out.failed && !out.failed.fits ? explainText(out.failed) : 'not enough nodes';
-      throw new FailedPreconditionError(`job ${spec.name} could not fit even if every registered node were free: ${text}`);
+    const request = requestFromJobSpec(spec);
+    // The answer depends on the tree and the request only: asked once per shape of request while the tree stands.
+    const key = JSON.stringify(request);
+    let failure = this.everFits.get(key);
+    if (failure === undefined) {
+      const snapshot = ClusterSnapshot.create(tree, () => ({ usedGpus: [], unhealthyGpus: [], unusable: null }));
+      const out = placeJob(snapshot, request);
+      failure = out.fits ? null : out.failed && !out.failed.fits ? explainText(out.failed) : 'not enough nodes';
+      if (this.everFits.size >= 1024) this.everFits.clear();
+      this.everFits.set(key, failure);
     }
+    if (failure !== null) throw new FailedPreconditionError(`job ${spec.name} could not fit even if every registered node were free: ${failure}`);
   }
 
   private queue(name: string): QueueConfig {
@@ -355,6 +427,15 @@ export class JobManager {
   private async cycle(): Promise<void> {
     this.cycles++;
     const now = this.deps.clock.nowMs();
+    try {
+      await this.planAndCommit(now);
+    } finally {
+      const endedMs = this.deps.clock.nowMs();
+      this.lastCycle = { spentMs: this.lastCycle.spentMs, endedMs };
+    }
+  }
+
+  private async planAndCommit(now: number): Promise<void> {
     const changed = new Map<string, JobRecord>();
     const sends: Array<() => void> = [];
     // Stopped ranks whose exit never came (agent gone...) free their GPUs after their grace period.
@@ -366,7 +447,7 @@ export class JobManager {
     // Drains past their deadline: gangs still on those nodes stop and are requeued (no retry used).
     for (const n of this.deps.cluster.list()) {
       if (n.schedulability !== 'draining' || !n.drainDeadlineMs || n.drainDeadlineMs > now) continue;
-      for (const j of this.jobs.values()) {
+      for (const j of this.jobs.live()) {
         if (!ACTIVE_JOB_STATES.has(j.state) || changed.has(j.id) || !j.ranks.some((r) => r.node === n.name && r.state !== 'exited')) continue;
         const next = this.transition(j, 'requeued', `node ${n.name} was drained: its deadline passed; requeued (no retry used)`);
         next.requeueAtMs = now;
@@ -375,12 +456,12 @@ export class JobManager {
       }
     }
     // Requeued jobs whose backoff is over are pending again.
-    for (const j of this.jobs.values()) {
+    for (const j of this.jobs.live()) {
       if (j.state === 'requeued' && j.requeueAtMs <= now) {
         changed.set(j.id, this.transition(j, 'pending', /^(preempted|node .* was drained)/.test(j.message) ? j.message : `retry ${j.attempt} of ${j.spec.maxRetries}`));
       }
     }
-    const pending = [...this.jobs.values()].map((j) => changed.get(j.id) ?? j).filter((j) => j.state === 'pending');
+    const pending = [...this.jobs.live()].map((j) => changed.get(j.id) ?? j).filter((j) => j.state === 'pending');
     const grow = this.missingReplicas();
     if (pending.length > 0 || grow.length > 0) {
       const { tree, snapshot, byName, ports } = this.snapshotNow();
@@ -397,7 +478,7 @@ export class JobManager {
         tree,
         snapshot,
         pending,
-        active: [...this.jobs.values()].filter((j) => ACTIVE_JOB_STATES.has(j.state)),
+        active: [...this.jobs.live()].filter((j) => ACTIVE_JOB_STATES.has(j.state)),
         awaitingVictims: new Set([...this.releasing.values()].map((r) => r.forJob).filter(Boolean)),
         queues: (name) => this.queue(name),
         usage: decayedUsage(this.jobs.values(), now, this.opts.fairShareHalfLifeMs),
@@ -474,6 +555,8 @@ export class JobManager {
         sends.push(() => this.startRanks(next, byName));
       }
     }
+    // Planning time (the commit that follows waits on the disk, not the CPU): paces triggerSoon.
+    this.lastCycle = { ...this.lastCycle, spentMs: Math.max(0, this.deps.clock.nowMs() - now) };
     if (changed.size > 0) await this.commitAndSend([...changed.values()], sends);
   }
 
@@ -499,7 +582,7 @@ export class JobManager {
     const tree = this.topology(nodes);
     const used = new Map<string, number[]>();
     const ports = new Map<string, Set<number>>();
-    for (const j of this.jobs.values()) {
+    for (const j of this.jobs.live()) {
       if (!ACTIVE_JOB_STATES.has(j.state)) continue;
       for (const r of j.ranks) used.set(r.node, [...(used.get(r.node) ?? []), ...r.gpus]);
       // Each unit's MASTER_PORT is reserved on its rank 0's node (records from before per-unit ports: the job's).
@@ -659,7 +742,7 @@ export class JobManager {
   /** Running inference jobs with fewer replicas than their target: the unit indices to place. */
   private missingReplicas(): Array<{ job: JobRecord; units: number[] }> {
     const out: Array<{ job: JobRecord; units: number[] }> = [];
-    for (const j of this.jobs.values()) {
+    for (const j of this.jobs.live()) {
       if (j.spec.kind !== 'Inference' || j.state !== 'running' || j.replicasTarget === undefined) continue;
       const have = new Set(j.ranks.map((r) => r.unit));
       const units: number[] = [];

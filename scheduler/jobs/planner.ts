@@ -82,6 +82,8 @@ export interface Plan {
   decision: ReservationDecision | null;
   /** Jobs whose placement was tried (the others were unchanged since they last failed). */
   tried: number;
+  /** Placement searches run: a request that failed is not searched again on an unchanged snapshot. */
+  searches: number;
 }
 
 /**
@@ -219,7 +221,10 @@ export function futureStart(snapshot: ClusterSnapshot, request: Request, active:
     .sort((a, b) => a.end - b.end);
   const s = snapshot.clone();
   for (const { j, end } of ends) {
-    s.release(claimOf(tree, s, j));
+    const claim = claimOf(tree, s, j);
+    // A job holding nothing on this tree (its nodes unknown, e.g. after a restart) frees nothing.
+    if (claim.ranks.length === 0) continue;
+    s.release(claim);
     const out = placeJob(s, request);
     if (out.fits) return { atMs: end, placements: out.placements };
     releaseAll(s, out.placements);
@@ -227,13 +232,20 @@ export function futureStart(snapshot: ClusterSnapshot, request: Request, active:
   return null;
 }
 
+/** Why a failed placement waits; worded once per failed placement (jobs of one shape share one). */
+const worded = new WeakMap<ReturnType<typeof placeJob>, Waiting>();
 function waitingFrom(out: ReturnType<typeof placeJob>): Waiting {
-  return out.failed && !out.failed.fits ? { reasons: out.failed.reasons, text: explainText(out.failed) } : { reasons: [], text: 'does not fit' };
+  let w = worded.get(out);
+  if (!w) {
+    w = out.failed && !out.failed.fits ? { reasons: out.failed.reasons, text: explainText(out.failed) } : { reasons: [], text: 'does not fit' };
+    worded.set(out, w);
+  }
+  return w;
 }
 
 export function planCycle(input: PlanInput): Plan {
   const { snapshot, tree, nowMs } = input;
-  const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null, grown: [], growWaiting: new Map(), decision: null, tried: 0 };
+  const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null, grown: [], growWaiting: new Map(), decision: null, tried: 0, searches: 0 };
   const allocated = new Map<string, number>();
   for (const j of input.active) allocated.set(j.spec.queue, (allocated.get(j.spec.queue) ?? 0) + jobGpus(j));
   const order = new AdmissionOrder(input.pending, input.queues, input.usage, allocated, input.halfLifeMs);
@@ -262,15 +274,41 @@ export function planCycle(input: PlanInput): Plan {
     }
   }
   const victimsTaken = new Set<string>();
+  // Preemption candidates: active jobs with a rank's GPU on this tree (a gang on nodes the scheduler
+  // does not know, e.g. just after a restart, frees nothing). Found once per cycle, not per pending job.
+  const holders = input.active.filter((v) => claimOf(tree, snapshot, v).ranks.length > 0);
   let held: GpuClaim | null = null;
   let reservationSettled = false;
+  // A placement that failed fails again for the same request on the same snapshot: a queue of
+  // thousands of jobs of a few shapes costs a few placements. `version` moves with every change
+  // to the snapshot (a start, a reservation held); a failed placement leaves it as it was.
+  let version = 0;
+  const failed = new Map<string, { version: number; out: ReturnType<typeof placeJob> }>();
+  const tryPlace = (request: Request): ReturnType<typeof placeJob> => {
+    const key = JSON.stringify(request);
+    const hit = failed.get(key);
+    if (hit && hit.version === version) return hit.out;
+    plan.searches++;
+    const out = placeJob(snapshot, request);
+    if (out.fits && out.placements.length > 0) {
+      version++;
+      return out;
+    }
+    releaseAll(snapshot, out.placements);
+    const miss = { ...out, placements: [] };
+    failed.set(key, { version, out: miss });
+    return miss;
+  };
 
   for (let job = order.next(); job; job = order.next()) {
     if (input.unchanged?.(job)) {
       const prev = input.previous;
       if (!reservationSettled && prev?.jobId === job.id && (!prev.held || prev.held.ranks.every((r) => r.gpus.every((g) => snapshot.isFree(r.nodeId, g))))) {
         // The head blocked job, unchanged: its reservation decision stands.
-        if (prev.held) snapshot.reserve(prev.held);
+        if (prev.held) {
+          snapshot.reserve(prev.held);
+          version++;
+        }
         held = prev.held;
         plan.reservation = prev.reservation;
         plan.decision = prev;
@@ -297,11 +335,12 @@ export function planCycle(input: PlanInput): Plan {
       if (endsBeforeReservation && held) snapshot.release(held);
       let out: ReturnType<typeof placeJob>;
       try {
-        out = placeJob(snapshot, request);
+        out = endsBeforeReservation && held ? (plan.searches++, placeJob(snapshot, request)) : tryPlace(request);
       } finally {
         if (endsBeforeReservation && held) {
           held = freeSubset(snapshot, held);
           snapshot.reserve(held);
+          version++;
         }
       }
       if (out.fits && out.placements.length > 0) {
@@ -325,7 +364,7 @@ export function planCycle(input: PlanInput): Plan {
       }
       // Preemption: whole gangs this job outranks (or that borrow quota its queue is owed).
       const candidates: Candidate[] = [];
-      for (const v of input.active) {
+      for (const v of holders) {
         if (victimsTaken.has(v.id) || !mayPreempt(job, v, input.queues, (q) => order.allocatedTo(q))) continue;
         const claim = claimOf(tree, snapshot, v);
         if (claim.ranks.length) candidates.push({ job: v, claim, lost: lostWorkGpuMs(v, nowMs) });
@@ -349,6 +388,7 @@ export function planCycle(input: PlanInput): Plan {
         if (future) {
           held = freeSubset(snapshot, { ranks: future.placements.flatMap((p) => p.ranks) });
           snapshot.reserve(held);
+          version++;
           plan.reservation = { jobId: job.id, atMs: future.atMs, gpus: claimGpus(held) };
         }
         plan.decision = { jobId: job.id, reservation: plan.reservation, held };

@@ -2,7 +2,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { TERMINAL_JOB_STATES, type JobRecord, type NodeRecord } from '../../shared/domain/index.js';
 import { StoreError } from '../../shared/errors/index.js';
 import type { GantryEvent } from '../../shared/events/index.js';
-import { STORE_SCHEMA_VERSION, type OutboxEntry, type StateStore } from './types.js';
+import { jobNumber, STORE_SCHEMA_VERSION, type OutboxEntry, type StateStore } from './types.js';
 
 interface StoredNode {
   v: number;
@@ -19,6 +19,11 @@ interface StoredJob {
  * `jobs-unfinished`, the ids of jobs not in a terminal state (kept in the same transactions as the
  * jobs), so a restart reads those records only. A store written before that index existed gets it
  * built once, at open (meta `unfinishedIndex`).
+ *
+ * Job records are stored as JSON (`jobs-json`, schema 2): V8's native JSON.parse decodes a cold
+ * process's first thousands of records several times faster than msgpackr, whose per-record
+ * structure definitions (no shared structures) keep it on its slow path; a restart decodes every
+ * unfinished job before it serves. A schema-1 store (msgpack `jobs`) is converted once, at open.
  */
 export class LmdbStore implements StateStore {
   private constructor(
@@ -27,7 +32,9 @@ export class LmdbStore implements StateStore {
     private readonly jobs: Database<StoredJob, string>,
     private readonly unfinished: Database<number, string>,
     private readonly outbox: Database<GantryEvent, number>,
+    private readonly meta: Database<number, string>,
   ) {
+    this.highest = meta.get('highestJobNumber') ?? 0;
     // Outbox keys grow from the highest one left (ordered-binary numeric keys sort numerically).
     for (const key of outbox.getKeys({ reverse: true, limit: 1 })) this.seq = key;
     this.size = outbox.getCount();
@@ -35,6 +42,7 @@ export class LmdbStore implements StateStore {
 
   private seq = 0;
   private size = 0;
+  private highest = 0;
 
   static open(dataDir: string): LmdbStore {
     try {
@@ -45,18 +53,33 @@ export class LmdbStore implements StateStore {
         root.close();
         throw new StoreError(`store in ${dataDir} has schema ${version}, newer than this build's ${STORE_SCHEMA_VERSION}`);
       }
-      if (version === undefined) meta.putSync('schemaVersion', STORE_SCHEMA_VERSION);
       const nodes = root.openDB<StoredNode, string>({ name: 'nodes' });
-      const jobs = root.openDB<StoredJob, string>({ name: 'jobs' });
+      const jobs = root.openDB<StoredJob, string>({ name: 'jobs-json', encoding: 'json' });
       const unfinished = root.openDB<number, string>({ name: 'jobs-unfinished' });
+      if (version !== undefined && version < 2) {
+        // Schema 1 kept job records as msgpack in `jobs`: convert them once, in one transaction.
+        const old = root.openDB<StoredJob, string>({ name: 'jobs' });
+        root.transactionSync(() => {
+          for (const { key, value } of old.getRange()) jobs.putSync(key, { v: STORE_SCHEMA_VERSION, job: value.job });
+          old.clearSync();
+          meta.putSync('schemaVersion', STORE_SCHEMA_VERSION);
+        });
+      }
+      if (version === undefined) meta.putSync('schemaVersion', STORE_SCHEMA_VERSION);
       if (meta.get('unfinishedIndex') === undefined) {
         root.transactionSync(() => {
           for (const { key, value } of jobs.getRange()) if (!TERMINAL_JOB_STATES.has(value.job.state)) unfinished.putSync(key, 1);
           meta.putSync('unfinishedIndex', 1);
         });
       }
+      if (meta.get('highestJobNumber') === undefined) {
+        // A store from before this key: found once from the ids.
+        let highest = 0;
+        for (const id of jobs.getKeys()) highest = Math.max(highest, jobNumber(id));
+        meta.putSync('highestJobNumber', highest);
+      }
       const outbox = root.openDB<GantryEvent, number>({ name: 'outbox' });
-      return new LmdbStore(root, nodes, jobs, unfinished, outbox);
+      return new LmdbStore(root, nodes, jobs, unfinished, outbox, meta);
     } catch (e) {
       if (e instanceof StoreError) throw e;
       throw new StoreError(`cannot open the store in ${dataDir}: ${(e as Error).message}`, { cause: e });
@@ -109,6 +132,23 @@ export class LmdbStore implements StateStore {
     return [...this.jobs.getKeys()];
   }
 
+  jobCount(): number {
+    return this.jobs.getCount();
+  }
+
+  listJobsPage(after: string | undefined, limit: number): JobRecord[] {
+    const out: JobRecord[] = [];
+    for (const { key, value } of this.jobs.getRange(after === undefined ? { limit: limit + 1 } : { start: after, limit: limit + 1 })) {
+      if (key === after) continue;
+      if (out.length < limit) out.push(value.job);
+    }
+    return out;
+  }
+
+  highestJobNumber(): number {
+    return this.highest;
+  }
+
   outboxPeek(limit: number): OutboxEntry[] {
     const out: OutboxEntry[] = [];
     for (const { key, value } of this.outbox.getRange({ limit })) out.push({ seq: key, event: value });
@@ -132,7 +172,12 @@ export class LmdbStore implements StateStore {
     const events = change.events ?? [];
     const first = this.seq + 1;
     this.seq += events.length;
+    let highest = this.highest;
+    for (const j of change.jobs ?? []) highest = Math.max(highest, jobNumber(j.id));
+    const raised = highest > this.highest;
+    this.highest = highest;
     await this.root.transaction(() => {
+      if (raised) void this.meta.put('highestJobNumber', highest);
       events.forEach((e, i) => void this.outbox.put(first + i, e));
       for (const j of change.jobs ?? []) {
         void this.jobs.put(j.id, { v: STORE_SCHEMA_VERSION, job: j });

@@ -1,6 +1,6 @@
 import { TERMINAL_JOB_STATES, type JobRecord, type NodeRecord } from '../../shared/domain/index.js';
 import type { GantryEvent } from '../../shared/events/index.js';
-import type { OutboxEntry, StateStore } from './types.js';
+import { jobNumber, type OutboxEntry, type StateStore } from './types.js';
 
 /** In-memory twin of the LMDB store. Copies on the way in and out, like a real store would. */
 export class MemoryStore implements StateStore {
@@ -43,6 +43,23 @@ export class MemoryStore implements StateStore {
     return [...this.jobs.keys()].sort();
   }
 
+  jobCount(): number {
+    return this.jobs.size;
+  }
+
+  listJobsPage(after: string | undefined, limit: number): JobRecord[] {
+    return this.listJobIds()
+      .filter((k) => after === undefined || k > after)
+      .slice(0, limit)
+      .map((k) => structuredClone(this.jobs.get(k)!));
+  }
+
+  private highest = 0;
+
+  highestJobNumber(): number {
+    return this.highest;
+  }
+
   private readonly outbox: OutboxEntry[] = [];
   private seq = 0;
 
@@ -61,7 +78,10 @@ export class MemoryStore implements StateStore {
   async commit(change: { jobs?: readonly JobRecord[]; nodes?: readonly NodeRecord[]; events?: readonly GantryEvent[] }): Promise<void> {
     this.assertOpen();
     for (const e of change.events ?? []) this.outbox.push({ seq: ++this.seq, event: structuredClone(e) });
-    for (const j of change.jobs ?? []) this.jobs.set(j.id, structuredClone(j));
+    for (const j of change.jobs ?? []) {
+      this.jobs.set(j.id, structuredClone(j));
+      this.highest = Math.max(this.highest, jobNumber(j.id));
+    }
     for (const n of change.nodes ?? []) this.nodes.set(n.name, structuredClone(n));
   }
 

@@ -28,6 +28,15 @@ export interface StateStore {
   listUnfinishedJobs(): JobRecord[];
   /** Every job id, in id order, without reading the records. */
   listJobIds(): string[];
+  /** How many jobs the store holds, without reading them. */
+  jobCount(): number;
+  /** Up to `limit` jobs in id order, those after the id `after` (from the first when undefined): a restart loads finished jobs page by page. */
+  listJobsPage(after: string | undefined, limit: number): JobRecord[];
+  /**
+   * The highest `<n>` of the job ids (`<name>-<n>`) ever committed, 0 when none: the job manager
+   * numbers new jobs above it. Kept with the jobs, so a restart does not read every id to find it.
+   */
+  highestJobNumber(): number;
   /**
    * Writes jobs, nodes and the events describing the change in one transaction: a scheduling cycle's
    * commit. Events go to the outbox, in order, until outboxAck says they were published.
@@ -42,5 +51,14 @@ export interface StateStore {
   close(): Promise<void>;
 }
 
-/** Stored records carry a schema version so later releases can migrate them. */
-export const STORE_SCHEMA_VERSION = 1;
+/**
+ * Stored records carry a schema version so later releases can migrate them. 2: job records are
+ * JSON (LmdbStore converts a schema-1 store, msgpack job records, at open).
+ */
+export const STORE_SCHEMA_VERSION = 2;
+
+/** The number ending a job id (`<name>-<n>`), 0 for none. */
+export function jobNumber(id: string): number {
+  const m = /-(\d+)$/.exec(id);
+  return m ? Number(m[1]) : 0;
+}

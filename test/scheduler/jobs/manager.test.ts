@@ -3,7 +3,10 @@ import t from 'tap';
 import { ClusterModel, type Registration } from '../../../scheduler/cluster/index.js';
 import { MemoryEventBus } from '../../../scheduler/events/index.js';
 import { JobManager } from '../../../scheduler/jobs/index.js';
-import { MemoryStore } from '../../../scheduler/store/index.js';
+import { LmdbStore, MemoryStore, type StateStore } from '../../../scheduler/store/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { emptyInventory, type GpuInfo, type JobRecord, type JobState } from '../../../shared/domain/index.js';
 import { parseJobSpec } from '../../../shared/jobspec/index.js';
 import { createLogger } from '../../../shared/log/index.js';
@@ -36,7 +39,7 @@ const reg = (name: string): Registration => ({
   verdicts: [],
 });
 
-function setup(store = new MemoryStore()): { jm: JobManager; cluster: ClusterModel; sent: Array<[string, SchedulerMessage]> } {
+function setup(store: StateStore = new MemoryStore()): { jm: JobManager; cluster: ClusterModel; sent: Array<[string, SchedulerMessage]> } {
   const cluster = new ClusterModel(60_000);
   cluster.register(reg('n1'), 0);
   const sent: Array<[string, SchedulerMessage]> = [];
@@ -112,6 +115,47 @@ t.test('a node change makes pending jobs eligible again', async (t) => {
   await jm.idle();
   t.equal(jm.placementsTried - before, 1, 'not tried again when nothing changed');
   t.equal(jm.get(c.id).state, 'pending');
+});
+
+t.test('submissions coalesce into few cycles, each job tried; a submit replies once its job is stored', async (t) => {
+  const store = new MemoryStore();
+  const { jm } = setup(store);
+  await jm.idle();
+  const before = jm.cycles;
+  const ids: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const j = await jm.submit(wholeNode(`q${i}`), 'u');
+    t.ok(store.getJob(j.id), `${j.id} is stored when accepted`);
+    ids.push(j.id);
+  }
+  await jm.idle();
+  const cycles = jm.cycles - before;
+  t.ok(cycles >= 1 && cycles <= 2, `20 submissions back to back took ${cycles} cycle(s), not one each`);
+  t.equal(jm.get(ids[0]!).state, 'starting', 'the first takes the node');
+  for (const id of ids.slice(1)) t.notMatch(jm.explain(id).text, /not tried yet/, `${id} was tried`);
+});
+
+t.test('concurrent submissions on LMDB: each reply only once its job is committed, all in few commits', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-jm-'));
+  const store = LmdbStore.open(dir);
+  t.teardown(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const { jm } = setup(store);
+  const committed: string[] = [];
+  const replies = await Promise.all(
+    Array.from({ length: 50 }, async (_, i) => {
+      const j = await jm.submit(wholeNode(`c${i}`), 'u');
+      if (store.getJob(j.id)) committed.push(j.id);
+      return j.id;
+    }),
+  );
+  t.equal(committed.length, 50, 'every job was readable from LMDB when its submit resolved');
+  t.equal(new Set(replies).size, 50, 'distinct ids');
+  await jm.stop();
+  t.equal(store.jobCount(), 50);
+  t.equal(store.highestJobNumber(), 50, 'numbered 1..50');
 });
 
 t.test('a restart loads unfinished jobs at once and the finished ones after, serving both meanwhile', async (t) => {

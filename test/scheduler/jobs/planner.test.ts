@@ -43,6 +43,25 @@ t.test('fair share: equal-priority queues interleave by weight', async (t) => {
   t.equal(started.filter((q) => q === 'a').length, 2, 'the weight-1 queue one third, although its jobs are older');
 });
 
+t.test('a request that failed is not searched again on the same snapshot; a start changes the snapshot', async (t) => {
+  const c = rackCluster(1, 1, 2); // 2 nodes, 16 GPUs
+  const pending = [
+    ...Array.from({ length: 3 }, (_, i) => eight(`x-${i + 1}`, {}, { submittedMs: i })),
+    ...Array.from({ length: 40 }, (_, i) => eight(`big-${i + 10}`, { ranks: 4 }, { submittedMs: 10 + i })),
+    jobRecord('one-90', { gpusPerRank: 1 }, { submittedMs: 90 }),
+  ];
+  const p = plan(c, pending, []);
+  t.same(p.starts.map((s) => s.job.id), ['x-1', 'x-2'], 'two whole-node jobs fill the cluster');
+  t.match(p.waiting.get('x-3')?.text, /does not fit|GPUs/, 'the third waits');
+  const texts = new Set(Array.from({ length: 40 }, (_, i) => p.waiting.get(`big-${i + 10}`)?.text));
+  t.equal(texts.size, 1, 'every job of one shape waits for the same reason');
+  t.ok([...texts][0], 'a reason');
+  t.ok(p.waiting.has('one-90'), 'a new shape is tried too');
+  // x-1, x-2 (fit, the snapshot changes each time), x-3 (fails), big-10 (fails; the other 39 reuse it), one-90.
+  t.equal(p.searches, 5, 'one search per shape and snapshot');
+  t.equal(p.tried, 44, 'every job tried');
+});
+
 t.test('fair share: past usage (decayed) lowers a queue', async (t) => {
   const c = rackCluster(1, 1, 2);
   const pending = [eight('a-1', { queue: 'a' }), eight('b-2', { queue: 'b' }, { submittedMs: 5 })];

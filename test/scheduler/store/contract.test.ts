@@ -77,10 +77,24 @@ for (const [name, make, durable] of impls) {
     await store.commit({ jobs: [job('c-3', 'failed'), job('b-2', 'succeeded'), job('e-5', 'cancelled')] });
     t.same(store.listUnfinishedJobs().map((j) => j.id), ['a-1', 'd-4'], 'a job that finishes leaves the unfinished ones');
     t.same(store.listJobs().map((j) => [j.id, j.state]), [['a-1', 'pending'], ['b-2', 'succeeded'], ['c-3', 'failed'], ['d-4', 'requeued'], ['e-5', 'cancelled']]);
+    t.equal(store.jobCount(), 5, 'counts the jobs');
+    t.same(store.listJobsPage(undefined, 2).map((j) => j.id), ['a-1', 'b-2'], 'a first page');
+    t.same(store.listJobsPage('b-2', 2).map((j) => j.id), ['c-3', 'd-4'], 'the page after an id');
+    t.same(store.listJobsPage('bb', 2).map((j) => j.id), ['c-3', 'd-4'], 'after an id that is not stored');
+    t.same(store.listJobsPage('d-4', 2).map((j) => j.id), ['e-5'], 'a short last page');
+    t.same(store.listJobsPage('e-5', 2), [], 'nothing after the last');
+    t.same(store.listJobsPage('a-1', 1)[0], job('b-2', 'succeeded'), 'whole records');
+    t.equal(store.highestJobNumber(), 5, 'the highest job number');
+    await store.commit({ jobs: [job('z-3', 'pending')] });
+    t.equal(store.highestJobNumber(), 5, 'a lower number does not lower it');
+    await store.commit({ jobs: [job('a-12', 'pending')] });
+    t.equal(store.highestJobNumber(), 12, 'a higher one raises it');
     if (durable) {
       await store.close();
       store = make(dir);
-      t.same(store.listUnfinishedJobs().map((j) => j.id), ['a-1', 'd-4'], 'survives close and reopen');
+      t.same(store.listUnfinishedJobs().map((j) => j.id), ['a-1', 'a-12', 'd-4', 'z-3'], 'survives close and reopen');
+      t.equal(store.highestJobNumber(), 12, 'and the highest job number');
+      t.equal(store.jobCount(), 7);
     }
     await store.close();
   });
@@ -100,6 +114,49 @@ t.test('lmdb: a store written before the unfinished-jobs index gets it built at 
   store = LmdbStore.open(dir);
   t.same(store.listUnfinishedJobs().map((j) => j.id), ['a-1', 'c-3'], 'rebuilt from the jobs');
   await store.close();
+});
+
+t.test('lmdb: a schema-1 store (msgpack job records) is converted to JSON records at open, whole', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-store-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // What a schema-1 build leaves: msgpack records in `jobs`, schema 1, the unfinished index.
+  const withRanks: JobRecord = {
+    ...job('c-3', 'running'),
+    ranks: [{ rank: 0, unit: 0, node: 'n-1', gpus: [0, 1], gpuUuids: ['GPU-a', 'GPU-b'], topologyAddress: 'leaf-1.n-1', state: 'running', exitCode: null, signal: null }],
+    masterPort: 29500,
+    lastCheckpointMs: 7,
+  };
+  const raw = open({ path: dir, compression: false });
+  await raw.openDB({ name: 'meta' }).put('schemaVersion', 1);
+  await raw.openDB({ name: 'meta' }).put('unfinishedIndex', 1);
+  const old = raw.openDB({ name: 'jobs' });
+  for (const j of [job('a-1', 'pending'), job('b-2', 'succeeded'), withRanks]) await old.put(j.id, { v: 1, job: j });
+  for (const id of ['a-1', 'c-3']) await raw.openDB({ name: 'jobs-unfinished' }).put(id, 1);
+  await raw.close();
+  let store = LmdbStore.open(dir);
+  t.same(store.listJobIds(), ['a-1', 'b-2', 'c-3'], 'every job converted');
+  t.equal(store.highestJobNumber(), 3, 'the highest job number found from the ids');
+  t.same(store.getJob('c-3'), withRanks, 'a whole record, ranks included');
+  t.same(store.listUnfinishedJobs().map((j) => j.id), ['a-1', 'c-3']);
+  await store.commit({ jobs: [job('d-4', 'pending')] });
+  await store.close();
+  const after = open({ path: dir, compression: false });
+  t.equal(after.openDB({ name: 'meta' }).get('schemaVersion'), 2, 'the store says schema 2 now');
+  t.equal(after.openDB({ name: 'jobs' }).getCount(), 0, 'the msgpack records are gone');
+  await after.close();
+  store = LmdbStore.open(dir);
+  t.same(store.listJobIds(), ['a-1', 'b-2', 'c-3', 'd-4'], 'reopened: converted once, new records kept');
+  await store.close();
+  // A newer build's store is refused rather than misread.
+  const newer = open({ path: dir, compression: false });
+  await newer.openDB({ name: 'meta' }).put('schemaVersion', 3);
+  await newer.close();
+  try {
+    LmdbStore.open(dir);
+    t.fail('opened a newer schema');
+  } catch (e) {
+    t.match((e as Error).message, /schema 3, newer than this build's 2/);
+  }
 });
 
 function ev(n: number): GantryEvent {

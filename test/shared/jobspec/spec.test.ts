@@ -127,6 +127,32 @@ t.test('refuses documents over the size limit, empty, broken or duplicated keys'
   t.throws(() => parseJobSpec('- a\n- b\n'), /a job spec is a mapping/);
 });
 
+t.test('JSON text takes the native parser and reads as the YAML parser reads it; a duplicated key is still refused', async (t) => {
+  const doc = {
+    kind: 'Training', name: 'llm', ranks: 4, gpusPerRank: 8, command: ['python', 'train.py', '--lr', '3e-4'],
+    env: { A: 'x "quoted" \\ back', B_C: '{[not: "nesting"]}', U: '\u00e9\n' }, priority: 100, maxRetries: 2, queue: 'default',
+  };
+  const json = JSON.stringify(doc);
+  const yamlOnly = `# a comment makes it YAML\n${json}`;
+  t.same(parseJobSpec(json), parseJobSpec(yamlOnly), 'same spec either way');
+  t.same(parseJobSpec(`  \n${JSON.stringify(doc, null, 2)}\n`), parseJobSpec(yamlOnly), 'indented JSON too');
+  const dupes = [
+    '{"kind":"Training","name":"a","command":["x"],"kind":"Batch"}',
+    '{"kind":"Training","name":"a","command":["x"],"env":{"A":"1","A":"2"}}',
+    '{"kind":"Training","name":"a","command":["x"],"\\u006eame":"b"}',
+  ];
+  for (const d of dupes) t.throws(() => parseJobSpec(d), /Map keys must be unique/, d);
+  t.same(parseJobSpec('{"kind":"Training","name":"a","command":["x"],"env":{"name":"n","kind":"k"}}').env, { name: 'n', kind: 'k' }, 'a key repeated at another level is no duplicate');
+  t.same(parseJobSpec('{kind: Training, name: a, command: [x]}').name, 'a', 'a YAML flow mapping (not JSON) still parses');
+  try {
+    parseJobSpec('{"kind":"Training","name":"a","command":["x"],"ranks":"four"}');
+    t.fail('accepted ranks "four"');
+  } catch (e) {
+    t.ok(e instanceof InvalidArgumentError);
+    t.match((e as Error).message, /ranks/, 'the bad field is named');
+  }
+});
+
 t.test('durations', async (t) => {
   const cases: [number | string, number][] = [
     [90, 90],
