@@ -185,7 +185,9 @@ export async function startAgent(t: Test, name: string, scheduler: string, opts:
       }
     }
   });
-  await child.waitForLog('agent running', 20_000);
+  // A safety net, not a timing check: an agent's start includes its first full probe and booting its
+  // warm supervisor, and several agents start at once on a 2-core machine that may be busy.
+  await child.waitForLog('agent running', 45_000);
   return { child, name, metricsPort, stateDir };
 }
 
