@@ -2,7 +2,10 @@
  * East-west latency end to end on real parts: a real nats-server, the scheduler and six agents in
  * two leaves over loopback, each with its own UDP echo responder. One agent's echo is delayed
  * (fault injection through its echo-delay file): its node is reported degraded (event on NATS,
- * `gantry topology`), the next gang avoids it, and once the delay is gone it recovers.
+ * `gantry topology`), the next gang avoids it, and once the delay is gone it recovers. Then the
+ * scheduler is killed and started again on the same data dir: it keeps no peer table, and every
+ * agent, once re-registered, is sent the very peers it probed before (README "East-west latency":
+ * the assignment is a pure function of the tree and of which nodes probe).
  */
 import t from 'tap';
 import { execFile } from 'node:child_process';
@@ -13,7 +16,7 @@ import { schedulerClient, unaryCall } from '../../shared/cli/client.js';
 import type { ClusterTopology__Output, PbJobOut } from '../../shared/proto/index.js';
 import type { DomainEvent } from '../../shared/events/index.js';
 import { jobViewFromPb, type JobView } from '../../shared/wire/index.js';
-import { httpGet, listNodes, requireBuilt, startAgent, startNats, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
+import { httpGet, listNodes, requireBuilt, startAgent, startNats, startScheduler, tempDir, waitFor, type Agent } from '../harness/cluster.js';
 
 const entry = requireBuilt();
 
@@ -35,13 +38,26 @@ async function rpc<T>(address: string, method: string, req: object): Promise<T> 
 }
 
 const getJob = async (address: string, id: string): Promise<JobView> => jobViewFromPb(await rpc<PbJobOut>(address, 'GetJob', { id }));
+/** The peer lists an agent logged ('latency peers'), oldest first. */
+function peerLists(a: Agent): string[][] {
+  const out: string[][] = [];
+  for (const line of a.child.output().split('\n')) {
+    if (!line.includes('"latency peers"')) continue;
+    try {
+      const rec = JSON.parse(line) as { msg?: string; peers?: string[] };
+      if (rec.msg === 'latency peers' && Array.isArray(rec.peers)) out.push(rec.peers);
+    } catch {
+      // not a log line
+    }
+  }
+  return out;
+}
+
 const degradedIn = (topo: ClusterTopology__Output): string[] => topo.domains.filter((d) => d.degraded).map((d) => `${d.level}:${d.name}`);
 
 t.test('a delayed echo responder: degraded, avoided, recovered', async (t) => {
   const nats = await startNats(t);
-  const sched = await startScheduler(t, {
-    natsUrl: nats.url,
-    extraArgs: [
+  const schedulerArgs = [
       '--set', 'jobs.cycleIntervalMs=200',
       '--set', 'telemetry.slidingWindowMs=4000',
       '--set', 'telemetry.evaluateIntervalMs=200',
@@ -51,8 +67,8 @@ t.test('a delayed echo responder: degraded, avoided, recovered', async (t) => {
       '--set', 'telemetry.degradeFactor=2',
       '--set', 'telemetry.p99FloorMs=1000',
       '--set', 'telemetry.peersPerLevel=[2, 1]',
-    ],
-  });
+  ];
+  const sched = await startScheduler(t, { natsUrl: nats.url, extraArgs: schedulerArgs });
   const nc: NatsConnection = await connect({ servers: nats.url });
   t.teardown(() => nc.close());
   const events: DomainEvent[] = [];
@@ -63,9 +79,10 @@ t.test('a delayed echo responder: degraded, avoided, recovered', async (t) => {
   const dir = tempDir(t, 'gantry-latency-');
   const delayFile = (n: string): string => path.join(dir, `${n}.delay`);
   const names = ['a1', 'a2', 'a3', 'b1', 'b2', 'b3'];
+  const agents: Agent[] = [];
   for (const n of names) {
     writeFileSync(delayFile(n), '0\n');
-    await startAgent(t, n, sched.address, {
+    agents.push(await startAgent(t, n, sched.address, {
       topology: { leaf: n.startsWith('a') ? 'leaf-a' : 'leaf-b', spine: 'spine-0' },
       extraArgs: [
         '--nats-url', nats.url,
@@ -77,7 +94,7 @@ t.test('a delayed echo responder: degraded, avoided, recovered', async (t) => {
         '--set', 'latency.timeoutMs=8000',
         '--set', `latency.echoDelayFile=${delayFile(n)}`,
       ],
-    });
+    }));
   }
   await waitFor('six ready nodes', async () => (await listNodes(sched.address)).filter((n) => n.connectivity === 'ready').length === 6);
   const metricsUrl = `http://127.0.0.1:${sched.metricsPort}/metrics`;
@@ -128,4 +145,23 @@ t.test('a delayed echo responder: degraded, avoided, recovered', async (t) => {
   const others = events.filter((e) => e.domain !== 'a3');
   if (others.length) t.comment(`other domain events (load noise): ${others.map((e) => `${e.level} ${e.domain} ${e.type} p99 ${Math.round(e.p99Ms)} ms`).join('; ')}`);
   t.same(await run(), ['a1', 'a2', 'a3'], 'and gangs may use it again');
+
+  // A scheduler restart: the same peers for every agent, with no peer table stored.
+  const before = agents.map((a) => peerLists(a).at(-1) ?? []);
+  t.ok(before.every((p) => p.length === 3), `each agent probes two peers in its leaf and one in the other: ${JSON.stringify(before)}`);
+  const seen = agents.map((a) => peerLists(a).length);
+  await sched.child.kill();
+  await startScheduler(t, { natsUrl: nats.url, dataDir: sched.dataDir, grpcPort: sched.grpcPort, extraArgs: schedulerArgs });
+  // Agents re-register one by one, so peers sent before all are back may be partial; once every agent
+  // is back, each must hold exactly the peers it had (it never does if the assignment is not stable).
+  const after = await waitFor('every agent re-registered and was sent its peers again, the same as before', () => {
+    const lists = agents.map((a) => peerLists(a));
+    if (lists.some((l, i) => l.length <= seen[i]!)) return undefined;
+    const last = lists.map((l) => l.at(-1)!);
+    return JSON.stringify(last) === JSON.stringify(before) ? last : undefined;
+  }, 30_000).catch((e: unknown) => {
+    t.comment(`lists since the restart: ${JSON.stringify(agents.map((a, i) => peerLists(a).slice(seen[i])))}; before: ${JSON.stringify(before)}`);
+    throw e;
+  });
+  t.same(after, before, 'no peer changed across the restart');
 });
