@@ -17,7 +17,7 @@
  * `degradeFactor` × max(lower median of its siblings' p99s, `p99FloorUs`). Above for `degradeAfterMs`
  * → degraded; not above (including no data) for `clearAfterMs` → recovered.
  */
-import { addSparse, BUCKET_UPPER_US, HISTOGRAM_BUCKETS, newCounts, quantileUs, total } from '../../shared/histogram/index.js';
+import { BUCKET_UPPER_US, HISTOGRAM_BUCKETS, quantileUs, sparseTotal, total } from '../../shared/histogram/index.js';
 import type { LatencyWindow } from '../../shared/telemetry/index.js';
 
 /** One step of a node's path in the tree. */
@@ -53,13 +53,18 @@ export interface DomainChange extends DomainRef {
   siblingsP99Us: number;
 }
 
+/**
+ * One pair's histograms in a single array, so that an ingest touches one object and the few cache
+ * lines its buckets fall in (thousands of pairs do not fit a CPU cache; separate arrays per slot cost
+ * a miss each): `data` = [epoch of each slot (slots) | sum of the counted slots (B) | slot 0 (B) | ...
+ * slot slots-1 (B)], B = HISTOGRAM_BUCKETS.
+ */
 interface Pair {
   a: string;
   b: string;
   group: string;
-  slots: Float64Array[];
-  epochs: Float64Array;
-  /** Sum of the slots still counted (kept on ingest and expiry, so evaluate reads it directly). */
+  data: Float64Array;
+  /** View of the sum in `data` (kept on ingest and expiry, so evaluate reads it directly). */
   sum: Float64Array;
 }
 
@@ -75,8 +80,15 @@ interface DomainState {
 /** The largest RTT a quantile reads as (lost probes land in the open last bucket). */
 const CAP_US = (BUCKET_UPPER_US[HISTOGRAM_BUCKETS - 2] as number) * 1.25;
 
-function subtractInto(target: Float64Array, source: Float64Array): void {
-  for (let i = 0; i < HISTOGRAM_BUCKETS; i++) target[i] = Math.max(0, (target[i] as number) - (source[i] as number));
+/** Where slot s's counts start in a pair's data. */
+const slotOffset = (slots: number, s: number): number => slots + HISTOGRAM_BUCKETS * (1 + s);
+
+/** Takes a slot's counts (at `at`) out of the sum (at `sumAt`) and zeroes them. */
+function expireSlot(d: Float64Array, sumAt: number, at: number): void {
+  for (let i = 0; i < HISTOGRAM_BUCKETS; i++) {
+    d[sumAt + i] = Math.max(0, (d[sumAt + i] as number) - (d[at + i] as number));
+    d[at + i] = 0;
+  }
 }
 
 const keyOf = (r: DomainRef): string => `${r.level}\u0000${r.name}`;
@@ -136,7 +148,10 @@ export class LatencyAggregator {
         const pk = `${a}\u0001${b}`;
         p = this.pairs.get(pk) ?? null;
         if (!p) {
-          p = { a, b, group, slots: Array.from({ length: this.opts.slots }, () => newCounts()), epochs: new Float64Array(this.opts.slots).fill(-1), sum: newCounts() };
+          const slots = this.opts.slots;
+          const data = new Float64Array(slots + HISTOGRAM_BUCKETS * (1 + slots));
+          data.fill(-1, 0, slots);
+          p = { a, b, group, data, sum: data.subarray(slots, slots + HISTOGRAM_BUCKETS) };
           this.pairs.set(pk, p);
         }
         for (const [k, ref] of [[kx, x], [ky, y]] as const) {
@@ -163,17 +178,25 @@ export class LatencyAggregator {
       const pw = w.peers[i]!;
       const pair = this.pairFor(w.node, pw.peer);
       if (!pair) continue;
-      const counts = pair.slots[slot] as Float64Array;
-      if (pair.epochs[slot] !== epoch) {
-        if ((pair.epochs[slot] as number) >= 0) subtractInto(pair.sum, counts);
-        counts.fill(0);
-        pair.epochs[slot] = epoch;
+      const d = pair.data;
+      const sumAt = this.opts.slots;
+      const at = slotOffset(this.opts.slots, slot);
+      if (d[slot] !== epoch) {
+        if ((d[slot] as number) >= 0) expireSlot(d, sumAt, at);
+        d[slot] = epoch;
       }
-      n += addSparse(counts, pw.buckets, () => `peers[${i}].buckets`, pair.sum);
+      const buckets = pw.buckets;
+      n += sparseTotal(buckets, () => `peers[${i}].buckets`);
+      for (let k = 0; k < buckets.length; k += 2) {
+        const b = buckets[k] as number;
+        const c = buckets[k + 1] as number;
+        d[at + b] = (d[at + b] as number) + c;
+        d[sumAt + b] = (d[sumAt + b] as number) + c;
+      }
       if (pw.lost > 0) {
         const last = HISTOGRAM_BUCKETS - 1;
-        counts[last] = (counts[last] as number) + pw.lost;
-        pair.sum[last] = (pair.sum[last] as number) + pw.lost;
+        d[at + last] = (d[at + last] as number) + pw.lost;
+        d[sumAt + last] = (d[sumAt + last] as number) + pw.lost;
         n += pw.lost;
       }
     }
@@ -189,10 +212,10 @@ export class LatencyAggregator {
     for (const pair of this.pairs.values()) {
       // Slots that left the sliding window stop counting.
       for (let s = 0; s < this.opts.slots; s++) {
-        const e = pair.epochs[s] as number;
+        const e = pair.data[s] as number;
         if (e >= 0 && e < oldest) {
-          subtractInto(pair.sum, pair.slots[s] as Float64Array);
-          pair.epochs[s] = -1;
+          expireSlot(pair.data, this.opts.slots, slotOffset(this.opts.slots, s));
+          pair.data[s] = -1;
         }
       }
       const merged = pair.sum;

@@ -77,9 +77,25 @@ export function toSparse(counts: Float64Array): number[] {
  * `field` (a string, or a function that builds it only on error) on a malformed one.
  */
 export function addSparse(target: Float64Array, sparse: unknown, field: string | (() => string), also?: Float64Array): number {
+  // Checked before anything is added, so a malformed list changes nothing.
+  const n = sparseTotal(sparse, field);
+  const list = sparse as number[];
+  for (let k = 0; k < list.length; k += 2) {
+    const i = list[k] as number;
+    const c = list[k + 1] as number;
+    target[i] = (target[i] as number) + c;
+    if (also) also[i] = (also[i] as number) + c;
+  }
+  return n;
+}
+
+/**
+ * Checks a sparse list ([bucket, count, bucket, count, ...]: valid bucket indices, non-negative
+ * integer counts) and returns its total; InvalidArgumentError naming the field otherwise.
+ */
+export function sparseTotal(sparse: unknown, field: string | (() => string)): number {
   const name = (): string => (typeof field === 'string' ? field : field());
   if (!Array.isArray(sparse) || sparse.length % 2 !== 0) throw new InvalidArgumentError(name(), 'must be a list of [bucket, count] pairs');
-  // Checked before anything is added, so a malformed list changes nothing.
   let n = 0;
   for (let k = 0; k < sparse.length; k += 2) {
     const i = sparse[k] as unknown;
@@ -89,12 +105,6 @@ export function addSparse(target: Float64Array, sparse: unknown, field: string |
     }
     if (typeof c !== 'number' || !Number.isInteger(c) || c < 0) throw new InvalidArgumentError(`${name()}[${k + 1}]`, 'count must be a non-negative integer');
     n += c;
-  }
-  for (let k = 0; k < sparse.length; k += 2) {
-    const i = sparse[k] as number;
-    const c = sparse[k + 1] as number;
-    target[i] = (target[i] as number) + c;
-    if (also) also[i] = (also[i] as number) + c;
   }
   return n;
 }

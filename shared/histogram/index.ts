@@ -9,4 +9,5 @@ export {
   quantileUs,
   toSparse,
   addSparse,
+  sparseTotal,
 } from './histogram.js';
