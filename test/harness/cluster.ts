@@ -119,7 +119,8 @@ export async function startScheduler(t: Test, opts: SchedulerOptions = {}): Prom
   ];
   const child = startChild('scheduler', process.execPath, args, { env: { ...process.env, GANTRY_LOG_FORMAT: 'json' } });
   t.teardown(() => child.kill());
-  const line = await child.waitForLog('scheduler running', 20_000);
+  // A safety net, not a timing check (a restarted scheduler may start while many agents reconnect on a busy 2-core machine).
+  const line = await child.waitForLog('scheduler running', 45_000);
   return { child, address: `127.0.0.1:${grpcPort}`, grpcPort, metricsPort: Number(line.metricsPort), dataDir };
 }
 

@@ -3,7 +3,6 @@
  * same state dir adopts running tasks and reports exits that happened while no runner existed.
  * The hard case runs the runner inside a child node process (the built dist/) and SIGKILLs it.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,7 +10,7 @@ import t from 'tap';
 import { packageRoot } from '../../../shared/procs/index.js';
 import type { TaskStatus } from '../../../agent/runner/index.js';
 import { processAlive } from '../../../agent/runner/procfs.js';
-import { finished, newRunner, readWholeLog, setup, spec, waitFor, waitForStatus } from './helpers.js';
+import { childScript, finished, newRunner, readWholeLog, setup, spec, waitFor, waitForStatus } from './helpers.js';
 
 const DIST_RUNNER = path.join(packageRoot(), 'dist', 'agent', 'runner', 'index.js');
 
@@ -58,21 +57,10 @@ t.test('SIGKILL of the agent process: the supervisor and rank live on; a new run
     process.stdout.write(JSON.stringify(st) + '\\n');
     setInterval(() => undefined, 1000);
   `;
-  const agent = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-  });
-  const exited = new Promise<void>((resolve) => agent.once('exit', () => resolve()));
-  t.teardown(() => {
-    agent.kill('SIGKILL');
-    return exited;
-  });
-  let out = '';
-  agent.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  agent.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  const line = await waitFor('the child runner to start the rank', () => out.split('\n').find((l) => l.startsWith('{')), 30_000);
+  const { child: agent, output, exited } = childScript(t, script);
+  const line = await waitFor('the child runner to start the rank', () => output().split('\n').find((l) => l.startsWith('{')), 30_000);
   const started = JSON.parse(line) as TaskStatus;
-  t.equal(started.state, 'running', `the child runner started the rank (${out})`);
+  t.equal(started.state, 'running', `the child runner started the rank (${output()})`);
 
   agent.kill('SIGKILL');
   await exited;

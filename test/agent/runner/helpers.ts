@@ -3,6 +3,7 @@
  * teardown that kills every supervisor and rank group the test left behind (found through the
  * task directories, so ranks of a runner that was closed or killed are found too).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -143,4 +144,22 @@ export async function readWholeLog(runner: TaskRunner, key: TaskKey, maxBytes = 
 /** Waits until the task's log contains re (the rank got that far). */
 export function waitForLog(runner: TaskRunner, key: TaskKey, re: RegExp): Promise<RegExpMatchArray> {
   return waitFor(`log matching ${re}`, async () => (await readWholeLog(runner, key)).match(re) ?? undefined);
+}
+
+/**
+ * A stand-in agent: a Node child process running an inline ES module (a runner of its own, say),
+ * with PATH only, SIGKILLed at teardown. `output()` is what it printed so far (stdout and stderr);
+ * `exited` settles when it is gone.
+ */
+export function childScript(t: Test, script: string): { child: ChildProcess; output: () => string; exited: Promise<void> } {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  t.teardown(() => {
+    child.kill('SIGKILL');
+    return exited;
+  });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  return { child, output: () => out, exited };
 }

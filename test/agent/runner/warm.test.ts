@@ -5,7 +5,6 @@
  * runner and stopped, idle ones exit when the runner closes or its process is SIGKILLed, and with
  * 0 warm the cold path is unchanged.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +13,7 @@ import { packageRoot } from '../../../shared/procs/index.js';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import { createTaskRunner, type TaskRunner } from '../../../agent/runner/index.js';
 import { processAlive } from '../../../agent/runner/procfs.js';
-import { finished, newRunner, readWholeLog, setup, spec, waitFor, waitForStatus } from './helpers.js';
+import { childScript, finished, newRunner, readWholeLog, setup, spec, waitFor, waitForStatus } from './helpers.js';
 
 const DIST_RUNNER = path.join(packageRoot(), 'dist', 'agent', 'runner', 'index.js');
 
@@ -149,18 +148,10 @@ t.test('idle warm supervisors exit when the agent process is SIGKILLed (their IP
     const t = setInterval(() => { if (r.warmPool().ready === 2) { process.stdout.write('ready\\n'); clearInterval(t); } }, 20);
     setInterval(() => undefined, 1000);
   `;
-  const agent = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
-  const exited = new Promise<void>((resolve) => agent.once('exit', () => resolve()));
-  t.teardown(() => {
-    agent.kill('SIGKILL');
-    return exited;
-  });
-  let out = '';
-  agent.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  agent.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  await waitFor('the child runner to fill its pool', () => out.includes('ready'), 30_000);
+  const { child: agent, output, exited } = childScript(t, script);
+  await waitFor('the child runner to fill its pool', () => output().includes('ready'), 30_000);
   const pids = idleWarm(stateDir);
-  t.equal(pids.length, 2, `two idle warm supervisors (${out})`);
+  t.equal(pids.length, 2, `two idle warm supervisors (${output()})`);
   t.teardown(() => {
     for (const p of pids) if (processAlive(p)) process.kill(p, 'SIGKILL');
   });
