@@ -110,7 +110,7 @@ export class LatencyTelemetry {
     try {
       this.aggregator.ingest(w, this.deps.clock.nowMs());
     } catch {
-      this.aggregator.refused++; // a bucket list addSparse refused
+      this.aggregator.refused++; // a bucket list sparseTotal refused
     }
   }
 

@@ -365,7 +365,7 @@ function decodeJson(text: string): LatencyWindow {
 /**
  * Decodes and checks a window, binary or (legacy) JSON, told apart by the first byte. Throws
  * InvalidArgumentError naming the field. A JSON window's bucket lists are checked where they are
- * added (shared/histogram addSparse), so one pass reads them; a binary window's are checked here.
+ * added (the aggregator, shared/histogram sparseTotal), so one pass reads them; a binary window's are checked here.
  * `names` (optional) interns the node names of binary windows.
  */
 export function decodeLatencyWindow(data: Uint8Array | string, names?: NameTable): LatencyWindow {
