@@ -16,7 +16,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -280,6 +280,8 @@ interface GangResult {
   ranks: number;
   submitToRunningMs: number;
   phases: Record<string, number>;
+  /** CPU time from submit to all running, by kind of process (ms). */
+  cpuMs: Record<string, number>;
   supervisorMemory: { processes: number; pssMiB: number; privateMiB: number; rssMiB: number };
   /** Idle warm supervisors at the time (refilled after the gang's starts went quiet). */
   warmPoolMemory: { processes: number; pssMiB: number };
@@ -289,6 +291,12 @@ interface GangResult {
 
 async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log: (l: string) => void): Promise<GangResult> {
   const spec = JSON.stringify({ kind: 'Training', name: `gang-${ranks}`, ranks, gpusPerRank: 8, command: ['sleep', '900'], maxRetries: 0, preemptGraceSeconds: 1 });
+  const warmBefore = warmSupervisors(root);
+  const cpuBefore = {
+    scheduler: cpuMsOf(s.child.proc.pid),
+    fleet: fleet.children.reduce((a, c) => a + (cpuMsOf(c.pid) || 0), 0),
+    supervisors: warmBefore.reduce((a, p) => a + (cpuMsOf(p) || 0), 0),
+  };
   const submitAt = Date.now();
   const submitted = await call<PbJobOut>(s, 'SubmitJob', { spec, owner: 'bench' });
   const acceptedAt = Date.now();
@@ -323,6 +331,17 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
   const max = (xs: number[]): number => Math.max(...xs);
   const min = (xs: number[]): number => Math.min(...xs);
   const sup = rankSupervisors(root);
+  // CPU spent from submit to now (the gang runs; sleep ranks use none), by kind of process. The
+  // supervisors counted are the warm ones idle before the submit (each took a rank); refills
+  // spawned since are not counted (the pool refills after runner.warmRefillDelayMs).
+  const supSet = new Set(sup);
+  const rankPids = childrenOf(supSet);
+  const cpu = {
+    scheduler: cpuMsOf(s.child.proc.pid) - cpuBefore.scheduler,
+    fleet: fleet.children.reduce((a, c) => a + (cpuMsOf(c.pid) || 0), 0) - cpuBefore.fleet,
+    supervisors: warmBefore.filter((p) => supSet.has(p)).reduce((a, p) => a + (cpuMsOf(p) || 0), 0) - cpuBefore.supervisors,
+    ranks: rankPids.reduce((a, p) => a + (cpuMsOf(p) || 0), 0),
+  };
   const warmMem = memoryOf(warmSupervisors(root));
   const supMem = memoryOf(sup);
   const fleetMem = memoryOf(fleet.children.map((c) => c.pid!).filter(Boolean));
@@ -340,11 +359,20 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
     'median per rank: StartTask received → rank started': percentile(started.map((x, i) => x - received[i]!), 50),
     'ranks started by a warm supervisor': warmStarts,
   };
+  const cpuTable = {
+    'scheduler CPU': cpu.scheduler,
+    'fleet processes CPU (agents)': cpu.fleet,
+    'rank supervisors CPU': cpu.supervisors,
+    'rank processes CPU': cpu.ranks,
+    'CPU per rank, all': round((cpu.scheduler + cpu.fleet + cpu.supervisors + cpu.ranks) / ranks, 2),
+  };
   log(`  gang ${ranks}: ${runningAt - submitAt} ms; ${Object.entries(phases).map(([k, v]) => `${k} ${v}`).join('; ')}`);
+  log(`  gang ${ranks} CPU (ms): ${Object.entries(cpuTable).map(([k, v]) => `${k} ${v}`).join('; ')}`);
   const result: GangResult = {
     ranks,
     submitToRunningMs: runningAt - submitAt,
     phases,
+    cpuMs: cpuTable,
     supervisorMemory: { processes: sup.length, pssMiB: round(supMem.pss / MiB), privateMiB: round(supMem.private / MiB), rssMiB: round(supMem.rss / MiB) },
     warmPoolMemory: { processes: warmSupervisors(root).length, pssMiB: round(warmMem.pss / MiB) },
     fleetMemory: { processes: fleet.children.length, pssMiB: round(fleetMem.pss / MiB) },
@@ -362,6 +390,21 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
   }
   await sleep(500);
   return result;
+}
+
+/** Direct children of the given processes (their ranks' main processes), from /proc. */
+function childrenOf(parents: ReadonlySet<number>): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+      if (parents.has(ppid)) out.push(Number(e));
+    } catch {
+      // gone
+    }
+  }
+  return out;
 }
 
 /** Supervisors running a rank (cold ones, and warm ones that took a task and its title). */
@@ -710,6 +753,13 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
             ph['last rank started → scheduler has all running'],
           ].join(' / '),
           unit: 'ms (each from the previous)',
+        });
+        const c = r.cpuMs;
+        rows.push({
+          scenario: `(gang) ${r.ranks} ranks: CPU, submit → all running`,
+          metric: 'scheduler / agents (fleet processes) / rank supervisors / rank processes; per rank, all',
+          value: `${c['scheduler CPU']} / ${c['fleet processes CPU (agents)']} / ${c['rank supervisors CPU']} / ${c['rank processes CPU']}; ${c['CPU per rank, all']}`,
+          unit: 'ms',
         });
         rows.push({ scenario: `(gang) ${r.ranks} ranks: memory`, metric: 'rank supervisors PSS (count) / idle warm supervisors PSS (count) / fleet PSS / scheduler PSS', value: `${r.supervisorMemory.pssMiB} (${r.supervisorMemory.processes}) / ${r.warmPoolMemory.pssMiB} (${r.warmPoolMemory.processes}) / ${r.fleetMemory.pssMiB} / ${r.schedulerMemory.pssMiB}`, unit: 'MiB' });
       }

@@ -5,6 +5,7 @@
  * runner and stopped, idle ones exit when the runner closes or its process is SIGKILLed, and with
  * 0 warm the cold path is unchanged.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,7 +14,7 @@ import { packageRoot } from '../../../shared/procs/index.js';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import { createTaskRunner, type TaskRunner } from '../../../agent/runner/index.js';
 import { processAlive } from '../../../agent/runner/procfs.js';
-import { childScript, finished, newRunner, readWholeLog, setup, spec, waitFor, waitForStatus } from './helpers.js';
+import { childScript, finished, newRunner, readWholeLog, setup, spec, tempDir, waitFor, waitForStatus } from './helpers.js';
 
 const DIST_RUNNER = path.join(packageRoot(), 'dist', 'agent', 'runner', 'index.js');
 
@@ -190,4 +191,27 @@ t.test('warm options are checked', async (t) => {
       t.match((e as InvalidArgumentError).message, field);
     }
   }
+});
+
+t.test('a warm supervisor rehearses its hand-off at boot on a scratch dir it removes, and exits idle on SIGTERM', async (t) => {
+  const { stateDir } = setup(t);
+  const scratchRoot = tempDir(t, 'gantry-warm-tmp-');
+  const supervisor = path.join(packageRoot(), 'dist', 'agent', 'runner', 'supervisor.js');
+  const child = spawn(process.execPath, [supervisor, '--warm', path.join(stateDir, 'tasks'), ' '.repeat(200)], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: scratchRoot },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+  await new Promise<void>((resolve, reject) => {
+    child.on('message', (m: { op?: string } | null) => m?.op === 'ready' && resolve());
+    child.once('exit', (code) => reject(new Error(`exited ${code} before ready: ${stderr}`)));
+  });
+  t.same(readdirSync(scratchRoot), [], `the rehearsal's scratch dir is gone (${stderr})`);
+  child.kill('SIGTERM');
+  t.same(await exited, [0, null], 'an idle warm supervisor exits 0 on SIGTERM');
 });
