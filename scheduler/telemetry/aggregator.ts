@@ -54,18 +54,18 @@ export interface DomainChange extends DomainRef {
 }
 
 /**
- * One pair's histograms in a single array, so that an ingest touches one object and the few cache
- * lines its buckets fall in (thousands of pairs do not fit a CPU cache; separate arrays per slot cost
- * a miss each): `data` = [epoch of each slot (slots) | sum of the counted slots (B) | slot 0 (B) | ...
- * slot slots-1 (B)], B = HISTOGRAM_BUCKETS.
+ * One pair's histograms, one per slot, in one buffer so that an ingest touches one object and the
+ * few cache lines its buckets fall in (10,000 pairs do not fit a CPU cache; every line an ingest
+ * touches is a likely miss): `epochs` = the epoch each slot holds (-1: empty), `counts` = slot 0's
+ * B buckets, then slot 1's, ... (B = HISTOGRAM_BUCKETS). Counts are 32-bit and saturate; the sum
+ * over slots is built by evaluate(), not kept on every ingest (that doubled the lines touched).
  */
 interface Pair {
   a: string;
   b: string;
   group: string;
-  data: Float64Array;
-  /** View of the sum in `data` (kept on ingest and expiry, so evaluate reads it directly). */
-  sum: Float64Array;
+  epochs: Float64Array;
+  counts: Uint32Array;
 }
 
 interface DomainState {
@@ -80,15 +80,14 @@ interface DomainState {
 /** The largest RTT a quantile reads as (lost probes land in the open last bucket). */
 const CAP_US = (BUCKET_UPPER_US[HISTOGRAM_BUCKETS - 2] as number) * 1.25;
 
-/** Where slot s's counts start in a pair's data. */
-const slotOffset = (slots: number, s: number): number => slots + HISTOGRAM_BUCKETS * (1 + s);
+/** The largest count a slot's bucket holds (they saturate rather than wrap). */
+const COUNT_MAX = 0xffff_ffff;
 
-/** Takes a slot's counts (at `at`) out of the sum (at `sumAt`) and zeroes them. */
-function expireSlot(d: Float64Array, sumAt: number, at: number): void {
-  for (let i = 0; i < HISTOGRAM_BUCKETS; i++) {
-    d[sumAt + i] = Math.max(0, (d[sumAt + i] as number) - (d[at + i] as number));
-    d[at + i] = 0;
-  }
+/** A new pair: every slot empty. */
+function newPair(a: string, b: string, group: string, slots: number): Pair {
+  const buf = new ArrayBuffer(slots * 8 + slots * HISTOGRAM_BUCKETS * 4);
+  const epochs = new Float64Array(buf, 0, slots).fill(-1);
+  return { a, b, group, epochs, counts: new Uint32Array(buf, slots * 8, slots * HISTOGRAM_BUCKETS) };
 }
 
 const keyOf = (r: DomainRef): string => `${r.level}\u0000${r.name}`;
@@ -127,12 +126,9 @@ export class LatencyAggregator {
     for (const k of [...this.states.keys()]) if (!present.has(k)) this.states.delete(k);
   }
 
-  private pairFor(node: string, peer: string): Pair | null {
-    let m = this.route.get(node);
-    if (!m) this.route.set(node, (m = new Map()));
-    let p = m.get(peer);
-    if (p !== undefined) return p;
-    p = null;
+  /** The pair a probe from node to peer counts in (null: not attributable), remembered in node's route `m`. */
+  private attribute(node: string, peer: string, m: Map<string, Pair | null>): Pair | null {
+    let p: Pair | null = null;
     const pa = this.paths.get(node);
     const pb = this.paths.get(peer);
     if (pa && pb && node !== peer) {
@@ -148,10 +144,7 @@ export class LatencyAggregator {
         const pk = `${a}\u0001${b}`;
         p = this.pairs.get(pk) ?? null;
         if (!p) {
-          const slots = this.opts.slots;
-          const data = new Float64Array(slots + HISTOGRAM_BUCKETS * (1 + slots));
-          data.fill(-1, 0, slots);
-          p = { a, b, group, data, sum: data.subarray(slots, slots + HISTOGRAM_BUCKETS) };
+          p = newPair(a, b, group, this.opts.slots);
           this.pairs.set(pk, p);
         }
         for (const [k, ref] of [[kx, x], [ky, y]] as const) {
@@ -171,32 +164,33 @@ export class LatencyAggregator {
    * malformed bucket list.
    */
   ingest(w: LatencyWindow, nowMs: number): number {
+    const slots = this.opts.slots;
     const epoch = Math.floor(nowMs / this.slotMs);
-    const slot = epoch % this.opts.slots;
+    const slot = epoch % slots;
+    const at = slot * HISTOGRAM_BUCKETS;
+    let route = this.route.get(w.node);
+    if (!route) this.route.set(w.node, (route = new Map()));
     let n = 0;
     for (let i = 0; i < w.peers.length; i++) {
       const pw = w.peers[i]!;
-      const pair = this.pairFor(w.node, pw.peer);
+      let pair = route.get(pw.peer);
+      if (pair === undefined) pair = this.attribute(w.node, pw.peer, route);
       if (!pair) continue;
-      const d = pair.data;
-      const sumAt = this.opts.slots;
-      const at = slotOffset(this.opts.slots, slot);
-      if (d[slot] !== epoch) {
-        if ((d[slot] as number) >= 0) expireSlot(d, sumAt, at);
-        d[slot] = epoch;
-      }
       const buckets = pw.buckets;
       n += sparseTotal(buckets, () => `peers[${i}].buckets`);
+      const d = pair.counts;
+      if (pair.epochs[slot] !== epoch) {
+        if ((pair.epochs[slot] as number) >= 0) d.fill(0, at, at + HISTOGRAM_BUCKETS);
+        pair.epochs[slot] = epoch;
+      }
       for (let k = 0; k < buckets.length; k += 2) {
-        const b = buckets[k] as number;
-        const c = buckets[k + 1] as number;
-        d[at + b] = (d[at + b] as number) + c;
-        d[sumAt + b] = (d[sumAt + b] as number) + c;
+        const v = (d[at + (buckets[k] as number)] as number) + (buckets[k + 1] as number);
+        d[at + (buckets[k] as number)] = v > COUNT_MAX ? COUNT_MAX : v;
       }
       if (pw.lost > 0) {
-        const last = HISTOGRAM_BUCKETS - 1;
-        d[at + last] = (d[at + last] as number) + pw.lost;
-        d[sumAt + last] = (d[sumAt + last] as number) + pw.lost;
+        const last = at + HISTOGRAM_BUCKETS - 1;
+        const v = (d[last] as number) + pw.lost;
+        d[last] = v > COUNT_MAX ? COUNT_MAX : v;
         n += pw.lost;
       }
     }
@@ -209,16 +203,21 @@ export class LatencyAggregator {
   evaluate(nowMs: number): DomainChange[] {
     const oldest = Math.floor(nowMs / this.slotMs) - this.opts.slots + 1;
     const perDomain = new Map<string, { p99s: number[]; samples: number }>();
+    const merged = new Float64Array(HISTOGRAM_BUCKETS);
     for (const pair of this.pairs.values()) {
-      // Slots that left the sliding window stop counting.
+      // The slots still in the sliding window, summed; those that left it are emptied.
+      merged.fill(0);
       for (let s = 0; s < this.opts.slots; s++) {
-        const e = pair.data[s] as number;
-        if (e >= 0 && e < oldest) {
-          expireSlot(pair.data, this.opts.slots, slotOffset(this.opts.slots, s));
-          pair.data[s] = -1;
+        const e = pair.epochs[s] as number;
+        if (e < 0) continue;
+        const at = s * HISTOGRAM_BUCKETS;
+        if (e < oldest) {
+          pair.counts.fill(0, at, at + HISTOGRAM_BUCKETS);
+          pair.epochs[s] = -1;
+          continue;
         }
+        for (let i = 0; i < HISTOGRAM_BUCKETS; i++) merged[i] = (merged[i] as number) + (pair.counts[at + i] as number);
       }
-      const merged = pair.sum;
       const n = total(merged);
       if (n === 0) continue;
       const p99 = quantileUs(merged, 0.99, CAP_US);

@@ -117,3 +117,29 @@ t.test('a layout change re-attributes: a leaf that was alone in its spine gets a
   agg.setLayout(layoutFromTree(one));
   t.same(agg.domains().map((d) => d.name), ['l1', 'x1', 'x2'], 'domains the tree lost are forgotten');
 });
+
+t.test('counts saturate rather than wrap; slots that leave the sliding window stop counting', async (t) => {
+  const agg = new LatencyAggregator({ ...OPTS, minSamples: 1 });
+  agg.setLayout(layoutFromTree(tree()));
+  const w = win('n111', { n112: 50 });
+  // A hostile (or absurd) count above 2^32 in one bucket, twice, then ordinary samples in the same slot.
+  w.peers[0]!.buckets = [3, 2 ** 32 + 5];
+  agg.ingest(w, 0);
+  agg.ingest(w, 5);
+  agg.ingest(win('n111', { n112: 50 }, 10), 10);
+  agg.evaluate(10);
+  const n111 = agg.domains().find((d) => d.name === 'n111');
+  t.equal(n111?.samples, 2 ** 32 - 1 + 10, 'the bucket held at the largest count, not wrapped (to 10) by the second add');
+  // Another slot a quarter window later, then past the window: only what is inside it counts.
+  agg.ingest(win('n111', { n112: 50 }, 7), 300);
+  agg.evaluate(300);
+  t.equal(agg.domains().find((d) => d.name === 'n111')?.samples, 2 ** 32 - 1 + 17, 'two slots merged');
+  agg.evaluate(1100);
+  t.equal(agg.domains().find((d) => d.name === 'n111')?.samples, 7, 'the first slot left the window');
+  agg.evaluate(1400);
+  t.equal(agg.domains().find((d) => d.name === 'n111')?.samples ?? 0, 0, 'and then the second');
+  // An emptied slot is reused from zero.
+  agg.ingest(win('n111', { n112: 50 }, 4), 1400);
+  agg.evaluate(1400);
+  t.equal(agg.domains().find((d) => d.name === 'n111')?.samples, 4, 'a reused slot starts empty');
+});
