@@ -39,6 +39,7 @@ import {
 } from '../topology/index.js';
 import { planCycle, type ReservationDecision } from './planner.js';
 import { pickMasterPort, rankEnv, requeueDelayMs } from './rank-env.js';
+import { blocksOverlap, blockText, serviceBlock, type PortBlock } from './service-ports.js';
 
 export interface JobManagerOptions {
   /** Topology levels above the node, finest first. */
@@ -63,6 +64,9 @@ interface Releasing {
   untilMs: number;
   /** The job that preempted it, if any: that job waits for these rather than preempting more. */
   forJob: string;
+  /** The rank's job, and its service port block (an SLO service): held on the node until the rank is gone. */
+  jobId: string;
+  ports: PortBlock | null;
 }
 
 export interface JobManagerDeps {
@@ -276,6 +280,14 @@ export class JobManager {
     const spec = parseJobSpec(specText);
     const queue = this.opts.queues[spec.queue];
     if (!queue) throw new InvalidArgumentError('queue', `unknown queue "${spec.queue}"; the queues are ${Object.keys(this.opts.queues).sort().join(', ')}`);
+    const block = serviceBlock(spec);
+    const master = { lo: this.opts.masterPortRange.min, hi: this.opts.masterPortRange.max };
+    if (block && blocksOverlap(block, master)) {
+      throw new InvalidArgumentError(
+        'slo.port',
+        `the service port block ${blockText(block)} (replica i serves on slo.port + i, i < replicas.max) overlaps the scheduler's MASTER_PORT range ${blockText(master)} (jobs.masterPortMin–jobs.masterPortMax); choose a block outside it`,
+      );
+    }
     this.checkCouldEverFit(spec);
     const overQuota = quotaBlock(spec.queue, queue, 0, jobMinGpus({ spec }));
     if (overQuota) throw new FailedPreconditionError(`job ${spec.name} could never run: ${overQuota}`);
@@ -480,6 +492,7 @@ export class JobManager {
         pending,
         active: [...this.jobs.live()].filter((j) => ACTIVE_JOB_STATES.has(j.state)),
         awaitingVictims: new Set([...this.releasing.values()].map((r) => r.forJob).filter(Boolean)),
+        stoppingPorts: [...this.releasing.values()].flatMap((r) => (r.ports ? [{ jobId: r.jobId, node: r.node, block: r.ports }] : [])),
         queues: (name) => this.queue(name),
         usage: decayedUsage(this.jobs.values(), now, this.opts.fairShareHalfLifeMs),
         halfLifeMs: this.opts.fairShareHalfLifeMs,
@@ -716,10 +729,11 @@ export class JobManager {
    */
   private stopRanks(job: JobRecord, reason: string, except?: (r: RankRecord) => boolean, forJob = ''): void {
     const untilMs = this.deps.clock.nowMs() + job.spec.preemptGraceSeconds * 1000 + this.opts.stopSlackMs;
+    const ports = serviceBlock(job.spec);
     for (const r of job.ranks) {
       if (r.state === 'exited' || except?.(r)) continue;
       if (this.deps.cluster.get(r.node)?.connectivity === 'ready') {
-        this.releasing.set(`${job.id}/${r.rank}/${rankEpoch(job, r)}`, { node: r.node, gpus: [...r.gpus], untilMs, forJob });
+        this.releasing.set(`${job.id}/${r.rank}/${rankEpoch(job, r)}`, { node: r.node, gpus: [...r.gpus], untilMs, forJob, jobId: job.id, ports });
       }
       this.deps.send(r.node, { stopTask: { jobId: job.id, rank: r.rank, epoch: rankEpoch(job, r), graceSeconds: job.spec.preemptGraceSeconds, reason } });
     }

@@ -11,11 +11,16 @@
  * - Backfill: the first job that fits neither now nor by preemption gets a reservation: the GPUs it
  *   would get once running jobs end at their time limits, and that time. Those GPUs are held; a later
  *   job may use them only if its own time limit ends before the reservation's time.
+ * - Service ports: a replica of an SLO service never lands on a node where another job's service
+ *   port block overlaps its own (a node mask, see service-ports.ts); starts and added replicas of
+ *   this cycle hold their blocks for the jobs after them, and what-ifs (preemption, backfill) drop
+ *   the blocks of the jobs they take away.
  */
 import type { JobRecord } from '../../shared/domain/index.js';
-import { place, placeJob, releaseAll, requestFromJobSpec, explainText, type Placement, type Reason } from '../placement/index.js';
+import { place, placeJob, releaseAll, requestFromJobSpec, explainText, type PlaceOptions, type Placement, type Reason } from '../placement/index.js';
 import { AdmissionOrder, jobGpus, jobMinGpus, lostWorkGpuMs, mayPreempt, quotaBlock, type QueueConfig } from '../queue/index.js';
 import { GPU_USED, type ClusterSnapshot, type GpuClaim, type TopologyTree } from '../topology/index.js';
+import { ServicePorts, type PortBlock, type PortMask } from './service-ports.js';
 
 export interface PlanInput {
   nowMs: number;
@@ -45,6 +50,12 @@ export interface PlanInput {
   unchanged?: (job: JobRecord) => boolean;
   /** Last cycle's reservation decision, reused when its job is unchanged (same capacity, same gangs). */
   previous?: ReservationDecision | null;
+  /**
+   * Service port blocks held by ranks still stopping (preempted, cancelled, scaled down), by node
+   * name: no service with an overlapping block lands there until they are gone, not even their own
+   * job's next run. The active jobs' blocks come from `active`.
+   */
+  stoppingPorts?: ReadonlyArray<{ jobId: string; node: string; block: PortBlock }>;
 }
 
 /** Which job got the reservation (or that the first blocked job could get none), and the GPUs held. */
@@ -90,8 +101,9 @@ export interface Plan {
  * One more replica for a running inference job: packed like the others, in a spread-level domain
  * none of its replicas uses when one fits, else anywhere.
  */
-function placeReplica(snapshot: ClusterSnapshot, job: JobRecord): ReturnType<typeof place> {
+function placeReplica(snapshot: ClusterSnapshot, job: JobRecord, ports: PortMask | null): ReturnType<typeof place> {
   const tree = snapshot.tree;
+  const options = placeOptions(ports);
   const request = requestFromJobSpec(job.spec);
   const gang = { ...request.gang, mode: request.gang.mode ?? ('pack' as const) };
   const level = job.spec.spread ? tree.levelIndex(job.spec.spread) : -1;
@@ -99,11 +111,16 @@ function placeReplica(snapshot: ClusterSnapshot, job: JobRecord): ReturnType<typ
     const anc = tree.ancestor[level] as Int32Array;
     const used = new Set(job.ranks.map((r) => tree.nodeId(r.node)).filter((n) => n >= 0).map((n) => anc[n] as number));
     const mask = new Uint8Array(tree.nodeCount);
-    for (let n = 0; n < tree.nodeCount; n++) mask[n] = used.has(anc[n] as number) ? 0 : 1;
+    for (let n = 0; n < tree.nodeCount; n++) mask[n] = used.has(anc[n] as number) || (ports && ports.nodeMask[n] !== 1) ? 0 : 1;
     const spread = place(snapshot, gang, { nodeMask: mask, maskReason: `spread: its ${job.spec.spread} already holds a replica` });
     if (spread.fits) return spread;
   }
-  return place(snapshot, gang);
+  return place(snapshot, gang, options);
+}
+
+/** The placement options of a port mask (none: no options). */
+function placeOptions(ports: PortMask | null): PlaceOptions {
+  return ports ? { nodeMask: ports.nodeMask, maskReason: ports.maskReason } : {};
 }
 
 /** The GPUs a job holds that the snapshot marks used, as a claim. */
@@ -138,11 +155,17 @@ function claimGpus(c: GpuClaim): number {
 type Request = ReturnType<typeof requestFromJobSpec>;
 
 /** Whether the request fits on the snapshot (tried, then rolled back). */
-function fits(snapshot: ClusterSnapshot, request: Request): boolean {
-  const out = placeJob(snapshot, request);
+function fits(snapshot: ClusterSnapshot, request: Request, options: PlaceOptions = {}): boolean {
+  const out = placeJob(snapshot, request, options);
   releaseAll(snapshot, out.placements);
   return out.fits;
 }
+
+/**
+ * The placement options for a what-if in which these jobs are gone (their GPUs and their service
+ * port blocks free). Absent: no options, whatever is gone.
+ */
+export type WhatIfOptions = (gone: ReadonlySet<string>) => PlaceOptions;
 
 interface Candidate {
   job: JobRecord;
@@ -151,14 +174,16 @@ interface Candidate {
 }
 
 /** Greedy by least lost work until the job fits, then drop victims it turns out not to need. */
-function greedyVictims(base: ClusterSnapshot, request: Request, cands: readonly Candidate[]): { victims: Candidate[]; lost: number } | null {
+function greedyVictims(base: ClusterSnapshot, request: Request, cands: readonly Candidate[], whatIf?: WhatIfOptions): { victims: Candidate[]; lost: number } | null {
   const s = base.clone();
   const taken: Candidate[] = [];
+  const gone = new Set<string>();
   let ok = false;
   for (const c of cands) {
     s.release(c.claim);
     taken.push(c);
-    if (fits(s, request)) {
+    gone.add(c.job.id);
+    if (fits(s, request, whatIf?.(gone))) {
       ok = true;
       break;
     }
@@ -168,8 +193,10 @@ function greedyVictims(base: ClusterSnapshot, request: Request, cands: readonly 
   const keep: Candidate[] = [];
   for (const c of [...taken].sort((a, b) => b.lost - a.lost)) {
     s.reserve(c.claim);
-    if (fits(s, request)) continue;
+    gone.delete(c.job.id);
+    if (fits(s, request, whatIf?.(gone))) continue;
     s.release(c.claim);
+    gone.add(c.job.id);
     keep.push(c);
   }
   return { victims: keep, lost: keep.reduce((a, c) => a + c.lost, 0) };
@@ -183,10 +210,10 @@ const DOMAINS_PER_LEVEL = 32;
  * every candidate, and per domain at each level (only the candidates with ranks in that domain),
  * so a cheap set that frees one NVLink domain or leaf beats a scattered one.
  */
-export function findVictims(snapshot: ClusterSnapshot, request: Request, candidates: readonly Candidate[]): { victims: Candidate[]; lost: number } | null {
+export function findVictims(snapshot: ClusterSnapshot, request: Request, candidates: readonly Candidate[], whatIf?: WhatIfOptions): { victims: Candidate[]; lost: number } | null {
   const tree = snapshot.tree;
   const sorted = [...candidates].sort((a, b) => a.lost - b.lost || claimGpus(b.claim) - claimGpus(a.claim));
-  let best = greedyVictims(snapshot, request, sorted);
+  let best = greedyVictims(snapshot, request, sorted, whatIf);
   if (!best) return null;
   const need = request.minUnits * request.gang.ranks * request.gang.gpusPerRank;
   for (let level = 0; level < tree.top; level++) {
@@ -203,7 +230,7 @@ export function findVictims(snapshot: ClusterSnapshot, request: Request, candida
       .sort((a, b) => freeable(b[0], b[1]) - freeable(a[0], a[1]))
       .slice(0, DOMAINS_PER_LEVEL);
     for (const [, list] of domains) {
-      const r = greedyVictims(snapshot, request, list);
+      const r = greedyVictims(snapshot, request, list, whatIf);
       if (r && (r.lost < best.lost || (r.lost === best.lost && r.victims.length < best.victims.length))) best = r;
     }
   }
@@ -214,18 +241,20 @@ export function findVictims(snapshot: ClusterSnapshot, request: Request, candida
  * When the job could start if running jobs ended at their time limits: the earliest such time and
  * the placement it would get then. Jobs without a limit end at an unknown time (Infinity).
  */
-export function futureStart(snapshot: ClusterSnapshot, request: Request, active: readonly JobRecord[], nowMs: number): { atMs: number; placements: Placement[] } | null {
+export function futureStart(snapshot: ClusterSnapshot, request: Request, active: readonly JobRecord[], nowMs: number, whatIf?: WhatIfOptions): { atMs: number; placements: Placement[] } | null {
   const tree = snapshot.tree;
   const ends = active
     .map((j) => ({ j, end: j.spec.timeLimitSeconds ? (j.startedMs || nowMs) + j.spec.timeLimitSeconds * 1000 : Infinity }))
     .sort((a, b) => a.end - b.end);
   const s = snapshot.clone();
+  const gone = new Set<string>();
   for (const { j, end } of ends) {
     const claim = claimOf(tree, s, j);
     // A job holding nothing on this tree (its nodes unknown, e.g. after a restart) frees nothing.
     if (claim.ranks.length === 0) continue;
     s.release(claim);
-    const out = placeJob(s, request);
+    gone.add(j.id);
+    const out = placeJob(s, request, whatIf?.(gone));
     if (out.fits) return { atMs: end, placements: out.placements };
     releaseAll(s, out.placements);
   }
@@ -249,6 +278,14 @@ export function planCycle(input: PlanInput): Plan {
   const allocated = new Map<string, number>();
   for (const j of input.active) allocated.set(j.spec.queue, (allocated.get(j.spec.queue) ?? 0) + jobGpus(j));
   const order = new AdmissionOrder(input.pending, input.queues, input.usage, allocated, input.halfLifeMs);
+  // Service port blocks held on each node: the active jobs', stopping ranks', and this cycle's starts.
+  const ports = ServicePorts.of(tree, input.active);
+  for (const h of input.stoppingPorts ?? []) ports.hold(h.jobId, h.block, [tree.nodeId(h.node)], true);
+  /** What-if options for `job`: the port mask with the blocks of the jobs gone dropped. */
+  const whatIfFor = (job: JobRecord): WhatIfOptions | undefined => {
+    if (!ports.maskFor(job)) return undefined;
+    return (gone) => placeOptions(ports.without(gone).maskFor(job));
+  };
   // Replicas of running services first: they were admitted already.
   for (const { job, units } of input.grow ?? []) {
     for (const unit of units) {
@@ -258,7 +295,7 @@ export function planCycle(input: PlanInput): Plan {
         plan.growWaiting.set(job.id, overQuota);
         break;
       }
-      const r = placeReplica(snapshot, job);
+      const r = placeReplica(snapshot, job, ports.maskFor(job));
       if (!r.fits) {
         plan.growWaiting.set(job.id, explainText(r).replace(/\n$/, ''));
         break;
@@ -269,6 +306,7 @@ export function planCycle(input: PlanInput): Plan {
         break;
       }
       snapshot.reserve(r.placement);
+      ports.holdPlacements(job, [r.placement]);
       order.admitted(job, perUnit);
       plan.grown.push({ job, unit, placement: r.placement });
     }
@@ -279,17 +317,18 @@ export function planCycle(input: PlanInput): Plan {
   const holders = input.active.filter((v) => claimOf(tree, snapshot, v).ranks.length > 0);
   let held: GpuClaim | null = null;
   let reservationSettled = false;
-  // A placement that failed fails again for the same request on the same snapshot: a queue of
-  // thousands of jobs of a few shapes costs a few placements. `version` moves with every change
-  // to the snapshot (a start, a reservation held); a failed placement leaves it as it was.
+  // A placement that failed fails again for the same request on the same snapshot under the same
+  // node mask: a queue of thousands of jobs of a few shapes costs a few placements. `version`
+  // moves with every change to the snapshot (a start, a reservation held); a failed placement
+  // leaves it as it was. A service's port mask (nodes and reason) is part of the key.
   let version = 0;
   const failed = new Map<string, { version: number; out: ReturnType<typeof placeJob> }>();
-  const tryPlace = (request: Request): ReturnType<typeof placeJob> => {
-    const key = JSON.stringify(request);
+  const tryPlace = (request: Request, mask: PortMask | null): ReturnType<typeof placeJob> => {
+    const key = mask ? `${JSON.stringify(request)}\u0000${mask.key}` : JSON.stringify(request);
     const hit = failed.get(key);
     if (hit && hit.version === version) return hit.out;
     plan.searches++;
-    const out = placeJob(snapshot, request);
+    const out = placeJob(snapshot, request, placeOptions(mask));
     if (out.fits && out.placements.length > 0) {
       version++;
       return out;
@@ -333,9 +372,10 @@ export function planCycle(input: PlanInput): Plan {
       const limitMs = (job.spec.timeLimitSeconds ?? 0) * 1000;
       const endsBeforeReservation = plan.reservation !== null && Number.isFinite(plan.reservation.atMs) && limitMs > 0 && nowMs + limitMs <= plan.reservation.atMs;
       if (endsBeforeReservation && held) snapshot.release(held);
+      const mask = ports.maskFor(job);
       let out: ReturnType<typeof placeJob>;
       try {
-        out = endsBeforeReservation && held ? (plan.searches++, placeJob(snapshot, request)) : tryPlace(request);
+        out = endsBeforeReservation && held ? (plan.searches++, placeJob(snapshot, request, placeOptions(mask))) : tryPlace(request, mask);
       } finally {
         if (endsBeforeReservation && held) {
           held = freeSubset(snapshot, held);
@@ -353,6 +393,7 @@ export function planCycle(input: PlanInput): Plan {
           continue;
         }
         plan.starts.push({ job, placements: out.placements });
+        ports.holdPlacements(job, out.placements);
         order.admitted(job, gpus);
         continue;
       }
@@ -369,7 +410,8 @@ export function planCycle(input: PlanInput): Plan {
         const claim = claimOf(tree, snapshot, v);
         if (claim.ranks.length) candidates.push({ job: v, claim, lost: lostWorkGpuMs(v, nowMs) });
       }
-      const found = candidates.length ? findVictims(snapshot, request, candidates) : null;
+      const whatIf = whatIfFor(job);
+      const found = candidates.length ? findVictims(snapshot, request, candidates, whatIf) : null;
       if (found) {
         for (const c of found.victims) {
           victimsTaken.add(c.job.id);
@@ -384,7 +426,7 @@ export function planCycle(input: PlanInput): Plan {
       }
       if (!reservationSettled) {
         reservationSettled = true;
-        const future = futureStart(snapshot, request, input.active.filter((a) => !victimsTaken.has(a.id)), nowMs);
+        const future = futureStart(snapshot, request, input.active.filter((a) => !victimsTaken.has(a.id)), nowMs, whatIf);
         if (future) {
           held = freeSubset(snapshot, { ranks: future.placements.flatMap((p) => p.ranks) });
           snapshot.reserve(held);

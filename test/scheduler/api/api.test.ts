@@ -8,6 +8,7 @@ import { loadGantryProto } from '../../../shared/proto/index.js';
 import { inventoryToPb } from '../../../shared/wire/index.js';
 import { emptyInventory } from '../../../shared/domain/index.js';
 import { httpGet, listNodes, startScheduler, waitFor, which } from '../../harness/cluster.js';
+import { jobYaml } from '../../builders/job.js';
 
 const require = createRequire(import.meta.url);
 
@@ -96,6 +97,31 @@ t.test('scheduler gRPC API', async (t) => {
       t.match(e.details, re, `${name}: names the field`);
     }
     t.same(await listNodes(sched.address), [], 'nothing was stored');
+  });
+
+  t.test('SubmitJob refuses an SLO port block inside the MASTER_PORT range; nothing is stored', async (t) => {
+    const client = new proto.gantry.v1.SchedulerService(sched.address, grpc.credentials.createInsecure());
+    t.teardown(() => client.close());
+    const submit = (port: number, max: number): Promise<grpc.ServiceError | null> =>
+      new Promise((resolve) =>
+        client.SubmitJob(
+          { spec: jobYaml({ kind: 'Inference', name: 'svc', ranks: 1, gpusPerRank: 1, replicas: { min: 1, max }, slo: { p99Ms: 100, metric: 'latency_seconds', port } }), owner: 'tester' },
+          (e: grpc.ServiceError | null) => resolve(e),
+        ),
+      );
+    // The scheduler's default range is jobs.masterPortMin 29500 – jobs.masterPortMax 29999.
+    for (const [port, max, block] of [[29600, 4, '29600–29603'], [29490, 20, '29490–29509'], [29999, 1, '29999']] as const) {
+      const e = await submit(port, max);
+      t.equal(e?.code, grpc.status.INVALID_ARGUMENT, `${block}: INVALID_ARGUMENT`);
+      t.match(e?.details, new RegExp(`^slo\\.port: the service port block ${block} .*overlaps the scheduler's MASTER_PORT range 29500–29999`), `${block}: names slo.port and both ranges`);
+    }
+    // Just below the range passes this check (and is refused later: no node is registered).
+    const below = await submit(29400, 100);
+    t.equal(below?.code, grpc.status.FAILED_PRECONDITION, '29400–29499 is outside the range (it fails only for want of nodes)');
+    const jobs = await new Promise<unknown[]>((resolve, reject) =>
+      client.ListJobs({}, (e: grpc.ServiceError | null, r?: { jobs: unknown[] }) => (e ? reject(e) : resolve(r?.jobs ?? []))),
+    );
+    t.same(jobs, [], 'nothing was stored');
   });
 
   t.test('/metrics passes promtool check metrics', async (t) => {

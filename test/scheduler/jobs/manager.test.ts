@@ -228,3 +228,41 @@ t.test('every unit gets its own MASTER_PORT on its rank 0 node: shards and repli
   }
   t.equal(jobs[0]!.masterPort, jobs[0]!.ranks[0]!.masterPort, "the job's masterPort is its unit 0's");
 });
+
+t.test('service ports: an overlapping service waits beside a running one and its stopping ranks, then starts', async (t) => {
+  const { jm } = setup();
+  const svcYaml = (name: string, port: number) =>
+    jobYaml({ kind: 'Inference', name, ranks: 1, gpusPerRank: 1, replicas: { min: 1, max: 4 }, slo: { p99Ms: 100, metric: 'latency_seconds', port } });
+  const a = await jm.submit(svcYaml('a', 9400), 'u');
+  await jm.idle();
+  t.equal(jm.get(a.id).state, 'starting');
+  const b = await jm.submit(svcYaml('b', 9403), 'u');
+  const c = await jm.submit(svcYaml('c', 9404), 'u');
+  await jm.idle();
+  t.equal(jm.get(c.id).state, 'starting', 'a disjoint block shares the node');
+  t.equal(jm.get(b.id).state, 'pending', 'free GPUs, but an overlapping block');
+  const e = jm.explain(b.id);
+  // b was tried before c started (submission order), and is not tried again until capacity grows.
+  t.match(e.text, /\n\s*1 node: service ports 9403–9406 overlap job a-\d+'s \(9400–9403\)\n/, 'ExplainJob says why');
+  t.ok(e.reasons.some((r) => r.level === 'node' && /^service ports 9403–9406 overlap/.test(r.reason) && r.count === 1), 'a counted node reason');
+  await jm.cancel(c.id, 'out of the way');
+  await jm.cancel(a.id, 'out of the way');
+  await jm.idle();
+  t.equal(jm.get(b.id).state, 'pending', "cancelled services' ranks still hold their ports while stopping");
+  t.match(jm.explain(b.id).text, /overlap stopping ranks of job a-\d+'s \(9400–9403\) and stopping ranks of job c-\d+'s/);
+  for (const j of [a, c]) await jm.onTaskReport('n1', { jobId: j.id, rank: 0, epoch: jm.get(j.id).epoch, state: 'exited', exitCode: null, signal: 'SIGTERM', message: '' });
+  await jm.idle();
+  t.equal(jm.get(b.id).state, 'starting', 'once they are gone it starts');
+  t.same(jm.get(b.id).ranks.map((r) => r.node), ['n1'], 'on the only node');
+});
+
+t.test('service ports: a block overlapping the MASTER_PORT range is refused at submit', async (t) => {
+  const { jm } = setup();
+  try {
+    await jm.submit(jobYaml({ kind: 'Inference', name: 'svc', ranks: 1, gpusPerRank: 1, replicas: { min: 1, max: 8 }, slo: { p99Ms: 100, metric: 'latency_seconds', port: 29495 } }), 'u');
+    t.fail('refused');
+  } catch (e) {
+    t.match(e, { code: 'INVALID_ARGUMENT', field: 'slo.port', message: /29495–29502 .*MASTER_PORT range 29500–29999/ });
+  }
+  t.same(jm.list(), [], 'nothing stored');
+});

@@ -189,3 +189,71 @@ t.test('a spec naming a level this cluster lacks fails the job', async (t) => {
   const p = plan(c, [jobRecord('odd-1', { topology: { required: 'zone' } })], []);
   t.match(p.failures[0]?.message, /unknown level "zone"/);
 });
+
+/** An SLO service: `replicas` replicas (min = max) of 1 rank × `gpus` GPUs, serving on port … port + max - 1. */
+const svc = (id: string, port: number, extra: Parameters<typeof jobRecord>[2] = {}, spec: Record<string, unknown> = {}) =>
+  jobRecord(id, { kind: 'Inference', ranks: 1, gpusPerRank: 1, replicas: { min: 1, max: 4 }, slo: { p99Ms: 200, metric: 'latency_seconds', port }, ...spec }, extra);
+const nodesOf = (p: ReturnType<typeof plan>, id: string) => p.starts.find((s) => s.job.id === id)?.placements.flatMap((pl) => pl.ranks.map((r) => r.node));
+
+t.test('service ports: an overlapping block goes to another node, or waits with the reason', async (t) => {
+  const running = () => svc('a-1', 9400, { on: [{ node: 'n-0-0-0', gpus: [0] }], startedMs: NOW - H });
+  // Two nodes: best fit would pick a-1's node (7 free GPUs against 8), but its block 9400–9403 overlaps.
+  const two = plan(rackCluster(1, 1, 2), [svc('b-2', 9402)], [running()]);
+  t.same(nodesOf(two, 'b-2'), ['n-0-0-1'], 'the second service goes to the other node');
+  // One node: nowhere else to go.
+  const one = plan(rackCluster(1, 1, 1), [svc('b-2', 9402)], [running()]);
+  t.equal(one.starts.length, 0, 'it does not start beside the overlapping block');
+  const w = one.waiting.get('b-2');
+  t.same(w?.reasons[0], { level: 'node', reason: "service ports 9402–9405 overlap job a-1's (9400–9403)", count: 1 }, 'the counted node reason names both blocks and the job');
+  t.match(w?.text, /service ports 9402–9405 overlap job a-1's \(9400–9403\)/, 'and the text shows it (ExplainJob)');
+  // Disjoint blocks share a node.
+  const disjoint = plan(rackCluster(1, 1, 1), [svc('c-3', 9404)], [running()]);
+  t.same(nodesOf(disjoint, 'c-3'), ['n-0-0-0'], 'a disjoint block shares the node');
+  // A job without a block (training) is never masked.
+  const training = plan(rackCluster(1, 1, 1), [jobRecord('t-4', { gpusPerRank: 1 })], [running()]);
+  t.same(nodesOf(training, 't-4'), ['n-0-0-0'], 'a training job shares the node');
+});
+
+t.test("service ports: a service's own replicas share a node; a start this cycle holds its block for the jobs after it", async (t) => {
+  const own = plan(rackCluster(1, 1, 1), [svc('s-1', 9400, {}, { replicas: { min: 3, max: 3 } })], []);
+  t.same(nodesOf(own, 's-1'), ['n-0-0-0', 'n-0-0-0', 'n-0-0-0'], 'three replicas of one job on one node');
+  const p = plan(rackCluster(1, 1, 1), [svc('a-1', 9400, { submittedMs: 1 }), svc('b-2', 9403, { submittedMs: 2 })], []);
+  t.same(p.starts.map((s) => s.job.id), ['a-1'], 'the first starts');
+  t.match(p.waiting.get('b-2')?.text, /service ports 9403–9406 overlap job a-1's \(9400–9403\)/, "the second waits for the first's block, placed this cycle");
+});
+
+t.test('service ports: a failed placement is not reused for a job of the same shape under another mask', async (t) => {
+  const active = [svc('a-1', 9400, { on: [{ node: 'n-0-0-0', gpus: [0] }], startedMs: NOW - H })];
+  // b-2 and c-3 ask for the same shape; only b-2's block overlaps a-1's.
+  const p = plan(rackCluster(1, 1, 1), [svc('b-2', 9401, { submittedMs: 1 }), svc('c-3', 9500, { submittedMs: 2 }), svc('d-4', 9402, { submittedMs: 3 })], active);
+  t.match(p.waiting.get('b-2')?.text, /overlap job a-1's/, 'b-2 waits');
+  t.same(nodesOf(p, 'c-3'), ['n-0-0-0'], 'c-3 starts: its unmasked search was not answered by b-2 failure');
+  t.match(p.waiting.get('d-4')?.text, /service ports 9402–9405 overlap job a-1's \(9400–9403\)/, "d-4's reason names its own block, not b-2's");
+  t.notMatch(p.waiting.get('d-4')?.text, /9401–9404/, "b-2's reason is not reused for d-4");
+});
+
+t.test('service ports: an added replica of a running service avoids an overlapping block', async (t) => {
+  // a-1 runs on n-0-0-1, b-2 (overlapping) on n-0-0-0: the tie between the two nodes would pick n-0-0-0.
+  const a = svc('a-1', 9400, { on: [{ node: 'n-0-0-1', gpus: [0] }], startedMs: NOW - H }, { replicas: { min: 1, max: 2 } });
+  const b = svc('b-2', 9401, { on: [{ node: 'n-0-0-0', gpus: [0] }], startedMs: NOW - H });
+  const p = plan(rackCluster(1, 1, 2), [], [a, b], {}, { grow: [{ job: a, units: [1] }] });
+  t.same(p.grown.map((g) => [g.unit, g.placement.ranks.map((r) => r.node)]), [[1, ['n-0-0-1']]], "the replica goes beside its own job's replica, not beside b-2");
+  // One node holding both (as an older scheduler may have placed them): the replica waits, with the reason.
+  const one = plan(rackCluster(1, 1, 1), [], [svc('a-1', 9400, { on: [{ node: 'n-0-0-0', gpus: [0] }] }, { replicas: { min: 1, max: 2 } }), svc('b-2', 9401, { on: [{ node: 'n-0-0-0', gpus: [1] }] })], {}, {
+    grow: [{ job: svc('a-1', 9400, { on: [{ node: 'n-0-0-0', gpus: [0] }] }, { replicas: { min: 1, max: 2 } }), units: [1] }],
+  });
+  t.same(one.grown, []);
+  t.match(one.growWaiting.get('a-1'), /service ports 9400–9401 overlap job b-2's \(9401–9404\)/, 'the replica waits, saying why');
+});
+
+t.test('service ports: preemption may evict the overlapping service; stopping ranks hold their block', async (t) => {
+  const low = svc('low-1', 9400, { on: [{ node: 'n-0-0-0', gpus: [0] }], startedMs: NOW - H }, { priority: 1 });
+  const p = plan(rackCluster(1, 1, 1), [svc('high-2', 9402, {}, { priority: 900 })], [low]);
+  t.same(p.preemptions.map((x) => x.victim.id), ['low-1'], 'GPUs are free, but only evicting low-1 frees the ports');
+  const same = plan(rackCluster(1, 1, 1), [svc('high-3', 9402, {}, { priority: 900 })], [svc('low-1', 9400, { on: [{ node: 'n-0-0-0', gpus: [0] }], startedMs: NOW - H }, { priority: 900 })]);
+  t.same(same.preemptions, [], 'an equal-priority service is not evicted');
+  t.match(same.waiting.get('high-3')?.text, /overlap job low-1's/);
+  const stopping = plan(rackCluster(1, 1, 1), [svc('low-1', 9400)], [], {}, { stoppingPorts: [{ jobId: 'low-1', node: 'n-0-0-0', block: { lo: 9400, hi: 9403 } }] });
+  t.equal(stopping.starts.length, 0, "a job's next run waits for its own stopping ranks' ports");
+  t.match(stopping.waiting.get('low-1')?.text, /service ports 9400–9403 overlap stopping ranks of job low-1's \(9400–9403\)/);
+});

@@ -48,3 +48,18 @@ t.test('placeJob per kind', async (t) => {
   t.equal(batch.gang.mode, 'fill', 'batch shards fill even with a level');
   t.equal(placeJob(c.snapshot, batch).fits, false, 'every shard must fit');
 });
+
+t.test('a caller mask (service ports) composes with spread: masked nodes take no replica, and a replica that fits nowhere counts the mask reason', async (t) => {
+  const c = rackCluster(1, 3, 1); // rack-0-0 … rack-0-2, one 8-GPU node each
+  const mask = Uint8Array.from([1, 0, 1]);
+  const maskReason = "service ports 9400–9403 overlap job a-1's (9400–9403)";
+  const out = placeReplicas(c.snapshot, { ranks: 1, gpusPerRank: 4 }, 5, { spread: 'rack', nodeMask: mask, maskReason });
+  const nodes = out.placements.map((p) => p.ranks[0]!.node);
+  t.same(nodes, ['n-0-0-0', 'n-0-2-0', 'n-0-0-0', 'n-0-2-0'], 'spread over the unmasked racks, never the masked node');
+  t.equal(out.failed?.fits, false, 'the fifth fits nowhere unmasked');
+  if (out.failed && !out.failed.fits) t.same(out.failed.reasons.find((r) => r.reason === maskReason), { level: 'node', reason: maskReason, count: 1 }, 'the masked node is counted under the caller reason, not spread');
+  releaseAll(c.snapshot, out.placements);
+  const job = placeJob(c.snapshot, requestFromJobSpec(validateJobSpec(jobSpec({ kind: 'Inference', name: 's', ranks: 1, gpusPerRank: 8, replicas: { min: 3, max: 3 } }))), { nodeMask: mask, maskReason });
+  t.equal(job.fits, false, 'placeJob honours the mask: three whole-node replicas need the masked node');
+  t.equal(job.placements.length, 2);
+});
