@@ -295,8 +295,8 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
   const cpuBefore = {
     scheduler: cpuMsOf(s.child.proc.pid),
     fleet: fleet.children.reduce((a, c) => a + (cpuMsOf(c.pid) || 0), 0),
-    supervisors: warmBefore.reduce((a, p) => a + (cpuMsOf(p) || 0), 0),
   };
+  const supervisorCpuBefore = new Map(warmBefore.map((p) => [p, cpuMsOf(p) || 0]));
   const submitAt = Date.now();
   const submitted = await call<PbJobOut>(s, 'SubmitJob', { spec, owner: 'bench' });
   const acceptedAt = Date.now();
@@ -339,7 +339,7 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
   const cpu = {
     scheduler: cpuMsOf(s.child.proc.pid) - cpuBefore.scheduler,
     fleet: fleet.children.reduce((a, c) => a + (cpuMsOf(c.pid) || 0), 0) - cpuBefore.fleet,
-    supervisors: warmBefore.filter((p) => supSet.has(p)).reduce((a, p) => a + (cpuMsOf(p) || 0), 0) - cpuBefore.supervisors,
+    supervisors: [...supervisorCpuBefore].filter(([p]) => supSet.has(p)).reduce((a, [p, before]) => a + (cpuMsOf(p) || 0) - before, 0),
     ranks: rankPids.reduce((a, p) => a + (cpuMsOf(p) || 0), 0),
   };
   const warmMem = memoryOf(warmSupervisors(root));
