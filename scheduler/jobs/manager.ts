@@ -868,8 +868,11 @@ export class JobManager {
       }
       return;
     }
-    let next = this.transition(job, job.state, job.message);
-    const r = next.ranks.find((x) => x.rank === t.rank)!;
+    // Only the reported rank changes: it alone is copied (the other ranks are shared with the
+    // record it replaces; whatever changes them later copies the record first, as transition does).
+    // A copy of every rank per report made a gang's starts quadratic: 512 ranks × 512 reports.
+    const r: RankRecord = { ...rank };
+    let next: JobRecord = { ...job, ranks: job.ranks.map((x) => (x === rank ? r : x)), updatedMs: this.deps.clock.nowMs() };
     const sends: Array<() => void> = [];
     if (t.checkpointMs && t.checkpointMs > (job.lastCheckpointMs ?? 0)) next.lastCheckpointMs = t.checkpointMs;
     if (t.state === 'running' || t.state === 'starting') {

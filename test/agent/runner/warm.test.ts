@@ -163,18 +163,20 @@ t.test('idle warm supervisors exit when the agent process is SIGKILLed (their IP
 });
 
 t.test('with 0 warm supervisors every start spawns its supervisor (cold), as before', async (t) => {
-  const { runner, stateDir } = setup(t, { warmSupervisors: 0 });
+  const { runner, stateDir, workdir } = setup(t, { warmSupervisors: 0 });
   await runner.adopt();
-  const s = spec({ command: ['bash', '-c', 'echo cold; exit 4'] });
+  // The rank waits for a go file, so its supervisor is still there to be looked at.
+  const s = spec({ command: waitForGo(workdir), workdir });
   const st = await runner.start(s);
-  t.ok(st.state === 'running' || st.state === 'exited');
+  t.equal(st.state, 'running');
   const launch = readRecord(path.join(taskDirOf(stateDir, s), 'launch.json'));
   t.notOk('warm' in launch, 'launch.json of a cold spawn has no warm flag');
   t.match(cmdline(launch.supervisorPid as number).split('\0'), [process.execPath, /supervisor\.js$/, taskDirOf(stateDir, s)], 'argv names the task dir');
   t.same(idleWarm(stateDir), [], 'no warm supervisor');
   t.match(runner.warmPool(), { ready: 0, booting: 0, used: 0, cold: 1 });
-  t.match(await waitForStatus(runner, s, finished), { state: 'exited', exitCode: 4 });
-  t.match(await readWholeLog(runner, s), /cold/);
+  writeFileSync(path.join(workdir, 'go'), '');
+  t.match(await waitForStatus(runner, s, finished), { state: 'exited', exitCode: 7 });
+  t.match(await readWholeLog(runner, s), /waiting\ngoing/);
 });
 
 t.test('warm options are checked', async (t) => {
