@@ -133,7 +133,8 @@ t.test('jobs on a four-node cluster', async (top) => {
   t.test('a rank exiting non-zero stops the whole gang, requeues it, then fails it with the cause', async (t) => {
     const pids = path.join(dir, 'pids');
     mkdirSync(pids);
-    const f = spec('flaky', `kind: Training\nname: flaky\nranks: 3\ngpusPerRank: 8\nmaxRetries: 1\npreemptGraceSeconds: 2\ncommand: ["/bin/sh", "-c", "echo $$ > ${pids}/$GANTRY_JOB_EPOCH-$RANK; if [ \\"$RANK\\" = 2 ]; then sleep 1; exit 1; fi; exec sleep 60"]\n`);
+    // Rank 2 fails once all three ranks of its attempt run (at most 30 s), however slowly they start.
+    const f = spec('flaky', `kind: Training\nname: flaky\nranks: 3\ngpusPerRank: 8\nmaxRetries: 1\npreemptGraceSeconds: 2\ncommand: ["/bin/sh", "-c", "echo $$ > ${pids}/$GANTRY_JOB_EPOCH-$RANK; if [ \\"$RANK\\" = 2 ]; then i=0; while [ $(ls ${pids} | grep -c ^$GANTRY_JOB_EPOCH-) -lt 3 ] && [ $i -lt 600 ]; do i=$((i+1)); sleep 0.05; done; exit 1; fi; exec sleep 60"]\n`);
     const r = await cli(['submit', f], env);
     t.equal(r.code, 0, r.stderr);
     const id = r.stdout.trim().split(' ')[1]!;
