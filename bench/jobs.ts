@@ -28,7 +28,7 @@ import { parseJobSpec } from '../shared/jobspec/index.js';
 import { LmdbStore } from '../scheduler/store/index.js';
 import { agentConfigSchema } from '../agent/config.js';
 import type { FleetPlan } from './fleet.js';
-import { percentile, type BenchOptions, type BenchRow, type BenchSuite, type SuiteResult } from './suite.js';
+import { percentile, procStat, processCpuMs, type BenchOptions, type BenchRow, type BenchSuite, type SuiteResult } from './suite.js';
 
 const ROOT = packageRoot();
 const H100_XML = path.join(ROOT, 'fixtures', 'nvidia', 'qx-h100.xml');
@@ -283,10 +283,10 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
   const spec = JSON.stringify({ kind: 'Training', name: `gang-${ranks}`, ranks, gpusPerRank: 8, command: ['sleep', '900'], maxRetries: 0, preemptGraceSeconds: 1 });
   const warmBefore = warmSupervisors(root);
   const cpuBefore = {
-    scheduler: cpuMsOf(s.child.proc.pid),
-    fleet: fleet.children.reduce((a, c) => a + (cpuMsOf(c.pid) || 0), 0),
+    scheduler: processCpuMs(s.child.proc.pid),
+    fleet: fleet.children.reduce((a, c) => a + (processCpuMs(c.pid) || 0), 0),
   };
-  const supervisorCpuBefore = new Map(warmBefore.map((p) => [p, cpuMsOf(p) || 0]));
+  const supervisorCpuBefore = new Map(warmBefore.map((p) => [p, processCpuMs(p) || 0]));
   // Waits on the job's events (WatchEvents), not by polling GetJob: a 512-rank job's record
   // encoded every 50 ms cost the scheduler ≈ 0.7 s of CPU during the very start it measured.
   const settled = new Map<string, string>();
@@ -351,10 +351,10 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
   const supSet = new Set(sup);
   const rankPids = childrenOf(supSet);
   const cpu = {
-    scheduler: cpuMsOf(s.child.proc.pid) - cpuBefore.scheduler,
-    fleet: fleet.children.reduce((a, c) => a + (cpuMsOf(c.pid) || 0), 0) - cpuBefore.fleet,
-    supervisors: [...supervisorCpuBefore].filter(([p]) => supSet.has(p)).reduce((a, [p, before]) => a + (cpuMsOf(p) || 0) - before, 0),
-    ranks: rankPids.reduce((a, p) => a + (cpuMsOf(p) || 0), 0),
+    scheduler: processCpuMs(s.child.proc.pid) - cpuBefore.scheduler,
+    fleet: fleet.children.reduce((a, c) => a + (processCpuMs(c.pid) || 0), 0) - cpuBefore.fleet,
+    supervisors: [...supervisorCpuBefore].filter(([p]) => supSet.has(p)).reduce((a, [p, before]) => a + (processCpuMs(p) || 0) - before, 0),
+    ranks: rankPids.reduce((a, p) => a + (processCpuMs(p) || 0), 0),
   };
   const warmMem = memoryOf(warmSupervisors(root));
   const supMem = memoryOf(sup);
@@ -408,17 +408,10 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
 
 /** Direct children of the given processes (their ranks' main processes), from /proc. */
 function childrenOf(parents: ReadonlySet<number>): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const ppid = Number(readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-      if (parents.has(ppid)) out.push(Number(e));
-    } catch {
-      // gone
-    }
-  }
-  return out;
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => parents.has(procStat(pid)?.ppid ?? -1));
 }
 
 /** Supervisors running a rank (cold ones, and warm ones that took a task and its title). */
@@ -446,7 +439,7 @@ async function waitWarmPools(root: string, fleet: Fleet, want: number, log: (l: 
   let last = Infinity;
   for (;;) {
     const pids = [...fleet.children.map((c) => c.pid ?? 0), ...processesMentioning(root)];
-    const cpu = pids.reduce((a, p) => a + (cpuMsOf(p) || 0), 0);
+    const cpu = pids.reduce((a, p) => a + (processCpuMs(p) || 0), 0);
     if ((last !== Infinity && cpu - last < 50) || Date.now() > deadline) break;
     last = cpu;
     await sleep(500);
@@ -622,17 +615,6 @@ export function prefill(dataDir: string, count: number): Promise<{ states: Recor
     .then(() => ({ states, ms: round(performance.now() - t0) }));
 }
 
-/** CPU time (user + system) a process has used so far, in ms (from /proc/<pid>/stat, clock ticks of 10 ms). */
-function cpuMsOf(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10;
-  } catch {
-    return NaN;
-  }
-}
-
 async function timeRestart(dataDir: string, probeId: string): Promise<{ runningLogMs: number; servingMs: number; cpuMsToServing: number; jobsLoaded: number }> {
   const s = await startScheduler(dataDir, { waitMs: 120_000 });
   try {
@@ -649,7 +631,7 @@ async function timeRestart(dataDir: string, probeId: string): Promise<{ runningL
     }
     const servingMs = Date.now() - s.spawnedAt;
     // CPU the scheduler used until then: less sensitive than wall time to a busy machine.
-    const cpuMsToServing = cpuMsOf(s.child.proc.pid);
+    const cpuMsToServing = processCpuMs(s.child.proc.pid);
     return { runningLogMs, servingMs, cpuMsToServing, jobsLoaded: Number(s.runningLog.jobsLoaded) };
   } finally {
     await s.stop();
@@ -806,7 +788,7 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
         const t0 = Date.now();
         const s = await startScheduler(emptyDir);
         baseline.push(Number(s.runningLog.time) - t0);
-        baselineCpu.push(cpuMsOf(s.child.proc.pid));
+        baselineCpu.push(processCpuMs(s.child.proc.pid));
         await s.stop();
       }
       const runs: Awaited<ReturnType<typeof timeRestart>>[] = [];

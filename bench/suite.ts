@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { parseProcStat, type ProcStat } from '../agent/runner/index.js';
+
 /** What a benchmark suite is: named, runs, returns rows for the table and details for the JSON. */
 export interface BenchRow {
   scenario: string;
@@ -39,4 +42,20 @@ export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[idx] as number;
+}
+
+/** A process's /proc/<pid>/stat, parsed; undefined when it is gone (or there is no /proc). */
+export function procStat(pid: number | undefined): ProcStat | undefined {
+  if (!pid) return undefined;
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (user + system) a process has used so far, in ms (clock ticks of 10 ms); NaN when unknown. */
+export function processCpuMs(pid: number | undefined): number {
+  const st = procStat(pid);
+  return st ? st.cpuTicks * 10 : NaN;
 }

@@ -12,7 +12,7 @@
  *     bounded by it (the table shows the publisher's rate beside it).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,7 @@ import { MemoryEventBus } from '../scheduler/events/index.js';
 import { LatencyTelemetry, layoutFromTree } from '../scheduler/telemetry/index.js';
 import type { LatencyWireEncoding } from '../shared/telemetry/index.js';
 import { hgx5000 } from './clusters.js';
-import type { BenchOptions, BenchRow, BenchSuite, SuiteResult } from './suite.js';
+import { processCpuMs, type BenchOptions, type BenchRow, type BenchSuite, type SuiteResult } from './suite.js';
 
 const TARGET = 100_000;
 
@@ -36,17 +36,6 @@ interface Published {
   bytes: number;
   /** The publisher's own CPU time. */
   cpuMs: number;
-}
-
-/** CPU time (user + system) of another process so far, from /proc (Linux; NaN elsewhere). */
-function procCpuMs(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in USER_HZ (100 on Linux)
-  } catch {
-    return NaN;
-  }
 }
 
 function runPublisher(url: string, count: number, rate: number, encoding: LatencyWireEncoding): Promise<Published> {
@@ -75,7 +64,7 @@ interface Measured {
 
 async function measure(telemetry: LatencyTelemetry, url: string, count: number, rate: number, encoding: LatencyWireEncoding, serverPid: number | undefined): Promise<Measured> {
   const cpu0 = process.cpuUsage();
-  const server0 = procCpuMs(serverPid);
+  const server0 = processCpuMs(serverPid);
   const seen0 = telemetry.counts;
   const base = seen0.accepted + seen0.refused;
   let first = 0;
@@ -108,7 +97,7 @@ async function measure(telemetry: LatencyTelemetry, url: string, count: number, 
   const delivered = done();
   const cpu = process.cpuUsage(cpu0);
   const perWindow = (ms: number): number => Math.round((ms * 1000 * 100) / Math.max(1, delivered)) / 100;
-  const cpuUsPerWindow = { subscriber: perWindow((cpu.user + cpu.system) / 1000), server: perWindow(procCpuMs(serverPid) - server0), publisher: perWindow(pub.cpuMs) };
+  const cpuUsPerWindow = { subscriber: perWindow((cpu.user + cpu.system) / 1000), server: perWindow(processCpuMs(serverPid) - server0), publisher: perWindow(pub.cpuMs) };
   return {
     cpuUsPerWindow, sent: pub.sent, bytes: pub.bytes, publishSeconds: pub.seconds, delivered, seconds: (last - first) / 1000, rate: delivered / ((last - first) / 1000), maxPending, tailLagMs: Math.max(0, last - published) };
 }

@@ -26,3 +26,4 @@ export { parsePasswdLine, lookupUser } from './users.js';
 export type { PasswdEntry } from './users.js';
 export { utf8CompleteLength } from './rotating-log.js';
 export { parseProcStat } from './procfs.js';
+export type { ProcStat } from './procfs.js';

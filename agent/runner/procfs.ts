@@ -8,19 +8,29 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 const HAVE_PROC = existsSync('/proc/self/stat');
 
-/** The fields of /proc/<pid>/stat after the command name: state and process group. Pure. */
-export function parseProcStat(text: string): { state: string; ppid: number; pgrp: number } | undefined {
+/** What /proc/<pid>/stat says of a process. */
+export interface ProcStat {
+  state: string;
+  ppid: number;
+  pgrp: number;
+  /** CPU time used so far, user + system, in clock ticks (USER_HZ: 100 a second on Linux). */
+  cpuTicks: number;
+}
+
+/** The fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses). Pure. */
+export function parseProcStat(text: string): ProcStat | undefined {
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
   const rest = text.slice(close + 2).split(' ');
   const state = rest[0];
   const ppid = Number(rest[1]);
   const pgrp = Number(rest[2]);
-  if (!state || !Number.isInteger(ppid) || !Number.isInteger(pgrp)) return undefined;
-  return { state, ppid, pgrp };
+  const cpuTicks = Number(rest[11]) + Number(rest[12]); // utime, stime
+  if (!state || !Number.isInteger(ppid) || !Number.isInteger(pgrp) || !Number.isInteger(cpuTicks)) return undefined;
+  return { state, ppid, pgrp, cpuTicks };
 }
 
-function readStat(pid: number): { state: string; ppid: number; pgrp: number } | undefined {
+function readStat(pid: number): ProcStat | undefined {
   try {
     return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {

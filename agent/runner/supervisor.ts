@@ -345,8 +345,8 @@ function rehearseRecords(): void {
   let scratch: string | undefined;
   try {
     scratch = mkdtempSync(path.join(os.tmpdir(), 'gantry-warm-'));
-    const present = new Set(readdirSync(scratch));
-    writeJsonAtomicSync(path.join(scratch, FILES.status), { version: RECORD_VERSION, rehearsal: true, present: present.size });
+    readdirSync(scratch);
+    writeJsonAtomicSync(path.join(scratch, FILES.status), { version: RECORD_VERSION, rehearsal: true });
     readJsonSync(path.join(scratch, FILES.status));
     readJsonSync(path.join(scratch, FILES.stop));
     const log = new RotatingLogWriter(scratch, 1 << 20, 1);
