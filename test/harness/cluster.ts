@@ -62,6 +62,45 @@ export function makeTestCerts(t: Test): { ca: string; cert: string; key: string 
   return { ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key') };
 }
 
+/**
+ * What this test process started: its children and the agents' task dirs. Each start's teardown
+ * stops them; this is for when teardowns never run, because tap's per-file timeout (or a person)
+ * ended the process with a signal: everything is SIGKILLed on the way out, so a killed test file
+ * leaves no daemons (and their ranks) loading the machine for the files after it.
+ */
+const started = new Set<Child>();
+const taskDirs = new Set<string>();
+let guarded = false;
+
+function track(child: Child, taskDir?: string): Child {
+  started.add(child);
+  void child.exited.then(() => started.delete(child));
+  if (taskDir) taskDirs.add(taskDir);
+  if (!guarded) {
+    guarded = true;
+    const killAll = (): void => {
+      for (const c of started) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+      for (const dir of taskDirs) {
+        for (const pid of processesMentioning(dir)) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // gone
+          }
+        }
+      }
+    };
+    process.on('exit', killAll);
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      process.once(sig, () => {
+        killAll();
+        process.exit(128 + (os.constants.signals[sig] ?? 15));
+      });
+    }
+  }
+  return child;
+}
+
 /** nats-server with JetStream on a free loopback port; `args` adds options (auth, TLS, a config file). */
 export async function startNats(t: Test, args: readonly string[] = []): Promise<Nats> {
   const bin = which('nats-server');
@@ -69,7 +108,7 @@ export async function startNats(t: Test, args: readonly string[] = []): Promise<
   const port = await freePort();
   const storeDir = tempDir(t, 'gantry-nats-');
   const launch = async (): Promise<Child> => {
-    const c = startChild('nats-server', bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, ...args]);
+    const c = track(startChild('nats-server', bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, ...args]));
     await waitForPort(port, 10_000);
     return c;
   };
@@ -117,7 +156,7 @@ export async function startScheduler(t: Test, opts: SchedulerOptions = {}): Prom
     ...(opts.natsUrl ? ['--nats-url', opts.natsUrl] : ['--set', 'nats.enabled=false']),
     ...(opts.extraArgs ?? []),
   ];
-  const child = startChild('scheduler', process.execPath, args, { env: { ...process.env, GANTRY_LOG_FORMAT: 'json' } });
+  const child = track(startChild('scheduler', process.execPath, args, { env: { ...process.env, GANTRY_LOG_FORMAT: 'json' } }));
   t.teardown(() => child.kill());
   // A safety net, not a timing check (a restarted scheduler may start while many agents reconnect on a busy 2-core machine).
   const line = await child.waitForLog('scheduler running', 45_000);
@@ -173,7 +212,7 @@ export async function startAgent(t: Test, name: string, scheduler: string, opts:
     GANTRY_SIM_NODE: name,
     ...opts.env,
   };
-  const child = startChild(`agent ${name}`, process.execPath, args, { env });
+  const child = track(startChild(`agent ${name}`, process.execPath, args, { env }), path.join(stateDir, 'tasks') + '/');
   t.teardown(async () => {
     await child.kill();
     // Ranks outlive their agent by design; at the end of a test their supervisors are told to stop
