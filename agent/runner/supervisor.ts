@@ -17,7 +17,9 @@
  * {op:'started', status} once the rank runs, disconnects, and from then on is exactly the
  * detached per-rank supervisor above. An idle warm supervisor exits when its channel closes (the
  * agent is gone or closed its runner) or on SIGTERM/SIGINT. When the title does not fit it says
- * {op:'refused'} and exits; the runner then spawns a cold supervisor for the task.
+ * {op:'refused'} and exits; the runner then spawns a cold supervisor for the task. Any other
+ * message is ignored (the runner sends {op:'rehearse'} after 'ready', so Node's IPC receive path
+ * is compiled while idle rather than on the hand-off).
  *
  * Kept small on purpose: node built-ins and a few sibling modules, nothing that slows start-up.
  */
@@ -345,6 +347,7 @@ function rehearseRecords(): void {
   let scratch: string | undefined;
   try {
     scratch = mkdtempSync(path.join(os.tmpdir(), 'gantry-warm-'));
+    path.dirname(path.dirname(scratch)); // the hand-off checks the task dir with it
     readdirSync(scratch);
     writeJsonAtomicSync(path.join(scratch, FILES.status), { version: RECORD_VERSION, rehearsal: true });
     readJsonSync(path.join(scratch, FILES.status));

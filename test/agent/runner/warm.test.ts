@@ -55,6 +55,7 @@ t.test('a start takes the warm supervisor: the rank runs, its output is logged a
   await poolReady(runner);
   const [warmPid] = idleWarm(stateDir);
   t.ok(warmPid, 'one idle warm supervisor runs');
+  t.match(cmdline(warmPid!).split('\0'), [process.execPath, '--no-memory-reducer', '--single-threaded', /supervisor\.js$/, '--warm'], 'with the lean Node flags');
 
   const s = spec({ command: ['bash', '-c', 'echo hello; echo GANTRY_CHECKPOINT; sleep 0.2; exit 3'] });
   const st = await runner.start(s);
@@ -171,7 +172,7 @@ t.test('with 0 warm supervisors every start spawns its supervisor (cold), as bef
   t.equal(st.state, 'running');
   const launch = readRecord(path.join(taskDirOf(stateDir, s), 'launch.json'));
   t.notOk('warm' in launch, 'launch.json of a cold spawn has no warm flag');
-  t.match(cmdline(launch.supervisorPid as number).split('\0'), [process.execPath, /supervisor\.js$/, taskDirOf(stateDir, s)], 'argv names the task dir');
+  t.match(cmdline(launch.supervisorPid as number).split('\0'), [process.execPath, '--no-memory-reducer', '--single-threaded', /supervisor\.js$/, taskDirOf(stateDir, s)], 'argv: the lean Node flags, and the task dir');
   t.same(idleWarm(stateDir), [], 'no warm supervisor');
   t.match(runner.warmPool(), { ready: 0, booting: 0, used: 0, cold: 1 });
   writeFileSync(path.join(workdir, 'go'), '');
