@@ -15,6 +15,8 @@ export interface ProcStat {
   pgrp: number;
   /** CPU time used so far, user + system, in clock ticks (USER_HZ: 100 a second on Linux). */
   cpuTicks: number;
+  /** When the process started, in clock ticks after boot: with the pid, it names one process for good. */
+  startTicks: number;
 }
 
 /** The fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses). Pure. */
@@ -26,8 +28,9 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const ppid = Number(rest[1]);
   const pgrp = Number(rest[2]);
   const cpuTicks = Number(rest[11]) + Number(rest[12]); // utime, stime
-  if (!state || !Number.isInteger(ppid) || !Number.isInteger(pgrp) || !Number.isInteger(cpuTicks)) return undefined;
-  return { state, ppid, pgrp, cpuTicks };
+  const startTicks = Number(rest[19]);
+  if (!state || !Number.isInteger(ppid) || !Number.isInteger(pgrp) || !Number.isInteger(cpuTicks) || !Number.isInteger(startTicks)) return undefined;
+  return { state, ppid, pgrp, cpuTicks, startTicks };
 }
 
 function readStat(pid: number): ProcStat | undefined {
@@ -60,6 +63,17 @@ export function processAlive(pid: number, argvMatches?: (argv: string[]) => bool
   } catch {
     return false;
   }
+}
+
+/**
+ * The start time (clock ticks after boot) of a live, non-zombie process; undefined when it is gone,
+ * a zombie, or /proc is missing. The same pid with the same start time is the same process, so a
+ * process recognised once by its command line need not be read again (the runner's polls).
+ */
+export function processStartTicks(pid: number): number | undefined {
+  if (!HAVE_PROC || !Number.isInteger(pid) || pid <= 0) return undefined;
+  const st = readStat(pid);
+  return !st || st.state === 'Z' || st.state === 'X' ? undefined : st.startTicks;
 }
 
 /** Live (non-zombie) members of a process group. Without /proc: [pgid] when kill(-pgid, 0) succeeds. */

@@ -2,7 +2,7 @@
  * The JSON records a task's directory holds, shared by the runner and the supervisor, and the
  * atomic write (temp file + rename) both use so a reader never sees half a record.
  */
-import { readFileSync, renameSync, writeFileSync, unlinkSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync, unlinkSync } from 'node:fs';
 import { readFile, rename, writeFile, unlink } from 'node:fs/promises';
 
 export const RECORD_VERSION = 1;
@@ -115,6 +115,10 @@ function isMissing(e: unknown): boolean {
 
 /** The parsed record, or undefined when the file does not exist. A corrupt record throws. */
 export async function readJson<T>(file: string): Promise<T | undefined> {
+  // Most reads are polls for a record not written yet (exit.json of a running rank): a stat that
+  // does not throw answers those without an asynchronous open failing with ENOENT (a rejected
+  // promise and an Error with its stack, each time).
+  if (!statSync(file, { throwIfNoEntry: false })) return undefined;
   let text: string;
   try {
     text = await readFile(file, 'utf8');

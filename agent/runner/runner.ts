@@ -18,7 +18,7 @@ import {
 } from '../../shared/errors/index.js';
 import { packageRoot } from '../../shared/procs/index.js';
 import { FILES, rankDir, taskDir, tasksRoot } from './layout.js';
-import { groupAlive, processAlive, signalGroup, signalPid } from './procfs.js';
+import { groupAlive, processAlive, processStartTicks, signalGroup, signalPid } from './procfs.js';
 import {
   RECORD_VERSION,
   isMissing,
@@ -116,6 +116,9 @@ interface Entry {
   backstop: NodeJS.Timeout | undefined;
   /** The warm supervisor the task was handed to, while its IPC channel is open. */
   warm?: ChildProcess | undefined;
+  /** The supervisor as last recognised by its command line: a later poll that finds the same pid
+   * with the same start time needs only /proc/<pid>/stat, not the command line again. */
+  supervisorSeen?: { pid: number; startTicks: number } | undefined;
 }
 
 interface Warm {
@@ -230,9 +233,17 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       const suffix = path.join(path.basename(tasksRoot(stateDir)), e.key.jobId, String(e.key.rank), String(e.key.epoch));
       return argv.some((a) => a === e.dir || a.endsWith(path.sep + suffix));
     };
-  const supervisorAlive = (e: Entry): boolean =>
-    (e.warm !== undefined && e.warm.exitCode === null && e.warm.signalCode === null) ||
-    (e.supervisorPid !== null && processAlive(e.supervisorPid, supervisorArgvMatches(e)));
+  const supervisorAlive = (e: Entry): boolean => {
+    if (e.warm !== undefined && e.warm.exitCode === null && e.warm.signalCode === null) return true;
+    const pid = e.supervisorPid;
+    if (pid === null) return false;
+    const seen = e.supervisorSeen;
+    if (seen?.pid === pid && processStartTicks(pid) === seen.startTicks) return true;
+    const alive = processAlive(pid, supervisorArgvMatches(e));
+    const startTicks = alive ? processStartTicks(pid) : undefined;
+    e.supervisorSeen = startTicks === undefined ? undefined : { pid, startTicks };
+    return alive;
+  };
 
   // ---- warm supervisors ----------------------------------------------------------------------
 
