@@ -116,6 +116,12 @@ interface Entry {
   backstop: NodeJS.Timeout | undefined;
   /** The warm supervisor the task was handed to, while its IPC channel is open. */
   warm?: ChildProcess | undefined;
+  /**
+   * The supervisor's process when this runner spawned it (warm or cold): Node reaps it and says
+   * when it exits, so while it lives a running task needs no polling, and its exit (the rank's
+   * exit recorded) is looked at at once. Absent for a supervisor adopted from an earlier agent.
+   */
+  child?: ChildProcess | undefined;
   /** The supervisor as last recognised by its command line: a later poll that finds the same pid
    * with the same start time needs only /proc/<pid>/stat, not the command line again. */
   supervisorSeen?: { pid: number; startTicks: number } | undefined;
@@ -233,16 +239,33 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       const suffix = path.join(path.basename(tasksRoot(stateDir)), e.key.jobId, String(e.key.rank), String(e.key.epoch));
       return argv.some((a) => a === e.dir || a.endsWith(path.sep + suffix));
     };
+  const childAlive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
   const supervisorAlive = (e: Entry): boolean => {
-    if (e.warm !== undefined && e.warm.exitCode === null && e.warm.signalCode === null) return true;
+    if (e.warm !== undefined && childAlive(e.warm)) return true;
     const pid = e.supervisorPid;
     if (pid === null) return false;
+    if (e.child !== undefined && e.child.pid === pid) return childAlive(e.child);
     const seen = e.supervisorSeen;
     if (seen?.pid === pid && processStartTicks(pid) === seen.startTicks) return true;
     const alive = processAlive(pid, supervisorArgvMatches(e));
     const startTicks = alive ? processStartTicks(pid) : undefined;
     e.supervisorSeen = startTicks === undefined ? undefined : { pid, startTicks };
     return alive;
+  };
+
+  /** A running task whose supervisor this runner spawned and which still lives: its exit event, not a poll, says when to look. */
+  const watchedByExit = (e: Entry): boolean => e.status.state === 'running' && e.child !== undefined && e.child.pid === e.supervisorPid && childAlive(e.child);
+
+  /** Keeps the supervisor's process handle on the task and looks at the task's records when it exits. */
+  const watchOwn = (e: Entry, child: ChildProcess): void => {
+    e.child = child;
+    child.once('exit', () => {
+      // During a warm hand-off (e.warm) the hand-off's own listener looks; a replaced child is not ours.
+      if (closed || e.child !== child || e.warm === child || !isActive(e)) return;
+      void check(e, true)
+        .catch(() => undefined)
+        .finally(schedule);
+    });
   };
 
   // ---- warm supervisors ----------------------------------------------------------------------
@@ -330,8 +353,9 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     let any = false;
     for (const e of entries.values()) {
       if (!isActive(e)) continue;
-      // A warm supervisor still on its IPC channel says when the rank runs, or its channel closes.
-      if (e.warm !== undefined) continue;
+      // A warm supervisor still on its IPC channel says when the rank runs, or its channel closes;
+      // a supervisor this runner spawned says when it exits.
+      if (e.warm !== undefined || watchedByExit(e)) continue;
       if (e.status.state === 'starting' || e.stopWaiters.length > 0) return Math.min(FAST_POLL_MS, pollMs);
       any = true;
     }
@@ -355,7 +379,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     try {
       for (const e of [...entries.values()]) {
         if (closed) break;
-        if (isActive(e) && e.warm === undefined) await check(e, true).catch(() => undefined);
+        if (isActive(e) && e.warm === undefined && !watchedByExit(e)) await check(e, true).catch(() => undefined);
       }
     } finally {
       ticking = false;
@@ -524,6 +548,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       child.on('error', () => undefined);
       child.unref();
       pid = child.pid;
+      if (pid !== undefined) watchOwn(e, child);
     } catch (err) {
       spawnError = err as Error;
     } finally {
@@ -555,6 +580,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
    */
   const handOff = async (e: Entry, child: ChildProcess): Promise<void> => {
     warmUsed++;
+    watchOwn(e, child); // before the hand-off's own exit listener, which runs first while e.warm is set
     e.warm = child;
     e.supervisorPid = child.pid!;
     const done = (): void => {

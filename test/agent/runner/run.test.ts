@@ -2,12 +2,12 @@
  * The runner starts real ranks under the real supervisor: env, workdir and log; exit codes and
  * signals through onUpdate and list(); refusals that name their field; idempotent start per key.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import type { TaskStatus } from '../../../agent/runner/index.js';
-import { finished, keyOf, readWholeLog, setup, spec, waitForStatus } from './helpers.js';
+import { finished, keyOf, readWholeLog, setup, spec, waitFor, waitForStatus } from './helpers.js';
 
 t.test('a rank runs with its env and workdir; stdout and stderr go to its log; the exit code is reported', async (t) => {
   const { runner, workdir } = setup(t);
@@ -147,3 +147,21 @@ t.test('a stdout line with GANTRY_CHECKPOINT is a checkpoint: refreshCheckpoints
   t.same(await runner.refreshCheckpoints(), [], 'an old checkpoint is not reported again');
   await runner.stop(keyOf(s), 1, 'test over');
 });
+
+for (const warmSupervisors of [0, 1]) {
+  t.test(`${warmSupervisors ? 'warm' : 'cold'} supervisor: a rank's exit is seen when its supervisor exits, not on the next poll`, async (t) => {
+    // Polls an hour apart: only the supervisor's exit event can report the exit within the wait.
+    const { runner, workdir } = setup(t, { warmSupervisors, warmRefillDelayMs: 60_000, pollMs: 3_600_000 });
+    await runner.adopt();
+    if (warmSupervisors) await waitFor('a ready warm supervisor', () => runner.warmPool().ready >= 1 || undefined, 30_000);
+    const s = spec({ command: ['bash', '-c', `while [ ! -e ${workdir}/go ]; do sleep 0.05; done; exit 5`], workdir });
+    const st = await runner.start(s);
+    t.equal(st.state, 'running');
+    // Running, and not polled: let it run past a few of the old 500 ms polls, then end it.
+    await new Promise((r) => setTimeout(r, 1200));
+    t.equal(runner.get(s)?.state, 'running', 'still running');
+    writeFileSync(path.join(workdir, 'go'), '');
+    const done = await waitForStatus(runner, s, finished, 'the exit, long before the next poll');
+    t.match(done, { state: 'exited', exitCode: 5 });
+  });
+}
