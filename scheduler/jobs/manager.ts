@@ -836,9 +836,24 @@ export class JobManager {
   /**
    * A task status from an agent. Reports of another epoch, of a job no longer active, or from a
    * node the rank is not placed on, are refused and the task is stopped there (fencing).
+   *
+   * Resolves once the report is applied, and for a change with a command or an event (a gang
+   * failing or finishing, the last rank making it running) once that is committed. A rank that
+   * merely runs is written behind (writeBehind) without holding up the agent's next message: its
+   * stream is handled in order, and waiting for each write made a node's 8 reports wait for 8
+   * writes in a row. Nothing is lost if the scheduler dies first: the restarted scheduler has the
+   * rank as starting, and the agent re-announces it running when it reconnects. idle() waits for
+   * the writes too.
    */
   onTaskReport(node: string, t: TaskReport): Promise<void> {
-    return this.serial(() => this.applyTaskReport(node, t)).then((r) => r?.durable);
+    return this.serial(() => this.applyTaskReport(node, t)).then((r) => this.writtenBehind(r, t));
+  }
+
+  /** A written-behind report's write, left to finish on its own; a failure is logged. */
+  private writtenBehind(r: { durable: Promise<void> } | undefined, t: TaskReport): void {
+    r?.durable.catch((e: unknown) =>
+      this.deps.log.error({ job: t.jobId, rank: t.rank, err: (e as Error).message }, 'writing a rank report to the store failed; the job is written again with its next change'),
+    );
   }
 
   /**
@@ -848,8 +863,8 @@ export class JobManager {
    * 512-rank gang took one awaited commit of the whole record each (quadratic bytes, one fsync
    * after another); then one write per turn of the event loop, which for reports arriving a few
    * at a time was still ~3 ms of CPU each (a 512-rank record is ~280 KB of JSON); now they share
-   * one write per interval. Resolves once durable. commitAndSend drops a record it writes itself
-   * (it is newer).
+   * one write per interval. Resolves once durable (onTaskReport does not wait for it).
+   * commitAndSend drops a record it writes itself (it is newer).
    */
   private writeBehind(job: JobRecord): Promise<void> {
     this.jobs.set(job.id, job);
@@ -933,7 +948,9 @@ export class JobManager {
 
   private async applyRegistration(node: string, tasks: readonly TaskReport[]): Promise<void> {
     const announced = new Set(tasks.map((t) => `${t.jobId}/${t.rank}/${t.epoch}`));
-    for (const t of tasks) await (await this.applyTaskReport(node, t))?.durable;
+    // Not waiting for each written-behind write: this runs in the serial section, and a restarted
+    // scheduler's 512 reconnecting agents would wait out one write interval per announced task.
+    for (const t of tasks) this.writtenBehind(await this.applyTaskReport(node, t), t);
     for (const job of [...this.jobs.values()]) {
       if (!ACTIVE_JOB_STATES.has(job.state)) continue;
       for (const r of job.ranks) {

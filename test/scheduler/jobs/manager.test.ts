@@ -2,7 +2,7 @@ import { DEFAULT_QUEUE } from '../../../scheduler/queue/index.js';
 import t from 'tap';
 import { ClusterModel, type Registration } from '../../../scheduler/cluster/index.js';
 import { MemoryEventBus } from '../../../scheduler/events/index.js';
-import { JobManager } from '../../../scheduler/jobs/index.js';
+import { JobManager, type JobManagerOptions } from '../../../scheduler/jobs/index.js';
 import { LmdbStore, MemoryStore, type StateStore } from '../../../scheduler/store/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -39,12 +39,12 @@ const reg = (name: string): Registration => ({
   verdicts: [],
 });
 
-function setup(store: StateStore = new MemoryStore()): { jm: JobManager; cluster: ClusterModel; sent: Array<[string, SchedulerMessage]> } {
+function setup(store: StateStore = new MemoryStore(), over: Partial<JobManagerOptions> = {}): { jm: JobManager; cluster: ClusterModel; sent: Array<[string, SchedulerMessage]> } {
   const cluster = new ClusterModel(60_000);
   cluster.register(reg('n1'), 0);
   const sent: Array<[string, SchedulerMessage]> = [];
   const jm = new JobManager(
-    { levels: ['leaf', 'spine'], masterPortRange: { min: 29500, max: 29999 }, requeueInitialMs: 1000, requeueMaxMs: 10_000, cycleIntervalMs: 60_000, queues: { default: DEFAULT_QUEUE }, fairShareHalfLifeMs: 3_600_000, stopSlackMs: 1000 },
+    { levels: ['leaf', 'spine'], masterPortRange: { min: 29500, max: 29999 }, requeueInitialMs: 1000, requeueMaxMs: 10_000, cycleIntervalMs: 60_000, queues: { default: DEFAULT_QUEUE }, fairShareHalfLifeMs: 3_600_000, stopSlackMs: 1000, ...over },
     {
       store,
       cluster,
@@ -198,11 +198,37 @@ t.test("a gang's running reports share writes; the state change to running is co
   const report = (rank: number) => jm.onTaskReport(placed.ranks[rank]!.node, { jobId: g.id, rank, epoch: placed.epoch, state: 'running', exitCode: null, signal: null, message: '' });
   const before = commits;
   await Promise.all([report(0), report(1), report(2)]);
+  t.same(jm.get(g.id).ranks.map((r) => r.state), ['running', 'running', 'running', 'starting'], 'applied once the reports resolve');
+  await jm.idle();
   t.equal(commits - before, 1, 'three reports, one write');
-  t.same(store.getJob(g.id)!.ranks.map((r) => r.state), ['running', 'running', 'running', 'starting'], 'the latest record is durable once the reports resolve');
+  t.same(store.getJob(g.id)!.ranks.map((r) => r.state), ['running', 'running', 'running', 'starting'], 'the latest record is durable once idle');
   await report(3);
   t.equal(jm.get(g.id).state, 'running', 'the last report makes the gang running');
   t.equal(store.getJob(g.id)!.state, 'running', 'committed');
+  await jm.stop();
+});
+
+t.test("one node's reports in a row do not each wait for a write: they share the paced writes", async (t) => {
+  const store = new MemoryStore();
+  let commits = 0;
+  const commit = store.commit.bind(store);
+  store.commit = (change) => {
+    commits++;
+    return commit(change);
+  };
+  // A long interval: reports that each waited for their write would take 8 writes, one a second.
+  const { jm } = setup(store, { writeBehindIntervalMs: 1000 });
+  const g = await jm.submit(jobYaml({ name: 'g8', ranks: 8, gpusPerRank: 1 }), 'u');
+  await jm.idle();
+  const placed = jm.get(g.id);
+  t.equal(new Set(placed.ranks.map((r) => r.node)).size, 1, 'all 8 ranks on one node');
+  const before = commits;
+  // The agent's stream: each report handled after the one before it resolved.
+  for (const r of placed.ranks.slice(0, 7)) await jm.onTaskReport(r.node, { jobId: g.id, rank: r.rank, epoch: placed.epoch, state: 'running', exitCode: null, signal: null, message: '' });
+  t.same(jm.get(g.id).ranks.map((r) => r.state), [...Array(7).fill('running'), 'starting'], 'all applied');
+  await jm.idle();
+  t.ok(commits - before <= 2, `7 reports in a row, ${commits - before} write(s)`);
+  t.same(store.getJob(g.id)!.ranks.map((r) => r.state), [...Array(7).fill('running'), 'starting'], 'and durable once idle');
   await jm.stop();
 });
 
