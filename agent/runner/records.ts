@@ -130,6 +130,8 @@ export async function readJson<T>(file: string): Promise<T | undefined> {
 }
 
 export function readJsonSync<T>(file: string): T | undefined {
+  // As readJson: the supervisor's hand-off looks for stop.json and log.json, usually absent.
+  if (!statSync(file, { throwIfNoEntry: false })) return undefined;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
