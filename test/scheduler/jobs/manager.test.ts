@@ -61,6 +61,18 @@ function setup(store: StateStore = new MemoryStore(), over: Partial<JobManagerOp
   return { jm, cluster, sent };
 }
 
+/** An in-memory store that counts its commits. */
+function countingStore(): { store: MemoryStore; commits: () => number } {
+  const store = new MemoryStore();
+  let n = 0;
+  const commit = store.commit.bind(store);
+  store.commit = (change) => {
+    n++;
+    return commit(change);
+  };
+  return { store, commits: () => n };
+}
+
 const wholeNode = (name: string): string => jobYaml({ name, ranks: 1, gpusPerRank: 8 });
 
 t.test('a submit does not re-place pending jobs that did not fit when nothing was freed since', async (t) => {
@@ -181,13 +193,7 @@ t.test('a restart loads unfinished jobs at once and the finished ones after, ser
 });
 
 t.test("a gang's running reports share writes; the state change to running is committed at once", async (t) => {
-  const store = new MemoryStore();
-  let commits = 0;
-  const commit = store.commit.bind(store);
-  store.commit = (change) => {
-    commits++;
-    return commit(change);
-  };
+  const { store, commits } = countingStore();
   const { jm, cluster, sent } = setup(store);
   for (const n of ['n2', 'n3', 'n4']) cluster.register(reg(n), 0);
   const g = await jm.submit(jobYaml({ name: 'g', ranks: 4, gpusPerRank: 8 }), 'u');
@@ -196,11 +202,11 @@ t.test("a gang's running reports share writes; the state change to running is co
   t.equal(placed.state, 'starting');
   t.equal(sent.filter(([, m]) => m.startTask).length, 4, 'four starts sent');
   const report = (rank: number) => jm.onTaskReport(placed.ranks[rank]!.node, { jobId: g.id, rank, epoch: placed.epoch, state: 'running', exitCode: null, signal: null, message: '' });
-  const before = commits;
+  const before = commits();
   await Promise.all([report(0), report(1), report(2)]);
   t.same(jm.get(g.id).ranks.map((r) => r.state), ['running', 'running', 'running', 'starting'], 'applied once the reports resolve');
   await jm.idle();
-  t.equal(commits - before, 1, 'three reports, one write');
+  t.equal(commits() - before, 1, 'three reports, one write');
   t.same(store.getJob(g.id)!.ranks.map((r) => r.state), ['running', 'running', 'running', 'starting'], 'the latest record is durable once idle');
   await report(3);
   t.equal(jm.get(g.id).state, 'running', 'the last report makes the gang running');
@@ -209,25 +215,19 @@ t.test("a gang's running reports share writes; the state change to running is co
 });
 
 t.test("one node's reports in a row do not each wait for a write: they share the paced writes", async (t) => {
-  const store = new MemoryStore();
-  let commits = 0;
-  const commit = store.commit.bind(store);
-  store.commit = (change) => {
-    commits++;
-    return commit(change);
-  };
+  const { store, commits } = countingStore();
   // A long interval: reports that each waited for their write would take 8 writes, one a second.
   const { jm } = setup(store, { writeBehindIntervalMs: 1000 });
   const g = await jm.submit(jobYaml({ name: 'g8', ranks: 8, gpusPerRank: 1 }), 'u');
   await jm.idle();
   const placed = jm.get(g.id);
   t.equal(new Set(placed.ranks.map((r) => r.node)).size, 1, 'all 8 ranks on one node');
-  const before = commits;
+  const before = commits();
   // The agent's stream: each report handled after the one before it resolved.
   for (const r of placed.ranks.slice(0, 7)) await jm.onTaskReport(r.node, { jobId: g.id, rank: r.rank, epoch: placed.epoch, state: 'running', exitCode: null, signal: null, message: '' });
   t.same(jm.get(g.id).ranks.map((r) => r.state), [...Array(7).fill('running'), 'starting'], 'all applied');
   await jm.idle();
-  t.ok(commits - before <= 2, `7 reports in a row, ${commits - before} write(s)`);
+  t.ok(commits() - before <= 2, `7 reports in a row, ${commits() - before} write(s)`);
   t.same(store.getJob(g.id)!.ranks.map((r) => r.state), [...Array(7).fill('running'), 'starting'], 'and durable once idle');
   await jm.stop();
 });
