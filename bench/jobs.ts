@@ -35,6 +35,8 @@ const H100_XML = path.join(ROOT, 'fixtures', 'nvidia', 'qx-h100.xml');
 const H100_TOPO = path.join(ROOT, 'fixtures', 'nvidia', 'derived', 'topo-m-h100x8.txt');
 const FLEET = path.join(ROOT, 'dist', 'bench', 'fleet.js');
 const SUPERVISOR = path.join(ROOT, 'dist', 'agent', 'runner', 'supervisor.js');
+/** The native supervisor; the agents use it (runner.supervisor 'auto') when it was built. */
+const NATIVE_SUPERVISOR = path.join(ROOT, 'dist', 'agent', 'runner', 'gantry-supervisor');
 /** Agents per fleet process. */
 const PER_FLEET = 128;
 /**
@@ -44,8 +46,8 @@ const PER_FLEET = 128;
 const RANK_BUDGET_BYTES = 9 * 2 ** 20;
 /** Memory per fleet process (128 agents), for the same check: measured ≈ 150 MiB PSS. */
 const FLEET_BUDGET_BYTES = 200 * 2 ** 20;
-/** Idle warm supervisors per agent: the agent's default (runner.warmSupervisors). */
-const WARM_PER_AGENT = agentConfigSchema.parse({}).runner.warmSupervisors;
+/** Idle warm supervisors per agent: the agent's default (runner.warmSupervisors), none with the native supervisor. */
+const WARM_PER_AGENT = existsSync(NATIVE_SUPERVISOR) ? 0 : agentConfigSchema.parse({}).runner.warmSupervisors;
 /** Keep the whole benchmark under this (the machine is shared). */
 const MEMORY_CAP_BYTES = 10 * 2 ** 30;
 
@@ -74,6 +76,13 @@ function memoryOf(pids: readonly number[]): { pss: number; private: number; rss:
     }
   }
   return { pss, private: priv, rss };
+}
+
+/** CPU time the whole machine spent busy (all CPUs, user + system + interrupts), from /proc/stat, in ms. */
+function machineBusyMs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+  return (user + nice + system + irq + softirq + steal) * 10;
 }
 
 function cmdline(pid: number): string {
@@ -282,7 +291,9 @@ interface GangResult {
 async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log: (l: string) => void): Promise<GangResult> {
   const spec = JSON.stringify({ kind: 'Training', name: `gang-${ranks}`, ranks, gpusPerRank: 8, command: ['sleep', '900'], maxRetries: 0, preemptGraceSeconds: 1 });
   const warmBefore = warmSupervisors(root);
+  const launchersBefore = new Map(launchers(root).map((p) => [p, processCpuMs(p) || 0]));
   const cpuBefore = {
+    machine: machineBusyMs(),
     scheduler: processCpuMs(s.child.proc.pid),
     fleet: fleet.children.reduce((a, c) => a + (processCpuMs(c.pid) || 0), 0),
   };
@@ -334,26 +345,31 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
   const launched: number[] = [];
   const started: number[] = [];
   let warmStarts = 0;
+  let nativeStarts = 0;
   for (const r of job.ranks) {
     const dir = path.join(fleet.stateDirOf.get(r.node)!, 'tasks', job.id, String(r.rank), String(job.epoch));
     received.push(readRecord(path.join(dir, 'spec.json'))?.createdMs ?? NaN);
     const launch = readRecord(path.join(dir, 'launch.json'));
     launched.push(launch?.launchedMs ?? NaN);
     if ((launch as { warm?: boolean } | undefined)?.warm === true) warmStarts++;
+    if ((launch as { native?: boolean } | undefined)?.native === true) nativeStarts++;
     started.push(readRecord(path.join(dir, 'status.json'))?.startedMs ?? NaN);
   }
   const max = (xs: number[]): number => Math.max(...xs);
   const min = (xs: number[]): number => Math.min(...xs);
   const sup = rankSupervisors(root);
   // CPU spent from submit to now (the gang runs; sleep ranks use none), by kind of process. The
-  // supervisors counted are the warm ones idle before the submit (each took a rank); refills
-  // spawned since are not counted (the pool refills after runner.warmRefillDelayMs).
+  // supervisors counted are the warm ones idle before the submit (each took a rank; refills
+  // spawned since are not counted: the pool refills after runner.warmRefillDelayMs), or native
+  // ones, all born since the submit, and the agents' native launchers.
   const supSet = new Set(sup);
   const rankPids = childrenOf(supSet);
   const cpu = {
+    machine: machineBusyMs() - cpuBefore.machine,
     scheduler: processCpuMs(s.child.proc.pid) - cpuBefore.scheduler,
     fleet: fleet.children.reduce((a, c) => a + (processCpuMs(c.pid) || 0), 0) - cpuBefore.fleet,
-    supervisors: [...supervisorCpuBefore].filter(([p]) => supSet.has(p)).reduce((a, [p, before]) => a + (processCpuMs(p) || 0) - before, 0),
+    supervisors: sup.filter((p) => supervisorCpuBefore.has(p) || isNative(p)).reduce((a, p) => a + (processCpuMs(p) || 0) - (supervisorCpuBefore.get(p) ?? 0), 0),
+    launchers: [...launchersBefore].reduce((a, [p, before]) => a + (processCpuMs(p) || 0) - before, 0),
     ranks: rankPids.reduce((a, p) => a + (processCpuMs(p) || 0), 0),
   };
   const warmMem = memoryOf(warmSupervisors(root));
@@ -372,13 +388,19 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
     'last rank started → scheduler has all running': runningAt - max(started),
     'median per rank: StartTask received → rank started': percentile(started.map((x, i) => x - received[i]!), 50),
     'ranks started by a warm supervisor': warmStarts,
+    'ranks started by a native supervisor': nativeStarts,
   };
   const cpuTable = {
     'scheduler CPU': cpu.scheduler,
     'fleet processes CPU (agents)': cpu.fleet,
     'rank supervisors CPU': cpu.supervisors,
+    'native launchers CPU': cpu.launchers,
     'rank processes CPU': cpu.ranks,
-    'CPU per rank, all': round((cpu.scheduler + cpu.fleet + cpu.supervisors + cpu.ranks) / ranks, 2),
+    'CPU per rank, all': round((cpu.scheduler + cpu.fleet + cpu.supervisors + cpu.launchers + cpu.ranks) / ranks, 2),
+    // Per-process CPU is read in 10 ms ticks, truncated per process: a native supervisor's ~1 ms
+    // reads as 0. The machine's total (the benchmark's own process mostly waits) counts it all.
+    'whole machine CPU': cpu.machine,
+    'whole machine CPU per rank': round(cpu.machine / ranks, 2),
   };
   log(`  gang ${ranks}: ${runningAt - submitAt} ms; ${Object.entries(phases).map(([k, v]) => `${k} ${v}`).join('; ')}`);
   log(`  gang ${ranks} CPU (ms): ${Object.entries(cpuTable).map(([k, v]) => `${k} ${v}`).join('; ')}`);
@@ -414,12 +436,19 @@ function childrenOf(parents: ReadonlySet<number>): number[] {
     .filter((pid) => parents.has(procStat(pid)?.ppid ?? -1));
 }
 
-/** Supervisors running a rank (cold ones, and warm ones that took a task and its title). */
+/** Supervisors running a rank (native ones, cold Node ones, and warm ones that took a task and its title). */
 function rankSupervisors(root: string): number[] {
   return processesMentioning(root).filter((p) => {
     const c = cmdline(p);
-    return c.includes('supervisor.js') && !c.includes(' --warm ');
+    return (c.includes('supervisor.js') && !c.includes(' --warm ')) || (c.includes('gantry-supervisor') && !c.includes(' --launcher '));
   });
+}
+
+const isNative = (pid: number): boolean => cmdline(pid).includes('gantry-supervisor');
+
+/** The agents' native supervisor launchers (one per agent). */
+function launchers(root: string): number[] {
+  return processesMentioning(root).filter((p) => cmdline(p).includes(' --launcher '));
 }
 
 /** Idle warm supervisors (runner.warmSupervisors), waiting for a task. */
@@ -740,7 +769,7 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
         const ph = r.phases;
         rows.push({
           scenario: `(gang) ${r.ranks} ranks: phases`,
-          metric: `placed / last StartTask in / last supervisor spawned or handed (${ph['ranks started by a warm supervisor']} of ${r.ranks} warm) / last rank started / scheduler saw all`,
+          metric: `placed / last StartTask in / last supervisor spawned or handed (of ${r.ranks}: ${ph['ranks started by a native supervisor']} native, ${ph['ranks started by a warm supervisor']} warm Node) / last rank started / scheduler saw all`,
           value: [
             ph['submit → placed and committed'],
             ph['placed → last StartTask received'],
@@ -753,8 +782,8 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
         const c = r.cpuMs;
         rows.push({
           scenario: `(gang) ${r.ranks} ranks: CPU, submit → all running`,
-          metric: 'scheduler / agents (fleet processes) / rank supervisors / rank processes; per rank, all',
-          value: `${c['scheduler CPU']} / ${c['fleet processes CPU (agents)']} / ${c['rank supervisors CPU']} / ${c['rank processes CPU']}; ${c['CPU per rank, all']}`,
+          metric: 'scheduler / agents (fleet processes) / rank supervisors / native launchers / rank processes; per rank, all; whole machine (per rank)',
+          value: `${c['scheduler CPU']} / ${c['fleet processes CPU (agents)']} / ${c['rank supervisors CPU']} / ${c['native launchers CPU']} / ${c['rank processes CPU']}; ${c['CPU per rank, all']}; ${c['whole machine CPU']} (${c['whole machine CPU per rank']})`,
           unit: 'ms',
         });
         rows.push({ scenario: `(gang) ${r.ranks} ranks: memory`, metric: 'rank supervisors PSS (count) / idle warm supervisors PSS (count) / fleet PSS / scheduler PSS', value: `${r.supervisorMemory.pssMiB} (${r.supervisorMemory.processes}) / ${r.warmPoolMemory.pssMiB} (${r.warmPoolMemory.processes}) / ${r.fleetMemory.pssMiB} / ${r.schedulerMemory.pssMiB}`, unit: 'MiB' });

@@ -20,6 +20,9 @@ fi
 
 pkgs=()
 command -v nats-server >/dev/null 2>&1 || pkgs+=(nats-server)
+# A C compiler for the native rank supervisor (scripts/build-native.mjs); without one, ranks run
+# under the Node supervisor.
+command -v "${CC:-cc}" >/dev/null 2>&1 || pkgs+=(gcc libc6-dev)
 if [ "$want_test" = 1 ]; then
   command -v promtool >/dev/null 2>&1 || pkgs+=(prometheus)
 fi

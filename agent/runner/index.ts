@@ -11,7 +11,7 @@ export type {
   LogChunk,
   WarmPoolStatus,
 } from './types.js';
-export { createTaskRunner, defaultSupervisorPath } from './runner.js';
+export { createTaskRunner, defaultSupervisorPath, defaultNativeSupervisorPath } from './runner.js';
 export {
   validateJobId,
   validateTaskKey,

@@ -50,6 +50,8 @@ export interface LaunchRecord {
   launchedMs: number;
   /** True when a warm (already booted) supervisor took the task; absent for a cold spawn. */
   warm?: boolean;
+  /** True when the native supervisor wrote it (it does so itself, first thing); absent otherwise. */
+  native?: boolean;
 }
 
 export interface StatusRecord {

@@ -1,8 +1,10 @@
 /**
- * The agent's rank runner: starts each rank under a detached supervisor (supervisor.ts), handed
- * to an already booted warm one when the pool has one, watches the task directories by polling
- * (one timer for all tasks), stops and fences ranks, re-adopts them after an agent restart, and
- * reads their logs. See docs/runner.md.
+ * The agent's rank runner: starts each rank under a detached supervisor, either the native one
+ * (native/gantry-supervisor.c, forked by one launcher process per runner) or the Node one
+ * (supervisor.ts, handed to an already booted warm one when the pool has one); watches the task
+ * directories (by the launcher's and its own children's exit reports, else by polling with one
+ * timer for all tasks), stops and fences ranks, re-adopts them after an agent restart, and reads
+ * their logs. See docs/runner.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
@@ -84,6 +86,8 @@ const WARM_TITLE_ROOM = 200;
 const SUPERVISOR_NODE_FLAGS = ['--no-memory-reducer', '--single-threaded'];
 /** Output of warm supervisors before they take a task (under the state dir). */
 const WARM_LOG = 'warm-supervisors.log';
+/** Output of the native supervisor's launcher (under the state dir). */
+const LAUNCHER_LOG = 'launcher.log';
 /** Files forget() deletes; the logs stay for cleanup(). */
 const STATE_FILES = [FILES.spec, FILES.launch, FILES.status, FILES.stop, FILES.exit];
 
@@ -95,6 +99,13 @@ export function defaultSupervisorPath(): string {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.js')) return path.join(path.dirname(here), 'supervisor.js');
   return path.join(packageRoot(), 'dist', 'agent', 'runner', 'supervisor.js');
+}
+
+/** The native supervisor binary: dist/agent/runner/gantry-supervisor (built by scripts/build-native.mjs). */
+export function defaultNativeSupervisorPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return path.join(path.dirname(here), 'gantry-supervisor');
+  return path.join(packageRoot(), 'dist', 'agent', 'runner', 'gantry-supervisor');
 }
 
 interface Waiter {
@@ -122,9 +133,23 @@ interface Entry {
    * exit recorded) is looked at at once. Absent for a supervisor adopted from an earlier agent.
    */
   child?: ChildProcess | undefined;
+  /**
+   * Started through this runner's native launcher, which has not yet said that the supervisor
+   * exited: the launcher's reports ('started', 'failed', 'exit') say when to look, not a poll.
+   */
+  nativeLive?: boolean | undefined;
   /** The supervisor as last recognised by its command line: a later poll that finds the same pid
    * with the same start time needs only /proc/<pid>/stat, not the command line again. */
   supervisorSeen?: { pid: number; startTicks: number } | undefined;
+}
+
+/** The native supervisor's launcher: it forks a supervisor per request and reports on its stdout. */
+interface Launcher {
+  child: ChildProcess;
+  /** Requests by id, until the supervisor exits. */
+  byId: Map<string, Entry>;
+  /** Supervisors by pid, once the launcher said it spawned them. */
+  byPid: Map<number, Entry>;
 }
 
 interface Warm {
@@ -174,6 +199,9 @@ function checkOptions(opts: TaskRunnerOptions): void {
   if (opts.warmSupervisors !== undefined && (!Number.isSafeInteger(opts.warmSupervisors) || opts.warmSupervisors < 0)) {
     throw new InvalidArgumentError('warmSupervisors', `must be a non-negative integer, got ${String(opts.warmSupervisors)}`);
   }
+  if (opts.supervisor !== undefined && !['auto', 'native', 'node'].includes(opts.supervisor)) {
+    throw new InvalidArgumentError('supervisor', `must be 'auto', 'native' or 'node', got ${JSON.stringify(opts.supervisor)}`);
+  }
   if (opts.warmRefillDelayMs !== undefined && (!Number.isFinite(opts.warmRefillDelayMs) || opts.warmRefillDelayMs < 0)) {
     throw new InvalidArgumentError('warmRefillDelayMs', `must be a non-negative number, got ${String(opts.warmRefillDelayMs)}`);
   }
@@ -206,7 +234,10 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
   const startWaitMs = opts.startWaitMs ?? DEFAULT_START_WAIT_MS;
   const supervisorPath = opts.supervisorPath ?? defaultSupervisorPath();
   const allowed = new Set(opts.allowedUsers);
-  const warmTarget = opts.warmSupervisors ?? 0;
+  const nativePath = opts.nativeSupervisorPath ?? defaultNativeSupervisorPath();
+  const useNative = opts.supervisor === 'native' || ((opts.supervisor ?? 'auto') === 'auto' && existsSync(nativePath));
+  // The native supervisor needs no warm pool: its launcher forks it in a fraction of a millisecond.
+  const warmTarget = useNative ? 0 : (opts.warmSupervisors ?? 0);
   const warmRefillMs = opts.warmRefillDelayMs ?? DEFAULT_WARM_REFILL_MS;
   const supervisorEnv = (): Record<string, string> => ({ PATH: process.env.PATH ?? DEFAULT_PATH });
 
@@ -222,6 +253,9 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
   let warmFailures = 0;
   let warmUsed = 0;
   let coldStarts = 0;
+  let launcher: Launcher | undefined;
+  let nativeSeq = 0;
+  let nativeStarts = 0;
 
   const emit = (e: Entry): void => {
     for (const cb of [...listeners]) {
@@ -241,7 +275,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     };
   const childAlive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
   const supervisorAlive = (e: Entry): boolean => {
-    if (e.warm !== undefined && childAlive(e.warm)) return true;
+    if (e.nativeLive || (e.warm !== undefined && childAlive(e.warm))) return true;
     const pid = e.supervisorPid;
     if (pid === null) return false;
     if (e.child !== undefined && e.child.pid === pid) return childAlive(e.child);
@@ -347,6 +381,128 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     return pool.splice(i, 1)[0]!.child;
   };
 
+  // ---- the native supervisor's launcher ---------------------------------------------------------
+
+  /** Looks at a task's records now (a report said something happened), then schedules polls. */
+  const lookNow = (e: Entry): void => {
+    if (closed || !isActive(e)) return;
+    void check(e, true)
+      .catch(() => undefined)
+      .finally(schedule);
+  };
+
+  /** One line of the launcher's reports (see native/gantry-supervisor.c). */
+  const onLauncherLine = (l: Launcher, line: string): void => {
+    const [op, a = '', ...rest] = line.split(' ');
+    switch (op) {
+      case 'spawned': {
+        const e = l.byId.get(a);
+        const pid = Number(rest[0]);
+        if (!e || !Number.isSafeInteger(pid) || pid <= 0) return;
+        if (e.supervisorPid === null) e.supervisorPid = pid;
+        l.byPid.set(pid, e);
+        return;
+      }
+      case 'started': {
+        const e = l.byId.get(a);
+        const [supervisorPid, pid, pgid, startedMs] = rest.map(Number);
+        const st = statusFromIpc({ supervisorPid, pid, pgid, startedMs });
+        if (e && st && e.status.state === 'starting') markRunning(e, st, true);
+        return;
+      }
+      case 'failed': {
+        // It wrote exit.json (the rank never ran) and is about to exit.
+        const e = l.byId.get(a);
+        if (e) lookNow(e);
+        return;
+      }
+      case 'refused': {
+        // Not forked (no process, or a directory it will not take): a Node supervisor runs it instead.
+        const e = l.byId.get(a);
+        l.byId.delete(a);
+        if (!e || closed) return;
+        e.nativeLive = false;
+        nativeStarts--;
+        void spawnCold(e)
+          .then(() => schedule())
+          .catch(() => undefined);
+        return;
+      }
+      case 'exit': {
+        const pid = Number(a);
+        const e = l.byPid.get(pid);
+        if (!e) return;
+        l.byPid.delete(pid);
+        for (const [id, x] of l.byId) if (x === e) l.byId.delete(id);
+        e.nativeLive = false;
+        lookNow(e);
+        return;
+      }
+      default:
+    }
+  };
+
+  /** Spawns the launcher (once per runner; again if it died); undefined when it cannot. */
+  const startLauncher = (): Launcher | undefined => {
+    if (closed || !existsSync(nativePath)) return undefined;
+    let child: ChildProcess;
+    try {
+      mkdirSync(stateDir, { recursive: true, mode: 0o750 });
+      const out = openSync(path.join(stateDir, LAUNCHER_LOG), 'a', 0o640);
+      try {
+        // Own session and a clean environment, like every supervisor it forks.
+        child = spawn(nativePath, ['--launcher', tasksRoot(stateDir)], { detached: true, stdio: ['pipe', 'pipe', out], cwd: '/', env: supervisorEnv() });
+      } finally {
+        closeSync(out);
+      }
+    } catch {
+      return undefined;
+    }
+    child.on('error', () => undefined);
+    if (child.pid === undefined || !child.stdin || !child.stdout) return undefined;
+    const l: Launcher = { child, byId: new Map(), byPid: new Map() };
+    child.stdin.on('error', () => undefined);
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void }).unref?.();
+    (child.stdout as unknown as { unref?: () => void }).unref?.();
+    let rest = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      rest += chunk;
+      for (let i = rest.indexOf('\n'); i >= 0; i = rest.indexOf('\n')) {
+        const line = rest.slice(0, i);
+        rest = rest.slice(i + 1);
+        onLauncherLine(l, line);
+      }
+    });
+    child.once('exit', () => {
+      if (launcher === l) launcher = undefined;
+      // Its supervisors live on (reparented); nobody reports their exits now: poll them.
+      const orphans = new Set([...l.byId.values(), ...l.byPid.values()]);
+      l.byId.clear();
+      l.byPid.clear();
+      for (const e of orphans) {
+        e.nativeLive = false;
+        lookNow(e);
+      }
+    });
+    return l;
+  };
+
+  /** Hands e's task to the launcher; false when there is none (the caller spawns a Node supervisor). */
+  const launchNative = (e: Entry): boolean => {
+    if (e.dir.includes('\n')) return false;
+    if (launcher && (!childAlive(launcher.child) || !launcher.child.stdin?.writable)) launcher = undefined;
+    launcher ??= startLauncher();
+    if (!launcher) return false;
+    const id = String(++nativeSeq);
+    launcher.byId.set(id, e);
+    e.nativeLive = true;
+    nativeStarts++;
+    launcher.child.stdin!.write(`${id} ${e.dir}\n`);
+    return true;
+  };
+
   // ---- polling -------------------------------------------------------------------------------
 
   const wantedDelay = (): number | undefined => {
@@ -355,7 +511,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       if (!isActive(e)) continue;
       // A warm supervisor still on its IPC channel says when the rank runs, or its channel closes;
       // a supervisor this runner spawned says when it exits.
-      if (e.warm !== undefined || watchedByExit(e)) continue;
+      if (e.warm !== undefined || e.nativeLive || watchedByExit(e)) continue;
       if (e.status.state === 'starting' || e.stopWaiters.length > 0) return Math.min(FAST_POLL_MS, pollMs);
       any = true;
     }
@@ -379,7 +535,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     try {
       for (const e of [...entries.values()]) {
         if (closed) break;
-        if (isActive(e) && e.warm === undefined && !watchedByExit(e)) await check(e, true).catch(() => undefined);
+        if (isActive(e) && e.warm === undefined && !e.nativeLive && !watchedByExit(e)) await check(e, true).catch(() => undefined);
       }
     } finally {
       ticking = false;
@@ -633,8 +789,8 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     } else if (!(await isDirectory(workdir))) {
       throw new InvalidArgumentError('workdir', `${JSON.stringify(workdir)} is not an existing directory on this node`);
     }
-    if (!existsSync(supervisorPath)) {
-      throw new FailedPreconditionError(`the rank supervisor ${supervisorPath} is missing; build the agent (npx tsc -p tsconfig.json)`);
+    if (useNative ? !existsSync(nativePath) : !existsSync(supervisorPath)) {
+      throw new FailedPreconditionError(`the rank supervisor ${useNative ? nativePath : supervisorPath} is missing; build the agent (npm run build)`);
     }
     const name = user?.name ?? self.username;
     const env: Record<string, string> = {
@@ -677,8 +833,10 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     entries.set(taskKeyString(key), e);
 
     if (warmTarget > 0) scheduleRefill(warmRefillMs);
-    const warm = takeWarm();
-    if (warm) await handOff(e, warm);
+    const warm = useNative ? undefined : takeWarm();
+    if (useNative && launchNative(e)) {
+      // The launcher reports the rank's start, or the supervisor's exit.
+    } else if (warm) await handOff(e, warm);
     else if (!(await spawnCold(e))) return { ...e.status };
     schedule();
     if (e.status.state === 'starting') {
@@ -756,6 +914,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       }
       schedule();
       fillPool();
+      if (useNative) launcher ??= startLauncher();
       return runner.list();
     },
 
@@ -898,7 +1057,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
 
     warmPool() {
       const ready = pool.filter((w) => w.ready).length;
-      return { ready, booting: pool.length - ready, used: warmUsed, cold: coldStarts } satisfies WarmPoolStatus;
+      return { ready, booting: pool.length - ready, used: warmUsed, cold: coldStarts, native: nativeStarts } satisfies WarmPoolStatus;
     },
 
     async close() {
@@ -908,7 +1067,10 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       timer = undefined;
       if (refillTimer) clearTimeout(refillTimer);
       refillTimer = undefined;
-      // An idle warm supervisor exits when its channel closes.
+      // The launcher exits at the end of its input (the supervisors it forked live on); an idle
+      // warm supervisor exits when its channel closes.
+      launcher?.child.stdin?.end();
+      launcher = undefined;
       for (const w of pool) {
         try {
           w.child.disconnect();

@@ -93,8 +93,16 @@ export interface TaskRunnerOptions {
   logKeep: number;
   /** Poll interval for exits of running tasks; default 500 ms. */
   pollMs?: number;
-  /** The compiled supervisor; default dist/agent/runner/supervisor.js. */
+  /** The compiled Node supervisor; default dist/agent/runner/supervisor.js. */
   supervisorPath?: string;
+  /**
+   * Which supervisor runs ranks: 'native' (gantry-supervisor, the C build, forked by one launcher
+   * process per runner), 'node' (supervisor.js, warm or cold), or 'auto' (default): native when
+   * its binary was built, else node.
+   */
+  supervisor?: 'auto' | 'native' | 'node';
+  /** The native supervisor binary; default dist/agent/runner/gantry-supervisor. */
+  nativeSupervisorPath?: string;
   /** Clock for records the runner writes itself; default Date.now. */
   now?: () => number;
   /** How long start() waits for the supervisor's first record before returning 'starting'; default 10000 ms. */
@@ -119,6 +127,8 @@ export interface WarmPoolStatus {
   used: number;
   /** Starts that spawned a cold supervisor since the runner was created (none ready, or a refusal). */
   cold: number;
+  /** Starts handed to the native supervisor's launcher since the runner was created. */
+  native: number;
 }
 
 export interface TaskRunner {

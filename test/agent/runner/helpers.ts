@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import {
   createTaskRunner,
+  defaultNativeSupervisorPath,
   defaultSupervisorPath,
   type TaskKey,
   type TaskRunner,
@@ -19,10 +20,18 @@ import {
 } from '../../../agent/runner/index.js';
 
 export const SUPERVISOR = defaultSupervisorPath();
+export const NATIVE_SUPERVISOR = defaultNativeSupervisorPath();
 export const IS_ROOT = process.getuid?.() === 0;
+/**
+ * The supervisor the runner tests run against: the native one, unless GANTRY_TEST_SUPERVISOR says
+ * 'node' (node-supervisor.test.ts runs the same tests again that way: one contract, two supervisors).
+ */
+export const SUPERVISOR_KIND: 'native' | 'node' = process.env.GANTRY_TEST_SUPERVISOR === 'node' ? 'node' : 'native';
 
 export function requireSupervisor(): void {
-  if (!existsSync(SUPERVISOR)) throw new Error(`${SUPERVISOR} is missing: build first (npx tsc -p tsconfig.json)`);
+  for (const file of [SUPERVISOR, NATIVE_SUPERVISOR]) {
+    if (!existsSync(file)) throw new Error(`${file} is missing: build first (npm run build; the native supervisor needs a C compiler)`);
+  }
 }
 
 /** A world-readable temporary directory, removed after the test. */
@@ -86,6 +95,7 @@ export function newRunner(t: Test, stateDir: string, over: Partial<TaskRunnerOpt
     logMaxBytes: 1024 * 1024,
     logKeep: 3,
     pollMs: 50,
+    supervisor: SUPERVISOR_KIND,
     ...over,
   });
   t.teardown(() => runner.close());

@@ -148,10 +148,16 @@ t.test('a stdout line with GANTRY_CHECKPOINT is a checkpoint: refreshCheckpoints
   await runner.stop(keyOf(s), 1, 'test over');
 });
 
-for (const warmSupervisors of [0, 1]) {
-  t.test(`${warmSupervisors ? 'warm' : 'cold'} supervisor: a rank's exit is seen when its supervisor exits, not on the next poll`, async (t) => {
-    // Polls an hour apart: only the supervisor's exit event can report the exit within the wait.
-    const { runner, workdir } = setup(t, { warmSupervisors, warmRefillDelayMs: 60_000, pollMs: 3_600_000 });
+const kinds = [
+  ['native', { supervisor: 'native', warmSupervisors: 0 }],
+  ['cold Node', { supervisor: 'node', warmSupervisors: 0 }],
+  ['warm Node', { supervisor: 'node', warmSupervisors: 1 }],
+] as const;
+for (const [label, kind] of kinds) {
+  const warmSupervisors = kind.warmSupervisors;
+  t.test(`${label} supervisor: a rank's exit is seen when its supervisor exits, not on the next poll`, async (t) => {
+    // Polls an hour apart: only the supervisor's exit event (or the launcher's report) can report the exit within the wait.
+    const { runner, workdir } = setup(t, { ...kind, warmRefillDelayMs: 60_000, pollMs: 3_600_000 });
     await runner.adopt();
     if (warmSupervisors) await waitFor('a ready warm supervisor', () => runner.warmPool().ready >= 1 || undefined, 30_000);
     const s = spec({ command: ['bash', '-c', `while [ ! -e ${workdir}/go ]; do sleep 0.05; done; exit 5`], workdir });

@@ -49,8 +49,8 @@ const poolReady = (runner: TaskRunner, n = 1): Promise<true> => waitFor('a ready
 const waitForGo = (workdir: string): string[] => ['bash', '-c', `echo waiting; while [ ! -e ${workdir}/go ]; do sleep 0.05; done; echo going; exit 7`];
 
 t.test('a start takes the warm supervisor: the rank runs, its output is logged and its exit recorded', async (t) => {
-  const { runner, stateDir } = setup(t, { warmSupervisors: 1, warmRefillDelayMs: 60_000 });
-  t.same(runner.warmPool(), { ready: 0, booting: 0, used: 0, cold: 0 }, 'nothing spawned before adopt()');
+  const { runner, stateDir } = setup(t, { supervisor: 'node', warmSupervisors: 1, warmRefillDelayMs: 60_000 });
+  t.same(runner.warmPool(), { ready: 0, booting: 0, used: 0, cold: 0, native: 0 }, 'nothing spawned before adopt()');
   await runner.adopt();
   await poolReady(runner);
   const [warmPid] = idleWarm(stateDir);
@@ -75,7 +75,7 @@ t.test('a start takes the warm supervisor: the rank runs, its output is logged a
 });
 
 t.test('a warm-started rank: named by its task dir, adopted by a new runner, stopped with grace', async (t) => {
-  const { runner, stateDir, workdir } = setup(t, { warmSupervisors: 1 });
+  const { runner, stateDir, workdir } = setup(t, { supervisor: 'node', warmSupervisors: 1 });
   await runner.adopt();
   await poolReady(runner);
   const s = spec({ command: waitForGo(workdir) });
@@ -87,7 +87,7 @@ t.test('a warm-started rank: named by its task dir, adopted by a new runner, sto
   await waitFor('idle warm supervisors to exit once the runner closed', () => idleWarm(stateDir).length === 0);
   t.ok(processAlive(sup), 'the rank supervisor is not idle: it outlives the runner');
 
-  const second = newRunner(t, stateDir);
+  const second = newRunner(t, stateDir, { supervisor: 'node' });
   t.match(await second.adopt(), [{ jobId: s.jobId, state: 'running', pid: st.pid }], 'a new runner adopts it as running');
   await second.stop(s, 5, 'test stop');
   t.match(second.get(s), { state: 'exited', signal: 'SIGTERM' }, 'the stop went through the warm-started supervisor');
@@ -96,7 +96,7 @@ t.test('a warm-started rank: named by its task dir, adopted by a new runner, sto
 });
 
 t.test('the pool refills after the delay, and the refilled supervisor is used next', async (t) => {
-  const { runner, stateDir, workdir } = setup(t, { warmSupervisors: 1, warmRefillDelayMs: 50 });
+  const { runner, stateDir, workdir } = setup(t, { supervisor: 'node', warmSupervisors: 1, warmRefillDelayMs: 50 });
   await runner.adopt();
   await poolReady(runner);
   const first = spec({ command: waitForGo(workdir) });
@@ -114,7 +114,7 @@ t.test('the pool refills after the delay, and the refilled supervisor is used ne
 });
 
 t.test('more starts than warm supervisors: the rest start cold, all of them run', async (t) => {
-  const { runner, stateDir } = setup(t, { warmSupervisors: 1, warmRefillDelayMs: 60_000 });
+  const { runner, stateDir } = setup(t, { supervisor: 'node', warmSupervisors: 1, warmRefillDelayMs: 60_000 });
   await runner.adopt();
   await poolReady(runner);
   const specs = [0, 1, 2].map((rank) => spec({ command: ['bash', '-c', 'exit 0'], jobId: `burst-${process.pid}`, rank }));
@@ -127,7 +127,7 @@ t.test('more starts than warm supervisors: the rest start cold, all of them run'
 });
 
 t.test('an idle warm supervisor killed meanwhile is replaced', async (t) => {
-  const { runner, stateDir } = setup(t, { warmSupervisors: 1, warmRefillDelayMs: 10 });
+  const { runner, stateDir } = setup(t, { supervisor: 'node', warmSupervisors: 1, warmRefillDelayMs: 10 });
   await runner.adopt();
   await poolReady(runner);
   const [pid] = idleWarm(stateDir);
@@ -140,12 +140,12 @@ t.test('an idle warm supervisor killed meanwhile is replaced', async (t) => {
 });
 
 t.test('idle warm supervisors exit when the agent process is SIGKILLed (their IPC channel closes)', async (t) => {
-  const { stateDir } = setup(t);
+  const { stateDir } = setup(t, { supervisor: 'node' });
   if (!existsSync(DIST_RUNNER)) throw new Error(`${DIST_RUNNER} is missing: build first`);
   const script = `
     import { createTaskRunner } from ${JSON.stringify(pathToFileURL(DIST_RUNNER).href)};
     const r = createTaskRunner({ stateDir: ${JSON.stringify(stateDir)}, allowedUsers: ['nobody'], allowRoot: false,
-      logMaxBytes: 1048576, logKeep: 3, pollMs: 50, warmSupervisors: 2 });
+      logMaxBytes: 1048576, logKeep: 3, pollMs: 50, supervisor: 'node', warmSupervisors: 2 });
     await r.adopt();
     const t = setInterval(() => { if (r.warmPool().ready === 2) { process.stdout.write('ready\\n'); clearInterval(t); } }, 20);
     setInterval(() => undefined, 1000);
@@ -164,7 +164,7 @@ t.test('idle warm supervisors exit when the agent process is SIGKILLed (their IP
 });
 
 t.test('with 0 warm supervisors every start spawns its supervisor (cold), as before', async (t) => {
-  const { runner, stateDir, workdir } = setup(t, { warmSupervisors: 0 });
+  const { runner, stateDir, workdir } = setup(t, { supervisor: 'node', warmSupervisors: 0 });
   await runner.adopt();
   // The rank waits for a go file, so its supervisor is still there to be looked at.
   const s = spec({ command: waitForGo(workdir), workdir });
@@ -197,7 +197,7 @@ t.test('warm options are checked', async (t) => {
 });
 
 t.test('a warm supervisor rehearses its hand-off at boot on a scratch dir it removes, and exits idle on SIGTERM', async (t) => {
-  const { stateDir } = setup(t);
+  const { stateDir } = setup(t, { supervisor: 'node' });
   const scratchRoot = tempDir(t, 'gantry-warm-tmp-');
   const supervisor = path.join(packageRoot(), 'dist', 'agent', 'runner', 'supervisor.js');
   const child = spawn(process.execPath, [supervisor, '--warm', path.join(stateDir, 'tasks'), ' '.repeat(200)], {

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Builds the native rank supervisor (agent/runner/native/gantry-supervisor.c) into
+// dist/agent/runner/gantry-supervisor with the system C compiler ($CC, else cc).
+// Without a compiler it says so and leaves the binary out: the agent then runs ranks under the
+// Node supervisor (dist/agent/runner/supervisor.js). A compiler that fails on the source fails the build.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const src = path.join(root, 'agent', 'runner', 'native', 'gantry-supervisor.c');
+const out = path.join(root, 'dist', 'agent', 'runner', 'gantry-supervisor');
+const cc = process.env.CC || 'cc';
+
+if (process.platform !== 'linux') {
+  console.log(`build-native: ${process.platform} is not Linux; ranks will run under the Node supervisor`);
+  process.exit(0);
+}
+const probe = spawnSync(cc, ['--version'], { stdio: 'ignore' });
+if (probe.error || probe.status !== 0) {
+  rmSync(out, { force: true });
+  console.log(`build-native: no C compiler (${cc}); ranks will run under the Node supervisor (scripts/setup.sh installs gcc)`);
+  process.exit(0);
+}
+mkdirSync(path.dirname(out), { recursive: true });
+execFileSync(cc, ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-Werror', '-o', out, src], { stdio: 'inherit' });
