@@ -88,9 +88,15 @@ export const agentConfigSchema = z.strictObject({
       logMaxBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
       logKeep: z.number().int().min(0).default(3),
       /**
-       * Idle, already booted rank supervisors kept ready, so a start hands its task to one instead
-       * of booting a node process (~50 ms of CPU each); refilled once starts go quiet. 0: every
-       * start spawns its supervisor. Each idle one holds about 10 MiB.
+       * Which supervisor runs each rank: 'native' (gantry-supervisor, built from C by npm run build;
+       * one launcher process per agent forks one per rank), 'node' (supervisor.js), or 'auto':
+       * native when it was built, else node.
+       */
+      supervisor: z.enum(['auto', 'native', 'node']).default('auto'),
+      /**
+       * Node supervisor only: idle, already booted rank supervisors kept ready, so a start hands
+       * its task to one instead of booting a node process (~50 ms of CPU each); refilled once
+       * starts go quiet. 0: every start spawns its supervisor. Each idle one holds about 10 MiB.
        */
       warmSupervisors: z.number().int().min(0).max(64).default(1),
       /** How long after the last start (or after losing an idle one) the warm pool is refilled; a burst of starts is never slowed by refills. */

@@ -124,6 +124,7 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
     allowRoot: config.runner.allowRoot,
     logMaxBytes: config.runner.logMaxBytes,
     logKeep: config.runner.logKeep,
+    supervisor: config.runner.supervisor,
     warmSupervisors: config.runner.warmSupervisors,
     warmRefillDelayMs: config.runner.warmRefillDelayMs,
   });

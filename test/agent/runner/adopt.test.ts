@@ -10,7 +10,7 @@ import t from 'tap';
 import { packageRoot } from '../../../shared/procs/index.js';
 import type { TaskStatus } from '../../../agent/runner/index.js';
 import { processAlive } from '../../../agent/runner/procfs.js';
-import { childScript, finished, newRunner, readWholeLog, setup, spec, waitFor, waitForStatus } from './helpers.js';
+import { SUPERVISOR_KIND, childScript, finished, newRunner, readWholeLog, setup, spec, waitFor, waitForStatus } from './helpers.js';
 
 const DIST_RUNNER = path.join(packageRoot(), 'dist', 'agent', 'runner', 'index.js');
 
@@ -52,7 +52,7 @@ t.test('SIGKILL of the agent process: the supervisor and rank live on; a new run
   const script = `
     import { createTaskRunner } from ${JSON.stringify(pathToFileURL(DIST_RUNNER).href)};
     const r = createTaskRunner({ stateDir: ${JSON.stringify(stateDir)}, allowedUsers: ['nobody'], allowRoot: false,
-      logMaxBytes: 1048576, logKeep: 3, pollMs: 50 });
+      logMaxBytes: 1048576, logKeep: 3, pollMs: 50, supervisor: ${JSON.stringify(SUPERVISOR_KIND)} });
     const st = await r.start(${JSON.stringify(s)});
     process.stdout.write(JSON.stringify(st) + '\\n');
     setInterval(() => undefined, 1000);
