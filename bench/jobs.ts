@@ -78,11 +78,14 @@ function memoryOf(pids: readonly number[]): { pss: number; private: number; rss:
   return { pss, private: priv, rss };
 }
 
-/** CPU time the whole machine spent busy (all CPUs, user + system + interrupts), from /proc/stat, in ms. */
-function machineBusyMs(): number {
+/**
+ * CPU time the whole machine spent busy (all CPUs, user + system + interrupts), and the time a
+ * virtual machine's CPUs were ready but the host ran something else (steal), from /proc/stat, in ms.
+ */
+function machineCpuMs(): { busy: number; steal: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
-  return (user + nice + system + irq + softirq + steal) * 10;
+  return { busy: (user + nice + system + irq + softirq) * 10, steal: steal * 10 };
 }
 
 function cmdline(pid: number): string {
@@ -293,7 +296,7 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
   const warmBefore = warmSupervisors(root);
   const launchersBefore = new Map(launchers(root).map((p) => [p, processCpuMs(p) || 0]));
   const cpuBefore = {
-    machine: machineBusyMs(),
+    machine: machineCpuMs(),
     scheduler: processCpuMs(s.child.proc.pid),
     fleet: fleet.children.reduce((a, c) => a + (processCpuMs(c.pid) || 0), 0),
   };
@@ -324,6 +327,8 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
     };
     onSettled();
   });
+  // The machine's CPU now, before this benchmark reads records and /proc for the figures below.
+  const machineAfter = machineCpuMs();
   watch.cancel();
   const job = await call<PbJobOut>(s, 'GetJob', { id: submitted.id });
   if (job.state !== 'running') throw new Error(`gang ${ranks}: ${job.state}: ${job.message}`);
@@ -365,7 +370,8 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
   const supSet = new Set(sup);
   const rankPids = childrenOf(supSet);
   const cpu = {
-    machine: machineBusyMs() - cpuBefore.machine,
+    machine: machineAfter.busy - cpuBefore.machine.busy,
+    steal: machineAfter.steal - cpuBefore.machine.steal,
     scheduler: processCpuMs(s.child.proc.pid) - cpuBefore.scheduler,
     fleet: fleet.children.reduce((a, c) => a + (processCpuMs(c.pid) || 0), 0) - cpuBefore.fleet,
     supervisors: sup.filter((p) => supervisorCpuBefore.has(p) || isNative(p)).reduce((a, p) => a + (processCpuMs(p) || 0) - (supervisorCpuBefore.get(p) ?? 0), 0),
@@ -401,6 +407,7 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
     // reads as 0. The machine's total (the benchmark's own process mostly waits) counts it all.
     'whole machine CPU': cpu.machine,
     'whole machine CPU per rank': round(cpu.machine / ranks, 2),
+    'stolen by the host (steal)': cpu.steal,
   };
   log(`  gang ${ranks}: ${runningAt - submitAt} ms; ${Object.entries(phases).map(([k, v]) => `${k} ${v}`).join('; ')}`);
   log(`  gang ${ranks} CPU (ms): ${Object.entries(cpuTable).map(([k, v]) => `${k} ${v}`).join('; ')}`);
@@ -782,8 +789,8 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
         const c = r.cpuMs;
         rows.push({
           scenario: `(gang) ${r.ranks} ranks: CPU, submit → all running`,
-          metric: 'scheduler / agents (fleet processes) / rank supervisors / native launchers / rank processes; per rank, all; whole machine (per rank)',
-          value: `${c['scheduler CPU']} / ${c['fleet processes CPU (agents)']} / ${c['rank supervisors CPU']} / ${c['native launchers CPU']} / ${c['rank processes CPU']}; ${c['CPU per rank, all']}; ${c['whole machine CPU']} (${c['whole machine CPU per rank']})`,
+          metric: 'scheduler / agents (fleet processes) / rank supervisors / native launchers / rank processes; per rank, all; whole machine (per rank); CPU time the host took (steal)',
+          value: `${c['scheduler CPU']} / ${c['fleet processes CPU (agents)']} / ${c['rank supervisors CPU']} / ${c['native launchers CPU']} / ${c['rank processes CPU']}; ${c['CPU per rank, all']}; ${c['whole machine CPU']} (${c['whole machine CPU per rank']}); steal ${c['stolen by the host (steal)']}`,
           unit: 'ms',
         });
         rows.push({ scenario: `(gang) ${r.ranks} ranks: memory`, metric: 'rank supervisors PSS (count) / idle warm supervisors PSS (count) / fleet PSS / scheduler PSS', value: `${r.supervisorMemory.pssMiB} (${r.supervisorMemory.processes}) / ${r.warmPoolMemory.pssMiB} (${r.warmPoolMemory.processes}) / ${r.fleetMemory.pssMiB} / ${r.schedulerMemory.pssMiB}`, unit: 'MiB' });

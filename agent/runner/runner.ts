@@ -7,7 +7,7 @@
  * their logs. See docs/runner.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,7 @@ import {
   isMissing,
   readJson,
   writeJsonAtomic,
+  writeJsonAtomicSync,
   type ExitRecord,
   type LaunchRecord,
   type RunIdentity,
@@ -207,6 +208,14 @@ function checkOptions(opts: TaskRunnerOptions): void {
   }
 }
 
+function isDirectorySync(p: string): boolean {
+  try {
+    return statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false;
+  }
+}
+
 async function isDirectory(p: string): Promise<boolean> {
   try {
     return (await stat(p)).isDirectory();
@@ -240,6 +249,9 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
   const warmTarget = useNative ? 0 : (opts.warmSupervisors ?? 0);
   const warmRefillMs = opts.warmRefillDelayMs ?? DEFAULT_WARM_REFILL_MS;
   const supervisorEnv = (): Record<string, string> => ({ PATH: process.env.PATH ?? DEFAULT_PATH });
+  /** The agent's own user (name and home), looked up once: it does not change while the agent runs. */
+  let self: os.UserInfo<string> | undefined;
+  const selfUser = (): os.UserInfo<string> => (self ??= os.userInfo());
 
   const entries = new Map<string, Entry>();
   const pendingStarts = new Map<string, Promise<TaskStatus>>();
@@ -781,12 +793,12 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     if (existing) return { ...existing.status };
 
     const user = await resolveIdentity(spec.runAs);
-    const self = os.userInfo();
+    const self = selfUser();
     const home = user?.home ?? self.homedir;
     let workdir = spec.workdir;
     if (workdir === '') {
-      workdir = (await isDirectory(home)) ? home : '/';
-    } else if (!(await isDirectory(workdir))) {
+      workdir = isDirectorySync(home) ? home : '/';
+    } else if (!isDirectorySync(workdir)) {
       throw new InvalidArgumentError('workdir', `${JSON.stringify(workdir)} is not an existing directory on this node`);
     }
     if (useNative ? !existsSync(nativePath) : !existsSync(supervisorPath)) {
@@ -816,8 +828,11 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       createdMs: now(),
       ...(spec.slo ? { slo: { ...spec.slo } } : {}),
     };
-    await mkdir(dir, { recursive: true, mode: 0o750 });
-    await writeJsonAtomic(path.join(dir, FILES.spec), record);
+    // Synchronous on purpose: a few small writes to the page cache cost less than their promise
+    // and thread-pool round trips (one per open, write, close, rename), which a gang's burst of
+    // starts paid on every node.
+    mkdirSync(dir, { recursive: true, mode: 0o750 });
+    writeJsonAtomicSync(path.join(dir, FILES.spec), record);
 
     const e: Entry = {
       key,
