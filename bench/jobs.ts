@@ -88,6 +88,20 @@ function machineCpuMs(): { busy: number; steal: number } {
   return { busy: (user + nice + system + irq + softirq) * 10, steal: steal * 10 };
 }
 
+/** The file system a path is on (its type, from /proc/self/mounts: the longest mount point that holds it). */
+function fsTypeOf(p: string): string {
+  let best = { dir: '', type: 'unknown' };
+  try {
+    for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+      const [, dir = '', type = ''] = line.split(' ');
+      if ((p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`)) && dir.length > best.dir.length) best = { dir, type };
+    }
+  } catch {
+    // no /proc
+  }
+  return best.type;
+}
+
 function cmdline(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
@@ -175,7 +189,7 @@ interface Fleet {
  * `count` agents in ceil(count / PER_FLEET) fleet processes. Each node gets an executable
  * nvidia-smi that prints its personalised capture (the real collector spawns and parses it).
  */
-async function startFleet(root: string, scheduler: string, count: number, prefix: string, log: (l: string) => void): Promise<Fleet> {
+async function startFleet(root: string, scheduler: string, count: number, prefix: string, log: (l: string) => void, stateRoot = root): Promise<Fleet> {
   const xml = readFileSync(H100_XML, 'utf8');
   const names: string[] = [];
   const stateDirOf = new Map<string, string>();
@@ -192,7 +206,7 @@ async function startFleet(root: string, scheduler: string, count: number, prefix
       `#!/bin/sh\ncase "$1" in\n  topo) exec cat '${H100_TOPO}' ;;\n  nvlink) echo 'Device does not have or support Nvlink'; exit 0 ;;\n  *) exec cat '${path.join(dir, 'q.xml')}' ;;\nesac\n`,
       { mode: 0o755 },
     );
-    const stateDir = path.join(dir, 'state');
+    const stateDir = stateRoot === root ? path.join(dir, 'state') : path.join(stateRoot, name);
     stateDirOf.set(name, stateDir);
     names.push(name);
     const f = Math.floor(i / PER_FLEET);
@@ -712,6 +726,8 @@ export interface JobsParams {
   clients: number;
   /** Supervisors spawned at once for the lighter-supervisor comparison (0: skip). */
   lightN: number;
+  /** Where the gang's agents keep their state (task dirs), when not under the benchmark's temporary dir: --agent-state DIR. */
+  agentState: string | undefined;
 }
 
 export function jobsParams(opts: BenchOptions): JobsParams {
@@ -724,6 +740,7 @@ export function jobsParams(opts: BenchOptions): JobsParams {
     submits: num(p.submits, opts.quick ? 1000 : 4000),
     clients: num(p.clients, 16),
     lightN: num(p['light-n'], opts.quick ? 64 : 256),
+    agentState: p['agent-state'] || undefined,
   };
 }
 
@@ -732,6 +749,10 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
   const rows: BenchRow[] = [];
   const details: Record<string, unknown> = { params };
   const root = mkdtempSync(path.join(os.tmpdir(), 'gantry-bench-jobs-'));
+  // Every process this benchmark starts names a path containing this (its own temporary dir's name).
+  const marker = path.basename(root);
+  const stateRoot = params.agentState ? mkdtempSync(path.join(path.resolve(params.agentState), `${marker}-`)) : root;
+  const stateFs = fsTypeOf(stateRoot);
   const want = (label: string): boolean => opts.only.length === 0 || opts.only.some((o) => label.startsWith(o));
   if (!existsSync(FLEET) || !existsSync(gantryEntry())) throw new Error('build first: npx tsc -p tsconfig.json');
   try {
@@ -751,12 +772,12 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
         let fleet: Fleet | undefined;
         try {
           const t0 = Date.now();
-          fleet = await startFleet(root, s.address, agents, 'sim', opts.log);
+          fleet = await startFleet(root, s.address, agents, 'sim', opts.log, stateRoot);
           await waitNodesReady(s, agents, 120_000);
           details.fleetStartup = { agents, processes: fleet.children.length, perProcess: PER_FLEET, msToAllRegistered: Date.now() - t0, perFleetMs: fleet.startupMs };
           for (const g of gangs) {
-            if (WARM_PER_AGENT > 0) await waitWarmPools(root, fleet, agents * WARM_PER_AGENT, opts.log);
-            results.push(await runGang(s, fleet, root, g, opts.log));
+            if (WARM_PER_AGENT > 0) await waitWarmPools(marker, fleet, agents * WARM_PER_AGENT, opts.log);
+            results.push(await runGang(s, fleet, marker, g, opts.log));
           }
         } finally {
           await fleet?.stop();
@@ -765,7 +786,7 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
       }
       for (const r of results) {
         rows.push({
-          scenario: `(gang) ${r.ranks} ranks × 8 GPUs on ${r.ranks} agents (${Math.ceil(agents / PER_FLEET)} fleet processes)`,
+          scenario: `(gang) ${r.ranks} ranks × 8 GPUs on ${r.ranks} agents (${Math.ceil(agents / PER_FLEET)} fleet processes; agent state on ${stateFs})`,
           metric: 'submit → all ranks running',
           value: r.submitToRunningMs,
           unit: 'ms',
@@ -860,8 +881,9 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
       }
     }
   } finally {
-    await killUnder(root);
+    await killUnder(marker);
     rmSync(root, { recursive: true, force: true });
+    if (stateRoot !== root) rmSync(stateRoot, { recursive: true, force: true });
   }
   return { rows, details };
 }

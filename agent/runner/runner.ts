@@ -87,6 +87,12 @@ const WARM_TITLE_ROOM = 200;
 const SUPERVISOR_NODE_FLAGS = ['--no-memory-reducer', '--single-threaded'];
 /** Output of warm supervisors before they take a task (under the state dir). */
 const WARM_LOG = 'warm-supervisors.log';
+/**
+ * Room the launcher's argv keeps (a padding argument) for the command line each supervisor it
+ * forks writes there, `<gantry-supervisor> <taskDir> <id>`: the binary's path and a task dir of up
+ * to 500 characters besides the tasks root. A longer one is exec'd instead (the same, slower).
+ */
+const LAUNCHER_TITLE_ROOM = 512;
 /** Output of the native supervisor's launcher (under the state dir). */
 const LAUNCHER_LOG = 'launcher.log';
 /** Files forget() deletes; the logs stay for cleanup(). */
@@ -463,7 +469,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       const out = openSync(path.join(stateDir, LAUNCHER_LOG), 'a', 0o640);
       try {
         // Own session and a clean environment, like every supervisor it forks.
-        child = spawn(nativePath, ['--launcher', tasksRoot(stateDir)], { detached: true, stdio: ['pipe', 'pipe', out], cwd: '/', env: supervisorEnv() });
+        child = spawn(nativePath, ['--launcher', tasksRoot(stateDir), ' '.repeat(LAUNCHER_TITLE_ROOM)], { detached: true, stdio: ['pipe', 'pipe', out], cwd: '/', env: supervisorEnv() });
       } finally {
         closeSync(out);
       }

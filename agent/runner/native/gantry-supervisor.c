@@ -64,6 +64,9 @@ static int64_t mono_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Where diagnostics go: stderr, or (a supervisor forked by the launcher) this file, opened when first needed. */
+static const char *g_diag_file;
+
 static void diag(const char *fmt, ...) {
   char buf[4096];
   va_list ap;
@@ -72,8 +75,14 @@ static void diag(const char *fmt, ...) {
   va_end(ap);
   if (n < 0) return;
   if (n > (int)sizeof buf - 1) n = sizeof buf - 1;
-  ssize_t w = write(STDERR_FILENO, buf, (size_t)n);
+  int fd = STDERR_FILENO;
+  if (g_diag_file) {
+    fd = open(g_diag_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) fd = STDERR_FILENO;
+  }
+  ssize_t w = write(fd, buf, (size_t)n);
   (void)w;
+  if (fd != STDERR_FILENO) close(fd);
 }
 
 static int write_all(int fd, const char *p, size_t n) {
@@ -921,6 +930,24 @@ static int under_root(const char *root, const char *dir) {
   return parts == 3;
 }
 
+/*
+ * The launcher's argv area (contiguous strings, padded by the runner): a supervisor forked from
+ * the launcher writes its own command line there, "<self>\0<taskDir>\0<id>", so that
+ * /proc/<pid>/cmdline names its task directory as an exec'd one's would, without the exec.
+ */
+static char *g_title;
+static size_t g_title_room;
+
+static int retitle(const char *a, const char *b, const char *c) {
+  size_t la = strlen(a) + 1, lb = strlen(b) + 1, lc = strlen(c) + 1;
+  if (!g_title || la + lb + lc > g_title_room) return 0;
+  memset(g_title, 0, g_title_room);
+  memcpy(g_title, a, la);
+  memcpy(g_title + la, b, lb);
+  memcpy(g_title + la + lb, c, lc);
+  return 1;
+}
+
 static int launcher(const char *self, const char *root) {
   signal(SIGPIPE, SIG_IGN);
   sigset_t mask;
@@ -976,22 +1003,33 @@ static int launcher(const char *self, const char *root) {
         } else {
           pid_t pid = fork();
           if (pid == 0) {
-            /* The supervisor: its own session, stdout/stderr to supervisor.log, the report pipe on fd 3. */
+            /* The supervisor: its own session, the report pipe on fd 3. */
             setsid();
-            int nul = open("/dev/null", O_RDONLY);
+            dup2(1, REPORT_FD); /* first: fd 3 may be the launcher's signalfd, which this replaces */
+            if (sfd != REPORT_FD) close(sfd);
+            int nul = open("/dev/null", O_RDWR);
             if (nul >= 0 && nul != 0) {
               dup2(nul, 0);
               close(nul);
             }
+            if (retitle(self, dir, id)) {
+              /* Supervise here, in the forked launcher (an exec would cost more than the rest of
+                 the start): stdout and stderr to /dev/null, diagnostics to supervisor.log when
+                 there are any. */
+              dup2(0, 1);
+              dup2(0, 2);
+              fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC);
+              g_id = id;
+              g_diag_file = path_in(dir, "supervisor.log");
+              _exit(supervise(dir));
+            }
+            /* No room for the title: exec'd afresh, stdout and stderr to supervisor.log. */
             char *logf = path_in(dir, "supervisor.log");
             int fd = open(logf, O_WRONLY | O_APPEND | O_CREAT, 0640);
             if (fd >= 0) {
-              dup2(1, REPORT_FD);
               dup2(fd, 1);
               dup2(fd, 2);
               if (fd > 2) close(fd);
-            } else {
-              dup2(1, REPORT_FD);
             }
             sigset_t none;
             sigemptyset(&none);
@@ -1033,6 +1071,17 @@ int main(int argc, char **argv) {
       return 1;
     }
     self[n] = 0;
+    /* The argv strings lie one after another; their span is the room for a supervisor's title. */
+    size_t room = 0;
+    for (int i = 0; i < argc; i++) {
+      if (argv[i] != argv[0] + room) {
+        room = 0;
+        break;
+      }
+      room += strlen(argv[i]) + 1;
+    }
+    g_title = room ? argv[0] : NULL;
+    g_title_room = room;
     return launcher(self, argv[2]);
   }
   if (argc < 2 || argv[1][0] != '/') {

@@ -136,8 +136,8 @@ t.test("'auto' runs the Node supervisor when the native one is not built; 'nativ
 });
 
 /** Runs a launcher on root, writes lines to it, and returns what it said once `want` lines came. */
-async function launcherSays(t: Test, root: string, lines: string[], want: number): Promise<string[]> {
-  const child = spawn(NATIVE_SUPERVISOR, ['--launcher', root], { stdio: ['pipe', 'pipe', 'pipe'] });
+async function launcherSays(t: Test, root: string, lines: string[], want: number, padding = ''): Promise<string[]> {
+  const child = spawn(NATIVE_SUPERVISOR, ['--launcher', root, ...(padding ? [padding] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -171,6 +171,35 @@ t.test('the launcher refuses task dirs that are not <tasksRoot>/<job>/<rank>/<ep
   t.ok(said.some((l) => /^started ok [0-9]+ [0-9]+ [0-9]+ [0-9]+$/.test(l)), 'its supervisor said the rank started');
   await waitFor('the exit record', () => readdirSync(good).includes('exit.json'));
   t.match(readRecord(path.join(good, 'exit.json')), { writer: 'supervisor', code: 0, failedToStart: false });
+});
+
+t.test('a launcher with room in its argv supervises in the forked process, retitled; without room it execs; both name the task dir', async (t) => {
+  const root = path.join(tempDir(t, 'gantry-native-'), 'tasks');
+  for (const [name, padding] of [
+    ['forked', ' '.repeat(512)],
+    ['execd', ''],
+  ] as const) {
+    const dir = path.join(root, name, '0', '1');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'spec.json'), JSON.stringify({ version: 1, command: ['sleep', '30'], env: { PATH: process.env.PATH }, workdir: '/', user: null, graceSeconds: 1, logMaxBytes: 1024, logKeep: 1 }));
+    const said = await launcherSays(t, root, [`${name} ${dir}`], 2, padding);
+    const pid = Number(/^spawned \S+ ([0-9]+)$/m.exec(said.join('\n'))?.[1]);
+    t.teardown(() => {
+      try {
+        process.kill(pid, 'SIGKILL');
+        process.kill(-(readRecord(path.join(dir, 'status.json')).pgid as number), 'SIGKILL');
+      } catch {
+        // gone
+      }
+    });
+    t.match(said.join('\n'), new RegExp(`^started ${name} ${pid} [0-9]+ [0-9]+ [0-9]+$`, 'm'), `${name}: started`);
+    t.same(argvOf(pid), [NATIVE_SUPERVISOR, dir, name], `${name}: its command line names the task dir`);
+    process.kill(pid, 'SIGTERM');
+    await waitFor('the exit record', () => readdirSync(dir).includes('exit.json'));
+    t.match(readRecord(path.join(dir, 'exit.json')), { signal: 'SIGTERM', message: /^stopped \(SIGTERM to the supervisor\); killed by SIGTERM$/ });
+    // Forked, it writes supervisor.log only when it has something to say; exec'd, it opens it first.
+    t.equal(readdirSync(dir).includes('supervisor.log'), name === 'execd', `${name}: supervisor.log`);
+  }
 });
 
 t.test('a spec.json that is not a valid record: the rank never runs and the exit record says why', async (t) => {
