@@ -494,7 +494,7 @@ async function waitWarmPools(root: string, fleet: Fleet, want: number, log: (l: 
     last = cpu;
     await sleep(500);
   }
-  log(`  warm pools: ${warmSupervisors(root).length} idle supervisors (want ${want}), quiet after ${Date.now() - t0} ms`);
+  log(`  warm pools: ${warmSupervisors(root).length} idle Node supervisors (want ${want}), quiet after ${Date.now() - t0} ms`);
 }
 
 // ---- (light) ---------------------------------------------------------------------------------
@@ -776,7 +776,8 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
           await waitNodesReady(s, agents, 120_000);
           details.fleetStartup = { agents, processes: fleet.children.length, perProcess: PER_FLEET, msToAllRegistered: Date.now() - t0, perFleetMs: fleet.startupMs };
           for (const g of gangs) {
-            if (WARM_PER_AGENT > 0) await waitWarmPools(marker, fleet, agents * WARM_PER_AGENT, opts.log);
+            // Warm pools full (Node supervisors) and the machine quiet again before each gang.
+            await waitWarmPools(marker, fleet, agents * WARM_PER_AGENT, opts.log);
             results.push(await runGang(s, fleet, marker, g, opts.log));
           }
         } finally {
