@@ -30,6 +30,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -656,6 +657,80 @@ static char **env_array(const jval *v) {
   return out;
 }
 
+/* posix_spawn with setsid and chdir file actions: glibc 2.29 and later (Debian 11+, Ubuntu 20.04+). */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 29))
+#define HAVE_SPAWN_CHDIR 1
+#endif
+
+#ifdef HAVE_SPAWN_CHDIR
+/*
+ * cmd on the rank's PATH (its environment's, as Node's spawn and execvp with the rank's environ
+ * would search it; /usr/bin:/bin without one): 0 with the path in out, or the errno execvp would
+ * have given (EACCES when a candidate exists but cannot be executed, else ENOENT).
+ */
+static int find_on_path(const char *cmd, char *const *envp, char *out, size_t outlen) {
+  if (strchr(cmd, '/')) {
+    if (strlen(cmd) >= outlen) return ENAMETOOLONG;
+    strcpy(out, cmd);
+    return 0;
+  }
+  const char *search = "/usr/bin:/bin";
+  for (char *const *e = envp; *e; e++)
+    if (strncmp(*e, "PATH=", 5) == 0) {
+      search = *e + 5;
+      break;
+    }
+  int seen_eacces = 0;
+  for (const char *p = search;;) {
+    const char *q = strchr(p, ':');
+    int n = q ? (int)(q - p) : (int)strlen(p);
+    int k = n ? snprintf(out, outlen, "%.*s/%s", n, p, cmd) : snprintf(out, outlen, "%s", cmd);
+    if (k > 0 && (size_t)k < outlen) {
+      struct stat st;
+      if (stat(out, &st) == 0) {
+        if (S_ISREG(st.st_mode) && access(out, X_OK) == 0) return 0;
+        seen_eacces = 1;
+      } else if (errno == EACCES) {
+        seen_eacces = 1;
+      }
+    }
+    if (!q) break;
+    p = q + 1;
+  }
+  return seen_eacces ? EACCES : ENOENT;
+}
+
+/*
+ * Starts the rank with posix_spawn (a vfork-style clone: no copy of our page tables, which in a
+ * virtual machine cost about as much as the rest of a start): its own session, stdin /dev/null,
+ * stdout and stderr to the pipes, the workdir, default signal dispositions and an empty mask.
+ * 0 and *pid, or the errno the exec (or the chdir) failed with.
+ */
+static int spawn_rank(pid_t *pid, char **argv, char **envp, const char *workdir, int out_fd, int err_fd) {
+  char exe[PATH_MAX];
+  int e = find_on_path(argv[0], envp, exe, sizeof exe);
+  if (e) return e;
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  sigset_t all, none;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+  posix_spawn_file_actions_addchdir_np(&fa, workdir);
+  posix_spawnattr_init(&at);
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&at, &all);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  e = posix_spawn(pid, exe, &fa, &at, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  return e;
+}
+#endif
+
 static int supervise(const char *dir) {
   g_dir = dir;
   if (chdir("/") != 0) { /* never fails in practice */
@@ -749,7 +824,26 @@ static int supervise(const char *dir) {
     write_exit(&log, 1, -1, 0, "supervisor error: pipe failed");
     return 1;
   }
-  pid_t child = fork();
+  int switch_user = (uid >= 0 && (uid_t)uid != getuid()) || (gid >= 0 && (gid_t)gid != getgid());
+  pid_t child = -1;
+#ifdef HAVE_SPAWN_CHDIR
+  if (!switch_user) {
+    /* The common case (no change of user) takes posix_spawn; a rank under another uid, fork below. */
+    close(ex[0]);
+    close(ex[1]);
+    int e = spawn_rank(&child, argv, envp, workdir, out[1], err[1]);
+    close(out[1]);
+    close(err[1]);
+    if (e) {
+      sbuf m = {0};
+      spawn_error_message(&m, argv[0], e);
+      write_exit(&log, 1, -1, 0, m.p);
+      return 0;
+    }
+    goto started;
+  }
+#endif
+  child = fork();
   if (child < 0) {
     sbuf m = {0};
     sb_printf(&m, "supervisor error: fork failed: %s", strerror(errno));
@@ -762,7 +856,7 @@ static int supervise(const char *dir) {
     setsid();
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) e = errno;
-    if (!e && (uid >= 0 || gid >= 0) && ((uid >= 0 && (uid_t)uid != getuid()) || (gid >= 0 && (gid_t)gid != getgid()))) {
+    if (!e && switch_user) {
       if (setgroups(0, NULL) != 0 && errno != EPERM) e = errno;
       if (!e && gid >= 0 && setgid((gid_t)gid) != 0) e = errno;
       if (!e && uid >= 0 && setuid((uid_t)uid) != 0) e = errno;
@@ -796,6 +890,9 @@ static int supervise(const char *dir) {
     write_exit(&log, 1, -1, 0, m.p);
     return 0;
   }
+#ifdef HAVE_SPAWN_CHDIR
+started:;
+#endif
   pid_t pgid = child;
   int64_t started = now_ms();
   {
