@@ -38,7 +38,7 @@ import {
   type TopologyTree,
 } from '../topology/index.js';
 import { planCycle, type ReservationDecision } from './planner.js';
-import { pickMasterPort, rankEnv, requeueDelayMs } from './rank-env.js';
+import { pickMasterPort, rankEnv, requeueDelayMs, unitIndex, type UnitIndex } from './rank-env.js';
 import { blocksOverlap, blockText, serviceBlock, type PortBlock } from './service-ports.js';
 
 export interface JobManagerOptions {
@@ -710,11 +710,12 @@ export class JobManager {
   }
 
   private startRanks(job: JobRecord, byName: Map<string, NodeRecord>): void {
-    for (const r of job.ranks) this.sendStart(job, r, byName);
+    const units = unitIndex(job);
+    for (const r of job.ranks) this.sendStart(job, r, byName, units);
   }
 
-  private sendStart(job: JobRecord, r: RankRecord, byName: Map<string, NodeRecord>): void {
-    const env = rankEnv(job, r, (n) => byName.get(n) ?? this.deps.cluster.get(n));
+  private sendStart(job: JobRecord, r: RankRecord, byName: Map<string, NodeRecord>, units?: UnitIndex): void {
+    const env = rankEnv(job, r, (n) => byName.get(n) ?? this.deps.cluster.get(n), units);
     const sent = this.deps.send(r.node, {
       startTask: {
         jobId: job.id,
@@ -888,7 +889,9 @@ export class JobManager {
 
   private async applyTaskReport(node: string, t: TaskReport): Promise<{ durable: Promise<void> } | undefined> {
     const job = this.jobs.get(t.jobId);
-    const rank = job?.ranks.find((r) => r.rank === t.rank);
+    // Ranks are stored in rank order, so the report's rank is usually at its own index.
+    const atIndex = job?.ranks[t.rank];
+    const rank = atIndex?.rank === t.rank ? atIndex : job?.ranks.find((r) => r.rank === t.rank);
     const current = job && rank && ACTIVE_JOB_STATES.has(job.state) && rankEpoch(job, rank) === t.epoch && rank.node === node;
     if (t.state !== 'running' && t.state !== 'starting' && this.releasing.delete(`${t.jobId}/${t.rank}/${t.epoch}`)) {
       this.capacityGen++;
@@ -905,7 +908,9 @@ export class JobManager {
     // record it replaces; whatever changes them later copies the record first, as transition does).
     // A copy of every rank per report made a gang's starts quadratic: 512 ranks × 512 reports.
     const r: RankRecord = { ...rank };
-    let next: JobRecord = { ...job, ranks: job.ranks.map((x) => (x === rank ? r : x)), updatedMs: this.deps.clock.nowMs() };
+    const ranks = job.ranks.slice();
+    ranks[atIndex === rank ? t.rank : ranks.indexOf(rank)] = r;
+    let next: JobRecord = { ...job, ranks, updatedMs: this.deps.clock.nowMs() };
     const sends: Array<() => void> = [];
     if (t.checkpointMs && t.checkpointMs > (job.lastCheckpointMs ?? 0)) next.lastCheckpointMs = t.checkpointMs;
     if (t.state === 'running' || t.state === 'starting') {

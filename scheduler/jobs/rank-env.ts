@@ -9,9 +9,15 @@ import { servicePort } from '../../shared/jobspec/index.js';
  * (the port its replica must serve on: slo.port + replica index); the spec's env first, so ours
  * win (the validator already refuses reserved names in a spec).
  */
-export function rankEnv(job: JobRecord, rank: RankRecord, nodes: (name: string) => NodeRecord | undefined): Record<string, string> {
-  const unitRanks = job.ranks.filter((r) => r.unit === rank.unit);
-  const sameNode = unitRanks.filter((r) => r.node === rank.node);
+export function rankEnv(
+  job: JobRecord,
+  rank: RankRecord,
+  nodes: (name: string) => NodeRecord | undefined,
+  units: UnitIndex = unitIndex(job),
+): Record<string, string> {
+  const unit = units.get(rank.unit);
+  const unitRanks = unit?.ranks ?? [rank];
+  const sameNode = unit?.byNode.get(rank.node) ?? [rank];
   const rank0 = unitRanks[0] ?? rank;
   const node = nodes(rank.node);
   const vendor = node?.inventory.gpus[0]?.vendor ?? 'nvidia';
@@ -34,6 +40,26 @@ export function rankEnv(job: JobRecord, rank: RankRecord, nodes: (name: string) 
   if (vendor === 'amd') env.ROCR_VISIBLE_DEVICES = devices;
   else env.CUDA_VISIBLE_DEVICES = devices;
   return env;
+}
+
+/** A job's ranks by unit, and within a unit by node, in rank order (rankEnv's lookups). */
+export type UnitIndex = Map<number, { ranks: RankRecord[]; byNode: Map<string, RankRecord[]> }>;
+
+/**
+ * Built once per job and shared by all its ranks' environments: looking the unit's ranks up for
+ * each rank made a gang's starts quadratic (a 512-rank gang scanned 262,144 ranks twice).
+ */
+export function unitIndex(job: JobRecord): UnitIndex {
+  const out: UnitIndex = new Map();
+  for (const r of job.ranks) {
+    let u = out.get(r.unit);
+    if (!u) out.set(r.unit, (u = { ranks: [], byNode: new Map() }));
+    u.ranks.push(r);
+    const onNode = u.byNode.get(r.node);
+    if (onNode) onNode.push(r);
+    else u.byNode.set(r.node, [r]);
+  }
+  return out;
 }
 
 /** The lowest port of the range not reserved on that node, or 0 when all are taken. */

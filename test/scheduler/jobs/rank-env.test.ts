@@ -1,5 +1,5 @@
 import t from 'tap';
-import { pickMasterPort, rankEnv, requeueDelayMs } from '../../../scheduler/jobs/index.js';
+import { pickMasterPort, rankEnv, requeueDelayMs, unitIndex } from '../../../scheduler/jobs/index.js';
 import { emptyInventory, type JobRecord, type NodeRecord, type RankRecord } from '../../../shared/domain/index.js';
 import { parseJobSpec } from '../../../shared/jobspec/index.js';
 
@@ -52,6 +52,10 @@ t.test('an SLO service: replica i is told to serve on slo.port + i, on every ran
     'kind: Inference\nname: j\nranks: 2\nreplicas: {min: 2, max: 2}\nslo: {p99Ms: 250, metric: m, port: 9400}\ncommand: [x]\n');
   const envs = j.ranks.map((r) => rankEnv(j, r, (n) => nodes.get(n)));
   t.same(envs.map((e) => e.GANTRY_SERVICE_PORT), ['9400', '9400', '9401', '9401']);
+  t.same(envs.map((e) => [e.RANK, e.WORLD_SIZE, e.LOCAL_RANK, e.LOCAL_WORLD_SIZE]), [['0', '2', '0', '2'], ['1', '2', '1', '2'], ['0', '2', '0', '2'], ['1', '2', '1', '2']], 'ranks counted within their replica');
+  // The index a gang's starts share gives each rank the same environment as a lookup of its own.
+  const units = unitIndex(j);
+  t.same(j.ranks.map((r) => rankEnv(j, r, (n) => nodes.get(n), units)), envs, 'one shared unit index, the same environments');
   const plain = job([rank(0, 0, 'a', [0])], 'kind: Inference\nname: j\ncommand: [x]\n');
   t.equal(rankEnv(plain, plain.ranks[0]!, (n) => nodes.get(n)).GANTRY_SERVICE_PORT, undefined, 'no SLO, no service port');
 });
