@@ -522,7 +522,7 @@ const LEAN_NODE_FLAGS = ['--single-threaded', '--v8-pool-size=0', '--max-semi-sp
  * boots n warm supervisors first (as n agents' pools would be, untimed), waits until they are
  * ready and the machine is quiet, then hands each its task over IPC at once.
  */
-async function spawnSupervisors(root: string, kind: 'node' | 'node-lean' | 'sh' | 'warm', n: number): Promise<{ spawnLoopMs: number; allStartedMs: number; p50Ms: number }> {
+async function spawnSupervisors(root: string, kind: 'node' | 'node-lean' | 'sh' | 'warm' | 'native', n: number): Promise<{ spawnLoopMs: number; allStartedMs: number; p50Ms: number }> {
   const base = path.join(root, `light-${kind}`);
   const script = path.join(root, 'sh-supervisor');
   writeFileSync(script, SH_SUPERVISOR, { mode: 0o755 });
@@ -549,9 +549,18 @@ async function spawnSupervisors(root: string, kind: 'node' | 'node-lean' | 'sh' 
     while (ready < n && Date.now() < deadline) await sleep(50);
     await sleep(1000);
   }
+  // The native supervisor's launcher, as a runner spawns it (booted beforehand, like the warm pool).
+  let launcher: ChildProcess | undefined;
+  if (kind === 'native') {
+    launcher = spawn(NATIVE_SUPERVISOR, ['--launcher', path.join(base, 'tasks'), ' '.repeat(512)], { detached: true, stdio: ['pipe', 'ignore', 'ignore'], cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    launcher.on('error', () => undefined);
+    await sleep(500);
+  }
   const t0 = Date.now();
   const p0 = performance.now();
+  if (launcher) launcher.stdin!.write(dirs.map((dir, i) => `${i} ${dir}\n`).join(''));
   for (const [i, dir] of dirs.entries()) {
+    if (kind === 'native') break;
     if (kind === 'warm') {
       warm[i]!.send({ op: 'run', dir });
       continue;
@@ -575,6 +584,7 @@ async function spawnSupervisors(root: string, kind: 'node' | 'node-lean' | 'sh' 
     }
     if (pending.size) await sleep(20);
   }
+  launcher?.stdin!.end();
   await killUnder(base, 'SIGTERM');
   await killUnder(base);
   // The ranks ("sleep 120") run in their own process groups, recorded in status.json.
@@ -826,11 +836,13 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
       const lean = await spawnSupervisors(root, 'node-lean', params.lightN);
       const sh = await spawnSupervisors(root, 'sh', params.lightN);
       const warm = await spawnSupervisors(root, 'warm', params.lightN);
+      const native = existsSync(NATIVE_SUPERVISOR) ? await spawnSupervisors(root, 'native', params.lightN) : undefined;
       rows.push({ scenario: `(light) ${params.lightN} supervisors spawned at once`, metric: 'production node supervisor.js: all ranks started (p50)', value: `${node.allStartedMs} (${node.p50Ms})`, unit: 'ms' });
       rows.push({ scenario: `(light) ${params.lightN} supervisors spawned at once`, metric: `the same with node ${LEAN_NODE_FLAGS.join(' ')}: all ranks started (p50)`, value: `${lean.allStartedMs} (${lean.p50Ms})`, unit: 'ms' });
       rows.push({ scenario: `(light) ${params.lightN} supervisors spawned at once`, metric: 'POSIX sh prototype: all ranks started (p50)', value: `${sh.allStartedMs} (${sh.p50Ms})`, unit: 'ms' });
       rows.push({ scenario: `(light) ${params.lightN} warm supervisors (booted beforehand) handed their task at once`, metric: 'production supervisor.js --warm: all ranks started (p50)', value: `${warm.allStartedMs} (${warm.p50Ms})`, unit: 'ms' });
-      details.light = { n: params.lightN, node, nodeLean: { flags: LEAN_NODE_FLAGS, ...lean }, sh, warm, note: 'one process spawns n supervisors back to back (as n agents would), each on a prepared task dir; "all ranks started" = the last status.json startedMs minus the first spawn; warm: n warm supervisors booted and ready first (untimed), then each sent its task dir over IPC, timed from the first send' };
+      if (native) rows.push({ scenario: `(light) ${params.lightN} native supervisors, their tasks written to one launcher at once`, metric: 'production gantry-supervisor: all ranks started (p50)', value: `${native.allStartedMs} (${native.p50Ms})`, unit: 'ms' });
+      details.light = { n: params.lightN, node, nodeLean: { flags: LEAN_NODE_FLAGS, ...lean }, sh, warm, native, note: 'one process spawns n supervisors back to back (as n agents would), each on a prepared task dir; "all ranks started" = the last status.json startedMs minus the first spawn; warm: n warm supervisors booted and ready first (untimed), then each sent its task dir over IPC, timed from the first send; native: one launcher booted first (untimed), then all n task dirs written to it at once, timed from that write' };
     }
 
     // (restart)
