@@ -6,7 +6,7 @@
  * timer for all tasks), stops and fences ranks, re-adopts them after an agent restart, and reads
  * their logs. See docs/runner.md.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import os from 'node:os';
@@ -322,27 +322,36 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
 
   // ---- warm supervisors ----------------------------------------------------------------------
 
-  /** Spawns one idle warm supervisor into the pool; false when it cannot. */
-  const spawnWarm = (): boolean => {
-    if (closed || !existsSync(supervisorPath)) return false;
-    let child: ChildProcess;
+  /**
+   * Spawns a long-lived helper of the runner (a warm supervisor, the launcher): detached (own
+   * session, clean environment, cwd /), its output appended to logName under the state dir;
+   * undefined when it cannot.
+   */
+  const spawnHelper = (cmd: string, args: string[], logName: string, stdio: (out: number) => StdioOptions): ChildProcess | undefined => {
     try {
       mkdirSync(stateDir, { recursive: true, mode: 0o750 });
-      const out = openSync(path.join(stateDir, WARM_LOG), 'a', 0o640);
+      const out = openSync(path.join(stateDir, logName), 'a', 0o640);
       try {
-        // Detached like a cold one (own session, clean environment), plus the IPC channel it is handed its task on.
-        child = spawn(process.execPath, [...SUPERVISOR_NODE_FLAGS, supervisorPath, '--warm', tasksRoot(stateDir), ' '.repeat(WARM_TITLE_ROOM)], {
-          detached: true,
-          stdio: ['ignore', out, out, 'ipc'],
-          cwd: '/',
-          env: supervisorEnv(),
-        });
+        return spawn(cmd, args, { detached: true, stdio: stdio(out), cwd: '/', env: supervisorEnv() });
       } finally {
         closeSync(out);
       }
     } catch {
-      return false;
+      return undefined;
     }
+  };
+
+  /** Spawns one idle warm supervisor into the pool; false when it cannot. */
+  const spawnWarm = (): boolean => {
+    if (closed || !existsSync(supervisorPath)) return false;
+    // Like a cold one, plus the IPC channel it is handed its task on.
+    const child = spawnHelper(process.execPath, [...SUPERVISOR_NODE_FLAGS, supervisorPath, '--warm', tasksRoot(stateDir), ' '.repeat(WARM_TITLE_ROOM)], WARM_LOG, (out) => [
+      'ignore',
+      out,
+      out,
+      'ipc',
+    ]);
+    if (!child) return false;
     if (child.pid === undefined) {
       child.on('error', () => undefined);
       return false;
@@ -463,19 +472,8 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
   /** Spawns the launcher (once per runner; again if it died); undefined when it cannot. */
   const startLauncher = (): Launcher | undefined => {
     if (closed || !existsSync(nativePath)) return undefined;
-    let child: ChildProcess;
-    try {
-      mkdirSync(stateDir, { recursive: true, mode: 0o750 });
-      const out = openSync(path.join(stateDir, LAUNCHER_LOG), 'a', 0o640);
-      try {
-        // Own session and a clean environment, like every supervisor it forks.
-        child = spawn(nativePath, ['--launcher', tasksRoot(stateDir), ' '.repeat(LAUNCHER_TITLE_ROOM)], { detached: true, stdio: ['pipe', 'pipe', out], cwd: '/', env: supervisorEnv() });
-      } finally {
-        closeSync(out);
-      }
-    } catch {
-      return undefined;
-    }
+    const child = spawnHelper(nativePath, ['--launcher', tasksRoot(stateDir), ' '.repeat(LAUNCHER_TITLE_ROOM)], LAUNCHER_LOG, (out) => ['pipe', 'pipe', out]);
+    if (!child) return undefined;
     child.on('error', () => undefined);
     if (child.pid === undefined || !child.stdin || !child.stdout) return undefined;
     const l: Launcher = { child, byId: new Map(), byPid: new Map() };
@@ -584,6 +582,9 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
   };
 
   const markRunning = (e: Entry, st: StatusRecord, notify: boolean): void => {
+    // Only from starting: two looks at one task can overlap (a poll and an exit report, each
+    // awaiting its reads), and the later one must not take a finished task back to running.
+    if (e.status.state !== 'starting') return;
     e.supervisorPid = st.supervisorPid;
     e.status = { ...e.status, state: 'running', pid: st.pid, startedMs: st.startedMs };
     settle(e, notify);

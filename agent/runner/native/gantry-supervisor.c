@@ -205,6 +205,15 @@ static int write_atomic(const char *file, const char *text, size_t len) {
   return rc;
 }
 
+/* Writes a record built in b into dir/name atomically, says so on failure, and frees b. */
+static void write_record(const char *dir, const char *name, sbuf *b) {
+  char *f = path_in(dir, name);
+  if (write_atomic(f, b->p, b->len) != 0) diag("cannot write %s: %s\n", f, strerror(errno));
+  free(f);
+  free(b->p);
+  *b = (sbuf){0};
+}
+
 /* ---- a small JSON reader (the records are written by JSON.stringify) ----------------------- */
 
 enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
@@ -586,10 +595,7 @@ static void write_exit(rlog *log, int failed_to_start, int code, int sig, const 
   sb_puts(&b, ",\"message\":");
   sb_json_str(&b, message);
   sb_puts(&b, "}\n");
-  char *f = path_in(g_dir, "exit.json");
-  if (write_atomic(f, b.p, b.len) != 0) diag("cannot write %s: %s\n", f, strerror(errno));
-  free(f);
-  free(b.p);
+  write_record(g_dir, "exit.json", &b);
   if (g_id) {
     char line[128];
     snprintf(line, sizeof line, "failed %s\n", g_id);
@@ -763,10 +769,7 @@ static int supervise(const char *dir) {
     /* The launch record names this supervisor before the rank runs (the runner writes it for a Node one). */
     sbuf b = {0};
     sb_printf(&b, "{\"version\":%d,\"supervisorPid\":%d,\"launchedMs\":%lld,\"native\":true}\n", RECORD_VERSION, (int)getpid(), (long long)now_ms());
-    char *f = path_in(dir, "launch.json");
-    if (write_atomic(f, b.p, b.len) != 0) diag("cannot write %s: %s\n", f, strerror(errno));
-    free(f);
-    free(b.p);
+    write_record(dir, "launch.json", &b);
   }
   char **argv = string_array(jget(spec, "command"));
   char **envp = env_array(jget(spec, "env"));
@@ -899,10 +902,7 @@ started:;
     sbuf b = {0};
     sb_printf(&b, "{\"version\":%d,\"supervisorPid\":%d,\"pid\":%d,\"pgid\":%d,\"startedMs\":%lld}\n", RECORD_VERSION, (int)getpid(), (int)child, (int)pgid,
               (long long)started);
-    char *f = path_in(dir, "status.json");
-    if (write_atomic(f, b.p, b.len) != 0) diag("cannot write %s: %s\n", f, strerror(errno));
-    free(f);
-    free(b.p);
+    write_record(dir, "status.json", &b);
     if (g_id) {
       char line[160];
       snprintf(line, sizeof line, "started %s %d %d %d %lld\n", g_id, (int)getpid(), (int)child, (int)pgid, (long long)started);

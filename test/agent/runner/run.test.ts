@@ -171,3 +171,17 @@ for (const [label, kind] of kinds) {
     t.match(done, { state: 'exited', exitCode: 5 });
   });
 }
+
+t.test('a task is reported running once and exited once, though polls and exit reports look at it at once', async (t) => {
+  // Polls as often as the timer allows, beside the supervisor's exit event (or the launcher's
+  // report): overlapping looks at one task, each awaiting its reads, must not report it twice.
+  const { runner, workdir } = setup(t, { pollMs: 1 });
+  const updates = new Map<string, string[]>();
+  runner.onUpdate((s) => updates.set(`${s.rank}`, [...(updates.get(`${s.rank}`) ?? []), s.state]));
+  const jobId = `race-${process.pid}`;
+  const specs = Array.from({ length: 24 }, (_, rank) => spec({ jobId, rank, command: ['true'], workdir }));
+  await Promise.all(specs.map((s) => runner.start(s)));
+  for (const s of specs) await waitForStatus(runner, s, finished);
+  await new Promise((r) => setTimeout(r, 200)); // any late duplicate would land by now
+  for (const s of specs) t.same(updates.get(`${s.rank}`), ['running', 'exited'], `rank ${s.rank}: running, then exited, once each`);
+});
