@@ -10,7 +10,7 @@ export const FILES = {
   spec: 'spec.json',
   /** The last checkpoint the rank reported (a stdout line containing GANTRY_CHECKPOINT), written by the supervisor. */
   checkpoint: 'checkpoint.json',
-  /** The supervisor's pid, written by the runner right after spawning it. */
+  /** The supervisor's pid: written by the runner right after spawning a Node one, by a native one itself. */
   launch: 'launch.json',
   /** Rank pid, process group and start time, written by the supervisor once the rank runs. */
   status: 'status.json',
