@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
-import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { readdir, rm, stat, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,6 +145,8 @@ interface Entry {
    * exited: the launcher's reports ('started', 'failed', 'exit') say when to look, not a poll.
    */
   nativeLive?: boolean | undefined;
+  /** The id of its request to the launcher, while nativeLive. */
+  nativeId?: string | undefined;
   /** The supervisor as last recognised by its command line: a later poll that finds the same pid
    * with the same start time needs only /proc/<pid>/stat, not the command line again. */
   supervisorSeen?: { pid: number; startTicks: number } | undefined;
@@ -165,8 +167,8 @@ interface Warm {
   ready: boolean;
 }
 
-/** A status record as a warm supervisor sends it over IPC, or undefined when it is not one. */
-function statusFromIpc(v: unknown): StatusRecord | undefined {
+/** A status record as a warm supervisor sends it over IPC (or the launcher's 'started' line gives it), or undefined when it is not one. */
+function statusRecordOf(v: unknown): StatusRecord | undefined {
   const r = v as Partial<StatusRecord> | null;
   const int = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) > 0;
   if (!r || !int(r.supervisorPid) || !int(r.pid) || !int(r.pgid) || !int(r.startedMs)) return undefined;
@@ -217,14 +219,6 @@ function checkOptions(opts: TaskRunnerOptions): void {
 function isDirectorySync(p: string): boolean {
   try {
     return statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
-  } catch {
-    return false;
-  }
-}
-
-async function isDirectory(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isDirectory();
   } catch {
     return false;
   }
@@ -433,7 +427,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       case 'started': {
         const e = l.byId.get(a);
         const [supervisorPid, pid, pgid, startedMs] = rest.map(Number);
-        const st = statusFromIpc({ supervisorPid, pid, pgid, startedMs });
+        const st = statusRecordOf({ supervisorPid, pid, pgid, startedMs });
         if (e && st && e.status.state === 'starting') markRunning(e, st, true);
         return;
       }
@@ -460,7 +454,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
         const e = l.byPid.get(pid);
         if (!e) return;
         l.byPid.delete(pid);
-        for (const [id, x] of l.byId) if (x === e) l.byId.delete(id);
+        if (e.nativeId !== undefined) l.byId.delete(e.nativeId);
         e.nativeLive = false;
         lookNow(e);
         return;
@@ -513,6 +507,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     if (!launcher) return false;
     const id = String(++nativeSeq);
     launcher.byId.set(id, e);
+    e.nativeId = id;
     e.nativeLive = true;
     nativeStarts++;
     launcher.child.stdin!.write(`${id} ${e.dir}\n`);
@@ -769,7 +764,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     child.on('message', (m: { op?: unknown; status?: unknown } | null) => {
       if (e.warm !== child) return;
       if (m?.op === 'started') {
-        const st = statusFromIpc(m.status);
+        const st = statusRecordOf(m.status);
         if (st && e.status.state === 'starting') markRunning(e, st, true);
       } else if (m?.op === 'refused') {
         e.warm = undefined;
@@ -1073,7 +1068,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
         validateTaskKey({ jobId, rank, epoch });
       }
       const dir = taskDir(stateDir, { jobId, rank, epoch });
-      if (!(await isDirectory(dir))) throw new NotFoundError('rank log', `${jobId}/${rank}/${epoch}`);
+      if (!isDirectorySync(dir)) throw new NotFoundError('rank log', `${jobId}/${rank}/${epoch}`);
       return readLogRange(dir, offset, maxBytes);
     },
 

@@ -737,10 +737,71 @@ static int spawn_rank(pid_t *pid, char **argv, char **envp, const char *workdir,
 }
 #endif
 
+/*
+ * Forks the rank: its own session, the spec's identity (groups dropped), the pipes, the workdir,
+ * default signals and an empty mask, then execvp with the rank's environ (so its PATH is searched,
+ * as Node's spawn does). 0 and *pid; the errno of a failed set-up or exec; -errno if fork failed.
+ */
+static int fork_rank(pid_t *pid, char **argv, char **envp, const char *workdir, int64_t uid, int64_t gid, int switch_user, int out_fd, int err_fd) {
+  int ex[2];
+  if (pipe2(ex, O_CLOEXEC) != 0) return -errno;
+  pid_t child = fork();
+  if (child < 0) {
+    int e = errno;
+    close(ex[0]);
+    close(ex[1]);
+    return -e;
+  }
+  if (child == 0) {
+    int e = 0;
+    setsid();
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) e = errno;
+    if (!e && switch_user) {
+      if (setgroups(0, NULL) != 0 && errno != EPERM) e = errno;
+      if (!e && gid >= 0 && setgid((gid_t)gid) != 0) e = errno;
+      if (!e && uid >= 0 && setuid((uid_t)uid) != 0) e = errno;
+    }
+    if (!e && chdir(workdir) != 0) e = errno;
+    if (!e) {
+      for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, NULL);
+      environ = envp;
+      execvp(argv[0], argv);
+      e = errno;
+    }
+    ssize_t w = write(ex[1], &e, sizeof e);
+    (void)w;
+    _exit(127);
+  }
+  close(ex[1]);
+  int exec_errno = 0;
+  ssize_t got;
+  do got = read(ex[0], &exec_errno, sizeof exec_errno);
+  while (got < 0 && errno == EINTR);
+  close(ex[0]);
+  if (got == (ssize_t)sizeof exec_errno) {
+    waitpid(child, NULL, 0);
+    return exec_errno;
+  }
+  *pid = child;
+  return 0;
+}
+
+/* Starts the rank: posix_spawn for the supervisor's own user (the common case), else a fork. */
+static int start_rank(pid_t *pid, char **argv, char **envp, const char *workdir, int64_t uid, int64_t gid, int out_fd, int err_fd) {
+  int switch_user = (uid >= 0 && (uid_t)uid != getuid()) || (gid >= 0 && (gid_t)gid != getgid());
+#ifdef HAVE_SPAWN_CHDIR
+  if (!switch_user) return spawn_rank(pid, argv, envp, workdir, out_fd, err_fd);
+#endif
+  return fork_rank(pid, argv, envp, workdir, uid, gid, switch_user, out_fd, err_fd);
+}
+
 static int supervise(const char *dir) {
   g_dir = dir;
-  if (chdir("/") != 0) { /* never fails in practice */
-  }
+  if (chdir("/") != 0) diag("chdir /: %s\n", strerror(errno));
   signal(SIGPIPE, SIG_IGN); /* a gone launcher pipe must not kill us; the rank gets the default back */
 
   int has_spec = 0, has_started = 0;
@@ -822,80 +883,27 @@ static int supervise(const char *dir) {
     return 1;
   }
 
-  int out[2], err[2], ex[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || pipe2(ex, O_CLOEXEC) != 0) {
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
     write_exit(&log, 1, -1, 0, "supervisor error: pipe failed");
     return 1;
   }
-  int switch_user = (uid >= 0 && (uid_t)uid != getuid()) || (gid >= 0 && (gid_t)gid != getgid());
   pid_t child = -1;
-#ifdef HAVE_SPAWN_CHDIR
-  if (!switch_user) {
-    /* The common case (no change of user) takes posix_spawn; a rank under another uid, fork below. */
-    close(ex[0]);
-    close(ex[1]);
-    int e = spawn_rank(&child, argv, envp, workdir, out[1], err[1]);
-    close(out[1]);
-    close(err[1]);
-    if (e) {
-      sbuf m = {0};
-      spawn_error_message(&m, argv[0], e);
-      write_exit(&log, 1, -1, 0, m.p);
-      return 0;
-    }
-    goto started;
-  }
-#endif
-  child = fork();
-  if (child < 0) {
+  int e = start_rank(&child, argv, envp, workdir, uid, gid, out[1], err[1]);
+  close(out[1]);
+  close(err[1]);
+  if (e < 0) {
     sbuf m = {0};
-    sb_printf(&m, "supervisor error: fork failed: %s", strerror(errno));
+    sb_printf(&m, "supervisor error: fork failed: %s", strerror(-e));
     write_exit(&log, 1, -1, 0, m.p);
     return 1;
   }
-  if (child == 0) {
-    /* The rank: own session and group, the spec's identity, default signals, then exec. */
-    int e = 0;
-    setsid();
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) e = errno;
-    if (!e && switch_user) {
-      if (setgroups(0, NULL) != 0 && errno != EPERM) e = errno;
-      if (!e && gid >= 0 && setgid((gid_t)gid) != 0) e = errno;
-      if (!e && uid >= 0 && setuid((uid_t)uid) != 0) e = errno;
-    }
-    if (!e && chdir(workdir) != 0) e = errno;
-    if (!e) {
-      for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, NULL);
-      environ = envp; /* execvp searches the rank's PATH, as Node's spawn does */
-      execvp(argv[0], argv);
-      e = errno;
-    }
-    ssize_t w = write(ex[1], &e, sizeof e);
-    (void)w;
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  close(ex[1]);
-  int exec_errno = 0;
-  ssize_t got;
-  do got = read(ex[0], &exec_errno, sizeof exec_errno);
-  while (got < 0 && errno == EINTR);
-  close(ex[0]);
-  if (got == (ssize_t)sizeof exec_errno) {
-    waitpid(child, NULL, 0);
+  if (e > 0) {
     sbuf m = {0};
-    spawn_error_message(&m, argv[0], exec_errno);
+    spawn_error_message(&m, argv[0], e);
     write_exit(&log, 1, -1, 0, m.p);
     return 0;
   }
-#ifdef HAVE_SPAWN_CHDIR
-started:;
-#endif
   pid_t pgid = child;
   int64_t started = now_ms();
   {
