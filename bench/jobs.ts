@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freePort, gantryEntry, packageRoot, processesMentioning, startChild, type Child } from '../shared/procs/index.js';
+import { freePort, gantryEntry, packageRoot, processesMentioning, stopProcessesMentioning, startChild, type Child } from '../shared/procs/index.js';
 import { schedulerClient, unaryCall } from '../shared/cli/client.js';
 import type { ListNodesResponse__Output, PbJobOut, SchedulerServiceClient } from '../shared/proto/index.js';
 import type { JobRecord, JobState, RankRecord } from '../shared/domain/index.js';
@@ -107,22 +107,6 @@ function cmdline(pid: number): string {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
   } catch {
     return '';
-  }
-}
-
-/** Kills what this benchmark started under its temporary root (by pid), and waits until it is gone. */
-async function killUnder(marker: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const pids = processesMentioning(marker);
-    if (pids.length === 0) return;
-    for (const p of pids) {
-      try {
-        process.kill(p, signal);
-      } catch {
-        // gone
-      }
-    }
-    await sleep(50);
   }
 }
 
@@ -585,8 +569,7 @@ async function spawnSupervisors(root: string, kind: 'node' | 'node-lean' | 'sh' 
     if (pending.size) await sleep(20);
   }
   launcher?.stdin!.end();
-  await killUnder(base, 'SIGTERM');
-  await killUnder(base);
+  await stopProcessesMentioning(base);
   // The ranks ("sleep 120") run in their own process groups, recorded in status.json.
   for (const dir of dirs) {
     const st = readRecord(path.join(dir, 'status.json'));
@@ -894,7 +877,7 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
       }
     }
   } finally {
-    await killUnder(marker);
+    await stopProcessesMentioning(marker, 0);
     rmSync(root, { recursive: true, force: true });
     if (stateRoot !== root) rmSync(stateRoot, { recursive: true, force: true });
   }

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ListNodesResponse__Output } from '../proto/index.js';
-import { freePort, gantryEntry, packageRoot, portIsFree, processesMentioning, startChild, waitForPort, type Child } from '../procs/index.js';
+import { freePort, gantryEntry, packageRoot, portIsFree, stopProcessesMentioning, startChild, waitForPort, type Child } from '../procs/index.js';
 import { nodeFromPb } from '../wire/index.js';
 import { EXIT_FAILURE, EXIT_USAGE, type CliIO, type Command } from './command.js';
 import { schedulerClient, unaryCall } from './client.js';
@@ -124,23 +124,7 @@ export const demoCommand: Command = {
       if (grpcAddress) await cancelAll(grpcAddress).catch(() => undefined);
       await stopAll([...children].reverse());
       // ...and stop any supervisor still running under the demo's directory (it takes its rank with it).
-      const left = processesMentioning(dir);
-      for (const pid of left) {
-        try {
-          process.kill(pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-      }
-      const until = Date.now() + 5000;
-      while (processesMentioning(dir).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-      for (const pid of processesMentioning(dir)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      await stopProcessesMentioning(dir);
       rmSync(dir, { recursive: true, force: true });
       io.stdout('demo stopped; no process left behind.\n');
     };

@@ -1,2 +1,2 @@
-export { freePort, portIsFree, waitForPort, startChild, packageRoot, gantryEntry, processesMentioning } from './procs.js';
+export { freePort, portIsFree, waitForPort, startChild, packageRoot, gantryEntry, processesMentioning, stopProcessesMentioning } from './procs.js';
 export type { Child } from './procs.js';

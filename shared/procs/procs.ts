@@ -168,3 +168,39 @@ export function processesMentioning(marker: string): number[] {
   }
   return out;
 }
+
+function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Stops every process whose command line mentions `marker`: SIGTERM, up to `termGraceMs` for them
+ * to go (a rank supervisor stops its rank and writes its exit record in that time), then SIGKILL,
+ * and waits up to `killWaitMs` until none is left. Resolves to how many were still there at the
+ * end, which is 0 unless something ignores SIGKILL (a process in uninterruptible sleep).
+ */
+export async function stopProcessesMentioning(marker: string, termGraceMs = 5000, killWaitMs = 5000): Promise<number> {
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const waitGone = async (ms: number): Promise<number[]> => {
+    const until = Date.now() + ms;
+    let left = processesMentioning(marker);
+    while (left.length > 0 && Date.now() < until) {
+      await sleep(50);
+      left = processesMentioning(marker);
+    }
+    return left;
+  };
+  const first = processesMentioning(marker);
+  if (first.length === 0) return 0;
+  signalAll(first, 'SIGTERM');
+  const left = await waitGone(termGraceMs);
+  if (left.length === 0) return 0;
+  signalAll(left, 'SIGKILL');
+  return (await waitGone(killWaitMs)).length;
+}

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { Test } from 'tap';
-import { freePort, gantryEntry, packageRoot, processesMentioning, startChild, waitForPort, type Child } from '../../shared/procs/index.js';
+import { freePort, gantryEntry, packageRoot, processesMentioning, stopProcessesMentioning, startChild, waitForPort, type Child } from '../../shared/procs/index.js';
 import { schedulerClient, unaryCall } from '../../shared/cli/client.js';
 import type { ListNodesResponse__Output } from '../../shared/proto/index.js';
 import { nodeFromPb } from '../../shared/wire/index.js';
@@ -27,7 +27,8 @@ export function requireBuilt(): string {
 
 export function tempDir(t: Test, prefix: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // Retries cover a file created while the tree is being removed (ENOTEMPTY).
+  t.teardown(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
   return dir;
 }
 
@@ -216,14 +217,10 @@ export async function startAgent(t: Test, name: string, scheduler: string, opts:
   t.teardown(async () => {
     await child.kill();
     // Ranks outlive their agent by design; at the end of a test their supervisors are told to stop
-    // them (SIGTERM: the supervisor stops the rank's group), found by the state dir in their argv.
-    for (const pid of processesMentioning(path.join(stateDir, 'tasks') + '/')) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
+    // them (SIGTERM: the supervisor stops the rank's group and writes its exit record), found by the
+    // state dir in their argv, and waited for: the state dir is removed next, and a supervisor still
+    // writing into it would make that removal fail.
+    await stopProcessesMentioning(path.join(stateDir, 'tasks') + '/');
   });
   // A safety net, not a timing check: an agent's start includes its first full probe and booting its
   // warm supervisor, and several agents start at once on a 2-core machine that may be busy.
