@@ -8,8 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { processesMentioning, stopProcessesMentioning } from '../../../shared/procs/index.js';
 
 function startMarked(marker: string, ignoreTerm: boolean): Promise<void> {
-  const script = `${ignoreTerm ? 'trap "" TERM; ' : ''}echo up; while :; do sleep 0.05; done`;
-  const child = spawn('sh', ['-c', script, marker], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+  // A Node process forks nothing (a shell loop's forked children would briefly carry its argv too).
+  const script = `${ignoreTerm ? "process.on('SIGTERM', () => {}); " : ''}setInterval(() => {}, 1000); console.log('up');`;
+  const child = spawn(process.execPath, ['-e', script, marker], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
   child.unref();
   return new Promise((resolve) => child.stdout!.once('data', () => resolve()));
 }
