@@ -28,7 +28,7 @@ import { parseJobSpec } from '../shared/jobspec/index.js';
 import { LmdbStore } from '../scheduler/store/index.js';
 import { agentConfigSchema } from '../agent/config.js';
 import type { FleetPlan } from './fleet.js';
-import { percentile, procStat, processCpuMs, type BenchOptions, type BenchRow, type BenchSuite, type SuiteResult } from './suite.js';
+import { machineCpuMs, percentile, procStat, processCpuMs, type BenchOptions, type BenchRow, type BenchSuite, type SuiteResult } from './suite.js';
 
 const ROOT = packageRoot();
 const H100_XML = path.join(ROOT, 'fixtures', 'nvidia', 'qx-h100.xml');
@@ -79,27 +79,27 @@ function memoryOf(pids: readonly number[]): { pss: number; private: number; rss:
 }
 
 /**
- * CPU time the whole machine spent busy (all CPUs, user + system + interrupts), and the time a
- * virtual machine's CPUs were ready but the host ran something else (steal), from /proc/stat, in ms.
+ * The file system a path is on: its type, from /proc/self/mounts (the longest mount point that
+ * holds it), with "no journal" for an ext4 mounted without one, where creating files right after
+ * many were deleted is slow (the kernel skips recently freed inodes one by one: recently_deleted).
  */
-function machineCpuMs(): { busy: number; steal: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
-  return { busy: (user + nice + system + irq + softirq) * 10, steal: steal * 10 };
-}
-
-/** The file system a path is on (its type, from /proc/self/mounts: the longest mount point that holds it). */
 function fsTypeOf(p: string): string {
-  let best = { dir: '', type: 'unknown' };
+  let best = { dir: '', type: 'unknown', dev: '' };
   try {
     for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
-      const [, dir = '', type = ''] = line.split(' ');
-      if ((p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`)) && dir.length > best.dir.length) best = { dir, type };
+      const [dev = '', dir = '', type = ''] = line.split(' ');
+      if ((p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`)) && dir.length > best.dir.length) best = { dir, type, dev };
     }
   } catch {
     // no /proc
   }
-  return best.type;
+  if (best.type !== 'ext4') return best.type;
+  try {
+    const journal = readFileSync(`/sys/fs/ext4/${path.basename(best.dev)}/journal_task`, 'utf8').trim();
+    return journal === '<none>' ? 'ext4, no journal' : 'ext4';
+  } catch {
+    return best.type;
+  }
 }
 
 function cmdline(pid: number): string {
@@ -405,6 +405,9 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
     // reads as 0. The machine's total (the benchmark's own process mostly waits) counts it all.
     'whole machine CPU': cpu.machine,
     'whole machine CPU per rank': round(cpu.machine / ranks, 2),
+    // What the two daemons' processes did not use: supervisors and ranks (fork, exec, their
+    // writes), the launchers, the kernel's loopback networking, and the benchmark's own polling.
+    'whole machine less scheduler and fleet': cpu.machine - cpu.scheduler - cpu.fleet,
     'stolen by the host (steal)': cpu.steal,
   };
   log(`  gang ${ranks}: ${runningAt - submitAt} ms; ${Object.entries(phases).map(([k, v]) => `${k} ${v}`).join('; ')}`);
@@ -804,8 +807,8 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
         const c = r.cpuMs;
         rows.push({
           scenario: `(gang) ${r.ranks} ranks: CPU, submit → all running`,
-          metric: 'scheduler / agents (fleet processes) / rank supervisors / native launchers / rank processes; per rank, all; whole machine (per rank); CPU time the host took (steal)',
-          value: `${c['scheduler CPU']} / ${c['fleet processes CPU (agents)']} / ${c['rank supervisors CPU']} / ${c['native launchers CPU']} / ${c['rank processes CPU']}; ${c['CPU per rank, all']}; ${c['whole machine CPU']} (${c['whole machine CPU per rank']}); steal ${c['stolen by the host (steal)']}`,
+          metric: 'scheduler / agents (fleet processes) / rank supervisors / native launchers / rank processes (per process, in 10 ms ticks: short-lived ones read 0); per rank, all; whole machine (per rank); whole machine less scheduler and fleet; CPU time the host took (steal)',
+          value: `${c['scheduler CPU']} / ${c['fleet processes CPU (agents)']} / ${c['rank supervisors CPU']} / ${c['native launchers CPU']} / ${c['rank processes CPU']}; ${c['CPU per rank, all']}; ${c['whole machine CPU']} (${c['whole machine CPU per rank']}); ${c['whole machine less scheduler and fleet']}; steal ${c['stolen by the host (steal)']}`,
           unit: 'ms',
         });
         rows.push({ scenario: `(gang) ${r.ranks} ranks: memory`, metric: 'rank supervisors PSS (count) / idle warm supervisors PSS (count) / fleet PSS / scheduler PSS', value: `${r.supervisorMemory.pssMiB} (${r.supervisorMemory.processes}) / ${r.warmPoolMemory.pssMiB} (${r.warmPoolMemory.processes}) / ${r.fleetMemory.pssMiB} / ${r.schedulerMemory.pssMiB}`, unit: 'MiB' });

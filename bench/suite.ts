@@ -59,3 +59,13 @@ export function processCpuMs(pid: number | undefined): number {
   const st = procStat(pid);
   return st ? st.cpuTicks * 10 : NaN;
 }
+
+/**
+ * CPU time the whole machine spent busy (all CPUs, user + system + interrupts), and the time a
+ * virtual machine's CPUs were ready but the host ran something else (steal), from /proc/stat, in ms.
+ */
+export function machineCpuMs(): { busy: number; steal: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+  return { busy: (user + nice + system + irq + softirq) * 10, steal: steal * 10 };
+}
