@@ -762,6 +762,9 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
       const skipped = params.gangs.filter((g) => !gangs.includes(g));
       if (skipped.length) opts.log(`  skipping gangs ${skipped.join(', ')}: not enough memory (${round(available / 2 ** 30, 1)} GiB available, cap ${MEMORY_CAP_BYTES / 2 ** 30} GiB)`);
       const agents = Math.max(0, ...gangs);
+      if (stateFs === 'ext4, no journal') {
+        opts.log(`  note: the agents' task dirs are on an ext4 without a journal (${stateRoot}): there, creating files within minutes of deleting many (an earlier run's) is slow, and repeated runs slow down; --agent-state DIR puts them elsewhere`);
+      }
       const results: GangResult[] = [];
       if (agents > 0) {
         const s = await startScheduler(path.join(root, 'sched-gang'));
