@@ -406,7 +406,7 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
     'whole machine CPU': cpu.machine,
     'whole machine CPU per rank': round(cpu.machine / ranks, 2),
     // What the two daemons' processes did not use: supervisors and ranks (fork, exec, their
-    // writes), the launchers, the kernel's loopback networking, and the benchmark's own polling.
+    // writes), the launchers, the kernel's loopback networking, and the benchmark's own process.
     'whole machine less scheduler and fleet': cpu.machine - cpu.scheduler - cpu.fleet,
     'stolen by the host (steal)': cpu.steal,
   };
