@@ -15,24 +15,22 @@
  *             pending: every node cordoned), with p50/p99 latency.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freePort, gantryEntry, packageRoot, processesMentioning, stopProcessesMentioning, startChild, type Child } from '../shared/procs/index.js';
+import { gantryEntry, packageRoot, processesMentioning, stopProcessesMentioning } from '../shared/procs/index.js';
 import { schedulerClient, unaryCall } from '../shared/cli/client.js';
-import type { ListNodesResponse__Output, PbJobOut, SchedulerServiceClient } from '../shared/proto/index.js';
+import type { ListNodesResponse__Output, PbJobOut } from '../shared/proto/index.js';
 import type { JobRecord, JobState, RankRecord } from '../shared/domain/index.js';
 import { parseJobSpec } from '../shared/jobspec/index.js';
 import { LmdbStore } from '../scheduler/store/index.js';
 import { agentConfigSchema } from '../agent/config.js';
 import type { FleetPlan } from './fleet.js';
+import { call, H100_TOPO, H100_XML, memAvailableBytes, memoryOf, round, sleep, startScheduler, uuidFor, type Sched } from './parts.js';
 import { machineCpuMs, percentile, procStat, processCpuMs, type BenchOptions, type BenchRow, type BenchSuite, type SuiteResult } from './suite.js';
 
 const ROOT = packageRoot();
-const H100_XML = path.join(ROOT, 'fixtures', 'nvidia', 'qx-h100.xml');
-const H100_TOPO = path.join(ROOT, 'fixtures', 'nvidia', 'derived', 'topo-m-h100x8.txt');
 const FLEET = path.join(ROOT, 'dist', 'bench', 'fleet.js');
 const SUPERVISOR = path.join(ROOT, 'dist', 'agent', 'runner', 'supervisor.js');
 /** The native supervisor; the agents use it (runner.supervisor 'auto') when it was built. */
@@ -50,33 +48,6 @@ const FLEET_BUDGET_BYTES = 200 * 2 ** 20;
 const WARM_PER_AGENT = existsSync(NATIVE_SUPERVISOR) ? 0 : agentConfigSchema.parse({}).runner.warmSupervisors;
 /** Keep the whole benchmark under this (the machine is shared). */
 const MEMORY_CAP_BYTES = 10 * 2 ** 30;
-
-const round = (x: number, d = 0): number => Math.round(x * 10 ** d) / 10 ** d;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function memAvailableBytes(): number {
-  const m = /MemAvailable:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'));
-  return m ? Number(m[1]) * 1024 : os.freemem();
-}
-
-/** Proportional and private memory of processes (bytes), from smaps_rollup. */
-function memoryOf(pids: readonly number[]): { pss: number; private: number; rss: number } {
-  let pss = 0;
-  let priv = 0;
-  let rss = 0;
-  for (const pid of pids) {
-    try {
-      const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-      const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(t)?.[1] ?? 0) * 1024;
-      pss += kb('Pss');
-      priv += kb('Private_Clean') + kb('Private_Dirty');
-      rss += kb('Rss');
-    } catch {
-      // gone
-    }
-  }
-  return { pss, private: priv, rss };
-}
 
 /**
  * The file system a path is on: its type, from /proc/self/mounts (the longest mount point that
@@ -108,57 +79,6 @@ function cmdline(pid: number): string {
   } catch {
     return '';
   }
-}
-
-// ---- parts -----------------------------------------------------------------------------------
-
-interface Sched {
-  child: Child;
-  address: string;
-  client: SchedulerServiceClient;
-  spawnedAt: number;
-  stop(): Promise<void>;
-}
-
-async function startScheduler(dataDir: string, opts: { extra?: string[]; waitMs?: number } = {}): Promise<Sched & { runningLog: Record<string, unknown> }> {
-  const port = await freePort();
-  const args = [
-    // e.g. GANTRY_BENCH_SCHEDULER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the scheduler
-    ...(process.env.GANTRY_BENCH_SCHEDULER_NODE_ARGS ?? '').split(' ').filter(Boolean),
-    gantryEntry(), 'scheduler',
-    '--data-dir', dataDir,
-    '--grpc-listen', `127.0.0.1:${port}`,
-    '--metrics-listen', '127.0.0.1:0',
-    '--lost-after-ms', '120000',
-    '--report-interval-ms', '60000',
-    '--set', 'nats.enabled=false',
-    ...(opts.extra ?? []),
-  ];
-  const spawnedAt = Date.now();
-  const child = startChild('scheduler', process.execPath, args, { env: { ...process.env, GANTRY_LOG_FORMAT: 'json', GANTRY_LOG_LEVEL: 'info' } });
-  const runningLog = await child.waitForLog('scheduler running', opts.waitMs ?? 60_000);
-  const address = `127.0.0.1:${port}`;
-  const client = schedulerClient(address);
-  return {
-    child,
-    address,
-    client,
-    spawnedAt,
-    runningLog,
-    async stop() {
-      client.close();
-      await child.stop(10_000);
-    },
-  };
-}
-
-const call = <Res>(s: { client: SchedulerServiceClient }, method: keyof SchedulerServiceClient, req: object, timeoutMs = 30_000): Promise<Res> =>
-  unaryCall<object, Res>(s.client, s.client[method] as never, req, timeoutMs);
-
-function uuidFor(node: string, i: number): string {
-  // The stand-in nvidia-smi's rule (scripts/sim/nvidia-smi): every simulated node its own GPUs.
-  const h = createHash('sha256').update(`${node}/${i}`).digest('hex');
-  return `GPU-${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
 interface Fleet {
