@@ -199,6 +199,8 @@ function readRecord(file: string): Record<string, number> | undefined {
 interface GangResult {
   ranks: number;
   submitToRunningMs: number;
+  /** Wall-clock (Unix ms) submit and all-running, to cut a profile (perf record -k realtime, --cpu-prof) to the gang. */
+  window: { submitUnixMs: number; runningUnixMs: number };
   phases: Record<string, number>;
   /** CPU time from submit to all running, by kind of process (ms). */
   cpuMs: Record<string, number>;
@@ -335,6 +337,7 @@ async function runGang(s: Sched, fleet: Fleet, root: string, ranks: number, log:
   const result: GangResult = {
     ranks,
     submitToRunningMs: runningAt - submitAt,
+    window: { submitUnixMs: submitAt, runningUnixMs: runningAt },
     phases,
     cpuMs: cpuTable,
     supervisorMemory: { processes: sup.length, pssMiB: round(supMem.pss / MiB), privateMiB: round(supMem.private / MiB), rssMiB: round(supMem.rss / MiB) },

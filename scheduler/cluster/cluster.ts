@@ -30,6 +30,14 @@ export type Transition =
 
 export class ClusterModel {
   private readonly nodes = new Map<string, NodeRecord>();
+  /**
+   * Node names in order, kept as names join (records are replaced on every report, names are
+   * not): list() maps them to the current records instead of sorting every node per call, which
+   * a cycle after each of 10,000 registrations paid in full.
+   */
+  private readonly order: string[] = [];
+  /** Names of the nodes being drained: each cycle looks for drains past their deadline, seldom any. */
+  private readonly drainingNames = new Set<string>();
   /** When each ready node is declared lost unless it reports again. */
   private readonly deadlines = new Map<string, number>();
 
@@ -41,9 +49,26 @@ export class ClusterModel {
    */
   load(records: readonly NodeRecord[], nowMs: number, graceMs = 0): void {
     for (const r of records) {
-      this.nodes.set(r.name, r);
+      this.put(r);
       if (r.connectivity === 'ready') this.deadlines.set(r.name, nowMs + Math.max(this.lostAfterMs, graceMs));
     }
+  }
+
+  /** Stores a record; a new name takes its place in the order (binary search, then one insert). */
+  private put(node: NodeRecord): void {
+    if (!this.nodes.has(node.name)) {
+      let lo = 0;
+      let hi = this.order.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.order[mid]! < node.name) lo = mid + 1;
+        else hi = mid;
+      }
+      this.order.splice(lo, 0, node.name);
+    }
+    this.nodes.set(node.name, node);
+    if (node.schedulability === 'draining') this.drainingNames.add(node.name);
+    else this.drainingNames.delete(node.name);
   }
 
   get(name: string): NodeRecord | undefined {
@@ -51,7 +76,12 @@ export class ClusterModel {
   }
 
   list(): NodeRecord[] {
-    return [...this.nodes.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return this.order.map((name) => this.nodes.get(name)!);
+  }
+
+  /** The nodes being drained, by name. */
+  draining(): NodeRecord[] {
+    return [...this.drainingNames].sort().map((name) => this.nodes.get(name)!);
   }
 
   get size(): number {
@@ -77,7 +107,7 @@ export class ClusterModel {
       lastSeenMs: nowMs,
       reportsReceived: prev?.reportsReceived ?? 0,
     };
-    this.nodes.set(reg.name, node);
+    this.put(node);
     this.deadlines.set(reg.name, nowMs + this.lostAfterMs);
     const out: Transition[] = [];
     if (!prev) out.push({ type: 'registered', node });
@@ -101,7 +131,7 @@ export class ClusterModel {
       lastSeenMs: nowMs,
       reportsReceived: prev.reportsReceived + 1,
     };
-    this.nodes.set(name, node);
+    this.put(node);
     this.deadlines.set(name, nowMs + this.lostAfterMs);
     const out: Transition[] = [];
     if (prev.connectivity === 'lost') out.push({ type: 'back', node, downForMs: nowMs - prev.lastSeenMs });
@@ -117,7 +147,7 @@ export class ClusterModel {
     if (prev.schedulability === schedulability && prev.schedulabilityReason === reason && (prev.drainDeadlineMs ?? 0) === deadline) return [];
     const { drainDeadlineMs: _old, ...rest } = prev;
     const node: NodeRecord = { ...rest, schedulability, schedulabilityReason: reason, ...(deadline > 0 ? { drainDeadlineMs: deadline } : {}) };
-    this.nodes.set(name, node);
+    this.put(node);
     return [{ type: 'schedulability', node }];
   }
 
@@ -130,7 +160,7 @@ export class ClusterModel {
       const prev = this.nodes.get(name);
       if (!prev || prev.connectivity === 'lost') continue;
       const node: NodeRecord = { ...prev, connectivity: 'lost' };
-      this.nodes.set(name, node);
+      this.put(node);
       out.push({ type: 'lost', node });
     }
     return out;

@@ -406,9 +406,14 @@ export class JobManager {
   }
 
   private topology(nodes: readonly NodeRecord[]): TopologyTree {
-    // Node records are replaced, never changed in place: the same records make the same tree.
-    if (this.tree && nodes.length === this.treeNodes.length && nodes.every((n, i) => n === this.treeNodes[i])) return this.tree;
+    // A node's place in the tree comes from its name and inventory only (nodeInputFromRecord), and
+    // records are replaced, never changed in place: a report that changed nothing keeps the
+    // inventory object, so the same names and inventories make the same tree. (Comparing whole
+    // records missed after every heartbeat, and then built and compared every node's input.)
+    const prev = this.treeNodes;
+    const same = this.tree && nodes.length === prev.length && nodes.every((n, i) => n.name === prev[i]!.name && n.inventory === prev[i]!.inventory);
     this.treeNodes = nodes;
+    if (same) return this.tree!;
     const inputs = nodes.map((n) => inheritDomains(nodeInputFromRecord(n, this.opts.levels), this.opts.levels));
     const key = JSON.stringify(inputs);
     if (!this.tree || key !== this.treeKey) {
@@ -466,8 +471,8 @@ export class JobManager {
       this.capacityGen++;
     }
     // Drains past their deadline: gangs still on those nodes stop and are requeued (no retry used).
-    for (const n of this.deps.cluster.list()) {
-      if (n.schedulability !== 'draining' || !n.drainDeadlineMs || n.drainDeadlineMs > now) continue;
+    for (const n of this.deps.cluster.draining()) {
+      if (!n.drainDeadlineMs || n.drainDeadlineMs > now) continue;
       for (const j of this.jobs.live()) {
         if (!ACTIVE_JOB_STATES.has(j.state) || changed.has(j.id) || !j.ranks.some((r) => r.node === n.name && r.state !== 'exited')) continue;
         const next = this.transition(j, 'requeued', `node ${n.name} was drained: its deadline passed; requeued (no retry used)`);
@@ -987,7 +992,8 @@ export class JobManager {
         .catch((e: unknown) => this.deps.log.error({ err: e }, 'handling a lost node failed'));
       return;
     }
-    if (t.type !== 'reconnected') this.trigger(`node ${t.type}`);
+    // Coalesced like submits: 10,000 agents registering at once asked for 10,000 cycles back to back.
+    if (t.type !== 'reconnected') this.triggerSoon(`node ${t.type}`);
   }
 
   /** A replica replaced or placed, or a scaling step: the job keeps its state, the event says what changed. */

@@ -48,3 +48,15 @@ t.test('load gives ready nodes a fresh deadline', async (t) => {
   t.same(e.sweep(79_999), [], 'a restart grace longer than lostAfterMs holds');
   t.same(e.sweep(80_000).map((x) => x.type), ['lost']);
 });
+
+t.test('list: every node once, by name, with its current record, however names arrive', async (t) => {
+  const c = new ClusterModel(1000);
+  c.load([{ ...(c.register(reg('n-07'), 0)[0]!.node) }, { ...(c.register(reg('n-02'), 0)[0]!.node) }], 0);
+  for (const name of ['n-10', 'n-01', 'n-05', 'n-02', 'n-99', 'n-00', 'n-05']) c.register(reg(name), 1);
+  c.report('n-05', {}, 7);
+  const names = c.list().map((n) => n.name);
+  t.same(names, ['n-00', 'n-01', 'n-02', 'n-05', 'n-07', 'n-10', 'n-99'], 'sorted, no repeats');
+  t.equal(c.list().length, c.size);
+  t.equal(c.list().find((n) => n.name === 'n-05')!.lastSeenMs, 7, 'the record after the latest report, not the one at join');
+  t.equal(c.list().find((n) => n.name === 'n-05'), c.get('n-05'), 'the same object get() returns');
+});
