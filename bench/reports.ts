@@ -19,6 +19,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { parseProcStat, type ProcStat } from '../agent/runner/index.js';
 import { packageRoot, stopProcessesMentioning } from '../shared/procs/index.js';
 import type { ListNodesResponse__Output } from '../shared/proto/index.js';
 import type { LoadPlan, LoadStats } from './report-load.js';
@@ -90,15 +91,16 @@ async function scrape(port: number): Promise<Map<string, number>> {
 function threadsCpuMs(pid: number): { user: number; system: number; main: number } {
   const out = { user: 0, system: 0, main: 0 };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let st: ProcStat | undefined;
     try {
-      const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      out.user += Number(f[11]) * 10;
-      out.system += Number(f[12]) * 10;
-      if (Number(tid) === pid) out.main += (Number(f[11]) + Number(f[12])) * 10;
+      st = parseProcStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
     } catch {
       // a thread gone
     }
+    if (!st) continue;
+    out.user += st.userTicks * 10;
+    out.system += st.systemTicks * 10;
+    if (Number(tid) === pid) out.main += st.cpuTicks * 10;
   }
   return out;
 }

@@ -15,6 +15,9 @@ export interface ProcStat {
   pgrp: number;
   /** CPU time used so far, user + system, in clock ticks (USER_HZ: 100 a second on Linux). */
   cpuTicks: number;
+  /** The user and system parts of cpuTicks. */
+  userTicks: number;
+  systemTicks: number;
   /** When the process started, in clock ticks after boot: with the pid, it names one process for good. */
   startTicks: number;
 }
@@ -27,10 +30,12 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const state = rest[0];
   const ppid = Number(rest[1]);
   const pgrp = Number(rest[2]);
-  const cpuTicks = Number(rest[11]) + Number(rest[12]); // utime, stime
+  const userTicks = Number(rest[11]); // utime
+  const systemTicks = Number(rest[12]); // stime
+  const cpuTicks = userTicks + systemTicks;
   const startTicks = Number(rest[19]);
   if (!state || !Number.isInteger(ppid) || !Number.isInteger(pgrp) || !Number.isInteger(cpuTicks) || !Number.isInteger(startTicks)) return undefined;
-  return { state, ppid, pgrp, cpuTicks, startTicks };
+  return { state, ppid, pgrp, cpuTicks, userTicks, systemTicks, startTicks };
 }
 
 function readStat(pid: number): ProcStat | undefined {

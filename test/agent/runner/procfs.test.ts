@@ -10,7 +10,7 @@ const LINE =
   '4242 (my (odd) name) S 4200 4242 4200 0 -1 4194560 1375 0 0 0 37 12 0 0 20 0 1 0 8301 10698752 1005 18446744073709551615 1 1 0 0 0 0 0 4096 65536 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n';
 
 t.test('state, parent, group and CPU ticks, after a name with spaces and parentheses', async (t) => {
-  t.same(parseProcStat(LINE), { state: 'S', ppid: 4200, pgrp: 4242, cpuTicks: 37 + 12, startTicks: 8301 });
+  t.same(parseProcStat(LINE), { state: 'S', ppid: 4200, pgrp: 4242, cpuTicks: 37 + 12, userTicks: 37, systemTicks: 12, startTicks: 8301 });
 });
 
 t.test('a truncated or foreign line is refused', async (t) => {
