@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { portIsFree, stopProcessesMentioning } from '../shared/procs/index.js';
+import { round, sleep } from './parts.js';
 import { machineCpuMs, percentile, type BenchOptions, type BenchRow, type BenchSuite, type SuiteResult } from './suite.js';
 
 const ANCHOR = 'DESIGN.md: 4.57 s on a 2-core machine';
@@ -23,9 +24,6 @@ const INSTALL = 'apt-get install -y slurmctld slurmd slurm-client munge';
 /** Nodes per leaf switch in topology.conf (the 8-leaf shapes of DESIGN.md use 32). */
 const LEAF_SIZE = 32;
 const GPUS_PER_NODE = 8;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const round = (x: number): number => Math.round(x);
 
 /** A program on PATH or in the sbin directories (daemons live in /usr/sbin, often off a user's PATH). */
 function which(name: string): string | undefined {
@@ -371,8 +369,8 @@ export const slurmSuite: BenchSuite = {
         const walls = timed.map((t) => t.wallMs);
         const cpus = timed.map((t) => t.machineCpuMs);
         const sorted = [...walls].sort((a, b) => a - b);
-        opts.log(`slurm: srun -N${n} true: ${sorted.map(round).join(', ')} ms (warm-up ${round(warm.wallMs)} ms)`);
-        runs[String(n)] = { warmUp: { wallMs: round(warm.wallMs), machineCpuMs: warm.machineCpuMs }, wallMs: walls.map(round), machineCpuMs: cpus };
+        opts.log(`slurm: srun -N${n} true: ${sorted.map((x) => round(x)).join(', ')} ms (warm-up ${round(warm.wallMs)} ms)`);
+        runs[String(n)] = { warmUp: { wallMs: round(warm.wallMs), machineCpuMs: warm.machineCpuMs }, wallMs: walls.map((x) => round(x)), machineCpuMs: cpus };
         rows.push({ scenario: label(n), metric: `srun spawn → exit, min / median / max of ${reps} (warm-up run ${round(warm.wallMs)})`, value: `${round(sorted[0]!)} / ${round(percentile(walls, 50))} / ${round(sorted[sorted.length - 1]!)}`, unit: 'ms', anchor: n === 256 ? ANCHOR : undefined });
         rows.push({ scenario: label(n), metric: `busy CPU of the whole machine (${os.cpus().length} cores) during the srun, median`, value: round(percentile(cpus, 50)), unit: 'ms' });
       }
