@@ -12,7 +12,7 @@ export type {
 export type { PlaceOptions } from './engine.js';
 export { place, placementKey, describePlacement } from './engine.js';
 export type { ResolvedRequest, JobPlacementRequest } from './request.js';
-export { resolveRequest, requestFromJobSpec } from './request.js';
+export { resolveRequest, requestFromJobSpec, modeForJob } from './request.js';
 export type { UnitsOutcome, JobOutcome } from './units.js';
 export { placeReplicas, placeShards, placeJob, releaseAll } from './units.js';
 export type { NodeFilter, FilterOutcome } from './filters.js';

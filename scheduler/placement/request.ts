@@ -80,10 +80,20 @@ export interface JobPlacementRequest {
 }
 
 /**
- * Training: one gang, packed (1)-(4) when it names a level, else filled least-free first.
- * Inference: each replica a gang packed (1)-(4), replicas spread across `spread`.
- * Batch: each shard a gang filled least-free first.
+ * The placement mode of each kind, decided here once and carried on the request, so every
+ * path (gantry plan, the planner, preemption and backfill what-ifs) places a kind the same way:
+ * - Training: one gang, packed (1)-(4) when it names a required or preferred level, else
+ *   filled least-free first;
+ * - Inference: each replica a gang packed (1)-(4), replicas spread across `spread`;
+ * - Batch: each shard a gang filled least-free first.
  */
+export function modeForJob(spec: Pick<JobSpec, 'kind' | 'topology'>): PlacementMode {
+  if (spec.kind === 'Inference') return 'pack';
+  if (spec.kind === 'Batch') return 'fill';
+  return spec.topology.required !== undefined || spec.topology.preferred !== undefined ? 'pack' : 'fill';
+}
+
+/** A job spec as placement units of one shape; the gang's mode is always set (modeForJob). */
 export function requestFromJobSpec(spec: JobSpec): JobPlacementRequest {
   const gang: GangRequest = { ranks: spec.ranks, gpusPerRank: spec.gpusPerRank };
   if (Object.keys(spec.accelerator).length) gang.accelerator = { ...spec.accelerator };
@@ -92,8 +102,7 @@ export function requestFromJobSpec(spec: JobSpec): JobPlacementRequest {
     if (spec.topology.slice) gang.topology.slice = { ...spec.topology.slice };
   }
   if (spec.sameFirmware) gang.sameFirmware = true;
-  if (spec.kind === 'Inference') gang.mode = 'pack';
-  if (spec.kind === 'Batch') gang.mode = 'fill';
+  gang.mode = modeForJob(spec);
   const out: JobPlacementRequest = {
     kind: spec.kind,
     gang,

@@ -7,8 +7,8 @@
 import { InvalidArgumentError } from '../../shared/errors/index.js';
 import type { ClusterSnapshot } from '../topology/index.js';
 import { place, type PlaceOptions } from './engine.js';
-import type { JobPlacementRequest } from './request.js';
-import type { GangRequest, Placement, PlacementResult } from './types.js';
+import { resolveRequest, type JobPlacementRequest } from './request.js';
+import type { GangRequest, Placement, PlacementMode, PlacementResult } from './types.js';
 
 export interface UnitsOutcome {
   /** Reserved on the snapshot, in unit order. */
@@ -69,7 +69,11 @@ export function placeReplicas(snapshot: ClusterSnapshot, gang: GangRequest, coun
 
 /** Place `count` independent shards, each least-free first (fill mode unless the request says otherwise). */
 export function placeShards(snapshot: ClusterSnapshot, gang: GangRequest, count: number, options: PlaceOptions = {}): UnitsOutcome {
-  const request: GangRequest = { ...gang, mode: gang.mode ?? 'fill' };
+  return placeEach(snapshot, { ...gang, mode: gang.mode ?? 'fill' }, count, options);
+}
+
+/** `count` gangs of `request`, each placed in the request's own mode (see resolveRequest) and reserved. */
+function placeEach(snapshot: ClusterSnapshot, request: GangRequest, count: number, options: PlaceOptions): UnitsOutcome {
   const placements: Placement[] = [];
   for (let i = 0; i < count; i++) {
     const result = place(snapshot, request, options);
@@ -83,17 +87,23 @@ export function placeShards(snapshot: ClusterSnapshot, gang: GangRequest, count:
 export interface JobOutcome extends UnitsOutcome {
   /** At least the job's minimum units placed (all of a training gang, min replicas, every shard). */
   fits: boolean;
+  /** The mode every unit was placed in (or searched in, when none fits). */
+  mode: PlacementMode;
 }
 
-/** Place every unit of a job (see requestFromJobSpec), reserving them; release on !fits to roll back. */
+/**
+ * Place every unit of a job (see requestFromJobSpec), reserving them; release on !fits to roll
+ * back. Each unit is placed in the request's mode: the one requestFromJobSpec chose for the kind,
+ * else the engine's default (pack with a required or preferred level, else fill).
+ */
 export function placeJob(snapshot: ClusterSnapshot, job: JobPlacementRequest, options: PlaceOptions = {}): JobOutcome {
+  const mode: PlacementMode = job.gang.mode ?? resolveRequest(snapshot.tree, job.gang).mode;
+  const gang: GangRequest = { ...job.gang, mode };
   const out =
     job.kind === 'Inference'
-      ? placeReplicas(snapshot, job.gang, job.units, job.spread === undefined ? options : { ...options, spread: job.spread })
-      : job.kind === 'Batch'
-        ? placeShards(snapshot, job.gang, job.units, options)
-        : placeShards(snapshot, job.gang, 1, options);
-  return { ...out, fits: out.placements.length >= job.minUnits };
+      ? placeReplicas(snapshot, gang, job.units, job.spread === undefined ? options : { ...options, spread: job.spread })
+      : placeEach(snapshot, gang, job.kind === 'Batch' ? job.units : 1, options);
+  return { ...out, fits: out.placements.length >= job.minUnits, mode };
 }
 
 /** Give back every placement (rollback of a job's units). */

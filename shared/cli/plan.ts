@@ -90,6 +90,8 @@ export function planJson(spec: JobSpec, out: JobOutcome, reasons: readonly Reaso
   const json: Record<string, unknown> = {
     fits: out.fits,
     job: { name: spec.name, kind: spec.kind, ranks: spec.ranks, gpusPerRank: spec.gpusPerRank },
+    // The mode every unit was placed (or searched) in: pack (objectives 1-4) or fill (least free first).
+    mode: out.mode,
     units: { requested: out.requested, placed: out.placements.length, minimum: spec.kind === 'Inference' ? spec.replicas.min : out.requested },
   };
   if (units.length === 1) {
@@ -186,7 +188,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   }
   const reasons = out.failed && !out.failed.fits ? out.failed.reasons : [];
   if (values.json) io.stdout(`${JSON.stringify(planJson(spec, out, reasons), null, 2)}\n`);
-  else io.stdout(planText(spec, out, reasons, describeRequest(resolveRequest(cluster.tree, request.gang).summary)));
+  else io.stdout(planText(spec, out, reasons, describeRequest({ ...resolveRequest(cluster.tree, request.gang).summary, mode: out.mode })));
   return out.fits ? EXIT_OK : EXIT_FAILURE;
 }
 

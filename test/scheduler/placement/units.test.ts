@@ -1,5 +1,5 @@
 import t from 'tap';
-import { placeJob, placeReplicas, placeShards, releaseAll, requestFromJobSpec } from '../../../scheduler/placement/index.js';
+import { modeForJob, placeJob, placeReplicas, placeShards, releaseAll, requestFromJobSpec } from '../../../scheduler/placement/index.js';
 import { validateJobSpec } from '../../../shared/jobspec/index.js';
 import { rackCluster } from '../../builders/cluster.js';
 import { jobSpec } from '../../builders/job.js';
@@ -35,10 +35,13 @@ t.test('batch shards fill the gaps first', async (t) => {
 
 t.test('placeJob per kind', async (t) => {
   const train = requestFromJobSpec(validateJobSpec(jobSpec({ ranks: 4, gpusPerRank: 2, topology: { required: 'rack' } })));
-  t.same(train.gang, { ranks: 4, gpusPerRank: 2, topology: { required: 'rack' } });
+  t.same(train.gang, { ranks: 4, gpusPerRank: 2, topology: { required: 'rack' }, mode: 'pack' });
   t.equal(train.units, 1);
   const c = rackCluster(1, 2, 2);
-  t.equal(placeJob(c.snapshot, train).fits, true);
+  const trained = placeJob(c.snapshot, train);
+  t.equal(trained.fits, true);
+  t.equal(trained.mode, 'pack');
+  t.equal(trained.placements[0]?.mode, 'pack', 'the gang was really placed in pack mode');
   const inf = requestFromJobSpec(validateJobSpec(jobSpec({ kind: 'Inference', ranks: 1, gpusPerRank: 8, replicas: { min: 2, max: 5 }, spread: 'rack' })));
   t.equal(inf.gang.mode, 'pack');
   const out = placeJob(c.snapshot, inf);
@@ -47,6 +50,30 @@ t.test('placeJob per kind', async (t) => {
   const batch = requestFromJobSpec(validateJobSpec(jobSpec({ kind: 'Batch', shards: 3, topology: { required: 'rack' } })));
   t.equal(batch.gang.mode, 'fill', 'batch shards fill even with a level');
   t.equal(placeJob(c.snapshot, batch).fits, false, 'every shard must fit');
+});
+
+t.test('the mode of each kind (modeForJob), carried on the request and used by placeJob', async (t) => {
+  const cases: Array<{ spec: Record<string, unknown>; mode: 'pack' | 'fill' }> = [
+    { spec: { ranks: 2, topology: { required: 'rack' } }, mode: 'pack' },
+    { spec: { ranks: 2, topology: { preferred: 'rack' } }, mode: 'pack' },
+    { spec: { ranks: 2, topology: { required: 'spine', preferred: 'rack' } }, mode: 'pack' },
+    { spec: { ranks: 2 }, mode: 'fill' },
+    { spec: { ranks: 2, topology: { slice: { size: 2, level: 'rack' } } }, mode: 'fill' },
+    { spec: { kind: 'Inference', ranks: 1 }, mode: 'pack' },
+    { spec: { kind: 'Inference', ranks: 1, topology: { required: 'rack' } }, mode: 'pack' },
+    { spec: { kind: 'Batch', shards: 2 }, mode: 'fill' },
+    { spec: { kind: 'Batch', shards: 2, topology: { preferred: 'rack' } }, mode: 'fill' },
+  ];
+  for (const { spec, mode } of cases) {
+    const v = validateJobSpec(jobSpec(spec));
+    t.equal(modeForJob(v), mode, JSON.stringify(spec));
+    const req = requestFromJobSpec(v);
+    t.equal(req.gang.mode, mode);
+    const c = rackCluster(1, 2, 2);
+    const out = placeJob(c.snapshot, req);
+    t.equal(out.mode, mode);
+    t.ok(out.placements.every((p) => p.mode === mode), `${JSON.stringify(spec)}: every unit placed in ${mode} mode`);
+  }
 });
 
 t.test('a caller mask (service ports) composes with spread: masked nodes take no replica, and a replica that fits nowhere counts the mask reason', async (t) => {
