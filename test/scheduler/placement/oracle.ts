@@ -162,12 +162,14 @@ function feasible(snap: ClusterSnapshot, sh: Shape, set: readonly number[], room
   return minSum <= sh.R && sh.R <= maxSum;
 }
 
-export function solve(snap: ClusterSnapshot, req: GangRequest): OracleAnswer {
+/** The best placement of `req` over the eligible nodes (and, given `allowed`, only those with a 1 there). */
+export function solve(snap: ClusterSnapshot, req: GangRequest, allowed?: Uint8Array): OracleAnswer {
   const tree = snap.tree;
   const sh = shapeOf(snap, req);
   const room = new Int32Array(tree.nodeCount);
   const cand: number[] = [];
   for (let n = 0; n < tree.nodeCount; n++) {
+    if (allowed && allowed[n] !== 1) continue;
     if (!eligible(snap, req, n)) continue;
     room[n] = Math.floor(freeOf(snap, n) / sh.g);
     if ((room[n] as number) > 0) cand.push(n);
