@@ -1,29 +1,43 @@
 /**
- * Placement engine benchmark, scenarios (a)-(d) of the placement issue plus an exact
- * check at scale. Engine time only: what one scheduling cycle spends placing gangs on
- * a snapshot (place + reserve), no I/O.
+ * Placement benchmark, scenarios (a)-(d) of the placement issue plus an exact check at
+ * scale. Every gang is a job spec (validated as at submit) placed through the scheduling
+ * cycle's own path: requestFromJobSpec, then placeJob, which places each unit in its kind's
+ * mode and reserves it. Engine time only: what one cycle spends placing jobs on a snapshot,
+ * no I/O. The queue of scenario (c) is in queue-sim.ts.
  */
 import { performance } from 'node:perf_hooks';
-import { explainText, place, type GangRequest, type Placement } from '../scheduler/placement/index.js';
+import { explainText, placeJob, requestFromJobSpec, type Placement, type PlacementResult } from '../scheduler/placement/index.js';
 import type { ClusterSnapshot } from '../scheduler/topology/index.js';
+import { validateJobSpec, type JobSpec, type TopologySpec } from '../shared/jobspec/index.js';
 import { gb200, hgx5000, kueue640, randomBusy, GB200_NODES_PER_RACK, type BenchCluster } from './clusters.js';
 import { Prng } from './prng.js';
+import { simulateQueue, type MixJob, type SimResult } from './queue-sim.js';
 import { percentile, type BenchOptions, type BenchRow, type BenchSuite, type SuiteResult } from './suite.js';
 import { wholeNodeOptimum } from './whole-node-reference.js';
 
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 
-/** Place gangs one after another on one snapshot, reserving each; per-gang wall times in ms. */
-function placeAll(snap: ClusterSnapshot, gangs: readonly GangRequest[]): { times: number[]; placed: number; failed: number } {
+/** A Training job spec as `gantry submit` would validate it. */
+export function training(ranks: number, gpusPerRank: number, topology: TopologySpec = {}): JobSpec {
+  return validateJobSpec({ kind: 'Training', name: 'bench', ranks, gpusPerRank, topology, command: ['true'] });
+}
+
+/** A job placed as a cycle places it: requestFromJobSpec, placeJob (reserves). The gang, or why not. */
+function placeSpec(snap: ClusterSnapshot, spec: JobSpec): { placement: Placement | null; failed: PlacementResult | null } {
+  const out = placeJob(snap, requestFromJobSpec(spec));
+  return { placement: out.fits ? (out.placements[0] as Placement) : null, failed: out.failed };
+}
+
+/** Place jobs one after another on one snapshot, each reserved; per-job wall times in ms. */
+function placeAll(snap: ClusterSnapshot, jobs: readonly JobSpec[]): { times: number[]; placed: number; failed: number } {
   const times: number[] = [];
   let placed = 0;
   let failed = 0;
-  for (const g of gangs) {
+  for (const j of jobs) {
     const t0 = performance.now();
-    const r = place(snap, g);
-    if (r.fits) snap.reserve(r.placement);
+    const r = placeSpec(snap, j);
     times.push(performance.now() - t0);
-    if (r.fits) placed++;
+    if (r.placement) placed++;
     else failed++;
   }
   return { times, placed, failed };
@@ -34,11 +48,8 @@ const ms2 = (xs: readonly number[]): string => `${round(percentile(xs, 50), 2)} 
 function warm(c: BenchCluster): void {
   // JIT warm-up on a throwaway snapshot.
   const snap = c.fresh();
-  for (let i = 0; i < 400; i++) {
-    const r = place(snap, { ranks: 4, gpusPerRank: 1, topology: { required: c.tree.levels[1] as string } });
-    if (r.fits) snap.reserve(r.placement);
-  }
-  place(snap, { ranks: 1000, gpusPerRank: 1, topology: { required: c.tree.levels[c.tree.top - 1] as string, preferred: c.tree.levels[1] as string } });
+  for (let i = 0; i < 400; i++) placeSpec(snap, training(4, 1, { required: c.tree.levels[1] as string }));
+  placeSpec(snap, training(1000, 1, { required: c.tree.levels[c.tree.top - 1] as string, preferred: c.tree.levels[1] as string }));
 }
 
 /** Runs per scenario instance: per-gang times are also reported as the minimum over the runs. */
@@ -56,7 +67,7 @@ function scenarioA(opts: BenchOptions, rows: BenchRow[], details: Record<string,
   const runs = opts.quick ? 2 : RUNS;
   const small: unknown[] = [];
   for (const n of [750, 1500, 2250]) {
-    const gangs = Array.from({ length: n }, () => ({ ranks: 4, gpusPerRank: 1, topology: { required: 'rack' } }));
+    const gangs = Array.from({ length: n }, () => training(4, 1, { required: 'rack' }));
     const perRun: number[][] = [];
     const totals: number[] = [];
     for (let run = 0; run < runs; run++) {
@@ -84,7 +95,7 @@ function scenarioA(opts: BenchOptions, rows: BenchRow[], details: Record<string,
       const raw: number[] = [];
       const best: number[] = [];
       for (let seed = 0; seed < seeds; seed++) {
-        const gangs = Array.from({ length: n }, () => ({ ranks: 1000, gpusPerRank: 1, topology: { required: 'spine', preferred: 'rack' } }));
+        const gangs = Array.from({ length: n }, () => training(1000, 1, { required: 'spine', preferred: 'rack' }));
         const perRun: number[][] = [];
         for (let run = 0; run < runs; run++) {
           const snap = busy > 0 ? c.fresh(randomBusy(new Prng(1000 + seed), 8, busy)) : c.fresh();
@@ -118,10 +129,10 @@ function scenarioA(opts: BenchOptions, rows: BenchRow[], details: Record<string,
 
 function scenarioD(opts: BenchOptions, rows: BenchRow[], details: Record<string, unknown>): void {
   const c = hgx5000();
-  const cases: { label: string; gang: GangRequest; busy: number }[] = [
-    { label: '1,000 ranks × 8 GPUs, rack required (a rack holds 100)', gang: { ranks: 1000, gpusPerRank: 8, topology: { required: 'rack' } }, busy: 0 },
-    { label: '5,001 whole nodes, unconstrained', gang: { ranks: 5001, gpusPerRank: 8 }, busy: 0 },
-    { label: '64 ranks × 8 GPUs, rack required, 40% GPUs busy', gang: { ranks: 64, gpusPerRank: 8, topology: { required: 'rack' } }, busy: 0.4 },
+  const cases: { label: string; gang: JobSpec; busy: number }[] = [
+    { label: '1,000 ranks × 8 GPUs, rack required (a rack holds 100)', gang: training(1000, 8, { required: 'rack' }), busy: 0 },
+    { label: '5,001 whole nodes, unconstrained', gang: training(5001, 8), busy: 0 },
+    { label: '64 ranks × 8 GPUs, rack required, 40% GPUs busy', gang: training(64, 8, { required: 'rack' }), busy: 0.4 },
   ];
   const out: unknown[] = [];
   for (const cs of cases) {
@@ -130,19 +141,19 @@ function scenarioD(opts: BenchOptions, rows: BenchRow[], details: Record<string,
     const best: number[] = [];
     let text = '';
     const reps = opts.quick ? 5 : 40;
-    place(snap.clone(), cs.gang); // warm-up
+    placeSpec(snap.clone(), cs.gang); // warm-up
     for (let i = 0; i < reps; i++) {
       // A fresh copy each time: no cached capacity view, as at the start of a scheduling cycle.
       let fastest = Infinity;
       for (let run = 0; run < RUNS; run++) {
         const s = snap.clone();
         const t0 = performance.now();
-        const r = place(s, cs.gang);
-        text = explainText(r);
+        const r = placeSpec(s, cs.gang);
+        if (r.placement || !r.failed) throw new Error(`(d) ${cs.label} fits`);
+        text = explainText(r.failed);
         const dt = performance.now() - t0;
         raw.push(dt);
         fastest = Math.min(fastest, dt);
-        if (r.fits) throw new Error(`(d) ${cs.label} fits`);
       }
       best.push(fastest);
     }
@@ -163,16 +174,17 @@ function exactAtScale(opts: BenchOptions, rows: BenchRow[], details: Record<stri
   const misses: unknown[] = [];
   for (const R of sizes) {
     for (const topology of [{ preferred: 'rack' }, { required: 'spine', preferred: 'rack' }]) {
-      const gang: GangRequest = { ranks: R, gpusPerRank: 8, topology };
+      const gang = training(R, 8, topology);
       const open = new Uint8Array(c.tree.nodeCount);
       for (let n = 0; n < c.tree.nodeCount; n++) open[n] = snap.nodeFree[n] === 8 ? 1 : 0;
       const cap = topology.required ? c.tree.levelIndex(topology.required) : c.tree.top;
       const ref = wholeNodeOptimum(c.tree, open, R, cap);
-      const r = place(snap, gang);
+      const r = placeSpec(snap, gang);
+      if (r.placement) snap.release(r.placement); // each gang alone on the same occupancy
       checked++;
-      if (!ref || !r.fits) {
-        if (!ref && !r.fits) exact++;
-        else misses.push({ R, topology, reference: ref, engineFits: r.fits });
+      if (!ref || !r.placement) {
+        if (!ref && !r.placement) exact++;
+        else misses.push({ R, topology, reference: ref, engineFits: r.placement !== null });
         continue;
       }
       const got = [c.tree.levelIndex(r.placement.level), ...r.placement.counts.map((x) => x.count)];
@@ -207,13 +219,13 @@ function scenarioB(opts: BenchOptions, rows: BenchRow[], details: Record<string,
   const weight = classes.reduce((s, k) => s + k.count, 0);
   const meanDemand = classes.reduce((s, k) => s + k.count * k.ranks * k.g * k.runtime, 0) / weight; // GPU-seconds per gang
   const interval = meanDemand / (0.95 * c.tree.totalGpus);
-  interface Job { arrive: number; runtime: number; gang: GangRequest; shape: string }
+  interface Job { arrive: number; runtime: number; gang: JobSpec; shape: string }
   const jobs: Job[] = [];
   let clock = 0;
   for (let i = 0; i < total; i++) {
     const k = rng.weighted(classes.map((cl) => ({ weight: cl.count, value: cl })));
     clock += -Math.log(1 - rng.next()) * interval;
-    jobs.push({ arrive: clock, runtime: k.runtime * (0.5 + rng.next()), gang: { ranks: k.ranks, gpusPerRank: k.g, topology: k.topo }, shape: k.name });
+    jobs.push({ arrive: clock, runtime: k.runtime * (0.5 + rng.next()), gang: training(k.ranks, k.g, k.topo), shape: k.name });
   }
   const snap = c.fresh();
   const running: { end: number; p: Placement }[] = [];
@@ -253,10 +265,9 @@ function scenarioB(opts: BenchOptions, rows: BenchRow[], details: Record<string,
         continue;
       }
       const t0 = performance.now();
-      const r = place(snap, j.gang);
-      if (r.fits) snap.reserve(r.placement);
+      const r = placeSpec(snap, j.gang);
       const dt = performance.now() - t0;
-      if (!r.fits) {
+      if (!r.placement) {
         failTimes.push(dt);
         failedAt.set(j.shape, releases);
         i++;
@@ -300,153 +311,6 @@ function scenarioB(opts: BenchOptions, rows: BenchRow[], details: Record<string,
   };
 }
 
-export interface MixJob {
-  id: number;
-  nodes: number;
-  slice: number;
-  duration: number;
-}
-
-interface SimResult {
-  occupancy: number;
-  makespan: number;
-  queueEmptyAt: number;
-  inMinimal: number;
-  started: number;
-  placeCalls: number;
-  engineMs: number;
-  meanWait: number;
-  meanWaitBySlice: Record<string, number>;
-}
-
-/**
- * A batch queue on the engine: all jobs submitted at t=0, FIFO with EASY backfill. The
- * blocked head job gets a reservation: releases are replayed on a copy of the snapshot
- * in end-time order until the head fits, which gives its start time and nodes; a later
- * job may start now if it fits and either ends by then or keeps off those nodes.
- */
-export function simulateQueue(c: BenchCluster, jobs: readonly MixJob[], gangOf: (j: MixJob, now: number) => GangRequest, minimal: (j: MixJob) => number): SimResult {
-  const snap = c.fresh();
-  const tree = c.tree;
-  const queue = [...jobs];
-  const running: { end: number; p: Placement; job: MixJob }[] = [];
-  let now = 0;
-  let busyGpuTime = 0;
-  let queueEmptyAt = 0;
-  let inMinimal = 0;
-  let started = 0;
-  let placeCalls = 0;
-  let engineMs = 0;
-  let waitSum = 0;
-  const waitBy = new Map<number, { sum: number; n: number }>();
-  const window = Number(process.env.GANTRY_BENCH_WINDOW ?? 512);
-  const timed = (s: ClusterSnapshot, g: GangRequest, mask?: Uint8Array) => {
-    const t0 = performance.now();
-    const r = place(s, g, mask ? { nodeMask: mask, explain: false } : { explain: false });
-    engineMs += performance.now() - t0;
-    placeCalls++;
-    return r;
-  };
-  const start = (j: MixJob, p: Placement, idx: number): void => {
-    snap.reserve(p);
-    started++;
-    if (tree.levelIndex(p.level) <= minimal(j)) inMinimal++;
-    running.push({ end: now + j.duration, p, job: j });
-    waitSum += now;
-    const w = waitBy.get(j.slice) ?? { sum: 0, n: 0 };
-    w.sum += now;
-    w.n++;
-    waitBy.set(j.slice, w);
-    queue.splice(idx, 1);
-  };
-  const freeGpus = (s: ClusterSnapshot): number => (s.domainFree[tree.top] as Int32Array)[0] as number;
-  for (;;) {
-    let i = 0;
-    // Start jobs in order while they fit.
-    while (i < queue.length) {
-      const j = queue[i] as MixJob;
-      if (freeGpus(snap) < j.nodes * 4) break;
-      const r = timed(snap, gangOf(j, now));
-      if (!r.fits) break;
-      start(j, r.placement, i);
-    }
-    if (i < queue.length && running.length) {
-      // The head is blocked: its reservation.
-      const head = queue[i] as MixJob;
-      const what = snap.clone();
-      const order = [...running].sort((a, b) => a.end - b.end);
-      let shadow = Infinity;
-      let reserved: Placement | null = null;
-      for (let k = 0; k < order.length; k++) {
-        const r0 = order[k] as { end: number; p: Placement };
-        what.release(r0.p);
-        if (k + 1 < order.length && (order[k + 1] as { end: number }).end === r0.end) continue;
-        if (freeGpus(what) < head.nodes * 4) continue;
-        const r = timed(what, gangOf(head, now));
-        if (r.fits) {
-          shadow = r0.end;
-          reserved = r.placement;
-          break;
-        }
-      }
-      const avoid = new Uint8Array(tree.nodeCount).fill(1);
-      const hole = new Uint8Array(tree.nodeCount);
-      if (reserved) {
-        for (const r of reserved.ranks) {
-          avoid[r.nodeId] = 0;
-          hole[r.nodeId] = 1;
-        }
-      }
-      // Backfill behind the head; a shape that failed in this pass fails again (only starts happened since).
-      const failed = new Set<string>();
-      let k = i + 1;
-      for (let seen = 0; k < queue.length && seen < window; seen++) {
-        const j = queue[k] as MixJob;
-        const short = now + j.duration <= shadow;
-        const key = `${j.nodes}/${j.slice}/${short}`;
-        if (freeGpus(snap) < j.nodes * 4 || failed.has(key)) {
-          k++;
-          continue;
-        }
-        // A job that ends before the head starts fills the reserved (draining) nodes first.
-        let r = short && reserved ? timed(snap, gangOf(j, now), hole) : null;
-        if (!r || !r.fits) r = short ? timed(snap, gangOf(j, now)) : timed(snap, gangOf(j, now), avoid);
-        if (r.fits) start(j, r.placement, k);
-        else {
-          failed.add(key);
-          k++;
-        }
-      }
-    }
-    if (queue.length === 0 && queueEmptyAt === 0) queueEmptyAt = now;
-    if (running.length === 0) {
-      if (queue.length) throw new Error(`queue stuck with ${queue.length} jobs on an empty cluster`);
-      break;
-    }
-    let t = Infinity;
-    for (const r of running) if (r.end < t) t = r.end;
-    if (queue.length) busyGpuTime += (tree.totalGpus - freeGpus(snap)) * (t - now);
-    now = t;
-    for (let x = running.length - 1; x >= 0; x--) {
-      if ((running[x] as { end: number }).end <= now) {
-        snap.release((running[x] as { p: Placement }).p);
-        running.splice(x, 1);
-      }
-    }
-  }
-  return {
-    occupancy: busyGpuTime / (tree.totalGpus * queueEmptyAt),
-    makespan: now,
-    queueEmptyAt,
-    inMinimal,
-    started,
-    placeCalls,
-    engineMs: round(engineMs, 0),
-    meanWait: round(waitSum / started, 1),
-    meanWaitBySlice: Object.fromEntries([...waitBy].map(([k, v]) => [`slice${k}`, round(v.sum / v.n, 1)])),
-  };
-}
-
 function scenarioC(opts: BenchOptions, rows: BenchRow[], details: Record<string, unknown>): void {
   const c = gb200();
   const rng = new Prng(72);
@@ -470,19 +334,26 @@ function scenarioC(opts: BenchOptions, rows: BenchRow[], details: Record<string,
   // Minimal level per shape: where the gang lands, packed, on the empty cluster.
   const minimal = new Map<string, number>();
   const empty = c.fresh();
-  const sliced = (j: MixJob): NonNullable<GangRequest['topology']> => (j.slice > 1 ? { slice: { size: j.slice, level: 'nvlink' } } : {});
+  const sliced = (j: MixJob): TopologySpec => (j.slice > 1 ? { slice: { size: j.slice, level: 'nvlink' } } : {});
   for (const j of jobs) {
     const key = `${j.nodes}/${j.slice}`;
     if (minimal.has(key)) continue;
-    const r = place(empty, { ranks: j.nodes, gpusPerRank: 4, topology: { ...sliced(j), preferred: 'nvlink' } });
-    if (!r.fits) throw new Error(`(c) ${key} does not fit the empty cluster`);
+    const r = placeSpec(empty, training(j.nodes, 4, { ...sliced(j), preferred: 'nvlink' }));
+    if (!r.placement) throw new Error(`(c) ${key} does not fit the empty cluster`);
+    empty.release(r.placement);
     minimal.set(key, c.tree.levelIndex(r.placement.level));
   }
   const minLevel = (j: MixJob): number => minimal.get(`${j.nodes}/${j.slice}`) as number;
   const nvlink = c.tree.levelIndex('nvlink');
-  const preferred = (j: MixJob): GangRequest => ({ ranks: j.nodes, gpusPerRank: 4, topology: { ...sliced(j), preferred: 'nvlink' } });
-  const required = (j: MixJob): GangRequest => ({ ranks: j.nodes, gpusPerRank: 4, topology: { ...sliced(j), required: c.tree.levels[minLevel(j)] as string } });
-  const blind = simulateQueue(c, jobs, (j) => ({ ranks: j.nodes, gpusPerRank: 4, mode: 'fill' }), minLevel);
+  // Specs built once per job (as submitted), placed each time the queue tries them.
+  const memo = (f: (j: MixJob) => JobSpec): ((j: MixJob) => JobSpec) => {
+    const m = new Map<number, JobSpec>();
+    return (j) => m.get(j.id) ?? (m.set(j.id, f(j)), m.get(j.id) as JobSpec);
+  };
+  const preferred = memo((j) => training(j.nodes, 4, { ...sliced(j), preferred: 'nvlink' }));
+  const required = memo((j) => training(j.nodes, 4, { ...sliced(j), required: c.tree.levels[minLevel(j)] as string }));
+  // Topology-blind: a Training job that names no level is filled least-free first, its slices ignored.
+  const blind = simulateQueue(c, jobs, memo((j) => training(j.nodes, 4)), minLevel);
   const policies: [string, string, SimResult][] = [
     ['pack, preferred nvlink', 'the issue objective (1)-(4) with slices; climbs when it must (like Slurm block)', simulateQueue(c, jobs, preferred, minLevel)],
     ['pack, required minimal domain', 'waits for its minimal domain', simulateQueue(c, jobs, required, minLevel)],

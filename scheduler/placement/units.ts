@@ -97,13 +97,14 @@ export interface JobOutcome extends UnitsOutcome {
  * else the engine's default (pack with a required or preferred level, else fill).
  */
 export function placeJob(snapshot: ClusterSnapshot, job: JobPlacementRequest, options: PlaceOptions = {}): JobOutcome {
-  const mode: PlacementMode = job.gang.mode ?? resolveRequest(snapshot.tree, job.gang).mode;
-  const gang: GangRequest = { ...job.gang, mode };
+  // requestFromJobSpec sets the mode; a hand-built request without one gets the engine's default.
+  const gang: GangRequest = job.gang.mode ? job.gang : { ...job.gang, mode: resolveRequest(snapshot.tree, job.gang).mode };
+  const mode = gang.mode as PlacementMode;
   const out =
     job.kind === 'Inference'
       ? placeReplicas(snapshot, gang, job.units, job.spread === undefined ? options : { ...options, spread: job.spread })
       : placeEach(snapshot, gang, job.kind === 'Batch' ? job.units : 1, options);
-  return { ...out, fits: out.placements.length >= job.minUnits, mode };
+  return { placements: out.placements, failed: out.failed, requested: out.requested, fits: out.placements.length >= job.minUnits, mode };
 }
 
 /** Give back every placement (rollback of a job's units). */
