@@ -31,6 +31,42 @@ export function unitGang(spec: JobSpec): GangRequest {
   return gang;
 }
 
+/**
+ * GPU choice as docs/placement.md states it, checked rank by rank on each node: at each link
+ * kind in turn (NVLink group, PCIe switch, NUMA node), when some group of that kind holds the
+ * rank among the GPUs still in scope, the rank lies inside one such group with the fewest free
+ * GPUs in scope (best fit), and the scope narrows to it. Empty when every rank complies.
+ */
+export function checkGpuChoice(snapshot: ClusterSnapshot, p: Placement): string[] {
+  const tree = snapshot.tree;
+  const errs: string[] = [];
+  const taken = new Map<number, Set<number>>();
+  for (const r of p.ranks) {
+    const used = taken.get(r.nodeId) ?? new Set<number>();
+    taken.set(r.nodeId, used);
+    let scope: number[] = [];
+    for (let g = 0; g < (tree.gpuCount[r.nodeId] as number); g++) if (snapshot.isFree(r.nodeId, g) && !used.has(g)) scope.push(g);
+    for (const kind of ['nvlink', 'pcie-switch', 'numa'] as const) {
+      const fitting = (tree.linkGroups[r.nodeId] ?? [])
+        .filter((lg) => lg.kind === kind)
+        .map((lg) => scope.filter((x) => lg.gpus.includes(x)))
+        .filter((inScope) => inScope.length >= r.gpus.length);
+      if (!fitting.length) continue;
+      const holding = fitting.filter((inScope) => r.gpus.every((x) => inScope.includes(x)));
+      if (!holding.length) {
+        errs.push(`rank ${r.rank} on ${r.node}: GPUs ${r.gpus.join(',')} span ${kind} groups, though one holds ${r.gpus.length}`);
+        break;
+      }
+      const tightest = Math.min(...fitting.map((x) => x.length));
+      const chosen = holding.reduce((a, b) => (b.length < a.length ? b : a));
+      if (chosen.length !== tightest) errs.push(`rank ${r.rank} on ${r.node}: ${kind} group with ${chosen.length} free GPUs, a tighter one holds it (${tightest})`);
+      scope = chosen;
+    }
+    for (const x of r.gpus) used.add(x);
+  }
+  return errs;
+}
+
 export interface JobCheck {
   /** Problems found (empty: the job was placed exactly as documented and optimally). */
   failures: string[];
@@ -84,7 +120,7 @@ export function checkJob(snapshot: ClusterSnapshot, spec: JobSpec, units: readon
       break;
     }
     if (p.mode !== gang.mode) failures.push(`unit ${i}: placed in ${p.mode} mode, the docs say ${gang.mode}`);
-    const errs = validate(snapshot, gang, p);
+    const errs = [...validate(snapshot, gang, p), ...checkGpuChoice(snapshot, p)];
     if (errs.length) failures.push(`unit ${i}: invalid: ${errs.join('; ')}`);
     const set = placementSet(p);
     if (allowed && set.some((n) => allowed?.[n] !== 1)) failures.push(`unit ${i}: not spread: uses a ${spec.spread} that holds more replicas than needed`);
