@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PATH:/usr/sbin"
-exec node dist/shared/cli/main.js demo "$@"
+exec node dist/cli/main.js demo "$@"

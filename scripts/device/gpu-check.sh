@@ -95,7 +95,7 @@ cat "$cap/INDEX.txt"
 
 # --- 2. the agent's collectors on the real driver ------------------------------------------------
 step "gantry agent inventory --json (real nvidia-smi)"
-node dist/shared/cli/main.js agent inventory --json --node-name gpu-check \
+node dist/cli/main.js agent inventory --json --node-name gpu-check \
   --set collectors.amd.enabled=false >"$out/inventory.json" 2>"$out/inventory.stderr" || fail "inventory exited $?"
 node -e '
   const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
@@ -120,22 +120,22 @@ nats-server -a 127.0.0.1 -p "$nats_port" -js -sd "$work/js" >"$out/nats.log" 2>&
 pids="$!"
 sleep 1
 export GANTRY_SCHEDULER_ADDRESS="127.0.0.1:$grpc_port"
-node dist/shared/cli/main.js scheduler --data-dir "$work/sched" --grpc-listen "127.0.0.1:$grpc_port" \
+node dist/cli/main.js scheduler --data-dir "$work/sched" --grpc-listen "127.0.0.1:$grpc_port" \
   --metrics-listen 127.0.0.1:0 --nats-url "nats://127.0.0.1:$nats_port" --report-interval-ms 1000 \
   >"$out/scheduler.log" 2>&1 &
 pids="$pids $!"
 sleep 2
-node dist/shared/cli/main.js agent --node-name gpu-check --address 127.0.0.1 --state-dir "$work/agent" \
+node dist/cli/main.js agent --node-name gpu-check --address 127.0.0.1 --state-dir "$work/agent" \
   --metrics-listen 127.0.0.1:0 --collect-interval-ms 5000 \
   --set runner.allowedUsers=[nobody,root] --set runner.allowRoot=true --set collectors.amd.enabled=false \
   --set topology.leaf=leaf-0 --set topology.spine=spine-0 \
   --nats-url "nats://127.0.0.1:$nats_port" >"$out/agent.log" 2>&1 &
 pids="$pids $!"
 for _ in $(seq 1 30); do
-  node dist/shared/cli/main.js nodes 2>/dev/null | grep -q gpu-check && break
+  node dist/cli/main.js nodes 2>/dev/null | grep -q gpu-check && break
   sleep 1
 done
-node dist/shared/cli/main.js nodes | tee "$out/nodes.txt"
+node dist/cli/main.js nodes | tee "$out/nodes.txt"
 cat >"$work/cuda-check.py" <<'EOF'
 import os, sys
 vis = os.environ.get("CUDA_VISIBLE_DEVICES", "")
@@ -174,15 +174,15 @@ workdir: /tmp
 maxRetries: 0
 timeLimit: 10m
 EOF
-  submit_out=$(node dist/shared/cli/main.js submit "$work/$name.yaml" --json 2>&1) || { fail "submit $name: $submit_out"; return 1; }
+  submit_out=$(node dist/cli/main.js submit "$work/$name.yaml" --json 2>&1) || { fail "submit $name: $submit_out"; return 1; }
   job=$(node -e 'try{console.log(JSON.parse(process.argv[1]).id)}catch{console.log("")}' "$submit_out")
   for _ in $(seq 1 90); do
-    state=$(node dist/shared/cli/main.js job "$job" --json 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).state)}catch{console.log("")}})')
+    state=$(node dist/cli/main.js job "$job" --json 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).state)}catch{console.log("")}})')
     case "$state" in succeeded | failed | cancelled) break ;; esac
     sleep 1
   done
-  node dist/shared/cli/main.js job "$job" | tee "$out/$name-job.txt"
-  node dist/shared/cli/main.js logs "$job" --rank 0 | tee "$out/$name-rank0.log"
+  node dist/cli/main.js job "$job" | tee "$out/$name-job.txt"
+  node dist/cli/main.js logs "$job" --rank 0 | tee "$out/$name-rank0.log"
   [ "$state" = succeeded ]
 }
 if ! run_job gpu-check-nobody nobody; then
@@ -190,7 +190,7 @@ if ! run_job gpu-check-nobody nobody; then
   # python3 (and torch) may live where nobody cannot read: try as root to tell the two apart.
   run_job gpu-check-root root || fail "the job as root did not succeed"
 fi
-node dist/shared/cli/main.js topology | tee "$out/topology.txt"
+node dist/cli/main.js topology | tee "$out/topology.txt"
 kill $pids 2>/dev/null
 sleep 1
 kill -9 $pids 2>/dev/null

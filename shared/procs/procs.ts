@@ -141,9 +141,9 @@ export function packageRoot(): string {
   return dir;
 }
 
-/** The built CLI entry (dist/shared/cli/main.js). */
+/** The built CLI entry (dist/cli/main.js). */
 export function gantryEntry(): string {
-  return path.join(packageRoot(), 'dist', 'shared', 'cli', 'main.js');
+  return path.join(packageRoot(), 'dist', 'cli', 'main.js');
 }
 
 /**

@@ -28,7 +28,7 @@ export interface CliResult {
 export const CHILD_ENV: NodeJS.ProcessEnv = { NODE_OPTIONS: '' };
 
 /**
- * Runs `node dist/shared/cli/main.js ...args` to completion. A safety net, not a timing check: a run
+ * Runs `node dist/cli/main.js ...args` to completion. A safety net, not a timing check: a run
  * still going after timeoutMs is killed (code null, signal SIGKILL) and the test fails on its code.
  */
 export function runCli(t: Test, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {

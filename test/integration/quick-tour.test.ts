@@ -4,7 +4,7 @@
  * them for real:
  *
  *  - `bash scripts/demo.sh [ARGS]` is the demo the other commands talk to. The test starts what that
- *    script ends with, `node dist/shared/cli/main.js demo [ARGS]` with /usr/sbin on PATH, and not
+ *    script ends with, `node dist/cli/main.js demo [ARGS]` with /usr/sbin on PATH, and not
  *    the script itself: its set-up part installs with apt, may run `npm ci`, and rebuilds dist/,
  *    which would change the build under the other test files running beside this one. The demo gets
  *    `--grpc-port` on a free port (7070 may be taken on a shared machine) and `--duration-s` as a
@@ -35,7 +35,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { parse as parseYaml } from 'yaml';
 import { freePort, gantryEntry, processesMentioning, startChild, stopProcessesMentioning, type Child } from '../../shared/procs/index.js';
-import { demoNodes } from '../../shared/cli/demo.js';
+import { demoNodes } from '../../cli/demo.js';
 import { requireBuilt, tempDir, waitFor, which, ROOT } from '../harness/cluster.js';
 
 const require = createRequire(import.meta.url);
@@ -179,7 +179,7 @@ function columnOf(header: string, row: string, column: string): string {
 const CHECKS: Check[] = [
   {
     what: 'gantry nodes: the table lists every demo node, ready, with its GPUs',
-    match: /^node dist\/shared\/cli\/main\.js nodes(?!.*--json)(\s|$)/,
+    match: /^node dist\/cli\/main\.js nodes(?!.*--json)(\s|$)/,
     check(t, out, cmd, demo) {
       const [header, ...rows] = out.trimEnd().split('\n');
       if (cmd.comment) t.equal(header!.split(/\s+/).join(' '), cmd.comment, 'the header is the one the README names');
@@ -193,7 +193,7 @@ const CHECKS: Check[] = [
   },
   {
     what: 'gantry nodes --json: every demo node, with the fields the README names',
-    match: /^node dist\/shared\/cli\/main\.js nodes .*--json(\s|$)/,
+    match: /^node dist\/cli\/main\.js nodes .*--json(\s|$)/,
     check(t, out, cmd, demo) {
       const nodes = JSON.parse(out) as Array<Record<string, unknown>>;
       t.same(nodes.map((n) => n.name).sort(), [...demo.nodes.keys()].sort(), 'one element per demo node');
@@ -212,7 +212,7 @@ const CHECKS: Check[] = [
   },
   {
     what: "gantry jobs: the demo's sample jobs, placed",
-    match: /^node dist\/shared\/cli\/main\.js jobs(\s|$)/,
+    match: /^node dist\/cli\/main\.js jobs(\s|$)/,
     check(t, out, _cmd, demo) {
       const [header, ...rows] = out.trimEnd().split('\n');
       t.match(header, /^ID\s+KIND\s+.*STATE/, 'a jobs table');
@@ -235,7 +235,7 @@ const CHECKS: Check[] = [
   },
   {
     what: "gantry agent inventory --json: the stand-in's capture, parsed",
-    match: /(^|\s)node dist\/shared\/cli\/main\.js agent inventory .*--json/,
+    match: /(^|\s)node dist\/cli\/main\.js agent inventory .*--json/,
     check(t, out, cmd) {
       const xmlPath = /GANTRY_SIM_NVIDIA_XML=(\S+)/.exec(cmd.command)?.[1];
       if (!t.ok(xmlPath, 'the line names the capture it serves')) return;
@@ -249,7 +249,7 @@ const CHECKS: Check[] = [
   },
   {
     what: 'gantry plan: the example job fits the example cluster, every rank on a node of that cluster',
-    match: /^node dist\/shared\/cli\/main\.js plan\s/,
+    match: /^node dist\/cli\/main\.js plan\s/,
     check(t, out, cmd) {
       const clusterFile = /--cluster\s+(\S+)/.exec(cmd.command)?.[1];
       const jobFile = /--job\s+(\S+)/.exec(cmd.command)?.[1];

@@ -19,7 +19,7 @@ import { DEFAULT_QUEUE } from '../../../scheduler/queue/index.js';
 import { loadClusterText } from '../../../scheduler/topology/index.js';
 import type { Placement } from '../../../scheduler/placement/index.js';
 import { parseJobSpec, type JobSpec } from '../../../shared/jobspec/index.js';
-import { planCommand } from '../../../shared/cli/plan.js';
+import { planCommand } from '../../../cli/plan.js';
 import { jobRecord } from '../../builders/job.js';
 import { randomClusterDoc, randomJobDoc } from '../../builders/plan-input.js';
 import { rng } from '../../builders/prng.js';

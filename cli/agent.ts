@@ -1,9 +1,9 @@
-import { systemClock } from '../clock/index.js';
-import { runUntilSignalled } from '../lifecycle/index.js';
-import { createLogger } from '../log/index.js';
-import { createAgent, probeOnce } from '../../agent/main.js';
-import { agentConfigSchema, agentEnv, agentFlags } from '../../agent/config.js';
-import { EXIT_USAGE, type CliIO, type Command } from './command.js';
+import { systemClock } from '../shared/clock/index.js';
+import { runUntilSignalled } from '../shared/lifecycle/index.js';
+import { createLogger } from '../shared/log/index.js';
+import { createAgent, probeOnce } from '../agent/main.js';
+import { agentConfigSchema, agentEnv, agentFlags } from '../agent/config.js';
+import { EXIT_USAGE, type CliIO, type Command } from '../shared/cli/command.js';
 import { configFromArgs, configUsage, isUsageError } from './config-args.js';
 
 async function inventory(argv: string[], io: CliIO): Promise<number> {

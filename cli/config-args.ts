@@ -1,9 +1,9 @@
 /** Flags shared by the daemon subcommands: --config FILE, --set key=value, and per-daemon shortcuts. */
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
-import { ConfigError, InvalidArgumentError } from '../errors/index.js';
-import { loadConfig, type EnvBinding, type FlagBinding } from '../config/index.js';
-import type { CliIO } from './command.js';
+import { ConfigError, InvalidArgumentError } from '../shared/errors/index.js';
+import { loadConfig, type EnvBinding, type FlagBinding } from '../shared/config/index.js';
+import type { CliIO } from '../shared/cli/command.js';
 
 export function configUsage(command: string, flags: readonly FlagBinding[], env: readonly EnvBinding[]): string {
   const lines = [

@@ -3,7 +3,7 @@ import t from 'tap';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { requireBuilt, tempDir } from '../../harness/cluster.js';
+import { requireBuilt, tempDir } from '../harness/cluster.js';
 
 const entry = requireBuilt();
 

@@ -6,9 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isGantryError, InvalidArgumentError } from '../errors/index.js';
-import { parseJobSpec, type JobSpec } from '../jobspec/index.js';
-import { loadClusterText, type LoadedCluster } from '../../scheduler/topology/index.js';
+import { isGantryError, InvalidArgumentError } from '../shared/errors/index.js';
+import { parseJobSpec, type JobSpec } from '../shared/jobspec/index.js';
+import { loadClusterText, type LoadedCluster } from '../scheduler/topology/index.js';
 import {
   describeRequest,
   gpuList,
@@ -20,9 +20,9 @@ import {
   type JobOutcome,
   type Placement,
   type Reason,
-} from '../../scheduler/placement/index.js';
-import type { CliIO, Command } from './command.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './command.js';
+} from '../scheduler/placement/index.js';
+import type { CliIO, Command } from '../shared/cli/command.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../shared/cli/command.js';
 
 const USAGE = `usage: gantry plan --cluster <cluster.yaml> --job <job.yaml> [--json]
 

@@ -1,4 +1,4 @@
-/** `gantry plan` as a real child process of the built CLI (dist/shared/cli/main.js). */
+/** `gantry plan` as a real child process of the built CLI (dist/cli/main.js). */
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -6,21 +6,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'dist/shared/cli/main.js');
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const cli = join(root, 'dist/cli/main.js');
 const examples = join(root, 'examples');
 
 /** Newest modification time of the sources `gantry plan` is built from. */
 function newestSource(): number {
   let newest = 0;
-  for (const dir of ['shared/cli', 'shared/jobspec', 'shared/errors', 'scheduler/placement', 'scheduler/topology']) {
+  for (const dir of ['cli', 'shared/cli', 'shared/jobspec', 'shared/errors', 'scheduler/placement', 'scheduler/topology']) {
     for (const f of readdirSync(join(root, dir))) if (f.endsWith('.ts')) newest = Math.max(newest, statSync(join(root, dir, f)).mtimeMs);
   }
   return newest;
 }
 
 // Build when dist is missing or older than the sources (CI builds first; this keeps a bare `npx tap` honest).
-const plan = join(root, 'dist/shared/cli/plan.js');
+const plan = join(root, 'dist/cli/plan.js');
 if (!existsSync(cli) || !existsSync(plan) || statSync(plan).mtimeMs < newestSource()) {
   // tsc emits even when files outside this command have type errors; the check below is what counts.
   spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { cwd: root, stdio: 'ignore' });
@@ -46,7 +46,7 @@ function file(name: string, text: string): string {
 }
 
 t.test('the CLI is built', async (t) => {
-  t.ok(existsSync(plan), 'dist/shared/cli/plan.js exists');
+  t.ok(existsSync(plan), 'dist/cli/plan.js exists');
   t.match(execFileSync(process.execPath, [cli, 'plan', '--help'], { encoding: 'utf8' }), /usage: gantry plan --cluster/);
 });
 

@@ -1,9 +1,9 @@
-import { systemClock } from '../clock/index.js';
-import { runUntilSignalled } from '../lifecycle/index.js';
-import { createLogger } from '../log/index.js';
-import { createScheduler } from '../../scheduler/main.js';
-import { schedulerConfigSchema, schedulerEnv, schedulerFlags } from '../../scheduler/config.js';
-import { EXIT_USAGE, type Command } from './command.js';
+import { systemClock } from '../shared/clock/index.js';
+import { runUntilSignalled } from '../shared/lifecycle/index.js';
+import { createLogger } from '../shared/log/index.js';
+import { createScheduler } from '../scheduler/main.js';
+import { schedulerConfigSchema, schedulerEnv, schedulerFlags } from '../scheduler/config.js';
+import { EXIT_USAGE, type Command } from '../shared/cli/command.js';
 import { configFromArgs, configUsage, isUsageError } from './config-args.js';
 
 export const schedulerCommand: Command = {

@@ -7,17 +7,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ListNodesResponse__Output } from '../proto/index.js';
-import { freePort, gantryEntry, packageRoot, portIsFree, stopProcessesMentioning, startChild, waitForPort, type Child } from '../procs/index.js';
-import { nodeFromPb } from '../wire/index.js';
-import { EXIT_FAILURE, EXIT_USAGE, type CliIO, type Command } from './command.js';
-import { schedulerClient, unaryCall } from './client.js';
-import { nodesTable } from './nodes.js';
-import { jobsTable, jobText } from './job-format.js';
-import { jobViewFromPb, type JobView } from '../wire/index.js';
-import type { ListJobsResponse__Output as ListJobsResponse__Output2, PbJobOut } from '../proto/index.js';
+import type { ListNodesResponse__Output } from '../shared/proto/index.js';
+import { freePort, gantryEntry, packageRoot, portIsFree, stopProcessesMentioning, startChild, waitForPort, type Child } from '../shared/procs/index.js';
+import { nodeFromPb } from '../shared/wire/index.js';
+import { EXIT_FAILURE, EXIT_USAGE, type CliIO, type Command } from '../shared/cli/command.js';
+import { schedulerClient, unaryCall } from '../shared/cli/client.js';
+import { nodesTable } from '../shared/cli/nodes.js';
+import { jobsTable, jobText } from '../shared/cli/job-format.js';
+import { jobViewFromPb, type JobView } from '../shared/wire/index.js';
+import type { ListJobsResponse__Output as ListJobsResponse__Output2, PbJobOut } from '../shared/proto/index.js';
 import { readFileSync } from 'node:fs';
-import { findBinary } from '../../agent/main.js';
+import { findBinary } from '../agent/main.js';
 
 interface SimNode {
   name: string;

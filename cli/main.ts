@@ -1,22 +1,22 @@
 #!/usr/bin/env node
 /** The `gantry` executable: one entry, each subcommand in its own file, loaded on demand. */
-import type { Command, CliIO } from './command.js';
-import { EXIT_USAGE } from './command.js';
+import type { Command, CliIO } from '../shared/cli/command.js';
+import { EXIT_USAGE } from '../shared/cli/command.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   agent: { summary: 'run the node agent (gantry agent inventory: probe once and print)', load: async () => (await import('./agent.js')).agentCommand },
   demo: { summary: 'run a whole cluster on this machine: nats-server, scheduler, simulated agents', load: async () => (await import('./demo.js')).demoCommand },
-  submit: { summary: 'submit a job spec; --wait follows it until all ranks run', load: async () => (await import('./submit.js')).submitCommand },
-  jobs: { summary: 'list jobs', load: async () => (await import('./jobs.js')).jobsCommand },
-  job: { summary: 'one job: state, placement map, why pending', load: async () => (await import('./job.js')).jobCommand },
-  logs: { summary: "a rank's output through the scheduler; --follow keeps reading", load: async () => (await import('./logs.js')).logsCommand },
-  events: { summary: "the scheduler's events from NATS; --follow keeps tailing", load: async () => (await import('./events.js')).eventsCommand },
-  cancel: { summary: 'cancel a job', load: async () => (await import('./cancel.js')).cancelCommand },
-  topology: { summary: 'the topology tree with free and used GPUs per domain', load: async () => (await import('./topology.js')).topologyCommand },
-  cordon: { summary: 'take no new work on a node', load: async () => (await import('./node-actions.js')).cordonCommand },
-  uncordon: { summary: 'let a node take work again', load: async () => (await import('./node-actions.js')).uncordonCommand },
-  drain: { summary: 'take no new work on a node; running gangs finish', load: async () => (await import('./node-actions.js')).drainCommand },
-  nodes: { summary: 'list nodes: state, schedulability, health, GPUs', load: async () => (await import('./nodes.js')).nodesCommand },
+  submit: { summary: 'submit a job spec; --wait follows it until all ranks run', load: async () => (await import('../shared/cli/submit.js')).submitCommand },
+  jobs: { summary: 'list jobs', load: async () => (await import('../shared/cli/jobs.js')).jobsCommand },
+  job: { summary: 'one job: state, placement map, why pending', load: async () => (await import('../shared/cli/job.js')).jobCommand },
+  logs: { summary: "a rank's output through the scheduler; --follow keeps reading", load: async () => (await import('../shared/cli/logs.js')).logsCommand },
+  events: { summary: "the scheduler's events from NATS; --follow keeps tailing", load: async () => (await import('../shared/cli/events.js')).eventsCommand },
+  cancel: { summary: 'cancel a job', load: async () => (await import('../shared/cli/cancel.js')).cancelCommand },
+  topology: { summary: 'the topology tree with free and used GPUs per domain', load: async () => (await import('../shared/cli/topology.js')).topologyCommand },
+  cordon: { summary: 'take no new work on a node', load: async () => (await import('../shared/cli/node-actions.js')).cordonCommand },
+  uncordon: { summary: 'let a node take work again', load: async () => (await import('../shared/cli/node-actions.js')).uncordonCommand },
+  drain: { summary: 'take no new work on a node; running gangs finish', load: async () => (await import('../shared/cli/node-actions.js')).drainCommand },
+  nodes: { summary: 'list nodes: state, schedulability, health, GPUs', load: async () => (await import('../shared/cli/nodes.js')).nodesCommand },
   scheduler: { summary: 'run the scheduler daemon', load: async () => (await import('./scheduler.js')).schedulerCommand },
   plan: { summary: 'plan a job against a described cluster, running nothing', load: async () => (await import('./plan.js')).planCommand },
 };
