@@ -3,7 +3,8 @@ import type { GangRequest } from '../../scheduler/placement/index.js';
 import type { TopologyTree } from '../../scheduler/topology/index.js';
 import type { Rng } from './prng.js';
 
-function divisors(n: number): number[] {
+/** The divisors of n from 2 up (slice sizes that divide a gang). */
+export function divisors(n: number): number[] {
   const out: number[] = [];
   for (let d = 2; d <= n; d++) if (n % d === 0) out.push(d);
   return out;
@@ -30,11 +31,18 @@ export function randomGang(rng: Rng, tree: TopologyTree, maxRanks = 24): GangReq
     if (ds.length) topology.slice = { size: rng.pick(ds), level: levels[rng.int(0, Math.min(capIdx, tree.top))] as string };
   }
   if (Object.keys(topology).length) req.topology = topology;
-  const a = rng.next();
-  if (a < 0.12) req.accelerator = { model: 'H100*' };
-  else if (a < 0.16) req.accelerator = { model: 'a100-sxm?-40gb' };
-  else if (a < 0.24) req.accelerator = { minMemoryGiB: 60, vendor: 'nvidia' };
-  if (rng.chance(0.1)) req.sameFirmware = true;
+  Object.assign(req, randomConstraints(rng));
   if (rng.chance(0.1)) req.mode = rng.pick(['pack', 'fill'] as const);
   return req;
+}
+
+/** Node constraints now and then: a model glob (either case), a memory floor with a vendor, same firmware. */
+export function randomConstraints(rng: Rng): Pick<GangRequest, 'accelerator' | 'sameFirmware'> {
+  const out: Pick<GangRequest, 'accelerator' | 'sameFirmware'> = {};
+  const a = rng.next();
+  if (a < 0.12) out.accelerator = { model: 'H100*' };
+  else if (a < 0.16) out.accelerator = { model: 'a100-sxm?-40gb' };
+  else if (a < 0.24) out.accelerator = { minMemoryGiB: 60, vendor: 'nvidia' };
+  if (rng.chance(0.1)) out.sameFirmware = true;
+  return out;
 }

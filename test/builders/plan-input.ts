@@ -10,6 +10,7 @@
  * driver versions. Jobs: every kind; for each, any required/preferred combination the levels
  * allow, slices, accelerator filters and same firmware now and then.
  */
+import { divisors, randomConstraints } from './gang.js';
 import type { Rng } from './prng.js';
 
 export interface ClusterDoc {
@@ -93,12 +94,6 @@ export function randomClusterDoc(rng: Rng, options: { minNodes?: number; maxNode
   return { levels, nodes: rng.shuffle(nodes) };
 }
 
-function divisors(n: number): number[] {
-  const out: number[] = [];
-  for (let d = 2; d <= n; d++) if (n % d === 0) out.push(d);
-  return out;
-}
-
 /**
  * A random job spec for a cluster with these configured levels. `node` and `cluster` are levels
  * too: the names a job may give run `node`, the configured levels, `cluster`.
@@ -128,11 +123,7 @@ export function randomJobDoc(rng: Rng, levels: readonly string[], name = 'job'):
     if (ds.length) topology.slice = { size: rng.pick(ds), level: all[rng.int(0, Math.min(cap, all.length - 2))] };
   }
   if (Object.keys(topology).length) job.topology = topology;
-  const a = rng.next();
-  if (a < 0.1) job.accelerator = { model: 'H100*' };
-  else if (a < 0.14) job.accelerator = { model: 'a100-sxm?-40gb' };
-  else if (a < 0.2) job.accelerator = { minMemoryGiB: 60, vendor: 'nvidia' };
-  if (rng.chance(0.1)) job.sameFirmware = true;
+  Object.assign(job, randomConstraints(rng));
   if (kind === 'Inference') {
     const max = rng.int(1, 3);
     job.replicas = { min: rng.int(1, max), max };

@@ -27,18 +27,15 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { parse as parseYaml } from 'yaml';
 import { freePort, gantryEntry, processesMentioning, startChild, stopProcessesMentioning, type Child } from '../../shared/procs/index.js';
 import { demoNodes } from '../../cli/demo.js';
 import { requireBuilt, tempDir, waitFor, which, ROOT } from '../harness/cluster.js';
+import { listServices } from '../harness/reflection.js';
 
-const require = createRequire(import.meta.url);
 
 const DEFAULT_ADDRESS = '127.0.0.1:7070';
 
@@ -130,26 +127,11 @@ function runLine(line: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Prom
 
 /** What `grpcurl -plaintext ADDR list` prints, through the server reflection service (v1). */
 async function reflectionList(address: string): Promise<Ran> {
-  const def = protoLoader.loadSync(require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto'));
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    grpc: { reflection: { v1: { ServerReflection: new (a: string, c: grpc.ChannelCredentials) => grpc.Client & { ServerReflectionInfo: Function } } } };
-  };
-  const client = new pkg.grpc.reflection.v1.ServerReflection(address, grpc.credentials.createInsecure());
   try {
-    const call = client.ServerReflectionInfo({ deadline: Date.now() + 10_000 }) as grpc.ClientDuplexStream<object, { listServicesResponse?: { service: Array<{ name: string }> } }>;
-    const names = await new Promise<string[]>((resolve, reject) => {
-      call.on('data', (m) => {
-        resolve((m.listServicesResponse?.service ?? []).map((s: { name: string }) => s.name));
-        call.end();
-      });
-      call.on('error', reject);
-      call.write({ listServices: '' });
-    });
-    return { code: 0, stdout: names.sort().map((n) => `${n}\n`).join(''), stderr: '' };
+    const names = await listServices(address, 'v1');
+    return { code: 0, stdout: names.map((n) => `${n}\n`).join(''), stderr: '' };
   } catch (e) {
     return { code: 1, stdout: '', stderr: `Failed to list services: ${(e as Error).message}\n` };
-  } finally {
-    client.close();
   }
 }
 

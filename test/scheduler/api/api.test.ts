@@ -9,6 +9,7 @@ import { inventoryToPb } from '../../../shared/wire/index.js';
 import { emptyInventory } from '../../../shared/domain/index.js';
 import { httpGet, listNodes, startScheduler, waitFor, which } from '../../harness/cluster.js';
 import { jobYaml } from '../../builders/job.js';
+import { listServices } from '../../harness/reflection.js';
 
 const require = createRequire(import.meta.url);
 
@@ -32,21 +33,7 @@ t.test('scheduler gRPC API', async (t) => {
   });
 
   t.test('server reflection lists the services', async (t) => {
-    const def = protoLoader.loadSync(require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1alpha/reflection.proto'));
-    const pkg = grpc.loadPackageDefinition(def) as unknown as {
-      grpc: { reflection: { v1alpha: { ServerReflection: new (a: string, c: grpc.ChannelCredentials) => grpc.Client & { ServerReflectionInfo: Function } } } };
-    };
-    const client = new pkg.grpc.reflection.v1alpha.ServerReflection(sched.address, grpc.credentials.createInsecure());
-    t.teardown(() => client.close());
-    const call = client.ServerReflectionInfo() as grpc.ClientDuplexStream<object, { listServicesResponse?: { service: Array<{ name: string }> } }>;
-    const names = await new Promise<string[]>((resolve, reject) => {
-      call.on('data', (m) => {
-        resolve((m.listServicesResponse?.service ?? []).map((s: { name: string }) => s.name));
-        call.end();
-      });
-      call.on('error', reject);
-      call.write({ listServices: '' });
-    });
+    const names = await listServices(sched.address, 'v1alpha');
     t.ok(names.includes('gantry.v1.SchedulerService'), 'SchedulerService');
     t.ok(names.includes('gantry.v1.AgentService'), 'AgentService');
   });
