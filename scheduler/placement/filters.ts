@@ -86,7 +86,8 @@ export function nodeLabel(tree: TopologyTree, nodeId: number, key: string): stri
 /**
  * The job's nodeSelector: every entry must hold, a string by equality, a list by membership.
  * Reasons name the first entry (in the spec's order) that fails: `label pool is inference, not
- * training`, `label zone is c, not one of a, b`, `label pool missing (wants training)`.
+ * training`, `label zone is c, not one of a, b`, `label pool missing (wants training)`; for the
+ * built-in gantry.io/node, without the node's own name: `label gantry.io/node is not gpu-01`.
  */
 export const labelFilter: NodeFilter = {
   name: 'label',
@@ -100,7 +101,9 @@ export const labelFilter: NodeFilter = {
       const list = typeof want !== 'string';
       if (have !== undefined && (list ? want.includes(have) : have === want)) continue;
       const wanted = list ? `one of ${want.join(', ')}` : want;
-      return have === undefined ? `label ${key} missing (wants ${wanted})` : `label ${key} is ${have}, not ${wanted}`;
+      if (have === undefined) return `label ${key} missing (wants ${wanted})`;
+      // Every node's name differs: one counted line, not one per node.
+      return key === NODE_NAME_LABEL ? `label ${key} is not ${wanted}` : `label ${key} is ${have}, not ${wanted}`;
     }
     return null;
   },
