@@ -114,7 +114,15 @@ const NAME = /^[a-z0-9-]{1,63}$/;
 const LEVEL = /^[a-z][a-z0-9-]{0,62}$/;
 const levelName = z.string().regex(LEVEL, { error: 'must be a level name (lower-case letters, digits and -), e.g. nvlink, leaf, spine' });
 const nameField = z.string().regex(NAME, { error: 'must be 1-63 characters of a-z, 0-9 and -' });
-const versionField = z.string().regex(VERSION, { error: 'must be a version: dot-separated whole numbers, e.g. 550.54 or 12.4' });
+// Checked in validateJobSpec, so that an unquoted YAML number gets its own message.
+const versionField = z.unknown();
+
+/** A minimum version: a string of dot-separated whole numbers. A number is refused: YAML reads 12.10 as 12.1. */
+function versionValue(value: unknown, field: string): string {
+  if (typeof value === 'number') throw new InvalidArgumentError(field, `must be a version string; quote it ("${value}"): as a number, 12.10 would read as 12.1`);
+  if (typeof value !== 'string' || !VERSION.test(value)) throw new InvalidArgumentError(field, 'must be a version: dot-separated whole numbers, e.g. "550.54" or "12.4"');
+  return value;
+}
 const LABEL_VALUE_WORDS = 'a label value: 1-253 characters of letters, digits and . _ - : / + @';
 
 const schema = z.strictObject({
@@ -234,8 +242,8 @@ export function validateJobSpec(value: unknown): JobSpec {
   if (v.accelerator?.vendor !== undefined) accelerator.vendor = v.accelerator.vendor;
   if (v.accelerator?.model !== undefined) accelerator.model = v.accelerator.model;
   if (v.accelerator?.minMemoryGiB !== undefined) accelerator.minMemoryGiB = v.accelerator.minMemoryGiB;
-  if (v.accelerator?.minDriver !== undefined) accelerator.minDriver = v.accelerator.minDriver;
-  if (v.accelerator?.minCuda !== undefined) accelerator.minCuda = v.accelerator.minCuda;
+  if (v.accelerator?.minDriver !== undefined) accelerator.minDriver = versionValue(v.accelerator.minDriver, 'accelerator.minDriver');
+  if (v.accelerator?.minCuda !== undefined) accelerator.minCuda = versionValue(v.accelerator.minCuda, 'accelerator.minCuda');
   let nodeSelector: NodeSelector | undefined;
   if (v.nodeSelector !== undefined) {
     // The entries as given: a parser's record drops a `__proto__` key, which must be refused, not ignored.
