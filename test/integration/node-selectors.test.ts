@@ -45,6 +45,8 @@ t.test('node selectors on a three-node cluster with labelled agents', async (t) 
   }, 30_000);
   t.same(nodes.find((n) => n.name === 'gpu-02')?.labels, { pool: 'training', zone: 'b' }, 'the agent\'s labels are on its node record');
   t.equal(nodes.find((n) => n.name === 'gpu-03')?.labels['gantry.io/node'], 'gpu-01', 'stored as the agent sent it (placement ignores it)');
+  const listed = JSON.parse((await cli(['nodes', '--json'], env)).stdout) as Array<{ name: string; labels: Record<string, string> }>;
+  t.same(listed.find((n) => n.name === 'gpu-01')?.labels, { pool: 'training', zone: 'a' }, 'gantry nodes --json shows the labels');
   // The simulated GPUs report driver 580.105.08 and CUDA 13.0.
   t.equal(nodes[0]?.inventory.firmware.driverVersion, '580.105.08');
 
