@@ -406,12 +406,13 @@ export class JobManager {
   }
 
   private topology(nodes: readonly NodeRecord[]): TopologyTree {
-    // A node's place in the tree comes from its name and inventory only (nodeInputFromRecord), and
-    // records are replaced, never changed in place: a report that changed nothing keeps the
-    // inventory object, so the same names and inventories make the same tree. (Comparing whole
-    // records missed after every heartbeat, and then built and compared every node's input.)
+    // A node's place in the tree comes from its name, inventory and labels only (nodeInputFromRecord),
+    // and records are replaced, never changed in place: a report that changed nothing keeps the
+    // inventory and labels objects, so the same names, inventories and labels make the same tree.
+    // (Comparing whole records missed after every heartbeat, and then built and compared every node's input.)
     const prev = this.treeNodes;
-    const same = this.tree && nodes.length === prev.length && nodes.every((n, i) => n.name === prev[i]!.name && n.inventory === prev[i]!.inventory);
+    const same =
+      this.tree && nodes.length === prev.length && nodes.every((n, i) => n.name === prev[i]!.name && n.inventory === prev[i]!.inventory && n.labels === prev[i]!.labels);
     this.treeNodes = nodes;
     if (same) return this.tree!;
     const inputs = nodes.map((n) => inheritDomains(nodeInputFromRecord(n, this.opts.levels), this.opts.levels));

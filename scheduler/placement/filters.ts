@@ -3,7 +3,8 @@
  * request and, if not, why (the reason is counted in "does not fit" results). The
  * registry evaluates them once per snapshot and request shape and caches the mask.
  */
-import type { ClusterSnapshot } from '../topology/index.js';
+import { compareVersions, NODE_NAME_LABEL, versionSegments } from '../../shared/jobspec/index.js';
+import type { ClusterSnapshot, TopologyTree } from '../topology/index.js';
 import type { GangRequest } from './types.js';
 
 export interface NodeFilter {
@@ -77,7 +78,76 @@ export const memoryFilter: NodeFilter = {
   },
 };
 
-export const DEFAULT_FILTERS: readonly NodeFilter[] = [schedulableFilter, vendorFilter, modelFilter, memoryFilter];
+/** A node label's value (`gantry.io/node` is the node's name), undefined when the node lacks it. */
+export function nodeLabel(tree: TopologyTree, nodeId: number, key: string): string | undefined {
+  return key === NODE_NAME_LABEL ? tree.nodeName(nodeId) : tree.labels[nodeId]?.get(key);
+}
+
+/**
+ * The job's nodeSelector: every entry must hold, a string by equality, a list by membership.
+ * Reasons name the first entry (in the spec's order) that fails: `label pool is inference, not
+ * training`, `label zone is c, not one of a, b`, `label pool missing (wants training)`; for the
+ * built-in gantry.io/node, without the node's own name: `label gantry.io/node is not gpu-01`.
+ */
+export const labelFilter: NodeFilter = {
+  name: 'label',
+  requestKey: (r) => (r.nodeSelector ? JSON.stringify(r.nodeSelector) : ''),
+  check(snapshot, nodeId, r) {
+    const sel = r.nodeSelector;
+    if (!sel) return null;
+    for (const key of Object.keys(sel)) {
+      const want = sel[key] as string | readonly string[];
+      const have = nodeLabel(snapshot.tree, nodeId, key);
+      const list = typeof want !== 'string';
+      if (have !== undefined && (list ? want.includes(have) : have === want)) continue;
+      const wanted = list ? `one of ${want.join(', ')}` : want;
+      if (have === undefined) return `label ${key} missing (wants ${wanted})`;
+      // Every node's name differs: one counted line, not one per node.
+      return key === NODE_NAME_LABEL ? `label ${key} is not ${wanted}` : `label ${key} is ${have}, not ${wanted}`;
+    }
+    return null;
+  },
+};
+
+/** Segments of a request's version, parsed once per distinct string. */
+const wantCache = new Map<string, string[]>();
+function wantSegments(v: string): string[] {
+  let s = wantCache.get(v);
+  if (!s) {
+    s = versionSegments(v) ?? ['0'];
+    if (wantCache.size > 1000) wantCache.clear();
+    wantCache.set(v, s);
+  }
+  return s;
+}
+
+function versionCheck(what: string, have: string, want: string): string | null {
+  const h = versionSegments(have);
+  if (h === null) return have.trim() === '' ? `${what} unknown` : `${what} unknown (${have.trim()})`;
+  return compareVersions(h, wantSegments(want)) >= 0 ? null : `${what} ${have.trim()} below ${want}`;
+}
+
+/** accelerator.minDriver: `driver 535.104.05 below 550`, `driver unknown`. */
+export const driverFilter: NodeFilter = {
+  name: 'driver',
+  requestKey: (r) => r.accelerator?.minDriver ?? '',
+  check(snapshot, nodeId, r) {
+    const want = r.accelerator?.minDriver;
+    return want === undefined ? null : versionCheck('driver', snapshot.tree.driver[nodeId] ?? '', want);
+  },
+};
+
+/** accelerator.minCuda: `CUDA 12.2 below 12.4`, `CUDA unknown`. */
+export const cudaFilter: NodeFilter = {
+  name: 'cuda',
+  requestKey: (r) => r.accelerator?.minCuda ?? '',
+  check(snapshot, nodeId, r) {
+    const want = r.accelerator?.minCuda;
+    return want === undefined ? null : versionCheck('CUDA', snapshot.tree.cuda[nodeId] ?? '', want);
+  },
+};
+
+export const DEFAULT_FILTERS: readonly NodeFilter[] = [schedulableFilter, labelFilter, vendorFilter, modelFilter, memoryFilter, driverFilter, cudaFilter];
 
 /** Which nodes pass every filter, and the first failing reason of those that do not. */
 export interface FilterOutcome {

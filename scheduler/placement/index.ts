@@ -24,6 +24,10 @@ export {
   vendorFilter,
   modelFilter,
   memoryFilter,
+  labelFilter,
+  driverFilter,
+  cudaFilter,
+  nodeLabel,
   globToRegExp,
 } from './filters.js';
 export { chooseGpus } from './gpus.js';

@@ -102,6 +102,9 @@ export function requestFromJobSpec(spec: JobSpec): JobPlacementRequest {
     if (spec.topology.slice) gang.topology.slice = { ...spec.topology.slice };
   }
   if (spec.sameFirmware) gang.sameFirmware = true;
+  if (spec.nodeSelector && Object.keys(spec.nodeSelector).length) {
+    gang.nodeSelector = Object.fromEntries(Object.entries(spec.nodeSelector).map(([k, v]) => [k, Array.isArray(v) ? [...v] : v]));
+  }
   gang.mode = modeForJob(spec);
   const out: JobPlacementRequest = {
     kind: spec.kind,

@@ -13,7 +13,20 @@ export type PlacementMode = 'pack' | 'fill';
 export interface GangRequest {
   ranks: number;
   gpusPerRank: number;
-  accelerator?: { vendor?: 'nvidia' | 'amd'; model?: string; minMemoryGiB?: number };
+  accelerator?: {
+    vendor?: 'nvidia' | 'amd';
+    model?: string;
+    minMemoryGiB?: number;
+    /** Lowest driver version (`550.54`), compared segment by segment numerically; a node with none fails. */
+    minDriver?: string;
+    /** Lowest CUDA version (`12.4`), likewise. */
+    minCuda?: string;
+  };
+  /**
+   * Node labels that must all hold: label -> the value it must equal, or a list it must be one of.
+   * `gantry.io/node` is every node's name.
+   */
+  nodeSelector?: Record<string, string | readonly string[]>;
   topology?: {
     /** The whole gang inside one domain of this level, else it does not fit. */
     required?: string;

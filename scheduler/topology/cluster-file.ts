@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { LinkGroup } from '../../shared/domain/index.js';
 import { InvalidArgumentError } from '../../shared/errors/index.js';
-import { parseDocument, zodToInvalidArgument, MAX_DOCUMENT_BYTES } from '../../shared/jobspec/index.js';
+import { parseDocument, zodToInvalidArgument, MAX_DOCUMENT_BYTES, LABEL_KEY, NODE_NAME_LABEL } from '../../shared/jobspec/index.js';
 import { buildTopology, type TopologyNodeInput, type TopologyTree } from './tree.js';
 import { ClusterSnapshot, type NodeState } from './snapshot.js';
 
@@ -25,6 +25,7 @@ const nodeSchema = z.strictObject({
   driver: z.string().max(64).optional(),
   cuda: z.string().max(64).optional(),
   domains: z.record(z.string(), z.string().min(1).max(253)).optional(),
+  labels: z.record(z.string(), z.string().max(253)).optional(),
   gpuGroups: z.array(group).max(256).optional(),
   usedGpus: z.array(gpuIndex).optional(),
   unhealthyGpus: z.array(gpuIndex).optional(),
@@ -77,6 +78,13 @@ export function validateClusterDescription(value: unknown): ClusterDescription {
     if (n.memoryGiB !== undefined) input.memoryGiB = n.memoryGiB;
     if (n.driver !== undefined) input.driver = n.driver;
     if (n.cuda !== undefined) input.cuda = n.cuda;
+    if (n.labels) {
+      for (const key of Object.keys(n.labels)) {
+        if (!LABEL_KEY.test(key)) throw new InvalidArgumentError(`${f}.labels.${key}`, 'must be a label key: an optional DNS prefix and /, then 1-63 letters, digits, - _ . (pool, example.com/tier)');
+        if (key === NODE_NAME_LABEL) throw new InvalidArgumentError(`${f}.labels.${key}`, `is built in: every node's ${NODE_NAME_LABEL} label is its name`);
+      }
+      input.labels = { ...n.labels };
+    }
     nodes.push(input);
     states.set(n.name, {
       usedGpus: n.usedGpus ?? [],

@@ -4,6 +4,7 @@
  * `nvlink` level, then the domains the agent reports (topology file or labels).
  */
 import type { NodeRecord, Vendor } from '../../shared/domain/index.js';
+import { NODE_NAME_LABEL } from '../../shared/jobspec/index.js';
 import type { TopologyNodeInput } from './tree.js';
 import type { NodeState } from './snapshot.js';
 
@@ -22,6 +23,9 @@ export function nodeInputFromRecord(record: NodeRecord, levels: readonly string[
   const fabric = inv.topology.fabric;
   if (levels.includes(NVLINK_LEVEL) && fabric?.trusted) domains[NVLINK_LEVEL] = `${fabric.clusterUuid}/${fabric.cliqueId}`;
   const vendor: Vendor = first?.vendor ?? 'unknown';
+  // The built-in gantry.io/node label is the node's name (the placement filter reads the name); an agent cannot set it.
+  const labels = { ...record.labels };
+  delete labels[NODE_NAME_LABEL];
   const memMiB = gpus.reduce((m, g) => (m === 0 ? g.memoryMiB : Math.min(m, g.memoryMiB)), 0);
   return {
     name: record.name,
@@ -32,6 +36,7 @@ export function nodeInputFromRecord(record: NodeRecord, levels: readonly string[
     memoryGiB: memMiB / 1024,
     driver: inv.firmware.driverVersion,
     cuda: inv.firmware.cudaVersion,
+    labels,
     linkGroups: inv.topology.linkGroups.map((g) => ({ kind: g.kind, gpus: g.gpus.filter((x) => x >= 0 && x < gpus.length) })),
   };
 }

@@ -30,6 +30,8 @@ export interface TopologyNodeInput {
   memoryGiB?: number;
   driver?: string;
   cuda?: string;
+  /** Node labels (the agent's `labels`, the cluster file's `labels`), matched by a job's nodeSelector. */
+  labels?: Record<string, string>;
   /** GPU link groups (NVLink/NVSwitch, PCIe switch, NUMA); empty when unknown. */
   linkGroups?: LinkGroup[];
 }
@@ -76,6 +78,8 @@ export class TopologyTree {
   readonly memoryGiB: Float64Array;
   readonly driver: readonly string[];
   readonly cuda: readonly string[];
+  /** Per node: its labels (without the built-in gantry.io/node, which is its name). */
+  readonly labels: readonly ReadonlyMap<string, string>[];
   readonly linkGroups: readonly (readonly LinkGroup[])[];
   private readonly nodeIds: Map<string, number>;
   private readonly domainIds: Map<string, number>[];
@@ -165,6 +169,8 @@ export class TopologyTree {
     this.memoryGiB = Float64Array.from(init.nodes.map((x) => x.memoryGiB ?? 0));
     this.driver = init.nodes.map((x) => x.driver ?? '');
     this.cuda = init.nodes.map((x) => x.cuda ?? '');
+    const noLabels: ReadonlyMap<string, string> = new Map();
+    this.labels = init.nodes.map((x) => (x.labels && Object.keys(x.labels).length ? new Map(Object.entries(x.labels)) : noLabels));
     this.linkGroups = init.nodes.map((x) => x.linkGroups ?? []);
     this.nodeIds = new Map(init.names[0]?.map((name, i) => [name, i]));
     this.domainIds = init.names.map((names) => new Map(names.map((name, i) => [name, i])));

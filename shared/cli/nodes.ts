@@ -18,6 +18,8 @@ export function nodeJson(n: NodeRecord): Record<string, unknown> {
     cuda: n.inventory.firmware.cudaVersion,
     address: n.address,
     domains: n.inventory.topology.domains,
+    /** The agent's labels (a job's nodeSelector matches them; gantry.io/node is the name). */
+    labels: n.labels,
     lastSeen: new Date(n.lastSeenMs).toISOString(),
     registered: new Date(n.registeredMs).toISOString(),
     agentVersion: n.agentVersion,

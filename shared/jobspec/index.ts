@@ -12,3 +12,14 @@ export { JOB_DEFAULTS, RESERVED_ENV, validateJobSpec, parseJobSpec, parseDuratio
 export type { DocumentOptions } from './document.js';
 export { parseDocument, utf8Length, MAX_DOCUMENT_BYTES } from './document.js';
 export { zodToInvalidArgument, fieldPath } from './zod-errors.js';
+export type { NodeSelector } from './selector.js';
+export {
+  LABEL_KEY,
+  LABEL_VALUE,
+  MAX_SELECTOR_ENTRIES,
+  MAX_SELECTOR_VALUES,
+  NODE_NAME_LABEL,
+  VERSION,
+  versionSegments,
+  compareVersions,
+} from './selector.js';

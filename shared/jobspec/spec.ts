@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { InvalidArgumentError } from '../errors/index.js';
 import { parseDocument, MAX_DOCUMENT_BYTES } from './document.js';
 import { zodToInvalidArgument } from './zod-errors.js';
+import { LABEL_KEY, LABEL_VALUE, MAX_SELECTOR_ENTRIES, MAX_SELECTOR_VALUES, VERSION, type NodeSelector } from './selector.js';
 
 export type JobKind = 'Training' | 'Inference' | 'Batch';
 export type AcceleratorVendor = 'nvidia' | 'amd';
@@ -16,6 +17,10 @@ export interface AcceleratorSpec {
   /** Glob on the GPU model name (`*` and `?`, case-insensitive), e.g. `H100*`. */
   model?: string;
   minMemoryGiB?: number;
+  /** Lowest driver version a node may have (`550.54`), compared segment by segment numerically. */
+  minDriver?: string;
+  /** Lowest CUDA version a node may have (`12.4`). */
+  minCuda?: string;
 }
 
 export interface SliceSpec {
@@ -61,6 +66,8 @@ export interface JobSpec {
   accelerator: AcceleratorSpec;
   topology: TopologySpec;
   sameFirmware: boolean;
+  /** Nodes whose agent labels match every entry (a value, or one of a list); absent: any node. */
+  nodeSelector?: NodeSelector;
   /** Inference: replica count range (1-1 for other kinds). */
   replicas: { min: number; max: number };
   /** Inference: level replicas are spread across. */
@@ -107,6 +114,16 @@ const NAME = /^[a-z0-9-]{1,63}$/;
 const LEVEL = /^[a-z][a-z0-9-]{0,62}$/;
 const levelName = z.string().regex(LEVEL, { error: 'must be a level name (lower-case letters, digits and -), e.g. nvlink, leaf, spine' });
 const nameField = z.string().regex(NAME, { error: 'must be 1-63 characters of a-z, 0-9 and -' });
+// Checked in validateJobSpec, so that an unquoted YAML number gets its own message.
+const versionField = z.unknown();
+
+/** A minimum version: a string of dot-separated whole numbers. A number is refused: YAML reads 12.10 as 12.1. */
+function versionValue(value: unknown, field: string): string {
+  if (typeof value === 'number') throw new InvalidArgumentError(field, `must be a version string; quote it ("${value}"): as a number, 12.10 would read as 12.1`);
+  if (typeof value !== 'string' || !VERSION.test(value)) throw new InvalidArgumentError(field, 'must be a version: dot-separated whole numbers, e.g. "550.54" or "12.4"');
+  return value;
+}
+const LABEL_VALUE_WORDS = 'a label value: 1-253 characters of letters, digits and . _ - : / + @';
 
 const schema = z.strictObject({
   kind: z.enum(['Training', 'Inference', 'Batch']),
@@ -125,6 +142,8 @@ const schema = z.strictObject({
         .regex(/^[A-Za-z0-9 ._\-*?+/()]+$/, { error: 'must be a model name or glob (letters, digits, space, . _ - + / ( ) and the wildcards * ?)' })
         .optional(),
       minMemoryGiB: z.number().positive().max(1_000_000).optional(),
+      minDriver: versionField.optional(),
+      minCuda: versionField.optional(),
     })
     .optional(),
   topology: z
@@ -135,6 +154,7 @@ const schema = z.strictObject({
     })
     .optional(),
   sameFirmware: z.boolean().optional(),
+  nodeSelector: z.record(z.string(), z.unknown()).optional(),
   replicas: z.strictObject({ min: z.int().min(0).max(10_000), max: z.int().min(1).max(10_000) }).optional(),
   spread: levelName.optional(),
   slo: z
@@ -222,6 +242,38 @@ export function validateJobSpec(value: unknown): JobSpec {
   if (v.accelerator?.vendor !== undefined) accelerator.vendor = v.accelerator.vendor;
   if (v.accelerator?.model !== undefined) accelerator.model = v.accelerator.model;
   if (v.accelerator?.minMemoryGiB !== undefined) accelerator.minMemoryGiB = v.accelerator.minMemoryGiB;
+  if (v.accelerator?.minDriver !== undefined) accelerator.minDriver = versionValue(v.accelerator.minDriver, 'accelerator.minDriver');
+  if (v.accelerator?.minCuda !== undefined) accelerator.minCuda = versionValue(v.accelerator.minCuda, 'accelerator.minCuda');
+  let nodeSelector: NodeSelector | undefined;
+  if (v.nodeSelector !== undefined) {
+    // The entries as given: a parser's record drops a `__proto__` key, which must be refused, not ignored.
+    const raw = (value as { nodeSelector?: unknown }).nodeSelector;
+    const entries = Object.entries(raw !== null && typeof raw === 'object' ? raw : v.nodeSelector);
+    if (entries.length > MAX_SELECTOR_ENTRIES) throw new InvalidArgumentError('nodeSelector', `takes at most ${MAX_SELECTOR_ENTRIES} labels`);
+    nodeSelector = {};
+    for (const [key, want] of entries) {
+      if (!LABEL_KEY.test(key)) {
+        throw new InvalidArgumentError(
+          `nodeSelector.${key}`,
+          'must be a label key: an optional DNS prefix and /, then 1-63 letters, digits, - _ . starting and ending with a letter or digit (pool, example.com/tier)',
+        );
+      }
+      const field = `nodeSelector.${key}`;
+      if (typeof want === 'string') {
+        if (!LABEL_VALUE.test(want)) throw new InvalidArgumentError(field, `must be ${LABEL_VALUE_WORDS}`);
+        nodeSelector[key] = want;
+      } else if (Array.isArray(want)) {
+        if (want.length === 0) throw new InvalidArgumentError(field, 'a list of values needs at least 1 item');
+        if (want.length > MAX_SELECTOR_VALUES) throw new InvalidArgumentError(field, `takes at most ${MAX_SELECTOR_VALUES} values`);
+        want.forEach((w, i) => {
+          if (typeof w !== 'string' || !LABEL_VALUE.test(w)) throw new InvalidArgumentError(`${field}[${i}]`, `must be ${LABEL_VALUE_WORDS}`);
+        });
+        nodeSelector[key] = [...(want as string[])];
+      } else {
+        throw new InvalidArgumentError(field, `must be ${LABEL_VALUE_WORDS} (the label equals it) or a list of them (the label is one of them)`);
+      }
+    }
+  }
   const spec: JobSpec = {
     kind,
     name: v.name,
@@ -239,6 +291,7 @@ export function validateJobSpec(value: unknown): JobSpec {
     maxRetries: v.maxRetries ?? JOB_DEFAULTS.maxRetries,
     preemptGraceSeconds: v.preemptGraceSeconds ?? JOB_DEFAULTS.preemptGraceSeconds,
   };
+  if (nodeSelector) spec.nodeSelector = nodeSelector;
   if (v.spread !== undefined) spec.spread = v.spread;
   if (v.slo) spec.slo = { ...v.slo };
   if (v.workdir !== undefined) spec.workdir = v.workdir;

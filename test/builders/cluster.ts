@@ -62,7 +62,8 @@ export interface RandomClusterOptions {
 /**
  * A small random cluster with three levels [nvlink, leaf, spine]: multi-node NVLink
  * domains beside nodes that are their own, partial nodes, unhealthy GPUs, failed and
- * cordoned nodes, two GPU models and two firmware versions.
+ * cordoned nodes, two GPU models, three driver and CUDA versions (some unknown), and
+ * `pool`/`zone` labels.
  */
 export function randomSmallCluster(rng: Rng, options: RandomClusterOptions = {}): TestCluster {
   const maxNodes = options.maxNodes ?? 12;
@@ -109,7 +110,21 @@ export function randomSmallCluster(rng: Rng, options: RandomClusterOptions = {})
       }
     }
   }
-  return cluster(['nvlink', 'leaf', 'spine'], rng.shuffle(nodes));
+  const shuffled = rng.shuffle(nodes);
+  // Labels for nodeSelector and more driver/CUDA versions (some unknown) for minDriver/minCuda.
+  for (const node of shuffled) {
+    const pool = rng.pick(['training', 'training', 'inference', '']);
+    const zone = rng.pick(['a', 'b', 'c']);
+    node.labels = pool ? { pool, zone } : { zone };
+    const dv = rng.next();
+    if (dv < 0.1) node.driver = '550.100.01';
+    else if (dv < 0.15) node.driver = '';
+    const cv = rng.next();
+    if (cv < 0.1) node.cuda = '12.10';
+    else if (cv < 0.2) node.cuda = '12.2';
+    else if (cv < 0.25) node.cuda = '';
+  }
+  return cluster(['nvlink', 'leaf', 'spine'], shuffled);
 }
 
 /** A plain node with `gpus` GPUs of which `free` are free (the lowest indices are the used ones). */

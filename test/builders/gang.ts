@@ -10,7 +10,7 @@ export function divisors(n: number): number[] {
   return out;
 }
 
-/** A random gang for a small cluster: slices, partial nodes, required/preferred levels, filters. */
+/** A random gang for a small cluster: slices, partial nodes, required/preferred levels, filters, node selectors, minimum versions. */
 export function randomGang(rng: Rng, tree: TopologyTree, maxRanks = 24): GangRequest {
   const g = rng.pick([1, 1, 1, 2, 2, 4, 8]);
   const ranks = rng.int(1, maxRanks);
@@ -33,6 +33,17 @@ export function randomGang(rng: Rng, tree: TopologyTree, maxRanks = 24): GangReq
   if (Object.keys(topology).length) req.topology = topology;
   Object.assign(req, randomConstraints(rng));
   if (rng.chance(0.1)) req.mode = rng.pick(['pack', 'fill'] as const);
+  // Node selection (labels of randomSmallCluster, the built-in gantry.io/node) and minimum versions.
+  const sel = rng.next();
+  if (sel < 0.1) req.nodeSelector = { pool: 'training' };
+  else if (sel < 0.16) req.nodeSelector = { zone: ['a', 'b'] };
+  else if (sel < 0.18) req.nodeSelector = { pool: 'inference', zone: 'c' };
+  else if (sel < 0.21) req.nodeSelector = { 'gantry.io/node': [0, 0, 0, 0].map(() => tree.nodeName(rng.int(0, tree.nodeCount - 1))) };
+  const ver = rng.next();
+  if (ver < 0.08) req.accelerator = { ...req.accelerator, minDriver: '550.54' };
+  else if (ver < 0.1) req.accelerator = { ...req.accelerator, minDriver: '550.60' };
+  else if (ver < 0.16) req.accelerator = { ...req.accelerator, minCuda: '12.4' };
+  else if (ver < 0.18) req.accelerator = { ...req.accelerator, minCuda: '12.5', minDriver: '535' };
   return req;
 }
 

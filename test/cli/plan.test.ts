@@ -129,3 +129,53 @@ t.test('bad flags and files exit 2 naming the flag or field', async (t) => {
     t.equal(r.stdout, '', `${label}: nothing on stdout`);
   }
 });
+
+t.test('node selection: labels and driver/CUDA versions from the cluster file, reasons naming them', async (t) => {
+  const r = gantry(['plan', '--cluster', 'cluster-pools.yaml', '--job', 'job-selector.yaml', '--json']);
+  t.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as Record<string, any>;
+  t.equal(j.fits, true);
+  t.same(j.ranks.map((x: { node: string }) => x.node), ['pool-t-00', 'pool-t-01'], 'training pool, zones a/b, new enough driver, one leaf');
+  // Four ranks: only pool-t-03 (4 GPUs free) is left that the selector and versions allow.
+  const big = file('selector-4.yaml', 'kind: Training\nname: sel\nranks: 4\ngpusPerRank: 8\nnodeSelector: {pool: training, zone: [a, b]}\naccelerator: {minDriver: "550.54", minCuda: "12.4"}\ncommand: [a]\n');
+  const no = gantry(['plan', '--cluster', join(examples, 'cluster-pools.yaml'), '--job', big, '--json'], dir);
+  t.equal(no.code, 1, no.stderr);
+  const nj = JSON.parse(no.stdout) as { fits: boolean; reasons: Array<{ level: string; reason: string; count: number }> };
+  t.same(
+    nj.reasons.filter((x) => x.level === 'node' && !x.reason.startsWith('none holds')),
+    [
+      { level: 'node', reason: 'label pool is inference, not training', count: 2 },
+      { level: 'node', reason: 'driver 535.104.05 below 550.54', count: 1 },
+      { level: 'node', reason: 'fewer than 8 free healthy GPUs', count: 1 },
+      { level: 'node', reason: 'label pool missing (wants training)', count: 1 },
+    ],
+  );
+  const text = gantry(['plan', '--cluster', join(examples, 'cluster-pools.yaml'), '--job', big], dir);
+  t.equal(text.code, 1);
+  t.match(text.stdout, /\n {4}2 nodes: label pool is inference, not training\n {4}1 node: driver 535\.104\.05 below 550\.54\n/);
+  // A CUDA minimum and a set that only the newest node meets.
+  const cuda = file('selector-cuda.yaml', 'kind: Training\nname: sel\ngpusPerRank: 8\nnodeSelector: {gantry.io/node: [dev-00, pool-i-00]}\naccelerator: {minCuda: "12.5"}\ncommand: [a]\n');
+  const c = gantry(['plan', '--cluster', join(examples, 'cluster-pools.yaml'), '--job', cuda, '--json'], dir);
+  t.equal(c.code, 0, c.stderr);
+  t.same((JSON.parse(c.stdout) as { ranks: Array<{ node: string }> }).ranks.map((x) => x.node), ['dev-00']);
+  const cuda2 = file('selector-cuda2.yaml', 'kind: Training\nname: sel\ngpusPerRank: 8\nnodeSelector: {gantry.io/node: pool-i-00}\naccelerator: {minCuda: "12.5"}\ncommand: [a]\n');
+  const c2 = gantry(['plan', '--cluster', join(examples, 'cluster-pools.yaml'), '--job', cuda2], dir);
+  t.equal(c2.code, 1);
+  t.match(c2.stdout, /\n {4}6 nodes: label gantry\.io\/node is not pool-i-00\n {4}1 node: CUDA 12\.4 below 12\.5\n/);
+  // Bad input names the file and field.
+  const bad: [string, string[], RegExp][] = [
+    ['selector value list item', ['--job', file('selector-bad.yaml', 'kind: Training\nname: x\nnodeSelector: {zone: [a, 7]}\ncommand: [a]\n')], /selector-bad\.yaml: nodeSelector\.zone\[1\]: must be a label value/],
+    ['version', ['--job', file('selector-ver.yaml', 'kind: Training\nname: x\naccelerator: {minDriver: "550.x"}\ncommand: [a]\n')], /selector-ver\.yaml: accelerator\.minDriver: must be a version/],
+    [
+      'cluster label key',
+      ['--job', file('selector-ok.yaml', 'kind: Training\nname: x\ncommand: [a]\n'), '--cluster', file('selector-c.yaml', 'nodes:\n  - {name: a, gpus: 8, labels: {"-pool": x}}\n')],
+      /selector-c\.yaml: nodes\[0\]\.labels\.-pool: must be a label key/,
+    ],
+  ];
+  for (const [label, args, want] of bad) {
+    const withCluster = args.includes('--cluster') ? args : ['--cluster', join(examples, 'cluster-pools.yaml'), ...args];
+    const b = gantry(['plan', ...withCluster], dir);
+    t.equal(b.code, 2, `${label}: exit 2`);
+    t.match(b.stderr, want, label);
+  }
+});

@@ -25,11 +25,13 @@ interface Tally {
   pack: number;
   fill: number;
   spanning: number;
+  /** Fitting gangs with a nodeSelector or a minimum driver/CUDA version. */
+  selected: number;
   failures: string[];
 }
 
 function runBatch(seed0: number, cases: number): Tally {
-  const tally: Tally = { checked: 0, fits: 0, sliced: 0, pack: 0, fill: 0, spanning: 0, failures: [] };
+  const tally: Tally = { checked: 0, fits: 0, sliced: 0, pack: 0, fill: 0, spanning: 0, selected: 0, failures: [] };
   for (let c = 0; c < cases; c++) {
     const seed = seed0 + c;
     const r = rng(seed);
@@ -53,6 +55,7 @@ function runBatch(seed0: number, cases: number): Tally {
       if (res.request.mode === 'pack') tally.pack++;
       else tally.fill++;
       if (res.placement.counts.length) tally.spanning++;
+      if (req.nodeSelector || req.accelerator?.minDriver || req.accelerator?.minCuda) tally.selected++;
       const errs = validate(cl.snapshot, req, res.placement);
       if (errs.length) tally.failures.push(`${where}: invalid placement: ${errs.join('; ')}`);
       const key = keyOf(cl.snapshot, req, placementSet(res.placement));
@@ -74,8 +77,10 @@ t.test(`engine equals the exhaustive optimum on ${CASES} random clusters × ${GA
   t.same(tally.failures.slice(0, 5), [], `${tally.failures.length} failures`);
   t.equal(tally.checked, CASES * GANGS_PER_CASE);
   // The random mix must exercise what it claims to: fitting, slices, both modes, spanning gangs.
-  t.ok(tally.fits > tally.checked * 0.3, `${tally.fits} of ${tally.checked} fit`);
+  // (Node selectors and minimum versions, in about a third of the gangs, leave fewer fitting than the 31% before them.)
+  t.ok(tally.fits > tally.checked * 0.25, `${tally.fits} of ${tally.checked} fit`);
   t.ok(tally.sliced > 300, `${tally.sliced} fitting gangs with slices`);
   t.ok(tally.pack > 500 && tally.fill > 500, `pack ${tally.pack}, fill ${tally.fill}`);
   t.ok(tally.spanning > 500, `${tally.spanning} gangs spanning several nodes`);
+  t.ok(tally.selected > 500, `${tally.selected} fitting gangs with a node selector or minimum versions`);
 });

@@ -48,6 +48,38 @@ function globMatch(glob: string, s: string): boolean {
   return m(0, 0);
 }
 
+/**
+ * Independent of the engine's version order: numbers from the leading `digits(.digits)*` of each,
+ * compared as numbers, shorter padded with zeros. Null when a version has no leading digits.
+ */
+function versionAtLeast(have: string, want: string): boolean | null {
+  const num = (v: string): number[] | null => {
+    const m = v.trim().match(/^v?[0-9]+(\.[0-9]+)*/);
+    return m ? m[0].replace(/^v/, '').split('.').map(Number) : null;
+  };
+  const h = num(have);
+  const w = num(want);
+  if (!h || !w) return null;
+  for (let i = 0; i < Math.max(h.length, w.length); i++) {
+    const a = h[i] ?? 0;
+    const b = w[i] ?? 0;
+    if (a !== b) return a > b;
+  }
+  return true;
+}
+
+/** Independent of the engine's label filter: every selector entry holds on the node's labels (gantry.io/node: its name). */
+function selectorHolds(snap: ClusterSnapshot, sel: NonNullable<GangRequest['nodeSelector']>, n: number): boolean {
+  const tree = snap.tree;
+  const labels = new Map(tree.labels[n] ?? []);
+  labels.set('gantry.io/node', tree.nodeName(n));
+  return Object.entries(sel).every(([k, v]) => {
+    const have = labels.get(k);
+    if (have === undefined) return false;
+    return Array.isArray(v) ? v.indexOf(have) >= 0 : v === have;
+  });
+}
+
 export function eligible(snap: ClusterSnapshot, req: GangRequest, n: number): boolean {
   const tree = snap.tree;
   if (snap.unusable[n] !== null) return false;
@@ -58,6 +90,9 @@ export function eligible(snap: ClusterSnapshot, req: GangRequest, n: number): bo
     const mem = tree.memoryGiB[n] ?? 0;
     if (mem <= 0 || mem < a.minMemoryGiB) return false;
   }
+  if (a?.minDriver !== undefined && versionAtLeast(tree.driver[n] ?? '', a.minDriver) !== true) return false;
+  if (a?.minCuda !== undefined && versionAtLeast(tree.cuda[n] ?? '', a.minCuda) !== true) return false;
+  if (req.nodeSelector && !selectorHolds(snap, req.nodeSelector, n)) return false;
   return true;
 }
 
