@@ -112,19 +112,23 @@ export function randomSmallCluster(rng: Rng, options: RandomClusterOptions = {})
   }
   const shuffled = rng.shuffle(nodes);
   // Labels for nodeSelector and more driver/CUDA versions (some unknown) for minDriver/minCuda.
-  for (const node of shuffled) {
-    const pool = rng.pick(['training', 'training', 'inference', '']);
-    const zone = rng.pick(['a', 'b', 'c']);
-    node.labels = pool ? { pool, zone } : { zone };
-    const dv = rng.next();
-    if (dv < 0.1) node.driver = '550.100.01';
-    else if (dv < 0.15) node.driver = '';
-    const cv = rng.next();
-    if (cv < 0.1) node.cuda = '12.10';
-    else if (cv < 0.2) node.cuda = '12.2';
-    else if (cv < 0.25) node.cuda = '';
-  }
+  for (const node of shuffled) Object.assign(node, randomNodeLabels(rng));
   return cluster(['nvlink', 'leaf', 'spine'], shuffled);
+}
+
+/** A node's `pool`/`zone` labels, and now and then another (or an unknown) driver or CUDA version. */
+export function randomNodeLabels(rng: Rng): { labels: Record<string, string>; driver?: string; cuda?: string } {
+  const pool = rng.pick(['training', 'training', 'inference', '']);
+  const zone = rng.pick(['a', 'b', 'c']);
+  const out: ReturnType<typeof randomNodeLabels> = { labels: pool ? { pool, zone } : { zone } };
+  const dv = rng.next();
+  if (dv < 0.1) out.driver = '550.100.01';
+  else if (dv < 0.15) out.driver = '';
+  const cv = rng.next();
+  if (cv < 0.1) out.cuda = '12.10';
+  else if (cv < 0.2) out.cuda = '12.2';
+  else if (cv < 0.25) out.cuda = '';
+  return out;
 }
 
 /** A plain node with `gpus` GPUs of which `free` are free (the lowest indices are the used ones). */

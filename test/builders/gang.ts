@@ -33,18 +33,29 @@ export function randomGang(rng: Rng, tree: TopologyTree, maxRanks = 24): GangReq
   if (Object.keys(topology).length) req.topology = topology;
   Object.assign(req, randomConstraints(rng));
   if (rng.chance(0.1)) req.mode = rng.pick(['pack', 'fill'] as const);
-  // Node selection (labels of randomSmallCluster, the built-in gantry.io/node) and minimum versions.
-  const sel = rng.next();
-  if (sel < 0.1) req.nodeSelector = { pool: 'training' };
-  else if (sel < 0.16) req.nodeSelector = { zone: ['a', 'b'] };
-  else if (sel < 0.18) req.nodeSelector = { pool: 'inference', zone: 'c' };
-  else if (sel < 0.21) req.nodeSelector = { 'gantry.io/node': [0, 0, 0, 0].map(() => tree.nodeName(rng.int(0, tree.nodeCount - 1))) };
-  const ver = rng.next();
-  if (ver < 0.08) req.accelerator = { ...req.accelerator, minDriver: '550.54' };
-  else if (ver < 0.1) req.accelerator = { ...req.accelerator, minDriver: '550.60' };
-  else if (ver < 0.16) req.accelerator = { ...req.accelerator, minCuda: '12.4' };
-  else if (ver < 0.18) req.accelerator = { ...req.accelerator, minCuda: '12.5', minDriver: '535' };
+  const sel = randomSelection(rng, () => tree.nodeName(rng.int(0, tree.nodeCount - 1)));
+  if (sel.nodeSelector) req.nodeSelector = sel.nodeSelector;
+  if (sel.versions) req.accelerator = { ...req.accelerator, ...sel.versions };
   return req;
+}
+
+/**
+ * Node selection now and then: a selector on the labels randomNodeLabels draws (or the built-in
+ * gantry.io/node, any of four nodes `anyNode` picks), and minimum driver/CUDA versions.
+ */
+export function randomSelection(rng: Rng, anyNode: () => string): { nodeSelector?: Record<string, string | string[]>; versions?: { minDriver?: string; minCuda?: string } } {
+  const out: ReturnType<typeof randomSelection> = {};
+  const sel = rng.next();
+  if (sel < 0.1) out.nodeSelector = { pool: 'training' };
+  else if (sel < 0.16) out.nodeSelector = { zone: ['a', 'b'] };
+  else if (sel < 0.18) out.nodeSelector = { pool: 'inference', zone: 'c' };
+  else if (sel < 0.21) out.nodeSelector = { 'gantry.io/node': [0, 0, 0, 0].map(anyNode) };
+  const ver = rng.next();
+  if (ver < 0.08) out.versions = { minDriver: '550.54' };
+  else if (ver < 0.1) out.versions = { minDriver: '550.60' };
+  else if (ver < 0.16) out.versions = { minCuda: '12.4' };
+  else if (ver < 0.18) out.versions = { minCuda: '12.5', minDriver: '535' };
+  return out;
 }
 
 /** Node constraints now and then: a model glob (either case), a memory floor with a vendor, same firmware. */

@@ -8,9 +8,11 @@
  * 1 or 2), partly used nodes, unhealthy GPUs, failed and cordoned nodes, GPU link groups (one
  * NVSwitch group, two NVLink islands, PCIe pairs, NUMA halves, or none), two models and two
  * driver versions. Jobs: every kind; for each, any required/preferred combination the levels
- * allow, slices, accelerator filters and same firmware now and then.
+ * allow, slices, accelerator filters and same firmware now and then; node labels with selectors
+ * on them and minimum driver/CUDA versions.
  */
-import { divisors, randomConstraints } from './gang.js';
+import { randomNodeLabels } from './cluster.js';
+import { divisors, randomConstraints, randomSelection } from './gang.js';
 import type { Rng } from './prng.js';
 
 export interface ClusterDoc {
@@ -91,7 +93,10 @@ export function randomClusterDoc(rng: Rng, options: { minNodes?: number; maxNode
       }
     }
   }
-  return { levels, nodes: rng.shuffle(nodes) };
+  const shuffled = rng.shuffle(nodes);
+  // Labels for nodeSelector, and more driver/CUDA versions (some unknown) for minDriver/minCuda.
+  for (const node of shuffled) Object.assign(node, randomNodeLabels(rng));
+  return { levels, nodes: shuffled };
 }
 
 /**
@@ -124,6 +129,9 @@ export function randomJobDoc(rng: Rng, levels: readonly string[], name = 'job'):
   }
   if (Object.keys(topology).length) job.topology = topology;
   Object.assign(job, randomConstraints(rng));
+  const sel = randomSelection(rng, () => `n${String(rng.int(0, 11)).padStart(2, '0')}`);
+  if (sel.nodeSelector) job.nodeSelector = sel.nodeSelector;
+  if (sel.versions) job.accelerator = { ...(job.accelerator as object | undefined), ...sel.versions };
   if (kind === 'Inference') {
     const max = rng.int(1, 3);
     job.replicas = { min: rng.int(1, max), max };

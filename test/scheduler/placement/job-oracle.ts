@@ -28,6 +28,7 @@ export function unitGang(spec: JobSpec): GangRequest {
   if (Object.keys(spec.accelerator).length) gang.accelerator = { ...spec.accelerator };
   if (Object.keys(spec.topology).length) gang.topology = { ...spec.topology };
   if (spec.sameFirmware) gang.sameFirmware = true;
+  if (spec.nodeSelector && Object.keys(spec.nodeSelector).length) gang.nodeSelector = spec.nodeSelector;
   return gang;
 }
 

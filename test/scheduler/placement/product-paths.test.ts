@@ -4,6 +4,7 @@
  * - `gantry plan --cluster FILE --job FILE --json` (the command itself, in this process: files
  *   read from disk, parseJobSpec → requestFromJobSpec → placeJob, the JSON it prints);
  * - one scheduling cycle (planCycle) with the job pending, on the same cluster.
+ * Clusters carry node labels and several driver/CUDA versions; jobs select on them now and then.
  * Both must place every unit exactly as job-oracle.ts derives from the docs (the mode of each
  * kind, spread, minimum units) and reach the optimum of each unit's mode; and both must agree.
  * The engine-level test (exhaustive.test.ts) hands `place()` requests it builds itself; this one
@@ -94,11 +95,12 @@ interface Tally {
   spread: number;
   partialNodes: number;
   levels3: number;
+  selected: number;
   failures: string[];
 }
 
 async function run(seed0: number, cases: number): Promise<Tally> {
-  const tally: Tally = { cases: 0, byKind: {}, packed: 0, filled: 0, spanning: 0, sliced: 0, spread: 0, partialNodes: 0, levels3: 0, failures: [] };
+  const tally: Tally = { cases: 0, byKind: {}, packed: 0, filled: 0, spanning: 0, sliced: 0, spread: 0, partialNodes: 0, levels3: 0, selected: 0, failures: [] };
   for (let c = 0; c < cases; c++) {
     const seed = seed0 + c;
     const r = rng(seed);
@@ -137,6 +139,7 @@ async function run(seed0: number, cases: number): Promise<Tally> {
       if (spec.kind === 'Inference' && spec.spread && cli.units.length > 1) tally.spread++;
       const partial = new Set(clusterDoc.nodes.filter((n) => Array.isArray(n.usedGpus) && (n.usedGpus as unknown[]).length < (n.gpus as number)).map((n) => n.name));
       if (cli.units.some((u) => u.ranks.some((x) => partial.has(x.node)))) tally.partialNodes++;
+      if (spec.nodeSelector || spec.accelerator.minDriver || spec.accelerator.minCuda) tally.selected++;
     }
   }
   return tally;
@@ -154,6 +157,7 @@ t.test(`gantry plan and a planner cycle equal the exhaustive optimum, per kind, 
   t.ok(tally.spread > CASES * 0.02, `${tally.spread} services spread over several replicas`);
   t.ok(tally.partialNodes > CASES * 0.2, `${tally.partialNodes} placed on a partly used node`);
   t.ok(tally.levels3 > CASES * 0.4, `${tally.levels3} on three levels above the node`);
+  t.ok(tally.selected > CASES * 0.05, `${tally.selected} placed with a node selector or a minimum version`);
 });
 
 t.test("the issue's cases: Training that names a level is packed through gantry plan and the cycle", async (t) => {
