@@ -369,7 +369,7 @@ function childrenOf(parents: ReadonlySet<number>): number[] {
 }
 
 /** Supervisors running a rank (native ones, cold Node ones, and warm ones that took a task and its title). */
-function rankSupervisors(root: string): number[] {
+export function rankSupervisors(root: string): number[] {
   return processesMentioning(root).filter((p) => {
     const c = cmdline(p);
     return (c.includes('supervisor.js') && !c.includes(' --warm ')) || (c.includes('gantry-supervisor') && !c.includes(' --launcher '));

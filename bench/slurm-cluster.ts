@@ -128,8 +128,6 @@ function writeConfig(dir: string, n: number, ctldPort: number, gres: boolean): s
     'JobAcctGatherType=jobacct_gather/none',
     'JobCompType=jobcomp/none',
     'TopologyPlugin=topology/tree',
-    // Track GPUs as a TRES, so each node's AllocTRES shows gres/gpu (how the benchmark reads occupancy back).
-    ...(gres ? ['AccountingStorageTRES=gres/gpu'] : []),
     ...(gres ? ['GresTypes=gpu'] : []),
     // One slurmd per node on loopback, each listening on its own port of the range.
     `NodeName=${nodeRange(1, n)} NodeHostname=localhost NodeAddr=127.0.0.1 Port=[${ctldPort + 1}-${ctldPort + n}] CPUs=${CPUS_PER_NODE}${gres ? ` Gres=gpu:${GPUS_PER_NODE}` : ''} State=UNKNOWN`,

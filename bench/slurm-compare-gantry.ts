@@ -14,12 +14,12 @@
  *
  * Gangs: Training, ranks × gpusPerRank, topology.preferred: leaf, `sleep`; submitted one at a
  * time, judged by the nodes of its ranks once the job is running (the ranks really started on the
- * agents), then cancelled; the next waits until the scheduler has its GPUs back (GetTopology used
- * GPUs equal the occupancy's) and its ranks have exited.
+ * agents), then cancelled; the next waits until its rank supervisors have exited and the
+ * scheduler has its GPUs back (GetTopology's used GPUs equal the occupancy's again).
  */
 import path from 'node:path';
 import type { ClusterTopology__Output, PbJobOut } from '../shared/proto/index.js';
-import { startFleet, waitNodesReady, type Fleet } from './jobs.js';
+import { rankSupervisors, startFleet, waitNodesReady, type Fleet } from './jobs.js';
 import { call, sleep, startScheduler, type Sched } from './parts.js';
 import { N256G8, NODES, type Gang, type Occupancy } from './slurm-compare-cases.js';
 
@@ -29,6 +29,8 @@ const indexOf = (name: string): number => Number(/^sim-(\d+)$/.exec(name)?.[1] ?
 export interface GantryRig {
   s: Sched;
   fleet: Fleet;
+  /** The temp dir's name, in every agent's, supervisor's and rank's command line. */
+  marker: string;
   stop(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export async function startGantry(root: string, log: (l: string) => void): Promi
   return {
     s,
     fleet: f,
+    marker: path.basename(root),
     async stop() {
       await f.stop();
       await s.stop();
@@ -96,16 +99,21 @@ async function waitJob(s: Sched, id: string, done: (j: PbJobOut) => boolean, tim
 }
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
-/** Finished, and no rank of it still running or stopping on an agent. */
-const allExited = (j: PbJobOut): boolean => TERMINAL.has(j.state) && j.ranks.every((r) => r.state === 'exited' || r.state === 'pending');
 
-/** Cancels jobs and waits until every rank of theirs has exited (the agents stopped them). */
-async function cancelAndWait(s: Sched, ids: readonly string[], log: (l: string) => void): Promise<void> {
-  await forEachLimited(ids, 8, (id) => call(s, 'CancelJob', { id, reason: 'benchmark: done' }).catch(() => undefined));
-  await forEachLimited(ids, 8, async (id) => {
-    const j = await waitJob(s, id, allExited, 60_000, 100);
-    if (!allExited(j)) log(`gantry: job ${id} ${j.state}, ranks not all exited 60 s after the cancel`);
-  });
+/**
+ * Cancels jobs (the scheduler frees their GPUs at once), then waits until the agents have
+ * stopped their ranks: no more rank supervisors than `remaining` (the blockers' ranks) are left,
+ * so stopping ranks neither load the machine nor hold GPUs on an agent during the next gang.
+ */
+async function cancelAndWait(rig: GantryRig, ids: readonly string[], remaining: number, log: (l: string) => void): Promise<void> {
+  await forEachLimited(ids, 8, (id) => call(rig.s, 'CancelJob', { id, reason: 'benchmark: done' }).catch(() => undefined));
+  const until = Date.now() + 60_000;
+  let left = rankSupervisors(rig.marker).length;
+  while (left > remaining && Date.now() < until) {
+    await sleep(50);
+    left = rankSupervisors(rig.marker).length;
+  }
+  if (left > remaining) log(`gantry: ${left} rank supervisors 60 s after cancelling ${ids.length} job(s), ${remaining} expected`);
 }
 
 export interface GantryGangResult {
@@ -123,8 +131,11 @@ export async function runGantryOccupancy(rig: GantryRig, occ: Occupancy, gangs: 
   const t0 = Date.now();
   const blockers: string[] = [];
   try {
-    const before = await usedGpus(s);
-    if (before.some((x) => x !== 0)) throw new Error(`gantry: ${before.reduce((a, b) => a + b, 0)} GPUs still used before seed ${occ.seed}`);
+    for (const until = Date.now() + 60_000; ; await sleep(100)) {
+      const used = (await usedGpus(s)).reduce((a, b) => a + b, 0);
+      if (used === 0) break;
+      if (Date.now() > until) throw new Error(`gantry: ${used} GPUs still used before seed ${occ.seed}`);
+    }
     await cordonAll(s);
     for (let i = 0; i < NODES; i++) {
       const k = occ.busy[i]!;
@@ -158,15 +169,20 @@ export async function runGantryOccupancy(rig: GantryRig, occ: Occupancy, gangs: 
       } catch (err) {
         results.push({ jobId, error: (err as Error).message.split('\n')[0], ms: Date.now() - s0 });
       } finally {
-        if (jobId !== undefined) await cancelAndWait(s, [jobId], log);
+        if (jobId !== undefined) await cancelAndWait(rig, [jobId], blockers.length, log);
       }
-      // The next gang sees the same occupancy: the scheduler has this one's GPUs back.
-      const now = await usedGpus(s);
-      if (now.some((x, i) => x !== readBack[i])) throw new Error(`gantry: after gang ${g.kind} ${g.ranks}, used GPUs differ from the occupancy on ${now.filter((x, i) => x !== readBack[i]).length} nodes`);
+      // The next gang sees the same occupancy: the scheduler has this one's GPUs back (it counts
+      // a cancelled rank's GPUs until its agent reports the rank gone).
+      for (const until = Date.now() + 60_000; ; await sleep(50)) {
+        const now = await usedGpus(s);
+        const differ = now.filter((x, i) => x !== readBack[i]).length;
+        if (differ === 0) break;
+        if (Date.now() > until) throw new Error(`gantry: 60 s after gang ${g.kind} ${g.ranks} was cancelled, used GPUs still differ from the occupancy on ${differ} nodes`);
+      }
     }
     return { readBack, gangs: results, setupMs };
   } finally {
-    await cancelAndWait(s, blockers, log);
+    await cancelAndWait(rig, blockers, 0, log);
     await uncordonAll(s).catch(() => undefined);
   }
 }

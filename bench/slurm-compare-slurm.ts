@@ -12,7 +12,7 @@
  * A gang is judged by where it started: `squeue -h -j ID -o "%T|%N"` once RUNNING, the NodeList
  * expanded by `scontrol show hostnames`; then `scancel`, and the next gang waits until squeue no
  * longer lists it (COMPLETING included), so every gang sees the same occupancy.
- * The occupancy read back: `scontrol show node -o`, AllocTRES's gres/gpu per node.
+ * The occupancy read back: `scontrol -d show node -o`, GresUsed per node.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -47,15 +47,15 @@ function hostnames(c: Cluster, list: string): string[] {
   return r.out.split('\n').map((s) => s.trim()).filter(Boolean);
 }
 
-/** Busy GPUs per node index, from each node's AllocTRES. */
+/** Busy GPUs per node index, from each node's GresUsed (AllocTRES would need slurmdbd to track gres/gpu). */
 export function allocatedGpus(c: Cluster): number[] {
-  const out = cmd(c, 'scontrol', ['show', 'node', '-o']).out;
+  const out = cmd(c, 'scontrol', ['-d', 'show', 'node', '-o']).out;
   const busy = new Array<number>(NODES).fill(0);
   for (const line of out.split('\n')) {
     const name = /NodeName=(\S+)/.exec(line)?.[1];
     if (!name) continue;
     const i = indexOf(name);
-    if (i >= 0 && i < NODES) busy[i] = Number(/AllocTRES=\S*gres\/gpu=(\d+)/.exec(line)?.[1] ?? 0);
+    if (i >= 0 && i < NODES) busy[i] = Number(/GresUsed=gpu:(\d+)/.exec(line)?.[1] ?? NaN);
   }
   return busy;
 }

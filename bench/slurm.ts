@@ -156,7 +156,7 @@ export const slurmSuite: BenchSuite = {
         rows.push({ scenario: '(compare) occupancy read back', metric: `FAILED: busy GPUs per node differ from the plan: ${JSON.stringify(mismatched)}`, value: mismatched.length, unit: 'seeds', target: '0', ok: false });
       } else {
         rows.push(...comparisonRows(scored, gantry, slurm, seeds));
-        if (!('notRun' in gantry) && !('notRun' in slurm)) rows.push({ scenario: '(compare) occupancy read back', metric: 'seeds whose busy GPUs per node equal the plan on both sides (Gantry GetTopology, Slurm AllocTRES)', value: `${seeds.length}/${seeds.length}`, unit: 'seeds', target: 'all', ok: true });
+        if (!('notRun' in gantry) && !('notRun' in slurm)) rows.push({ scenario: '(compare) occupancy read back', metric: 'seeds whose busy GPUs per node equal the plan on both sides (Gantry GetTopology, Slurm GresUsed)', value: `${seeds.length}/${seeds.length}`, unit: 'seeds', target: 'all', ok: true });
       }
       for (const d of scored) {
         for (const who of ['gantry', 'slurm'] as const) if (d[who].worse) opts.log(worseCase(d, who, occs.find((o) => o.seed === d.seed)!));
