@@ -81,6 +81,21 @@ export function scoreComparison(occs: readonly Occupancy[], gangs: readonly Gang
   return out;
 }
 
+/**
+ * A gang's detail for the JSON: each side's nodes as one string, "node×ranks" sorted by node
+ * (×ranks left out where a node holds one rank, and for Slurm, whose NodeList has no counts).
+ */
+export function compactDetail(d: GangDetail): Record<string, unknown> {
+  const side = (j: Judged): Record<string, unknown> => {
+    if (!j.nodes) return { ...j };
+    const per = new Map<number, number>();
+    for (const n of j.nodes) per.set(n, (per.get(n) ?? 0) + 1);
+    const nodes = [...per].sort((a, b) => a[0] - b[0]).map(([n, k]) => (k > 1 ? `${n}×${k}` : String(n))).join(' ');
+    return { ...j, nodes };
+  };
+  return { ...d, gantry: side(d.gantry), slurm: side(d.slurm) };
+}
+
 /** Whether each side's read-back busy GPUs equal the plan, per seed. */
 export function readBackCheck(occs: readonly Occupancy[], side: Side): Array<{ seed: number; nodesDiffering: number; firstDiffering?: string }> {
   if ('notRun' in side) return [];

@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { gantryEntry, stopProcessesMentioning } from '../shared/procs/index.js';
 import { round } from './parts.js';
 import { Cluster, CPUS_PER_NODE, findTools, freePortRange, GPUS_PER_NODE, INSTALL, LEAF_SIZE, LEAVES_PER_SPINE } from './slurm-cluster.js';
-import { comparisonRows, readBackCheck, scoreComparison, worseCase, type Side, type SideRun } from './slurm-compare.js';
+import { compactDetail, comparisonRows, readBackCheck, scoreComparison, worseCase, type Side, type SideRun } from './slurm-compare.js';
 import { gangsFor, leafSummary, NODES, occupancy, SEEDS } from './slurm-compare-cases.js';
 import { runGantryOccupancy, startGantry, type GantryRig } from './slurm-compare-gantry.js';
 import { runSlurmOccupancy, SLURM_FLAGS } from './slurm-compare-slurm.js';
@@ -172,7 +172,7 @@ export const slurmSuite: BenchSuite = {
         occupancies: occs.map((o) => ({ seed: o.seed, busyFraction: round(o.busyFraction, 3), leaves: leafSummary(o), busyPerNode: o.busy.join('') })),
         readBack: checks,
         setupMs: { gantry: setup(gantry), slurm: setup(slurm) },
-        gangResults: scored,
+        gangResults: scored.map(compactDetail),
       };
     }
     details.suiteMs = round(performance.now() - started);
