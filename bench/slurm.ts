@@ -59,123 +59,144 @@ async function srunPart(cluster: Cluster, sizes: readonly number[], reps: number
   return { rows, runs };
 }
 
+/** The suite; `markers` gets each temp dir's name as soon as processes may mention it. */
+async function runSuite(opts: BenchOptions, markers: string[]): Promise<SuiteResult> {
+  const want = (label: string): boolean => opts.only.length === 0 || opts.only.some((o) => label.startsWith(o) || o.startsWith(label));
+  const wantSrun = want('(slurm)');
+  const wantCompare = want('(compare)');
+  if (!wantSrun && !wantCompare) return { rows: [], details: {} };
+  const sizes = parseSizes(opts.params['slurm-nodes']);
+  // The comparison needs the whole n256g8 shape in Slurm.
+  const nodes = Math.max(...sizes, wantCompare ? NODES : 0);
+  const label = (n: number): string => `(slurm) srun -N${n} true on ${nodes} slurmd (loopback)`;
+  const seeds = opts.quick ? SEEDS.slice(0, 2) : [...SEEDS];
+  const occs = seeds.map(occupancy);
+  const gangs = gangsFor(opts.quick);
+  const rows: BenchRow[] = [];
+  const details: Record<string, unknown> = { nodes, leafSize: LEAF_SIZE, leavesPerSpine: LEAVES_PER_SPINE, cpusPerNode: CPUS_PER_NODE };
+  const started = performance.now();
+  let slurm: Side = { notRun: '' };
+  const { tools, missing } = findTools();
+  if (!tools) {
+    const why = `${missing.join(', ')} not found (install: ${INSTALL})`;
+    slurm = { notRun: why };
+    if (wantSrun) rows.push({ scenario: label(nodes), metric: `not run: ${why}`, value: 'not run', unit: '', anchor: ANCHOR });
+    details.missing = missing;
+    details.install = INSTALL;
+  } else {
+    const reps = opts.quick ? 2 : 5;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-bench-slurm-'));
+    markers.push(dir);
+    details.dir = dir;
+    details.gres = `gpu:${GPUS_PER_NODE} per node, plain files`;
+    let cluster: Cluster | undefined;
+    const runs = new Map<number, SideRun>();
+    try {
+      cluster = new Cluster(dir, tools, nodes, await freePortRange(nodes), true);
+      const upMs = await cluster.up(opts.log);
+      details.version = spawnSync(tools.srun, ['--version'], { env: cluster.env, encoding: 'utf8' }).stdout?.trim();
+      details.config = { TreeWidth: cluster.config('TreeWidth'), MessageTimeout: cluster.config('MessageTimeout'), SchedulerType: cluster.config('SchedulerType'), SelectTypeParameters: cluster.config('SelectTypeParameters'), RoutePlugin: cluster.config('RoutePlugin') };
+      details.slurmConf = readFileSync(cluster.conf, 'utf8');
+      // What slurmctld made of topology.conf: proof that topology/tree is in force.
+      details.topology = spawnSync(tools.scontrol, ['show', 'topology'], { env: cluster.env, encoding: 'utf8' }).stdout?.trim().split('\n');
+      rows.push({ scenario: `(slurm) ${nodes} slurmd on loopback`, metric: 'first slurmd spawned → all nodes idle in sinfo', value: round(upMs), unit: 'ms' });
+      if (wantSrun) {
+        const s = await srunPart(cluster, sizes.filter((n) => n <= nodes), reps, label, opts.log);
+        rows.push(...s.rows);
+        details.runs = s.runs;
+      }
+      if (wantCompare) {
+        await cluster.settle();
+        for (const occ of occs) runs.set(occ.seed, await runSlurmOccupancy(cluster, occ, gangs, opts.log));
+        slurm = { runs };
+      }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      opts.log(`slurm: ${message}`);
+      details.error = message;
+      // A failed peer is not a Gantry miss: no ok field, the reason in the log and the JSON.
+      rows.push({ scenario: label(nodes), metric: `failed: ${message.split('\n')[0]} (details.error has the logs' tails)`, value: 'failed', unit: '', anchor: ANCHOR });
+      slurm = { notRun: `failed: ${message.split('\n')[0]}` };
+    } finally {
+      await cluster?.down();
+      // Whatever a failed start left behind (munged, slurmctld) names the temp dir.
+      await stopProcessesMentioning(dir, 2000, 2000);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (wantCompare) {
+    let gantry: Side = { notRun: '' };
+    const gantryRuns = new Map<number, SideRun>();
+    const root = mkdtempSync(path.join(os.tmpdir(), 'gantry-bench-vs-slurm-'));
+    markers.push(path.basename(root));
+    let rig: GantryRig | undefined;
+    const g0 = performance.now();
+    try {
+      if (!existsSync(gantryEntry())) throw new Error('build first: npx tsc -p tsconfig.json');
+      rig = await startGantry(root, opts.log);
+      for (const occ of occs) gantryRuns.set(occ.seed, await runGantryOccupancy(rig, occ, gangs, opts.log));
+      gantry = { runs: gantryRuns };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      opts.log(`gantry: ${message}`);
+      details.gantryError = message;
+      gantry = { notRun: `failed: ${message.split('\n')[0]}` };
+    } finally {
+      await rig?.stop().catch(() => undefined);
+      // Scheduler, fleet processes, supervisors and sleep ranks all name the temp dir.
+      await stopProcessesMentioning(path.basename(root), 2000, 2000);
+      rmSync(root, { recursive: true, force: true });
+    }
+    details.gantryPhaseMs = round(performance.now() - g0);
+    const scored = scoreComparison(occs, gangs, gantry, slurm);
+    const checks = { gantry: readBackCheck(occs, gantry), slurm: readBackCheck(occs, slurm) };
+    const mismatched = [...checks.gantry, ...checks.slurm].filter((c) => c.nodesDiffering !== 0);
+    if (mismatched.length) {
+      // The same occupancy on both sides is the premise: a difference voids the comparison.
+      rows.push({ scenario: '(compare) occupancy read back', metric: `FAILED: busy GPUs per node differ from the plan: ${JSON.stringify(mismatched)}`, value: mismatched.length, unit: 'seeds', target: '0', ok: false });
+    } else {
+      rows.push(...comparisonRows(scored, gantry, slurm, seeds));
+      if (!('notRun' in gantry) && !('notRun' in slurm)) rows.push({ scenario: '(compare) occupancy read back', metric: 'seeds whose busy GPUs per node equal the plan on both sides (Gantry GetTopology, Slurm GresUsed)', value: `${seeds.length}/${seeds.length}`, unit: 'seeds', target: 'all', ok: true });
+    }
+    for (const d of scored) {
+      for (const who of ['gantry', 'slurm'] as const) if (d[who].worse) opts.log(worseCase(d, who, occs.find((o) => o.seed === d.seed)!));
+    }
+    const setup = (side: Side): number[] => ('notRun' in side ? [] : [...side.runs.values()].map((r) => r.setupMs));
+    details.compare = {
+      shape: 'n256g8: 8 leaves × 32 nodes × 8 GPUs, 2 spines of 4 leaves (Slurm: leaf01-08, spine1-2, root; Gantry: leaf-0..7, spine-0..1, levels [nvlink, leaf, spine], each node its own nvlink domain)',
+      slurmFlags: SLURM_FLAGS,
+      gantrySpec: 'Training, ranks × gpusPerRank, topology.preferred: leaf, command sleep; blockers: Training 1 rank × k GPUs on the one uncordoned node',
+      yardstick: 'bench/placement-oracle.ts: every subset of leaves, roomiest nodes first; lexicographic (spines, leaves, nodes)',
+      seeds,
+      gangs,
+      occupancies: occs.map((o) => ({ seed: o.seed, busyFraction: round(o.busyFraction, 3), leaves: leafSummary(o), busyPerNode: o.busy.join('') })),
+      readBack: checks,
+      setupMs: { gantry: setup(gantry), slurm: setup(slurm) },
+      gangResults: scored.map(compactDetail),
+    };
+  }
+  details.suiteMs = round(performance.now() - started);
+  return { rows, details };
+}
+
 export const slurmSuite: BenchSuite = {
   name: 'slurm',
   description: 'the live Slurm peer: (slurm) srun -N<n> true on one slurmd per simulated node (loopback), for DESIGN.md anchor (--slurm-nodes 64,128,256; the largest is the cluster); (compare) where gangs start, Gantry vs Slurm vs the exact optimum on n256g8, 6 seeded 30–60% occupancies',
   async run(opts: BenchOptions): Promise<SuiteResult> {
-    const want = (label: string): boolean => opts.only.length === 0 || opts.only.some((o) => label.startsWith(o) || o.startsWith(label));
-    const wantSrun = want('(slurm)');
-    const wantCompare = want('(compare)');
-    if (!wantSrun && !wantCompare) return { rows: [], details: {} };
-    const sizes = parseSizes(opts.params['slurm-nodes']);
-    // The comparison needs the whole n256g8 shape in Slurm.
-    const nodes = Math.max(...sizes, wantCompare ? NODES : 0);
-    const label = (n: number): string => `(slurm) srun -N${n} true on ${nodes} slurmd (loopback)`;
-    const seeds = opts.quick ? SEEDS.slice(0, 2) : [...SEEDS];
-    const occs = seeds.map(occupancy);
-    const gangs = gangsFor(opts.quick);
-    const rows: BenchRow[] = [];
-    const details: Record<string, unknown> = { nodes, leafSize: LEAF_SIZE, leavesPerSpine: LEAVES_PER_SPINE, cpusPerNode: CPUS_PER_NODE };
-    const started = performance.now();
-    let slurm: Side = { notRun: '' };
-    const { tools, missing } = findTools();
-    if (!tools) {
-      const why = `${missing.join(', ')} not found (install: ${INSTALL})`;
-      slurm = { notRun: why };
-      if (wantSrun) rows.push({ scenario: label(nodes), metric: `not run: ${why}`, value: 'not run', unit: '', anchor: ANCHOR });
-      details.missing = missing;
-      details.install = INSTALL;
-    } else {
-      const reps = opts.quick ? 2 : 5;
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-bench-slurm-'));
-      details.dir = dir;
-      details.gres = `gpu:${GPUS_PER_NODE} per node, plain files`;
-      let cluster: Cluster | undefined;
-      const runs = new Map<number, SideRun>();
-      try {
-        cluster = new Cluster(dir, tools, nodes, await freePortRange(nodes), true);
-        const upMs = await cluster.up(opts.log);
-        details.version = spawnSync(tools.srun, ['--version'], { env: cluster.env, encoding: 'utf8' }).stdout?.trim();
-        details.config = { TreeWidth: cluster.config('TreeWidth'), MessageTimeout: cluster.config('MessageTimeout'), SchedulerType: cluster.config('SchedulerType'), SelectTypeParameters: cluster.config('SelectTypeParameters'), RoutePlugin: cluster.config('RoutePlugin') };
-        details.slurmConf = readFileSync(cluster.conf, 'utf8');
-        // What slurmctld made of topology.conf: proof that topology/tree is in force.
-        details.topology = spawnSync(tools.scontrol, ['show', 'topology'], { env: cluster.env, encoding: 'utf8' }).stdout?.trim().split('\n');
-        rows.push({ scenario: `(slurm) ${nodes} slurmd on loopback`, metric: 'first slurmd spawned → all nodes idle in sinfo', value: round(upMs), unit: 'ms' });
-        if (wantSrun) {
-          const s = await srunPart(cluster, sizes.filter((n) => n <= nodes), reps, label, opts.log);
-          rows.push(...s.rows);
-          details.runs = s.runs;
-        }
-        if (wantCompare) {
-          await cluster.settle();
-          for (const occ of occs) runs.set(occ.seed, await runSlurmOccupancy(cluster, occ, gangs, opts.log));
-          slurm = { runs };
-        }
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        opts.log(`slurm: ${message}`);
-        details.error = message;
-        // A failed peer is not a Gantry miss: no ok field, the reason in the log and the JSON.
-        rows.push({ scenario: label(nodes), metric: `failed: ${message.split('\n')[0]} (details.error has the logs' tails)`, value: 'failed', unit: '', anchor: ANCHOR });
-        slurm = { notRun: `failed: ${message.split('\n')[0]}` };
-      } finally {
-        await cluster?.down();
-        // Whatever a failed start left behind (munged, slurmctld) names the temp dir.
-        await stopProcessesMentioning(dir, 2000, 2000);
-        rmSync(dir, { recursive: true, force: true });
-      }
+    // Interrupted (Ctrl-C, a timeout's SIGTERM), the suite's finally blocks would not run: stop
+    // every process it started (each command line names one of its temp dirs), then exit.
+    const markers: string[] = [];
+    const onSignal = (sig: NodeJS.Signals): void => {
+      opts.log(`slurm: ${sig}: stopping every process under ${markers.join(', ') || '(none yet)'}`);
+      void Promise.all(markers.map((m) => stopProcessesMentioning(m, 1000, 1000))).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      return await runSuite(opts, markers);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     }
-    if (wantCompare) {
-      let gantry: Side = { notRun: '' };
-      const gantryRuns = new Map<number, SideRun>();
-      const root = mkdtempSync(path.join(os.tmpdir(), 'gantry-bench-vs-slurm-'));
-      let rig: GantryRig | undefined;
-      const g0 = performance.now();
-      try {
-        if (!existsSync(gantryEntry())) throw new Error('build first: npx tsc -p tsconfig.json');
-        rig = await startGantry(root, opts.log);
-        for (const occ of occs) gantryRuns.set(occ.seed, await runGantryOccupancy(rig, occ, gangs, opts.log));
-        gantry = { runs: gantryRuns };
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        opts.log(`gantry: ${message}`);
-        details.gantryError = message;
-        gantry = { notRun: `failed: ${message.split('\n')[0]}` };
-      } finally {
-        await rig?.stop().catch(() => undefined);
-        // Scheduler, fleet processes, supervisors and sleep ranks all name the temp dir.
-        await stopProcessesMentioning(path.basename(root), 2000, 2000);
-        rmSync(root, { recursive: true, force: true });
-      }
-      details.gantryPhaseMs = round(performance.now() - g0);
-      const scored = scoreComparison(occs, gangs, gantry, slurm);
-      const checks = { gantry: readBackCheck(occs, gantry), slurm: readBackCheck(occs, slurm) };
-      const mismatched = [...checks.gantry, ...checks.slurm].filter((c) => c.nodesDiffering !== 0);
-      if (mismatched.length) {
-        // The same occupancy on both sides is the premise: a difference voids the comparison.
-        rows.push({ scenario: '(compare) occupancy read back', metric: `FAILED: busy GPUs per node differ from the plan: ${JSON.stringify(mismatched)}`, value: mismatched.length, unit: 'seeds', target: '0', ok: false });
-      } else {
-        rows.push(...comparisonRows(scored, gantry, slurm, seeds));
-        if (!('notRun' in gantry) && !('notRun' in slurm)) rows.push({ scenario: '(compare) occupancy read back', metric: 'seeds whose busy GPUs per node equal the plan on both sides (Gantry GetTopology, Slurm GresUsed)', value: `${seeds.length}/${seeds.length}`, unit: 'seeds', target: 'all', ok: true });
-      }
-      for (const d of scored) {
-        for (const who of ['gantry', 'slurm'] as const) if (d[who].worse) opts.log(worseCase(d, who, occs.find((o) => o.seed === d.seed)!));
-      }
-      const setup = (side: Side): number[] => ('notRun' in side ? [] : [...side.runs.values()].map((r) => r.setupMs));
-      details.compare = {
-        shape: 'n256g8: 8 leaves × 32 nodes × 8 GPUs, 2 spines of 4 leaves (Slurm: leaf01-08, spine1-2, root; Gantry: leaf-0..7, spine-0..1, levels [nvlink, leaf, spine], each node its own nvlink domain)',
-        slurmFlags: SLURM_FLAGS,
-        gantrySpec: 'Training, ranks × gpusPerRank, topology.preferred: leaf, command sleep; blockers: Training 1 rank × k GPUs on the one uncordoned node',
-        yardstick: 'bench/placement-oracle.ts: every subset of leaves, roomiest nodes first; lexicographic (spines, leaves, nodes)',
-        seeds,
-        gangs,
-        occupancies: occs.map((o) => ({ seed: o.seed, busyFraction: round(o.busyFraction, 3), leaves: leafSummary(o), busyPerNode: o.busy.join('') })),
-        readBack: checks,
-        setupMs: { gantry: setup(gantry), slurm: setup(slurm) },
-        gangResults: scored.map(compactDetail),
-      };
-    }
-    details.suiteMs = round(performance.now() - started);
-    return { rows, details };
   },
 };
