@@ -81,7 +81,7 @@ function cmdline(pid: number): string {
   }
 }
 
-interface Fleet {
+export interface Fleet {
   children: ChildProcess[];
   names: string[];
   stateDirOf: Map<string, string>;
@@ -92,8 +92,9 @@ interface Fleet {
 /**
  * `count` agents in ceil(count / PER_FLEET) fleet processes. Each node gets an executable
  * nvidia-smi that prints its personalised capture (the real collector spawns and parses it).
+ * topologyOf gives agent i its topology labels (default: leaves of 32 nodes under spines of 256).
  */
-async function startFleet(root: string, scheduler: string, count: number, prefix: string, log: (l: string) => void, stateRoot = root): Promise<Fleet> {
+export async function startFleet(root: string, scheduler: string, count: number, prefix: string, log: (l: string) => void, stateRoot = root, topologyOf: (i: number) => Record<string, string> = (i) => ({ leaf: `leaf-${Math.floor(i / 32)}`, spine: `spine-${Math.floor(i / 256)}` })): Promise<Fleet> {
   const xml = readFileSync(H100_XML, 'utf8');
   const names: string[] = [];
   const stateDirOf = new Map<string, string>();
@@ -115,7 +116,7 @@ async function startFleet(root: string, scheduler: string, count: number, prefix
     names.push(name);
     const f = Math.floor(i / PER_FLEET);
     plans[f] ??= { scheduler, agents: [], startConcurrency: 16 };
-    plans[f]!.agents.push({ name, stateDir, nvidiaSmi: smi, topology: { leaf: `leaf-${Math.floor(i / 32)}`, spine: `spine-${Math.floor(i / 256)}` } });
+    plans[f]!.agents.push({ name, stateDir, nvidiaSmi: smi, topology: topologyOf(i) });
   }
   const children: ChildProcess[] = [];
   const startupMs: number[] = [];
@@ -175,7 +176,7 @@ async function startFleet(root: string, scheduler: string, count: number, prefix
   };
 }
 
-async function waitNodesReady(s: Sched, count: number, timeoutMs: number): Promise<void> {
+export async function waitNodesReady(s: Sched, count: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await call<ListNodesResponse__Output>(s, 'ListNodes', {});
@@ -368,7 +369,7 @@ function childrenOf(parents: ReadonlySet<number>): number[] {
 }
 
 /** Supervisors running a rank (native ones, cold Node ones, and warm ones that took a task and its title). */
-function rankSupervisors(root: string): number[] {
+export function rankSupervisors(root: string): number[] {
   return processesMentioning(root).filter((p) => {
     const c = cmdline(p);
     return (c.includes('supervisor.js') && !c.includes(' --warm ')) || (c.includes('gantry-supervisor') && !c.includes(' --launcher '));

@@ -1,324 +1,32 @@
 /**
- * Slurm, the live peer (DESIGN.md "Performance targets"): the anchor for "256-node gang on a
- * 256-node cluster, allocate → all ranks ran" is `srun -N256 true` on 256 slurmd on loopback.
- * This suite runs that peer here, in the same run as Gantry's figures: Debian's slurmctld,
- * one `slurmd -N simNNNN` per simulated node (each its own Port, SlurmdParameters=
- * config_overrides so a 2-core machine may claim 256 nodes), GPUs as gres backed by plain files,
- * TopologyPlugin=topology/tree with leaf switches of 32 under one spine, and its own munged,
- * all under one temporary directory and stopped at the end.
+ * Slurm, the live peer (DESIGN.md "Performance targets"), two parts:
+ *   (slurm)   the anchor for "256-node gang on a 256-node cluster, allocate → all ranks ran":
+ *             `srun -N<n> true` on 256 slurmd on loopback (bench/slurm-cluster.ts: topology/tree,
+ *             8 leaves of 32 under 2 spines, GPUs as gres backed by plain files);
+ *   (compare) where gangs really start, Gantry and Slurm on the same six seeded occupancies of
+ *             n256g8, each judged against an exact optimum (bench/slurm-compare.ts).
+ * Phases, one after the other: Slurm up → srun timings → Slurm's gangs → Slurm down; then the
+ * Gantry scheduler and 256 agents → Gantry's gangs → down. Every process is stopped at the end,
+ * on errors too (the temp dirs name them all).
  *
- * It installs nothing: where a program is missing it reports one row saying so (never a pass).
+ * It installs nothing: where a Slurm program is missing, the Slurm rows say "not run" (never a
+ * pass) and Gantry's side of the comparison still runs against the optimum.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { portIsFree, stopProcessesMentioning } from '../shared/procs/index.js';
-import { round, sleep } from './parts.js';
-import { machineCpuMs, percentile, type BenchOptions, type BenchRow, type BenchSuite, type SuiteResult } from './suite.js';
+import { gantryEntry, stopProcessesMentioning } from '../shared/procs/index.js';
+import { round } from './parts.js';
+import { Cluster, CPUS_PER_NODE, findTools, freePortRange, GPUS_PER_NODE, INSTALL, LEAF_SIZE, LEAVES_PER_SPINE } from './slurm-cluster.js';
+import { compactDetail, comparisonRows, readBackCheck, scoreComparison, worseCase, type Side, type SideRun } from './slurm-compare.js';
+import { gangsFor, leafSummary, NODES, occupancy, SEEDS } from './slurm-compare-cases.js';
+import { runGantryOccupancy, startGantry, type GantryRig } from './slurm-compare-gantry.js';
+import { runSlurmOccupancy, SLURM_FLAGS } from './slurm-compare-slurm.js';
+import { percentile, type BenchOptions, type BenchRow, type BenchSuite, type SuiteResult } from './suite.js';
 
 const ANCHOR = 'DESIGN.md: 4.57 s on a 2-core machine';
-const INSTALL = 'apt-get install -y slurmctld slurmd slurm-client munge';
-/** Nodes per leaf switch in topology.conf (the 8-leaf shapes of DESIGN.md use 32). */
-const LEAF_SIZE = 32;
-const GPUS_PER_NODE = 8;
-
-/** A program on PATH or in the sbin directories (daemons live in /usr/sbin, often off a user's PATH). */
-function which(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/local/sbin'];
-  for (const d of dirs.filter(Boolean)) {
-    const p = path.join(d, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-interface Tools {
-  slurmctld: string;
-  slurmd: string;
-  srun: string;
-  sinfo: string;
-  scontrol: string;
-  munged: string;
-  /** mungekey (munge ≥ 0.5.14); undefined where only create-munge-key exists, which writes only /etc/munge/munge.key. */
-  mungekey: string | undefined;
-}
-
-function findTools(): { tools?: Tools; missing: string[] } {
-  const need = ['slurmctld', 'slurmd', 'srun', 'sinfo', 'scontrol', 'munged'] as const;
-  const found = Object.fromEntries(need.map((n) => [n, which(n)])) as Record<(typeof need)[number], string | undefined>;
-  const mungekey = which('mungekey');
-  const missing: string[] = need.filter((n) => !found[n]);
-  if (!mungekey && !which('create-munge-key')) missing.push('mungekey (or create-munge-key)');
-  if (missing.length) return { missing };
-  return { tools: { ...(found as Record<(typeof need)[number], string>), mungekey }, missing };
-}
-
-/**
- * count+1 consecutive free ports (slurmctld, then one per slurmd), below the kernel's ephemeral
- * range so that srun's and the daemons' own outgoing connections cannot take one meanwhile.
- */
-async function freePortRange(count: number): Promise<number> {
-  let low = 32768;
-  try {
-    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
-  } catch {
-    // keep the Linux default
-  }
-  const hi = Math.max(10_000 + count + 1, low - count - 2);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 10_000 + Math.floor(Math.random() * (hi - 10_000));
-    let ok = true;
-    for (let p = base; p <= base + count && ok; p++) ok = await portIsFree(p);
-    if (ok) return base;
-  }
-  throw new Error(`no ${count + 1} consecutive free ports below ${low}`);
-}
-
-const nodeName = (i: number): string => `sim${String(i).padStart(4, '0')}`;
-/** sim[0001-0256] style range of nodes first..last (1-based). */
-const nodeRange = (first: number, last: number): string => (first === last ? nodeName(first) : `sim[${String(first).padStart(4, '0')}-${String(last).padStart(4, '0')}]`);
-
-/** slurm.conf, topology.conf and gres.conf for n nodes; returns slurm.conf's path. */
-function writeConfig(dir: string, n: number, ctldPort: number, gres: boolean): string {
-  const d = (p: string): string => path.join(dir, p);
-  const lines = [
-    'ClusterName=gantrybench',
-    'SlurmctldHost=localhost',
-    `SlurmctldPort=${ctldPort}`,
-    // Running as root (the bench does); no slurm user needed.
-    'SlurmUser=root',
-    'SlurmdUser=root',
-    // Our own munged on its own socket: never the system's /run/munge.
-    'AuthType=auth/munge',
-    'CredType=cred/munge',
-    `AuthInfo=socket=${d('munge.sock')}`,
-    `StateSaveLocation=${d('state')}`,
-    // %n: each slurmd (several per host) needs its own spool dir, pid file and log.
-    `SlurmdSpoolDir=${d('spool/%n')}`,
-    `SlurmdPidFile=${d('spool/slurmd-%n.pid')}`,
-    `SlurmdLogFile=${d('log/slurmd-%n.log')}`,
-    `SlurmctldPidFile=${d('slurmctld.pid')}`,
-    `SlurmctldLogFile=${d('log/slurmctld.log')}`,
-    'SlurmctldDebug=info',
-    'SlurmdDebug=info',
-    // Trust the node lines (CPUs=1, gres) rather than the real 2-core hardware.
-    'SlurmdParameters=config_overrides',
-    'ProctrackType=proctrack/linuxproc',
-    'TaskPlugin=task/none',
-    'SelectType=select/cons_tres',
-    'SwitchType=switch/none',
-    'MpiDefault=none',
-    'ReturnToService=2',
-    'AccountingStorageType=accounting_storage/none',
-    'JobAcctGatherType=jobacct_gather/none',
-    'JobCompType=jobcomp/none',
-    'TopologyPlugin=topology/tree',
-    ...(gres ? ['GresTypes=gpu'] : []),
-    // One slurmd per node on loopback, each listening on its own port of the range.
-    `NodeName=${nodeRange(1, n)} NodeHostname=localhost NodeAddr=127.0.0.1 Port=[${ctldPort + 1}-${ctldPort + n}] CPUs=1${gres ? ` Gres=gpu:${GPUS_PER_NODE}` : ''} State=UNKNOWN`,
-    'PartitionName=bench Nodes=ALL Default=YES MaxTime=INFINITE State=UP',
-  ];
-  const conf = d('slurm.conf');
-  writeFileSync(conf, `${lines.join('\n')}\n`);
-  const leaves: string[] = [];
-  for (let first = 1, leaf = 1; first <= n; first += LEAF_SIZE, leaf++) {
-    leaves.push(`SwitchName=leaf${String(leaf).padStart(2, '0')} Nodes=${nodeRange(first, Math.min(n, first + LEAF_SIZE - 1))}`);
-  }
-  writeFileSync(d('topology.conf'), `${leaves.join('\n')}\nSwitchName=spine Switches=leaf[01-${String(leaves.length).padStart(2, '0')}]\n`);
-  if (gres) {
-    // Plain files stand in for /dev/nvidia*: slurmd logs "not a valid character or block
-    // device" for each but counts them, which is all an allocation of `srun -N… true` needs.
-    mkdirSync(d('gpu'), { recursive: true });
-    for (let g = 0; g < GPUS_PER_NODE; g++) writeFileSync(d(`gpu/nvidia${g}`), '');
-    writeFileSync(d('gres.conf'), `NodeName=${nodeRange(1, n)} Name=gpu File=${d(`gpu/nvidia[0-${GPUS_PER_NODE - 1}]`)}\n`);
-  }
-  return conf;
-}
-
-/** The last lines of a file, for error messages. */
-function tail(file: string, lines = 15): string {
-  try {
-    return `--- ${path.basename(file)}:\n${readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`;
-  } catch {
-    return `--- ${path.basename(file)}: (none)`;
-  }
-}
-
-/** Node name → state (idle, alloc, comp, idle*, down*, unk* …) from sinfo. */
-function nodeStates(tools: Tools, env: NodeJS.ProcessEnv): Map<string, string> {
-  const r = spawnSync(tools.sinfo, ['-h', '-N', '-o', '%N %t'], { env, encoding: 'utf8', timeout: 20_000 });
-  const m = new Map<string, string>();
-  for (const line of (r.stdout ?? '').split('\n')) {
-    const [name, state] = line.trim().split(/\s+/);
-    if (name && state) m.set(name, state);
-  }
-  return m;
-}
-
-class Cluster {
-  readonly children: ChildProcess[] = [];
-  private readonly names = new Map<ChildProcess, string>();
-  readonly env: NodeJS.ProcessEnv;
-  readonly conf: string;
-  constructor(
-    readonly dir: string,
-    readonly tools: Tools,
-    readonly nodes: number,
-    ctldPort: number,
-    readonly gres: boolean,
-  ) {
-    for (const sub of ['state', 'log', 'spool']) mkdirSync(path.join(dir, sub), { recursive: true });
-    // slurmd does not create its %n spool dir (it logs "Domain socket directory … No such file").
-    for (let i = 1; i <= nodes; i++) mkdirSync(path.join(dir, 'spool', nodeName(i)));
-    this.conf = writeConfig(dir, nodes, ctldPort, gres);
-    // Every Slurm program (daemons, srun, sinfo) reads this; the system's /etc/slurm is never used.
-    this.env = { ...process.env, SLURM_CONF: this.conf };
-  }
-
-  /** A daemon in the foreground, in its own process group, output to log/<name>.out. */
-  private start(name: string, cmd: string, args: string[]): ChildProcess {
-    const fd = openSync(path.join(this.dir, 'log', `${name}.out`), 'a');
-    const child = spawn(cmd, args, { env: this.env, stdio: ['ignore', fd, fd], detached: true });
-    closeSync(fd);
-    child.on('error', () => undefined);
-    this.children.push(child);
-    this.names.set(child, name);
-    return child;
-  }
-
-  private logTails(extra: string[] = []): string {
-    return [tail(path.join(this.dir, 'log', 'munged.log')), tail(path.join(this.dir, 'log', 'slurmctld.log')), tail(path.join(this.dir, 'log', 'slurmctld.out'), 5), ...extra].join('\n');
-  }
-
-  /** munged, slurmctld, then every slurmd; resolves with the ms from the first slurmd spawn to all idle. */
-  async up(log: (l: string) => void): Promise<number> {
-    const key = path.join(this.dir, 'munge.key');
-    if (this.tools.mungekey) spawnSync(this.tools.mungekey, ['--create', `--keyfile=${key}`], { stdio: 'ignore' });
-    // create-munge-key cannot write elsewhere than /etc/munge; a key is just random bytes.
-    if (!existsSync(key)) writeFileSync(key, randomBytes(128));
-    chmodSync(key, 0o600);
-    const sock = path.join(this.dir, 'munge.sock');
-    // --force: munged refuses a socket dir it does not like (root-owned temp dirs under /tmp).
-    this.start('munged', this.tools.munged, ['-F', '--force', `--socket=${sock}`, `--key-file=${key}`, `--pid-file=${path.join(this.dir, 'munged.pid')}`, `--log-file=${path.join(this.dir, 'log', 'munged.log')}`, `--seed-file=${path.join(this.dir, 'munged.seed')}`]);
-    for (const until = Date.now() + 10_000; !existsSync(sock); await sleep(50)) if (Date.now() > until) throw new Error(`munged did not create its socket\n${this.logTails()}`);
-    // -f as well as SLURM_CONF so that the daemons' command lines name the temp dir
-    // (stopProcessesMentioning finds them by it); -c: a clean start, no saved state.
-    this.start('slurmctld', this.tools.slurmctld, ['-D', '-c', '-f', this.conf]);
-    for (const until = Date.now() + 30_000; spawnSync(this.tools.scontrol, ['ping'], { env: this.env, encoding: 'utf8' }).stdout?.includes('UP') !== true; await sleep(200)) {
-      if (Date.now() > until) throw new Error(`slurmctld did not answer scontrol ping within 30 s\n${this.logTails()}`);
-    }
-    const t0 = performance.now();
-    for (let i = 1; i <= this.nodes; i++) {
-      this.start(`slurmd-${nodeName(i)}`, this.tools.slurmd, ['-D', '-N', nodeName(i), '-f', this.conf]);
-      // A short breath every 16 spawns, so 2 cores are not asked to boot 256 daemons at once.
-      if (i % 16 === 0) await sleep(100);
-    }
-    const timeoutMs = Math.max(60_000, this.nodes * 500);
-    let idle = 0;
-    for (const until = Date.now() + timeoutMs; ; await sleep(500)) {
-      const states = nodeStates(this.tools, this.env);
-      idle = [...states.values()].filter((s) => s === 'idle').length;
-      if (idle === this.nodes) break;
-      // A daemon that exited will not come back: say which at once rather than at the timeout.
-      const dead = this.children.find((c) => c.exitCode !== null || c.signalCode !== null);
-      if (dead) {
-        const name = this.names.get(dead) ?? '?';
-        throw new Error(`${name} exited (${dead.exitCode ?? dead.signalCode}) while ${idle} of ${this.nodes} nodes were idle\n${this.logTails([tail(path.join(this.dir, 'log', `${name}.log`)), tail(path.join(this.dir, 'log', `${name}.out`), 5)])}`);
-      }
-      if (Date.now() > until) {
-        const stuck = [...states].find(([, s]) => s !== 'idle')?.[0] ?? nodeName(1);
-        throw new Error(`only ${idle} of ${this.nodes} slurmd idle after ${timeoutMs / 1000} s (${stuck}: ${states.get(stuck) ?? 'not listed'})\n${this.logTails([tail(path.join(this.dir, 'log', `slurmd-${stuck}.log`)), tail(path.join(this.dir, 'log', `slurmd-${stuck}.out`), 5)])}`);
-      }
-    }
-    const ms = performance.now() - t0;
-    log(`slurm: ${this.nodes} slurmd idle after ${(ms / 1000).toFixed(1)} s`);
-    return ms;
-  }
-
-  /** Until every node is idle again (after a job, nodes stay "comp" until each slurmd reports its epilog done). */
-  async settle(timeoutMs = 60_000): Promise<void> {
-    for (const until = Date.now() + timeoutMs; ; await sleep(100)) {
-      const states = [...nodeStates(this.tools, this.env).values()];
-      if (states.length === this.nodes && states.every((s) => s === 'idle')) return;
-      if (Date.now() > until) throw new Error(`nodes not idle ${timeoutMs / 1000} s after the last srun\n${this.logTails()}`);
-    }
-  }
-
-  /** One `srun -N<n> true`: wall ms from spawn to exit, and the machine's busy CPU ms meanwhile. */
-  async srun(n: number): Promise<{ wallMs: number; machineCpuMs: number }> {
-    const cpu0 = machineCpuMs().busy;
-    const t0 = performance.now();
-    const child = spawn(this.tools.srun, [`-N${n}`, 'true'], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    const code = await new Promise<number | string>((resolve) => child.once('close', (c, s) => resolve(c ?? s ?? 'unknown')));
-    const wallMs = performance.now() - t0;
-    const cpuMs = machineCpuMs().busy - cpu0;
-    clearTimeout(timer);
-    if (code !== 0) throw new Error(`srun -N${n} true exited ${code}: ${out.slice(-2000)}\n${this.logTails()}`);
-    return { wallMs, machineCpuMs: cpuMs };
-  }
-
-  /** scontrol show config's value for a key (to record the defaults the figures were taken under). */
-  config(key: string): string | undefined {
-    const out = spawnSync(this.tools.scontrol, ['show', 'config'], { env: this.env, encoding: 'utf8' }).stdout ?? '';
-    return new RegExp(`^${key}\\s*=\\s*(.*)$`, 'm').exec(out)?.[1]?.trim();
-  }
-
-  /**
-   * Stops everything: SIGTERM to each daemon's process group, then every process whose command
-   * line names the temp dir (SIGTERM, wait, SIGKILL), then SIGKILL to what is left of the groups
-   * and to any slurmstepd or srun whose environment carries our SLURM_CONF (a step's slurmstepd
-   * daemonizes out of slurmd's group and its command line names only the step).
-   */
-  async down(): Promise<void> {
-    const signalGroups = (sig: NodeJS.Signals): void => {
-      for (const c of this.children) {
-        if (c.pid && c.exitCode === null && c.signalCode === null) {
-          try {
-            process.kill(-c.pid, sig);
-          } catch {
-            // gone
-          }
-        }
-      }
-    };
-    signalGroups('SIGTERM');
-    await stopProcessesMentioning(this.dir, 5000, 5000);
-    signalGroups('SIGKILL');
-    for (const pid of this.byEnvironment()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    for (const until = Date.now() + 5000; this.children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < until; ) await sleep(50);
-  }
-
-  private byEnvironment(): number[] {
-    const pids: number[] = [];
-    for (const e of readdirSync('/proc')) {
-      if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-      try {
-        if (readFileSync(`/proc/${e}/environ`, 'utf8').includes(`SLURM_CONF=${this.conf}`)) pids.push(Number(e));
-      } catch {
-        // gone, or not ours to read
-      }
-    }
-    return pids;
-  }
-}
 
 function parseSizes(spec: string | undefined): number[] {
   const sizes = (spec ?? '64,128,256').split(',').map((s) => Number(s.trim())).filter((x) => Number.isInteger(x) && x > 0 && x <= 9999);
@@ -326,68 +34,169 @@ function parseSizes(spec: string | undefined): number[] {
   return [...new Set(sizes)].sort((a, b) => a - b);
 }
 
-export const slurmSuite: BenchSuite = {
-  name: 'slurm',
-  description: 'the live Slurm peer: srun -N<n> true on one slurmd per simulated node (loopback), for DESIGN.md anchor (--slurm-nodes 64,128,256; the largest is the cluster)',
-  async run(opts: BenchOptions): Promise<SuiteResult> {
-    const sizes = parseSizes(opts.params['slurm-nodes']);
-    const nodes = Math.max(...sizes);
-    const label = (n: number): string => `(slurm) srun -N${n} true on ${nodes} slurmd (loopback)`;
-    if (opts.only.length > 0 && !opts.only.some((o) => '(slurm)'.startsWith(o) || o.startsWith('(slurm)'))) return { rows: [], details: {} };
-    const { tools, missing } = findTools();
-    if (!tools) {
-      return { rows: [{ scenario: label(nodes), metric: `not run: ${missing.join(', ')} not found (install: ${INSTALL})`, value: 'not run', unit: '', anchor: ANCHOR }], details: { missing, install: INSTALL } };
+/** The srun timings on a cluster that is up. */
+async function srunPart(cluster: Cluster, sizes: readonly number[], reps: number, label: (n: number) => string, log: (l: string) => void): Promise<{ rows: BenchRow[]; runs: Record<string, unknown> }> {
+  const rows: BenchRow[] = [];
+  const runs: Record<string, unknown> = {};
+  for (const n of sizes) {
+    // One warm-up run, reported apart: the first step on each slurmd pays for loading its
+    // plugins and first slurmstepd, which a steady cluster does not.
+    await cluster.settle();
+    const warm = await cluster.srun(n);
+    const timed: Array<{ wallMs: number; machineCpuMs: number }> = [];
+    for (let r = 0; r < reps; r++) {
+      await cluster.settle();
+      timed.push(await cluster.srun(n));
     }
+    const walls = timed.map((t) => t.wallMs);
+    const cpus = timed.map((t) => t.machineCpuMs);
+    const sorted = [...walls].sort((a, b) => a - b);
+    log(`slurm: srun -N${n} true: ${sorted.map((x) => round(x)).join(', ')} ms (warm-up ${round(warm.wallMs)} ms)`);
+    runs[String(n)] = { warmUp: { wallMs: round(warm.wallMs), machineCpuMs: warm.machineCpuMs }, wallMs: walls.map((x) => round(x)), machineCpuMs: cpus };
+    rows.push({ scenario: label(n), metric: `srun spawn → exit, min / median / max of ${reps} (warm-up run ${round(warm.wallMs)})`, value: `${round(sorted[0]!)} / ${round(percentile(walls, 50))} / ${round(sorted[sorted.length - 1]!)}`, unit: 'ms', anchor: n === 256 ? ANCHOR : undefined });
+    rows.push({ scenario: label(n), metric: `busy CPU of the whole machine (${os.cpus().length} cores) during the srun, median`, value: round(percentile(cpus, 50)), unit: 'ms' });
+  }
+  return { rows, runs };
+}
+
+/** The suite; `markers` gets each temp dir's name as soon as processes may mention it. */
+async function runSuite(opts: BenchOptions, markers: string[]): Promise<SuiteResult> {
+  const want = (label: string): boolean => opts.only.length === 0 || opts.only.some((o) => label.startsWith(o) || o.startsWith(label));
+  const wantSrun = want('(slurm)');
+  const wantCompare = want('(compare)');
+  if (!wantSrun && !wantCompare) return { rows: [], details: {} };
+  const sizes = parseSizes(opts.params['slurm-nodes']);
+  // The comparison needs the whole n256g8 shape in Slurm.
+  const nodes = Math.max(...sizes, wantCompare ? NODES : 0);
+  const label = (n: number): string => `(slurm) srun -N${n} true on ${nodes} slurmd (loopback)`;
+  const seeds = opts.quick ? SEEDS.slice(0, 2) : [...SEEDS];
+  const occs = seeds.map(occupancy);
+  const gangs = gangsFor(opts.quick);
+  const rows: BenchRow[] = [];
+  const details: Record<string, unknown> = { nodes, leafSize: LEAF_SIZE, leavesPerSpine: LEAVES_PER_SPINE, cpusPerNode: CPUS_PER_NODE };
+  const started = performance.now();
+  let slurm: Side = { notRun: '' };
+  const { tools, missing } = findTools();
+  if (!tools) {
+    const why = `${missing.join(', ')} not found (install: ${INSTALL})`;
+    slurm = { notRun: why };
+    if (wantSrun) rows.push({ scenario: label(nodes), metric: `not run: ${why}`, value: 'not run', unit: '', anchor: ANCHOR });
+    details.missing = missing;
+    details.install = INSTALL;
+  } else {
     const reps = opts.quick ? 2 : 5;
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-bench-slurm-'));
-    // GPUs as gres, as DESIGN.md describes the peer; they cost nothing measurable (srun asks for none).
-    const gres = true;
-    const rows: BenchRow[] = [];
-    const details: Record<string, unknown> = { dir, nodes, sizes, reps, leafSize: LEAF_SIZE, gres: gres ? `gpu:${GPUS_PER_NODE} per node, plain files` : 'none' };
+    markers.push(dir);
+    details.dir = dir;
+    details.gres = `gpu:${GPUS_PER_NODE} per node, plain files`;
     let cluster: Cluster | undefined;
+    const runs = new Map<number, SideRun>();
     try {
-      const started = performance.now();
-      cluster = new Cluster(dir, tools, nodes, await freePortRange(nodes), gres);
+      cluster = new Cluster(dir, tools, nodes, await freePortRange(nodes), true);
       const upMs = await cluster.up(opts.log);
       details.version = spawnSync(tools.srun, ['--version'], { env: cluster.env, encoding: 'utf8' }).stdout?.trim();
-      details.config = { TreeWidth: cluster.config('TreeWidth'), MessageTimeout: cluster.config('MessageTimeout'), SchedulerType: cluster.config('SchedulerType'), RoutePlugin: cluster.config('RoutePlugin') };
+      details.config = { TreeWidth: cluster.config('TreeWidth'), MessageTimeout: cluster.config('MessageTimeout'), SchedulerType: cluster.config('SchedulerType'), SelectTypeParameters: cluster.config('SelectTypeParameters'), RoutePlugin: cluster.config('RoutePlugin') };
       details.slurmConf = readFileSync(cluster.conf, 'utf8');
       // What slurmctld made of topology.conf: proof that topology/tree is in force.
       details.topology = spawnSync(tools.scontrol, ['show', 'topology'], { env: cluster.env, encoding: 'utf8' }).stdout?.trim().split('\n');
       rows.push({ scenario: `(slurm) ${nodes} slurmd on loopback`, metric: 'first slurmd spawned → all nodes idle in sinfo', value: round(upMs), unit: 'ms' });
-      const runs: Record<string, unknown> = {};
-      for (const n of sizes) {
-        // One warm-up run, reported apart: the first step on each slurmd pays for loading its
-        // plugins and first slurmstepd, which a steady cluster does not.
-        await cluster.settle();
-        const warm = await cluster.srun(n);
-        const timed: Array<{ wallMs: number; machineCpuMs: number }> = [];
-        for (let r = 0; r < reps; r++) {
-          await cluster.settle();
-          timed.push(await cluster.srun(n));
-        }
-        const walls = timed.map((t) => t.wallMs);
-        const cpus = timed.map((t) => t.machineCpuMs);
-        const sorted = [...walls].sort((a, b) => a - b);
-        opts.log(`slurm: srun -N${n} true: ${sorted.map((x) => round(x)).join(', ')} ms (warm-up ${round(warm.wallMs)} ms)`);
-        runs[String(n)] = { warmUp: { wallMs: round(warm.wallMs), machineCpuMs: warm.machineCpuMs }, wallMs: walls.map((x) => round(x)), machineCpuMs: cpus };
-        rows.push({ scenario: label(n), metric: `srun spawn → exit, min / median / max of ${reps} (warm-up run ${round(warm.wallMs)})`, value: `${round(sorted[0]!)} / ${round(percentile(walls, 50))} / ${round(sorted[sorted.length - 1]!)}`, unit: 'ms', anchor: n === 256 ? ANCHOR : undefined });
-        rows.push({ scenario: label(n), metric: `busy CPU of the whole machine (${os.cpus().length} cores) during the srun, median`, value: round(percentile(cpus, 50)), unit: 'ms' });
+      if (wantSrun) {
+        const s = await srunPart(cluster, sizes.filter((n) => n <= nodes), reps, label, opts.log);
+        rows.push(...s.rows);
+        details.runs = s.runs;
       }
-      details.runs = runs;
-      details.suiteMs = round(performance.now() - started);
+      if (wantCompare) {
+        await cluster.settle();
+        for (const occ of occs) runs.set(occ.seed, await runSlurmOccupancy(cluster, occ, gangs, opts.log));
+        slurm = { runs };
+      }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       opts.log(`slurm: ${message}`);
       details.error = message;
       // A failed peer is not a Gantry miss: no ok field, the reason in the log and the JSON.
       rows.push({ scenario: label(nodes), metric: `failed: ${message.split('\n')[0]} (details.error has the logs' tails)`, value: 'failed', unit: '', anchor: ANCHOR });
+      slurm = { notRun: `failed: ${message.split('\n')[0]}` };
     } finally {
       await cluster?.down();
       // Whatever a failed start left behind (munged, slurmctld) names the temp dir.
       await stopProcessesMentioning(dir, 2000, 2000);
       rmSync(dir, { recursive: true, force: true });
     }
-    return { rows, details };
+  }
+  if (wantCompare) {
+    let gantry: Side = { notRun: '' };
+    const gantryRuns = new Map<number, SideRun>();
+    const root = mkdtempSync(path.join(os.tmpdir(), 'gantry-bench-vs-slurm-'));
+    markers.push(path.basename(root));
+    let rig: GantryRig | undefined;
+    const g0 = performance.now();
+    try {
+      if (!existsSync(gantryEntry())) throw new Error('build first: npx tsc -p tsconfig.json');
+      rig = await startGantry(root, opts.log);
+      for (const occ of occs) gantryRuns.set(occ.seed, await runGantryOccupancy(rig, occ, gangs, opts.log));
+      gantry = { runs: gantryRuns };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      opts.log(`gantry: ${message}`);
+      details.gantryError = message;
+      gantry = { notRun: `failed: ${message.split('\n')[0]}` };
+    } finally {
+      await rig?.stop().catch(() => undefined);
+      // Scheduler, fleet processes, supervisors and sleep ranks all name the temp dir.
+      await stopProcessesMentioning(path.basename(root), 2000, 2000);
+      rmSync(root, { recursive: true, force: true });
+    }
+    details.gantryPhaseMs = round(performance.now() - g0);
+    const scored = scoreComparison(occs, gangs, gantry, slurm);
+    const checks = { gantry: readBackCheck(occs, gantry), slurm: readBackCheck(occs, slurm) };
+    const mismatched = [...checks.gantry, ...checks.slurm].filter((c) => c.nodesDiffering !== 0);
+    if (mismatched.length) {
+      // The same occupancy on both sides is the premise: a difference voids the comparison.
+      rows.push({ scenario: '(compare) occupancy read back', metric: `FAILED: busy GPUs per node differ from the plan: ${JSON.stringify(mismatched)}`, value: mismatched.length, unit: 'seeds', target: '0', ok: false });
+    } else {
+      rows.push(...comparisonRows(scored, gantry, slurm, seeds));
+      if (!('notRun' in gantry) && !('notRun' in slurm)) rows.push({ scenario: '(compare) occupancy read back', metric: 'seeds whose busy GPUs per node equal the plan on both sides (Gantry GetTopology, Slurm GresUsed)', value: `${seeds.length}/${seeds.length}`, unit: 'seeds', target: 'all', ok: true });
+    }
+    for (const d of scored) {
+      for (const who of ['gantry', 'slurm'] as const) if (d[who].worse) opts.log(worseCase(d, who, occs.find((o) => o.seed === d.seed)!));
+    }
+    const setup = (side: Side): number[] => ('notRun' in side ? [] : [...side.runs.values()].map((r) => r.setupMs));
+    details.compare = {
+      shape: 'n256g8: 8 leaves × 32 nodes × 8 GPUs, 2 spines of 4 leaves (Slurm: leaf01-08, spine1-2, root; Gantry: leaf-0..7, spine-0..1, levels [nvlink, leaf, spine], each node its own nvlink domain)',
+      slurmFlags: SLURM_FLAGS,
+      gantrySpec: 'Training, ranks × gpusPerRank, topology.preferred: leaf, command sleep; blockers: Training 1 rank × k GPUs on the one uncordoned node',
+      yardstick: 'bench/placement-oracle.ts: every subset of leaves, roomiest nodes first; lexicographic (spines, leaves, nodes)',
+      seeds,
+      gangs,
+      occupancies: occs.map((o) => ({ seed: o.seed, busyFraction: round(o.busyFraction, 3), leaves: leafSummary(o), busyPerNode: o.busy.join('') })),
+      readBack: checks,
+      setupMs: { gantry: setup(gantry), slurm: setup(slurm) },
+      gangResults: scored.map(compactDetail),
+    };
+  }
+  details.suiteMs = round(performance.now() - started);
+  return { rows, details };
+}
+
+export const slurmSuite: BenchSuite = {
+  name: 'slurm',
+  description: 'the live Slurm peer: (slurm) srun -N<n> true on one slurmd per simulated node (loopback), for DESIGN.md anchor (--slurm-nodes 64,128,256; the largest is the cluster); (compare) where gangs start, Gantry vs Slurm vs the exact optimum on n256g8, 6 seeded 30–60% occupancies',
+  async run(opts: BenchOptions): Promise<SuiteResult> {
+    // Interrupted (Ctrl-C, a timeout's SIGTERM), the suite's finally blocks would not run: stop
+    // every process it started (each command line names one of its temp dirs), then exit.
+    const markers: string[] = [];
+    const onSignal = (sig: NodeJS.Signals): void => {
+      opts.log(`slurm: ${sig}: stopping every process under ${markers.join(', ') || '(none yet)'}`);
+      void Promise.all(markers.map((m) => stopProcessesMentioning(m, 1000, 1000))).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      return await runSuite(opts, markers);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   },
 };
