@@ -12,8 +12,8 @@ import {
   createHostCollector,
   createKernelLogReader,
   createNvidiaCollector,
-  type GpuCollector,
 } from './collectors/index.js';
+import type { GpuCollector } from './core/index.js';
 import { createHealthEvaluator, DEFAULT_HEALTH_CONFIG } from './health/index.js';
 import { createAgentMetrics } from './metrics.js';
 import { NodeProber, type NodeSnapshot } from './node-probe.js';
