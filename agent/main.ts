@@ -12,23 +12,18 @@ import {
   createHostCollector,
   createKernelLogReader,
   createNvidiaCollector,
-  type GpuCollector,
 } from './collectors/index.js';
+import type { GpuCollector } from './core/index.js';
 import { createHealthEvaluator, DEFAULT_HEALTH_CONFIG } from './health/index.js';
 import { createAgentMetrics } from './metrics.js';
 import { NodeProber, type NodeSnapshot } from './node-probe.js';
 import { Reporter } from './reporter/index.js';
-import { nearestHcas } from './topology/index.js';
-import { createTaskRunner, type TaskRunner, type TaskStatus } from './runner/index.js';
-import type { SchedulerMessage__Output } from '../shared/proto/index.js';
-import type { TaskStatusView } from '../shared/wire/index.js';
-import { isGantryError } from '../shared/errors/index.js';
+import { createTaskRunner, type TaskRunner } from './runner/index.js';
+import { createAgentCommands, taskView } from './commands.js';
 import { natsConnectionOptions } from '../shared/natsconn/index.js';
 import { NatsTelemetrySink, type TelemetrySink } from './telemetry/index.js';
 import { SloScraper } from './slo/index.js';
-import { serviceSloFromPb } from '../shared/wire/index.js';
 import { LatencyService } from './latency/index.js';
-import { latencyPeersFromPb } from '../shared/wire/index.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -128,75 +123,15 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
     warmSupervisors: config.runner.warmSupervisors,
     warmRefillDelayMs: config.runner.warmRefillDelayMs,
   });
-  const view = (t: TaskStatus): TaskStatusView => ({
-    jobId: t.jobId,
-    rank: t.rank,
-    epoch: t.epoch,
-    state: t.state,
-    exitCode: t.exitCode,
-    signal: t.signal,
-    startedMs: t.startedMs,
-    finishedMs: t.finishedMs,
-    message: t.message,
-    checkpointMs: t.checkpointMs,
+  const commands = createAgentCommands({
+    runner,
+    replies: () => reporter,
+    inventory: () => snapshot?.inventory,
+    slo: () => slo,
+    latency: () => latency,
+    nowMs: () => clock.nowMs(),
+    log,
   });
-  /**
-   * Starts in flight, with the last state runner.onUpdate reported for each: start()'s own answer
-   * is sent only when it says something new (a 512-rank gang's starts were each reported twice).
-   */
-  const startsInFlight = new Map<string, string>();
-  const keyString = (k: { jobId: string; rank: number; epoch: number }): string => `${k.jobId}/${k.rank}/${k.epoch}`;
-  const onCommand = (msg: SchedulerMessage__Output): void => {
-    if (msg.startTask) {
-      const st = msg.startTask;
-      const key = { jobId: st.jobId, rank: st.rank, epoch: st.epoch };
-      const ks = keyString(key);
-      if (!startsInFlight.has(ks)) startsInFlight.set(ks, '');
-      // The scheduler computes the rank's environment; the HCAs nearest its GPUs are known only here.
-      const hcas = snapshot && !('NCCL_IB_HCA' in st.env) ? nearestHcas(snapshot.inventory, st.gpus) : [];
-      const env = hcas.length > 0 ? { ...st.env, NCCL_IB_HCA: hcas.join(',') } : st.env;
-      let target: ReturnType<typeof serviceSloFromPb>;
-      try {
-        target = serviceSloFromPb(st.slo, 'startTask.slo');
-      } catch (e) {
-        log.warn({ job: st.jobId, rank: st.rank, err: (e as Error).message }, 'ignoring an invalid SLO; the task runs unscraped');
-      }
-      runner
-        .start({ ...key, command: st.command, env, workdir: st.workdir, runAs: st.runAs, graceSeconds: st.graceSeconds, ...(target ? { slo: target } : {}) })
-        // The status start() settles on is reported too, unless onUpdate just reported that state
-        // (the scheduler takes repeats in its stride: a start of a known task answers with its state).
-        .then((status) => {
-          const seen = startsInFlight.get(ks);
-          startsInFlight.delete(ks);
-          if (target && (status.state === 'starting' || status.state === 'running')) slo?.track({ ...key, ...target });
-          if (seen !== status.state) reporter?.sendTaskUpdate(view(status));
-        })
-        .catch((e: unknown) => {
-          startsInFlight.delete(ks);
-          // Refused before it ran (bad runAs, workdir...): tell the scheduler, which fails or requeues the gang.
-          log.warn({ job: st.jobId, rank: st.rank, err: (e as Error).message }, 'task refused');
-          reporter?.sendTaskUpdate({ ...key, state: 'failed-to-start', exitCode: null, signal: null, startedMs: 0, finishedMs: clock.nowMs(), message: isGantryError(e) ? e.message : String(e) });
-        });
-    } else if (msg.readLog) {
-      const rl = msg.readLog;
-      const target = rl.epoch > 0 ? { jobId: rl.jobId, rank: rl.rank, epoch: rl.epoch } : { jobId: rl.jobId, rank: rl.rank };
-      runner.readLog(target, { offset: rl.offset, maxBytes: rl.maxBytes || 65536 }).then(
-        (c) => reporter?.sendLogChunk({ requestId: rl.requestId, data: c.data, nextOffset: c.nextOffset, eof: c.eof, error: '' }),
-        (e: unknown) => reporter?.sendLogChunk({ requestId: rl.requestId, data: '', nextOffset: rl.offset, eof: true, error: (e as Error).message }),
-      );
-    } else if (msg.latencyPeers) {
-      try {
-        latency?.setPeers(latencyPeersFromPb(msg.latencyPeers, 'latencyPeers'));
-      } catch (e) {
-        log.warn({ err: (e as Error).message }, 'latency peers refused');
-      }
-    } else if (msg.stopTask) {
-      const st = msg.stopTask;
-      runner
-        .stop({ jobId: st.jobId, rank: st.rank, epoch: st.epoch }, st.graceSeconds, st.reason)
-        .catch((e: unknown) => log.warn({ job: st.jobId, rank: st.rank, err: (e as Error).message }, 'stop failed'));
-    }
-  };
 
   const collect = async (): Promise<void> => {
     // New checkpoints reach the scheduler through runner.onUpdate, like state changes.
@@ -244,9 +179,7 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
       runner.onUpdate((t) => {
         log.info({ job: t.jobId, rank: t.rank, epoch: t.epoch, state: t.state, exitCode: t.exitCode, signal: t.signal }, `task ${t.state}`);
         if (t.state === 'exited' || t.state === 'failed-to-start') slo?.untrack(t);
-        const ks = keyString(t);
-        if (startsInFlight.has(ks)) startsInFlight.set(ks, t.state);
-        reporter?.sendTaskUpdate(view(t));
+        commands.taskUpdated(t);
       });
       await collect();
       reporter = new Reporter(
@@ -262,7 +195,7 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
           initialDelayMs: config.reconnect.initialDelayMs,
           maxDelayMs: config.reconnect.maxDelayMs,
         },
-        () => ({ inventory: snapshot!.inventory, verdicts: snapshot!.verdicts, tasks: runner.list().map(view) }),
+        () => ({ inventory: snapshot!.inventory, verdicts: snapshot!.verdicts, tasks: runner.list().map(taskView) }),
         {
           onConnected: (announced) => {
             metrics.connected.set(1);
@@ -277,7 +210,7 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
             log.warn({ reason }, 'disconnected from the scheduler');
           },
           onReportSent: () => metrics.reportsSent.inc(),
-          onCommand,
+          onCommand: commands.handle,
         },
         log.child({ component: 'reporter' }),
       );

@@ -6,7 +6,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { registerProcessMetrics } from '../shared/metrics/index.js';
 import type { GpuInfo, HealthVerdict, Severity } from '../shared/domain/index.js';
-import { pciBusDevice } from './collectors/index.js';
+import { pciBusDevice } from './core/index.js';
 import type { NodeSnapshot } from './node-probe.js';
 
 const SEVERITY_VALUE: Record<Severity, number> = { ok: 0, warn: 1, fail: 2 };

@@ -8,8 +8,9 @@ import { performance } from 'node:perf_hooks';
 import type { GpuInfo, HcaInfo, HealthVerdict, HostInfo, Inventory } from '../shared/domain/index.js';
 import { emptyInventory } from '../shared/domain/index.js';
 import type { Clock } from '../shared/clock/index.js';
-import type { GpuCollector, GpuProbe, GpuSample, HostCollector, KernelLogReader, XidEvent } from './collectors/index.js';
+import type { HostCollector, KernelLogReader } from './collectors/index.js';
 import { readInfiniband } from './collectors/index.js';
+import type { GpuCollector, GpuProbe, GpuSample, XidEvent } from './core/index.js';
 import type { HealthEvaluator, JobFinding } from './health/index.js';
 
 export interface CollectorRun {

@@ -19,7 +19,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { ProbeFailedError, ProbeTimeoutError } from '../../shared/errors/index.js';
-import type { ProbeResult } from './types.js';
+import type { ProbeResult } from '../core/index.js';
 
 export interface RunOptions {
   /** Wall-clock limit; past it the process group is killed and ProbeTimeoutError thrown. */

@@ -14,7 +14,7 @@
  */
 import type { HealthVerdict, Severity } from '../../shared/domain/index.js';
 import { worstSeverity } from '../../shared/domain/index.js';
-import type { GpuProbe } from '../collectors/index.js';
+import type { GpuProbe } from '../core/index.js';
 import { DEFAULT_HEALTH_CONFIG, type Finding, type HealthConfig, type HealthInput, type Rule } from './types.js';
 import { xidRule } from './rules/xid.js';
 import { eccUncorrectableRule } from './rules/ecc-uncorrectable.js';

@@ -4,7 +4,7 @@
  * value passed in by the caller.
  */
 import type { GpuInfo, HcaInfo, Severity } from '../../shared/domain/index.js';
-import type { GpuProbe, NvlinkGpuStatus, XidEvent } from '../collectors/index.js';
+import type { GpuProbe, NvlinkGpuStatus, XidEvent } from '../core/index.js';
 
 /** Where a finding belongs: the node's health, the job running on the GPU, or a record only. */
 export type FindingScope = 'node' | 'job' | 'info';

@@ -11,7 +11,9 @@ export type {
   LogChunk,
   WarmPoolStatus,
 } from './types.js';
-export { createTaskRunner, defaultSupervisorPath, defaultNativeSupervisorPath } from './runner.js';
+export { createTaskRunner } from './runner.js';
+export { defaultSupervisorPath, defaultNativeSupervisorPath } from './launcher.js';
+export type { SupervisorLauncher, LaunchHost } from './launcher.js';
 export {
   validateJobId,
   validateTaskKey,

@@ -52,7 +52,7 @@ capture() {
   return 0
 }
 step "captures"
-fields=$(node -e 'import("./dist/agent/collectors/nvidia/parse-query-csv.js").then((m) => console.log(m.LIGHT_QUERY_FIELDS.join(",")))')
+fields=$(node -e 'import("./dist/agent/core/nvidia/parse-query-csv.js").then((m) => console.log(m.LIGHT_QUERY_FIELDS.join(",")))')
 capture nvidia-smi-version.txt nvidia-smi --version
 capture nvidia-smi-L.txt nvidia-smi -L
 capture nvidia-smi.txt nvidia-smi

@@ -7,7 +7,8 @@
 import path from 'node:path';
 import t from 'tap';
 import { NodeProber, DEFAULT_XID_WINDOW_MS } from '../../agent/node-probe.js';
-import { parseXidLine, type KernelLogReader, type XidEvent } from '../../agent/collectors/index.js';
+import { type KernelLogReader } from '../../agent/collectors/index.js';
+import { parseXidLine, type XidEvent } from '../../agent/core/index.js';
 import { createHealthEvaluator, DEFAULT_HEALTH_CONFIG, XID_CHECK } from '../../agent/health/index.js';
 import { DERIVED, SHARED_FIXTURES, realXidLine } from './sim.js';
 

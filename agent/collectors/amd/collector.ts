@@ -6,9 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import { ProbeFailedError } from '../../../shared/errors/index.js';
 import { defaultProbeRunner, type ProbeRunner } from '../runner.js';
-import type { GpuCollector, GpuProbe } from '../types.js';
 import { readKfdTopology } from './kfd.js';
-import { parseRocmSmiJson } from './parse-rocm-smi.js';
+import { parseRocmSmiJson, type GpuCollector, type GpuProbe } from '../../core/index.js';
 
 export interface AmdCollectorOptions {
   /** Default 'rocm-smi'. */

@@ -2,7 +2,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { ProbeFailedError } from '../../../shared/errors/index.js';
-import { parseKfdTopology, type KfdFiles, type KfdTopology } from './parse-kfd.js';
+import { parseKfdTopology, type KfdFiles, type KfdTopology } from '../../core/index.js';
 
 export interface KfdReaderOptions {
   /** Directory holding nodes/; default '/sys/class/kfd/kfd/topology'. */

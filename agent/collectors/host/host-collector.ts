@@ -14,7 +14,7 @@ import { promises as fsp } from 'node:fs';
 import type { HostInfo } from '../../../shared/domain/index.js';
 import { ProbeFailedError, ProbeTimeoutError } from '../../../shared/errors/index.js';
 import { defaultProbeRunner, type ProbeRunner } from '../runner.js';
-import { parseHostFactsJson, toHostInfo } from './host-info.js';
+import { parseHostFactsJson, toHostInfo } from '../../core/index.js';
 
 export interface HostCollectorOptions {
   /** Default 15 000 ms. */

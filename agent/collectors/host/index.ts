@@ -1,12 +1,6 @@
 export { createHostCollector } from './host-collector.js';
 export type { HostCollector, HostCollectorOptions } from './host-collector.js';
-export { toHostInfo, parseHostFactsJson } from './host-info.js';
-export type { HostFacts } from './host-info.js';
 export { readInfiniband } from './infiniband.js';
 export type { InfinibandReaderOptions } from './infiniband.js';
-export { hcaFromSysfs, parseIbstat, sysfsRateGbps, sysfsStateName } from './parse-infiniband.js';
-export type { SysfsHcaFiles, SysfsPortFiles } from './parse-infiniband.js';
 export { createKernelLogReader } from './kernel-log.js';
 export type { KernelLogReader, KernelLogReaderOptions } from './kernel-log.js';
-export { parseXidLine, parseXidLog, pciBusDevice } from './parse-xid.js';
-export type { XidEvent } from './parse-xid.js';

@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HcaInfo } from '../../../shared/domain/index.js';
-import { hcaFromSysfs, type SysfsPortFiles } from './parse-infiniband.js';
+import { hcaFromSysfs, type SysfsPortFiles } from '../../core/index.js';
 
 export interface InfinibandReaderOptions {
   /** Default '/sys/class/infiniband'. */

@@ -10,7 +10,7 @@
 import { constants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { ProbeFailedError } from '../../../shared/errors/index.js';
-import { parseXidLine, type XidEvent } from './parse-xid.js';
+import { parseXidLine, type XidEvent } from '../../core/index.js';
 
 export interface KernelLogReaderOptions {
   /** Default '/dev/kmsg'. */

@@ -8,12 +8,22 @@ import { performance } from 'node:perf_hooks';
 import { ParseError, ProbeFailedError, ProbeTimeoutError } from '../../../shared/errors/index.js';
 import type { GpuInfo, LinkGroup, LinkMatrix } from '../../../shared/domain/index.js';
 import { defaultProbeRunner, type ProbeRunner } from '../runner.js';
-import type { GpuCollector, GpuProbe } from '../types.js';
-import { parseNvidiaSmiXml } from './parse-xml.js';
-import { deriveLinkGroups, parseTopoMatrix, type NvidiaTopo } from './parse-topo.js';
-import { parseNvlinkStatus, type NvlinkGpuStatus } from './parse-nvlink.js';
-import { adaptFields, invalidQueryField, judgeLightAnswer, LIGHT_QUERY_FIELDS, parseQueryGpuCsv } from './parse-query-csv.js';
-import type { GpuSample } from '../types.js';
+import {
+  parseNvidiaSmiXml,
+  deriveLinkGroups,
+  parseTopoMatrix,
+  type NvidiaTopo,
+  parseNvlinkStatus,
+  type NvlinkGpuStatus,
+  adaptFields,
+  invalidQueryField,
+  judgeLightAnswer,
+  LIGHT_QUERY_FIELDS,
+  parseQueryGpuCsv,
+  type GpuCollector,
+  type GpuProbe,
+  type GpuSample,
+} from '../../core/index.js';
 
 export interface NvidiaCollectorOptions {
   /** Path or name (looked up on PATH) of nvidia-smi. Default 'nvidia-smi'. */

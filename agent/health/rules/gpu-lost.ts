@@ -1,5 +1,5 @@
 /** A GPU fallen off the bus, or reading "Unknown Error": in the probe's values, or in the probe's failure. */
-import { pciBusDevice } from '../../collectors/index.js';
+import { pciBusDevice } from '../../core/index.js';
 import type { Finding, Rule } from '../types.js';
 
 export const GPU_LOST_CHECK = 'gpu-lost';

@@ -4,7 +4,7 @@
  * only grow), or, where a driver has no counters, the reason being active in both probes.
  * SW power capping is normal under load and is not judged.
  */
-import type { GpuSample } from '../../collectors/index.js';
+import type { GpuSample } from '../../core/index.js';
 import type { Finding, Rule } from '../types.js';
 
 export const THROTTLE_CHECK = 'throttle';

@@ -1,6 +1,6 @@
 /** XIDs from the kernel log, judged by the configured policy. */
 import type { GpuInfo } from '../../../shared/domain/index.js';
-import { pciBusDevice } from '../../collectors/index.js';
+import { pciBusDevice } from '../../core/index.js';
 import type { Finding, Rule } from '../types.js';
 
 export const XID_CHECK = 'xid';

@@ -21,6 +21,14 @@
  *     fraction of what a fork of the agent's Node process does.
  *
  * Linux only (signalfd, /proc). No allocation-heavy work, no dependencies beyond libc.
+ *
+ * One file of about 1,300 lines, on purpose: the build is one compiler call with no headers of
+ * ours (scripts/build-native.mjs, linked statically where libc.a is installed), and every part
+ * serves the one binary. Its sections, in order: small utilities (clock, diagnostics, a string
+ * buffer, files and atomic records), a minimal JSON reader for spec.json and stop.json, process
+ * groups, the rotating log, the supervisor (supervise() and its named steps: load_spec,
+ * write_launch_record, parse_rank_spec, block_signals, stopped_before_start, start_and_record,
+ * watch_rank, record_exit), the launcher, and main.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -799,11 +807,33 @@ static int start_rank(pid_t *pid, char **argv, char **envp, const char *workdir,
   return fork_rank(pid, argv, envp, workdir, uid, gid, switch_user, out_fd, err_fd);
 }
 
-static int supervise(const char *dir) {
-  g_dir = dir;
-  if (chdir("/") != 0) diag("chdir /: %s\n", strerror(errno));
-  signal(SIGPIPE, SIG_IGN); /* a gone launcher pipe must not kill us; the rank gets the default back */
+/* The rank as spec.json describes it. */
+typedef struct {
+  char **argv;
+  char **envp;
+  const char *workdir;
+  int64_t uid, gid; /* -1: the supervisor's own */
+  int64_t grace_ms;
+  int64_t log_max, log_keep;
+} rank_spec;
 
+/* A rank being supervised: its process group, its output pipes and where its exit stands. */
+typedef struct {
+  pid_t child, pgid;
+  int fds[2]; /* stdout, stderr; -1 once at end of file */
+  int open_streams;
+  int stopping, exited, code, sig;
+  int64_t grace_ms, kill_at, drain_deadline, last_checkpoint;
+  char *ckpt_file;
+  rlog *log;
+} rank_run;
+
+/*
+ * Step 1: the task's spec.json, parsed. NULL, with *rc the supervisor's exit status, when there is
+ * nothing to run: no valid spec (exit.json says so, unless the rank already started), or a task
+ * that already started or finished (never run a rank twice).
+ */
+static jval *load_spec(const char *dir, int *rc) {
   int has_spec = 0, has_started = 0;
   DIR *d = opendir(dir);
   if (d) {
@@ -819,39 +849,47 @@ static int supervise(const char *dir) {
   if (!spec || spec->type != J_OBJ) {
     diag(has_spec ? "%s in %s is not a valid record\n" : "no %s in %s\n", "spec.json", dir);
     if (has_spec && !has_started) write_exit(NULL, 1, -1, 0, "the task's spec.json is not a valid record");
-    return 2;
+    *rc = 2;
+    return NULL;
   }
-  /* Never run a rank twice: a task that already started (or finished) is left alone. */
   if (has_started) {
     diag("%s already started; not running it again\n", dir);
-    return 0;
+    *rc = 0;
+    return NULL;
   }
-  {
-    /* The launch record names this supervisor before the rank runs (the runner writes it for a Node one). */
-    sbuf b = {0};
-    sb_printf(&b, "{\"version\":%d,\"supervisorPid\":%d,\"launchedMs\":%lld,\"native\":true}\n", RECORD_VERSION, (int)getpid(), (long long)now_ms());
-    write_record(dir, "launch.json", &b);
-  }
-  char **argv = string_array(jget(spec, "command"));
-  char **envp = env_array(jget(spec, "env"));
-  const jval *wd = jget(spec, "workdir");
-  const char *workdir = wd && wd->type == J_STR && wd->str[0] ? wd->str : "/";
-  const jval *user = jget(spec, "user");
-  int64_t uid = -1, gid = -1;
-  if (user && user->type == J_OBJ) {
-    uid = jint(jget(user, "uid"), -1);
-    gid = jint(jget(user, "gid"), -1);
-  }
-  int64_t grace_ms = 30000;
-  const jval *grace = jget(spec, "graceSeconds");
-  if (grace && grace->type == J_NUM) grace_ms = (int64_t)(grace->num * 1000);
-  int64_t log_max = jint(jget(spec, "logMaxBytes"), 0), log_keep = jint(jget(spec, "logKeep"), 0);
-  if (!argv || !argv[0] || !envp) {
-    write_exit(NULL, 1, -1, 0, "the task's spec.json has no command or environment");
-    return 2;
-  }
+  return spec;
+}
 
-  /* Signals arrive on a signalfd, read in the loop below; the rank gets them unblocked. */
+/* Step 2: the launch record names this supervisor before the rank runs (the runner writes it for a Node one). */
+static void write_launch_record(const char *dir) {
+  sbuf b = {0};
+  sb_printf(&b, "{\"version\":%d,\"supervisorPid\":%d,\"launchedMs\":%lld,\"native\":true}\n", RECORD_VERSION, (int)getpid(), (long long)now_ms());
+  write_record(dir, "launch.json", &b);
+}
+
+/* Step 3: the rank's command, environment, workdir, identity, grace and log limits; -1 without a command or environment. */
+static int parse_rank_spec(const jval *spec, rank_spec *r) {
+  r->argv = string_array(jget(spec, "command"));
+  r->envp = env_array(jget(spec, "env"));
+  const jval *wd = jget(spec, "workdir");
+  r->workdir = wd && wd->type == J_STR && wd->str[0] ? wd->str : "/";
+  const jval *user = jget(spec, "user");
+  r->uid = -1;
+  r->gid = -1;
+  if (user && user->type == J_OBJ) {
+    r->uid = jint(jget(user, "uid"), -1);
+    r->gid = jint(jget(user, "gid"), -1);
+  }
+  r->grace_ms = 30000;
+  const jval *grace = jget(spec, "graceSeconds");
+  if (grace && grace->type == J_NUM) r->grace_ms = (int64_t)(grace->num * 1000);
+  r->log_max = jint(jget(spec, "logMaxBytes"), 0);
+  r->log_keep = jint(jget(spec, "logKeep"), 0);
+  return !r->argv || !r->argv[0] || !r->envp ? -1 : 0;
+}
+
+/* Step 4: signals arrive on a signalfd, read in the loop; the rank gets them unblocked. The fd, or -1. */
+static int block_signals(void) {
   sigset_t mask, old;
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
@@ -859,161 +897,209 @@ static int supervise(const char *dir) {
   sigaddset(&mask, SIGHUP);
   sigaddset(&mask, SIGCHLD);
   sigprocmask(SIG_BLOCK, &mask, &old);
-  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (sfd < 0) {
-    write_exit(NULL, 1, -1, 0, "supervisor error: signalfd failed");
-    return 1;
-  }
+  return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+}
 
-  /* A stop requested before we got here: the rank never starts. */
+/* Step 5: a stop requested before we got here: the rank never starts. 1 when there was one (recorded). */
+static int stopped_before_start(void) {
   jval *pre = read_stop();
-  if (pre) {
-    sbuf m = {0};
-    sb_puts(&m, "stopped before the rank started: ");
-    sb_puts(&m, stop_reason(pre) ? stop_reason(pre) : "");
-    write_exit(NULL, 0, -1, 0, m.p);
-    return 0;
-  }
+  if (!pre) return 0;
+  sbuf m = {0};
+  sb_puts(&m, "stopped before the rank started: ");
+  sb_puts(&m, stop_reason(pre) ? stop_reason(pre) : "");
+  write_exit(NULL, 0, -1, 0, m.p);
+  return 1;
+}
 
-  rlog log;
-  if (rlog_open(&log, dir, log_max, log_keep) != 0) {
-    sbuf m = {0};
-    sb_printf(&m, "supervisor error: cannot open the rank's log: %s", strerror(errno));
-    write_exit(NULL, 1, -1, 0, m.p);
-    return 1;
-  }
-
+/*
+ * Step 6: starts the rank with its output on pipes, then records (status.json) and reports that it
+ * runs. 0 when it runs; else what the supervisor exits with, the failure recorded in exit.json.
+ */
+static int start_and_record(const char *dir, const rank_spec *s, rank_run *run) {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-    write_exit(&log, 1, -1, 0, "supervisor error: pipe failed");
+    write_exit(run->log, 1, -1, 0, "supervisor error: pipe failed");
     return 1;
   }
   pid_t child = -1;
-  int e = start_rank(&child, argv, envp, workdir, uid, gid, out[1], err[1]);
+  int e = start_rank(&child, s->argv, s->envp, s->workdir, s->uid, s->gid, out[1], err[1]);
   close(out[1]);
   close(err[1]);
   if (e < 0) {
     sbuf m = {0};
     sb_printf(&m, "supervisor error: fork failed: %s", strerror(-e));
-    write_exit(&log, 1, -1, 0, m.p);
+    write_exit(run->log, 1, -1, 0, m.p);
     return 1;
   }
   if (e > 0) {
     sbuf m = {0};
-    spawn_error_message(&m, argv[0], e);
-    write_exit(&log, 1, -1, 0, m.p);
-    return 0;
+    spawn_error_message(&m, s->argv[0], e);
+    write_exit(run->log, 1, -1, 0, m.p);
+    return -1; /* the rank could not run; the supervisor did its job: exit 0 */
   }
-  pid_t pgid = child;
+  run->child = child;
+  run->pgid = child;
+  run->fds[0] = out[0];
+  run->fds[1] = err[0];
+  run->open_streams = 2;
   int64_t started = now_ms();
-  {
-    sbuf b = {0};
-    sb_printf(&b, "{\"version\":%d,\"supervisorPid\":%d,\"pid\":%d,\"pgid\":%d,\"startedMs\":%lld}\n", RECORD_VERSION, (int)getpid(), (int)child, (int)pgid,
-              (long long)started);
-    write_record(dir, "status.json", &b);
-    if (g_id) {
-      char line[160];
-      snprintf(line, sizeof line, "started %s %d %d %d %lld\n", g_id, (int)getpid(), (int)child, (int)pgid, (long long)started);
-      report(line);
+  sbuf b = {0};
+  sb_printf(&b, "{\"version\":%d,\"supervisorPid\":%d,\"pid\":%d,\"pgid\":%d,\"startedMs\":%lld}\n", RECORD_VERSION, (int)getpid(), (int)child, (int)child,
+            (long long)started);
+  write_record(dir, "status.json", &b);
+  if (g_id) {
+    char line[160];
+    snprintf(line, sizeof line, "started %s %d %d %d %lld\n", g_id, (int)getpid(), (int)child, (int)child, (long long)started);
+    report(line);
+  }
+  return 0;
+}
+
+/* In the loop: one read of a stream that is ready, into the log (and checkpoint.json for a marker line). */
+static void pump_stream(rank_run *run, int i) {
+  static char buf[65536];
+  ssize_t n = read(run->fds[i], buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n <= 0) {
+    close(run->fds[i]);
+    run->fds[i] = -1;
+    run->open_streams--;
+    return;
+  }
+  /* A rank says it saved a checkpoint with a stdout line containing GANTRY_CHECKPOINT. */
+  if (memmem(buf, (size_t)n, CHECKPOINT_MARKER, sizeof CHECKPOINT_MARKER - 1)) {
+    int64_t ms = now_ms();
+    if (ms - run->last_checkpoint >= 1000) {
+      run->last_checkpoint = ms;
+      char rec[96];
+      int len = snprintf(rec, sizeof rec, "{\"version\":%d,\"ms\":%lld}\n", RECORD_VERSION, (long long)ms);
+      write_atomic(run->ckpt_file, rec, (size_t)len);
     }
   }
+  /* Disk full or similar: keep draining so the rank never blocks on a full pipe. */
+  if (rlog_write(run->log, buf, (size_t)n) != 0) diag("log write failed: %s\n", strerror(errno));
+}
 
-  int fds[2] = {out[0], err[0]};
-  int open_streams = 2;
-  int stopping = 0, exited = 0, code = -1, sig = 0;
-  int64_t kill_at = 0, drain_deadline = 0, last_checkpoint = 0;
-  static char buf[65536];
-  char *ckpt_file = path_in(dir, "checkpoint.json");
+/* In the loop: the signals that arrived. SIGTERM or SIGINT starts a stop: SIGTERM to the group, SIGKILL after the grace. */
+static void on_signals(rank_run *run, int sfd) {
+  struct signalfd_siginfo si;
+  while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+    int s = (int)si.ssi_signo;
+    if ((s == SIGTERM || s == SIGINT) && !run->stopping) {
+      run->stopping = 1;
+      jval *stop = read_stop();
+      const jval *g = jget(stop, "graceSeconds");
+      if (g && g->type == J_NUM) run->grace_ms = (int64_t)(g->num * 1000);
+      signal_group(run->pgid, SIGTERM);
+      run->kill_at = mono_ms() + (run->grace_ms > 0 ? run->grace_ms : 0);
+      if (run->kill_at == 0) run->kill_at = 1;
+    }
+  }
+}
 
+/* In the loop: whether the rank's main process exited (reaped, its status kept). */
+static void reap_rank(rank_run *run) {
+  if (run->exited) return;
+  int st;
+  pid_t w = waitpid(run->child, &st, WNOHANG);
+  if (w != run->child) return;
+  run->exited = 1;
+  if (WIFSIGNALED(st)) run->sig = WTERMSIG(st);
+  else run->code = WEXITSTATUS(st);
+  /* Leftovers of a rank that exited by itself die now; during a stop they get the rest of the grace. */
+  if (!run->stopping) signal_group(run->pgid, SIGKILL);
+}
+
+/* In the loop: done once the rank exited, its group is gone and its output drained (or the drain's cap passed). */
+static int rank_done(rank_run *run) {
+  if (!run->exited) return 0;
+  int alive = group_alive(run->pgid);
+  if (!alive && run->drain_deadline == 0) run->drain_deadline = mono_ms() + DRAIN_CAP_MS;
+  return !(alive || (run->open_streams > 0 && mono_ms() < run->drain_deadline));
+}
+
+/* Step 7: streams the rank's output into its log and answers signals until the rank is done. */
+static void watch_rank(rank_run *run, int sfd) {
   for (;;) {
     struct pollfd p[3];
     int np = 0;
     p[np++] = (struct pollfd){.fd = sfd, .events = POLLIN};
     int idx[2] = {-1, -1};
     for (int i = 0; i < 2; i++)
-      if (fds[i] >= 0) {
+      if (run->fds[i] >= 0) {
         idx[i] = np;
-        p[np++] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+        p[np++] = (struct pollfd){.fd = run->fds[i], .events = POLLIN};
       }
     int timeout = -1;
     int64_t now = mono_ms();
-    if (kill_at) timeout = (int)(kill_at > now ? kill_at - now : 0);
-    if (exited && (timeout < 0 || timeout > SETTLE_POLL_MS)) timeout = SETTLE_POLL_MS;
+    if (run->kill_at) timeout = (int)(run->kill_at > now ? run->kill_at - now : 0);
+    if (run->exited && (timeout < 0 || timeout > SETTLE_POLL_MS)) timeout = SETTLE_POLL_MS;
     int r = poll(p, (nfds_t)np, timeout);
     if (r < 0 && errno != EINTR) break;
     now = mono_ms();
-    if (kill_at && now >= kill_at) {
-      signal_group(pgid, SIGKILL);
-      kill_at = 0;
+    if (run->kill_at && now >= run->kill_at) {
+      signal_group(run->pgid, SIGKILL);
+      run->kill_at = 0;
     }
     for (int i = 0; i < 2; i++) {
       if (idx[i] < 0 || !(p[idx[i]].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      ssize_t n = read(fds[i], buf, sizeof buf);
-      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      if (n <= 0) {
-        close(fds[i]);
-        fds[i] = -1;
-        open_streams--;
-        continue;
-      }
-      /* A rank says it saved a checkpoint with a stdout line containing GANTRY_CHECKPOINT. */
-      if (memmem(buf, (size_t)n, CHECKPOINT_MARKER, sizeof CHECKPOINT_MARKER - 1)) {
-        int64_t ms = now_ms();
-        if (ms - last_checkpoint >= 1000) {
-          last_checkpoint = ms;
-          char rec[96];
-          int len = snprintf(rec, sizeof rec, "{\"version\":%d,\"ms\":%lld}\n", RECORD_VERSION, (long long)ms);
-          write_atomic(ckpt_file, rec, (size_t)len);
-        }
-      }
-      /* Disk full or similar: keep draining so the rank never blocks on a full pipe. */
-      if (rlog_write(&log, buf, (size_t)n) != 0) diag("log write failed: %s\n", strerror(errno));
+      pump_stream(run, i);
     }
-    if (p[0].revents & POLLIN) {
-      struct signalfd_siginfo si;
-      while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        int s = (int)si.ssi_signo;
-        if ((s == SIGTERM || s == SIGINT) && !stopping) {
-          stopping = 1;
-          jval *stop = read_stop();
-          const jval *g = jget(stop, "graceSeconds");
-          if (g && g->type == J_NUM) grace_ms = (int64_t)(g->num * 1000);
-          signal_group(pgid, SIGTERM);
-          kill_at = mono_ms() + (grace_ms > 0 ? grace_ms : 0);
-          if (kill_at == 0) kill_at = 1;
-        }
-      }
-    }
-    if (!exited) {
-      int st;
-      pid_t w = waitpid(child, &st, WNOHANG);
-      if (w == child) {
-        exited = 1;
-        if (WIFSIGNALED(st)) sig = WTERMSIG(st);
-        else code = WEXITSTATUS(st);
-        /* Leftovers of a rank that exited by itself die now; during a stop they get the rest of the grace. */
-        if (!stopping) signal_group(pgid, SIGKILL);
-      }
-    }
-    if (exited) {
-      int alive = group_alive(pgid);
-      if (!alive && drain_deadline == 0) drain_deadline = mono_ms() + DRAIN_CAP_MS;
-      if (alive || (open_streams > 0 && mono_ms() < drain_deadline)) continue;
-      break;
-    }
+    if (p[0].revents & POLLIN) on_signals(run, sfd);
+    reap_rank(run);
+    if (rank_done(run)) break;
   }
+}
 
+/* Step 8: exit.json: how the rank ended, and why when it was stopped. */
+static void record_exit(rank_run *run) {
   sbuf how = {0}, m = {0};
-  if (sig) sb_printf(&how, "killed by %s", signal_name(sig));
-  else sb_printf(&how, "exited with code %d", code);
-  if (stopping) {
+  if (run->sig) sb_printf(&how, "killed by %s", signal_name(run->sig));
+  else sb_printf(&how, "exited with code %d", run->code);
+  if (run->stopping) {
     jval *stop = read_stop();
     const char *reason = stop_reason(stop);
     sb_printf(&m, "stopped (%s); %s", reason ? reason : "SIGTERM to the supervisor", how.p);
   } else {
     sb_puts(&m, how.p);
   }
-  write_exit(&log, 0, sig ? -1 : code, sig, m.p);
+  write_exit(run->log, 0, run->sig ? -1 : run->code, run->sig, m.p);
+}
+
+/* Supervises the task in dir, step by step (see docs/runner.md); the supervisor's exit status. */
+static int supervise(const char *dir) {
+  g_dir = dir;
+  if (chdir("/") != 0) diag("chdir /: %s\n", strerror(errno));
+  signal(SIGPIPE, SIG_IGN); /* a gone launcher pipe must not kill us; the rank gets the default back */
+
+  int rc = 0;
+  jval *spec = load_spec(dir, &rc);
+  if (!spec) return rc;
+  write_launch_record(dir);
+  rank_spec s;
+  if (parse_rank_spec(spec, &s) != 0) {
+    write_exit(NULL, 1, -1, 0, "the task's spec.json has no command or environment");
+    return 2;
+  }
+  int sfd = block_signals();
+  if (sfd < 0) {
+    write_exit(NULL, 1, -1, 0, "supervisor error: signalfd failed");
+    return 1;
+  }
+  if (stopped_before_start()) return 0;
+
+  rlog log;
+  if (rlog_open(&log, dir, s.log_max, s.log_keep) != 0) {
+    sbuf m = {0};
+    sb_printf(&m, "supervisor error: cannot open the rank's log: %s", strerror(errno));
+    write_exit(NULL, 1, -1, 0, m.p);
+    return 1;
+  }
+  rank_run run = {.child = -1, .pgid = -1, .fds = {-1, -1}, .code = -1, .grace_ms = s.grace_ms, .ckpt_file = path_in(dir, "checkpoint.json"), .log = &log};
+  int started = start_and_record(dir, &s, &run);
+  if (started != 0) return started > 0 ? started : 0;
+  watch_rank(&run, sfd);
+  record_exit(&run);
   return 0;
 }
 

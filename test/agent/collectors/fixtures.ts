@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseNvidiaSmiXml, type GpuProbe } from '../../../agent/collectors/index.js';
+import { parseNvidiaSmiXml, type GpuProbe } from '../../../agent/core/index.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const sharedFixtures = resolve(repoRoot, '../shared/fixtures');

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import t from 'tap';
 import { ProbeFailedError, ProbeTimeoutError } from '../../../shared/errors/index.js';
 import { createProbeRunner } from '../../../agent/collectors/index.js';
@@ -26,11 +27,15 @@ async function groupGone(pgid: number, limitMs = 5000): Promise<boolean> {
 
 t.test('returns stdout, stderr, exit code and duration', async (t) => {
   const r = createProbeRunner();
-  const res = await r.run(node, ['-e', 'process.stdout.write("out"); process.stderr.write("err")'], { timeoutMs: 10_000 });
+  const outerStart = performance.now();
+  // The probe writes, then waits 300 ms before exiting: its duration covers that wait.
+  const res = await r.run(node, ['-e', 'process.stdout.write("out"); process.stderr.write("err"); setTimeout(() => undefined, 300)'], { timeoutMs: 10_000 });
+  const outerMs = performance.now() - outerStart;
   t.equal(res.stdout, 'out');
   t.equal(res.stderr, 'err');
   t.equal(res.exitCode, 0);
-  t.ok(res.durationMs >= 0);
+  t.ok(res.durationMs >= 300, `the duration covers the probe's run until it exited (${res.durationMs} ms >= 300)`);
+  t.ok(res.durationMs <= outerMs, `and no more than the caller waited (${res.durationMs} <= ${outerMs} ms)`);
   t.same(r.busyKinds(), []);
 });
 

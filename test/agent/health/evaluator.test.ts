@@ -1,7 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { ProbeTimeoutError } from '../../../shared/errors/index.js';
-import { parseNvidiaSmiXml, parseXidLog, type GpuProbe } from '../../../agent/collectors/index.js';
+import { parseNvidiaSmiXml, parseXidLog, type GpuProbe } from '../../../agent/core/index.js';
 import { createHealthEvaluator } from '../../../agent/health/index.js';
 import { derivedFixtures, probeOf, read, shared } from '../collectors/fixtures.js';
 

@@ -6,14 +6,8 @@
 import t from 'tap';
 import { basename, join } from 'node:path';
 import { ProbeFailedError, ProbeTimeoutError, ParseError } from '../../../shared/errors/index.js';
-import {
-  parseIbstat,
-  parseNvidiaSmiXml,
-  parseNvlinkStatus,
-  parseXidLog,
-  readInfiniband,
-  type GpuProbe,
-} from '../../../agent/collectors/index.js';
+import { readInfiniband } from '../../../agent/collectors/index.js';
+import { parseIbstat, parseNvidiaSmiXml, parseNvlinkStatus, parseXidLog, type GpuProbe } from '../../../agent/core/index.js';
 import {
   DEFAULT_HEALTH_CONFIG,
   eccUncorrectableRule,

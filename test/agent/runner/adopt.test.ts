@@ -7,10 +7,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
+import { UnavailableError } from '../../../shared/errors/index.js';
 import { packageRoot } from '../../../shared/procs/index.js';
 import type { TaskStatus } from '../../../agent/runner/index.js';
 import { processAlive } from '../../../agent/runner/procfs.js';
-import { SUPERVISOR_KIND, childScript, finished, newRunner, readWholeLog, setup, spec, waitFor, waitForStatus } from './helpers.js';
+import { SUPERVISOR_KIND, childScript, finished, newRunner, readWholeLog, setup, spec, waitFor, waitForStatus, needs } from './helpers.js';
 
 const DIST_RUNNER = path.join(packageRoot(), 'dist', 'agent', 'runner', 'index.js');
 
@@ -25,7 +26,7 @@ function taskDirOf(stateDir: string, s: { jobId: string; rank: number; epoch: nu
   return path.join(stateDir, 'tasks', s.jobId, String(s.rank), String(s.epoch));
 }
 
-t.test('a rank survives the runner being closed; a new runner adopts it and reports its exit', async (t) => {
+t.test('a rank survives the runner being closed; a new runner adopts it and reports its exit', needs(), async (t) => {
   const { runner, stateDir, workdir } = setup(t);
   const s = spec({ command: waitForGo(workdir) });
   await runner.start(s);
@@ -45,7 +46,7 @@ t.test('a rank survives the runner being closed; a new runner adopts it and repo
   t.match(await readWholeLog(second, s), /waiting\ngoing\n/);
 });
 
-t.test('SIGKILL of the agent process: the supervisor and rank live on; a new runner adopts them', async (t) => {
+t.test('SIGKILL of the agent process: the supervisor and rank live on; a new runner adopts them', needs(), async (t) => {
   const { stateDir, workdir } = setup(t);
   if (!existsSync(DIST_RUNNER)) throw new Error(`${DIST_RUNNER} is missing: build first`);
   const s = spec({ command: waitForGo(workdir) });
@@ -76,17 +77,15 @@ t.test('SIGKILL of the agent process: the supervisor and rank live on; a new run
   t.equal(rec.writer, 'supervisor', 'the exit was recorded by the surviving supervisor');
 });
 
-t.test('a task that finished while no runner existed is reported by adopt() with its code', async (t) => {
+t.test('a task that finished while no runner existed is reported by adopt() with its code', needs(), async (t) => {
   const { runner, stateDir, workdir } = setup(t);
   const s = spec({ command: waitForGo(workdir) });
   const quick = spec({ command: ['bash', '-c', 'exit 5'] });
   await runner.start(s);
   await waitForStatus(runner, s, (x) => x.state === 'running');
   await runner.close();
-  await runner.start(quick).then(
-    () => t.fail('a closed runner must refuse to start'),
-    () => t.pass('a closed runner refuses to start'),
-  );
+  await t.rejects(runner.start(quick), new UnavailableError('the task runner is closed'), 'a closed runner refuses to start, saying it is closed');
+  t.notOk(existsSync(path.join(stateDir, 'tasks', quick.jobId)), 'and creates no task directory');
 
   writeFileSync(path.join(workdir, 'go'), '');
   await waitFor('the supervisor to record the exit', () => existsSync(path.join(taskDirOf(stateDir, s), 'exit.json')));
@@ -109,7 +108,7 @@ t.test('a task that finished while no runner existed is reported by adopt() with
   t.notOk(existsSync(path.join(stateDir, 'tasks', s.jobId)), 'and its empty job directory');
 });
 
-t.test('a supervisor that dies without a record: the runner kills the unsupervised rank and records the loss', async (t) => {
+t.test('a supervisor that dies without a record: the runner kills the unsupervised rank and records the loss', needs(), async (t) => {
   const { runner, stateDir } = setup(t);
   const s = spec({ command: ['sleep', '300'] });
   await runner.start(s);
@@ -123,7 +122,7 @@ t.test('a supervisor that dies without a record: the runner kills the unsupervis
   t.pass('the unsupervised rank was killed');
 });
 
-t.test('an SLO target is recorded in spec.json and known again to a runner that adopts the task', async (t) => {
+t.test('an SLO target is recorded in spec.json and known again to a runner that adopts the task', needs(), async (t) => {
   const { runner, stateDir, workdir } = setup(t);
   const slo = { service: 'svc-a', metric: 'vllm:e2e_request_latency_seconds', port: 9401, windowMs: 0, replica: 1 };
   const s = spec({ command: waitForGo(workdir), slo });
@@ -144,7 +143,7 @@ t.test('an SLO target is recorded in spec.json and known again to a runner that 
   await waitForStatus(second, s, finished);
 });
 
-t.test('a bad SLO target is refused at start, naming the field', async (t) => {
+t.test('a bad SLO target is refused at start, naming the field', needs(), async (t) => {
   const { runner, workdir } = setup(t);
   try {
     await runner.start(spec({ command: waitForGo(workdir), slo: { service: 'svc', metric: 'bad metric', port: 9400, windowMs: 0, replica: 0 } }));

@@ -7,7 +7,7 @@ import path from 'node:path';
 import t from 'tap';
 import { NotFoundError } from '../../../shared/errors/index.js';
 import { utf8CompleteLength } from '../../../agent/runner/index.js';
-import { finished, readWholeLog, setup, spec, waitForStatus } from './helpers.js';
+import { finished, readWholeLog, setup, spec, waitForStatus, needs } from './helpers.js';
 
 /** Lines "line-0001" .. "line-NNNN", as the rank prints them. */
 function expected(n: number): string {
@@ -29,7 +29,7 @@ function logFiles(stateDir: string, s: { jobId: string; rank: number; epoch: num
     .map((name) => ({ name, size: statSync(path.join(dir, name)).size }));
 }
 
-t.test('rotation at logMaxBytes keeps at most logKeep old files; readLog returns what is kept', async (t) => {
+t.test('rotation at logMaxBytes keeps at most logKeep old files; readLog returns what is kept', needs(), async (t) => {
   const { runner, stateDir } = setup(t, { logMaxBytes: 300, logKeep: 2 });
   const s = spec({ command: printLines(200) }); // 2000 bytes
   await runner.start(s);
@@ -48,7 +48,7 @@ t.test('rotation at logMaxBytes keeps at most logKeep old files; readLog returns
   t.same(end, { data: '', nextOffset: 2000, eof: true }, 'at the end: nothing, eof');
 });
 
-t.test('readLog with offsets returns the whole output in pieces, across rotations, while it is written', async (t) => {
+t.test('readLog with offsets returns the whole output in pieces, across rotations, while it is written', needs(), async (t) => {
   const { runner } = setup(t, { logMaxBytes: 256, logKeep: 1000 });
   const n = 300;
   const s = spec({ command: printLines(n, '[ $((i % 50)) -eq 0 ] && sleep 0.05;') });
@@ -70,7 +70,7 @@ t.test('readLog with offsets returns the whole output in pieces, across rotation
   t.ok(pieces >= 30, `read in pieces (${pieces})`);
 });
 
-t.test('readLog without an epoch reads the latest epoch; unknown ranks are NotFound', async (t) => {
+t.test('readLog without an epoch reads the latest epoch; unknown ranks are NotFound', needs(), async (t) => {
   const { runner } = setup(t);
   const one = spec({ command: ['echo', 'epoch one'] });
   const two = { ...one, epoch: 2, command: ['echo', 'epoch two'] };
@@ -85,7 +85,7 @@ t.test('readLog without an epoch reads the latest epoch; unknown ranks are NotFo
   await t.rejects(runner.readLog({ jobId: one.jobId, rank: 0, epoch: 7 }), NotFoundError);
 });
 
-t.test('multi-byte characters are not split by maxBytes', async (t) => {
+t.test('multi-byte characters are not split by maxBytes', needs(), async (t) => {
   const { runner } = setup(t);
   const text = 'äöü€😀'.repeat(20) + '\n';
   const s = spec({ command: ['printf', '%s', text] });

@@ -12,7 +12,7 @@ import t, { type Test } from 'tap';
 import { FailedPreconditionError, InvalidArgumentError } from '../../../shared/errors/index.js';
 import { createTaskRunner, type TaskKey } from '../../../agent/runner/index.js';
 import { processAlive } from '../../../agent/runner/procfs.js';
-import { NATIVE_SUPERVISOR, finished, readWholeLog, setup, spec, tempDir, waitFor, waitForStatus } from './helpers.js';
+import { NATIVE_SUPERVISOR, finished, readWholeLog, setup, spec, tempDir, waitFor, waitForStatus, needs } from './helpers.js';
 
 const taskDirOf = (stateDir: string, k: TaskKey): string => path.join(stateDir, 'tasks', k.jobId, String(k.rank), String(k.epoch));
 const readRecord = (file: string): Record<string, unknown> => JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -34,7 +34,7 @@ const launchersOf = (stateDir: string): number[] =>
     });
 const waitForGo = (workdir: string, code = 7): string[] => ['bash', '-c', `echo waiting; while [ ! -e ${workdir}/go ]; do sleep 0.05; done; echo going; exit ${code}`];
 
-t.test('ranks run under native supervisors forked by one launcher: named by their task dir, no warm pool', async (t) => {
+t.test('ranks run under native supervisors forked by one launcher: named by their task dir, no warm pool', needs('native'), async (t) => {
   const { runner, stateDir, workdir } = setup(t, { supervisor: 'native', warmSupervisors: 4 });
   await runner.adopt();
   t.equal(launchersOf(stateDir).length, 1, 'adopt() starts the launcher');
@@ -58,7 +58,7 @@ t.test('ranks run under native supervisors forked by one launcher: named by thei
   t.match(await readWholeLog(runner, specs[0]!), /waiting\ngoing/);
 });
 
-t.test('a launcher that dies: its supervisors and ranks live on and are polled; the next start gets a new launcher', async (t) => {
+t.test('a launcher that dies: its supervisors and ranks live on and are polled; the next start gets a new launcher', needs('native'), async (t) => {
   const { runner, stateDir, workdir } = setup(t, { supervisor: 'native' });
   const first = spec({ command: waitForGo(workdir, 3), workdir });
   const st = await runner.start(first);
@@ -78,7 +78,7 @@ t.test('a launcher that dies: its supervisors and ranks live on and are polled; 
   t.not(now[0], launcher);
 });
 
-t.test('the runner closing ends the launcher (its input ends); a running rank and its supervisor live on', async (t) => {
+t.test('the runner closing ends the launcher (its input ends); a running rank and its supervisor live on', needs('native'), async (t) => {
   const { runner, stateDir, workdir } = setup(t, { supervisor: 'native' });
   const s = spec({ command: waitForGo(workdir), workdir });
   const st = await runner.start(s);
@@ -92,7 +92,7 @@ t.test('the runner closing ends the launcher (its input ends); a running rank an
   t.match(readRecord(path.join(taskDirOf(stateDir, s), 'exit.json')), { writer: 'supervisor', code: 7 });
 });
 
-t.test('the environment reaches the rank byte for byte through spec.json (JSON escapes, non-ASCII)', async (t) => {
+t.test('the environment reaches the rank byte for byte through spec.json (JSON escapes, non-ASCII)', needs('native'), async (t) => {
   const { runner, workdir } = setup(t, { supervisor: 'native' });
   const values = {
     QUOTE: 'say "hi" \\ back\\slash',
@@ -108,7 +108,7 @@ t.test('the environment reaches the rank byte for byte through spec.json (JSON e
 });
 
 t.test("'auto' runs the Node supervisor when the native one is not built; 'native' then refuses to start, naming it", async (t) => {
-  const { stateDir, workdir } = setup(t);
+  const { stateDir, workdir } = setup(t, { supervisor: 'node' }); // runs where no native supervisor was built, too
   const missing = path.join(stateDir, 'no-such-gantry-supervisor');
   const auto = createTaskRunner({ stateDir, allowedUsers: ['nobody'], allowRoot: false, logMaxBytes: 1 << 20, logKeep: 1, pollMs: 50, nativeSupervisorPath: missing });
   t.teardown(() => auto.close());
@@ -151,7 +151,7 @@ async function launcherSays(t: Test, root: string, lines: string[], want: number
   return out.split('\n').filter(Boolean);
 }
 
-t.test('the launcher refuses task dirs that are not <tasksRoot>/<job>/<rank>/<epoch>, and forks for those that are', async (t) => {
+t.test('the launcher refuses task dirs that are not <tasksRoot>/<job>/<rank>/<epoch>, and forks for those that are', needs('native'), async (t) => {
   const root = path.join(tempDir(t, 'gantry-native-'), 'tasks');
   const good = path.join(root, 'job-a', '0', '1');
   mkdirSync(good, { recursive: true });
@@ -173,7 +173,7 @@ t.test('the launcher refuses task dirs that are not <tasksRoot>/<job>/<rank>/<ep
   t.match(readRecord(path.join(good, 'exit.json')), { writer: 'supervisor', code: 0, failedToStart: false });
 });
 
-t.test('a launcher with room in its argv supervises in the forked process, retitled; without room it execs; both name the task dir', async (t) => {
+t.test('a launcher with room in its argv supervises in the forked process, retitled; without room it execs; both name the task dir', needs('native'), async (t) => {
   const root = path.join(tempDir(t, 'gantry-native-'), 'tasks');
   for (const [name, padding] of [
     ['forked', ' '.repeat(512)],
@@ -202,7 +202,7 @@ t.test('a launcher with room in its argv supervises in the forked process, retit
   }
 });
 
-t.test("a rank under the supervisor's own user (posix_spawn): PATH from the rank's environment, exec and workdir errors, own session, default signals", async (t) => {
+t.test("a rank under the supervisor's own user (posix_spawn): PATH from the rank's environment, exec and workdir errors, own session, default signals", needs('native'), async (t) => {
   const base = tempDir(t, 'gantry-native-');
   const root = path.join(base, 'tasks');
   const bin = path.join(base, 'bin');
@@ -243,7 +243,7 @@ t.test("a rank under the supervisor's own user (posix_spawn): PATH from the rank
   }
 });
 
-t.test('a spec.json that is not a valid record: the rank never runs and the exit record says why', async (t) => {
+t.test('a spec.json that is not a valid record: the rank never runs and the exit record says why', needs('native'), async (t) => {
   const root = path.join(tempDir(t, 'gantry-native-'), 'tasks');
   const cases: Array<[string, string, RegExp]> = [
     ['broken', '{"version":1,"command":["true"', /not a valid record/],
@@ -261,7 +261,7 @@ t.test('a spec.json that is not a valid record: the rank never runs and the exit
   }
 });
 
-t.test('usage errors exit 2 with a usage line', async (t) => {
+t.test('usage errors exit 2 with a usage line', needs('native'), async (t) => {
   for (const args of [[], ['relative/dir'], ['--launcher', 'relative']]) {
     const r = spawnSync(NATIVE_SUPERVISOR, args, { encoding: 'utf8' });
     t.equal(r.status, 2, `${JSON.stringify(args)}: exit 2`);

@@ -7,9 +7,9 @@ import path from 'node:path';
 import t from 'tap';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import type { TaskStatus } from '../../../agent/runner/index.js';
-import { finished, keyOf, readWholeLog, setup, spec, waitFor, waitForStatus } from './helpers.js';
+import { finished, keyOf, readWholeLog, setup, spec, waitFor, waitForStatus, needs } from './helpers.js';
 
-t.test('a rank runs with its env and workdir; stdout and stderr go to its log; the exit code is reported', async (t) => {
+t.test('a rank runs with its env and workdir; stdout and stderr go to its log; the exit code is reported', needs(), async (t) => {
   const { runner, workdir } = setup(t);
   const updates: TaskStatus[] = [];
   runner.onUpdate((s) => updates.push(s));
@@ -41,7 +41,7 @@ t.test('a rank runs with its env and workdir; stdout and stderr go to its log; t
   t.equal(listed?.exitCode, 3, 'list() has the exit code');
 });
 
-t.test('exit codes and signals', async (t) => {
+t.test('exit codes and signals', needs(), async (t) => {
   const { runner } = setup(t);
   const zero = spec({ command: ['true'] });
   const killed = spec({ command: ['bash', '-c', 'kill -9 $$'] });
@@ -59,7 +59,7 @@ t.test('exit codes and signals', async (t) => {
   t.match(c, { state: 'exited', exitCode: 42, signal: null });
 });
 
-t.test('a command that cannot be executed ends as failed-to-start with a message', async (t) => {
+t.test('a command that cannot be executed ends as failed-to-start with a message', needs(), async (t) => {
   const { runner } = setup(t);
   const updates: TaskStatus[] = [];
   runner.onUpdate((s) => updates.push(s));
@@ -79,7 +79,7 @@ t.test('a command that cannot be executed ends as failed-to-start with a message
   t.match(end2.message, /ENOENT/);
 });
 
-t.test('refusals throw InvalidArgumentError naming the field; nothing is started', async (t) => {
+t.test('refusals throw InvalidArgumentError naming the field; nothing is started', needs(), async (t) => {
   const { runner, workdir } = setup(t);
   const cases: Array<[string, Parameters<typeof spec>[0]]> = [
     ['jobId', { jobId: '../escape', command: ['true'] }],
@@ -104,7 +104,7 @@ t.test('refusals throw InvalidArgumentError naming the field; nothing is started
   await t.rejects(runner.readLog({ jobId: '../x', rank: 0 }), InvalidArgumentError, 'readLog checks the jobId too');
 });
 
-t.test('start is idempotent per key; a new epoch of the same rank is a different task', async (t) => {
+t.test('start is idempotent per key; a new epoch of the same rank is a different task', needs(), async (t) => {
   const { runner, workdir } = setup(t);
   const s = spec({ command: ['bash', '-c', 'echo run >> runs; exec sleep 300'], workdir });
   const [a, b] = await Promise.all([runner.start(s), runner.start(s)]);
@@ -128,7 +128,7 @@ t.test('start is idempotent per key; a new epoch of the same rank is a different
   t.equal(readFileSync(path.join(workdir, 'runs'), 'utf8'), 'run\nrun\n');
 });
 
-t.test('a stdout line with GANTRY_CHECKPOINT is a checkpoint: refreshCheckpoints reports it once', async (t) => {
+t.test('a stdout line with GANTRY_CHECKPOINT is a checkpoint: refreshCheckpoints reports it once', needs(), async (t) => {
   const { runner, workdir } = setup(t);
   const s = spec({ command: ['bash', '-c', 'echo "saved step 100 GANTRY_CHECKPOINT"; sleep 30'], workdir });
   await runner.start(s);
@@ -172,7 +172,7 @@ for (const [label, kind] of kinds) {
   });
 }
 
-t.test('a task is reported running once and exited once, though polls and exit reports look at it at once', async (t) => {
+t.test('a task is reported running once and exited once, though polls and exit reports look at it at once', needs(), async (t) => {
   // Polls as often as the timer allows, beside the supervisor's exit event (or the launcher's
   // report): overlapping looks at one task, each awaiting its reads, must not report it twice.
   const { runner, workdir } = setup(t, { pollMs: 1 });

@@ -6,11 +6,11 @@
 import t from 'tap';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import { lookupUser, parsePasswdLine } from '../../../agent/runner/index.js';
-import { IS_ROOT, finished, readWholeLog, setup, spec, waitForStatus } from './helpers.js';
+import { IS_ROOT, finished, needs, readWholeLog, setup, spec, supervisorMissing, waitForStatus } from './helpers.js';
 
 const idScript = ['bash', '-c', 'echo "uid=$(id -u) gid=$(id -g) groups=$(id -G) home=$HOME user=$USER logname=$LOGNAME"'];
 
-t.test('runAs nobody runs the rank with the uid and gid of nobody', { skip: !IS_ROOT && 'needs root to switch users' }, async (t) => {
+t.test('runAs nobody runs the rank with the uid and gid of nobody', { skip: (!IS_ROOT && 'needs root to switch users') || supervisorMissing() }, async (t) => {
   const { runner, workdir } = setup(t);
   const nobody = await lookupUser('nobody');
   if (!nobody) throw new Error('this machine has no user nobody');
@@ -23,7 +23,7 @@ t.test('runAs nobody runs the rank with the uid and gid of nobody', { skip: !IS_
   t.match(log, `home=${nobody.home} user=nobody logname=nobody`, 'HOME, USER and LOGNAME of nobody');
 });
 
-t.test('runAs outside the allowed list, or unknown, is refused naming runAs', async (t) => {
+t.test('runAs outside the allowed list, or unknown, is refused naming runAs', needs(), async (t) => {
   const { runner } = setup(t, { allowedUsers: ['nobody', 'gantry-no-such-user'] });
   for (const runAs of ['daemon', 'gantry-no-such-user', 'bad user', 'root']) {
     const err = await runner.start(spec({ command: ['true'], runAs })).catch((e: unknown) => e);
@@ -33,7 +33,7 @@ t.test('runAs outside the allowed list, or unknown, is refused naming runAs', as
   t.same(runner.list(), [], 'nothing was started');
 });
 
-t.test('root is refused unless allowRoot', { skip: !IS_ROOT && 'the agent is not root here' }, async (t) => {
+t.test('root is refused unless allowRoot', { skip: (!IS_ROOT && 'the agent is not root here') || supervisorMissing() }, async (t) => {
   const refusing = setup(t, { allowedUsers: ['nobody', 'root'], allowRoot: false });
   for (const runAs of ['root', '']) {
     const err = await refusing.runner.start(spec({ command: ['true'], runAs })).catch((e: unknown) => e);

@@ -4,9 +4,9 @@
  */
 import t from 'tap';
 import { processAlive } from '../../../agent/runner/procfs.js';
-import { keyOf, readWholeLog, setup, spec, waitFor, waitForLog, waitForStatus } from './helpers.js';
+import { keyOf, readWholeLog, setup, spec, waitFor, waitForLog, waitForStatus, needs } from './helpers.js';
 
-t.test('stop: SIGTERM reaches the whole process group, children included', async (t) => {
+t.test('stop: SIGTERM reaches the whole process group, children included', needs(), async (t) => {
   const { runner } = setup(t);
   const s = spec({ command: ['bash', '-c', 'sleep 300 & echo "child=$!"; wait'] });
   await runner.start(s);
@@ -23,7 +23,7 @@ t.test('stop: SIGTERM reaches the whole process group, children included', async
   t.notOk(processAlive(child), 'its child in the same group is gone too');
 });
 
-t.test('stop: a rank that ignores SIGTERM is SIGKILLed after the grace', async (t) => {
+t.test('stop: a rank that ignores SIGTERM is SIGKILLed after the grace', needs(), async (t) => {
   const { runner } = setup(t);
   const s = spec({
     command: ['bash', '-c', 'trap "echo got-term" TERM; sleep 300 & echo "child=$!"; echo ready; while true; do sleep 0.05; done'],
@@ -40,7 +40,7 @@ t.test('stop: a rank that ignores SIGTERM is SIGKILLed after the grace', async (
   t.notOk(processAlive(end.pid!), 'the rank is gone');
 });
 
-t.test('stop of an unknown or finished task resolves at once', async (t) => {
+t.test('stop of an unknown or finished task resolves at once', needs(), async (t) => {
   const { runner } = setup(t);
   await runner.stop({ jobId: 'never-started', rank: 0, epoch: 1 }, 1, 'nothing');
   const s = spec({ command: ['true'] });
@@ -50,7 +50,7 @@ t.test('stop of an unknown or finished task resolves at once', async (t) => {
   t.equal(runner.get(s)?.exitCode, 0, 'a finished task keeps its exit');
 });
 
-t.test('fence stops every task not kept, and only those', async (t) => {
+t.test('fence stops every task not kept, and only those', needs(), async (t) => {
   const { runner } = setup(t);
   const keepA0 = spec({ jobId: 'fence-a', rank: 0, epoch: 3, command: ['sleep', '300'] });
   const keepA1 = spec({ jobId: 'fence-a', rank: 1, epoch: 3, command: ['sleep', '300'] });

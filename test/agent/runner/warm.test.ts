@@ -14,7 +14,7 @@ import { packageRoot } from '../../../shared/procs/index.js';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import { createTaskRunner, type TaskRunner } from '../../../agent/runner/index.js';
 import { processAlive } from '../../../agent/runner/procfs.js';
-import { childScript, finished, newRunner, readWholeLog, setup, spec, tempDir, waitFor, waitForStatus } from './helpers.js';
+import { childScript, finished, newRunner, readWholeLog, setup, spec, tempDir, waitFor, waitForStatus, needs } from './helpers.js';
 
 const DIST_RUNNER = path.join(packageRoot(), 'dist', 'agent', 'runner', 'index.js');
 
@@ -48,7 +48,7 @@ const poolReady = (runner: TaskRunner, n = 1): Promise<true> => waitFor('a ready
 /** A rank that waits for a `go` file in its workdir, then exits 7. */
 const waitForGo = (workdir: string): string[] => ['bash', '-c', `echo waiting; while [ ! -e ${workdir}/go ]; do sleep 0.05; done; echo going; exit 7`];
 
-t.test('a start takes the warm supervisor: the rank runs, its output is logged and its exit recorded', async (t) => {
+t.test('a start takes the warm supervisor: the rank runs, its output is logged and its exit recorded', needs('node'), async (t) => {
   const { runner, stateDir } = setup(t, { supervisor: 'node', warmSupervisors: 1, warmRefillDelayMs: 60_000 });
   t.same(runner.warmPool(), { ready: 0, booting: 0, used: 0, cold: 0, native: 0 }, 'nothing spawned before adopt()');
   await runner.adopt();
@@ -74,7 +74,7 @@ t.test('a start takes the warm supervisor: the rank runs, its output is logged a
   await waitFor('the supervisor to exit', () => !processAlive(warmPid!));
 });
 
-t.test('a warm-started rank: named by its task dir, adopted by a new runner, stopped with grace', async (t) => {
+t.test('a warm-started rank: named by its task dir, adopted by a new runner, stopped with grace', needs('node'), async (t) => {
   const { runner, stateDir, workdir } = setup(t, { supervisor: 'node', warmSupervisors: 1 });
   await runner.adopt();
   await poolReady(runner);
@@ -95,7 +95,7 @@ t.test('a warm-started rank: named by its task dir, adopted by a new runner, sto
   await waitFor('the supervisor to exit after recording the exit', () => !processAlive(sup));
 });
 
-t.test('the pool refills after the delay, and the refilled supervisor is used next', async (t) => {
+t.test('the pool refills after the delay, and the refilled supervisor is used next', needs('node'), async (t) => {
   const { runner, stateDir, workdir } = setup(t, { supervisor: 'node', warmSupervisors: 1, warmRefillDelayMs: 50 });
   await runner.adopt();
   await poolReady(runner);
@@ -113,7 +113,7 @@ t.test('the pool refills after the delay, and the refilled supervisor is used ne
   t.match(await waitForStatus(runner, second, finished), { exitCode: 7 });
 });
 
-t.test('more starts than warm supervisors: the rest start cold, all of them run', async (t) => {
+t.test('more starts than warm supervisors: the rest start cold, all of them run', needs('node'), async (t) => {
   const { runner, stateDir } = setup(t, { supervisor: 'node', warmSupervisors: 1, warmRefillDelayMs: 60_000 });
   await runner.adopt();
   await poolReady(runner);
@@ -126,7 +126,7 @@ t.test('more starts than warm supervisors: the rest start cold, all of them run'
   for (const s of specs) t.match(await waitForStatus(runner, s, finished), { state: 'exited', exitCode: 0 });
 });
 
-t.test('an idle warm supervisor killed meanwhile is replaced', async (t) => {
+t.test('an idle warm supervisor killed meanwhile is replaced', needs('node'), async (t) => {
   const { runner, stateDir } = setup(t, { supervisor: 'node', warmSupervisors: 1, warmRefillDelayMs: 10 });
   await runner.adopt();
   await poolReady(runner);
@@ -139,7 +139,7 @@ t.test('an idle warm supervisor killed meanwhile is replaced', async (t) => {
   t.pass('a new one booted');
 });
 
-t.test('idle warm supervisors exit when the agent process is SIGKILLed (their IPC channel closes)', async (t) => {
+t.test('idle warm supervisors exit when the agent process is SIGKILLed (their IPC channel closes)', needs('node'), async (t) => {
   const { stateDir } = setup(t, { supervisor: 'node' });
   if (!existsSync(DIST_RUNNER)) throw new Error(`${DIST_RUNNER} is missing: build first`);
   const script = `
@@ -163,7 +163,7 @@ t.test('idle warm supervisors exit when the agent process is SIGKILLed (their IP
   t.pass('both exited with the agent');
 });
 
-t.test('with 0 warm supervisors every start spawns its supervisor (cold), as before', async (t) => {
+t.test('with 0 warm supervisors every start spawns its supervisor (cold), as before', needs('node'), async (t) => {
   const { runner, stateDir, workdir } = setup(t, { supervisor: 'node', warmSupervisors: 0 });
   await runner.adopt();
   // The rank waits for a go file, so its supervisor is still there to be looked at.
@@ -180,7 +180,7 @@ t.test('with 0 warm supervisors every start spawns its supervisor (cold), as bef
   t.match(await readWholeLog(runner, s), /waiting\ngoing/);
 });
 
-t.test('warm options are checked', async (t) => {
+t.test('warm options are checked', needs('node'), async (t) => {
   for (const [over, field] of [
     [{ warmSupervisors: -1 }, 'warmSupervisors'],
     [{ warmSupervisors: 1.5 }, 'warmSupervisors'],
@@ -196,7 +196,7 @@ t.test('warm options are checked', async (t) => {
   }
 });
 
-t.test('a warm supervisor rehearses its hand-off at boot on a scratch dir it removes, and exits idle on SIGTERM', async (t) => {
+t.test('a warm supervisor rehearses its hand-off at boot on a scratch dir it removes, and exits idle on SIGTERM', needs('node'), async (t) => {
   const { stateDir } = setup(t, { supervisor: 'node' });
   const scratchRoot = tempDir(t, 'gantry-warm-tmp-');
   const supervisor = path.join(packageRoot(), 'dist', 'agent', 'runner', 'supervisor.js');

@@ -2,7 +2,8 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { nearestHcas } from '../../../agent/topology/index.js';
-import { applyTopology, parseTopoMatrix } from '../../../agent/collectors/index.js';
+import { applyTopology } from '../../../agent/collectors/index.js';
+import { parseTopoMatrix } from '../../../agent/core/index.js';
 import { emptyInventory, type HcaInfo, type Inventory } from '../../../shared/domain/index.js';
 import { ROOT } from '../../harness/cluster.js';
 

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { readdirSync } from 'node:fs';
 import { ParseError } from '../../../../shared/errors/index.js';
-import { parseRocmSmiJson, readKfdTopology } from '../../../../agent/collectors/index.js';
+import { readKfdTopology } from '../../../../agent/collectors/index.js';
+import { parseRocmSmiJson } from '../../../../agent/core/index.js';
 import { read, shared } from '../fixtures.js';
 
 const jsons = readdirSync(shared('telegraf')).filter((f) => f.endsWith('.json'));

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { hostname } from 'node:os';
-import { createHostCollector, createProbeRunner, parseHostFactsJson, toHostInfo } from '../../../../agent/collectors/index.js';
+import { createHostCollector, createProbeRunner } from '../../../../agent/collectors/index.js';
+import { parseHostFactsJson, toHostInfo } from '../../../../agent/core/index.js';
 import { ParseError, ProbeTimeoutError } from '../../../../shared/errors/index.js';
 
 t.test('toHostInfo maps and cleans placeholders', async (t) => {

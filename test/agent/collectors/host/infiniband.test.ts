@@ -1,7 +1,8 @@
 import t from 'tap';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseIbstat, readInfiniband, sysfsRateGbps, sysfsStateName } from '../../../../agent/collectors/index.js';
+import { readInfiniband } from '../../../../agent/collectors/index.js';
+import { parseIbstat, sysfsRateGbps, sysfsStateName } from '../../../../agent/core/index.js';
 import { derivedFixtures, read, shared } from '../fixtures.js';
 
 t.test('sysfs tree of an H100 node', async (t) => {

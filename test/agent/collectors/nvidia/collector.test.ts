@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ParseError, ProbeFailedError, ProbeTimeoutError } from '../../../../shared/errors/index.js';
-import { createNvidiaCollector, createProbeRunner, parseNvidiaSmiXml } from '../../../../agent/collectors/index.js';
+import { createNvidiaCollector, createProbeRunner } from '../../../../agent/collectors/index.js';
+import { parseNvidiaSmiXml } from '../../../../agent/core/index.js';
 import { localFixtures, read, shared, standInNvidiaSmi } from '../fixtures.js';
 
 const H100_XML = join(localFixtures, 'nvidia/qx-h100.xml');

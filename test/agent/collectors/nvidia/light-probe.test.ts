@@ -8,7 +8,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProbeFailedError, ProbeTimeoutError } from '../../../../shared/errors/index.js';
-import { createNvidiaCollector, createProbeRunner, type GpuProbe } from '../../../../agent/collectors/index.js';
+import { createNvidiaCollector, createProbeRunner } from '../../../../agent/collectors/index.js';
+import { type GpuProbe } from '../../../../agent/core/index.js';
 import { createHealthEvaluator } from '../../../../agent/health/index.js';
 import { localFixtures, shared, standInNvidiaSmi } from '../fixtures.js';
 

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
-import { judgeLightAnswer, LIGHT_QUERY_FIELDS, parseNvidiaSmiXml, parseQueryGpuCsv } from '../../../../agent/collectors/index.js';
+import { judgeLightAnswer, LIGHT_QUERY_FIELDS, parseNvidiaSmiXml, parseQueryGpuCsv } from '../../../../agent/core/index.js';
 import { localFixtures, standInNvidiaSmi } from '../fixtures.js';
 import { runCli } from '../../sim.js';
 

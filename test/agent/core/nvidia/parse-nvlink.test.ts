@@ -1,6 +1,6 @@
 import t from 'tap';
-import { parseNvlinkStatus } from '../../../../agent/collectors/index.js';
-import { read, shared } from '../fixtures.js';
+import { parseNvlinkStatus } from '../../../../agent/core/index.js';
+import { read, shared } from '../../collectors/fixtures.js';
 
 function section(text: string, command: string): string {
   const lines = text.split('\n');

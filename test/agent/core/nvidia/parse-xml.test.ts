@@ -1,8 +1,8 @@
 import t from 'tap';
 import { basename } from 'node:path';
 import { ParseError } from '../../../../shared/errors/index.js';
-import { parseNvidiaSmiXml, xmlWellFormedError } from '../../../../agent/collectors/index.js';
-import { allNvidiaXmlCaptures, read, shared } from '../fixtures.js';
+import { parseNvidiaSmiXml, xmlWellFormedError } from '../../../../agent/core/index.js';
+import { allNvidiaXmlCaptures, read, shared } from '../../collectors/fixtures.js';
 
 /** Facts read straight from the raw XML with regexes, independent of the parser. */
 interface Expected {

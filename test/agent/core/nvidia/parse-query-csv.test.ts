@@ -1,16 +1,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import {
-  adaptFields,
-  invalidQueryField,
-  judgeLightAnswer,
-  LIGHT_QUERY_FIELDS,
-  parseNvidiaSmiXml,
-  parseQueryGpuCsv,
-  sampleFromRow,
-  type GpuSample,
-} from '../../../../agent/collectors/index.js';
-import { allNvidiaXmlCaptures, localFixtures, read, shared, standInNvidiaSmi } from '../fixtures.js';
+import { adaptFields, invalidQueryField, judgeLightAnswer, LIGHT_QUERY_FIELDS, parseNvidiaSmiXml, parseQueryGpuCsv, sampleFromRow, type GpuSample } from '../../../../agent/core/index.js';
+import { allNvidiaXmlCaptures, localFixtures, read, shared, standInNvidiaSmi } from '../../collectors/fixtures.js';
 import { join } from 'node:path';
 
 const H100_XML = join(localFixtures, 'nvidia/qx-h100.xml');

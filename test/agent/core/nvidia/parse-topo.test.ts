@@ -2,8 +2,8 @@ import t from 'tap';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParseError } from '../../../../shared/errors/index.js';
-import { deriveLinkGroups, parseTopoMatrix } from '../../../../agent/collectors/index.js';
-import { derivedFixtures, localFixtures, read, shared } from '../fixtures.js';
+import { deriveLinkGroups, parseTopoMatrix } from '../../../../agent/core/index.js';
+import { derivedFixtures, localFixtures, read, shared } from '../../collectors/fixtures.js';
 
 /** The body of one `# $ <command>` section of an nvidia_gpu_exporter multi-section capture. */
 function section(text: string, command: string): string | undefined {

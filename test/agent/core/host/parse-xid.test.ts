@@ -1,6 +1,6 @@
 import t from 'tap';
-import { parseXidLine, parseXidLog, pciBusDevice } from '../../../../agent/collectors/index.js';
-import { read, shared } from '../fixtures.js';
+import { parseXidLine, parseXidLog, pciBusDevice } from '../../../../agent/core/index.js';
+import { read, shared } from '../../collectors/fixtures.js';
 
 t.test('dmesg capture with XID 119', async (t) => {
   const text = read(shared('gpud', 'dmesg-with-xid-119.log'));
