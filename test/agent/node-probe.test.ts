@@ -9,9 +9,9 @@ import t from 'tap';
 import { NodeProber, DEFAULT_XID_WINDOW_MS } from '../../agent/node-probe.js';
 import { parseXidLine, type KernelLogReader, type XidEvent } from '../../agent/collectors/index.js';
 import { createHealthEvaluator, DEFAULT_HEALTH_CONFIG, XID_CHECK } from '../../agent/health/index.js';
-import { DERIVED, SHARED_FIXTURES, realXidLine } from './sim.js';
+import { DERIVED, FIXTURES, realXidLine } from './sim.js';
 
-const REAL_DMESG = path.join(SHARED_FIXTURES, 'gpud', 'dmesg-with-xid-119.log');
+const REAL_DMESG = path.join(FIXTURES, 'gpud', 'dmesg-with-xid-119.log');
 const DERIVED_DMESG = path.join(DERIVED, 'dmesg-xid-classes.txt');
 
 /** A dmesg line as a /dev/kmsg record written `usSinceBoot` after boot. */

@@ -14,10 +14,11 @@ import { nodeFromPb } from '../../shared/wire/index.js';
 import type { NodeRecord } from '../../shared/domain/index.js';
 
 export const ROOT = packageRoot();
-export const SHARED_FIXTURES = path.resolve(ROOT, '..', 'shared', 'fixtures');
+/** The repository's own copies of real captures (fixtures/SOURCES.md says where each came from). */
+export const FIXTURES = path.join(ROOT, 'fixtures');
 export const SIM_NVIDIA_SMI = path.join(ROOT, 'scripts', 'sim', 'nvidia-smi');
-export const H100_XML = path.join(ROOT, 'fixtures', 'nvidia', 'qx-h100.xml');
-export const H100_TOPO = path.join(ROOT, 'fixtures', 'nvidia', 'derived', 'topo-m-h100x8.txt');
+export const H100_XML = path.join(FIXTURES, 'nvidia', 'qx-h100.xml');
+export const H100_TOPO = path.join(FIXTURES, 'nvidia', 'derived', 'topo-m-h100x8.txt');
 
 export function requireBuilt(): string {
   const entry = gantryEntry();

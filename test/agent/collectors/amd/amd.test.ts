@@ -2,13 +2,13 @@ import t from 'tap';
 import { readdirSync } from 'node:fs';
 import { ParseError } from '../../../../shared/errors/index.js';
 import { parseRocmSmiJson, readKfdTopology } from '../../../../agent/collectors/index.js';
-import { read, shared } from '../fixtures.js';
+import { read, fixture } from '../fixtures.js';
 
-const jsons = readdirSync(shared('telegraf')).filter((f) => f.endsWith('.json'));
+const jsons = readdirSync(fixture('telegraf')).filter((f) => f.endsWith('.json'));
 
 for (const f of jsons) {
   t.test(`rocm-smi ${f}`, async (t) => {
-    const text = read(shared('telegraf', f));
+    const text = read(fixture('telegraf', f));
     const doc = JSON.parse(text) as Record<string, Record<string, string>>;
     const cards = Object.keys(doc).filter((k) => /^card\d+$/.test(k));
     const r = parseRocmSmiJson(text);
@@ -26,7 +26,7 @@ for (const f of jsons) {
 }
 
 t.test('MI100: link types, readings', async (t) => {
-  const r = parseRocmSmiJson(read(shared('telegraf', 'mi100_rocm571.json')));
+  const r = parseRocmSmiJson(read(fixture('telegraf', 'mi100_rocm571.json')));
   t.equal(r.gpus.length, 6);
   t.equal(r.gpus[0]?.name, 'Arcturus GL-XL [Instinct MI100]');
   t.equal(r.linkMatrix.devices.length, 6);
@@ -44,7 +44,7 @@ t.test('bad rocm-smi output is a ParseError', async (t) => {
 });
 
 t.test('KFD topology: MI210 with two XGMI hives', async (t) => {
-  const topo = await readKfdTopology({ root: shared('k8s-device-plugin-rocm', 'topo-mi210-xgmi-pcie') });
+  const topo = await readKfdTopology({ root: fixture('k8s-device-plugin-rocm', 'topo-mi210-xgmi-pcie') });
   const gpus = topo.nodes.filter((n) => n.isGpu);
   t.equal(gpus.length, 8);
   t.equal(topo.nodes.filter((n) => !n.isGpu).length, 2);
@@ -60,7 +60,7 @@ t.test('KFD topology: MI210 with two XGMI hives', async (t) => {
 });
 
 t.test('KFD topology: single-GPU capture (topology-parsing)', async (t) => {
-  const topo = await readKfdTopology({ root: shared('k8s-device-plugin-rocm', 'topology-parsing', 'topology') });
+  const topo = await readKfdTopology({ root: fixture('k8s-device-plugin-rocm', 'topology-parsing', 'topology') });
   t.ok(topo.nodes.filter((n) => n.isGpu).length >= 1);
   t.same(topo.linkGroups.filter((g) => g.kind === 'nvlink'), []);
 });

@@ -10,11 +10,11 @@ import {
   sampleFromRow,
   type GpuSample,
 } from '../../../../agent/collectors/index.js';
-import { allNvidiaXmlCaptures, localFixtures, read, shared, standInNvidiaSmi } from '../fixtures.js';
+import { allNvidiaXmlCaptures, localFixtures, read, fixture, standInNvidiaSmi } from '../fixtures.js';
 import { join } from 'node:path';
 
 const H100_XML = join(localFixtures, 'nvidia/qx-h100.xml');
-const EXPORTER_H100 = shared('nvidia_gpu_exporter', 'linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt');
+const EXPORTER_H100 = fixture('nvidia_gpu_exporter', 'linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt');
 
 /** A `--query-gpu` section of the nvidia_gpu_exporter capture: the fields from its command line, and its output lines. */
 function captureSection(state: 'idle' | 'load'): { fields: string[]; output: string } {
