@@ -1,2 +1,3 @@
 export { loadConfig, parseHostPort, hostPortSchema, logSchema, tlsSchema } from './load.js';
+export { natsAndLogEnv } from './common-env.js';
 export type { HostPort, TlsOptions, EnvBinding, FlagBinding, ConfigSources } from './load.js';
