@@ -1,6 +1,5 @@
-import type { ReadLogsResponse__Output } from '../proto/index.js';
 import { EXIT_USAGE, type Command } from './command.js';
-import { runClientCommand, unaryCall } from './client.js';
+import { runClientCommand, schedulerCall } from './client.js';
 
 export const logsCommand: Command = {
   name: 'logs',
@@ -23,7 +22,7 @@ export const logsCommand: Command = {
         process.once('SIGINT', onSignal);
         try {
           for (;;) {
-            const res = await unaryCall<object, ReadLogsResponse__Output>(client, client.ReadLogs as never, { jobId: positionals[0], rank, offset, maxBytes: 1 << 20 });
+            const res = await schedulerCall(client, 'ReadLogs', { jobId: positionals[0], rank, offset, maxBytes: 1 << 20 });
             if (res.data) io.stdout(res.data);
             offset = res.nextOffset;
             if (!res.eof) continue;

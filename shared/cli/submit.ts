@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseJobSpec } from '../jobspec/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import type { PbJobOut } from '../proto/index.js';
 import { jobViewFromPb } from '../wire/index.js';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
-import { runClientCommand, unaryCall } from './client.js';
+import { runClientCommand, schedulerCall } from './client.js';
 
 export const submitCommand: Command = {
   name: 'submit',
@@ -36,7 +35,7 @@ export const submitCommand: Command = {
           throw e;
         }
         const owner = io.env.USER ?? io.env.LOGNAME ?? '';
-        let job = jobViewFromPb(await unaryCall<object, PbJobOut>(client, client.SubmitJob as never, { spec: text, owner }));
+        let job = jobViewFromPb(await schedulerCall(client, 'SubmitJob', { spec: text, owner }));
         if (!values.wait) {
           io.stdout(values.json ? JSON.stringify(job, null, 2) + '\n' : `submitted ${job.id}\n`);
           return 0;
@@ -45,7 +44,7 @@ export const submitCommand: Command = {
         const deadline = Date.now() + Number(values['timeout-s']) * 1000;
         let last = '';
         for (;;) {
-          job = jobViewFromPb(await unaryCall<object, PbJobOut>(client, client.GetJob as never, { id: job.id }));
+          job = jobViewFromPb(await schedulerCall(client, 'GetJob', { id: job.id }));
           const line = `${job.id}: ${job.state}${job.message ? ` — ${job.message}` : ''}`;
           if (line !== last) io.stderr(line + '\n');
           last = line;

@@ -8,8 +8,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { Test } from 'tap';
 import { freePort, gantryEntry, packageRoot, processesMentioning, stopProcessesMentioning, startChild, waitForPort, type Child } from '../../shared/procs/index.js';
-import { schedulerClient, unaryCall } from '../../shared/cli/client.js';
-import type { ListNodesResponse__Output } from '../../shared/proto/index.js';
+import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
 import { nodeFromPb } from '../../shared/wire/index.js';
 import type { NodeRecord } from '../../shared/domain/index.js';
 
@@ -232,7 +231,7 @@ export async function startAgent(t: Test, name: string, scheduler: string, opts:
 export async function listNodes(address: string): Promise<NodeRecord[]> {
   const client = schedulerClient(address);
   try {
-    const res = await unaryCall<object, ListNodesResponse__Output>(client, client.ListNodes as never, {}, 5000);
+    const res = await schedulerCall(client, 'ListNodes', {}, 5000);
     return res.nodes.map(nodeFromPb);
   } finally {
     client.close();
