@@ -1,6 +1,6 @@
 /** Agent options, compiled once at start. Defaults are documented in the README's config reference. */
 import { z } from 'zod';
-import { hostPortSchema, logSchema, tlsSchema, type EnvBinding, type FlagBinding } from '../shared/config/index.js';
+import { hostPortSchema, logSchema, natsAndLogEnv, tlsSchema, type EnvBinding, type FlagBinding } from '../shared/config/index.js';
 import { natsClientShape } from '../shared/natsconn/index.js';
 
 const autoBool = z.union([z.literal('auto'), z.boolean()]);
@@ -159,12 +159,7 @@ export const agentEnv: readonly EnvBinding[] = [
   { env: 'GANTRY_SCHEDULER_ADDRESS', key: 'scheduler.address' },
   { env: 'GANTRY_METRICS_LISTEN', key: 'metrics.listen' },
   { env: 'GANTRY_AGENT_STATE_DIR', key: 'runner.stateDir' },
-  { env: 'GANTRY_NATS_URL', key: 'nats.servers' },
-  { env: 'GANTRY_NATS_USER', key: 'nats.user' },
-  { env: 'GANTRY_NATS_PASS', key: 'nats.pass' },
-  { env: 'GANTRY_NATS_TOKEN', key: 'nats.token' },
-  { env: 'GANTRY_LOG_LEVEL', key: 'log.level' },
-  { env: 'GANTRY_LOG_FORMAT', key: 'log.format' },
+  ...natsAndLogEnv(),
 ];
 
 export const agentFlags: readonly FlagBinding[] = [

@@ -7,15 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ListNodesResponse__Output } from '../shared/proto/index.js';
 import { freePort, gantryEntry, packageRoot, portIsFree, stopProcessesMentioning, startChild, waitForPort, type Child } from '../shared/procs/index.js';
 import { nodeFromPb } from '../shared/wire/index.js';
 import { EXIT_FAILURE, EXIT_USAGE, type CliIO, type Command } from '../shared/cli/command.js';
-import { schedulerClient, unaryCall } from '../shared/cli/client.js';
+import { schedulerClient, schedulerCall } from '../shared/cli/client.js';
 import { nodesTable } from '../shared/cli/nodes.js';
 import { jobsTable, jobText } from '../shared/cli/job-format.js';
 import { jobViewFromPb, type JobView } from '../shared/wire/index.js';
-import type { ListJobsResponse__Output as ListJobsResponse__Output2, PbJobOut } from '../shared/proto/index.js';
 import { readFileSync } from 'node:fs';
 import { findBinary } from '../agent/main.js';
 
@@ -59,9 +57,9 @@ export function demoNodes(count: number): SimNode[] {
 async function cancelAll(address: string): Promise<void> {
   const client = schedulerClient(address);
   try {
-    const res = await unaryCall<object, ListJobsResponse__Output2>(client, client.ListJobs as never, {}, 3000);
+    const res = await schedulerCall(client, 'ListJobs', {}, 3000);
     const live = res.jobs.filter((j) => !['succeeded', 'failed', 'cancelled'].includes(j.state));
-    for (const j of live) await unaryCall(client, client.CancelJob as never, { id: j.id, reason: 'demo stopping' }, 3000).catch(() => undefined);
+    for (const j of live) await schedulerCall(client, 'CancelJob', { id: j.id, reason: 'demo stopping' }, 3000).catch(() => undefined);
     if (live.length > 0) await new Promise((r) => setTimeout(r, 2500));
   } finally {
     client.close();
@@ -210,7 +208,7 @@ export const demoCommand: Command = {
       let table = '';
       while (Date.now() < deadline && !failed) {
         try {
-          const res = await unaryCall<object, ListNodesResponse__Output>(client, client.ListNodes as never, {});
+          const res = await schedulerCall(client, 'ListNodes', {});
           const nodes = res.nodes.map(nodeFromPb);
           ready = nodes.filter((x) => x.connectivity === 'ready').length;
           table = nodesTable(nodes, Date.now());
@@ -234,7 +232,7 @@ export const demoCommand: Command = {
         for (const f of ['train.yaml', 'serve.yaml', 'batch.yaml']) {
           try {
             const spec = readFileSync(path.join(examples, f), 'utf8');
-            ids.push(jobViewFromPb(await unaryCall<object, PbJobOut>(client, client.SubmitJob as never, { spec, owner: 'demo' })).id);
+            ids.push(jobViewFromPb(await schedulerCall(client, 'SubmitJob', { spec, owner: 'demo' })).id);
           } catch (e) {
             jobsText += `(${f} was not accepted: ${(e as Error).message})\n`;
           }
@@ -243,7 +241,7 @@ export const demoCommand: Command = {
         const until = Date.now() + 20_000;
         while (Date.now() < until) {
           views = [];
-          for (const id of ids) views.push(jobViewFromPb(await unaryCall<object, PbJobOut>(client, client.GetJob as never, { id })));
+          for (const id of ids) views.push(jobViewFromPb(await schedulerCall(client, 'GetJob', { id })));
           if (views.every((v) => v.state === 'running' || v.state === 'succeeded' || v.state === 'failed')) break;
           await new Promise((r) => setTimeout(r, 250));
         }

@@ -1,6 +1,6 @@
 /** Scheduler options, compiled once at start. Defaults are documented in the README's config reference. */
 import { z } from 'zod';
-import { hostPortSchema, logSchema, tlsSchema, type EnvBinding, type FlagBinding } from '../shared/config/index.js';
+import { hostPortSchema, logSchema, natsAndLogEnv, tlsSchema, type EnvBinding, type FlagBinding } from '../shared/config/index.js';
 import { natsClientShape } from '../shared/natsconn/index.js';
 
 export const schedulerConfigSchema = z.strictObject({
@@ -130,12 +130,7 @@ export const schedulerEnv: readonly EnvBinding[] = [
   { env: 'GANTRY_DATA_DIR', key: 'dataDir' },
   { env: 'GANTRY_GRPC_LISTEN', key: 'grpc.listen' },
   { env: 'GANTRY_METRICS_LISTEN', key: 'metrics.listen' },
-  { env: 'GANTRY_NATS_URL', key: 'nats.servers' },
-  { env: 'GANTRY_NATS_USER', key: 'nats.user' },
-  { env: 'GANTRY_NATS_PASS', key: 'nats.pass' },
-  { env: 'GANTRY_NATS_TOKEN', key: 'nats.token' },
-  { env: 'GANTRY_LOG_LEVEL', key: 'log.level' },
-  { env: 'GANTRY_LOG_FORMAT', key: 'log.format' },
+  ...natsAndLogEnv(),
 ];
 
 export const schedulerFlags: readonly FlagBinding[] = [

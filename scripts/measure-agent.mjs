@@ -68,7 +68,7 @@ const nodeFlags = process.execArgv.filter((f) => f.startsWith('--'));
 
 const TARGET_RSS_MB = 80;
 const TARGET_CPU_MS = 20;
-const shared = path.resolve(root, '..', 'shared', 'fixtures');
+const fixtures = path.join(root, 'fixtures');
 
 // The stand-in reads these at every call; the collector passes process.env to it.
 process.env.GANTRY_SIM_NVIDIA_XML = path.join(root, 'fixtures', 'nvidia', 'qx-h100.xml');
@@ -87,8 +87,8 @@ const config = agentConfigSchema.parse({
     nvidia: { enabled: true, binary: values.binary ?? path.join(root, 'scripts', 'sim', 'nvidia-smi') },
     amd: { enabled: false },
     // On a real machine (--binary), the machine's own sysfs and kernel log (the defaults).
-    infiniband: values.binary ? { enabled: true } : { enabled: true, root: path.join(shared, 'gpud', 'sys-class-infiniband-h100.0') },
-    kernelLog: values.binary ? { enabled: true } : { enabled: true, path: path.join(shared, 'gpud', 'dmesg-with-xid-119.log') },
+    infiniband: values.binary ? { enabled: true } : { enabled: true, root: path.join(fixtures, 'gpud', 'sys-class-infiniband-h100.0') },
+    kernelLog: values.binary ? { enabled: true } : { enabled: true, path: path.join(fixtures, 'gpud', 'dmesg-with-xid-119.log') },
   },
 });
 const prober = createProber(config, 'measure-node', systemClock, process.env.PATH);

@@ -4,12 +4,10 @@
  * When the stream fails it reconnects with full-jitter exponential backoff (exponential-backoff);
  * a stream that was established resets the backoff.
  */
-import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { backOff } from 'exponential-backoff';
 import type { HealthVerdict, Inventory } from '../../shared/domain/index.js';
-import type { TlsOptions } from '../../shared/config/index.js';
-import { ConfigError } from '../../shared/errors/index.js';
+import { readTlsFiles, type TlsOptions } from '../../shared/config/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { loadGantryProto, type AgentMessage, type AgentServiceClient, type SchedulerMessage__Output } from '../../shared/proto/index.js';
 import { inventoryToPb, taskStatusToPb, verdictToPb, type TaskStatusView } from '../../shared/wire/index.js';
@@ -44,24 +42,10 @@ export interface ReporterEvents {
   onCommand(msg: SchedulerMessage__Output): void;
 }
 
-function read(path: string, key: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new ConfigError(key, `cannot read ${path}: ${(e as Error).message}`, { cause: e });
-  }
-}
-
 export function channelCredentials(tls: TlsOptions, keyPrefix: string): grpc.ChannelCredentials {
   if (!tls.enabled) return grpc.credentials.createInsecure();
-  if ((tls.certFile === '') !== (tls.keyFile === '')) {
-    throw new ConfigError(`${keyPrefix}.${tls.certFile ? 'keyFile' : 'certFile'}`, 'certFile and keyFile go together');
-  }
-  return grpc.credentials.createSsl(
-    tls.caFile ? read(tls.caFile, `${keyPrefix}.caFile`) : null,
-    tls.keyFile ? read(tls.keyFile, `${keyPrefix}.keyFile`) : null,
-    tls.certFile ? read(tls.certFile, `${keyPrefix}.certFile`) : null,
-  );
+  const files = readTlsFiles(tls, keyPrefix);
+  return grpc.credentials.createSsl(files.ca, files.key, files.cert);
 }
 
 export class Reporter {

@@ -1,21 +1,12 @@
-import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
-import type { HostPort, TlsOptions } from '../../shared/config/index.js';
+import { readTlsFiles, type HostPort, type TlsOptions } from '../../shared/config/index.js';
 import { ConfigError } from '../../shared/errors/index.js';
 import { loadGantryProto } from '../../shared/proto/index.js';
 import type { AgentServiceHandlers, SchedulerServiceHandlers } from '../../shared/proto/index.js';
 
 export const SERVICE_NAMES = ['gantry.v1.AgentService', 'gantry.v1.SchedulerService'] as const;
-
-function read(path: string, key: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new ConfigError(key, `cannot read ${path}: ${(e as Error).message}`, { cause: e });
-  }
-}
 
 /** Server credentials from config: plaintext, TLS, or mTLS (requireClientCert). */
 export function serverCredentials(tls: TlsOptions, keyPrefix: string): grpc.ServerCredentials {
@@ -23,11 +14,8 @@ export function serverCredentials(tls: TlsOptions, keyPrefix: string): grpc.Serv
   if (!tls.certFile) throw new ConfigError(`${keyPrefix}.certFile`, 'is required when TLS is enabled');
   if (!tls.keyFile) throw new ConfigError(`${keyPrefix}.keyFile`, 'is required when TLS is enabled');
   if (tls.requireClientCert && !tls.caFile) throw new ConfigError(`${keyPrefix}.caFile`, 'is required to verify client certificates');
-  return grpc.ServerCredentials.createSsl(
-    tls.caFile ? read(tls.caFile, `${keyPrefix}.caFile`) : null,
-    [{ cert_chain: read(tls.certFile, `${keyPrefix}.certFile`), private_key: read(tls.keyFile, `${keyPrefix}.keyFile`) }],
-    tls.requireClientCert,
-  );
+  const files = readTlsFiles(tls, keyPrefix);
+  return grpc.ServerCredentials.createSsl(files.ca, [{ cert_chain: files.cert!, private_key: files.key! }], tls.requireClientCert);
 }
 
 export interface GrpcServer {

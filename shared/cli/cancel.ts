@@ -1,14 +1,13 @@
-import type { PbJobOut } from '../proto/index.js';
 import { jobViewFromPb } from '../wire/index.js';
 import type { Command } from './command.js';
-import { runClientCommand, unaryCall } from './client.js';
+import { runClientCommand, schedulerCall } from './client.js';
 
 export const cancelCommand: Command = {
   name: 'cancel',
   summary: 'cancel a job: its ranks get SIGTERM, then SIGKILL after its grace period',
   run: (argv, io) =>
     runClientCommand('cancel', argv, io, { options: { reason: { type: 'string' } }, positionals: 1, usage: 'ID [--reason TEXT]' }, async ({ client, values, positionals }) => {
-      const job = jobViewFromPb(await unaryCall<object, PbJobOut>(client, client.CancelJob as never, { id: positionals[0], reason: values.reason ?? '' }));
+      const job = jobViewFromPb(await schedulerCall(client, 'CancelJob', { id: positionals[0], reason: values.reason ?? '' }));
       io.stdout(`${job.id} ${job.state}\n`);
       return 0;
     }),

@@ -23,6 +23,36 @@ export function unaryCall<Req, Res>(
   });
 }
 
+/**
+ * A unary method's request and response, read from the generated client: every unary method's
+ * last overload is `(argument, callback: requestCallback<Response>) => ClientUnaryCall`; streaming
+ * methods and grpc.Client's own members do not have that shape.
+ */
+type UnaryShape<F> = F extends (argument: infer Req, callback: grpc.requestCallback<infer Res>) => grpc.ClientUnaryCall ? { req: Req; res: Res } : never;
+
+/** The names of SchedulerService's unary methods on the generated client ('GetJob', 'SubmitJob', ...). */
+export type SchedulerUnaryMethod = {
+  [K in keyof SchedulerServiceClient]: [UnaryShape<SchedulerServiceClient[K]>] extends [never] ? never : K;
+}[keyof SchedulerServiceClient];
+export type SchedulerRequest<M extends SchedulerUnaryMethod> = UnaryShape<SchedulerServiceClient[M]>['req'];
+export type SchedulerResponse<M extends SchedulerUnaryMethod> = UnaryShape<SchedulerServiceClient[M]>['res'];
+
+/**
+ * One unary SchedulerService call with a deadline, typed by the method's name: the request must be
+ * the method's request message and the promise holds its response message.
+ */
+export function schedulerCall<M extends SchedulerUnaryMethod>(
+  client: SchedulerServiceClient,
+  method: M,
+  req: SchedulerRequest<M>,
+  timeoutMs = 10_000,
+): Promise<SchedulerResponse<M>> {
+  // Indexed by a generic name, the overloaded method has no call signature TypeScript can pick;
+  // the types are checked above, at the name, so this one cast is the only one.
+  const fn = client[method] as unknown as (req: SchedulerRequest<M>, opts: grpc.CallOptions, cb: grpc.requestCallback<SchedulerResponse<M>>) => grpc.ClientUnaryCall;
+  return unaryCall(client, fn, req, timeoutMs);
+}
+
 export function describeGrpcError(e: unknown, address: string): string {
   const err = e as grpc.ServiceError;
   if (err && typeof err.code === 'number') {
@@ -51,18 +81,20 @@ export function reportCallError(command: string, e: unknown, address: string, st
 }
 
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }>;
+/** The parsed flags of a spec: a string option's value is a string, a boolean's a boolean. */
+type OptionValues<O extends OptionSpec> = { [K in keyof O]?: O[K]['type'] extends 'string' ? string : boolean } & { scheduler?: string };
 
 /**
  * The common shape of a command that talks to the scheduler: parse flags (bad flags exit 2),
  * `--help`, an exact number of positionals, `--scheduler`, one client for the call, and errors
  * mapped to exit codes (INVALID_ARGUMENT → 2, others → 1).
  */
-export async function runClientCommand(
+export async function runClientCommand<O extends OptionSpec>(
   name: string,
   argv: string[],
   io: CliIO,
-  spec: { options: OptionSpec; positionals: number; usage: string },
-  fn: (ctx: { client: SchedulerServiceClient; values: Record<string, string | boolean | undefined>; positionals: string[]; address: string }) => Promise<number>,
+  spec: { options: O; positionals: number; usage: string },
+  fn: (ctx: { client: SchedulerServiceClient; values: OptionValues<O>; positionals: string[]; address: string }) => Promise<number>,
 ): Promise<number> {
   let parsed;
   try {
@@ -76,7 +108,8 @@ export async function runClientCommand(
     io.stderr(`gantry ${name}: ${(e as Error).message}\n`);
     return 2;
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
+  // parseArgs types its values from the options it was given; those are the spec's, plus scheduler and help.
+  const values = parsed.values as OptionValues<O> & { help?: boolean };
   const usage = `usage: gantry ${name} ${spec.usage} [--scheduler host:port]\n`;
   if (values.help) {
     io.stdout(usage);
@@ -86,7 +119,7 @@ export async function runClientCommand(
     io.stderr(usage);
     return 2;
   }
-  const address = schedulerAddress(values.scheduler as string | undefined, io.env);
+  const address = schedulerAddress(values.scheduler, io.env);
   const client = schedulerClient(address);
   try {
     return await fn({ client, values, positionals: parsed.positionals, address });

@@ -1,7 +1,6 @@
-import type { ExplainJobResponse__Output, PbJobOut } from '../proto/index.js';
 import { jobViewFromPb } from '../wire/index.js';
 import type { Command } from './command.js';
-import { runClientCommand, unaryCall } from './client.js';
+import { runClientCommand, schedulerCall } from './client.js';
 import { jobText } from './job-format.js';
 
 export const jobCommand: Command = {
@@ -9,8 +8,8 @@ export const jobCommand: Command = {
   summary: 'one job: state, placement map (rank → node, GPUs, topology path), why pending',
   run: (argv, io) =>
     runClientCommand('job', argv, io, { options: { json: { type: 'boolean' } }, positionals: 1, usage: 'ID [--json]' }, async ({ client, values, positionals }) => {
-      const job = jobViewFromPb(await unaryCall<object, PbJobOut>(client, client.GetJob as never, { id: positionals[0] }));
-      const why = await unaryCall<object, ExplainJobResponse__Output>(client, client.ExplainJob as never, { id: positionals[0] });
+      const job = jobViewFromPb(await schedulerCall(client, 'GetJob', { id: positionals[0] }));
+      const why = await schedulerCall(client, 'ExplainJob', { id: positionals[0] });
       if (values.json) {
         io.stdout(JSON.stringify({ ...job, whyPending: job.state === 'pending' ? { text: why.text, reasons: why.reasons } : null }, null, 2) + '\n');
       } else {

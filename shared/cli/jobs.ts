@@ -1,7 +1,6 @@
-import type { ListJobsResponse__Output } from '../proto/index.js';
 import { jobViewFromPb } from '../wire/index.js';
 import type { Command } from './command.js';
-import { runClientCommand, unaryCall } from './client.js';
+import { runClientCommand, schedulerCall } from './client.js';
 import { jobsTable } from './job-format.js';
 
 export const jobsCommand: Command = {
@@ -18,7 +17,7 @@ export const jobsCommand: Command = {
         usage: '[--state S] [--queue Q] [--owner O] [--json]',
       },
       async ({ client, values }) => {
-        const res = await unaryCall<object, ListJobsResponse__Output>(client, client.ListJobs as never, {
+        const res = await schedulerCall(client, 'ListJobs', {
           state: values.state ?? '',
           queue: values.queue ?? '',
           owner: values.owner ?? '',

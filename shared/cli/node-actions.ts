@@ -1,8 +1,7 @@
 /** cordon, uncordon and drain: one shape, three commands. */
-import type { PbNodeOut } from '../proto/index.js';
 import { nodeFromPb } from '../wire/index.js';
 import type { Command } from './command.js';
-import { runClientCommand, unaryCall } from './client.js';
+import { runClientCommand, schedulerCall } from './client.js';
 import { parseDurationSeconds } from '../jobspec/index.js';
 
 function nodeAction(name: 'cordon' | 'uncordon' | 'drain', rpc: 'CordonNode' | 'UncordonNode' | 'DrainNode', summary: string): Command {
@@ -20,7 +19,7 @@ function nodeAction(name: 'cordon' | 'uncordon' | 'drain', rpc: 'CordonNode' | '
         async ({ client, values, positionals }) => {
           const v = values as { reason?: string; deadline?: string };
           const deadlineSeconds = v.deadline !== undefined ? parseDurationSeconds(/^\d+$/.test(v.deadline) ? Number(v.deadline) : v.deadline, '--deadline') : 0;
-          const n = nodeFromPb(await unaryCall<object, PbNodeOut>(client, client[rpc] as never, { name: positionals[0], reason: v.reason ?? '', deadlineSeconds }));
+          const n = nodeFromPb(await schedulerCall(client, rpc, { name: positionals[0], reason: v.reason ?? '', deadlineSeconds }));
           io.stdout(`${n.name} ${n.schedulability}${n.schedulabilityReason ? ` (${n.schedulabilityReason})` : ''}\n`);
           return 0;
         },

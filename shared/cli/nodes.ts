@@ -1,8 +1,7 @@
 import type { NodeRecord } from '../domain/index.js';
-import type { ListNodesResponse__Output } from '../proto/index.js';
 import { nodeFromPb } from '../wire/index.js';
 import type { Command } from './command.js';
-import { runClientCommand, unaryCall } from './client.js';
+import { runClientCommand, schedulerCall } from './client.js';
 
 /** The JSON form of a node: stable keys for scripts. */
 export function nodeJson(n: NodeRecord): Record<string, unknown> {
@@ -57,7 +56,7 @@ export const nodesCommand: Command = {
   summary: 'list nodes: state, schedulability, health, GPUs',
   run: (argv, io) =>
     runClientCommand('nodes', argv, io, { options: { json: { type: 'boolean' } }, positionals: 0, usage: '[--json]' }, async ({ client, values }) => {
-      const res = await unaryCall<object, ListNodesResponse__Output>(client, client.ListNodes as never, {});
+      const res = await schedulerCall(client, 'ListNodes', {});
       const nodes = res.nodes.map(nodeFromPb);
       io.stdout(values.json ? JSON.stringify(nodes.map(nodeJson), null, 2) + '\n' : nodesTable(nodes, Date.now()));
       return 0;

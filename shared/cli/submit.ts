@@ -1,85 +1,66 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { parseJobSpec } from '../jobspec/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import type { PbJobOut } from '../proto/index.js';
 import { jobViewFromPb } from '../wire/index.js';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
-import { reportCallError, schedulerAddress, schedulerClient, unaryCall } from './client.js';
+import { runClientCommand, schedulerCall } from './client.js';
 
 export const submitCommand: Command = {
   name: 'submit',
   summary: 'submit a job spec (YAML or JSON); --wait follows it until all ranks run',
-  async run(argv, io) {
-    let values, positionals;
-    try {
-      ({ values, positionals } = parseArgs({
-        args: argv,
-        options: { wait: { type: 'boolean' }, json: { type: 'boolean' }, scheduler: { type: 'string' }, 'timeout-s': { type: 'string', default: '600' }, help: { type: 'boolean', short: 'h' } },
-        allowPositionals: true,
-        strict: true,
-      }));
-    } catch (e) {
-      io.stderr(`gantry submit: ${(e as Error).message}\n`);
-      return EXIT_USAGE;
-    }
-    if (values.help || positionals.length !== 1) {
-      (values.help ? io.stdout : io.stderr)('usage: gantry submit JOB.yaml [--wait] [--json] [--scheduler host:port]\n');
-      return values.help ? 0 : EXIT_USAGE;
-    }
-    const file = path.resolve(io.cwd, positionals[0]!);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      io.stderr(`gantry submit: cannot read ${file}: ${(e as Error).message}\n`);
-      return EXIT_USAGE;
-    }
-    // Validate here too, so a bad file fails fast with the same field names the API would give.
-    try {
-      parseJobSpec(text);
-    } catch (e) {
-      if (e instanceof InvalidArgumentError) {
-        io.stderr(`gantry submit: ${positionals[0]}: ${e.message}\n`);
-        return EXIT_USAGE;
-      }
-      throw e;
-    }
-    const address = schedulerAddress(values.scheduler, io.env);
-    const client = schedulerClient(address);
-    try {
-      const owner = io.env.USER ?? io.env.LOGNAME ?? '';
-      let job = jobViewFromPb(await unaryCall<object, PbJobOut>(client, client.SubmitJob as never, { spec: text, owner }));
-      if (!values.wait) {
-        io.stdout(values.json ? JSON.stringify(job, null, 2) + '\n' : `submitted ${job.id}\n`);
+  run: (argv, io) =>
+    runClientCommand(
+      'submit',
+      argv,
+      io,
+      { options: { wait: { type: 'boolean' }, json: { type: 'boolean' }, 'timeout-s': { type: 'string', default: '600' } }, positionals: 1, usage: 'JOB.yaml [--wait] [--json]' },
+      async ({ client, values, positionals }) => {
+        const file = path.resolve(io.cwd, positionals[0]!);
+        let text: string;
+        try {
+          text = readFileSync(file, 'utf8');
+        } catch (e) {
+          io.stderr(`gantry submit: cannot read ${file}: ${(e as Error).message}\n`);
+          return EXIT_USAGE;
+        }
+        // Validate here too, so a bad file fails fast with the same field names the API would give.
+        try {
+          parseJobSpec(text);
+        } catch (e) {
+          if (e instanceof InvalidArgumentError) {
+            io.stderr(`gantry submit: ${positionals[0]}: ${e.message}\n`);
+            return EXIT_USAGE;
+          }
+          throw e;
+        }
+        const owner = io.env.USER ?? io.env.LOGNAME ?? '';
+        let job = jobViewFromPb(await schedulerCall(client, 'SubmitJob', { spec: text, owner }));
+        if (!values.wait) {
+          io.stdout(values.json ? JSON.stringify(job, null, 2) + '\n' : `submitted ${job.id}\n`);
+          return 0;
+        }
+        io.stderr(`submitted ${job.id}\n`);
+        const deadline = Date.now() + Number(values['timeout-s']) * 1000;
+        let last = '';
+        for (;;) {
+          job = jobViewFromPb(await schedulerCall(client, 'GetJob', { id: job.id }));
+          const line = `${job.id}: ${job.state}${job.message ? ` — ${job.message}` : ''}`;
+          if (line !== last) io.stderr(line + '\n');
+          last = line;
+          if (job.state === 'running' || job.state === 'succeeded') break;
+          if (job.state === 'failed' || job.state === 'cancelled') {
+            if (values.json) io.stdout(JSON.stringify(job, null, 2) + '\n');
+            return EXIT_FAILURE;
+          }
+          if (Date.now() > deadline) {
+            io.stderr(`gantry submit: ${job.id} is still ${job.state} after ${values['timeout-s']} s\n`);
+            return EXIT_FAILURE;
+          }
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        io.stdout(values.json ? JSON.stringify(job, null, 2) + '\n' : `${job.id} ${job.state}: ${job.ranks.length} ranks on ${new Set(job.ranks.map((r) => r.node)).size} nodes\n`);
         return 0;
-      }
-      io.stderr(`submitted ${job.id}\n`);
-      const deadline = Date.now() + Number(values['timeout-s']) * 1000;
-      let last = '';
-      for (;;) {
-        job = jobViewFromPb(await unaryCall<object, PbJobOut>(client, client.GetJob as never, { id: job.id }));
-        const line = `${job.id}: ${job.state}${job.message ? ` — ${job.message}` : ''}`;
-        if (line !== last) io.stderr(line + '\n');
-        last = line;
-        if (job.state === 'running' || job.state === 'succeeded') break;
-        if (job.state === 'failed' || job.state === 'cancelled') {
-          if (values.json) io.stdout(JSON.stringify(job, null, 2) + '\n');
-          return EXIT_FAILURE;
-        }
-        if (Date.now() > deadline) {
-          io.stderr(`gantry submit: ${job.id} is still ${job.state} after ${values['timeout-s']} s\n`);
-          return EXIT_FAILURE;
-        }
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      io.stdout(values.json ? JSON.stringify(job, null, 2) + '\n' : `${job.id} ${job.state}: ${job.ranks.length} ranks on ${new Set(job.ranks.map((r) => r.node)).size} nodes\n`);
-      return 0;
-    } catch (e) {
-      return reportCallError('submit', e, address, io.stderr);
-    } finally {
-      client.close();
-    }
-  },
+      },
+    ),
 };

@@ -1,6 +1,6 @@
 import type { ClusterTopology__Output } from '../proto/index.js';
 import type { Command } from './command.js';
-import { runClientCommand, unaryCall } from './client.js';
+import { runClientCommand, schedulerCall } from './client.js';
 
 /** The tree, indented by depth, with GPUs per domain and the domains whose east-west latency is degraded. */
 export function topologyText(t: ClusterTopology__Output): string {
@@ -23,7 +23,7 @@ export const topologyCommand: Command = {
   summary: 'the topology tree with free and used GPUs per domain',
   run: (argv, io) =>
     runClientCommand('topology', argv, io, { options: { json: { type: 'boolean' } }, positionals: 0, usage: '[--json]' }, async ({ client, values }) => {
-      const t = await unaryCall<object, ClusterTopology__Output>(client, client.GetTopology as never, {});
+      const t = await schedulerCall(client, 'GetTopology', {});
       io.stdout(values.json ? JSON.stringify(t, null, 2) + '\n' : topologyText(t));
       return 0;
     }),

@@ -3,9 +3,9 @@
  * password, token, nkey seed file or a .creds file) and TLS. Compiled once at start into nats.js
  * ConnectionOptions; files are read then, so a missing one fails the start naming its key.
  */
-import { readFileSync } from 'node:fs';
 import { credsAuthenticator, nkeyAuthenticator, type ConnectionOptions } from 'nats';
 import { z } from 'zod';
+import { readConfigFile, readTlsFiles } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 
 const serversSchema = z
@@ -37,14 +37,6 @@ export const natsClientShape = {
 const clientSchema = z.strictObject(natsClientShape);
 export type NatsClientConfig = z.infer<typeof clientSchema>;
 
-function readKeyFile(path: string, key: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new ConfigError(key, `cannot read ${path}: ${(e as Error).message}`, { cause: e });
-  }
-}
-
 /**
  * nats.js connection options from a daemon's `nats` block. `prefix` is the block's key in the
  * daemon's config (`nats`), used in error messages.
@@ -56,14 +48,14 @@ export function natsConnectionOptions(cfg: NatsClientConfig, name: string, prefi
   if (cfg.user) Object.assign(opts, { user: cfg.user, pass: cfg.pass });
   if (cfg.token) opts.token = cfg.token;
   if (cfg.nkeySeedFile) {
-    const seed = new TextDecoder().decode(readKeyFile(cfg.nkeySeedFile, `${prefix}.nkeySeedFile`)).trim();
+    const seed = new TextDecoder().decode(readConfigFile(cfg.nkeySeedFile, `${prefix}.nkeySeedFile`)).trim();
     opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(seed));
   }
-  if (cfg.credsFile) opts.authenticator = credsAuthenticator(readKeyFile(cfg.credsFile, `${prefix}.credsFile`));
+  if (cfg.credsFile) opts.authenticator = credsAuthenticator(readConfigFile(cfg.credsFile, `${prefix}.credsFile`));
   const t = cfg.tls;
   if (t.enabled || t.caFile || t.certFile || t.keyFile) {
-    if (Boolean(t.certFile) !== Boolean(t.keyFile)) throw new ConfigError(`${prefix}.tls.${t.certFile ? 'keyFile' : 'certFile'}`, 'certFile and keyFile go together');
-    for (const k of ['caFile', 'certFile', 'keyFile'] as const) if (t[k]) readKeyFile(t[k], `${prefix}.tls.${k}`);
+    // nats.js reads the files itself; reading them here fails the start naming the key.
+    readTlsFiles(t, `${prefix}.tls`);
     opts.tls = { ...(t.caFile ? { caFile: t.caFile } : {}), ...(t.certFile ? { certFile: t.certFile, keyFile: t.keyFile } : {}) };
   }
   return opts;

@@ -11,7 +11,7 @@ import { GPU_LOST_CHECK, IB_CHECK, NVLINK_CHECK, PROBE_CHECK, XID_CHECK } from '
 import { H100_TOPO, H100_XML } from '../harness/cluster.js';
 import {
   DERIVED,
-  SHARED_FIXTURES,
+  FIXTURES,
   SIM_NVIDIA_SMI,
   marker,
   onGpu,
@@ -42,8 +42,8 @@ interface InventoryDoc {
 }
 
 const h100 = readCapture(H100_XML);
-const IB_ROOT = path.join(SHARED_FIXTURES, 'gpud', 'sys-class-infiniband-h100.0');
-const REAL_DMESG = path.join(SHARED_FIXTURES, 'gpud', 'dmesg-with-xid-119.log');
+const IB_ROOT = path.join(FIXTURES, 'gpud', 'sys-class-infiniband-h100.0');
+const REAL_DMESG = path.join(FIXTURES, 'gpud', 'dmesg-with-xid-119.log');
 const DERIVED_DMESG = path.join(DERIVED, 'dmesg-xid-classes.txt');
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'gantry-inventory-'));
@@ -112,7 +112,7 @@ const FAIL_MODES = [
   { mode: 'garbage', severity: 'warn', evidence: /cannot parse/ },
   { mode: 'hang', severity: 'fail', evidence: /did not finish within 500 ms/ },
 ];
-const BAD_NVLINK = path.join(SHARED_FIXTURES, 'azurehpc-health-checks', 'bad_nvlink_status.txt');
+const BAD_NVLINK = path.join(FIXTURES, 'azurehpc-health-checks', 'bad_nvlink_status.txt');
 const DEGRADED_IB = path.join(DERIVED, 'sys-class-infiniband-h100-degraded');
 const runs = {
   a: start(inventoryArgs('node-a'), simEnv('node-a')),

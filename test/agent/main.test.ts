@@ -10,7 +10,7 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { ECC_CHECK, GPU_LOST_CHECK, PROBE_CHECK, ROW_REMAP_CHECK, XID_CHECK } from '../../agent/health/index.js';
 import { H100_XML, httpGet, listNodes, startAgent, startScheduler, tempDir, type Agent } from '../harness/cluster.js';
-import { CHILD_ENV, DERIVED, SHARED_FIXTURES, marker, onGpu, parseProm, processesWithMarker, promValue, readCapture, realXidLine, runCli, until } from './sim.js';
+import { CHILD_ENV, DERIVED, FIXTURES, marker, onGpu, parseProm, processesWithMarker, promValue, readCapture, realXidLine, runCli, until } from './sim.js';
 
 interface NodeVerdict {
   check: string;
@@ -165,8 +165,8 @@ t.test('agents against a real scheduler', async (t) => {
   });
 
   await t.test('faulty captures make the node fail at the scheduler, with the check name', async (t) => {
-    const eccCapture = readCapture(path.join(SHARED_FIXTURES, 'k8s-test-infra', 'qx-gb200-ecc-injected.xml'));
-    const lostCapture = readCapture(path.join(SHARED_FIXTURES, 'k8s-test-infra', 'qx-gb200-lost.xml'));
+    const eccCapture = readCapture(path.join(FIXTURES, 'k8s-test-infra', 'qx-gb200-ecc-injected.xml'));
+    const lostCapture = readCapture(path.join(FIXTURES, 'k8s-test-infra', 'qx-gb200-lost.xml'));
     // Read from the captures here: which GPU has volatile uncorrectable ECC errors, which one is lost.
     const eccGpu = eccCapture.gpus.find((g) => Number(/<volatile>[\s\S]*?<dram_uncorrectable>(\d+)</.exec(g.body)?.[1] ?? 0) > 0)!;
     const lostGpu = lostCapture.gpus.find((g) => g.body.includes('GPU is lost'))!;

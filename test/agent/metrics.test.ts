@@ -11,7 +11,7 @@ import t from 'tap';
 import { XID_CHECK } from '../../agent/health/index.js';
 import { freePort } from '../../shared/procs/index.js';
 import { H100_XML, httpGet, startAgent, type Agent } from '../harness/cluster.js';
-import { CHILD_ENV, DERIVED, SHARED_FIXTURES, marker, parseProm, processesWithMarker, promValue, readCapture, simUuid, type PromSample } from './sim.js';
+import { CHILD_ENV, DERIVED, FIXTURES, marker, parseProm, processesWithMarker, promValue, readCapture, simUuid, type PromSample } from './sim.js';
 
 const PROMTOOL = '/usr/bin/promtool';
 const h100 = readCapture(H100_XML);
@@ -25,7 +25,7 @@ function promtool(text: string): { status: number | null; output: string } {
 /** Names and types of the fields in dcgm-exporter's default-counters.csv (commented-out ones too). */
 function dcgmCsv(): Map<string, { type: string; enabledByDefault: boolean }> {
   const out = new Map<string, { type: string; enabledByDefault: boolean }>();
-  for (const line of readFileSync(path.join(SHARED_FIXTURES, 'dcgm-exporter', 'default-counters.csv'), 'utf8').split('\n')) {
+  for (const line of readFileSync(path.join(FIXTURES, 'dcgm-exporter', 'default-counters.csv'), 'utf8').split('\n')) {
     const m = /^(#\s*)?(DCGM_FI_[A-Z0-9_]+)\s*,\s*([a-z]+)\s*,/.exec(line);
     if (m) out.set(m[2]!, { type: m[3]!, enabledByDefault: !m[1] });
   }

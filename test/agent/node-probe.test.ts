@@ -10,9 +10,9 @@ import { NodeProber, DEFAULT_XID_WINDOW_MS } from '../../agent/node-probe.js';
 import { type KernelLogReader } from '../../agent/collectors/index.js';
 import { parseXidLine, type XidEvent } from '../../agent/core/index.js';
 import { createHealthEvaluator, DEFAULT_HEALTH_CONFIG, XID_CHECK } from '../../agent/health/index.js';
-import { DERIVED, SHARED_FIXTURES, realXidLine } from './sim.js';
+import { DERIVED, FIXTURES, realXidLine } from './sim.js';
 
-const REAL_DMESG = path.join(SHARED_FIXTURES, 'gpud', 'dmesg-with-xid-119.log');
+const REAL_DMESG = path.join(FIXTURES, 'gpud', 'dmesg-with-xid-119.log');
 const DERIVED_DMESG = path.join(DERIVED, 'dmesg-xid-classes.txt');
 
 /** A dmesg line as a /dev/kmsg record written `usSinceBoot` after boot. */

@@ -8,9 +8,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Test } from 'tap';
-import { requireBuilt, ROOT, SHARED_FIXTURES, SIM_NVIDIA_SMI } from '../harness/cluster.js';
+import { requireBuilt, ROOT, FIXTURES, SIM_NVIDIA_SMI } from '../harness/cluster.js';
 
-export { ROOT, SHARED_FIXTURES, SIM_NVIDIA_SMI };
+export { ROOT, FIXTURES, SIM_NVIDIA_SMI };
 export const DERIVED = path.join(ROOT, 'test', 'fixtures', 'derived');
 
 export interface CliResult {

@@ -8,16 +8,16 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { Test } from 'tap';
 import { freePort, gantryEntry, packageRoot, processesMentioning, stopProcessesMentioning, startChild, waitForPort, type Child } from '../../shared/procs/index.js';
-import { schedulerClient, unaryCall } from '../../shared/cli/client.js';
-import type { ListNodesResponse__Output } from '../../shared/proto/index.js';
+import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
 import { nodeFromPb } from '../../shared/wire/index.js';
 import type { NodeRecord } from '../../shared/domain/index.js';
 
 export const ROOT = packageRoot();
-export const SHARED_FIXTURES = path.resolve(ROOT, '..', 'shared', 'fixtures');
+/** The repository's own copies of real captures (fixtures/SOURCES.md says where each came from). */
+export const FIXTURES = path.join(ROOT, 'fixtures');
 export const SIM_NVIDIA_SMI = path.join(ROOT, 'scripts', 'sim', 'nvidia-smi');
-export const H100_XML = path.join(ROOT, 'fixtures', 'nvidia', 'qx-h100.xml');
-export const H100_TOPO = path.join(ROOT, 'fixtures', 'nvidia', 'derived', 'topo-m-h100x8.txt');
+export const H100_XML = path.join(FIXTURES, 'nvidia', 'qx-h100.xml');
+export const H100_TOPO = path.join(FIXTURES, 'nvidia', 'derived', 'topo-m-h100x8.txt');
 
 export function requireBuilt(): string {
   const entry = gantryEntry();
@@ -231,7 +231,7 @@ export async function startAgent(t: Test, name: string, scheduler: string, opts:
 export async function listNodes(address: string): Promise<NodeRecord[]> {
   const client = schedulerClient(address);
   try {
-    const res = await unaryCall<object, ListNodesResponse__Output>(client, client.ListNodes as never, {}, 5000);
+    const res = await schedulerCall(client, 'ListNodes', {}, 5000);
     return res.nodes.map(nodeFromPb);
   } finally {
     client.close();

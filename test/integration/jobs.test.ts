@@ -6,8 +6,7 @@ import t from 'tap';
 import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { schedulerClient, unaryCall } from '../../shared/cli/client.js';
-import type { PbJobOut } from '../../shared/proto/index.js';
+import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
 import { jobViewFromPb, type JobView } from '../../shared/wire/index.js';
 import { listNodes, requireBuilt, ROOT, startAgent, startNats, startScheduler, tempDir, waitFor, type Agent } from '../harness/cluster.js';
 
@@ -25,7 +24,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: numbe
 async function getJob(address: string, id: string): Promise<JobView> {
   const c = schedulerClient(address);
   try {
-    return jobViewFromPb(await unaryCall<object, PbJobOut>(c, c.GetJob as never, { id }));
+    return jobViewFromPb(await schedulerCall(c, 'GetJob', { id }));
   } finally {
     c.close();
   }

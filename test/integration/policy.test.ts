@@ -9,8 +9,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from 'nats';
-import { schedulerClient, unaryCall } from '../../shared/cli/client.js';
-import type { PbJobOut } from '../../shared/proto/index.js';
+import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
 import { jobViewFromPb, type JobView } from '../../shared/wire/index.js';
 import { freePort, portIsFree } from '../../shared/procs/index.js';
 import { parseServiceWindow, type ServiceWindow } from '../../shared/events/index.js';
@@ -64,7 +63,7 @@ t.test('queue policy on a four-node cluster', async (t) => {
   const get = async (id: string): Promise<JobView> => {
     const c = schedulerClient(sched.address);
     try {
-      return jobViewFromPb(await unaryCall<object, PbJobOut>(c, c.GetJob as never, { id }));
+      return jobViewFromPb(await schedulerCall(c, 'GetJob', { id }));
     } finally {
       c.close();
     }

@@ -1,30 +1,33 @@
-/** Paths of the shared real captures and the repo-local copies, for collector tests. */
+/** Paths of the real captures kept in the repository's fixtures/ (see fixtures/SOURCES.md), for collector tests. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseNvidiaSmiXml, type GpuProbe } from '../../../agent/core/index.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const sharedFixtures = resolve(repoRoot, '../shared/fixtures');
 export const localFixtures = join(repoRoot, 'fixtures');
 export const derivedFixtures = join(repoRoot, 'test/fixtures/derived');
 export const standInNvidiaSmi = join(repoRoot, 'scripts/sim/nvidia-smi');
 
-export function shared(...parts: string[]): string {
-  return join(sharedFixtures, ...parts);
+/** A path under fixtures/, e.g. fixture('gpud', 'dmesg-with-xid-119.log'). */
+export function fixture(...parts: string[]): string {
+  return join(localFixtures, ...parts);
 }
 
 export function read(path: string): string {
   return readFileSync(path, 'utf8');
 }
 
-/** Every `nvidia-smi -q -x` capture in the shared set. */
+/**
+ * Every copied `nvidia-smi -q -x` capture: telegraf's, k8s-test-infra's, and the two k8s-test-infra
+ * hardware captures kept in nvidia/ (qx-h100.xml, qx-gb200.xml).
+ */
 export function allNvidiaXmlCaptures(): string[] {
   const out: string[] = [];
-  for (const dir of ['telegraf', 'k8s-test-infra']) {
-    for (const f of readdirSync(shared(dir)).sort()) {
+  for (const dir of ['nvidia', 'telegraf', 'k8s-test-infra']) {
+    for (const f of readdirSync(fixture(dir)).sort()) {
       if (!f.endsWith('.xml')) continue;
-      const path = shared(dir, f);
+      const path = fixture(dir, f);
       if (read(path).includes('<nvidia_smi_log')) out.push(path);
     }
   }

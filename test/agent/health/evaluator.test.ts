@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { ProbeTimeoutError } from '../../../shared/errors/index.js';
 import { parseNvidiaSmiXml, parseXidLog, type GpuProbe } from '../../../agent/core/index.js';
 import { createHealthEvaluator } from '../../../agent/health/index.js';
-import { derivedFixtures, probeOf, read, shared } from '../collectors/fixtures.js';
+import { derivedFixtures, probeOf, read, fixture } from '../collectors/fixtures.js';
 
-const k8s = (f: string) => shared('k8s-test-infra', f);
+const k8s = (f: string) => fixture('k8s-test-infra', f);
 
 t.test('healthy node: no verdicts, severity ok', async (t) => {
   const ev = createHealthEvaluator();
-  const r = ev.evaluate({ probe: probeOf(k8s('qx-h100.xml')) }, 1_000);
+  const r = ev.evaluate({ probe: probeOf(fixture('nvidia', 'qx-h100.xml')) }, 1_000);
   t.same(r.verdicts, []);
   t.equal(r.severity, 'ok');
 });
@@ -43,7 +43,7 @@ t.test('the evaluator feeds the previous probe and the interval to delta rules',
 
 t.test('expected GPU count defaults to the most seen', async (t) => {
   const ev = createHealthEvaluator();
-  ev.evaluate({ probe: probeOf(k8s('qx-h100.xml')) }, 0);
+  ev.evaluate({ probe: probeOf(fixture('nvidia', 'qx-h100.xml')) }, 0);
   const r = ev.evaluate({ probe: probeOf(join(derivedFixtures, 'qx-h100-gpu3-missing.xml')) }, 30_000);
   t.same(r.verdicts.map((v) => v.check), ['gpu-count']);
   t.match(r.verdicts[0]?.evidence, /7 of 8/);
@@ -53,7 +53,7 @@ t.test('expected GPU count defaults to the most seen', async (t) => {
 
 t.test('application XIDs go to the job, informational ones are recorded only', async (t) => {
   const ev = createHealthEvaluator();
-  const probe = probeOf(k8s('qx-h100.xml'));
+  const probe = probeOf(fixture('nvidia', 'qx-h100.xml'));
   const gpus = probe.gpus.map((g, i) => (i === 7 ? { ...g, pciBusId: '00000000:9B:00.0' } : g));
   const r = ev.evaluate({ probe: { ...probe, gpus }, xids: parseXidLog(read(join(derivedFixtures, 'dmesg-xid-classes.txt'))) }, 5_000);
   t.same(

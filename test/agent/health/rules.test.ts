@@ -1,6 +1,6 @@
 /**
  * Each health rule against a capture that trips it and captures that must not. Real captures from
- * ../shared/fixtures where one shows the fault; otherwise derived ones (test/fixtures/derived, see
+ * fixtures/ where one shows the fault; otherwise derived ones (test/fixtures/derived, see
  * its README).
  */
 import t from 'tap';
@@ -27,11 +27,11 @@ import {
   type HealthInput,
   type Rule,
 } from '../../../agent/health/index.js';
-import { allNvidiaXmlCaptures, derivedFixtures, probeOf, read, shared } from '../collectors/fixtures.js';
+import { allNvidiaXmlCaptures, derivedFixtures, probeOf, read, fixture } from '../collectors/fixtures.js';
 
 
 const derived = (f: string) => join(derivedFixtures, f);
-const k8s = (f: string) => shared('k8s-test-infra', f);
+const k8s = (f: string) => fixture('k8s-test-infra', f);
 const cfg = (over: Partial<HealthConfig> = {}): HealthConfig => ({ ...DEFAULT_HEALTH_CONFIG, ...over });
 const summary = (fs: Finding[]) => fs.map((f) => `${f.check}:${f.severity}:${f.scope}:${f.gpu ?? '-'}:${f.key ?? ''}`);
 
@@ -55,12 +55,12 @@ const cases: Case[] = [
   // --- retired pages
   { name: 'retired-pages: pending (derived)', rule: retiredPagesRule, input: () => ({ probe: probeOf(derived('tesla-t4-retirement-pending.xml')) }), want: ['retired-pages:warn:node:0:pending'] },
   { name: 'retired-pages: 61 retired (derived)', rule: retiredPagesRule, input: () => ({ probe: probeOf(derived('tesla-t4-61-retired-pages.xml')) }), want: ['retired-pages:fail:node:0:count'] },
-  { name: 'retired-pages: healthy T4', rule: retiredPagesRule, input: () => ({ probe: probeOf(shared('telegraf', 'tesla-t4.xml')) }), want: [] },
+  { name: 'retired-pages: healthy T4', rule: retiredPagesRule, input: () => ({ probe: probeOf(fixture('telegraf', 'tesla-t4.xml')) }), want: [] },
   // --- NVLink
   {
     name: 'nvlink: all links inactive on an A100-SXM4 (real)',
     rule: nvlinkRule,
-    input: () => ({ nvlink: parseNvlinkStatus(read(shared('azurehpc-health-checks', 'bad_nvlink_status.txt'))) }),
+    input: () => ({ nvlink: parseNvlinkStatus(read(fixture('azurehpc-health-checks', 'bad_nvlink_status.txt'))) }),
     want: ['nvlink:fail:node:6:'],
   },
   {
@@ -69,7 +69,7 @@ const cases: Case[] = [
     input: () => ({ nvlink: parseNvlinkStatus(read(derived('nvlink-status-a100-link3-inactive.txt'))) }),
     want: ['nvlink:fail:node:7:'],
   },
-  { name: 'nvlink: 8x A100 all up', rule: nvlinkRule, input: () => ({ nvlink: parseNvlinkStatus(read(shared('gpud', 'nvidia-smi.nvlink.status.a100'))) }), want: [] },
+  { name: 'nvlink: 8x A100 all up', rule: nvlinkRule, input: () => ({ nvlink: parseNvlinkStatus(read(fixture('gpud', 'nvidia-smi.nvlink.status.a100'))) }), want: [] },
   {
     name: 'nvlink: GeForce without a bridge says "all inactive" and is healthy',
     rule: nvlinkRule,
@@ -85,8 +85,8 @@ const cases: Case[] = [
     input: () => ({ probe: probeOf(derived('qx-gb200-fabric-unhealthy.xml')) }),
     want: ['fabric:fail:node:1:health', 'fabric:fail:node:1:route', 'fabric:warn:node:3:state'],
   },
-  { name: 'fabric: GB200 healthy (real)', rule: fabricRule, input: () => ({ probe: probeOf(k8s('qx-gb200.xml')) }), want: [] },
-  { name: 'fabric: H100 Completed/Success with zero UUID is healthy', rule: fabricRule, input: () => ({ probe: probeOf(k8s('qx-h100.xml')) }), want: [] },
+  { name: 'fabric: GB200 healthy (real)', rule: fabricRule, input: () => ({ probe: probeOf(fixture('nvidia', 'qx-gb200.xml')) }), want: [] },
+  { name: 'fabric: H100 Completed/Success with zero UUID is healthy', rule: fabricRule, input: () => ({ probe: probeOf(fixture('nvidia', 'qx-h100.xml')) }), want: [] },
   { name: 'fabric: PCIe board without fabric', rule: fabricRule, input: () => ({ probe: probeOf(k8s('qx-l40s.xml')) }), want: [] },
   // --- GPU count
   {
@@ -96,7 +96,7 @@ const cases: Case[] = [
     config: { expectedGpus: 8 },
     want: ['gpu-count:fail:node:-:'],
   },
-  { name: 'gpu-count: 8 of 8', rule: gpuCountRule, input: () => ({ probe: probeOf(k8s('qx-h100.xml')) }), config: { expectedGpus: 8 }, want: [] },
+  { name: 'gpu-count: 8 of 8', rule: gpuCountRule, input: () => ({ probe: probeOf(fixture('nvidia', 'qx-h100.xml')) }), config: { expectedGpus: 8 }, want: [] },
   // --- lost / Unknown Error
   { name: 'gpu-lost: GPU 1 lost (real mock capture)', rule: gpuLostRule, input: () => ({ probe: probeOf(k8s('qx-gb200-lost.xml')) }), want: ['gpu-lost:fail:node:1:'] },
   { name: 'gpu-lost: Unknown Error (derived)', rule: gpuLostRule, input: () => ({ probe: probeOf(derived('qx-l40s-unknown-error.xml')) }), want: ['gpu-lost:fail:node:0:'] },
@@ -105,11 +105,11 @@ const cases: Case[] = [
     rule: gpuLostRule,
     input: () => ({
       probeError: new ProbeFailedError('nvidia-smi -q -x', 'exited with code 15: Unable to determine the device handle for GPU00000000:64:00.0: GPU is lost.  Reboot the system to recover this GPU', 15),
-      knownGpus: probeOf(k8s('qx-h100.xml')).gpus,
+      knownGpus: probeOf(fixture('nvidia', 'qx-h100.xml')).gpus,
     }),
     want: ['gpu-lost:fail:node:1:probe'],
   },
-  { name: 'gpu-lost: healthy GB200', rule: gpuLostRule, input: () => ({ probe: probeOf(k8s('qx-gb200.xml')) }), want: [] },
+  { name: 'gpu-lost: healthy GB200', rule: gpuLostRule, input: () => ({ probe: probeOf(fixture('nvidia', 'qx-gb200.xml')) }), want: [] },
   // --- throttle deltas
   {
     name: 'throttle: 2.5 s of HW thermal slowdown in 30 s (derived pair)',
@@ -138,7 +138,7 @@ const cases: Case[] = [
   {
     name: 'throttle: huge lifetime counters with no growth (H100 vs itself)',
     rule: throttleRule,
-    input: () => ({ probe: probeOf(k8s('qx-h100.xml')), previous: { probe: probeOf(k8s('qx-h100.xml')), intervalMs: 30_000 } }),
+    input: () => ({ probe: probeOf(fixture('nvidia', 'qx-h100.xml')), previous: { probe: probeOf(fixture('nvidia', 'qx-h100.xml')), intervalMs: 30_000 } }),
     want: [],
   },
   { name: 'throttle: a single probe judges nothing', rule: throttleRule, input: () => ({ probe: probeOf(derived('qx-gb200-hw-thermal-slowdown.xml')) }), want: [] },
@@ -146,14 +146,14 @@ const cases: Case[] = [
   {
     name: 'ib: ports down on a RoCE H100 node (real ibstat), Ethernet watched',
     rule: infinibandRule,
-    input: () => ({ hcas: parseIbstat(read(shared('gpud', 'ibstat.47.0.h100.some.down.with.polling.1'))) }),
+    input: () => ({ hcas: parseIbstat(read(fixture('gpud', 'ibstat.47.0.h100.some.down.with.polling.1'))) }),
     config: { ib: { devices: [], linkLayers: ['InfiniBand', 'Ethernet'], minRateGbps: 0 } },
     want: ['infiniband:fail:node:-:mlx5_11 port 1/state', 'infiniband:fail:node:-:mlx5_5 port 1/state'],
   },
   {
     name: 'ib: same node, default policy watches InfiniBand only',
     rule: infinibandRule,
-    input: () => ({ hcas: parseIbstat(read(shared('gpud', 'ibstat.47.0.h100.some.down.with.polling.1'))) }),
+    input: () => ({ hcas: parseIbstat(read(fixture('gpud', 'ibstat.47.0.h100.some.down.with.polling.1'))) }),
     want: [],
   },
   {
@@ -166,14 +166,14 @@ const cases: Case[] = [
   {
     name: 'ib: real H100 sysfs tree all ACTIVE at 400 (bond at 200 is Ethernet)',
     rule: infinibandRule,
-    input: async () => ({ hcas: await readInfiniband({ root: shared('gpud', 'sys-class-infiniband-h100.0') }) }),
+    input: async () => ({ hcas: await readInfiniband({ root: fixture('gpud', 'sys-class-infiniband-h100.0') }) }),
     config: { ib: { devices: [], linkLayers: ['InfiniBand'], minRateGbps: 400 } },
     want: [],
   },
   // --- probe failures
   { name: 'probe: timeout fails', rule: probeRule, input: () => ({ probeError: new ProbeTimeoutError('nvidia-smi -q -x', 10_000) }), want: ['gpu-probe:fail:node:-:timeout'] },
   { name: 'probe: garbled output warns', rule: probeRule, input: () => ({ probeError: new ParseError('nvidia-smi -q -x', 'malformed XML') }), want: ['gpu-probe:warn:node:-:parse'] },
-  { name: 'probe: no error', rule: probeRule, input: () => ({ probe: probeOf(k8s('qx-h100.xml')) }), want: [] },
+  { name: 'probe: no error', rule: probeRule, input: () => ({ probe: probeOf(fixture('nvidia', 'qx-h100.xml')) }), want: [] },
 ];
 
 for (const c of cases) {
@@ -185,8 +185,8 @@ for (const c of cases) {
 }
 
 t.test('xid: the real XID 119 capture fails the GPU it names', async (t) => {
-  const xids = parseXidLog(read(shared('gpud', 'dmesg-with-xid-119.log')));
-  const probe = probeOf(k8s('qx-h100.xml'));
+  const xids = parseXidLog(read(fixture('gpud', 'dmesg-with-xid-119.log')));
+  const probe = probeOf(fixture('nvidia', 'qx-h100.xml'));
   // The capture's GPU (PCI 9b:00) is not on this H100 node: the finding has no GPU index.
   t.same(summary(xidRule({ probe, xids }, cfg())), ['xid:fail:node:-:119'], 'deduplicated to one finding');
   const withGpu = xidRule({ xids, knownGpus: [{ ...probe.gpus[0]!, pciBusId: '00000000:9B:00.0' }] }, cfg());
@@ -195,7 +195,7 @@ t.test('xid: the real XID 119 capture fails the GPU it names', async (t) => {
 
 t.test('xid: classes by the default policy (derived log)', async (t) => {
   const xids = parseXidLog(read(derived('dmesg-xid-classes.txt')));
-  const gpus = probeOf(k8s('qx-h100.xml')).gpus.map((g, i) => (i === 7 ? { ...g, pciBusId: '00000000:9B:00.0' } : g));
+  const gpus = probeOf(fixture('nvidia', 'qx-h100.xml')).gpus.map((g, i) => (i === 7 ? { ...g, pciBusId: '00000000:9B:00.0' } : g));
   const got = xidRule({ xids, knownGpus: gpus }, cfg());
   t.same(summary(got).sort(), ['xid:fail:node:7:119', 'xid:warn:job:7:13/31337', 'xid:ok:info:7:63', 'xid:fail:node:0:79', 'xid:warn:node:7:999'].sort());
   const job = got.find((f) => f.scope === 'job');
@@ -206,7 +206,7 @@ t.test('xid: classes by the default policy (derived log)', async (t) => {
 });
 
 t.test('xid: logs without XIDs', async (t) => {
-  for (const f of [shared('gpud', 'nccl.dmesg.decode.iso.log'), shared('azurehpc-health-checks', '0flap_syslog')]) {
+  for (const f of [fixture('gpud', 'nccl.dmesg.decode.iso.log'), fixture('azurehpc-health-checks', '0flap_syslog')]) {
     t.same(xidRule({ xids: parseXidLog(read(f)) }, cfg()), []);
   }
 });

@@ -9,10 +9,9 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from 'nats';
-import { schedulerClient, unaryCall } from '../../../shared/cli/client.js';
+import { schedulerClient, schedulerCall } from '../../../shared/cli/client.js';
 import { parseServiceWindow, type ServiceWindow } from '../../../shared/events/index.js';
 import { freePort } from '../../../shared/procs/index.js';
-import type { PbJobOut } from '../../../shared/proto/index.js';
 import { jobViewFromPb, type JobView } from '../../../shared/wire/index.js';
 import { requireBuilt, ROOT, startAgent, startNats, startScheduler, tempDir, waitFor } from '../../harness/cluster.js';
 
@@ -52,7 +51,7 @@ t.test('a restarted agent scrapes the inference rank it adopted', async (t) => {
   const get = async (): Promise<JobView> => {
     const c = schedulerClient(sched.address);
     try {
-      return jobViewFromPb(await unaryCall<object, PbJobOut>(c, c.GetJob as never, { id }));
+      return jobViewFromPb(await schedulerCall(c, 'GetJob', { id }));
     } finally {
       c.close();
     }

@@ -3,13 +3,13 @@ import { readdirSync } from 'node:fs';
 import { ParseError } from '../../../../shared/errors/index.js';
 import { readKfdTopology } from '../../../../agent/collectors/index.js';
 import { parseRocmSmiJson } from '../../../../agent/core/index.js';
-import { read, shared } from '../fixtures.js';
+import { read, fixture } from '../fixtures.js';
 
-const jsons = readdirSync(shared('telegraf')).filter((f) => f.endsWith('.json'));
+const jsons = readdirSync(fixture('telegraf')).filter((f) => f.endsWith('.json'));
 
 for (const f of jsons) {
   t.test(`rocm-smi ${f}`, async (t) => {
-    const text = read(shared('telegraf', f));
+    const text = read(fixture('telegraf', f));
     const doc = JSON.parse(text) as Record<string, Record<string, string>>;
     const cards = Object.keys(doc).filter((k) => /^card\d+$/.test(k));
     const r = parseRocmSmiJson(text);
@@ -27,7 +27,7 @@ for (const f of jsons) {
 }
 
 t.test('MI100: link types, readings', async (t) => {
-  const r = parseRocmSmiJson(read(shared('telegraf', 'mi100_rocm571.json')));
+  const r = parseRocmSmiJson(read(fixture('telegraf', 'mi100_rocm571.json')));
   t.equal(r.gpus.length, 6);
   t.equal(r.gpus[0]?.name, 'Arcturus GL-XL [Instinct MI100]');
   t.equal(r.linkMatrix.devices.length, 6);
@@ -45,7 +45,7 @@ t.test('bad rocm-smi output is a ParseError', async (t) => {
 });
 
 t.test('KFD topology: MI210 with two XGMI hives', async (t) => {
-  const topo = await readKfdTopology({ root: shared('k8s-device-plugin-rocm', 'topo-mi210-xgmi-pcie') });
+  const topo = await readKfdTopology({ root: fixture('k8s-device-plugin-rocm', 'topo-mi210-xgmi-pcie') });
   const gpus = topo.nodes.filter((n) => n.isGpu);
   t.equal(gpus.length, 8);
   t.equal(topo.nodes.filter((n) => !n.isGpu).length, 2);
@@ -61,7 +61,7 @@ t.test('KFD topology: MI210 with two XGMI hives', async (t) => {
 });
 
 t.test('KFD topology: single-GPU capture (topology-parsing)', async (t) => {
-  const topo = await readKfdTopology({ root: shared('k8s-device-plugin-rocm', 'topology-parsing', 'topology') });
+  const topo = await readKfdTopology({ root: fixture('k8s-device-plugin-rocm', 'topology-parsing', 'topology') });
   t.ok(topo.nodes.filter((n) => n.isGpu).length >= 1);
   t.same(topo.linkGroups.filter((g) => g.kind === 'nvlink'), []);
 });

@@ -3,10 +3,10 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readInfiniband } from '../../../../agent/collectors/index.js';
 import { parseIbstat, sysfsRateGbps, sysfsStateName } from '../../../../agent/core/index.js';
-import { derivedFixtures, read, shared } from '../fixtures.js';
+import { derivedFixtures, read, fixture } from '../fixtures.js';
 
 t.test('sysfs tree of an H100 node', async (t) => {
-  const root = shared('gpud', 'sys-class-infiniband-h100.0');
+  const root = fixture('gpud', 'sys-class-infiniband-h100.0');
   const hcas = await readInfiniband({ root });
   t.same(hcas.map((h) => h.name), readdirSync(root).sort());
   for (const h of hcas) {
@@ -47,10 +47,10 @@ t.test('value parsers', async (t) => {
   t.equal(sysfsRateGbps(''), 0);
 });
 
-const ibstats = readdirSync(shared('gpud')).filter((f) => f.startsWith('ibstat.'));
+const ibstats = readdirSync(fixture('gpud')).filter((f) => f.startsWith('ibstat.'));
 for (const f of ibstats) {
   t.test(`ibstat ${f}`, async (t) => {
-    const text = read(shared('gpud', f));
+    const text = read(fixture('gpud', f));
     const hcas = parseIbstat(text);
     t.equal(hcas.length, (text.match(/^CA '/gm) ?? []).length, 'CAs');
     const states = [...text.matchAll(/^\s+State: (\w+)/gm)].map((m) => (m[1] ?? '').toUpperCase());

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProbeFailedError } from '../../../../shared/errors/index.js';
 import { createKernelLogReader } from '../../../../agent/collectors/index.js';
-import { shared } from '../fixtures.js';
+import { fixture } from '../fixtures.js';
 
 t.test('reads a log file incrementally', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gantry-kmsg-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'kern.log');
-  copyFileSync(shared('gpud', 'dmesg-with-xid-119.log'), path);
+  copyFileSync(fixture('gpud', 'dmesg-with-xid-119.log'), path);
   const r = createKernelLogReader({ path });
   t.teardown(() => r.close());
   const first = await r.poll();

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { ParseError, ProbeFailedError, ProbeTimeoutError } from '../../../../shared/errors/index.js';
 import { createNvidiaCollector, createProbeRunner } from '../../../../agent/collectors/index.js';
 import { parseNvidiaSmiXml } from '../../../../agent/core/index.js';
-import { localFixtures, read, shared, standInNvidiaSmi } from '../fixtures.js';
+import { localFixtures, read, fixture, standInNvidiaSmi } from '../fixtures.js';
 
 const H100_XML = join(localFixtures, 'nvidia/qx-h100.xml');
 const GB200_XML = join(localFixtures, 'nvidia/qx-gb200.xml');
@@ -30,10 +30,9 @@ function collector(extra: Record<string, string>, full = true) {
   });
 }
 
-t.test('repo-local captures are byte-for-byte copies', async (t) => {
-  t.equal(read(H100_XML), read(shared('k8s-test-infra', 'qx-h100.xml')));
-  t.equal(read(GB200_XML), read(shared('k8s-test-infra', 'qx-gb200.xml')));
-  const section = read(shared('nvidia_gpu_exporter', 'linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt'));
+// That every copied capture is byte for byte its source: test/repo/standalone.test.ts (fixtures/SHA256SUMS).
+t.test('the 1-GPU topo -m text is a verbatim excerpt of the exporter capture', async (t) => {
+  const section = read(fixture('nvidia_gpu_exporter', 'linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt'));
   t.ok(section.includes(read(H100_TOPO_REAL)), 'topo -m text is a verbatim excerpt');
 });
 
@@ -65,7 +64,7 @@ t.test('H100 node through the stand-in: inventory, NUMA, link groups', async (t)
 t.test('nvlink -s through the stand-in', async (t) => {
   const p = await collector({
     GANTRY_SIM_NVIDIA_XML: H100_XML,
-    GANTRY_SIM_NVIDIA_NVLINK: shared('azurehpc-health-checks', 'bad_nvlink_status.txt'),
+    GANTRY_SIM_NVIDIA_NVLINK: fixture('azurehpc-health-checks', 'bad_nvlink_status.txt'),
   }).probe();
   t.same(p.linkMatrix, { devices: [], rows: [] }, 'no topo capture: empty matrix');
   t.match(p.warnings.join('\n'), /topo -m/, 'no topo capture: a warning, not a failure');

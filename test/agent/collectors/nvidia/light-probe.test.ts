@@ -11,7 +11,7 @@ import { ProbeFailedError, ProbeTimeoutError } from '../../../../shared/errors/i
 import { createNvidiaCollector, createProbeRunner } from '../../../../agent/collectors/index.js';
 import { type GpuProbe } from '../../../../agent/core/index.js';
 import { createHealthEvaluator } from '../../../../agent/health/index.js';
-import { localFixtures, shared, standInNvidiaSmi } from '../fixtures.js';
+import { localFixtures, fixture, standInNvidiaSmi } from '../fixtures.js';
 
 const H100_XML = join(localFixtures, 'nvidia/qx-h100.xml');
 
@@ -124,11 +124,11 @@ t.test('faults the light probe sees trip the health rules between full probes', 
 });
 
 t.test('a GPU the light probe reads as lost sends the full probe at once', async (t) => {
-  const { collector, xmlPath } = setup(t, shared('k8s-test-infra', 'qx-gb200-healthy.xml'));
+  const { collector, xmlPath } = setup(t, fixture('k8s-test-infra', 'qx-gb200-healthy.xml'));
   const ev = createHealthEvaluator();
   t.equal((await collector.probe()).mode, 'full');
   t.equal((await collector.probe()).mode, 'light');
-  copyFileSync(shared('k8s-test-infra', 'qx-gb200-lost.xml'), xmlPath);
+  copyFileSync(fixture('k8s-test-infra', 'qx-gb200-lost.xml'), xmlPath);
   const p = await collector.probe();
   t.equal(p.mode, 'full');
   t.match(p.modeReason, /GPU 1: .*GPU is lost/);
@@ -138,7 +138,7 @@ t.test('a GPU the light probe reads as lost sends the full probe at once', async
     [1],
   );
   t.equal((await collector.probe()).mode, 'full', 'a lost GPU keeps the full probe on');
-  copyFileSync(shared('k8s-test-infra', 'qx-gb200-healthy.xml'), xmlPath);
+  copyFileSync(fixture('k8s-test-infra', 'qx-gb200-healthy.xml'), xmlPath);
   t.equal((await collector.probe()).mode, 'full', 'clean again: one more full probe');
   t.equal((await collector.probe()).mode, 'light', 'then light');
 });

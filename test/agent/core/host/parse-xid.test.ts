@@ -1,9 +1,9 @@
 import t from 'tap';
 import { parseXidLine, parseXidLog, pciBusDevice } from '../../../../agent/core/index.js';
-import { read, shared } from '../../collectors/fixtures.js';
+import { read, fixture } from '../../collectors/fixtures.js';
 
 t.test('dmesg capture with XID 119', async (t) => {
-  const text = read(shared('gpud', 'dmesg-with-xid-119.log'));
+  const text = read(fixture('gpud', 'dmesg-with-xid-119.log'));
   const events = parseXidLog(text);
   const want = [...text.matchAll(/NVRM: Xid \(PCI:([^)]+)\): (\d+), pid=(\d+), name=([^,]+),/g)];
   t.equal(events.length, want.length);
@@ -28,7 +28,7 @@ t.test('kmsg record format', async (t) => {
   t.equal(e?.busDevice, '3b:00');
   t.match(e?.message, /fallen off the bus/);
   t.equal(parseXidLine('NVRM: GPU at PCI:0000:9b:00: GPU-509665ad'), null);
-  t.equal(parseXidLog(read(shared('gpud', 'nccl.dmesg.decode.iso.log'))).length, 0, 'no XIDs in an unrelated log');
+  t.equal(parseXidLog(read(fixture('gpud', 'nccl.dmesg.decode.iso.log'))).length, 0, 'no XIDs in an unrelated log');
 });
 
 t.test('PCI ids match across formats', async (t) => {

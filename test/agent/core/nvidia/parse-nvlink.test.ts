@@ -1,6 +1,6 @@
 import t from 'tap';
 import { parseNvlinkStatus } from '../../../../agent/core/index.js';
-import { read, shared } from '../../collectors/fixtures.js';
+import { read, fixture } from '../../collectors/fixtures.js';
 
 function section(text: string, command: string): string {
   const lines = text.split('\n');
@@ -19,25 +19,25 @@ function counts(text: string) {
 }
 
 const cases: Array<{ name: string; text: string; allInactive: number[]; unsupported: number[] }> = [
-  { name: 'azurehpc good', text: read(shared('azurehpc-health-checks', 'good_nvlink_status.txt')), allInactive: [], unsupported: [] },
-  { name: 'azurehpc bad', text: read(shared('azurehpc-health-checks', 'bad_nvlink_status.txt')), allInactive: [6], unsupported: [] },
-  { name: 'gpud a100', text: read(shared('gpud', 'nvidia-smi.nvlink.status.a100')), allInactive: [], unsupported: [] },
-  { name: 'gpud a10 (empty)', text: read(shared('gpud', 'nvidia-smi.nvlink.status.a10')), allInactive: [], unsupported: [] },
+  { name: 'azurehpc good', text: read(fixture('azurehpc-health-checks', 'good_nvlink_status.txt')), allInactive: [], unsupported: [] },
+  { name: 'azurehpc bad', text: read(fixture('azurehpc-health-checks', 'bad_nvlink_status.txt')), allInactive: [6], unsupported: [] },
+  { name: 'gpud a100', text: read(fixture('gpud', 'nvidia-smi.nvlink.status.a100')), allInactive: [], unsupported: [] },
+  { name: 'gpud a10 (empty)', text: read(fixture('gpud', 'nvidia-smi.nvlink.status.a10')), allInactive: [], unsupported: [] },
   {
     name: 'exporter h100',
-    text: section(read(shared('nvidia_gpu_exporter', 'linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt')), 'nvidia-smi nvlink -s'),
+    text: section(read(fixture('nvidia_gpu_exporter', 'linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt')), 'nvidia-smi nvlink -s'),
     allInactive: [],
     unsupported: [],
   },
   {
     name: 'exporter rtx 2080 super',
-    text: section(read(shared('nvidia_gpu_exporter', 'linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05.txt')), 'nvidia-smi nvlink -s'),
+    text: section(read(fixture('nvidia_gpu_exporter', 'linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05.txt')), 'nvidia-smi nvlink -s'),
     allInactive: [0],
     unsupported: [],
   },
   {
     name: 'exporter l40s',
-    text: section(read(shared('nvidia_gpu_exporter', 'linux-x86_64__nvidia-l40s__595.80.txt')), 'nvidia-smi nvlink -s'),
+    text: section(read(fixture('nvidia_gpu_exporter', 'linux-x86_64__nvidia-l40s__595.80.txt')), 'nvidia-smi nvlink -s'),
     allInactive: [],
     unsupported: [0],
   },

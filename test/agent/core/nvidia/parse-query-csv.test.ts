@@ -1,11 +1,11 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { adaptFields, invalidQueryField, judgeLightAnswer, LIGHT_QUERY_FIELDS, parseNvidiaSmiXml, parseQueryGpuCsv, sampleFromRow, type GpuSample } from '../../../../agent/core/index.js';
-import { allNvidiaXmlCaptures, localFixtures, read, shared, standInNvidiaSmi } from '../../collectors/fixtures.js';
+import { allNvidiaXmlCaptures, localFixtures, read, fixture, standInNvidiaSmi } from '../../collectors/fixtures.js';
 import { join } from 'node:path';
 
 const H100_XML = join(localFixtures, 'nvidia/qx-h100.xml');
-const EXPORTER_H100 = shared('nvidia_gpu_exporter', 'linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt');
+const EXPORTER_H100 = fixture('nvidia_gpu_exporter', 'linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt');
 
 /** A `--query-gpu` section of the nvidia_gpu_exporter capture: the fields from its command line, and its output lines. */
 function captureSection(state: 'idle' | 'load'): { fields: string[]; output: string } {

@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParseError } from '../../../../shared/errors/index.js';
 import { deriveLinkGroups, parseTopoMatrix } from '../../../../agent/core/index.js';
-import { derivedFixtures, localFixtures, read, shared } from '../../collectors/fixtures.js';
+import { derivedFixtures, localFixtures, read, fixture } from '../../collectors/fixtures.js';
 
 /** The body of one `# $ <command>` section of an nvidia_gpu_exporter multi-section capture. */
 function section(text: string, command: string): string | undefined {
@@ -15,11 +15,11 @@ function section(text: string, command: string): string | undefined {
   return body.join('\n');
 }
 
-const multi = readdirSync(shared('nvidia_gpu_exporter')).filter((f) => f.startsWith('linux-'));
+const multi = readdirSync(fixture('nvidia_gpu_exporter')).filter((f) => f.startsWith('linux-'));
 
 for (const f of multi) {
   t.test(`topo -m section of ${f}`, async (t) => {
-    const raw = read(shared('nvidia_gpu_exporter', f));
+    const raw = read(fixture('nvidia_gpu_exporter', f));
     const text = section(raw, 'nvidia-smi topo -m');
     t.ok(text, 'has a topo -m section');
     if (!text) return;

@@ -2,7 +2,7 @@ import t from 'tap';
 import { basename } from 'node:path';
 import { ParseError } from '../../../../shared/errors/index.js';
 import { parseNvidiaSmiXml, xmlWellFormedError } from '../../../../agent/core/index.js';
-import { allNvidiaXmlCaptures, read, shared } from '../../collectors/fixtures.js';
+import { allNvidiaXmlCaptures, read, fixture } from '../../collectors/fixtures.js';
 
 /** Facts read straight from the raw XML with regexes, independent of the parser. */
 interface Expected {
@@ -77,22 +77,22 @@ for (const path of captures) {
 }
 
 t.test('fabric trust: zero cluster UUID on H100 is not a domain, GB200 is', async (t) => {
-  const h100 = parseNvidiaSmiXml(read(shared('k8s-test-infra', 'qx-h100.xml')));
+  const h100 = parseNvidiaSmiXml(read(fixture('nvidia', 'qx-h100.xml')));
   t.equal(h100.fabric?.state, 'Completed');
   t.equal(h100.fabric?.status, 'Success');
   t.equal(h100.fabric?.trusted, false);
   t.ok(h100.gpus.every((g) => g.nvlinkDomain === ''));
-  const gb = parseNvidiaSmiXml(read(shared('k8s-test-infra', 'qx-gb200.xml')));
+  const gb = parseNvidiaSmiXml(read(fixture('nvidia', 'qx-gb200.xml')));
   t.equal(gb.fabric?.trusted, true);
   t.equal(gb.fabric?.cliqueId, 2);
   t.ok(gb.gpus.every((g) => g.nvlinkDomain === `${gb.fabric?.clusterUuid}/2`));
   t.equal(gb.samples[0]?.fabric?.healthSummary, 'Healthy');
-  const t4 = parseNvidiaSmiXml(read(shared('k8s-test-infra', 'qx-t4.xml')));
+  const t4 = parseNvidiaSmiXml(read(fixture('k8s-test-infra', 'qx-t4.xml')));
   t.equal(t4.fabric, null, 'a board without fabric reports none');
 });
 
 t.test('samples: units and shapes', async (t) => {
-  const h100 = parseNvidiaSmiXml(read(shared('k8s-test-infra', 'qx-h100.xml')));
+  const h100 = parseNvidiaSmiXml(read(fixture('nvidia', 'qx-h100.xml')));
   const s = h100.samples[0];
   t.equal(s?.temperatureCelsius, 29);
   t.equal(s?.powerWatts, 68.92);
@@ -111,32 +111,32 @@ t.test('samples: units and shapes', async (t) => {
   t.equal(h100.gpus[0]?.numaNode, -1, 'NUMA comes from topo -m');
 
   // pre-535 throttle names, v11 power_readings
-  const a10g = parseNvidiaSmiXml(read(shared('telegraf', 'a10g.xml')));
+  const a10g = parseNvidiaSmiXml(read(fixture('telegraf', 'a10g.xml')));
   t.equal(a10g.samples[0]?.clockEventReasons.gpuIdle, true);
   t.equal(a10g.samples[0]?.powerWatts, 25.58);
   t.equal(a10g.samples[0]?.pcie.currentWidth, 8);
 
   // MIG: utilisation N/A, MIG flag on
-  const mig = parseNvidiaSmiXml(read(shared('telegraf', 'a100-sxm4-v12.xml')));
+  const mig = parseNvidiaSmiXml(read(fixture('telegraf', 'a100-sxm4-v12.xml')));
   t.equal(mig.gpus[0]?.migEnabled, true);
   t.equal(mig.samples[0]?.utilizationRatio, null);
   t.equal(mig.samples[0]?.remappedRows, null, 'remapped_rows N/A');
 
   // vGPU guest: throttle reasons N/A as a text body
-  const vgpu = parseNvidiaSmiXml(read(shared('telegraf', 'tesla_p4.xml')));
+  const vgpu = parseNvidiaSmiXml(read(fixture('telegraf', 'tesla_p4.xml')));
   t.equal(vgpu.samples[0]?.virtualizationMode, 'VGPU');
   t.equal(vgpu.samples[0]?.clockEventReasons.hwSlowdown, null);
   t.equal(vgpu.samples[0]?.processCount, 13);
 
   // v10, minimal: no driver version, no ECC
-  const old = parseNvidiaSmiXml(read(shared('telegraf', 'gtx-1070-ti.xml')));
+  const old = parseNvidiaSmiXml(read(fixture('telegraf', 'gtx-1070-ti.xml')));
   t.equal(old.firmware.driverVersion, '');
   t.equal(old.samples[0]?.ecc.volatileUncorrectable, null);
   t.equal(old.samples[0]?.powerWatts, null);
 });
 
 t.test('fault captures', async (t) => {
-  const lost = parseNvidiaSmiXml(read(shared('k8s-test-infra', 'qx-gb200-lost.xml')));
+  const lost = parseNvidiaSmiXml(read(fixture('k8s-test-infra', 'qx-gb200-lost.xml')));
   t.equal(lost.samples[0]?.lost, false);
   t.equal(lost.samples[1]?.lost, true);
   t.ok((lost.samples[1]?.errorFields.length ?? 0) > 0);
@@ -144,19 +144,19 @@ t.test('fault captures', async (t) => {
   t.equal(lost.samples[1]?.remappedRows, null);
   t.equal(lost.gpus[1]?.memoryMiB, 0);
 
-  const ecc = parseNvidiaSmiXml(read(shared('k8s-test-infra', 'qx-gb200-ecc-injected.xml')));
+  const ecc = parseNvidiaSmiXml(read(fixture('k8s-test-infra', 'qx-gb200-ecc-injected.xml')));
   t.equal(ecc.samples[0]?.ecc.volatileUncorrectable, 5);
   t.equal(ecc.samples[0]?.ecc.aggregateUncorrectable, 8);
   t.equal(ecc.samples[0]?.remappedRows?.failure, true);
   t.equal(ecc.samples[1]?.ecc.volatileUncorrectable, 0);
 
-  const thr = parseNvidiaSmiXml(read(shared('k8s-test-infra', 'qx-gb200-throttle-counters.xml')));
+  const thr = parseNvidiaSmiXml(read(fixture('k8s-test-infra', 'qx-gb200-throttle-counters.xml')));
   t.equal(thr.samples[0]?.clockEventCounters.swPowerCapUs, 39595);
   t.equal(thr.samples[1]?.clockEventCounters.swPowerCapUs, 0);
 });
 
 t.test('value markers: [N/A], Unknown Error (derived in memory from a real capture)', async (t) => {
-  const xml = read(shared('k8s-test-infra', 'qx-l40s.xml'))
+  const xml = read(fixture('k8s-test-infra', 'qx-l40s.xml'))
     .replace(/<gpu_temp>[^<]*<\/gpu_temp>/, '<gpu_temp>[N/A]</gpu_temp>')
     .replace(/<instant_power_draw>[^<]*<\/instant_power_draw>/, '<instant_power_draw>Unknown Error</instant_power_draw>');
   const p = parseNvidiaSmiXml(xml);
@@ -168,7 +168,7 @@ t.test('value markers: [N/A], Unknown Error (derived in memory from a real captu
 });
 
 t.test('garbled or truncated XML is a ParseError', async (t) => {
-  const real = read(shared('k8s-test-infra', 'qx-t4.xml'));
+  const real = read(fixture('k8s-test-infra', 'qx-t4.xml'));
   const cases: Array<[string, string]> = [
     ['empty', ''],
     ['whitespace', '  \n'],
