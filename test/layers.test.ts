@@ -61,7 +61,7 @@ t.test('each rule catches an injected violation, directly and through another mo
     'agent/runner/clock.ts': "import { performance } from 'node:perf_hooks';\nexport type Clock = typeof performance;\n",
     'agent/main.ts': "import { place } from '../scheduler/placement/engine.js';\nexport const m = place;\n",
     'scheduler/main.ts': "import { m } from '../agent/main.js';\nexport const n = m;\n",
-    'shared/cli/plan.ts': "import { place } from '../../scheduler/placement/engine.js';\nexport const q = place;\n",
+    'shared/plan.ts': "import { place } from '../scheduler/placement/engine.js';\nexport const q = place;\n",
     'shared/ok.ts': 'export const ok = 1;\n',
   };
   for (const [path, text] of Object.entries(files)) {
@@ -77,7 +77,7 @@ t.test('each rule catches an injected violation, directly and through another mo
     'pure-core-no-io: agent/health/rules.ts -> perf_hooks',
     'agent-not-to-scheduler: agent/main.ts -> scheduler/placement/engine.ts',
     'scheduler-not-to-agent: scheduler/main.ts -> agent/main.ts',
-    'shared-not-to-daemons: shared/cli/plan.ts -> scheduler/placement/engine.ts',
+    'shared-not-to-daemons: shared/plan.ts -> scheduler/placement/engine.ts',
     'pure-core-no-shell: scheduler/placement/uses-manager.ts -> scheduler/jobs/manager.ts',
     'pure-core-no-shell: agent/health/rules.ts -> agent/runner/clock.ts',
   ];
