@@ -74,9 +74,11 @@ export type JobCommand =
   /** SIGTERM, then SIGKILL after graceSeconds; the GPUs stay taken until the ranks are gone. `forJob`: the preemptor, if any. */
   | { kind: 'stop'; tasks: StopTask[]; graceSeconds: number; reason: string; forJob: string }
   /** Stop a task that is not the current placement (it holds nothing the scheduler knows of). */
-  | { kind: 'fence'; node: string; rank: number; epoch: number; graceSeconds: number }
+  | { kind: 'fence'; jobId: string; node: string; rank: number; epoch: number; graceSeconds: number }
   /** Capacity was freed or a replica is missing: a scheduling cycle should run. */
   | { kind: 'schedule'; why: string };
+
+export type FenceCommand = Extract<JobCommand, { kind: 'fence' }>;
 
 export interface Outcome {
   /** The new record; the very same object when nothing changed. */
@@ -245,7 +247,7 @@ function rankReported(job: JobRecord, node: string, t: RankReport, ctx: Lifecycl
   const rank = atIndex?.rank === t.rank ? atIndex : job.ranks.find((r) => r.rank === t.rank);
   const alive = t.state === 'running' || t.state === 'starting';
   if (!rank || !ACTIVE_JOB_STATES.has(job.state) || rankEpoch(job, rank) !== t.epoch || rank.node !== node) {
-    return alive ? { job, commands: [fence(job.spec.preemptGraceSeconds, node, t)], events: [] } : same(job);
+    return alive ? { job, commands: [fence(job.id, job.spec.preemptGraceSeconds, node, t)], events: [] } : same(job);
   }
   if (alive && rank.state === 'exited') return same(job);
   // Only the reported rank changes: it alone is copied (the other ranks are shared with the
@@ -282,6 +284,6 @@ function rankReported(job: JobRecord, node: string, t: RankReport, ctx: Lifecycl
 }
 
 /** The stop for a reported task that is not the current placement (`graceSeconds`: its job's, 30 s for an unknown job). */
-export function fence(graceSeconds: number, node: string, t: Pick<RankReport, 'rank' | 'epoch'>): JobCommand {
-  return { kind: 'fence', node, rank: t.rank, epoch: t.epoch, graceSeconds };
+export function fence(jobId: string, graceSeconds: number, node: string, t: Pick<RankReport, 'rank' | 'epoch'>): FenceCommand {
+  return { kind: 'fence', jobId, node, rank: t.rank, epoch: t.epoch, graceSeconds };
 }

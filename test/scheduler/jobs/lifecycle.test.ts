@@ -358,7 +358,7 @@ t.test('the start command carries the placed ranks; the fence names the reported
   const placed = step(gang('pending'), { type: 'placed', ranks: placedRanks() }, ctx);
   t.same(placed.commands[0], { kind: 'start', ranks: placedRanks() });
   const fenced = step(gang('running'), reported('n1', report(0, 'running', { epoch: 2 })), ctx);
-  t.same(fenced.commands, [{ kind: 'fence', node: 'n1', rank: 0, epoch: 2, graceSeconds: 30 }]);
+  t.same(fenced.commands, [{ kind: 'fence', jobId: 'train-1', node: 'n1', rank: 0, epoch: 2, graceSeconds: 30 }]);
 });
 
 t.test('placed: an inference service gets its replica target from its placements', async (t) => {

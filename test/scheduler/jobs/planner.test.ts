@@ -23,7 +23,6 @@ function plan(c: TestCluster, pending: JobRecord[], active: JobRecord[], queues:
     queues: (name) => ({ ...DEFAULT_QUEUE, ...(queues[name] ?? {}) }),
     usage: new Map(),
     halfLifeMs: 24 * H,
-    accept: () => null,
     ...extra,
   });
 }
