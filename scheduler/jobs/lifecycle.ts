@@ -143,7 +143,7 @@ export function step(job: JobRecord, ev: LifecycleEvent, ctx: LifecycleContext):
       return { job: touch(job, 'pending', job.cause && !usesRetry(job.cause) ? job.message : `retry ${job.attempt} of ${job.spec.maxRetries}`, ctx), commands: [], events: ['pending'] };
     case 'unplaceable':
       if (job.state !== 'pending') return same(job);
-      return { job: finish(job, 'failed', ev.message, ctx), commands: [], events: ['failed'] };
+      return { job: unplaceable(job, ev.message, ctx), commands: [], events: ['failed'] };
     case 'cancel':
       return cancel(job, ev.reason, ctx);
   }
@@ -157,6 +157,13 @@ export function touch(job: JobRecord, state: JobState, message: string, ctx: Pic
 function finish(job: JobRecord, state: 'failed' | 'succeeded' | 'cancelled', message: string, ctx: LifecycleContext): JobRecord {
   const next = touch(job, state, message, ctx);
   next.finishedMs = ctx.nowMs;
+  return next;
+}
+
+/** Failed: its spec cannot be placed on this cluster (no cause: nothing ran). */
+function unplaceable(job: JobRecord, message: string, ctx: LifecycleContext): JobRecord {
+  const next = finish(job, 'failed', message, ctx);
+  delete next.cause;
   return next;
 }
 

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock/index.js';
 import { ACTIVE_JOB_STATES, rankEpoch, type JobRecord } from '../../shared/domain/index.js';
-import { FailedPreconditionError, InvalidArgumentError } from '../../shared/errors/index.js';
+import { FailedPreconditionError } from '../../shared/errors/index.js';
 import { EVENT_SCHEMA_VERSION, type GantryEvent, type JobEvent } from '../../shared/events/index.js';
 import { parseJobSpec } from '../../shared/jobspec/index.js';
 import type { Logger } from '../../shared/log/index.js';
@@ -20,17 +20,18 @@ import type { TaskCommandView, TaskStatusView } from '../../shared/wire/index.js
 import type { ClusterModel, Transition } from '../cluster/index.js';
 import type { EventBus } from '../events/index.js';
 import type { Reason } from '../placement/index.js';
-import { jobMinGpus, quotaBlock, type QueueConfig } from '../queue/index.js';
+import type { QueueConfig } from '../queue/index.js';
 import type { StateStore } from '../store/index.js';
 import type { DegradedMode, TopologyTree } from '../topology/index.js';
+import { checkQuota, checkSpec } from './admission.js';
 import { Agents } from './agents.js';
 import { Batch } from './batch.js';
 import { usesRetry } from './causes.js';
 import { ClusterView, type DomainView } from './cluster-view.js';
 import { Cycles } from './cycle.js';
-import { fence, step, submitted, type LifecycleContext, type LifecycleEvent, type Outcome } from './lifecycle.js';
+import { fence, step, submitted, type LifecycleContext, type Outcome } from './lifecycle.js';
 import { scaled } from './replicas.js';
-import { blocksOverlap, blockText, serviceBlock } from './service-ports.js';
+import { CycleLoop } from './loop.js';
 import { Jobs } from './table.js';
 
 export interface JobManagerOptions {
@@ -79,15 +80,7 @@ export class JobManager {
   private readonly agents: Agents;
   private readonly view: ClusterView;
   private readonly cycler: Cycles;
-  /** Every change to jobs runs here, one at a time, so no update is computed from a stale record. */
-  private chain: Promise<unknown> = Promise.resolve();
-  private cycleQueued = false;
-  /** A cycle asked for by submissions, waiting to start (see triggerSoon). */
-  private soon: { timer: NodeJS.Timeout; done: Promise<void> } | undefined;
-  /** The last cycle's planning time (before its commit) and when it ended, by the clock. */
-  private lastCycle = { spentMs: 0, endedMs: 0 };
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private readonly loop: CycleLoop;
   /** Cycles run so far (tests and metrics). */
   cycles = 0;
 
@@ -99,6 +92,7 @@ export class JobManager {
     this.agents = new Agents(deps, opts.stopSlackMs);
     this.view = new ClusterView(opts.levels, deps.cluster, deps.degraded);
     this.cycler = new Cycles(opts, this.jobs, this.agents, this.view, deps.cluster);
+    this.loop = new CycleLoop(deps.clock, deps.log, (planned) => this.cycle(planned));
   }
 
   /** Placements tried so far (tests and metrics). */
@@ -112,21 +106,17 @@ export class JobManager {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.trigger('timer'), this.opts.cycleIntervalMs);
-    this.trigger('start');
-    void this.jobs.loadFinished(() => this.stopped);
+    this.loop.start(this.opts.cycleIntervalMs);
+    void this.jobs.loadFinished(() => this.loop.isStopped);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.idle();
+    await this.loop.stop();
+    await this.jobs.flushed();
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.chain.then(fn, fn);
-    this.chain = p.catch(() => undefined);
-    return p;
+    return this.loop.serial(fn);
   }
 
   get(id: string): JobRecord {
@@ -144,19 +134,9 @@ export class JobManager {
   /** Validates, refuses a job that could not fit even on an empty cluster, stores it pending. */
   async submit(specText: string, owner: string): Promise<JobRecord> {
     const spec = parseJobSpec(specText);
-    const queue = this.opts.queues[spec.queue];
-    if (!queue) throw new InvalidArgumentError('queue', `unknown queue "${spec.queue}"; the queues are ${Object.keys(this.opts.queues).sort().join(', ')}`);
-    const block = serviceBlock(spec);
-    const master = { lo: this.opts.masterPortRange.min, hi: this.opts.masterPortRange.max };
-    if (block && blocksOverlap(block, master)) {
-      throw new InvalidArgumentError(
-        'slo.port',
-        `the service port block ${blockText(block)} (replica i serves on slo.port + i, i < replicas.max) overlaps the scheduler's MASTER_PORT range ${blockText(master)} (jobs.masterPortMin–jobs.masterPortMax); choose a block outside it`,
-      );
-    }
+    const queue = checkSpec(spec, this.opts.queues, this.opts.masterPortRange);
     this.view.checkCouldEverFit(spec);
-    const overQuota = quotaBlock(spec.queue, queue, 0, jobMinGpus({ spec }));
-    if (overQuota) throw new FailedPreconditionError(`job ${spec.name} could never run: ${overQuota}`);
+    checkQuota(spec, queue);
     const { job, events } = submitted(this.jobs.nextId(spec.name), spec, owner, this.deps.clock.nowMs());
     // A new job is nobody else's yet (its id is fresh), so its commit need not wait its turn in the
     // chain: concurrent submits share one LMDB commit instead of paying one each, one after another.
@@ -166,30 +146,33 @@ export class JobManager {
       this.jobs.set(job);
       this.announce(made);
     });
-    this.triggerSoon('submit');
+    this.loop.soon('submit');
     return job;
   }
 
-  /** Loads the record, steps it, commits and sends; a refused event throws FailedPreconditionError. */
-  private async change(id: string, transition: (job: JobRecord) => Outcome): Promise<JobRecord> {
-    const job = this.get(id);
-    const out = transition(job);
+  /** Commits one outcome and carries out its commands (nothing when it changed nothing); a refusal throws FailedPreconditionError. */
+  private async apply(job: JobRecord, out: Outcome): Promise<JobRecord> {
     if (out.refused) throw new FailedPreconditionError(out.refused);
-    if (out.job === job) return job;
     const batch = new Batch();
     batch.add(job, out);
-    await this.commit(batch);
+    if (batch.size > 0) await this.commit(batch);
     return out.job;
   }
 
   async cancel(id: string, reason: string): Promise<JobRecord> {
     this.get(id);
-    return this.serial(() => this.change(id, (job) => step(job, { type: 'cancel', reason }, this.ctx())));
+    return this.serial(async () => {
+      const job = this.get(id);
+      return this.apply(job, step(job, { type: 'cancel', reason }, this.ctx()));
+    });
   }
 
   /** Sets an inference service's replica count (the autoscaler, or an operator); see replicas.ts scaled. */
   scale(id: string, target: number, reason: string): Promise<JobRecord> {
-    return this.serial(() => this.change(id, (job) => scaled(job, target, reason, this.ctx())));
+    return this.serial(async () => {
+      const job = this.get(id);
+      return this.apply(job, scaled(job, target, reason, this.ctx()));
+    });
   }
 
   explain(id: string): { job: JobRecord; fitsNow: boolean; reasons: Reason[]; text: string } {
@@ -211,60 +194,22 @@ export class JobManager {
     return job.cause && !usesRetry(job.cause) ? `${job.message}; waiting: ${now}` : now;
   }
 
-  /** Asks for a cycle: at most one waits in the queue; one asked for while a cycle runs comes after it. */
-  trigger(_why: string): void {
-    if (this.stopped || this.cycleQueued) return;
-    this.cycleQueued = true;
-    void this.serial(async () => {
-      this.cycleQueued = false;
-      await this.cycle();
-    }).catch((e: unknown) => this.deps.log.error({ err: e }, 'scheduling cycle failed'));
+  /** Asks for a cycle (see CycleLoop). */
+  trigger(why: string): void {
+    this.loop.trigger(why);
   }
 
-  /**
-   * A cycle for new submissions, coalesced: it starts no sooner after the last cycle ended than
-   * that cycle took to plan, so cycles take at most about half the time however fast jobs come,
-   * and each tries every job submitted since. A cycle per submission made a burst quadratic (each
-   * one orders the whole queue). A small queue plans in well under a millisecond: no wait then.
-   */
-  private triggerSoon(why: string): void {
-    if (this.stopped || this.cycleQueued || this.soon) return;
-    const waitMs = Math.max(0, this.lastCycle.endedMs + this.lastCycle.spentMs - this.deps.clock.nowMs());
-    let fire!: () => void;
-    const done = new Promise<void>((r) => (fire = r));
-    const timer = setTimeout(() => {
-      this.soon = undefined;
-      this.trigger(why);
-      fire();
-    }, waitMs);
-    this.soon = { timer, done };
-  }
-
-  /** Resolves when every queued change and cycle is done (tests, graceful stop). */
+  /** Resolves when every queued change and cycle is done, and written (tests, graceful stop). */
   async idle(): Promise<void> {
-    for (;;) {
-      if (this.soon) {
-        await this.soon.done;
-        continue;
-      }
-      const seen = this.chain;
-      await seen;
-      if (seen === this.chain && !this.soon) break;
-    }
+    await this.loop.idle();
     await this.jobs.flushed();
   }
 
-  private async cycle(): Promise<void> {
+  private async cycle(planned: () => void): Promise<void> {
     this.cycles++;
-    const now = this.deps.clock.nowMs();
-    try {
-      const { batch, nodes } = this.cycler.plan(this.ctx(now));
-      // Planning time (the commit that follows waits on the disk, not the CPU): paces triggerSoon.
-      this.lastCycle = { ...this.lastCycle, spentMs: Math.max(0, this.deps.clock.nowMs() - now) };
-      if (batch.size > 0) await this.commit(batch, nodes);
-    } finally {
-      this.lastCycle = { spentMs: this.lastCycle.spentMs, endedMs: this.deps.clock.nowMs() };
-    }
+    const { batch, nodes } = this.cycler.plan(this.ctx());
+    planned();
+    if (batch.size > 0) await this.commit(batch, nodes);
   }
 
   /** The topology tree of the registered nodes (rebuilt only when the node set changes). */
@@ -296,15 +241,6 @@ export class JobManager {
     }
     this.announce(events);
     for (const { job, commands } of changed) for (const c of commands) if (c.kind === 'schedule') this.trigger(c.why); else this.agents.run(job, c, nodes);
-  }
-
-  /** Steps one job and commits the outcome; the new record. */
-  private async stepAndCommit(job: JobRecord, ev: LifecycleEvent): Promise<JobRecord> {
-    const out = step(job, ev, this.ctx());
-    const batch = new Batch();
-    batch.add(job, out);
-    if (batch.size > 0) await this.commit(batch);
-    return out.job;
   }
 
   /**
@@ -346,9 +282,7 @@ export class JobManager {
       return undefined;
     }
     if (out.commands.length === 0 && out.events.length === 0) return { durable: this.jobs.writeBehind(out.job) };
-    const batch = new Batch();
-    batch.add(job, out);
-    await this.commit(batch);
+    await this.apply(job, out);
     return undefined;
   }
 
@@ -372,7 +306,7 @@ export class JobManager {
         if (r.state === 'starting') {
           this.agents.start(this.jobs.peek(job.id)!, r);
         } else {
-          await this.stepAndCommit(job, { type: 'rank-gone', rank: r.rank, node });
+          await this.apply(job, step(job, { type: 'rank-gone', rank: r.rank, node }, this.ctx()));
           this.trigger('rank gone');
           break;
         }
@@ -384,14 +318,14 @@ export class JobManager {
   onNodeTransition(t: Transition): void {
     if (t.type === 'lost') {
       this.serial(async () => {
-        for (const job of [...this.jobs.live()]) await this.stepAndCommit(job, { type: 'node-lost', node: t.node.name });
+        for (const job of [...this.jobs.live()]) await this.apply(job, step(job, { type: 'node-lost', node: t.node.name }, this.ctx()));
       })
         .then(() => this.trigger('node lost'))
         .catch((e: unknown) => this.deps.log.error({ err: e }, 'handling a lost node failed'));
       return;
     }
     // Coalesced like submits: 10,000 agents registering at once asked for 10,000 cycles back to back.
-    if (t.type !== 'reconnected') this.triggerSoon(`node ${t.type}`);
+    if (t.type !== 'reconnected') this.loop.soon(`node ${t.type}`);
   }
 
   /** Committed events: logged, and handed to the bus (in-process listeners, then NATS from the outbox). */
@@ -412,6 +346,7 @@ export class JobManager {
       epoch: job.epoch,
       message: job.message,
       ...(job.ranks.length && ACTIVE_JOB_STATES.has(job.state) ? { nodes: [...new Set(job.ranks.map((r) => r.node))] } : {}),
+      ...(job.cause && (type === 'requeued' || type === 'failed') ? { cause: job.cause } : {}),
     };
   }
 

@@ -2,6 +2,7 @@ import { DEFAULT_QUEUE } from '../../../scheduler/queue/index.js';
 import t from 'tap';
 import { ClusterModel, type Registration } from '../../../scheduler/cluster/index.js';
 import { MemoryEventBus } from '../../../scheduler/events/index.js';
+import type { JobEvent } from '../../../shared/events/index.js';
 import { JobManager, type JobManagerOptions } from '../../../scheduler/jobs/index.js';
 import { LmdbStore, MemoryStore, type StateStore } from '../../../scheduler/store/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -39,16 +40,17 @@ const reg = (name: string): Registration => ({
   verdicts: [],
 });
 
-function setup(store: StateStore = new MemoryStore(), over: Partial<JobManagerOptions> = {}): { jm: JobManager; cluster: ClusterModel; sent: Array<[string, TaskCommandView]> } {
+function setup(store: StateStore = new MemoryStore(), over: Partial<JobManagerOptions> = {}): { jm: JobManager; cluster: ClusterModel; sent: Array<[string, TaskCommandView]>; bus: MemoryEventBus } {
   const cluster = new ClusterModel(60_000);
   cluster.register(reg('n1'), 0);
   const sent: Array<[string, TaskCommandView]> = [];
+  const bus = new MemoryEventBus();
   const jm = new JobManager(
     { levels: ['leaf', 'spine'], masterPortRange: { min: 29500, max: 29999 }, requeueInitialMs: 1000, requeueMaxMs: 10_000, cycleIntervalMs: 60_000, queues: { default: DEFAULT_QUEUE }, fairShareHalfLifeMs: 3_600_000, stopSlackMs: 1000, ...over },
     {
       store,
       cluster,
-      events: new MemoryEventBus(),
+      events: bus,
       clock: { nowMs: () => 1_000 },
       log: createLogger({ name: 'test', level: 'silent', format: 'json', isTty: false }),
       send: (node, msg) => {
@@ -58,7 +60,7 @@ function setup(store: StateStore = new MemoryStore(), over: Partial<JobManagerOp
     },
   );
   jm.load();
-  return { jm, cluster, sent };
+  return { jm, cluster, sent, bus };
 }
 
 /** An in-memory store that counts its commits. */
@@ -292,4 +294,57 @@ t.test('service ports: a block overlapping the MASTER_PORT range is refused at s
     t.match(e, { code: 'INVALID_ARGUMENT', field: 'slo.port', message: /29495–29502 .*MASTER_PORT range 29500–29999/ });
   }
   t.same(jm.list(), [], 'nothing stored');
+});
+
+const jobEvents = (bus: MemoryEventBus, id: string): JobEvent[] => bus.events.filter((e): e is JobEvent => e.kind === 'job' && e.job === id);
+
+t.test('a gang through the manager: placed, starting, requeued by a failed rank with its cause as data, placed again under a new epoch', async (t) => {
+  const { jm, cluster, bus, sent } = setup(new MemoryStore(), { requeueInitialMs: 0 });
+  cluster.register(reg('n2'), 0);
+  const g = await jm.submit(jobYaml({ name: 'g', ranks: 2, gpusPerRank: 8, maxRetries: 1 }), 'u');
+  await jm.idle();
+  const first = jm.get(g.id);
+  t.match(first, { state: 'placed', epoch: 1, message: 'placed on 2 node(s)' });
+  const on = (rank: number) => first.ranks[rank]!.node;
+  await jm.onTaskReport(on(0), { jobId: g.id, rank: 0, epoch: 1, state: 'running', exitCode: null, signal: null, message: '' });
+  t.equal(jm.get(g.id).state, 'starting', 'a rank heard from');
+  await jm.onTaskReport(on(1), { jobId: g.id, rank: 1, epoch: 1, state: 'exited', exitCode: 3, signal: null, message: '' });
+  await jm.idle();
+  t.match(jm.get(g.id), { state: 'pending', attempt: 1, message: 'retry 1 of 1', cause: { kind: 'rank-exited', rank: 1, node: on(1), exitCode: 3, signal: null } });
+  t.same(
+    sent.filter(([, m]) => m.stopTask).map(([n, m]) => [n, m.stopTask!.rank, m.stopTask!.reason]),
+    [[on(0), 0, `rank 1 on ${on(1)} exited with code 3`]],
+    'the rank still running is stopped, with the cause',
+  );
+  t.equal(jm.displayMessage(jm.get(g.id)).includes('retry'), false, 'pending after a failure: the display says why it waits now');
+  await jm.onTaskReport(on(0), { jobId: g.id, rank: 0, epoch: 1, state: 'exited', exitCode: null, signal: 'SIGTERM', message: '' });
+  await jm.idle();
+  t.match(jm.get(g.id), { state: 'placed', epoch: 2, attempt: 1 });
+  t.equal(jm.get(g.id).cause, undefined, 'placed: the cause is cleared');
+  const events = jobEvents(bus, g.id);
+  t.same(events.map((e) => e.type), ['submitted', 'placed', 'requeued', 'pending', 'placed'], 'every transition once; none for starting');
+  t.same(events[2]!.cause, { kind: 'rank-exited', rank: 1, node: on(1), exitCode: 3, signal: null }, 'the requeued event carries the cause');
+  t.equal(events[2]!.message, `rank 1 on ${on(1)} exited with code 3; requeued (retry 1 of 1)`);
+  t.equal(events[1]!.cause, undefined, 'other events carry none');
+  await jm.stop();
+});
+
+t.test('a preempted gang waits again saying why it left: its cause, not its message text, decides', async (t) => {
+  const { jm, bus } = setup();
+  const low = await jm.submit(jobYaml({ name: 'low', ranks: 1, gpusPerRank: 8, priority: 0 }), 'u');
+  await jm.idle();
+  t.equal(jm.get(low.id).state, 'placed');
+  const high = await jm.submit(jobYaml({ name: 'high', ranks: 1, gpusPerRank: 8, priority: 50 }), 'u');
+  await jm.idle();
+  t.equal(jm.get(low.id).state, 'requeued', 'preempted: requeued at once');
+  jm.trigger('timer');
+  await jm.idle();
+  const victim = jm.get(low.id);
+  t.match(victim, { state: 'pending', attempt: 0, cause: { kind: 'preempted', by: high.id, priority: 50, queue: 'default' } });
+  t.match(victim.message, new RegExp(`^preempted by ${high.id} \\(priority 50, queue default\\); 0\\.00 GPU-hours`));
+  t.match(jm.displayMessage(victim), new RegExp(`^preempted by ${high.id} .*; waiting: `), 'why it left, then why it waits');
+  t.same(jobEvents(bus, low.id).map((e) => e.type), ['submitted', 'placed', 'requeued', 'pending']);
+  // The same words without the cause (a record from before causes): not read back from the text.
+  t.notMatch(jm.displayMessage({ ...victim, cause: undefined }), /^preempted/);
+  await jm.stop();
 });
