@@ -5,9 +5,10 @@
  * and only then send the commands to the agents (agents.ts) and publish the events. A change with
  * neither commands nor events (a rank reported running) is written behind (table.ts).
  *
- * Files: table.ts (the job table, loading, writes), cycle.ts (a scheduling cycle's batch),
- * planner.ts (the plan, pure), cluster-view.ts (tree, snapshot, topology view), agents.ts
- * (commands to agents, stopped ranks' GPUs), lifecycle.ts and replicas.ts (transitions, pure).
+ * Files: table.ts (the job table, loading, writes), loop.ts (one change at a time; when cycles
+ * run), cycle.ts (a scheduling cycle's batch of outcomes; batch.ts), planner.ts (the plan, pure),
+ * cluster-view.ts (tree, snapshot, topology view), agents.ts (commands to agents, stopped ranks'
+ * GPUs), admission.ts (submit checks), lifecycle.ts and replicas.ts (transitions, pure).
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock/index.js';
