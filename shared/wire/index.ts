@@ -22,5 +22,5 @@ export {
   eventFromPb,
 } from './convert.js';
 export type { JobView, TaskStatusView, ServiceSloView, LatencyEndpointView, LatencyPeerView } from './convert.js';
-export { startTaskView, taskCommandToPb } from './tasks.js';
-export type { StartTaskView, StopTaskView, TaskCommandView } from './tasks.js';
+export { startTaskView, agentCommandToPb } from './tasks.js';
+export type { StartTaskView, StopTaskView, TaskCommandView, AgentCommandView } from './tasks.js';

@@ -1,10 +1,11 @@
 /**
- * Commands to agents (StartTask, StopTask) as plain values, and their wire form. The scheduler
- * builds the views from its records; only this file turns them into generated protobuf types.
+ * Commands to agents (StartTask, StopTask, the latency peers to probe) as plain values, and their
+ * wire form. The scheduler builds the views from its records; only this file turns them into
+ * generated protobuf types (main.ts wires the conversion into the agent streams' send).
  */
 import { rankEpoch, type JobRecord, type RankRecord } from '../domain/index.js';
 import type { SchedulerMessage } from '../proto/index.js';
-import { serviceSloView, type ServiceSloView } from './convert.js';
+import { latencyPeersToPb, serviceSloView, type LatencyPeerView, type ServiceSloView } from './convert.js';
 
 export interface StartTaskView {
   jobId: string;
@@ -28,8 +29,11 @@ export interface StopTaskView {
   reason: string;
 }
 
-/** One command to a node's agent. */
-export type TaskCommandView = { startTask: StartTaskView; stopTask?: undefined } | { stopTask: StopTaskView; startTask?: undefined };
+/** A task command to a node's agent. */
+export type TaskCommandView = { startTask: StartTaskView; stopTask?: undefined; latencyPeers?: undefined } | { stopTask: StopTaskView; startTask?: undefined; latencyPeers?: undefined };
+
+/** Any command to a node's agent: a task command, or the peers its latency prober probes. */
+export type AgentCommandView = TaskCommandView | { latencyPeers: { peers: LatencyPeerView[] }; startTask?: undefined; stopTask?: undefined };
 
 /** The StartTask for one rank of a job, with the environment it gets (rank-env). */
 export function startTaskView(job: JobRecord, r: RankRecord, env: Record<string, string>): StartTaskView {
@@ -47,7 +51,8 @@ export function startTaskView(job: JobRecord, r: RankRecord, env: Record<string,
   };
 }
 
-export function taskCommandToPb(c: TaskCommandView): SchedulerMessage {
+export function agentCommandToPb(c: AgentCommandView): SchedulerMessage {
   if (c.startTask) return { startTask: c.startTask };
-  return { stopTask: c.stopTask };
+  if (c.stopTask) return { stopTask: c.stopTask };
+  return { latencyPeers: latencyPeersToPb(c.latencyPeers!.peers) };
 }
