@@ -22,7 +22,7 @@ import type { JobRecord } from '../../shared/domain/index.js';
 import { place, placeJob, releaseAll, requestFromJobSpec, explainText, type PlaceOptions, type Placement, type Reason } from '../placement/index.js';
 import { AdmissionOrder, jobGpus, jobMinGpus, lostWorkGpuMs, mayPreempt, quotaBlock, type QueueConfig } from '../queue/index.js';
 import { GPU_USED, type ClusterSnapshot, type GpuClaim, type TopologyTree } from '../topology/index.js';
-import { pickMasterPort } from './rank-env.js';
+import { pickUnitPorts } from './rank-env.js';
 import { ServicePorts, type PortBlock, type PortMask } from './service-ports.js';
 
 export interface PlanInput {
@@ -122,27 +122,6 @@ function placeReplica(snapshot: ClusterSnapshot, job: JobRecord, ports: PortMask
     if (spread.fits) return spread;
   }
   return place(snapshot, gang, options);
-}
-
-/**
- * Picks a MASTER_PORT on the rank 0 node of each placement and reserves it, or, when a node has
- * none left, reserves nothing and says why.
- */
-function pickPorts(ports: PlanInput['masterPorts'], placements: readonly Placement[]): number[] | string {
-  if (!ports) return placements.map(() => 0);
-  const picked: Array<[string, number]> = [];
-  for (const p of placements) {
-    const head = p.ranks[0]?.node ?? '';
-    const reserved = ports.reserved.get(head) ?? new Set<number>();
-    const port = pickMasterPort(ports.range, reserved);
-    if (port === 0) {
-      for (const [n, q] of picked) ports.reserved.get(n)!.delete(q);
-      return `every port of the MASTER_PORT range is taken on ${head}`;
-    }
-    ports.reserved.set(head, reserved.add(port));
-    picked.push([head, port]);
-  }
-  return picked.map(([, q]) => q);
 }
 
 /** The placement options of a port mask (none: no options). */
@@ -327,7 +306,7 @@ export function planCycle(input: PlanInput): Plan {
         plan.growWaiting.set(job.id, explainText(r).replace(/\n$/, ''));
         break;
       }
-      const picked = pickPorts(input.masterPorts, [r.placement]);
+      const picked = pickUnitPorts(input.masterPorts, [r.placement]);
       if (typeof picked === 'string') {
         plan.growWaiting.set(job.id, picked);
         break;
@@ -413,7 +392,7 @@ export function planCycle(input: PlanInput): Plan {
       if (out.fits && out.placements.length > 0) {
         const gpus = out.placements.reduce((a, p) => a + p.ranks.reduce((b, r) => b + r.gpus.length, 0), 0);
         const overQuota = quotaBlock(job.spec.queue, input.queues(job.spec.queue), order.allocatedTo(job.spec.queue), gpus);
-        const picked = overQuota ?? pickPorts(input.masterPorts, out.placements);
+        const picked = overQuota ?? pickUnitPorts(input.masterPorts, out.placements);
         if (typeof picked === 'string') {
           releaseAll(snapshot, out.placements);
           plan.waiting.set(job.id, { reasons: [{ level: overQuota ? 'queue' : 'node', reason: overQuota ? 'quota' : picked, count: 1 }], text: picked });
