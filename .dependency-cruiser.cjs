@@ -17,7 +17,8 @@ const PURE_CORES = [
   '^scheduler/placement/',
   '^scheduler/topology/',
   '^scheduler/queue/',
-  '^scheduler/jobs/lifecycle',
+  // The job lifecycle and what it uses, the cycle planner and the service-port masks: scheduler/jobs' pure part.
+  '^scheduler/jobs/(lifecycle|causes|replicas|rank-env|batch|planner|service-ports)\\.ts$',
   '^agent/core/',
   '^agent/health/',
   '^agent/.*/parse-[^/]+\\.ts$',

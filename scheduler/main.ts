@@ -11,6 +11,7 @@ import { ClusterModel } from './cluster/index.js';
 import type { SchedulerConfig } from './config.js';
 import { EventOutbox, MemoryEventSink, NatsEventSink, type EventBus } from './events/index.js';
 import { natsConnectionOptions } from '../shared/natsconn/index.js';
+import { agentCommandToPb } from '../shared/wire/index.js';
 import { createSchedulerMetrics } from './metrics.js';
 import { NodeRegistry } from './node-registry.js';
 import { JobManager } from './jobs/index.js';
@@ -108,7 +109,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
           events,
           clock,
           log: log.child({ component: 'jobs' }),
-          send: (node, msg) => streams?.send(node, msg) ?? false,
+          send: (node, cmd) => streams?.send(node, agentCommandToPb(cmd)) ?? false,
           degraded: () => ({ domains: latency?.degraded() ?? [], mode: config.placement.degradedDomains }),
         },
       );
@@ -128,7 +129,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
             p99FloorUs: tc.p99FloorMs * 1000,
             peersPerLevel: tc.peersPerLevel,
           },
-          { clock, log: log.child({ component: 'telemetry' }), events, registry: metrics.registry, tree: () => jm.topologyTree(), send: (node, msg) => streams?.send(node, msg) ?? false },
+          { clock, log: log.child({ component: 'telemetry' }), events, registry: metrics.registry, tree: () => jm.topologyTree(), send: (node, cmd) => streams?.send(node, agentCommandToPb(cmd)) ?? false },
         );
         latency.start();
       }

@@ -11,7 +11,9 @@
  * - Backfill: the first job that fits neither now nor by preemption gets a reservation: the GPUs it
  *   would get once running jobs end at their time limits, and that time. Those GPUs are held; a later
  *   job may use them only if its own time limit ends before the reservation's time.
- * - Service ports: a replica of an SLO service never lands on a node where another job's service
+ * - MASTER_PORT: each unit's rank 0 node gets the lowest free port of the range (rank-env
+ *   pickMasterPort); a start that finds none there waits, naming the node.
+ - Service ports: a replica of an SLO service never lands on a node where another job's service
  *   port block overlaps its own (a node mask, see service-ports.ts); starts and added replicas of
  *   this cycle hold their blocks for the jobs after them, and what-ifs (preemption, backfill) drop
  *   the blocks of the jobs they take away.
@@ -20,6 +22,7 @@ import type { JobRecord } from '../../shared/domain/index.js';
 import { place, placeJob, releaseAll, requestFromJobSpec, explainText, type PlaceOptions, type Placement, type Reason } from '../placement/index.js';
 import { AdmissionOrder, jobGpus, jobMinGpus, lostWorkGpuMs, mayPreempt, quotaBlock, type QueueConfig } from '../queue/index.js';
 import { GPU_USED, type ClusterSnapshot, type GpuClaim, type TopologyTree } from '../topology/index.js';
+import { pickUnitPorts } from './rank-env.js';
 import { ServicePorts, type PortBlock, type PortMask } from './service-ports.js';
 
 export interface PlanInput {
@@ -37,10 +40,12 @@ export interface PlanInput {
   usage: ReadonlyMap<string, number>;
   halfLifeMs: number;
   /**
-   * Called when a job fits, or a replica of a running one: a reason it still cannot start (no
-   * MASTER_PORT...), or null to start it. `units`: the unit index of each placement (default 0, 1, ...).
+   * MASTER_PORTs reserved on each node (by name) and the range to pick from: each unit (the gang,
+   * a replica, a shard) is its own torch world, so its rank 0's node gets a port of its own. A
+   * start whose node has none left waits. The plan reserves the ports it picks here. Absent: no
+   * ports are picked (0).
    */
-  accept(job: JobRecord, placements: readonly Placement[], units?: readonly number[]): string | null;
+  masterPorts?: { range: { min: number; max: number }; reserved: Map<string, Set<number>> };
   /** Running inference jobs short of replicas (replaced or scaled up): the unit indices to place, before any pending job. */
   grow?: ReadonlyArray<{ job: JobRecord; units: readonly number[] }>;
   /**
@@ -79,14 +84,15 @@ export interface Preemption {
 }
 
 export interface Plan {
-  starts: Array<{ job: JobRecord; placements: Placement[] }>;
+  /** `masterPorts[i]`: the MASTER_PORT picked for placement i's unit (0 without PlanInput.masterPorts). */
+  starts: Array<{ job: JobRecord; placements: Placement[]; masterPorts: number[] }>;
   preemptions: Preemption[];
   waiting: Map<string, Waiting>;
   /** Jobs whose spec cannot be placed on this cluster at all (e.g. a level it lacks). */
   failures: Array<{ job: JobRecord; message: string }>;
   reservation: { jobId: string; atMs: number; gpus: number } | null;
   /** Replicas placed for running inference jobs. */
-  grown: Array<{ job: JobRecord; unit: number; placement: Placement }>;
+  grown: Array<{ job: JobRecord; unit: number; placement: Placement; masterPort: number }>;
   /** Why a running inference job's missing replica could not be placed. */
   growWaiting: Map<string, string>;
   /** The reservation decision of this cycle (pass it back as `previous`). */
@@ -300,15 +306,15 @@ export function planCycle(input: PlanInput): Plan {
         plan.growWaiting.set(job.id, explainText(r).replace(/\n$/, ''));
         break;
       }
-      const refused = input.accept(job, [r.placement], [unit]);
-      if (refused) {
-        plan.growWaiting.set(job.id, refused);
+      const picked = pickUnitPorts(input.masterPorts, [r.placement]);
+      if (typeof picked === 'string') {
+        plan.growWaiting.set(job.id, picked);
         break;
       }
       snapshot.reserve(r.placement);
       ports.holdPlacements(job, [r.placement]);
       order.admitted(job, perUnit);
-      plan.grown.push({ job, unit, placement: r.placement });
+      plan.grown.push({ job, unit, placement: r.placement, masterPort: picked[0]! });
     }
   }
   const victimsTaken = new Set<string>();
@@ -386,13 +392,13 @@ export function planCycle(input: PlanInput): Plan {
       if (out.fits && out.placements.length > 0) {
         const gpus = out.placements.reduce((a, p) => a + p.ranks.reduce((b, r) => b + r.gpus.length, 0), 0);
         const overQuota = quotaBlock(job.spec.queue, input.queues(job.spec.queue), order.allocatedTo(job.spec.queue), gpus);
-        const why = overQuota ?? input.accept(job, out.placements);
-        if (why) {
+        const picked = overQuota ?? pickUnitPorts(input.masterPorts, out.placements);
+        if (typeof picked === 'string') {
           releaseAll(snapshot, out.placements);
-          plan.waiting.set(job.id, { reasons: [{ level: overQuota ? 'queue' : 'node', reason: overQuota ? 'quota' : why, count: 1 }], text: why });
+          plan.waiting.set(job.id, { reasons: [{ level: overQuota ? 'queue' : 'node', reason: overQuota ? 'quota' : picked, count: 1 }], text: picked });
           continue;
         }
-        plan.starts.push({ job, placements: out.placements });
+        plan.starts.push({ job, placements: out.placements, masterPorts: picked });
         ports.holdPlacements(job, out.placements);
         order.admitted(job, gpus);
         continue;

@@ -1,6 +1,7 @@
 /** Pure: the environment each rank gets, and the MASTER_PORT choice. No I/O, no clock. */
 import { rankEpoch, type JobRecord, type NodeRecord, type RankRecord } from '../../shared/domain/index.js';
 import { servicePort } from '../../shared/jobspec/index.js';
+import type { Placement } from '../placement/index.js';
 
 /**
  * RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR (rank 0's node address on the
@@ -66,6 +67,27 @@ export function unitIndex(job: JobRecord): UnitIndex {
 export function pickMasterPort(range: { min: number; max: number }, reserved: ReadonlySet<number>): number {
   for (let p = range.min; p <= range.max; p++) if (!reserved.has(p)) return p;
   return 0;
+}
+
+/**
+ * Picks a MASTER_PORT on the rank 0 node of each placement and reserves it, or, when a node has
+ * none left, reserves nothing and says why.
+ */
+export function pickUnitPorts(ports: { range: { min: number; max: number }; reserved: Map<string, Set<number>> } | undefined, placements: readonly Pick<Placement, 'ranks'>[]): number[] | string {
+  if (!ports) return placements.map(() => 0);
+  const picked: Array<[string, number]> = [];
+  for (const p of placements) {
+    const head = p.ranks[0]?.node ?? '';
+    const reserved = ports.reserved.get(head) ?? new Set<number>();
+    const port = pickMasterPort(ports.range, reserved);
+    if (port === 0) {
+      for (const [n, q] of picked) ports.reserved.get(n)!.delete(q);
+      return `every port of the MASTER_PORT range is taken on ${head}`;
+    }
+    ports.reserved.set(head, reserved.add(port));
+    picked.push([head, port]);
+  }
+  return picked.map(([, q]) => q);
 }
 
 /** Full-jitter-free, deterministic backoff for requeues: initial × 2^(attempt-1), capped. */

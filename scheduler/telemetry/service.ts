@@ -11,9 +11,8 @@ import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../../shared/clock/index.js';
 import { EVENT_SCHEMA_VERSION, LATENCY_TELEMETRY_SUBJECT_ALL } from '../../shared/events/index.js';
 import type { Logger } from '../../shared/log/index.js';
-import type { SchedulerMessage } from '../../shared/proto/index.js';
 import { decodeLatencyWindow, NameTable, type LatencyWindow } from '../../shared/telemetry/index.js';
-import { latencyPeersToPb, type LatencyEndpointView, type LatencyPeerView } from '../../shared/wire/index.js';
+import type { AgentCommandView, LatencyEndpointView, LatencyPeerView } from '../../shared/wire/index.js';
 import type { EventBus } from '../events/index.js';
 import type { TopologyTree } from '../topology/index.js';
 import { LatencyAggregator, type AggregatorOptions, type DomainRef } from './aggregator.js';
@@ -34,7 +33,7 @@ export interface LatencyTelemetryDeps {
   /** The current topology tree (the job manager's). */
   tree(): TopologyTree;
   /** Sends to a node's agent; false without a live stream. */
-  send(node: string, msg: SchedulerMessage): boolean;
+  send(node: string, cmd: AgentCommandView): boolean;
 }
 
 export class LatencyTelemetry {
@@ -156,7 +155,7 @@ export class LatencyTelemetry {
       const peers: LatencyPeerView[] = names.map((p) => ({ node: p, ...(this.endpoints.get(p) as LatencyEndpointView) }));
       const key = JSON.stringify(peers);
       if (this.sentPeers.get(node) === key) continue;
-      if (this.deps.send(node, { latencyPeers: latencyPeersToPb(peers) })) this.sentPeers.set(node, key);
+      if (this.deps.send(node, { latencyPeers: { peers } })) this.sentPeers.set(node, key);
       else this.peersDirty = true;
     }
   }

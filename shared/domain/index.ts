@@ -17,5 +17,5 @@ export type {
   NodeRecord,
 } from './types.js';
 export { emptyInventory, worstSeverity } from './types.js';
-export type { JobState, RankState, RankRecord, JobRecord } from './jobs.js';
+export type { JobState, RankState, RankRecord, JobRecord, RequeueCause } from './jobs.js';
 export { ACTIVE_JOB_STATES, TERMINAL_JOB_STATES, rankEpoch } from './jobs.js';

@@ -4,6 +4,25 @@ import type { JobSpec } from '../jobspec/index.js';
 export type JobState = 'pending' | 'placed' | 'starting' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'requeued';
 export type RankState = 'starting' | 'running' | 'exited';
 
+/**
+ * Why a gang stopped short and left its run, as data (worded for people by
+ * scheduler/jobs/causes.ts, never read back from the text). A cause either uses a retry (the gang
+ * failed: requeued with backoff while retries remain, else failed) or does not (the scheduler took
+ * the GPUs back: requeued at once). Later kinds (a time limit, a health eviction) join this union.
+ */
+export type RequeueCause =
+  /** A rank's process exited non-zero or was killed by a signal. */
+  | { kind: 'rank-exited'; rank: number; node: string; exitCode: number | null; signal: string | null }
+  /** A rank's process could not be spawned. */
+  | { kind: 'rank-failed-to-start'; rank: number; node: string; error: string }
+  /** The rank's agent reconnected without it. */
+  | { kind: 'rank-gone'; rank: number; node: string }
+  | { kind: 'node-lost'; node: string }
+  /** Evicted for a job it outranks; `lostWorkGpuMs`: GPU-ms since its start or last checkpoint. */
+  | { kind: 'preempted'; by: string; priority: number; queue: string; lostWorkGpuMs: number }
+  /** A node it ran on was drained and the drain's deadline passed. */
+  | { kind: 'drain-deadline'; node: string };
+
 export const ACTIVE_JOB_STATES: ReadonlySet<JobState> = new Set(['placed', 'starting', 'running']);
 export const TERMINAL_JOB_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled']);
 
@@ -54,6 +73,11 @@ export interface JobRecord {
   masterPort: number;
   /** Inference: the replica count wanted now (autoscaling moves it between replicas.min and max). */
   replicasTarget?: number;
+  /**
+   * Why it was last requeued or failed with a cause (kept while it waits to run again; cleared when
+   * placed). Absent: no such cause, or a record from before causes were stored.
+   */
+  cause?: RequeueCause;
   /** Latest checkpoint a rank reported (unix ms; 0 or absent: none): preemption counts lost work from here. */
   lastCheckpointMs?: number;
 }

@@ -3,7 +3,7 @@
  * A name is always one subject token: characters other than letters, digits, '-' and '_' are
  * percent-encoded (so the dots of a hostname never split a subject).
  */
-import type { Connectivity, Schedulability, Severity } from '../domain/index.js';
+import type { Connectivity, RequeueCause, Schedulability, Severity } from '../domain/index.js';
 
 export const EVENT_SCHEMA_VERSION = 1 as const;
 export const EVENTS_STREAM = 'GANTRY_EVENTS';
@@ -40,6 +40,8 @@ export type JobEvent = EventBase & {
   message: string;
   /** Nodes of the placement, for placed/running. */
   nodes?: string[];
+  /** requeued, and failed for a cause: why the run ended, as data (the message words it). */
+  cause?: RequeueCause;
 };
 
 /**

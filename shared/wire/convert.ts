@@ -353,6 +353,11 @@ export interface ServiceSloView {
  * replica (the one that serves the replica's metrics port, slo.port + replica index), else undefined.
  */
 export function serviceSloToPb(job: Pick<JobRecord, 'id' | 'spec' | 'ranks'>, rank: { rank: number; unit: number }, windowMs = 0): PbServiceSlo | undefined {
+  return serviceSloView(job, rank, windowMs);
+}
+
+/** The same as a plain value (a StartTaskView's slo). */
+export function serviceSloView(job: Pick<JobRecord, 'id' | 'spec' | 'ranks'>, rank: { rank: number; unit: number }, windowMs = 0): ServiceSloView | undefined {
   const slo: JobSpec['slo'] = job.spec.kind === 'Inference' ? job.spec.slo : undefined;
   if (!slo) return undefined;
   const first = job.ranks.filter((r) => r.unit === rank.unit).reduce((m, r) => Math.min(m, r.rank), rank.rank);

@@ -22,3 +22,5 @@ export {
   eventFromPb,
 } from './convert.js';
 export type { JobView, TaskStatusView, ServiceSloView, LatencyEndpointView, LatencyPeerView } from './convert.js';
+export { startTaskView, agentCommandToPb } from './tasks.js';
+export type { StartTaskView, StopTaskView, TaskCommandView, AgentCommandView } from './tasks.js';

@@ -2,6 +2,7 @@ import { DEFAULT_QUEUE } from '../../../scheduler/queue/index.js';
 import t from 'tap';
 import { ClusterModel, type Registration } from '../../../scheduler/cluster/index.js';
 import { MemoryEventBus } from '../../../scheduler/events/index.js';
+import type { JobEvent } from '../../../shared/events/index.js';
 import { JobManager, type JobManagerOptions } from '../../../scheduler/jobs/index.js';
 import { LmdbStore, MemoryStore, type StateStore } from '../../../scheduler/store/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { emptyInventory, type GpuInfo, type JobRecord, type JobState } from '../../../shared/domain/index.js';
 import { parseJobSpec } from '../../../shared/jobspec/index.js';
 import { createLogger } from '../../../shared/log/index.js';
-import type { SchedulerMessage } from '../../../shared/proto/index.js';
+import type { TaskCommandView } from '../../../shared/wire/index.js';
 import { jobYaml } from '../../builders/job.js';
 
 const gpu = (index: number): GpuInfo => ({
@@ -39,16 +40,17 @@ const reg = (name: string): Registration => ({
   verdicts: [],
 });
 
-function setup(store: StateStore = new MemoryStore(), over: Partial<JobManagerOptions> = {}): { jm: JobManager; cluster: ClusterModel; sent: Array<[string, SchedulerMessage]> } {
+function setup(store: StateStore = new MemoryStore(), over: Partial<JobManagerOptions> = {}): { jm: JobManager; cluster: ClusterModel; sent: Array<[string, TaskCommandView]>; bus: MemoryEventBus } {
   const cluster = new ClusterModel(60_000);
   cluster.register(reg('n1'), 0);
-  const sent: Array<[string, SchedulerMessage]> = [];
+  const sent: Array<[string, TaskCommandView]> = [];
+  const bus = new MemoryEventBus();
   const jm = new JobManager(
     { levels: ['leaf', 'spine'], masterPortRange: { min: 29500, max: 29999 }, requeueInitialMs: 1000, requeueMaxMs: 10_000, cycleIntervalMs: 60_000, queues: { default: DEFAULT_QUEUE }, fairShareHalfLifeMs: 3_600_000, stopSlackMs: 1000, ...over },
     {
       store,
       cluster,
-      events: new MemoryEventBus(),
+      events: bus,
       clock: { nowMs: () => 1_000 },
       log: createLogger({ name: 'test', level: 'silent', format: 'json', isTty: false }),
       send: (node, msg) => {
@@ -58,7 +60,7 @@ function setup(store: StateStore = new MemoryStore(), over: Partial<JobManagerOp
     },
   );
   jm.load();
-  return { jm, cluster, sent };
+  return { jm, cluster, sent, bus };
 }
 
 /** An in-memory store that counts its commits. */
@@ -79,7 +81,7 @@ t.test('a submit does not re-place pending jobs that did not fit when nothing wa
   const { jm } = setup();
   const a = await jm.submit(wholeNode('a'), 'u');
   await jm.idle();
-  t.equal(jm.get(a.id).state, 'starting', 'the first whole-node job takes the only node');
+  t.equal(jm.get(a.id).state, 'placed', 'the first whole-node job takes the only node');
   const b = await jm.submit(wholeNode('b'), 'u');
   const c = await jm.submit(wholeNode('c'), 'u');
   await jm.idle();
@@ -98,7 +100,7 @@ t.test('a submit does not re-place pending jobs that did not fit when nothing wa
   t.equal(jm.get(b.id).state, 'pending', "a cancelled gang's GPUs stay taken until its ranks are reported gone");
   await jm.onTaskReport('n1', { jobId: a.id, rank: 0, epoch: jm.get(a.id).epoch, state: 'exited', exitCode: null, signal: 'SIGTERM', message: '' });
   await jm.idle();
-  t.equal(jm.get(b.id).state, 'starting', 'once the gang is gone, the oldest pending job is tried again and placed');
+  t.equal(jm.get(b.id).state, 'placed', 'once the gang is gone, the oldest pending job is tried again and placed');
   t.equal(jm.get(c.id).state, 'pending');
 });
 
@@ -107,12 +109,12 @@ t.test('a node change makes pending jobs eligible again', async (t) => {
   const a = await jm.submit(wholeNode('a'), 'u');
   const b = await jm.submit(wholeNode('b'), 'u');
   await jm.idle();
-  t.equal(jm.get(a.id).state, 'starting');
+  t.equal(jm.get(a.id).state, 'placed');
   t.equal(jm.get(b.id).state, 'pending');
   cluster.register(reg('n2'), 10);
   jm.trigger('node registered');
   await jm.idle();
-  t.equal(jm.get(b.id).state, 'starting', 'placed on the new node');
+  t.equal(jm.get(b.id).state, 'placed', 'placed on the new node');
   t.same(sent.filter(([, m]) => m.startTask).map(([n]) => n).sort(), ['n1', 'n2'], 'one start per node');
 
   // Cordon and uncordon change a node's inputs: a pending job is tried again after each change.
@@ -143,7 +145,7 @@ t.test('submissions coalesce into few cycles, each job tried; a submit replies o
   await jm.idle();
   const cycles = jm.cycles - before;
   t.ok(cycles >= 1 && cycles <= 2, `20 submissions back to back took ${cycles} cycle(s), not one each`);
-  t.equal(jm.get(ids[0]!).state, 'starting', 'the first takes the node');
+  t.equal(jm.get(ids[0]!).state, 'placed', 'the first takes the node');
   for (const id of ids.slice(1)) t.notMatch(jm.explain(id).text, /not tried yet/, `${id} was tried`);
 });
 
@@ -199,12 +201,13 @@ t.test("a gang's running reports share writes; the state change to running is co
   const g = await jm.submit(jobYaml({ name: 'g', ranks: 4, gpusPerRank: 8 }), 'u');
   await jm.idle();
   const placed = jm.get(g.id);
-  t.equal(placed.state, 'starting');
+  t.equal(placed.state, 'placed');
   t.equal(sent.filter(([, m]) => m.startTask).length, 4, 'four starts sent');
   const report = (rank: number) => jm.onTaskReport(placed.ranks[rank]!.node, { jobId: g.id, rank, epoch: placed.epoch, state: 'running', exitCode: null, signal: null, message: '' });
   const before = commits();
   await Promise.all([report(0), report(1), report(2)]);
   t.same(jm.get(g.id).ranks.map((r) => r.state), ['running', 'running', 'running', 'starting'], 'applied once the reports resolve');
+  t.equal(jm.get(g.id).state, 'starting', 'placed, then starting once a rank is heard from (no event, written behind with the reports)');
   await jm.idle();
   t.equal(commits() - before, 1, 'three reports, one write');
   t.same(store.getJob(g.id)!.ranks.map((r) => r.state), ['running', 'running', 'running', 'starting'], 'the latest record is durable once idle');
@@ -239,7 +242,7 @@ t.test('every unit gets its own MASTER_PORT on its rank 0 node: shards and repli
   const gang = await jm.submit(jobYaml({ name: 'gang', ranks: 1, gpusPerRank: 1 }), 'u');
   await jm.idle();
   const jobs = [batch, service, gang].map((j) => jm.get(j.id));
-  t.same(jobs.map((j) => j.state), ['starting', 'starting', 'starting'], 'all three on the one node');
+  t.same(jobs.map((j) => j.state), ['placed', 'placed', 'placed'], 'all three on the one node');
   const heads = jobs.flatMap((j) => j.ranks.filter((r, i, all) => all.findIndex((x) => x.unit === r.unit) === i).map((r) => ({ job: j.id, unit: r.unit, node: r.node, port: r.masterPort })));
   t.equal(heads.length, 6, '3 shards + 2 replicas + 1 gang');
   t.ok(heads.every((h) => h.node === 'n1' && typeof h.port === 'number' && h.port >= 29500 && h.port <= 29999), 'each unit has a port from the range');
@@ -261,11 +264,11 @@ t.test('service ports: an overlapping service waits beside a running one and its
     jobYaml({ kind: 'Inference', name, ranks: 1, gpusPerRank: 1, replicas: { min: 1, max: 4 }, slo: { p99Ms: 100, metric: 'latency_seconds', port } });
   const a = await jm.submit(svcYaml('a', 9400), 'u');
   await jm.idle();
-  t.equal(jm.get(a.id).state, 'starting');
+  t.equal(jm.get(a.id).state, 'placed');
   const b = await jm.submit(svcYaml('b', 9403), 'u');
   const c = await jm.submit(svcYaml('c', 9404), 'u');
   await jm.idle();
-  t.equal(jm.get(c.id).state, 'starting', 'a disjoint block shares the node');
+  t.equal(jm.get(c.id).state, 'placed', 'a disjoint block shares the node');
   t.equal(jm.get(b.id).state, 'pending', 'free GPUs, but an overlapping block');
   const e = jm.explain(b.id);
   // b was tried before c started (submission order), and is not tried again until capacity grows.
@@ -278,7 +281,7 @@ t.test('service ports: an overlapping service waits beside a running one and its
   t.match(jm.explain(b.id).text, /overlap stopping ranks of job a-\d+'s \(9400–9403\) and stopping ranks of job c-\d+'s/);
   for (const j of [a, c]) await jm.onTaskReport('n1', { jobId: j.id, rank: 0, epoch: jm.get(j.id).epoch, state: 'exited', exitCode: null, signal: 'SIGTERM', message: '' });
   await jm.idle();
-  t.equal(jm.get(b.id).state, 'starting', 'once they are gone it starts');
+  t.equal(jm.get(b.id).state, 'placed', 'once they are gone it starts');
   t.same(jm.get(b.id).ranks.map((r) => r.node), ['n1'], 'on the only node');
 });
 
@@ -291,4 +294,57 @@ t.test('service ports: a block overlapping the MASTER_PORT range is refused at s
     t.match(e, { code: 'INVALID_ARGUMENT', field: 'slo.port', message: /29495–29502 .*MASTER_PORT range 29500–29999/ });
   }
   t.same(jm.list(), [], 'nothing stored');
+});
+
+const jobEvents = (bus: MemoryEventBus, id: string): JobEvent[] => bus.events.filter((e): e is JobEvent => e.kind === 'job' && e.job === id);
+
+t.test('a gang through the manager: placed, starting, requeued by a failed rank with its cause as data, placed again under a new epoch', async (t) => {
+  const { jm, cluster, bus, sent } = setup(new MemoryStore(), { requeueInitialMs: 0 });
+  cluster.register(reg('n2'), 0);
+  const g = await jm.submit(jobYaml({ name: 'g', ranks: 2, gpusPerRank: 8, maxRetries: 1 }), 'u');
+  await jm.idle();
+  const first = jm.get(g.id);
+  t.match(first, { state: 'placed', epoch: 1, message: 'placed on 2 node(s)' });
+  const on = (rank: number) => first.ranks[rank]!.node;
+  await jm.onTaskReport(on(0), { jobId: g.id, rank: 0, epoch: 1, state: 'running', exitCode: null, signal: null, message: '' });
+  t.equal(jm.get(g.id).state, 'starting', 'a rank heard from');
+  await jm.onTaskReport(on(1), { jobId: g.id, rank: 1, epoch: 1, state: 'exited', exitCode: 3, signal: null, message: '' });
+  await jm.idle();
+  t.match(jm.get(g.id), { state: 'pending', attempt: 1, message: 'retry 1 of 1', cause: { kind: 'rank-exited', rank: 1, node: on(1), exitCode: 3, signal: null } });
+  t.same(
+    sent.filter(([, m]) => m.stopTask).map(([n, m]) => [n, m.stopTask!.rank, m.stopTask!.reason]),
+    [[on(0), 0, `rank 1 on ${on(1)} exited with code 3`]],
+    'the rank still running is stopped, with the cause',
+  );
+  t.equal(jm.displayMessage(jm.get(g.id)).includes('retry'), false, 'pending after a failure: the display says why it waits now');
+  await jm.onTaskReport(on(0), { jobId: g.id, rank: 0, epoch: 1, state: 'exited', exitCode: null, signal: 'SIGTERM', message: '' });
+  await jm.idle();
+  t.match(jm.get(g.id), { state: 'placed', epoch: 2, attempt: 1 });
+  t.equal(jm.get(g.id).cause, undefined, 'placed: the cause is cleared');
+  const events = jobEvents(bus, g.id);
+  t.same(events.map((e) => e.type), ['submitted', 'placed', 'requeued', 'pending', 'placed'], 'every transition once; none for starting');
+  t.same(events[2]!.cause, { kind: 'rank-exited', rank: 1, node: on(1), exitCode: 3, signal: null }, 'the requeued event carries the cause');
+  t.equal(events[2]!.message, `rank 1 on ${on(1)} exited with code 3; requeued (retry 1 of 1)`);
+  t.equal(events[1]!.cause, undefined, 'other events carry none');
+  await jm.stop();
+});
+
+t.test('a preempted gang waits again saying why it left: its cause, not its message text, decides', async (t) => {
+  const { jm, bus } = setup();
+  const low = await jm.submit(jobYaml({ name: 'low', ranks: 1, gpusPerRank: 8, priority: 0 }), 'u');
+  await jm.idle();
+  t.equal(jm.get(low.id).state, 'placed');
+  const high = await jm.submit(jobYaml({ name: 'high', ranks: 1, gpusPerRank: 8, priority: 50 }), 'u');
+  await jm.idle();
+  t.equal(jm.get(low.id).state, 'requeued', 'preempted: requeued at once');
+  jm.trigger('timer');
+  await jm.idle();
+  const victim = jm.get(low.id);
+  t.match(victim, { state: 'pending', attempt: 0, cause: { kind: 'preempted', by: high.id, priority: 50, queue: 'default' } });
+  t.match(victim.message, new RegExp(`^preempted by ${high.id} \\(priority 50, queue default\\); 0\\.00 GPU-hours`));
+  t.match(jm.displayMessage(victim), new RegExp(`^preempted by ${high.id} .*; waiting: `), 'why it left, then why it waits');
+  t.same(jobEvents(bus, low.id).map((e) => e.type), ['submitted', 'placed', 'requeued', 'pending']);
+  // The same words without the cause (a record from before causes): not read back from the text.
+  t.notMatch(jm.displayMessage({ ...victim, cause: undefined }), /^preempted/);
+  await jm.stop();
 });

@@ -23,7 +23,6 @@ function plan(c: TestCluster, pending: JobRecord[], active: JobRecord[], queues:
     queues: (name) => ({ ...DEFAULT_QUEUE, ...(queues[name] ?? {}) }),
     usage: new Map(),
     halfLifeMs: 24 * H,
-    accept: () => null,
     ...extra,
   });
 }
@@ -256,4 +255,34 @@ t.test('service ports: preemption may evict the overlapping service; stopping ra
   const stopping = plan(rackCluster(1, 1, 1), [svc('low-1', 9400)], [], {}, { stoppingPorts: [{ jobId: 'low-1', node: 'n-0-0-0', block: { lo: 9400, hi: 9403 } }] });
   t.equal(stopping.starts.length, 0, "a job's next run waits for its own stopping ranks' ports");
   t.match(stopping.waiting.get('low-1')?.text, /service ports 9400–9403 overlap stopping ranks of job low-1's \(9400–9403\)/);
+});
+
+t.test('MASTER_PORT: the plan picks each unit the lowest free port on its rank 0 node; a start finding none waits and holds nothing', async (t) => {
+  const cases: Array<{ name: string; reserved: Record<string, number[]>; max: number; pending: JobRecord[]; ports: Record<string, number[]>; waits?: Record<string, string> }> = [
+    { name: 'one gang, nothing reserved', reserved: {}, max: 29509, pending: [jobRecord('g-1', { gpusPerRank: 1 })], ports: { 'g-1': [29500] } },
+    { name: 'skips ports held on the node', reserved: { 'n-0-0-0': [29500, 29501] }, max: 29509, pending: [jobRecord('g-1', { gpusPerRank: 1 })], ports: { 'g-1': [29502] } },
+    {
+      name: 'units of one job, and the next job, on one node: each its own',
+      reserved: {},
+      max: 29509,
+      pending: [jobRecord('b-1', { kind: 'Batch', shards: 2, gpusPerRank: 1 }, { submittedMs: 1 }), jobRecord('g-2', { gpusPerRank: 1 }, { submittedMs: 2 })],
+      ports: { 'b-1': [29500, 29501], 'g-2': [29502] },
+    },
+    {
+      name: 'the range spent on the node: the job waits, naming it; the next smaller one still gets the port its units left',
+      reserved: { 'n-0-0-0': [29500] },
+      max: 29501,
+      pending: [jobRecord('b-1', { kind: 'Batch', shards: 2, gpusPerRank: 1 }, { submittedMs: 1 }), jobRecord('g-2', { gpusPerRank: 1 }, { submittedMs: 2 })],
+      ports: { 'g-2': [29501] },
+      waits: { 'b-1': 'every port of the MASTER_PORT range is taken on n-0-0-0' },
+    },
+  ];
+  for (const c of cases) {
+    const reserved = new Map(Object.entries(c.reserved).map(([n, ps]) => [n, new Set(ps)]));
+    const p = plan(rackCluster(1, 1, 1), c.pending, [], {}, { masterPorts: { range: { min: 29500, max: c.max }, reserved } });
+    t.same(Object.fromEntries(p.starts.map((s) => [s.job.id, s.masterPorts])), c.ports, `${c.name}: ports`);
+    t.same(Object.fromEntries([...p.waiting].map(([id, w]) => [id, w.text])), c.waits ?? {}, `${c.name}: waiting`);
+  }
+  const none = plan(rackCluster(1, 1, 1), [jobRecord('g-1', { gpusPerRank: 1 })], []);
+  t.same(none.starts[0]?.masterPorts, [0], 'no masterPorts input: none picked');
 });

@@ -78,7 +78,6 @@ function planViaCycle(clusterText: string, spec: JobSpec): { fits: boolean; unit
     queues: () => ({ ...DEFAULT_QUEUE }),
     usage: new Map(),
     halfLifeMs: 86_400_000,
-    accept: () => null,
   });
   if (plan.failures.length) return { fits: false, units: [], failure: plan.failures[0]?.message ?? '' };
   const start = plan.starts.find((s) => s.job.id === job.id);

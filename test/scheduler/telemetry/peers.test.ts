@@ -12,7 +12,7 @@ import { LatencyTelemetry } from '../../../scheduler/telemetry/index.js';
 import { buildTopology, type TopologyNodeInput } from '../../../scheduler/topology/index.js';
 import { MemoryEventBus } from '../../../scheduler/events/index.js';
 import { systemClock } from '../../../shared/clock/index.js';
-import type { SchedulerMessage } from '../../../shared/proto/index.js';
+import type { AgentCommandView } from '../../../shared/wire/index.js';
 import { hgxNode } from '../../builders/cluster.js';
 
 const LEVELS = ['nvlink', 'leaf', 'spine'];
@@ -32,7 +32,7 @@ function run(nodes: readonly TopologyNodeInput[], order: readonly string[]): Map
       events: new MemoryEventBus(),
       registry: new Registry(),
       tree: () => tree,
-      send: (node: string, msg: SchedulerMessage) => {
+      send: (node: string, msg: AgentCommandView) => {
         last.set(node, (msg.latencyPeers?.peers ?? []).map((p) => `${p.node}@${p.address}:${p.port}`));
         return true;
       },

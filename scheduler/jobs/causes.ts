@@ -1,0 +1,66 @@
+/**
+ * Requeue causes: which use a retry, and their words. Pure. The cause is data on the job record
+ * (RequeueCause in shared/domain); the texts below are the only place it becomes a sentence, for
+ * the job's message (what `gantry job` and the events show) and the stop reason sent to agents.
+ * Nothing reads a cause back out of a message.
+ */
+import type { RequeueCause } from '../../shared/domain/index.js';
+
+/**
+ * Whether a cause spends one of the job's retries (the gang failed), or not (the scheduler took
+ * its GPUs back: preemption, a drain's deadline). A new kind names its policy here.
+ */
+const USES_RETRY: Record<RequeueCause['kind'], boolean> = {
+  'rank-exited': true,
+  'rank-failed-to-start': true,
+  'rank-gone': true,
+  'node-lost': true,
+  preempted: false,
+  'drain-deadline': false,
+};
+
+export function usesRetry(cause: RequeueCause): boolean {
+  return USES_RETRY[cause.kind];
+}
+
+/** What happened, as the head of the job's message: `rank 1 on n2 exited with code 3`. */
+export function causeText(c: RequeueCause): string {
+  switch (c.kind) {
+    case 'rank-exited':
+      return `rank ${c.rank} on ${c.node} ${c.signal ? `was killed by ${c.signal}` : `exited with code ${c.exitCode}`}`;
+    case 'rank-failed-to-start':
+      return `rank ${c.rank} on ${c.node} failed to start: ${c.error}`;
+    case 'rank-gone':
+      return `rank ${c.rank} on ${c.node} is gone after the agent reconnected`;
+    case 'node-lost':
+      return `node ${c.node} was lost`;
+    case 'preempted':
+      return `preempted by ${c.by} (priority ${c.priority}, queue ${c.queue}); ${(c.lostWorkGpuMs / 3_600_000).toFixed(2)} GPU-hours since its start or last checkpoint lost`;
+    case 'drain-deadline':
+      return `node ${c.node} was drained: its deadline passed`;
+  }
+}
+
+/** The reason a stopped rank's agent is given. */
+export function stopReason(c: RequeueCause): string {
+  switch (c.kind) {
+    case 'preempted':
+      return `preempted by ${c.by}`;
+    case 'drain-deadline':
+      return `node ${c.node} drained`;
+    default:
+      return causeText(c);
+  }
+}
+
+/** The job's message once requeued for this cause (`retry`: the retry it will run as, for a cause that uses one). */
+export function requeuedText(c: RequeueCause, retry: number, maxRetries: number): string {
+  const head = causeText(c);
+  if (usesRetry(c)) return `${head}; requeued (retry ${retry} of ${maxRetries})`;
+  return c.kind === 'drain-deadline' ? `${head}; requeued (no retry used)` : head;
+}
+
+/** The job's message once failed for this cause, its retries spent. */
+export function exhaustedText(c: RequeueCause, maxRetries: number): string {
+  return `${causeText(c)}; no retries left (${maxRetries})`;
+}

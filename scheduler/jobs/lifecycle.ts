@@ -1,0 +1,296 @@
+/**
+ * A job's lifecycle, pure: `step(job, event, ctx) → { job, commands, events }`. No I/O, no clock
+ * (the time comes in ctx), no randomness; the job manager loads the record, calls this, commits
+ * the new record with the events, and only then carries out the commands.
+ *
+ *   state       event                 → state        commands                      events
+ *   (none)      submitted             → pending      -                             submitted
+ *   pending     placed                → placed       start every rank              placed
+ *   placed      rank starting/running → starting     -                             -
+ *   placed,
+ *   starting    last rank running     → running      -                             running
+ *   active      rank exited 0, last   → succeeded    schedule                      succeeded
+ *   active      rank failed           → requeue(rank-exited | rank-failed-to-start)
+ *   active      rank gone             → requeue(rank-gone)
+ *   active      node lost             → requeue(node-lost)
+ *   active      preempted             → requeue(preempted)
+ *   active      drain deadline        → requeue(drain-deadline)
+ *   requeued    backoff over          → pending      -                             pending
+ *   pending     unplaceable           → failed       -                             failed
+ *   unfinished  cancel                → cancelled    stop ranks (+ schedule)       cancelled
+ *
+ * requeue(cause) is the one way a gang leaves its run short. A cause that uses a retry (causes.ts)
+ * requeues with backoff while retries remain, else fails; one that uses none (preemption, a
+ * drain) requeues at once. Either way every rank is stopped. A running inference service that keeps
+ * other replicas loses only the affected replicas instead (the `replica` event; the next cycle
+ * places replacements). Reports of another epoch or node are not the current placement: the task
+ * is fenced (stopped) and the record is unchanged. Anything else is a no-op: the same record
+ * comes back (the shell writes nothing).
+ *
+ * Commands and events are values. The shell writes a record with commands or events at once
+ * (commit, then send); a record with neither (a rank reported running) is written behind.
+ * New transitions (a time limit, a health eviction) are a new event and, where they requeue, a
+ * new RequeueCause kind.
+ */
+import { ACTIVE_JOB_STATES, TERMINAL_JOB_STATES, rankEpoch, type JobRecord, type JobState, type RankRecord, type RequeueCause } from '../../shared/domain/index.js';
+import type { JobEvent } from '../../shared/events/index.js';
+import type { JobSpec } from '../../shared/jobspec/index.js';
+import { causeText, exhaustedText, requeuedText, stopReason, usesRetry } from './causes.js';
+import { requeueDelayMs } from './rank-env.js';
+
+/** A task's status as an agent reports it. */
+export interface RankReport {
+  rank: number;
+  epoch: number;
+  state: 'starting' | 'running' | 'exited' | 'failed-to-start';
+  exitCode: number | null;
+  signal: string | null;
+  message: string;
+  checkpointMs?: number;
+}
+
+export type LifecycleEvent =
+  | { type: 'placed'; ranks: RankRecord[]; replicas?: number }
+  | { type: 'rank-reported'; node: string; report: RankReport }
+  | { type: 'rank-gone'; rank: number; node: string }
+  | { type: 'node-lost'; node: string }
+  | { type: 'preempted'; by: { id: string; priority: number; queue: string }; lostWorkGpuMs: number }
+  | { type: 'drain-deadline'; node: string }
+  | { type: 'backoff-over' }
+  | { type: 'unplaceable'; message: string }
+  | { type: 'cancel'; reason: string };
+
+/** A rank's task to stop: its node, epoch and GPUs. */
+export interface StopTask {
+  rank: number;
+  node: string;
+  epoch: number;
+  gpus: number[];
+}
+
+export type JobCommand =
+  /** Start these ranks of the outcome's job. */
+  | { kind: 'start'; ranks: RankRecord[] }
+  /** SIGTERM, then SIGKILL after graceSeconds; the GPUs stay taken until the ranks are gone. `forJob`: the preemptor, if any. */
+  | { kind: 'stop'; tasks: StopTask[]; graceSeconds: number; reason: string; forJob: string }
+  /** Stop a task that is not the current placement (it holds nothing the scheduler knows of). */
+  | { kind: 'fence'; jobId: string; node: string; rank: number; epoch: number; graceSeconds: number }
+  /** Capacity was freed or a replica is missing: a scheduling cycle should run. */
+  | { kind: 'schedule'; why: string };
+
+export type FenceCommand = Extract<JobCommand, { kind: 'fence' }>;
+
+export interface Outcome {
+  /** The new record; the very same object when nothing changed. */
+  job: JobRecord;
+  commands: JobCommand[];
+  /** Event types to publish about the new record, in order. */
+  events: Array<JobEvent['type']>;
+  /** Set when the event is refused (cancelling a finished job): the record is unchanged. */
+  refused?: string;
+}
+
+export interface LifecycleContext {
+  nowMs: number;
+  requeueInitialMs: number;
+  requeueMaxMs: number;
+}
+
+export const FENCE_REASON = 'fenced: not the current placement';
+
+/** A new job, pending. */
+export function submitted(id: string, spec: JobSpec, owner: string, nowMs: number): Outcome {
+  const job: JobRecord = {
+    id,
+    spec,
+    owner,
+    state: 'pending',
+    message: 'waiting for the next scheduling cycle',
+    attempt: 0,
+    epoch: 0,
+    submittedMs: nowMs,
+    updatedMs: nowMs,
+    startedMs: 0,
+    finishedMs: 0,
+    requeueAtMs: 0,
+    ranks: [],
+    masterPort: 0,
+  };
+  return { job, commands: [], events: ['submitted'] };
+}
+
+export function step(job: JobRecord, ev: LifecycleEvent, ctx: LifecycleContext): Outcome {
+  switch (ev.type) {
+    case 'placed':
+      return placed(job, ev.ranks, ev.replicas, ctx);
+    case 'rank-reported':
+      return rankReported(job, ev.node, ev.report, ctx);
+    case 'rank-gone':
+      if (!ACTIVE_JOB_STATES.has(job.state)) return same(job);
+      return loseRanks(job, (r) => r.rank === ev.rank, { kind: 'rank-gone', rank: ev.rank, node: ev.node }, ctx);
+    case 'node-lost':
+      if (!ACTIVE_JOB_STATES.has(job.state) || !job.ranks.some((r) => r.node === ev.node && r.state !== 'exited')) return same(job);
+      return loseRanks(job, (r) => r.node === ev.node, { kind: 'node-lost', node: ev.node }, ctx);
+    case 'preempted':
+      if (!ACTIVE_JOB_STATES.has(job.state)) return same(job);
+      return requeue(job, { kind: 'preempted', by: ev.by.id, priority: ev.by.priority, queue: ev.by.queue, lostWorkGpuMs: ev.lostWorkGpuMs }, ctx);
+    case 'drain-deadline':
+      if (!ACTIVE_JOB_STATES.has(job.state)) return same(job);
+      return requeue(job, { kind: 'drain-deadline', node: ev.node }, ctx);
+    case 'backoff-over':
+      if (job.state !== 'requeued' || job.requeueAtMs > ctx.nowMs) return same(job);
+      // Why it left its last run stays its message when no retry was used (preempted, drained).
+      return { job: touch(job, 'pending', job.cause && !usesRetry(job.cause) ? job.message : `retry ${job.attempt} of ${job.spec.maxRetries}`, ctx), commands: [], events: ['pending'] };
+    case 'unplaceable':
+      if (job.state !== 'pending') return same(job);
+      return { job: unplaceable(job, ev.message, ctx), commands: [], events: ['failed'] };
+    case 'cancel':
+      return cancel(job, ev.reason, ctx);
+  }
+}
+
+/** A copy with a new state and message (ranks copied: the copy may change them). */
+export function touch(job: JobRecord, state: JobState, message: string, ctx: Pick<LifecycleContext, 'nowMs'>): JobRecord {
+  return { ...job, ranks: job.ranks.map((r) => ({ ...r })), state, message, updatedMs: ctx.nowMs };
+}
+
+function finish(job: JobRecord, state: 'failed' | 'succeeded' | 'cancelled', message: string, ctx: LifecycleContext): JobRecord {
+  const next = touch(job, state, message, ctx);
+  next.finishedMs = ctx.nowMs;
+  return next;
+}
+
+/** Failed: its spec cannot be placed on this cluster (no cause: nothing ran). */
+function unplaceable(job: JobRecord, message: string, ctx: LifecycleContext): JobRecord {
+  const next = finish(job, 'failed', message, ctx);
+  delete next.cause;
+  return next;
+}
+
+function same(job: JobRecord): Outcome {
+  return { job, commands: [], events: [] };
+}
+
+/** Stop every rank of `ranks` that has not exited, as placed in `job` (its epochs). */
+export function stopCommand(job: JobRecord, ranks: readonly RankRecord[], reason: string, forJob = ''): JobCommand {
+  const tasks: StopTask[] = [];
+  for (const r of ranks) if (r.state !== 'exited') tasks.push({ rank: r.rank, node: r.node, epoch: rankEpoch(job, r), gpus: [...r.gpus] });
+  return { kind: 'stop', tasks, graceSeconds: job.spec.preemptGraceSeconds, reason, forJob };
+}
+
+function placed(job: JobRecord, ranks: RankRecord[], replicas: number | undefined, ctx: LifecycleContext): Outcome {
+  if (job.state !== 'pending') return same(job);
+  const next = touch(job, 'placed', `placed on ${new Set(ranks.map((r) => r.node)).size} node(s)`, ctx);
+  next.epoch = job.epoch + 1;
+  next.ranks = ranks;
+  next.masterPort = ranks[0]?.masterPort ?? 0;
+  delete next.cause;
+  if (job.spec.kind === 'Inference' && replicas !== undefined) next.replicasTarget = replicas;
+  return { job: next, commands: [{ kind: 'start', ranks }], events: ['placed'] };
+}
+
+function cancel(job: JobRecord, reason: string, ctx: LifecycleContext): Outcome {
+  if (TERMINAL_JOB_STATES.has(job.state)) return { ...same(job), refused: `job ${job.id} is already ${job.state}` };
+  const commands: JobCommand[] = [stopCommand(job, job.ranks, 'cancelled')];
+  // Its GPUs are free once its ranks are gone: waiting jobs need not wait for the timer's cycle.
+  if (ACTIVE_JOB_STATES.has(job.state)) commands.push({ kind: 'schedule', why: 'cancel' });
+  return { job: finish(job, 'cancelled', reason || 'cancelled by request', ctx), commands, events: ['cancelled'] };
+}
+
+/**
+ * The one requeue: the whole gang stops; it is requeued (with backoff, a retry spent, while
+ * retries remain, for a cause that uses one; at once for one that does not), else it fails.
+ */
+export function requeue(job: JobRecord, cause: RequeueCause, ctx: LifecycleContext): Outcome {
+  const stop = stopCommand(job, job.ranks, stopReason(cause), cause.kind === 'preempted' ? cause.by : '');
+  if (!usesRetry(cause)) {
+    const next = touch(job, 'requeued', requeuedText(cause, job.attempt, job.spec.maxRetries), ctx);
+    next.requeueAtMs = ctx.nowMs;
+    next.cause = cause;
+    return { job: next, commands: [stop], events: ['requeued'] };
+  }
+  const commands: JobCommand[] = [stop, { kind: 'schedule', why: cause.kind }];
+  if (job.attempt < job.spec.maxRetries) {
+    const next = touch(job, 'requeued', requeuedText(cause, job.attempt + 1, job.spec.maxRetries), ctx);
+    next.attempt = job.attempt + 1;
+    next.requeueAtMs = ctx.nowMs + requeueDelayMs(next.attempt, ctx.requeueInitialMs, ctx.requeueMaxMs);
+    next.cause = cause;
+    return { job: next, commands, events: ['requeued'] };
+  }
+  const next = finish(job, 'failed', exhaustedText(cause, job.spec.maxRetries), ctx);
+  next.cause = cause;
+  return { job: next, commands, events: ['failed'] };
+}
+
+/** How many replicas (units) a job has placed. */
+export function replicaCount(job: Pick<JobRecord, 'ranks'>): number {
+  return new Set(job.ranks.map((r) => r.unit)).size;
+}
+
+/**
+ * Ranks matching `lost` are gone. A running inference service that keeps other replicas loses
+ * only the affected replicas, which the next cycle replaces one by one; any other job is a gang:
+ * requeued whole.
+ */
+function loseRanks(job: JobRecord, lost: (r: RankRecord) => boolean, cause: RequeueCause, ctx: LifecycleContext): Outcome {
+  const units = new Set(job.ranks.filter(lost).map((r) => r.unit));
+  const survivors = job.ranks.filter((r) => !units.has(r.unit));
+  if (job.spec.kind !== 'Inference' || job.state !== 'running' || survivors.length === 0) return requeue(job, cause, ctx);
+  const gone = job.ranks.filter((r) => units.has(r.unit));
+  const next = touch(job, job.state, '', ctx);
+  next.ranks = survivors.map((r) => ({ ...r, epoch: rankEpoch(job, r) }));
+  const which = [...units].join(', ');
+  next.message = `${causeText(cause)}; replacing replica ${which} (${replicaCount(next)} of ${job.replicasTarget ?? '?'} replicas running)`;
+  return {
+    job: next,
+    commands: [stopCommand(job, gone, `replica ${which} is being replaced`), { kind: 'schedule', why: 'replica lost' }],
+    events: ['replica'],
+  };
+}
+
+function rankReported(job: JobRecord, node: string, t: RankReport, ctx: LifecycleContext): Outcome {
+  // Ranks are stored in rank order, so the report's rank is usually at its own index.
+  const atIndex = job.ranks[t.rank];
+  const rank = atIndex?.rank === t.rank ? atIndex : job.ranks.find((r) => r.rank === t.rank);
+  const alive = t.state === 'running' || t.state === 'starting';
+  if (!rank || !ACTIVE_JOB_STATES.has(job.state) || rankEpoch(job, rank) !== t.epoch || rank.node !== node) {
+    return alive ? { job, commands: [fence(job.id, job.spec.preemptGraceSeconds, node, t)], events: [] } : same(job);
+  }
+  if (alive && rank.state === 'exited') return same(job);
+  // Only the reported rank changes: it alone is copied (the other ranks are shared with the
+  // record it replaces; whatever changes them later copies the record first, as touch does).
+  // A copy of every rank per report made a gang's starts quadratic: 512 ranks × 512 reports.
+  const r: RankRecord = { ...rank };
+  const ranks = job.ranks.slice();
+  ranks[atIndex === rank ? t.rank : ranks.indexOf(rank)] = r;
+  const next: JobRecord = { ...job, ranks, updatedMs: ctx.nowMs };
+  if (t.checkpointMs && t.checkpointMs > (job.lastCheckpointMs ?? 0)) next.lastCheckpointMs = t.checkpointMs;
+  if (alive) {
+    r.state = t.state === 'running' ? 'running' : 'starting';
+    if (next.state !== 'running' && next.ranks.every((x) => x.state === 'running' || (x.state === 'exited' && x.exitCode === 0))) {
+      next.state = 'running';
+      next.message = `all ${next.ranks.length} ranks running`;
+      next.startedMs = ctx.nowMs;
+      return { job: next, commands: [], events: ['running'] };
+    }
+    // The first rank heard from: the gang is starting (no event: `placed` said where it goes).
+    if (next.state === 'placed') next.state = 'starting';
+    return { job: next, commands: [], events: [] };
+  }
+  r.state = 'exited';
+  r.exitCode = t.state === 'failed-to-start' ? null : t.exitCode;
+  r.signal = t.signal;
+  if (t.state === 'failed-to-start') {
+    r.startError = t.message;
+    return loseRanks(next, (x) => x.rank === t.rank, { kind: 'rank-failed-to-start', rank: t.rank, node, error: t.message }, ctx);
+  }
+  if (t.exitCode !== 0) return loseRanks(next, (x) => x.rank === t.rank, { kind: 'rank-exited', rank: t.rank, node, exitCode: t.exitCode, signal: t.signal }, ctx);
+  if (!next.ranks.every((x) => x.state === 'exited' && x.exitCode === 0)) return { job: next, commands: [], events: [] };
+  if (!next.startedMs) next.startedMs = ctx.nowMs;
+  return { job: finish(next, 'succeeded', `all ${next.ranks.length} ranks exited 0`, ctx), commands: [{ kind: 'schedule', why: 'task exit' }], events: ['succeeded'] };
+}
+
+/** The stop for a reported task that is not the current placement (`graceSeconds`: its job's, 30 s for an unknown job). */
+export function fence(jobId: string, graceSeconds: number, node: string, t: Pick<RankReport, 'rank' | 'epoch'>): FenceCommand {
+  return { kind: 'fence', jobId, node, rank: t.rank, epoch: t.epoch, graceSeconds };
+}
