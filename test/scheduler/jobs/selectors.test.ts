@@ -57,7 +57,7 @@ t.test('jobs start only on nodes their selector and versions allow; a labels-onl
   const a = await jm.submit(jobYaml({ name: 'a', gpusPerRank: 8, nodeSelector: { pool: 'inference' } }), 'u');
   const b = await jm.submit(jobYaml({ name: 'b', gpusPerRank: 8, nodeSelector: { pool: ['inference'] }, accelerator: { minDriver: '500' } }), 'u');
   await jm.idle();
-  t.equal(jm.get(a.id).state, 'starting');
+  t.equal(jm.get(a.id).state, 'placed');
   t.same(starts, ['n2'], 'a on the inference node');
   t.equal(jm.get(b.id).state, 'pending');
   t.same(
@@ -71,7 +71,7 @@ t.test('jobs start only on nodes their selector and versions allow; a labels-onl
   cluster.register({ ...n1, labels: { pool: 'inference' } }, 10);
   jm.trigger('node registered');
   await jm.idle();
-  t.equal(jm.get(b.id).state, 'starting', 'placed once n1 carries the label');
+  t.equal(jm.get(b.id).state, 'placed', 'placed once n1 carries the label');
   t.same(starts, ['n2', 'n1']);
   await t.rejects(jm.submit(jobYaml({ name: 'c', nodeSelector: { pool: 'training' } }), 'u'), FailedPreconditionError, 'no node carries pool=training any more');
   await t.rejects(jm.submit(jobYaml({ name: 'c', nodeSelector: { pool: 'training' } }), 'u'), /2 nodes: label pool is inference, not training/);
