@@ -9,23 +9,9 @@ import { FailedPreconditionError } from '../../../shared/errors/index.js';
 import { emptyInventory, type GpuInfo } from '../../../shared/domain/index.js';
 import { createLogger } from '../../../shared/log/index.js';
 import { jobYaml } from '../../builders/job.js';
+import { gpuInfo } from '../../builders/inventory.js';
 
-const gpu = (index: number): GpuInfo => ({
-  index,
-  uuid: `GPU-${index}`,
-  name: 'NVIDIA H100 80GB HBM3',
-  vendor: 'nvidia',
-  memoryMiB: 81559,
-  pciBusId: `00000000:${String(index + 10)}:00.0`,
-  serial: '',
-  vbiosVersion: '',
-  inforomVersion: '',
-  gspFirmwareVersion: '',
-  numaNode: 0,
-  nvlinkDomain: '',
-  linkRow: [],
-  migEnabled: false,
-});
+const gpu = (index: number): GpuInfo => gpuInfo(index);
 
 function reg(name: string, labels: Record<string, string>, driver = '550.54.15'): Registration {
   const inv = emptyInventory(name);

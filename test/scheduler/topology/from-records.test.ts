@@ -1,26 +1,12 @@
 import t from 'tap';
 import { emptyInventory, type NodeRecord } from '../../../shared/domain/index.js';
 import { nodeInputFromRecord, nodeStateFromRecord } from '../../../scheduler/topology/index.js';
+import { gpuInfo } from '../../builders/inventory.js';
 
 function record(patch: (r: NodeRecord) => void = () => {}): NodeRecord {
   const inventory = emptyInventory('gb-1');
   inventory.firmware = { driverVersion: '570.86.15', cudaVersion: '12.8' };
-  inventory.gpus = [0, 1, 2, 3].map((i) => ({
-    index: i,
-    uuid: `GPU-${i}`,
-    name: 'NVIDIA GB200',
-    vendor: 'nvidia' as const,
-    memoryMiB: 189471,
-    pciBusId: '',
-    serial: '',
-    vbiosVersion: '',
-    inforomVersion: '',
-    gspFirmwareVersion: '',
-    numaNode: 0,
-    nvlinkDomain: '',
-    linkRow: [],
-    migEnabled: false,
-  }));
+  inventory.gpus = [0, 1, 2, 3].map((i) => gpuInfo(i, { name: 'NVIDIA GB200', memoryMiB: 189471, pciBusId: '' }));
   inventory.topology.domains = { leaf: 'leaf-3', spine: 'spine-1', nvlink: 'label-rack' };
   inventory.topology.linkGroups = [{ kind: 'nvlink', gpus: [0, 1, 2, 3] }];
   inventory.topology.fabric = { clusterUuid: 'c0ffee', cliqueId: 7, state: 'Completed', status: 'Success', trusted: true };
