@@ -9,6 +9,9 @@
  * 3. shared/ never imports a daemon (agent/, scheduler/), nor the command line that runs them (cli/).
  * 4. A pure core imports no other module of agent/, scheduler/ or cli/ than the pure cores, even
  *    one that happens to do no I/O today (its types included).
+ * 5. Generated proto types stay at the edges: shared/wire (conversion), the scheduler's gRPC handlers
+ *    (scheduler/api), the agent's stream (agent/reporter, agent/commands) and the CLI's client
+ *    (shared/cli/client.ts). Everything else works on domain types and wire views.
  *
  * There are no known exceptions: the last ones (health rules reaching the collectors' index) went
  * with the agent's pure core (agent/core).
@@ -23,6 +26,9 @@ const PURE_CORES = [
   '^agent/health/',
   '^agent/.*/parse-[^/]+\\.ts$',
 ];
+
+/** The modules that may touch generated proto types (rule 5). */
+const PROTO_EDGES = ['^shared/wire/', '^shared/proto/', '^scheduler/api/', '^agent/reporter/', '^agent/commands\\.ts$', '^shared/cli/client\\.ts$', '^proto/generated/'];
 
 /** What a pure core may not reach: Node's built-ins, gRPC, NATS, LMDB, pino. */
 const IMPURE = ['^node:', '^(fs|path|os|child_process|net|http|http2|dgram|crypto|worker_threads|perf_hooks|timers|process|util|events|stream)$', 'node_modules/(@grpc/|nats/|lmdb/|pino/|pino-pretty/)'];
@@ -42,6 +48,13 @@ module.exports = {
       severity: 'error',
       from: { path: PURE_CORES },
       to: { path: '^(agent|scheduler|cli)/', pathNot: PURE_CORES },
+    },
+    {
+      name: 'proto-at-the-edges',
+      comment: 'only the API edges touch generated proto types; the rest works on domain types and shared/wire views',
+      severity: 'error',
+      from: { pathNot: PROTO_EDGES },
+      to: { path: '^(proto/generated/|shared/proto/)' },
     },
     {
       name: 'agent-not-to-scheduler',

@@ -1,9 +1,9 @@
-import type { ClusterTopology__Output } from '../proto/index.js';
+import { topologyFromPb, type ClusterTopologyView } from '../wire/index.js';
 import type { Command } from './command.js';
 import { runClientCommand, schedulerCall } from './client.js';
 
 /** The tree, indented by depth, with GPUs per domain and the domains whose east-west latency is degraded. */
-export function topologyText(t: ClusterTopology__Output): string {
+export function topologyText(t: ClusterTopologyView): string {
   const depth = new Map<string, number>();
   const rows = t.domains.map((d) => {
     const key = `${d.level}/${d.name}`;
@@ -23,7 +23,7 @@ export const topologyCommand: Command = {
   summary: 'the topology tree with free and used GPUs per domain',
   run: (argv, io) =>
     runClientCommand('topology', argv, io, { options: { json: { type: 'boolean' } }, positionals: 0, usage: '[--json]' }, async ({ client, values }) => {
-      const t = await schedulerCall(client, 'GetTopology', {});
+      const t = topologyFromPb(await schedulerCall(client, 'GetTopology', {}));
       io.stdout(values.json ? JSON.stringify(t, null, 2) + '\n' : topologyText(t));
       return 0;
     }),

@@ -24,3 +24,5 @@ export {
 export type { JobView, TaskStatusView, ServiceSloView, LatencyEndpointView, LatencyPeerView } from './convert.js';
 export { startTaskView, agentCommandToPb } from './tasks.js';
 export type { StartTaskView, StopTaskView, TaskCommandView, AgentCommandView } from './tasks.js';
+export type { ClusterTopologyView, TopologyDomainView } from './topology.js';
+export { topologyFromPb } from './topology.js';
