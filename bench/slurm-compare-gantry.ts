@@ -19,7 +19,7 @@
  */
 import path from 'node:path';
 import type { ClusterTopology__Output, PbJobOut } from '../shared/proto/index.js';
-import { rankSupervisors, startFleet, waitNodesReady, type Fleet } from './jobs.js';
+import { rankSupervisors, startFleet, waitNodesReady, type Fleet } from './jobs-fleet.js';
 import { call, sleep, startScheduler, type Sched } from './parts.js';
 import { N256G8, NODES, type Gang, type Occupancy } from './slurm-compare-cases.js';
 
