@@ -20,19 +20,10 @@ import {
   type TopologyNodeInput,
   type TopologyTree,
 } from '../topology/index.js';
+import type { ClusterTopologyView, TopologyDomainView } from '../../shared/wire/index.js';
 
-export interface DomainView {
-  level: string;
-  name: string;
-  parent: string;
-  nodes: number;
-  gpusTotal: number;
-  gpusUsed: number;
-  gpusFree: number;
-  gpusUnavailable: number;
-  /** Marked degraded by latency telemetry. */
-  degraded: boolean;
-}
+/** A domain of the topology with its GPUs, as GetTopology and `gantry topology` show it (one view type in shared/wire). */
+export type DomainView = TopologyDomainView;
 
 /** What a cycle plans on. */
 export interface CycleSnapshot {
@@ -169,7 +160,7 @@ export class ClusterView {
   }
 
   /** The tree with GPUs per domain: free (placeable now), used (allocated to jobs), unavailable (unhealthy, lost, cordoned...). */
-  view(at: CycleSnapshot): { levels: string[]; domains: DomainView[] } {
+  view(at: CycleSnapshot): ClusterTopologyView {
     const { tree, snapshot } = at;
     const perNode = Array.from({ length: tree.nodeCount }, (_, n) => {
       const total = tree.gpuCount[n] as number;

@@ -17,7 +17,7 @@ import { FailedPreconditionError } from '../../shared/errors/index.js';
 import { EVENT_SCHEMA_VERSION, type GantryEvent, type JobEvent } from '../../shared/events/index.js';
 import { parseJobSpec } from '../../shared/jobspec/index.js';
 import type { Logger } from '../../shared/log/index.js';
-import type { TaskCommandView, TaskStatusView } from '../../shared/wire/index.js';
+import type { ClusterTopologyView, TaskCommandView, TaskStatusView } from '../../shared/wire/index.js';
 import type { ClusterModel, Transition } from '../cluster/index.js';
 import type { EventBus } from '../events/index.js';
 import type { Reason } from '../placement/index.js';
@@ -219,7 +219,7 @@ export class JobManager {
   }
 
   /** The tree with GPUs per domain: free (placeable now), used (allocated to jobs), unavailable (unhealthy, lost, cordoned...). */
-  topologyView(): { levels: string[]; domains: DomainView[] } {
+  topologyView(): ClusterTopologyView {
     return this.view.view(this.view.snapshot(this.jobs.live(), this.agents.stopping()));
   }
 
