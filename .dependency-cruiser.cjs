@@ -21,7 +21,7 @@ const PURE_CORES = [
   '^scheduler/topology/',
   '^scheduler/queue/',
   // The job lifecycle and what it uses, the cycle planner and the service-port masks: scheduler/jobs' pure part.
-  '^scheduler/jobs/(lifecycle|causes|replicas|rank-env|batch|planner|service-ports)\\.ts$',
+  '^scheduler/jobs/(lifecycle|causes|replicas|rank-env|batch|planner|what-if|service-ports)\\.ts$',
   '^agent/core/',
   '^agent/health/',
   '^agent/.*/parse-[^/]+\\.ts$',

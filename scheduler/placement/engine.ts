@@ -29,6 +29,13 @@
  * Rank order: nodes in depth-first tree order, each node's ranks together, so a ring
  * over ranks crosses each level exactly as often as the domains it uses there (0 when
  * it uses one).
+ *
+ * About 820 lines, over the usual 400, on purpose: one Search holds the per-search state
+ * (the capacity view, the workspace's typed arrays, the request's units and bounds) that
+ * pack, fill, reconstruction and the per-level counts of "does not fit" all read. Split
+ * into files, each part would take that state as a dozen parameters or a second object
+ * mirroring it. The frontier knapsack (frontier.ts), the capacity view (capacity.ts), GPU
+ * choice (gpus.ts), filters and text (explain.ts) already live apart.
  */
 import { InternalError } from '../../shared/errors/index.js';
 import type { ClusterSnapshot, TopologyTree } from '../topology/index.js';

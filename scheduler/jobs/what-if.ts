@@ -1,0 +1,148 @@
+/**
+ * The cycle planner's what-ifs (see planner.ts), pure: which running gangs to preempt so a blocked
+ * job fits, with the least lost work (greedy, globally and per topology domain), and when and
+ * where the first blocked job would start once running jobs end at their time limits (EASY
+ * backfill's reservation). Each works on a clone of the cycle's snapshot and gives back the GPUs
+ * it looked at; the planner applies the answer.
+ */
+import type { JobRecord } from '../../shared/domain/index.js';
+import { placeJob, releaseAll, type JobPlacementRequest, type PlaceOptions, type Placement } from '../placement/index.js';
+import { GPU_USED, type ClusterSnapshot, type GpuClaim, type TopologyTree } from '../topology/index.js';
+
+/** The GPUs a job holds that the snapshot marks used, as a claim. */
+export function claimOf(tree: TopologyTree, snapshot: ClusterSnapshot, job: JobRecord): GpuClaim {
+  const ranks: Array<{ nodeId: number; gpus: number[] }> = [];
+  for (const r of job.ranks) {
+    const nodeId = tree.nodeId(r.node);
+    if (nodeId < 0) continue;
+    const off = tree.gpuOffset[nodeId] as number;
+    const gpus = r.gpus.filter((g) => g < (tree.gpuCount[nodeId] as number) && snapshot.gpuState[off + g] === GPU_USED);
+    if (gpus.length) ranks.push({ nodeId, gpus });
+  }
+  return { ranks };
+}
+
+/** The GPUs of a claim that are free on the snapshot now. */
+export function freeSubset(snapshot: ClusterSnapshot, claim: GpuClaim): GpuClaim {
+  const ranks: Array<{ nodeId: number; gpus: number[] }> = [];
+  for (const r of claim.ranks) {
+    const gpus = r.gpus.filter((g) => snapshot.isFree(r.nodeId, g));
+    if (gpus.length) ranks.push({ nodeId: r.nodeId, gpus });
+  }
+  return { ranks };
+}
+
+export function claimGpus(c: GpuClaim): number {
+  let n = 0;
+  for (const r of c.ranks) n += r.gpus.length;
+  return n;
+}
+
+export type Request = JobPlacementRequest;
+
+/** Whether the request fits on the snapshot (tried, then rolled back). */
+function fits(snapshot: ClusterSnapshot, request: Request, options: PlaceOptions = {}): boolean {
+  const out = placeJob(snapshot, request, options);
+  releaseAll(snapshot, out.placements);
+  return out.fits;
+}
+
+/**
+ * The placement options for a what-if in which these jobs are gone (their GPUs and their service
+ * port blocks free). Absent: no options, whatever is gone.
+ */
+export type WhatIfOptions = (gone: ReadonlySet<string>) => PlaceOptions;
+
+export interface Candidate {
+  job: JobRecord;
+  claim: GpuClaim;
+  lost: number;
+}
+
+/** Greedy by least lost work until the job fits, then drop victims it turns out not to need. */
+function greedyVictims(base: ClusterSnapshot, request: Request, cands: readonly Candidate[], whatIf?: WhatIfOptions): { victims: Candidate[]; lost: number } | null {
+  const s = base.clone();
+  const taken: Candidate[] = [];
+  const gone = new Set<string>();
+  let ok = false;
+  for (const c of cands) {
+    s.release(c.claim);
+    taken.push(c);
+    gone.add(c.job.id);
+    if (fits(s, request, whatIf?.(gone))) {
+      ok = true;
+      break;
+    }
+  }
+  if (!ok) return null;
+  // Costliest first: keep a victim only if the job no longer fits without evicting it.
+  const keep: Candidate[] = [];
+  for (const c of [...taken].sort((a, b) => b.lost - a.lost)) {
+    s.reserve(c.claim);
+    gone.delete(c.job.id);
+    if (fits(s, request, whatIf?.(gone))) continue;
+    s.release(c.claim);
+    gone.add(c.job.id);
+    keep.push(c);
+  }
+  return { victims: keep, lost: keep.reduce((a, c) => a + c.lost, 0) };
+}
+
+/** At most this many domains per level are tried (those with the most GPUs that could be freed). */
+const DOMAINS_PER_LEVEL = 32;
+
+/**
+ * The set of whole gangs to evict so `request` fits with the least lost work, or null. Tried over
+ * every candidate, and per domain at each level (only the candidates with ranks in that domain),
+ * so a cheap set that frees one NVLink domain or leaf beats a scattered one.
+ */
+export function findVictims(snapshot: ClusterSnapshot, request: Request, candidates: readonly Candidate[], whatIf?: WhatIfOptions): { victims: Candidate[]; lost: number } | null {
+  const tree = snapshot.tree;
+  const sorted = [...candidates].sort((a, b) => a.lost - b.lost || claimGpus(b.claim) - claimGpus(a.claim));
+  let best = greedyVictims(snapshot, request, sorted, whatIf);
+  if (!best) return null;
+  const need = request.minUnits * request.gang.ranks * request.gang.gpusPerRank;
+  for (let level = 0; level < tree.top; level++) {
+    const anc = tree.ancestor[level] as Int32Array;
+    const perDomain = new Map<number, Candidate[]>();
+    for (const c of sorted) {
+      const doms = new Set(c.claim.ranks.map((r) => anc[r.nodeId] as number));
+      for (const d of doms) perDomain.set(d, [...(perDomain.get(d) ?? []), c]);
+    }
+    const freeable = (d: number, list: Candidate[]): number =>
+      ((snapshot.domainFree[level] as Int32Array)[d] as number) + list.reduce((a, c) => a + claimGpus(c.claim), 0);
+    const domains = [...perDomain.entries()]
+      .filter(([d, list]) => freeable(d, list) >= need && list.length < sorted.length)
+      .sort((a, b) => freeable(b[0], b[1]) - freeable(a[0], a[1]))
+      .slice(0, DOMAINS_PER_LEVEL);
+    for (const [, list] of domains) {
+      const r = greedyVictims(snapshot, request, list, whatIf);
+      if (r && (r.lost < best.lost || (r.lost === best.lost && r.victims.length < best.victims.length))) best = r;
+    }
+  }
+  return best;
+}
+
+/**
+ * When the job could start if running jobs ended at their time limits: the earliest such time and
+ * the placement it would get then. Jobs without a limit end at an unknown time (Infinity).
+ */
+export function futureStart(snapshot: ClusterSnapshot, request: Request, active: readonly JobRecord[], nowMs: number, whatIf?: WhatIfOptions): { atMs: number; placements: Placement[] } | null {
+  const tree = snapshot.tree;
+  const ends = active
+    .map((j) => ({ j, end: j.spec.timeLimitSeconds ? (j.startedMs || nowMs) + j.spec.timeLimitSeconds * 1000 : Infinity }))
+    .sort((a, b) => a.end - b.end);
+  const s = snapshot.clone();
+  const gone = new Set<string>();
+  for (const { j, end } of ends) {
+    const claim = claimOf(tree, s, j);
+    // A job holding nothing on this tree (its nodes unknown, e.g. after a restart) frees nothing.
+    if (claim.ranks.length === 0) continue;
+    s.release(claim);
+    gone.add(j.id);
+    const out = placeJob(s, request, whatIf?.(gone));
+    if (out.fits) return { atMs: end, placements: out.placements };
+    releaseAll(s, out.placements);
+  }
+  return null;
+}
