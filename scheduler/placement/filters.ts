@@ -109,22 +109,11 @@ export const labelFilter: NodeFilter = {
   },
 };
 
-/** Segments of a request's version, parsed once per distinct string. */
-const wantCache = new Map<string, string[]>();
-function wantSegments(v: string): string[] {
-  let s = wantCache.get(v);
-  if (!s) {
-    s = versionSegments(v) ?? ['0'];
-    if (wantCache.size > 1000) wantCache.clear();
-    wantCache.set(v, s);
-  }
-  return s;
-}
-
+/** Null when the node's version `have` is at least `want` (a validated spec version); else why not. */
 function versionCheck(what: string, have: string, want: string): string | null {
   const h = versionSegments(have);
   if (h === null) return have.trim() === '' ? `${what} unknown` : `${what} unknown (${have.trim()})`;
-  return compareVersions(h, wantSegments(want)) >= 0 ? null : `${what} ${have.trim()} below ${want}`;
+  return compareVersions(h, versionSegments(want) ?? ['0']) >= 0 ? null : `${what} ${have.trim()} below ${want}`;
 }
 
 /** accelerator.minDriver: `driver 535.104.05 below 550`, `driver unknown`. */

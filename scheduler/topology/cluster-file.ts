@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { LinkGroup } from '../../shared/domain/index.js';
 import { InvalidArgumentError } from '../../shared/errors/index.js';
-import { parseDocument, zodToInvalidArgument, MAX_DOCUMENT_BYTES, LABEL_KEY, NODE_NAME_LABEL } from '../../shared/jobspec/index.js';
+import { parseDocument, zodToInvalidArgument, MAX_DOCUMENT_BYTES, LABEL_KEY, LABEL_KEY_WORDS, NODE_NAME_LABEL } from '../../shared/jobspec/index.js';
 import { buildTopology, type TopologyNodeInput, type TopologyTree } from './tree.js';
 import { ClusterSnapshot, type NodeState } from './snapshot.js';
 
@@ -80,7 +80,7 @@ export function validateClusterDescription(value: unknown): ClusterDescription {
     if (n.cuda !== undefined) input.cuda = n.cuda;
     if (n.labels) {
       for (const key of Object.keys(n.labels)) {
-        if (!LABEL_KEY.test(key)) throw new InvalidArgumentError(`${f}.labels.${key}`, 'must be a label key: an optional DNS prefix and /, then 1-63 letters, digits, - _ . (pool, example.com/tier)');
+        if (!LABEL_KEY.test(key)) throw new InvalidArgumentError(`${f}.labels.${key}`, `must be ${LABEL_KEY_WORDS}`);
         if (key === NODE_NAME_LABEL) throw new InvalidArgumentError(`${f}.labels.${key}`, `is built in: every node's ${NODE_NAME_LABEL} label is its name`);
       }
       input.labels = { ...n.labels };

@@ -15,6 +15,7 @@ export { zodToInvalidArgument, fieldPath } from './zod-errors.js';
 export type { NodeSelector } from './selector.js';
 export {
   LABEL_KEY,
+  LABEL_KEY_WORDS,
   LABEL_VALUE,
   MAX_SELECTOR_ENTRIES,
   MAX_SELECTOR_VALUES,

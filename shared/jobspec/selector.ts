@@ -11,6 +11,9 @@
  */
 export const LABEL_KEY = /^(?:(?=[a-z0-9.-]{1,253}\/)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\/)?(?=.{1,63}$)[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
 
+/** What LABEL_KEY asks for, in the words of every error that refuses a key. */
+export const LABEL_KEY_WORDS = 'a label key: an optional DNS prefix and /, then 1-63 letters, digits, - _ . starting and ending with a letter or digit (pool, example.com/tier)';
+
 /** A label value a selector may ask for: 1-253 characters of letters, digits and `. _ - : / + @`. */
 export const LABEL_VALUE = /^[A-Za-z0-9._:/+@-]{1,253}$/;
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { InvalidArgumentError } from '../errors/index.js';
 import { parseDocument, MAX_DOCUMENT_BYTES } from './document.js';
 import { zodToInvalidArgument } from './zod-errors.js';
-import { LABEL_KEY, LABEL_VALUE, MAX_SELECTOR_ENTRIES, MAX_SELECTOR_VALUES, VERSION, type NodeSelector } from './selector.js';
+import { LABEL_KEY, LABEL_KEY_WORDS, LABEL_VALUE, MAX_SELECTOR_ENTRIES, MAX_SELECTOR_VALUES, VERSION, type NodeSelector } from './selector.js';
 
 export type JobKind = 'Training' | 'Inference' | 'Batch';
 export type AcceleratorVendor = 'nvidia' | 'amd';
@@ -253,10 +253,7 @@ export function validateJobSpec(value: unknown): JobSpec {
     nodeSelector = {};
     for (const [key, want] of entries) {
       if (!LABEL_KEY.test(key)) {
-        throw new InvalidArgumentError(
-          `nodeSelector.${key}`,
-          'must be a label key: an optional DNS prefix and /, then 1-63 letters, digits, - _ . starting and ending with a letter or digit (pool, example.com/tier)',
-        );
+        throw new InvalidArgumentError(`nodeSelector.${key}`, `must be ${LABEL_KEY_WORDS}`);
       }
       const field = `nodeSelector.${key}`;
       if (typeof want === 'string') {
