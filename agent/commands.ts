@@ -9,7 +9,7 @@ import { isGantryError } from '../shared/errors/index.js';
 import type { Logger } from '../shared/log/index.js';
 import type { SchedulerMessage__Output } from '../shared/proto/index.js';
 import { latencyPeersFromPb, serviceSloFromPb, type LatencyPeerView, type TaskStatusView } from '../shared/wire/index.js';
-import type { TaskKey, TaskRunner, TaskStatus } from './runner/index.js';
+import { taskKeyString, type TaskKey, type TaskRunner, type TaskStatus } from './runner/index.js';
 import type { SloTarget } from './slo/index.js';
 import { nearestHcas } from './topology/index.js';
 
@@ -54,7 +54,6 @@ export const taskView = (t: TaskStatus): TaskStatusView => ({
   checkpointMs: t.checkpointMs,
 });
 
-const keyString = (k: TaskKey): string => `${k.jobId}/${k.rank}/${k.epoch}`;
 
 export function createAgentCommands(deps: CommandDeps): AgentCommands {
   const { runner, log } = deps;
@@ -66,7 +65,7 @@ export function createAgentCommands(deps: CommandDeps): AgentCommands {
 
   const startTask = (st: NonNullable<SchedulerMessage__Output['startTask']>): void => {
     const key = { jobId: st.jobId, rank: st.rank, epoch: st.epoch };
-    const ks = keyString(key);
+    const ks = taskKeyString(key);
     if (!startsInFlight.has(ks)) startsInFlight.set(ks, '');
     // The scheduler computes the rank's environment; the HCAs nearest its GPUs are known only here.
     const inventory = deps.inventory();
@@ -126,7 +125,7 @@ export function createAgentCommands(deps: CommandDeps): AgentCommands {
       else if (msg.stopTask) stopTask(msg.stopTask);
     },
     taskUpdated(t) {
-      const ks = keyString(t);
+      const ks = taskKeyString(t);
       if (startsInFlight.has(ks)) startsInFlight.set(ks, t.state);
       deps.replies()?.sendTaskUpdate(taskView(t));
     },

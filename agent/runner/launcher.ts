@@ -48,7 +48,7 @@ export interface LaunchHost {
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** A supervisor's environment, and any helper's of the runner: PATH only. */
-export const supervisorEnv = (): Record<string, string> => ({ PATH: process.env.PATH ?? DEFAULT_PATH });
+export const supervisorEnv = (): Record<string, string> => ({ PATH: rankPath() });
 
 /** The PATH a rank gets when its spec sets none. */
 export const rankPath = (): string => process.env.PATH ?? DEFAULT_PATH;

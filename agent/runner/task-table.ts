@@ -7,6 +7,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { childAlive } from './launcher.js';
 import { FILES, taskDir, tasksRoot } from './layout.js';
 import { groupAlive, processAlive, processStartTicks, signalGroup } from './procfs.js';
 import { RECORD_VERSION, readJson, writeJsonAtomic, type ExitRecord, type LaunchRecord, type SpecRecord, type StatusRecord, type StopRecord } from './records.js';
@@ -71,7 +72,6 @@ function sloFromRecord(spec: SpecRecord): TaskSlo | undefined {
   }
 }
 
-const childAlive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
 
 export interface TaskTableOptions {
   stateDir: string;

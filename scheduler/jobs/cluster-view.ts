@@ -22,8 +22,6 @@ import {
 } from '../topology/index.js';
 import type { ClusterTopologyView, TopologyDomainView } from '../../shared/wire/index.js';
 
-/** A domain of the topology with its GPUs, as GetTopology and `gantry topology` show it (one view type in shared/wire). */
-export type DomainView = TopologyDomainView;
 
 /** What a cycle plans on. */
 export interface CycleSnapshot {
@@ -136,10 +134,15 @@ export class ClusterView {
     const byName = new Map(nodes.map((n) => [n.name, n]));
     const tree = this.topology(nodes);
     const used = new Map<string, number[]>();
+    const addUsed = (node: string, gpus: readonly number[]): void => {
+      const list = used.get(node);
+      if (list) list.push(...gpus);
+      else used.set(node, [...gpus]);
+    };
     const ports = new Map<string, Set<number>>();
     for (const j of live) {
       if (!ACTIVE_JOB_STATES.has(j.state)) continue;
-      for (const r of j.ranks) used.set(r.node, [...(used.get(r.node) ?? []), ...r.gpus]);
+      for (const r of j.ranks) addUsed(r.node, r.gpus);
       // Each unit's MASTER_PORT is reserved on its rank 0's node (records from before per-unit ports: the job's).
       const seen = new Set<number>();
       for (const r of j.ranks) {
@@ -149,7 +152,7 @@ export class ClusterView {
         if (port) ports.set(r.node, (ports.get(r.node) ?? new Set()).add(port));
       }
     }
-    for (const r of stopping) used.set(r.node, [...(used.get(r.node) ?? []), ...r.gpus]);
+    for (const r of stopping) addUsed(r.node, r.gpus);
     const snapshot = ClusterSnapshot.create(tree, (name) => {
       const rec = byName.get(name);
       return rec ? nodeStateFromRecord(rec, used.get(name) ?? []) : undefined;
@@ -174,7 +177,7 @@ export class ClusterView {
       }
       return { total, used, free };
     });
-    const domains: DomainView[] = [];
+    const domains: TopologyDomainView[] = [];
     // Coarsest first, each domain followed by its children (depth-first ids make this an in-order list per level).
     const visit = (level: number, id: number, parent: string): void => {
       const name = tree.names[level]![id]!;

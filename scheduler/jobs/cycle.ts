@@ -91,7 +91,8 @@ export class Cycles {
       tree: at.tree,
       snapshot: at.snapshot,
       pending,
-      active: [...this.jobs.live()].filter((j) => ACTIVE_JOB_STATES.has(j.state)),
+      // The records as this cycle's batch left them (a drain deadline earlier in it may have requeued a gang).
+      active: [...this.jobs.live()].map(current).filter((j) => ACTIVE_JOB_STATES.has(j.state)),
       awaitingVictims: this.agents.awaitingVictims(),
       stoppingPorts: this.agents.stoppingPorts(),
       queues: (name) => this.queue(name),
@@ -101,7 +102,10 @@ export class Cycles {
     });
     this.placementsTried += plan.tried;
     this.lastDecision = { gen, decision: plan.decision };
-    for (const { job, message } of plan.failures) batch.add(current(job), step(current(job), { type: 'unplaceable', message }, ctx));
+    for (const { job, message } of plan.failures) {
+      const base = current(job);
+      batch.add(base, step(base, { type: 'unplaceable', message }, ctx));
+    }
     for (const [id, w] of plan.waiting) {
       const r = plan.reservation?.jobId === id ? plan.reservation : null;
       const note = r
@@ -111,9 +115,9 @@ export class Cycles {
       this.explanations.set(id, { reasons: w.reasons, text: w.text.replace(/\n$/, '') + note, gen });
     }
     for (const p of plan.preemptions) {
-      const v = this.jobs.peek(p.victim.id)!;
+      const v = current(this.jobs.peek(p.victim.id)!);
       const by = { id: p.preemptor.id, priority: p.preemptor.spec.priority, queue: p.preemptor.spec.queue };
-      batch.add(current(v), step(v, { type: 'preempted', by, lostWorkGpuMs: p.lostWorkGpuMs }, ctx));
+      batch.add(v, step(v, { type: 'preempted', by, lostWorkGpuMs: p.lostWorkGpuMs }, ctx));
     }
     for (const { job, unit, placement, masterPort } of plan.grown) {
       const base = current(job);

@@ -28,7 +28,7 @@ import { checkQuota, checkSpec } from './admission.js';
 import { Agents } from './agents.js';
 import { Batch } from './batch.js';
 import { usesRetry } from './causes.js';
-import { ClusterView, type DomainView } from './cluster-view.js';
+import { ClusterView } from './cluster-view.js';
 import { Cycles } from './cycle.js';
 import { fence, step, submitted, type LifecycleContext, type Outcome } from './lifecycle.js';
 import { scaled } from './replicas.js';
@@ -69,7 +69,6 @@ export interface JobManagerDeps {
   degraded?(): { domains: { level: string; name: string }[]; mode: DegradedMode };
 }
 
-export type { DomainView };
 
 /** A task's status as an agent reports it. */
 export type TaskReport = Pick<TaskStatusView, 'jobId' | 'rank' | 'epoch' | 'state' | 'exitCode' | 'signal' | 'message' | 'checkpointMs'>;

@@ -107,7 +107,11 @@ export function findVictims(snapshot: ClusterSnapshot, request: Request, candida
     const perDomain = new Map<number, Candidate[]>();
     for (const c of sorted) {
       const doms = new Set(c.claim.ranks.map((r) => anc[r.nodeId] as number));
-      for (const d of doms) perDomain.set(d, [...(perDomain.get(d) ?? []), c]);
+      for (const d of doms) {
+        const list = perDomain.get(d);
+        if (list) list.push(c);
+        else perDomain.set(d, [c]);
+      }
     }
     const freeable = (d: number, list: Candidate[]): number =>
       ((snapshot.domainFree[level] as Int32Array)[d] as number) + list.reduce((a, c) => a + claimGpus(c.claim), 0);
