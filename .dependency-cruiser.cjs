@@ -22,6 +22,8 @@ const PURE_CORES = [
   '^scheduler/queue/',
   // The job lifecycle and what it uses, the cycle planner and the service-port masks: scheduler/jobs' pure part.
   '^scheduler/jobs/(lifecycle|causes|replicas|rank-env|batch|planner|what-if|service-ports)\\.ts$',
+  // Roles, permissions and the decisions the API asks for; the auth block's schema and compile.
+  '^scheduler/auth/(policy|config)\\.ts$',
   '^agent/core/',
   '^agent/health/',
   '^agent/.*/parse-[^/]+\\.ts$',

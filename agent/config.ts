@@ -1,6 +1,6 @@
 /** Agent options, compiled once at start. Defaults are documented in the README's config reference. */
 import { z } from 'zod';
-import { hostPortSchema, logSchema, natsAndLogEnv, tlsSchema, type EnvBinding, type FlagBinding } from '../shared/config/index.js';
+import { hostPortSchema, logSchema, natsAndLogEnv, clientTlsSchema, type EnvBinding, type FlagBinding } from '../shared/config/index.js';
 import { natsClientShape } from '../shared/natsconn/index.js';
 
 const autoBool = z.union([z.literal('auto'), z.boolean()]);
@@ -13,7 +13,9 @@ export const agentConfigSchema = z.strictObject({
   scheduler: z
     .strictObject({
       address: z.string().min(1).default('127.0.0.1:7070'),
-      tls: tlsSchema,
+      /** Plaintext gRPC to the scheduler: no TLS, no node certificate (logs a warning at start). Development and tests only. */
+      insecure: z.boolean().default(false),
+      tls: clientTlsSchema,
     })
     .prefault({}),
   metrics: z

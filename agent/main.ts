@@ -185,6 +185,7 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
       reporter = new Reporter(
         {
           schedulerAddress: config.scheduler.address,
+          insecure: config.scheduler.insecure,
           tls: config.scheduler.tls,
           nodeName,
           address: config.address || nodeName,

@@ -67,6 +67,9 @@ export async function startScheduler(dataDir: string, opts: { extra?: string[]; 
     '--lost-after-ms', '120000',
     '--report-interval-ms', '60000',
     '--set', 'nats.enabled=false',
+    // Plaintext and anonymous-admin unless `extra` sets up TLS (the mTLS figures pass their own).
+    '--set', 'grpc.insecure=true',
+    '--set', 'auth.anonymousRole=admin',
     ...(opts.extra ?? []),
   ];
   const spawnedAt = Date.now();

@@ -154,6 +154,8 @@ export const demoCommand: Command = {
           '--nats-url', natsUrl,
           '--lost-after-ms', '5000',
           '--report-interval-ms', '1000',
+          '--set', 'grpc.insecure=true',
+          '--set', 'auth.anonymousRole=admin',
         ],
         { env: logEnv },
       );
@@ -184,6 +186,7 @@ export const demoCommand: Command = {
           '--set', 'collectors.host.enabled=false',
           '--set', 'collectors.infiniband.enabled=false',
           '--address', '127.0.0.1',
+          '--set', 'scheduler.insecure=true',
           '--state-dir', path.join(dir, 'agents', n.name),
           // Ranks run as the demo's own user; as root only because the demo itself runs as root.
           ...(process.getuid?.() === 0 ? ['--set', 'runner.allowRoot=true'] : []),

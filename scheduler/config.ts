@@ -1,7 +1,8 @@
 /** Scheduler options, compiled once at start. Defaults are documented in the README's config reference. */
 import { z } from 'zod';
-import { hostPortSchema, logSchema, natsAndLogEnv, tlsSchema, type EnvBinding, type FlagBinding } from '../shared/config/index.js';
+import { hostPortSchema, logSchema, natsAndLogEnv, serverTlsSchema, type EnvBinding, type FlagBinding } from '../shared/config/index.js';
 import { natsClientShape } from '../shared/natsconn/index.js';
+import { authConfigSchema } from './auth/config.js';
 
 export const schedulerConfigSchema = z.strictObject({
   /** Identifies this scheduler to agents and in events. */
@@ -11,7 +12,9 @@ export const schedulerConfigSchema = z.strictObject({
   grpc: z
     .strictObject({
       listen: hostPortSchema.prefault('127.0.0.1:7070'),
-      tls: tlsSchema,
+      /** Plaintext gRPC, with no TLS and no client certificates (logs a warning at start). Loopback development and tests only. */
+      insecure: z.boolean().default(false),
+      tls: serverTlsSchema,
     })
     .prefault({}),
   metrics: z.strictObject({ listen: hostPortSchema.prefault('127.0.0.1:9470') }).prefault({}),
@@ -32,6 +35,8 @@ export const schedulerConfigSchema = z.strictObject({
       restartGraceMs: z.number().int().min(0).default(30_000),
       /** Report interval the scheduler asks agents to use. */
       reportIntervalMs: z.number().int().min(50).default(5_000),
+      /** A node name never seen before takes no work until `gantry node approve NAME`. */
+      requireApproval: z.boolean().default(false),
     })
     .prefault({}),
   topology: z
@@ -69,9 +74,13 @@ export const schedulerConfigSchema = z.strictObject({
         borrowingLimitGpus: z.number().int().min(0).nullable().default(null),
         /** Fair-share weight among queues of equal priority. */
         weight: z.number().positive().default(1),
+        /** The groups whose members may submit to this queue; null: every user. */
+        groups: z.array(z.string().min(1)).nullable().default(null),
       }),
     )
-    .default({ default: { priority: 0, nominalGpus: null, borrowingLimitGpus: null, weight: 1 } }),
+    .default({ default: { priority: 0, nominalGpus: null, borrowingLimitGpus: null, weight: 1, groups: null } }),
+  /** Identity and authorization: roles, tokens, runAs, revoked certificates (README "Security"). */
+  auth: authConfigSchema,
   /** SLO autoscaling of Inference jobs from service telemetry on NATS (needs nats.enabled). */
   autoscale: z
     .strictObject({

@@ -147,7 +147,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       });
       grpcServer = await startGrpcServer({
         listen: config.grpc.listen,
-        credentials: serverCredentials(config.grpc.tls, 'grpc.tls'),
+        credentials: serverCredentials(config.grpc.insecure, config.grpc.tls, 'grpc.tls'),
         agent: streams.handlers(),
         scheduler: schedulerServiceHandlers(cluster, registry, jm, streams, clock, events),
       });

@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { backOff } from 'exponential-backoff';
 import type { HealthVerdict, Inventory } from '../../shared/domain/index.js';
-import { readTlsFiles, type TlsOptions } from '../../shared/config/index.js';
+import { readTlsFiles, type ClientTlsOptions } from '../../shared/config/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { loadGantryProto, type AgentMessage, type AgentServiceClient, type SchedulerMessage__Output } from '../../shared/proto/index.js';
 import { inventoryToPb, taskStatusToPb, verdictToPb, type TaskStatusView } from '../../shared/wire/index.js';
@@ -21,7 +21,9 @@ export interface ReportState {
 
 export interface ReporterOptions {
   schedulerAddress: string;
-  tls: TlsOptions;
+  /** Plaintext (scheduler.insecure): no TLS, no node certificate. */
+  insecure: boolean;
+  tls: ClientTlsOptions;
   nodeName: string;
   address: string;
   /** The latency echo responder, announced at registration (absent: probing is off). */
@@ -42,8 +44,8 @@ export interface ReporterEvents {
   onCommand(msg: SchedulerMessage__Output): void;
 }
 
-export function channelCredentials(tls: TlsOptions, keyPrefix: string): grpc.ChannelCredentials {
-  if (!tls.enabled) return grpc.credentials.createInsecure();
+export function channelCredentials(insecure: boolean, tls: ClientTlsOptions, keyPrefix: string): grpc.ChannelCredentials {
+  if (insecure) return grpc.credentials.createInsecure();
   const files = readTlsFiles(tls, keyPrefix);
   return grpc.credentials.createSsl(files.ca, files.key, files.cert);
 }
@@ -71,7 +73,7 @@ export class Reporter {
 
   start(): void {
     const { proto } = loadGantryProto();
-    const creds = channelCredentials(this.opts.tls, 'scheduler.tls');
+    const creds = channelCredentials(this.opts.insecure, this.opts.tls, 'scheduler.tls');
     const channelOptions: grpc.ChannelOptions = {
       'grpc.keepalive_time_ms': 20_000,
       'grpc.keepalive_timeout_ms': 10_000,

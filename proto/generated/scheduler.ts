@@ -3,6 +3,7 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { CancelJobRequest as _gantry_v1_CancelJobRequest, CancelJobRequest__Output as _gantry_v1_CancelJobRequest__Output } from './gantry/v1/CancelJobRequest';
 import type { ClusterTopology as _gantry_v1_ClusterTopology, ClusterTopology__Output as _gantry_v1_ClusterTopology__Output } from './gantry/v1/ClusterTopology';
+import type { DeleteNodeResponse as _gantry_v1_DeleteNodeResponse, DeleteNodeResponse__Output as _gantry_v1_DeleteNodeResponse__Output } from './gantry/v1/DeleteNodeResponse';
 import type { ExplainJobResponse as _gantry_v1_ExplainJobResponse, ExplainJobResponse__Output as _gantry_v1_ExplainJobResponse__Output } from './gantry/v1/ExplainJobResponse';
 import type { ExplainReason as _gantry_v1_ExplainReason, ExplainReason__Output as _gantry_v1_ExplainReason__Output } from './gantry/v1/ExplainReason';
 import type { Fabric as _gantry_v1_Fabric, Fabric__Output as _gantry_v1_Fabric__Output } from './gantry/v1/Fabric';
@@ -35,6 +36,8 @@ import type { Topology as _gantry_v1_Topology, Topology__Output as _gantry_v1_To
 import type { TopologyDomain as _gantry_v1_TopologyDomain, TopologyDomain__Output as _gantry_v1_TopologyDomain__Output } from './gantry/v1/TopologyDomain';
 import type { WatchEventsRequest as _gantry_v1_WatchEventsRequest, WatchEventsRequest__Output as _gantry_v1_WatchEventsRequest__Output } from './gantry/v1/WatchEventsRequest';
 import type { WatchEventsResponse as _gantry_v1_WatchEventsResponse, WatchEventsResponse__Output as _gantry_v1_WatchEventsResponse__Output } from './gantry/v1/WatchEventsResponse';
+import type { WhoAmIRequest as _gantry_v1_WhoAmIRequest, WhoAmIRequest__Output as _gantry_v1_WhoAmIRequest__Output } from './gantry/v1/WhoAmIRequest';
+import type { WhoAmIResponse as _gantry_v1_WhoAmIResponse, WhoAmIResponse__Output as _gantry_v1_WhoAmIResponse__Output } from './gantry/v1/WhoAmIResponse';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -46,6 +49,7 @@ export interface ProtoGrpcType {
       CancelJobRequest: MessageTypeDefinition<_gantry_v1_CancelJobRequest, _gantry_v1_CancelJobRequest__Output>
       ClusterTopology: MessageTypeDefinition<_gantry_v1_ClusterTopology, _gantry_v1_ClusterTopology__Output>
       Connectivity: EnumTypeDefinition
+      DeleteNodeResponse: MessageTypeDefinition<_gantry_v1_DeleteNodeResponse, _gantry_v1_DeleteNodeResponse__Output>
       ExplainJobResponse: MessageTypeDefinition<_gantry_v1_ExplainJobResponse, _gantry_v1_ExplainJobResponse__Output>
       ExplainReason: MessageTypeDefinition<_gantry_v1_ExplainReason, _gantry_v1_ExplainReason__Output>
       Fabric: MessageTypeDefinition<_gantry_v1_Fabric, _gantry_v1_Fabric__Output>
@@ -80,6 +84,8 @@ export interface ProtoGrpcType {
       TopologyDomain: MessageTypeDefinition<_gantry_v1_TopologyDomain, _gantry_v1_TopologyDomain__Output>
       WatchEventsRequest: MessageTypeDefinition<_gantry_v1_WatchEventsRequest, _gantry_v1_WatchEventsRequest__Output>
       WatchEventsResponse: MessageTypeDefinition<_gantry_v1_WatchEventsResponse, _gantry_v1_WatchEventsResponse__Output>
+      WhoAmIRequest: MessageTypeDefinition<_gantry_v1_WhoAmIRequest, _gantry_v1_WhoAmIRequest__Output>
+      WhoAmIResponse: MessageTypeDefinition<_gantry_v1_WhoAmIResponse, _gantry_v1_WhoAmIResponse__Output>
     }
   }
 }

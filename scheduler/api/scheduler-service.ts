@@ -119,6 +119,16 @@ export function schedulerServiceHandlers(
     }),
     GetTopology: unary(() => jobs.topologyView()),
     WatchEvents: watchEvents(events),
+    // Identity and authorization (issue 17) land in scheduler/auth; until then these refuse.
+    WhoAmI: unary(() => {
+      throw new FailedPreconditionError('WhoAmI needs the auth layer, which is not wired yet');
+    }),
+    ApproveNode: unary(() => {
+      throw new FailedPreconditionError('ApproveNode needs the auth layer, which is not wired yet');
+    }),
+    DeleteNode: unary(() => {
+      throw new FailedPreconditionError('DeleteNode needs the auth layer, which is not wired yet');
+    }),
     ExplainJob: unary((req) => {
       const e = jobs.explain(req.id);
       return { id: e.job.id, state: e.job.state, fitsNow: e.fitsNow, reasons: e.reasons, text: e.text };

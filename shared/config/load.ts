@@ -38,20 +38,38 @@ export const logSchema = z
   })
   .prefault({});
 
-/** TLS for a gRPC endpoint. With enabled false, plaintext (loopback and trusted networks only). */
-export const tlsSchema = z
+/**
+ * The scheduler's gRPC TLS (server side). TLS is on unless the daemon's `grpc.insecure` is true:
+ * certFile and keyFile are then required. caFile verifies client certificates (node and user
+ * identities); without it only bearer tokens can authenticate users, and agents cannot prove
+ * their node. All three files are read again on SIGHUP.
+ */
+export const serverTlsSchema = z
   .strictObject({
-    enabled: z.boolean().default(false),
     caFile: z.string().default(''),
     certFile: z.string().default(''),
     keyFile: z.string().default(''),
-    /** Server side: ask for and verify a client certificate (mTLS). */
+    /** Refuse the TLS handshake of a client without a valid certificate (no token-only users then). */
     requireClientCert: z.boolean().default(false),
-    /** Client side: the name to check the server certificate against, when it differs from the address. */
+  })
+  .prefault({});
+export type ServerTlsOptions = z.infer<typeof serverTlsSchema>;
+
+/**
+ * A client's TLS to the scheduler (the agent's `scheduler.tls`). TLS is on unless the daemon's
+ * `scheduler.insecure` is true. caFile verifies the scheduler; certFile and keyFile are the
+ * client's own certificate (for an agent, its node certificate).
+ */
+export const clientTlsSchema = z
+  .strictObject({
+    caFile: z.string().default(''),
+    certFile: z.string().default(''),
+    keyFile: z.string().default(''),
+    /** The name to check the scheduler's certificate against, when it differs from the address. */
     serverName: z.string().default(''),
   })
   .prefault({});
-export type TlsOptions = z.infer<typeof tlsSchema>;
+export type ClientTlsOptions = z.infer<typeof clientTlsSchema>;
 
 export interface EnvBinding {
   env: string;

@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'PARSE_FAILED'
   | 'STORE_FAILED'
   | 'UNAVAILABLE'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
   | 'INTERNAL';
 
 export abstract class GantryError extends Error {
@@ -110,6 +112,23 @@ export class StoreError extends GantryError {
 
 export class UnavailableError extends GantryError {
   readonly code = 'UNAVAILABLE' as const;
+}
+
+/** The call carries no valid credential (no client certificate or token, or a bad, expired or revoked one). */
+export class UnauthenticatedError extends GantryError {
+  readonly code = 'UNAUTHENTICATED' as const;
+}
+
+/** The caller is known but may not do this: names the permission it lacks. */
+export class PermissionDeniedError extends GantryError {
+  readonly code = 'PERMISSION_DENIED' as const;
+  constructor(
+    readonly permission: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(detail, options);
+  }
 }
 
 export class InternalError extends GantryError {

@@ -11,6 +11,8 @@ export {
   ParseError,
   StoreError,
   UnavailableError,
+  UnauthenticatedError,
+  PermissionDeniedError,
   InternalError,
   isGantryError,
 } from './errors.js';

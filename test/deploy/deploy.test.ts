@@ -635,6 +635,7 @@ t.test('both daemons run from the example configs and stop on SIGTERM within Tim
     '--grpc-listen', `127.0.0.1:${grpcPort}`,
     '--metrics-listen', `127.0.0.1:${schedMetricsPort}`,
     '--set', 'nats.enabled=false',
+    '--set', 'grpc.insecure=true',
   ], { env });
   children.push(scheduler);
   // The agent may start first: it retries the scheduler with backoff.
@@ -643,6 +644,7 @@ t.test('both daemons run from the example configs and stop on SIGTERM within Tim
     '--scheduler', `127.0.0.1:${grpcPort}`,
     '--metrics-listen', `127.0.0.1:${agentMetricsPort}`,
     '--node-name', 'deploy-smoke',
+    '--set', 'scheduler.insecure=true',
     '--set', `runner.stateDir=${path.join(dir, 'agent-state')}`,
     '--set', 'reconnect.initialDelayMs=100',
     '--set', 'collectors.nvidia.enabled=false',

@@ -140,8 +140,17 @@ export interface SchedulerOptions {
   grpcPort?: number;
   lostAfterMs?: number;
   reportIntervalMs?: number;
+  /**
+   * true: the caller's extraArgs set up TLS and auth. Otherwise the scheduler serves plaintext
+   * (grpc.insecure) and a call with no credential acts as an admin (auth.anonymousRole), for the
+   * tests that are not about identity.
+   */
+  secure?: boolean;
   extraArgs?: string[];
 }
+
+/** The plaintext, anonymous-admin set-up of tests that are not about identity. */
+export const INSECURE_SCHEDULER_ARGS: readonly string[] = ['--set', 'grpc.insecure=true', '--set', 'auth.anonymousRole=admin'];
 
 export async function startScheduler(t: Test, opts: SchedulerOptions = {}): Promise<Scheduler> {
   const entry = requireBuilt();
@@ -155,6 +164,7 @@ export async function startScheduler(t: Test, opts: SchedulerOptions = {}): Prom
     '--lost-after-ms', String(opts.lostAfterMs ?? 1500),
     '--report-interval-ms', String(opts.reportIntervalMs ?? 250),
     ...(opts.natsUrl ? ['--nats-url', opts.natsUrl] : ['--set', 'nats.enabled=false']),
+    ...(opts.secure ? [] : INSECURE_SCHEDULER_ARGS),
     ...(opts.extraArgs ?? []),
   ];
   const child = track(startChild('scheduler', process.execPath, args, { env: { ...process.env, GANTRY_LOG_FORMAT: 'json' } }));
@@ -171,6 +181,8 @@ export interface AgentOptions {
   capture?: string;
   topo?: string;
   topology?: Record<string, string>;
+  /** true: the caller's extraArgs set up TLS (scheduler.tls); otherwise the agent dials plaintext (scheduler.insecure). */
+  secure?: boolean;
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
 }
@@ -203,6 +215,7 @@ export async function startAgent(t: Test, name: string, scheduler: string, opts:
     '--set', 'reconnect.initialDelayMs=100',
     '--set', 'reconnect.maxDelayMs=500',
     ...Object.entries(opts.topology ?? {}).flatMap(([k, v]) => ['--set', `topology.${k}=${v}`]),
+    ...(opts.secure ? [] : ['--set', 'scheduler.insecure=true']),
     ...(opts.extraArgs ?? []),
   ];
   const env = {

@@ -6,13 +6,15 @@ t.test('agent registers over TLS', async (t) => {
   const c = makeTestCerts(t);
 
   const sched = await startScheduler(t, {
-    extraArgs: ['--set', 'grpc.tls.enabled=true', '--set', `grpc.tls.certFile=${c.cert}`, '--set', `grpc.tls.keyFile=${c.key}`],
+    secure: true,
+    extraArgs: ['--set', `grpc.tls.certFile=${c.cert}`, '--set', `grpc.tls.keyFile=${c.key}`, '--set', 'auth.anonymousRole=admin'],
   });
   // A plaintext agent cannot register...
   await startAgent(t, 'plain-node', sched.address);
   // ...a TLS agent that trusts the CA can.
   await startAgent(t, 'tls-node', sched.address, {
-    extraArgs: ['--set', 'scheduler.tls.enabled=true', '--set', `scheduler.tls.caFile=${c.ca}`],
+    secure: true,
+    extraArgs: ['--set', `scheduler.tls.caFile=${c.ca}`],
   });
   const line = await sched.child.waitForLog('node registered', 15_000);
   t.equal(line.node, 'tls-node', 'the TLS agent registered');

@@ -72,12 +72,12 @@ t.test('readConfigFile names the key', async (t) => {
 });
 
 t.test('the scheduler, the agent and NATS report a missing file under their own key', async (t) => {
-  const tls = { enabled: true, caFile: missing, certFile: cert, keyFile: key, requireClientCert: false, serverName: '' };
-  t.equal(configErrorOf(() => serverCredentials(tls, 'grpc.tls'))?.key, 'grpc.tls.caFile');
-  t.equal(configErrorOf(() => channelCredentials(tls, 'scheduler.tls'))?.key, 'scheduler.tls.caFile');
+  const tls = { caFile: missing, certFile: cert, keyFile: key, requireClientCert: false };
+  t.equal(configErrorOf(() => serverCredentials(false, tls, 'grpc.tls'))?.key, 'grpc.tls.caFile');
+  t.equal(configErrorOf(() => channelCredentials(false, { caFile: missing, certFile: cert, keyFile: key, serverName: '' }, 'scheduler.tls'))?.key, 'scheduler.tls.caFile');
   const nats = z.strictObject(natsClientShape).parse({ tls: { caFile: missing } });
   t.equal(configErrorOf(() => natsConnectionOptions(nats, 'test'))?.key, 'nats.tls.caFile');
-  const noKey = configErrorOf(() => serverCredentials({ ...tls, caFile: ca, keyFile: '' }, 'grpc.tls'));
+  const noKey = configErrorOf(() => serverCredentials(false, { ...tls, caFile: ca, keyFile: '' }, 'grpc.tls'));
   t.equal(noKey?.key, 'grpc.tls.keyFile', 'the server still requires a key before reading anything');
-  t.match(noKey?.message, /is required when TLS is enabled/);
+  t.match(noKey?.message, /is required unless grpc.insecure is true/);
 });

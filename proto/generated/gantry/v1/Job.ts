@@ -21,6 +21,8 @@ export interface Job {
   'specJson'?: (string);
   'owner'?: (string);
   'masterPort'?: (number);
+  'submittedBy'?: (string);
+  'runAs'?: (string);
 }
 
 export interface Job__Output {
@@ -41,4 +43,6 @@ export interface Job__Output {
   'specJson': (string);
   'owner': (string);
   'masterPort': (number);
+  'submittedBy': (string);
+  'runAs': (string);
 }

@@ -22,6 +22,9 @@ export interface Node {
   'lastSeenUnixMs'?: (number | string | Long);
   'reportsReceived'?: (number | string | Long);
   'drainDeadlineUnixMs'?: (number | string | Long);
+  'awaitingApproval'?: (boolean);
+  'allowedUsers'?: (string)[];
+  'allowRoot'?: (boolean);
 }
 
 export interface Node__Output {
@@ -39,4 +42,7 @@ export interface Node__Output {
   'lastSeenUnixMs': (number);
   'reportsReceived': (number);
   'drainDeadlineUnixMs': (number);
+  'awaitingApproval': (boolean);
+  'allowedUsers': (string)[];
+  'allowRoot': (boolean);
 }

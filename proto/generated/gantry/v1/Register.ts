@@ -14,6 +14,8 @@ export interface Register {
   'verdicts'?: (_gantry_v1_HealthVerdict)[];
   'tasks'?: (_gantry_v1_TaskStatus)[];
   'latency'?: (_gantry_v1_LatencyEndpoint | null);
+  'allowedUsers'?: (string)[];
+  'allowRoot'?: (boolean);
 }
 
 export interface Register__Output {
@@ -25,4 +27,6 @@ export interface Register__Output {
   'verdicts': (_gantry_v1_HealthVerdict__Output)[];
   'tasks': (_gantry_v1_TaskStatus__Output)[];
   'latency': (_gantry_v1_LatencyEndpoint__Output | null);
+  'allowedUsers': (string)[];
+  'allowRoot': (boolean);
 }

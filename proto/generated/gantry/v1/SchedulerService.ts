@@ -4,6 +4,7 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { CancelJobRequest as _gantry_v1_CancelJobRequest, CancelJobRequest__Output as _gantry_v1_CancelJobRequest__Output } from '../../gantry/v1/CancelJobRequest';
 import type { ClusterTopology as _gantry_v1_ClusterTopology, ClusterTopology__Output as _gantry_v1_ClusterTopology__Output } from '../../gantry/v1/ClusterTopology';
+import type { DeleteNodeResponse as _gantry_v1_DeleteNodeResponse, DeleteNodeResponse__Output as _gantry_v1_DeleteNodeResponse__Output } from '../../gantry/v1/DeleteNodeResponse';
 import type { ExplainJobResponse as _gantry_v1_ExplainJobResponse, ExplainJobResponse__Output as _gantry_v1_ExplainJobResponse__Output } from '../../gantry/v1/ExplainJobResponse';
 import type { GetJobRequest as _gantry_v1_GetJobRequest, GetJobRequest__Output as _gantry_v1_GetJobRequest__Output } from '../../gantry/v1/GetJobRequest';
 import type { GetNodeRequest as _gantry_v1_GetNodeRequest, GetNodeRequest__Output as _gantry_v1_GetNodeRequest__Output } from '../../gantry/v1/GetNodeRequest';
@@ -20,8 +21,19 @@ import type { ReadLogsResponse as _gantry_v1_ReadLogsResponse, ReadLogsResponse_
 import type { SubmitJobRequest as _gantry_v1_SubmitJobRequest, SubmitJobRequest__Output as _gantry_v1_SubmitJobRequest__Output } from '../../gantry/v1/SubmitJobRequest';
 import type { WatchEventsRequest as _gantry_v1_WatchEventsRequest, WatchEventsRequest__Output as _gantry_v1_WatchEventsRequest__Output } from '../../gantry/v1/WatchEventsRequest';
 import type { WatchEventsResponse as _gantry_v1_WatchEventsResponse, WatchEventsResponse__Output as _gantry_v1_WatchEventsResponse__Output } from '../../gantry/v1/WatchEventsResponse';
+import type { WhoAmIRequest as _gantry_v1_WhoAmIRequest, WhoAmIRequest__Output as _gantry_v1_WhoAmIRequest__Output } from '../../gantry/v1/WhoAmIRequest';
+import type { WhoAmIResponse as _gantry_v1_WhoAmIResponse, WhoAmIResponse__Output as _gantry_v1_WhoAmIResponse__Output } from '../../gantry/v1/WhoAmIResponse';
 
 export interface SchedulerServiceClient extends grpc.Client {
+  ApproveNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  ApproveNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  ApproveNode(argument: _gantry_v1_NodeActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  ApproveNode(argument: _gantry_v1_NodeActionRequest, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  approveNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  approveNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  approveNode(argument: _gantry_v1_NodeActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  approveNode(argument: _gantry_v1_NodeActionRequest, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  
   CancelJob(argument: _gantry_v1_CancelJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
   CancelJob(argument: _gantry_v1_CancelJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
   CancelJob(argument: _gantry_v1_CancelJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
@@ -39,6 +51,15 @@ export interface SchedulerServiceClient extends grpc.Client {
   cordonNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
   cordonNode(argument: _gantry_v1_NodeActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
   cordonNode(argument: _gantry_v1_NodeActionRequest, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
+  
+  DeleteNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_DeleteNodeResponse__Output>): grpc.ClientUnaryCall;
+  DeleteNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_DeleteNodeResponse__Output>): grpc.ClientUnaryCall;
+  DeleteNode(argument: _gantry_v1_NodeActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_DeleteNodeResponse__Output>): grpc.ClientUnaryCall;
+  DeleteNode(argument: _gantry_v1_NodeActionRequest, callback: grpc.requestCallback<_gantry_v1_DeleteNodeResponse__Output>): grpc.ClientUnaryCall;
+  deleteNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_DeleteNodeResponse__Output>): grpc.ClientUnaryCall;
+  deleteNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_DeleteNodeResponse__Output>): grpc.ClientUnaryCall;
+  deleteNode(argument: _gantry_v1_NodeActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_DeleteNodeResponse__Output>): grpc.ClientUnaryCall;
+  deleteNode(argument: _gantry_v1_NodeActionRequest, callback: grpc.requestCallback<_gantry_v1_DeleteNodeResponse__Output>): grpc.ClientUnaryCall;
   
   DrainNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
   DrainNode(argument: _gantry_v1_NodeActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Node__Output>): grpc.ClientUnaryCall;
@@ -135,12 +156,25 @@ export interface SchedulerServiceClient extends grpc.Client {
   watchEvents(argument: _gantry_v1_WatchEventsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_gantry_v1_WatchEventsResponse__Output>;
   watchEvents(argument: _gantry_v1_WatchEventsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_gantry_v1_WatchEventsResponse__Output>;
   
+  WhoAmI(argument: _gantry_v1_WhoAmIRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_WhoAmIResponse__Output>): grpc.ClientUnaryCall;
+  WhoAmI(argument: _gantry_v1_WhoAmIRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_WhoAmIResponse__Output>): grpc.ClientUnaryCall;
+  WhoAmI(argument: _gantry_v1_WhoAmIRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_WhoAmIResponse__Output>): grpc.ClientUnaryCall;
+  WhoAmI(argument: _gantry_v1_WhoAmIRequest, callback: grpc.requestCallback<_gantry_v1_WhoAmIResponse__Output>): grpc.ClientUnaryCall;
+  whoAmI(argument: _gantry_v1_WhoAmIRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_WhoAmIResponse__Output>): grpc.ClientUnaryCall;
+  whoAmI(argument: _gantry_v1_WhoAmIRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_WhoAmIResponse__Output>): grpc.ClientUnaryCall;
+  whoAmI(argument: _gantry_v1_WhoAmIRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_WhoAmIResponse__Output>): grpc.ClientUnaryCall;
+  whoAmI(argument: _gantry_v1_WhoAmIRequest, callback: grpc.requestCallback<_gantry_v1_WhoAmIResponse__Output>): grpc.ClientUnaryCall;
+  
 }
 
 export interface SchedulerServiceHandlers extends grpc.UntypedServiceImplementation {
+  ApproveNode: grpc.handleUnaryCall<_gantry_v1_NodeActionRequest__Output, _gantry_v1_Node>;
+  
   CancelJob: grpc.handleUnaryCall<_gantry_v1_CancelJobRequest__Output, _gantry_v1_Job>;
   
   CordonNode: grpc.handleUnaryCall<_gantry_v1_NodeActionRequest__Output, _gantry_v1_Node>;
+  
+  DeleteNode: grpc.handleUnaryCall<_gantry_v1_NodeActionRequest__Output, _gantry_v1_DeleteNodeResponse>;
   
   DrainNode: grpc.handleUnaryCall<_gantry_v1_NodeActionRequest__Output, _gantry_v1_Node>;
   
@@ -164,11 +198,15 @@ export interface SchedulerServiceHandlers extends grpc.UntypedServiceImplementat
   
   WatchEvents: grpc.handleServerStreamingCall<_gantry_v1_WatchEventsRequest__Output, _gantry_v1_WatchEventsResponse>;
   
+  WhoAmI: grpc.handleUnaryCall<_gantry_v1_WhoAmIRequest__Output, _gantry_v1_WhoAmIResponse>;
+  
 }
 
 export interface SchedulerServiceDefinition extends grpc.ServiceDefinition {
+  ApproveNode: MethodDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_Node, _gantry_v1_NodeActionRequest__Output, _gantry_v1_Node__Output>
   CancelJob: MethodDefinition<_gantry_v1_CancelJobRequest, _gantry_v1_Job, _gantry_v1_CancelJobRequest__Output, _gantry_v1_Job__Output>
   CordonNode: MethodDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_Node, _gantry_v1_NodeActionRequest__Output, _gantry_v1_Node__Output>
+  DeleteNode: MethodDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_DeleteNodeResponse, _gantry_v1_NodeActionRequest__Output, _gantry_v1_DeleteNodeResponse__Output>
   DrainNode: MethodDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_Node, _gantry_v1_NodeActionRequest__Output, _gantry_v1_Node__Output>
   ExplainJob: MethodDefinition<_gantry_v1_GetJobRequest, _gantry_v1_ExplainJobResponse, _gantry_v1_GetJobRequest__Output, _gantry_v1_ExplainJobResponse__Output>
   GetJob: MethodDefinition<_gantry_v1_GetJobRequest, _gantry_v1_Job, _gantry_v1_GetJobRequest__Output, _gantry_v1_Job__Output>
@@ -180,4 +218,5 @@ export interface SchedulerServiceDefinition extends grpc.ServiceDefinition {
   SubmitJob: MethodDefinition<_gantry_v1_SubmitJobRequest, _gantry_v1_Job, _gantry_v1_SubmitJobRequest__Output, _gantry_v1_Job__Output>
   UncordonNode: MethodDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_Node, _gantry_v1_NodeActionRequest__Output, _gantry_v1_Node__Output>
   WatchEvents: MethodDefinition<_gantry_v1_WatchEventsRequest, _gantry_v1_WatchEventsResponse, _gantry_v1_WatchEventsRequest__Output, _gantry_v1_WatchEventsResponse__Output>
+  WhoAmI: MethodDefinition<_gantry_v1_WhoAmIRequest, _gantry_v1_WhoAmIResponse, _gantry_v1_WhoAmIRequest__Output, _gantry_v1_WhoAmIResponse__Output>
 }

@@ -14,6 +14,7 @@ export interface TaskStatus {
   'finishedUnixMs'?: (number | string | Long);
   'message'?: (string);
   'checkpointUnixMs'?: (number | string | Long);
+  'refusal'?: (string);
 }
 
 export interface TaskStatus__Output {
@@ -27,4 +28,5 @@ export interface TaskStatus__Output {
   'finishedUnixMs': (number);
   'message': (string);
   'checkpointUnixMs': (number);
+  'refusal': (string);
 }

@@ -1,0 +1,17 @@
+export { authConfigSchema, compileAuthPolicy } from './config.js';
+export type { AuthConfig } from './config.js';
+export {
+  ANONYMOUS,
+  PERMISSIONS,
+  ROLES,
+  ROLE_PERMISSIONS,
+  authorize,
+  authorizeJob,
+  authorizeSubmit,
+  permissionsOf,
+  resolveRunAs,
+  rolesOf,
+  runAsAccounts,
+  seesAllJobs,
+} from './policy.js';
+export type { AuthMethod, AuthPolicy, Decision, Identity, IdentityKind, JobVerb, Permission, Role, RoleBinding, RunAsDecision } from './policy.js';
