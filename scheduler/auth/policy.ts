@@ -177,6 +177,9 @@ export type RunAsDecision = { allowed: true; account: string } | { allowed: fals
 export function resolveRunAs(caller: Identity, owner: Identity, policy: AuthPolicy, requested: string | undefined): RunAsDecision {
   const accounts = runAsAccounts(owner, policy);
   const any = permissionsOf(caller, policy).has('runAs.any');
+  // A plaintext development server's anonymous caller: no account is known, so a spec without
+  // runAs keeps the old meaning, the agent's own account ('': the agent checks it like any other).
+  if (owner.kind === 'anonymous' && requested === undefined) return { allowed: true, account: '' };
   const account = requested ?? accounts[0];
   if (account === undefined) return { allowed: false, permission: 'runAs.any', reason: `no Unix account is mapped to ${who(owner)} (auth.runAs), and the spec names none` };
   if (account === 'root' || account === '0') {

@@ -58,7 +58,35 @@ export type DomainEvent = EventBase & {
   siblingsP99Ms: number;
 };
 
-export type GantryEvent = NodeEvent | JobEvent | DomainEvent;
+/** Who acted, as the scheduler verified it (never a request field). */
+export interface Actor {
+  /** The user or node name from the certificate or token; 'anonymous' on a plaintext server. */
+  name: string;
+  kind: 'user' | 'node' | 'anonymous';
+  via: 'certificate' | 'token' | 'none';
+}
+
+/**
+ * An audit record: every state change made through the API, every refusal (PERMISSION_DENIED,
+ * UNAUTHENTICATED) and every node join or impersonation attempt. `action` is the RPC or agent
+ * protocol step (`SubmitJob`, `CancelJob`, `CordonNode`, `Connect`, `NodeJoined`...), `target`
+ * what it acted on (a job id, a node name; '' for none).
+ */
+export type AuditEvent = EventBase & {
+  kind: 'audit';
+  type: 'allowed' | 'denied' | 'unauthenticated' | 'failed';
+  actor: Actor;
+  action: string;
+  target: string;
+  /** The permission checked (denied: the one missing); '' when none applies. */
+  permission: string;
+  /** The outcome in words: the denial's reason, the error's message, or what changed. */
+  message: string;
+  /** The caller's address (ip:port). */
+  peer: string;
+};
+
+export type GantryEvent = NodeEvent | JobEvent | DomainEvent | AuditEvent;
 
 /** Percent-encodes everything but [A-Za-z0-9_-] so a name is exactly one NATS subject token. */
 export function subjectToken(name: string): string {
@@ -87,6 +115,10 @@ export function domainEventSubject(level: string, domain: string): string {
   return `gantry.events.domain.${subjectToken(level)}.${subjectToken(domain)}`;
 }
 
+export function auditEventSubject(action: string): string {
+  return `gantry.events.audit.${subjectToken(action)}`;
+}
+
 /** Where an agent publishes its east-west latency windows (core NATS, not JetStream). */
 export function latencyTelemetrySubject(node: string): string {
   return `gantry.telemetry.latency.${subjectToken(node)}`;
@@ -102,5 +134,7 @@ export function eventSubject(e: GantryEvent): string {
       return jobEventSubject(e.job);
     case 'domain':
       return domainEventSubject(e.level, e.domain);
+    case 'audit':
+      return auditEventSubject(e.action);
   }
 }
