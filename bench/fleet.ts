@@ -21,6 +21,9 @@ export interface FleetAgentPlan {
   stateDir: string;
   nvidiaSmi: string;
   topology: Record<string, string>;
+  /** mTLS: this node's certificate and key (the plan's caFile verifies the scheduler). */
+  certFile?: string;
+  keyFile?: string;
 }
 
 export interface FleetPlan {
@@ -28,6 +31,8 @@ export interface FleetPlan {
   agents: FleetAgentPlan[];
   /** Agents started at once. */
   startConcurrency: number;
+  /** mTLS to the scheduler (each agent's certFile/keyFile); absent: plaintext. */
+  caFile?: string;
 }
 
 async function main(): Promise<void> {
@@ -39,7 +44,9 @@ async function main(): Promise<void> {
       agentConfigSchema.parse({
         nodeName: a.name,
         address: '127.0.0.1',
-        scheduler: { address: plan.scheduler },
+        scheduler: plan.caFile
+          ? { address: plan.scheduler, tls: { caFile: plan.caFile, certFile: a.certFile, keyFile: a.keyFile, serverName: 'localhost' } }
+          : { address: plan.scheduler, insecure: true },
         metrics: { listen: '127.0.0.1:0' },
         // One probe at start; the benchmark is about jobs, not probes.
         collectIntervalMs: 3_600_000,

@@ -11,6 +11,7 @@ import { packageRoot, processesMentioning } from '../shared/procs/index.js';
 import type { ListNodesResponse__Output } from '../shared/proto/index.js';
 import { agentConfigSchema } from '../agent/config.js';
 import type { FleetPlan } from './fleet.js';
+import { nodeCertFile, nodeKeyFile, writeNodeCerts, type BenchPki } from './bench-pki.js';
 import { call, H100_TOPO, H100_XML, sleep, uuidFor, type Sched } from './parts.js';
 import { procStat } from './suite.js';
 
@@ -78,7 +79,7 @@ export interface Fleet {
  * nvidia-smi that prints its personalised capture (the real collector spawns and parses it).
  * topologyOf gives agent i its topology labels (default: leaves of 32 nodes under spines of 256).
  */
-export async function startFleet(root: string, scheduler: string, count: number, prefix: string, log: (l: string) => void, stateRoot = root, topologyOf: (i: number) => Record<string, string> = (i) => ({ leaf: `leaf-${Math.floor(i / 32)}`, spine: `spine-${Math.floor(i / 256)}` })): Promise<Fleet> {
+export async function startFleet(root: string, scheduler: string, count: number, prefix: string, log: (l: string) => void, stateRoot = root, topologyOf: (i: number) => Record<string, string> = (i) => ({ leaf: `leaf-${Math.floor(i / 32)}`, spine: `spine-${Math.floor(i / 256)}` }), pki?: BenchPki): Promise<Fleet> {
   const xml = readFileSync(H100_XML, 'utf8');
   const names: string[] = [];
   const stateDirOf = new Map<string, string>();
@@ -99,8 +100,10 @@ export async function startFleet(root: string, scheduler: string, count: number,
     stateDirOf.set(name, stateDir);
     names.push(name);
     const f = Math.floor(i / PER_FLEET);
-    plans[f] ??= { scheduler, agents: [], startConcurrency: 16 };
-    plans[f]!.agents.push({ name, stateDir, nvidiaSmi: smi, topology: topologyOf(i) });
+    plans[f] ??= { scheduler, agents: [], startConcurrency: 16, ...(pki ? { caFile: pki.caFile } : {}) };
+    // With mTLS each agent proves its node with its own node certificate.
+    if (pki) await writeNodeCerts(pki, [name], dir);
+    plans[f]!.agents.push({ name, stateDir, nvidiaSmi: smi, topology: topologyOf(i), ...(pki ? { certFile: nodeCertFile(dir, name), keyFile: nodeKeyFile(dir, name) } : {}) });
   }
   const children: ChildProcess[] = [];
   const startupMs: number[] = [];

@@ -29,6 +29,7 @@ import { runGang, waitWarmPools, type GangResult } from './jobs-gang.js';
 import { LEAN_NODE_FLAGS, spawnSupervisors } from './jobs-light.js';
 import { prefill, timeRestart } from './jobs-restart.js';
 import { submitRate } from './jobs-submit.js';
+import { makeBenchPki, mtlsRuns, parseMtls, type MtlsMode } from './bench-pki.js';
 
 export interface JobsParams {
   /** Gang sizes (ranks = simulated agents used), ascending. */
@@ -40,6 +41,8 @@ export interface JobsParams {
   lightN: number;
   /** Where the gang's agents keep their state (task dirs), when not under the benchmark's temporary dir: --agent-state DIR. */
   agentState: string | undefined;
+  /** The gang over plaintext, mTLS (node certificates, an admin client certificate), or both: --mtls off|on|both. */
+  mtls: MtlsMode;
 }
 
 export function jobsParams(opts: BenchOptions): JobsParams {
@@ -53,6 +56,7 @@ export function jobsParams(opts: BenchOptions): JobsParams {
     clients: num(p.clients, 16),
     lightN: num(p['light-n'], opts.quick ? 64 : 256),
     agentState: p['agent-state'] || undefined,
+    mtls: parseMtls(p.mtls),
   };
 }
 
@@ -81,19 +85,23 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
       if (stateFs === 'ext4, no journal') {
         opts.log(`  note: the agents' task dirs are on an ext4 without a journal (${stateRoot}): there, creating files within minutes of deleting many (an earlier run's) is slow, and repeated runs slow down; --agent-state DIR puts them elsewhere`);
       }
-      const results: GangResult[] = [];
-      if (agents > 0) {
-        const s = await startScheduler(path.join(root, 'sched-gang'));
+      const results: Array<GangResult & { mtls: boolean }> = [];
+      details.fleetStartup = [];
+      // Plaintext, mTLS, or both (--mtls): each on its own scheduler and fleet, the same gangs.
+      for (const mtls of agents > 0 ? mtlsRuns(params.mtls) : []) {
+        const tag = mtls ? 'mtls' : 'plain';
+        const pki = mtls ? await makeBenchPki(root, 'pki-gang') : undefined;
+        const s = await startScheduler(path.join(root, `sched-gang-${tag}`), { ...(pki ? { pki } : {}) });
         let fleet: Fleet | undefined;
         try {
           const t0 = Date.now();
-          fleet = await startFleet(root, s.address, agents, 'sim', opts.log, stateRoot);
+          fleet = await startFleet(root, s.address, agents, `sim${mtls ? 't' : ''}`, opts.log, stateRoot, undefined, pki);
           await waitNodesReady(s, agents, 120_000);
-          details.fleetStartup = { agents, processes: fleet.children.length, perProcess: PER_FLEET, msToAllRegistered: Date.now() - t0, perFleetMs: fleet.startupMs };
+          (details.fleetStartup as unknown[]).push({ mtls, agents, processes: fleet.children.length, perProcess: PER_FLEET, msToAllRegistered: Date.now() - t0, perFleetMs: fleet.startupMs });
           for (const g of gangs) {
             // Warm pools full (Node supervisors) and the machine quiet again before each gang.
             await waitWarmPools(marker, fleet, agents * WARM_PER_AGENT, opts.log);
-            results.push(await runGang(s, fleet, marker, g, opts.log));
+            results.push({ ...(await runGang(s, fleet, marker, g, opts.log)), mtls });
           }
         } finally {
           await fleet?.stop();
@@ -101,8 +109,9 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
         }
       }
       for (const r of results) {
+        const over = r.mtls ? ' over mTLS' : '';
         rows.push({
-          scenario: `(gang) ${r.ranks} ranks × 8 GPUs on ${r.ranks} agents (${Math.ceil(agents / PER_FLEET)} fleet processes; agent state on ${stateFs})`,
+          scenario: `(gang) ${r.ranks} ranks × 8 GPUs on ${r.ranks} agents (${Math.ceil(agents / PER_FLEET)} fleet processes; agent state on ${stateFs})${over}`,
           metric: 'submit → all ranks running',
           value: r.submitToRunningMs,
           unit: 'ms',
@@ -112,7 +121,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
         });
         const ph = r.phases;
         rows.push({
-          scenario: `(gang) ${r.ranks} ranks: phases`,
+          scenario: `(gang) ${r.ranks} ranks${over}: phases`,
           metric: `placed / last StartTask in / last supervisor spawned or handed (of ${r.ranks}: ${ph['ranks started by a native supervisor']} native, ${ph['ranks started by a warm supervisor']} warm Node) / last rank started / scheduler saw all`,
           value: [
             ph['submit → placed and committed'],
@@ -125,12 +134,12 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
         });
         const c = r.cpuMs;
         rows.push({
-          scenario: `(gang) ${r.ranks} ranks: CPU, submit → all running`,
+          scenario: `(gang) ${r.ranks} ranks${over}: CPU, submit → all running`,
           metric: 'scheduler / agents (fleet processes) / rank supervisors / native launchers / rank processes (per process, in 10 ms ticks: short-lived ones read 0); per rank, all; whole machine (per rank); whole machine less scheduler and fleet; CPU time the host took (steal)',
           value: `${c['scheduler CPU']} / ${c['fleet processes CPU (agents)']} / ${c['rank supervisors CPU']} / ${c['native launchers CPU']} / ${c['rank processes CPU']}; ${c['CPU per rank, all']}; ${c['whole machine CPU']} (${c['whole machine CPU per rank']}); ${c['whole machine less scheduler and fleet']}; steal ${c['stolen by the host (steal)']}`,
           unit: 'ms',
         });
-        rows.push({ scenario: `(gang) ${r.ranks} ranks: memory`, metric: 'rank supervisors PSS (count) / idle warm supervisors PSS (count) / fleet PSS / scheduler PSS', value: `${r.supervisorMemory.pssMiB} (${r.supervisorMemory.processes}) / ${r.warmPoolMemory.pssMiB} (${r.warmPoolMemory.processes}) / ${r.fleetMemory.pssMiB} / ${r.schedulerMemory.pssMiB}`, unit: 'MiB' });
+        rows.push({ scenario: `(gang) ${r.ranks} ranks${over}: memory`, metric: 'rank supervisors PSS (count) / idle warm supervisors PSS (count) / fleet PSS / scheduler PSS', value: `${r.supervisorMemory.pssMiB} (${r.supervisorMemory.processes}) / ${r.warmPoolMemory.pssMiB} (${r.warmPoolMemory.processes}) / ${r.fleetMemory.pssMiB} / ${r.schedulerMemory.pssMiB}`, unit: 'MiB' });
       }
       details.gang = { method: 'one rank per agent (8 GPUs per rank), rank command "sleep 120", cancelled after; times are wall clock on one machine (submit in the benchmark, placed from the scheduler log, per-rank times from the runner task records spec.json createdMs, launch.json launchedMs, status.json startedMs, all-running from the job startedMs)', results, skipped };
     }

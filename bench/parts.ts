@@ -8,7 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, gantryEntry, packageRoot, startChild, type Child } from '../shared/procs/index.js';
 import { schedulerClient, unaryCall } from '../shared/cli/client.js';
+import { loadGantryProto } from '../shared/proto/index.js';
+import type * as grpc from '@grpc/grpc-js';
 import type { SchedulerServiceClient } from '../shared/proto/index.js';
+import { adminCredentials, schedulerTlsArgs, type BenchPki } from './bench-pki.js';
 
 const ROOT = packageRoot();
 /** An 8 × H100 node's `nvidia-smi -q -x` and `nvidia-smi topo -m`. */
@@ -55,7 +58,7 @@ export interface Sched {
  * it logged "scheduler running" (that log line is runningLog: its metricsPort, jobsLoaded...).
  * `extra` flags come last, so `--set` there overrides the defaults here.
  */
-export async function startScheduler(dataDir: string, opts: { extra?: string[]; waitMs?: number } = {}): Promise<Sched & { runningLog: Record<string, unknown> }> {
+export async function startScheduler(dataDir: string, opts: { extra?: string[]; waitMs?: number; pki?: BenchPki } = {}): Promise<Sched & { runningLog: Record<string, unknown> }> {
   const port = await freePort();
   const args = [
     // e.g. GANTRY_BENCH_SCHEDULER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the scheduler
@@ -67,16 +70,16 @@ export async function startScheduler(dataDir: string, opts: { extra?: string[]; 
     '--lost-after-ms', '120000',
     '--report-interval-ms', '60000',
     '--set', 'nats.enabled=false',
-    // Plaintext and anonymous-admin unless `extra` sets up TLS (the mTLS figures pass their own).
-    '--set', 'grpc.insecure=true',
-    '--set', 'auth.anonymousRole=admin',
+    // mTLS with `pki` (the benchmark's client is an admin by its certificate); else plaintext, and
+    // a call without credentials acts as an admin.
+    ...(opts.pki ? schedulerTlsArgs(opts.pki) : ['--set', 'grpc.insecure=true', '--set', 'auth.anonymousRole=admin']),
     ...(opts.extra ?? []),
   ];
   const spawnedAt = Date.now();
   const child = startChild('scheduler', process.execPath, args, { env: { ...process.env, GANTRY_LOG_FORMAT: 'json', GANTRY_LOG_LEVEL: 'info' } });
   const runningLog = await child.waitForLog('scheduler running', opts.waitMs ?? 60_000);
   const address = `127.0.0.1:${port}`;
-  const client = schedulerClient(address);
+  const client = opts.pki ? schedulerClientWith(address, adminCredentials(opts.pki)) : schedulerClient(address);
   return {
     child,
     address,
@@ -88,6 +91,10 @@ export async function startScheduler(dataDir: string, opts: { extra?: string[]; 
       await child.stop(10_000);
     },
   };
+}
+
+function schedulerClientWith(address: string, creds: grpc.ChannelCredentials): SchedulerServiceClient {
+  return new (loadGantryProto().proto.gantry.v1.SchedulerService)(address, creds);
 }
 
 /** One unary call of the scheduler's gRPC API. */

@@ -21,6 +21,7 @@ import { emptyInventory } from '../shared/domain/index.js';
 import { loadGantryProto, type AgentMessage, type SchedulerMessage__Output } from '../shared/proto/index.js';
 import { inventoryToPb } from '../shared/wire/index.js';
 import { H100_TOPO, H100_XML, uuidFor } from './parts.js';
+import { issueCert, loadCa } from '../shared/pki/index.js';
 
 export interface LoadPlan {
   /** The scheduler's gRPC address, host:port. */
@@ -32,6 +33,8 @@ export interface LoadPlan {
   intervalMs: number;
   /** Connections being set up (connect, Register, wait for Registered) at once. */
   connectConcurrency: number;
+  /** mTLS: the CA (certificate and key); each agent gets its own node certificate from it before connecting. */
+  tls?: { caFile: string; caKeyFile: string };
 }
 
 /**
@@ -91,9 +94,10 @@ async function main(): Promise<void> {
     busyKinds: () => [],
   };
   const probe = await createNvidiaCollector({ runner, nvlinkStatus: false }).probe();
+  const nodeName = (i: number): string => `${plan.prefix}-${String(i).padStart(5, '0')}`;
   /** The node's Register, as the agent's NodeProber and Reporter build it (host and HCA collectors off, as in bench/fleet.ts). */
   const registerFrame = (i: number): Buffer => {
-    const name = `${plan.prefix}-${String(i).padStart(5, '0')}`;
+    const name = nodeName(i);
     const inv = emptyInventory(name);
     inv.firmware = probe.firmware;
     inv.gpus = probe.gpus.map((g, k) => ({ ...g, uuid: uuidFor(name, k) }));
@@ -105,6 +109,21 @@ async function main(): Promise<void> {
     return frame(serialize({ register: { nodeName: name, agentVersion: 'bench-report-load', address: '127.0.0.1', inventory: inventoryToPb(inv), labels: {}, verdicts: [], tasks: [] } }));
   };
 
+  // mTLS: every agent's node certificate, made before any connection (not part of the timings).
+  const tlsOf = new Map<number, { ca: Buffer; cert: string; key: string }>();
+  let certMs = 0;
+  if (plan.tls) {
+    const c0 = performance.now();
+    const ca = await loadCa(readFileSync(plan.tls.caFile, 'utf8'), readFileSync(plan.tls.caKeyFile, 'utf8'));
+    const caPem = readFileSync(plan.tls.caFile);
+    for (let i = plan.from; i < plan.to; i++) {
+      const c = await issueCert(ca, { kind: 'node', node: nodeName(i) });
+      tlsOf.set(i, { ca: caPem, cert: c.cert, key: c.key });
+    }
+    certMs = Math.round(performance.now() - c0);
+  }
+  const t1 = performance.now();
+
   const stats = newStats();
   const agents: Agent[] = [];
   const slots: Agent[][] = Array.from({ length: SLOTS }, () => []);
@@ -112,7 +131,8 @@ async function main(): Promise<void> {
   /** Connects one agent and resolves once its Registered came back (or the stream failed). */
   const open = (a: Agent): Promise<void> =>
     new Promise((resolve) => {
-      const session = http2.connect(`http://${plan.address}`);
+      const tls = tlsOf.get(a.index);
+      const session = tls ? http2.connect(`https://${plan.address}`, { ca: tls.ca, cert: tls.cert, key: tls.key, servername: 'localhost' }) : http2.connect(`http://${plan.address}`);
       const stream = session.request({ ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers' }, { endStream: false });
       Object.assign(a, { session, stream });
       let head: Buffer | undefined = Buffer.alloc(0);
@@ -194,7 +214,8 @@ async function main(): Promise<void> {
     while (next < agents.length) await open(agents[next++]!);
   };
   await Promise.all(Array.from({ length: Math.max(1, plan.connectConcurrency) }, worker));
-  process.stdout.write(`${JSON.stringify({ ready: stats.registered, failed: stats.failed, ms: Math.round(performance.now() - t0) })}\n`);
+  // ms: connecting and registering (certMs, making the node certificates, came before it).
+  process.stdout.write(`${JSON.stringify({ ready: stats.registered, failed: stats.failed, ms: Math.round(performance.now() - t1), setupMs: Math.round(t1 - t0), certMs })}\n`);
 }
 
 main().catch((e: unknown) => {

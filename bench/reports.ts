@@ -24,6 +24,7 @@ import { packageRoot, stopProcessesMentioning } from '../shared/procs/index.js';
 import type { ListNodesResponse__Output } from '../shared/proto/index.js';
 import type { LoadPlan, LoadStats } from './report-load.js';
 import { call, memAvailableBytes, memoryOf, round, sleep, startScheduler } from './parts.js';
+import { makeBenchPki, mtlsRuns, parseMtls, type MtlsMode } from './bench-pki.js';
 import { machineCpuMs, processCpuMs, type BenchOptions, type BenchRow, type BenchSuite, type SuiteResult } from './suite.js';
 
 const LOAD = path.join(packageRoot(), 'dist', 'bench', 'report-load.js');
@@ -63,7 +64,7 @@ async function startGenerator(root: string, plan: LoadPlan, n: number) {
         resolve(j);
       });
     });
-  const ready = (await next(600_000, 'ready line')) as { ready: number; failed: number; ms: number };
+  const ready = (await next(600_000, 'ready line')) as { ready: number; failed: number; ms: number; certMs: number };
   const stats = async (): Promise<LoadStats> => {
     const answer = next(10_000, 'stats');
     child.stdin!.write('stats\n');
@@ -107,9 +108,12 @@ function threadsCpuMs(pid: number): { user: number; system: number; main: number
 
 type RunResult = Awaited<ReturnType<typeof runOnce>>;
 
-async function runOnce(root: string, agents: number, windowS: number, log: (l: string) => void) {
-  const s = await startScheduler(path.join(root, `sched-${agents}`), {
+async function runOnce(root: string, agents: number, windowS: number, log: (l: string) => void, mtls: boolean) {
+  const tag = `${agents}${mtls ? '-mtls' : ''}`;
+  const pki = mtls ? await makeBenchPki(root, `pki-${tag}`) : undefined;
+  const s = await startScheduler(path.join(root, `sched-${tag}`), {
     extra: ['--set', `nodes.reportIntervalMs=${INTERVAL_MS}`, '--set', `nodes.lostAfterMs=${LOST_AFTER_MS}`],
+    ...(pki ? { pki } : {}),
   });
   const metricsPort = Number(s.runningLog.metricsPort);
   const generators: Array<Awaited<ReturnType<typeof startGenerator>>> = [];
@@ -128,7 +132,7 @@ async function runOnce(root: string, agents: number, windowS: number, log: (l: s
       Array.from({ length: count }, (_, g) => {
         const from = Math.floor((g * agents) / count);
         const to = Math.floor(((g + 1) * agents) / count);
-        return startGenerator(root, { address: s.address, prefix: 'rep', from, to, intervalMs: INTERVAL_MS, connectConcurrency: 64 }, g);
+        return startGenerator(root, { address: s.address, prefix: 'rep', from, to, intervalMs: INTERVAL_MS, connectConcurrency: 64, ...(pki ? { tls: { caFile: pki.caFile, caKeyFile: pki.caKeyFile } } : {}) }, g);
       }),
     );
     generators.push(...started);
@@ -142,7 +146,9 @@ async function runOnce(root: string, agents: number, windowS: number, log: (l: s
       if (Date.now() - t0 > 600_000) throw new Error(`only ${ready} of ${registered} registered nodes ready after 600 s`);
       await sleep(500);
     }
-    const registration = { ms: Date.now() - t0, failed, schedulerCpuMs: processCpuMs(s.child.proc.pid), generatorMs: started.map((g) => g.ready.ms), monotonicUs: [mono0, process.hrtime.bigint()].map((t) => Number(t / 1000n)) };
+    // The generators make their agents' node certificates first (mTLS): not part of registering.
+    const certMs = Math.max(0, ...started.map((g) => g.ready.certMs ?? 0));
+    const registration = { ms: Date.now() - t0 - certMs, certMs, failed, schedulerCpuMs: processCpuMs(s.child.proc.pid), generatorMs: started.map((g) => g.ready.ms), monotonicUs: [mono0, process.hrtime.bigint()].map((t) => Number(t / 1000n)) };
     log(`  ${agents} agents registered in ${registration.ms} ms (scheduler CPU since its start ${registration.schedulerCpuMs} ms); settling`);
     // Settle: every agent in its report rhythm, registration's garbage collected.
     phase = 'settling';
@@ -173,6 +179,7 @@ async function runOnce(root: string, agents: number, windowS: number, log: (l: s
     const genMem = memoryOf(genPids);
     const r = {
       agents,
+      mtls,
       generators: generators.length,
       registration,
       windowS: round(wallS, 2),
@@ -203,10 +210,10 @@ async function runOnce(root: string, agents: number, windowS: number, log: (l: s
   }
 }
 
-function reportsParams(opts: BenchOptions): { agents: number[]; windowS: number } {
+function reportsParams(opts: BenchOptions): { agents: number[]; windowS: number; mtls: MtlsMode } {
   const v = opts.params['report-agents'];
   const agents = v ? v.split(',').map((x) => Number(x.trim())).filter((x) => Number.isInteger(x) && x > 0) : [opts.quick ? 1000 : 10_000];
-  return { agents: agents.sort((a, b) => a - b), windowS: opts.quick ? 10 : 30 };
+  return { agents: agents.sort((a, b) => a - b), windowS: opts.quick ? 10 : 30, mtls: parseMtls(opts.params.mtls) };
 }
 
 async function run(opts: BenchOptions): Promise<SuiteResult> {
@@ -224,7 +231,7 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
         skipped.push(n);
         continue;
       }
-      runs.push(await runOnce(root, n, params.windowS, opts.log));
+      for (const mtls of mtlsRuns(params.mtls)) runs.push(await runOnce(root, n, params.windowS, opts.log, mtls));
     }
   } finally {
     // Every process this suite started names its temporary dir (the scheduler's data dir, the generators' plans).
@@ -232,7 +239,7 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
     rmSync(root, { recursive: true, force: true });
   }
   for (const r of runs) {
-    const scenario = `(reports) ${r.agents.toLocaleString('en-US')} agents reporting at 1 Hz, one connection each`;
+    const scenario = `(reports) ${r.agents.toLocaleString('en-US')} agents reporting at 1 Hz, one connection each${r.mtls ? ', mTLS (a node certificate each)' : ''}`;
     rows.push({ scenario, metric: `scheduler cores used (its CPU time / wall time, ${r.windowS} s window)`, value: r.schedulerCores, unit: 'cores', target: '< 1 core', ok: r.schedulerCores < 1, anchor: '—' });
     rows.push({ scenario, metric: 'reports received/s (sent/s by the generators)', value: `${r.reportsPerSecond} (${r.reportsSentPerSecond})`, unit: 'reports/s', anchor: '—' });
     rows.push({ scenario, metric: 'scheduler memory PSS (RSS)', value: `${r.schedulerMemory.pssMiB} (${r.schedulerMemory.rssMiB})`, unit: 'MiB', anchor: '—' });
