@@ -11,8 +11,9 @@
  * server asks every client for a certificate (and refuses the handshake of one without a valid one
  * only with requireClientCert); without one (caFile '') it asks for none and users authenticate
  * with tokens. The server only learns the material through a listener added when it starts
- * listening, after it has read the (then empty) options: updates must reach listeners
- * asynchronously, or the first one is lost and every connection is dropped.
+ * listening, after it has read the (then empty) options: the first update must reach a listener
+ * after that (or it is lost and every connection is dropped) but before the first connection is
+ * accepted (or that one is dropped): a microtask.
  */
 import { X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
@@ -31,7 +32,8 @@ class Feed<U> {
 
   add(l: (u: U | null) => void): void {
     this.listeners.add(l);
-    setImmediate(() => {
+    // After grpc-js has registered its watcher (it adds ours first), before any connection is accepted.
+    queueMicrotask(() => {
       if (this.listeners.has(l)) l(this.current);
     });
   }

@@ -66,7 +66,8 @@ export class TokenVerifier {
   }
 
   private static sourceKeys(opts: TokenOptions): string[] {
-    return [opts.jwksUrl && 'jwksUrl', opts.jwksFile && 'jwksFile', opts.publicKeyFiles.length > 0 && 'publicKeyFiles'].filter((k): k is string => typeof k === 'string');
+    const set: Array<[string, boolean]> = [['jwksUrl', opts.jwksUrl !== ''], ['jwksFile', opts.jwksFile !== ''], ['publicKeyFiles', opts.publicKeyFiles.length > 0]];
+    return set.filter(([, on]) => on).map(([k]) => k);
   }
 
   /** What `reload` re-reads, in words (for the SIGHUP log line). */
@@ -106,8 +107,10 @@ export class TokenVerifier {
       keys: o.publicKeyFiles.map((file, i) => {
         const key = `auth.tokens.publicKeyFiles[${i}]`;
         const pem = readConfigFile(file, key).toString('utf8');
+        if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) throw new ConfigError(key, `${file} holds a private key; give the issuer's public key (PEM SPKI, BEGIN PUBLIC KEY)`);
         try {
-          if (createPublicKey(pem).type !== 'public') throw new Error('not a public key');
+          if (!pem.includes('-----BEGIN PUBLIC KEY-----')) throw new Error('no BEGIN PUBLIC KEY block');
+          createPublicKey(pem);
         } catch (e) {
           throw new ConfigError(key, `${file} is not a PEM public key (SPKI): ${(e as Error).message}`, { cause: e });
         }
