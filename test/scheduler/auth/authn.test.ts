@@ -6,6 +6,8 @@
  */
 import t, { type Test } from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
@@ -171,6 +173,30 @@ t.test('token keys: several PEM keys, a JWKS file, algorithms, reload', async (t
   refused(t, await whoAmI(clientAs(t, jwksAddress, pki, { token: await a.sign('u5', { iss: b.issuer }) })), grpc.status.UNAUTHENTICATED, /signed with "ES256"; auth.tokens.algorithms accepts RS256/, 'an algorithm not accepted');
   const alice = await pki.user('alice');
   refused(t, await whoAmI(clientAs(t, jwksAddress, pki, alice)), grpc.status.UNAUTHENTICATED, /^no credential/, 'without a CA no client certificate is asked for, so none counts');
+});
+
+t.test("the issuer's JWKS URL: fetched, and UNAVAILABLE while it cannot be", async (t) => {
+  const pki = await makePki(t);
+  const iss = await makeTokenIssuer(pki.dir);
+  let fetched = 0;
+  const jwksServer = http.createServer((_req, res) => {
+    fetched++;
+    res.setHeader('content-type', 'application/json');
+    res.end(readFileSync(iss.jwksFile));
+  });
+  await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
+  t.teardown(() => jwksServer.close());
+  const url = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
+  const { address } = await mtls(t, pki, { tokens: { issuer: iss.issuer, jwksUrl: url } });
+  t.match(await whoAmI(clientAs(t, address, pki, { token: await iss.sign('erin') })), { name: 'erin', authenticatedBy: 'token' }, 'a token verified with keys fetched from the URL');
+  t.equal(fetched, 1, 'the JWKS was fetched once');
+
+  const closed = http.createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const gone = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/jwks`;
+  await new Promise<void>((r) => closed.close(() => r()));
+  const { address: down } = await mtls(t, pki, { tokens: { issuer: iss.issuer, jwksUrl: gone } });
+  refused(t, await whoAmI(clientAs(t, down, pki, { token: await iss.sign('erin') })), grpc.status.UNAVAILABLE, /^cannot fetch the token issuer's keys from http:\/\/127\.0\.0\.1:\d+\/jwks/, 'an unreachable issuer is no verdict on the token');
 });
 
 t.test('the anonymous caller exists only on a plaintext server', async (t) => {
