@@ -6,7 +6,9 @@ import type { Logger } from '../shared/log/index.js';
 import { startMetricsServer, type MetricsServer } from '../shared/metrics/index.js';
 import { AgentStreams } from './api/agent-service.js';
 import { schedulerServiceHandlers } from './api/scheduler-service.js';
-import { SERVICE_NAMES, serverCredentials, startGrpcServer, type GrpcServer } from './api/server.js';
+import { SERVICE_NAMES, serverTls, startGrpcServer, type GrpcServer } from './api/server.js';
+import { guardSchedulerService } from './api/authz.js';
+import { Auditor, Authenticator, compileAuthPolicy, type ReloadReport, type ServedCertificate, type ServerTlsMaterial } from './auth/index.js';
 import { ClusterModel } from './cluster/index.js';
 import type { SchedulerConfig } from './config.js';
 import { EventOutbox, MemoryEventSink, NatsEventSink, type EventBus } from './events/index.js';
@@ -19,6 +21,13 @@ import { LmdbStore, type StateStore } from './store/index.js';
 import { ServiceTelemetry, serviceStateOf } from './autoscale/index.js';
 import { ConfigError } from '../shared/errors/index.js';
 import { LatencyTelemetry } from './telemetry/index.js';
+import * as grpc from '@grpc/grpc-js';
+
+/** What a reload (SIGHUP) read again; an `error` means that part kept what it had. */
+export interface SchedulerReload extends ReloadReport {
+  /** The server certificate now served (null: plaintext); error: the files were refused. */
+  tls: { served: ServedCertificate | null; error?: string };
+}
 
 export interface SchedulerDaemon extends Daemon {
   readonly grpcPort: number;
@@ -27,6 +36,15 @@ export interface SchedulerDaemon extends Daemon {
   readonly jobs: JobManager;
   /** SLO autoscaling decisions (undefined with autoscale or NATS disabled); the job manager acts on onDecision. */
   readonly autoscale: ServiceTelemetry | undefined;
+  /** Who calls (after start): the agent service checks node certificates with it (identify, fromCertificate, isRevoked). */
+  readonly authenticator: Authenticator;
+  /**
+   * Re-reads the TLS files (grpc.tls), the revoked serials and the token keys (SIGHUP); what
+   * cannot be read is logged and keeps its old value. Then calls the onRevoked listeners.
+   */
+  reload(): SchedulerReload;
+  /** After every reload: the whole set of revoked serials (normal form, scheduler/auth/serials.ts). Returns the unsubscribe. */
+  onRevoked(listener: (serials: ReadonlySet<string>) => void): () => void;
 }
 
 export function createScheduler(config: SchedulerConfig, deps: { log: Logger; clock: Clock }): SchedulerDaemon {
@@ -42,6 +60,9 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
   let sweepTimer: NodeJS.Timeout | undefined;
   let autoscale: ServiceTelemetry | undefined;
   let latency: LatencyTelemetry | undefined;
+  let authn: Authenticator | undefined;
+  let tls: ServerTlsMaterial | null = null;
+  const revokedListeners = new Set<(serials: ReadonlySet<string>) => void>();
 
   const daemon: SchedulerDaemon = {
     get lifecycle() {
@@ -64,9 +85,47 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
     get autoscale() {
       return autoscale;
     },
+    get authenticator() {
+      if (!authn) throw new Error('scheduler not started');
+      return authn;
+    },
+    onRevoked(listener) {
+      revokedListeners.add(listener);
+      return () => revokedListeners.delete(listener);
+    },
+    reload() {
+      if (!authn) throw new Error('scheduler not started');
+      const out: SchedulerReload = { tls: { served: null }, ...authn.reload() };
+      if (tls) {
+        try {
+          out.tls.served = tls.reload();
+        } catch (e) {
+          out.tls = { served: tls.served, error: (e as Error).message };
+          log.error({ err: (e as Error).message }, 'the TLS files could not be re-read; the previous certificate is still served');
+        }
+      }
+      log.info(
+        {
+          certificate: out.tls.served,
+          revokedSerials: out.revoked.count,
+          tokenKeys: out.tokens.source || '(tokens off)',
+          failed: [out.tls.error && 'tls', out.revoked.error && 'revokedSerialsFile', out.tokens.error && 'tokens'].filter(Boolean),
+        },
+        'reloaded the TLS files, the revoked serials and the token keys',
+      );
+      return out;
+    },
     async start() {
       if (lifecycle !== 'created') throw new Error(`cannot start a scheduler that is ${lifecycle}`);
       lifecycle = 'starting';
+      // Identity first: a bad auth block or TLS file fails the start before anything is opened.
+      authn = new Authenticator({ insecure: config.grpc.insecure, auth: config.auth }, { clock, log: log.child({ component: 'auth' }) });
+      authn.onRevoked((serials) => {
+        for (const l of revokedListeners) l(serials);
+      });
+      const policy = compileAuthPolicy(config.auth, config.queues);
+      tls = serverTls(config.grpc.insecure, config.grpc.tls, 'grpc.tls');
+      if (!tls) log.warn('grpc.insecure: serving plaintext gRPC; no caller can prove who it is (loopback development only)');
       mkdirSync(config.dataDir, { recursive: true });
       store = LmdbStore.open(config.dataDir);
       // Events are written to the store's outbox with their state change, then published from there.
@@ -145,11 +204,20 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
         onTaskUpdate: (node, task) => jm.onTaskReport(node, task),
         onLatencyEndpoint: (node, endpoint) => latency?.onEndpoint(node, endpoint),
       });
+      // Issue 17, agent part: AgentStreams closes the streams of revoked node certificates with
+      // authn.onRevoked((serials) => ...) and checks Connect's node certificate with authn.
+      const auditor = new Auditor({ events, log: log.child({ component: 'audit' }), clock, denied: metrics.authDenied });
       grpcServer = await startGrpcServer({
         listen: config.grpc.listen,
-        credentials: serverCredentials(config.grpc.insecure, config.grpc.tls, 'grpc.tls'),
+        credentials: tls?.credentials() ?? grpc.ServerCredentials.createInsecure(),
         agent: streams.handlers(),
-        scheduler: schedulerServiceHandlers(cluster, registry, jm, streams, clock, events),
+        scheduler: guardSchedulerService(schedulerServiceHandlers(cluster, registry, jm, streams, clock, events, policy), {
+          authn,
+          policy,
+          auditor,
+          clock,
+          log: log.child({ component: 'api' }),
+        }),
       });
       if (config.nats.enabled && config.autoscale.enabled) {
         const { enabled: _on, ...policy } = config.autoscale;
@@ -181,7 +249,16 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       for (const s of SERVICE_NAMES) grpcServer.health.setStatus(s, 'SERVING');
       lifecycle = 'running';
       log.info(
-        { grpcPort: grpcServer.port, metricsPort: metricsServer.port, dataDir: config.dataDir, nodesLoaded: loaded, jobsLoaded },
+        {
+          grpcPort: grpcServer.port,
+          metricsPort: metricsServer.port,
+          dataDir: config.dataDir,
+          nodesLoaded: loaded,
+          jobsLoaded,
+          tls: tls ? { certificate: tls.served, clientCertificates: tls.verifiesClients } : false,
+          tokens: authn.acceptsTokens,
+          revokedSerials: authn.revokedSerials.size,
+        },
         'scheduler running',
       );
     },

@@ -10,6 +10,8 @@ export interface SchedulerMetrics {
   registrations: Counter;
   invalidMessages: Counter<'reason'>;
   agentStreams: Gauge;
+  /** Calls refused: reason unauthenticated or permission-denied, action the RPC. */
+  authDenied: Counter<'reason' | 'action'>;
 }
 
 /**
@@ -87,6 +89,12 @@ export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus, 
     agentStreams: new Gauge({
       name: 'gantry_scheduler_agent_streams',
       help: 'Open agent streams.',
+      registers: [registry],
+    }),
+    authDenied: new Counter({
+      name: 'gantry_scheduler_auth_denied_total',
+      help: 'API calls refused, by reason (unauthenticated, permission-denied) and action (the RPC).',
+      labelNames: ['reason', 'action'],
       registers: [registry],
     }),
   };

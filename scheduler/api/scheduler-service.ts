@@ -1,6 +1,10 @@
-/** SchedulerService: the user API. Thin handlers: validate, call, convert. */
+/**
+ * SchedulerService: the user API. Thin handlers: validate, call, convert. Every handler runs behind
+ * guardSchedulerService (authz.ts): the caller is verified and holds the RPC's permission; the
+ * per-job checks (own job or every job) are made here, where the job is known.
+ */
 import { Metadata, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../shared/errors/index.js';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '../../shared/errors/index.js';
 import { rankEpoch, type JobRecord, type Schedulability } from '../../shared/domain/index.js';
 import type { SchedulerServiceHandlers, WatchEventsRequest__Output, WatchEventsResponse } from '../../shared/proto/index.js';
 import type { GantryEvent } from '../../shared/events/index.js';
@@ -12,14 +16,16 @@ import type { NodeRegistry } from '../node-registry.js';
 import type { AgentStreams } from './agent-service.js';
 import { toGrpcError } from './status-table.js';
 import type { Clock } from '../../shared/clock/index.js';
+import { permissionsOf, rolesOf, runAsAccounts, seesAllJobs, type AuthPolicy, type Identity } from '../auth/index.js';
+import { authorizeSubmitter, callerOf, cancelMessage, requireJob } from './authz.js';
 
 /** Job specs larger than this are refused before parsing (the validator refuses over 1 MiB too). */
 export const MAX_SPEC_BYTES = 1024 * 1024;
 
-function unary<Req, Res>(fn: (req: Req) => Res | Promise<Res>) {
+function unary<Req, Res>(fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
     Promise.resolve()
-      .then(() => fn(call.request))
+      .then(() => fn(call.request, call))
       .then(
         (res) => callback(null, res),
         (e: unknown) => callback(toGrpcError(e)),
@@ -27,7 +33,7 @@ function unary<Req, Res>(fn: (req: Req) => Res | Promise<Res>) {
   };
 }
 
-const EVENT_KINDS = ['job', 'node', 'domain'] as const;
+const EVENT_KINDS = ['job', 'node', 'domain', 'audit'] as const;
 
 /** The WatchEvents filter: every set field must match (pure). */
 export function watchEventsFilter(req: WatchEventsRequest__Output): (e: GantryEvent) => boolean {
@@ -36,12 +42,34 @@ export function watchEventsFilter(req: WatchEventsRequest__Output): (e: GantryEv
   return (e) => (!req.kind || e.kind === req.kind) && (!req.jobId || (e.kind === 'job' && e.job === req.jobId)) && (!req.node || (e.kind === 'node' && e.node === req.node));
 }
 
+/**
+ * Which events a caller may watch: every event with events.watchAll; else only the job events of
+ * its own jobs (no node, domain or audit events), and asking for more is refused.
+ */
+function watchScope(id: Identity, policy: AuthPolicy, jobs: JobManager, req: WatchEventsRequest__Output): (e: GantryEvent) => boolean {
+  if (seesAllJobs(id, policy, 'watch')) return () => true;
+  if (req.node || (req.kind && req.kind !== 'job')) {
+    throw new PermissionDeniedError('events.watchAll', `${id.kind} ${JSON.stringify(id.name)} may watch the events of its own jobs only; ${req.node ? 'node' : req.kind} events need the permission events.watchAll`);
+  }
+  if (req.jobId) requireJob(id, policy, 'watch', jobs.get(req.jobId));
+  const own = (jobId: string): boolean => {
+    try {
+      return jobs.get(jobId).owner === id.name;
+    } catch {
+      return false; // not a job (any more)
+    }
+  };
+  return (e) => id.kind === 'user' && e.kind === 'job' && own(e.job);
+}
+
 /** WatchEvents: each matching event as it is published, until the client cancels or the scheduler stops. */
-function watchEvents(events: EventBus) {
+function watchEvents(events: EventBus, jobs: JobManager, policy: AuthPolicy) {
   return (call: ServerWritableStream<WatchEventsRequest__Output, WatchEventsResponse>): void => {
     let match: (e: GantryEvent) => boolean;
     try {
-      match = watchEventsFilter(call.request);
+      const filter = watchEventsFilter(call.request);
+      const scope = watchScope(callerOf(call).identity, policy, jobs, call.request);
+      match = (e) => filter(e) && scope(e);
     } catch (e) {
       call.emit('error', toGrpcError(e));
       return;
@@ -66,6 +94,7 @@ export function schedulerServiceHandlers(
   streams: AgentStreams,
   clock: Clock,
   events: EventBus,
+  policy: AuthPolicy,
 ): SchedulerServiceHandlers {
   const node = (name: string) => {
     if (!name) throw new InvalidArgumentError('name', 'is required');
@@ -74,6 +103,12 @@ export function schedulerServiceHandlers(
     return n;
   };
   const view = (j: JobRecord) => jobToPb({ ...j, message: jobs.displayMessage(j) });
+  /** The job, when the caller may act on it this way (its own, or every job's permission). */
+  const jobFor = (call: object, verb: 'read' | 'cancel' | 'logs', id: string): JobRecord => {
+    const j = jobs.get(id);
+    requireJob(callerOf(call).identity, policy, verb, j);
+    return j;
+  };
   const setNode = async (name: string, s: Schedulability, reason: string, drainDeadlineMs = 0) => {
     node(name);
     const n = nodeToPb((await registry.setSchedulability(name, s, reason, drainDeadlineMs))!);
@@ -98,16 +133,30 @@ export function schedulerServiceHandlers(
       const reason = req.reason || `drained by operator${deadline ? `; gangs still running at ${new Date(deadline).toISOString()} are stopped and requeued` : ''}`;
       return setNode(req.name, 'draining', reason, deadline);
     }),
-    SubmitJob: unary(async (req) => {
+    SubmitJob: unary(async (req, call) => {
       if (Buffer.byteLength(req.spec, 'utf8') > MAX_SPEC_BYTES) throw new InvalidArgumentError('spec', `is larger than ${MAX_SPEC_BYTES} bytes`);
       if (!req.spec.trim()) throw new InvalidArgumentError('spec', 'is empty');
-      return jobToPb(await jobs.submit(req.spec, req.owner));
+      const caller = callerOf(call).identity;
+      return jobToPb(await jobs.submit(req.spec, (spec) => authorizeSubmitter(caller, policy, req.owner, spec)));
     }),
-    GetJob: unary((req) => view(jobs.get(req.id))),
-    ListJobs: unary((req) => ({ jobs: jobs.list({ state: req.state, queue: req.queue, owner: req.owner }).map(view) })),
-    CancelJob: unary(async (req) => jobToPb(await jobs.cancel(req.id, req.reason))),
-    ReadLogs: unary(async (req) => {
+    GetJob: unary((req, call) => view(jobFor(call, 'read', req.id))),
+    ListJobs: unary((req, call) => {
+      const id = callerOf(call).identity;
+      let owner = req.owner;
+      if (!seesAllJobs(id, policy, 'read')) {
+        if (owner && owner !== id.name) throw new PermissionDeniedError('jobs.readAll', `${id.kind} ${JSON.stringify(id.name)} may list its own jobs only; the jobs of ${JSON.stringify(owner)} need the permission jobs.readAll`);
+        if (id.kind !== 'user') return { jobs: [] };
+        owner = id.name;
+      }
+      return { jobs: jobs.list({ state: req.state, queue: req.queue, owner }).map(view) };
+    }),
+    CancelJob: unary(async (req, call) => {
+      jobFor(call, 'cancel', req.id);
+      return jobToPb(await jobs.cancel(req.id, cancelMessage(callerOf(call).identity, req.reason)));
+    }),
+    ReadLogs: unary(async (req, call) => {
       const job = jobs.get(req.jobId);
+      requireJob(callerOf(call).identity, policy, 'logs', job);
       const rank = job.ranks.find((r) => r.rank === req.rank);
       if (!rank) {
         if (job.ranks.length === 0) throw new FailedPreconditionError(`job ${job.id} has not been placed yet; it has no logs`);
@@ -118,18 +167,29 @@ export function schedulerServiceHandlers(
       return { node: rank.node, data: chunk.data, nextOffset: chunk.nextOffset, eof: chunk.eof, finished: rank.state === 'exited' || !['placed', 'starting', 'running'].includes(job.state) };
     }),
     GetTopology: unary(() => jobs.topologyView()),
-    WatchEvents: watchEvents(events),
-    // Identity and authorization (issue 17) land in scheduler/auth; until then these refuse.
-    WhoAmI: unary(() => {
-      throw new FailedPreconditionError('WhoAmI needs the auth layer, which is not wired yet');
+    WatchEvents: watchEvents(events, jobs, policy),
+    WhoAmI: unary((_req, call) => {
+      const id = callerOf(call).identity;
+      return {
+        name: id.name,
+        kind: id.kind,
+        authenticatedBy: id.via,
+        groups: [...id.groups],
+        roles: rolesOf(id, policy),
+        permissions: [...permissionsOf(id, policy)].sort(),
+        runAs: runAsAccounts(id, policy),
+        expiresUnixMs: id.expiresMs ?? 0,
+      };
     }),
+    // Node approval and deletion (issue 17) are written in another part; guarded by authz.ts already.
     ApproveNode: unary(() => {
       throw new FailedPreconditionError('ApproveNode needs the auth layer, which is not wired yet');
     }),
     DeleteNode: unary(() => {
       throw new FailedPreconditionError('DeleteNode needs the auth layer, which is not wired yet');
     }),
-    ExplainJob: unary((req) => {
+    ExplainJob: unary((req, call) => {
+      jobFor(call, 'read', req.id);
       const e = jobs.explain(req.id);
       return { id: e.job.id, state: e.job.state, fitsNow: e.fitsNow, reasons: e.reasons, text: e.text };
     }),

@@ -1,21 +1,24 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
-import { readTlsFiles, type HostPort, type ServerTlsOptions } from '../../shared/config/index.js';
-import { ConfigError } from '../../shared/errors/index.js';
+import type { HostPort, ServerTlsOptions } from '../../shared/config/index.js';
 import { loadGantryProto } from '../../shared/proto/index.js';
 import type { AgentServiceHandlers, SchedulerServiceHandlers } from '../../shared/proto/index.js';
+import { ServerTlsMaterial } from '../auth/index.js';
 
 export const SERVICE_NAMES = ['gantry.v1.AgentService', 'gantry.v1.SchedulerService'] as const;
 
+/**
+ * The server's TLS material from config, read and checked now (ConfigError naming the key), or
+ * null for plaintext (insecure). Its reload() serves renewed files to new handshakes (SIGHUP).
+ */
+export function serverTls(insecure: boolean, tls: ServerTlsOptions, keyPrefix: string): ServerTlsMaterial | null {
+  return insecure ? null : new ServerTlsMaterial(tls, keyPrefix);
+}
+
 /** Server credentials from config: plaintext (insecure), TLS, or mTLS (requireClientCert). */
 export function serverCredentials(insecure: boolean, tls: ServerTlsOptions, keyPrefix: string): grpc.ServerCredentials {
-  if (insecure) return grpc.ServerCredentials.createInsecure();
-  if (!tls.certFile) throw new ConfigError(`${keyPrefix}.certFile`, 'is required unless grpc.insecure is true');
-  if (!tls.keyFile) throw new ConfigError(`${keyPrefix}.keyFile`, 'is required unless grpc.insecure is true');
-  if (tls.requireClientCert && !tls.caFile) throw new ConfigError(`${keyPrefix}.caFile`, 'is required to verify client certificates');
-  const files = readTlsFiles(tls, keyPrefix);
-  return grpc.ServerCredentials.createSsl(files.ca, [{ cert_chain: files.cert!, private_key: files.key! }], tls.requireClientCert);
+  return serverTls(insecure, tls, keyPrefix)?.credentials() ?? grpc.ServerCredentials.createInsecure();
 }
 
 export interface GrpcServer {

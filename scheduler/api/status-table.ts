@@ -1,5 +1,5 @@
 import { status, type ServiceError, Metadata } from '@grpc/grpc-js';
-import { isGantryError, type ErrorCode } from '../../shared/errors/index.js';
+import { isGantryError, PermissionDeniedError, type ErrorCode } from '../../shared/errors/index.js';
 
 /** The one table from Gantry error codes to gRPC status codes. */
 export const GRPC_STATUS: Record<ErrorCode, status> = {
@@ -18,11 +18,15 @@ export const GRPC_STATUS: Record<ErrorCode, status> = {
   INTERNAL: status.INTERNAL,
 };
 
-/** Turns any thrown value into a gRPC error; the Gantry code travels in metadata `gantry-code`. */
+/**
+ * Turns any thrown value into a gRPC error; the Gantry code travels in metadata `gantry-code`, and
+ * a refusal's missing permission in `gantry-permission`.
+ */
 export function toGrpcError(e: unknown): Partial<ServiceError> {
   const metadata = new Metadata();
   if (isGantryError(e)) {
     metadata.set('gantry-code', e.code);
+    if (e instanceof PermissionDeniedError) metadata.set('gantry-permission', e.permission);
     return { code: GRPC_STATUS[e.code], details: e.message, metadata };
   }
   metadata.set('gantry-code', 'INTERNAL');

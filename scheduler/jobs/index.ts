@@ -1,4 +1,4 @@
 export { JobManager } from './manager.js';
-export type { JobManagerOptions, JobManagerDeps, TaskReport } from './manager.js';
+export type { JobManagerOptions, JobManagerDeps, Submitter, TaskReport } from './manager.js';
 export { rankEnv, unitIndex, pickMasterPort, requeueDelayMs } from './rank-env.js';
 export type { UnitIndex } from './rank-env.js';

@@ -99,11 +99,13 @@ export interface LifecycleContext {
 export const FENCE_REASON = 'fenced: not the current placement';
 
 /** A new job, pending. */
-export function submitted(id: string, spec: JobSpec, owner: string, nowMs: number): Outcome {
+/** `by`: who submitted it and the account its ranks run as, when the API resolved them (issue 17). */
+export function submitted(id: string, spec: JobSpec, owner: string, nowMs: number, by?: { submittedBy: string; runAs: string }): Outcome {
   const job: JobRecord = {
     id,
     spec,
     owner,
+    ...(by ? { submittedBy: by.submittedBy, runAs: by.runAs } : {}),
     state: 'pending',
     message: 'waiting for the next scheduling cycle',
     attempt: 0,

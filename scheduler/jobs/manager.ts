@@ -15,7 +15,7 @@ import type { Clock } from '../../shared/clock/index.js';
 import { ACTIVE_JOB_STATES, rankEpoch, type JobRecord } from '../../shared/domain/index.js';
 import { FailedPreconditionError } from '../../shared/errors/index.js';
 import { EVENT_SCHEMA_VERSION, type GantryEvent, type JobEvent } from '../../shared/events/index.js';
-import { parseJobSpec } from '../../shared/jobspec/index.js';
+import { parseJobSpec, type JobSpec } from '../../shared/jobspec/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import type { ClusterTopologyView, TaskCommandView, TaskStatusView } from '../../shared/wire/index.js';
 import type { ClusterModel, Transition } from '../cluster/index.js';
@@ -55,6 +55,15 @@ export interface JobManagerOptions {
    * turn of the event loop.
    */
   writeBehindIntervalMs?: number;
+}
+
+/** Whose job a submit makes, as the API authorized it. */
+export interface Submitter {
+  owner: string;
+  /** The verified caller's name. */
+  submittedBy: string;
+  /** The Unix account its ranks run as ('' = the agent's own). */
+  runAs: string;
 }
 
 export interface JobManagerDeps {
@@ -131,13 +140,20 @@ export class JobManager {
     return { nowMs, requeueInitialMs: this.opts.requeueInitialMs, requeueMaxMs: this.opts.requeueMaxMs };
   }
 
-  /** Validates, refuses a job that could not fit even on an empty cluster, stores it pending. */
-  async submit(specText: string, owner: string): Promise<JobRecord> {
+  /**
+   * Validates, refuses a job that could not fit even on an empty cluster, stores it pending.
+   * `owner`: the owner's name, or the API's authorization of the parsed spec (it throws to refuse,
+   * after the spec's own checks and before the capacity ones), which also says who submitted it
+   * and the account its ranks run as.
+   */
+  async submit(specText: string, owner: string | ((spec: JobSpec) => Submitter)): Promise<JobRecord> {
     const spec = parseJobSpec(specText);
     const queue = checkSpec(spec, this.opts.queues, this.opts.masterPortRange);
+    const who = typeof owner === 'string' ? { owner } : owner(spec);
     this.view.checkCouldEverFit(spec);
     checkQuota(spec, queue);
-    const { job, events } = submitted(this.jobs.nextId(spec.name), spec, owner, this.deps.clock.nowMs());
+    const by = 'submittedBy' in who ? { submittedBy: who.submittedBy, runAs: who.runAs } : undefined;
+    const { job, events } = submitted(this.jobs.nextId(spec.name), spec, who.owner, this.deps.clock.nowMs(), by);
     // A new job is nobody else's yet (its id is fresh), so its commit need not wait its turn in the
     // chain: concurrent submits share one LMDB commit instead of paying one each, one after another.
     const made = events.map((type) => this.event(job, type));

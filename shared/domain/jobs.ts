@@ -55,6 +55,13 @@ export interface JobRecord {
   id: string;
   spec: JobSpec;
   owner: string;
+  /** Who submitted it, as the scheduler verified the caller (the owner, or an admin submitting for it); absent in records from before identities. */
+  submittedBy?: string;
+  /**
+   * The Unix account its ranks run as, resolved at submit from the spec's runAs and the owner's
+   * accounts (auth.runAs); '' = the agent's own account. Absent in records from before: the spec's runAs.
+   */
+  runAs?: string;
   state: JobState;
   /** Why it is in this state: a failure's cause, a requeue's reason, a cancel's. */
   message: string;

@@ -225,6 +225,8 @@ export function jobToPb(j: JobRecord): PbJob {
     specJson: JSON.stringify(j.spec),
     owner: j.owner,
     masterPort: j.masterPort,
+    submittedBy: j.submittedBy ?? '',
+    runAs: j.runAs ?? j.spec.runAs ?? '',
   };
 }
 
@@ -419,8 +421,8 @@ export function eventFromPb(pb: WatchEventsResponse__Output): GantryEvent {
   } catch (err) {
     throw new InvalidArgumentError('json', `is not JSON: ${(err as Error).message}`);
   }
-  if (e === null || typeof e !== 'object' || !['job', 'node', 'domain'].includes((e as { kind?: unknown }).kind as string)) {
-    throw new InvalidArgumentError('json.kind', 'must be job, node or domain');
+  if (e === null || typeof e !== 'object' || !['job', 'node', 'domain', 'audit'].includes((e as { kind?: unknown }).kind as string)) {
+    throw new InvalidArgumentError('json.kind', 'must be job, node, domain or audit');
   }
   if (e.kind !== pb.kind) throw new InvalidArgumentError('kind', `is ${JSON.stringify(pb.kind)} but the event is ${JSON.stringify(e.kind)}`);
   return e;

@@ -7,7 +7,7 @@ t.test('agent registers over TLS', async (t) => {
 
   const sched = await startScheduler(t, {
     secure: true,
-    extraArgs: ['--set', `grpc.tls.certFile=${c.cert}`, '--set', `grpc.tls.keyFile=${c.key}`, '--set', 'auth.anonymousRole=admin'],
+    extraArgs: ['--set', `grpc.tls.certFile=${c.cert}`, '--set', `grpc.tls.keyFile=${c.key}`],
   });
   // A plaintext agent cannot register...
   await startAgent(t, 'plain-node', sched.address);

@@ -23,3 +23,13 @@ t.test('agentCommandToPb: each kind to its SchedulerMessage field', async (t) =>
   const start = startTaskView(jobRecord('g-1', {}, { on: [{ node: 'a', gpus: [0] }] }), jobRecord('g-1', {}, { on: [{ node: 'a', gpus: [0] }] }).ranks[0]!, {});
   t.same(agentCommandToPb({ startTask: start }), { startTask: start });
 });
+
+t.test('startTaskView: ranks run as the account resolved at submit, not the spec\'s', async (t) => {
+  const on = [{ node: 'a', gpus: [0] }];
+  const resolved = jobRecord('r-1', { runAs: 'alice' }, { on, runAs: 'ml-shared', submittedBy: 'dave' });
+  t.equal(startTaskView(resolved, resolved.ranks[0]!, {}).runAs, 'ml-shared', 'the record\'s runAs');
+  const agentsOwn = jobRecord('r-2', { runAs: 'alice' }, { on, runAs: '' });
+  t.equal(startTaskView(agentsOwn, agentsOwn.ranks[0]!, {}).runAs, '', "'' (the agent's own account) is kept, not replaced by the spec's");
+  const older = jobRecord('r-3', { runAs: 'alice' }, { on });
+  t.equal(startTaskView(older, older.ranks[0]!, {}).runAs, 'alice', 'a record from before: the spec\'s');
+});

@@ -1,0 +1,61 @@
+/**
+ * The audit trail: every state change made through the API, every refusal (PERMISSION_DENIED,
+ * UNAUTHENTICATED) and every failed attempt at a state change becomes an `audit` event on the
+ * scheduler's EventBus (stored in the outbox, published on gantry.events.audit.<action> into
+ * GANTRY_EVENTS), a log line, and for refusals a count in gantry_scheduler_auth_denied_total.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Counter } from 'prom-client';
+import type { Clock } from '../../shared/clock/index.js';
+import { EVENT_SCHEMA_VERSION, type Actor, type AuditEvent } from '../../shared/events/index.js';
+import type { Logger } from '../../shared/log/index.js';
+import type { EventBus } from '../events/index.js';
+import type { AuthMethod, Identity } from './policy.js';
+
+export function actorOf(id: Identity): Actor {
+  return { name: id.name, kind: id.kind, via: id.via };
+}
+
+/** The actor of a call refused before anyone was verified: no name, and the credential it tried. */
+export function unverifiedActor(presented: AuthMethod): Actor {
+  return { name: '', kind: 'anonymous', via: presented };
+}
+
+export interface AuditRecord {
+  type: AuditEvent['type'];
+  actor: Actor;
+  /** The RPC or agent protocol step: SubmitJob, CancelJob, Connect ... */
+  action: string;
+  /** What it acted on: a job id, a node name; '' for none. */
+  target: string;
+  /** The permission checked (denied: the one missing); '' when none applies. */
+  permission: string;
+  message: string;
+  /** The caller's address (ip:port). */
+  peer: string;
+}
+
+/** Why a call was refused, as the denied counter's `reason` label. */
+const DENIAL_REASON: Partial<Record<AuditEvent['type'], string>> = { denied: 'permission-denied', unauthenticated: 'unauthenticated' };
+
+export class Auditor {
+  constructor(
+    private readonly deps: {
+      events: EventBus;
+      log: Logger;
+      clock: Clock;
+      /** gantry_scheduler_auth_denied_total{reason, action} (scheduler/metrics.ts). */
+      denied: Counter<'reason' | 'action'>;
+    },
+  ) {}
+
+  record(r: AuditRecord): void {
+    const event: AuditEvent = { v: EVENT_SCHEMA_VERSION, id: randomUUID(), at: new Date(this.deps.clock.nowMs()).toISOString(), kind: 'audit', ...r };
+    const reason = DENIAL_REASON[r.type];
+    if (reason) this.deps.denied.inc({ reason, action: r.action });
+    const fields = { audit: r.type, actor: r.actor.name, actorKind: r.actor.kind, via: r.actor.via, action: r.action, target: r.target, permission: r.permission, peer: r.peer };
+    if (r.type === 'allowed') this.deps.log.info(fields, r.message);
+    else this.deps.log.warn(fields, r.message);
+    this.deps.events.publish(event);
+  }
+}
