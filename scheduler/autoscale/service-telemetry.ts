@@ -13,6 +13,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Clock } from '../../shared/clock/index.js';
 import { parseServiceWindow, SERVICE_TELEMETRY_SUBJECT_ALL, telemetrySubjectNode, type ServiceWindow } from '../../shared/events/index.js';
 import type { Logger } from '../../shared/log/index.js';
+import { warnOnPermissionErrors } from '../../shared/natsconn/index.js';
 import { ServiceAutoscaler, type AutoscaleOptions, type Evaluation, type ServiceState } from './autoscaler.js';
 
 /**
@@ -190,6 +191,7 @@ export class ServiceTelemetry {
           return;
         }
         this.nc = nc;
+        warnOnPermissionErrors(nc, this.deps.log);
         const sub = nc.subscribe(SERVICE_TELEMETRY_SUBJECT_ALL);
         this.deps.log.info({ server: nc.getServer(), subject: SERVICE_TELEMETRY_SUBJECT_ALL }, 'service telemetry subscribed');
         for await (const m of sub) this.handle(m.subject, m.data);
