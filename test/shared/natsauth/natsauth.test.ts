@@ -188,3 +188,29 @@ t.test('each nkey does its daemon’s work and nothing else', async (t) => {
   t.equal(asAgent.code, 1, 'gantry events with an agent seed fails');
   t.same(asAgent.events, []);
 });
+
+t.test('a node joins: rerun with the whole list, reload the server; the others keep their seeds and connections', async (t) => {
+  const { nats, files, auth } = await startPermissionedNats(t, ['n1']);
+  const n1 = await connectAs(t, nats.url, files.nodes['n1']!, 'agent n1');
+  const dir = path.dirname(files.conf);
+  const again = generateNatsAuthDir(dir, { nodes: ['n1', 'n2'] });
+  t.equal(again.auth.seeds.nodes['n1'], auth.seeds.nodes['n1'], "n1's seed is kept");
+  await t.rejects(connectAs(t, nats.url, again.files.nodes['n2']!, 'agent n2'), { code: 'AUTHORIZATION_VIOLATION' }, 'n2 is unknown until the server reloads');
+  nats.child.proc.kill('SIGHUP'); // what `nats-server --signal reload` sends
+  const n2 = await waitFor('n2 admitted after the reload', async () => {
+    try {
+      return await connectAs(t, nats.url, again.files.nodes['n2']!, 'agent n2');
+    } catch {
+      return undefined;
+    }
+  }, 10_000, 100);
+  const sched = await connectAs(t, nats.url, again.files.scheduler, 'scheduler');
+  const seen: string[] = [];
+  sched.nc.subscribe('gantry.telemetry.>', { callback: (err, m) => void (!err && seen.push(m.subject)) });
+  await sched.nc.flush();
+  n1.nc.publish(latencyTelemetrySubject('n1'), 'w');
+  n2.nc.publish(latencyTelemetrySubject('n2'), 'w');
+  await Promise.all([n1.nc.flush(), n2.nc.flush()]);
+  await waitFor('both windows', () => seen.length >= 2, 5000, 20);
+  t.same(seen.sort(), ['gantry.telemetry.latency.n1', 'gantry.telemetry.latency.n2'], "n1's connection survived the reload; n2 is in");
+});
