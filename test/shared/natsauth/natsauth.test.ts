@@ -214,3 +214,23 @@ t.test('a node joins: rerun with the whole list, reload the server; the others k
   await waitFor('both windows', () => seen.length >= 2, 5000, 20);
   t.same(seen.sort(), ['gantry.telemetry.latency.n1', 'gantry.telemetry.latency.n2'], "n1's connection survived the reload; n2 is in");
 });
+
+t.test('the events user reads a long stream: the ordered consumer\'s flow control answers are allowed', async (t) => {
+  const { nats, files } = await startPermissionedNats(t, []);
+  const sink = new NatsEventSink({ connection: natsConnectionOptions(schema.parse({ servers: nats.url, nkeySeedFile: files.scheduler }), 'scheduler events'), streamMaxBytes: 64 << 20, streamMaxAgeMs: 3_600_000 }, log);
+  sink.start();
+  t.teardown(() => sink.close());
+  await waitFor('event sink connected', () => sink.ready, 5000, 20);
+  // Enough bytes that the server asks the reader for flow control (it stalls if the answer is refused).
+  const message = 'x'.repeat(2000);
+  const total = 2000;
+  for (let b = 0; b < total / 200; b++) {
+    await Promise.all(Array.from({ length: 200 }, (_, i) => sink.publish({ v: 1, id: `e${b}-${i}`, at: new Date().toISOString(), kind: 'job', job: 'j', type: 'running', attempt: 0, epoch: 1, message })));
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const read = await Promise.race([gantryEvents(nats.url, files.events), new Promise<'stalled'>((r) => (timer = setTimeout(() => r('stalled'), 20_000)))]);
+  clearTimeout(timer);
+  if (read === 'stalled') return t.fail('gantry events stalled');
+  t.equal(read.code, 0, read.stderr);
+  t.equal(read.events.length, total, 'every event read');
+});
