@@ -72,7 +72,7 @@ export class ServiceTelemetry {
       const stats = this.stats;
       new Counter({
         name: 'gantry_scheduler_service_windows_total',
-        help: 'Service telemetry windows from agents, by result (accepted, invalid, foreign: from a node that is not the one its subject names or runs no replica of the service, ignored: no active SLO service).',
+        help: 'Service telemetry windows from agents, by result (accepted; invalid; foreign: naming another node than its subject, or from a node running no replica of the service; ignored: no active SLO service).',
         labelNames: ['result'],
         registers: [deps.registry],
         collect() {
