@@ -19,6 +19,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   nodes: { summary: 'list nodes: state, schedulability, health, GPUs', load: async () => (await import('../shared/cli/nodes.js')).nodesCommand },
   scheduler: { summary: 'run the scheduler daemon', load: async () => (await import('./scheduler.js')).schedulerCommand },
   plan: { summary: 'plan a job against a described cluster, running nothing', load: async () => (await import('./plan.js')).planCommand },
+  'nats-auth': { summary: 'write NATS users (nkeys) with per-daemon subject permissions', load: async () => (await import('./nats-auth.js')).natsAuthCommand },
 };
 
 function usage(): string {

@@ -18,7 +18,7 @@ import { createSchedulerMetrics } from './metrics.js';
 import { NodeRegistry } from './node-registry.js';
 import { JobManager } from './jobs/index.js';
 import { LmdbStore, type StateStore } from './store/index.js';
-import { ServiceTelemetry, serviceStateOf } from './autoscale/index.js';
+import { runsReplicaOf, ServiceTelemetry, serviceStateOf } from './autoscale/index.js';
 import { ConfigError } from '../shared/errors/index.js';
 import { LatencyTelemetry } from './telemetry/index.js';
 import * as grpc from '@grpc/grpc-js';
@@ -228,6 +228,13 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
               return serviceStateOf(jm.get(service));
             } catch {
               return undefined; // not a job (any more)
+            }
+          },
+          runsReplica: (service, node) => {
+            try {
+              return runsReplicaOf(jm.get(service), node);
+            } catch {
+              return false;
             }
           },
           clock,

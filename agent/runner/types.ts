@@ -13,7 +13,7 @@ export interface TaskKey {
  * it again after adopting it.
  */
 export interface TaskSlo {
-  /** The service name on `gantry.telemetry.service.<service>` (the job id). */
+  /** The service its windows name (on `gantry.telemetry.service.<node>`): the job id. */
   service: string;
   /** Prometheus histogram name. */
   metric: string;

@@ -1,7 +1,7 @@
 /**
  * Scrapes the latency histogram of each SLO replica running on this node and publishes one
- * ServiceWindow per scrape period on `gantry.telemetry.service.<service>` through the agent's
- * TelemetrySink. The first scrape of a task is its baseline (nothing is published); a failed
+ * ServiceWindow per scrape period on `gantry.telemetry.service.<this node>` (the window names its
+ * service) through the agent's TelemetrySink. The first scrape of a task is its baseline (nothing is published); a failed
  * scrape publishes nothing and keeps the baseline, so the next good one covers the gap.
  */
 import type { Clock } from '../../shared/clock/index.js';
@@ -135,7 +135,7 @@ export class SloScraper {
     };
     t.prev = cur;
     t.prevAtMs = nowMs;
-    if (this.deps.sink.publish(serviceTelemetrySubject(target.service), new TextEncoder().encode(JSON.stringify(w)))) this.stats.published++;
+    if (this.deps.sink.publish(serviceTelemetrySubject(this.opts.nodeName), new TextEncoder().encode(JSON.stringify(w)))) this.stats.published++;
     else this.stats.dropped++;
   }
 }

@@ -126,3 +126,11 @@ export function serviceStateOf(job: JobRecord | undefined): ServiceState | undef
   if (!job || !ACTIVE_JOB_STATES.has(job.state) || job.spec.kind !== 'Inference' || !job.spec.slo) return undefined;
   return { current: job.replicasTarget ?? new Set(job.ranks.map((r) => r.unit)).size, min: job.spec.replicas.min, max: job.spec.replicas.max, p99Ms: job.spec.slo.p99Ms };
 }
+
+/**
+ * Whether `node` runs a live replica of the job (a rank placed there that has not exited): the
+ * autoscaler takes a service window only from such a node.
+ */
+export function runsReplicaOf(job: JobRecord | undefined, node: string): boolean {
+  return !!job && ACTIVE_JOB_STATES.has(job.state) && job.ranks.some((r) => r.node === node && r.state !== 'exited');
+}

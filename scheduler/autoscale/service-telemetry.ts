@@ -1,13 +1,19 @@
 /**
- * The scheduler's end of service telemetry: a core-NATS subscriber on `gantry.telemetry.service.>`
+ * The scheduler's end of service telemetry: a core-NATS subscriber on `gantry.telemetry.service.*`
  * that feeds each service's windows to its ServiceAutoscaler, exports the p99 and the target, and
  * hands decisions to whoever acts on them (the job manager) through onDecision.
+ *
+ * The publishing node is the subject's last token, never the payload: NATS permissions confine each
+ * agent to `gantry.telemetry.*.<its node>`, so the subject is what is proven. A window whose payload
+ * names another node, or that comes from a node running no replica of its service, is dropped and
+ * counted (`foreign`): one node cannot scale another's service.
  */
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Clock } from '../../shared/clock/index.js';
-import { parseServiceWindow, SERVICE_TELEMETRY_SUBJECT_ALL, subjectToken, type ServiceWindow } from '../../shared/events/index.js';
+import { parseServiceWindow, SERVICE_TELEMETRY_SUBJECT_ALL, telemetrySubjectNode, type ServiceWindow } from '../../shared/events/index.js';
 import type { Logger } from '../../shared/log/index.js';
+import { warnOnPermissionErrors } from '../../shared/natsconn/index.js';
 import { ServiceAutoscaler, type AutoscaleOptions, type Evaluation, type ServiceState } from './autoscaler.js';
 
 /**
@@ -33,6 +39,17 @@ export interface ServiceDecision {
  */
 export type ServiceLookup = (service: string) => ServiceState | undefined;
 
+/** Whether `node` runs a live replica (a rank not exited) of `service` now: the job manager's records. */
+export type ReplicaCheck = (service: string, node: string) => boolean;
+
+export interface ServiceTelemetryDeps {
+  lookup: ServiceLookup;
+  runsReplica: ReplicaCheck;
+  clock: Clock;
+  log: Logger;
+  registry?: Registry;
+}
+
 export class ServiceTelemetry {
   private readonly services = new Map<string, ServiceAutoscaler>();
   private readonly listeners = new Set<(d: ServiceDecision) => void>();
@@ -40,14 +57,32 @@ export class ServiceTelemetry {
   private closed = false;
   private readonly p99Gauge: Gauge<'service'> | undefined;
   private readonly targetGauge: Gauge<'service'> | undefined;
-  /** Windows received, refused as invalid, ignored (unknown service). */
-  readonly stats = { received: 0, invalid: 0, ignored: 0, decisions: 0 };
+  /**
+   * Windows received; refused as invalid (not a window, or a subject that names no node); foreign
+   * (the payload names another node than the subject, or the node runs no replica of the service);
+   * ignored (not an active SLO service); decisions taken.
+   */
+  readonly stats = { received: 0, invalid: 0, foreign: 0, ignored: 0, decisions: 0 };
 
   constructor(
     private readonly opts: AutoscaleOptions,
-    private readonly deps: { lookup: ServiceLookup; clock: Clock; log: Logger; registry?: Registry },
+    private readonly deps: ServiceTelemetryDeps,
   ) {
     if (deps.registry) {
+      const stats = this.stats;
+      new Counter({
+        name: 'gantry_scheduler_service_windows_total',
+        help: 'Service telemetry windows from agents, by result (accepted; invalid; foreign: naming another node than its subject, or from a node running no replica of the service; ignored: no active SLO service).',
+        labelNames: ['result'],
+        registers: [deps.registry],
+        collect() {
+          this.reset();
+          this.inc({ result: 'accepted' }, stats.received - stats.invalid - stats.foreign - stats.ignored);
+          this.inc({ result: 'invalid' }, stats.invalid);
+          this.inc({ result: 'foreign' }, stats.foreign);
+          this.inc({ result: 'ignored' }, stats.ignored);
+        },
+      });
       this.p99Gauge = new Gauge({
         name: 'gantry_scheduler_service_p99_seconds',
         help: "A service's p99 latency over the autoscaler's window, from its replicas' merged histograms.",
@@ -110,16 +145,37 @@ export class ServiceTelemetry {
     this.targetGauge?.remove({ service });
   }
 
-  /** One raw NATS message: validated, checked against its subject, ingested. */
+  /**
+   * One raw NATS message: validated, its node taken from the subject and checked against the payload
+   * and against where the service's replicas run, then ingested.
+   */
   handle(subject: string, data: Uint8Array): void {
     this.stats.received++;
     let w: ServiceWindow;
+    let node: string | undefined;
     try {
+      node = telemetrySubjectNode(subject, 'service');
+      if (node === undefined) throw new Error(`subject ${subject} names no node`);
       w = parseServiceWindow(JSON.parse(new TextDecoder().decode(data)));
-      if (subject.split('.').pop() !== subjectToken(w.service)) throw new Error(`service ${JSON.stringify(w.service)} does not match subject ${subject}`);
     } catch (e) {
       this.stats.invalid++;
       if (this.stats.invalid === 1 || this.stats.invalid % 1000 === 0) this.deps.log.warn({ subject, err: (e as Error).message, invalid: this.stats.invalid }, 'invalid service window');
+      return;
+    }
+    let why = '';
+    if (w.node !== node) why = `the window names node ${JSON.stringify(w.node)}, its subject ${JSON.stringify(node)}`;
+    else if (!this.deps.runsReplica(w.service, node)) {
+      if (!this.deps.lookup(w.service)) {
+        // Not an active SLO service (ended, or never was): ignored, its state dropped.
+        this.stats.ignored++;
+        this.forget(w.service);
+        return;
+      }
+      why = `node ${JSON.stringify(node)} runs no replica of service ${JSON.stringify(w.service)}`;
+    }
+    if (why) {
+      this.stats.foreign++;
+      if (this.stats.foreign === 1 || this.stats.foreign % 1000 === 0) this.deps.log.warn({ subject, service: w.service, err: why, foreign: this.stats.foreign }, 'service window from a node that may not speak for it: dropped');
       return;
     }
     this.ingest(w);
@@ -135,6 +191,7 @@ export class ServiceTelemetry {
           return;
         }
         this.nc = nc;
+        warnOnPermissionErrors(nc, this.deps.log);
         const sub = nc.subscribe(SERVICE_TELEMETRY_SUBJECT_ALL);
         this.deps.log.info({ server: nc.getServer(), subject: SERVICE_TELEMETRY_SUBJECT_ALL }, 'service telemetry subscribed');
         for await (const m of sub) this.handle(m.subject, m.data);

@@ -3,13 +3,17 @@
  * subscribes to gantry.telemetry.latency.* (core NATS), feeds the aggregator, evaluates it on a
  * timer, publishes domain events and metrics when a domain turns degraded or recovers, and keeps
  * every agent's peer list current over its gRPC stream.
+ *
+ * A window counts for the node its subject names (NATS permissions confine each agent to
+ * `gantry.telemetry.*.<its node>`); one whose payload names another node is dropped and counted
+ * (`foreign`), so no agent can mark someone else's domain degraded.
  */
 import type { ConnectionOptions, NatsConnection, Subscription } from 'nats';
 import { connectUntil } from '../../shared/natsconn/index.js';
 import { randomUUID } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../../shared/clock/index.js';
-import { EVENT_SCHEMA_VERSION, LATENCY_TELEMETRY_SUBJECT_ALL } from '../../shared/events/index.js';
+import { EVENT_SCHEMA_VERSION, LATENCY_TELEMETRY_SUBJECT_ALL, telemetrySubjectNode } from '../../shared/events/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { decodeLatencyWindow, NameTable, type LatencyWindow } from '../../shared/telemetry/index.js';
 import type { AgentCommandView, LatencyEndpointView, LatencyPeerView } from '../../shared/wire/index.js';
@@ -45,8 +49,10 @@ export class LatencyTelemetry {
   private tree: TopologyTree | undefined;
   private readonly endpoints = new Map<string, LatencyEndpointView>();
   private readonly sentPeers = new Map<string, string>();
-  /** Windows that did not decode (the aggregator counts the rest). */
+  /** Windows that did not decode, or came on a subject that names no node (the aggregator counts the rest). */
   private malformed = 0;
+  /** Windows whose payload names another node than their subject. */
+  private foreign = 0;
   /** Node names of binary windows, interned (one string per node, not one per window). */
   private readonly names = new NameTable();
   private readonly readyWaiters: Array<() => void> = [];
@@ -63,13 +69,14 @@ export class LatencyTelemetry {
     const self = this;
     new Counter({
       name: 'gantry_scheduler_latency_windows_total',
-      help: 'Latency windows received from agents, by result (accepted, refused: malformed or from nodes outside the tree).',
+      help: 'Latency windows received from agents, by result (accepted; refused: malformed or from nodes outside the tree; foreign: the window names another node than its subject).',
       labelNames: ['result'],
       registers: [deps.registry],
       collect() {
         this.reset();
         this.inc({ result: 'accepted' }, agg.accepted);
         this.inc({ result: 'refused' }, agg.refused + self.malformed);
+        this.inc({ result: 'foreign' }, self.foreign);
       },
     });
     // The domain gauges (gantry_scheduler_domain_*) are in scheduler/metrics.ts, read from this.aggregator.domains().
@@ -85,7 +92,7 @@ export class LatencyTelemetry {
     if (!this.nc) return;
     this.sub = this.nc.subscribe(LATENCY_TELEMETRY_SUBJECT_ALL, {
       callback: (err, msg) => {
-        if (!err) this.ingest(msg.data);
+        if (!err) this.ingest(msg.subject, msg.data);
       },
     });
     this.deps.log.info('subscribed to latency telemetry');
@@ -97,13 +104,22 @@ export class LatencyTelemetry {
     return this.sub ? Promise.resolve() : new Promise<void>((r) => this.readyWaiters.push(r));
   }
 
-  /** Takes one encoded window, binary or legacy JSON (the NATS callback; benchmarks and tests call it directly). */
-  ingest(data: Uint8Array): void {
+  /**
+   * Takes one encoded window, binary or legacy JSON, received on `subject` (the NATS callback; tests
+   * call it directly). The subject says whose window it is: a payload naming another node is dropped.
+   */
+  ingest(subject: string, data: Uint8Array): void {
+    const node = telemetrySubjectNode(subject, 'latency');
     let w: LatencyWindow;
     try {
+      if (node === undefined) throw new Error('no node in the subject');
       w = decodeLatencyWindow(data, this.names);
     } catch {
       this.malformed++;
+      return;
+    }
+    if (w.node !== node) {
+      if (this.foreign++ === 0 || this.foreign % 1000 === 0) this.deps.log.warn({ subject, node: w.node, foreign: this.foreign }, 'latency window names another node than its subject: dropped');
       return;
     }
     try {
@@ -113,9 +129,9 @@ export class LatencyTelemetry {
     }
   }
 
-  /** Windows taken and refused since start (the metric's figures; benchmarks). */
-  get counts(): { accepted: number; refused: number } {
-    return { accepted: this.aggregator.accepted, refused: this.aggregator.refused + this.malformed };
+  /** Windows taken, refused and foreign since start (the metric's figures; benchmarks). */
+  get counts(): { accepted: number; refused: number; foreign: number } {
+    return { accepted: this.aggregator.accepted, refused: this.aggregator.refused + this.malformed, foreign: this.foreign };
   }
 
   /** Messages the subscription has been handed but not yet processed (backlog). */

@@ -13,7 +13,8 @@ import { ConfigError, InvalidArgumentError } from '../errors/index.js';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
 
 const USAGE = `usage: gantry events [--follow] [--since TIME] [--job ID | --node NAME] [--json] [--nats-url URL]
-                     [--nats-user USER --nats-pass PASS | --nats-token TOKEN | --nats-creds FILE] [--nats-ca FILE]
+                     [--nats-user USER --nats-pass PASS | --nats-token TOKEN | --nats-nkey FILE | --nats-creds FILE]
+                     [--nats-ca FILE]
 
 Prints the scheduler's events (stream ${EVENTS_STREAM}), oldest first, one line each:
 time, kind, job/node/domain, type, message or details. Exits after the last stored event.
@@ -25,6 +26,7 @@ time, kind, job/node/domain, type, message or details. Exits after the last stor
   --json            print each event as its JSON (one object a line)
   --nats-url URL    NATS servers, comma-separated (env GANTRY_NATS_URL; default nats://127.0.0.1:4222)
   --nats-user, --nats-pass, --nats-token   credentials (env GANTRY_NATS_USER, GANTRY_NATS_PASS, GANTRY_NATS_TOKEN)
+  --nats-nkey FILE  an nkey seed file, e.g. events.nk from gantry nats-auth (env GANTRY_NATS_NKEY_SEED_FILE)
   --nats-creds FILE a .creds file (operator mode); --nats-ca FILE a CA for TLS
 `;
 
@@ -91,6 +93,7 @@ function connectionOptions(values: Record<string, string | boolean | undefined>,
     user: s('nats-user') ?? env.GANTRY_NATS_USER ?? '',
     pass: s('nats-pass') ?? env.GANTRY_NATS_PASS ?? '',
     token: s('nats-token') ?? env.GANTRY_NATS_TOKEN ?? '',
+    nkeySeedFile: s('nats-nkey') ?? env.GANTRY_NATS_NKEY_SEED_FILE ?? '',
     credsFile: s('nats-creds') ?? '',
     tls: { caFile: s('nats-ca') ?? '' },
   };
@@ -121,6 +124,7 @@ export const eventsCommand: Command = {
           'nats-user': { type: 'string' },
           'nats-pass': { type: 'string' },
           'nats-token': { type: 'string' },
+          'nats-nkey': { type: 'string' },
           'nats-creds': { type: 'string' },
           'nats-ca': { type: 'string' },
           help: { type: 'boolean', short: 'h' },

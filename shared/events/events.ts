@@ -119,12 +119,55 @@ export function auditEventSubject(action: string): string {
   return `gantry.events.audit.${subjectToken(action)}`;
 }
 
+/**
+ * Telemetry subjects: `gantry.telemetry.<kind>.<node>`, where <node> is the publishing agent's own
+ * node (one token). Every subject an agent publishes ends in its node, so one NATS permission,
+ * nodeTelemetryPermission(node), confines an agent to its own telemetry; the scheduler reads the
+ * node from the subject (telemetrySubjectNode), never from the payload.
+ */
+export const TELEMETRY_SUBJECT_ALL = 'gantry.telemetry.>';
+const LATENCY_PREFIX = 'gantry.telemetry.latency.';
+const SERVICE_PREFIX = 'gantry.telemetry.service.';
+
+/** The one publish permission an agent needs: every telemetry kind, its own node only. */
+export function nodeTelemetryPermission(node: string): string {
+  return `gantry.telemetry.*.${subjectToken(node)}`;
+}
+
+const PLAIN_TOKEN = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * The node a telemetry subject of `kind` names (its last token, decoded); undefined when the subject
+ * is not `gantry.telemetry.<kind>.<one token>` or the token is not one subjectToken() builds (a
+ * token no node's permission matches, e.g. an unencoded ':' or a stray '%').
+ */
+export function telemetrySubjectNode(subject: string, kind: 'latency' | 'service'): string | undefined {
+  const prefix = kind === 'latency' ? LATENCY_PREFIX : SERVICE_PREFIX;
+  if (!subject.startsWith(prefix)) return undefined;
+  const token = subject.slice(prefix.length);
+  if (PLAIN_TOKEN.test(token)) return token; // the common case: nothing was encoded
+  let node: string;
+  try {
+    node = subjectTokenDecode(token);
+  } catch {
+    return undefined;
+  }
+  return token !== '' && subjectToken(node) === token ? node : undefined;
+}
+
 /** Where an agent publishes its east-west latency windows (core NATS, not JetStream). */
 export function latencyTelemetrySubject(node: string): string {
-  return `gantry.telemetry.latency.${subjectToken(node)}`;
+  return LATENCY_PREFIX + subjectToken(node);
 }
 
 export const LATENCY_TELEMETRY_SUBJECT_ALL = 'gantry.telemetry.latency.*';
+
+/** Where an agent publishes its SLO replicas' service windows: its own node (the payload names the service). */
+export function serviceTelemetrySubject(node: string): string {
+  return SERVICE_PREFIX + subjectToken(node);
+}
+
+export const SERVICE_TELEMETRY_SUBJECT_ALL = 'gantry.telemetry.service.*';
 
 export function eventSubject(e: GantryEvent): string {
   switch (e.kind) {

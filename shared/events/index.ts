@@ -11,7 +11,12 @@ export {
   auditEventSubject,
   latencyTelemetrySubject,
   LATENCY_TELEMETRY_SUBJECT_ALL,
+  serviceTelemetrySubject,
+  SERVICE_TELEMETRY_SUBJECT_ALL,
+  TELEMETRY_SUBJECT_ALL,
+  nodeTelemetryPermission,
+  telemetrySubjectNode,
 } from './events.js';
 export type { Actor, AuditEvent, GantryEvent, NodeEvent, JobEvent, DomainEvent } from './events.js';
-export { SERVICE_WINDOW_SCHEMA_VERSION, SERVICE_TELEMETRY_SUBJECT_ALL, serviceTelemetrySubject, parseServiceWindow } from './telemetry.js';
+export { SERVICE_WINDOW_SCHEMA_VERSION, parseServiceWindow } from './telemetry.js';
 export type { ServiceWindow } from './telemetry.js';

@@ -1,13 +1,12 @@
 /**
  * Service telemetry: one versioned JSON message per replica per window on
- * `gantry.telemetry.service.<service>` (service = the job id, one subject token). Agents publish,
- * the scheduler's autoscaler consumes. Core NATS, fire-and-forget: a lost window is only a gap.
+ * `gantry.telemetry.service.<node>` (the publishing agent's node, one subject token; the service, a
+ * job id, is in the message). Agents publish, the scheduler's autoscaler consumes. Core NATS,
+ * fire-and-forget: a lost window is only a gap.
  */
 import { InvalidArgumentError } from '../errors/index.js';
-import { subjectToken } from './events.js';
 
 export const SERVICE_WINDOW_SCHEMA_VERSION = 1 as const;
-export const SERVICE_TELEMETRY_SUBJECT_ALL = 'gantry.telemetry.service.>';
 
 /**
  * The change of one replica's latency histogram over one window. `buckets` are cumulative like
@@ -19,6 +18,7 @@ export interface ServiceWindow {
   service: string;
   /** The histogram scraped, e.g. vllm:e2e_request_latency_seconds. */
   metric: string;
+  /** The publishing agent's node; the scheduler drops a window whose subject names another node. */
   node: string;
   jobId: string;
   epoch: number;
@@ -36,10 +36,6 @@ export interface ServiceWindow {
   sum: number;
   /** The counters went down since the previous scrape (the server restarted): the deltas are the new values. */
   reset: boolean;
-}
-
-export function serviceTelemetrySubject(service: string): string {
-  return `gantry.telemetry.service.${subjectToken(service)}`;
 }
 
 const nonNegative = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;

@@ -341,7 +341,7 @@ export function taskStatusToPb(s: TaskStatusView): PbTaskStatus {
 
 /** What an agent scrapes for one SLO replica (StartTask.slo). */
 export interface ServiceSloView {
-  /** The service name on `gantry.telemetry.service.<service>`: the job id. */
+  /** The service its windows name (on `gantry.telemetry.service.<node>`): the job id. */
   service: string;
   metric: string;
   port: number;

@@ -44,6 +44,7 @@ export interface Nats {
   url: string;
   port: number;
   child: Child;
+  /** JetStream's store; '' when the config file names it (NatsOptions.jetstreamFromConfig). */
   storeDir: string;
   /** Starts it again on the same port and store (after stop/kill). */
   restart(): Promise<void>;
@@ -102,14 +103,23 @@ function track(child: Child, taskDir?: string): Child {
   return child;
 }
 
+export interface NatsOptions {
+  /**
+   * The config file in `args` (-c) has its own jetstream block: leave out -js -sd (nats-server
+   * refuses a store_dir set twice) and use its store_dir (point it at a temp dir).
+   */
+  jetstreamFromConfig?: boolean;
+}
+
 /** nats-server with JetStream on a free loopback port; `args` adds options (auth, TLS, a config file). */
-export async function startNats(t: Test, args: readonly string[] = []): Promise<Nats> {
+export async function startNats(t: Test, args: readonly string[] = [], opts: NatsOptions = {}): Promise<Nats> {
   const bin = which('nats-server');
   if (!bin) throw new Error('nats-server is not on PATH (apt-get install nats-server)');
   const port = await freePort();
-  const storeDir = tempDir(t, 'gantry-nats-');
+  const storeDir = opts.jetstreamFromConfig ? '' : tempDir(t, 'gantry-nats-');
+  const jetstream = storeDir ? ['-js', '-sd', storeDir] : [];
   const launch = async (): Promise<Child> => {
-    const c = track(startChild('nats-server', bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, ...args]));
+    const c = track(startChild('nats-server', bin, ['-a', '127.0.0.1', '-p', String(port), ...jetstream, ...args]));
     await waitForPort(port, 10_000);
     return c;
   };

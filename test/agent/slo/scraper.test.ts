@@ -45,7 +45,7 @@ t.test('windows of a replica arrive on NATS with the right deltas, through a res
 
   await httpGet(`http://127.0.0.1:${port}/control?observe=10`);
   const first = await waitFor('a window with the 10 requests', () => got.find((g) => g.w.count > 0), 10_000, 20);
-  t.equal(first.subject, 'gantry.telemetry.service.web%2Echat', 'the service is one subject token');
+  t.equal(first.subject, 'gantry.telemetry.service.gpu-node%2Erack1', 'published on its own node (one subject token); the window names the service');
   const w = first.w;
   t.match(w, { v: 1, service, metric: 'vllm:e2e_request_latency_seconds', node: 'gpu-node.rack1', jobId: service, epoch: 3, rank: 4, replica: 2, reset: false });
   t.same(w.le, VLLM_BOUNDS);

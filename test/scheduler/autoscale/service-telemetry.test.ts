@@ -10,7 +10,9 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { SloScraper } from '../../../agent/slo/index.js';
 import { NatsTelemetrySink } from '../../../agent/telemetry/index.js';
-import { ServiceTelemetry, type ServiceDecision } from '../../../scheduler/autoscale/index.js';
+import { runsReplicaOf, ServiceTelemetry, type ServiceDecision } from '../../../scheduler/autoscale/index.js';
+import type { JobRecord } from '../../../shared/domain/index.js';
+import { serviceTelemetrySubject } from '../../../shared/events/index.js';
 import { systemClock } from '../../../shared/clock/index.js';
 import { freePort, startChild, waitForPort } from '../../../shared/procs/index.js';
 import { httpGet, ROOT, startNats, waitFor } from '../../harness/cluster.js';
@@ -34,7 +36,7 @@ t.test('p99 over the SLO scales the service up; well under it, down', async (t) 
   const registry = new Registry();
   const telemetry = new ServiceTelemetry(
     { windowMs: 1000, upFactor: 1, upAfterMs: 300, downFactor: 0.5, downAfterMs: 300, cooldownMs: 600, minSamples: 20 },
-    { lookup: (s) => (s === 'svc' ? { current, min: 1, max: 3, p99Ms: 1000 } : undefined), clock: systemClock, log, registry },
+    { lookup: (s) => (s === 'svc' ? { current, min: 1, max: 3, p99Ms: 1000 } : undefined), runsReplica: (s, node) => s === 'svc' && node === 'n1', clock: systemClock, log, registry },
   );
   const decisions: ServiceDecision[] = [];
   telemetry.onDecision((d) => {
@@ -75,10 +77,62 @@ t.test('p99 over the SLO scales the service up; well under it, down', async (t) 
 
   // Garbage and windows of unknown services are counted, not acted on.
   const nc = await connect({ servers: nats.url });
-  nc.publish('gantry.telemetry.service.svc', new TextEncoder().encode('{"v":99}'));
-  nc.publish('gantry.telemetry.service.other', new TextEncoder().encode('not json'));
+  nc.publish('gantry.telemetry.service.n1', new TextEncoder().encode('{"v":99}'));
+  nc.publish('gantry.telemetry.service.n2', new TextEncoder().encode('not json'));
   await nc.flush();
   await nc.close();
   await waitFor('invalid windows counted', () => telemetry.stats.invalid >= 2, 10_000, 20);
   t.ok(telemetry.stats.received > 10, `windows received: ${telemetry.stats.received}`);
+});
+
+t.test('the node is the subject: windows naming another node, or from a node running no replica, are dropped and counted', async (t) => {
+  const registry = new Registry();
+  const replicas = new Map([['svc', new Set(['n1', 'n2'])]]);
+  const telemetry = new ServiceTelemetry(
+    { windowMs: 1000, upFactor: 1, upAfterMs: 0, downFactor: 0.5, downAfterMs: 0, cooldownMs: 0, minSamples: 1 },
+    {
+      lookup: (s) => (replicas.has(s) ? { current: 2, min: 1, max: 3, p99Ms: 1000 } : undefined),
+      runsReplica: (s, node) => replicas.get(s)?.has(node) ?? false,
+      clock: { nowMs: () => 10_000 },
+      log: pino({ level: 'silent' }),
+      registry,
+    },
+  );
+  const decisions: ServiceDecision[] = [];
+  telemetry.onDecision((d) => decisions.push(d));
+  const slow = (node: string, service = 'svc'): Uint8Array =>
+    new TextEncoder().encode(
+      JSON.stringify({ v: 1, service, metric: METRIC, node, jobId: service, epoch: 1, rank: 0, replica: 0, startMs: 0, endMs: 1, le: [1, 2], buckets: [0, 0, 100], count: 100, sum: 500, reset: false }),
+    );
+  // n3 runs no replica of svc: its windows (naming itself, as its permission forces) are not svc's.
+  telemetry.handle(serviceTelemetrySubject('n3'), slow('n3'));
+  // n3 claims to be n1 in the payload, on its own subject.
+  telemetry.handle(serviceTelemetrySubject('n3'), slow('n1'));
+  // n1 (a replica's node) naming n2 in the payload is no better.
+  telemetry.handle(serviceTelemetrySubject('n1'), slow('n2'));
+  t.match(telemetry.stats, { received: 3, foreign: 3, invalid: 0, ignored: 0, decisions: 0 });
+  t.same(decisions, [], 'no decision from foreign windows');
+  // A subject naming no node is invalid; an unknown service is ignored (as before).
+  telemetry.handle('gantry.telemetry.service.n1.extra', slow('n1'));
+  telemetry.handle(serviceTelemetrySubject('n1'), slow('n1', 'gone'));
+  t.match(telemetry.stats, { received: 5, foreign: 3, invalid: 1, ignored: 1 });
+  // A replica's node speaking for itself is taken (and its p99 over the SLO scales the service).
+  telemetry.handle(serviceTelemetrySubject('n2'), slow('n2'));
+  t.match(telemetry.stats, { received: 6, foreign: 3, invalid: 1, ignored: 1, decisions: 1 });
+  t.equal(decisions[0]?.target, 3);
+  const text = await registry.metrics();
+  t.match(text, /gantry_scheduler_service_windows_total\{result="accepted"\} 1/);
+  t.match(text, /gantry_scheduler_service_windows_total\{result="foreign"\} 3/);
+  t.match(text, /gantry_scheduler_service_windows_total\{result="invalid"\} 1/);
+  t.match(text, /gantry_scheduler_service_windows_total\{result="ignored"\} 1/);
+});
+
+t.test('runsReplicaOf: a live rank of an active job on that node', async (t) => {
+  const job = (state: string, ranks: Array<{ node: string; state: string }>): JobRecord => ({ state, ranks }) as unknown as JobRecord;
+  t.ok(runsReplicaOf(job('running', [{ node: 'n1', state: 'running' }]), 'n1'));
+  t.ok(runsReplicaOf(job('running', [{ node: 'n2', state: 'exited' }, { node: 'n1', state: 'starting' }]), 'n1'), 'starting counts');
+  t.notOk(runsReplicaOf(job('running', [{ node: 'n1', state: 'running' }]), 'n2'), 'another node');
+  t.notOk(runsReplicaOf(job('running', [{ node: 'n1', state: 'exited' }]), 'n1'), 'its rank there exited');
+  t.notOk(runsReplicaOf(job('succeeded', [{ node: 'n1', state: 'running' }]), 'n1'), 'the job ended');
+  t.notOk(runsReplicaOf(undefined, 'n1'), 'no job');
 });

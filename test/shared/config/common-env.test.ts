@@ -24,6 +24,7 @@ const cases: Case[] = [
   { env: 'GANTRY_NATS_USER', value: 'alice', key: 'nats.user', want: 'alice' },
   { env: 'GANTRY_NATS_PASS', value: 's3cret', key: 'nats.pass', want: 's3cret' },
   { env: 'GANTRY_NATS_TOKEN', value: 'tok-123', key: 'nats.token', want: 'tok-123' },
+  { env: 'GANTRY_NATS_NKEY_SEED_FILE', value: '/etc/gantry/nats/scheduler.nk', key: 'nats.nkeySeedFile', want: '/etc/gantry/nats/scheduler.nk' },
   { env: 'GANTRY_LOG_LEVEL', value: 'debug', key: 'log.level', want: 'debug' },
   { env: 'GANTRY_LOG_FORMAT', value: 'json', key: 'log.format', want: 'json' },
   // An empty variable is unset: the default stays.
