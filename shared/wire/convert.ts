@@ -11,8 +11,10 @@ import type {
   NodeRecord,
   Schedulability,
   Severity,
+  StartRefusal,
   Vendor,
 } from '../domain/index.js';
+import { START_REFUSALS } from '../domain/index.js';
 import { servicePort, type JobSpec } from '../jobspec/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { PbLatencyEndpointOut, PbLatencyPeers, PbLatencyPeersOut, WatchEventsResponse, WatchEventsResponse__Output } from '../proto/index.js';
@@ -173,6 +175,8 @@ export function nodeToPb(n: NodeRecord): PbNode {
     lastSeenUnixMs: n.lastSeenMs,
     reportsReceived: n.reportsReceived,
     drainDeadlineUnixMs: n.drainDeadlineMs ?? 0,
+    allowedUsers: n.allowedUsers ?? [],
+    allowRoot: n.allowRoot ?? false,
   };
 }
 
@@ -192,6 +196,8 @@ export function nodeFromPb(pb: PbNodeOut): NodeRecord {
     lastSeenMs: pb.lastSeenUnixMs,
     reportsReceived: pb.reportsReceived,
     ...(Number(pb.drainDeadlineUnixMs) > 0 ? { drainDeadlineMs: Number(pb.drainDeadlineUnixMs) } : {}),
+    allowedUsers: [...pb.allowedUsers],
+    allowRoot: pb.allowRoot,
   };
 }
 
@@ -301,6 +307,16 @@ export interface TaskStatusView {
   message: string;
   /** Last checkpoint the rank reported (unix ms; 0: none). */
   checkpointMs?: number;
+  /** failed-to-start only: why the agent refused it, as a stable code (absent: no code, e.g. a missing workdir). */
+  refusal?: StartRefusal;
+}
+
+/**
+ * TaskStatus.refusal: a known code, or undefined for none. A code this scheduler does not know (a
+ * newer agent's) is dropped: the task is an ordinary failure to start, not a broken message.
+ */
+function refusalFromPb(code: string): StartRefusal | undefined {
+  return START_REFUSALS.has(code as StartRefusal) ? (code as StartRefusal) : undefined;
 }
 
 export function taskStatusFromPb(pb: PbTaskStatusOut | null | undefined, field: string): TaskStatusView {
@@ -308,6 +324,7 @@ export function taskStatusFromPb(pb: PbTaskStatusOut | null | undefined, field: 
   if (!pb.jobId) throw new InvalidArgumentError(`${field}.jobId`, 'is required');
   const state = TASK_STATE_FROM_PB[pb.state];
   if (!state) throw new InvalidArgumentError(`${field}.state`, `unknown task state ${JSON.stringify(pb.state)}`);
+  const refusal = state === 'failed-to-start' ? refusalFromPb(pb.refusal) : undefined;
   return {
     jobId: pb.jobId,
     rank: pb.rank,
@@ -319,6 +336,7 @@ export function taskStatusFromPb(pb: PbTaskStatusOut | null | undefined, field: 
     finishedMs: pb.finishedUnixMs,
     message: pb.message,
     checkpointMs: Number(pb.checkpointUnixMs) || 0,
+    ...(refusal ? { refusal } : {}),
   };
 }
 
@@ -334,6 +352,7 @@ export function taskStatusToPb(s: TaskStatusView): PbTaskStatus {
     finishedUnixMs: s.finishedMs,
     message: s.message,
     checkpointUnixMs: s.checkpointMs ?? 0,
+    refusal: s.refusal ?? '',
   };
 }
 

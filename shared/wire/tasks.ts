@@ -3,7 +3,7 @@
  * wire form. The scheduler builds the views from its records; only this file turns them into
  * generated protobuf types (main.ts wires the conversion into the agent streams' send).
  */
-import { rankEpoch, type JobRecord, type RankRecord } from '../domain/index.js';
+import { jobRunAs, rankEpoch, type JobRecord, type RankRecord } from '../domain/index.js';
 import type { SchedulerMessage } from '../proto/index.js';
 import { latencyPeersToPb, serviceSloView, type LatencyPeerView, type ServiceSloView } from './convert.js';
 
@@ -44,7 +44,7 @@ export function startTaskView(job: JobRecord, r: RankRecord, env: Record<string,
     command: job.spec.command,
     env,
     workdir: job.spec.workdir ?? '',
-    runAs: job.spec.runAs ?? '',
+    runAs: jobRunAs(job),
     gpus: r.gpus,
     graceSeconds: job.spec.preemptGraceSeconds,
     slo: serviceSloView(job, r),
