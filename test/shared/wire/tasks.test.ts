@@ -11,6 +11,8 @@ t.test('startTaskView: the rank, its epoch, the spec, the env given; slo on the 
   const v1 = startTaskView(job, job.ranks[1]!, {});
   t.equal(v1.epoch, 6, "a rank's own epoch");
   t.equal(v1.slo, undefined, 'not the first rank of its replica');
+  const as = jobRecord('g-1', { runAs: 'alice' }, { on: [{ node: 'a', gpus: [0] }] });
+  t.equal(startTaskView(as, as.ranks[0]!, {}).runAs, 'alice', "the job's account (jobRunAs)");
 });
 
 t.test('agentCommandToPb: each kind to its SchedulerMessage field', async (t) => {
