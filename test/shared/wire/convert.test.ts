@@ -1,8 +1,8 @@
 import t from 'tap';
-import { inventoryFromPb, inventoryToPb, nodeFromPb, nodeToPb, taskStatusFromPb, taskStatusToPb, verdictFromPb, verdictToPb, type TaskStatusView } from '../../../shared/wire/index.js';
+import { inventoryFromPb, inventoryToPb, nodeFromPb, nodeToPb, verdictFromPb, verdictToPb } from '../../../shared/wire/index.js';
 import { emptyInventory, type HealthVerdict, type NodeRecord } from '../../../shared/domain/index.js';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
-import type { PbInventoryOut, PbNodeOut, PbTaskStatusOut, PbVerdictOut } from '../../../shared/proto/index.js';
+import type { PbInventoryOut, PbNodeOut, PbVerdictOut } from '../../../shared/proto/index.js';
 
 // proto-loader with defaults: true fills every field; mimic that by round-tripping through JSON.
 const asOut = <T>(x: unknown): T => JSON.parse(JSON.stringify(x)) as T;
@@ -43,17 +43,6 @@ t.test('node records round-trip', async (t) => {
   const { allowedUsers: _u, allowRoot: _r, ...old } = n;
   t.match(nodeToPb(old), { allowedUsers: [], allowRoot: false });
   t.same(nodeFromPb(asOut<PbNodeOut>(nodeToPb(old))), { ...old, allowedUsers: [], allowRoot: false });
-});
-
-t.test("task statuses round-trip; a start refusal's code only on failed-to-start, unknown codes dropped", async (t) => {
-  const base: TaskStatusView = { jobId: 'j-1', rank: 2, epoch: 3, state: 'failed-to-start', exitCode: null, signal: null, startedMs: 0, finishedMs: 9, message: 'runAs: no', checkpointMs: 0 };
-  const refused: TaskStatusView = { ...base, refusal: 'run-as-refused' };
-  t.equal(taskStatusToPb(refused).refusal, 'run-as-refused');
-  t.same(taskStatusFromPb(asOut<PbTaskStatusOut>(taskStatusToPb(refused)), 's'), refused);
-  t.same(taskStatusFromPb(asOut<PbTaskStatusOut>(taskStatusToPb(base)), 's'), base, 'no code: none');
-  t.same(taskStatusFromPb(asOut<PbTaskStatusOut>({ ...taskStatusToPb(base), refusal: 'disk-full' }), 's'), base, "a code this scheduler does not know: an ordinary failure to start");
-  const exited: TaskStatusView = { ...base, state: 'exited', exitCode: 1 };
-  t.same(taskStatusFromPb(asOut<PbTaskStatusOut>({ ...taskStatusToPb(exited), refusal: 'run-as-refused' }), 's'), exited, 'a task that ran was not refused');
 });
 
 t.test('inbound validation names the field', async (t) => {
