@@ -5,10 +5,13 @@ import type { Command } from './command.js';
 import { runClientCommand, schedulerCall } from './client.js';
 import { nodeJson } from './nodes.js';
 
-/** What its agent runs ranks as: `nobody, svc-train (runner.allowedUsers); root: not allowed (runner.allowRoot)`. */
+/**
+ * What its agent runs ranks as: `nobody, svc-train (runner.allowedUsers); runner.allowRoot off`
+ * (root needs both: listed, and allowRoot on).
+ */
 export function runAsLine(n: Pick<NodeRecord, 'allowedUsers' | 'allowRoot'>): string {
   const users = n.allowedUsers?.length ? n.allowedUsers.join(', ') : 'no account';
-  return `${users} (runner.allowedUsers); root: ${n.allowRoot ? 'allowed' : 'not allowed'} (runner.allowRoot)`;
+  return `${users} (runner.allowedUsers); runner.allowRoot ${n.allowRoot ? 'on' : 'off'}`;
 }
 
 export function nodeText(n: NodeRecord): string {
