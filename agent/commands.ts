@@ -9,7 +9,7 @@ import { isGantryError } from '../shared/errors/index.js';
 import type { Logger } from '../shared/log/index.js';
 import type { SchedulerMessage__Output } from '../shared/proto/index.js';
 import { latencyPeersFromPb, serviceSloFromPb, type LatencyPeerView, type TaskStatusView } from '../shared/wire/index.js';
-import { taskKeyString, type TaskKey, type TaskRunner, type TaskStatus } from './runner/index.js';
+import { RunAsRefusedError, taskKeyString, type TaskKey, type TaskRunner, type TaskStatus } from './runner/index.js';
 import type { SloTarget } from './slo/index.js';
 import { nearestHcas } from './topology/index.js';
 
@@ -89,9 +89,11 @@ export function createAgentCommands(deps: CommandDeps): AgentCommands {
       })
       .catch((e: unknown) => {
         startsInFlight.delete(ks);
-        // Refused before it ran (bad runAs, workdir...): tell the scheduler, which fails or requeues the gang.
+        // Refused before it ran (bad runAs, workdir...): tell the scheduler, which fails or requeues
+        // the gang. A refused account carries its code: the scheduler fails the job without retrying.
         log.warn({ job: st.jobId, rank: st.rank, err: (e as Error).message }, 'task refused');
-        deps.replies()?.sendTaskUpdate({ ...key, state: 'failed-to-start', exitCode: null, signal: null, startedMs: 0, finishedMs: deps.nowMs(), message: isGantryError(e) ? e.message : String(e) });
+        const refusal = e instanceof RunAsRefusedError ? { refusal: e.refusal } : {};
+        deps.replies()?.sendTaskUpdate({ ...key, state: 'failed-to-start', exitCode: null, signal: null, startedMs: 0, finishedMs: deps.nowMs(), message: isGantryError(e) ? e.message : String(e), ...refusal });
       });
   };
 

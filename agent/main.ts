@@ -192,6 +192,8 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
           latency: () => latency?.endpoint,
           agentVersion: AGENT_VERSION,
           labels: config.labels,
+          allowedUsers: config.runner.allowedUsers,
+          allowRoot: config.runner.allowRoot,
           reportIntervalMs: config.reportIntervalMs,
           initialDelayMs: config.reconnect.initialDelayMs,
           maxDelayMs: config.reconnect.maxDelayMs,

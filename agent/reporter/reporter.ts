@@ -30,6 +30,9 @@ export interface ReporterOptions {
   latency?: () => { address: string; port: number } | undefined;
   agentVersion: string;
   labels: Record<string, string>;
+  /** runner.allowedUsers and runner.allowRoot, announced at registration: placement sends a job only where its account is allowed. */
+  allowedUsers: readonly string[];
+  allowRoot: boolean;
   /** 0 = use the interval the scheduler asks for. */
   reportIntervalMs: number;
   initialDelayMs: number;
@@ -155,6 +158,8 @@ export class Reporter {
           labels: this.opts.labels,
           verdicts: s.verdicts.map(verdictToPb),
           tasks: s.tasks.map(taskStatusToPb),
+          allowedUsers: [...this.opts.allowedUsers],
+          allowRoot: this.opts.allowRoot,
           ...(this.opts.latency?.() ? { latency: this.opts.latency() } : {}),
         },
       });

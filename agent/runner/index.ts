@@ -22,6 +22,7 @@ export {
   taskKeyString,
   sameKey,
   compareKeys,
+  RunAsRefusedError,
 } from './validate.js';
 export { FILES as TASK_FILES, taskDir, tasksRoot } from './layout.js';
 export { parsePasswdLine, lookupUser } from './users.js';

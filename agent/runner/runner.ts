@@ -21,7 +21,7 @@ import { RECORD_VERSION, isMissing, readJson, writeJsonAtomic, writeJsonAtomicSy
 import { forEachTaskDir, isDirectorySync, readTaskLog, removeForgotten } from './task-dirs.js';
 import { blankStatus, createTaskTable, isActive, type Task } from './task-table.js';
 import type { TaskKey, TaskRunner, TaskRunnerOptions, TaskSpec, TaskStatus } from './types.js';
-import { compareKeys, taskKeyString, validateGraceSeconds, validateTaskKey, validateTaskSpec } from './validate.js';
+import { compareKeys, RunAsRefusedError, taskKeyString, validateGraceSeconds, validateTaskKey, validateTaskSpec } from './validate.js';
 import { lookupUser } from './users.js';
 
 const DEFAULT_POLL_MS = 500;
@@ -93,20 +93,20 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     const myUid = process.getuid?.() ?? -1;
     if (runAs === '') {
       if (myUid === 0 && !opts.allowRoot) {
-        throw new InvalidArgumentError('runAs', 'is empty and the agent runs as root; running ranks as root is not allowed by the agent config (allowRoot)');
+        throw new RunAsRefusedError('is empty and the agent runs as root; running ranks as root is not allowed by the agent config (runner.allowRoot)');
       }
       return null;
     }
     if (!allowed.has(runAs)) {
-      throw new InvalidArgumentError('runAs', `${JSON.stringify(runAs)} is not one of the agent's allowed users (${[...allowed].join(', ') || 'none'})`);
+      throw new RunAsRefusedError(`${JSON.stringify(runAs)} is not one of the agent's allowed users (runner.allowedUsers: ${[...allowed].join(', ') || 'none'})`);
     }
     const user = await lookupUser(runAs);
-    if (!user) throw new InvalidArgumentError('runAs', `no user ${JSON.stringify(runAs)} on this node`);
+    if (!user) throw new RunAsRefusedError(`no user ${JSON.stringify(runAs)} on this node`);
     if (user.uid === 0 && !opts.allowRoot) {
-      throw new InvalidArgumentError('runAs', `${JSON.stringify(runAs)} is root (uid 0); running ranks as root is not allowed by the agent config (allowRoot)`);
+      throw new RunAsRefusedError(`${JSON.stringify(runAs)} is root (uid 0); running ranks as root is not allowed by the agent config (runner.allowRoot)`);
     }
     if (myUid !== 0 && myUid !== -1 && myUid !== user.uid) {
-      throw new InvalidArgumentError('runAs', `the agent runs as uid ${myUid} and cannot switch to ${JSON.stringify(runAs)} (uid ${user.uid})`);
+      throw new RunAsRefusedError(`the agent runs as uid ${myUid} and cannot switch to ${JSON.stringify(runAs)} (uid ${user.uid})`);
     }
     return { name: user.name, uid: user.uid, gid: user.gid, home: user.home };
   };

@@ -3,6 +3,19 @@ import path from 'node:path';
 import { InvalidArgumentError } from '../../shared/errors/index.js';
 import type { TaskKey, TaskSlo, TaskSpec } from './types.js';
 
+/**
+ * The agent will not run ranks as the requested account: not in runner.allowedUsers, root (or an
+ * empty runAs with the agent being root) without runner.allowRoot, unknown on the node, or one the
+ * agent cannot switch to. An InvalidArgumentError naming `runAs`, with the stable code the
+ * scheduler acts on (TaskStatus.refusal): it fails the job instead of retrying it here.
+ */
+export class RunAsRefusedError extends InvalidArgumentError {
+  readonly refusal = 'run-as-refused' as const;
+  constructor(detail: string) {
+    super('runAs', detail);
+  }
+}
+
 const JOB_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const USER_NAME = /^[A-Za-z0-9._][A-Za-z0-9._-]{0,31}\$?$/;
 const ENV_NAME = /^[^=\0]+$/;

@@ -21,6 +21,19 @@ export function validateNodeName(name: string, field: string): string {
   return name;
 }
 
+/** At most this many accounts in an agent's allow-list (runner.allowedUsers), each at most this long. */
+const MAX_ALLOWED_USERS = 1024;
+const MAX_USER_NAME = 256;
+
+/** The accounts an agent registers (runner.allowedUsers): non-empty names, each once, sorted. */
+export function validateAllowedUsers(users: readonly string[], field: string): string[] {
+  if (users.length > MAX_ALLOWED_USERS) throw new InvalidArgumentError(field, `lists ${users.length} accounts; at most ${MAX_ALLOWED_USERS}`);
+  users.forEach((u, i) => {
+    if (u === '' || u.length > MAX_USER_NAME) throw new InvalidArgumentError(`${field}[${i}]`, `must be 1-${MAX_USER_NAME} characters; got ${JSON.stringify(u.slice(0, 40))}`);
+  });
+  return [...new Set(users)].sort();
+}
+
 export interface AgentServiceDeps {
   registry: NodeRegistry;
   metrics: SchedulerMetrics;
@@ -122,6 +135,7 @@ export class AgentStreams {
       const verdicts = r.verdicts.map((v, i) => verdictFromPb(v, `register.verdicts[${i}]`));
       const tasks = r.tasks.map((t, i) => taskStatusFromPb(t, `register.tasks[${i}]`));
       const latency = latencyEndpointFromPb(r.latency, 'register.latency');
+      const allowedUsers = validateAllowedUsers(r.allowedUsers, 'register.allowedUsers');
       const previous = this.streams.get(name);
       if (previous && previous !== call) previous.end();
       this.streams.set(name, call);
@@ -135,6 +149,8 @@ export class AgentStreams {
         inventory,
         labels: r.labels,
         verdicts,
+        allowedUsers,
+        allowRoot: r.allowRoot,
       });
       call.write({ registered: { schedulerId: this.deps.schedulerId, reportIntervalMs: this.deps.reportIntervalMs } });
       this.deps.onLatencyEndpoint?.(name, latency);

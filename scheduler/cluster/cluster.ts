@@ -13,6 +13,9 @@ export interface Registration {
   inventory: Inventory;
   labels: Record<string, string>;
   verdicts: HealthVerdict[];
+  /** The agent's runner.allowedUsers and runner.allowRoot: the accounts it runs ranks as. */
+  allowedUsers: string[];
+  allowRoot: boolean;
 }
 
 export interface ReportUpdate {
@@ -106,6 +109,8 @@ export class ClusterModel {
       registeredMs: prev?.registeredMs ?? nowMs,
       lastSeenMs: nowMs,
       reportsReceived: prev?.reportsReceived ?? 0,
+      allowedUsers: reg.allowedUsers,
+      allowRoot: reg.allowRoot,
     };
     this.put(node);
     this.deadlines.set(reg.name, nowMs + this.lostAfterMs);

@@ -7,20 +7,30 @@
 import type { RequeueCause } from '../../shared/domain/index.js';
 
 /**
- * Whether a cause spends one of the job's retries (the gang failed), or not (the scheduler took
- * its GPUs back: preemption, a drain's deadline). A new kind names its policy here.
+ * What a cause does to the job. `retry`: it spends one of the job's retries (the gang failed:
+ * requeued with backoff while retries remain, else failed). `free`: it spends none (the scheduler
+ * took its GPUs back: preemption, a drain's deadline; requeued at once). `fail`: the job fails at
+ * once, its retries untouched (an agent refused the job's account: a retry would meet the same
+ * refusal). A new kind names its policy here.
  */
-const USES_RETRY: Record<RequeueCause['kind'], boolean> = {
-  'rank-exited': true,
-  'rank-failed-to-start': true,
-  'rank-gone': true,
-  'node-lost': true,
-  preempted: false,
-  'drain-deadline': false,
+export type CausePolicy = 'retry' | 'free' | 'fail';
+
+const POLICY: Record<RequeueCause['kind'], CausePolicy> = {
+  'rank-exited': 'retry',
+  'rank-failed-to-start': 'retry',
+  'rank-gone': 'retry',
+  'node-lost': 'retry',
+  preempted: 'free',
+  'drain-deadline': 'free',
+  'run-as-refused': 'fail',
 };
 
+export function causePolicy(cause: RequeueCause): CausePolicy {
+  return POLICY[cause.kind];
+}
+
 export function usesRetry(cause: RequeueCause): boolean {
-  return USES_RETRY[cause.kind];
+  return POLICY[cause.kind] === 'retry';
 }
 
 /** What happened, as the head of the job's message: `rank 1 on n2 exited with code 3`. */
@@ -38,6 +48,8 @@ export function causeText(c: RequeueCause): string {
       return `preempted by ${c.by} (priority ${c.priority}, queue ${c.queue}); ${(c.lostWorkGpuMs / 3_600_000).toFixed(2)} GPU-hours since its start or last checkpoint lost`;
     case 'drain-deadline':
       return `node ${c.node} was drained: its deadline passed`;
+    case 'run-as-refused':
+      return `node ${c.node} refused to run rank ${c.rank} as ${c.account ? JSON.stringify(c.account) : "the agent's own account"}: ${c.error}`;
   }
 }
 
@@ -58,6 +70,11 @@ export function requeuedText(c: RequeueCause, retry: number, maxRetries: number)
   const head = causeText(c);
   if (usesRetry(c)) return `${head}; requeued (retry ${retry} of ${maxRetries})`;
   return c.kind === 'drain-deadline' ? `${head}; requeued (no retry used)` : head;
+}
+
+/** The job's message once failed at once for a cause whose policy is `fail`. */
+export function refusedText(c: RequeueCause): string {
+  return `${causeText(c)}; failed without a retry: it would meet the same refusal`;
 }
 
 /** The job's message once failed for this cause, its retries spent. */

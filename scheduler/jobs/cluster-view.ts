@@ -69,13 +69,18 @@ export class ClusterView {
 
   /** The topology tree of the registered nodes (rebuilt only when the node set changes). */
   topology(nodes: readonly NodeRecord[] = this.cluster.list()): TopologyTree {
-    // A node's place in the tree comes from its name, inventory and labels only (nodeInputFromRecord),
+    // A node's place in the tree comes from its name, inventory, labels and allow-list only (nodeInputFromRecord),
     // and records are replaced, never changed in place: a report that changed nothing keeps the
-    // inventory and labels objects, so the same names, inventories and labels make the same tree.
+    // inventory, labels and allow-list objects, so the same inputs make the same tree.
     // (Comparing whole records missed after every heartbeat, and then built and compared every node's input.)
     const prev = this.treeNodes;
     const same =
-      this.tree && nodes.length === prev.length && nodes.every((n, i) => n.name === prev[i]!.name && n.inventory === prev[i]!.inventory && n.labels === prev[i]!.labels);
+      this.tree &&
+      nodes.length === prev.length &&
+      nodes.every((n, i) => {
+        const p = prev[i]!;
+        return n.name === p.name && n.inventory === p.inventory && n.labels === p.labels && n.allowedUsers === p.allowedUsers && n.allowRoot === p.allowRoot;
+      });
     this.treeNodes = nodes;
     if (same) return this.tree!;
     const inputs = nodes.map((n) => inheritDomains(nodeInputFromRecord(n, this.levels), this.levels));
@@ -93,10 +98,10 @@ export class ClusterView {
     return this.tree;
   }
 
-  /** Refuses a job that could not fit even if every registered node were free. */
-  checkCouldEverFit(spec: JobSpec): void {
+  /** Refuses a job that could not fit even if every registered node were free (`runAs`: its account, jobRunAs). */
+  checkCouldEverFit(spec: JobSpec, runAs: string): void {
     const tree = this.topology();
-    const request = requestFromJobSpec(spec);
+    const request = requestFromJobSpec(spec, runAs);
     // The answer depends on the tree and the request only: asked once per shape of request while the tree stands.
     const key = JSON.stringify(request);
     let failure = this.everFits.get(key);
@@ -112,12 +117,12 @@ export class ClusterView {
 
   /**
    * Whether any node's capacity inputs (connectivity, schedulability, health, verdicts, inventory,
-   * labels; compared by identity) changed since the last look.
+   * labels, allow-list; compared by identity) changed since the last look.
    */
   nodeInputsChanged(byName: ReadonlyMap<string, NodeRecord>): boolean {
     let changed = byName.size !== this.nodeInputs.size;
     for (const [name, n] of byName) {
-      const inputs = [n.connectivity, n.schedulability, n.health, n.verdicts, n.inventory, n.labels];
+      const inputs = [n.connectivity, n.schedulability, n.health, n.verdicts, n.inventory, n.labels, n.allowedUsers, n.allowRoot];
       const prev = this.nodeInputs.get(name);
       if (!prev || prev.some((x, i) => x !== inputs[i])) {
         changed = true;

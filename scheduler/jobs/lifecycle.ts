@@ -11,6 +11,7 @@
  *   starting    last rank running     → running      -                             running
  *   active      rank exited 0, last   → succeeded    schedule                      succeeded
  *   active      rank failed           → requeue(rank-exited | rank-failed-to-start)
+ *   active      rank refused account  → requeue(run-as-refused): failed at once, no retry used
  *   active      rank gone             → requeue(rank-gone)
  *   active      node lost             → requeue(node-lost)
  *   active      preempted             → requeue(preempted)
@@ -21,7 +22,8 @@
  *
  * requeue(cause) is the one way a gang leaves its run short. A cause that uses a retry (causes.ts)
  * requeues with backoff while retries remain, else fails; one that uses none (preemption, a
- * drain) requeues at once. Either way every rank is stopped. A running inference service that keeps
+ * drain) requeues at once; one that fails the job (an agent refused its account: the report's
+ * refusal code `run-as-refused`) fails it at once, whatever its kind. Either way every rank is stopped. A running inference service that keeps
  * other replicas loses only the affected replicas instead (the `replica` event; the next cycle
  * places replacements). Reports of another epoch or node are not the current placement: the task
  * is fenced (stopped) and the record is unchanged. Anything else is a no-op: the same record
@@ -32,10 +34,10 @@
  * New transitions (a time limit, a health eviction) are a new event and, where they requeue, a
  * new RequeueCause kind.
  */
-import { ACTIVE_JOB_STATES, TERMINAL_JOB_STATES, rankEpoch, type JobRecord, type JobState, type RankRecord, type RequeueCause } from '../../shared/domain/index.js';
+import { ACTIVE_JOB_STATES, TERMINAL_JOB_STATES, jobRunAs, rankEpoch, type JobRecord, type JobState, type RankRecord, type RequeueCause, type StartRefusal } from '../../shared/domain/index.js';
 import type { JobEvent } from '../../shared/events/index.js';
 import type { JobSpec } from '../../shared/jobspec/index.js';
-import { causeText, exhaustedText, requeuedText, stopReason, usesRetry } from './causes.js';
+import { causePolicy, causeText, exhaustedText, refusedText, requeuedText, stopReason, usesRetry } from './causes.js';
 import { requeueDelayMs } from './rank-env.js';
 
 /** A task's status as an agent reports it. */
@@ -47,6 +49,8 @@ export interface RankReport {
   signal: string | null;
   message: string;
   checkpointMs?: number;
+  /** failed-to-start: the agent's stable code for why it refused the task (absent: none). */
+  refusal?: StartRefusal;
 }
 
 export type LifecycleEvent =
@@ -205,7 +209,13 @@ function cancel(job: JobRecord, reason: string, ctx: LifecycleContext): Outcome 
  */
 export function requeue(job: JobRecord, cause: RequeueCause, ctx: LifecycleContext): Outcome {
   const stop = stopCommand(job, job.ranks, stopReason(cause), cause.kind === 'preempted' ? cause.by : '');
-  if (!usesRetry(cause)) {
+  const policy = causePolicy(cause);
+  if (policy === 'fail') {
+    const next = finish(job, 'failed', refusedText(cause), ctx);
+    next.cause = cause;
+    return { job: next, commands: [stop, { kind: 'schedule', why: cause.kind }], events: ['failed'] };
+  }
+  if (policy === 'free') {
     const next = touch(job, 'requeued', requeuedText(cause, job.attempt, job.spec.maxRetries), ctx);
     next.requeueAtMs = ctx.nowMs;
     next.cause = cause;
@@ -284,6 +294,8 @@ function rankReported(job: JobRecord, node: string, t: RankReport, ctx: Lifecycl
   r.signal = t.signal;
   if (t.state === 'failed-to-start') {
     r.startError = t.message;
+    // The agent refused the job's account: the whole job fails (a running service too), no retry used.
+    if (t.refusal === 'run-as-refused') return requeue(next, { kind: 'run-as-refused', rank: t.rank, node, account: jobRunAs(job), error: t.message }, ctx);
     return loseRanks(next, (x) => x.rank === t.rank, { kind: 'rank-failed-to-start', rank: t.rank, node, error: t.message }, ctx);
   }
   if (t.exitCode !== 0) return loseRanks(next, (x) => x.rank === t.rank, { kind: 'rank-exited', rank: t.rank, node, exitCode: t.exitCode, signal: t.signal }, ctx);

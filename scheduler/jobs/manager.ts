@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock/index.js';
-import { ACTIVE_JOB_STATES, rankEpoch, type JobRecord } from '../../shared/domain/index.js';
+import { ACTIVE_JOB_STATES, jobRunAs, rankEpoch, type JobRecord } from '../../shared/domain/index.js';
 import { FailedPreconditionError } from '../../shared/errors/index.js';
 import { EVENT_SCHEMA_VERSION, type GantryEvent, type JobEvent } from '../../shared/events/index.js';
 import { parseJobSpec, type JobSpec } from '../../shared/jobspec/index.js';
@@ -24,7 +24,7 @@ import type { Reason } from '../placement/index.js';
 import type { QueueConfig } from '../queue/index.js';
 import type { StateStore } from '../store/index.js';
 import type { DegradedMode, TopologyTree } from '../topology/index.js';
-import { checkQuota, checkSpec } from './admission.js';
+import { checkQuota, checkRunAsAllowed, checkSpec } from './admission.js';
 import { Agents } from './agents.js';
 import { Batch } from './batch.js';
 import { usesRetry } from './causes.js';
@@ -80,7 +80,7 @@ export interface JobManagerDeps {
 
 
 /** A task's status as an agent reports it. */
-export type TaskReport = Pick<TaskStatusView, 'jobId' | 'rank' | 'epoch' | 'state' | 'exitCode' | 'signal' | 'message' | 'checkpointMs'>;
+export type TaskReport = Pick<TaskStatusView, 'jobId' | 'rank' | 'epoch' | 'state' | 'exitCode' | 'signal' | 'message' | 'checkpointMs' | 'refusal'>;
 
 const JOB_ID = /^[a-z0-9][a-z0-9-]{0,62}-\d+$/;
 
@@ -141,19 +141,24 @@ export class JobManager {
   }
 
   /**
-   * Validates, refuses a job that could not fit even on an empty cluster, stores it pending.
-   * `owner`: the owner's name, or the API's authorization of the parsed spec (it throws to refuse,
-   * after the spec's own checks and before the capacity ones), which also says who submitted it
-   * and the account its ranks run as.
+   * Validates, refuses a job whose account no node allows or that could not fit even on an empty
+   * cluster, stores it pending. `owner`: the owner's name, or the API's authorization of the parsed
+   * spec (it throws to refuse, after the spec's own checks and before the capacity ones), which also
+   * says who submitted it and the account its ranks run as.
    */
   async submit(specText: string, owner: string | ((spec: JobSpec) => Submitter)): Promise<JobRecord> {
     const spec = parseJobSpec(specText);
     const queue = checkSpec(spec, this.opts.queues, this.opts.masterPortRange);
     const who = typeof owner === 'string' ? { owner } : owner(spec);
-    this.view.checkCouldEverFit(spec);
-    checkQuota(spec, queue);
     const by = 'submittedBy' in who ? { submittedBy: who.submittedBy, runAs: who.runAs } : undefined;
-    const { job, events } = submitted(this.jobs.nextId(spec.name), spec, who.owner, this.deps.clock.nowMs(), by);
+    // The record as it would be stored, checked before it takes an id: its account is the record's (jobRunAs).
+    const draft = submitted('', spec, who.owner, this.deps.clock.nowMs(), by);
+    const runAs = jobRunAs(draft.job);
+    checkRunAsAllowed(runAs, this.deps.cluster.list());
+    this.view.checkCouldEverFit(spec, runAs);
+    checkQuota(spec, queue);
+    const job: JobRecord = { ...draft.job, id: this.jobs.nextId(spec.name) };
+    const { events } = draft;
     // A new job is nobody else's yet (its id is fresh), so its commit need not wait its turn in the
     // chain: concurrent submits share one LMDB commit instead of paying one each, one after another.
     const made = events.map((type) => this.event(job, type));

@@ -20,7 +20,7 @@
  * The what-ifs themselves (victims with the least lost work, the reservation's time and GPUs) are
  * in what-if.ts; this file is the cycle's order of decisions.
  */
-import type { JobRecord } from '../../shared/domain/index.js';
+import { jobRunAs, type JobRecord } from '../../shared/domain/index.js';
 import { place, placeJob, releaseAll, requestFromJobSpec, explainText, type PlaceOptions, type Placement, type Reason } from '../placement/index.js';
 import { AdmissionOrder, jobGpus, jobMinGpus, lostWorkGpuMs, mayPreempt, quotaBlock, type QueueConfig } from '../queue/index.js';
 import type { ClusterSnapshot, GpuClaim, TopologyTree } from '../topology/index.js';
@@ -113,7 +113,7 @@ export interface Plan {
 function placeReplica(snapshot: ClusterSnapshot, job: JobRecord, ports: PortMask | null): ReturnType<typeof place> {
   const tree = snapshot.tree;
   const options = placeOptions(ports);
-  const request = requestFromJobSpec(job.spec);
+  const request = requestFromJobSpec(job.spec, jobRunAs(job));
   const gang = { ...request.gang, mode: request.gang.mode ?? ('pack' as const) };
   const level = job.spec.spread ? tree.levelIndex(job.spec.spread) : -1;
   if (level >= 0) {
@@ -232,7 +232,7 @@ export function planCycle(input: PlanInput): Plan {
     plan.tried++;
     let request: Request;
     try {
-      request = requestFromJobSpec(job.spec);
+      request = requestFromJobSpec(job.spec, jobRunAs(job));
       // An autoscaled service starts at its minimum; the autoscaler adds replicas as latency asks.
       if (job.spec.kind === 'Inference' && job.spec.slo) request = { ...request, units: Math.max(1, request.minUnits) };
       const queueBlock = quotaBlock(job.spec.queue, input.queues(job.spec.queue), order.allocatedTo(job.spec.queue), jobMinGpus(job));

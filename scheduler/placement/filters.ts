@@ -136,7 +136,33 @@ export const cudaFilter: NodeFilter = {
   },
 };
 
-export const DEFAULT_FILTERS: readonly NodeFilter[] = [schedulableFilter, labelFilter, vendorFilter, modelFilter, memoryFilter, driverFilter, cudaFilter];
+/** The account every node's agent treats as root: allowed only where root is listed and runner.allowRoot is on. */
+export const ROOT_ACCOUNT = 'root';
+
+/**
+ * Whether an agent with this allow-list runs ranks as `account`: null when it does, else why not.
+ * '' is the agent's own account, which only the agent can judge: always null here. Mirrors the
+ * agent's own check (agent/runner: the account listed in runner.allowedUsers; root also needs
+ * runner.allowRoot), short of what only the node knows (whether the user exists there).
+ */
+export function runAsRefusal(allowed: { has(account: string): boolean }, allowRoot: boolean, account: string): string | null {
+  if (account === '') return null;
+  if (!allowed.has(account)) return `runAs ${account} not allowed on the node`;
+  if (account === ROOT_ACCOUNT && !allowRoot) return `runAs ${account} not allowed on the node (runner.allowRoot off)`;
+  return null;
+}
+
+/** The job's account (GangRequest.runAs): only nodes whose agent allows it. Reason: `runAs alice not allowed on the node`. */
+export const runAsFilter: NodeFilter = {
+  name: 'runAs',
+  requestKey: (r) => r.runAs ?? '',
+  check(snapshot, nodeId, r) {
+    const tree = snapshot.tree;
+    return runAsRefusal(tree.allowedUsers[nodeId]!, tree.allowRoot[nodeId] === 1, r.runAs ?? '');
+  },
+};
+
+export const DEFAULT_FILTERS: readonly NodeFilter[] = [schedulableFilter, labelFilter, vendorFilter, modelFilter, memoryFilter, driverFilter, cudaFilter, runAsFilter];
 
 /** Which nodes pass every filter, and the first failing reason of those that do not. */
 export interface FilterOutcome {

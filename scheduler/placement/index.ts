@@ -27,6 +27,9 @@ export {
   labelFilter,
   driverFilter,
   cudaFilter,
+  runAsFilter,
+  runAsRefusal,
+  ROOT_ACCOUNT,
   nodeLabel,
   globToRegExp,
 } from './filters.js';

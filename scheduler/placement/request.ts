@@ -93,9 +93,14 @@ export function modeForJob(spec: Pick<JobSpec, 'kind' | 'topology'>): PlacementM
   return spec.topology.required !== undefined || spec.topology.preferred !== undefined ? 'pack' : 'fill';
 }
 
-/** A job spec as placement units of one shape; the gang's mode is always set (modeForJob). */
-export function requestFromJobSpec(spec: JobSpec): JobPlacementRequest {
+/**
+ * A job spec as placement units of one shape; the gang's mode is always set (modeForJob).
+ * `runAs`: the job's account (the scheduler's jobRunAs), for the allow-list filter; absent (a plan
+ * with no agents behind it): no account filter.
+ */
+export function requestFromJobSpec(spec: JobSpec, runAs?: string): JobPlacementRequest {
   const gang: GangRequest = { ranks: spec.ranks, gpusPerRank: spec.gpusPerRank };
+  if (runAs) gang.runAs = runAs;
   if (Object.keys(spec.accelerator).length) gang.accelerator = { ...spec.accelerator };
   if (Object.keys(spec.topology).length) {
     gang.topology = { ...spec.topology };

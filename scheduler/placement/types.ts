@@ -27,6 +27,12 @@ export interface GangRequest {
    * `gantry.io/node` is every node's name.
    */
   nodeSelector?: Record<string, string | readonly string[]>;
+  /**
+   * The Unix account the ranks run as: only nodes whose agent allows it (runner.allowedUsers;
+   * root also needs runner.allowRoot). Absent or '': the agent's own account, which every node
+   * passes here (the agent checks it at start).
+   */
+  runAs?: string;
   topology?: {
     /** The whole gang inside one domain of this level, else it does not fit. */
     required?: string;

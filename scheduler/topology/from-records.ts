@@ -37,6 +37,8 @@ export function nodeInputFromRecord(record: NodeRecord, levels: readonly string[
     driver: inv.firmware.driverVersion,
     cuda: inv.firmware.cudaVersion,
     labels,
+    allowedUsers: record.allowedUsers ?? [],
+    allowRoot: record.allowRoot ?? false,
     linkGroups: inv.topology.linkGroups.map((g) => ({ kind: g.kind, gpus: g.gpus.filter((x) => x >= 0 && x < gpus.length) })),
   };
 }

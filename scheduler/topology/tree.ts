@@ -32,6 +32,10 @@ export interface TopologyNodeInput {
   cuda?: string;
   /** Node labels (the agent's `labels`, the cluster file's `labels`), matched by a job's nodeSelector. */
   labels?: Record<string, string>;
+  /** The accounts the node's agent runs ranks as (runner.allowedUsers); absent: none. */
+  allowedUsers?: readonly string[];
+  /** Whether its agent runs ranks as root (runner.allowRoot). */
+  allowRoot?: boolean;
   /** GPU link groups (NVLink/NVSwitch, PCIe switch, NUMA); empty when unknown. */
   linkGroups?: LinkGroup[];
 }
@@ -80,6 +84,9 @@ export class TopologyTree {
   readonly cuda: readonly string[];
   /** Per node: its labels (without the built-in gantry.io/node, which is its name). */
   readonly labels: readonly ReadonlyMap<string, string>[];
+  /** Per node: the accounts its agent runs ranks as, and (1) whether it runs them as root. */
+  readonly allowedUsers: readonly ReadonlySet<string>[];
+  readonly allowRoot: Uint8Array;
   readonly linkGroups: readonly (readonly LinkGroup[])[];
   private readonly nodeIds: Map<string, number>;
   private readonly domainIds: Map<string, number>[];
@@ -171,6 +178,9 @@ export class TopologyTree {
     this.cuda = init.nodes.map((x) => x.cuda ?? '');
     const noLabels: ReadonlyMap<string, string> = new Map();
     this.labels = init.nodes.map((x) => (x.labels && Object.keys(x.labels).length ? new Map(Object.entries(x.labels)) : noLabels));
+    const noUsers: ReadonlySet<string> = new Set();
+    this.allowedUsers = init.nodes.map((x) => (x.allowedUsers?.length ? new Set(x.allowedUsers) : noUsers));
+    this.allowRoot = Uint8Array.from(init.nodes.map((x) => (x.allowRoot ? 1 : 0)));
     this.linkGroups = init.nodes.map((x) => x.linkGroups ?? []);
     this.nodeIds = new Map(init.names[0]?.map((name, i) => [name, i]));
     this.domainIds = init.names.map((names) => new Map(names.map((name, i) => [name, i])));

@@ -19,6 +19,9 @@ export function nodeJson(n: NodeRecord): Record<string, unknown> {
     domains: n.inventory.topology.domains,
     /** The agent's labels (a job's nodeSelector matches them; gantry.io/node is the name). */
     labels: n.labels,
+    /** The accounts its agent runs ranks as (runner.allowedUsers), and whether as root (runner.allowRoot). */
+    allowedUsers: n.allowedUsers ?? [],
+    allowRoot: n.allowRoot ?? false,
     lastSeen: new Date(n.lastSeenMs).toISOString(),
     registered: new Date(n.registeredMs).toISOString(),
     agentVersion: n.agentVersion,

@@ -17,5 +17,5 @@ export type {
   NodeRecord,
 } from './types.js';
 export { emptyInventory, worstSeverity } from './types.js';
-export type { JobState, RankState, RankRecord, JobRecord, RequeueCause } from './jobs.js';
-export { ACTIVE_JOB_STATES, TERMINAL_JOB_STATES, rankEpoch } from './jobs.js';
+export type { JobState, RankState, RankRecord, JobRecord, RequeueCause, StartRefusal } from './jobs.js';
+export { ACTIVE_JOB_STATES, TERMINAL_JOB_STATES, START_REFUSALS, rankEpoch, jobRunAs } from './jobs.js';

@@ -21,7 +21,20 @@ export type RequeueCause =
   /** Evicted for a job it outranks; `lostWorkGpuMs`: GPU-ms since its start or last checkpoint. */
   | { kind: 'preempted'; by: string; priority: number; queue: string; lostWorkGpuMs: number }
   /** A node it ran on was drained and the drain's deadline passed. */
-  | { kind: 'drain-deadline'; node: string };
+  | { kind: 'drain-deadline'; node: string }
+  /**
+   * A rank's agent refused the job's Unix account (`account`, '' for the agent's own) before
+   * anything ran: not in its runner.allowedUsers, root without runner.allowRoot, unknown there.
+   * The job fails: a retry would meet the same agent.
+   */
+  | { kind: 'run-as-refused'; rank: number; node: string; account: string; error: string };
+
+/**
+ * Why an agent refused to start a task, as a stable code (TaskStatus.refusal): the scheduler acts
+ * on the code, never on the message. `run-as-refused`: the agent will not run ranks as the job's account.
+ */
+export type StartRefusal = 'run-as-refused';
+export const START_REFUSALS: ReadonlySet<StartRefusal> = new Set(['run-as-refused']);
 
 export const ACTIVE_JOB_STATES: ReadonlySet<JobState> = new Set(['placed', 'starting', 'running']);
 export const TERMINAL_JOB_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled']);
@@ -44,6 +57,16 @@ export interface RankRecord {
   startError?: string;
   /** The placement epoch this rank was started in, when it differs from the job's (a replaced or added inference replica keeps others' epochs). */
   epoch?: number;
+}
+
+/**
+ * The Unix account a job's ranks run as ('' = the agent's own account, the behaviour before
+ * accounts were tied to identities). The one place the scheduler reads it: placement's allow-list
+ * filter, the submit check, StartTask.run_as and a refusal's cause all ask here.
+ */
+export function jobRunAs(job: Pick<JobRecord, 'spec' | 'runAs'>): string {
+  // The account resolved at submit (auth.runAs); records from before accounts were resolved: the spec's.
+  return job.runAs ?? job.spec.runAs ?? '';
 }
 
 /** The epoch a rank's task runs under: its own (replicas placed later) or the job's. */

@@ -140,6 +140,13 @@ export interface NodeRecord {
   registeredMs: number;
   lastSeenMs: number;
   reportsReceived: number;
+  /**
+   * The accounts the node's agent runs ranks as (its runner.allowedUsers) and whether it runs them
+   * as root (runner.allowRoot), as it registered them. Absent in records from before agents
+   * reported them: none, and false, until the agent registers again.
+   */
+  allowedUsers?: string[];
+  allowRoot?: boolean;
 }
 
 export function emptyInventory(hostname = ''): Inventory {

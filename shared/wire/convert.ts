@@ -26,8 +26,6 @@ import type {
   PbNodeOut,
   PbServiceSlo,
   PbServiceSloOut,
-  PbTaskStatus,
-  PbTaskStatusOut,
   PbVerdict,
   PbVerdictOut,
 } from '../proto/index.js';
@@ -173,6 +171,8 @@ export function nodeToPb(n: NodeRecord): PbNode {
     lastSeenUnixMs: n.lastSeenMs,
     reportsReceived: n.reportsReceived,
     drainDeadlineUnixMs: n.drainDeadlineMs ?? 0,
+    allowedUsers: n.allowedUsers ?? [],
+    allowRoot: n.allowRoot ?? false,
   };
 }
 
@@ -192,6 +192,8 @@ export function nodeFromPb(pb: PbNodeOut): NodeRecord {
     lastSeenMs: pb.lastSeenUnixMs,
     reportsReceived: pb.reportsReceived,
     ...(Number(pb.drainDeadlineUnixMs) > 0 ? { drainDeadlineMs: Number(pb.drainDeadlineUnixMs) } : {}),
+    allowedUsers: [...pb.allowedUsers],
+    allowRoot: pb.allowRoot,
   };
 }
 
@@ -280,62 +282,6 @@ export function jobViewFromPb(pb: PbJobOut): JobView {
       masterPort: r.masterPort || pb.masterPort,
     })),
     spec: pb.specJson ? (JSON.parse(pb.specJson) as unknown) : null,
-  };
-}
-
-const TASK_STATE_FROM_PB: Record<string, 'starting' | 'running' | 'exited' | 'failed-to-start'> = {
-  TASK_STATE_STARTING: 'starting',
-  TASK_STATE_RUNNING: 'running',
-  TASK_STATE_EXITED: 'exited',
-  TASK_STATE_FAILED_TO_START: 'failed-to-start',
-};
-
-/** A task status as the agent reports it, validated (names the field). */
-export interface TaskStatusView {
-  jobId: string;
-  rank: number;
-  epoch: number;
-  state: 'starting' | 'running' | 'exited' | 'failed-to-start';
-  exitCode: number | null;
-  signal: string | null;
-  startedMs: number;
-  finishedMs: number;
-  message: string;
-  /** Last checkpoint the rank reported (unix ms; 0: none). */
-  checkpointMs?: number;
-}
-
-export function taskStatusFromPb(pb: PbTaskStatusOut | null | undefined, field: string): TaskStatusView {
-  if (!pb) throw new InvalidArgumentError(field, 'is required');
-  if (!pb.jobId) throw new InvalidArgumentError(`${field}.jobId`, 'is required');
-  const state = TASK_STATE_FROM_PB[pb.state];
-  if (!state) throw new InvalidArgumentError(`${field}.state`, `unknown task state ${JSON.stringify(pb.state)}`);
-  return {
-    jobId: pb.jobId,
-    rank: pb.rank,
-    epoch: pb.epoch,
-    state,
-    exitCode: state === 'exited' ? pb.exitCode : null,
-    signal: pb.signal || null,
-    startedMs: pb.startedUnixMs,
-    finishedMs: pb.finishedUnixMs,
-    message: pb.message,
-    checkpointMs: Number(pb.checkpointUnixMs) || 0,
-  };
-}
-
-export function taskStatusToPb(s: TaskStatusView): PbTaskStatus {
-  return {
-    jobId: s.jobId,
-    rank: s.rank,
-    epoch: s.epoch,
-    state: Object.entries(TASK_STATE_FROM_PB).find(([, v]) => v === s.state)![0] as PbTaskStatus['state'],
-    exitCode: s.exitCode ?? 0,
-    signal: s.signal ?? '',
-    startedUnixMs: s.startedMs,
-    finishedUnixMs: s.finishedMs,
-    message: s.message,
-    checkpointUnixMs: s.checkpointMs ?? 0,
   };
 }
 

@@ -11,8 +11,6 @@ export {
   schedulabilityFromPb,
   jobToPb,
   jobViewFromPb,
-  taskStatusFromPb,
-  taskStatusToPb,
   serviceSloToPb,
   serviceSloFromPb,
   latencyEndpointFromPb,
@@ -21,8 +19,9 @@ export {
   eventToPb,
   eventFromPb,
 } from './convert.js';
-export type { JobView, TaskStatusView, ServiceSloView, LatencyEndpointView, LatencyPeerView } from './convert.js';
-export { startTaskView, agentCommandToPb } from './tasks.js';
+export type { JobView, ServiceSloView, LatencyEndpointView, LatencyPeerView } from './convert.js';
+export { startTaskView, agentCommandToPb, taskStatusFromPb, taskStatusToPb } from './tasks.js';
+export type { TaskStatusView } from './tasks.js';
 export type { StartTaskView, StopTaskView, TaskCommandView, AgentCommandView } from './tasks.js';
 export type { ClusterTopologyView, TopologyDomainView } from './topology.js';
 export { topologyFromPb } from './topology.js';

@@ -108,8 +108,9 @@ t.test('jobs on a four-node cluster', async (top) => {
   });
 
   t.test('a rank that cannot start: failed with the reason, shown as not started, its missing log named once', async (t) => {
-    // `daemon` is not in the agents' runner.allowedUsers ([nobody]): the agent refuses before any process exists.
-    const f = spec('nostart', `kind: Training\nname: nostart\nranks: 1\ngpusPerRank: 1\nrunAs: daemon\nmaxRetries: 0\ncommand: ["/bin/true"]\n`);
+    // The workdir does not exist on the nodes: the agent refuses before any process exists. (An
+    // account no agent allows is refused at submit, one an agent refuses fails at once: run-as.test.ts.)
+    const f = spec('nostart', `kind: Training\nname: nostart\nranks: 1\ngpusPerRank: 1\nworkdir: /gantry-no-such-dir\nmaxRetries: 0\ncommand: ["/bin/true"]\n`);
     const r = await cli(['submit', f], env);
     t.equal(r.code, 0, r.stderr);
     const id = r.stdout.trim().split(' ')[1]!;
@@ -117,10 +118,10 @@ t.test('jobs on a four-node cluster', async (top) => {
       const j = await getJob(sched.address, id);
       return j.state === 'failed' ? j : undefined;
     }, 30_000);
-    t.match(failed.message, /rank 0 on gpu-0\d failed to start: runAs: "daemon" is not one of the agent's allowed users/);
+    t.match(failed.message, /rank 0 on gpu-0\d failed to start: workdir: "\/gantry-no-such-dir" is not an existing directory on this node; no retries left \(0\)/);
     t.equal(failed.ranks[0]!.state, 'exited');
     t.equal(failed.ranks[0]!.exitCode, null, 'no exit code: it never ran');
-    t.match(failed.ranks[0]!.startError, /not one of the agent's allowed users/);
+    t.match(failed.ranks[0]!.startError, /is not an existing directory on this node/);
     const view = await cli(['job', id], env);
     t.match(view.stdout, /exited \(failed to start\)/);
     t.notMatch(view.stdout, /code 0/);

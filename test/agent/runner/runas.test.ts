@@ -1,12 +1,16 @@
 /**
  * runAs: ranks run as the job's user from the allowed list, with HOME, USER and LOGNAME set;
- * users outside the list, unknown users and root (unless allowRoot) are refused naming runAs.
+ * users outside the list, unknown users and root (unless allowRoot) are refused naming runAs,
+ * with the stable code run-as-refused that the agent's answer to the scheduler carries.
  * The uid switch needs root, which these tests run as; elsewhere those parts are skipped.
  */
 import t from 'tap';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
-import { lookupUser, parsePasswdLine } from '../../../agent/runner/index.js';
-import { IS_ROOT, finished, needs, readWholeLog, setup, spec, supervisorMissing, waitForStatus } from './helpers.js';
+import { createAgentCommands } from '../../../agent/commands.js';
+import { lookupUser, parsePasswdLine, RunAsRefusedError } from '../../../agent/runner/index.js';
+import { createLogger } from '../../../shared/log/index.js';
+import type { TaskStatusView } from '../../../shared/wire/index.js';
+import { IS_ROOT, finished, needs, readWholeLog, setup, spec, supervisorMissing, waitFor, waitForStatus } from './helpers.js';
 
 const idScript = ['bash', '-c', 'echo "uid=$(id -u) gid=$(id -g) groups=$(id -G) home=$HOME user=$USER logname=$LOGNAME"'];
 
@@ -29,8 +33,33 @@ t.test('runAs outside the allowed list, or unknown, is refused naming runAs', ne
     const err = await runner.start(spec({ command: ['true'], runAs })).catch((e: unknown) => e);
     t.type(err, InvalidArgumentError, `${runAs} refused`);
     t.equal((err as InvalidArgumentError).field, 'runAs', 'the error names runAs');
+    // A malformed name is bad input (the scheduler's spec check never lets one through), not a refused account.
+    t.equal(err instanceof RunAsRefusedError && err.refusal, runAs === 'bad user' ? false : 'run-as-refused', `${runAs}: the refusal code`);
   }
   t.same(runner.list(), [], 'nothing was started');
+});
+
+t.test("the agent's answer to a refused StartTask: failed-to-start with run-as-refused; another refusal carries no code", needs(), async (t) => {
+  const { runner, workdir } = setup(t, { allowedUsers: ['nobody'] });
+  const updates: TaskStatusView[] = [];
+  const commands = createAgentCommands({
+    runner,
+    replies: () => ({ sendTaskUpdate: (s) => updates.push(s), sendLogChunk: () => undefined }),
+    inventory: () => undefined,
+    slo: () => undefined,
+    latency: () => undefined,
+    nowMs: () => 7,
+    log: createLogger({ name: 'test', level: 'silent', format: 'json', isTty: false }),
+  });
+  const start = (jobId: string, runAs: string, dir: string): void =>
+    commands.handle({ startTask: { jobId, rank: 0, epoch: 1, command: ['true'], env: {}, workdir: dir, runAs, gpus: [], graceSeconds: 5, slo: null } });
+  start('refused-1', 'daemon', workdir);
+  start('nodir-1', 'nobody', '/gantry-no-such-dir');
+  await waitFor('two answers', () => updates.length === 2);
+  const byJob = new Map(updates.map((u) => [u.jobId, u]));
+  t.match(byJob.get('refused-1'), { state: 'failed-to-start', refusal: 'run-as-refused', message: /^runAs: "daemon" is not one of the agent's allowed users \(runner\.allowedUsers: nobody\)/ });
+  t.match(byJob.get('nodir-1'), { state: 'failed-to-start', message: /^workdir: / });
+  t.equal(byJob.get('nodir-1')!.refusal, undefined, 'a missing workdir is no refused account');
 });
 
 t.test('root is refused unless allowRoot', { skip: (!IS_ROOT && 'the agent is not root here') || supervisorMissing() }, async (t) => {
@@ -39,7 +68,8 @@ t.test('root is refused unless allowRoot', { skip: (!IS_ROOT && 'the agent is no
     const err = await refusing.runner.start(spec({ command: ['true'], runAs })).catch((e: unknown) => e);
     t.type(err, InvalidArgumentError, `runAs ${JSON.stringify(runAs)} refused without allowRoot`);
     t.equal((err as InvalidArgumentError).field, 'runAs');
-    t.match((err as Error).message, /allowRoot/, 'the message says which setting allows it');
+    t.type(err, RunAsRefusedError, 'a refused account');
+    t.match((err as Error).message, /runner\.allowRoot/, 'the message says which setting allows it');
   }
 
   const allowing = setup(t, { allowedUsers: ['root'], allowRoot: true });

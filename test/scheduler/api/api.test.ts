@@ -77,6 +77,7 @@ t.test('scheduler gRPC API', async (t) => {
         { register: { nodeName: 'ok-name', inventory: inv, verdicts: [{ check: 'x', severity: 'SEVERITY_UNSPECIFIED' }] } },
         /^register\.verdicts\[0\]\.severity: /,
       ],
+      ['empty allowed user', { register: { nodeName: 'ok-name', inventory: inv, allowedUsers: ['alice', ''] } }, /^register\.allowedUsers\[1\]: must be 1-256 characters/],
     ];
     for (const [name, msg, re] of cases) {
       const e = await attempt(msg);

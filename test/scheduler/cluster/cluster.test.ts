@@ -3,7 +3,7 @@ import { ClusterModel, type Registration } from '../../../scheduler/cluster/inde
 import { emptyInventory } from '../../../shared/domain/index.js';
 
 const reg = (name: string, over: Partial<Registration> = {}): Registration => ({
-  name, address: name, agentVersion: '1', inventory: emptyInventory(name), labels: {}, verdicts: [], ...over,
+  name, address: name, agentVersion: '1', inventory: emptyInventory(name), labels: {}, verdicts: [], allowedUsers: [], allowRoot: false, ...over,
 });
 
 t.test('connectivity transitions', async (t) => {

@@ -208,6 +208,41 @@ const cases: Case[] = [
     events: ['requeued'],
     commands: ['stop', 'schedule'],
   },
+  // an agent refused the job's account: failed at once, no retry used
+  {
+    name: 'placed, a rank refused its account (run-as-refused): failed at once, no retry used; the cause names node and account',
+    job: gang('placed', { ranks: ['starting', 'running'], spec: { runAs: 'alice' } }),
+    event: reported('n1', report(0, 'failed-to-start', { message: 'runAs: "alice" is not one of the agent\'s allowed users (runner.allowedUsers: nobody)', refusal: 'run-as-refused' })),
+    want: {
+      state: 'failed',
+      attempt: 0,
+      finishedMs: NOW,
+      message: 'node n1 refused to run rank 0 as "alice": runAs: "alice" is not one of the agent\'s allowed users (runner.allowedUsers: nobody); failed without a retry: it would meet the same refusal',
+      cause: { kind: 'run-as-refused', rank: 0, node: 'n1', account: 'alice', error: 'runAs: "alice" is not one of the agent\'s allowed users (runner.allowedUsers: nobody)' },
+      ranks: [{ state: 'exited', exitCode: null, startError: /not one of the agent's allowed users/ }, { state: 'running' }],
+    },
+    events: ['failed'],
+    commands: ['stop', 'schedule'],
+    stop: { ranks: [1], reason: 'node n1 refused to run rank 0 as "alice": runAs: "alice" is not one of the agent\'s allowed users (runner.allowedUsers: nobody)' },
+  },
+  {
+    name: "starting, the agent's own account refused (empty runAs, the agent root without allowRoot): failed at once",
+    job: gang('starting', { ranks: ['starting', 'starting'], extra: { attempt: 1 } }),
+    event: reported('n2', report(1, 'failed-to-start', { message: 'runAs: is empty and the agent runs as root', refusal: 'run-as-refused' })),
+    want: { state: 'failed', attempt: 1, message: "node n2 refused to run rank 1 as the agent's own account: runAs: is empty and the agent runs as root; failed without a retry: it would meet the same refusal", cause: { kind: 'run-as-refused', rank: 1, node: 'n2', account: '', error: 'runAs: is empty and the agent runs as root' } },
+    events: ['failed'],
+    commands: ['stop', 'schedule'],
+    stop: { ranks: [0], reason: "node n2 refused to run rank 1 as the agent's own account: runAs: is empty and the agent runs as root" },
+  },
+  {
+    name: 'a running service, a replica refused its account: the whole service fails (a replacement would meet the same agent)',
+    job: service(3),
+    event: reported('n2', report(1, 'failed-to-start', { message: 'runAs: no user "svc" on this node', refusal: 'run-as-refused' })),
+    want: { state: 'failed', attempt: 0, cause: { kind: 'run-as-refused', rank: 1, node: 'n2', account: '', error: 'runAs: no user "svc" on this node' } },
+    events: ['failed'],
+    commands: ['stop', 'schedule'],
+    stop: { ranks: [0, 2], reason: "node n2 refused to run rank 1 as the agent's own account: runAs: no user \"svc\" on this node" },
+  },
   // rank gone, node lost
   {
     name: 'running, a rank gone after its agent reconnected: requeued',
@@ -381,6 +416,7 @@ t.test('every state meets every event: only the table above changes a record', a
   const events: LifecycleEvent[] = [
     { type: 'placed', ranks: placedRanks() },
     reported('n1', report(0, 'running')),
+    reported('n1', report(0, 'failed-to-start', { message: 'm', refusal: 'run-as-refused' })),
     { type: 'rank-gone', rank: 0, node: 'n1' },
     { type: 'node-lost', node: 'n1' },
     { type: 'preempted', by: { id: 'x-1', priority: 1, queue: 'q' }, lostWorkGpuMs: 0 },
@@ -400,9 +436,9 @@ t.test('every state meets every event: only the table above changes a record', a
   t.same(changes, {
     pending: ['placed→placed', 'unplaceable→failed', 'cancel→cancelled'],
     // (The builder's ranks all run: the report is the last one heard, so the gang runs.)
-    placed: ['rank-reported→running', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled'],
-    starting: ['rank-reported→running', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled'],
-    running: ['rank-reported→running', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled'],
+    placed: ['rank-reported→running', 'rank-reported→failed', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled'],
+    starting: ['rank-reported→running', 'rank-reported→failed', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled'],
+    running: ['rank-reported→running', 'rank-reported→failed', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled'],
     requeued: ['backoff-over→pending', 'cancel→cancelled'],
   });
 });

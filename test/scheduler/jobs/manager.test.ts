@@ -24,6 +24,8 @@ const reg = (name: string): Registration => ({
   inventory: { ...emptyInventory(name), gpus: Array.from({ length: 8 }, (_, i) => gpu(i)) },
   labels: {},
   verdicts: [],
+  allowedUsers: [],
+  allowRoot: false,
 });
 
 function setup(store: StateStore = new MemoryStore(), over: Partial<JobManagerOptions> = {}): { jm: JobManager; cluster: ClusterModel; sent: Array<[string, TaskCommandView]>; bus: MemoryEventBus } {

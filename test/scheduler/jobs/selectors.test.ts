@@ -15,7 +15,7 @@ const gpu = (index: number): GpuInfo => gpuInfo(index);
 
 function reg(name: string, labels: Record<string, string>, driver = '550.54.15'): Registration {
   const inv = emptyInventory(name);
-  return { name, address: name, agentVersion: '1', inventory: { ...inv, firmware: { ...inv.firmware, driverVersion: driver, cudaVersion: '12.4' }, gpus: Array.from({ length: 8 }, (_, i) => gpu(i)) }, labels, verdicts: [] };
+  return { name, address: name, agentVersion: '1', inventory: { ...inv, firmware: { ...inv.firmware, driverVersion: driver, cudaVersion: '12.4' }, gpus: Array.from({ length: 8 }, (_, i) => gpu(i)) }, labels, verdicts: [], allowedUsers: [], allowRoot: false };
 }
 
 t.test('jobs start only on nodes their selector and versions allow; a labels-only change is seen', async (t) => {

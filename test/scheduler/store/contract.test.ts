@@ -34,10 +34,12 @@ for (const [name, make, durable] of impls) {
     let store = make(dir);
     t.same(store.listNodes(), [], 'starts empty');
     t.equal(store.getNode('x'), undefined, 'unknown node is undefined');
-    await store.putNodes([node('b'), node('a')]);
+    // b: a record from before agents registered their allow-lists (none stored, none read back).
+    await store.putNodes([node('b'), node('a', { allowedUsers: ['alice', 'root'], allowRoot: true })]);
     t.same(store.listNodes().map((n) => n.name), ['a', 'b'], 'lists in name order');
-    t.same(store.getNode('a'), node('a'), 'round-trips a whole record');
-    await store.putNodes([node('a', { connectivity: 'lost', schedulability: 'cordoned', schedulabilityReason: 'ops' })]);
+    t.same(store.getNode('a'), node('a', { allowedUsers: ['alice', 'root'], allowRoot: true }), 'round-trips a whole record, its allow-list too');
+    t.notOk('allowedUsers' in store.getNode('b')! || 'allowRoot' in store.getNode('b')!, 'an old record has none (read as none, false)');
+    await store.putNodes([node('a', { connectivity: 'lost', schedulability: 'cordoned', schedulabilityReason: 'ops', allowedUsers: ['alice'], allowRoot: false })]);
     t.equal(store.getNode('a')!.connectivity, 'lost', 'a put replaces the record');
     t.equal(store.getNode('a')!.schedulabilityReason, 'ops');
     const got = store.getNode('a')!;
@@ -50,6 +52,7 @@ for (const [name, make, durable] of impls) {
       store = make(dir);
       t.same(store.listNodes().map((n) => n.name), ['a'], 'survives close and reopen');
       t.equal(store.getNode('a')!.schedulability, 'cordoned');
+      t.match(store.getNode('a'), { allowedUsers: ['alice'], allowRoot: false }, 'its allow-list too');
     }
     await store.close();
   });

@@ -36,8 +36,13 @@ t.test('node records round-trip', async (t) => {
     name: 'n1', address: '10.0.0.1', connectivity: 'lost', schedulability: 'draining', schedulabilityReason: 'ops', health: 'warn',
     verdicts: [{ check: 'throttle', severity: 'warn', gpu: 2, evidence: 'hw slowdown 30%', firstSeenMs: 9 }],
     inventory: emptyInventory('n1'), labels: { rack: 'r1' }, agentVersion: '0.1.0', registeredMs: 1, lastSeenMs: 2, reportsReceived: 3,
+    allowedUsers: ['alice', 'root'], allowRoot: true,
   };
   t.same(nodeFromPb(asOut<PbNodeOut>(nodeToPb(n))), n);
+  // A record stored before agents reported their allow-lists: no account, no root.
+  const { allowedUsers: _u, allowRoot: _r, ...old } = n;
+  t.match(nodeToPb(old), { allowedUsers: [], allowRoot: false });
+  t.same(nodeFromPb(asOut<PbNodeOut>(nodeToPb(old))), { ...old, allowedUsers: [], allowRoot: false });
 });
 
 t.test('inbound validation names the field', async (t) => {

@@ -1,6 +1,7 @@
-/** Commands to agents: the plain views the scheduler builds, and their wire form. */
+/** Commands to agents: the plain views the scheduler builds, and their wire form; the agents' task statuses. */
 import t from 'tap';
-import { agentCommandToPb, startTaskView, type AgentCommandView } from '../../../shared/wire/index.js';
+import type { PbTaskStatusOut } from '../../../shared/proto/index.js';
+import { agentCommandToPb, startTaskView, taskStatusFromPb, taskStatusToPb, type AgentCommandView, type TaskStatusView } from '../../../shared/wire/index.js';
 import { jobRecord } from '../../builders/job.js';
 
 t.test('startTaskView: the rank, its epoch, the spec, the env given; slo on the first rank of each replica', async (t) => {
@@ -11,6 +12,8 @@ t.test('startTaskView: the rank, its epoch, the spec, the env given; slo on the 
   const v1 = startTaskView(job, job.ranks[1]!, {});
   t.equal(v1.epoch, 6, "a rank's own epoch");
   t.equal(v1.slo, undefined, 'not the first rank of its replica');
+  const as = jobRecord('g-1', { runAs: 'alice' }, { on: [{ node: 'a', gpus: [0] }] });
+  t.equal(startTaskView(as, as.ranks[0]!, {}).runAs, 'alice', "the job's account (jobRunAs)");
 });
 
 t.test('agentCommandToPb: each kind to its SchedulerMessage field', async (t) => {
@@ -32,4 +35,18 @@ t.test('startTaskView: ranks run as the account resolved at submit, not the spec
   t.equal(startTaskView(agentsOwn, agentsOwn.ranks[0]!, {}).runAs, '', "'' (the agent's own account) is kept, not replaced by the spec's");
   const older = jobRecord('r-3', { runAs: 'alice' }, { on });
   t.equal(startTaskView(older, older.ranks[0]!, {}).runAs, 'alice', 'a record from before: the spec\'s');
+});
+
+// proto-loader with defaults: true fills every field; mimic that by round-tripping through JSON.
+const asOut = <T>(x: unknown): T => JSON.parse(JSON.stringify(x)) as T;
+
+t.test("task statuses round-trip; a start refusal's code only on failed-to-start, unknown codes dropped", async (t) => {
+  const base: TaskStatusView = { jobId: 'j-1', rank: 2, epoch: 3, state: 'failed-to-start', exitCode: null, signal: null, startedMs: 0, finishedMs: 9, message: 'runAs: no', checkpointMs: 0 };
+  const refused: TaskStatusView = { ...base, refusal: 'run-as-refused' };
+  t.equal(taskStatusToPb(refused).refusal, 'run-as-refused');
+  t.same(taskStatusFromPb(asOut<PbTaskStatusOut>(taskStatusToPb(refused)), 's'), refused);
+  t.same(taskStatusFromPb(asOut<PbTaskStatusOut>(taskStatusToPb(base)), 's'), base, 'no code: none');
+  t.same(taskStatusFromPb(asOut<PbTaskStatusOut>({ ...taskStatusToPb(base), refusal: 'disk-full' }), 's'), base, "a code this scheduler does not know: an ordinary failure to start");
+  const exited: TaskStatusView = { ...base, state: 'exited', exitCode: 1 };
+  t.same(taskStatusFromPb(asOut<PbTaskStatusOut>({ ...taskStatusToPb(exited), refusal: 'run-as-refused' }), 's'), exited, 'a task that ran was not refused');
 });

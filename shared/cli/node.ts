@@ -1,0 +1,46 @@
+/** `gantry node NAME`: one node in full, including the accounts its agent runs ranks as. */
+import type { NodeRecord } from '../domain/index.js';
+import { nodeFromPb } from '../wire/index.js';
+import type { Command } from './command.js';
+import { runClientCommand, schedulerCall } from './client.js';
+import { nodeJson } from './nodes.js';
+
+/**
+ * What its agent runs ranks as: `nobody, svc-train (runner.allowedUsers); runner.allowRoot off`
+ * (root needs both: listed, and allowRoot on).
+ */
+export function runAsLine(n: Pick<NodeRecord, 'allowedUsers' | 'allowRoot'>): string {
+  const users = n.allowedUsers?.length ? n.allowedUsers.join(', ') : 'no account';
+  return `${users} (runner.allowedUsers); runner.allowRoot ${n.allowRoot ? 'on' : 'off'}`;
+}
+
+export function nodeText(n: NodeRecord): string {
+  const gpus = n.inventory.gpus;
+  const rows: Array<[string, string]> = [
+    ['name', n.name],
+    ['address', n.address],
+    ['state', n.connectivity],
+    ['scheduling', n.schedulability + (n.schedulabilityReason ? ` (${n.schedulabilityReason})` : '')],
+    ['health', n.health],
+    ['gpus', gpus.length ? `${gpus.length} × ${gpus[0]!.name}` : '0'],
+    ['driver', `${n.inventory.firmware.driverVersion || '-'} (CUDA ${n.inventory.firmware.cudaVersion || '-'})`],
+    ['domains', Object.entries(n.inventory.topology.domains).map(([k, v]) => `${k}=${v}`).join(', ') || '-'],
+    ['labels', Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(', ') || '-'],
+    ['runs ranks as', runAsLine(n)],
+    ['agent', `${n.agentVersion || '-'}, registered ${new Date(n.registeredMs).toISOString()}, last seen ${new Date(n.lastSeenMs).toISOString()}`],
+  ];
+  for (const v of n.verdicts) if (v.severity !== 'ok') rows.push(['verdict', `${v.severity} ${v.check}${v.gpu !== undefined ? ` gpu ${v.gpu}` : ''}: ${v.evidence}`]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v}`).join('\n') + '\n';
+}
+
+export const nodeCommand: Command = {
+  name: 'node',
+  summary: 'one node: state, GPUs, labels, the accounts its agent runs ranks as',
+  run: (argv, io) =>
+    runClientCommand('node', argv, io, { options: { json: { type: 'boolean' } }, positionals: 1, usage: 'NAME [--json]' }, async ({ client, values, positionals }) => {
+      const n = nodeFromPb(await schedulerCall(client, 'GetNode', { name: positionals[0] }));
+      io.stdout(values.json ? JSON.stringify(nodeJson(n), null, 2) + '\n' : nodeText(n));
+      return 0;
+    }),
+};
