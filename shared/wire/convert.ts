@@ -14,6 +14,7 @@ import type {
   Vendor,
 } from '../domain/index.js';
 import { servicePort, type JobSpec } from '../jobspec/index.js';
+import { jobRunAs } from '../domain/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { PbLatencyEndpointOut, PbLatencyPeers, PbLatencyPeersOut, WatchEventsResponse, WatchEventsResponse__Output } from '../proto/index.js';
 import { eventSubject, type GantryEvent } from '../events/index.js';
@@ -228,7 +229,7 @@ export function jobToPb(j: JobRecord): PbJob {
     owner: j.owner,
     masterPort: j.masterPort,
     submittedBy: j.submittedBy ?? '',
-    runAs: j.runAs ?? j.spec.runAs ?? '',
+    runAs: jobRunAs(j),
   };
 }
 
