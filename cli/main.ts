@@ -17,13 +17,22 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   uncordon: { summary: 'let a node take work again', load: async () => (await import('../shared/cli/node-actions.js')).uncordonCommand },
   drain: { summary: 'take no new work on a node; running gangs finish', load: async () => (await import('../shared/cli/node-actions.js')).drainCommand },
   nodes: { summary: 'list nodes: state, schedulability, health, GPUs', load: async () => (await import('../shared/cli/nodes.js')).nodesCommand },
+  whoami: { summary: 'who the scheduler takes you to be: name, groups, roles, permissions, runAs', load: async () => (await import('../shared/cli/whoami.js')).whoamiCommand },
+  config: { summary: "the CLI's contexts: get-contexts, current-context, use-context NAME", load: async () => (await import('../shared/cli/contexts.js')).configCommand },
+  certs: { summary: 'make a CA and certificates for the scheduler, nodes and users', load: async () => (await import('./certs.js')).certsCommand },
   scheduler: { summary: 'run the scheduler daemon', load: async () => (await import('./scheduler.js')).schedulerCommand },
   plan: { summary: 'plan a job against a described cluster, running nothing', load: async () => (await import('./plan.js')).planCommand },
 };
 
 function usage(): string {
   const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
-  return `usage: gantry <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nRun 'gantry <command> --help' for a command's options.\n`;
+  return (
+    `usage: gantry <command> [options]\n\ncommands:\n${rows.join('\n')}\n\n` +
+    "Run 'gantry <command> --help' for a command's options (the scheduler commands' connection flags too:\n" +
+    '--scheduler, --ca, --cert, --key, --token-file, --insecure, --context).\n' +
+    'Exit codes: 0 success, 1 failure (the scheduler refused: UNAUTHENTICATED, PERMISSION_DENIED, ...; or is\n' +
+    'unreachable), 2 bad input or configuration (the message names the flag, variable or key).\n'
+  );
 }
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
