@@ -101,7 +101,8 @@ export const certsCommand: Command = {
       if (plan.ca.kind === 'given') ca = await loadGivenCa(plan.ca.cert, plan.ca.key, '--ca-cert', '--ca-key');
       if (plan.ca.kind === 'out') ca = await loadGivenCa(inOut[0]!, inOut[1]!, '--out', '--out');
       if (plan.ca.kind === 'new' && inOut.some((f) => existsSync(f))) {
-        throw new InvalidArgumentError('--out', `${out} holds ${inOut.filter((f) => existsSync(f)).map((f) => path.basename(f)).join(' but not ')} alone: put back the other CA file, or use --ca-cert/--ca-key`);
+        const [has, lacks] = existsSync(inOut[0]!) ? CA_FILES : [CA_FILES[1], CA_FILES[0]];
+        throw new InvalidArgumentError('--out', `${out} holds ${has} but not ${lacks}: put it back, or use --ca-cert/--ca-key`);
       }
     } catch (e) {
       if (!(e instanceof InvalidArgumentError)) throw e;
