@@ -70,7 +70,6 @@ export function schedulerCall<M extends SchedulerUnaryMethod>(
   return unaryCall(client, fn, req, timeoutMs, metadata);
 }
 
-
 const TLS_TROUBLE = /certificate|ssl|tls|handshake|wrong version number|self[- ]signed|altnames|EPROTO/i;
 const NOT_LISTENING = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT/;
 
@@ -93,11 +92,21 @@ function describeUnavailable(address: string, err: grpc.ServiceError, settings: 
   return `${address}: ${detail}`;
 }
 
+/**
+ * Whether the scheduler itself gave this error (its API puts the Gantry code in the `gantry-code`
+ * metadata): e.g. UNAVAILABLE "node gpu-01 is not connected" from ReadLogs is its answer, not a
+ * sign that it cannot be reached.
+ */
+export function fromScheduler(e: unknown): boolean {
+  const md = (e as grpc.ServiceError)?.metadata;
+  return md instanceof grpc.Metadata && md.get('gantry-code').length > 0;
+}
+
 export function describeGrpcError(e: unknown, address: string): string {
   const err = e as grpc.ServiceError;
   if (isGantryError(e)) return e.message;
   if (err && typeof err.code === 'number') {
-    if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {
+    if ((err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) && !fromScheduler(e)) {
       return `cannot reach the scheduler at ${address} (${err.details || err.message})`;
     }
     return `${grpc.status[err.code]}: ${err.details || err.message}`;
@@ -114,9 +123,10 @@ export function isInvalidArgument(e: unknown): boolean {
 
 /**
  * The scheduler behind a list of addresses. Each call goes to the address that answered last
- * (the first one at the start); when that address is UNAVAILABLE, or the call's deadline passes
- * before a connection is made, the call is tried on the next address, each at most once. Any
- * other answer (an error included) is the scheduler's and is returned as is.
+ * (the first one at the start); when that address is UNAVAILABLE (no connection, a failed TLS
+ * handshake, a server going away, not the scheduler's own UNAVAILABLE: fromScheduler), or the
+ * call's deadline passes before a connection is made, the call is tried on the next address, each
+ * at most once. Any other answer (an error included) is the scheduler's and is returned as is.
  */
 export class Scheduler {
   private readonly clients = new Map<number, SchedulerServiceClient>();
@@ -161,7 +171,8 @@ export class Scheduler {
       } catch (e) {
         const err = e as grpc.ServiceError;
         const connectDeadline = err.code === grpc.status.DEADLINE_EXCEEDED && client.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY;
-        if (err.code !== grpc.status.UNAVAILABLE && !connectDeadline) {
+        const unreachable = err.code === grpc.status.UNAVAILABLE && !fromScheduler(e);
+        if (!unreachable && !connectDeadline) {
           this.current = i;
           throw e;
         }

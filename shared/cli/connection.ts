@@ -47,7 +47,7 @@ export const CONNECTION_USAGE = `connection (flags > environment > context > def
   --ca FILE             CA that verifies the scheduler (env GANTRY_CA; default: the system's roots)
   --cert FILE --key FILE  your client certificate and key (env GANTRY_CERT, GANTRY_KEY)
   --token-file FILE     a bearer token (JWT) read from FILE (env GANTRY_TOKEN_FILE); --token TOKEN (env GANTRY_TOKEN)
-  --server-name NAME    the name the scheduler's certificate must carry, when the address is not in it
+  --server-name NAME    the name the scheduler's certificate must carry, when the address is not in it (env GANTRY_SERVER_NAME)
   --insecure            plaintext gRPC, no TLS (env GANTRY_INSECURE=1); a token is then sent in the clear
   --context NAME        a context of the CLI's config file (env GANTRY_CONTEXT; file: GANTRY_CONFIG_FILE,
                         default \${XDG_CONFIG_HOME:-~/.config}/gantry/config.yaml)

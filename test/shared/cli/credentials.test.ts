@@ -31,14 +31,19 @@ interface Echo {
  * verified client certificate's CN and grpc-js's transport type, both empty without a verified
  * client certificate), or fails with `fail`.
  */
-async function echoServer(t: Test, creds: grpc.ServerCredentials, fail?: { code: grpc.status; details: string }): Promise<Echo> {
+async function echoServer(t: Test, creds: grpc.ServerCredentials, fail?: { code: grpc.status; details: string; gantryCode?: string }): Promise<Echo> {
   const { proto } = loadGantryProto();
   const server = new grpc.Server();
   const echo: Echo = { server, address: '', calls: 0 };
   server.addService(proto.gantry.v1.SchedulerService.service, {
     WhoAmI: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       echo.calls++;
-      if (fail) return cb({ code: fail.code, details: fail.details });
+      if (fail) {
+        // The scheduler's API sends its own errors' code as gantry-code (scheduler/api/status-table.ts).
+        const metadata = new grpc.Metadata();
+        if (fail.gantryCode) metadata.set('gantry-code', fail.gantryCode);
+        return cb({ code: fail.code, details: fail.details, metadata });
+      }
       const auth = call.getAuthContext();
       const cn = auth.sslPeerCertificate?.subject?.CN;
       cb(null, { name: String(call.metadata.get('authorization')[0] ?? ''), kind: 'echo', groups: [`cn=${typeof cn === 'string' ? cn : ''}`, `transport=${auth.transportSecurityType ?? ''}`] });
@@ -138,5 +143,13 @@ t.test('what the CLI sends', async (t) => {
     t.teardown(() => all.close());
     await t.rejects(all.call('WhoAmI', {}, 5_000), { code: 'UNAVAILABLE', message: new RegExp(`cannot reach the scheduler: ${standby.address}: not the leader; ${dead}: connect ECONNREFUSED`) });
     t.match(debug.join(''), `${standby.address}: not the leader; trying the next address`, '--verbose tells each step');
+
+    // The scheduler's own UNAVAILABLE (say, a node that is not connected) is its answer.
+    const nodeGone = await echoServer(t, tlsServer(server), { code: grpc.status.UNAVAILABLE, details: 'node gpu-01 is not connected', gantryCode: 'UNAVAILABLE' });
+    const own = connectScheduler({ scheduler: `${nodeGone.address},${tls.address}`, ca: files.ca }, io());
+    t.teardown(() => own.close());
+    const calls = tls.calls;
+    await t.rejects(own.call('WhoAmI', {}, 5_000), { code: grpc.status.UNAVAILABLE, details: 'node gpu-01 is not connected' }, "the scheduler's own UNAVAILABLE is returned as is");
+    t.equal(tls.calls, calls, 'not tried elsewhere');
   });
 });
