@@ -4,8 +4,11 @@
  * plaintext against TLS settings; paths; and errors that name the flag, variable or file key.
  */
 import t from 'tap';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { configFilePath, parseCliConfig, resolveConnection, type ConnectionFlags, type ConnectionInput, type ConnectionSettings } from '../../../shared/cli/connection.js';
 import { ConfigError, InvalidArgumentError } from '../../../shared/errors/index.js';
+import { ROOT } from '../../harness/cluster.js';
 
 const HOME = '/home/alice';
 const CWD = '/work';
@@ -171,4 +174,17 @@ t.test('verbose from -v or GANTRY_LOG_LEVEL=debug', async (t) => {
   t.equal(resolveConnection(input({ verbose: true })).verbose, true);
   t.equal(resolveConnection(input({}, { GANTRY_LOG_LEVEL: 'debug' })).verbose, true);
   t.equal(resolveConnection(input({}, { GANTRY_LOG_LEVEL: 'info' })).verbose, false);
+});
+
+t.test("the README's context file is one the CLI takes", async (t) => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const at = readme.indexOf("### The CLI's credentials and contexts");
+  t.ok(at > 0, 'the README has the section');
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(readme.slice(at))![1]!;
+  const c = parseCliConfig(yaml, '/home/alice/.config/gantry/config.yaml');
+  t.same(Object.keys(c.contexts), ['prod', 'dev', 'sso']);
+  const s = resolveConnection(input({}, {}, yaml));
+  t.same(s.addresses, ['sched-a:7070', 'sched-b:7070']);
+  t.equal(s.cert?.path, '/home/alice/.gantry/alice.pem');
+  t.equal(resolveConnection(input({ context: 'dev' }, {}, yaml)).insecure, true);
 });
