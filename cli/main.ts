@@ -18,6 +18,9 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   drain: { summary: 'take no new work on a node; running gangs finish', load: async () => (await import('../shared/cli/node-actions.js')).drainCommand },
   nodes: { summary: 'list nodes: state, schedulability, health, GPUs', load: async () => (await import('../shared/cli/nodes.js')).nodesCommand },
   node: { summary: 'one node: state, GPUs, labels, the accounts its agent runs ranks as', load: async () => (await import('../shared/cli/node.js')).nodeCommand },
+  whoami: { summary: 'who the scheduler takes you to be: name, groups, roles, permissions, runAs', load: async () => (await import('../shared/cli/whoami.js')).whoamiCommand },
+  config: { summary: "the CLI's contexts: get-contexts, current-context, use-context NAME", load: async () => (await import('../shared/cli/contexts.js')).configCommand },
+  certs: { summary: 'make a CA and certificates for the scheduler, nodes and users', load: async () => (await import('./certs.js')).certsCommand },
   scheduler: { summary: 'run the scheduler daemon', load: async () => (await import('./scheduler.js')).schedulerCommand },
   plan: { summary: 'plan a job against a described cluster, running nothing', load: async () => (await import('./plan.js')).planCommand },
   'nats-auth': { summary: 'write NATS users (nkeys) with per-daemon subject permissions', load: async () => (await import('./nats-auth.js')).natsAuthCommand },
@@ -25,7 +28,13 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
 
 function usage(): string {
   const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
-  return `usage: gantry <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nRun 'gantry <command> --help' for a command's options.\n`;
+  return (
+    `usage: gantry <command> [options]\n\ncommands:\n${rows.join('\n')}\n\n` +
+    "Run 'gantry <command> --help' for a command's options (the scheduler commands' connection flags too:\n" +
+    '--scheduler, --ca, --cert, --key, --token-file, --insecure, --context).\n' +
+    'Exit codes: 0 success, 1 failure (the scheduler refused: UNAUTHENTICATED, PERMISSION_DENIED, ...; or is\n' +
+    'unreachable), 2 bad input or configuration (the message names the flag, variable or key).\n'
+  );
 }
 
 export async function main(argv: string[], io: CliIO): Promise<number> {

@@ -1,14 +1,25 @@
-/** The CLI's gRPC client for SchedulerService: address from --scheduler or GANTRY_SCHEDULER_ADDRESS. */
+/**
+ * The CLI's gRPC client for SchedulerService: the connection (addresses, TLS, client certificate,
+ * token) resolved from flags, environment and the CLI's contexts (connection.ts, credentials.ts);
+ * a call that finds an address unavailable is tried on the next one.
+ */
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { loadGantryProto, type SchedulerServiceClient } from '../proto/index.js';
+import { ConfigError, InvalidArgumentError, UnavailableError, isGantryError } from '../errors/index.js';
 import type { CliIO } from './command.js';
+import { CONNECTION_OPTIONS, CONNECTION_USAGE, type ConnectionFlags } from './connection.js';
+import { connectionSettings, schedulerCredentials, type SchedulerCredentials } from './credentials.js';
 
-export const DEFAULT_SCHEDULER_ADDRESS = '127.0.0.1:7070';
+export { DEFAULT_SCHEDULER_ADDRESS } from './connection.js';
 
-export function schedulerClient(address: string): SchedulerServiceClient {
+/**
+ * A client for one address. With no credentials, plaintext: for the tests, the demo and the
+ * benchmarks, which talk to a scheduler started with grpc.insecure; the CLI passes its own.
+ */
+export function schedulerClient(address: string, creds?: Pick<SchedulerCredentials, 'credentials' | 'channelOptions'>): SchedulerServiceClient {
   const { proto } = loadGantryProto();
-  return new proto.gantry.v1.SchedulerService(address, grpc.credentials.createInsecure());
+  return new proto.gantry.v1.SchedulerService(address, creds?.credentials ?? grpc.credentials.createInsecure(), creds?.channelOptions ?? {});
 }
 
 /** Promisifies one unary call with a deadline. */
@@ -17,9 +28,14 @@ export function unaryCall<Req, Res>(
   method: (req: Req, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown,
   req: Req,
   timeoutMs = 10_000,
+  metadata?: grpc.Metadata,
 ): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
-    method.call(client, req, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
+    const opts: grpc.CallOptions = { deadline: Date.now() + timeoutMs };
+    const cb = (err: grpc.ServiceError | null, res?: Res): void => (err ? reject(err) : resolve(res as Res));
+    // grpc-js's unary methods take (request, [metadata,] options, callback).
+    if (metadata) (method as unknown as (r: Req, m: grpc.Metadata, o: grpc.CallOptions, c: typeof cb) => unknown).call(client, req, metadata, opts, cb);
+    else method.call(client, req, opts, cb);
   });
 }
 
@@ -46,17 +62,51 @@ export function schedulerCall<M extends SchedulerUnaryMethod>(
   method: M,
   req: SchedulerRequest<M>,
   timeoutMs = 10_000,
+  metadata?: grpc.Metadata,
 ): Promise<SchedulerResponse<M>> {
   // Indexed by a generic name, the overloaded method has no call signature TypeScript can pick;
   // the types are checked above, at the name, so this one cast is the only one.
   const fn = client[method] as unknown as (req: SchedulerRequest<M>, opts: grpc.CallOptions, cb: grpc.requestCallback<SchedulerResponse<M>>) => grpc.ClientUnaryCall;
-  return unaryCall(client, fn, req, timeoutMs);
+  return unaryCall(client, fn, req, timeoutMs, metadata);
+}
+
+const TLS_TROUBLE = /certificate|ssl|tls|handshake|wrong version number|self[- ]signed|altnames|EPROTO/i;
+const NOT_LISTENING = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT/;
+
+/** grpc-js's connection error without its boilerplate ("No connection established. Last error: ... Resolution note: "). */
+function cleanDetail(detail: string): string {
+  return detail.replace(/^No connection established\. Last error: (Error: )?/, '').replace(/\.?\s*Resolution note:\s*$/, '').trim();
+}
+
+/** One address's failure in words; a TLS failure says what to check. */
+function describeUnavailable(address: string, err: grpc.ServiceError, settings: SchedulerCredentials['settings']): string {
+  const detail = cleanDetail(err.details || err.message);
+  if (err.code === grpc.status.DEADLINE_EXCEEDED) return `${address}: no connection within the deadline (${detail})`;
+  if (NOT_LISTENING.test(detail)) return `${address}: ${detail}`;
+  if (settings.insecure) return `${address}: ${detail} (plaintext, from ${settings.insecureFrom}: does the scheduler serve TLS?)`;
+  if (/wrong version number/i.test(detail)) return `${address}: it does not answer in TLS; if it serves plaintext (grpc.insecure), use --insecure or GANTRY_INSECURE=1`;
+  if (TLS_TROUBLE.test(detail)) {
+    const ca = settings.ca ? `the CA ${settings.ca.path} (${settings.ca.from})` : "the system's CAs (no --ca)";
+    return `${address}: TLS failed (${detail}): is the scheduler's certificate signed by ${ca} and for this address (else --server-name)? Or does it serve plaintext (--insecure)?`;
+  }
+  return `${address}: ${detail}`;
+}
+
+/**
+ * Whether the scheduler itself gave this error (its API puts the Gantry code in the `gantry-code`
+ * metadata): e.g. UNAVAILABLE "node gpu-01 is not connected" from ReadLogs is its answer, not a
+ * sign that it cannot be reached.
+ */
+export function fromScheduler(e: unknown): boolean {
+  const md = (e as grpc.ServiceError)?.metadata;
+  return md instanceof grpc.Metadata && md.get('gantry-code').length > 0;
 }
 
 export function describeGrpcError(e: unknown, address: string): string {
   const err = e as grpc.ServiceError;
+  if (isGantryError(e)) return e.message;
   if (err && typeof err.code === 'number') {
-    if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {
+    if ((err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) && !fromScheduler(e)) {
       return `cannot reach the scheduler at ${address} (${err.details || err.message})`;
     }
     return `${grpc.status[err.code]}: ${err.details || err.message}`;
@@ -65,42 +115,117 @@ export function describeGrpcError(e: unknown, address: string): string {
 }
 
 export function isInvalidArgument(e: unknown): boolean {
-  // A bad flag value caught before the call (InvalidArgumentError) is bad input too.
+  // A bad flag value caught before the call (InvalidArgumentError) is bad input too, and so is a bad
+  // connection setting (ConfigError: the CLI's config file).
+  if (e instanceof InvalidArgumentError || e instanceof ConfigError) return true;
   return (e as grpc.ServiceError)?.code === grpc.status.INVALID_ARGUMENT || (e as { code?: unknown })?.code === 'INVALID_ARGUMENT';
 }
 
-/** The scheduler address: --scheduler, else GANTRY_SCHEDULER_ADDRESS, else the default. */
-export function schedulerAddress(flag: string | undefined, env: NodeJS.ProcessEnv): string {
-  return flag ?? env.GANTRY_SCHEDULER_ADDRESS ?? DEFAULT_SCHEDULER_ADDRESS;
+/**
+ * The scheduler behind a list of addresses. Each call goes to the address that answered last
+ * (the first one at the start); when that address is UNAVAILABLE (no connection, a failed TLS
+ * handshake, a server going away, not the scheduler's own UNAVAILABLE: fromScheduler), or the
+ * call's deadline passes before a connection is made, the call is tried on the next address, each
+ * at most once. Any other answer (an error included) is the scheduler's and is returned as is.
+ */
+export class Scheduler {
+  private readonly clients = new Map<number, SchedulerServiceClient>();
+  private current = 0;
+  private answered = false;
+
+  constructor(
+    private readonly creds: SchedulerCredentials,
+    private readonly debug: (line: string) => void = () => undefined,
+  ) {}
+
+  /** The address that answered the last call (the first address before any call). */
+  get address(): string {
+    return this.creds.settings.addresses[this.current]!;
+  }
+
+  get addressCount(): number {
+    return this.creds.settings.addresses.length;
+  }
+
+  private client(i: number): SchedulerServiceClient {
+    let c = this.clients.get(i);
+    if (!c) {
+      c = schedulerClient(this.creds.settings.addresses[i]!, this.creds);
+      this.clients.set(i, c);
+    }
+    return c;
+  }
+
+  async call<M extends SchedulerUnaryMethod>(method: M, req: SchedulerRequest<M>, timeoutMs = 10_000): Promise<SchedulerResponse<M>> {
+    const { addresses } = this.creds.settings;
+    const failures: string[] = [];
+    for (let n = 0; n < addresses.length; n++) {
+      const i = (this.current + n) % addresses.length;
+      const client = this.client(i);
+      try {
+        const res = await schedulerCall(client, method, req, timeoutMs, this.creds.metadata);
+        if (!this.answered || i !== this.current) this.debug(`gantry: scheduler ${addresses[i]} answered${failures.length ? ` (after ${failures.join('; ')})` : ''}\n`);
+        this.current = i;
+        this.answered = true;
+        return res;
+      } catch (e) {
+        const err = e as grpc.ServiceError;
+        const connectDeadline = err.code === grpc.status.DEADLINE_EXCEEDED && client.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY;
+        const unreachable = err.code === grpc.status.UNAVAILABLE && !fromScheduler(e);
+        if (!unreachable && !connectDeadline) {
+          this.current = i;
+          throw e;
+        }
+        failures.push(describeUnavailable(addresses[i]!, err, this.creds.settings));
+        this.debug(`gantry: ${failures[failures.length - 1]}${n + 1 < addresses.length ? '; trying the next address' : ''}\n`);
+      }
+    }
+    throw new UnavailableError(`cannot reach the scheduler: ${failures.join('; ')}`);
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
 }
 
-/** Maps a failed call to an exit code: 2 for bad input, 1 otherwise; prints the message. */
-export function reportCallError(command: string, e: unknown, address: string, stderr: (s: string) => void): number {
-  stderr(`gantry ${command}: ${describeGrpcError(e, address)}\n`);
+/** Maps a failed call to an exit code: 2 for bad input, 1 otherwise; prints the message (naming the scheduler that gave it, if given). */
+export function reportCallError(command: string, e: unknown, address: string, stderr: (s: string) => void, from = ''): number {
+  stderr(`gantry ${command}: ${describeGrpcError(e, address)}${from ? ` (scheduler ${from})` : ''}\n`);
   return isInvalidArgument(e) ? 2 : 1;
+}
+
+/**
+ * The scheduler a command talks to, from its connection flags, the CLI's environment and its
+ * config file; a bad setting throws InvalidArgumentError or ConfigError naming it (exit 2).
+ */
+export function connectScheduler(flags: ConnectionFlags, io: CliIO): Scheduler {
+  const creds = schedulerCredentials(connectionSettings(flags, io));
+  return new Scheduler(creds, creds.settings.verbose ? io.stderr : undefined);
 }
 
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }>;
 /** The parsed flags of a spec: a string option's value is a string, a boolean's a boolean. */
-type OptionValues<O extends OptionSpec> = { [K in keyof O]?: O[K]['type'] extends 'string' ? string : boolean } & { scheduler?: string };
+type OptionValues<O extends OptionSpec> = { [K in keyof O]?: O[K]['type'] extends 'string' ? string : boolean } & ConnectionFlags;
 
 /**
  * The common shape of a command that talks to the scheduler: parse flags (bad flags exit 2),
- * `--help`, an exact number of positionals, `--scheduler`, one client for the call, and errors
- * mapped to exit codes (INVALID_ARGUMENT → 2, others → 1).
+ * `--help`, an exact number of positionals, the connection flags (CONNECTION_USAGE), one
+ * Scheduler for the calls, and errors mapped to exit codes (bad input or connection settings → 2,
+ * others → 1: UNAUTHENTICATED and PERMISSION_DENIED print the scheduler's message).
  */
 export async function runClientCommand<O extends OptionSpec>(
   name: string,
   argv: string[],
   io: CliIO,
   spec: { options: O; positionals: number; usage: string },
-  fn: (ctx: { client: SchedulerServiceClient; values: OptionValues<O>; positionals: string[]; address: string }) => Promise<number>,
+  fn: (ctx: { scheduler: Scheduler; values: OptionValues<O>; positionals: string[] }) => Promise<number>,
 ): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
-      options: { ...spec.options, scheduler: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { ...spec.options, ...CONNECTION_OPTIONS, help: { type: 'boolean', short: 'h' } },
       allowPositionals: spec.positionals > 0,
       strict: true,
     });
@@ -108,24 +233,30 @@ export async function runClientCommand<O extends OptionSpec>(
     io.stderr(`gantry ${name}: ${(e as Error).message}\n`);
     return 2;
   }
-  // parseArgs types its values from the options it was given; those are the spec's, plus scheduler and help.
+  // parseArgs types its values from the options it was given; those are the spec's, the connection's and help.
   const values = parsed.values as OptionValues<O> & { help?: boolean };
-  const usage = `usage: gantry ${name} ${spec.usage} [--scheduler host:port]\n`;
+  const usage = `usage: gantry ${name} ${spec.usage} [connection flags]\n`;
   if (values.help) {
-    io.stdout(usage);
+    io.stdout(`${usage}\n${CONNECTION_USAGE}`);
     return 0;
   }
   if (parsed.positionals.length !== spec.positionals) {
     io.stderr(usage);
     return 2;
   }
-  const address = schedulerAddress(values.scheduler, io.env);
-  const client = schedulerClient(address);
+  let scheduler: Scheduler;
   try {
-    return await fn({ client, values, positionals: parsed.positionals, address });
+    scheduler = connectScheduler(values, io);
   } catch (e) {
-    return reportCallError(name, e, address, io.stderr);
+    return reportCallError(name, e, '', io.stderr);
+  }
+  try {
+    return await fn({ scheduler, values, positionals: parsed.positionals });
+  } catch (e) {
+    // The scheduler's own answer (e.g. UNAUTHENTICATED): say which scheduler gave it when there are several.
+    const answered = typeof (e as grpc.ServiceError)?.code === 'number' && scheduler.addressCount > 1;
+    return reportCallError(name, e, scheduler.address, io.stderr, answered ? scheduler.address : '');
   } finally {
-    client.close();
+    scheduler.close();
   }
 }

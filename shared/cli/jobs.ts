@@ -1,6 +1,6 @@
 import { jobViewFromPb } from '../wire/index.js';
 import type { Command } from './command.js';
-import { runClientCommand, schedulerCall } from './client.js';
+import { runClientCommand } from './client.js';
 import { jobsTable } from './job-format.js';
 
 export const jobsCommand: Command = {
@@ -16,8 +16,8 @@ export const jobsCommand: Command = {
         positionals: 0,
         usage: '[--state S] [--queue Q] [--owner O] [--json]',
       },
-      async ({ client, values }) => {
-        const res = await schedulerCall(client, 'ListJobs', {
+      async ({ scheduler, values }) => {
+        const res = await scheduler.call('ListJobs', {
           state: values.state ?? '',
           queue: values.queue ?? '',
           owner: values.owner ?? '',

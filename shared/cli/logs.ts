@@ -1,5 +1,5 @@
 import { EXIT_USAGE, type Command } from './command.js';
-import { runClientCommand, schedulerCall } from './client.js';
+import { runClientCommand } from './client.js';
 
 export const logsCommand: Command = {
   name: 'logs',
@@ -10,7 +10,7 @@ export const logsCommand: Command = {
       argv,
       io,
       { options: { rank: { type: 'string', default: '0' }, follow: { type: 'boolean', short: 'f' } }, positionals: 1, usage: 'JOB [--rank N (default 0)] [--follow]' },
-      async ({ client, values, positionals }) => {
+      async ({ scheduler, values, positionals }) => {
         const rank = Number(values.rank);
         if (!Number.isInteger(rank) || rank < 0) {
           io.stderr('gantry logs: --rank must be a non-negative integer\n');
@@ -22,7 +22,7 @@ export const logsCommand: Command = {
         process.once('SIGINT', onSignal);
         try {
           for (;;) {
-            const res = await schedulerCall(client, 'ReadLogs', { jobId: positionals[0], rank, offset, maxBytes: 1 << 20 });
+            const res = await scheduler.call('ReadLogs', { jobId: positionals[0], rank, offset, maxBytes: 1 << 20 });
             if (res.data) io.stdout(res.data);
             offset = res.nextOffset;
             if (!res.eof) continue;

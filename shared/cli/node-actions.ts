@@ -1,7 +1,7 @@
 /** cordon, uncordon and drain: one shape, three commands. */
 import { nodeFromPb } from '../wire/index.js';
 import type { Command } from './command.js';
-import { runClientCommand, schedulerCall } from './client.js';
+import { runClientCommand } from './client.js';
 import { parseDurationSeconds } from '../jobspec/index.js';
 
 function nodeAction(name: 'cordon' | 'uncordon' | 'drain', rpc: 'CordonNode' | 'UncordonNode' | 'DrainNode', summary: string): Command {
@@ -16,10 +16,10 @@ function nodeAction(name: 'cordon' | 'uncordon' | 'drain', rpc: 'CordonNode' | '
         name === 'drain'
           ? { options: { reason: { type: 'string' }, deadline: { type: 'string' } }, positionals: 1, usage: 'NODE [--reason TEXT] [--deadline DURATION, e.g. 30m: then stop and requeue what still runs]' }
           : { options: { reason: { type: 'string' } }, positionals: 1, usage: 'NODE [--reason TEXT]' },
-        async ({ client, values, positionals }) => {
+        async ({ scheduler, values, positionals }) => {
           const v = values as { reason?: string; deadline?: string };
           const deadlineSeconds = v.deadline !== undefined ? parseDurationSeconds(/^\d+$/.test(v.deadline) ? Number(v.deadline) : v.deadline, '--deadline') : 0;
-          const n = nodeFromPb(await schedulerCall(client, rpc, { name: positionals[0], reason: v.reason ?? '', deadlineSeconds }));
+          const n = nodeFromPb(await scheduler.call(rpc, { name: positionals[0], reason: v.reason ?? '', deadlineSeconds }));
           io.stdout(`${n.name} ${n.schedulability}${n.schedulabilityReason ? ` (${n.schedulabilityReason})` : ''}\n`);
           return 0;
         },

@@ -1,7 +1,7 @@
 import type { NodeRecord } from '../domain/index.js';
 import { nodeFromPb } from '../wire/index.js';
 import type { Command } from './command.js';
-import { runClientCommand, schedulerCall } from './client.js';
+import { runClientCommand } from './client.js';
 
 /** The JSON form of a node: stable keys for scripts. */
 export function nodeJson(n: NodeRecord): Record<string, unknown> {
@@ -58,8 +58,8 @@ export const nodesCommand: Command = {
   name: 'nodes',
   summary: 'list nodes: state, schedulability, health, GPUs',
   run: (argv, io) =>
-    runClientCommand('nodes', argv, io, { options: { json: { type: 'boolean' } }, positionals: 0, usage: '[--json]' }, async ({ client, values }) => {
-      const res = await schedulerCall(client, 'ListNodes', {});
+    runClientCommand('nodes', argv, io, { options: { json: { type: 'boolean' } }, positionals: 0, usage: '[--json]' }, async ({ scheduler, values }) => {
+      const res = await scheduler.call('ListNodes', {});
       const nodes = res.nodes.map(nodeFromPb);
       io.stdout(values.json ? JSON.stringify(nodes.map(nodeJson), null, 2) + '\n' : nodesTable(nodes, Date.now()));
       return 0;

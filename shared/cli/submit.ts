@@ -4,7 +4,7 @@ import { parseJobSpec } from '../jobspec/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { jobViewFromPb } from '../wire/index.js';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
-import { runClientCommand, schedulerCall } from './client.js';
+import { runClientCommand } from './client.js';
 
 export const submitCommand: Command = {
   name: 'submit',
@@ -15,7 +15,7 @@ export const submitCommand: Command = {
       argv,
       io,
       { options: { wait: { type: 'boolean' }, json: { type: 'boolean' }, 'timeout-s': { type: 'string', default: '600' } }, positionals: 1, usage: 'JOB.yaml [--wait] [--json]' },
-      async ({ client, values, positionals }) => {
+      async ({ scheduler, values, positionals }) => {
         const file = path.resolve(io.cwd, positionals[0]!);
         let text: string;
         try {
@@ -35,7 +35,7 @@ export const submitCommand: Command = {
           throw e;
         }
         const owner = io.env.USER ?? io.env.LOGNAME ?? '';
-        let job = jobViewFromPb(await schedulerCall(client, 'SubmitJob', { spec: text, owner }));
+        let job = jobViewFromPb(await scheduler.call('SubmitJob', { spec: text, owner }));
         if (!values.wait) {
           io.stdout(values.json ? JSON.stringify(job, null, 2) + '\n' : `submitted ${job.id}\n`);
           return 0;
@@ -44,7 +44,7 @@ export const submitCommand: Command = {
         const deadline = Date.now() + Number(values['timeout-s']) * 1000;
         let last = '';
         for (;;) {
-          job = jobViewFromPb(await schedulerCall(client, 'GetJob', { id: job.id }));
+          job = jobViewFromPb(await scheduler.call('GetJob', { id: job.id }));
           const line = `${job.id}: ${job.state}${job.message ? ` — ${job.message}` : ''}`;
           if (line !== last) io.stderr(line + '\n');
           last = line;

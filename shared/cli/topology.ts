@@ -1,6 +1,6 @@
 import { topologyFromPb, type ClusterTopologyView } from '../wire/index.js';
 import type { Command } from './command.js';
-import { runClientCommand, schedulerCall } from './client.js';
+import { runClientCommand } from './client.js';
 
 /** The tree, indented by depth, with GPUs per domain and the domains whose east-west latency is degraded. */
 export function topologyText(t: ClusterTopologyView): string {
@@ -22,8 +22,8 @@ export const topologyCommand: Command = {
   name: 'topology',
   summary: 'the topology tree with free and used GPUs per domain',
   run: (argv, io) =>
-    runClientCommand('topology', argv, io, { options: { json: { type: 'boolean' } }, positionals: 0, usage: '[--json]' }, async ({ client, values }) => {
-      const t = topologyFromPb(await schedulerCall(client, 'GetTopology', {}));
+    runClientCommand('topology', argv, io, { options: { json: { type: 'boolean' } }, positionals: 0, usage: '[--json]' }, async ({ scheduler, values }) => {
+      const t = topologyFromPb(await scheduler.call('GetTopology', {}));
       io.stdout(values.json ? JSON.stringify(t, null, 2) + '\n' : topologyText(t));
       return 0;
     }),

@@ -8,7 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Test } from 'tap';
-import { requireBuilt, ROOT, FIXTURES, SIM_NVIDIA_SMI } from '../harness/cluster.js';
+import { requireBuilt, ROOT, FIXTURES, SIM_NVIDIA_SMI, INSECURE_CLI_ENV } from '../harness/cluster.js';
 
 export { ROOT, FIXTURES, SIM_NVIDIA_SMI };
 export const DERIVED = path.join(ROOT, 'test', 'fixtures', 'derived');
@@ -34,7 +34,8 @@ export const CHILD_ENV: NodeJS.ProcessEnv = { NODE_OPTIONS: '' };
 export function runCli(t: Test, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
   const entry = requireBuilt();
   const child: ChildProcess = spawn(process.execPath, [entry, ...args], {
-    env: { ...process.env, GANTRY_LOG_FORMAT: 'json', ...CHILD_ENV, ...env },
+    // The schedulers of these tests serve plaintext (test/harness/cluster.ts): so does the CLI here.
+    env: { ...process.env, GANTRY_LOG_FORMAT: 'json', ...CHILD_ENV, ...INSECURE_CLI_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.teardown(() => {

@@ -162,6 +162,9 @@ export interface SchedulerOptions {
 /** The plaintext, anonymous-admin set-up of tests that are not about identity. */
 export const INSECURE_SCHEDULER_ARGS: readonly string[] = ['--set', 'grpc.insecure=true', '--set', 'auth.anonymousRole=admin'];
 
+/** The environment with which the CLI (a child process) talks plaintext to such a scheduler: the CLI dials TLS otherwise. */
+export const INSECURE_CLI_ENV: Readonly<NodeJS.ProcessEnv> = { GANTRY_INSECURE: '1' };
+
 export async function startScheduler(t: Test, opts: SchedulerOptions = {}): Promise<Scheduler> {
   const entry = requireBuilt();
   const dataDir = opts.dataDir ?? tempDir(t, 'gantry-sched-');

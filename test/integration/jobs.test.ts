@@ -8,14 +8,14 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
 import { jobViewFromPb, type JobView } from '../../shared/wire/index.js';
-import { listNodes, requireBuilt, ROOT, startAgent, startNats, startScheduler, tempDir, waitFor, type Agent } from '../harness/cluster.js';
+import { listNodes, requireBuilt, ROOT, startAgent, startNats, startScheduler, tempDir, waitFor, type Agent, INSECURE_CLI_ENV } from '../harness/cluster.js';
 
 const entry = requireBuilt();
 const RANK_CHECK = path.join(ROOT, 'test', 'fixtures', 'ranks', 'rank-check.mjs');
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [entry, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [entry, ...args], { env: { ...process.env, ...INSECURE_CLI_ENV, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
   });

@@ -11,13 +11,13 @@ import path from 'node:path';
 import { schedulerClient, unaryCall } from '../../shared/cli/client.js';
 import type { PbJobOut } from '../../shared/proto/index.js';
 import { jobViewFromPb, type JobView } from '../../shared/wire/index.js';
-import { listNodes, requireBuilt, startAgent, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
+import { listNodes, requireBuilt, startAgent, startScheduler, tempDir, waitFor, INSECURE_CLI_ENV } from '../harness/cluster.js';
 
 const entry = requireBuilt();
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [entry, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [entry, ...args], { env: { ...process.env, ...INSECURE_CLI_ENV, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
   });

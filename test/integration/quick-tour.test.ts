@@ -13,8 +13,9 @@
  *  - Every other line runs through `bash -c` from the repository root, exactly as written except
  *    that the README's default address 127.0.0.1:7070 becomes the demo's address, both in the text
  *    and as GANTRY_SCHEDULER_ADDRESS, which is what the README tells a user to do when the demo
- *    could not take 7070. GANTRY_* variables of this process are not passed on, so only what the
- *    README writes counts.
+ *    could not take 7070, and GANTRY_INSECURE=1, which the README tells a user to export for the
+ *    demo's plaintext scheduler. Other GANTRY_* variables of this process are not passed on, so
+ *    only what the README writes counts (and the CLI's config file is an empty directory's).
  *  - `grpcurl` is not in Debian's apt, so where it is not on PATH its one form
  *    `grpcurl -plaintext ADDR list` is done here with grpc-js through the same server reflection
  *    service (v1, as grpcurl asks first), printing one service per line the way grpcurl does.
@@ -320,6 +321,8 @@ t.test('every command of the README quick tour runs as written against a demo', 
   };
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GANTRY_')));
   env.GANTRY_SCHEDULER_ADDRESS = address;
+  env.GANTRY_INSECURE = '1';
+  env.XDG_CONFIG_HOME = dir;
   const grpcurl = which('grpcurl');
 
   for (const c of rest) {

@@ -13,14 +13,14 @@ import { schedulerClient, schedulerCall } from '../../../shared/cli/client.js';
 import { parseServiceWindow, type ServiceWindow } from '../../../shared/events/index.js';
 import { freePort } from '../../../shared/procs/index.js';
 import { jobViewFromPb, type JobView } from '../../../shared/wire/index.js';
-import { requireBuilt, ROOT, startAgent, startNats, startScheduler, tempDir, waitFor } from '../../harness/cluster.js';
+import { requireBuilt, ROOT, startAgent, startNats, startScheduler, tempDir, waitFor, INSECURE_CLI_ENV } from '../../harness/cluster.js';
 
 const entry = requireBuilt();
 const SERVER = path.join(ROOT, 'scripts', 'sim', 'inference-server.mjs');
 
 function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [entry, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [entry, ...args], { env: { ...process.env, ...INSECURE_CLI_ENV, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
   });
