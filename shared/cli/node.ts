@@ -2,7 +2,7 @@
 import type { NodeRecord } from '../domain/index.js';
 import { nodeFromPb } from '../wire/index.js';
 import type { Command } from './command.js';
-import { runClientCommand, schedulerCall } from './client.js';
+import { runClientCommand } from './client.js';
 import { nodeJson } from './nodes.js';
 
 /**
@@ -38,8 +38,8 @@ export const nodeCommand: Command = {
   name: 'node',
   summary: 'one node: state, GPUs, labels, the accounts its agent runs ranks as',
   run: (argv, io) =>
-    runClientCommand('node', argv, io, { options: { json: { type: 'boolean' } }, positionals: 1, usage: 'NAME [--json]' }, async ({ client, values, positionals }) => {
-      const n = nodeFromPb(await schedulerCall(client, 'GetNode', { name: positionals[0] }));
+    runClientCommand('node', argv, io, { options: { json: { type: 'boolean' } }, positionals: 1, usage: 'NAME [--json]' }, async ({ scheduler, values, positionals }) => {
+      const n = nodeFromPb(await scheduler.call('GetNode', { name: positionals[0] }));
       io.stdout(values.json ? JSON.stringify(nodeJson(n), null, 2) + '\n' : nodeText(n));
       return 0;
     }),

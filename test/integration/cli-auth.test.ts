@@ -3,12 +3,8 @@
  * serves TLS with it (client certificates verified against its CA; bearer tokens from a test
  * issuer), an agent registers with its node certificate, and the built CLI (a child process, with
  * no GANTRY_* variable of this process and an empty config directory) talks to it with flags, with
- * GANTRY_* variables and with a context file, over an address list whose first address is dead.
- *
- * The assertions marked LATER (todo) need the scheduler's side of identity (authentication and
- * authorization, WhoAmI), which lands separately: today the scheduler accepts any call over TLS
- * and answers WhoAmI with FAILED_PRECONDITION, so they run and fail as TODO. They are written to
- * pass once it lands; then drop LATER.
+ * GANTRY_* variables and with a context file, over an address list whose first address is dead;
+ * the scheduler says who each caller is (WhoAmI) and refuses what it may not do.
  */
 import t from 'tap';
 import { execFile } from 'node:child_process';
@@ -20,8 +16,6 @@ import { requireBuilt, startAgent, startScheduler, tempDir, waitFor } from '../h
 
 const entry = requireBuilt();
 const ISSUER = 'https://issuer.gantry.test';
-/** The assertions that need the scheduler's side of identity: reported as TODO until it lands. */
-const LATER = { todo: 'needs the scheduler side of identity (authentication, authorization, WhoAmI), which lands separately' };
 
 interface Ran {
   code: number;
@@ -187,41 +181,41 @@ t.test('the CLI with certificates, tokens and contexts against a TLS scheduler',
 
   await t.test('whoami: the certificate names alice, an admin', async (t) => {
     const r = await gantry(['whoami', '--json', '--scheduler', sched.address, ...alice]);
-    t.equal(r.code, 0, r.stderr, LATER);
+    t.equal(r.code, 0, r.stderr);
     if (r.code !== 0) return;
     const w = JSON.parse(r.stdout) as Record<string, unknown>;
-    t.match(w, { name: 'alice', kind: 'user', authenticatedBy: 'certificate', groups: ['ml'], scheduler: sched.address }, 'alice, a user, by her certificate', LATER);
-    t.ok((w.roles as string[]).includes('admin'), 'auth.roles.admin.users names alice', LATER);
-    t.ok((w.permissions as string[]).includes('nodes.manage'), 'an admin may manage nodes', LATER);
+    t.match(w, { name: 'alice', kind: 'user', authenticatedBy: 'certificate', groups: ['ml'], scheduler: sched.address }, 'alice, a user, by her certificate');
+    t.ok((w.roles as string[]).includes('admin'), 'auth.roles.admin.users names alice');
+    t.ok((w.permissions as string[]).includes('nodes.manage'), 'an admin may manage nodes');
     const text = await gantry(['whoami', '--scheduler', sched.address, ...alice]);
-    t.match(text.stdout, /^name +alice$/m, 'the text form', LATER);
+    t.match(text.stdout, /^name +alice$/m, 'the text form');
   });
 
   await t.test('a bearer token from --token-file, GANTRY_TOKEN and a context', async (t) => {
     const tokenFlags = ['--scheduler', sched.address, '--ca', pki('ca.pem')];
     const r = await gantry(['whoami', '--json', ...tokenFlags, '--token-file', path.join(dir, 'carol.jwt')]);
-    t.equal(r.code, 0, r.stderr, LATER);
-    if (r.code === 0) t.match(JSON.parse(r.stdout), { name: 'carol', kind: 'user', authenticatedBy: 'token', groups: ['ml'] }, 'carol, by her token (--token-file)', LATER);
+    t.equal(r.code, 0, r.stderr);
+    if (r.code === 0) t.match(JSON.parse(r.stdout), { name: 'carol', kind: 'user', authenticatedBy: 'token', groups: ['ml'] }, 'carol, by her token (--token-file)');
     const env = await gantry(['whoami', '--json', ...tokenFlags], { GANTRY_TOKEN: await token('dave', []) });
-    t.equal(env.code, 0, env.stderr, LATER);
-    if (env.code === 0) t.match(JSON.parse(env.stdout), { name: 'dave', authenticatedBy: 'token' }, 'dave, by GANTRY_TOKEN', LATER);
+    t.equal(env.code, 0, env.stderr);
+    if (env.code === 0) t.match(JSON.parse(env.stdout), { name: 'dave', authenticatedBy: 'token' }, 'dave, by GANTRY_TOKEN');
     const sso = path.join(dir, 'sso.yaml');
     writeFileSync(sso, `current-context: sso\ncontexts:\n  sso: {schedulers: ['${sched.address}'], ca: pki/ca.pem, tokenFile: carol.jwt}\n`);
     const ctx = await gantry(['whoami', '--json'], { GANTRY_CONFIG_FILE: sso });
-    t.equal(ctx.code, 0, ctx.stderr, LATER);
-    if (ctx.code === 0) t.match(JSON.parse(ctx.stdout), { name: 'carol', authenticatedBy: 'token' }, "carol, by the context's tokenFile", LATER);
+    t.equal(ctx.code, 0, ctx.stderr);
+    if (ctx.code === 0) t.match(JSON.parse(ctx.stdout), { name: 'carol', authenticatedBy: 'token' }, "carol, by the context's tokenFile");
     const forged = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setIssuer(ISSUER).setSubject('mallory').setExpirationTime('10m').sign((await generateKeyPair('ES256')).privateKey);
     const bad = await gantry(['nodes', ...tokenFlags, '--token', forged]);
-    t.equal(bad.code, 1, 'a token signed by another key: exit 1', LATER);
-    t.match(bad.stderr, /UNAUTHENTICATED: /, "the scheduler's message", LATER);
+    t.equal(bad.code, 1, 'a token signed by another key: exit 1');
+    t.match(bad.stderr, /UNAUTHENTICATED: /, "the scheduler's message");
   });
 
   await t.test('no credential, and a user without the permission', async (t) => {
     const anon = await gantry(['nodes', '--scheduler', sched.address, '--ca', pki('ca.pem')]);
-    t.equal(anon.code, 1, 'TLS but no certificate or token: exit 1', LATER);
-    t.match(anon.stderr, /^gantry nodes: UNAUTHENTICATED: /m, "the scheduler's message", LATER);
+    t.equal(anon.code, 1, 'TLS but no certificate or token: exit 1');
+    t.match(anon.stderr, /^gantry nodes: UNAUTHENTICATED: /m, "the scheduler's message");
     const bob = await gantry(['cordon', 'gpu-01', '--scheduler', sched.address, '--ca', pki('ca.pem'), '--cert', pki('user-bob.pem'), '--key', pki('user-bob-key.pem')]);
-    t.equal(bob.code, 1, 'bob may not cordon: exit 1', LATER);
-    t.match(bob.stderr, /^gantry cordon: PERMISSION_DENIED: .*nodes\.manage/m, 'the permission bob lacks', LATER);
+    t.equal(bob.code, 1, 'bob may not cordon: exit 1');
+    t.match(bob.stderr, /^gantry cordon: PERMISSION_DENIED: .*nodes\.manage/m, 'the permission bob lacks');
   });
 });

@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
 import { jobViewFromPb, type JobView } from '../../shared/wire/index.js';
-import { listNodes, requireBuilt, startAgent, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
+import { INSECURE_CLI_ENV, listNodes, requireBuilt, startAgent, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
 
 const entry = requireBuilt();
 const MISSING_USER = 'gantry-no-such-user';
@@ -41,7 +41,7 @@ const finished = (address: string, id: string): Promise<JobView> =>
 
 t.test('runAs and the agents\' allow-lists', { skip: process.getuid?.() !== 0 && 'ranks switch to nobody: needs root' }, async (t) => {
   const sched = await startScheduler(t, { extraArgs: ['--set', 'jobs.requeueInitialMs=200', '--set', 'jobs.cycleIntervalMs=200'] });
-  const env = { GANTRY_SCHEDULER_ADDRESS: sched.address };
+  const env = { ...INSECURE_CLI_ENV, GANTRY_SCHEDULER_ADDRESS: sched.address };
   // The harness lists nobody; these come after and replace it.
   await startAgent(t, 'gpu-01', sched.address, { extraArgs: ['--set', `runner.allowedUsers=[daemon,${MISSING_USER}]`, '--set', 'runner.allowRoot=false'] });
   await startAgent(t, 'gpu-02', sched.address);
