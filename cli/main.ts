@@ -17,6 +17,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   uncordon: { summary: 'let a node take work again', load: async () => (await import('../shared/cli/node-actions.js')).uncordonCommand },
   drain: { summary: 'take no new work on a node; running gangs finish', load: async () => (await import('../shared/cli/node-actions.js')).drainCommand },
   nodes: { summary: 'list nodes: state, schedulability, health, GPUs', load: async () => (await import('../shared/cli/nodes.js')).nodesCommand },
+  node: { summary: 'one node: approve (nodes.requireApproval), delete a record, show', load: async () => (await import('../shared/cli/node-actions.js')).nodeCommand },
   scheduler: { summary: 'run the scheduler daemon', load: async () => (await import('./scheduler.js')).schedulerCommand },
   plan: { summary: 'plan a job against a described cluster, running nothing', load: async () => (await import('./plan.js')).planCommand },
 };

@@ -19,6 +19,7 @@ import { LmdbStore, type StateStore } from './store/index.js';
 import { ServiceTelemetry, serviceStateOf } from './autoscale/index.js';
 import { ConfigError } from '../shared/errors/index.js';
 import { LatencyTelemetry } from './telemetry/index.js';
+import { peerCertificateAuthenticator } from './auth/index.js';
 
 export interface SchedulerDaemon extends Daemon {
   readonly grpcPort: number;
@@ -27,6 +28,11 @@ export interface SchedulerDaemon extends Daemon {
   readonly jobs: JobManager;
   /** SLO autoscaling decisions (undefined with autoscale or NATS disabled); the job manager acts on onDecision. */
   readonly autoscale: ServiceTelemetry | undefined;
+  /**
+   * Ends the agent streams opened with a certificate whose serial (hex, upper case) is in
+   * `serials`; returns the nodes' names (a reload of auth.revokedSerialsFile calls it).
+   */
+  closeRevoked(serials: ReadonlySet<string>): string[];
 }
 
 export function createScheduler(config: SchedulerConfig, deps: { log: Logger; clock: Clock }): SchedulerDaemon {
@@ -64,9 +70,15 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
     get autoscale() {
       return autoscale;
     },
+    closeRevoked(serials) {
+      return streams?.closeRevoked(serials) ?? [];
+    },
     async start() {
       if (lifecycle !== 'created') throw new Error(`cannot start a scheduler that is ${lifecycle}`);
       lifecycle = 'starting';
+      if (config.grpc.insecure) {
+        log.warn({ listen: `${config.grpc.listen.host}:${config.grpc.listen.port}` }, 'grpc.insecure is true: gRPC is plaintext, no caller is authenticated and no node proves its name; loopback development only');
+      }
       mkdirSync(config.dataDir, { recursive: true });
       store = LmdbStore.open(config.dataDir);
       // Events are written to the store's outbox with their state change, then published from there.
@@ -88,7 +100,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       const outbox = new EventOutbox(store, sink, log.child({ component: 'events' }));
       outbox.start();
       events = outbox;
-      const cluster = new ClusterModel(config.nodes.lostAfterMs);
+      const cluster = new ClusterModel(config.nodes.lostAfterMs, config.nodes.requireApproval);
       registry = new NodeRegistry(cluster, store, events, clock, log.child({ component: 'nodes' }));
       const loaded = registry.load(config.nodes.restartGraceMs);
       const metrics = createSchedulerMetrics(cluster, events, () => latency?.aggregator.domains() ?? []);
@@ -134,7 +146,10 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
         latency.start();
       }
       const jobsLoaded = jm.load();
-      registry.onTransition((t) => jm.onNodeTransition(t));
+      registry.onTransition((t) => {
+        jm.onNodeTransition(t);
+        if (t.type === 'deleted') latency?.onEndpoint(t.node.name, null);
+      });
       streams = new AgentStreams({
         registry,
         metrics,
@@ -144,6 +159,10 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
         onRegistered: (node, tasks) => jm.onAgentRegistered(node, tasks),
         onTaskUpdate: (node, task) => jm.onTaskReport(node, task),
         onLatencyEndpoint: (node, endpoint) => latency?.onEndpoint(node, endpoint),
+        // The node's name comes from its verified certificate (the full authenticator, with tokens and revocation, replaces this one).
+        identify: peerCertificateAuthenticator({ insecure: config.grpc.insecure }).identify,
+        events,
+        clock,
       });
       grpcServer = await startGrpcServer({
         listen: config.grpc.listen,

@@ -119,15 +119,26 @@ export function schedulerServiceHandlers(
     }),
     GetTopology: unary(() => jobs.topologyView()),
     WatchEvents: watchEvents(events),
-    // Identity and authorization (issue 17) land in scheduler/auth; until then these refuse.
+    // Identity and authorization (issue 17) land in scheduler/auth; until then this refuses.
     WhoAmI: unary(() => {
       throw new FailedPreconditionError('WhoAmI needs the auth layer, which is not wired yet');
     }),
-    ApproveNode: unary(() => {
-      throw new FailedPreconditionError('ApproveNode needs the auth layer, which is not wired yet');
+    // A node that joined while nodes.requireApproval was on takes work from now on (no-op for others).
+    ApproveNode: unary(async (req) => {
+      node(req.name);
+      const n = await registry.approve(req.name);
+      if (!n) throw new NotFoundError('node', req.name);
+      jobs.trigger('node approved');
+      return nodeToPb(n);
     }),
-    DeleteNode: unary(() => {
-      throw new FailedPreconditionError('DeleteNode needs the auth layer, which is not wired yet');
+    // Refused while ranks run there; its agent's stream is ended, and a later registration is a new join.
+    DeleteNode: unary(async (req) => {
+      node(req.name);
+      await jobs.removeNode(req.name, async () => {
+        streams.disconnect(req.name);
+        if (!(await registry.delete(req.name))) throw new NotFoundError('node', req.name);
+      });
+      return { name: req.name };
     }),
     ExplainJob: unary((req) => {
       const e = jobs.explain(req.id);

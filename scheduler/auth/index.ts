@@ -1,5 +1,7 @@
 export { authConfigSchema, compileAuthPolicy } from './config.js';
 export type { AuthConfig } from './config.js';
+export { peerCertificateAuthenticator } from './peer-certificate.js';
+export type { CallAuthenticator, CallCredentials } from './peer-certificate.js';
 export {
   ANONYMOUS,
   PERMISSIONS,

@@ -173,6 +173,7 @@ export function nodeToPb(n: NodeRecord): PbNode {
     lastSeenUnixMs: n.lastSeenMs,
     reportsReceived: n.reportsReceived,
     drainDeadlineUnixMs: n.drainDeadlineMs ?? 0,
+    awaitingApproval: n.awaitingApproval === true,
   };
 }
 
@@ -192,6 +193,7 @@ export function nodeFromPb(pb: PbNodeOut): NodeRecord {
     lastSeenMs: pb.lastSeenUnixMs,
     reportsReceived: pb.reportsReceived,
     ...(Number(pb.drainDeadlineUnixMs) > 0 ? { drainDeadlineMs: Number(pb.drainDeadlineUnixMs) } : {}),
+    ...(pb.awaitingApproval ? { awaitingApproval: true } : {}),
   };
 }
 

@@ -38,6 +38,9 @@ t.test('node records round-trip', async (t) => {
     inventory: emptyInventory('n1'), labels: { rack: 'r1' }, agentVersion: '0.1.0', registeredMs: 1, lastSeenMs: 2, reportsReceived: 3,
   };
   t.same(nodeFromPb(asOut<PbNodeOut>(nodeToPb(n))), n);
+  const waiting: NodeRecord = { ...n, awaitingApproval: true };
+  t.equal(nodeToPb(waiting).awaitingApproval, true, 'awaiting_approval set');
+  t.same(nodeFromPb(asOut<PbNodeOut>(nodeToPb(waiting))), waiting, 'a node awaiting approval round-trips');
 });
 
 t.test('inbound validation names the field', async (t) => {
