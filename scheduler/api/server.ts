@@ -8,13 +8,32 @@ import type { AgentServiceHandlers, SchedulerServiceHandlers } from '../../share
 
 export const SERVICE_NAMES = ['gantry.v1.AgentService', 'gantry.v1.SchedulerService'] as const;
 
-/** Server credentials from config: plaintext (insecure), TLS, or mTLS (requireClientCert). */
+/**
+ * TLS that asks every client for a certificate and verifies one against the CA when it comes, but
+ * lets a client without one finish the handshake (a bearer-token user). grpc-js reports a peer
+ * certificate (getAuthContext) only when it verified, so an unverified one names nobody.
+ * createSsl cannot say this: it requests client certificates only when it also requires them.
+ */
+class ClientCertIfPresentCredentials extends grpc.ServerCredentials {
+  constructor(ca: Buffer, cert: Buffer, key: Buffer) {
+    super({ requestCert: true, rejectUnauthorized: false }, { ca, cert, key });
+  }
+  _equals(other: grpc.ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
+/**
+ * Server credentials from config: plaintext (insecure); TLS; with caFile, client certificates
+ * verified when presented (node and user identities); with requireClientCert, required (mTLS).
+ */
 export function serverCredentials(insecure: boolean, tls: ServerTlsOptions, keyPrefix: string): grpc.ServerCredentials {
   if (insecure) return grpc.ServerCredentials.createInsecure();
   if (!tls.certFile) throw new ConfigError(`${keyPrefix}.certFile`, 'is required unless grpc.insecure is true');
   if (!tls.keyFile) throw new ConfigError(`${keyPrefix}.keyFile`, 'is required unless grpc.insecure is true');
   if (tls.requireClientCert && !tls.caFile) throw new ConfigError(`${keyPrefix}.caFile`, 'is required to verify client certificates');
   const files = readTlsFiles(tls, keyPrefix);
+  if (files.ca && !tls.requireClientCert) return new ClientCertIfPresentCredentials(files.ca, files.cert!, files.key!);
   return grpc.ServerCredentials.createSsl(files.ca, [{ cert_chain: files.cert!, private_key: files.key! }], tls.requireClientCert);
 }
 

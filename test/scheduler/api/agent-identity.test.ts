@@ -6,7 +6,11 @@
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
 import type { Test } from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { AgentStreams } from '../../../scheduler/api/agent-service.js';
+import { serverCredentials } from '../../../scheduler/api/server.js';
 import { peerCertificateAuthenticator } from '../../../scheduler/auth/index.js';
 import { ClusterModel } from '../../../scheduler/cluster/index.js';
 import { MemoryEventBus } from '../../../scheduler/events/index.js';
@@ -32,7 +36,11 @@ interface Scheduler {
   refused(reason: string): Promise<number>;
 }
 
-/** The agent service alone on a loopback port: plaintext (insecure) or TLS verifying client certificates from `ca` when `requireClientCert`. */
+/**
+ * The agent service alone on a loopback port, with the daemon's server credentials: plaintext
+ * (insecure), or TLS with `ca` as grpc.tls.caFile (client certificates verified when presented;
+ * required with requireClientCert).
+ */
 async function startAgentService(t: Test, opts: { insecure: boolean; ca?: string; server?: IssuedCert; requireClientCert?: boolean; requireApproval?: boolean }): Promise<Scheduler> {
   const cluster = new ClusterModel(60_000, opts.requireApproval ?? false);
   const events = new MemoryEventBus();
@@ -52,9 +60,15 @@ async function startAgentService(t: Test, opts: { insecure: boolean; ca?: string
   });
   const server = new grpc.Server();
   server.addService(proto.gantry.v1.AgentService.service, streams.handlers());
-  const creds = opts.insecure
-    ? grpc.ServerCredentials.createInsecure()
-    : grpc.ServerCredentials.createSsl(Buffer.from(opts.ca!), [{ cert_chain: Buffer.from(opts.server!.cert), private_key: Buffer.from(opts.server!.key) }], opts.requireClientCert ?? true);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-agent-identity-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, text: string | undefined): string => {
+    if (text === undefined) return '';
+    writeFileSync(path.join(dir, name), text);
+    return path.join(dir, name);
+  };
+  const tls = { caFile: file('ca.crt', opts.ca), certFile: file('server.crt', opts.server?.cert), keyFile: file('server.key', opts.server?.key), requireClientCert: opts.requireClientCert ?? false };
+  const creds = serverCredentials(opts.insecure, tls, 'grpc.tls');
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', creds, (e, p) => (e ? reject(e) : resolve(p))));
   t.teardown(() => {
     streams.closeAll();
@@ -123,7 +137,7 @@ t.test('node certificates: each node registers as itself only', async (t) => {
 
   const real = connect(client(t, sched.address, ca.cert, nodeA), 'node-a');
   t.ok(((await real.first) as SchedulerMessage__Output).registered, 'node-a registers with its own certificate');
-  t.equal(sched.registry.cluster.get('node-a')?.connectivity, 'ready');
+  t.equal(sched.registry.cluster.get('node-a')?.connectivity, 'ready', 'node-a is ready');
   const joined = audits(sched.events).filter((e) => e.action === 'NodeJoined');
   t.match(joined, [{ type: 'allowed', target: 'node-a', actor: { name: 'node-a', kind: 'node', via: 'certificate' } }], 'its join is audited');
 
@@ -164,17 +178,27 @@ t.test('node certificates: each node registers as itself only', async (t) => {
   });
 });
 
-t.test('TLS without a client certificate: UNAUTHENTICATED', async (t) => {
+t.test('TLS with no verified client certificate: UNAUTHENTICATED', async (t) => {
   const ca = await createCa('test-ca');
   const server = await issueCert(ca, { kind: 'server', name: 'gantry-scheduler', hosts: ['127.0.0.1'] });
-  // Client certificates not asked for: a caller can only be anonymous, which a TLS server refuses.
-  const sched = await startAgentService(t, { insecure: false, ca: ca.cert, server, requireClientCert: false });
+  // grpc.tls.requireClientCert false (the default): the handshake passes without a certificate,
+  // and with one the CA did not sign, but neither names anyone.
+  const sched = await startAgentService(t, { insecure: false, ca: ca.cert, server });
   const e = (await connect(client(t, sched.address, ca.cert), 'node-x').first) as grpc.ServiceError;
-  t.equal(e.code, grpc.status.UNAUTHENTICATED, 'UNAUTHENTICATED');
+  t.equal(e.code, grpc.status.UNAUTHENTICATED, 'no certificate: UNAUTHENTICATED');
   t.match(e.details, /no client certificate/, 'saying why');
-  t.equal(await sched.refused('unauthenticated'), 1, 'counted as unauthenticated');
-  t.match(audits(sched.events), [{ type: 'unauthenticated', action: 'Connect', actor: { kind: 'anonymous' } }], 'audited');
+  const other = await createCa('another-ca');
+  const forged = await issueCert(other, { kind: 'node', node: 'node-x' });
+  const e2 = (await connect(client(t, sched.address, ca.cert, forged), 'node-x').first) as grpc.ServiceError;
+  t.equal(e2.code, grpc.status.UNAUTHENTICATED, "a node certificate from another CA: UNAUTHENTICATED (it names nobody)");
+  t.equal(await sched.refused('unauthenticated'), 2, 'both counted as unauthenticated');
+  t.match(audits(sched.events), [{ type: 'unauthenticated', action: 'Connect', actor: { kind: 'anonymous' } }, { type: 'unauthenticated' }], 'and audited');
   t.equal(sched.registry.cluster.size, 0, 'nothing registered');
+
+  const mtls = await startAgentService(t, { insecure: false, ca: ca.cert, server, requireClientCert: true });
+  const e3 = (await connect(client(t, mtls.address, ca.cert), 'node-x').first) as grpc.ServiceError;
+  t.equal(e3.code, grpc.status.UNAVAILABLE, 'with grpc.tls.requireClientCert the handshake itself fails without a certificate');
+  t.equal(await mtls.refused('unauthenticated'), 0, 'so the agent service never sees the call');
 });
 
 t.test('plaintext (grpc.insecure): anonymous agents register by the name they send, as before identities', async (t) => {
