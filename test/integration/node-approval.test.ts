@@ -83,6 +83,9 @@ t.test('nodes.requireApproval: a new node takes no work until approved; a node i
       return j.state === 'running' ? j : undefined;
     }, 20_000);
     t.same(job.ranks.map((r) => r.node), ['fresh'], 'on the approved node');
+    const usage = await cli(['node'], env);
+    t.equal(usage.code, 2, 'gantry node without a subcommand is a usage error');
+    t.match(usage.stderr, /approve NODE .*\n\s+delete NODE .*\n(.*\n)*\s+show NODE/, 'listing the subcommands');
     const unknown = await cli(['node', 'approve', 'nope'], env);
     t.equal(unknown.code, 1, 'approving an unknown node fails');
     t.match(unknown.stderr, /NOT_FOUND/, 'NOT_FOUND');
