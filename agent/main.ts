@@ -76,6 +76,8 @@ export function createProber(config: AgentConfig, nodeName: string, clock: Clock
 export interface AgentDaemon extends Daemon {
   readonly metricsPort: number;
   readonly connected: boolean;
+  /** SIGHUP: re-reads scheduler.tls's files and reconnects with them; ranks keep running. */
+  reload(): Promise<void>;
 }
 
 export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clock; envPath: string | undefined }): AgentDaemon {
@@ -165,6 +167,9 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
     async start() {
       if (lifecycle !== 'created') throw new Error(`cannot start an agent that is ${lifecycle}`);
       lifecycle = 'starting';
+      if (config.scheduler.insecure) {
+        log.warn({ scheduler: config.scheduler.address }, 'scheduler.insecure is true: plaintext to the scheduler, which neither is verified nor can verify this node; development only');
+      }
       metricsServer = await startMetricsServer(metrics.registry, config.metrics.listen);
       telemetry?.start?.();
       await latency?.start();
@@ -229,6 +234,20 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
         { node: nodeName, scheduler: config.scheduler.address, metricsPort: metricsServer.port, gpus: snapshot?.inventory.gpus.length ?? 0 },
         'agent running',
       );
+    },
+    async reload() {
+      if (lifecycle !== 'running' || !reporter) return;
+      const tls = config.scheduler.tls;
+      if (config.scheduler.insecure) {
+        log.info('reload: scheduler.insecure is true, there are no TLS files to re-read');
+        return;
+      }
+      try {
+        reporter.reloadCredentials();
+        log.info({ caFile: tls.caFile, certFile: tls.certFile, keyFile: tls.keyFile }, 'reloaded the scheduler TLS files; reconnecting with them');
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'reloading the scheduler TLS files failed; the current connection stays');
+      }
     },
     async stop() {
       if (lifecycle === 'stopped' || lifecycle === 'stopping') return;

@@ -86,7 +86,11 @@ export const agentCommand: Command = {
     const log = createLogger({ name: 'gantry-agent', level: config.log.level, format: config.log.format, isTty: process.stderr.isTTY });
     const daemon = createAgent(config, { log, clock: systemClock, envPath: io.env.PATH });
     try {
-      return await runUntilSignalled(daemon, (e) => log.error({ err: e }, 'error while stopping'));
+      return await runUntilSignalled(
+        daemon,
+        (e) => log.error({ err: e }, 'error while stopping'),
+        (e) => log.error({ err: e }, 'error while reloading'),
+      );
     } catch (e) {
       await daemon.stop().catch(() => undefined);
       if (isUsageError(e)) {

@@ -25,21 +25,13 @@ export const schedulerCommand: Command = {
     const config = parsed.config;
     const log = createLogger({ name: 'gantry-scheduler', level: config.log.level, format: config.log.format, isTty: process.stderr.isTTY });
     const daemon = createScheduler(config, { log, clock: systemClock });
-    // SIGHUP: re-read the TLS files, the revoked certificate serials and the token keys (never stops the daemon).
-    const onHangup = (): void => {
-      if (daemon.lifecycle !== 'running') {
-        log.warn(`SIGHUP while the scheduler is ${daemon.lifecycle}: nothing reloaded`);
-        return;
-      }
-      try {
-        daemon.reload();
-      } catch (e) {
-        log.error({ err: e }, 'reload failed');
-      }
-    };
-    process.on('SIGHUP', onHangup);
     try {
-      return await runUntilSignalled(daemon, (e) => log.error({ err: e }, 'error while stopping'));
+      // SIGHUP re-reads the TLS files, the revoked certificate serials and the token keys (never stops the daemon).
+      return await runUntilSignalled(
+        daemon,
+        (e) => log.error({ err: e }, 'error while stopping'),
+        (e) => log.error({ err: e }, 'reload failed'),
+      );
     } catch (e) {
       if (isUsageError(e)) {
         io.stderr(`gantry scheduler: ${e.message}\n`);
@@ -49,8 +41,6 @@ export const schedulerCommand: Command = {
       log.fatal({ err: e }, 'scheduler failed to start');
       await daemon.stop().catch(() => undefined);
       return 1;
-    } finally {
-      process.off('SIGHUP', onHangup);
     }
   },
 };

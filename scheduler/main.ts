@@ -45,6 +45,11 @@ export interface SchedulerDaemon extends Daemon {
   reload(): SchedulerReload;
   /** After every reload: the whole set of revoked serials (normal form, scheduler/auth/serials.ts). Returns the unsubscribe. */
   onRevoked(listener: (serials: ReadonlySet<string>) => void): () => void;
+  /**
+   * Ends the agent streams opened with a certificate whose serial (hex, upper case) is in
+   * `serials`; returns the nodes' names (a reload of auth.revokedSerialsFile calls it).
+   */
+  closeRevoked(serials: ReadonlySet<string>): string[];
 }
 
 export function createScheduler(config: SchedulerConfig, deps: { log: Logger; clock: Clock }): SchedulerDaemon {
@@ -115,6 +120,9 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       );
       return out;
     },
+    closeRevoked(serials) {
+      return streams?.closeRevoked(serials) ?? [];
+    },
     async start() {
       if (lifecycle !== 'created') throw new Error(`cannot start a scheduler that is ${lifecycle}`);
       lifecycle = 'starting';
@@ -147,7 +155,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       const outbox = new EventOutbox(store, sink, log.child({ component: 'events' }));
       outbox.start();
       events = outbox;
-      const cluster = new ClusterModel(config.nodes.lostAfterMs);
+      const cluster = new ClusterModel(config.nodes.lostAfterMs, config.nodes.requireApproval);
       registry = new NodeRegistry(cluster, store, events, clock, log.child({ component: 'nodes' }));
       const loaded = registry.load(config.nodes.restartGraceMs);
       const metrics = createSchedulerMetrics(cluster, events, () => latency?.aggregator.domains() ?? []);
@@ -193,7 +201,10 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
         latency.start();
       }
       const jobsLoaded = jm.load();
-      registry.onTransition((t) => jm.onNodeTransition(t));
+      registry.onTransition((t) => {
+        jm.onNodeTransition(t);
+        if (t.type === 'deleted') latency?.onEndpoint(t.node.name, null);
+      });
       streams = new AgentStreams({
         registry,
         metrics,
@@ -203,9 +214,16 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
         onRegistered: (node, tasks) => jm.onAgentRegistered(node, tasks),
         onTaskUpdate: (node, task) => jm.onTaskReport(node, task),
         onLatencyEndpoint: (node, endpoint) => latency?.onEndpoint(node, endpoint),
+        // The node's name comes from its verified certificate (revoked ones refused; anonymous only on a plaintext server).
+        identify: (call) => authn!.identifyAgent(call),
+        events,
+        clock,
       });
-      // Issue 17, agent part: AgentStreams closes the streams of revoked node certificates with
-      // authn.onRevoked((serials) => ...) and checks Connect's node certificate with authn.
+      // A reload that revokes a node certificate ends that node's open stream; it is refused when it reconnects.
+      authn.onRevoked((serials) => {
+        const closed = streams?.closeRevoked(serials) ?? [];
+        if (closed.length > 0) log.warn({ nodes: closed }, 'closed the agent streams of revoked node certificates');
+      });
       const auditor = new Auditor({ events, log: log.child({ component: 'audit' }), clock, denied: metrics.authDenied });
       grpcServer = await startGrpcServer({
         listen: config.grpc.listen,

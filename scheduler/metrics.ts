@@ -3,6 +3,7 @@ import { registerProcessMetrics } from '../shared/metrics/index.js';
 import type { ClusterModel } from './cluster/index.js';
 import type { EventBus } from './events/index.js';
 import type { DomainStatus } from './telemetry/index.js';
+import { CONNECT_REFUSAL_REASONS } from './api/agent-identity.js';
 
 export interface SchedulerMetrics {
   registry: Registry;
@@ -12,6 +13,8 @@ export interface SchedulerMetrics {
   agentStreams: Gauge;
   /** Calls refused: reason unauthenticated or permission-denied, action the RPC. */
   authDenied: Counter<'reason' | 'action'>;
+  /** Agent streams refused for their identity, by reason (api/agent-identity.ts). */
+  nodeIdentityRefused: Counter<'reason'>;
 }
 
 /**
@@ -41,6 +44,14 @@ export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus, 
   ]);
   byState('gantry_scheduler_nodes_health', 'Nodes by health (ok, warn, fail).', ['ok', 'warn', 'fail']);
   new Gauge({
+    name: 'gantry_scheduler_nodes_awaiting_approval',
+    help: 'Nodes that joined while nodes.requireApproval was on and take no work until approved (gantry node approve).',
+    registers: [registry],
+    collect() {
+      this.set(cluster.countBy().awaitingApproval);
+    },
+  });
+  new Gauge({
     name: 'gantry_scheduler_events_pending',
     help: 'Events in the outbox: stored with their state change, not yet acknowledged by NATS JetStream.',
     registers: [registry],
@@ -68,6 +79,13 @@ export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus, 
       for (const d of domains()) if (d.samples > 0) this.set({ level: d.level, domain: d.name }, d.p99Us / 1e6);
     },
   });
+  const nodeIdentityRefused = new Counter({
+    name: 'gantry_scheduler_node_identity_refused_total',
+    help: "Agent streams refused for their identity: unauthenticated (no usable certificate), user-identity (a user's certificate on the agent protocol), name-mismatch (a node certificate registering another node's name).",
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of CONNECT_REFUSAL_REASONS) nodeIdentityRefused.inc({ reason }, 0);
   return {
     registry,
     reportsReceived: new Counter({
@@ -97,5 +115,6 @@ export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus, 
       labelNames: ['reason', 'action'],
       registers: [registry],
     }),
+    nodeIdentityRefused,
   };
 }

@@ -55,6 +55,28 @@ export class NodeRegistry {
     return this.cluster.get(name);
   }
 
+  /** Lets a node that joined awaiting approval take work; undefined for an unknown node. */
+  async approve(name: string): Promise<NodeRecord | undefined> {
+    await this.apply(this.cluster.approve(name), []);
+    return this.cluster.get(name);
+  }
+
+  /**
+   * Deletes a node's record from the store and the cluster view (the caller has made sure no rank
+   * runs there); false for an unknown node. Its name joins afresh if its agent registers again.
+   */
+  async delete(name: string): Promise<boolean> {
+    if (!this.cluster.get(name)) return false;
+    await this.store.deleteNode(name);
+    const transitions = this.cluster.remove(name);
+    const events = transitions.map((t) => this.toEvent(t)!);
+    await this.store.commit({ events });
+    for (const e of events) this.log.info({ node: e.node, event: e.type }, `node ${e.type}`);
+    this.events.committed(events);
+    for (const t of transitions) for (const l of this.listeners) l(t);
+    return true;
+  }
+
   /** Listeners for transitions, after they are stored (the job manager reacts to lost nodes). */
   onTransition(listener: (t: Transition) => void): void {
     this.listeners.push(listener);
@@ -108,6 +130,10 @@ export class NodeRegistry {
         };
       case 'schedulability':
         return { ...base, type: 'schedulability', schedulability: t.node.schedulability, reason: t.node.schedulabilityReason };
+      case 'approved':
+        return { ...base, type: 'approved' };
+      case 'deleted':
+        return { ...base, type: 'deleted' };
       case 'reconnected':
         return undefined;
     }

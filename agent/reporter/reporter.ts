@@ -2,7 +2,8 @@
  * The agent's side of AgentService.Connect: one long-lived stream. On every (re)connect it sends a
  * full registration; after that, reports carry the inventory and verdicts only when they changed.
  * When the stream fails it reconnects with full-jitter exponential backoff (exponential-backoff);
- * a stream that was established resets the backoff.
+ * a stream that was established resets the backoff. reloadCredentials() re-reads the TLS files
+ * (the agent's SIGHUP) and reconnects with them.
  */
 import * as grpc from '@grpc/grpc-js';
 import { backOff } from 'exponential-backoff';
@@ -75,16 +76,37 @@ export class Reporter {
   }
 
   start(): void {
+    this.client = this.newClient();
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** A client with credentials read from the TLS files now (ConfigError when one cannot be read). */
+  private newClient(): AgentServiceClient {
     const { proto } = loadGantryProto();
     const creds = channelCredentials(this.opts.insecure, this.opts.tls, 'scheduler.tls');
     const channelOptions: grpc.ChannelOptions = {
       'grpc.keepalive_time_ms': 20_000,
       'grpc.keepalive_timeout_ms': 10_000,
+      // Its own connection: after a reload the handshake presents the new certificate.
+      'grpc.use_local_subchannel_pool': 1,
       ...(this.opts.tls.serverName ? { 'grpc.ssl_target_name_override': this.opts.tls.serverName } : {}),
     };
-    this.client = new proto.gantry.v1.AgentService(this.opts.schedulerAddress, creds, channelOptions);
-    this.running = true;
-    this.loop = this.run();
+    return new proto.gantry.v1.AgentService(this.opts.schedulerAddress, creds, channelOptions);
+  }
+
+  /**
+   * Reads scheduler.tls's files again (a renewed node certificate, a new CA) and reconnects with
+   * them: the current stream ends and the next one dials with the new material. Throws
+   * ConfigError, keeping the current connection, when a file cannot be read.
+   */
+  reloadCredentials(): void {
+    if (!this.running) return;
+    const next = this.newClient();
+    const old = this.client;
+    this.client = next;
+    this.call?.cancel();
+    old?.close();
   }
 
   private async run(): Promise<void> {

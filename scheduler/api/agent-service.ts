@@ -1,16 +1,30 @@
-/** AgentService.Connect: one bidirectional stream per agent. Thin: validate, convert, hand to the registry. */
+/**
+ * AgentService.Connect: one bidirectional stream per agent. Thin: identify the caller, validate,
+ * convert, hand to the registry. The node a stream speaks for comes from its verified node
+ * certificate (agent-identity.ts), never from the request alone.
+ */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { AgentMessage__Output, AgentServiceHandlers, SchedulerMessage } from '../../shared/proto/index.js';
 import { inventoryFromPb, latencyEndpointFromPb, taskStatusFromPb, verdictFromPb, type LatencyEndpointView, type TaskStatusView } from '../../shared/wire/index.js';
 import { randomUUID } from 'node:crypto';
-import { InvalidArgumentError, NotFoundError, UnavailableError } from '../../shared/errors/index.js';
+import { InvalidArgumentError, NotFoundError, PermissionDeniedError, UnauthenticatedError, UnavailableError } from '../../shared/errors/index.js';
 import type { PbLogChunkOut } from '../../shared/proto/index.js';
+import type { Clock } from '../../shared/clock/index.js';
 import type { Logger } from '../../shared/log/index.js';
+import type { CallAuthenticator, Identity } from '../auth/index.js';
+import type { EventBus } from '../events/index.js';
 import type { NodeRegistry } from '../node-registry.js';
 import type { SchedulerMetrics } from '../metrics.js';
+import { actorOf, agentAuditEvent, registerRefusal, streamRefusal, type ConnectRefusal } from './agent-identity.js';
 import { toGrpcError } from './status-table.js';
 
 type AgentStream = ServerDuplexStream<AgentMessage__Output, SchedulerMessage>;
+
+/** A registered node's live stream and who opened it. */
+interface LiveStream {
+  call: AgentStream;
+  identity: Identity;
+}
 
 const NODE_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
 
@@ -45,11 +59,16 @@ export interface AgentServiceDeps {
   onTaskUpdate(node: string, task: TaskStatusView): Promise<void>;
   /** The node's latency echo endpoint from its registration (null: probing is off there). */
   onLatencyEndpoint?(node: string, endpoint: LatencyEndpointView | null): void;
+  /** Who opened a stream (CallAuthenticator.identify): a node, a user, or anonymous on a plaintext server. */
+  identify: CallAuthenticator['identify'];
+  /** Audit events (refusals, joins) are published here. */
+  events: EventBus;
+  clock: Clock;
 }
 
 export class AgentStreams {
   /** The live stream of each node; a newer connection from the same node replaces the older one. */
-  private readonly streams = new Map<string, AgentStream>();
+  private readonly streams = new Map<string, LiveStream>();
   /** ReadLog requests waiting for the agent's LogChunk. */
   private readonly pendingLogs = new Map<string, { node: string; resolve: (c: PbLogChunkOut) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
 
@@ -62,7 +81,37 @@ export class AgentStreams {
   send(node: string, msg: SchedulerMessage): boolean {
     const s = this.streams.get(node);
     if (!s) return false;
-    return s.write(msg);
+    return s.call.write(msg);
+  }
+
+  /**
+   * Ends the streams of nodes whose certificate serial (hex, upper case) is in `serials`, with
+   * UNAUTHENTICATED; returns their names. The agents' ranks keep running; an agent reconnects,
+   * and the authenticator refuses the revoked certificate then.
+   */
+  closeRevoked(serials: ReadonlySet<string>): string[] {
+    const closed: string[] = [];
+    for (const [node, s] of this.streams) {
+      const serial = s.identity.serial;
+      if (serial === undefined || !serials.has(serial)) continue;
+      this.streams.delete(node);
+      closed.push(node);
+      this.deps.log.warn({ node, serial }, 'closing the stream of a node whose certificate is revoked');
+      s.call.emit('error', toGrpcError(new UnauthenticatedError(`the certificate ${serial} of node ${node} is revoked`)));
+    }
+    this.deps.metrics.agentStreams.set(this.streams.size);
+    return closed;
+  }
+
+  /** Ends a node's stream (its record was deleted); false when it had none. */
+  disconnect(node: string): boolean {
+    const s = this.streams.get(node);
+    if (!s) return false;
+    this.streams.delete(node);
+    this.deps.metrics.agentStreams.set(this.streams.size);
+    this.deps.log.info({ node }, 'agent stream closed by the scheduler');
+    s.call.end();
+    return true;
   }
 
   /** Asks a node's agent for part of a rank's log. */
@@ -88,7 +137,7 @@ export class AgentStreams {
       p.reject(new UnavailableError('the scheduler is stopping'));
       this.pendingLogs.delete(id);
     }
-    for (const s of this.streams.values()) s.end();
+    for (const s of this.streams.values()) s.call.end();
     this.streams.clear();
   }
 
@@ -97,21 +146,31 @@ export class AgentStreams {
   }
 
   private connect(call: AgentStream): void {
-    const { registry, metrics, log } = this.deps;
+    const { metrics, log } = this.deps;
     let node: string | undefined;
-    let chain = Promise.resolve();
+    let identity: Identity | undefined;
+    let failed = false;
     const fail = (e: unknown): void => {
-      metrics.invalidMessages.inc({ reason: e instanceof InvalidArgumentError ? e.field : 'internal' });
-      log.warn({ node, err: (e as Error).message }, 'closing agent stream');
+      if (failed) return;
+      failed = true;
+      // Identity refusals are counted and logged where they are decided (refuse()).
+      if (!(e instanceof PermissionDeniedError || e instanceof UnauthenticatedError)) {
+        metrics.invalidMessages.inc({ reason: e instanceof InvalidArgumentError ? e.field : 'internal' });
+        log.warn({ node, err: (e as Error).message }, 'closing agent stream');
+      }
       // grpc-js turns an 'error' on a server stream into the call's status, then ends it.
       call.emit('error', toGrpcError(e));
     };
+    // Who is calling comes first: no message is handled before the caller is known and may connect.
+    let chain = this.admit(call)
+      .then((id) => void (identity = id))
+      .catch(fail);
     call.on('data', (msg: AgentMessage__Output) => {
-      // Handle messages strictly in order, one at a time.
-      chain = chain.then(() => this.onMessage(call, msg, node, (n) => (node = n))).catch(fail);
+      // Handle messages strictly in order, one at a time; nothing more after a refusal.
+      chain = chain.then(() => (failed ? undefined : this.onMessage(call, msg, identity!, node, (n) => (node = n)))).catch(fail);
     });
     const done = (): void => {
-      if (node && this.streams.get(node) === call) {
+      if (node && this.streams.get(node)?.call === call) {
         this.streams.delete(node);
         metrics.agentStreams.set(this.streams.size);
         log.info({ node }, 'agent stream closed');
@@ -125,24 +184,61 @@ export class AgentStreams {
     call.on('close', done);
   }
 
-  private async onMessage(call: AgentStream, msg: AgentMessage__Output, node: string | undefined, setNode: (n: string) => void): Promise<void> {
+  /** The caller's identity, when it may open an agent stream at all; else the refusal (already counted, logged, audited). */
+  private async admit(call: AgentStream): Promise<Identity> {
+    let id: Identity;
+    try {
+      id = await this.deps.identify(call);
+    } catch (e) {
+      if (!(e instanceof UnauthenticatedError)) throw e;
+      throw this.refuse(call, undefined, '', { reason: 'unauthenticated', error: e });
+    }
+    const refusal = streamRefusal(id);
+    if (refusal) throw this.refuse(call, id, '', refusal);
+    return id;
+  }
+
+  /** Counts, logs and audits a refused agent stream; returns the error to end it with. */
+  private refuse(call: AgentStream, id: Identity | undefined, claimed: string, refusal: ConnectRefusal): Error {
+    const { metrics, log, events, clock } = this.deps;
+    const peer = call.getPeer();
+    metrics.nodeIdentityRefused.inc({ reason: refusal.reason });
+    log.warn({ reason: refusal.reason, claimed: claimed || undefined, identity: id?.name, kind: id?.kind, serial: id?.serial, peer, err: refusal.error.message }, 'refused an agent stream');
+    events.publish(
+      agentAuditEvent(clock.nowMs(), {
+        type: refusal.error instanceof UnauthenticatedError ? 'unauthenticated' : 'denied',
+        actor: actorOf(id),
+        action: 'Connect',
+        target: claimed,
+        message: refusal.error.message,
+        peer,
+      }),
+    );
+    return refusal.error;
+  }
+
+  private async onMessage(call: AgentStream, msg: AgentMessage__Output, identity: Identity, node: string | undefined, setNode: (n: string) => void): Promise<void> {
     const { registry, metrics } = this.deps;
     if (msg.register) {
       const r = msg.register;
       const name = validateNodeName(r.nodeName, 'register.nodeName');
       if (node !== undefined && node !== name) throw new InvalidArgumentError('register.nodeName', 'a stream registers one node');
+      // Before anything else: a refused stream must not replace (or otherwise touch) the real node's.
+      const refusal = registerRefusal(identity, name);
+      if (refusal) throw this.refuse(call, identity, name, refusal);
       const inventory = inventoryFromPb(r.inventory, 'register.inventory');
       const verdicts = r.verdicts.map((v, i) => verdictFromPb(v, `register.verdicts[${i}]`));
       const tasks = r.tasks.map((t, i) => taskStatusFromPb(t, `register.tasks[${i}]`));
       const latency = latencyEndpointFromPb(r.latency, 'register.latency');
       const allowedUsers = validateAllowedUsers(r.allowedUsers, 'register.allowedUsers');
       const previous = this.streams.get(name);
-      if (previous && previous !== call) previous.end();
-      this.streams.set(name, call);
+      if (previous && previous.call !== call) previous.call.end();
+      this.streams.set(name, { call, identity });
       setNode(name);
       metrics.agentStreams.set(this.streams.size);
       metrics.registrations.inc();
-      await registry.register({
+      const joined = registry.cluster.get(name) === undefined;
+      const record = await registry.register({
         name,
         address: r.address || name,
         agentVersion: r.agentVersion,
@@ -152,6 +248,8 @@ export class AgentStreams {
         allowedUsers,
         allowRoot: r.allowRoot,
       });
+      this.deps.log.info({ node: name, kind: identity.kind, via: identity.via, serial: identity.serial }, 'agent stream registered');
+      if (joined) this.joined(call, name, identity, record.awaitingApproval === true);
       call.write({ registered: { schedulerId: this.deps.schedulerId, reportIntervalMs: this.deps.reportIntervalMs } });
       this.deps.onLatencyEndpoint?.(name, latency);
       await this.deps.onRegistered(name, tasks);
@@ -181,5 +279,12 @@ export class AgentStreams {
       return;
     }
     throw new InvalidArgumentError('body', 'empty agent message');
+  }
+
+  /** A node name never stored before registered: audited (NodeJoined), with whether it awaits approval. */
+  private joined(call: AgentStream, name: string, identity: Identity, awaiting: boolean): void {
+    const message = awaiting ? `node ${name} joined; it takes no work until approved (nodes.requireApproval): gantry node approve ${name}` : `node ${name} joined`;
+    this.deps.log.info({ node: name, kind: identity.kind, serial: identity.serial, awaitingApproval: awaiting }, message);
+    this.deps.events.publish(agentAuditEvent(this.deps.clock.nowMs(), { type: 'allowed', actor: actorOf(identity), action: 'NodeJoined', target: name, message, peer: call.getPeer() }));
   }
 }

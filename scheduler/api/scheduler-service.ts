@@ -181,12 +181,22 @@ export function schedulerServiceHandlers(
         expiresUnixMs: id.expiresMs ?? 0,
       };
     }),
-    // Node approval and deletion (issue 17) are written in another part; guarded by authz.ts already.
-    ApproveNode: unary(() => {
-      throw new FailedPreconditionError('ApproveNode needs the auth layer, which is not wired yet');
+    // A node that joined while nodes.requireApproval was on takes work from now on (no-op for others).
+    ApproveNode: unary(async (req) => {
+      node(req.name);
+      const n = await registry.approve(req.name);
+      if (!n) throw new NotFoundError('node', req.name);
+      jobs.trigger('node approved');
+      return nodeToPb(n);
     }),
-    DeleteNode: unary(() => {
-      throw new FailedPreconditionError('DeleteNode needs the auth layer, which is not wired yet');
+    // Refused while ranks run there; its agent's stream is ended, and a later registration is a new join.
+    DeleteNode: unary(async (req) => {
+      node(req.name);
+      await jobs.removeNode(req.name, async () => {
+        streams.disconnect(req.name);
+        if (!(await registry.delete(req.name))) throw new NotFoundError('node', req.name);
+      });
+      return { name: req.name };
     }),
     ExplainJob: unary((req, call) => {
       jobFor(call, 'read', req.id);

@@ -115,6 +115,16 @@ export class Authenticator implements CallAuthenticator {
     throw new UnauthenticatedError(`no credential: ${how}`);
   }
 
+  /**
+   * Who opened an agent stream: a node proves itself with its certificate. On a plaintext server
+   * (grpc.insecure), where nothing can be proven, an agent with no credential is anonymous whatever
+   * auth.anonymousRole says (it names itself, as before identities); on TLS it must present one.
+   */
+  async identifyAgent(call: AuthCall): Promise<Identity> {
+    if (this.opts.insecure && presentedCredential(call) === 'none') return ANONYMOUS;
+    return this.identify(call);
+  }
+
   /** The identity in a client certificate the TLS layer verified (also for the agent service's node check). */
   fromCertificate(raw: Buffer): Identity {
     let id;

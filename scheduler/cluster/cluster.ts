@@ -29,7 +29,11 @@ export type Transition =
   | { type: 'reconnected'; node: NodeRecord }
   | { type: 'lost'; node: NodeRecord }
   | { type: 'health'; node: NodeRecord; previous: NodeRecord['health'] }
-  | { type: 'schedulability'; node: NodeRecord };
+  | { type: 'schedulability'; node: NodeRecord }
+  /** An operator approved a node that joined while approval was required. */
+  | { type: 'approved'; node: NodeRecord }
+  /** An operator deleted the node's record (the record as it was). */
+  | { type: 'deleted'; node: NodeRecord };
 
 export class ClusterModel {
   private readonly nodes = new Map<string, NodeRecord>();
@@ -44,7 +48,14 @@ export class ClusterModel {
   /** When each ready node is declared lost unless it reports again. */
   private readonly deadlines = new Map<string, number>();
 
-  constructor(private readonly lostAfterMs: number) {}
+  /**
+   * `requireApproval`: a name never seen before joins awaiting approval (takes no work until
+   * approve()); a known name keeps its flag across reconnects and restarts.
+   */
+  constructor(
+    private readonly lostAfterMs: number,
+    private readonly requireApproval = false,
+  ) {}
 
   /**
    * Loads stored nodes at start. Ready nodes get a fresh deadline of at least `graceMs`, so a
@@ -94,6 +105,7 @@ export class ClusterModel {
   register(reg: Registration, nowMs: number): Transition[] {
     const prev = this.nodes.get(reg.name);
     const health = worstSeverity(reg.verdicts);
+    const awaiting = prev ? prev.awaitingApproval === true : this.requireApproval;
     const node: NodeRecord = {
       name: reg.name,
       address: reg.address,
@@ -101,6 +113,7 @@ export class ClusterModel {
       // Schedulability is the operator's (or health policy's) and survives reconnects.
       schedulability: prev?.schedulability ?? 'schedulable',
       schedulabilityReason: prev?.schedulabilityReason ?? '',
+      ...(awaiting ? { awaitingApproval: true } : {}),
       health,
       verdicts: reg.verdicts,
       inventory: reg.inventory,
@@ -156,6 +169,26 @@ export class ClusterModel {
     return [{ type: 'schedulability', node }];
   }
 
+  /** Lets a node that joined awaiting approval take work; no transition when it was not waiting (or is unknown). */
+  approve(name: string): Transition[] {
+    const prev = this.nodes.get(name);
+    if (!prev?.awaitingApproval) return [];
+    const { awaitingApproval: _waiting, ...node } = prev;
+    this.put(node);
+    return [{ type: 'approved', node }];
+  }
+
+  /** Forgets a node entirely (the operator deleted it): its name joins afresh if it registers again. */
+  remove(name: string): Transition[] {
+    const prev = this.nodes.get(name);
+    if (!prev) return [];
+    this.nodes.delete(name);
+    this.order.splice(this.order.indexOf(name), 1);
+    this.drainingNames.delete(name);
+    this.deadlines.delete(name);
+    return [{ type: 'deleted', node: prev }];
+  }
+
   /** Marks nodes whose deadline passed as lost. */
   sweep(nowMs: number): Transition[] {
     const out: Transition[] = [];
@@ -171,12 +204,13 @@ export class ClusterModel {
     return out;
   }
 
-  countBy(): { ready: number; lost: number; schedulable: number; cordoned: number; draining: number; ok: number; warn: number; fail: number } {
-    const c = { ready: 0, lost: 0, schedulable: 0, cordoned: 0, draining: 0, ok: 0, warn: 0, fail: 0 };
+  countBy(): { ready: number; lost: number; schedulable: number; cordoned: number; draining: number; ok: number; warn: number; fail: number; awaitingApproval: number } {
+    const c = { ready: 0, lost: 0, schedulable: 0, cordoned: 0, draining: 0, ok: 0, warn: 0, fail: 0, awaitingApproval: 0 };
     for (const n of this.nodes.values()) {
       c[n.connectivity]++;
       c[n.schedulability]++;
       c[n.health]++;
+      if (n.awaitingApproval) c.awaitingApproval++;
     }
     return c;
   }

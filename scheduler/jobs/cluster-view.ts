@@ -116,13 +116,13 @@ export class ClusterView {
   }
 
   /**
-   * Whether any node's capacity inputs (connectivity, schedulability, health, verdicts, inventory,
-   * labels, allow-list; compared by identity) changed since the last look.
+   * Whether any node's capacity inputs (connectivity, schedulability, approval, health, verdicts,
+   * inventory, labels, allow-list; compared by identity) changed since the last look.
    */
   nodeInputsChanged(byName: ReadonlyMap<string, NodeRecord>): boolean {
     let changed = byName.size !== this.nodeInputs.size;
     for (const [name, n] of byName) {
-      const inputs = [n.connectivity, n.schedulability, n.health, n.verdicts, n.inventory, n.labels, n.allowedUsers, n.allowRoot];
+      const inputs = [n.connectivity, n.schedulability, n.awaitingApproval, n.health, n.verdicts, n.inventory, n.labels, n.allowedUsers, n.allowRoot];
       const prev = this.nodeInputs.get(name);
       if (!prev || prev.some((x, i) => x !== inputs[i])) {
         changed = true;

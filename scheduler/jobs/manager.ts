@@ -335,6 +335,26 @@ export class JobManager {
     }
   }
 
+  /**
+   * Runs `remove` (deleting a node's record) between two changes, when no rank of an active job
+   * is placed on the node and no stopped rank there is still releasing its GPUs; else refuses with
+   * FailedPreconditionError, so no cycle places work on a node while it is being deleted.
+   */
+  removeNode<T>(node: string, remove: () => Promise<T>): Promise<T> {
+    return this.serial(async () => {
+      const busy = new Set<string>();
+      for (const job of this.jobs.live()) {
+        if (ACTIVE_JOB_STATES.has(job.state) && job.ranks.some((r) => r.node === node && r.state !== 'exited')) busy.add(job.id);
+      }
+      for (const r of this.agents.stopping()) if (r.node === node) busy.add(r.jobId);
+      if (busy.size > 0) {
+        const ids = [...busy].sort();
+        throw new FailedPreconditionError(`node ${node} has ranks of ${ids.length === 1 ? 'job' : 'jobs'} ${ids.join(', ')}: cordon and drain it first (gantry drain ${node}), then delete it`);
+      }
+      return remove();
+    });
+  }
+
   /** Node transitions: a lost node requeues the gangs it holds; a change of nodes may let jobs fit. */
   onNodeTransition(t: Transition): void {
     if (t.type === 'lost') {

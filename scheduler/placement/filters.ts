@@ -37,7 +37,7 @@ function glob(pattern: string): RegExp {
   return re;
 }
 
-/** Never a cordoned, draining, lost or failed node. */
+/** Never a node awaiting approval, cordoned, draining, lost or failed. */
 export const schedulableFilter: NodeFilter = {
   name: 'schedulable',
   requestKey: () => '',

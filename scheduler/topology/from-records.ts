@@ -49,6 +49,7 @@ export function nodeStateFromRecord(record: NodeRecord, usedGpus: readonly numbe
   for (const v of record.verdicts) if (v.severity === 'fail' && v.gpu !== undefined) unhealthy.add(v.gpu);
   let unusable: NodeState['unusable'] = null;
   if (record.connectivity === 'lost') unusable = 'lost';
+  else if (record.awaitingApproval) unusable = 'awaiting approval';
   else if (record.schedulability === 'cordoned') unusable = 'cordoned';
   else if (record.schedulability === 'draining') unusable = 'draining';
   else if (record.health === 'fail') unusable = 'health fail';

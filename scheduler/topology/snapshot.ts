@@ -13,7 +13,7 @@ export const GPU_USED = 1;
 export const GPU_UNHEALTHY = 2;
 
 /** Why a node takes no new work this cycle (null: it does). */
-export type UnusableReason = 'cordoned' | 'draining' | 'health fail' | 'lost';
+export type UnusableReason = 'awaiting approval' | 'cordoned' | 'draining' | 'health fail' | 'lost';
 
 /**
  * How placement treats nodes in degraded domains (east-west latency stands out from their

@@ -34,11 +34,12 @@ export function nodeText(n: NodeRecord): string {
   return rows.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v}`).join('\n') + '\n';
 }
 
-export const nodeCommand: Command = {
-  name: 'node',
+/** `gantry node [show] NAME` (node-actions.ts's nodeCommand dispatches here). */
+export const nodeShowCommand: Command = {
+  name: 'node show',
   summary: 'one node: state, GPUs, labels, the accounts its agent runs ranks as',
   run: (argv, io) =>
-    runClientCommand('node', argv, io, { options: { json: { type: 'boolean' } }, positionals: 1, usage: 'NAME [--json]' }, async ({ scheduler, values, positionals }) => {
+    runClientCommand('node show', argv, io, { options: { json: { type: 'boolean' } }, positionals: 1, usage: 'NAME [--json]' }, async ({ scheduler, values, positionals }) => {
       const n = nodeFromPb(await scheduler.call('GetNode', { name: positionals[0] }));
       io.stdout(values.json ? JSON.stringify(nodeJson(n), null, 2) + '\n' : nodeText(n));
       return 0;

@@ -10,6 +10,8 @@ export function nodeJson(n: NodeRecord): Record<string, unknown> {
     state: n.connectivity,
     schedulability: n.schedulability,
     schedulabilityReason: n.schedulabilityReason,
+    /** Joined while the scheduler required approval, not approved yet: takes no work. */
+    awaitingApproval: n.awaitingApproval === true,
     health: n.health,
     gpuCount: n.inventory.gpus.length,
     gpuModel: n.inventory.gpus[0]?.name ?? '',
@@ -36,12 +38,19 @@ function ago(ms: number): string {
   return `${Math.round(s / 3600)}h`;
 }
 
+/** The SCHEDULING column: awaiting approval first (it takes no work whatever else holds), then schedulability and its reason. */
+export function schedulingText(n: NodeRecord): string {
+  const own = n.schedulability + (n.schedulabilityReason ? ` (${n.schedulabilityReason})` : '');
+  if (!n.awaitingApproval) return own;
+  return n.schedulability === 'schedulable' ? 'awaiting-approval' : `awaiting-approval, ${own}`;
+}
+
 export function nodesTable(nodes: readonly NodeRecord[], nowMs: number): string {
   const header = ['NAME', 'STATE', 'SCHEDULING', 'HEALTH', 'GPUS', 'MODEL', 'DRIVER', 'DOMAINS', 'LAST SEEN'];
   const rows = nodes.map((n) => [
     n.name,
     n.connectivity,
-    n.schedulability + (n.schedulabilityReason ? ` (${n.schedulabilityReason})` : ''),
+    schedulingText(n),
     n.health,
     String(n.inventory.gpus.length),
     n.inventory.gpus[0]?.name ?? '-',

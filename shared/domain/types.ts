@@ -132,6 +132,11 @@ export interface NodeRecord {
   schedulabilityReason: string;
   /** Draining with a deadline: gangs still on the node then are stopped and requeued (unix ms; 0 or absent: none). */
   drainDeadlineMs?: number;
+  /**
+   * Joined while the scheduler's nodes.requireApproval was on and not approved yet (`gantry node
+   * approve`): takes no work. Absent: approved, or joined without approval required.
+   */
+  awaitingApproval?: boolean;
   health: Severity;
   verdicts: HealthVerdict[];
   inventory: Inventory;

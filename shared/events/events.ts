@@ -27,6 +27,10 @@ export type NodeEvent = EventBase & {
     | { type: 'health'; health: Severity; checks: string[] }
     | { type: 'schedulability'; schedulability: Schedulability; reason: string }
     | { type: 'connectivity'; connectivity: Connectivity }
+    /** Approved by an operator after joining while nodes.requireApproval was on. */
+    | { type: 'approved' }
+    /** Its record was deleted by an operator; the name joins afresh if it registers again. */
+    | { type: 'deleted' }
   );
 
 export type JobEvent = EventBase & {

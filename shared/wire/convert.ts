@@ -174,6 +174,7 @@ export function nodeToPb(n: NodeRecord): PbNode {
     drainDeadlineUnixMs: n.drainDeadlineMs ?? 0,
     allowedUsers: n.allowedUsers ?? [],
     allowRoot: n.allowRoot ?? false,
+    awaitingApproval: n.awaitingApproval === true,
   };
 }
 
@@ -195,6 +196,7 @@ export function nodeFromPb(pb: PbNodeOut): NodeRecord {
     ...(Number(pb.drainDeadlineUnixMs) > 0 ? { drainDeadlineMs: Number(pb.drainDeadlineUnixMs) } : {}),
     allowedUsers: [...pb.allowedUsers],
     allowRoot: pb.allowRoot,
+    ...(pb.awaitingApproval ? { awaitingApproval: true } : {}),
   };
 }
 

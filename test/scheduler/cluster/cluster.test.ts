@@ -32,7 +32,7 @@ t.test('schedulability survives reconnects; health follows verdicts', async (t) 
   const tr = c.report('a', { verdicts: [{ check: 'xid', severity: 'fail', gpu: 3, evidence: 'Xid 79', firstSeenMs: 5 }] }, 20);
   t.same(tr.map((x) => x.type), ['health'], 'a fail verdict changes health');
   t.equal(c.get('a')!.health, 'fail');
-  t.same(c.countBy(), { ready: 1, lost: 0, schedulable: 0, cordoned: 1, draining: 0, ok: 0, warn: 0, fail: 1 });
+  t.same(c.countBy(), { ready: 1, lost: 0, schedulable: 0, cordoned: 1, draining: 0, ok: 0, warn: 0, fail: 1, awaitingApproval: 0 });
 });
 
 t.test('load gives ready nodes a fresh deadline', async (t) => {
@@ -59,4 +59,48 @@ t.test('list: every node once, by name, with its current record, however names a
   t.equal(c.list().length, c.size);
   t.equal(c.list().find((n) => n.name === 'n-05')!.lastSeenMs, 7, 'the record after the latest report, not the one at join');
   t.equal(c.list().find((n) => n.name === 'n-05'), c.get('n-05'), 'the same object get() returns');
+});
+
+t.test('approval: with requireApproval a new name joins awaiting it, keeps the flag across reconnects and restarts, and loses it when approved', async (t) => {
+  const c = new ClusterModel(1000, true);
+  t.same(c.register(reg('a'), 0).map((x) => x.type), ['registered']);
+  t.equal(c.get('a')!.awaitingApproval, true, 'a new name awaits approval');
+  c.register(reg('a'), 10);
+  t.equal(c.get('a')!.awaitingApproval, true, 'kept across a reconnect');
+  const restarted = new ClusterModel(1000, true);
+  restarted.load([c.get('a')!], 20);
+  restarted.register(reg('a'), 30);
+  t.equal(restarted.get('a')!.awaitingApproval, true, 'kept across a scheduler restart (the stored record)');
+  t.equal(c.countBy().awaitingApproval, 1, 'counted');
+  const approved = c.approve('a');
+  t.same(approved.map((x) => [x.type, x.node.name]), [['approved', 'a']], 'approve is a transition');
+  t.notOk('awaitingApproval' in c.get('a')!, 'the flag is gone from the record');
+  t.same(c.approve('a'), [], 'approving again changes nothing');
+  t.same(c.approve('nope'), [], 'nor does approving an unknown node');
+  c.register(reg('a'), 40);
+  t.notOk(c.get('a')!.awaitingApproval, 'an approved node stays approved when it reconnects');
+
+  const open = new ClusterModel(1000);
+  open.register(reg('b'), 0);
+  t.notOk('awaitingApproval' in open.get('b')!, 'without requireApproval nothing awaits approval');
+  const switched = new ClusterModel(1000, true);
+  switched.load([open.get('b')!], 0);
+  switched.register(reg('b'), 10);
+  t.notOk(switched.get('b')!.awaitingApproval, 'turning requireApproval on holds back new names only, not known ones');
+});
+
+t.test('remove forgets a node entirely; its name joins afresh', async (t) => {
+  const c = new ClusterModel(1000, true);
+  for (const n of ['a', 'b', 'c']) c.register(reg(n), 0);
+  c.approve('b');
+  c.setSchedulability('b', 'draining', 'retire');
+  t.same(c.remove('b').map((x) => [x.type, x.node.name]), [['deleted', 'b']]);
+  t.equal(c.get('b'), undefined, 'gone');
+  t.same(c.list().map((n) => n.name), ['a', 'c'], 'out of the list');
+  t.same(c.draining(), [], 'out of the draining set');
+  t.same(c.sweep(5000).map((x) => x.node.name), ['a', 'c'], 'no deadline left to sweep');
+  t.same(c.remove('b'), [], 'removing it again changes nothing');
+  t.same(c.register(reg('b'), 6000).map((x) => x.type), ['registered'], 'registering again is a new join');
+  t.equal(c.get('b')!.awaitingApproval, true, 'awaiting approval again');
+  t.equal(c.get('b')!.schedulability, 'schedulable', 'with nothing of its old record');
 });

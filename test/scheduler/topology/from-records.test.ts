@@ -45,7 +45,7 @@ t.test('tree input: trusted fabric info names the NVLink domain, over labels', a
   t.same(untrusted.domains, { nvlink: 'label-rack', leaf: 'leaf-3' });
 });
 
-t.test('node state: failed GPUs, cordon, drain, loss, health', async (t) => {
+t.test('node state: failed GPUs, cordon, drain, loss, health, approval', async (t) => {
   t.same(nodeStateFromRecord(record(), [1]), { usedGpus: [1], unhealthyGpus: [], unusable: null });
   const failing = record((r) => {
     r.verdicts = [
@@ -58,4 +58,6 @@ t.test('node state: failed GPUs, cordon, drain, loss, health', async (t) => {
   t.equal(nodeStateFromRecord(record((r) => (r.schedulability = 'draining'))).unusable, 'draining');
   t.equal(nodeStateFromRecord(record((r) => (r.connectivity = 'lost'))).unusable, 'lost');
   t.equal(nodeStateFromRecord(record((r) => (r.health = 'fail'))).unusable, 'health fail');
+  t.equal(nodeStateFromRecord(record((r) => (r.awaitingApproval = true))).unusable, 'awaiting approval', 'a node awaiting approval takes no work');
+  t.equal(nodeStateFromRecord(record((r) => (r.awaitingApproval = false))).unusable, null, 'an approved one does');
 });

@@ -43,6 +43,9 @@ t.test('node records round-trip', async (t) => {
   const { allowedUsers: _u, allowRoot: _r, ...old } = n;
   t.match(nodeToPb(old), { allowedUsers: [], allowRoot: false });
   t.same(nodeFromPb(asOut<PbNodeOut>(nodeToPb(old))), { ...old, allowedUsers: [], allowRoot: false });
+  const waiting: NodeRecord = { ...n, awaitingApproval: true };
+  t.equal(nodeToPb(waiting).awaitingApproval, true, 'awaiting_approval set');
+  t.same(nodeFromPb(asOut<PbNodeOut>(nodeToPb(waiting))), waiting, 'a node awaiting approval round-trips');
 });
 
 t.test('inbound validation names the field', async (t) => {
