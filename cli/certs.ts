@@ -8,13 +8,14 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { generateNatsAuthDir } from '../shared/natsauth/index.js';
 import { InvalidArgumentError } from '../shared/errors/index.js';
 import { createCa, issueCert, loadCa, type CertificateAuthority, type IssuedCert } from '../shared/pki/index.js';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from '../shared/cli/command.js';
 import { CA_FILES, SCHEDULER_FILES, certsInstructions, nodeFiles, parseDays, parseHosts, parseNodes, parseUsers, plannedFiles, userFiles, type CertsPlan } from './certs-plan.js';
 
 const USAGE = `usage: gantry certs --out DIR [--scheduler-hosts H1,H2] [--nodes N1,N2] [--users U1:G1+G2,U2]
-                    [--ca-cert FILE --ca-key FILE] [--days N] [--force]
+                    [--ca-cert FILE --ca-key FILE] [--days N] [--force] [--nats]
 
 Writes into DIR (created 0700 if missing):
   ca.pem, ca-key.pem            a new CA (10 years); with --ca-cert/--ca-key, that CA is used (ca.pem
@@ -25,6 +26,8 @@ Writes into DIR (created 0700 if missing):
 
   --days N     validity of the issued certificates (default 365)
   --force      overwrite files that exist (otherwise nothing is written and it exits 1)
+  --nats       also NATS users for the --nodes (DIR/nats: nats-auth.conf and 0600 nkey seeds, as
+               gantry nats-auth writes them; seeds already there are kept)
 `;
 
 function readPem(file: string, flag: string): string {
@@ -69,6 +72,7 @@ export const certsCommand: Command = {
           'ca-key': { type: 'string' },
           days: { type: 'string', default: '365' },
           force: { type: 'boolean' },
+          nats: { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
         },
         allowPositionals: false,
@@ -135,18 +139,20 @@ export const certsCommand: Command = {
     for (const n of plan.nodes) put(nodeFiles(n), await issueCert(ca, { kind: 'node', node: n }, validity));
     for (const u of plan.users) put(userFiles(u.user), await issueCert(ca, { kind: 'user', user: u.user, groups: u.groups }, validity));
 
-    // NATS credentials (nkeys, one per daemon) belong here too: a function written beside this one
-    // returns them as more files for the same directory; call it here, add its files to `made`
-    // (secrets marked as such in plannedFiles) and its settings to certsInstructions. Not built yet.
-
+    let natsText = '';
     try {
       mkdirSync(plan.out, { recursive: true, mode: 0o700 });
       for (const f of files) writeOne(path.join(plan.out, f.name), made.get(f.name)!, f.secret, values.force === true);
+      // NATS users (one nkey per daemon), beside the certificates: the same as gantry nats-auth.
+      if (values.nats) {
+        const nats = generateNatsAuthDir(path.join(plan.out, 'nats'), { nodes: plan.nodes });
+        natsText = `\nNATS users (README "NATS permissions"): include ${nats.files.conf} from nats-server's config; set nats.nkeySeedFile to ${nats.files.scheduler} on the scheduler and to each node's ${path.join(plan.out, 'nats', 'node-NAME.nk')} on its agent; gantry events --nats-nkey ${nats.files.events}\n`;
+      }
     } catch (e) {
       io.stderr(`gantry certs: cannot write into ${plan.out}: ${(e as Error).message}\n`);
       return EXIT_FAILURE;
     }
-    io.stdout(certsInstructions(plan));
+    io.stdout(certsInstructions(plan) + natsText);
     return 0;
   },
 };

@@ -10,7 +10,8 @@ import { parseArgs } from 'node:util';
 import { freePort, gantryEntry, packageRoot, portIsFree, stopProcessesMentioning, startChild, waitForPort, type Child } from '../shared/procs/index.js';
 import { nodeFromPb } from '../shared/wire/index.js';
 import { EXIT_FAILURE, EXIT_USAGE, type CliIO, type Command } from '../shared/cli/command.js';
-import { schedulerClient, schedulerCall } from '../shared/cli/client.js';
+import { connectScheduler, type Scheduler } from '../shared/cli/client.js';
+import { DEMO_ADMIN, DEMO_USER, demoAgentArgs, demoCliEnv, demoSchedulerArgs, exportLine, makeDemoIdentity, type DemoIdentity } from './demo-identity.js';
 import { nodesTable } from '../shared/cli/nodes.js';
 import { jobsTable, jobText } from '../shared/cli/job-format.js';
 import { jobViewFromPb, type JobView } from '../shared/wire/index.js';
@@ -53,13 +54,18 @@ export function demoNodes(count: number): SimNode[] {
   return out;
 }
 
-/** Cancels every job that is not finished, then waits (briefly) for their ranks to exit. */
-async function cancelAll(address: string): Promise<void> {
-  const client = schedulerClient(address);
+/** A client of the demo's scheduler as alice (her token) or the demo's admin (its certificate), through the CLI's own connection code. */
+function demoClient(id: DemoIdentity, address: string, as: 'user' | 'admin', io: CliIO): Scheduler {
+  // Only the demo's settings: not the GANTRY_* variables or the contexts of whoever runs it.
+  return connectScheduler({}, { ...io, env: { HOME: io.env.HOME, PATH: io.env.PATH, GANTRY_CONFIG_FILE: '/dev/null', ...demoCliEnv(id, address, as) } });
+}
+
+/** Cancels every job that is not finished (as the demo's admin), then waits (briefly) for their ranks to exit. */
+async function cancelAll(client: Scheduler): Promise<void> {
   try {
-    const res = await schedulerCall(client, 'ListJobs', {}, 3000);
+    const res = await client.call('ListJobs', {}, 3000);
     const live = res.jobs.filter((j) => !['succeeded', 'failed', 'cancelled'].includes(j.state));
-    for (const j of live) await schedulerCall(client, 'CancelJob', { id: j.id, reason: 'demo stopping' }, 3000).catch(() => undefined);
+    for (const j of live) await client.call('CancelJob', { id: j.id, reason: 'demo stopping' }, 3000).catch(() => undefined);
     if (live.length > 0) await new Promise((r) => setTimeout(r, 2500));
   } finally {
     client.close();
@@ -114,12 +120,13 @@ export const demoCommand: Command = {
     const children: Child[] = [];
     let stopping = false;
     let grpcAddress = '';
+    let identity: DemoIdentity | undefined;
     const cleanup = async (): Promise<void> => {
       if (stopping) return;
       stopping = true;
       io.stdout('\nstopping the demo...\n');
       // Ranks run under detached supervisors that outlive agents by design: cancel the jobs first...
-      if (grpcAddress) await cancelAll(grpcAddress).catch(() => undefined);
+      if (grpcAddress && identity) await cancelAll(demoClient(identity, grpcAddress, 'admin', io)).catch(() => undefined);
       await stopAll([...children].reverse());
       // ...and stop any supervisor still running under the demo's directory (it takes its rank with it).
       await stopProcessesMentioning(dir);
@@ -132,6 +139,9 @@ export const demoCommand: Command = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
+      // Identities first: the scheduler serves TLS, agents prove their nodes, the CLI brings a token or a certificate.
+      const id = await makeDemoIdentity(path.join(dir, 'pki'), demoNodes(agents).map((n) => n.name), Date.now());
+      identity = id;
       const natsPort = await freePort();
       const nats = startChild('nats-server', natsBin, ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', path.join(dir, 'nats')]);
       children.push(nats);
@@ -154,8 +164,7 @@ export const demoCommand: Command = {
           '--nats-url', natsUrl,
           '--lost-after-ms', '5000',
           '--report-interval-ms', '1000',
-          '--set', 'grpc.insecure=true',
-          '--set', 'auth.anonymousRole=admin',
+          ...demoSchedulerArgs(id),
         ],
         { env: logEnv },
       );
@@ -186,10 +195,10 @@ export const demoCommand: Command = {
           '--set', 'collectors.host.enabled=false',
           '--set', 'collectors.infiniband.enabled=false',
           '--address', '127.0.0.1',
-          '--set', 'scheduler.insecure=true',
           '--state-dir', path.join(dir, 'agents', n.name),
           // Ranks run as the demo's own user; as root only because the demo itself runs as root.
-          ...(process.getuid?.() === 0 ? ['--set', 'runner.allowRoot=true'] : []),
+          // Ranks run as the demo's account (nobody when the demo runs as root), never as root.
+          ...demoAgentArgs(id, n.name),
           ...Object.entries(n.topology).flatMap(([level, domain]) => ['--set', `topology.${level}=${domain}`]),
         ];
         children.push(startChild(`agent ${n.name}`, process.execPath, args, { env }));
@@ -205,13 +214,13 @@ export const demoCommand: Command = {
         });
       }
       // Wait until every simulated node has registered.
-      const client = schedulerClient(address);
+      const client = demoClient(id, address, 'admin', io);
       const deadline = Date.now() + 60_000;
       let ready = 0;
       let table = '';
       while (Date.now() < deadline && !failed) {
         try {
-          const res = await schedulerCall(client, 'ListNodes', {});
+          const res = await client.call('ListNodes', {});
           const nodes = res.nodes.map(nodeFromPb);
           ready = nodes.filter((x) => x.connectivity === 'ready').length;
           table = nodesTable(nodes, Date.now());
@@ -232,10 +241,12 @@ export const demoCommand: Command = {
       if (!values['no-jobs']) {
         const examples = path.join(packageRoot(), 'examples', 'jobs');
         const ids: string[] = [];
+        // Submitted as alice, with her token: her jobs, run as the demo's account.
+        const alice = demoClient(id, address, 'user', io);
         for (const f of ['train.yaml', 'serve.yaml', 'batch.yaml']) {
           try {
             const spec = readFileSync(path.join(examples, f), 'utf8');
-            ids.push(jobViewFromPb(await schedulerCall(client, 'SubmitJob', { spec, owner: 'demo' })).id);
+            ids.push(jobViewFromPb(await alice.call('SubmitJob', { spec, owner: '' })).id);
           } catch (e) {
             jobsText += `(${f} was not accepted: ${(e as Error).message})\n`;
           }
@@ -244,10 +255,11 @@ export const demoCommand: Command = {
         const until = Date.now() + 20_000;
         while (Date.now() < until) {
           views = [];
-          for (const id of ids) views.push(jobViewFromPb(await schedulerCall(client, 'GetJob', { id })));
+          for (const jobId of ids) views.push(jobViewFromPb(await alice.call('GetJob', { id: jobId })));
           if (views.every((v) => v.state === 'running' || v.state === 'succeeded' || v.state === 'failed')) break;
           await new Promise((r) => setTimeout(r, 250));
         }
+        alice.close();
         jobsText += jobsTable(views, Date.now()) + '\n' + views.map((v) => jobText(v, undefined)).join('\n');
       }
       client.close();
@@ -257,17 +269,22 @@ export const demoCommand: Command = {
           '',
           table,
           ...(jobsText ? ['Sample jobs (examples/jobs), placed by topology:', '', jobsText] : []),
-          'Try, in another terminal (the demo serves plaintext gRPC, and takes a call with no credential as an admin):',
-          `  export GANTRY_SCHEDULER_ADDRESS=${address} GANTRY_INSECURE=1`,
+          `In another terminal, be ${DEMO_USER} (a user in group ml, by a bearer token; her jobs run as ${id.account}):`,
+          `  ${exportLine(demoCliEnv(id, address, 'user'))}`,
+          `or the demo's admin (${DEMO_ADMIN}, by a client certificate: every job, every node):`,
+          `  ${exportLine(demoCliEnv(id, address, 'admin'))}`,
+          'then try:',
+          `  node ${path.relative(io.cwd, entry) || entry} whoami`,
           `  node ${path.relative(io.cwd, entry) || entry} nodes`,
-          `  node ${path.relative(io.cwd, entry) || entry} nodes --json`,
           `  node ${path.relative(io.cwd, entry) || entry} jobs`,
           `  node ${path.relative(io.cwd, entry) || entry} job llm-pretrain-1`,
           `  node ${path.relative(io.cwd, entry) || entry} submit examples/jobs/train.yaml   # a second gang: see why it waits`,
+          `  node ${path.relative(io.cwd, entry) || entry} cordon ${agentMetrics[0]![0]}   # as ${DEMO_USER}: PERMISSION_DENIED (nodes.manage); as the admin: done`,
           `  curl -s http://127.0.0.1:${metricsPort}/metrics | grep ^gantry_scheduler_nodes`,
           `  curl -s http://127.0.0.1:${agentMetrics[0]![1]}/metrics | grep ^gantry_agent_gpu_temperature   # ${agentMetrics[0]![0]}`,
           '',
-          `scheduler gRPC  ${address} (reflection on: grpcurl -plaintext ${address} list)`,
+          `scheduler gRPC  ${address}, TLS (reflection on: grpcurl -cacert ${id.caFile} ${address} list)`,
+          `credentials     ${id.dir} (CA, node and admin certificates, ${DEMO_USER}'s token)`,
           `scheduler /metrics http://127.0.0.1:${metricsPort}/metrics`,
           `NATS            ${natsUrl} (events on gantry.events.>, stream GANTRY_EVENTS)`,
           `data            ${dir}`,

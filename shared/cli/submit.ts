@@ -14,7 +14,7 @@ export const submitCommand: Command = {
       'submit',
       argv,
       io,
-      { options: { wait: { type: 'boolean' }, json: { type: 'boolean' }, 'timeout-s': { type: 'string', default: '600' } }, positionals: 1, usage: 'JOB.yaml [--wait] [--json]' },
+      { options: { wait: { type: 'boolean' }, json: { type: 'boolean' }, 'timeout-s': { type: 'string', default: '600' }, owner: { type: 'string' } }, positionals: 1, usage: 'JOB.yaml [--wait] [--json] [--owner NAME (submit for another: needs jobs.submitAs)]' },
       async ({ scheduler, values, positionals }) => {
         const file = path.resolve(io.cwd, positionals[0]!);
         let text: string;
@@ -34,7 +34,8 @@ export const submitCommand: Command = {
           }
           throw e;
         }
-        const owner = io.env.USER ?? io.env.LOGNAME ?? '';
+        // The owner is whoever the scheduler verified the caller to be; naming another needs jobs.submitAs.
+        const owner = (values.owner as string | undefined) ?? '';
         let job = jobViewFromPb(await scheduler.call('SubmitJob', { spec: text, owner }));
         if (!values.wait) {
           io.stdout(values.json ? JSON.stringify(job, null, 2) + '\n' : `submitted ${job.id}\n`);

@@ -8,14 +8,14 @@ const require = createRequire(import.meta.url);
 type ReflectionClient = grpc.Client & { ServerReflectionInfo: (options?: grpc.CallOptions) => grpc.ClientDuplexStream<object, { listServicesResponse?: { service: Array<{ name: string }> } }> };
 
 /** The service names a server lists through reflection `version` (v1, or the older v1alpha), sorted. */
-export async function listServices(address: string, version: 'v1' | 'v1alpha' = 'v1', deadlineMs = 10_000): Promise<string[]> {
+export async function listServices(address: string, version: 'v1' | 'v1alpha' = 'v1', deadlineMs = 10_000, creds: grpc.ChannelCredentials = grpc.credentials.createInsecure()): Promise<string[]> {
   const def = protoLoader.loadSync(require.resolve(`@grpc/reflection/build/proto/grpc/reflection/${version}/reflection.proto`));
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
     grpc: { reflection: Record<string, { ServerReflection: new (a: string, c: grpc.ChannelCredentials) => ReflectionClient }> };
   };
   const Client = pkg.grpc.reflection[version]?.ServerReflection;
   if (!Client) throw new Error(`no reflection ${version} in @grpc/reflection`);
-  const client = new Client(address, grpc.credentials.createInsecure());
+  const client = new Client(address, creds);
   try {
     const call = client.ServerReflectionInfo({ deadline: Date.now() + deadlineMs });
     const names = await new Promise<string[]>((resolve, reject) => {

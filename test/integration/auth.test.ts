@@ -104,12 +104,13 @@ t.test('identity and authorization of the user API', async (t) => {
   const node = clientAs(t, sched.address, pki, nodeCert);
   const erin = clientAs(t, sched.address, pki, { token: await iss.sign('erin', { groups: ['ml'] }) });
 
-  // A node for jobs to fit on, registered with its node certificate; cordoned, so they stay pending.
-  await startAgent(t, 'gpu-a', sched.address, { secure: true, extraArgs: agentTlsArgs(pki, nodeCert) });
+  // A node for jobs to fit on, registered with its node certificate, whose agent runs ranks as the
+  // test's users' accounts (else their jobs are refused at submit); cordoned, so they stay pending.
+  await startAgent(t, 'gpu-a', sched.address, { secure: true, extraArgs: [...agentTlsArgs(pki, nodeCert), '--set', 'runner.allowedUsers=[alice,bob,carol,dave,erin,nobody]'] });
   await waitFor('gpu-a ready', async () => (await call(dave, 'ListNodes', {})).nodes.some((n) => n.name === 'gpu-a' && n.connectivity === 'CONNECTIVITY_READY'));
-  await call(dave, 'CordonNode', { name: 'gpu-a', reason: 'auth test: jobs stay pending' });
   const audit = watch(t, dave, { kind: 'audit' });
   await audit.ready;
+  await call(dave, 'CordonNode', { name: 'gpu-a', reason: 'auth test: jobs stay pending' });
 
   t.test('a call without a valid credential is UNAUTHENTICATED', async (t) => {
     const cases: Array<[string, SchedulerServiceClient, RegExp]> = [

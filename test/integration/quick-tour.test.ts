@@ -11,22 +11,24 @@
  *    last resort should this process die without its teardowns; it is real: nats-server, a
  *    scheduler, simulated agents (stand-in nvidia-smi), sample jobs.
  *  - Every other line runs through `bash -c` from the repository root, exactly as written except
- *    that the README's default address 127.0.0.1:7070 becomes the demo's address, both in the text
- *    and as GANTRY_SCHEDULER_ADDRESS, which is what the README tells a user to do when the demo
- *    could not take 7070, and GANTRY_INSECURE=1, which the README tells a user to export for the
- *    demo's plaintext scheduler. Other GANTRY_* variables of this process are not passed on, so
- *    only what the README writes counts (and the CLI's config file is an empty directory's).
+ *    that the README's default address 127.0.0.1:7070 becomes the demo's address in the text, with
+ *    the variables of the first `export GANTRY_...` line the demo prints (alice's token and the
+ *    demo's CA), which is what the README tells a user to paste. Other GANTRY_* variables of this
+ *    process are not passed on, so only what the README writes counts (and the CLI's config file
+ *    is an empty directory's).
  *  - `grpcurl` is not in Debian's apt, so where it is not on PATH its one form
- *    `grpcurl -plaintext ADDR list` is done here with grpc-js through the same server reflection
- *    service (v1, as grpcurl asks first), printing one service per line the way grpcurl does.
+ *    `grpcurl -cacert "$GANTRY_CA" ADDR list` is done here with grpc-js through the same server
+ *    reflection service (v1, as grpcurl asks first) over TLS, printing one service per line the way
+ *    grpcurl does.
  *
- * Each command must exit 0 and its output must pass the check below that matches it; a command that
+ * Each command must exit 0 (or the code its check says the README means: a refusal) and its output must pass the check below that matches it; a command that
  * no check matches fails the test (add a check), so a new line in the tour is never run unchecked.
  * Where a line's `# comment` names columns, fields or services, the check holds the output to it.
  * The demo and everything it started are stopped at the end, and on failure by the teardown; all of
  * it runs under a temporary directory of this test (TMPDIR), which the teardown also sweeps.
  */
 import { spawn } from 'node:child_process';
+import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -126,10 +128,10 @@ function runLine(line: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Prom
   });
 }
 
-/** What `grpcurl -plaintext ADDR list` prints, through the server reflection service (v1). */
-async function reflectionList(address: string): Promise<Ran> {
+/** What `grpcurl -cacert CA ADDR list` prints, through the server reflection service (v1), over TLS. */
+async function reflectionList(address: string, caFile: string): Promise<Ran> {
   try {
-    const names = await listServices(address, 'v1');
+    const names = await listServices(address, 'v1', 10_000, grpc.credentials.createSsl(readFileSync(caFile)));
     return { code: 0, stdout: names.map((n) => `${n}\n`).join(''), stderr: '' };
   } catch (e) {
     return { code: 1, stdout: '', stderr: `Failed to list services: ${(e as Error).message}\n` };
@@ -147,6 +149,9 @@ interface DemoFacts {
 interface Check {
   what: string;
   match: RegExp;
+  /** The exit code the README says the line ends with (default 0). */
+  exitCode?: number;
+  /** `out` is the line's stdout, or with exitCode set its stderr (a refusal's message). */
   check(t: Test, out: string, cmd: TourCommand, demo: DemoFacts): void;
 }
 
@@ -160,6 +165,34 @@ function columnOf(header: string, row: string, column: string): string {
 }
 
 const CHECKS: Check[] = [
+  {
+    what: 'gantry whoami: the identity the README names, as the scheduler verified it',
+    match: /^node dist\/cli\/main\.js whoami(\s|$)/,
+    check(t, out, cmd) {
+      const [name, kind, via] = /^(\w+), (\w+), (\w+)/.exec(cmd.comment)?.slice(1) ?? [];
+      if (!t.ok(name, 'the comment says who, what kind and how')) return;
+      t.match(out, new RegExp(`^name +${name}$`, 'm'), `name ${name}`);
+      t.match(out, new RegExp(`^kind +${kind}$`, 'm'), `kind ${kind}`);
+      t.match(out, new RegExp(`^authenticated +${via}$`, 'm'), `authenticated by ${via}`);
+      const groups = /groups (\w+)/.exec(cmd.comment)?.[1];
+      if (groups) t.match(out, new RegExp(`^groups +${groups}$`, 'm'), `groups ${groups}`);
+      const roles = /roles (\w+)/.exec(cmd.comment)?.[1];
+      if (roles) t.match(out, new RegExp(`^roles +${roles}$`, 'm'), `roles ${roles}`);
+      t.match(out, /^permissions +.*jobs\.submit/m, 'may submit');
+      t.notMatch(out, /^permissions +.*jobs\.readAll/m, 'sees only her own jobs');
+    },
+  },
+  {
+    what: 'gantry cordon as a user: refused, naming the permission the comment names',
+    match: /^node dist\/cli\/main\.js cordon /,
+    exitCode: 1,
+    check(t, out, cmd) {
+      const permission = /lacks (\S+)/.exec(cmd.comment)?.[1];
+      if (!t.ok(permission, 'the comment names the permission')) return;
+      t.match(out, /PERMISSION_DENIED/, 'PERMISSION_DENIED');
+      t.ok(out.includes(permission!), `names ${permission}`);
+    },
+  },
   {
     what: 'gantry nodes: the table lists every demo node, ready, with its GPUs',
     match: /^node dist\/cli\/main\.js nodes(?!.*--json)(\s|$)/,
@@ -320,8 +353,14 @@ t.test('every command of the README quick tour runs as written against a demo', 
       : ['train.yaml', 'serve.yaml', 'batch.yaml'].map((f) => (parseYaml(readFileSync(path.join(ROOT, 'examples', 'jobs', f), 'utf8')) as { name: string }).name),
   };
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GANTRY_')));
-  env.GANTRY_SCHEDULER_ADDRESS = address;
-  env.GANTRY_INSECURE = '1';
+  // The README has the user paste the demo's first export line (alice's token): the test does the same.
+  const exported = /^\s*export ((?:GANTRY_[A-Z_]+=\S+ ?)+)$/m.exec(demo.output())?.[1];
+  if (!t.ok(exported, 'the demo prints an export line for a second terminal')) return;
+  for (const kv of exported!.trim().split(' ')) {
+    const eq = kv.indexOf('=');
+    env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  t.equal(env.GANTRY_SCHEDULER_ADDRESS, address, 'its address is the demo\'s');
   env.XDG_CONFIG_HOME = dir;
   const grpcurl = which('grpcurl');
 
@@ -333,19 +372,19 @@ t.test('every command of the README quick tour runs as written against a demo', 
       let ran: Ran;
       if (/^grpcurl\s/.test(c.command) && !grpcurl) {
         const args = c.command.split(DEFAULT_ADDRESS).join(address).split(/\s+/);
-        if (!(args.length === 4 && args[1] === '-plaintext' && args[3] === 'list')) {
-          t.fail(`grpcurl is not on PATH and the test stands in only for "grpcurl -plaintext ADDR list", not ${c.command}`);
+        if (!(args.length === 5 && args[1] === '-cacert' && args[2] === '"$GANTRY_CA"' && args[4] === 'list')) {
+          t.fail(`grpcurl is not on PATH and the test stands in only for 'grpcurl -cacert "$GANTRY_CA" ADDR list', not ${c.command}`);
           return;
         }
         t.comment('grpcurl is not on PATH: listing through server reflection with grpc-js instead');
-        ran = await reflectionList(args[2]!);
+        ran = await reflectionList(args[3]!, env.GANTRY_CA!);
       } else {
         ran = await runLine(line, env);
       }
       const said = `stdout:\n${ran.stdout.slice(-2000)}\nstderr:\n${ran.stderr.slice(-2000)}`;
-      if (!t.equal(ran.code, 0, 'exits 0', { output: said })) return;
+      if (!t.equal(ran.code, check.exitCode ?? 0, `exits ${check.exitCode ?? 0}`, { output: said })) return;
       try {
-        check.check(t, ran.stdout, c, facts);
+        check.check(t, check.exitCode ? ran.stderr : ran.stdout, c, facts);
       } catch (e) {
         t.fail(`${check.what}: ${(e as Error).message}`, { output: said });
       }
