@@ -3,7 +3,7 @@ import type { NodeRecord } from '../domain/index.js';
 import { nodeFromPb } from '../wire/index.js';
 import type { Command } from './command.js';
 import { runClientCommand } from './client.js';
-import { nodeJson } from './nodes.js';
+import { nodeJson, schedulingText } from './nodes.js';
 
 /**
  * What its agent runs ranks as: `nobody, svc-train (runner.allowedUsers); runner.allowRoot off`
@@ -20,7 +20,7 @@ export function nodeText(n: NodeRecord): string {
     ['name', n.name],
     ['address', n.address],
     ['state', n.connectivity],
-    ['scheduling', n.schedulability + (n.schedulabilityReason ? ` (${n.schedulabilityReason})` : '')],
+    ['scheduling', schedulingText(n)],
     ['health', n.health],
     ['gpus', gpus.length ? `${gpus.length} × ${gpus[0]!.name}` : '0'],
     ['driver', `${n.inventory.firmware.driverVersion || '-'} (CUDA ${n.inventory.firmware.cudaVersion || '-'})`],

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
 import { jobViewFromPb, nodeFromPb } from '../../shared/wire/index.js';
-import { requireBuilt, startAgent, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
+import { INSECURE_CLI_ENV, requireBuilt, startAgent, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
 
 const entry = requireBuilt();
 
@@ -26,7 +26,7 @@ t.test('nodes.requireApproval: a new node takes no work until approved; a node i
   const dataDir = tempDir(t, 'gantry-approval-sched-');
   const args = ['--set', 'nodes.requireApproval=true', '--set', 'jobs.cycleIntervalMs=200'];
   let sched = await startScheduler(t, { dataDir, extraArgs: args });
-  const env = { GANTRY_SCHEDULER_ADDRESS: sched.address };
+  const env = { ...INSECURE_CLI_ENV, GANTRY_SCHEDULER_ADDRESS: sched.address };
   const client = schedulerClient(sched.address);
   t.teardown(() => client.close());
   const getNode = async (name: string) => nodeFromPb(await schedulerCall(client, 'GetNode', { name }));
@@ -85,7 +85,7 @@ t.test('nodes.requireApproval: a new node takes no work until approved; a node i
     t.same(job.ranks.map((r) => r.node), ['fresh'], 'on the approved node');
     const usage = await cli(['node'], env);
     t.equal(usage.code, 2, 'gantry node without a subcommand is a usage error');
-    t.match(usage.stderr, /approve NODE .*\n\s+delete NODE .*\n(.*\n)*\s+show NODE/, 'listing the subcommands');
+    t.match(usage.stderr, /approve NODE .*\n\s+delete NODE .*\n(.*\n)*\s+\[show\] NODE/, 'listing the subcommands');
     const unknown = await cli(['node', 'approve', 'nope'], env);
     t.equal(unknown.code, 1, 'approving an unknown node fails');
     t.match(unknown.stderr, /NOT_FOUND/, 'NOT_FOUND');
@@ -114,6 +114,6 @@ t.test('nodes.requireApproval: a new node takes no work until approved; a node i
     const again = await waitFor('fresh registered again', async () => getNode('fresh').catch(() => undefined));
     t.equal(again.awaitingApproval, true, 'a deleted node that comes back is a new join, awaiting approval again');
     t.ok(again.registeredMs > joined.registeredMs, 'with a new registration time');
-    t.match((await cli(['node', 'show', 'fresh'], env)).stdout, /^fresh\s+ready\s+awaiting-approval\s/m, 'gantry node show says so');
+    t.match((await cli(['node', 'show', 'fresh'], env)).stdout, /^scheduling: +awaiting-approval$/m, 'gantry node show says so');
   });
 });
