@@ -70,6 +70,8 @@ t.test('node identity on an mTLS cluster', async (t) => {
       '--set', `grpc.tls.caFile=${caFile}`,
       '--set', 'grpc.tls.requireClientCert=true',
       '--set', 'auth.roles.admin.users=[alice]',
+      // The rank writes its pid into this test's (root-only) directory: it runs as root, which an admin may ask for where both sides allow it.
+      '--set', 'auth.allowRoot=true',
       '--set', 'jobs.cycleIntervalMs=200',
     ],
   });
@@ -80,14 +82,14 @@ t.test('node identity on an mTLS cluster', async (t) => {
   const getNode = async (name: string) => nodeFromPb(await schedulerCall(alice, 'GetNode', { name }));
   const getJob = async (id: string) => jobViewFromPb(await schedulerCall(alice, 'GetJob', { id }));
 
-  const agentA = await startAgent(t, 'node-a', sched.address, { secure: true, extraArgs: agentTls(caFile, nodeA) });
+  const agentA = await startAgent(t, 'node-a', sched.address, { secure: true, extraArgs: [...agentTls(caFile, nodeA), '--set', 'runner.allowedUsers=[nobody,root]'] });
   await waitFor('node-a ready', async () => (await getNode('node-a')).connectivity === 'ready');
   const registered = await sched.child.waitForLog('agent stream registered', 5000);
   t.match(registered, { node: 'node-a', kind: 'node', via: 'certificate', serial: nodeA.serial }, 'node-a registered with its certificate');
 
   // A rank on node-a that writes its pid and runs until stopped.
   const pidFile = path.join(dir, 'rank.pid');
-  const spec = `kind: Training\nname: hold\nranks: 1\ngpusPerRank: 1\npreemptGraceSeconds: 1\ncommand: ["/bin/sh", "-c", "echo $$ > ${pidFile}; exec sleep 600"]\n`;
+  const spec = `kind: Training\nname: hold\nranks: 1\ngpusPerRank: 1\nrunAs: root\npreemptGraceSeconds: 1\ncommand: ["/bin/sh", "-c", "echo $$ > ${pidFile}; exec sleep 600"]\n`;
   const submitted = jobViewFromPb(await schedulerCall(alice, 'SubmitJob', { spec, owner: 'alice' }));
   const running = await waitFor('the rank running on node-a', async () => {
     const j = await getJob(submitted.id);

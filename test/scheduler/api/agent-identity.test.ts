@@ -187,7 +187,7 @@ t.test('TLS with no verified client certificate: UNAUTHENTICATED', async (t) => 
   const sched = await startAgentService(t, { insecure: false, ca: ca.cert, server });
   const e = (await connect(client(t, sched.address, ca.cert), 'node-x').first) as grpc.ServiceError;
   t.equal(e.code, grpc.status.UNAUTHENTICATED, 'no certificate: UNAUTHENTICATED');
-  t.match(e.details, /no client certificate/, 'saying why');
+  t.match(e.details, /no credential: present a client certificate/, 'saying why');
   const other = await createCa('another-ca');
   const forged = await issueCert(other, { kind: 'node', node: 'node-x' });
   const e2 = (await connect(client(t, sched.address, ca.cert, forged), 'node-x').first) as grpc.ServiceError;
