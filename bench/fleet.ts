@@ -59,7 +59,8 @@ async function main(): Promise<void> {
           infiniband: { enabled: false },
           kernelLog: { enabled: false },
         },
-        runner: { stateDir: a.stateDir, allowRoot: true },
+        // Ranks run as root: the agent's own account in plaintext runs, and the benchmark admin's mapped account over mTLS.
+        runner: { stateDir: a.stateDir, allowRoot: true, allowedUsers: ['root'] },
       }),
       { log: log.child({ node: a.name }), clock: systemClock, envPath: process.env.PATH },
     ),

@@ -46,7 +46,7 @@ export async function runGang(s: Sched, fleet: Fleet, root: string, ranks: numbe
   watch.on('error', () => undefined);
   await sleep(200); // the stream is open before the submit
   const submitAt = Date.now();
-  const submitted = await call<PbJobOut>(s, 'SubmitJob', { spec, owner: 'bench' });
+  const submitted = await call<PbJobOut>(s, 'SubmitJob', { spec, owner: '' });
   const acceptedAt = Date.now();
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gang ${ranks}: no running event after 300 s`)), 300_000);

@@ -142,7 +142,7 @@ export async function runGantryOccupancy(rig: GantryRig, occ: Occupancy, gangs: 
       if (k === 0) continue;
       const name = gantryNode(i);
       await call(s, 'UncordonNode', { name });
-      const job = await call<PbJobOut>(s, 'SubmitJob', { spec: spec(`block-${occ.seed}-${i}`, 1, k), owner: 'bench' });
+      const job = await call<PbJobOut>(s, 'SubmitJob', { spec: spec(`block-${occ.seed}-${i}`, 1, k), owner: '' });
       blockers.push(job.id);
       const placed = await waitJob(s, job.id, (j) => j.state !== 'pending', 30_000, 5);
       await call(s, 'CordonNode', { name, reason: 'benchmark: building the occupancy' });
@@ -161,7 +161,7 @@ export async function runGantryOccupancy(rig: GantryRig, occ: Occupancy, gangs: 
       const s0 = Date.now();
       let jobId: string | undefined;
       try {
-        const job = await call<PbJobOut>(s, 'SubmitJob', { spec: spec(`gang-${g.kind}-${g.ranks}`, g.ranks, g.gpusPerRank, 'leaf'), owner: 'bench' });
+        const job = await call<PbJobOut>(s, 'SubmitJob', { spec: spec(`gang-${g.kind}-${g.ranks}`, g.ranks, g.gpusPerRank, 'leaf'), owner: '' });
         jobId = job.id;
         const j = await waitJob(s, job.id, (x) => x.state === 'running' || TERMINAL.has(x.state), 120_000);
         if (j.state !== 'running') throw new Error(`${j.state} after ${Date.now() - s0} ms: ${j.message}`);
