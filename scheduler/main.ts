@@ -205,6 +205,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
         jm.onNodeTransition(t);
         if (t.type === 'deleted') latency?.onEndpoint(t.node.name, null);
       });
+      const auditor = new Auditor({ events, log: log.child({ component: 'audit' }), clock, denied: metrics.authDenied });
       streams = new AgentStreams({
         registry,
         metrics,
@@ -216,15 +217,13 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
         onLatencyEndpoint: (node, endpoint) => latency?.onEndpoint(node, endpoint),
         // The node's name comes from its verified certificate (revoked ones refused; anonymous only on a plaintext server).
         identify: (call) => authn!.identifyAgent(call),
-        events,
-        clock,
+        auditor,
       });
       // A reload that revokes a node certificate ends that node's open stream; it is refused when it reconnects.
       authn.onRevoked((serials) => {
         const closed = streams?.closeRevoked(serials) ?? [];
         if (closed.length > 0) log.warn({ nodes: closed }, 'closed the agent streams of revoked node certificates');
       });
-      const auditor = new Auditor({ events, log: log.child({ component: 'audit' }), clock, denied: metrics.authDenied });
       grpcServer = await startGrpcServer({
         listen: config.grpc.listen,
         credentials: tls?.credentials() ?? grpc.ServerCredentials.createInsecure(),

@@ -2,11 +2,9 @@
  * Who may speak the agent protocol, and as which node: a node certificate (URI SAN
  * urn:gantry:node:<name>) registers that node and no other; a user identity never connects; an
  * anonymous caller (only on a plaintext server, grpc.insecure) registers any name, as before
- * identities. Also the audit records of the agent protocol (refusals, joins).
+ * identities.
  */
-import { randomUUID } from 'node:crypto';
 import { PermissionDeniedError, UnauthenticatedError } from '../../shared/errors/index.js';
-import { EVENT_SCHEMA_VERSION, type Actor, type AuditEvent } from '../../shared/events/index.js';
 import type { Identity } from '../auth/index.js';
 
 /** Why an agent stream was refused: the `reason` label of gantry_scheduler_node_identity_refused_total. */
@@ -34,13 +32,4 @@ export function registerRefusal(id: Identity, claimed: string): ConnectRefusal |
     reason: 'name-mismatch',
     error: new PermissionDeniedError('', `the node certificate${id.serial ? ` ${id.serial}` : ''} names node ${JSON.stringify(id.name)}; it may not register as ${JSON.stringify(claimed)}`),
   };
-}
-
-export function actorOf(id: Identity | undefined): Actor {
-  return id ? { name: id.name, kind: id.kind, via: id.via } : { name: '', kind: 'anonymous', via: 'none' };
-}
-
-/** An audit event of the agent protocol (`Connect`, `NodeJoined`), stamped now. */
-export function agentAuditEvent(nowMs: number, e: Omit<AuditEvent, 'v' | 'id' | 'at' | 'kind' | 'permission'>): AuditEvent {
-  return { v: EVENT_SCHEMA_VERSION, id: randomUUID(), at: new Date(nowMs).toISOString(), kind: 'audit', permission: '', ...e };
 }

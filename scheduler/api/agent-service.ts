@@ -9,13 +9,11 @@ import { inventoryFromPb, latencyEndpointFromPb, taskStatusFromPb, verdictFromPb
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError, UnauthenticatedError, UnavailableError } from '../../shared/errors/index.js';
 import type { PbLogChunkOut } from '../../shared/proto/index.js';
-import type { Clock } from '../../shared/clock/index.js';
 import type { Logger } from '../../shared/log/index.js';
-import type { CallAuthenticator, Identity } from '../auth/index.js';
-import type { EventBus } from '../events/index.js';
+import { actorOf, presentedCredential, unverifiedActor, type Auditor, type CallAuthenticator, type Identity } from '../auth/index.js';
 import type { NodeRegistry } from '../node-registry.js';
 import type { SchedulerMetrics } from '../metrics.js';
-import { actorOf, agentAuditEvent, registerRefusal, streamRefusal, type ConnectRefusal } from './agent-identity.js';
+import { registerRefusal, streamRefusal, type ConnectRefusal } from './agent-identity.js';
 import { toGrpcError } from './status-table.js';
 
 type AgentStream = ServerDuplexStream<AgentMessage__Output, SchedulerMessage>;
@@ -61,9 +59,8 @@ export interface AgentServiceDeps {
   onLatencyEndpoint?(node: string, endpoint: LatencyEndpointView | null): void;
   /** Who opened a stream (CallAuthenticator.identify): a node, a user, or anonymous on a plaintext server. */
   identify: CallAuthenticator['identify'];
-  /** Audit events (refusals, joins) are published here. */
-  events: EventBus;
-  clock: Clock;
+  /** The audit trail (refusals, joins), the one the user API records to. */
+  auditor: Auditor;
 }
 
 export class AgentStreams {
@@ -200,20 +197,19 @@ export class AgentStreams {
 
   /** Counts, logs and audits a refused agent stream; returns the error to end it with. */
   private refuse(call: AgentStream, id: Identity | undefined, claimed: string, refusal: ConnectRefusal): Error {
-    const { metrics, log, events, clock } = this.deps;
+    const { metrics, log, auditor } = this.deps;
     const peer = call.getPeer();
     metrics.nodeIdentityRefused.inc({ reason: refusal.reason });
     log.warn({ reason: refusal.reason, claimed: claimed || undefined, identity: id?.name, kind: id?.kind, serial: id?.serial, peer, err: refusal.error.message }, 'refused an agent stream');
-    events.publish(
-      agentAuditEvent(clock.nowMs(), {
-        type: refusal.error instanceof UnauthenticatedError ? 'unauthenticated' : 'denied',
-        actor: actorOf(id),
-        action: 'Connect',
-        target: claimed,
-        message: refusal.error.message,
-        peer,
-      }),
-    );
+    auditor.record({
+      type: refusal.error instanceof UnauthenticatedError ? 'unauthenticated' : 'denied',
+      actor: id ? actorOf(id) : unverifiedActor(presentedCredential(call)),
+      action: 'Connect',
+      target: claimed,
+      permission: '',
+      message: refusal.error.message,
+      peer,
+    });
     return refusal.error;
   }
 
@@ -284,7 +280,6 @@ export class AgentStreams {
   /** A node name never stored before registered: audited (NodeJoined), with whether it awaits approval. */
   private joined(call: AgentStream, name: string, identity: Identity, awaiting: boolean): void {
     const message = awaiting ? `node ${name} joined; it takes no work until approved (nodes.requireApproval): gantry node approve ${name}` : `node ${name} joined`;
-    this.deps.log.info({ node: name, kind: identity.kind, serial: identity.serial, awaitingApproval: awaiting }, message);
-    this.deps.events.publish(agentAuditEvent(this.deps.clock.nowMs(), { type: 'allowed', actor: actorOf(identity), action: 'NodeJoined', target: name, message, peer: call.getPeer() }));
+    this.deps.auditor.record({ type: 'allowed', actor: actorOf(identity), action: 'NodeJoined', target: name, permission: '', message, peer: call.getPeer() });
   }
 }

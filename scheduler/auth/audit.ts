@@ -21,19 +21,8 @@ export function unverifiedActor(presented: AuthMethod): Actor {
   return { name: '', kind: 'anonymous', via: presented };
 }
 
-export interface AuditRecord {
-  type: AuditEvent['type'];
-  actor: Actor;
-  /** The RPC or agent protocol step: SubmitJob, CancelJob, Connect ... */
-  action: string;
-  /** What it acted on: a job id, a node name; '' for none. */
-  target: string;
-  /** The permission checked (denied: the one missing); '' when none applies. */
-  permission: string;
-  message: string;
-  /** The caller's address (ip:port). */
-  peer: string;
-}
+/** An audit event as the caller words it; the Auditor stamps its id and time (shared/events AuditEvent documents each field). */
+export type AuditRecord = Omit<AuditEvent, 'v' | 'id' | 'at' | 'kind'>;
 
 /** Why a call was refused, as the denied counter's `reason` label. */
 const DENIAL_REASON: Partial<Record<AuditEvent['type'], string>> = { denied: 'permission-denied', unauthenticated: 'unauthenticated' };

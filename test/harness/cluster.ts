@@ -5,11 +5,11 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import type { Test } from 'tap';
 import { freePort, gantryEntry, packageRoot, processesMentioning, stopProcessesMentioning, startChild, waitForPort, type Child } from '../../shared/procs/index.js';
 import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
-import { nodeFromPb } from '../../shared/wire/index.js';
+import { jobViewFromPb, nodeFromPb, type JobView } from '../../shared/wire/index.js';
 import type { NodeRecord } from '../../shared/domain/index.js';
 
 export const ROOT = packageRoot();
@@ -284,4 +284,34 @@ export async function httpGet(url: string): Promise<string> {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return res.text();
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The built `gantry` CLI as a child process, with this process's environment, GANTRY_INSECURE=1
+ * (the plaintext test schedulers: INSECURE_CLI_ENV) and `env` on top (a test of credentials sets
+ * its own, and may unset that with GANTRY_INSECURE: '').
+ */
+export function gantryCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  const entry = requireBuilt();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [entry, ...args], { env: { ...process.env, ...INSECURE_CLI_ENV, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** One job as the API shows it (a plaintext test scheduler). */
+export async function jobView(address: string, id: string): Promise<JobView> {
+  const c = schedulerClient(address);
+  try {
+    return jobViewFromPb(await schedulerCall(c, 'GetJob', { id }));
+  } finally {
+    c.close();
+  }
 }

@@ -4,22 +4,13 @@
  * the scheduler loses nothing, and when NATS returns every event reaches JetStream once, in order.
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from 'nats';
 import type { GantryEvent } from '../../shared/events/index.js';
-import { listNodes, requireBuilt, startAgent, startNats, startScheduler, tempDir, waitFor, INSECURE_CLI_ENV } from '../harness/cluster.js';
+import { gantryCli as cli, listNodes, startAgent, startNats, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
 
-const entry = requireBuilt();
 
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [entry, ...args], { env: { ...process.env, ...INSECURE_CLI_ENV, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 async function outboxSize(metricsPort: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();

@@ -3,32 +3,14 @@
  * processes, ranks as real processes under the agents' supervisors.
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
-import { jobViewFromPb, type JobView } from '../../shared/wire/index.js';
-import { listNodes, requireBuilt, ROOT, startAgent, startNats, startScheduler, tempDir, waitFor, type Agent, INSECURE_CLI_ENV } from '../harness/cluster.js';
+import type { JobView } from '../../shared/wire/index.js';
+import { gantryCli as cli, jobView as getJob, listNodes, ROOT, startAgent, startNats, startScheduler, tempDir, waitFor, type Agent } from '../harness/cluster.js';
 
-const entry = requireBuilt();
 const RANK_CHECK = path.join(ROOT, 'test', 'fixtures', 'ranks', 'rank-check.mjs');
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [entry, ...args], { env: { ...process.env, ...INSECURE_CLI_ENV, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
-async function getJob(address: string, id: string): Promise<JobView> {
-  const c = schedulerClient(address);
-  try {
-    return jobViewFromPb(await schedulerCall(c, 'GetJob', { id }));
-  } finally {
-    c.close();
-  }
-}
 
 const alive = (pid: number): boolean => {
   try {

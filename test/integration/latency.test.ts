@@ -8,7 +8,6 @@
  * the assignment is a pure function of the tree and of which nodes probe).
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
@@ -16,17 +15,9 @@ import { schedulerClient, unaryCall } from '../../shared/cli/client.js';
 import type { ClusterTopology__Output, PbJobOut } from '../../shared/proto/index.js';
 import type { DomainEvent } from '../../shared/events/index.js';
 import { jobViewFromPb, type JobView } from '../../shared/wire/index.js';
-import { httpGet, listNodes, requireBuilt, startAgent, startNats, startScheduler, tempDir, waitFor, type Agent, INSECURE_CLI_ENV } from '../harness/cluster.js';
+import { gantryCli as cli, httpGet, listNodes, startAgent, startNats, startScheduler, tempDir, waitFor, type Agent } from '../harness/cluster.js';
 
-const entry = requireBuilt();
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [entry, ...args], { env: { ...process.env, ...INSECURE_CLI_ENV, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 async function rpc<T>(address: string, method: string, req: object): Promise<T> {
   const c = schedulerClient(address);

@@ -7,20 +7,13 @@
  * node's seed is refused by the server for every window and says so in its log.
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import type { GantryEvent } from '../../shared/events/index.js';
 import { NATS_AUTH_CONF_FILE, nodeSeedFile } from '../../shared/natsauth/index.js';
-import { httpGet, requireBuilt, startAgent, startNats, startScheduler, waitFor } from '../harness/cluster.js';
+import { gantryCli as cli, httpGet, startAgent, startNats, startScheduler, waitFor } from '../harness/cluster.js';
 import { shippedNatsConf } from '../harness/nats-auth.js';
 
-const entry = requireBuilt();
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [entry, ...args], { timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
-  });
-}
 
 t.test('the scheduler and agents on their own nkeys: events stored, own windows accepted, a borrowed seed refused', async (t) => {
   // The shipped config beside an auth dir, then `gantry nats-auth` (the real command) writes the users.

@@ -4,22 +4,13 @@
  * speaks no TLS yet; node certificates are test/integration/node-identity.test.ts's subject).
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
 import { jobViewFromPb, nodeFromPb } from '../../shared/wire/index.js';
-import { INSECURE_CLI_ENV, requireBuilt, startAgent, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
+import { gantryCli as cli, INSECURE_CLI_ENV, startAgent, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
 
-const entry = requireBuilt();
 
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [entry, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 t.test('nodes.requireApproval: a new node takes no work until approved; a node is deleted only without ranks', async (top) => {
   const t = top;

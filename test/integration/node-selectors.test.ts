@@ -5,23 +5,14 @@
  * registered node could ever take is refused at submit with the reason.
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { schedulerClient, unaryCall } from '../../shared/cli/client.js';
 import type { PbJobOut } from '../../shared/proto/index.js';
 import { jobViewFromPb, type JobView } from '../../shared/wire/index.js';
-import { listNodes, requireBuilt, startAgent, startScheduler, tempDir, waitFor, INSECURE_CLI_ENV } from '../harness/cluster.js';
+import { gantryCli as cli, listNodes, startAgent, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
 
-const entry = requireBuilt();
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [entry, ...args], { env: { ...process.env, ...INSECURE_CLI_ENV, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 t.test('node selectors on a three-node cluster with labelled agents', async (t) => {
   const sched = await startScheduler(t, { extraArgs: ['--set', 'jobs.cycleIntervalMs=200', '--set', 'jobs.requeueInitialMs=200'] });

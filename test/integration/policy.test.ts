@@ -5,7 +5,6 @@
  * autoscaling driven by the stand-in inference server's real Prometheus histogram.
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from 'nats';
@@ -13,18 +12,10 @@ import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
 import { jobViewFromPb, type JobView } from '../../shared/wire/index.js';
 import { freePort, portIsFree } from '../../shared/procs/index.js';
 import { parseServiceWindow, type ServiceWindow } from '../../shared/events/index.js';
-import { listNodes, requireBuilt, ROOT, startAgent, startNats, startScheduler, tempDir, waitFor, INSECURE_CLI_ENV } from '../harness/cluster.js';
+import { gantryCli as cli, listNodes, ROOT, startAgent, startNats, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
 
-const entry = requireBuilt();
 const INFERENCE_SERVER = path.join(ROOT, 'scripts', 'sim', 'inference-server.mjs');
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [entry, ...args], { env: { ...process.env, ...INSECURE_CLI_ENV, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 t.test('queue policy on a four-node cluster', async (t) => {
   const nats = await startNats(t);

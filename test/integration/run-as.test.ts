@@ -6,32 +6,14 @@
  * is refused at submit, and an agent that refuses what it listed fails the job at once.
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
-import { jobViewFromPb, type JobView } from '../../shared/wire/index.js';
-import { INSECURE_CLI_ENV, listNodes, requireBuilt, startAgent, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
+import type { JobView } from '../../shared/wire/index.js';
+import { gantryCli as cli, jobView as getJob, INSECURE_CLI_ENV, listNodes, startAgent, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
 
-const entry = requireBuilt();
 const MISSING_USER = 'gantry-no-such-user';
 
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [entry, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
-async function getJob(address: string, id: string): Promise<JobView> {
-  const c = schedulerClient(address);
-  try {
-    return jobViewFromPb(await schedulerCall(c, 'GetJob', { id }));
-  } finally {
-    c.close();
-  }
-}
 
 const finished = (address: string, id: string): Promise<JobView> =>
   waitFor(`${id} finished`, async () => {

@@ -5,7 +5,6 @@
  * from its spec.json, with no new StartTask from the scheduler.
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from 'nats';
@@ -13,18 +12,10 @@ import { schedulerClient, schedulerCall } from '../../../shared/cli/client.js';
 import { parseServiceWindow, type ServiceWindow } from '../../../shared/events/index.js';
 import { freePort } from '../../../shared/procs/index.js';
 import { jobViewFromPb, type JobView } from '../../../shared/wire/index.js';
-import { requireBuilt, ROOT, startAgent, startNats, startScheduler, tempDir, waitFor, INSECURE_CLI_ENV } from '../../harness/cluster.js';
+import { gantryCli as cli, ROOT, startAgent, startNats, startScheduler, tempDir, waitFor } from '../../harness/cluster.js';
 
-const entry = requireBuilt();
 const SERVER = path.join(ROOT, 'scripts', 'sim', 'inference-server.mjs');
 
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [entry, ...args], { env: { ...process.env, ...INSECURE_CLI_ENV, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 t.test('a restarted agent scrapes the inference rank it adopted', async (t) => {
   const nats = await startNats(t);

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { AgentStreams } from '../../../scheduler/api/agent-service.js';
 import { serverCredentials } from '../../../scheduler/api/server.js';
-import { Authenticator, authConfigSchema } from '../../../scheduler/auth/index.js';
+import { Auditor, Authenticator, authConfigSchema } from '../../../scheduler/auth/index.js';
 import { ClusterModel } from '../../../scheduler/cluster/index.js';
 import { MemoryEventBus } from '../../../scheduler/events/index.js';
 import { createSchedulerMetrics } from '../../../scheduler/metrics.js';
@@ -56,8 +56,7 @@ async function startAgentService(t: Test, opts: { insecure: boolean; ca?: string
     onRegistered: async () => undefined,
     onTaskUpdate: async () => undefined,
     identify: (call) => authenticator.identifyAgent(call),
-    events,
-    clock: systemClock,
+    auditor: new Auditor({ events, log, clock: systemClock, denied: metrics.authDenied }),
   });
   const server = new grpc.Server();
   server.addService(proto.gantry.v1.AgentService.service, streams.handlers());
