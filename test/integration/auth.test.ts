@@ -256,4 +256,16 @@ t.test('identity and authorization of the user API', async (t) => {
     t.match(bad, { revokedSerials: 0 }, 'a list of bad lines revokes nothing (each bad line is logged) ...');
     t.match(sched.child.output(), /auth.revokedSerialsFile: line 1: \\"not hex\\" is not a hex serial; the line is skipped/, '... and says which');
   });
+
+  t.test("SIGHUP: a revoked node certificate's open stream is closed, and its agent is refused when it reconnects", async (t) => {
+    writeFileSync(revokedFile, `# gpu-a's disk was imaged off-site\n${nodeCert.serial}\n`);
+    await hangup(sched);
+    const closed = await sched.child.waitForLog('closed the agent streams of revoked node certificates', 15_000);
+    t.same(closed.nodes, ['gpu-a'], "gpu-a's stream is closed at the reload");
+    const refused = await sched.child.waitForLog('refused an agent stream', 15_000);
+    t.match(refused, { reason: 'unauthenticated', err: new RegExp(`certificate ${nodeCert.serial} of node "gpu-a" is revoked`) }, 'its reconnection is refused: the certificate is revoked');
+    const metrics = await httpGet(`http://127.0.0.1:${sched.metricsPort}/metrics`);
+    t.match(metrics, /gantry_scheduler_node_identity_refused_total\{reason="unauthenticated"\} [1-9]/, 'and counted');
+    t.match(await call(dave, 'GetNode', { name: 'gpu-a' }), { name: 'gpu-a' }, 'its record stays (it goes lost), for an operator to delete or for a renewed certificate');
+  });
 });
