@@ -1,13 +1,13 @@
 /**
  * Certificates for the benchmarks' mTLS runs (`--mtls on|both`): a CA, the scheduler's server
  * certificate for 127.0.0.1, an admin user certificate for the benchmark's own client, and node
- * certificates for simulated agents, all from shared/pki (what `gantry certs` uses), in a
+ * certificates for simulated agents, all from shared/certgen (what `gantry certs` uses), in a
  * temporary directory.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { createCa, issueCert, loadCa, type CertificateAuthority } from '../shared/pki/index.js';
+import { createCa, issueCert, loadCa, type CertificateAuthority } from '../shared/certgen/index.js';
 
 /** The benchmark client's identity: an admin, whose jobs run as root (as the plaintext runs' ranks do). */
 export const BENCH_ADMIN = 'bench-admin';

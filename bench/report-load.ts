@@ -21,7 +21,7 @@ import { emptyInventory } from '../shared/domain/index.js';
 import { loadGantryProto, type AgentMessage, type SchedulerMessage__Output } from '../shared/proto/index.js';
 import { inventoryToPb } from '../shared/wire/index.js';
 import { H100_TOPO, H100_XML, uuidFor } from './parts.js';
-import { issueCert, loadCa } from '../shared/pki/index.js';
+import { issueCert, loadCa } from '../shared/certgen/index.js';
 
 export interface LoadPlan {
   /** The scheduler's gRPC address, host:port. */

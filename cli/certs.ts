@@ -1,7 +1,7 @@
 /**
  * `gantry certs`: a small cluster's PKI in one directory: a CA (or an existing one), the
  * scheduler's server certificate, one certificate per node (URI SAN urn:gantry:node:<name>) and
- * per user (CN = user, O = groups), made in-process (shared/pki). It refuses to overwrite a file
+ * per user (CN = user, O = groups), made in-process (shared/certgen). It refuses to overwrite a file
  * unless --force; private keys are written 0600. It prints what it wrote and the settings that
  * use it. Run again with the same --out to add nodes or users: the CA found there is reused.
  */
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateNatsAuthDir } from '../shared/natsauth/index.js';
 import { InvalidArgumentError } from '../shared/errors/index.js';
-import { createCa, issueCert, loadCa, type CertificateAuthority, type IssuedCert } from '../shared/pki/index.js';
+import { createCa, issueCert, loadCa, type CertificateAuthority, type IssuedCert } from '../shared/certgen/index.js';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from '../shared/cli/command.js';
 import { CA_FILES, SCHEDULER_FILES, certsInstructions, nodeFiles, parseDays, parseHosts, parseNodes, parseUsers, plannedFiles, userFiles, type CertsPlan } from './certs-plan.js';
 

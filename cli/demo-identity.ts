@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
-import { createCa, issueCert } from '../shared/pki/index.js';
+import { createCa, issueCert } from '../shared/certgen/index.js';
 
 export const DEMO_ISSUER = 'https://gantry-demo.invalid';
 export const DEMO_USER = 'alice';

@@ -8,7 +8,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { backOff } from 'exponential-backoff';
 import type { HealthVerdict, Inventory } from '../../shared/domain/index.js';
-import { readTlsFiles, type ClientTlsOptions } from '../../shared/config/index.js';
+import { readConfigFile, readTlsFiles, type ClientTlsOptions, type TlsFilePaths } from '../../shared/config/index.js';
+import { ConfigError } from '../../shared/errors/index.js';
+import { normalizeSerial, parseRevokedSerials } from '../../shared/pki/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { loadGantryProto, type AgentMessage, type AgentServiceClient, type SchedulerMessage__Output } from '../../shared/proto/index.js';
 import { inventoryToPb, taskStatusToPb, verdictToPb, type TaskStatusView } from '../../shared/wire/index.js';
@@ -48,7 +50,15 @@ export interface ReporterEvents {
   onCommand(msg: SchedulerMessage__Output): void;
 }
 
-export function channelCredentials(insecure: boolean, tls: ClientTlsOptions, keyPrefix: string): grpc.ChannelCredentials {
+/** The revoked list at `file` ('' = none); a ConfigError naming `key` when it cannot be read or holds a bad line. */
+export function readRevokedSchedulerSerials(file: string, key: string): ReadonlySet<string> {
+  if (!file) return new Set();
+  const { serials, errors } = parseRevokedSerials(readConfigFile(file, key).toString('utf8'));
+  if (errors.length) throw new ConfigError(key, `${file} ${errors.join('; ')}`);
+  return serials;
+}
+
+export function channelCredentials(insecure: boolean, tls: TlsFilePaths, keyPrefix: string): grpc.ChannelCredentials {
   if (insecure) return grpc.credentials.createInsecure();
   const files = readTlsFiles(tls, keyPrefix);
   return grpc.credentials.createSsl(files.ca, files.key, files.cert);
@@ -63,6 +73,8 @@ export class Reporter {
   private seq = 0;
   private sent: { inventory: string; verdicts: string } | undefined;
   private connected = false;
+  /** Serials of scheduler certificates this agent refuses (scheduler.tls.revokedSerialsFile). */
+  private revoked: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly opts: ReporterOptions,
@@ -83,6 +95,7 @@ export class Reporter {
 
   /** A client with credentials read from the TLS files now (ConfigError when one cannot be read). */
   private newClient(): AgentServiceClient {
+    this.revoked = readRevokedSchedulerSerials(this.opts.tls.revokedSerialsFile, 'scheduler.tls.revokedSerialsFile');
     const { proto } = loadGantryProto();
     const creds = channelCredentials(this.opts.insecure, this.opts.tls, 'scheduler.tls');
     const channelOptions: grpc.ChannelOptions = {
@@ -156,6 +169,16 @@ export class Reporter {
         else reject(err ?? new Error(reason));
       };
       call.on('data', (msg: SchedulerMessage__Output) => {
+        // Nothing from a scheduler whose certificate is revoked is acted on: not even its first answer.
+        if (!established && this.revoked.size > 0) {
+          const serial = normalizeSerial(call.getAuthContext()?.sslPeerCertificate?.serialNumber ?? '');
+          if (serial && this.revoked.has(serial)) {
+            this.log.error({ serial }, "the scheduler's certificate is revoked (scheduler.tls.revokedSerialsFile); not registering with it");
+            call.cancel();
+            finish('revoked scheduler certificate', new Error(`the scheduler's certificate ${serial} is revoked`));
+            return;
+          }
+        }
         if (msg.registered) {
           established = true;
           this.connected = true;

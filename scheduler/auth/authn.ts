@@ -21,7 +21,7 @@ import type { Logger } from '../../shared/log/index.js';
 import { certificateIdentity } from '../../shared/pki/index.js';
 import type { AuthConfig } from './config.js';
 import { ANONYMOUS, type AuthMethod, type Identity } from './policy.js';
-import { normalizeSerial, parseRevokedSerials } from './serials.js';
+import { normalizeSerial, parseRevokedSerials } from '../../shared/pki/index.js';
 import { TokenVerifier, validIdentityName } from './tokens.js';
 
 /** grpc-js's AuthContext (not exported by name): the verified peer certificate, when there is one. */

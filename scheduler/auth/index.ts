@@ -19,7 +19,7 @@ export { Authenticator, MAX_TOKEN_BYTES, presentedCredential } from './authn.js'
 export type { AuthCall, CallAuthenticator, ReloadReport } from './authn.js';
 export { TokenVerifier, validIdentityName } from './tokens.js';
 export type { TokenOptions } from './tokens.js';
-export { normalizeSerial, parseRevokedSerials } from './serials.js';
+export { normalizeSerial, parseRevokedSerials } from '../../shared/pki/index.js';
 export { ServerTlsMaterial } from './server-tls.js';
 export type { ServedCertificate } from './server-tls.js';
 export { Auditor, actorOf, unverifiedActor } from './audit.js';

@@ -67,6 +67,8 @@ export const clientTlsSchema = z
     keyFile: z.string().default(''),
     /** The name to check the scheduler's certificate against, when it differs from the address. */
     serverName: z.string().default(''),
+    /** Serials of scheduler certificates to refuse (hex, one per line, # comments), re-read on SIGHUP; '' = none. */
+    revokedSerialsFile: z.string().default(''),
   })
   .prefault({});
 export type ClientTlsOptions = z.infer<typeof clientTlsSchema>;

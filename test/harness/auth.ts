@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JWTPayload } from 'jose';
 import type { Test } from 'tap';
-import { createCa, issueCert, type CertificateAuthority } from '../../shared/pki/index.js';
+import { createCa, issueCert, type CertificateAuthority } from '../../shared/certgen/index.js';
 import { loadGantryProto, type SchedulerServiceClient } from '../../shared/proto/index.js';
 import { tempDir } from './cluster.js';
 

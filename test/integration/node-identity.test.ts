@@ -9,7 +9,7 @@ import t from 'tap';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { createCa, issueCert, type CertificateAuthority, type IssuedCert } from '../../shared/pki/index.js';
+import { createCa, issueCert, type CertificateAuthority, type IssuedCert } from '../../shared/certgen/index.js';
 import { loadGantryProto, type SchedulerMessage__Output, type WatchEventsResponse__Output } from '../../shared/proto/index.js';
 import { schedulerCall } from '../../shared/cli/client.js';
 import { emptyInventory } from '../../shared/domain/index.js';
@@ -164,6 +164,21 @@ t.test('node identity on an mTLS cluster', async (t) => {
     t.notMatch(stranger.child.output(), /registered with the scheduler/, 'it never registered');
     await t.rejects(getNode('stranger'), { code: grpc.status.NOT_FOUND }, 'the scheduler has no record of it');
     await stranger.child.stop();
+  });
+
+  t.test("an agent refuses a scheduler whose certificate it was told is revoked, and registers once the list is emptied (SIGHUP)", async (t) => {
+    const revoked = path.join(dir, 'revoked-schedulers.txt');
+    writeFileSync(revoked, `# the control node's key leaked\n${server.serial.match(/../g)!.join(':')}\n`);
+    const waryCert = writeCert(dir, 'wary', await issueCert(ca, { kind: 'node', node: 'wary' }));
+    const wary = await startAgent(t, 'wary', sched.address, { secure: true, extraArgs: [...agentTls(caFile, waryCert), '--set', `scheduler.tls.revokedSerialsFile=${revoked}`] });
+    const line = await wary.child.waitForLog("the scheduler's certificate is revoked (scheduler.tls.revokedSerialsFile); not registering with it", 15_000);
+    t.equal(line.serial, server.serial, 'it names the serial');
+    t.notMatch(wary.child.output(), /registered with the scheduler/, 'it acts on nothing the scheduler sends');
+    writeFileSync(revoked, '# nothing revoked\n');
+    wary.child.proc.kill('SIGHUP');
+    await wary.child.waitForLog('registered with the scheduler', 15_000);
+    t.equal((await getNode('wary')).connectivity, 'ready', 'after the reload it registers');
+    await wary.child.stop();
   });
 
   t.test("SIGHUP: node-a's agent re-reads its renewed certificate and registers with it; the rank keeps running", async (t) => {

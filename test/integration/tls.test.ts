@@ -6,7 +6,7 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createCa, issueCert } from '../../shared/pki/index.js';
+import { createCa, issueCert } from '../../shared/certgen/index.js';
 import { startAgent, startScheduler, tempDir } from '../harness/cluster.js';
 
 t.test('agent registers over TLS', async (t) => {

@@ -21,7 +21,7 @@ import { systemClock } from '../../../shared/clock/index.js';
 import { emptyInventory } from '../../../shared/domain/index.js';
 import type { AuditEvent } from '../../../shared/events/index.js';
 import { createLogger } from '../../../shared/log/index.js';
-import { createCa, issueCert, type IssuedCert } from '../../../shared/pki/index.js';
+import { createCa, issueCert, type IssuedCert } from '../../../shared/certgen/index.js';
 import { loadGantryProto, type AgentServiceClient, type SchedulerMessage__Output } from '../../../shared/proto/index.js';
 import { inventoryToPb } from '../../../shared/wire/index.js';
 

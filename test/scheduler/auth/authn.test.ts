@@ -15,7 +15,7 @@ import { Authenticator, ServerTlsMaterial, authConfigSchema, normalizeSerial, pa
 import { toGrpcError } from '../../../scheduler/api/status-table.js';
 import { ConfigError } from '../../../shared/errors/index.js';
 import { loadGantryProto, type SchedulerServiceClient } from '../../../shared/proto/index.js';
-import { createCa, issueCert } from '../../../shared/pki/index.js';
+import { createCa, issueCert } from '../../../shared/certgen/index.js';
 import type { Clock } from '../../../shared/clock/index.js';
 import { clientAs, makePki, makeTokenIssuer, servedSerial, type TestPki } from '../../harness/auth.js';
 

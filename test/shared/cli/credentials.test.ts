@@ -16,7 +16,7 @@ import { loadGantryProto } from '../../../shared/proto/index.js';
 import { connectScheduler, type Scheduler } from '../../../shared/cli/client.js';
 import type { CliIO } from '../../../shared/cli/command.js';
 import type { ConnectionFlags } from '../../../shared/cli/connection.js';
-import { createCa, issueCert } from '../../../shared/pki/index.js';
+import { createCa, issueCert } from '../../../shared/certgen/index.js';
 import { freePort } from '../../../shared/procs/index.js';
 import { tempDir } from '../../harness/cluster.js';
 

@@ -74,7 +74,7 @@ t.test('readConfigFile names the key', async (t) => {
 t.test('the scheduler, the agent and NATS report a missing file under their own key', async (t) => {
   const tls = { caFile: missing, certFile: cert, keyFile: key, requireClientCert: false };
   t.equal(configErrorOf(() => serverCredentials(false, tls, 'grpc.tls'))?.key, 'grpc.tls.caFile');
-  t.equal(configErrorOf(() => channelCredentials(false, { caFile: missing, certFile: cert, keyFile: key, serverName: '' }, 'scheduler.tls'))?.key, 'scheduler.tls.caFile');
+  t.equal(configErrorOf(() => channelCredentials(false, { caFile: missing, certFile: cert, keyFile: key }, 'scheduler.tls'))?.key, 'scheduler.tls.caFile');
   const nats = z.strictObject(natsClientShape).parse({ tls: { caFile: missing } });
   t.equal(configErrorOf(() => natsConnectionOptions(nats, 'test'))?.key, 'nats.tls.caFile');
   const noKey = configErrorOf(() => serverCredentials(false, { ...tls, caFile: ca, keyFile: '' }, 'grpc.tls'));

@@ -2,7 +2,8 @@
 import t from 'tap';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { certificateIdentity, createCa, issueCert, loadCa, subjectAltNames } from '../../../shared/pki/index.js';
+import { certificateIdentity, subjectAltNames } from '../../../shared/pki/index.js';
+import { createCa, issueCert, loadCa } from '../../../shared/certgen/index.js';
 
 /** A TLS server that requires a client certificate from `ca`: the client's certificate as the server saw it, or the error. */
 async function handshake(ca: string, server: { cert: string; key: string }, client: { cert: string; key: string }): Promise<tls.PeerCertificate | Error> {

@@ -1,5 +1,6 @@
 /**
- * Certificate serial numbers as the revoked list (auth.revokedSerialsFile) and the TLS layer write
+ * Certificate serial numbers as the revoked lists (the scheduler's auth.revokedSerialsFile, the
+ * agent's scheduler.tls.revokedSerialsFile) and the TLS layer write
  * them. Pure: text in, a set out.
  *
  * One normal form for both sides of the comparison: hex digits only (colons and blanks dropped, as

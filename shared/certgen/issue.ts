@@ -12,7 +12,7 @@ type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 /** @peculiar/x509 takes the DOM's Crypto type; node's webcrypto is that object. */
 type Crypto = Parameters<typeof x509.cryptoProvider.set>[0];
-import { nodeUri } from './identity.js';
+import { nodeUri } from '../pki/index.js';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
