@@ -30,7 +30,7 @@ t.test('nodes.requireApproval: a new node takes no work until approved; a node i
     return n?.connectivity === 'ready' ? n : undefined;
   });
   t.equal(joined.awaitingApproval, true, 'a new name joins awaiting approval');
-  t.match(await sched.child.waitForLog(/^node fresh joined/, 5000), { node: 'fresh', awaitingApproval: true }, 'the scheduler logs the join');
+  t.match(await sched.child.waitForLog(/^node fresh joined/, 5000), { audit: 'allowed', action: 'NodeJoined', target: 'fresh', msg: /takes no work until approved/ }, 'the scheduler logs the join (an audit record)');
   const listed = await cli(['nodes'], env);
   t.match(listed.stdout, /^fresh\s+ready\s+awaiting-approval\s/m, 'gantry nodes shows it awaiting approval');
   t.match(JSON.parse((await cli(['nodes', '--json'], env)).stdout), [{ name: 'fresh', awaitingApproval: true }], 'and --json says so');
