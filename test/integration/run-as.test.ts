@@ -22,7 +22,8 @@ const finished = (address: string, id: string): Promise<JobView> =>
   }, 40_000);
 
 t.test('runAs and the agents\' allow-lists', { skip: process.getuid?.() !== 0 && 'ranks switch to nobody: needs root' }, async (t) => {
-  const sched = await startScheduler(t, { extraArgs: ['--set', 'jobs.requeueInitialMs=200', '--set', 'jobs.cycleIntervalMs=200'] });
+  // auth.allowRoot: the scheduler's policy lets root through (the anonymous caller is an admin), so the nodes' side is what refuses it.
+  const sched = await startScheduler(t, { extraArgs: ['--set', 'jobs.requeueInitialMs=200', '--set', 'jobs.cycleIntervalMs=200', '--set', 'auth.allowRoot=true'] });
   const env = { ...INSECURE_CLI_ENV, GANTRY_SCHEDULER_ADDRESS: sched.address };
   // The harness lists nobody; these come after and replace it.
   await startAgent(t, 'gpu-01', sched.address, { extraArgs: ['--set', `runner.allowedUsers=[daemon,${MISSING_USER}]`, '--set', 'runner.allowRoot=false'] });
