@@ -80,6 +80,11 @@ export function formatEvent(e: GantryEvent): string {
       }
     case 'domain':
       return cols(`${e.level}/${e.domain}`, e.type, `p99 ${e.p99Ms.toFixed(2)}ms, siblings ${e.siblingsP99Ms.toFixed(2)}ms`);
+    case 'audit': {
+      // Who (as verified), what on what, and how it ended: "alice (token) CancelJob j-1: ...".
+      const who = `${e.actor.name || '(unverified)'} (${e.actor.kind === 'anonymous' && e.actor.via !== 'none' ? `bad ${e.actor.via}` : e.actor.via})`;
+      return cols(e.action, e.type, `${who}${e.target ? ` ${e.target}` : ''}${e.permission ? ` [${e.permission}]` : ''}: ${e.message}${e.peer ? ` from ${e.peer}` : ''}`);
+    }
     default:
       return `${JSON.stringify(e)}\n`;
   }

@@ -49,6 +49,17 @@ t.test('pure helpers', async (t) => {
   t.equal(eventsFilterSubject({}), 'gantry.events.>');
   t.match(formatEvent(cordoned('gpu-1')), /node\s+gpu-1  schedulability  cordoned: maintenance\n$/);
   t.match(formatEvent({ ...jobEvent('j1', 'placed', 'placed on 2 nodes'), nodes: ['a', 'b'] }), /job\s+j1  placed  placed on 2 nodes \(attempt 1, nodes a,b\)\n$/);
+  const audit = { v: 1, id: 'a1', at: '2026-12-06T10:00:00.000Z', kind: 'audit', actor: { name: 'bob', kind: 'user', via: 'token' }, target: 'j1', peer: 'ipv4:10.0.0.9:51000' } as const;
+  t.match(
+    formatEvent({ ...audit, type: 'denied', action: 'CancelJob', permission: 'jobs.cancelAll', message: 'user "bob" may not cancel job j1 of "alice"' }),
+    /audit\s+CancelJob  denied  bob \(token\) j1 \[jobs\.cancelAll\]: user "bob" may not cancel job j1 of "alice" from ipv4:10\.0\.0\.9:51000\n$/,
+    'an audit event: who, on what, the permission, why',
+  );
+  t.match(
+    formatEvent({ ...audit, type: 'unauthenticated', actor: { name: '', kind: 'anonymous', via: 'token' }, action: 'ListJobs', target: '', permission: '', message: 'the token expired' }),
+    /audit\s+ListJobs  unauthenticated  \(unverified\) \(bad token\): the token expired/,
+    'a refused credential says which kind it was',
+  );
 });
 
 t.test('gantry events against JetStream', async (t) => {
