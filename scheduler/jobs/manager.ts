@@ -28,7 +28,7 @@ import { checkQuota, checkRunAsAllowed, checkSpec } from './admission.js';
 import { Agents } from './agents.js';
 import { Batch } from './batch.js';
 import { usesRetry } from './causes.js';
-import { ClusterView } from './cluster-view.js';
+import { ClusterView, type ExclusionListener } from './cluster-view.js';
 import { Cycles } from './cycle.js';
 import { fence, step, submitted, type LifecycleContext, type Outcome } from './lifecycle.js';
 import { scaled } from './replicas.js';
@@ -76,6 +76,8 @@ export interface JobManagerDeps {
   send(node: string, cmd: TaskCommandView): boolean;
   /** Domains marked degraded by latency telemetry, and how placement treats them (absent: none). */
   degraded?(): { domains: { level: string; name: string }[]; mode: DegradedMode };
+  /** Told when nodes are left out of placement because their records cannot be used (or come back). */
+  nodesExcluded?: ExclusionListener;
 }
 
 
@@ -99,7 +101,7 @@ export class JobManager {
   ) {
     this.jobs = new Jobs(deps.store, opts.writeBehindIntervalMs ?? 25);
     this.agents = new Agents(deps, opts.stopSlackMs);
-    this.view = new ClusterView(opts.levels, deps.cluster, deps.degraded);
+    this.view = new ClusterView(opts.levels, deps.cluster, deps.degraded, deps.nodesExcluded);
     this.cycler = new Cycles(opts, this.jobs, this.agents, this.view, deps.cluster);
     this.loop = new CycleLoop(deps.clock, deps.log, (planned) => this.cycle(planned));
   }
