@@ -117,6 +117,7 @@ export class JobManager {
   }
 
   start(): void {
+    this.checkNodes();
     this.loop.start(this.opts.cycleIntervalMs);
     void this.jobs.loadFinished(() => this.loop.isStopped);
   }
@@ -369,6 +370,16 @@ export class JobManager {
     }
     // Coalesced like submits: 10,000 agents registering at once asked for 10,000 cycles back to back.
     if (t.type !== 'reconnected') this.loop.soon(`node ${t.type}`);
+    if (t.type === 'registered' || t.type === 'deleted') this.checkNodes();
+  }
+
+  /** Builds the tree now (cached while the records stand), so an unusable record is reported at once, not at the next cycle that needs it. */
+  private checkNodes(): void {
+    try {
+      this.view.topology();
+    } catch (e) {
+      this.deps.log.error({ err: (e as Error).message }, 'the cluster topology cannot be built');
+    }
   }
 
   /** Committed events: logged, and handed to the bus (in-process listeners, then NATS from the outbox). */

@@ -132,7 +132,7 @@ export function nodeFromPb(pb: PbNodeOut): NodeRecord {
     schedulabilityReason: pb.schedulabilityReason,
     health: SEVERITY_FROM_PB[pb.health] ?? 'ok',
     verdicts: pb.verdicts.map((v, i) => verdictFromPb(v, `verdicts[${i}]`)),
-    inventory: inventoryFromPb(pb.inventory, 'inventory'),
+    inventory: inventoryFromPb(pb.inventory, 'inventory', false),
     labels: pb.labels,
     agentVersion: pb.agentVersion,
     registeredMs: pb.registeredUnixMs,

@@ -11,30 +11,40 @@ const L = INVENTORY_LIMITS;
 const VENDORS: ReadonlySet<string> = new Set(['nvidia', 'amd', 'unknown']);
 const LINK_KINDS: ReadonlySet<string> = new Set(['nvlink', 'pcie-switch', 'numa']);
 
-function str(v: string, field: string): string {
-  if (typeof v !== 'string') throw new InvalidArgumentError(field, 'must be a string');
-  if (v.length > L.maxStringLength) throw new InvalidArgumentError(field, `is ${v.length} characters; at most ${L.maxStringLength}`);
-  return v;
+interface Checks {
+  str(v: string, field: string): string;
+  int(v: number, field: string, min: number, max: number): number;
+  list<T>(v: readonly T[], field: string, max: number): readonly T[];
 }
 
-function int(v: number, field: string, min: number, max: number): number {
-  if (!Number.isSafeInteger(v) || v < min || v > max) throw new InvalidArgumentError(field, `must be an integer from ${min} to ${max}; got ${String(v)}`);
-  return v;
-}
+/** The bounds, enforced (what a peer sends the scheduler)... */
+const STRICT: Checks = {
+  str(v, field) {
+    if (typeof v !== 'string') throw new InvalidArgumentError(field, 'must be a string');
+    if (v.length > L.maxStringLength) throw new InvalidArgumentError(field, `is ${v.length} characters; at most ${L.maxStringLength}`);
+    return v;
+  },
+  int(v, field, min, max) {
+    if (!Number.isSafeInteger(v) || v < min || v > max) throw new InvalidArgumentError(field, `must be an integer from ${min} to ${max}; got ${String(v)}`);
+    return v;
+  },
+  list(v, field, max) {
+    if (v.length > max) throw new InvalidArgumentError(field, `lists ${v.length} entries; at most ${max}`);
+    return v;
+  },
+};
 
-function list<T>(v: readonly T[], field: string, max: number): readonly T[] {
-  if (v.length > max) throw new InvalidArgumentError(field, `lists ${v.length} entries; at most ${max}`);
-  return v;
-}
+/** ...or not (what the scheduler shows a client: a stored record as it is, even one from before the bounds). */
+const AS_IS: Checks = { str: (v) => v, int: (v) => v, list: (v) => v };
 
 /** A string map (labels, domains, NICs): at most `max` entries, keys and values bounded. */
-export function stringMapFromPb(m: Record<string, string> | null | undefined, field: string, max: number): Record<string, string> {
+export function stringMapFromPb(m: Record<string, string> | null | undefined, field: string, max: number, c: Checks = STRICT): Record<string, string> {
   const out: Record<string, string> = {};
   const entries = Object.entries(m ?? {});
-  if (entries.length > max) throw new InvalidArgumentError(field, `has ${entries.length} entries; at most ${max}`);
+  if (c === STRICT && entries.length > max) throw new InvalidArgumentError(field, `has ${entries.length} entries; at most ${max}`);
   for (const [k, v] of entries) {
-    str(k, `${field} key`);
-    out[k] = str(v, `${field}.${k.slice(0, 64)}`);
+    c.str(k, `${field} key`);
+    out[k] = c.str(v, `${field}.${k.slice(0, 64)}`);
   }
   return out;
 }
@@ -44,7 +54,13 @@ export function labelsFromPb(m: Record<string, string> | null | undefined, field
   return stringMapFromPb(m, field, L.maxLabels);
 }
 
-export function inventoryFromPb(pb: PbInventoryOut | null | undefined, field: string): Inventory {
+/**
+ * `bounded`: false where a client reads what the scheduler stored (gantry nodes must show a record
+ * from before these bounds, not fail on it); the structure is still checked.
+ */
+export function inventoryFromPb(pb: PbInventoryOut | null | undefined, field: string, bounded = true): Inventory {
+  const { str, int, list } = bounded ? STRICT : AS_IS;
+  const c = bounded ? STRICT : AS_IS;
   if (!pb) throw new InvalidArgumentError(field, 'is required');
   const h = pb.host;
   if (!h) throw new InvalidArgumentError(`${field}.host`, 'is required');
@@ -144,8 +160,8 @@ export function inventoryFromPb(pb: PbInventoryOut | null | undefined, field: st
       linkMatrix: { devices, rows },
       linkGroups,
       fabric,
-      domains: stringMapFromPb(topo?.domains, `${tf}.domains`, L.maxDomains),
-      nics: stringMapFromPb(topo?.nics, `${tf}.nics`, L.maxNics),
+      domains: stringMapFromPb(topo?.domains, `${tf}.domains`, L.maxDomains, c),
+      nics: stringMapFromPb(topo?.nics, `${tf}.nics`, L.maxNics, c),
     },
   };
 }

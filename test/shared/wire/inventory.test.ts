@@ -93,3 +93,10 @@ t.test('strings, lists and maps are bounded', async (t) => {
   t.throws(() => labelsFromPb({ rack: long }, 'register.labels'), /^register\.labels\.rack: is 1025 characters/);
   t.same(labelsFromPb({ rack: 'r1' }, 'register.labels'), { rack: 'r1' });
 });
+
+t.test('a client reads a stored record as it is, even one from before the bounds', async (t) => {
+  const pb = wire(1108);
+  pb.gpus![0]!.memoryMib = 2 ** 63;
+  t.equal(inventoryFromPb(pb, 'inventory', false).gpus.length, 1108, 'gantry nodes can still show it (and so delete it)');
+  t.throws(() => inventoryFromPb(pb, 'inventory'), /inventory\.gpus: lists 1108 entries/, 'the scheduler would refuse it');
+});
