@@ -178,6 +178,11 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
           log: log.child({ component: 'jobs' }),
           send: (node, cmd) => streams?.send(node, agentCommandToPb(cmd)) ?? false,
           degraded: () => ({ domains: latency?.degraded() ?? [], mode: config.placement.degradedDomains }),
+          nodesExcluded: (added, all) => {
+            metrics.nodesExcluded.set(all.size);
+            metrics.nodeExclusions.inc(added.length);
+            for (const a of added) void registry?.excluded(a.node, a.reason).catch((e: Error) => log.error({ err: e.message, node: a.node }, 'could not store a node exclusion event'));
+          },
         },
       );
       jobs = jm;

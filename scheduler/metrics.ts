@@ -15,6 +15,9 @@ export interface SchedulerMetrics {
   authDenied: Counter<'reason' | 'action'>;
   /** Agent streams refused for their identity, by reason (api/agent-identity.ts). */
   nodeIdentityRefused: Counter<'reason'>;
+  /** Nodes left out of placement because their stored records cannot be used (the job manager's cluster view). */
+  nodesExcluded: Gauge;
+  nodeExclusions: Counter;
 }
 
 /**
@@ -116,5 +119,15 @@ export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus, 
       registers: [registry],
     }),
     nodeIdentityRefused,
+    nodesExcluded: new Gauge({
+      name: 'gantry_scheduler_nodes_excluded',
+      help: 'Nodes left out of placement because their stored records cannot be used (a node event of type excluded says why); every other node goes on being scheduled.',
+      registers: [registry],
+    }),
+    nodeExclusions: new Counter({
+      name: 'gantry_scheduler_node_exclusions_total',
+      help: 'Times a node was left out of placement for its record (or for a new reason).',
+      registers: [registry],
+    }),
   };
 }

@@ -77,6 +77,15 @@ export class NodeRegistry {
     return true;
   }
 
+  /** A node left out of placement because its record cannot be used: a node event (type excluded) with why. */
+  async excluded(name: string, reason: string): Promise<void> {
+    const base = { v: EVENT_SCHEMA_VERSION, id: randomUUID(), at: new Date(this.clock.nowMs()).toISOString(), kind: 'node' as const, node: name };
+    const event: NodeEvent = { ...base, type: 'excluded', reason };
+    await this.store.commit({ events: [event] });
+    this.log.warn({ node: name, event: 'excluded', reason }, `node ${name} is left out of placement: ${reason}`);
+    this.events.committed([event]);
+  }
+
   /** Listeners for transitions, after they are stored (the job manager reacts to lost nodes). */
   onTransition(listener: (t: Transition) => void): void {
     this.listeners.push(listener);

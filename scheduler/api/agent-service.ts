@@ -5,7 +5,7 @@
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { AgentMessage__Output, AgentServiceHandlers, SchedulerMessage } from '../../shared/proto/index.js';
-import { inventoryFromPb, latencyEndpointFromPb, taskStatusFromPb, verdictFromPb, type LatencyEndpointView, type TaskStatusView } from '../../shared/wire/index.js';
+import { inventoryFromPb, labelsFromPb, latencyEndpointFromPb, taskStatusFromPb, verdictFromPb, type LatencyEndpointView, type TaskStatusView } from '../../shared/wire/index.js';
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError, UnauthenticatedError, UnavailableError } from '../../shared/errors/index.js';
 import type { PbLogChunkOut } from '../../shared/proto/index.js';
@@ -227,6 +227,7 @@ export class AgentStreams {
       const tasks = r.tasks.map((t, i) => taskStatusFromPb(t, `register.tasks[${i}]`));
       const latency = latencyEndpointFromPb(r.latency, 'register.latency');
       const allowedUsers = validateAllowedUsers(r.allowedUsers, 'register.allowedUsers');
+      const labels = labelsFromPb(r.labels, 'register.labels');
       const previous = this.streams.get(name);
       if (previous && previous.call !== call) previous.call.end();
       this.streams.set(name, { call, identity });
@@ -239,7 +240,7 @@ export class AgentStreams {
         address: r.address || name,
         agentVersion: r.agentVersion,
         inventory,
-        labels: r.labels,
+        labels,
         verdicts,
         allowedUsers,
         allowRoot: r.allowRoot,

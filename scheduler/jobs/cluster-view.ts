@@ -5,7 +5,7 @@
  * and the rank records of a placement.
  */
 import { ACTIVE_JOB_STATES, type JobRecord, type NodeRecord, type RankRecord } from '../../shared/domain/index.js';
-import { FailedPreconditionError } from '../../shared/errors/index.js';
+import { FailedPreconditionError, InvalidArgumentError } from '../../shared/errors/index.js';
 import type { JobSpec } from '../../shared/jobspec/index.js';
 import type { ClusterModel } from '../cluster/index.js';
 import { explainText, placeJob, requestFromJobSpec, type Placement } from '../placement/index.js';
@@ -16,6 +16,7 @@ import {
   GPU_USED,
   nodeInputFromRecord,
   nodeStateFromRecord,
+  recordProblem,
   type DegradedMode,
   type TopologyNodeInput,
   type TopologyTree,
@@ -52,6 +53,57 @@ function collapseRepeats(address: string): string {
   return address.split('.').filter((p, i, a) => i === 0 || p !== a[i - 1]).join('.');
 }
 
+/** Nodes left out of the tree: name -> why (the field and the fault). */
+export type Exclusions = ReadonlyMap<string, string>;
+
+/** Told each time the set of excluded nodes (or a reason) changes: the nodes newly excluded, and all of them now. */
+export type ExclusionListener = (added: ReadonlyArray<{ node: string; reason: string }>, all: Exclusions) => void;
+
+const NODE_FIELD = /^nodes\[(\d+)\]/;
+
+/**
+ * The tree of the nodes that can be used: a record that cannot be turned into tree input, or that the
+ * builder refuses (its fault names `nodes[i]`), is left out with the reason and the build goes on
+ * without it, so one bad record never stops the others being scheduled. A fault that names no node
+ * (the configured levels) still throws. At most one rebuild per excluded node.
+ */
+export function nodeInputs(levels: readonly string[], nodes: readonly NodeRecord[]): { inputs: TopologyNodeInput[]; excluded: Map<string, string> } {
+  const excluded = new Map<string, string>();
+  const inputs: TopologyNodeInput[] = [];
+  for (const n of nodes) {
+    try {
+      const problem = recordProblem(n);
+      if (problem !== null) excluded.set(n.name, problem);
+      else inputs.push(inheritDomains(nodeInputFromRecord(n, levels), levels));
+    } catch (e) {
+      excluded.set(String(n.name), `the record cannot be read: ${(e as Error).message}`);
+    }
+  }
+  return { inputs, excluded };
+}
+
+/** The tree of `inputs` less those the builder refuses, which join `excluded` (a copy is returned). */
+export function buildUsableTopology(
+  levels: readonly string[],
+  given: readonly TopologyNodeInput[],
+  excludedBefore: ReadonlyMap<string, string> = new Map(),
+): { tree: TopologyTree; excluded: Map<string, string> } {
+  const excluded = new Map(excludedBefore);
+  let inputs = given;
+  for (;;) {
+    try {
+      return { tree: buildTopology(levels, inputs), excluded };
+    } catch (e) {
+      const m = e instanceof InvalidArgumentError ? NODE_FIELD.exec(e.field) : null;
+      const bad = m ? inputs[Number(m[1])] : undefined;
+      if (!bad) throw e;
+      // The reason without the list position (which moves as nodes come and go).
+      excluded.set(bad.name, (e as Error).message.replace(NODE_FIELD, 'node'));
+      inputs = inputs.filter((x) => x !== bad);
+    }
+  }
+}
+
 export class ClusterView {
   private tree: TopologyTree | undefined;
   private treeKey = '';
@@ -60,12 +112,27 @@ export class ClusterView {
   /** Per request shape (JSON), why it could not fit on the current tree even if every node were free (null: it could). */
   private readonly everFits = new Map<string, string | null>();
   private readonly nodeInputs = new Map<string, readonly unknown[]>();
+  private excludedNodes: Exclusions = new Map();
 
   constructor(
     private readonly levels: string[],
     private readonly cluster: ClusterModel,
     private readonly degraded?: () => { domains: { level: string; name: string }[]; mode: DegradedMode },
+    private readonly onExcluded?: ExclusionListener,
   ) {}
+
+  /** The nodes left out of placement because their records cannot be used, and why (as of the last tree built). */
+  get excluded(): Exclusions {
+    return this.excludedNodes;
+  }
+
+  private setExcluded(now: Map<string, string>): void {
+    const prev = this.excludedNodes;
+    const added = [...now].filter(([node, reason]) => prev.get(node) !== reason).map(([node, reason]) => ({ node, reason }));
+    const changed = added.length > 0 || [...prev.keys()].some((n) => !now.has(n));
+    this.excludedNodes = now;
+    if (changed) this.onExcluded?.(added, now);
+  }
 
   /** The topology tree of the registered nodes (rebuilt only when the node set changes). */
   topology(nodes: readonly NodeRecord[] = this.cluster.list()): TopologyTree {
@@ -83,17 +150,20 @@ export class ClusterView {
       });
     this.treeNodes = nodes;
     if (same) return this.tree!;
-    const inputs = nodes.map((n) => inheritDomains(nodeInputFromRecord(n, this.levels), this.levels));
-    const key = JSON.stringify(inputs);
+    const { inputs, excluded } = nodeInputs(this.levels, nodes);
+    const key = JSON.stringify([inputs, [...excluded]]);
     if (!this.tree || key !== this.treeKey) {
+      let built: ReturnType<typeof buildUsableTopology>;
       try {
-        this.tree = buildTopology(this.levels, inputs);
+        built = buildUsableTopology(this.levels, inputs, excluded);
       } catch (e) {
         this.treeNodes = [];
         throw new FailedPreconditionError(`the cluster's topology is inconsistent (check the agents' topology labels): ${(e as Error).message}`, { cause: e });
       }
+      this.tree = built.tree;
       this.treeKey = key;
       this.everFits.clear();
+      this.setExcluded(built.excluded);
     }
     return this.tree;
   }

@@ -28,7 +28,7 @@ import { checkQuota, checkRunAsAllowed, checkSpec } from './admission.js';
 import { Agents } from './agents.js';
 import { Batch } from './batch.js';
 import { usesRetry } from './causes.js';
-import { ClusterView } from './cluster-view.js';
+import { ClusterView, type ExclusionListener } from './cluster-view.js';
 import { Cycles } from './cycle.js';
 import { fence, step, submitted, type LifecycleContext, type Outcome } from './lifecycle.js';
 import { scaled } from './replicas.js';
@@ -76,6 +76,8 @@ export interface JobManagerDeps {
   send(node: string, cmd: TaskCommandView): boolean;
   /** Domains marked degraded by latency telemetry, and how placement treats them (absent: none). */
   degraded?(): { domains: { level: string; name: string }[]; mode: DegradedMode };
+  /** Told when nodes are left out of placement because their records cannot be used (or come back). */
+  nodesExcluded?: ExclusionListener;
 }
 
 
@@ -99,7 +101,7 @@ export class JobManager {
   ) {
     this.jobs = new Jobs(deps.store, opts.writeBehindIntervalMs ?? 25);
     this.agents = new Agents(deps, opts.stopSlackMs);
-    this.view = new ClusterView(opts.levels, deps.cluster, deps.degraded);
+    this.view = new ClusterView(opts.levels, deps.cluster, deps.degraded, deps.nodesExcluded);
     this.cycler = new Cycles(opts, this.jobs, this.agents, this.view, deps.cluster);
     this.loop = new CycleLoop(deps.clock, deps.log, (planned) => this.cycle(planned));
   }
@@ -115,6 +117,7 @@ export class JobManager {
   }
 
   start(): void {
+    this.checkNodes();
     this.loop.start(this.opts.cycleIntervalMs);
     void this.jobs.loadFinished(() => this.loop.isStopped);
   }
@@ -367,6 +370,16 @@ export class JobManager {
     }
     // Coalesced like submits: 10,000 agents registering at once asked for 10,000 cycles back to back.
     if (t.type !== 'reconnected') this.loop.soon(`node ${t.type}`);
+    if (t.type === 'registered' || t.type === 'deleted') this.checkNodes();
+  }
+
+  /** Builds the tree now (cached while the records stand), so an unusable record is reported at once, not at the next cycle that needs it. */
+  private checkNodes(): void {
+    try {
+      this.view.topology();
+    } catch (e) {
+      this.deps.log.error({ err: (e as Error).message }, 'the cluster topology cannot be built');
+    }
   }
 
   /** Committed events: logged, and handed to the bus (in-process listeners, then NATS from the outbox). */

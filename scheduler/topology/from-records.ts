@@ -3,7 +3,7 @@
  * sits is taken in the design's order of trust: trusted NVLink fabric info for the
  * `nvlink` level, then the domains the agent reports (topology file or labels).
  */
-import type { NodeRecord, Vendor } from '../../shared/domain/index.js';
+import { INVENTORY_LIMITS, type NodeRecord, type Vendor } from '../../shared/domain/index.js';
 import { NODE_NAME_LABEL } from '../../shared/jobspec/index.js';
 import type { TopologyNodeInput } from './tree.js';
 import type { NodeState } from './snapshot.js';
@@ -41,6 +41,28 @@ export function nodeInputFromRecord(record: NodeRecord, levels: readonly string[
     allowRoot: record.allowRoot ?? false,
     linkGroups: inv.topology.linkGroups.map((g) => ({ kind: g.kind, gpus: g.gpus.filter((x) => x >= 0 && x < gpus.length) })),
   };
+}
+
+/**
+ * Why a stored record cannot be placed on, beyond what the tree builder checks (null: it can): its
+ * GPUs' indexes and memory out of the bounds the wire now enforces (a record stored before them).
+ */
+export function recordProblem(record: NodeRecord): string | null {
+  const gpus = record.inventory?.gpus;
+  if (!Array.isArray(gpus)) return 'inventory.gpus: missing';
+  if (gpus.length > INVENTORY_LIMITS.maxGpus) return `inventory.gpus: ${gpus.length} GPUs; at most ${INVENTORY_LIMITS.maxGpus}`;
+  const seen = new Set<number>();
+  for (let i = 0; i < gpus.length; i++) {
+    const g = gpus[i]!;
+    if (!Number.isInteger(g.index) || g.index < 0 || g.index > INVENTORY_LIMITS.maxGpuIndex || seen.has(g.index)) {
+      return `inventory.gpus[${i}].index: ${String(g.index)} is not a unique integer from 0 to ${INVENTORY_LIMITS.maxGpuIndex}`;
+    }
+    seen.add(g.index);
+    if (!Number.isSafeInteger(g.memoryMiB) || g.memoryMiB < 0 || g.memoryMiB > INVENTORY_LIMITS.maxGpuMemoryMiB) {
+      return `inventory.gpus[${i}].memoryMiB: ${String(g.memoryMiB)} is not an integer from 0 to ${INVENTORY_LIMITS.maxGpuMemoryMiB}`;
+    }
+  }
+  return null;
 }
 
 /** Node state for a snapshot: `usedGpus` comes from the scheduler's allocations. */

@@ -73,6 +73,8 @@ export function formatEvent(e: GantryEvent): string {
           return cols(e.node, e.type, `${e.health}${e.checks.length > 0 ? `: ${e.checks.join(', ')}` : ''}`);
         case 'schedulability':
           return cols(e.node, e.type, `${e.schedulability}${e.reason ? `: ${e.reason}` : ''}`);
+        case 'excluded':
+          return cols(e.node, e.type, e.reason);
         case 'connectivity':
           return cols(e.node, e.type, e.connectivity);
         default:

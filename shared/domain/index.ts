@@ -17,5 +17,6 @@ export type {
   NodeRecord,
 } from './types.js';
 export { emptyInventory, worstSeverity } from './types.js';
+export { INVENTORY_LIMITS } from './limits.js';
 export type { JobState, RankState, RankRecord, JobRecord, RequeueCause, StartRefusal } from './jobs.js';
 export { ACTIVE_JOB_STATES, TERMINAL_JOB_STATES, START_REFUSALS, rankEpoch, jobRunAs } from './jobs.js';

@@ -31,6 +31,8 @@ export type NodeEvent = EventBase & {
     | { type: 'approved' }
     /** Its record was deleted by an operator; the name joins afresh if it registers again. */
     | { type: 'deleted' }
+    /** Left out of placement: its stored record cannot be used (the reason names the field); every other node goes on. */
+    | { type: 'excluded'; reason: string }
   );
 
 export type JobEvent = EventBase & {

@@ -4,23 +4,21 @@
  */
 import type {
   Connectivity,
-  GpuInfo,
   HealthVerdict,
   Inventory,
   JobRecord,
   NodeRecord,
   Schedulability,
   Severity,
-  Vendor,
 } from '../domain/index.js';
 import { servicePort, type JobSpec } from '../jobspec/index.js';
 import { jobRunAs } from '../domain/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { PbLatencyEndpointOut, PbLatencyPeers, PbLatencyPeersOut, WatchEventsResponse, WatchEventsResponse__Output } from '../proto/index.js';
 import { eventSubject, type GantryEvent } from '../events/index.js';
+import { inventoryFromPb } from './inventory.js';
 import type {
   PbInventory,
-  PbInventoryOut,
   PbJob,
   PbJobOut,
   PbNode,
@@ -103,59 +101,6 @@ export function inventoryToPb(inv: Inventory): PbInventory {
   };
 }
 
-const VENDORS: ReadonlySet<string> = new Set(['nvidia', 'amd', 'unknown']);
-const LINK_KINDS: ReadonlySet<string> = new Set(['nvlink', 'pcie-switch', 'numa']);
-
-export function inventoryFromPb(pb: PbInventoryOut | null | undefined, field: string): Inventory {
-  if (!pb) throw new InvalidArgumentError(field, 'is required');
-  if (!pb.host) throw new InvalidArgumentError(`${field}.host`, 'is required');
-  const seen = new Set<number>();
-  const gpus: GpuInfo[] = pb.gpus.map((g, i) => {
-    const f = `${field}.gpus[${i}]`;
-    if (seen.has(g.index)) throw new InvalidArgumentError(`${f}.index`, `duplicate GPU index ${g.index}`);
-    seen.add(g.index);
-    if (!VENDORS.has(g.vendor)) throw new InvalidArgumentError(`${f}.vendor`, `unknown vendor ${JSON.stringify(g.vendor)}`);
-    return {
-      index: g.index,
-      uuid: g.uuid,
-      name: g.name,
-      vendor: g.vendor as Vendor,
-      memoryMiB: g.memoryMib,
-      pciBusId: g.pciBusId,
-      serial: g.serial,
-      vbiosVersion: g.vbiosVersion,
-      inforomVersion: g.inforomVersion,
-      gspFirmwareVersion: g.gspFirmwareVersion,
-      numaNode: g.numaNode,
-      nvlinkDomain: g.nvlinkDomain,
-      linkRow: g.linkRow,
-      migEnabled: g.migEnabled,
-    };
-  });
-  const topo = pb.topology;
-  return {
-    host: { ...pb.host },
-    firmware: pb.firmware ? { ...pb.firmware } : { driverVersion: '', cudaVersion: '' },
-    gpus,
-    hcas: pb.hcas.map((h) => ({ ...h, ports: h.ports.map((p) => ({ ...p })) })),
-    topology: {
-      linkMatrix: {
-        devices: topo?.linkMatrix?.devices ?? [],
-        rows: topo?.linkMatrix?.rows.map((r) => r.cells) ?? [],
-      },
-      linkGroups: (topo?.linkGroups ?? []).map((g, i) => {
-        if (!LINK_KINDS.has(g.kind)) {
-          throw new InvalidArgumentError(`${field}.topology.linkGroups[${i}].kind`, `unknown kind ${JSON.stringify(g.kind)}`);
-        }
-        return { kind: g.kind as 'nvlink' | 'pcie-switch' | 'numa', gpus: g.gpus };
-      }),
-      fabric: topo?.fabric ? { ...topo.fabric } : null,
-      domains: { ...(topo?.domains ?? {}) },
-      nics: { ...(topo?.nics ?? {}) },
-    },
-  };
-}
-
 export function nodeToPb(n: NodeRecord): PbNode {
   return {
     name: n.name,
@@ -187,7 +132,7 @@ export function nodeFromPb(pb: PbNodeOut): NodeRecord {
     schedulabilityReason: pb.schedulabilityReason,
     health: SEVERITY_FROM_PB[pb.health] ?? 'ok',
     verdicts: pb.verdicts.map((v, i) => verdictFromPb(v, `verdicts[${i}]`)),
-    inventory: inventoryFromPb(pb.inventory, 'inventory'),
+    inventory: inventoryFromPb(pb.inventory, 'inventory', false),
     labels: pb.labels,
     agentVersion: pb.agentVersion,
     registeredMs: pb.registeredUnixMs,

@@ -2,7 +2,6 @@ export {
   verdictToPb,
   verdictFromPb,
   inventoryToPb,
-  inventoryFromPb,
   nodeToPb,
   nodeFromPb,
   severityFromPb,
@@ -19,6 +18,7 @@ export {
   eventToPb,
   eventFromPb,
 } from './convert.js';
+export { inventoryFromPb, labelsFromPb } from './inventory.js';
 export type { JobView, ServiceSloView, LatencyEndpointView, LatencyPeerView } from './convert.js';
 export { startTaskView, agentCommandToPb, taskStatusFromPb, taskStatusToPb } from './tasks.js';
 export type { TaskStatusView } from './tasks.js';

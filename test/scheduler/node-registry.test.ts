@@ -50,3 +50,16 @@ t.test('approve and delete are stored, published and announced', async (t) => {
   t.same(store.listNodes().map((n) => [n.name, n.awaitingApproval ?? false]), [['a', false]], 'a reopened store has a, approved, and no b');
   t.same(store.outboxPeek(10).map((e) => `${(e.event as NodeEvent).node} ${e.event.type}`), ['a registered', 'b registered', 'a approved', 'b deleted'], 'the events are in the outbox, in order');
 });
+
+t.test('a node left out of placement is a node event with the reason, in the outbox with the other events', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-registry-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const store = LmdbStore.open(dir);
+  t.teardown(() => store.close());
+  const events = new MemoryEventBus();
+  const registry = new NodeRegistry(new ClusterModel(60_000), store, events, systemClock, log);
+  await registry.excluded('n-bad', 'inventory.gpus: 1108 GPUs; at most 1024');
+  t.match(events.events, [{ kind: 'node', node: 'n-bad', type: 'excluded', reason: 'inventory.gpus: 1108 GPUs; at most 1024' }], 'published with the reason');
+  t.match(store.outboxPeek(10).map((e) => e.event), [{ type: 'excluded', node: 'n-bad' }], 'stored in the outbox, for NATS');
+  t.equal(store.getNode('n-bad'), undefined, 'no record is made for it');
+});

@@ -3,6 +3,7 @@ import { inventoryFromPb, inventoryToPb, nodeFromPb, nodeToPb, verdictFromPb, ve
 import { emptyInventory, type HealthVerdict, type NodeRecord } from '../../../shared/domain/index.js';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import type { PbInventoryOut, PbNodeOut, PbVerdictOut } from '../../../shared/proto/index.js';
+import { gpuInfo } from '../../builders/inventory.js';
 
 // proto-loader with defaults: true fills every field; mimic that by round-tripping through JSON.
 const asOut = <T>(x: unknown): T => JSON.parse(JSON.stringify(x)) as T;
@@ -49,8 +50,9 @@ t.test('node records round-trip', async (t) => {
 });
 
 t.test('inbound validation names the field', async (t) => {
-  const bad = asOut<PbInventoryOut>(inventoryToPb(emptyInventory('x')));
-  bad.gpus = [{ index: 1, vendor: 'nvidia' }, { index: 1, vendor: 'nvidia' }] as never;
+  const two = emptyInventory('x');
+  two.gpus.push(gpuInfo(1), gpuInfo(1));
+  const bad = asOut<PbInventoryOut>(inventoryToPb(two));
   t.throws(() => inventoryFromPb(bad, 'register.inventory'), new InvalidArgumentError('register.inventory.gpus[1].index', 'duplicate GPU index 1'));
   t.throws(() => inventoryFromPb(undefined, 'register.inventory'), /register\.inventory: is required/);
   t.throws(() => verdictFromPb(asOut({ check: '', severity: 'SEVERITY_OK' }), 'report.verdicts[0]'), /report\.verdicts\[0\]\.check: must not be empty/);
