@@ -100,6 +100,36 @@ t.test('scheduler: SIGTERM under a stream of submits exits 0 in bounded time; no
   t.ok(published.size >= acked.length, `${published.size} submitted events published`);
 });
 
+t.test('scheduler: SIGTERM with NATS down exits 0 within shutdownTimeoutMs; the unpublished events stay in the outbox and go out after the restart', async (t) => {
+  const nats = await startNats(t);
+  const args = ['--set', `shutdownTimeoutMs=${SHUTDOWN_TIMEOUT_MS}`];
+  const sched = await startScheduler(t, { natsUrl: nats.url, extraArgs: args });
+  await startAgent(t, 'term-02', sched.address, { topology: { leaf: 'leaf-0' } });
+  await waitFor('the node is ready', async () => (await listNodes(sched.address)).some((n) => n.connectivity === 'ready'));
+  await nats.child.kill();
+  const client = schedulerClient(sched.address);
+  t.teardown(() => client.close());
+  const acked: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const job = await schedulerCall(client, 'SubmitJob', { spec: `kind: Training\nname: dark-${i}\nranks: 1\ngpusPerRank: 8\ncommand: ["sleep", "600"]\n`, owner: '' }, 5000);
+    acked.push(job.id);
+  }
+  const signalledAt = Date.now();
+  sched.child.proc.kill('SIGTERM');
+  t.equal(await sched.child.exited, 0, 'exit 0');
+  const tookMs = Date.now() - signalledAt;
+  t.comment(`stopped in ${tookMs} ms with NATS down (the flush waits at most 2 s)`);
+  t.notMatch(sched.child.output(), /did not finish within shutdownTimeoutMs/, 'within shutdownTimeoutMs');
+  await nats.restart();
+  await startScheduler(t, { natsUrl: nats.url, dataDir: sched.dataDir, grpcPort: sched.grpcPort, extraArgs: args });
+  await waitFor('the outbox kept them: every submitted event reaches JetStream after the restart', async () => {
+    const ev = await streamEvents(nats.url).catch(() => []);
+    const submitted = new Set(ev.filter((e) => e.kind === 'job' && e.type === 'submitted').map((e) => (e as { job: string }).job));
+    return acked.every((id) => submitted.has(id));
+  }, 30_000);
+  t.pass(`${acked.length} events published after the restart`);
+});
+
 t.test('agent: SIGTERM leaves its rank running; the restarted agent adopts it, the job keeps running, started once', async (t) => {
   // Nodes are lost only after 30 s: the agent's restart must not look like a lost node.
   const sched = await startScheduler(t, { lostAfterMs: 30_000 });
