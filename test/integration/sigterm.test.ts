@@ -34,6 +34,12 @@ async function streamEvents(url: string): Promise<GantryEvent[]> {
   }
 }
 
+/** A check that cannot hang the test: it fails after ms. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -76,7 +82,7 @@ t.test('scheduler: SIGTERM under a stream of submits exits 0 in bounded time; no
   sched.child.proc.kill('SIGTERM');
   const code = await sched.child.exited;
   const tookMs = Date.now() - signalledAt;
-  await Promise.all(workers);
+  await within(Promise.all(workers), 20_000, 'the submitting clients');
   t.equal(code, 0, 'exit 0');
   // The bound is the daemon's own (shutdownTimeoutMs, exit 1 past it); this only reports the figure.
   t.comment(`stopped in ${tookMs} ms; ${acked.length} submits acknowledged (${acked.length - ackedAtSignal} after the signal), ${refusals.length} refused while stopping`);
@@ -93,7 +99,7 @@ t.test('scheduler: SIGTERM under a stream of submits exits 0 in bounded time; no
   const missing = acked.filter((id) => !stored.has(id));
   t.same(missing, [], `every acknowledged submit (${acked.length}) is in the store after the restart (${stored.size} stored)`);
   const published = await waitFor('every acknowledged submit has its event in JetStream', async () => {
-    const ev = await streamEvents(nats.url);
+    const ev = await within(streamEvents(nats.url), 10_000, 'reading GANTRY_EVENTS');
     const submitted = new Set(ev.filter((e) => e.kind === 'job' && e.type === 'submitted').map((e) => (e as { job: string }).job));
     return acked.every((id) => submitted.has(id)) ? submitted : undefined;
   }, 30_000);
@@ -123,7 +129,7 @@ t.test('scheduler: SIGTERM with NATS down exits 0 within shutdownTimeoutMs; the 
   await nats.restart();
   await startScheduler(t, { natsUrl: nats.url, dataDir: sched.dataDir, grpcPort: sched.grpcPort, extraArgs: args });
   await waitFor('the outbox kept them: every submitted event reaches JetStream after the restart', async () => {
-    const ev = await streamEvents(nats.url).catch(() => []);
+    const ev = await within(streamEvents(nats.url), 10_000, 'reading GANTRY_EVENTS').catch(() => []);
     const submitted = new Set(ev.filter((e) => e.kind === 'job' && e.type === 'submitted').map((e) => (e as { job: string }).job));
     return acked.every((id) => submitted.has(id));
   }, 30_000);
