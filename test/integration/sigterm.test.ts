@@ -106,35 +106,45 @@ t.test('scheduler: SIGTERM under a stream of submits exits 0 in bounded time; no
   t.ok(published.size >= acked.length, `${published.size} submitted events published`);
 });
 
-t.test('scheduler: SIGTERM with NATS down exits 0 within shutdownTimeoutMs; the unpublished events stay in the outbox and go out after the restart', async (t) => {
-  const nats = await startNats(t);
-  const args = ['--set', `shutdownTimeoutMs=${SHUTDOWN_TIMEOUT_MS}`];
-  const sched = await startScheduler(t, { natsUrl: nats.url, extraArgs: args });
-  await startAgent(t, 'term-02', sched.address, { topology: { leaf: 'leaf-0' } });
-  await waitFor('the node is ready', async () => (await listNodes(sched.address)).some((n) => n.connectivity === 'ready'));
-  await nats.child.kill();
-  const client = schedulerClient(sched.address);
-  t.teardown(() => client.close());
-  const acked: string[] = [];
-  for (let i = 0; i < 10; i++) {
-    const job = await schedulerCall(client, 'SubmitJob', { spec: `kind: Training\nname: dark-${i}\nranks: 1\ngpusPerRank: 8\ncommand: ["sleep", "600"]\n`, owner: '' }, 5000);
-    acked.push(job.id);
-  }
-  const signalledAt = Date.now();
-  sched.child.proc.kill('SIGTERM');
-  t.equal(await sched.child.exited, 0, 'exit 0');
-  const tookMs = Date.now() - signalledAt;
-  t.comment(`stopped in ${tookMs} ms with NATS down (the flush waits at most 2 s)`);
-  t.notMatch(sched.child.output(), /did not finish within shutdownTimeoutMs/, 'within shutdownTimeoutMs');
-  await nats.restart();
-  await startScheduler(t, { natsUrl: nats.url, dataDir: sched.dataDir, grpcPort: sched.grpcPort, extraArgs: args });
-  await waitFor('the outbox kept them: every submitted event reaches JetStream after the restart', async () => {
-    const ev = await within(streamEvents(nats.url), 10_000, 'reading GANTRY_EVENTS').catch(() => []);
-    const submitted = new Set(ev.filter((e) => e.kind === 'job' && e.type === 'submitted').map((e) => (e as { job: string }).job));
-    return acked.every((id) => submitted.has(id));
-  }, 30_000);
-  t.pass(`${acked.length} events published after the restart`);
-});
+for (const bound of [SHUTDOWN_TIMEOUT_MS, 1000]) {
+  // 1000 ms is shorter than the flush's 2 s with NATS down: the stop is abandoned at the bound (exit 1).
+  const abandoned = bound < 2000;
+  t.test(`scheduler: SIGTERM with NATS down, shutdownTimeoutMs ${bound}: ${abandoned ? 'the stop is abandoned at the bound, exit 1' : 'exit 0 after the bounded flush'}; the unpublished events stay in the outbox and go out after the restart`, async (t) => {
+    const nats = await startNats(t);
+    const args = ['--set', `shutdownTimeoutMs=${bound}`];
+    const sched = await startScheduler(t, { natsUrl: nats.url, extraArgs: args });
+    await startAgent(t, abandoned ? 'term-03' : 'term-02', sched.address, { topology: { leaf: 'leaf-0' } });
+    await waitFor('the node is ready', async () => (await listNodes(sched.address)).some((n) => n.connectivity === 'ready'));
+    await nats.child.kill();
+    const client = schedulerClient(sched.address);
+    t.teardown(() => client.close());
+    const acked: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const job = await schedulerCall(client, 'SubmitJob', { spec: `kind: Training\nname: dark-${i}\nranks: 1\ngpusPerRank: 8\ncommand: ["sleep", "600"]\n`, owner: '' }, 5000);
+      acked.push(job.id);
+    }
+    const signalledAt = Date.now();
+    sched.child.proc.kill('SIGTERM');
+    const code = await within(sched.child.exited, 30_000, 'the scheduler exiting');
+    const tookMs = Date.now() - signalledAt;
+    t.comment(`stopped in ${tookMs} ms with NATS down (the flush waits at most 2 s; shutdownTimeoutMs ${bound})`);
+    if (abandoned) {
+      t.equal(code, 1, 'exit 1: the stop was abandoned');
+      t.match(sched.child.output(), /did not finish within shutdownTimeoutMs/, 'and says so');
+    } else {
+      t.equal(code, 0, 'exit 0');
+      t.notMatch(sched.child.output(), /did not finish within shutdownTimeoutMs/, 'within shutdownTimeoutMs');
+    }
+    await nats.restart();
+    await startScheduler(t, { natsUrl: nats.url, dataDir: sched.dataDir, grpcPort: sched.grpcPort, extraArgs: args });
+    await waitFor('the outbox kept them: every submitted event reaches JetStream after the restart', async () => {
+      const ev = await within(streamEvents(nats.url), 10_000, 'reading GANTRY_EVENTS').catch(() => []);
+      const submitted = new Set(ev.filter((e) => e.kind === 'job' && e.type === 'submitted').map((e) => (e as { job: string }).job));
+      return acked.every((id) => submitted.has(id));
+    }, 30_000);
+    t.pass(`${acked.length} events published after the restart`);
+  });
+}
 
 t.test('agent: SIGTERM leaves its rank running; the restarted agent adopts it, the job keeps running, started once', async (t) => {
   // Nodes are lost only after 30 s: the agent's restart must not look like a lost node.
