@@ -80,7 +80,20 @@ export interface AgentDaemon extends Daemon {
   reload(): Promise<void>;
 }
 
-export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clock; envPath: string | undefined }): AgentDaemon {
+export interface AgentDeps {
+  log: Logger;
+  clock: Clock;
+  envPath: string | undefined;
+  /**
+   * Once the first report went out: the scheduler acknowledged the registration (which carries the
+   * first full report), or the first attempt to deliver it failed (the agent then goes on retrying,
+   * and its ranks keep running). Then at every connection change, with a new status line. For
+   * systemd's READY=1 and STATUS=.
+   */
+  onReady?(status: string): void;
+}
+
+export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
   const { log, clock } = deps;
   const nodeName = config.nodeName || os.hostname();
   let lifecycle: Lifecycle = 'created';
@@ -207,6 +220,7 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
         {
           onConnected: (announced) => {
             metrics.connected.set(1);
+            deps.onReady?.(`registered with the scheduler at ${config.scheduler.address}`);
             // The scheduler has seen these exits; their records can go (logs stay until cleanup).
             for (const t of announced) {
               if (t.state === 'exited' || t.state === 'failed-to-start') runner.forget(t).catch(() => undefined);
@@ -216,9 +230,11 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
             metrics.connected.set(0);
             metrics.reconnects.inc();
             log.warn({ reason }, 'disconnected from the scheduler');
+            deps.onReady?.(`disconnected from the scheduler at ${config.scheduler.address} (${reason}); reconnecting, ranks keep running`);
           },
           onReportSent: () => metrics.reportsSent.inc(),
           onCommand: commands.handle,
+          onAttemptFailed: (reason) => deps.onReady?.(`cannot reach the scheduler at ${config.scheduler.address} (${reason}); retrying, ranks keep running`),
         },
         log.child({ component: 'reporter' }),
       );

@@ -1,6 +1,7 @@
 import { systemClock } from '../shared/clock/index.js';
 import { runUntilSignalled } from '../shared/lifecycle/index.js';
 import { createLogger } from '../shared/log/index.js';
+import { serviceNotifier } from '../shared/sdnotify/index.js';
 import { createAgent, probeOnce } from '../agent/main.js';
 import { agentConfigSchema, agentEnv, agentFlags } from '../agent/config.js';
 import { EXIT_USAGE, type CliIO, type Command } from '../shared/cli/command.js';
@@ -84,14 +85,22 @@ export const agentCommand: Command = {
     }
     const config = parsed.config;
     const log = createLogger({ name: 'gantry-agent', level: config.log.level, format: config.log.format, isTty: process.stderr.isTTY });
-    const daemon = createAgent(config, { log, clock: systemClock, envPath: io.env.PATH });
+    // systemd (Type=notify): READY=1 after the first report (registered, or its delivery failed and
+    // the agent retries), WATCHDOG=1 from the event loop, STOPPING=1 at SIGTERM (ranks keep running).
+    const notify = serviceNotifier(io.env, { log });
+    notify.startWatchdog();
+    const daemon = createAgent(config, { log, clock: systemClock, envPath: io.env.PATH, onReady: (status) => notify.ready(status) });
     try {
-      return await runUntilSignalled(
+      const code = await runUntilSignalled(
         daemon,
         (e) => log.error({ err: e }, 'error while stopping'),
         (e) => log.error({ err: e }, 'error while reloading'),
+        { onStopping: () => notify.stopping('stopping; ranks keep running and the next start adopts them') },
       );
+      notify.close();
+      return code;
     } catch (e) {
+      notify.close();
       await daemon.stop().catch(() => undefined);
       if (isUsageError(e)) {
         io.stderr(`gantry agent: ${e.message}\n`);

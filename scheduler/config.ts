@@ -9,6 +9,12 @@ export const schedulerConfigSchema = z.strictObject({
   schedulerId: z.string().min(1).default('gantry-scheduler'),
   /** LMDB environment directory. */
   dataDir: z.string().min(1).default('/var/lib/gantry/scheduler'),
+  /**
+   * SIGTERM: the cycle in flight ends, gRPC drains (<= 2 s), the event outbox is flushed to NATS
+   * (<= 2 s; the rest stays in the outbox for the next start), LMDB is closed. A stop still running
+   * after this long is abandoned and the process exits with status 1. Keep it under the unit's TimeoutStopSec.
+   */
+  shutdownTimeoutMs: z.number().int().min(1000).default(10_000),
   grpc: z
     .strictObject({
       listen: hostPortSchema.prefault('127.0.0.1:7070'),

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Builds the native rank supervisor (agent/runner/native/gantry-supervisor.c) into
-// dist/agent/runner/gantry-supervisor with the system C compiler ($CC, else cc).
-// Without a compiler it says so and leaves the binary out: the agent then runs ranks under the
-// Node supervisor (dist/agent/runner/supervisor.js). A compiler that fails on the source fails the build.
+// Builds the native helpers with the system C compiler ($CC, else cc):
+// - the rank supervisor (agent/runner/native/gantry-supervisor.c) into dist/agent/runner/gantry-supervisor;
+// - the sd_notify sender (shared/sdnotify/native/gantry-notify.c) into dist/shared/sdnotify/gantry-notify.
+// Without a compiler it says so and leaves the binaries out: the agent then runs ranks under the
+// Node supervisor (dist/agent/runner/supervisor.js), and both daemons notify systemd through
+// `systemd-notify --pid=` (shared/sdnotify). A compiler that fails on a source fails the build.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -11,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = path.join(root, 'agent', 'runner', 'native', 'gantry-supervisor.c');
 const out = path.join(root, 'dist', 'agent', 'runner', 'gantry-supervisor');
+const notifySrc = path.join(root, 'shared', 'sdnotify', 'native', 'gantry-notify.c');
+const notifyOut = path.join(root, 'dist', 'shared', 'sdnotify', 'gantry-notify');
 const cc = process.env.CC || 'cc';
 
 if (process.platform !== 'linux') {
@@ -20,7 +24,8 @@ if (process.platform !== 'linux') {
 const probe = spawnSync(cc, ['--version'], { stdio: 'ignore' });
 if (probe.error || probe.status !== 0) {
   rmSync(out, { force: true });
-  console.log(`build-native: no C compiler (${cc}); ranks will run under the Node supervisor (scripts/setup.sh installs gcc)`);
+  rmSync(notifyOut, { force: true });
+  console.log(`build-native: no C compiler (${cc}); ranks will run under the Node supervisor and systemd is notified through systemd-notify (scripts/setup.sh installs gcc)`);
   process.exit(0);
 }
 mkdirSync(path.dirname(out), { recursive: true });
@@ -36,3 +41,7 @@ if (statically.error || statically.status !== 0) {
   console.log(`build-native: no static C library (${(statically.stderr?.toString() ?? '').trim().split('\n').at(-1) ?? ''}); linking dynamically`);
   execFileSync(cc, [...flags, '-Wl,-z,now', '-o', out, src], { stdio: 'inherit' });
 }
+
+// The notify sender: one long-lived process per daemon, so linked dynamically (no fork-per-use cost to save).
+mkdirSync(path.dirname(notifyOut), { recursive: true });
+execFileSync(cc, [...flags, '-o', notifyOut, notifySrc], { stdio: 'inherit' });

@@ -48,6 +48,8 @@ export interface ReporterEvents {
   onDisconnected(reason: string): void;
   onReportSent(): void;
   onCommand(msg: SchedulerMessage__Output): void;
+  /** A connection attempt failed before the scheduler acknowledged the registration (each time; backoff follows). */
+  onAttemptFailed?(reason: string): void;
 }
 
 /** The revoked list at `file` ('' = none); a ConfigError naming `key` when it cannot be read or holds a bad line. */
@@ -132,6 +134,7 @@ export class Reporter {
           timeMultiple: 2,
           numOfAttempts: Number.MAX_SAFE_INTEGER,
           retry: (e: unknown, attempt: number) => {
+            if (this.running) this.events.onAttemptFailed?.((e as Error).message);
             if (attempt === 1 || attempt % 10 === 0) {
               this.log.warn({ err: (e as Error).message, attempt }, 'cannot reach the scheduler; retrying');
             }

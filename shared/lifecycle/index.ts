@@ -12,24 +12,55 @@ export interface Daemon {
   reload?(): unknown;
 }
 
+export interface SignalOptions {
+  /** After start() resolved (the scheduler sends READY=1 here; the watchdog pings start). */
+  onStarted?(): void;
+  /** At the first SIGTERM/SIGINT, before stop() (STOPPING=1). */
+  onStopping?(): void;
+  /** stop() that takes longer than this is abandoned: the run resolves with 1 (undefined: no bound). */
+  stopTimeoutMs?: number;
+  /** Called when stopTimeoutMs passed (to log it). */
+  onStopTimeout?(ms: number): void;
+}
+
 /**
  * Runs a daemon until SIGTERM or SIGINT, then stops it gracefully. A second signal exits at once.
- * SIGHUP calls the daemon's reload(), when it has one. Returns the exit code.
+ * SIGHUP calls the daemon's reload(), when it has one. Returns the exit code: 0 after a clean stop,
+ * 1 when stop() threw or ran past opts.stopTimeoutMs.
  */
-export async function runUntilSignalled(daemon: Daemon, onStopError: (e: unknown) => void, onReloadError: (e: unknown) => void = onStopError): Promise<number> {
+export async function runUntilSignalled(
+  daemon: Daemon,
+  onStopError: (e: unknown) => void,
+  onReloadError: (e: unknown) => void = onStopError,
+  opts: SignalOptions = {},
+): Promise<number> {
   if (daemon.reload) {
     const reload = daemon.reload.bind(daemon);
     process.on('SIGHUP', () => void Promise.resolve().then(reload).catch(onReloadError));
   }
   await daemon.start();
+  opts.onStarted?.();
   return new Promise<number>((resolve) => {
     let stopping = false;
     const handler = (): void => {
       if (stopping) process.exit(1);
       stopping = true;
+      opts.onStopping?.();
+      let bound: NodeJS.Timeout | undefined;
+      if (opts.stopTimeoutMs !== undefined) {
+        const ms = opts.stopTimeoutMs;
+        bound = setTimeout(() => {
+          opts.onStopTimeout?.(ms);
+          resolve(1);
+        }, ms);
+      }
       daemon.stop().then(
-        () => resolve(0),
+        () => {
+          clearTimeout(bound);
+          resolve(0);
+        },
         (e: unknown) => {
+          clearTimeout(bound);
           onStopError(e);
           resolve(1);
         },

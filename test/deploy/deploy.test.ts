@@ -308,7 +308,9 @@ t.test('scheduler unit: sandboxed (systemd-analyze security), settings the daemo
 
   const u = parseUnit(text);
   const svc = (k: string): string | undefined => unitValue(u, 'Service', k);
-  t.equal(svc('Type'), 'simple', 'Type=simple (the daemon does not speak sd_notify)');
+  t.equal(svc('Type'), 'notify', 'Type=notify (READY=1 once it serves)');
+  t.equal(svc('NotifyAccess'), 'all', 'NotifyAccess=all: the messages come from its helper process, which cannot speak for the daemon as an unprivileged user');
+  t.ok(seconds(svc('WatchdogSec') ?? '0') > 0, 'WatchdogSec set (the daemon pings at half of it)');
   t.equal(svc('User'), 'gantry');
   t.equal(svc('Group'), 'gantry');
   t.equal(svc('StateDirectory'), 'gantry');
@@ -333,6 +335,7 @@ t.test('scheduler unit: sandboxed (systemd-analyze security), settings the daemo
   const rw = unitWords(u, 'Service', 'ReadWritePaths');
   t.ok(rw.some((p) => sched.dataDir === p || sched.dataDir.startsWith(p.replace(/^-/, '') + '/')), `dataDir ${sched.dataDir} is under ReadWritePaths ${rw.join(' ')}`);
   t.ok(sched.dataDir.startsWith(`/var/lib/${svc('StateDirectory')}/`), 'dataDir is inside the StateDirectory');
+  t.ok(sched.shutdownTimeoutMs < seconds(svc('TimeoutStopSec') ?? '0') * 1000, `shutdownTimeoutMs ${sched.shutdownTimeoutMs} ends the stop before TimeoutStopSec's SIGKILL`);
   t.ok(unitWords(u, 'Unit', 'After').includes('network-online.target'), 'After=network-online.target');
   t.ok(unitWords(u, 'Unit', 'Wants').includes('network-online.target'), 'Wants=network-online.target');
   t.equal(unitValue(u, 'Install', 'WantedBy'), 'multi-user.target');
@@ -341,8 +344,10 @@ t.test('scheduler unit: sandboxed (systemd-analyze security), settings the daemo
 t.test('agent unit: root, stops gracefully, keeps only hardening that lets it work', async (t) => {
   const u = parseUnit(readFileSync(path.join(UNIT_DIR, 'gantry-agent.service'), 'utf8'));
   const svc = (k: string): string | undefined => unitValue(u, 'Service', k);
-  t.equal(svc('Type'), 'simple');
-  t.equal(svc('User'), 'root', 'root: /dev/kmsg, nvidia-smi, ranks as other users');
+  t.equal(svc('Type'), 'notify', 'Type=notify (READY=1 after the first report)');
+  t.equal(svc('NotifyAccess'), 'main', "NotifyAccess=main: ranks in the agent's cgroup cannot speak for it");
+  t.ok(seconds(svc('WatchdogSec') ?? '0') > 0, 'WatchdogSec set');
+  t.equal(svc('User'), 'root', 'root: /dev/kmsg, nvidia-smi, ranks as other users (and its notify helper may send in its name)');
   t.equal(svc('Restart'), 'on-failure');
   t.ok(seconds(svc('RestartSec') ?? '0') > 0, 'RestartSec set');
   t.equal(svc('RestartPreventExitStatus'), '2');

@@ -157,6 +157,8 @@ export interface SchedulerOptions {
    */
   secure?: boolean;
   extraArgs?: string[];
+  /** Added to the child's environment (e.g. NOTIFY_SOCKET). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The plaintext, anonymous-admin set-up of tests that are not about identity. */
@@ -180,7 +182,7 @@ export async function startScheduler(t: Test, opts: SchedulerOptions = {}): Prom
     ...(opts.secure ? [] : INSECURE_SCHEDULER_ARGS),
     ...(opts.extraArgs ?? []),
   ];
-  const child = track(startChild('scheduler', process.execPath, args, { env: { ...process.env, GANTRY_LOG_FORMAT: 'json' } }));
+  const child = track(startChild('scheduler', process.execPath, args, { env: { ...process.env, GANTRY_LOG_FORMAT: 'json', ...opts.env } }));
   t.teardown(() => child.kill());
   // A safety net, not a timing check (a restarted scheduler may start while many agents reconnect on a busy 2-core machine).
   const line = await child.waitForLog('scheduler running', 45_000);
