@@ -21,7 +21,10 @@
  * - no node goes lost (ListNodes and the lost gauge every 500 ms; nodes are lost after 3 s
  *   without a report, twice the harness's 1.5 s: agents and the fuzz share 2 cores).
  *
- * The counts by outcome, RSS and the time per rejection are printed as tap comments.
+ * The counts by outcome, RSS and the time per rejection are printed as tap comments, with the
+ * ten slowest inputs. For looking into a failure: GANTRY_FUZZ_NO_BIG=1 leaves out the 100 MB
+ * bodies; GANTRY_FUZZ_GC_DIAG=<dir> starts the plaintext scheduler with --heapsnapshot-signal and
+ * writes a heap snapshot (a full GC first) into <dir> after the run, before RSS is read again.
  */
 import * as grpc from '@grpc/grpc-js';
 import t, { type Test } from 'tap';
@@ -98,7 +101,7 @@ async function fuzz(t: Test, mode: string, target: Target, admin: SchedulerServi
   await scrape(target.metricsPort); // starts the event-loop window
 
   const inputs = makeInputs(rng(SEED), INPUTS, { nodes: NODES, jobs: known });
-  const r = await runInputs(target, inputs, bigBodies(), CONCURRENCY);
+  const r = await runInputs(target, inputs, process.env.GANTRY_FUZZ_NO_BIG ? [] : bigBodies(), CONCURRENCY);
 
   await new Promise((r) => setTimeout(r, 3000));
   const alive = target.pid > 0 && (() => {
@@ -110,7 +113,13 @@ async function fuzz(t: Test, mode: string, target: Target, admin: SchedulerServi
     }
   })();
   t.ok(alive, 'the scheduler is still running');
-  const rssAfter = vmRssBytes(target.pid);
+  let rssAfter = vmRssBytes(target.pid);
+  if (process.env.GANTRY_FUZZ_GC_DIAG) {
+    t.comment(`${mode}: RSS before the forced GC ${(rssAfter / MIB).toFixed(0)} MiB`);
+    process.kill(target.pid, 'SIGUSR2');
+    await new Promise((r) => setTimeout(r, 15000));
+    rssAfter = vmRssBytes(target.pid);
+  }
   describe(t, mode, r, { fresh: rssFresh, before: rssBefore, after: rssAfter });
 
   t.equal(r.inputs, INPUTS + 3, `${INPUTS} inputs and three 100 MB bodies`);
@@ -146,11 +155,44 @@ async function fuzz(t: Test, mode: string, target: Target, admin: SchedulerServi
   t.pass('the scheduler answers a well-formed call after the run');
 }
 
+/** One raw call (identity serializers), for the status checks below. */
+function rawCall(address: string, method: Method, body: Buffer): Promise<grpc.ServiceError | null> {
+  const c = new grpc.Client(address, grpc.credentials.createInsecure());
+  return new Promise((resolve) => {
+    c.makeUnaryRequest(`/gantry.v1.SchedulerService/${method}`, (b: Buffer) => b, (b: Buffer) => b, body, { deadline: Date.now() + 30_000 }, (err) => {
+      c.close();
+      resolve(err);
+    });
+  });
+}
+
+/** The status codes the fuzz found wrong, each pinned (issue 18: "Wrong status codes"). */
+async function statusChecks(t: Test, address: string, job: string): Promise<void> {
+  // Field 2 (unknown to GetNodeRequest) with wire type 7, which does not exist: protobuf cannot skip it.
+  const undecodable = await rawCall(address, 'GetNode', Buffer.from([0x17, 0x01, 0x02]));
+  t.equal(undecodable?.code, grpc.status.INVALID_ARGUMENT, `an undecodable body is INVALID_ARGUMENT, not INTERNAL (got ${String(undecodable?.code)} ${String(undecodable?.details)})`);
+  t.match(undecodable?.details, /^request: the 3-byte body does not decode as gantry\.v1\.GetNodeRequest/, 'naming the message type');
+  // ReadLogs offset 2^64-1 (field 3, ten-byte varint), on a job that exists.
+  const offset = Buffer.concat([pbString(1, job), Buffer.from([0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])]);
+  const logs = await rawCall(address, 'ReadLogs', offset);
+  t.equal(logs?.code, grpc.status.INVALID_ARGUMENT, 'ReadLogs offset 2^64-1 is INVALID_ARGUMENT, not NOT_FOUND');
+  t.match(logs?.details, /^offset: must be an integer from 0 to 9007199254740991/, 'naming the field');
+  // A 1 MiB name, quoted in the refusal: the status still arrives, its text cut short.
+  const huge = await rawCall(address, 'GetNode', pbString(1, 'x'.repeat(MIB)));
+  t.equal(huge?.code, grpc.status.NOT_FOUND, 'a 1 MiB node name gets its NOT_FOUND (the whole name quoted, it never arrived)');
+  t.ok(huge && Buffer.byteLength(huge.details) <= 1500 && /more bytes\)$/.test(huge.details), 'the details are cut at 1,500 bytes and say so');
+}
+
 t.test('API fuzz, plaintext with the anonymous admin', async (t) => {
+  const saved = process.env.NODE_OPTIONS;
+  if (process.env.GANTRY_FUZZ_GC_DIAG) process.env.NODE_OPTIONS = `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${process.env.GANTRY_FUZZ_GC_DIAG}`;
   const sched = await startScheduler(t, { lostAfterMs: 3000 });
+  if (saved === undefined) delete process.env.NODE_OPTIONS;
+  else process.env.NODE_OPTIONS = saved;
   for (const n of NODES) await startAgent(t, n, sched.address);
   const admin = schedulerClient(sched.address);
   t.teardown(() => admin.close());
+  await statusChecks(t, sched.address, String((await schedulerCall(admin, 'SubmitJob', { spec: validSpec(rng(SEED), 'status-checks'), owner: '' })).id));
   await fuzz(
     t,
     'plaintext',
