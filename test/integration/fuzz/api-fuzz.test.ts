@@ -23,7 +23,9 @@
  *
  * The counts by outcome, RSS and the time per rejection are printed as tap comments, with the
  * ten slowest inputs. For looking into a failure: GANTRY_FUZZ_NO_BIG=1 leaves out the 100 MB
- * bodies; GANTRY_FUZZ_GC_DIAG=<dir> starts the plaintext scheduler with --heapsnapshot-signal and
+ * bodies; GANTRY_FUZZ_ATTRIBUTE=1 sends one input at a time and reads the event-loop gauge after
+ * each, naming the inputs after which it held over 50 ms (the watcher's scrapes share the window,
+ * so one may be missed); GANTRY_FUZZ_GC_DIAG=<dir> starts the plaintext scheduler with --heapsnapshot-signal and
  * writes a heap snapshot (a full GC first) into <dir> after the run, before RSS is read again.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -32,7 +34,7 @@ import { schedulerClient, schedulerCall } from '../../../shared/cli/client.js';
 import type { SchedulerServiceClient } from '../../../shared/proto/index.js';
 import { rng } from '../../builders/prng.js';
 import { agentTlsArgs, clientAs, makePki, schedulerTlsArgs } from '../../harness/auth.js';
-import { startAgent, startScheduler, waitFor } from '../../harness/cluster.js';
+import { httpGet, startAgent, startScheduler, waitFor } from '../../harness/cluster.js';
 import { makeInputs, validSpec, type Method } from './inputs.js';
 import { runInputs, scrape, vmRssBytes, type RunReport, type Target } from './run.js';
 
@@ -77,6 +79,7 @@ function describe(t: Test, mode: string, r: RunReport, rss: { fresh: number; bef
   t.comment(`${mode}: time per rejection (${ms.length}, send to answer): mean ${mean.toFixed(1)} ms, p50 ${pct(ms, 50).toFixed(1)} ms, p99 ${pct(ms, 99).toFixed(1)} ms, max ${pct(ms, 100).toFixed(0)} ms`);
   t.comment(`${mode}: scheduler RSS fresh ${(rss.fresh / MIB).toFixed(0)} MiB, after warm-up ${(rss.before / MIB).toFixed(0)} MiB, after the run ${(rss.after / MIB).toFixed(0)} MiB (${(((rss.after - rss.before) / rss.before) * 100).toFixed(1)}%)`);
   for (const s of r.slowest) t.comment(`${mode}: slow: ${s.ms.toFixed(0)} ms ${s.input} -> ${s.outcome}`);
+  for (const s of r.stalls) t.comment(`${mode}: stall: ${s.ms.toFixed(0)} ms after ${s.input}`);
   for (const [code, ds] of Object.entries(r.details)) for (const d of ds) t.comment(`${mode}: ${code}: ${d}`);
   t.comment(`${mode}: longest event-loop delay ${(r.maxLoopDelayS * 1000).toFixed(0)} ms; jobs submitted OK ${r.submitted.length}, cancelled OK ${r.cancelled.length}`);
 }
@@ -101,7 +104,7 @@ async function fuzz(t: Test, mode: string, target: Target, admin: SchedulerServi
   await scrape(target.metricsPort); // starts the event-loop window
 
   const inputs = makeInputs(rng(SEED), INPUTS, { nodes: NODES, jobs: known });
-  const r = await runInputs(target, inputs, process.env.GANTRY_FUZZ_NO_BIG ? [] : bigBodies(), CONCURRENCY);
+  const r = await runInputs(target, inputs, process.env.GANTRY_FUZZ_NO_BIG ? [] : bigBodies(), CONCURRENCY, Boolean(process.env.GANTRY_FUZZ_ATTRIBUTE));
 
   await new Promise((r) => setTimeout(r, 3000));
   const alive = target.pid > 0 && (() => {
@@ -121,6 +124,14 @@ async function fuzz(t: Test, mode: string, target: Target, admin: SchedulerServi
     rssAfter = vmRssBytes(target.pid);
   }
   describe(t, mode, r, { fresh: rssFresh, before: rssBefore, after: rssAfter });
+  // Garbage collections over 100 ms (a pause is an event-loop stall too): count per kind, from prom-client's GC histogram.
+  const metrics = await httpGet(`http://127.0.0.1:${target.metricsPort}/metrics`);
+  const gcOver = (kind: string): number => {
+    const line = (le: string): string => `gantry_scheduler_nodejs_gc_duration_seconds_bucket{le="${le}",kind="${kind}"} `;
+    const n = (le: string): number => Number(metrics.split('\n').find((l) => l.startsWith(line(le)))?.slice(line(le).length) ?? 0);
+    return n('+Inf') - n('0.1');
+  };
+  t.comment(`${mode}: garbage collections over 100 ms since the start: major ${gcOver('major')}, minor ${gcOver('minor')}, incremental ${gcOver('incremental')}`);
 
   t.equal(r.inputs, INPUTS + 3, `${INPUTS} inputs and three 100 MB bodies`);
   t.same(r.unanswered, [], 'every input got an answer (none waited out its deadline)');

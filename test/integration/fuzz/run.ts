@@ -43,6 +43,8 @@ export interface RunReport {
   wallMs: number;
   /** The slowest inputs (send to answer), for the report. */
   slowest: Array<{ ms: number; input: string; outcome: string }>;
+  /** With `attribute`: the inputs after which the event-loop window held a delay over 50 ms. */
+  stalls: Array<{ ms: number; input: string }>;
   /** The first few details per status code, of the codes that deserve a look (UNAVAILABLE, INTERNAL...). */
   details: Record<string, string[]>;
 }
@@ -68,12 +70,16 @@ export async function scrape(metricsPort: number): Promise<{ loopDelayS: number;
 
 const identity = (b: Buffer): Buffer => b;
 
-/** Sends `inputs` plus `bigBodies` (sent one at a time first), `concurrency` in flight. */
-export async function runInputs(target: Target, inputs: readonly Input[], bigBodies: ReadonlyArray<{ method: Method; body: Buffer }>, concurrency: number): Promise<RunReport> {
+/**
+ * Sends `inputs` plus `bigBodies` (sent one at a time first), `concurrency` in flight. `attribute`
+ * (a diagnosis, slow): one at a time, the event-loop gauge read after each input, to name the
+ * inputs that stall the loop.
+ */
+export async function runInputs(target: Target, inputs: readonly Input[], bigBodies: ReadonlyArray<{ method: Method; body: Buffer }>, concurrency: number, attribute = false): Promise<RunReport> {
   const { proto } = loadGantryProto();
   const service = proto.gantry.v1.SchedulerService.service;
   const client = new grpc.Client(target.address, target.creds, { 'grpc.use_local_subchannel_pool': 1 });
-  const report: RunReport = { inputs: inputs.length + bigBodies.length, counts: {}, unanswered: [], submitted: [], cancelled: [], lastNodeAction: new Map(), rejectionMs: [], maxLoopDelayS: 0, lostSeen: [], wallMs: 0, slowest: [], details: {} };
+  const report: RunReport = { inputs: inputs.length + bigBodies.length, counts: {}, unanswered: [], submitted: [], cancelled: [], lastNodeAction: new Map(), rejectionMs: [], maxLoopDelayS: 0, lostSeen: [], wallMs: 0, slowest: [], details: {}, stalls: [] };
   const count = (outcome: string): void => void (report.counts[outcome] = (report.counts[outcome] ?? 0) + 1);
 
   // The watchers: the scheduler's own event-loop gauge and its nodes, every 500 ms.
@@ -119,6 +125,7 @@ export async function runInputs(target: Target, inputs: readonly Input[], bigBod
       const d = (report.details[outcome] ??= []);
       if (d.length < 3) d.push(`${input}: ${details.slice(0, 200)}`);
     }
+    if (outcome === 'stream open') return; // held open on purpose
     if (report.slowest.length < 10 || ms > report.slowest[report.slowest.length - 1]!.ms) {
       report.slowest.push({ ms, input, outcome });
       report.slowest.sort((a, b) => b.ms - a.ms);
@@ -170,13 +177,19 @@ export async function runInputs(target: Target, inputs: readonly Input[], bigBod
   };
 
   const start = performance.now();
-  for (const [i, big] of bigBodies.entries()) await one({ kind: 'raw', method: big.method, what: `a ${big.body.length}-byte body`, body: big.body }, -1 - i);
+  const attributed = async (input: Input, i: number): Promise<void> => {
+    await one(input, i);
+    if (!attribute) return;
+    const { loopDelayS } = await scrape(target.metricsPort);
+    if (loopDelayS > 0.05) report.stalls.push({ ms: loopDelayS * 1000, input: `#${i} ${input.kind === 'raw' ? `${input.method} (${input.what}, ${input.body.length} bytes)` : `http2 variant ${input.variant}`}` });
+  };
+  for (const [i, big] of bigBodies.entries()) await attributed({ kind: 'raw', method: big.method, what: `a ${big.body.length}-byte body`, body: big.body }, -1 - i);
   let next = 0;
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: attribute ? 1 : concurrency }, async () => {
       while (next < inputs.length) {
         const i = next++;
-        await one(inputs[i]!, i);
+        await attributed(inputs[i]!, i);
       }
     }),
   );
