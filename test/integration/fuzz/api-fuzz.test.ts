@@ -200,7 +200,10 @@ t.test('API fuzz, plaintext with the anonymous admin', async (t) => {
   const sched = await startScheduler(t, { lostAfterMs: 3000 });
   if (saved === undefined) delete process.env.NODE_OPTIONS;
   else process.env.NODE_OPTIONS = saved;
-  for (const n of NODES) await startAgent(t, n, sched.address);
+  const agents = [];
+  for (const n of NODES) agents.push(await startAgent(t, n, sched.address));
+  // Both daemons serve their event-loop delay (the agent's is read here; the scheduler's through the run).
+  t.match(await httpGet(`http://127.0.0.1:${agents[0]!.metricsPort}/metrics`), /^gantry_agent_event_loop_delay_max_seconds \d/m, 'the agent serves its event-loop delay');
   const admin = schedulerClient(sched.address);
   t.teardown(() => admin.close());
   await statusChecks(t, sched.address, String((await schedulerCall(admin, 'SubmitJob', { spec: validSpec(rng(SEED), 'status-checks'), owner: '' })).id));
