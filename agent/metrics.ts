@@ -4,7 +4,7 @@
  * (DCGM_FI_DEV_*), so dashboards built for dcgm-exporter work unchanged.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { registerProcessMetrics } from '../shared/metrics/index.js';
+import { registerEventLoopDelay, registerProcessMetrics } from '../shared/metrics/index.js';
 import type { GpuInfo, HealthVerdict, Severity } from '../shared/domain/index.js';
 import { pciBusDevice } from './core/index.js';
 import type { NodeSnapshot } from './node-probe.js';
@@ -22,6 +22,7 @@ export interface AgentMetrics {
 export function createAgentMetrics(opts: { nodeName: string; dcgmCompat: boolean }): AgentMetrics {
   const registry = new Registry();
   registerProcessMetrics(registry, 'gantry_agent_');
+  registerEventLoopDelay(registry, 'gantry_agent_');
   const gpuLabels = ['gpu', 'uuid', 'model'] as const;
   const g = (name: string, help: string, labelNames: readonly string[] = gpuLabels): Gauge =>
     new Gauge({ name, help, labelNames: [...labelNames], registers: [registry] });

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import { registerProcessMetrics } from '../shared/metrics/index.js';
+import { registerEventLoopDelay, registerProcessMetrics } from '../shared/metrics/index.js';
 import type { ClusterModel } from './cluster/index.js';
 import type { EventBus } from './events/index.js';
 import type { DomainStatus } from './telemetry/index.js';
@@ -27,6 +27,7 @@ export interface SchedulerMetrics {
 export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus, domains: () => readonly DomainStatus[] = () => []): SchedulerMetrics {
   const registry = new Registry();
   registerProcessMetrics(registry, 'gantry_scheduler_');
+  registerEventLoopDelay(registry, 'gantry_scheduler_');
   const byState = (name: string, help: string, states: readonly string[]): void => {
     new Gauge({
       name,

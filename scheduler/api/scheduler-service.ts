@@ -155,6 +155,8 @@ export function schedulerServiceHandlers(
       return jobToPb(await jobs.cancel(req.id, cancelMessage(callerOf(call).identity, req.reason)));
     }),
     ReadLogs: unary(async (req, call) => {
+      // A uint64 beyond 2^53 arrives rounded (longs: Number): refused here rather than sent to the agent.
+      if (!Number.isSafeInteger(req.offset) || req.offset < 0) throw new InvalidArgumentError('offset', `must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got ${String(req.offset)}`);
       const job = jobs.get(req.jobId);
       requireJob(callerOf(call).identity, policy, 'logs', job);
       const rank = job.ranks.find((r) => r.rank === req.rank);

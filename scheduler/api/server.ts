@@ -5,6 +5,7 @@ import type { HostPort, ServerTlsOptions } from '../../shared/config/index.js';
 import { loadGantryProto } from '../../shared/proto/index.js';
 import type { AgentServiceHandlers, SchedulerServiceHandlers } from '../../shared/proto/index.js';
 import { ServerTlsMaterial } from '../auth/index.js';
+import { refuseUndecodable } from './decode.js';
 
 export const SERVICE_NAMES = ['gantry.v1.AgentService', 'gantry.v1.SchedulerService'] as const;
 
@@ -36,7 +37,9 @@ export async function startGrpcServer(opts: {
   const { definition, proto } = loadGantryProto();
   const server = new grpc.Server({ 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_permit_without_calls': 1 });
   server.addService(proto.gantry.v1.AgentService.service, opts.agent);
-  server.addService(proto.gantry.v1.SchedulerService.service, opts.scheduler);
+  // An undecodable request is INVALID_ARGUMENT, not grpc-js's INTERNAL (api/decode.ts).
+  const scheduler = refuseUndecodable(proto.gantry.v1.SchedulerService.service, opts.scheduler);
+  server.addService(scheduler.service, scheduler.handlers);
   const statusMap: ServingStatusMap = { '': 'NOT_SERVING' };
   for (const s of SERVICE_NAMES) statusMap[s] = 'NOT_SERVING';
   const health = new HealthImplementation(statusMap);

@@ -19,6 +19,22 @@ export const GRPC_STATUS: Record<ErrorCode, status> = {
 };
 
 /**
+ * The most bytes (UTF-8) of an error's text sent as its status details (grpc-message). A refusal
+ * quotes the value it refuses, and a 1 MB name quoted whole made a trailer over the client's
+ * metadata limit (grpc-js: 8 KiB by default): the status never arrived and the connection stalled
+ * until the call's deadline (the API fuzz test, issue 18). Percent-encoded, 1,500 bytes take at
+ * most 4.5 KiB. The cut says how much was left out.
+ */
+export const MAX_STATUS_DETAILS_BYTES = 1500;
+
+function capDetails(text: string): string {
+  const bytes = Buffer.byteLength(text);
+  if (bytes <= MAX_STATUS_DETAILS_BYTES) return text;
+  const kept = Buffer.from(text).subarray(0, MAX_STATUS_DETAILS_BYTES - 40).toString().replace(/\uFFFD$/, '');
+  return `${kept}… (${bytes - Buffer.byteLength(kept)} more bytes)`;
+}
+
+/**
  * Turns any thrown value into a gRPC error; the Gantry code travels in metadata `gantry-code`, and
  * a refusal's missing permission in `gantry-permission`.
  */
@@ -27,8 +43,8 @@ export function toGrpcError(e: unknown): Partial<ServiceError> {
   if (isGantryError(e)) {
     metadata.set('gantry-code', e.code);
     if (e instanceof PermissionDeniedError) metadata.set('gantry-permission', e.permission);
-    return { code: GRPC_STATUS[e.code], details: e.message, metadata };
+    return { code: GRPC_STATUS[e.code], details: capDetails(e.message), metadata };
   }
   metadata.set('gantry-code', 'INTERNAL');
-  return { code: status.INTERNAL, details: e instanceof Error ? e.message : String(e), metadata };
+  return { code: status.INTERNAL, details: capDetails(e instanceof Error ? e.message : String(e)), metadata };
 }
