@@ -16,6 +16,10 @@ export const agentConfigSchema = z.strictObject({
       /** Plaintext gRPC to the scheduler: no TLS, no node certificate (logs a warning at start). Development and tests only. */
       insecure: z.boolean().default(false),
       tls: clientTlsSchema,
+      /** Largest message the agent reads from the scheduler (its commands); larger ones end the stream, which reconnects. */
+      maxReceiveMessageBytes: z.number().int().min(65_536).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
+      /** Largest message the agent sends (reports, log chunks); keep it at most the scheduler's grpc.maxReceiveMessageBytes. */
+      maxSendMessageBytes: z.number().int().min(65_536).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
     })
     .prefault({}),
   metrics: z

@@ -192,6 +192,8 @@ export function createAgent(config: AgentConfig, deps: { log: Logger; clock: Clo
           schedulerAddress: config.scheduler.address,
           insecure: config.scheduler.insecure,
           tls: config.scheduler.tls,
+          maxReceiveMessageBytes: config.scheduler.maxReceiveMessageBytes,
+          maxSendMessageBytes: config.scheduler.maxSendMessageBytes,
           nodeName,
           address: config.address || nodeName,
           latency: () => latency?.endpoint,

@@ -15,6 +15,8 @@ export interface SchedulerMetrics {
   authDenied: Counter<'reason' | 'action'>;
   /** Agent streams refused for their identity, by reason (api/agent-identity.ts). */
   nodeIdentityRefused: Counter<'reason'>;
+  /** Calls refused by the per-caller rate limit (grpc.rateLimit), by action (the RPC). */
+  rateLimited: Counter<'action'>;
 }
 
 /**
@@ -116,5 +118,11 @@ export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus, 
       registers: [registry],
     }),
     nodeIdentityRefused,
+    rateLimited: new Counter({
+      name: 'gantry_scheduler_rate_limited_total',
+      help: 'API calls refused with RESOURCE_EXHAUSTED by the per-caller rate limit (grpc.rateLimit), by action (the RPC).',
+      labelNames: ['action'],
+      registers: [registry],
+    }),
   };
 }

@@ -5,15 +5,24 @@
  */
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { InvalidArgumentError } from '../errors/index.js';
+import { jsonDepth, yamlDepth } from './depth.js';
 
 /** The largest spec or cluster document accepted by default (1 MiB). */
 export const MAX_DOCUMENT_BYTES = 1024 * 1024;
+/** The deepest nesting accepted by default: a job spec nests 4 levels at most. */
+export const MAX_DOCUMENT_DEPTH = 64;
+/** YAML aliases (`*name`) accepted by default: a "billion laughs" document is refused. */
+export const MAX_DOCUMENT_ALIASES = 100;
 
 export interface DocumentOptions {
   /** Refuse documents over this many bytes of UTF-8 (default 1 MiB). */
   maxBytes?: number;
   /** What the document is, for error messages (default `document`). */
   what?: string;
+  /** Refuse documents nested deeper than this, before parsing them (default 64). */
+  maxDepth?: number;
+  /** Refuse YAML documents with more alias expansions than this (default 100). */
+  maxAliasCount?: number;
 }
 
 /** Bytes of the UTF-8 encoding of a string, without encoding it. */
@@ -69,9 +78,10 @@ function hasDuplicateKeys(text: string): boolean {
  * took most of a SubmitJob's CPU. Anything else (YAML, invalid JSON, a duplicate key) returns
  * undefined and takes the YAML path, which accepts JSON too and words the errors.
  */
-function parseJsonObject(text: string): unknown {
+function parseJsonObject(text: string, maxDepth: number, what: string): unknown {
   const t = text.trimStart();
   if (t.charCodeAt(0) !== 0x7b /* { */) return undefined;
+  tooDeep(jsonDepth(t, maxDepth), maxDepth, what);
   let value: unknown;
   try {
     value = JSON.parse(t);
@@ -81,16 +91,22 @@ function parseJsonObject(text: string): unknown {
   return hasDuplicateKeys(t) ? undefined : value;
 }
 
+function tooDeep(depth: number, maxDepth: number, what: string): void {
+  if (depth > maxDepth) throw new InvalidArgumentError('', `${what} nests deeper than ${maxDepth} levels; it is refused before parsing`);
+}
+
 export function parseDocument(text: string, options: DocumentOptions = {}): unknown {
   const maxBytes = options.maxBytes ?? MAX_DOCUMENT_BYTES;
   const what = options.what ?? 'document';
   const size = utf8Length(text);
   if (size > maxBytes) throw new InvalidArgumentError('', `${what} is ${size} bytes; the limit is ${maxBytes}`);
   if (text.trim().length === 0) throw new InvalidArgumentError('', `${what} is empty`);
-  const json = parseJsonObject(text);
+  const maxDepth = options.maxDepth ?? MAX_DOCUMENT_DEPTH;
+  const json = parseJsonObject(text, maxDepth, what);
   if (json !== undefined) return json;
+  tooDeep(yamlDepth(text, maxDepth), maxDepth, what);
   try {
-    return parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, prettyErrors: true, strict: true });
+    return parseYaml(text, { uniqueKeys: true, maxAliasCount: options.maxAliasCount ?? MAX_DOCUMENT_ALIASES, prettyErrors: true, strict: true });
   } catch (e) {
     if (e instanceof YAMLParseError) {
       const line = e.linePos?.[0];
