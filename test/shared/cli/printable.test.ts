@@ -1,5 +1,5 @@
 /** Control characters in user-provided values are escaped wherever the CLI prints them as text. */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { printable } from '../../../shared/cli/printable.js';
 import { jobText, jobsTable } from '../../../shared/cli/job-format.js';
 import { nodeText } from '../../../shared/cli/node.js';
@@ -16,7 +16,7 @@ t.test('printable escapes controls and keeps the rest', async (t) => {
   t.equal(printable('\u202e\u2066\u2028'), '\\u202e\\u2066\\u2028', 'bidi overrides, isolates and line separators');
 });
 
-const clean = (t: Tap.Test, text: string, what: string): void => {
+const clean = (t: Test, text: string, what: string): void => {
   // Only the printer's own newlines: every line starts as the printer lays it out.
   t.notMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/, `${what}: no control character but the line breaks`);
   t.notMatch(text, /^state\s+succeeded/m, `${what}: no forged line`);

@@ -2,13 +2,13 @@
  * The job spec's limits: nesting depth refused before parsing (JSON and YAML), aliases, and the
  * free-form fields' sizes, each an InvalidArgumentError naming the field.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import { jsonDepth, parseJobSpec, yamlDepth, SPEC_FIELD_LIMITS, MAX_DOCUMENT_DEPTH } from '../../../shared/jobspec/index.js';
 
 const base = 'kind: Batch\nname: limits\ncommand: [sleep, "1"]\n';
 
-function refusal(t: Tap.Test, fn: () => unknown, field: string, message: RegExp): void {
+function refusal(t: Test, fn: () => unknown, field: string, message: RegExp): void {
   try {
     fn();
     t.fail(`accepted; expected a refusal naming ${JSON.stringify(field)}`);
