@@ -31,17 +31,26 @@ export function jsonDepth(text: string, limit: number): number {
   return max;
 }
 
+/** What yamlShape measured: the depth estimate and the scalar values counted, each up to its limit + 1. */
+export interface YamlShape {
+  depth: number;
+  values: number;
+}
+
 /**
- * An upper estimate of the nesting depth of a YAML text, from the YAML library's own lexer (so
- * quotes, comments and block scalars are read exactly as the parser reads them), stopping as soon as
- * it passes `limit`. Flow collections (`[`, `{`) count one level each; block nesting counts one level
- * per indentation step in force on a line, plus one per `-` or `?` indicator on it (`- - - x`).
- * It never counts less than the parser's depth; it may count more (a line indented in many single
- * steps), which only matters near the limit, far above any job spec.
+ * An upper estimate of the nesting depth of a YAML text, and its count of scalar values, from the
+ * YAML library's own lexer (so quotes, comments and block scalars are read exactly as the parser
+ * reads them), stopping as soon as either passes its limit. Flow collections (`[`, `{`) count one
+ * level each; block nesting counts one level per indentation step in force on a line, plus one per
+ * `-` or `?` indicator on it (`- - - x`). It never counts less than the parser's depth; it may count
+ * more (a line indented in many single steps), which only matters near the limit, far above any
+ * job spec. The value count bounds the parser's work, which grows with the number of nodes (1 MB of
+ * small values costs the parser seconds).
  */
-export function yamlDepth(text: string, limit: number): number {
+export function yamlShape(text: string, limits: { maxDepth: number; maxValues: number }): YamlShape {
   let flow = 0;
   let max = 0;
+  let values = 0;
   const indents: number[] = [];
   let lineStart = true;
   let pendingIndent = 0;
@@ -64,14 +73,18 @@ export function yamlDepth(text: string, limit: number): number {
       if (indents.length === 0 || indents[indents.length - 1]! < pendingIndent) indents.push(pendingIndent);
     }
     lineStart = false;
-    if (token === '[' || token === '{') flow++;
+    const c = token.charCodeAt(0);
+    // A plain or block scalar follows the lexer's SCALAR mark (0x1f); a quoted one starts with its quote.
+    if (c === 0x1f || c === 0x22 || c === 0x27) {
+      if (++values > limits.maxValues) return { depth: max, values };
+    } else if (token === '[' || token === '{') flow++;
     else if ((token === ']' || token === '}') && flow > 0) flow--;
     else if (flow === 0 && (token === '-' || token === '?')) lineExtra++;
     const depth = indents.length + lineExtra + flow;
     if (depth > max) {
       max = depth;
-      if (max > limit) return max;
+      if (max > limits.maxDepth) return { depth: max, values };
     }
   }
-  return max;
+  return { depth: max, values };
 }

@@ -4,7 +4,7 @@
  */
 import t, { type Test } from 'tap';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
-import { jsonDepth, parseJobSpec, yamlDepth, SPEC_FIELD_LIMITS, MAX_DOCUMENT_DEPTH } from '../../../shared/jobspec/index.js';
+import { jsonDepth, parseJobSpec, yamlShape, SPEC_FIELD_LIMITS, MAX_DOCUMENT_DEPTH } from '../../../shared/jobspec/index.js';
 
 const base = 'kind: Batch\nname: limits\ncommand: [sleep, "1"]\n';
 
@@ -18,6 +18,8 @@ function refusal(t: Test, fn: () => unknown, field: string, message: RegExp): vo
     t.match((e as Error).message, message);
   }
 }
+
+const yamlDepth = (text: string, maxDepth: number): number => yamlShape(text, { maxDepth, maxValues: 1e9 }).depth;
 
 t.test('depth: the scans read nesting as the parsers do', async (t) => {
   t.equal(jsonDepth('{"a":[1,{"b":"[[[["}]}', 100), 3, 'brackets inside JSON strings do not count');
@@ -72,4 +74,18 @@ t.test('ranks, shards and replicas per job', async (t) => {
   refusal(t, () => parseJobSpec('kind: Batch\nname: s\nshards: 11\ncommand: [a]\n', limits), 'shards', /at most 10 shards/);
   refusal(t, () => parseJobSpec('kind: Inference\nname: i\nreplicas: {min: 1, max: 5}\ncommand: [a]\n', limits), 'replicas.max', /at most 4 replicas/);
   t.equal(parseJobSpec('kind: Training\nname: r\nranks: 8\ncommand: [a]\n', limits).ranks, 8, 'at the limit passes');
+});
+
+t.test('YAML values are counted before parsing; duplicate keys are found in linear time', async (t) => {
+  t.same(yamlShape('a: [1, "two", \'three\']\nb: |\n  four\n', { maxDepth: 64, maxValues: 100 }), { depth: 2, values: 6 }, 'plain, quoted and block scalars, keys included');
+  const flat = (n: number): string => `${base}x:\n${Array.from({ length: n }, (_, i) => `  K${i}: v`).join('\n')}\n`;
+  let t0 = performance.now();
+  refusal(t, () => parseJobSpec(flat(60_000)), '', /holds more than 10000 values; it is refused before parsing/);
+  t.comment(`a YAML mapping of 60,000 keys refused in ${(performance.now() - t0).toFixed(1)} ms (parsed, it cost the scheduler 40 s)`);
+  t0 = performance.now();
+  refusal(t, () => parseJobSpec(`${flat(4000)}  K17: again\n`), '', /at line 4005, column 3: Map keys must be unique/);
+  t.comment(`a duplicate among 4,000 keys found in ${(performance.now() - t0).toFixed(1)} ms`);
+  refusal(t, () => parseJobSpec(`${base}env: {A: "1", "1": x, '1': y}\n`), '', /at line 4, column 23: Map keys must be unique/);
+  refusal(t, () => parseJobSpec(`${base}env: {"1": x, 1: y}\n`), 'env.1', /environment variable name/); // "1" and 1 differ, as in the library: no duplicate
+  t.ok(parseJobSpec(`${base}nodeSelector: {a: "1"}\nenv: {a: "1"}\n`), 'one key in two mappings is no duplicate');
 });
