@@ -81,8 +81,8 @@ export const schedulerConfigSchema = z.strictObject({
       maxSpecDepth: z.number().int().min(4).max(1000).default(64),
       /** YAML aliases a job spec may expand. */
       maxSpecAliases: z.number().int().min(0).max(10_000).default(100),
-      /** Scalar values a YAML spec may hold, counted before it is parsed (the parser's work grows with them). */
-      maxSpecValues: z.number().int().min(100).max(1_000_000).default(10_000),
+      /** YAML nodes (values, collections, entries) a spec may hold, counted before it is parsed (the parser's work grows with them). */
+      maxSpecNodes: z.number().int().min(100).max(1_000_000).default(20_000),
       /** Most ranks in one unit of a job (a training gang, an inference replica, a batch shard). */
       maxRanksPerJob: z.number().int().min(1).max(100_000).default(16_384),
       /** Most shards of one Batch job. */

@@ -174,7 +174,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
             maxBytes: config.jobs.maxSpecBytes,
             maxDepth: config.jobs.maxSpecDepth,
             maxAliasCount: config.jobs.maxSpecAliases,
-            maxValues: config.jobs.maxSpecValues,
+            maxNodes: config.jobs.maxSpecNodes,
             maxRanksPerJob: config.jobs.maxRanksPerJob,
             maxShardsPerJob: config.jobs.maxShardsPerJob,
             maxReplicasPerJob: config.jobs.maxReplicasPerJob,

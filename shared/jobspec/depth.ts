@@ -31,26 +31,27 @@ export function jsonDepth(text: string, limit: number): number {
   return max;
 }
 
-/** What yamlShape measured: the depth estimate and the scalar values counted, each up to its limit + 1. */
+/** What yamlShape measured: the depth estimate and the nodes counted, each up to its limit + 1. */
 export interface YamlShape {
   depth: number;
-  values: number;
+  nodes: number;
 }
 
 /**
- * An upper estimate of the nesting depth of a YAML text, and its count of scalar values, from the
+ * An upper estimate of the nesting depth of a YAML text, and a count of its nodes, from the
  * YAML library's own lexer (so quotes, comments and block scalars are read exactly as the parser
  * reads them), stopping as soon as either passes its limit. Flow collections (`[`, `{`) count one
  * level each; block nesting counts one level per indentation step in force on a line, plus one per
  * `-` or `?` indicator on it (`- - - x`). It never counts less than the parser's depth; it may count
  * more (a line indented in many single steps), which only matters near the limit, far above any
- * job spec. The value count bounds the parser's work, which grows with the number of nodes (1 MB of
- * small values costs the parser seconds).
+ * job spec. The node count (scalars, collections, and entries: `-`, `?`, `:` and `,`) bounds the
+ * parser's work, which grows with the number of nodes: 1 MB of small values or empty collections
+ * costs the parser seconds.
  */
-export function yamlShape(text: string, limits: { maxDepth: number; maxValues: number }): YamlShape {
+export function yamlShape(text: string, limits: { maxDepth: number; maxNodes: number }): YamlShape {
   let flow = 0;
   let max = 0;
-  let values = 0;
+  let nodes = 0;
   const indents: number[] = [];
   let lineStart = true;
   let pendingIndent = 0;
@@ -75,16 +76,16 @@ export function yamlShape(text: string, limits: { maxDepth: number; maxValues: n
     lineStart = false;
     const c = token.charCodeAt(0);
     // A plain or block scalar follows the lexer's SCALAR mark (0x1f); a quoted one starts with its quote.
-    if (c === 0x1f || c === 0x22 || c === 0x27) {
-      if (++values > limits.maxValues) return { depth: max, values };
-    } else if (token === '[' || token === '{') flow++;
+    const node = c === 0x1f || c === 0x22 || c === 0x27 || token === '[' || token === '{' || token === ',' || token === '-' || token === '?' || token === ':';
+    if (node && ++nodes > limits.maxNodes) return { depth: max, nodes };
+    if (token === '[' || token === '{') flow++;
     else if ((token === ']' || token === '}') && flow > 0) flow--;
     else if (flow === 0 && (token === '-' || token === '?')) lineExtra++;
     const depth = indents.length + lineExtra + flow;
     if (depth > max) {
       max = depth;
-      if (max > limits.maxDepth) return { depth: max, values };
+      if (max > limits.maxDepth) return { depth: max, nodes };
     }
   }
-  return { depth: max, values };
+  return { depth: max, nodes };
 }

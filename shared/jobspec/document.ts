@@ -13,8 +13,11 @@ export const MAX_DOCUMENT_BYTES = 1024 * 1024;
 export const MAX_DOCUMENT_DEPTH = 64;
 /** YAML aliases (`*name`) accepted by default: a "billion laughs" document is refused. */
 export const MAX_DOCUMENT_ALIASES = 100;
-/** Scalar values a YAML document may hold by default: a job spec at its largest (4,096 arguments, 1,024 variables, 32 selectors of 64 values) holds about 8,300. */
-export const MAX_DOCUMENT_VALUES = 10_000;
+/**
+ * Nodes a YAML document may hold by default (yamlShape: scalars, collections and entries): a job
+ * spec at its largest (4,096 arguments, 1,024 variables, 32 selectors of 64 values) holds about 15,500.
+ */
+export const MAX_DOCUMENT_NODES = 20_000;
 
 export interface DocumentOptions {
   /** Refuse documents over this many bytes of UTF-8 (default 1 MiB). */
@@ -25,8 +28,8 @@ export interface DocumentOptions {
   maxDepth?: number;
   /** Refuse YAML documents with more alias expansions than this (default 100). */
   maxAliasCount?: number;
-  /** Refuse YAML documents holding more scalar values than this, before parsing them (default 10,000). */
-  maxValues?: number;
+  /** Refuse YAML documents holding more nodes than this (yamlShape), before parsing them (default 20,000). */
+  maxNodes?: number;
 }
 
 /** Bytes of the UTF-8 encoding of a string, without encoding it. */
@@ -145,10 +148,10 @@ export function parseDocument(text: string, options: DocumentOptions = {}): unkn
   const maxDepth = options.maxDepth ?? MAX_DOCUMENT_DEPTH;
   const json = parseJsonObject(text, maxDepth, what);
   if (json !== undefined) return json;
-  const maxValues = options.maxValues ?? MAX_DOCUMENT_VALUES;
-  const shape = yamlShape(text, { maxDepth, maxValues });
+  const maxNodes = options.maxNodes ?? MAX_DOCUMENT_NODES;
+  const shape = yamlShape(text, { maxDepth, maxNodes });
   tooDeep(shape.depth, maxDepth, what);
-  if (shape.values > maxValues) throw new InvalidArgumentError('', `${what} holds more than ${maxValues} values; it is refused before parsing`);
+  if (shape.nodes > maxNodes) throw new InvalidArgumentError('', `${what} holds more than ${maxNodes} YAML nodes (values, collections and entries); it is refused before parsing`);
   try {
     const doc = parseYamlDocument(text, { uniqueKeys: false, prettyErrors: true, strict: true });
     if (doc.errors[0]) throw doc.errors[0];

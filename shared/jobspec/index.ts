@@ -10,7 +10,7 @@ export type {
 } from './spec.js';
 export { JOB_DEFAULTS, RESERVED_ENV, SPEC_FIELD_LIMITS, validateJobSpec, parseJobSpec, parseDurationSeconds, servicePort } from './spec.js';
 export type { DocumentOptions } from './document.js';
-export { parseDocument, utf8Length, MAX_DOCUMENT_ALIASES, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_VALUES } from './document.js';
+export { parseDocument, utf8Length, MAX_DOCUMENT_ALIASES, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_NODES } from './document.js';
 export { jsonDepth, yamlShape } from './depth.js';
 export type { YamlShape } from './depth.js';
 export { zodToInvalidArgument, fieldPath } from './zod-errors.js';

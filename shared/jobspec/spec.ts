@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors/index.js';
-import { parseDocument, utf8Length, MAX_DOCUMENT_ALIASES, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_VALUES } from './document.js';
+import { parseDocument, utf8Length, MAX_DOCUMENT_ALIASES, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_NODES } from './document.js';
 import { zodToInvalidArgument } from './zod-errors.js';
 import { LABEL_KEY, LABEL_KEY_WORDS, LABEL_VALUE, MAX_SELECTOR_ENTRIES, MAX_SELECTOR_VALUES, VERSION, type NodeSelector } from './selector.js';
 
@@ -346,8 +346,8 @@ export interface ParseJobSpecOptions {
   maxDepth?: number;
   /** Refuse YAML specs expanding more aliases than this (default 100). */
   maxAliasCount?: number;
-  /** Refuse YAML specs holding more scalar values than this, before parsing (default 10,000). */
-  maxValues?: number;
+  /** Refuse YAML specs holding more nodes than this (values, collections, entries), before parsing (default 20,000). */
+  maxNodes?: number;
   /** Refuse jobs with more ranks per unit than this (default: the schema's 100,000). */
   maxRanksPerJob?: number;
   /** Refuse Batch jobs with more shards than this (default: the schema's 1,000,000). */
@@ -360,7 +360,7 @@ export interface ParseJobSpecOptions {
 export function parseJobSpec(text: string, options: ParseJobSpecOptions = {}): JobSpec {
   const maxBytes = Math.min(options.maxBytes ?? MAX_DOCUMENT_BYTES, MAX_DOCUMENT_BYTES);
   const spec = validateJobSpec(
-    parseDocument(text, { maxBytes, what: 'job spec', maxDepth: options.maxDepth ?? MAX_DOCUMENT_DEPTH, maxAliasCount: options.maxAliasCount ?? MAX_DOCUMENT_ALIASES, maxValues: options.maxValues ?? MAX_DOCUMENT_VALUES }),
+    parseDocument(text, { maxBytes, what: 'job spec', maxDepth: options.maxDepth ?? MAX_DOCUMENT_DEPTH, maxAliasCount: options.maxAliasCount ?? MAX_DOCUMENT_ALIASES, maxNodes: options.maxNodes ?? MAX_DOCUMENT_NODES }),
   );
   const over = (field: string, value: number, limit: number | undefined, what: string): void => {
     if (limit !== undefined && value > limit) throw new InvalidArgumentError(field, `is ${value}; this scheduler takes at most ${limit} ${what} per job`);

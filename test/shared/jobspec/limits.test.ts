@@ -19,7 +19,7 @@ function refusal(t: Test, fn: () => unknown, field: string, message: RegExp): vo
   }
 }
 
-const yamlDepth = (text: string, maxDepth: number): number => yamlShape(text, { maxDepth, maxValues: 1e9 }).depth;
+const yamlDepth = (text: string, maxDepth: number): number => yamlShape(text, { maxDepth, maxNodes: 1e9 }).depth;
 
 t.test('depth: the scans read nesting as the parsers do', async (t) => {
   t.equal(jsonDepth('{"a":[1,{"b":"[[[["}]}', 100), 3, 'brackets inside JSON strings do not count');
@@ -77,10 +77,14 @@ t.test('ranks, shards and replicas per job', async (t) => {
 });
 
 t.test('YAML values are counted before parsing; duplicate keys are found in linear time', async (t) => {
-  t.same(yamlShape('a: [1, "two", \'three\']\nb: |\n  four\n', { maxDepth: 64, maxValues: 100 }), { depth: 2, values: 6 }, 'plain, quoted and block scalars, keys included');
+  t.same(yamlShape('a: [1, "two", \'three\']\nb: |\n  four\n', { maxDepth: 64, maxNodes: 100 }), { depth: 2, nodes: 11 }, 'plain, quoted and block scalars, keys, :, [ and ,');
+  t.same(yamlShape('- [[], {}]\n- ? k\n', { maxDepth: 64, maxNodes: 100 }).nodes, 8, 'empty collections and bare entries count too');
+  const t1 = performance.now();
+  refusal(t, () => parseJobSpec(`${base}x: [${'[[[[[[[[]]]]]]]],'.repeat(60_000)}]\n`), '', /holds more than 20000 YAML nodes/);
+  t.comment(`1 MB of empty nested collections refused in ${(performance.now() - t1).toFixed(1)} ms (parsed, it cost 5-7 s and 790 MB)`);
   const flat = (n: number): string => `${base}x:\n${Array.from({ length: n }, (_, i) => `  K${i}: v`).join('\n')}\n`;
   let t0 = performance.now();
-  refusal(t, () => parseJobSpec(flat(60_000)), '', /holds more than 10000 values; it is refused before parsing/);
+  refusal(t, () => parseJobSpec(flat(60_000)), '', /holds more than 20000 YAML nodes \(values, collections and entries\); it is refused before parsing/);
   t.comment(`a YAML mapping of 60,000 keys refused in ${(performance.now() - t0).toFixed(1)} ms (parsed, it cost the scheduler 40 s)`);
   t0 = performance.now();
   refusal(t, () => parseJobSpec(`${flat(4000)}  K17: again\n`), '', /at line 4005, column 3: Map keys must be unique/);
