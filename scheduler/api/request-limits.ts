@@ -11,6 +11,12 @@ export const REQUEST_FIELD_LIMITS = {
   nameMaxBytes: 253,
   /** reason (cordon, drain, cancel). */
   reasonMaxBytes: 1024,
+  /** Labels an agent registers. */
+  agentMaxLabels: 64,
+  /** Bytes of a label key (a 253-byte prefix, `/` and a 63-byte name). */
+  labelKeyMaxBytes: 317,
+  /** Bytes of a label value, an agent's address or version. */
+  labelValueMaxBytes: 253,
 } as const;
 
 /** Fields checked elsewhere (the spec: shared/jobspec's limits). */
@@ -28,9 +34,29 @@ export function checkRequestStrings(req: unknown): void {
     if (typeof value !== 'string' || OWN_LIMITS.has(key)) continue;
     const field = snake(key);
     const max = key === 'reason' ? REQUEST_FIELD_LIMITS.reasonMaxBytes : REQUEST_FIELD_LIMITS.nameMaxBytes;
-    // UTF-16 units first (never more than the UTF-8 bytes), so that a 1 MB value is refused without encoding it.
-    if (value.length > max || Buffer.byteLength(value, 'utf8') > max) throw new InvalidArgumentError(field, `is longer than ${max} bytes (${value.length} characters)`);
-    const bad = CONTROL.exec(value);
-    if (bad) throw new InvalidArgumentError(field, `must not contain control characters (found U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at ${bad.index})`);
+    checkText(field, value, max);
   }
+}
+
+/** UTF-16 units first (never more than the UTF-8 bytes), so that a 1 MB value is refused without encoding it. */
+function checkText(field: string, value: string, max: number): void {
+  if (value.length > max || Buffer.byteLength(value, 'utf8') > max) throw new InvalidArgumentError(field, `is longer than ${max} bytes (${value.length} characters)`);
+  const bad = CONTROL.exec(value);
+  if (bad) throw new InvalidArgumentError(field, `must not contain control characters (found U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at ${bad.index})`);
+}
+
+/**
+ * An agent registration's free-form strings: its labels (at most 64, keys and values bounded), its
+ * address and its version, none with control characters (they reach `gantry nodes`, logs and events).
+ */
+export function checkRegistrationStrings(r: { labels: Record<string, string>; address: string; agentVersion: string }, prefix: string): void {
+  const L = REQUEST_FIELD_LIMITS;
+  const keys = Object.keys(r.labels);
+  if (keys.length > L.agentMaxLabels) throw new InvalidArgumentError(`${prefix}.labels`, `has ${keys.length} labels; the limit is ${L.agentMaxLabels}`);
+  for (const k of keys) {
+    checkText(`${prefix}.labels`, k, L.labelKeyMaxBytes);
+    checkText(`${prefix}.labels.${k}`, r.labels[k]!, L.labelValueMaxBytes);
+  }
+  checkText(`${prefix}.address`, r.address, L.labelValueMaxBytes);
+  checkText(`${prefix}.agentVersion`, r.agentVersion, L.labelValueMaxBytes);
 }
