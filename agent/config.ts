@@ -16,6 +16,10 @@ export const agentConfigSchema = z.strictObject({
       /** Plaintext gRPC to the scheduler: no TLS, no node certificate (logs a warning at start). Development and tests only. */
       insecure: z.boolean().default(false),
       tls: clientTlsSchema,
+      /** Largest message the agent reads from the scheduler (its commands); larger ones end the stream, which reconnects. */
+      maxReceiveMessageBytes: z.number().int().min(65_536).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
+      /** Largest message the agent sends (reports, log chunks); keep it at most the scheduler's grpc.maxReceiveMessageBytes. */
+      maxSendMessageBytes: z.number().int().min(65_536).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
     })
     .prefault({}),
   metrics: z
@@ -37,7 +41,14 @@ export const agentConfigSchema = z.strictObject({
     .prefault({}),
   /** Where the node sits: level -> domain name, e.g. {leaf: leaf-3, spine: spine-1}. */
   topology: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'level names are lower-case words'), z.string().min(1)).default({}),
-  labels: z.record(z.string(), z.string()).default({}),
+  /** At most 64; keys up to 317 and values up to 253 characters, no control characters (the scheduler refuses a registration with more). */
+  labels: z
+    .record(
+      z.string().min(1).max(317).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'label keys must not contain control characters'),
+      z.string().max(253).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'label values must not contain control characters'),
+    )
+    .refine((l) => Object.keys(l).length <= 64, 'at most 64 labels')
+    .default({}),
   collectors: z
     .strictObject({
       nvidia: z

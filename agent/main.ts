@@ -205,6 +205,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
           schedulerAddress: config.scheduler.address,
           insecure: config.scheduler.insecure,
           tls: config.scheduler.tls,
+          maxReceiveMessageBytes: config.scheduler.maxReceiveMessageBytes,
+          maxSendMessageBytes: config.scheduler.maxSendMessageBytes,
           nodeName,
           address: config.address || nodeName,
           latency: () => latency?.endpoint,

@@ -21,6 +21,22 @@ export const schedulerConfigSchema = z.strictObject({
       /** Plaintext gRPC, with no TLS and no client certificates (logs a warning at start). Loopback development and tests only. */
       insecure: z.boolean().default(false),
       tls: serverTlsSchema,
+      /** Largest request message the server reads; larger ones get RESOURCE_EXHAUSTED unread. */
+      maxReceiveMessageBytes: z.number().int().min(65_536).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
+      /** Largest response message the server sends (ListJobs, ListNodes and ReadLogs answers). */
+      maxSendMessageBytes: z.number().int().min(65_536).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+      /**
+       * Requests per second each caller may make to SchedulerService (a token bucket per verified
+       * identity, per client address for anonymous callers); excess calls get RESOURCE_EXHAUSTED
+       * with a retry-after-ms hint. 0: no limit.
+       */
+      rateLimit: z
+        .strictObject({
+          requestsPerSecond: z.number().min(0).default(50),
+          /** Calls a caller may make at once after being idle (the bucket's size). */
+          burst: z.number().int().min(1).default(100),
+        })
+        .prefault({}),
     })
     .prefault({}),
   metrics: z.strictObject({ listen: hostPortSchema.prefault('127.0.0.1:9470') }).prefault({}),
@@ -65,6 +81,20 @@ export const schedulerConfigSchema = z.strictObject({
       fairShareHalfLifeMs: z.number().int().min(1000).default(24 * 3600 * 1000),
       /** A stopped rank's GPUs stay taken until its exit is reported, or its grace period plus this. */
       stopSlackMs: z.number().int().min(0).default(15_000),
+      /** Largest job spec accepted, in bytes of UTF-8 (at most 1 MiB). */
+      maxSpecBytes: z.number().int().min(1024).max(1024 * 1024).default(1024 * 1024),
+      /** Deepest nesting of a job spec, checked before it is parsed. */
+      maxSpecDepth: z.number().int().min(4).max(1000).default(64),
+      /** YAML aliases a job spec may expand. */
+      maxSpecAliases: z.number().int().min(0).max(10_000).default(100),
+      /** YAML nodes (values, collections, entries) a spec may hold, counted before it is parsed (the parser's work grows with them). */
+      maxSpecNodes: z.number().int().min(100).max(1_000_000).default(20_000),
+      /** Most ranks in one unit of a job (a training gang, an inference replica, a batch shard). */
+      maxRanksPerJob: z.number().int().min(1).max(100_000).default(16_384),
+      /** Most shards of one Batch job. */
+      maxShardsPerJob: z.number().int().min(1).max(1_000_000).default(100_000),
+      /** Highest replicas.max of one Inference job. */
+      maxReplicasPerJob: z.number().int().min(1).max(10_000).default(1_000),
     })
     .prefault({}),
   /** Named queues: priority, GPU quota (nominal + borrowing limit) and fair-share weight. */

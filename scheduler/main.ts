@@ -8,6 +8,7 @@ import { AgentStreams } from './api/agent-service.js';
 import { schedulerServiceHandlers } from './api/scheduler-service.js';
 import { SERVICE_NAMES, serverTls, startGrpcServer, type GrpcServer } from './api/server.js';
 import { guardSchedulerService } from './api/authz.js';
+import { RateLimiter } from './api/rate-limit.js';
 import { Auditor, Authenticator, compileAuthPolicy, type ReloadReport, type ServedCertificate, type ServerTlsMaterial } from './auth/index.js';
 import { ClusterModel } from './cluster/index.js';
 import type { SchedulerConfig } from './config.js';
@@ -169,6 +170,15 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
           queues: config.queues,
           fairShareHalfLifeMs: config.jobs.fairShareHalfLifeMs,
           stopSlackMs: config.jobs.stopSlackMs,
+          specLimits: {
+            maxBytes: config.jobs.maxSpecBytes,
+            maxDepth: config.jobs.maxSpecDepth,
+            maxAliasCount: config.jobs.maxSpecAliases,
+            maxNodes: config.jobs.maxSpecNodes,
+            maxRanksPerJob: config.jobs.maxRanksPerJob,
+            maxShardsPerJob: config.jobs.maxShardsPerJob,
+            maxReplicasPerJob: config.jobs.maxReplicasPerJob,
+          },
         },
         {
           store,
@@ -231,6 +241,8 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       });
       grpcServer = await startGrpcServer({
         listen: config.grpc.listen,
+        maxReceiveMessageBytes: config.grpc.maxReceiveMessageBytes,
+        maxSendMessageBytes: config.grpc.maxSendMessageBytes,
         credentials: tls?.credentials() ?? grpc.ServerCredentials.createInsecure(),
         agent: streams.handlers(),
         scheduler: guardSchedulerService(schedulerServiceHandlers(cluster, registry, jm, streams, clock, events, policy), {
@@ -239,6 +251,8 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
           auditor,
           clock,
           log: log.child({ component: 'api' }),
+          rateLimit: new RateLimiter(config.grpc.rateLimit),
+          rateLimited: metrics.rateLimited,
         }),
       });
       if (config.nats.enabled && config.autoscale.enabled) {

@@ -18,6 +18,8 @@ export interface SchedulerMetrics {
   /** Nodes left out of placement because their stored records cannot be used (the job manager's cluster view). */
   nodesExcluded: Gauge;
   nodeExclusions: Counter;
+  /** Calls refused by the per-caller rate limit (grpc.rateLimit), by action (the RPC). */
+  rateLimited: Counter<'action'>;
 }
 
 /**
@@ -128,6 +130,12 @@ export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus, 
     nodeExclusions: new Counter({
       name: 'gantry_scheduler_node_exclusions_total',
       help: 'Times a node was left out of placement for its record (or for a new reason).',
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'gantry_scheduler_rate_limited_total',
+      help: 'API calls refused with RESOURCE_EXHAUSTED by the per-caller rate limit (grpc.rateLimit), by action (the RPC).',
+      labelNames: ['action'],
       registers: [registry],
     }),
   };

@@ -27,6 +27,9 @@ export interface ReporterOptions {
   /** Plaintext (scheduler.insecure): no TLS, no node certificate. */
   insecure: boolean;
   tls: ClientTlsOptions;
+  /** scheduler.maxReceiveMessageBytes and scheduler.maxSendMessageBytes (grpc-js's defaults when absent). */
+  maxReceiveMessageBytes?: number;
+  maxSendMessageBytes?: number;
   nodeName: string;
   address: string;
   /** The latency echo responder, announced at registration (absent: probing is off). */
@@ -105,6 +108,8 @@ export class Reporter {
       'grpc.keepalive_timeout_ms': 10_000,
       // Its own connection: after a reload the handshake presents the new certificate.
       'grpc.use_local_subchannel_pool': 1,
+      ...(this.opts.maxReceiveMessageBytes !== undefined ? { 'grpc.max_receive_message_length': this.opts.maxReceiveMessageBytes } : {}),
+      ...(this.opts.maxSendMessageBytes !== undefined ? { 'grpc.max_send_message_length': this.opts.maxSendMessageBytes } : {}),
       ...(this.opts.tls.serverName ? { 'grpc.ssl_target_name_override': this.opts.tls.serverName } : {}),
     };
     return new proto.gantry.v1.AgentService(this.opts.schedulerAddress, creds, channelOptions);

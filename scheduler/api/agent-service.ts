@@ -14,6 +14,7 @@ import { actorOf, presentedCredential, unverifiedActor, type Auditor, type CallA
 import type { NodeRegistry } from '../node-registry.js';
 import type { SchedulerMetrics } from '../metrics.js';
 import { registerRefusal, streamRefusal, type ConnectRefusal } from './agent-identity.js';
+import { checkRegistrationStrings } from './request-limits.js';
 import { toGrpcError } from './status-table.js';
 
 type AgentStream = ServerDuplexStream<AgentMessage__Output, SchedulerMessage>;
@@ -228,6 +229,7 @@ export class AgentStreams {
       const latency = latencyEndpointFromPb(r.latency, 'register.latency');
       const allowedUsers = validateAllowedUsers(r.allowedUsers, 'register.allowedUsers');
       const labels = labelsFromPb(r.labels, 'register.labels');
+      checkRegistrationStrings(r, 'register');
       const previous = this.streams.get(name);
       if (previous && previous.call !== call) previous.call.end();
       this.streams.set(name, { call, identity });

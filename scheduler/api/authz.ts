@@ -7,10 +7,14 @@
  * Every state-changing call that succeeds, every refusal and every failed state change is audited
  * (scheduler/auth/audit.ts). A streaming call (WatchEvents) ends with UNAUTHENTICATED when its
  * credential expires or its certificate is revoked while it is open.
+ *
+ * Every authenticated call then takes a token from its caller's bucket (rate-limit.ts: per verified
+ * identity, per client address for the anonymous caller); an empty bucket answers RESOURCE_EXHAUSTED
+ * with `retry-after-ms` in the trailing metadata, counted in gantry_scheduler_rate_limited_total.
  */
 import { status, type Metadata, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type ServiceError } from '@grpc/grpc-js';
 import type { Clock } from '../../shared/clock/index.js';
-import { InternalError, PermissionDeniedError, UnauthenticatedError, isGantryError } from '../../shared/errors/index.js';
+import { InternalError, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError, isGantryError } from '../../shared/errors/index.js';
 import type { JobSpec } from '../../shared/jobspec/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import type { SchedulerServiceHandlers } from '../../shared/proto/index.js';
@@ -34,6 +38,7 @@ import {
 } from '../auth/index.js';
 import type { Submitter } from '../jobs/index.js';
 import { toGrpcError } from './status-table.js';
+import { peerAddress, type RateLimiter } from './rate-limit.js';
 
 /** The RPC names of SchedulerService (the generated handlers' keys, without grpc-js's index signature). */
 export type SchedulerRpc = keyof { [K in keyof SchedulerServiceHandlers as string extends K ? never : number extends K ? never : K]: true };
@@ -147,6 +152,15 @@ export interface GuardDeps {
   auditor: Auditor;
   clock: Clock;
   log: Logger;
+  /** Per-caller request rates; absent: no limit. */
+  rateLimit?: RateLimiter;
+  /** Counts the calls the rate limit refused, by action (the RPC). */
+  rateLimited?: { inc(labels: { action: string }): void };
+}
+
+/** The rate limit's key: the verified identity, or the client address of the anonymous caller. */
+export function rateKey(id: Identity, peer: string): string {
+  return id.via === ANONYMOUS.via ? `address:${peerAddress(peer)}` : `${id.kind}:${id.name}`;
 }
 
 type AnyCall = AuthCall & { request: Record<string, unknown> };
@@ -183,6 +197,14 @@ async function admit(deps: GuardDeps, rpc: SchedulerRpc, call: AnyCall, fail: (e
     return null;
   }
   const caller = { identity, peer };
+  if (deps.rateLimit?.enabled) {
+    const d = deps.rateLimit.take(rateKey(identity, peer), deps.clock.nowMs());
+    if (!d.allowed) {
+      deps.rateLimited?.inc({ action: rpc });
+      fail(new ResourceExhaustedError(`${actorText(identity)} is over its request rate (grpc.rateLimit); retry after ${d.retryAfterMs} ms`, d.retryAfterMs));
+      return null;
+    }
+  }
   const refused = checkRpc(identity, deps.policy, rpc);
   if (refused) {
     deps.auditor.record({ type: 'denied', actor: actorOf(identity), action: rpc, target: RPC_RULES[rpc].target(call.request), permission: refused.permission, message: refused.message, peer });

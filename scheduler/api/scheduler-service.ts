@@ -15,6 +15,7 @@ import type { JobManager } from '../jobs/index.js';
 import type { NodeRegistry } from '../node-registry.js';
 import type { AgentStreams } from './agent-service.js';
 import { toGrpcError } from './status-table.js';
+import { checkRequestStrings } from './request-limits.js';
 import type { Clock } from '../../shared/clock/index.js';
 import { permissionsOf, rolesOf, runAsAccounts, seesAllJobs, type AuthPolicy, type Identity } from '../auth/index.js';
 import { authorizeSubmitter, callerOf, cancelMessage, requireJob } from './authz.js';
@@ -25,7 +26,10 @@ export const MAX_SPEC_BYTES = 1024 * 1024;
 function unary<Req, Res>(fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
     Promise.resolve()
-      .then(() => fn(call.request, call))
+      .then(() => {
+        checkRequestStrings(call.request);
+        return fn(call.request, call);
+      })
       .then(
         (res) => callback(null, res),
         (e: unknown) => callback(toGrpcError(e)),
@@ -67,6 +71,7 @@ function watchEvents(events: EventBus, jobs: JobManager, policy: AuthPolicy) {
   return (call: ServerWritableStream<WatchEventsRequest__Output, WatchEventsResponse>): void => {
     let match: (e: GantryEvent) => boolean;
     try {
+      checkRequestStrings(call.request);
       const filter = watchEventsFilter(call.request);
       const scope = watchScope(callerOf(call).identity, policy, jobs, call.request);
       match = (e) => filter(e) && scope(e);

@@ -31,11 +31,20 @@ export interface GrpcServer {
 export async function startGrpcServer(opts: {
   listen: HostPort;
   credentials: grpc.ServerCredentials;
+  /** Largest request read (grpc.maxReceiveMessageBytes; grpc-js's default 4 MiB when absent). */
+  maxReceiveMessageBytes?: number;
+  /** Largest response sent (grpc.maxSendMessageBytes; unlimited when absent). */
+  maxSendMessageBytes?: number;
   agent: AgentServiceHandlers;
   scheduler: SchedulerServiceHandlers;
 }): Promise<GrpcServer> {
   const { definition, proto } = loadGantryProto();
-  const server = new grpc.Server({ 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_permit_without_calls': 1 });
+  const server = new grpc.Server({
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    ...(opts.maxReceiveMessageBytes !== undefined ? { 'grpc.max_receive_message_length': opts.maxReceiveMessageBytes } : {}),
+    ...(opts.maxSendMessageBytes !== undefined ? { 'grpc.max_send_message_length': opts.maxSendMessageBytes } : {}),
+  });
   server.addService(proto.gantry.v1.AgentService.service, opts.agent);
   // An undecodable request is INVALID_ARGUMENT, not grpc-js's INTERNAL (api/decode.ts).
   const scheduler = refuseUndecodable(proto.gantry.v1.SchedulerService.service, opts.scheduler);

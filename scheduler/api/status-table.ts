@@ -1,5 +1,5 @@
 import { status, type ServiceError, Metadata } from '@grpc/grpc-js';
-import { isGantryError, PermissionDeniedError, type ErrorCode } from '../../shared/errors/index.js';
+import { isGantryError, PermissionDeniedError, ResourceExhaustedError, type ErrorCode } from '../../shared/errors/index.js';
 
 /** The one table from Gantry error codes to gRPC status codes. */
 export const GRPC_STATUS: Record<ErrorCode, status> = {
@@ -15,6 +15,7 @@ export const GRPC_STATUS: Record<ErrorCode, status> = {
   UNAVAILABLE: status.UNAVAILABLE,
   UNAUTHENTICATED: status.UNAUTHENTICATED,
   PERMISSION_DENIED: status.PERMISSION_DENIED,
+  RESOURCE_EXHAUSTED: status.RESOURCE_EXHAUSTED,
   INTERNAL: status.INTERNAL,
 };
 
@@ -36,13 +37,15 @@ function capDetails(text: string): string {
 
 /**
  * Turns any thrown value into a gRPC error; the Gantry code travels in metadata `gantry-code`, and
- * a refusal's missing permission in `gantry-permission`.
+ * a refusal's missing permission in `gantry-permission`,
+ * a rate limit's wait in `retry-after-ms`.
  */
 export function toGrpcError(e: unknown): Partial<ServiceError> {
   const metadata = new Metadata();
   if (isGantryError(e)) {
     metadata.set('gantry-code', e.code);
     if (e instanceof PermissionDeniedError) metadata.set('gantry-permission', e.permission);
+    if (e instanceof ResourceExhaustedError) metadata.set('retry-after-ms', String(e.retryAfterMs));
     return { code: GRPC_STATUS[e.code], details: capDetails(e.message), metadata };
   }
   metadata.set('gantry-code', 'INTERNAL');

@@ -15,7 +15,7 @@ import type { Clock } from '../../shared/clock/index.js';
 import { ACTIVE_JOB_STATES, jobRunAs, rankEpoch, type JobRecord } from '../../shared/domain/index.js';
 import { FailedPreconditionError } from '../../shared/errors/index.js';
 import { EVENT_SCHEMA_VERSION, type GantryEvent, type JobEvent } from '../../shared/events/index.js';
-import { parseJobSpec, type JobSpec } from '../../shared/jobspec/index.js';
+import { parseJobSpec, type JobSpec, type ParseJobSpecOptions } from '../../shared/jobspec/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import type { ClusterTopologyView, TaskCommandView, TaskStatusView } from '../../shared/wire/index.js';
 import type { ClusterModel, Transition } from '../cluster/index.js';
@@ -55,6 +55,8 @@ export interface JobManagerOptions {
    * turn of the event loop.
    */
   writeBehindIntervalMs?: number;
+  /** Spec size, nesting and alias limits and the most ranks, shards and replicas per job (defaults: parseJobSpec's). */
+  specLimits?: ParseJobSpecOptions;
 }
 
 /** Whose job a submit makes, as the API authorized it. */
@@ -150,7 +152,7 @@ export class JobManager {
    * says who submitted it and the account its ranks run as.
    */
   async submit(specText: string, owner: string | ((spec: JobSpec) => Submitter)): Promise<JobRecord> {
-    const spec = parseJobSpec(specText);
+    const spec = parseJobSpec(specText, this.opts.specLimits);
     const queue = checkSpec(spec, this.opts.queues, this.opts.masterPortRange);
     const who = typeof owner === 'string' ? { owner } : owner(spec);
     const by = 'submittedBy' in who ? { submittedBy: who.submittedBy, runAs: who.runAs } : undefined;

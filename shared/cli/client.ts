@@ -3,6 +3,7 @@
  * token) resolved from flags, environment and the CLI's contexts (connection.ts, credentials.ts);
  * a call that finds an address unavailable is tried on the next one.
  */
+import { printable } from './printable.js';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { loadGantryProto, type SchedulerServiceClient } from '../proto/index.js';
@@ -109,7 +110,8 @@ export function describeGrpcError(e: unknown, address: string): string {
     if ((err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) && !fromScheduler(e)) {
       return `cannot reach the scheduler at ${address} (${err.details || err.message})`;
     }
-    return `${grpc.status[err.code]}: ${err.details || err.message}`;
+    // The scheduler's words may quote a caller's input (a field name, a value): escaped like any printed value.
+    return `${grpc.status[err.code]}: ${printable(err.details || err.message)}`;
   }
   return e instanceof Error ? e.message : String(e);
 }

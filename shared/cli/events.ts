@@ -10,6 +10,7 @@ import { EVENTS_STREAM, EVENTS_SUBJECT_ALL, jobEventSubject, nodeEventSubject, t
 import { parseDurationSeconds } from '../jobspec/index.js';
 import { natsClientShape, natsConnectionOptions } from '../natsconn/index.js';
 import { ConfigError, InvalidArgumentError } from '../errors/index.js';
+import { printable } from './printable.js';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
 
 const USAGE = `usage: gantry events [--follow] [--since TIME] [--job ID | --node NAME] [--json] [--nats-url URL]
@@ -55,7 +56,7 @@ export function eventsFilterSubject(opts: { job?: string; node?: string }): stri
 
 /** One line for an event: time, kind, subject name, type, message / details. */
 export function formatEvent(e: GantryEvent): string {
-  const cols = (name: string, type: string, details: string): string => `${e.at}  ${e.kind.padEnd(6)} ${name}  ${type}${details ? `  ${details}` : ''}\n`;
+  const cols = (name: string, type: string, details: string): string => `${e.at}  ${e.kind.padEnd(6)} ${printable(name)}  ${printable(type)}${details ? `  ${printable(details)}` : ''}\n`;
   switch (e.kind) {
     case 'job': {
       const extra = [`attempt ${e.attempt}`, e.nodes && e.nodes.length > 0 ? `nodes ${e.nodes.join(',')}` : ''].filter(Boolean).join(', ');

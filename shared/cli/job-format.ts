@@ -1,6 +1,7 @@
 /** Text forms of jobs for the CLI (JSON forms are JobView as is). */
 import { servicePort } from '../jobspec/index.js';
 import type { JobView } from '../wire/index.js';
+import { printable } from './printable.js';
 
 function ago(iso: string, nowMs: number): string {
   const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
@@ -20,7 +21,7 @@ export function jobsTable(jobs: readonly JobView[], nowMs: number): string {
     String(j.attempt),
     ago(j.submitted, nowMs),
     j.message.length > 60 ? j.message.slice(0, 57) + '...' : j.message,
-  ]);
+  ].map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
@@ -28,8 +29,8 @@ export function jobsTable(jobs: readonly JobView[], nowMs: number): string {
 
 export function jobText(j: JobView, why: string | undefined): string {
   const out = [
-    `job       ${j.id} (${j.kind}, queue ${j.queue}, priority ${j.priority}${j.owner ? `, owner ${j.owner}` : ''})`,
-    `state     ${j.state}${j.message ? ` — ${j.message}` : ''}`,
+    `job       ${printable(j.id)} (${j.kind}, queue ${printable(j.queue)}, priority ${j.priority}${j.owner ? `, owner ${printable(j.owner)}` : ''})`,
+    `state     ${j.state}${j.message ? ` — ${printable(j.message)}` : ''}`,
     `attempt   ${j.attempt} (epoch ${j.epoch})`,
     `submitted ${j.submitted}${j.started ? `   started ${j.started}` : ''}${j.finished ? `   finished ${j.finished}` : ''}`,
   ];
@@ -49,12 +50,12 @@ export function jobText(j: JobView, why: string | undefined): string {
       r.topologyAddress,
       ...(port ? [String(servicePort(port, r.unit))] : []),
       r.state + (r.state === 'exited' ? ` (${r.startError !== null ? 'failed to start' : (r.signal ?? `code ${r.exitCode}`)})` : ''),
-    ]);
+    ].map(printable));
     const header = ['RANK', 'UNIT', 'NODE', 'GPUS', 'TOPOLOGY', ...(port ? ['PORT'] : []), 'STATE'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (r: string[]): string => '  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
     out.push(line(header), ...rows.map(line));
   }
-  if (why) out.push('why pending:', ...why.split('\n').map((l) => `  ${l}`));
+  if (why) out.push('why pending:', ...why.split('\n').map((l) => `  ${printable(l)}`));
   return out.join('\n') + '\n';
 }

@@ -5,6 +5,7 @@ import { runClientCommand } from './client.js';
 import { parseDurationSeconds } from '../jobspec/index.js';
 import { schedulingText } from './nodes.js';
 import { nodeShowCommand } from './node.js';
+import { printable } from './printable.js';
 
 function nodeAction(name: 'cordon' | 'uncordon' | 'drain', rpc: 'CordonNode' | 'UncordonNode' | 'DrainNode', summary: string): Command {
   return {
@@ -22,7 +23,7 @@ function nodeAction(name: 'cordon' | 'uncordon' | 'drain', rpc: 'CordonNode' | '
           const v = values as { reason?: string; deadline?: string };
           const deadlineSeconds = v.deadline !== undefined ? parseDurationSeconds(/^\d+$/.test(v.deadline) ? Number(v.deadline) : v.deadline, '--deadline') : 0;
           const n = nodeFromPb(await scheduler.call(rpc, { name: positionals[0], reason: v.reason ?? '', deadlineSeconds }));
-          io.stdout(`${n.name} ${n.schedulability}${n.schedulabilityReason ? ` (${n.schedulabilityReason})` : ''}\n`);
+          io.stdout(`${printable(n.name)} ${n.schedulability}${n.schedulabilityReason ? ` (${printable(n.schedulabilityReason)})` : ''}\n`);
           return 0;
         },
       ),
@@ -53,13 +54,13 @@ export const nodeCommand: Command = {
       case 'approve':
         return runClientCommand('node approve', rest, io, { options: {}, positionals: 1, usage: 'NODE' }, async ({ scheduler, positionals }) => {
           const n = nodeFromPb(await scheduler.call('ApproveNode', { name: positionals[0] }));
-          io.stdout(`${n.name} approved: ${schedulingText(n)}\n`);
+          io.stdout(`${printable(n.name)} approved: ${printable(schedulingText(n))}\n`);
           return 0;
         });
       case 'delete':
         return runClientCommand('node delete', rest, io, { options: {}, positionals: 1, usage: 'NODE' }, async ({ scheduler, positionals }) => {
           const res = await scheduler.call('DeleteNode', { name: positionals[0] });
-          io.stdout(`${res.name} deleted\n`);
+          io.stdout(`${printable(res.name)} deleted\n`);
           return 0;
         });
       case 'show':

@@ -4,6 +4,7 @@ import { nodeFromPb } from '../wire/index.js';
 import type { Command } from './command.js';
 import { runClientCommand } from './client.js';
 import { nodeJson, schedulingText } from './nodes.js';
+import { printable } from './printable.js';
 
 /**
  * What its agent runs ranks as: `nobody, svc-train (runner.allowedUsers); runner.allowRoot off`
@@ -31,7 +32,7 @@ export function nodeText(n: NodeRecord): string {
   ];
   for (const v of n.verdicts) if (v.severity !== 'ok') rows.push(['verdict', `${v.severity} ${v.check}${v.gpu !== undefined ? ` gpu ${v.gpu}` : ''}: ${v.evidence}`]);
   const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v}`).join('\n') + '\n';
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${printable(v)}`).join('\n') + '\n';
 }
 
 /** `gantry node [show] NAME` (node-actions.ts's nodeCommand dispatches here). */

@@ -2,6 +2,7 @@ import type { NodeRecord } from '../domain/index.js';
 import { nodeFromPb } from '../wire/index.js';
 import type { Command } from './command.js';
 import { runClientCommand } from './client.js';
+import { printable } from './printable.js';
 
 /** The JSON form of a node: stable keys for scripts. */
 export function nodeJson(n: NodeRecord): Record<string, unknown> {
@@ -57,7 +58,7 @@ export function nodesTable(nodes: readonly NodeRecord[], nowMs: number): string 
     n.inventory.firmware.driverVersion || '-',
     Object.entries(n.inventory.topology.domains).map(([k, v]) => `${k}=${v}`).join(',') || '-',
     `${ago(nowMs - n.lastSeenMs)} ago`,
-  ]);
+  ].map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';

@@ -1,3 +1,4 @@
+import { printable } from './printable.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseJobSpec } from '../jobspec/index.js';
@@ -29,7 +30,7 @@ export const submitCommand: Command = {
           parseJobSpec(text);
         } catch (e) {
           if (e instanceof InvalidArgumentError) {
-            io.stderr(`gantry submit: ${positionals[0]}: ${e.message}\n`);
+            io.stderr(`gantry submit: ${positionals[0]}: ${printable(e.message)}\n`);
             return EXIT_USAGE;
           }
           throw e;

@@ -1,6 +1,7 @@
 /** `gantry whoami`: who the scheduler takes the caller to be (the WhoAmI call), in text or JSON. */
 import type { Command } from './command.js';
 import { runClientCommand } from './client.js';
+import { printable } from './printable.js';
 
 /** What WhoAmI answers, plus the scheduler that answered. */
 export interface WhoAmIView {
@@ -38,7 +39,7 @@ export function whoamiText(w: WhoAmIView, nowMs: number): string {
     ['expires', expires],
     ['scheduler', w.scheduler],
   ];
-  return rows.map(([k, v]) => `${k.padEnd(14)}${v}`).join('\n') + '\n';
+  return rows.map(([k, v]) => `${k.padEnd(14)}${printable(v)}`).join('\n') + '\n';
 }
 
 /** The JSON form: stable keys for scripts; expires is ISO 8601 or null. */

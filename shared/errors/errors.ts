@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'UNAVAILABLE'
   | 'UNAUTHENTICATED'
   | 'PERMISSION_DENIED'
+  | 'RESOURCE_EXHAUSTED'
   | 'INTERNAL';
 
 export abstract class GantryError extends Error {
@@ -137,4 +138,15 @@ export class InternalError extends GantryError {
 
 export function isGantryError(e: unknown): e is GantryError {
   return e instanceof GantryError;
+}
+
+/** Too many requests (a rate limit): says when to try again. */
+export class ResourceExhaustedError extends GantryError {
+  readonly code = 'RESOURCE_EXHAUSTED' as const;
+  constructor(
+    detail: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(detail);
+  }
 }

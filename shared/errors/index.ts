@@ -13,6 +13,7 @@ export {
   UnavailableError,
   UnauthenticatedError,
   PermissionDeniedError,
+  ResourceExhaustedError,
   InternalError,
   isGantryError,
 } from './errors.js';

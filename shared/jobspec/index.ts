@@ -8,9 +8,11 @@ export type {
   JobSpec,
   ParseJobSpecOptions,
 } from './spec.js';
-export { JOB_DEFAULTS, RESERVED_ENV, validateJobSpec, parseJobSpec, parseDurationSeconds, servicePort } from './spec.js';
+export { JOB_DEFAULTS, RESERVED_ENV, SPEC_FIELD_LIMITS, validateJobSpec, parseJobSpec, parseDurationSeconds, servicePort } from './spec.js';
 export type { DocumentOptions } from './document.js';
-export { parseDocument, utf8Length, MAX_DOCUMENT_BYTES } from './document.js';
+export { parseDocument, utf8Length, MAX_DOCUMENT_ALIASES, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_NODES } from './document.js';
+export { jsonDepth, yamlShape } from './depth.js';
+export type { YamlShape } from './depth.js';
 export { zodToInvalidArgument, fieldPath } from './zod-errors.js';
 export type { NodeSelector } from './selector.js';
 export {

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors/index.js';
-import { parseDocument, MAX_DOCUMENT_BYTES } from './document.js';
+import { parseDocument, utf8Length, MAX_DOCUMENT_ALIASES, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_NODES } from './document.js';
 import { zodToInvalidArgument } from './zod-errors.js';
 import { LABEL_KEY, LABEL_KEY_WORDS, LABEL_VALUE, MAX_SELECTOR_ENTRIES, MAX_SELECTOR_VALUES, VERSION, type NodeSelector } from './selector.js';
 
@@ -110,6 +110,22 @@ export const RESERVED_ENV = [
   'GANTRY_SERVICE_PORT',
 ] as const;
 
+/** Bounds on the free-form fields of every spec (the API's config cannot raise them). */
+export const SPEC_FIELD_LIMITS = {
+  /** Arguments in `command`. */
+  commandMaxArgs: 4096,
+  /** Bytes of one argument (Linux's MAX_ARG_STRLEN). */
+  commandArgMaxBytes: 131_072,
+  /** Bytes of every argument together. */
+  commandMaxBytes: 262_144,
+  /** Variables in `env`. */
+  envMaxKeys: 1024,
+  /** Bytes of one value. */
+  envValueMaxBytes: 131_072,
+  /** Bytes of every name and value together. */
+  envMaxBytes: 262_144,
+} as const;
+
 const NAME = /^[a-z0-9-]{1,63}$/;
 const LEVEL = /^[a-z][a-z0-9-]{0,62}$/;
 const levelName = z.string().regex(LEVEL, { error: 'must be a level name (lower-case letters, digits and -), e.g. nvlink, leaf, spine' });
@@ -165,8 +181,8 @@ const schema = z.strictObject({
     })
     .optional(),
   shards: z.int().min(1).max(1_000_000).optional(),
-  command: z.array(z.string().max(65536)).min(1).max(4096),
-  env: z.record(z.string(), z.string().max(131072)).optional(),
+  command: z.array(z.string().max(SPEC_FIELD_LIMITS.commandArgMaxBytes)).min(1).max(SPEC_FIELD_LIMITS.commandMaxArgs),
+  env: z.record(z.string(), z.string().max(SPEC_FIELD_LIMITS.envValueMaxBytes)).optional(),
   workdir: z.string().min(1).max(4096).optional(),
   runAs: z
     .string()
@@ -200,6 +216,7 @@ export function validateJobSpec(value: unknown): JobSpec {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidArgumentError('', 'a job spec is a mapping of fields (kind, name, command, ...)');
   }
+  checkFreeFormSizes(value as Record<string, unknown>);
   const r = schema.safeParse(value);
   if (!r.success) throw zodToInvalidArgument(r.error);
   const v = r.data;
@@ -297,13 +314,59 @@ export function validateJobSpec(value: unknown): JobSpec {
   return spec;
 }
 
+/**
+ * The env key count and the total sizes of env and command, checked on the raw value before the
+ * schema walks it, so that 60,000 variables are refused without 60,000 checks each.
+ */
+function checkFreeFormSizes(value: Record<string, unknown>): void {
+  const L = SPEC_FIELD_LIMITS;
+  const env = value['env'];
+  if (env !== null && typeof env === 'object' && !Array.isArray(env)) {
+    const keys = Object.keys(env);
+    if (keys.length > L.envMaxKeys) throw new InvalidArgumentError('env', `has ${keys.length} variables; the limit is ${L.envMaxKeys}`);
+    let bytes = 0;
+    for (const k of keys) {
+      const v = (env as Record<string, unknown>)[k];
+      bytes += utf8Length(k) + (typeof v === 'string' ? utf8Length(v) : 0);
+    }
+    if (bytes > L.envMaxBytes) throw new InvalidArgumentError('env', `holds ${bytes} bytes of names and values; the limit is ${L.envMaxBytes}`);
+  }
+  const command = value['command'];
+  if (Array.isArray(command)) {
+    if (command.length > L.commandMaxArgs) throw new InvalidArgumentError('command', `has ${command.length} arguments; the limit is ${L.commandMaxArgs}`);
+    const bytes = command.reduce((n: number, a: unknown) => n + (typeof a === 'string' ? utf8Length(a) : 0), 0);
+    if (bytes > L.commandMaxBytes) throw new InvalidArgumentError('command', `holds ${bytes} bytes of arguments; the limit is ${L.commandMaxBytes}`);
+  }
+}
+
 export interface ParseJobSpecOptions {
   /** Refuse specs over this many bytes (default and ceiling 1 MiB). */
   maxBytes?: number;
+  /** Refuse specs nested deeper than this, before parsing (default 64). */
+  maxDepth?: number;
+  /** Refuse YAML specs expanding more aliases than this (default 100). */
+  maxAliasCount?: number;
+  /** Refuse YAML specs holding more nodes than this (values, collections, entries), before parsing (default 20,000). */
+  maxNodes?: number;
+  /** Refuse jobs with more ranks per unit than this (default: the schema's 100,000). */
+  maxRanksPerJob?: number;
+  /** Refuse Batch jobs with more shards than this (default: the schema's 1,000,000). */
+  maxShardsPerJob?: number;
+  /** Refuse Inference jobs with a replicas.max above this (default: the schema's 10,000). */
+  maxReplicasPerJob?: number;
 }
 
 /** Parse a job spec from YAML or JSON text and validate it. */
 export function parseJobSpec(text: string, options: ParseJobSpecOptions = {}): JobSpec {
   const maxBytes = Math.min(options.maxBytes ?? MAX_DOCUMENT_BYTES, MAX_DOCUMENT_BYTES);
-  return validateJobSpec(parseDocument(text, { maxBytes, what: 'job spec' }));
+  const spec = validateJobSpec(
+    parseDocument(text, { maxBytes, what: 'job spec', maxDepth: options.maxDepth ?? MAX_DOCUMENT_DEPTH, maxAliasCount: options.maxAliasCount ?? MAX_DOCUMENT_ALIASES, maxNodes: options.maxNodes ?? MAX_DOCUMENT_NODES }),
+  );
+  const over = (field: string, value: number, limit: number | undefined, what: string): void => {
+    if (limit !== undefined && value > limit) throw new InvalidArgumentError(field, `is ${value}; this scheduler takes at most ${limit} ${what} per job`);
+  };
+  over('ranks', spec.ranks, options.maxRanksPerJob, 'ranks');
+  over('shards', spec.shards, options.maxShardsPerJob, 'shards');
+  over('replicas.max', spec.replicas.max, options.maxReplicasPerJob, 'replicas');
+  return spec;
 }

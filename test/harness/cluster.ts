@@ -180,6 +180,8 @@ export async function startScheduler(t: Test, opts: SchedulerOptions = {}): Prom
     '--report-interval-ms', String(opts.reportIntervalMs ?? 250),
     ...(opts.natsUrl ? ['--nats-url', opts.natsUrl] : ['--set', 'nats.enabled=false']),
     ...(opts.secure ? [] : INSECURE_SCHEDULER_ARGS),
+    // Tests poll as one caller from one address: no per-caller rate limit, unless extraArgs sets one.
+    '--set', 'grpc.rateLimit.requestsPerSecond=0',
     ...(opts.extraArgs ?? []),
   ];
   const child = track(startChild('scheduler', process.execPath, args, { env: { ...process.env, GANTRY_LOG_FORMAT: 'json', ...opts.env } }));

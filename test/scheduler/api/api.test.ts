@@ -78,6 +78,11 @@ t.test('scheduler gRPC API', async (t) => {
         /^register\.verdicts\[0\]\.severity: /,
       ],
       ['empty allowed user', { register: { nodeName: 'ok-name', inventory: inv, allowedUsers: ['alice', ''] } }, /^register\.allowedUsers\[1\]: must be 1-256 characters/],
+
+      ['ANSI escape in a label', { register: { nodeName: 'ok-name', inventory: inv, labels: { rack: '\u001b[2Jr1' } } }, /^register\.labels\.rack: must not contain control characters \(found U\+001B/],
+      ['newline in the address', { register: { nodeName: 'ok-name', inventory: inv, address: 'a\nb' } }, /^register\.address: must not contain control characters/],
+      ['1 MB agent version', { register: { nodeName: 'ok-name', inventory: inv, agentVersion: 'v'.repeat(1 << 20) } }, /^register\.agentVersion: is longer than 253 bytes/],
+      ['65 labels', { register: { nodeName: 'ok-name', inventory: inv, labels: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`l${i}`, 'v'])) } }, /^register\.labels: has 65 labels; the limit is 64/],
     ];
     for (const [name, msg, re] of cases) {
       const e = await attempt(msg);
