@@ -16,6 +16,7 @@ import type { SchedulerMetrics } from '../metrics.js';
 import { registerRefusal, streamRefusal, type ConnectRefusal } from './agent-identity.js';
 import { checkRegistrationStrings } from './request-limits.js';
 import { toGrpcError } from './status-table.js';
+import { undecodable } from './decode.js';
 
 type AgentStream = ServerDuplexStream<AgentMessage__Output, SchedulerMessage>;
 
@@ -164,8 +165,16 @@ export class AgentStreams {
       .then((id) => void (identity = id))
       .catch(fail);
     call.on('data', (msg: AgentMessage__Output) => {
-      // Handle messages strictly in order, one at a time; nothing more after a refusal.
-      chain = chain.then(() => (failed ? undefined : this.onMessage(call, msg, identity!, node, (n) => (node = n)))).catch(fail);
+      // Handle messages strictly in order, one at a time; nothing more after a refusal. Bytes that
+      // do not decode as an AgentMessage are bad input from the peer (api/decode.ts), not our fault.
+      const bad = undecodable(msg);
+      chain = chain
+        .then(() => {
+          if (failed) return undefined;
+          if (bad !== undefined) throw new InvalidArgumentError('message', bad);
+          return this.onMessage(call, msg, identity!, node, (n) => (node = n));
+        })
+        .catch(fail);
     });
     const done = (): void => {
       if (node && this.streams.get(node)?.call === call) {

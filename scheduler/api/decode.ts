@@ -14,7 +14,8 @@ interface Undecodable {
   [UNDECODABLE]: string;
 }
 
-function undecodable(request: unknown): string | undefined {
+/** Why a request (or a message of a client stream) did not decode; undefined when it did. */
+export function undecodable(request: unknown): string | undefined {
   return typeof request === 'object' && request !== null && UNDECODABLE in request ? (request as Undecodable)[UNDECODABLE] : undefined;
 }
 
@@ -25,8 +26,8 @@ function requestType(path: string, def: { requestType?: { type?: { name?: string
 
 /**
  * The service definition with tolerant request deserializers, and the handlers wrapped to refuse
- * what did not decode. Only unary and server-streaming methods (a client stream's later messages
- * would need the same check per message: the SchedulerService has none).
+ * what did not decode. Unary and server-streaming methods are refused here; a client stream's
+ * handler (AgentService.Connect) checks each message itself with undecodable().
  */
 export function refuseUndecodable<H extends UntypedServiceImplementation>(service: ServiceDefinition, handlers: H): { service: ServiceDefinition; handlers: H } {
   const tolerant: Record<string, unknown> = {};

@@ -45,8 +45,9 @@ export async function startGrpcServer(opts: {
     ...(opts.maxReceiveMessageBytes !== undefined ? { 'grpc.max_receive_message_length': opts.maxReceiveMessageBytes } : {}),
     ...(opts.maxSendMessageBytes !== undefined ? { 'grpc.max_send_message_length': opts.maxSendMessageBytes } : {}),
   });
-  server.addService(proto.gantry.v1.AgentService.service, opts.agent);
-  // An undecodable request is INVALID_ARGUMENT, not grpc-js's INTERNAL (api/decode.ts).
+  // An undecodable request is INVALID_ARGUMENT, not grpc-js's INTERNAL (api/decode.ts); Connect checks each message.
+  const agent = refuseUndecodable(proto.gantry.v1.AgentService.service, opts.agent);
+  server.addService(agent.service, agent.handlers);
   const scheduler = refuseUndecodable(proto.gantry.v1.SchedulerService.service, opts.scheduler);
   server.addService(scheduler.service, scheduler.handlers);
   const statusMap: ServingStatusMap = { '': 'NOT_SERVING' };
