@@ -20,6 +20,9 @@ import type { Clock } from '../../shared/clock/index.js';
 import { permissionsOf, rolesOf, runAsAccounts, seesAllJobs, type AuthPolicy, type Identity } from '../auth/index.js';
 import { authorizeSubmitter, callerOf, cancelMessage, requireJob } from './authz.js';
 
+/** The most bytes one ReadLogs answers (its chunk travels in one agent message, under the message limits). */
+export const MAX_LOG_READ_BYTES = 1024 * 1024;
+
 /** Job specs larger than this are refused before parsing (the validator refuses over 1 MiB too). */
 export const MAX_SPEC_BYTES = 1024 * 1024;
 
@@ -169,7 +172,10 @@ export function schedulerServiceHandlers(
         if (job.ranks.length === 0) throw new FailedPreconditionError(`job ${job.id} has not been placed yet; it has no logs`);
         throw new InvalidArgumentError('rank', `job ${job.id} has ranks 0-${job.ranks.length - 1}`);
       }
-      const maxBytes = Math.min(Math.max(req.maxBytes || 65536, 1), 4 * 1024 * 1024);
+      // At most 1 MiB a read: the chunk comes from the agent in one message, which must stay under
+      // the agent's scheduler.maxSendMessageBytes and this scheduler's grpc.maxReceiveMessageBytes
+      // (4 MiB each by default, 64 KiB at the least); follow with next_offset for more.
+      const maxBytes = Math.min(Math.max(req.maxBytes || 65536, 1), MAX_LOG_READ_BYTES);
       const chunk = await streams.readLog(rank.node, { jobId: job.id, rank: rank.rank, epoch: rankEpoch(job, rank), offset: req.offset, maxBytes });
       return { node: rank.node, data: chunk.data, nextOffset: chunk.nextOffset, eof: chunk.eof, finished: rank.state === 'exited' || !['placed', 'starting', 'running'].includes(job.state) };
     }),

@@ -89,6 +89,23 @@ t.test('input limits', async (t) => {
     const job = await submit(jobYaml({ name: 'fine', command: ['true'], ranks: 4, gpusPerRank: 1 }));
     t.match(job.id, /^fine-/, 'a spec within every limit is accepted');
   });
+
+  t.test('one ReadLogs answers at most 1 MiB, whatever it asks for: a chunk must fit the message limits', async (t) => {
+    const spec = 'kind: Training\nname: chatty\nranks: 1\ngpusPerRank: 1\ncommand: ["/bin/sh", "-c", "head -c 3000000 /dev/zero | tr \'\\\\0\' x"]\n';
+    const id = String((await submit(spec)).id);
+    await waitFor('chatty finished', async () => (await schedulerCall(c, 'GetJob', { id })).state === 'succeeded', 30_000);
+    const first = await schedulerCall(c, 'ReadLogs', { jobId: id, rank: 0, offset: 0, maxBytes: 4 * 1024 * 1024 });
+    t.equal(first.data.length, 1024 * 1024, 'asked for 4 MiB: 1 MiB (under this scheduler\'s 2 MiB grpc.maxReceiveMessageBytes)');
+    t.notOk(first.eof, 'more to read');
+    let offset = Number(first.nextOffset);
+    let total = first.data.length;
+    for (let i = 0; i < 5 && total < 3_000_000; i++) {
+      const next = await schedulerCall(c, 'ReadLogs', { jobId: id, rank: 0, offset, maxBytes: 4 * 1024 * 1024 });
+      total += next.data.length;
+      offset = Number(next.nextOffset);
+    }
+    t.equal(total, 3_000_000, 'following next_offset reads all 3,000,000 bytes');
+  });
 });
 
 t.test('the per-caller rate limit trips and recovers', async (t) => {
