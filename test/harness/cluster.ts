@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
 import type { Test } from 'tap';
+import { connect } from 'nats';
+import { EVENTS_STREAM, type GantryEvent } from '../../shared/events/index.js';
 import { freePort, gantryEntry, packageRoot, processesMentioning, stopProcessesMentioning, startChild, waitForPort, type Child } from '../../shared/procs/index.js';
 import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
 import { jobViewFromPb, nodeFromPb, type JobView } from '../../shared/wire/index.js';
@@ -317,5 +319,32 @@ export async function jobView(address: string, id: string): Promise<JobView> {
     return jobViewFromPb(await schedulerCall(c, 'GetJob', { id }));
   } finally {
     c.close();
+  }
+}
+
+/** Whether a process is still there (signal 0). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every event in GANTRY_EVENTS, in stream order, read straight from JetStream. */
+export async function streamEvents(url: string): Promise<GantryEvent[]> {
+  const nc = await connect({ servers: url });
+  try {
+    const jsm = await nc.jetstreamManager();
+    const info = await jsm.streams.info(EVENTS_STREAM);
+    const out: GantryEvent[] = [];
+    for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) {
+      const m = await jsm.streams.getMessage(EVENTS_STREAM, { seq });
+      out.push(JSON.parse(new TextDecoder().decode(m.data)) as GantryEvent);
+    }
+    return out;
+  } finally {
+    await nc.close();
   }
 }

@@ -6,9 +6,7 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { connect } from 'nats';
-import type { GantryEvent } from '../../shared/events/index.js';
-import { gantryCli as cli, listNodes, startAgent, startNats, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
+import { streamEvents, gantryCli as cli, listNodes, startAgent, startNats, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
 
 
 
@@ -16,23 +14,6 @@ async function outboxSize(metricsPort: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const m = /^gantry_scheduler_events_pending (\d+)/m.exec(text);
   return m ? Number(m[1]) : -1;
-}
-
-/** Every event in GANTRY_EVENTS, in stream order. */
-async function streamEvents(url: string): Promise<GantryEvent[]> {
-  const nc = await connect({ servers: url });
-  try {
-    const jsm = await nc.jetstreamManager();
-    const info = await jsm.streams.info('GANTRY_EVENTS');
-    const out: GantryEvent[] = [];
-    for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) {
-      const m = await jsm.streams.getMessage('GANTRY_EVENTS', { seq });
-      out.push(JSON.parse(new TextDecoder().decode(m.data)) as GantryEvent);
-    }
-    return out;
-  } finally {
-    await nc.close();
-  }
 }
 
 t.test('NATS down: scheduling goes on, the outbox grows, survives a kill -9, and drains in order', async (t) => {

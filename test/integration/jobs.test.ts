@@ -6,20 +6,11 @@ import t from 'tap';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { JobView } from '../../shared/wire/index.js';
-import { gantryCli as cli, jobView as getJob, listNodes, ROOT, startAgent, startNats, startScheduler, tempDir, waitFor, type Agent } from '../harness/cluster.js';
+import { pidAlive as alive, gantryCli as cli, jobView as getJob, listNodes, ROOT, startAgent, startNats, startScheduler, tempDir, waitFor, type Agent } from '../harness/cluster.js';
 
 const RANK_CHECK = path.join(ROOT, 'test', 'fixtures', 'ranks', 'rank-check.mjs');
 
 
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 t.test('jobs on a four-node cluster', async (top) => {
   const t = top;

@@ -14,7 +14,7 @@ import { loadGantryProto, type SchedulerMessage__Output, type WatchEventsRespons
 import { schedulerCall } from '../../shared/cli/client.js';
 import { emptyInventory } from '../../shared/domain/index.js';
 import { inventoryToPb, jobViewFromPb, nodeFromPb } from '../../shared/wire/index.js';
-import { httpGet, startAgent, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
+import { pidAlive as alive, httpGet, startAgent, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
 
 const { proto } = loadGantryProto();
 
@@ -31,15 +31,6 @@ function writeCert(dir: string, name: string, c: IssuedCert): CertFiles {
   writeFileSync(key, c.key, { mode: 0o600 });
   return { cert, key, serial: c.serial };
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** The agent flags of a node certificate and the CA the agent verifies the scheduler with. */
 const agentTls = (caFile: string, c: CertFiles): string[] => ['--set', `scheduler.tls.caFile=${caFile}`, '--set', `scheduler.tls.certFile=${c.cert}`, '--set', `scheduler.tls.keyFile=${c.key}`];

@@ -11,42 +11,15 @@
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { connect } from 'nats';
-import type { GantryEvent } from '../../shared/events/index.js';
 import { schedulerCall, schedulerClient } from '../../shared/cli/client.js';
-import { INSECURE_CLI_ENV, gantryCli as cli, jobView, listNodes, startAgent, startNats, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
+import { streamEvents, pidAlive as alive, INSECURE_CLI_ENV, gantryCli as cli, jobView, listNodes, startAgent, startNats, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
 
 const SHUTDOWN_TIMEOUT_MS = 8000;
-
-async function streamEvents(url: string): Promise<GantryEvent[]> {
-  const nc = await connect({ servers: url });
-  try {
-    const jsm = await nc.jetstreamManager();
-    const info = await jsm.streams.info('GANTRY_EVENTS');
-    const out: GantryEvent[] = [];
-    for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) {
-      const m = await jsm.streams.getMessage('GANTRY_EVENTS', { seq });
-      out.push(JSON.parse(new TextDecoder().decode(m.data)) as GantryEvent);
-    }
-    return out;
-  } finally {
-    await nc.close();
-  }
-}
 
 /** A check that cannot hang the test: it fails after ms. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 t.test('scheduler: SIGTERM under a stream of submits exits 0 in bounded time; no acknowledged submit and no event lost', async (t) => {
