@@ -165,7 +165,7 @@ export class Scheduler {
       const i = (this.current + n) % addresses.length;
       const client = this.client(i);
       try {
-        const res = await schedulerCall(client, method, req, timeoutMs, this.creds.metadata);
+        const res = await this.callRateLimited(client, method, req, timeoutMs);
         if (!this.answered || i !== this.current) this.debug(`gantry: scheduler ${addresses[i]} answered${failures.length ? ` (after ${failures.join('; ')})` : ''}\n`);
         this.current = i;
         this.answered = true;
@@ -185,10 +185,40 @@ export class Scheduler {
     throw new UnavailableError(`cannot reach the scheduler: ${failures.join('; ')}`);
   }
 
+  /**
+   * One call to one address; when the scheduler says the caller is over its request rate
+   * (RESOURCE_EXHAUSTED with `retry-after-ms`), waits that long and asks again, a few times, as
+   * long as the wait is short. Any other answer is returned (or thrown) as is.
+   */
+  private async callRateLimited<M extends SchedulerUnaryMethod>(client: SchedulerServiceClient, method: M, req: SchedulerRequest<M>, timeoutMs: number): Promise<SchedulerResponse<M>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await schedulerCall(client, method, req, timeoutMs, this.creds.metadata);
+      } catch (e) {
+        const wait = retryAfterMs(e);
+        if (wait === undefined || attempt >= RATE_LIMIT_RETRIES || wait > RATE_LIMIT_MAX_WAIT_MS) throw e;
+        this.debug(`gantry: the scheduler asks to retry after ${wait} ms (rate limit); waiting\n`);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
+}
+
+/** How many times a call over the rate limit is asked again, and the longest wait the CLI accepts. */
+const RATE_LIMIT_RETRIES = 3;
+const RATE_LIMIT_MAX_WAIT_MS = 5000;
+
+/** The wait a RESOURCE_EXHAUSTED refusal of the rate limit asks for (its `retry-after-ms`); undefined for anything else. */
+export function retryAfterMs(e: unknown): number | undefined {
+  const err = e as grpc.ServiceError;
+  if (err?.code !== grpc.status.RESOURCE_EXHAUSTED || typeof err.metadata?.get !== 'function') return undefined;
+  const v = Number(err.metadata.get('retry-after-ms')[0]);
+  return Number.isFinite(v) && v >= 0 ? v : undefined;
 }
 
 /** Maps a failed call to an exit code: 2 for bad input, 1 otherwise; prints the message (naming the scheduler that gave it, if given). */

@@ -7,7 +7,7 @@
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
 import { schedulerCall, schedulerClient } from '../../shared/cli/client.js';
-import { httpGet, listNodes, startAgent, startScheduler, waitFor } from '../harness/cluster.js';
+import { gantryCli, httpGet, listNodes, startAgent, startScheduler, waitFor } from '../harness/cluster.js';
 import { jobYaml } from '../builders/job.js';
 
 type Failure = grpc.ServiceError;
@@ -124,4 +124,15 @@ t.test('the per-caller rate limit trips and recovers', async (t) => {
   t.ok(await list(), 'after the hinted wait the call is served');
   const metrics = await httpGet(`http://127.0.0.1:${sched.metricsPort}/metrics`);
   t.match(metrics, /gantry_scheduler_rate_limited_total\{action="ListNodes"\} [1-9]/, 'the refusal is counted');
+});
+
+t.test('the CLI waits as the rate limit asks, and is served', async (t) => {
+  // One token every 4 s: a CLI started right after the bucket is emptied finds it empty.
+  const sched = await startScheduler(t, { extraArgs: ['--set', 'grpc.rateLimit.requestsPerSecond=0.25', '--set', 'grpc.rateLimit.burst=1'] });
+  const c = schedulerClient(sched.address);
+  t.teardown(() => c.close());
+  await schedulerCall(c, 'ListNodes', {});
+  const r = await gantryCli(['nodes', '--verbose', '--scheduler', sched.address]);
+  t.equal(r.code, 0, 'gantry nodes over the rate: served after the wait');
+  t.match(r.stderr, /the scheduler asks to retry after \d+ ms \(rate limit\); waiting/, 'and says it waited');
 });
