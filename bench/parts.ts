@@ -8,8 +8,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, gantryEntry, packageRoot, startChild, type Child } from '../shared/procs/index.js';
 import { schedulerClient, unaryCall } from '../shared/cli/client.js';
-import { loadGantryProto } from '../shared/proto/index.js';
-import type * as grpc from '@grpc/grpc-js';
 import type { SchedulerServiceClient } from '../shared/proto/index.js';
 import { adminCredentials, schedulerTlsArgs, type BenchPki } from './bench-pki.js';
 
@@ -81,7 +79,7 @@ export async function startScheduler(dataDir: string, opts: { extra?: string[]; 
   const child = startChild('scheduler', process.execPath, args, { env: { ...process.env, GANTRY_LOG_FORMAT: 'json', GANTRY_LOG_LEVEL: 'info' } });
   const runningLog = await child.waitForLog('scheduler running', opts.waitMs ?? 60_000);
   const address = `127.0.0.1:${port}`;
-  const client = opts.pki ? schedulerClientWith(address, adminCredentials(opts.pki)) : schedulerClient(address);
+  const client = schedulerClient(address, opts.pki ? { credentials: adminCredentials(opts.pki), channelOptions: {} } : undefined);
   return {
     child,
     address,
@@ -93,10 +91,6 @@ export async function startScheduler(dataDir: string, opts: { extra?: string[]; 
       await child.stop(10_000);
     },
   };
-}
-
-function schedulerClientWith(address: string, creds: grpc.ChannelCredentials): SchedulerServiceClient {
-  return new (loadGantryProto().proto.gantry.v1.SchedulerService)(address, creds);
 }
 
 /** One unary call of the scheduler's gRPC API. */

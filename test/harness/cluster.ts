@@ -8,6 +8,7 @@ import path from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
 import type { Test } from 'tap';
 import { connect } from 'nats';
+import { createCa, issueCert } from '../../shared/certgen/index.js';
 import { EVENTS_STREAM, type GantryEvent } from '../../shared/events/index.js';
 import { freePort, gantryEntry, packageRoot, processesMentioning, stopProcessesMentioning, startChild, waitForPort, type Child } from '../../shared/procs/index.js';
 import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
@@ -52,18 +53,16 @@ export interface Nats {
   restart(): Promise<void>;
 }
 
-/** A throw-away CA and a server certificate for 127.0.0.1/localhost, made with openssl in a temp dir. */
-export function makeTestCerts(t: Test): { ca: string; cert: string; key: string } {
-  const openssl = which('openssl');
-  if (!openssl) throw new Error('openssl is not on PATH');
+/** A throw-away CA and a server certificate for 127.0.0.1/localhost (shared/certgen, as gantry certs makes them), in a temp dir. */
+export async function makeTestCerts(t: Test): Promise<{ ca: string; cert: string; key: string }> {
   const dir = tempDir(t, 'gantry-tls-');
-  const f = (n: string): string => path.join(dir, n);
-  const ssl = (...args: string[]): void => void execFileSync(openssl, args, { stdio: 'pipe' });
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=gantry-test-ca', '-keyout', f('ca.key'), '-out', f('ca.crt'));
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=gantry-test-server', '-keyout', f('server.key'), '-out', f('server.csr'));
-  writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', f('ext.cnf'), '-out', f('server.crt'));
-  return { ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key') };
+  const ca = await createCa('gantry-test-ca');
+  const server = await issueCert(ca, { kind: 'server', name: 'gantry-test-server', hosts: ['127.0.0.1', 'localhost'] });
+  const f = (n: string, text: string): string => {
+    writeFileSync(path.join(dir, n), text, { mode: 0o600 });
+    return path.join(dir, n);
+  };
+  return { ca: f('ca.crt', ca.cert), cert: f('server.crt', server.cert), key: f('server.key', server.key) };
 }
 
 /**

@@ -45,7 +45,7 @@ t.test('nkey seed file', async (t) => {
 });
 
 t.test('TLS verified against a CA', async (t) => {
-  const c = makeTestCerts(t);
+  const c = await makeTestCerts(t);
   const nats = await startNats(t, ['--tls', '--tlscert', c.cert, '--tlskey', c.key]);
   t.ok(await canConnect(natsConnectionOptions(cfg({ servers: nats.url, tls: { enabled: true, caFile: c.ca } }), 'test')), 'trusting the CA connects');
   t.notOk(await canConnect(natsConnectionOptions(cfg({ servers: nats.url, tls: { enabled: true } }), 'test')), 'without the CA the certificate is refused');
