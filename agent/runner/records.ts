@@ -32,6 +32,20 @@ export interface SpecRecord {
   createdMs: number;
   /** The SLO scrape target of a rank that serves a replica's metrics; absent otherwise (and in older records). */
   slo?: SpecSloRecord;
+  /** The rank's cgroups (agent/runner/cgroup): absent when the rank runs without containment. */
+  cgroup?: SpecCgroupRecord;
+  /**
+   * Unix ms at which the rank is stopped for its job's time limit (counted from the job's start),
+   * by the supervisor itself, so it holds while the agent is down; absent: no limit.
+   */
+  deadlineMs?: number;
+}
+
+/** RankCgroups as spec.json holds it (see agent/runner/cgroup/types.ts). */
+export interface SpecCgroupRecord {
+  supervisor: string[];
+  rank: string[];
+  killFile: string | null;
 }
 
 /** What the agent's SLO scraper needs to scrape the rank again after an agent restart. */
@@ -79,6 +93,8 @@ export interface ExitRecord {
   message: string;
   /** Who wrote the record: the supervisor, or the runner when the supervisor was found dead. */
   writer: 'supervisor' | 'runner';
+  /** True when the supervisor stopped the rank because spec.json's deadlineMs passed. */
+  timedOut?: boolean;
 }
 
 export interface LogIndexRecord {

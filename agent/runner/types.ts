@@ -39,7 +39,33 @@ export type TaskSpec = TaskKey & {
   graceSeconds: number;
   /** Set for a rank whose replica's latency histogram the agent scrapes; recorded in spec.json. */
   slo?: TaskSlo;
+  /** GPU indexes of this node the rank uses (StartTask.gpus): its device files and its cpuset follow them. */
+  gpus?: number[];
+  /** Unix ms at which the rank is stopped for the job's time limit; absent or 0: none. */
+  deadlineMs?: number;
+  /** What the rank is limited to (job spec `resources`); absent: the agent's defaults. */
+  resources?: TaskResources;
 };
+
+/** Per-rank limits from the job spec (`resources.*`). */
+export interface TaskResources {
+  /** `resources.memoryGiBPerRank` in bytes; 0: the agent's default (unlimited unless configured). */
+  memoryBytes: number;
+  /** `resources.maxProcesses`; 0: the agent's default (unlimited unless configured). */
+  maxProcesses: number;
+  /** `resources.cpuBinding`: 'numa' (default: the NUMA node of the rank's GPUs) or 'none'. */
+  cpuBinding: 'numa' | 'none';
+}
+
+/** How a finished rank ended, when it was not simply its own exit. */
+export type TaskEndCause = 'timeout' | 'oom' | 'stopped';
+
+/** What was measured of a finished rank (from its cgroups); null where not measured. */
+export interface TaskUsage {
+  cpuUsec: number | null;
+  memoryPeakBytes: number | null;
+  oomKills: number | null;
+}
 
 export type TaskState = 'starting' | 'running' | 'exited' | 'failed-to-start';
 
@@ -59,6 +85,10 @@ export type TaskStatus = TaskKey & {
   pid: number | null;
   /** Last checkpoint the rank reported (unix ms; 0: none). */
   checkpointMs: number;
+  /** Set on a finished rank that hit its time limit ('timeout'), its memory limit ('oom'), or was stopped. */
+  endedBy?: TaskEndCause;
+  /** Set on a finished rank that ran in cgroups. */
+  usage?: TaskUsage;
 };
 
 /** A rank's log position: `{jobId, rank}` reads the latest epoch of that rank. */
