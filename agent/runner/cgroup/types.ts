@@ -12,7 +12,8 @@
  * `<task>` is `<jobId>.<rank>.<epoch>`; `<base>` is `runner.cgroupRoot`, else the agent's own cgroup
  * (never a hierarchy's root).
  */
-import type { TaskKey } from '../types.js';
+import type { TaskKey, TaskSpec, TaskUsage } from '../types.js';
+import type { SpecCgroupRecord } from '../records.js';
 
 /** Which kind of host this is. */
 export type CgroupLayoutKind = 'v2' | 'hybrid' | 'v1' | 'none';
@@ -97,4 +98,20 @@ export interface CgroupManager {
   remove(key: TaskKey): Promise<void>;
   /** Every task that has cgroups under the base (for adoption and cleanup). */
   list(): Promise<TaskKey[]>;
+}
+
+/**
+ * What the runner asks of containment around a rank's life (TaskRunnerOptions.containment). The
+ * agent builds it from a CgroupManager, the device rules and the CPU allocation; without it ranks
+ * run uncontained, as before.
+ */
+export interface RankContainment {
+  /** Before spec.json is written: makes the rank's cgroups and applies its limits; null: none for this rank. */
+  prepare(spec: TaskSpec): Promise<SpecCgroupRecord | null>;
+  /** When the runner sees the rank finished (also one adopted from disk): what its cgroups measured. */
+  usage(key: TaskKey): Promise<TaskUsage | null>;
+  /** The runner's own last-resort kill (its supervisor is gone or did not act): everything in the rank leaf. */
+  kill(key: TaskKey): Promise<void>;
+  /** At forget: removes the rank's cgroups. */
+  release(key: TaskKey): Promise<void>;
 }
