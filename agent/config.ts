@@ -114,6 +114,25 @@ export const agentConfigSchema = z.strictObject({
       warmSupervisors: z.number().int().min(0).max(64).default(1),
       /** How long after the last start (or after losing an idle one) the warm pool is refilled; a burst of starts is never slowed by refills. */
       warmRefillDelayMs: z.number().int().min(0).max(600_000).default(5000),
+      /**
+       * Rank containment in cgroups (docs/runner.md "Containment"): 'auto' (default) contains each
+       * rank with whatever the host's cgroups can enforce and says at start what is not; 'required'
+       * refuses to start the agent unless kill, devices, memory, pids and cpuset are all enforced;
+       * 'off' runs ranks in process groups only.
+       */
+      containment: z.enum(['auto', 'required', 'off']).default('auto'),
+      /**
+       * Where rank cgroups go, as a path inside each hierarchy (e.g. /gantry.slice/agent), for hosts
+       * where systemd is not PID 1 or does not delegate; '' (default): under the agent's own cgroup
+       * (under systemd: the unit's, with Delegate=yes), or /gantry when that is a hierarchy's root.
+       */
+      cgroupRoot: z.union([z.literal(''), z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, 'an absolute path of [A-Za-z0-9._-] segments')]).default(''),
+      /** A rank's memory limit when its job sets no resources.memoryGiBPerRank; 0 (default): unlimited. */
+      defaultMemoryGiBPerRank: z.number().min(0).max(1 << 20).default(0),
+      /** A rank's process limit (pids.max) when its job sets no resources.maxProcesses; 0 (default): unlimited. */
+      defaultMaxProcesses: z.number().int().min(0).max(4_194_304).default(0),
+      /** Device files every rank may open beyond the built-in list (docs/runner.md), e.g. /dev/fuse. */
+      allowDevices: z.array(z.string().regex(/^\/dev\//, 'a path under /dev/')).max(256).default([]),
     })
     .prefault({}),
   health: z
