@@ -14,6 +14,7 @@ import { freePort, gantryEntry, packageRoot, processesMentioning, stopProcessesM
 import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
 import { jobViewFromPb, nodeFromPb, type JobView } from '../../shared/wire/index.js';
 import type { NodeRecord } from '../../shared/domain/index.js';
+import { removeCgroupTree, testCgroupRoot } from './cgroups.js';
 
 export const ROOT = packageRoot();
 /** The repository's own copies of real captures (fixtures/SOURCES.md says where each came from). */
@@ -223,6 +224,7 @@ export async function startAgent(t: Test, name: string, scheduler: string, opts:
     '--state-dir', stateDir,
     '--set', 'runner.allowRoot=true',
     '--set', 'runner.allowedUsers=[nobody]',
+    '--set', `runner.cgroupRoot=${testCgroupRoot(stateDir)}`,
     '--scheduler', scheduler,
     '--nvidia-smi', SIM_NVIDIA_SMI,
     '--metrics-listen', `127.0.0.1:${metricsPort}`,
@@ -252,6 +254,7 @@ export async function startAgent(t: Test, name: string, scheduler: string, opts:
     // state dir in their argv, and waited for: the state dir is removed next, and a supervisor still
     // writing into it would make that removal fail.
     await stopProcessesMentioning(path.join(stateDir, 'tasks') + '/');
+    await removeCgroupTree(testCgroupRoot(stateDir));
   });
   // A safety net, not a timing check: an agent's start includes its first full probe and booting its
   // warm supervisor, and several agents start at once on a 2-core machine that may be busy.
