@@ -1,0 +1,128 @@
+/**
+ * The device program on the real kernel (as root): a v2 cgroup under /sys/fs/cgroup/unified gets the
+ * BPF program from dist/agent/runner/gantry-devices, a real child moves itself in and opens device
+ * files; a v1 devices cgroup gets devices.deny/devices.allow. Every cgroup and process made here is
+ * removed in teardown, also on failure.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { FailedPreconditionError, InvalidArgumentError } from '../../../../shared/errors/index.js';
+import { BASELINE_RULES } from '../../../../agent/runner/cgroup/devices.js';
+import { attachDeviceProgram, createDeviceApplier, writeV1DeviceRules } from '../../../../agent/runner/cgroup/device-program.js';
+import type { DeviceRule } from '../../../../agent/runner/cgroup/types.js';
+
+const HELPER = path.resolve(import.meta.dirname, '../../../../dist/agent/runner/gantry-devices');
+const V2 = '/sys/fs/cgroup/unified';
+const V1 = '/sys/fs/cgroup/devices';
+const root = process.getuid?.() === 0;
+const skipV2 = !root ? 'needs root' : !existsSync(path.join(V2, 'cgroup.procs')) ? `no cgroup v2 at ${V2}` : !existsSync(HELPER) ? `no ${HELPER} (npm run build)` : false;
+const skipV1 = !root ? 'needs root' : !existsSync(path.join(V1, 'devices.allow')) ? `no v1 devices hierarchy at ${V1}` : false;
+
+/** The baseline without /dev/zero (c 1:5): the shell and node still start, /dev/zero is denied. */
+const NO_ZERO: DeviceRule[] = BASELINE_RULES.filter((r) => !(r.major === 1 && r.minor === 5));
+
+/** A cgroup directory of its own under `parent`, removed in teardown (after its processes are gone). */
+function cgroupDir(t: Test, parent: string): string {
+  const dir = path.join(parent, `gantry-test-devices-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  mkdirSync(dir);
+  t.teardown(async () => {
+    for (let i = 0; i < 50; i++) {
+      try {
+        rmdirSync(dir);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    rmdirSync(dir);
+  });
+  return dir;
+}
+
+const PROBE = `
+const fs = require('node:fs');
+const out = {};
+for (const [name, file, flags] of [['null', '/dev/null', 'r+'], ['zeroRead', '/dev/zero', 'r'], ['zeroWrite', '/dev/zero', 'r+']]) {
+  try { fs.closeSync(fs.openSync(file, flags)); out[name] = 'ok'; } catch (e) { out[name] = e.code; }
+}
+process.stdout.write(JSON.stringify(out));
+`;
+
+/** Runs the probe in `dir` (the shell moves itself in, then execs node) and returns what it opened. */
+function probeIn(t: Test, dir: string): Promise<Record<string, string>> {
+  const child = spawn('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec "$0" -e "$1"`, process.execPath, PROBE], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`probe timed out; stderr: ${err}`)), 10_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) reject(new Error(`probe exited ${code}: ${err}`));
+      else resolve(JSON.parse(out) as Record<string, string>);
+    });
+  });
+}
+
+t.test('v2: the program allows /dev/null and denies /dev/zero to a process in the cgroup', { skip: skipV2 }, async (t) => {
+  const dir = cgroupDir(t, V2);
+  await attachDeviceProgram(dir, NO_ZERO, { helperPath: HELPER });
+  t.same(await probeIn(t, dir), { null: 'ok', zeroRead: 'EPERM', zeroWrite: 'EPERM' });
+  const outside = spawnSync(process.execPath, ['-e', PROBE], { encoding: 'utf8' });
+  t.same(JSON.parse(outside.stdout), { null: 'ok', zeroRead: 'ok', zeroWrite: 'ok' }, 'a process outside the cgroup is not limited');
+
+  // Attaching again replaces the rules (not stacked: a stacked program would still deny /dev/zero),
+  // and the access is checked as a subset: read allowed, read-write not.
+  await attachDeviceProgram(dir, [...NO_ZERO, { type: 'c', major: 1, minor: 5, access: 'r' }], { helperPath: HELPER });
+  t.same(await probeIn(t, dir), { null: 'ok', zeroRead: 'ok', zeroWrite: 'EPERM' }, 'a read-only rule');
+  // A wildcard minor covers every minor of the major.
+  await createDeviceApplier({ helperPath: HELPER })({ v2: dir, v1: null }, [...NO_ZERO, { type: 'c', major: 1, minor: null, access: 'rw' }]);
+  t.same(await probeIn(t, dir), { null: 'ok', zeroRead: 'ok', zeroWrite: 'ok' }, 'c 1:* rw');
+});
+
+t.test('v2: bad rules are exit 2 naming the rule; a kernel refusal is exit 1 with the errno text', { skip: skipV2 }, async (t) => {
+  const dir = cgroupDir(t, V2);
+  for (const bad of ['c:1:x:rw', 'x:1:3:rw', 'c:1:3:rq', 'c:1:3', 'c:1:3:rw:z', 'c:99999999999:3:r', 'c:1:3:']) {
+    const r = spawnSync(HELPER, ['attach', dir, 'c:1:3:rwm', bad], { encoding: 'utf8' });
+    t.equal(r.status, 2, `${bad}: exit 2`);
+    t.match(r.stderr, `bad rule 2 "${bad}"`, `${bad}: the message names the rule`);
+  }
+  t.equal(spawnSync(HELPER, ['detach', dir], { encoding: 'utf8' }).status, 2, 'unknown command');
+  t.equal(spawnSync(HELPER, ['attach', 'relative/dir', 'c:1:3:r'], { encoding: 'utf8' }).status, 2, 'relative dir');
+  const missing = spawnSync(HELPER, ['attach', path.join(dir, 'no-such-child'), 'c:1:3:r'], { encoding: 'utf8' });
+  t.equal(missing.status, 1, 'a missing cgroup: exit 1');
+  t.match(missing.stderr, /No such file or directory/);
+  const notCgroup = spawnSync(HELPER, ['attach', '/tmp', 'c:1:3:r'], { encoding: 'utf8' });
+  t.equal(notCgroup.status, 1, 'not a cgroup: the kernel refuses the attach');
+  t.match(notCgroup.stderr, /BPF_PROG_ATTACH/);
+
+  await t.rejects(attachDeviceProgram(dir, [{ type: 'c', major: 1, minor: 3, access: 'rx' }], { helperPath: HELPER }), InvalidArgumentError, 'checked before the helper');
+  await t.rejects(attachDeviceProgram('/tmp', NO_ZERO, { helperPath: HELPER }), { constructor: FailedPreconditionError, message: /BPF_PROG_ATTACH/ }, "the helper's stderr in the error");
+  await t.rejects(attachDeviceProgram(dir, NO_ZERO, { helperPath: '/nonexistent/gantry-devices' }), { constructor: FailedPreconditionError, message: /cannot run \(ENOENT\)/ });
+  await t.rejects(createDeviceApplier({ helperPath: HELPER })({ v2: null, v1: null }, NO_ZERO), FailedPreconditionError, 'neither a v2 nor a v1 dir');
+});
+
+t.test('the helper is killed at its timeout', { skip: skipV2 }, async (t) => {
+  // A stand-in helper that hangs: the wrapper must not wait for it.
+  const hang = path.join(t.testdir({}), 'hang');
+  writeFileSync(hang, '#!/bin/sh\nexec sleep 30\n', { mode: 0o755 });
+  const started = Date.now();
+  await t.rejects(attachDeviceProgram('/x', NO_ZERO, { helperPath: hang, timeoutMs: 200 }), { constructor: FailedPreconditionError, message: /ran past 200 ms and was killed/ });
+  t.ok(Date.now() - started < 3000);
+});
+
+t.test('v1: devices.deny a, then one devices.allow per rule', { skip: skipV1 }, async (t) => {
+  const dir = cgroupDir(t, V1);
+  await writeV1DeviceRules(dir, NO_ZERO);
+  const list = readFileSync(path.join(dir, 'devices.list'), 'utf8').trim().split('\n').sort();
+  t.same(list, ['c 1:3 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 136:* rwm', 'c 5:0 rwm', 'c 5:2 rwm'].sort());
+  t.same(await probeIn(t, dir), { null: 'ok', zeroRead: 'EPERM', zeroWrite: 'EPERM' });
+  await t.rejects(writeV1DeviceRules(path.join(dir, 'gone'), NO_ZERO), FailedPreconditionError);
+});
