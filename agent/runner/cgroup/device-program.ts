@@ -54,7 +54,7 @@ export async function attachDeviceProgram(cgroupDir: string, rules: readonly Dev
     execFile(helper, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024, encoding: 'utf8' }, (err, _stdout, stderr) => {
       if (!err) return resolve();
       const text = String(stderr ?? '').trim();
-      const e = err as NodeJS.ErrnoException & { code?: string | number; killed?: boolean; signal?: string | null };
+      const e = err as unknown as { code?: string | number | null; killed?: boolean; signal?: string | null };
       if (e.code === 'ENOENT' || e.code === 'EACCES') {
         return reject(new FailedPreconditionError(`device program helper ${helper} cannot run (${e.code}); devices cannot be limited on cgroup v2 (build-native needs a C compiler)`, { cause: err }));
       }
