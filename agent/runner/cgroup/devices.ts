@@ -170,3 +170,10 @@ export function splitDeviceNumber(rdev: bigint): { major: number; minor: number 
   const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
   return { major: Number(major & 0xffffffffn), minor: Number(minor & 0xffffffffn) };
 }
+
+/** Whether `rules` let a process open `device` for `access` (a subset of "rwm"): what the device program decides. */
+export function rulesAllow(rules: readonly DeviceRule[], device: { type: 'c' | 'b'; major: number; minor: number }, access: string): boolean {
+  return rules.some(
+    (r) => r.type === device.type && r.major === device.major && (r.minor === null || r.minor === device.minor) && [...access].every((c) => r.access.includes(c)),
+  );
+}

@@ -4,79 +4,36 @@
  * files; a v1 devices cgroup gets devices.deny/devices.allow. Every cgroup and process made here is
  * removed in teardown, also on failure.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { FailedPreconditionError, InvalidArgumentError } from '../../../../shared/errors/index.js';
 import { BASELINE_RULES } from '../../../../agent/runner/cgroup/devices.js';
 import { attachDeviceProgram, createDeviceApplier, writeV1DeviceRules } from '../../../../agent/runner/cgroup/device-program.js';
 import type { DeviceRule } from '../../../../agent/runner/cgroup/types.js';
+import { DEVICE_HELPER, PROBE, V1_DEVICES_ROOT, V2_ROOT, cgroupDir, opensIn, skipV1, skipV2 } from './helpers.js';
 
-const HELPER = path.resolve(import.meta.dirname, '../../../../dist/agent/runner/gantry-devices');
-const V2 = '/sys/fs/cgroup/unified';
-const V1 = '/sys/fs/cgroup/devices';
-const root = process.getuid?.() === 0;
-const skipV2 = !root ? 'needs root' : !existsSync(path.join(V2, 'cgroup.procs')) ? `no cgroup v2 at ${V2}` : !existsSync(HELPER) ? `no ${HELPER} (npm run build)` : false;
-const skipV1 = !root ? 'needs root' : !existsSync(path.join(V1, 'devices.allow')) ? `no v1 devices hierarchy at ${V1}` : false;
+const HELPER = DEVICE_HELPER;
+const V2 = V2_ROOT;
+const V1 = V1_DEVICES_ROOT;
 
 /** The baseline without /dev/zero (c 1:5): the shell and node still start, /dev/zero is denied. */
 const NO_ZERO: DeviceRule[] = BASELINE_RULES.filter((r) => !(r.major === 1 && r.minor === 5));
 
-/** A cgroup directory of its own under `parent`, removed in teardown (after its processes are gone). */
-function cgroupDir(t: Test, parent: string): string {
-  const dir = path.join(parent, `gantry-test-devices-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-  mkdirSync(dir);
-  t.teardown(async () => {
-    for (let i = 0; i < 50; i++) {
-      try {
-        rmdirSync(dir);
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
-    rmdirSync(dir);
-  });
-  return dir;
-}
-
-const PROBE = `
-const fs = require('node:fs');
-const out = {};
-for (const [name, file, flags] of [['null', '/dev/null', 'r+'], ['zeroRead', '/dev/zero', 'r'], ['zeroWrite', '/dev/zero', 'r+']]) {
-  try { fs.closeSync(fs.openSync(file, flags)); out[name] = 'ok'; } catch (e) { out[name] = e.code; }
-}
-process.stdout.write(JSON.stringify(out));
-`;
-
-/** Runs the probe in `dir` (the shell moves itself in, then execs node) and returns what it opened. */
-function probeIn(t: Test, dir: string): Promise<Record<string, string>> {
-  const child = spawn('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec "$0" -e "$1"`, process.execPath, PROBE], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`probe timed out; stderr: ${err}`)), 10_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) reject(new Error(`probe exited ${code}: ${err}`));
-      else resolve(JSON.parse(out) as Record<string, string>);
-    });
-  });
+const OPENS: Array<[string, string]> = [['/dev/null', 'r+'], ['/dev/zero', 'r'], ['/dev/zero', 'r+']];
+/** What a process in `dir` could open: /dev/null read-write, /dev/zero read, /dev/zero read-write. */
+async function probeIn(t: Test, dir: string): Promise<Record<string, string>> {
+  const [nul, zeroRead, zeroWrite] = await opensIn(t, dir, OPENS);
+  return { null: nul!, zeroRead: zeroRead!, zeroWrite: zeroWrite! };
 }
 
 t.test('v2: the program allows /dev/null and denies /dev/zero to a process in the cgroup', { skip: skipV2 }, async (t) => {
   const dir = cgroupDir(t, V2);
   await attachDeviceProgram(dir, NO_ZERO, { helperPath: HELPER });
   t.same(await probeIn(t, dir), { null: 'ok', zeroRead: 'EPERM', zeroWrite: 'EPERM' });
-  const outside = spawnSync(process.execPath, ['-e', PROBE], { encoding: 'utf8' });
-  t.same(JSON.parse(outside.stdout), { null: 'ok', zeroRead: 'ok', zeroWrite: 'ok' }, 'a process outside the cgroup is not limited');
+  const outside = spawnSync(process.execPath, ['-e', PROBE, JSON.stringify(OPENS)], { encoding: 'utf8' });
+  t.same(JSON.parse(outside.stdout), ['ok', 'ok', 'ok'], 'a process outside the cgroup is not limited');
 
   // Attaching again replaces the rules (not stacked: a stacked program would still deny /dev/zero),
   // and the access is checked as a subset: read allowed, read-write not.
