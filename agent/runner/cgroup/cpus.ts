@@ -182,3 +182,11 @@ export function allocateCpus(topology: CpuTopology, held: ReadonlyArray<readonly
     note: notes.length > 0 ? notes.join('; ') : null,
   };
 }
+
+/**
+ * The topology from what the agent keeps: each GPU's NUMA node (GpuInfo.numaNode, from `topo -m`) and
+ * the node's CPUs per NUMA node (node-cpus.ts); a GPU's CPUs are its NUMA node's.
+ */
+export function cpuTopologyFromGpus(gpus: ReadonlyArray<{ index: number; numaNode: number }>, nodeCpus: ReadonlyMap<number, readonly number[]>): CpuTopology {
+  return { nodeCpus, gpus: gpus.map((g) => ({ index: g.index, numaNode: g.numaNode, cpus: g.numaNode >= 0 ? [...(nodeCpus.get(g.numaNode) ?? [])] : [] })) };
+}
