@@ -144,3 +144,25 @@ t.test('dev_t split as glibc does it', async (t) => {
     t.same(splitDeviceNumber(makedev(BigInt(maj), BigInt(min))), { major: maj, minor: min }, `${maj}:${min}`);
   }
 });
+
+t.test('config: runner.extraDevicePaths takes paths under /dev, names the key otherwise', async (t) => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const { loadConfig } = await import('../../../../shared/config/index.js');
+  const { agentConfigSchema, agentEnv } = await import('../../../../agent/config.js');
+  const dir = mkdtempSync(path.join(tmpdir(), 'gantry-devcfg-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const load = (runner: unknown) => () => {
+    const file = path.join(dir, 'agent.yaml');
+    writeFileSync(file, JSON.stringify({ runner }));
+    return loadConfig(agentConfigSchema, { file, env: {}, envBindings: agentEnv, sets: [] });
+  };
+  t.same(load({})().runner.extraDevicePaths, [], 'default none');
+  t.equal(load({})().runner.deviceHelperTimeoutMs, 5000);
+  t.same(load({ extraDevicePaths: ['/dev/fuse', '/dev/vfio/*'] })().runner.extraDevicePaths, ['/dev/fuse', '/dev/vfio/*']);
+  for (const bad of ['/etc/passwd', 'dev/fuse', '/dev/', '/dev/../etc/shadow']) {
+    t.throws(load({ extraDevicePaths: [bad] }), /runner\.extraDevicePaths/, bad);
+  }
+  t.throws(load({ deviceHelperTimeoutMs: 10 }), /runner\.deviceHelperTimeoutMs/);
+});
