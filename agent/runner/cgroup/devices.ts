@@ -28,7 +28,15 @@
  * Device files the request needs but the scan did not find are listed in `missing` (a GPU's device
  * file, an extra path); the caller decides whether that fails the start.
  */
-import type { DeviceRule } from './types.js';
+/** A device the rank may open, as a cgroup device rule (re-exported by types.ts). */
+export interface DeviceRule {
+  type: 'c' | 'b';
+  major: number;
+  /** null: every minor of that major. */
+  minor: number | null;
+  /** Subset of "rwm". */
+  access: string;
+}
 
 /** One device file of the node, as stat(2) sees it. */
 export interface DeviceFile {
