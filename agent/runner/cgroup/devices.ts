@@ -185,3 +185,31 @@ export function rulesAllow(rules: readonly DeviceRule[], device: { type: 'c' | '
     (r) => r.type === device.type && r.major === device.major && (r.minor === null || r.minor === device.minor) && [...access].every((c) => r.access.includes(c)),
   );
 }
+
+/**
+ * The device request of a rank from the agent's GPU facts: its NVIDIA GPUs' minor numbers
+ * (GpuInfo.minorNumber) and its AMD GPUs' render minors (the KFD node's `drm_render_minor`, by GPU
+ * index). A GPU of the rank whose number is unknown, or that the node does not have, is in `missing`.
+ */
+export function rankDeviceRequest(
+  gpus: ReadonlyArray<{ index: number; vendor: string; minorNumber?: number | null }>,
+  gpuIndexes: readonly number[],
+  extraPaths: readonly string[],
+  amdRenderMinors: ReadonlyMap<number, number> = new Map(),
+): { request: DeviceRequest; missing: string[] } {
+  const byIndex = new Map(gpus.map((g) => [g.index, g] as const));
+  const nvidiaMinors: number[] = [];
+  const renderMinors: number[] = [];
+  const missing: string[] = [];
+  for (const i of gpuIndexes) {
+    const g = byIndex.get(i);
+    if (!g) missing.push(`GPU ${i}: not on this node`);
+    else if (g.vendor === 'amd') {
+      const m = amdRenderMinors.get(i);
+      if (m === undefined) missing.push(`GPU ${i}: render minor unknown`);
+      else renderMinors.push(m);
+    } else if (typeof g.minorNumber === 'number') nvidiaMinors.push(g.minorNumber);
+    else missing.push(`GPU ${i}: minor number unknown (nvidia-smi reported none)`);
+  }
+  return { request: { nvidiaMinors, amdRenderMinors: renderMinors, extraPaths }, missing };
+}

@@ -166,3 +166,23 @@ t.test('config: runner.extraDevicePaths takes paths under /dev, names the key ot
   }
   t.throws(load({ deviceHelperTimeoutMs: 10 }), /runner\.deviceHelperTimeoutMs/);
 });
+
+t.test('the request from GPU facts: minors, not indexes; unknown ones reported', async (t) => {
+  const { rankDeviceRequest } = await import('../../../../agent/runner/cgroup/devices.js');
+  const gpus = [
+    { index: 0, vendor: 'nvidia', minorNumber: 3 },
+    { index: 1, vendor: 'nvidia', minorNumber: null },
+    { index: 2, vendor: 'nvidia' },
+    { index: 3, vendor: 'amd', minorNumber: null },
+    { index: 4, vendor: 'amd', minorNumber: null },
+  ];
+  t.same(rankDeviceRequest(gpus, [0, 1, 2, 3, 4, 9], ['/dev/fuse'], new Map([[3, 129]])), {
+    request: { nvidiaMinors: [3], amdRenderMinors: [129], extraPaths: ['/dev/fuse'] },
+    missing: [
+      'GPU 1: minor number unknown (nvidia-smi reported none)',
+      'GPU 2: minor number unknown (nvidia-smi reported none)',
+      'GPU 4: render minor unknown',
+      'GPU 9: not on this node',
+    ],
+  });
+});
