@@ -56,6 +56,12 @@ t.test('v2: bad rules are exit 2 naming the rule; a kernel refusal is exit 1 wit
   const missing = spawnSync(HELPER, ['attach', path.join(dir, 'no-such-child'), 'c:1:3:r'], { encoding: 'utf8' });
   t.equal(missing.status, 1, 'a missing cgroup: exit 1');
   t.match(missing.stderr, /No such file or directory/);
+  // Without CAP_BPF/CAP_SYS_ADMIN the kernel refuses the load itself.
+  const unprivileged = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', HELPER, 'attach', dir, 'c:1:3:rwm'], { encoding: 'utf8' });
+  if (unprivileged.error === undefined) {
+    t.equal(unprivileged.status, 1, 'an unprivileged load: exit 1');
+    t.match(unprivileged.stderr, /BPF_PROG_LOAD \(\d+ instructions\): Operation not permitted/);
+  }
   const notCgroup = spawnSync(HELPER, ['attach', '/tmp', 'c:1:3:r'], { encoding: 'utf8' });
   t.equal(notCgroup.status, 1, 'not a cgroup: the kernel refuses the attach');
   t.match(notCgroup.stderr, /BPF_PROG_ATTACH/);
