@@ -3,7 +3,7 @@
  *
  * - cgroup v2: runs the native helper `gantry-devices attach <dir> <rule>...` (built by
  *   scripts/build-native.mjs into dist/agent/runner/gantry-devices), which loads a
- *   BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to the cgroup (replacing a previous one it
+ *   BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to the cgroup (replacing the previous ones it
  *   attached there). The program stays with the cgroup after the helper exits.
  * - cgroup v1 (no v2 dir): `devices.deny` "a", then one `devices.allow` line per rule.
  *

@@ -10,9 +10,9 @@
  * No rules: everything is denied.
  *
  * The program is loaded with bpf(BPF_PROG_LOAD) and attached with bpf(BPF_PROG_ATTACH,
- * BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI); then the device programs that were attached to that cgroup
- * before (a previous attach of this helper) are detached, so attaching again replaces the rules
- * instead of stacking them. Device programs of ancestor cgroups still apply as well (the kernel runs
+ * BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI); then the device programs this helper attached to that
+ * cgroup before (named gantry_devices) are detached, so attaching again replaces the rules instead
+ * of stacking them; anyone else's program there stays. Device programs of ancestor cgroups still apply as well (the kernel runs
  * them all; every one must allow). The program stays attached after this helper exits (the cgroup
  * holds it) and goes with the cgroup.
  *
@@ -37,6 +37,10 @@
 #define MAX_RULES 1024
 #define MAX_OLD_PROGS 64
 #define LOG_BYTES (1u << 20)
+/* The programs' name (at most 15 characters): how a re-attach knows its own predecessors. */
+#ifndef PROG_NAME
+#define PROG_NAME "gantry_devices"
+#endif
 
 struct rule {
   uint32_t type;   /* BPF_DEVCG_DEV_CHAR or BPF_DEVCG_DEV_BLOCK */
@@ -160,7 +164,7 @@ static int load(struct bpf_insn *prog, int n, char *log, uint32_t log_bytes) {
   attr.insns = (uint64_t)(uintptr_t)prog;
   attr.insn_cnt = (uint32_t)n;
   attr.license = (uint64_t)(uintptr_t) "Apache-2.0";
-  strncpy(attr.prog_name, "gantry_devices", sizeof(attr.prog_name) - 1);
+  strncpy(attr.prog_name, PROG_NAME, sizeof(attr.prog_name) - 1);
   if (log != NULL) {
     attr.log_buf = (uint64_t)(uintptr_t)log;
     attr.log_size = log_bytes;
@@ -251,6 +255,18 @@ int main(int argc, char **argv) {
       if (errno == ENOENT) continue; /* gone meanwhile */
       fprintf(stderr, "gantry-devices: the previous program %u of %s: %s\n", old_ids[i], dir, strerror(errno));
       failed = 1;
+      continue;
+    }
+    /* Only this helper's programs are replaced; another's (systemd's DevicePolicy, say) stays. */
+    struct bpf_prog_info info;
+    memset(&info, 0, sizeof(info));
+    union bpf_attr in;
+    memset(&in, 0, sizeof(in));
+    in.info.bpf_fd = (uint32_t)old;
+    in.info.info_len = sizeof(info);
+    in.info.info = (uint64_t)(uintptr_t)&info;
+    if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &in) < 0 || strncmp(info.name, PROG_NAME, sizeof(info.name)) != 0) {
+      close(old);
       continue;
     }
     union bpf_attr d;

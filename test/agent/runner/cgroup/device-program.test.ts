@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { FailedPreconditionError, InvalidArgumentError } from '../../../../shared/errors/index.js';
-import { BASELINE_RULES } from '../../../../agent/runner/cgroup/devices.js';
+import { BASELINE_RULES, formatDeviceRule } from '../../../../agent/runner/cgroup/devices.js';
 import { attachDeviceProgram, createDeviceApplier, writeV1DeviceRules } from '../../../../agent/runner/cgroup/device-program.js';
 import type { DeviceRule } from '../../../../agent/runner/cgroup/types.js';
 import { DEVICE_HELPER, PROBE, V1_DEVICES_ROOT, V2_ROOT, cgroupDir, opensIn, skipV1, skipV2 } from './helpers.js';
@@ -42,6 +42,17 @@ t.test('v2: the program allows /dev/null and denies /dev/zero to a process in th
   // A wildcard minor covers every minor of the major.
   await createDeviceApplier({ helperPath: HELPER })({ v2: dir, v1: null }, [...NO_ZERO, { type: 'c', major: 1, minor: null, access: 'rw' }]);
   t.same(await probeIn(t, dir), { null: 'ok', zeroRead: 'ok', zeroWrite: 'ok' }, 'c 1:* rw');
+});
+
+t.test("v2: a re-attach replaces only the helper's own programs, not another's", { skip: skipV2 }, async (t) => {
+  // "Another's" program: the same source built under another name (as systemd's DevicePolicy would be).
+  const other = path.join(t.testdir({}), 'other-devices');
+  const cc = spawnSync(process.env.CC ?? 'cc', ['-O2', '-DPROG_NAME="other_devices"', '-o', other, path.resolve(import.meta.dirname, '../../../../agent/runner/native/gantry-devices.c')], { encoding: 'utf8' });
+  if (cc.error || cc.status !== 0) return void t.skip(`no C compiler: ${cc.stderr ?? cc.error?.message}`);
+  const dir = cgroupDir(t, V2);
+  t.equal(spawnSync(other, ['attach', dir, ...NO_ZERO.map(formatDeviceRule)]).status, 0, "another's program, denying /dev/zero");
+  await attachDeviceProgram(dir, [...NO_ZERO, { type: 'c', major: 1, minor: 5, access: 'rw' }], { helperPath: HELPER });
+  t.same(await probeIn(t, dir), { null: 'ok', zeroRead: 'EPERM', zeroWrite: 'EPERM' }, "the other program still denies /dev/zero: it was not detached");
 });
 
 t.test('v2: bad rules are exit 2 naming the rule; a kernel refusal is exit 1 with the errno text', { skip: skipV2 }, async (t) => {
