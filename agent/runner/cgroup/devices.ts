@@ -10,17 +10,19 @@
  *   runc's blanket `c *:* m` / `b *:* m` (a rank has no reason to mknod), and /dev/fuse (mounting a
  *   FUSE filesystem is not what a training rank does; a site that wants it lists it in
  *   `runner.extraDevicePaths`).
- * - NVIDIA (only for a rank with NVIDIA GPUs), rw: its own GPUs' /dev/nvidia<minor> (the minor from `<minor_number>`, not the index),
- *   /dev/nvidiactl, /dev/nvidia-uvm and /dev/nvidia-uvm-tools (what the NVIDIA container toolkit
- *   gives a "compute, utility" container). Not /dev/nvidia-modeset (display only). Of
- *   /dev/nvidia-caps/: only nvidia-cap2, the MIG "monitor" capability, read-only (lets nvidia-smi
- *   and NVML list MIG instances); nvidia-cap1 ("config": create and destroy MIG instances, an
- *   administrator's act) and the per-instance capabilities are denied: ranks get whole GPUs, not
- *   MIG slices. /dev/nvidia-caps-imex-channels/channel* (IMEX, multi-node NVLink on GB200): rw.
- * - AMD (only for a rank with AMD GPUs), rw: /dev/kfd and its own GPUs' render nodes /dev/dri/renderD<minor> (the minor is the KFD
- *   node's `drm_render_minor`); not the /dev/dri/card* nodes.
+ * - NVIDIA (only for a rank with NVIDIA GPUs), rw: its own GPUs' /dev/nvidia<minor> (the minor
+ *   from `<minor_number>`, not the index), /dev/nvidiactl, /dev/nvidia-uvm and
+ *   /dev/nvidia-uvm-tools (what the NVIDIA container toolkit gives a "compute, utility"
+ *   container). Not /dev/nvidia-modeset (display only). Of /dev/nvidia-caps/: only nvidia-cap2,
+ *   the MIG "monitor" capability, read-only (lets nvidia-smi and NVML list MIG instances);
+ *   nvidia-cap1 ("config": create and destroy MIG instances, an administrator's act) and the
+ *   per-instance capabilities are denied: ranks get whole GPUs, not MIG slices.
+ *   /dev/nvidia-caps-imex-channels/channel* (IMEX, multi-node NVLink on GB200): rw.
+ * - AMD (only for a rank with AMD GPUs), rw: /dev/kfd and its own GPUs' render nodes
+ *   /dev/dri/renderD<minor> (the minor is the KFD node's `drm_render_minor`); not /dev/dri/card*.
  * - RDMA, rw, for every rank (with GPUs or not: MPI over InfiniBand needs it too):
- *   /dev/infiniband/uverbs* and /dev/infiniband/rdma_cm (what NCCL, UCX and libibverbs open). Not umad* / issm* (management datagrams and the subnet manager capability: fabric
+ *   /dev/infiniband/uverbs* and /dev/infiniband/rdma_cm (what NCCL, UCX and libibverbs open).
+ *   Not umad* / issm* (management datagrams and the subnet manager capability: fabric
  *   administration).
  * - Whatever `extraPaths` names (config), rw: an exact path, or `<dir>/*` for every device file
  *   scanned under that directory.
@@ -28,6 +30,7 @@
  * Device files the request needs but the scan did not find are listed in `missing` (a GPU's device
  * file, an extra path); the caller decides whether that fails the start.
  */
+
 /** A device the rank may open, as a cgroup device rule (re-exported by types.ts). */
 export interface DeviceRule {
   type: 'c' | 'b';
