@@ -27,6 +27,8 @@ const PURE_CORES = [
   '^agent/core/',
   '^agent/health/',
   '^agent/.*/parse-[^/]+\\.ts$',
+  // A rank's device rules and CPU allocation (rank containment's decisions).
+  '^agent/runner/cgroup/(devices|cpus)\\.ts$',
 ];
 
 /** The modules that may touch generated proto types (rule 5). */

@@ -98,6 +98,17 @@ export const agentConfigSchema = z.strictObject({
       allowedUsers: z.array(z.string().min(1)).default([]),
       /** Whether ranks may run as root (also an empty runAs when the agent runs as root). */
       allowRoot: z.boolean().default(false),
+      /**
+       * Device files ranks may open besides the built-in set (agent/runner/cgroup/devices.ts), read
+       * and write: an exact path under /dev (e.g. /dev/fuse), or `<dir>/*` for every device file in
+       * that directory. Enforced where the rank's cgroup limits devices.
+       */
+      extraDevicePaths: z
+        .array(z.string().regex(/^\/dev\/[^\0]*[^/]$/, 'must be a path under /dev/ (a file, or <dir>/*)').refine((p) => !p.split('/').includes('..'), 'must not contain ..'))
+        .max(256)
+        .default([]),
+      /** The device program helper (gantry-devices) is killed after this long (ms). */
+      deviceHelperTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
       logMaxBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
       logKeep: z.number().int().min(0).default(3),
       /**

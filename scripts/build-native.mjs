@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Builds the native helpers with the system C compiler ($CC, else cc):
 // - the rank supervisor (agent/runner/native/gantry-supervisor.c) into dist/agent/runner/gantry-supervisor;
-// - the sd_notify sender (shared/sdnotify/native/gantry-notify.c) into dist/shared/sdnotify/gantry-notify.
+// - the sd_notify sender (shared/sdnotify/native/gantry-notify.c) into dist/shared/sdnotify/gantry-notify;
+// - the cgroup v2 device program loader (agent/runner/native/gantry-devices.c) into
+//   dist/agent/runner/gantry-devices.
 // Without a compiler it says so and leaves the binaries out: the agent then runs ranks under the
 // Node supervisor (dist/agent/runner/supervisor.js), and both daemons notify systemd through
 // `systemd-notify --pid=` (shared/sdnotify). A compiler that fails on a source fails the build.
@@ -15,6 +17,8 @@ const src = path.join(root, 'agent', 'runner', 'native', 'gantry-supervisor.c');
 const out = path.join(root, 'dist', 'agent', 'runner', 'gantry-supervisor');
 const notifySrc = path.join(root, 'shared', 'sdnotify', 'native', 'gantry-notify.c');
 const notifyOut = path.join(root, 'dist', 'shared', 'sdnotify', 'gantry-notify');
+const devicesSrc = path.join(root, 'agent', 'runner', 'native', 'gantry-devices.c');
+const devicesOut = path.join(root, 'dist', 'agent', 'runner', 'gantry-devices');
 const cc = process.env.CC || 'cc';
 
 if (process.platform !== 'linux') {
@@ -25,7 +29,8 @@ const probe = spawnSync(cc, ['--version'], { stdio: 'ignore' });
 if (probe.error || probe.status !== 0) {
   rmSync(out, { force: true });
   rmSync(notifyOut, { force: true });
-  console.log(`build-native: no C compiler (${cc}); ranks will run under the Node supervisor and systemd is notified through systemd-notify (scripts/setup.sh installs gcc)`);
+  rmSync(devicesOut, { force: true });
+  console.log(`build-native: no C compiler (${cc}); ranks will run under the Node supervisor, systemd is notified through systemd-notify, and ranks' devices are not limited on cgroup v2 (scripts/setup.sh installs gcc)`);
   process.exit(0);
 }
 mkdirSync(path.dirname(out), { recursive: true });
@@ -45,3 +50,10 @@ if (statically.error || statically.status !== 0) {
 // The notify sender: one long-lived process per daemon, so linked dynamically (no fork-per-use cost to save).
 mkdirSync(path.dirname(notifyOut), { recursive: true });
 execFileSync(cc, [...flags, '-o', notifyOut, notifySrc], { stdio: 'inherit' });
+
+// The device program loader: run once per rank start, static where the C library allows (as the
+// supervisor; it uses no NSS), else dynamic.
+const devicesStatic = spawnSync(cc, [...flags, '-static', '-o', devicesOut, devicesSrc], { stdio: ['ignore', 'ignore', 'pipe'] });
+if (devicesStatic.error || devicesStatic.status !== 0) {
+  execFileSync(cc, [...flags, '-o', devicesOut, devicesSrc], { stdio: 'inherit' });
+}

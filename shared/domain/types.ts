@@ -39,6 +39,12 @@ export interface GpuInfo {
   linkRow: string[];
   /** Whether MIG mode is enabled. */
   migEnabled: boolean;
+  /**
+   * Minor number of the GPU's device file, /dev/nvidia<minor> (`<minor_number>` of `nvidia-smi -q -x`;
+   * not the index). null: not reported (N/A, e.g. some vGPU guests) or not an NVIDIA GPU. Agent-local:
+   * not on the wire (absent in an inventory read from the wire). The runner's device rules use it.
+   */
+  minorNumber?: number | null;
 }
 
 export interface HcaPort {

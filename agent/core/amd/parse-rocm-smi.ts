@@ -114,6 +114,7 @@ export function parseRocmSmiJson(text: string): RocmSmiReport {
       nvlinkDomain: '',
       linkRow: [],
       migEnabled: false,
+      minorNumber: null,
     });
     const s = emptySample(index, uuid, pciBusId);
     s.temperatureCelsius = num(card, 'Temperature (Sensor edge) (C)', 'Temperature (Sensor junction) (C)');

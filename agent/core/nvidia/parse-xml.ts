@@ -163,6 +163,12 @@ function memoryBytes(s: string | undefined): number | null {
   return Math.round(n * (mult[unit] ?? 1));
 }
 
+/** `<minor_number>`: a non-negative integer, else null (N/A, absent, garbled). */
+function minorNumber(s: string | undefined): number | null {
+  if (s === undefined || !/^\d{1,7}$/.test(s)) return null;
+  return Number(s);
+}
+
 function ratio(pct: number | null): number | null {
   return pct === null ? null : pct / 100;
 }
@@ -448,6 +454,7 @@ export function parseNvidiaSmiXml(xml: string): NvidiaSmiXml {
       nvlinkDomain: gpuFabric?.trusted ? `${gpuFabric.clusterUuid}/${gpuFabric.cliqueId}` : '',
       linkRow: [],
       migEnabled: r.text('mig_mode/current_mig') === 'Enabled',
+      minorNumber: minorNumber(r.text('minor_number')),
     });
     const memUsed = memoryBytes(r.text('fb_memory_usage/used'));
     const sample: GpuSample = {

@@ -14,6 +14,7 @@
  */
 import type { TaskKey, TaskSpec, TaskUsage } from '../types.js';
 import type { SpecCgroupRecord } from '../records.js';
+import type { DeviceRule } from './devices.js';
 
 /** Which kind of host this is. */
 export type CgroupLayoutKind = 'v2' | 'hybrid' | 'v1' | 'none';
@@ -39,15 +40,8 @@ export interface CgroupLayout {
   };
 }
 
-/** A device the rank may open, as a cgroup device rule. */
-export interface DeviceRule {
-  type: 'c' | 'b';
-  major: number;
-  /** null: every minor of that major. */
-  minor: number | null;
-  /** Subset of "rwm". */
-  access: string;
-}
+/** A device the rank may open, as a cgroup device rule (defined in the pure devices.ts, which may not import this file). */
+export type { DeviceRule } from './devices.js';
 
 /** What one rank is limited to; null: not limited (or not enforced on this host). */
 export interface RankLimits {

@@ -7,7 +7,7 @@ import { allNvidiaXmlCaptures, read, fixture } from '../../collectors/fixtures.j
 /** Facts read straight from the raw XML with regexes, independent of the parser. */
 interface Expected {
   driver: string;
-  gpus: Array<{ name: string; uuid: string; busId: string; domain: string; mig: boolean; lost: boolean; totalMiB: number | null }>;
+  gpus: Array<{ name: string; uuid: string; busId: string; domain: string; mig: boolean; lost: boolean; totalMiB: number | null; minor: number | null }>;
 }
 
 function tag(block: string, name: string): string | undefined {
@@ -40,6 +40,7 @@ function expectedFrom(xml: string): Expected {
         mig: (/<mig_mode>[\s\S]*?<current_mig>([^<]*)<\/current_mig>/.exec(body)?.[1] ?? '') === 'Enabled',
         lost: body.includes('GPU is lost'),
         totalMiB: total ? Number(total[1]) : null,
+        minor: /^\d+$/.test(tag(body, 'minor_number') ?? '') ? Number(tag(body, 'minor_number')) : null,
       };
     }),
   };
@@ -70,11 +71,30 @@ for (const path of captures) {
       t.equal(g.nvlinkDomain, w.domain, `GPU ${i} NVLink domain`);
       t.equal(g.migEnabled, w.mig, `GPU ${i} MIG`);
       if (w.totalMiB !== null) t.equal(g.memoryMiB, w.totalMiB, `GPU ${i} memory`);
+      t.equal(g.minorNumber, w.minor, `GPU ${i} minor number (/dev/nvidia<minor>)`);
       t.equal(got.samples[i]?.lost, w.lost, `GPU ${i} lost flag`);
       t.equal(got.samples[i]?.uuid, w.uuid);
     });
   });
 }
+
+t.test('minor numbers: read from <minor_number>, not the index; N/A is null', async (t) => {
+  const withMinors = captures.filter((p) => /<minor_number>\d+<\/minor_number>/.test(read(p)));
+  t.ok(withMinors.length >= 10, `${withMinors.length} captures report minor numbers`);
+  t.ok(captures.some((p) => read(p).includes('<minor_number>N/A</minor_number>')), 'some capture reports N/A');
+  // The captures' minors equal their indexes; renumber one so a parser that used the index fails.
+  const a100 = read(fixture('k8s-test-infra', 'qx-a100.xml'));
+  const original = [...a100.matchAll(/<minor_number>(\d+)<\/minor_number>/g)].map((m) => Number(m[1]));
+  t.ok(original.length >= 1);
+  const shifted = a100.replace(/<minor_number>(\d+)<\/minor_number>/g, (_m, n: string) => `<minor_number>${Number(n) + 5}</minor_number>`);
+  t.same(parseNvidiaSmiXml(shifted).gpus.map((g) => g.minorNumber), original.map((n) => n + 5));
+  const na = a100.replace(/<minor_number>\d+<\/minor_number>/g, '<minor_number>N/A</minor_number>');
+  t.ok(parseNvidiaSmiXml(na).gpus.every((g) => g.minorNumber === null), 'N/A is null');
+  const garbled = a100.replace(/<minor_number>\d+<\/minor_number>/g, '<minor_number>-3x</minor_number>');
+  t.ok(parseNvidiaSmiXml(garbled).gpus.every((g) => g.minorNumber === null), 'garbled is null');
+  const absent = a100.replace(/<minor_number>\d+<\/minor_number>/g, '');
+  t.ok(parseNvidiaSmiXml(absent).gpus.every((g) => g.minorNumber === null), 'absent is null');
+});
 
 t.test('fabric trust: zero cluster UUID on H100 is not a domain, GB200 is', async (t) => {
   const h100 = parseNvidiaSmiXml(read(fixture('nvidia', 'qx-h100.xml')));
