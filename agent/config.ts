@@ -142,8 +142,6 @@ export const agentConfigSchema = z.strictObject({
       defaultMemoryGiBPerRank: z.number().min(0).max(1 << 20).default(0),
       /** A rank's process limit (pids.max) when its job sets no resources.maxProcesses; 0 (default): unlimited. */
       defaultMaxProcesses: z.number().int().min(0).max(4_194_304).default(0),
-      /** Device files every rank may open beyond the built-in list (docs/runner.md), e.g. /dev/fuse. */
-      allowDevices: z.array(z.string().regex(/^\/dev\//, 'a path under /dev/')).max(256).default([]),
     })
     .prefault({}),
   health: z
