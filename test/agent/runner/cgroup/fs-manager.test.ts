@@ -31,6 +31,10 @@ t.test('memory limit: a process allocating past it is OOM-killed and counted', {
   const r = await p.exited;
   t.equal(r.code, 0, 'the shell itself lived');
   t.match(p.stdout(), /pipeline status 137/, 'tail was SIGKILLed (128+9)');
+  const memsw = cg.rank.find((d) => d.startsWith(`${detected.layout.v1Mounts['memory'] ?? '-'}/`));
+  if (memsw && existsSync(`${memsw}/memory.memsw.limit_in_bytes`)) {
+    t.equal(readFileSync(`${memsw}/memory.memsw.limit_in_bytes`, 'utf8').trim(), String(64 * MiB), 'memory+swap limited to the same value');
+  }
   const u = await m.usage(key);
   t.ok((u.oomKills ?? 0) >= 1, `oomKills ${u.oomKills}`);
   t.ok((u.memoryPeakBytes ?? 0) > 32 * MiB && (u.memoryPeakBytes ?? Infinity) <= 64 * MiB + MiB, `peak ${u.memoryPeakBytes} near the limit`);
@@ -146,4 +150,28 @@ t.test('without v2: kill SIGKILLs every pid in the leaves (a setsid daemon too);
   t.same(await m.pids(key), [], 'the leaves are empty');
   await m.remove(key);
   t.same(await m.list(), []);
+});
+
+t.test('devices: the applier gets the rank leaf and the rules; without one devices are not enforced', { skip: canRun ? false : 'needs root' }, async (t) => {
+  const calls: unknown[] = [];
+  const withApplier = await detectHostLayout({ devicesApplier: true });
+  const m = new FsCgroupManager({ detected: withApplier, cgroupRoot: uniqueTestRoot(), applyDevices: async (dirs, rules) => void calls.push({ dirs, rules }) });
+  t.teardown(async () => {
+    for (const dir of baseDirs(m.plan)) await removeTree(dir);
+  });
+  const rules = [{ type: 'c' as const, major: 195, minor: 0, access: 'rw' }];
+  const cg = await m.create({ jobId: 'dev', rank: 0, epoch: 0 }, { ...NO_LIMITS, devices: rules });
+  const v2 = withApplier.layout.v2Mount;
+  const devicesMount = withApplier.layout.v1Mounts['devices'];
+  const want = {
+    v2: v2 ? (cg.rank.find((d) => d.startsWith(`${v2}/`)) ?? null) : null,
+    v1: withApplier.layout.enforced.devices === 'v1' && devicesMount ? (cg.rank.find((d) => d.startsWith(`${devicesMount}/`)) ?? null) : null,
+  };
+  t.same(calls, [{ dirs: want, rules }], 'called once with the rank leaves');
+  await m.create({ jobId: 'dev', rank: 1, epoch: 0 }, NO_LIMITS);
+  t.equal(calls.length, 1, 'no rules (devices: null): not called');
+  await m.remove({ jobId: 'dev', rank: 0, epoch: 0 });
+  await m.remove({ jobId: 'dev', rank: 1, epoch: 0 });
+  const without = new FsCgroupManager({ detected: withApplier, cgroupRoot: uniqueTestRoot() });
+  t.equal(without.layout.enforced.devices, null, 'no applier: devices not enforced');
 });
