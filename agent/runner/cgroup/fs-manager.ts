@@ -163,8 +163,9 @@ export class FsCgroupManager implements CgroupManager {
     }
     if (has('pids')) await writeText(`${rank}/pids.max`, limits.maxProcesses === null ? 'max' : String(limits.maxProcesses));
     if (has('cpuset')) {
-      await writeText(`${rank}/cpuset.mems`, limits.mems === null ? '' : formatCpuList(limits.mems));
-      await writeText(`${rank}/cpuset.cpus`, limits.cpus === null ? '' : formatCpuList(limits.cpus));
+      // v2: an empty list (a bare newline) means the parent's effective set.
+      await writeText(`${rank}/cpuset.mems`, limits.mems === null ? '\n' : formatCpuList(limits.mems));
+      await writeText(`${rank}/cpuset.cpus`, limits.cpus === null ? '\n' : formatCpuList(limits.cpus));
     }
   }
 
