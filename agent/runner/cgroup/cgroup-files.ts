@@ -88,3 +88,19 @@ export async function readPids(dir: string): Promise<number[]> {
     .map(Number)
     .filter((n) => Number.isSafeInteger(n) && n > 0);
 }
+
+/** The pids in a cgroup and every cgroup below it (a rank may make sub-cgroups of its own); [] when it does not exist. */
+export async function readTreePids(dir: string): Promise<number[]> {
+  const pids = await readPids(dir);
+  for (const child of await listDirs(dir)) pids.push(...(await readTreePids(`${dir}/${child}`)));
+  return pids;
+}
+
+/** The cgroups below `dir`, deepest first (rmdir order). */
+export async function subCgroups(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const child of await listDirs(dir)) {
+    out.push(...(await subCgroups(`${dir}/${child}`)), `${dir}/${child}`);
+  }
+  return out;
+}

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TaskKey } from '../types.js';
 import { joinCgroupPath, parseTaskCgroupName, planBase, taskCgroupName, type BasePlan, type HierarchyPlan } from './base.js';
-import { exists, listDirs, mkdirOne, readOptional, readPids, readText, rmdirOne, writeText } from './cgroup-files.js';
+import { exists, listDirs, mkdirOne, readOptional, readPids, readText, readTreePids, rmdirOne, subCgroups, writeText } from './cgroup-files.js';
 import { CgroupError } from './errors.js';
 import type { DetectedLayout } from './layout.js';
 import { flatKeyedValue, formatCpuList, singleValue } from './parse-usage.js';
@@ -178,7 +178,7 @@ export class FsCgroupManager implements CgroupManager {
 
   async pids(key: TaskKey): Promise<number[]> {
     const all = new Set<number>();
-    for (const dir of this.dirs(key).rank) for (const p of await readPids(dir)) all.add(p);
+    for (const dir of this.dirs(key).rank) for (const p of await readTreePids(dir)) all.add(p);
     return [...all].sort((a, b) => a - b);
   }
 
@@ -248,7 +248,8 @@ export class FsCgroupManager implements CgroupManager {
       await sleep(this.pollMs);
     }
     for (const [i, task] of d.task.entries()) {
-      for (const dir of [d.rank[i] ?? '', d.supervisor[i] ?? '', task]) await this.rmdirWaiting(dir, until);
+      const rank = d.rank[i] ?? '';
+      for (const dir of [...(await subCgroups(rank)), rank, d.supervisor[i] ?? '', task]) await this.rmdirWaiting(dir, until);
     }
   }
 

@@ -4,7 +4,7 @@
  * cpuset pins), kill takes a setsid daemon, usage is measured, remove leaves nothing.
  */
 import t, { type Test } from 'tap';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { detectHostLayout, FsCgroupManager, type DetectedLayout, type RankLimits } from '../../../../agent/runner/cgroup/index.js';
 import { alive, baseDirs, removeTree, startInLeaves, uniqueTestRoot, waitFor } from './helpers.js';
 
@@ -174,4 +174,21 @@ t.test('devices: the applier gets the rank leaf and the rules; without one devic
   await m.remove({ jobId: 'dev', rank: 1, epoch: 0 });
   const without = new FsCgroupManager({ detected: withApplier, cgroupRoot: uniqueTestRoot() });
   t.equal(without.layout.enforced.devices, null, 'no applier: devices not enforced');
+});
+
+t.test('a sub-cgroup the rank made itself: its processes count, kill and remove take them and it', { skip: canRun ? false : 'needs root' }, async (t) => {
+  const m = await setup(t);
+  const key = { jobId: 'nested', rank: 0, epoch: 0 };
+  const cg = await m.create(key, NO_LIMITS);
+  // v1 cpuset would need cpus/mems written into the new cgroup first: leave that hierarchy's process in the leaf.
+  const cpusetMount = detected.layout.v1Mounts['cpuset'] ?? '-';
+  const leaves = cg.rank.map((d) => (d.startsWith(`${cpusetMount}/`) ? d : `${d}/inner`));
+  for (const d of leaves) if (d.endsWith('/inner')) mkdirSync(d);
+  const p = startInLeaves(leaves, 'exec sleep 30');
+  t.teardown(() => void p.child.kill('SIGKILL'));
+  await waitFor(() => /^Name:\s+sleep$/m.test(readFileSync(`/proc/${p.pid}/status`, 'utf8')), 3000, 'sleep in the sub-cgroup');
+  t.same(await m.pids(key), [p.pid], 'pids() looks below the rank leaf');
+  await m.remove(key);
+  t.notOk(alive(p.pid), 'killed');
+  for (const d of leaves) t.notOk(existsSync(d), `${d} removed`);
 });
