@@ -4,7 +4,7 @@
  * cpuset pins), kill takes a setsid daemon, usage is measured, remove leaves nothing.
  */
 import t, { type Test } from 'tap';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { detectHostLayout, FsCgroupManager, type DetectedLayout, type RankLimits } from '../../../../agent/runner/cgroup/index.js';
 import { alive, baseDirs, removeTree, startInLeaves, uniqueTestRoot, waitFor } from './helpers.js';
 
@@ -180,10 +180,12 @@ t.test('a sub-cgroup the rank made itself: its processes count, kill and remove 
   const m = await setup(t);
   const key = { jobId: 'nested', rank: 0, epoch: 0 };
   const cg = await m.create(key, NO_LIMITS);
-  // v1 cpuset would need cpus/mems written into the new cgroup first: leave that hierarchy's process in the leaf.
-  const cpusetMount = detected.layout.v1Mounts['cpuset'] ?? '-';
-  const leaves = cg.rank.map((d) => (d.startsWith(`${cpusetMount}/`) ? d : `${d}/inner`));
-  for (const d of leaves) if (d.endsWith('/inner')) mkdirSync(d);
+  const leaves = cg.rank.map((d) => `${d}/inner`);
+  for (const d of leaves) {
+    mkdirSync(d);
+    // a v1 cpuset cgroup takes no process before its cpus and mems are written
+    for (const f of ['cpuset.mems', 'cpuset.cpus']) if (existsSync(`${d}/${f}`)) writeFileSync(`${d}/${f}`, readFileSync(`${d}/../${f}`, 'utf8').trim());
+  }
   const p = startInLeaves(leaves, 'exec sleep 30');
   t.teardown(() => void p.child.kill('SIGKILL'));
   await waitFor(() => /^Name:\s+sleep$/m.test(readFileSync(`/proc/${p.pid}/status`, 'utf8')), 3000, 'sleep in the sub-cgroup');
