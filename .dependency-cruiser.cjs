@@ -27,6 +27,8 @@ const PURE_CORES = [
   '^agent/core/',
   '^agent/health/',
   '^agent/.*/parse-[^/]+\\.ts$',
+  // Rank containment's detection of the cgroup layout, where the cgroups live, and the start-up description.
+  '^agent/runner/cgroup/(layout|layout-types|base|describe)\\.ts$',
 ];
 
 /** The modules that may touch generated proto types (rule 5). */

@@ -4,9 +4,15 @@
  * controllers must be enabled in which cgroup.subtree_control. No I/O (fs-manager.ts acts on it).
  */
 import { ConfigError, InvalidArgumentError } from '../../../shared/errors/index.js';
-import type { TaskKey } from '../types.js';
 import type { OwnCgroups } from './layout.js';
-import type { CgroupLayout } from './types.js';
+import type { CgroupLayout } from './layout-types.js';
+
+/** A task's key (agent/runner/types.ts's TaskKey, spelled out so this pure module imports no shell). */
+export interface TaskKeyFields {
+  jobId: string;
+  rank: number;
+  epoch: number;
+}
 
 /** The directory made under a hierarchy's root when the agent sits at that root and no cgroupRoot is set. */
 export const ROOT_FALLBACK = '/gantry';
@@ -113,7 +119,7 @@ export function planBase(layout: CgroupLayout, own: OwnCgroups, cgroupRoot: stri
 }
 
 /** The name of a task's cgroup: `<jobId>.<rank>.<epoch>`. */
-export function taskCgroupName(key: TaskKey): string {
+export function taskCgroupName(key: TaskKeyFields): string {
   if (typeof key.jobId !== 'string' || !/^[A-Za-z0-9._-]{1,128}$/.test(key.jobId) || key.jobId === '.' || key.jobId.includes('..')) {
     throw new InvalidArgumentError('jobId', `must be 1-128 characters of [A-Za-z0-9._-] without "..", got ${JSON.stringify(key.jobId)}`);
   }
@@ -124,7 +130,7 @@ export function taskCgroupName(key: TaskKey): string {
 }
 
 /** A task cgroup's name parsed back (split from the right: job ids may hold dots); null: not a task's. */
-export function parseTaskCgroupName(name: string): TaskKey | null {
+export function parseTaskCgroupName(name: string): TaskKeyFields | null {
   const m = /^([A-Za-z0-9._-]{1,128})\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/.exec(name);
   if (!m) return null;
   const [, jobId, rank, epoch] = m as unknown as [string, string, string, string];

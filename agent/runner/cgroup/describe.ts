@@ -1,5 +1,5 @@
 /** What the host enforces, in words (the agent's start-up log line) and as gauge values, pure. */
-import type { CgroupLayout } from './types.js';
+import type { CgroupLayout } from './layout-types.js';
 
 export const CONTAINMENT_FEATURES = ['kill', 'devices', 'memory', 'pids', 'cpuset', 'cpuUsage'] as const;
 export type ContainmentFeature = (typeof CONTAINMENT_FEATURES)[number];

@@ -4,7 +4,7 @@
  * where this process sits in each hierarchy. No I/O (host.ts reads the files).
  */
 import { ParseError } from '../../../shared/errors/index.js';
-import type { CgroupLayout, CgroupLayoutKind, Enforced } from './types.js';
+import type { CgroupLayout, CgroupLayoutKind, Enforced } from './layout-types.js';
 
 /** The v1 controllers containment uses (the others are mounted but ignored). */
 export const V1_CONTROLLERS = ['memory', 'pids', 'cpuset', 'devices', 'cpuacct'] as const;
