@@ -7,6 +7,7 @@ import type { TaskKey } from '../types.js';
 import { joinCgroupPath, parseTaskCgroupName, planBase, taskCgroupName, type BasePlan, type HierarchyPlan } from './base.js';
 import { exists, listDirs, mkdirOne, readOptional, readPids, readText, readTreePids, rmdirOne, subCgroups, writeText } from './cgroup-files.js';
 import { CgroupError } from './errors.js';
+import { validateRankLimits } from './limits.js';
 import type { DetectedLayout } from './layout.js';
 import { flatKeyedValue, formatCpuList, singleValue } from './parse-usage.js';
 import type { CgroupLayout, CgroupManager, DeviceRule, RankCgroups, RankLimits, RankUsage } from './types.js';
@@ -122,19 +123,27 @@ export class FsCgroupManager implements CgroupManager {
 
   async create(key: TaskKey, limits: RankLimits): Promise<RankCgroups> {
     const name = taskCgroupName(key);
+    validateRankLimits(limits);
     await this.prepare();
     const d = this.dirs(key);
-    for (const [i, h] of this.plan.hierarchies.entries()) {
-      const task = joinCgroupPath(h.base, name);
-      await this.ensureDir(h, `${task}/${SUPERVISOR}`);
-      if (h.version === 'v2' && this.plan.enable.length > 0) await this.enableControllers(`${h.mountPoint}${task}`);
-      await this.ensureDir(h, `${task}/${RANK}`);
-      await this.applyLimits(h, d.rank[i] ?? '', d.task[i] ?? '', limits);
-    }
-    if (this.applyDevices && this.layout.enforced.devices !== null && limits.devices !== null) {
-      const v2 = this.plan.hierarchies.findIndex((h) => h.version === 'v2');
-      const v1 = this.plan.hierarchies.findIndex((h) => h.version === 'v1' && h.controllers.includes('devices'));
-      await this.applyDevices({ v2: v2 >= 0 ? (d.rank[v2] ?? null) : null, v1: v1 >= 0 ? (d.rank[v1] ?? null) : null }, limits.devices);
+    const existed = await this.find(key);
+    try {
+      for (const [i, h] of this.plan.hierarchies.entries()) {
+        const task = joinCgroupPath(h.base, name);
+        await this.ensureDir(h, `${task}/${SUPERVISOR}`);
+        if (h.version === 'v2' && this.plan.enable.length > 0) await this.enableControllers(`${h.mountPoint}${task}`);
+        await this.ensureDir(h, `${task}/${RANK}`);
+        await this.applyLimits(h, d.rank[i] ?? '', d.task[i] ?? '', limits);
+      }
+      if (this.applyDevices && this.layout.enforced.devices !== null && limits.devices !== null) {
+        const v2 = this.plan.hierarchies.findIndex((h) => h.version === 'v2');
+        const v1 = this.plan.hierarchies.findIndex((h) => h.version === 'v1' && h.controllers.includes('devices'));
+        await this.applyDevices({ v2: v2 >= 0 ? (d.rank[v2] ?? null) : null, v1: v1 >= 0 ? (d.rank[v1] ?? null) : null }, limits.devices);
+      }
+    } catch (e) {
+      // A first create that failed half-way leaves nothing behind (an existing task's cgroups stay).
+      if (existed === null) await this.remove(key).catch(() => undefined);
+      throw e;
     }
     return this.cgroupsOf(d);
   }

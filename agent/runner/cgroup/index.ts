@@ -17,6 +17,7 @@ export { describeEnforcement, CONTAINMENT_FEATURES } from './describe.js';
 export type { ContainmentFeature, EnforcementDescription, EnforcementGauge } from './describe.js';
 export { flatKeyedValue, singleValue, formatCpuList } from './parse-usage.js';
 export { CgroupError } from './errors.js';
+export { validateRankLimits } from './limits.js';
 export { FsCgroupManager } from './fs-manager.js';
 export type { DeviceApplier, FsCgroupManagerOptions } from './fs-manager.js';
 export { MemoryCgroupManager, MEMORY_TWIN_LAYOUT } from './memory-manager.js';

@@ -5,6 +5,7 @@
 import type { TaskKey } from '../types.js';
 import { parseTaskCgroupName, taskCgroupName } from './base.js';
 import { CgroupError } from './errors.js';
+import { validateRankLimits } from './limits.js';
 import type { CgroupLayout, CgroupManager, RankCgroups, RankLimits, RankUsage } from './types.js';
 
 interface TaskState {
@@ -45,6 +46,7 @@ export class MemoryCgroupManager implements CgroupManager {
 
   async create(key: TaskKey, limits: RankLimits): Promise<RankCgroups> {
     const name = taskCgroupName(key);
+    validateRankLimits(limits);
     const known = this.tasks.get(name);
     if (known) known.limits = limits;
     else this.tasks.set(name, { limits, supervisor: new Set(), rank: new Set(), usage: { cpuUsec: 0, memoryPeakBytes: 0, oomKills: 0 } });

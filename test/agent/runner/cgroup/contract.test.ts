@@ -72,6 +72,18 @@ function contract(name: string, make: (t: Test) => Promise<Harness>, skip: strin
       await m.create({ jobId: 'a', rank: 0, epoch: 0 }, NO_LIMITS);
       t.same(await m.list(), [{ jobId: 'a', rank: 0, epoch: 0 }, key], 'list, sorted');
       await t.rejects(m.create({ jobId: 'bad/id', rank: 0, epoch: 0 }, NO_LIMITS), { code: 'INVALID_ARGUMENT', message: /jobId/ });
+      const bad: [Partial<RankLimits>, RegExp][] = [
+        [{ memoryBytes: -1 }, /limits\.memoryBytes/],
+        [{ maxProcesses: 1.5 }, /limits\.maxProcesses/],
+        [{ cpus: [] }, /limits\.cpus/],
+        [{ mems: [-1] }, /limits\.mems/],
+        [{ devices: [{ type: 'x' as 'c', major: 195, minor: 0, access: 'rw' }] }, /limits\.devices\[0\]/],
+        [{ devices: [{ type: 'c', major: 195, minor: 0, access: 'rwx' }] }, /limits\.devices\[0\]/],
+      ];
+      for (const [limits, message] of bad) {
+        await t.rejects(m.create({ jobId: 'bad', rank: 0, epoch: 0 }, { ...NO_LIMITS, ...limits }), { code: 'INVALID_ARGUMENT', message }, JSON.stringify(limits));
+      }
+      t.equal(await m.find({ jobId: 'bad', rank: 0, epoch: 0 }), null, 'bad limits: nothing made');
       await m.remove(key);
       await m.remove({ jobId: 'a', rank: 0, epoch: 0 });
     });

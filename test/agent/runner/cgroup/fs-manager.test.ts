@@ -76,6 +76,7 @@ t.test('cpuset: the rank is pinned to CPU 1', { skip: canRun && detected.layout.
   t.match(readFileSync(`/proc/${p.pid}/status`, 'utf8'), /Cpus_allowed_list:\s+1\n/);
   t.same(await m.pids(key), [p.pid], 'pids() lists it');
   await t.rejects(m.create({ jobId: 'cpus', rank: 2, epoch: 0 }, { ...NO_LIMITS, cpus: [99] }), { code: 'FAILED_PRECONDITION', message: /cpuset\.cpus/ }, 'a CPU the host lacks: an error naming the file');
+  t.equal(await m.find({ jobId: 'cpus', rank: 2, epoch: 0 }), null, 'the failed create left no cgroups');
 });
 
 t.test('kill takes a setsid daemon; usage measured CPU; remove leaves nothing; list finds what create made', { skip: canRun ? false : 'needs root' }, async (t) => {
