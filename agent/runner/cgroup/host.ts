@@ -1,5 +1,6 @@
 /** Reads this host's cgroup layout (the files layout.ts's pure detection takes). */
 import { readFile } from 'node:fs/promises';
+import { readText } from './cgroup-files.js';
 import { detectLayout, type DetectedLayout } from './layout.js';
 
 export interface HostLayoutOptions {
@@ -12,8 +13,8 @@ export interface HostLayoutOptions {
 /** Reads mountinfo, /proc/self/cgroup and the v2 root's cgroup.controllers, and detects the layout. */
 export async function detectHostLayout(opts: HostLayoutOptions = {}): Promise<DetectedLayout> {
   const proc = opts.procSelf ?? '/proc/self';
-  const mountinfo = await readFile(`${proc}/mountinfo`, 'utf8');
-  const procCgroup = await readFile(`${proc}/cgroup`, 'utf8');
+  const mountinfo = await readText(`${proc}/mountinfo`);
+  const procCgroup = await readText(`${proc}/cgroup`);
   const devicesApplier = opts.devicesApplier ?? false;
   const v2Mount = detectLayout({ mountinfo, procCgroup, v2Controllers: null, devicesApplier }).layout.v2Mount;
   let v2Controllers: string | null = null;
