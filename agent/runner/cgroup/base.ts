@@ -88,7 +88,9 @@ export function planBase(layout: CgroupLayout, own: OwnCgroups, cgroupRoot: stri
     enable = (Object.keys(V2_FEATURE_CONTROLLER) as (keyof typeof V2_FEATURE_CONTROLLER)[])
       .filter((f) => layout.enforced[f] === 'v2')
       .map((f) => V2_FEATURE_CONTROLLER[f]);
-    const ownV2 = own.v2 ?? '/';
+    // An agent started again inside the leaf an earlier one moved into (`<base>/agent`) is already home.
+    const inLeaf = root === null && own.v2 !== null && own.v2 !== `/${AGENT_LEAF}` && own.v2.endsWith(`/${AGENT_LEAF}`);
+    const ownV2 = inLeaf && own.v2 !== null ? own.v2.slice(0, -(AGENT_LEAF.length + 1)) : (own.v2 ?? '/');
     const base = baseFor(ownV2, root);
     hierarchies.push({ version: 'v2', mountPoint: layout.v2Mount, controllers: enable, base });
     if (enable.length > 0) {

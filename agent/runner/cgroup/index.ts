@@ -1,3 +1,11 @@
+/**
+ * Rank containment's cgroups (issue 19, part 1): detect the host's layout once at start
+ * (detectHostLayout: pure detectLayout over /proc/self/mountinfo, /proc/self/cgroup and the v2 root's
+ * cgroup.controllers), say what is enforced (describeEnforcement: the start-up line and the
+ * gantry_agent_containment_enforced{feature,via} gauge values), then make one FsCgroupManager
+ * (cgroupRoot: `runner.cgroupRoot`; applyDevices: the device-rule writer) and call prepare() before
+ * the first rank (create() also does). MemoryCgroupManager is its twin for tests.
+ */
 export type {
   CgroupLayout,
   CgroupLayoutKind,

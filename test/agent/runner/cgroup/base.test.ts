@@ -44,6 +44,8 @@ t.test('pure v2 systemd host: the agent moves into <own>/agent and enables the c
   t.equal(above.agentLeaf, '/gantry.slice/agent', 'an agent in an ancestor that must enable controllers moves into a leaf');
   const atRoot = planBase(v2.layout, { v2: '/', v1: {} });
   t.same([atRoot.hierarchies[0]?.base, atRoot.agentLeaf, atRoot.enableIn], ['/gantry', null, ['/', '/gantry']], 'at the root: /gantry, the root holds processes lawfully');
+  const again = planBase(v2.layout, { v2: `${own}/agent`, v1: {} });
+  t.same([again.hierarchies[0]?.base, again.agentLeaf, again.enableIn], [own, `${own}/agent`, [own]], 'an agent started inside <own>/agent is home: same base, same leaf');
   const noControllers = planBase({ ...v2.layout, enforced: { ...v2.layout.enforced, memory: null, pids: null, cpuset: null } }, v2.own);
   t.same([noControllers.agentLeaf, noControllers.enable, noControllers.enableIn], [null, [], []], 'nothing to enable: the agent stays');
 });
