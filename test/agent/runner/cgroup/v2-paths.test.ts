@@ -26,7 +26,7 @@ t.test('pure v2: agent leaf, subtree_control, limits and usage files', async (t)
   leaf(`${own}/j.0.1/supervisor`);
   writeFileSync(join(rank, 'cpu.stat'), 'usage_usec 1234\nuser_usec 1000\nsystem_usec 234\n');
   writeFileSync(join(rank, 'memory.peak'), '5000000\n');
-  writeFileSync(join(rank, 'memory.events'), 'low 0\nhigh 0\nmax 4\noom 2\noom_kill 2\noom_group_kill 0\n');
+  writeFileSync(join(rank, 'memory.events'), 'low 0\nhigh 0\nmax 4\noom 3\noom_kill 2\noom_group_kill 0\n');
   const detected: DetectedLayout = {
     layout: { kind: 'v2', v2Mount: mount, v1Mounts: {}, enforced: { kill: 'v2', devices: null, memory: 'v2', pids: 'v2', cpuset: 'v2', cpuUsage: 'v2' } },
     own: { v2: own, v1: {} },
