@@ -132,3 +132,15 @@ function contract(name: string, make: (t: Test) => Promise<Harness>, skip: strin
 const root = process.getuid?.() === 0;
 contract('filesystem manager (real kernel)', fsHarness, root ? false : 'needs root');
 contract('in-memory twin', memoryHarness, false);
+
+t.test('the twin\'s own handles: limits applied, usage the kernel would count, enter without cgroups refused', async (t) => {
+  const m = new MemoryCgroupManager();
+  const key = { jobId: 'tw', rank: 0, epoch: 0 };
+  const limits = { ...NO_LIMITS, memoryBytes: 1 << 30 };
+  await m.create(key, limits);
+  t.same(m.limitsOf(key), limits);
+  t.equal(m.limitsOf({ ...key, rank: 1 }), null);
+  m.setUsage(key, { oomKills: 1 });
+  t.same(await m.usage(key), { cpuUsec: 0, memoryPeakBytes: 0, oomKills: 1 });
+  t.throws(() => m.enter({ ...key, rank: 1 }, 'rank', 7), { code: 'FAILED_PRECONDITION', message: /tw\.1\.0\/rank\/cgroup\.procs/ });
+});
