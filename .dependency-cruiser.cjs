@@ -29,6 +29,8 @@ const PURE_CORES = [
   '^agent/.*/parse-[^/]+\\.ts$',
   // A rank's device rules and CPU allocation (rank containment's decisions).
   '^agent/runner/cgroup/(devices|cpus)\\.ts$',
+  // Rank containment's detection of the cgroup layout, where the cgroups live, and the start-up description.
+  '^agent/runner/cgroup/(layout|layout-types|base|describe)\\.ts$',
 ];
 
 /** The modules that may touch generated proto types (rule 5). */

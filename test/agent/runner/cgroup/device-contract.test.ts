@@ -12,7 +12,7 @@ import { BASELINE_RULES, splitDeviceNumber } from '../../../../agent/runner/cgro
 import { createDeviceApplier, type DeviceApplier } from '../../../../agent/runner/cgroup/device-program.js';
 import { MemoryDeviceApplier } from '../../../../agent/runner/cgroup/device-twin.js';
 import type { DeviceRule } from '../../../../agent/runner/cgroup/types.js';
-import { DEVICE_HELPER, V1_DEVICES_ROOT, V2_ROOT, cgroupDir, opensIn, skipV1, skipV2 } from './helpers.js';
+import { DEVICE_HELPER, V1_DEVICES_ROOT, V2_ROOT, cgroupDir, opensIn, skipV1, skipV2 } from './device-helpers.js';
 
 interface Subject {
   dirs: (dir: string) => { v2: string | null; v1: string | null };

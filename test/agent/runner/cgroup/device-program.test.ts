@@ -12,7 +12,7 @@ import { FailedPreconditionError, InvalidArgumentError } from '../../../../share
 import { BASELINE_RULES, formatDeviceRule } from '../../../../agent/runner/cgroup/devices.js';
 import { attachDeviceProgram, createDeviceApplier, writeV1DeviceRules } from '../../../../agent/runner/cgroup/device-program.js';
 import type { DeviceRule } from '../../../../agent/runner/cgroup/types.js';
-import { DEVICE_HELPER, PROBE, V1_DEVICES_ROOT, V2_ROOT, cgroupDir, opensIn, skipV1, skipV2 } from './helpers.js';
+import { DEVICE_HELPER, PROBE, V1_DEVICES_ROOT, V2_ROOT, cgroupDir, opensIn, skipV1, skipV2 } from './device-helpers.js';
 
 const HELPER = DEVICE_HELPER;
 const V2 = V2_ROOT;

@@ -1,63 +1,91 @@
-/** Shared by the cgroup tests: cgroup directories of their own (removed in teardown) and a probe that opens device files from inside one. */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
-import path from 'node:path';
-import type { Test } from 'tap';
+/** Helpers of the cgroup tests: a unique test root, processes started inside a leaf, and cleanup. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BasePlan } from '../../../../agent/runner/cgroup/index.js';
 
-export const DEVICE_HELPER = path.resolve(import.meta.dirname, '../../../../dist/agent/runner/gantry-devices');
-export const V2_ROOT = '/sys/fs/cgroup/unified';
-export const V1_DEVICES_ROOT = '/sys/fs/cgroup/devices';
-const root = process.getuid?.() === 0;
-/** Why the v2 device tests cannot run here, or false. */
-export const skipV2 = !root ? 'needs root' : !existsSync(path.join(V2_ROOT, 'cgroup.procs')) ? `no cgroup v2 at ${V2_ROOT}` : !existsSync(DEVICE_HELPER) ? `no ${DEVICE_HELPER} (npm run build)` : false;
-/** Why the v1 device tests cannot run here, or false. */
-export const skipV1 = !root ? 'needs root' : !existsSync(path.join(V1_DEVICES_ROOT, 'devices.allow')) ? `no v1 devices hierarchy at ${V1_DEVICES_ROOT}` : false;
+/** A cgroupRoot no other test run shares: `/gantry-test-<pid>-<random>`. */
+export function uniqueTestRoot(): string {
+  return `/gantry-test-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
 
-/** A cgroup directory of its own under `parent`, removed in teardown (after its processes are gone). */
-export function cgroupDir(t: Test, parent: string): string {
-  const dir = path.join(parent, `gantry-test-devices-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-  mkdirSync(dir);
-  t.teardown(async () => {
-    for (let i = 0; i < 50; i++) {
+export interface Started {
+  child: ChildProcess;
+  pid: number;
+  /** Exit code and signal, once it ends. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stdout: () => string;
+}
+
+/**
+ * Starts `script` (sh) after moving the shell into each of `leaves` (its cgroup.procs), so the
+ * script and everything it starts run inside them. Exits 97 if a move fails.
+ */
+export function startInLeaves(leaves: string[], script: string): Started {
+  const moves = leaves.map((d) => `echo $$ > '${d}/cgroup.procs' || exit 97`).join('; ');
+  const child = spawn('/bin/sh', ['-c', `${moves}; ${script}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  if (child.pid === undefined) throw new Error('sh did not start');
+  return { child, pid: child.pid, exited, stdout: () => out };
+}
+
+/** Whether a pid is alive (a zombie counts as gone). */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Kills everything in a cgroup tree and removes it, deepest first (teardown: even after a failure). */
+export async function removeTree(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    try {
+      if (statSync(p).isDirectory()) await removeTree(p);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  for (let i = 0; i < 100; i++) {
+    let pids: number[] = [];
+    try {
+      pids = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      return;
+    }
+    for (const pid of pids) {
       try {
-        rmdirSync(dir);
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        await new Promise((r) => setTimeout(r, 20));
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
       }
     }
-    rmdirSync(dir);
-  });
-  return dir;
+    try {
+      rmdirSync(dir);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
 
-/** Node code that opens each [file, flags] of argv[1] (JSON) and prints 'ok' or the error code of each. */
-export const PROBE = `
-const fs = require('node:fs');
-const out = [];
-for (const [file, flags] of JSON.parse(process.argv[1])) {
-  try { fs.closeSync(fs.openSync(file, flags)); out.push('ok'); } catch (e) { out.push(e.code); }
-}
-process.stdout.write(JSON.stringify(out));
-`;
-
-/** Runs the probe inside `dir` (the shell moves itself in, then execs node): 'ok' or the errno code per open. */
-export function opensIn(t: Test, dir: string, opens: Array<[string, string]>): Promise<string[]> {
-  const child = spawn('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec "$0" -e "$1" "$2"`, process.execPath, PROBE, JSON.stringify(opens)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`probe timed out; stderr: ${err}`)), 10_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) reject(new Error(`probe exited ${code}: ${err}`));
-      else resolve(JSON.parse(out) as string[]);
-    });
-  });
+/** Every `<mount><base>` of a plan (the test root in each hierarchy). */
+export function baseDirs(plan: BasePlan): string[] {
+  return plan.hierarchies.map((h) => `${h.mountPoint}${h.base}`);
 }
