@@ -1,0 +1,117 @@
+/**
+ * The agent's RankContainment: what the runner asks around each rank's life, made from the
+ * CgroupManager (where the cgroups are and what they enforce), the device rules (devices.ts: the
+ * rank's own GPUs' device files and the baseline) and the CPU allocation (cpus.ts: a share of its
+ * GPUs' NUMA node, not overlapping other ranks while CPUs last). Limits the host does not enforce
+ * are left out (the agent said so at start); a job's memory or process limit falls back to the
+ * agent's default (runner.defaultMemoryGiBPerRank, runner.defaultMaxProcesses; 0: unlimited).
+ */
+import type { Logger } from 'pino';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { SpecCgroupRecord } from '../records.js';
+import type { TaskKey, TaskSpec, TaskUsage } from '../types.js';
+import { allocateCpus, cpuTopologyFromGpus, parseCpuList } from './cpus.js';
+import { deviceRules, rankDeviceRequest, type DeviceFile } from './devices.js';
+import type { CgroupManager, RankContainment, RankLimits } from './types.js';
+
+/** A GPU as the agent's inventory has it (only what containment reads). */
+export interface ContainedGpu {
+  index: number;
+  vendor: string;
+  numaNode: number;
+  minorNumber?: number | null;
+}
+
+export interface RankContainmentOptions {
+  manager: CgroupManager;
+  /** The node's GPUs from the latest probe (empty before the first). */
+  gpus: () => readonly ContainedGpu[];
+  /** Each NUMA node's online CPUs (node-cpus.ts). */
+  nodeCpus: ReadonlyMap<number, readonly number[]>;
+  /** The node's device files (device-scan.ts), read at each start. */
+  scanDevices: () => Promise<DeviceFile[]>;
+  /** runner.extraDevicePaths. */
+  extraDevicePaths: readonly string[];
+  /** runner.defaultMemoryGiBPerRank in bytes; 0: unlimited. */
+  defaultMemoryBytes: number;
+  /** runner.defaultMaxProcesses; 0: unlimited. */
+  defaultMaxProcesses: number;
+  log: Pick<Logger, 'warn' | 'info'>;
+}
+
+/** RankContainment, plus what the agent tells it after adopting ranks from an earlier agent. */
+export interface AgentRankContainment extends RankContainment {
+  /** Adopted running ranks keep their CPUs (read back from their cpuset cgroups). */
+  adopted(keys: readonly TaskKey[]): Promise<void>;
+}
+
+const keyOf = (k: TaskKey): string => `${k.jobId}\0${k.rank}\0${k.epoch}`;
+
+export function createRankContainment(o: RankContainmentOptions): AgentRankContainment {
+  const enforced = o.manager.layout.enforced;
+  /** CPUs each contained rank holds, so the next one does not overlap them while CPUs last. */
+  const held = new Map<string, number[]>();
+
+  /** A rank adopted from an earlier agent holds the cpuset its cgroup says. */
+  const heldFromDisk = async (key: TaskKey): Promise<number[] | undefined> => {
+    const found = await o.manager.find(key);
+    for (const dir of found?.rank ?? []) {
+      const text = await readFile(path.join(dir, 'cpuset.cpus'), 'utf8').catch(() => undefined);
+      if (text !== undefined && text.trim() !== '') return parseCpuList(text, 'cpuset.cpus');
+    }
+    return undefined;
+  };
+
+  return {
+    async prepare(spec: TaskSpec): Promise<SpecCgroupRecord | null> {
+      const gpuIndexes = spec.gpus ?? [];
+      const memoryBytes = spec.resources?.memoryBytes || o.defaultMemoryBytes;
+      const maxProcesses = spec.resources?.maxProcesses || o.defaultMaxProcesses;
+      const limits: RankLimits = {
+        memoryBytes: enforced.memory && memoryBytes > 0 ? memoryBytes : null,
+        maxProcesses: enforced.pids && maxProcesses > 0 ? maxProcesses : null,
+        cpus: null,
+        mems: null,
+        devices: null,
+      };
+      if (enforced.devices) {
+        const { request, missing } = rankDeviceRequest(o.gpus(), gpuIndexes, o.extraDevicePaths);
+        const result = deviceRules(await o.scanDevices(), request);
+        const absent = [...missing, ...result.missing];
+        if (absent.length > 0) o.log.warn({ job: spec.jobId, rank: spec.rank, missing: absent }, 'device files the rank would get are unknown or absent');
+        limits.devices = result.rules;
+      }
+      if (enforced.cpuset) {
+        const topology = cpuTopologyFromGpus(o.gpus(), o.nodeCpus);
+        const alloc = allocateCpus(topology, [...held.values()], { gpuIndexes, cpuBinding: spec.resources?.cpuBinding ?? 'numa' });
+        if (alloc) {
+          limits.cpus = alloc.cpus;
+          limits.mems = alloc.mems;
+          if (alloc.note) o.log.info({ job: spec.jobId, rank: spec.rank, note: alloc.note }, 'rank cpuset');
+        }
+      }
+      const cgroups = await o.manager.create(spec, limits);
+      if (limits.cpus) held.set(keyOf(spec), limits.cpus);
+      return { supervisor: cgroups.supervisor, rank: cgroups.rank, killFile: cgroups.killFile };
+    },
+    async usage(key: TaskKey): Promise<TaskUsage | null> {
+      if (!(await o.manager.find(key))) return null;
+      const u = await o.manager.usage(key);
+      return { cpuUsec: u.cpuUsec, memoryPeakBytes: u.memoryPeakBytes, oomKills: u.oomKills };
+    },
+    async kill(key: TaskKey): Promise<void> {
+      await o.manager.kill(key);
+    },
+    async release(key: TaskKey): Promise<void> {
+      held.delete(keyOf(key));
+      await o.manager.remove(key);
+    },
+    async adopted(keys: readonly TaskKey[]): Promise<void> {
+      for (const k of keys) {
+        const cpus = await heldFromDisk(k).catch(() => undefined);
+        if (cpus) held.set(keyOf(k), cpus);
+      }
+    },
+  };
+}
