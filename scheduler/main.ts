@@ -178,6 +178,15 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
             maxRanksPerJob: config.jobs.maxRanksPerJob,
             maxShardsPerJob: config.jobs.maxShardsPerJob,
             maxReplicasPerJob: config.jobs.maxReplicasPerJob,
+            fieldLimits: {
+              commandMaxArgs: config.jobs.maxCommandArgs,
+              commandArgMaxBytes: config.jobs.maxCommandArgBytes,
+              commandMaxBytes: config.jobs.maxCommandBytes,
+              envMaxKeys: config.jobs.maxEnvVars,
+              envNameMaxBytes: config.jobs.maxEnvNameBytes,
+              envValueMaxBytes: config.jobs.maxEnvValueBytes,
+              envMaxBytes: config.jobs.maxEnvBytes,
+            },
           },
         },
         {
