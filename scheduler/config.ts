@@ -27,6 +27,13 @@ export const schedulerConfigSchema = z.strictObject({
       /** Largest response message the server sends (ListJobs, ListNodes and ReadLogs answers). */
       maxSendMessageBytes: z.number().int().min(65_536).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
       /**
+       * A connection with no call open this long is closed (GOAWAY; a client reconnects on its next
+       * call). It also frees the connections a protocol error left half-open: Node's HTTP/2 stops
+       * reading once it has sent its GOAWAY, and would hold them until the keepalive ping timed
+       * out (50 s). An agent's Connect stream and open WatchEvents are calls: never idle.
+       */
+      maxConnectionIdleMs: z.number().int().min(100).default(10_000),
+      /**
        * Requests per second each caller may make to SchedulerService (a token bucket per verified
        * identity, per client address for anonymous callers); excess calls get RESOURCE_EXHAUSTED
        * with a retry-after-ms hint. 0: no limit.

@@ -252,6 +252,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
         listen: config.grpc.listen,
         maxReceiveMessageBytes: config.grpc.maxReceiveMessageBytes,
         maxSendMessageBytes: config.grpc.maxSendMessageBytes,
+        maxConnectionIdleMs: config.grpc.maxConnectionIdleMs,
         credentials: tls?.credentials() ?? grpc.ServerCredentials.createInsecure(),
         agent: streams.handlers(),
         scheduler: guardSchedulerService(schedulerServiceHandlers(cluster, registry, jm, streams, clock, events, policy), {

@@ -17,6 +17,7 @@ t.test('defaults', async (t) => {
     [c.jobs.maxSpecBytes, c.jobs.maxSpecDepth, c.jobs.maxSpecAliases, c.jobs.maxSpecNodes, c.jobs.maxRanksPerJob, c.jobs.maxShardsPerJob, c.jobs.maxReplicasPerJob],
     [1024 * 1024, 64, 100, 20_000, 16_384, 100_000, 1_000],
   );
+  t.equal(c.grpc.maxConnectionIdleMs, 10_000, 'an idle or half-open connection is closed after 10 s');
   const j = c.jobs;
   t.same(
     [j.maxCommandArgs, j.maxCommandArgBytes, j.maxCommandBytes, j.maxEnvVars, j.maxEnvNameBytes, j.maxEnvValueBytes, j.maxEnvBytes],
