@@ -17,7 +17,7 @@
  *   must be within 10% of RSS after round 1. Each is read once traffic stops, as the lowest of
  *   readings every 250 ms for 5 s (run.ts settledMemory), with no forced GC: the daemon runs as in
  *   production. Why not the issue's "within 10% of where it started": the first round after
- *   warm-up grows RSS once, by 4-21% here (V8's spaces and malloc's arenas grow to what the traffic
+ *   warm-up grows RSS once, by 4-44% here (V8's spaces and malloc's arenas grow to what the traffic
  *   needs and keep their pages: RSS levels off while the V8 heap in use does not grow; five
  *   rounds of 2,500 inputs: 160 -> 165 -> 191 -> 203 -> 208 -> 205 MiB, heap in use 40-52 MiB
  *   throughout). Round 2 against round 1 separates that from growth. The growth that was a leak is
