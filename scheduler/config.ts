@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { hostPortSchema, logSchema, natsAndLogEnv, serverTlsSchema, type EnvBinding, type FlagBinding } from '../shared/config/index.js';
 import { natsClientShape } from '../shared/natsconn/index.js';
 import { authConfigSchema } from './auth/config.js';
+import { SPEC_FIELD_LIMITS } from '../shared/jobspec/index.js';
 
 export const schedulerConfigSchema = z.strictObject({
   /** Identifies this scheduler to agents and in events. */
@@ -25,6 +26,13 @@ export const schedulerConfigSchema = z.strictObject({
       maxReceiveMessageBytes: z.number().int().min(65_536).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
       /** Largest response message the server sends (ListJobs, ListNodes and ReadLogs answers). */
       maxSendMessageBytes: z.number().int().min(65_536).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+      /**
+       * A connection with no call open this long is closed (GOAWAY; a client reconnects on its next
+       * call). It also frees the connections a protocol error left half-open: Node's HTTP/2 stops
+       * reading once it has sent its GOAWAY, and would hold them until the keepalive ping timed
+       * out (50 s). An agent's Connect stream and open WatchEvents are calls: never idle.
+       */
+      maxConnectionIdleMs: z.number().int().min(100).default(10_000),
       /**
        * Requests per second each caller may make to SchedulerService (a token bucket per verified
        * identity, per client address for anonymous callers); excess calls get RESOURCE_EXHAUSTED
@@ -95,6 +103,20 @@ export const schedulerConfigSchema = z.strictObject({
       maxShardsPerJob: z.number().int().min(1).max(1_000_000).default(100_000),
       /** Highest replicas.max of one Inference job. */
       maxReplicasPerJob: z.number().int().min(1).max(10_000).default(1_000),
+      /** Most arguments in a spec's `command` (the default is also the ceiling). */
+      maxCommandArgs: z.number().int().min(1).max(SPEC_FIELD_LIMITS.commandMaxArgs).default(SPEC_FIELD_LIMITS.commandMaxArgs),
+      /** Bytes of UTF-8 in one argument of `command` (ceiling: Linux's MAX_ARG_STRLEN, 128 KiB). */
+      maxCommandArgBytes: z.number().int().min(1).max(SPEC_FIELD_LIMITS.commandArgMaxBytes).default(SPEC_FIELD_LIMITS.commandArgMaxBytes),
+      /** Bytes of every argument of `command` together. */
+      maxCommandBytes: z.number().int().min(1).max(SPEC_FIELD_LIMITS.commandMaxBytes).default(SPEC_FIELD_LIMITS.commandMaxBytes),
+      /** Most variables in a spec's `env`. */
+      maxEnvVars: z.number().int().min(0).max(SPEC_FIELD_LIMITS.envMaxKeys).default(SPEC_FIELD_LIMITS.envMaxKeys),
+      /** Bytes of one variable name in `env`. */
+      maxEnvNameBytes: z.number().int().min(1).max(SPEC_FIELD_LIMITS.envNameMaxBytes).default(SPEC_FIELD_LIMITS.envNameMaxBytes),
+      /** Bytes of one value in `env`. */
+      maxEnvValueBytes: z.number().int().min(0).max(SPEC_FIELD_LIMITS.envValueMaxBytes).default(SPEC_FIELD_LIMITS.envValueMaxBytes),
+      /** Bytes of every name and value of `env` together. */
+      maxEnvBytes: z.number().int().min(0).max(SPEC_FIELD_LIMITS.envMaxBytes).default(SPEC_FIELD_LIMITS.envMaxBytes),
     })
     .prefault({}),
   /** Named queues: priority, GPU quota (nominal + borrowing limit) and fair-share weight. */

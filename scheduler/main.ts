@@ -178,6 +178,15 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
             maxRanksPerJob: config.jobs.maxRanksPerJob,
             maxShardsPerJob: config.jobs.maxShardsPerJob,
             maxReplicasPerJob: config.jobs.maxReplicasPerJob,
+            fieldLimits: {
+              commandMaxArgs: config.jobs.maxCommandArgs,
+              commandArgMaxBytes: config.jobs.maxCommandArgBytes,
+              commandMaxBytes: config.jobs.maxCommandBytes,
+              envMaxKeys: config.jobs.maxEnvVars,
+              envNameMaxBytes: config.jobs.maxEnvNameBytes,
+              envValueMaxBytes: config.jobs.maxEnvValueBytes,
+              envMaxBytes: config.jobs.maxEnvBytes,
+            },
           },
         },
         {
@@ -243,6 +252,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
         listen: config.grpc.listen,
         maxReceiveMessageBytes: config.grpc.maxReceiveMessageBytes,
         maxSendMessageBytes: config.grpc.maxSendMessageBytes,
+        maxConnectionIdleMs: config.grpc.maxConnectionIdleMs,
         credentials: tls?.credentials() ?? grpc.ServerCredentials.createInsecure(),
         agent: streams.handlers(),
         scheduler: guardSchedulerService(schedulerServiceHandlers(cluster, registry, jm, streams, clock, events, policy), {

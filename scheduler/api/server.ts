@@ -35,6 +35,8 @@ export async function startGrpcServer(opts: {
   maxReceiveMessageBytes?: number;
   /** Largest response sent (grpc.maxSendMessageBytes; unlimited when absent). */
   maxSendMessageBytes?: number;
+  /** Close a connection with no call open this long (grpc.maxConnectionIdleMs; never when absent). */
+  maxConnectionIdleMs?: number;
   agent: AgentServiceHandlers;
   scheduler: SchedulerServiceHandlers;
 }): Promise<GrpcServer> {
@@ -44,6 +46,7 @@ export async function startGrpcServer(opts: {
     'grpc.keepalive_permit_without_calls': 1,
     ...(opts.maxReceiveMessageBytes !== undefined ? { 'grpc.max_receive_message_length': opts.maxReceiveMessageBytes } : {}),
     ...(opts.maxSendMessageBytes !== undefined ? { 'grpc.max_send_message_length': opts.maxSendMessageBytes } : {}),
+    ...(opts.maxConnectionIdleMs !== undefined ? { 'grpc.max_connection_idle_ms': opts.maxConnectionIdleMs } : {}),
   });
   // An undecodable request is INVALID_ARGUMENT, not grpc-js's INTERNAL (api/decode.ts); Connect checks each message.
   const agent = refuseUndecodable(proto.gantry.v1.AgentService.service, opts.agent);

@@ -24,6 +24,23 @@ export function unverifiedActor(presented: AuthMethod): Actor {
 /** An audit event as the caller words it; the Auditor stamps its id and time (shared/events AuditEvent documents each field). */
 export type AuditRecord = Omit<AuditEvent, 'v' | 'id' | 'at' | 'kind'>;
 
+/**
+ * The most bytes (UTF-8) of an audit record's `target` (a job id or node name: the API's request
+ * strings are at most 253 bytes) and of its `message` (a status's details are at most 1,500).
+ * A refused call's target is what the caller sent: unclipped, a 1 MiB node name became a 1 MiB
+ * event in the outbox, on NATS and in the log, per call.
+ */
+export const MAX_AUDIT_TARGET_BYTES = 253;
+export const MAX_AUDIT_MESSAGE_BYTES = 1500;
+
+/** `text` cut to `maxBytes` of UTF-8 (never inside a character), saying how long it was. */
+export function clipText(text: string, maxBytes: number): string {
+  const bytes = Buffer.byteLength(text);
+  if (bytes <= maxBytes) return text;
+  const kept = Buffer.from(text.slice(0, maxBytes)).subarray(0, maxBytes).toString().replace(/\uFFFD$/, '');
+  return `${kept}… (${bytes} bytes)`;
+}
+
 /** Why a call was refused, as the denied counter's `reason` label. */
 const DENIAL_REASON: Partial<Record<AuditEvent['type'], string>> = { denied: 'permission-denied', unauthenticated: 'unauthenticated' };
 
@@ -38,7 +55,8 @@ export class Auditor {
     },
   ) {}
 
-  record(r: AuditRecord): void {
+  record(record: AuditRecord): void {
+    const r = { ...record, target: clipText(record.target, MAX_AUDIT_TARGET_BYTES), message: clipText(record.message, MAX_AUDIT_MESSAGE_BYTES) };
     const event: AuditEvent = { v: EVENT_SCHEMA_VERSION, id: randomUUID(), at: new Date(this.deps.clock.nowMs()).toISOString(), kind: 'audit', ...r };
     const reason = DENIAL_REASON[r.type];
     if (reason) this.deps.denied.inc({ reason, action: r.action });

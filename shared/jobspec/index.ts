@@ -7,6 +7,7 @@ export type {
   SloSpec,
   JobSpec,
   ParseJobSpecOptions,
+  SpecFieldLimits,
 } from './spec.js';
 export { JOB_DEFAULTS, RESERVED_ENV, SPEC_FIELD_LIMITS, validateJobSpec, parseJobSpec, parseDurationSeconds, servicePort } from './spec.js';
 export type { DocumentOptions } from './document.js';

@@ -110,7 +110,11 @@ export const RESERVED_ENV = [
   'GANTRY_SERVICE_PORT',
 ] as const;
 
-/** Bounds on the free-form fields of every spec (the API's config cannot raise them). */
+/**
+ * Bounds on the free-form fields of every spec: the defaults, and the ceilings a scheduler's
+ * config (`jobs.maxCommandArgs`...) may lower but not raise (one argument or value is at most
+ * Linux's MAX_ARG_STRLEN; the totals keep a spec inside the 1 MiB spec limit).
+ */
 export const SPEC_FIELD_LIMITS = {
   /** Arguments in `command`. */
   commandMaxArgs: 4096,
@@ -120,11 +124,16 @@ export const SPEC_FIELD_LIMITS = {
   commandMaxBytes: 262_144,
   /** Variables in `env`. */
   envMaxKeys: 1024,
+  /** Bytes of one variable name. */
+  envNameMaxBytes: 256,
   /** Bytes of one value. */
   envValueMaxBytes: 131_072,
   /** Bytes of every name and value together. */
   envMaxBytes: 262_144,
 } as const;
+
+/** The bounds checked on `command` and `env`: SPEC_FIELD_LIMITS, or lower ones from a scheduler's config. */
+export type SpecFieldLimits = { -readonly [K in keyof typeof SPEC_FIELD_LIMITS]: number };
 
 const NAME = /^[a-z0-9-]{1,63}$/;
 const LEVEL = /^[a-z][a-z0-9-]{0,62}$/;
@@ -211,12 +220,15 @@ export function parseDurationSeconds(value: number | string, field: string): num
   return total;
 }
 
-/** Validate a parsed value (from YAML, JSON or the API) and fill in defaults. */
-export function validateJobSpec(value: unknown): JobSpec {
+/**
+ * Validate a parsed value (from YAML, JSON or the API) and fill in defaults. `fieldLimits` lowers
+ * the bounds of `command` and `env` (a value above SPEC_FIELD_LIMITS's is held at it).
+ */
+export function validateJobSpec(value: unknown, fieldLimits: Partial<SpecFieldLimits> = {}): JobSpec {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidArgumentError('', 'a job spec is a mapping of fields (kind, name, command, ...)');
   }
-  checkFreeFormSizes(value as Record<string, unknown>);
+  checkFreeFormSizes(value as Record<string, unknown>, effectiveFieldLimits(fieldLimits));
   const r = schema.safeParse(value);
   if (!r.success) throw zodToInvalidArgument(r.error);
   const v = r.data;
@@ -314,12 +326,22 @@ export function validateJobSpec(value: unknown): JobSpec {
   return spec;
 }
 
+/** `limits` held at SPEC_FIELD_LIMITS, the missing ones filled from it. */
+function effectiveFieldLimits(limits: Partial<SpecFieldLimits>): SpecFieldLimits {
+  const out = { ...SPEC_FIELD_LIMITS } as SpecFieldLimits;
+  for (const k of Object.keys(SPEC_FIELD_LIMITS) as Array<keyof SpecFieldLimits>) {
+    const v = limits[k];
+    if (v !== undefined) out[k] = Math.min(v, SPEC_FIELD_LIMITS[k]);
+  }
+  return out;
+}
+
 /**
- * The env key count and the total sizes of env and command, checked on the raw value before the
- * schema walks it, so that 60,000 variables are refused without 60,000 checks each.
+ * The bounds of env and command (counts, each name, value and argument, the totals), checked on
+ * the raw value before the schema walks it, so that 60,000 variables are refused without 60,000
+ * checks each. Values of the wrong type are left to the schema.
  */
-function checkFreeFormSizes(value: Record<string, unknown>): void {
-  const L = SPEC_FIELD_LIMITS;
+function checkFreeFormSizes(value: Record<string, unknown>, L: SpecFieldLimits): void {
   const env = value['env'];
   if (env !== null && typeof env === 'object' && !Array.isArray(env)) {
     const keys = Object.keys(env);
@@ -327,14 +349,23 @@ function checkFreeFormSizes(value: Record<string, unknown>): void {
     let bytes = 0;
     for (const k of keys) {
       const v = (env as Record<string, unknown>)[k];
-      bytes += utf8Length(k) + (typeof v === 'string' ? utf8Length(v) : 0);
+      const name = utf8Length(k);
+      if (name > L.envNameMaxBytes) throw new InvalidArgumentError('env', `has a variable name of ${name} bytes (${JSON.stringify(k.slice(0, 32))}...); the limit is ${L.envNameMaxBytes}`);
+      const size = typeof v === 'string' ? utf8Length(v) : 0;
+      if (size > L.envValueMaxBytes) throw new InvalidArgumentError(`env.${k}`, `is ${size} bytes; the limit is ${L.envValueMaxBytes}`);
+      bytes += name + size;
     }
     if (bytes > L.envMaxBytes) throw new InvalidArgumentError('env', `holds ${bytes} bytes of names and values; the limit is ${L.envMaxBytes}`);
   }
   const command = value['command'];
   if (Array.isArray(command)) {
     if (command.length > L.commandMaxArgs) throw new InvalidArgumentError('command', `has ${command.length} arguments; the limit is ${L.commandMaxArgs}`);
-    const bytes = command.reduce((n: number, a: unknown) => n + (typeof a === 'string' ? utf8Length(a) : 0), 0);
+    let bytes = 0;
+    for (const [i, a] of command.entries()) {
+      const size = typeof a === 'string' ? utf8Length(a) : 0;
+      if (size > L.commandArgMaxBytes) throw new InvalidArgumentError(`command[${i}]`, `is ${size} bytes; the limit is ${L.commandArgMaxBytes}`);
+      bytes += size;
+    }
     if (bytes > L.commandMaxBytes) throw new InvalidArgumentError('command', `holds ${bytes} bytes of arguments; the limit is ${L.commandMaxBytes}`);
   }
 }
@@ -354,6 +385,8 @@ export interface ParseJobSpecOptions {
   maxShardsPerJob?: number;
   /** Refuse Inference jobs with a replicas.max above this (default: the schema's 10,000). */
   maxReplicasPerJob?: number;
+  /** Lower bounds of `command` and `env` (default and ceiling: SPEC_FIELD_LIMITS). */
+  fieldLimits?: Partial<SpecFieldLimits>;
 }
 
 /** Parse a job spec from YAML or JSON text and validate it. */
@@ -361,6 +394,7 @@ export function parseJobSpec(text: string, options: ParseJobSpecOptions = {}): J
   const maxBytes = Math.min(options.maxBytes ?? MAX_DOCUMENT_BYTES, MAX_DOCUMENT_BYTES);
   const spec = validateJobSpec(
     parseDocument(text, { maxBytes, what: 'job spec', maxDepth: options.maxDepth ?? MAX_DOCUMENT_DEPTH, maxAliasCount: options.maxAliasCount ?? MAX_DOCUMENT_ALIASES, maxNodes: options.maxNodes ?? MAX_DOCUMENT_NODES }),
+    options.fieldLimits,
   );
   const over = (field: string, value: number, limit: number | undefined, what: string): void => {
     if (limit !== undefined && value > limit) throw new InvalidArgumentError(field, `is ${value}; this scheduler takes at most ${limit} ${what} per job`);

@@ -22,7 +22,11 @@ async function refused(p: Promise<unknown>): Promise<Failure> {
 }
 
 t.test('input limits', async (t) => {
-  const sched = await startScheduler(t, { lostAfterMs: 3000, extraArgs: ['--set', 'jobs.maxRanksPerJob=4', '--set', 'grpc.maxReceiveMessageBytes=2097152'] });
+  const sched = await startScheduler(t, { lostAfterMs: 3000, extraArgs: [
+      ...['--set', 'jobs.maxRanksPerJob=4', '--set', 'grpc.maxReceiveMessageBytes=2097152'],
+      ...['--set', 'jobs.maxEnvVars=16', '--set', 'jobs.maxEnvValueBytes=64', '--set', 'jobs.maxCommandArgs=3', '--set', 'jobs.maxCommandArgBytes=64'],
+    ],
+  });
   await startAgent(t, 'lim-0', sched.address, { topology: { leaf: 'leaf-0', spine: 'spine-0' } });
   await waitFor('lim-0 ready', async () => (await listNodes(sched.address)).some((n) => n.name === 'lim-0' && n.connectivity === 'ready'));
   const c = schedulerClient(sched.address);
@@ -74,7 +78,7 @@ t.test('input limits', async (t) => {
     await invalid(submit(jobYaml({ name: 'env', command: ['true'], env })), /^job spec holds more than 20000 YAML nodes/, '60,000 env keys in YAML');
     t.comment(`60,000 env keys in YAML refused in ${(performance.now() - t0).toFixed(0)} ms (before: accepted, after about 40 s of the scheduler's CPU)`);
     t0 = performance.now();
-    await invalid(submit(JSON.stringify({ kind: 'Training', name: 'env', command: ['true'], env })), /^env: has 60000 variables; the limit is 1024/, '60,000 env keys in JSON');
+    await invalid(submit(JSON.stringify({ kind: 'Training', name: 'env', command: ['true'], env })), /^env: has 60000 variables; the limit is 16/, '60,000 env keys in JSON (jobs.maxEnvVars 16)');
     t.comment(`60,000 env keys in JSON refused in ${(performance.now() - t0).toFixed(0)} ms`);
     await invalid(submit(jobYaml({ name: 'big', command: ['true'], ranks: 5 })), /^ranks: is 5; this scheduler takes at most 4 ranks per job/, '5 ranks (jobs.maxRanksPerJob 4)');
   });
@@ -88,6 +92,18 @@ t.test('input limits', async (t) => {
     t.same((await schedulerCall(c, 'ListJobs', { state: '', queue: '', owner: '' })).jobs, [], 'no job');
     const job = await submit(jobYaml({ name: 'fine', command: ['true'], ranks: 4, gpusPerRank: 1 }));
     t.match(job.id, /^fine-/, 'a spec within every limit is accepted');
+  });
+
+  t.test("the bounds of env and command are the config keys' (jobs.maxEnvVars 16, maxEnvValueBytes 64, maxCommandArgs 3, maxCommandArgBytes 64)", async (t) => {
+    const before = (await schedulerCall(c, 'ListJobs', { state: '', queue: '', owner: '' })).jobs.length;
+    const env = (n: number, value = 'v'): Record<string, string> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`K${i}`, value]));
+    await invalid(submit(jobYaml({ name: 'e', command: ['true'], env: env(17) })), /^env: has 17 variables; the limit is 16$/, '17 variables');
+    await invalid(submit(jobYaml({ name: 'e', command: ['true'], env: env(1, 'x'.repeat(65)) })), /^env\.K0: is 65 bytes; the limit is 64$/, 'a 65-byte value');
+    await invalid(submit(jobYaml({ name: 'c', command: ['a', 'b', 'c', 'd'] })), /^command: has 4 arguments; the limit is 3$/, '4 arguments');
+    await invalid(submit(jobYaml({ name: 'c', command: ['a', 'y'.repeat(65)] })), /^command\[1\]: is 65 bytes; the limit is 64$/, 'a 65-byte argument');
+    t.equal((await schedulerCall(c, 'ListJobs', { state: '', queue: '', owner: '' })).jobs.length, before, 'none of them stored');
+    const atLimit = await submit(jobYaml({ name: 'at-limit', command: ['a', 'b', 'z'.repeat(64)], env: env(16, 'x'.repeat(64)) }));
+    t.match(atLimit.id, /^at-limit-/, 'at every limit: accepted');
   });
 
   t.test('one ReadLogs answers at most 1 MiB, whatever it asks for: a chunk must fit the message limits', async (t) => {

@@ -200,3 +200,49 @@ export async function runInputs(target: Target, inputs: readonly Input[], bigBod
   report.rejectionMs.sort((a, b) => a - b);
   return report;
 }
+
+/** Two runs' reports as one (the second's last node actions win, as they came later). */
+export function mergeReports(a: RunReport, b: RunReport): RunReport {
+  const details: Record<string, string[]> = { ...a.details };
+  for (const [code, ds] of Object.entries(b.details)) details[code] = [...(details[code] ?? []), ...ds].slice(0, 3);
+  const counts: Record<string, number> = { ...a.counts };
+  for (const [k, v] of Object.entries(b.counts)) counts[k] = (counts[k] ?? 0) + v;
+  return {
+    inputs: a.inputs + b.inputs,
+    counts,
+    unanswered: [...a.unanswered, ...b.unanswered],
+    submitted: [...a.submitted, ...b.submitted],
+    cancelled: [...a.cancelled, ...b.cancelled],
+    lastNodeAction: new Map([...a.lastNodeAction, ...b.lastNodeAction]),
+    rejectionMs: [...a.rejectionMs, ...b.rejectionMs].sort((x, y) => x - y),
+    maxLoopDelayS: Math.max(a.maxLoopDelayS, b.maxLoopDelayS),
+    lostSeen: [...a.lostSeen, ...b.lostSeen],
+    wallMs: a.wallMs + b.wallMs,
+    slowest: [...a.slowest, ...b.slowest].sort((x, y) => y.ms - x.ms).slice(0, 10),
+    stalls: [...a.stalls, ...b.stalls],
+    details,
+  };
+}
+
+/** The scheduler's memory once traffic has stopped (RSS, and from its metrics the V8 heap in use and external memory). */
+export interface Memory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+}
+
+/**
+ * Waits `settleMs` after traffic, reading RSS every 250 ms, and takes the lowest: RSS falls in
+ * steps as V8 finishes its sweeping and gives pages back, and a read in the middle of a step
+ * would count memory the process is already returning. No GC is forced.
+ */
+export async function settledMemory(target: Target, settleMs: number): Promise<Memory> {
+  let rss = Infinity;
+  for (const end = Date.now() + settleMs; Date.now() < end; ) {
+    await new Promise((r) => setTimeout(r, 250));
+    rss = Math.min(rss, vmRssBytes(target.pid));
+  }
+  const text = await httpGet(`http://127.0.0.1:${target.metricsPort}/metrics`);
+  const num = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { rss, heapUsed: num('gantry_scheduler_nodejs_heap_size_used_bytes'), external: num('gantry_scheduler_nodejs_external_memory_bytes') };
+}

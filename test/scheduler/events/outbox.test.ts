@@ -64,3 +64,13 @@ t.test('lmdb: events left in the outbox by a crash are published by the next run
   await bus.close();
   await store.close();
 });
+
+t.test('the in-memory sink keeps the most recent maxEvents, oldest dropped first', async (t) => {
+  const sink = new MemoryEventSink(3);
+  for (let n = 1; n <= 5; n++) await sink.publish(ev(n));
+  t.same(sink.events.map((e) => e.id), ['e-3', 'e-4', 'e-5']);
+  const byDefault = new MemoryEventSink();
+  for (let n = 1; n <= 1001; n++) await byDefault.publish(ev(n));
+  t.equal(byDefault.events.length, 1000, 'by default 1,000');
+  t.equal(byDefault.events[0]!.id, 'e-2');
+});

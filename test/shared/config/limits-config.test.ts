@@ -17,6 +17,13 @@ t.test('defaults', async (t) => {
     [c.jobs.maxSpecBytes, c.jobs.maxSpecDepth, c.jobs.maxSpecAliases, c.jobs.maxSpecNodes, c.jobs.maxRanksPerJob, c.jobs.maxShardsPerJob, c.jobs.maxReplicasPerJob],
     [1024 * 1024, 64, 100, 20_000, 16_384, 100_000, 1_000],
   );
+  t.equal(c.grpc.maxConnectionIdleMs, 10_000, 'an idle or half-open connection is closed after 10 s');
+  const j = c.jobs;
+  t.same(
+    [j.maxCommandArgs, j.maxCommandArgBytes, j.maxCommandBytes, j.maxEnvVars, j.maxEnvNameBytes, j.maxEnvValueBytes, j.maxEnvBytes],
+    [4096, 131_072, 262_144, 1024, 256, 131_072, 262_144],
+    'env and command bounds: the spec parser\'s own (SPEC_FIELD_LIMITS)',
+  );
   const a = loadConfig(agentConfigSchema, { env: {}, envBindings: agentEnv, sets: [] });
   t.same([a.scheduler.maxReceiveMessageBytes, a.scheduler.maxSendMessageBytes], [4 * 1024 * 1024, 4 * 1024 * 1024]);
 });
@@ -25,6 +32,9 @@ t.test('bounds name the key', async (t) => {
   const sched = (sets: string[]) => () => loadConfig(schedulerConfigSchema, { env: {}, envBindings: schedulerEnv, sets });
   t.throws(sched(['grpc.maxReceiveMessageBytes=100']), /grpc\.maxReceiveMessageBytes/);
   t.throws(sched(['jobs.maxSpecBytes=2097152']), /jobs\.maxSpecBytes/, 'no spec above 1 MiB');
+  t.throws(sched(['jobs.maxCommandArgBytes=131073']), /jobs\.maxCommandArgBytes/, 'no argument above MAX_ARG_STRLEN');
+  t.throws(sched(['jobs.maxEnvVars=2000']), /jobs\.maxEnvVars/, 'the env bounds may be lowered, not raised');
+  t.equal(loadConfig(schedulerConfigSchema, { env: {}, envBindings: schedulerEnv, sets: ['jobs.maxEnvVars=0'] }).jobs.maxEnvVars, 0, 'no env at all');
   t.throws(sched(['grpc.rateLimit.requestsPerSecond=-1']), /grpc\.rateLimit\.requestsPerSecond/);
   t.equal(loadConfig(schedulerConfigSchema, { env: {}, envBindings: schedulerEnv, sets: ['grpc.rateLimit.requestsPerSecond=0'] }).grpc.rateLimit.requestsPerSecond, 0, '0 turns it off');
 });

@@ -68,6 +68,23 @@ t.test('free-form fields are bounded', async (t) => {
   refusal(t, () => parseJobSpec(JSON.stringify({ kind: 'Batch', name: 'bad\nname\u001b[31m', command: ['a'] })), 'name', /a-z, 0-9 and -/);
 });
 
+t.test('the bounds of env and command can be lowered, not raised', async (t) => {
+  const spec = (command: string[], env: Record<string, string> = {}): string => JSON.stringify({ kind: 'Batch', name: 'l', command, env });
+  const fieldLimits = { commandMaxArgs: 2, commandArgMaxBytes: 4, commandMaxBytes: 6, envMaxKeys: 2, envNameMaxBytes: 3, envValueMaxBytes: 4, envMaxBytes: 10 };
+  const parse = (text: string) => () => parseJobSpec(text, { fieldLimits });
+  refusal(t, parse(spec(['a', 'b', 'c'])), 'command', /^command: has 3 arguments; the limit is 2$/);
+  refusal(t, parse(spec(['a', 'bbbbb'])), 'command[1]', /^command\[1\]: is 5 bytes; the limit is 4$/);
+  refusal(t, parse(spec(['\u00e9\u00e9', 'cccc'])), 'command', /^command: holds 8 bytes of arguments; the limit is 6$/); // bytes of UTF-8, not characters
+  refusal(t, parse(spec(['a'], { A: '1', B: '2', C: '3' })), 'env', /^env: has 3 variables; the limit is 2$/);
+  refusal(t, parse(spec(['a'], { ABCD: '1' })), 'env', /^env: has a variable name of 4 bytes \("ABCD"\.\.\.\); the limit is 3$/);
+  refusal(t, parse(spec(['a'], { A: '12345' })), 'env.A', /^env\.A: is 5 bytes; the limit is 4$/);
+  refusal(t, parse(spec(['a'], { ABC: '1234', BC: '12' })), 'env', /^env: holds 11 bytes of names and values; the limit is 10$/);
+  const ok = parseJobSpec(spec(['ab', 'cdef'], { AB: '1234', B: '123' }), { fieldLimits });
+  t.same([ok.command, ok.env], [['ab', 'cdef'], { AB: '1234', B: '123' }], 'at every limit passes');
+  // A limit above SPEC_FIELD_LIMITS is held at it.
+  refusal(t, () => parseJobSpec(spec(Array.from({ length: 4097 }, () => 'a')), { fieldLimits: { commandMaxArgs: 10_000 } }), 'command', /the limit is 4096$/);
+});
+
 t.test('ranks, shards and replicas per job', async (t) => {
   const limits = { maxRanksPerJob: 8, maxShardsPerJob: 10, maxReplicasPerJob: 4 };
   refusal(t, () => parseJobSpec('kind: Training\nname: r\nranks: 9\ncommand: [a]\n', limits), 'ranks', /is 9; this scheduler takes at most 8 ranks per job/);
