@@ -10,6 +10,14 @@
  * period (stop.json's graceSeconds when the runner wrote one, else the spec's). When the rank's
  * main process exits by itself, whatever it left behind in its group is SIGKILLed at once.
  *
+ * With spec.json `cgroup` (rank-cgroup.ts): it first moves itself into the supervisor dirs, and
+ * joins the rank dirs just around its spawn, so the rank is born inside them (Node has no pre-exec
+ * hook), moving back right after: in that window of one spawn the supervisor itself counts against
+ * the rank's limits (pids.max counts its threads; a v1 memory cgroup keeps what it charged).
+ * Every kill (grace over, leftovers) also empties the rank dirs (cgroup.kill, else SIGKILL to each
+ * pid) and exit.json waits, bounded, until they are empty. With spec.json `deadlineMs` the rank is
+ * stopped at that time as if told to, and exit.json says timedOut.
+ *
  * Warm mode, `node supervisor.js --warm <tasksRoot> <padding>`: spawned ahead of time by the runner
  * (detached, with an IPC channel), it boots and says {op:'ready'}, then waits. The runner hands it
  * a task with {op:'run', dir}; it renames itself (process.title, so /proc/<pid>/cmdline names
@@ -39,6 +47,17 @@ import {
   type StopRecord,
 } from './records.js';
 import { RotatingLogWriter } from './rotating-log.js';
+import {
+  CGROUP_EMPTY_CAP_MS,
+  cgroupPids,
+  cgroupRecordOf,
+  describeFault,
+  joinCgroups,
+  killCgroup,
+  signalCgroup,
+  timedOutBeforeStartMessage,
+  timedOutMessage,
+} from './rank-cgroup.js';
 
 const SETTLE_POLL_MS = 25;
 const CHECKPOINT_MARKER = 'GANTRY_CHECKPOINT';
@@ -108,6 +127,7 @@ const supervise = (function supervise(dir: string, handoff: Handoff | undefined)
   let stopping = false;
   let killTimer: NodeJS.Timeout | undefined;
   let finished = false;
+  let timedOut = false;
   let log: RotatingLogWriter | undefined;
 
   const writeExit = (rec: Omit<ExitRecord, 'version' | 'writer' | 'finishedMs'>): void => {
@@ -118,7 +138,8 @@ const supervise = (function supervise(dir: string, handoff: Handoff | undefined)
     } catch {
       // the record matters more than the log
     }
-    writeJsonAtomicSync(file(FILES.exit), { version: RECORD_VERSION, writer: 'supervisor', finishedMs: Date.now(), ...rec } satisfies ExitRecord);
+    const rec2: ExitRecord = { version: RECORD_VERSION, writer: 'supervisor', finishedMs: Date.now(), ...rec, ...(timedOut ? { timedOut } : {}) };
+    writeJsonAtomicSync(file(FILES.exit), rec2);
   };
 
   const stopRecord = (): StopRecord | undefined => {
@@ -158,6 +179,41 @@ const supervise = (function supervise(dir: string, handoff: Handoff | undefined)
     process.exit(0);
   }
 
+  const cg = cgroupRecordOf(spec);
+  const quit = (failedToStart: boolean, message: string): never => {
+    writeExit({ failedToStart, code: null, signal: null, message });
+    process.exit(0);
+  };
+  if (typeof cg === 'string') quit(true, cg);
+  const cgroup = typeof cg === 'object' ? cg : undefined;
+  const superFault = cgroup && joinCgroups(cgroup.supervisor, process.pid);
+  if (superFault) quit(true, `cannot move the supervisor into its cgroup: ${describeFault(superFault)}`);
+  let cgKilledMs = 0;
+  /** SIGKILL to the group and (once) everything in the rank's cgroups. */
+  const killAll = (): void => {
+    signalGroup(pgid, 'SIGKILL');
+    if (cgroup && cgKilledMs === 0) {
+      killCgroup(cgroup);
+      cgKilledMs = Date.now();
+    }
+  };
+  /** Whether the rank's cgroups still hold a process (given up CGROUP_EMPTY_CAP_MS after their kill). */
+  const cgroupBusy = (): boolean => {
+    if (!cgroup || cgroupPids(cgroup.rank).length === 0) return false;
+    if (cgKilledMs > 0 && Date.now() - cgKilledMs > CGROUP_EMPTY_CAP_MS) {
+      if (cgKilledMs > 1) diag(`the rank's cgroups still hold processes ${CGROUP_EMPTY_CAP_MS} ms after their kill; recording the exit anyway\n`);
+      cgKilledMs = 1;
+      return false;
+    }
+    return true;
+  };
+  /** SIGTERM to the group and everything in the rank's cgroups, SIGKILL to all after the grace. */
+  const beginStop = (): void => {
+    signalGroup(pgid, 'SIGTERM');
+    if (cgroup) signalCgroup(cgroup.rank, 'SIGTERM');
+    killTimer = setTimeout(killAll, graceMs);
+  };
+
   let graceMs = spec.graceSeconds * 1000;
   const onTerm = (): void => {
     if (stopping) return;
@@ -165,8 +221,7 @@ const supervise = (function supervise(dir: string, handoff: Handoff | undefined)
     const stop = stopRecord();
     if (stop) graceMs = stop.graceSeconds * 1000;
     if (!pgid) return; // not spawned yet: the spawn below sees `stopping`
-    signalGroup(pgid, 'SIGTERM');
-    killTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), graceMs);
+    beginStop();
   };
   onStopSignal = onTerm;
   listenForSignals();
@@ -176,6 +231,11 @@ const supervise = (function supervise(dir: string, handoff: Handoff | undefined)
   if (preStop) {
     writeExit({ failedToStart: false, code: null, signal: null, message: `stopped before the rank started: ${preStop.reason}` });
     process.exit(0);
+  }
+  const deadlineMs = typeof spec.deadlineMs === 'number' && spec.deadlineMs > 0 ? spec.deadlineMs : 0;
+  if (deadlineMs > 0 && Date.now() >= deadlineMs) {
+    timedOut = true;
+    quit(false, timedOutBeforeStartMessage(deadlineMs));
   }
 
   log = new RotatingLogWriter(dir, spec.logMaxBytes, spec.logKeep);
@@ -189,11 +249,24 @@ const supervise = (function supervise(dir: string, handoff: Handoff | undefined)
     writeExit({ failedToStart: true, code: null, signal: null, message: describeSpawnError(cmd ?? '', err) });
     process.exit(0);
   };
+  // The rank is born inside its cgroups: this process joins them for the spawn, then leaves.
+  const rankFault = cgroup && joinCgroups(cgroup.rank, process.pid);
+  if (rankFault) {
+    if (cgroup) joinCgroups(cgroup.supervisor, process.pid);
+    quit(true, `cannot move the rank into its cgroup: ${describeFault(rankFault)}`);
+  }
   try {
     child = spawn(cmd ?? '', args, opts);
   } catch (e) {
+    if (cgroup) joinCgroups(cgroup.supervisor, process.pid);
     failToStart(e as NodeJS.ErrnoException);
     return;
+  }
+  const backFault = cgroup && joinCgroups(cgroup.supervisor, process.pid);
+  if (backFault) {
+    // Never left supervising from inside the rank's cgroups (a kill there would take us too).
+    if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+    quit(true, `cannot move the supervisor back into its cgroup after starting the rank: ${describeFault(backFault)}`);
   }
   child.once('error', (err: NodeJS.ErrnoException) => {
     if (!pgid) failToStart(err);
@@ -233,18 +306,28 @@ const supervise = (function supervise(dir: string, handoff: Handoff | undefined)
     s.on('data', onData);
     s.once('close', () => openStreams--);
   }
-  if (stopping) {
-    // SIGTERM arrived while spawning.
-    signalGroup(pgid, 'SIGTERM');
-    killTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), graceMs);
-  }
+  if (stopping) beginStop(); // SIGTERM arrived while spawning
+  // The job's time limit: a stop with the spec's grace, recorded as timed out. Re-armed in steps
+  // (setTimeout holds at most 2^31-1 ms, and the wall clock may be stepped).
+  const watchDeadline = (): void => {
+    if (stopping || deadlineMs === 0) return;
+    const left = deadlineMs - Date.now();
+    if (left > 0) {
+      setTimeout(watchDeadline, Math.min(left, 60_000)).unref();
+      return;
+    }
+    stopping = true;
+    timedOut = true;
+    beginStop();
+  };
+  watchDeadline();
 
   child.once('exit', (code, signal) => {
     // Leftovers of a rank that exited by itself die now; during a stop they get the rest of the grace.
-    if (!stopping) signalGroup(pgid, 'SIGKILL');
+    if (!stopping) killAll();
     let drainDeadline = 0;
     const settle = (): void => {
-      const alive = groupAlive(pgid);
+      const alive = groupAlive(pgid) || cgroupBusy();
       if (!alive && drainDeadline === 0) drainDeadline = Date.now() + DRAIN_CAP_MS;
       if (alive || (openStreams > 0 && Date.now() < drainDeadline)) {
         setTimeout(settle, SETTLE_POLL_MS);
@@ -255,7 +338,7 @@ const supervise = (function supervise(dir: string, handoff: Handoff | undefined)
       child?.stderr?.destroy();
       const stop = stopping ? stopRecord() : undefined;
       const how = signal ? `killed by ${signal}` : `exited with code ${code ?? 'unknown'}`;
-      const message = stopping ? `stopped (${stop?.reason ?? 'SIGTERM to the supervisor'}); ${how}` : how;
+      const message = timedOut ? timedOutMessage(deadlineMs, how) : stopping ? `stopped (${stop?.reason ?? 'SIGTERM to the supervisor'}); ${how}` : how;
       writeExit({ failedToStart: false, code: signal ? null : code, signal: signal ?? null, message });
       process.exit(0);
     };
