@@ -122,6 +122,22 @@ for (const kind of KINDS) {
     t.same(tc.pidsIn(tc.leaves(s).rank), [], 'the rank leaf is empty');
   });
 
+  t.test(`${kind}: a dead supervisor: the runner's last-resort kill empties the rank's cgroups`, opts(kind), async (t) => {
+    const tc = testContainment(t);
+    const { runner, stateDir } = setup(t, { supervisor: kind, containment: tc.containment });
+    const s = spec({ command: DAEMON });
+    await runner.start(s);
+    const daemon = Number((await waitForLog(runner, s, /daemon=(\d+)/))[1]);
+    t.teardown(() => killPid(daemon));
+    await waitForStatus(runner, s, (x) => x.state === 'running');
+    killPid(supervisorPid(stateDir, s));
+    const end = await waitForStatus(runner, s, finished);
+    t.match(end.message, /the supervisor died/);
+    t.ok(tc.calls.kill >= 1, "the runner called the containment's kill");
+    await waitFor('the daemon gone', () => !processAlive(daemon));
+    t.same(tc.pidsIn(tc.leaves(s).rank), [], 'the rank leaf is empty');
+  });
+
   t.test(`${kind}: a rank leaf that cannot be joined: failed-to-start naming the file, nothing runs`, opts(kind), async (t) => {
     const tc = testContainment(t, { missingRankDir: true });
     const { runner, workdir } = setup(t, { supervisor: kind, containment: tc.containment });
