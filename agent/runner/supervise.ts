@@ -126,9 +126,13 @@ export const supervise = (function supervise(dir: string, handoff: Handoff | und
     }
   };
 
+  /** What a crash of this supervisor kills: the group, and the rank's cgroups once they are known. */
+  let crashKill = (): void => {
+    if (pgid) signalGroup(pgid, 'SIGKILL');
+  };
   process.on('uncaughtException', (err) => {
     diag(`supervisor error: ${err.stack ?? String(err)}\n`);
-    if (pgid) signalGroup(pgid, 'SIGKILL');
+    crashKill();
     try {
       writeExit({ failedToStart: pgid === 0, code: null, signal: null, message: `supervisor error: ${err.message}` });
     } finally {
@@ -173,6 +177,7 @@ export const supervise = (function supervise(dir: string, handoff: Handoff | und
       cgKilledMs = Date.now();
     }
   };
+  if (cgroup) crashKill = killAll;
   /** Whether the rank's cgroups still hold a process (given up CGROUP_EMPTY_CAP_MS after their kill). */
   const cgroupBusy = (): boolean => {
     if (!cgroup || cgroupPids(cgroup.rank).length === 0) return false;

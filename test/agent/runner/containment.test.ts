@@ -152,6 +152,23 @@ for (const kind of KINDS) {
   });
 }
 
+t.test('node, warm: a warm supervisor taking a contained task joins the leaves like a cold one', opts('node'), async (t) => {
+  const tc = testContainment(t);
+  const { runner, stateDir } = setup(t, { supervisor: 'node', containment: tc.containment, warmSupervisors: 1 });
+  await runner.adopt();
+  await waitFor('a warm supervisor ready', () => runner.warmPool().ready === 1);
+  const s = spec({ command: DAEMON });
+  await runner.start(s);
+  const daemon = Number((await waitForLog(runner, s, /daemon=(\d+)/))[1]);
+  t.teardown(() => killPid(daemon));
+  t.match(runner.warmPool(), { used: 1 }, 'a warm supervisor took it');
+  const st = await waitForStatus(runner, s, (x) => x.state === 'running');
+  t.same(tc.pidsIn(tc.leaves(s).supervisor), [supervisorPid(stateDir, s)], 'the supervisor is in the supervisor leaf');
+  t.ok(tc.pidsIn(tc.leaves(s).rank).includes(st.pid!), 'the rank is in the rank leaf');
+  await runner.stop(keyOf(s), 2, 'done');
+  t.notOk(processAlive(daemon), 'the daemon is gone');
+});
+
 t.test('a prepare that throws: failed-to-start, nothing runs', opts('node'), async (t) => {
   const tc = testContainment(t, { failPrepare: 'no cgroup for you' });
   const { runner, workdir, stateDir } = setup(t, { supervisor: 'node', containment: tc.containment });
