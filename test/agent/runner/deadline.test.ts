@@ -20,7 +20,7 @@ function exitRecord(stateDir: string, s: { jobId: string; rank: number; epoch: n
 for (const kind of KINDS) {
   t.test(`${kind}: a rank running past its deadline is stopped and ends with endedBy timeout`, needs(kind), async (t) => {
     const { runner, stateDir } = setup(t, { supervisor: kind });
-    const deadlineMs = Date.now() + 1000;
+    const deadlineMs = Date.now() + 2000; // room for a cold Node supervisor to boot on a loaded machine
     const s = spec({ command: ['sleep', '60'], deadlineMs, graceSeconds: 3 });
     await runner.start(s);
     const end = await waitForStatus(runner, s, finished);
@@ -36,7 +36,7 @@ for (const kind of KINDS) {
 
   t.test(`${kind}: a rank that ignores SIGTERM at its deadline is SIGKILLed after the spec's grace`, needs(kind), async (t) => {
     const { runner } = setup(t, { supervisor: kind });
-    const deadlineMs = Date.now() + 800;
+    const deadlineMs = Date.now() + 2000;
     const s = spec({ command: ['bash', '-c', 'trap "echo got-term" TERM; echo ready; while true; do sleep 0.05; done'], deadlineMs, graceSeconds: 1 });
     await runner.start(s);
     await waitForLog(runner, s, /ready/);
@@ -68,7 +68,7 @@ for (const kind of KINDS) {
     const { runner } = setup(t, { supervisor: kind, containment: tc.containment });
     const s = spec({
       command: ['bash', '-c', 'setsid sleep 1000 & d=$!; while [ "$(cut -d" " -f6 /proc/$d/stat)" != "$d" ]; do sleep 0.01; done; echo "daemon=$d"; exec sleep 60'],
-      deadlineMs: Date.now() + 1000,
+      deadlineMs: Date.now() + 2000,
       graceSeconds: 1,
     });
     await runner.start(s);
