@@ -39,6 +39,8 @@ export interface TestContainmentOptions {
   failPrepare?: string;
   /** prepare() names a rank leaf that does not exist (a join that fails). */
   missingRankDir?: boolean;
+  /** prepare() gives no killFile (as on a host without cgroup v2's cgroup.kill). */
+  noKillFile?: boolean;
 }
 
 export interface TestContainment {
@@ -130,7 +132,7 @@ export function testContainment(t: Test, opts: TestContainmentOptions = {}): Tes
       const l = leaves(spec);
       mkdirSync(l.supervisor, { recursive: true });
       if (!opts.missingRankDir) mkdirSync(l.rank, { recursive: true });
-      const rec: SpecCgroupRecord = { supervisor: [l.supervisor], rank: [l.rank], killFile: path.join(l.rank, 'cgroup.kill') };
+      const rec: SpecCgroupRecord = { supervisor: [l.supervisor], rank: [l.rank], killFile: opts.noKillFile ? null : path.join(l.rank, 'cgroup.kill') };
       const m = memLeaves(spec);
       if (m) {
         mkdirSync(m.supervisor, { recursive: true });

@@ -81,6 +81,20 @@ for (const kind of KINDS) {
     t.same(tc.pidsIn(tc.leaves(s2).rank), [], 'the rank leaf is empty when the exit is recorded');
   });
 
+  t.test(`${kind}: without a killFile, every pid the rank leaf lists is SIGKILLed`, opts(kind), async (t) => {
+    const tc = testContainment(t, { noKillFile: true });
+    const { runner } = setup(t, { supervisor: kind, containment: tc.containment });
+    // The daemon ignores SIGTERM, so only the kill at the end of the grace can take it.
+    const s = spec({ command: ['bash', '-c', `trap "" TERM; ${NEW_SESSION}; exec sleep 300`] });
+    await runner.start(s);
+    const daemon = Number((await waitForLog(runner, s, /daemon=(\d+)/))[1]);
+    t.teardown(() => killPid(daemon));
+    await runner.stop(keyOf(s), 1, 'test stop');
+    t.notOk(processAlive(daemon), 'the daemon is gone');
+    t.same(tc.pidsIn(tc.leaves(s).rank), [], 'the rank leaf is empty');
+    t.equal(tc.calls.kill, 0, "the supervisor did it: the runner's last-resort kill was not needed");
+  });
+
   t.test(`${kind}: the supervisor is in the supervisor leaf, the rank in the rank leaf`, opts(kind), async (t) => {
     const tc = testContainment(t);
     // The supervisor's own user (no switch): the native one must still fork, not posix_spawn.
