@@ -22,11 +22,11 @@
  *
  * Linux only (signalfd, /proc). No allocation-heavy work, no dependencies beyond libc.
  *
- * One file of about 1,300 lines, on purpose: the build is one compiler call with no headers of
+ * One file of about 1,500 lines, on purpose: the build is one compiler call with no headers of
  * ours (scripts/build-native.mjs, linked statically where libc.a is installed), and every part
  * serves the one binary. Its sections, in order: small utilities (clock, diagnostics, a string
  * buffer, files and atomic records), a minimal JSON reader for spec.json and stop.json, process
- * groups, the rotating log, the supervisor (supervise() and its named steps: load_spec,
+ * groups, the rank's cgroups (join, list, kill), the rotating log, the supervisor (supervise() and its named steps: load_spec,
  * write_launch_record, parse_rank_spec, block_signals, stopped_before_start, start_and_record,
  * watch_rank, record_exit), the launcher, and main.
  */
