@@ -38,7 +38,7 @@ export interface LaunchHost {
   /** A report carried the rank's status record: the task runs. */
   running(task: Task, status: StatusRecord): void;
   /** The supervisor could not be started; exit is its record, already written: the task ends. */
-  ended(task: Task, exit: ExitRecord): void;
+  ended(task: Task, exit: ExitRecord): void | Promise<void>;
   /** Something happened to the task (a report, an exit): look at its records now, then poll as needed. */
   look(task: Task): void;
   /** Plans the polls again (a task is no longer reported on). */

@@ -180,7 +180,7 @@ export function createNodeLauncher(host: LaunchHost, opts: NodeLauncherOptions):
         writer: 'runner',
       };
       await writeJsonAtomic(path.join(e.dir, FILES.exit), rec);
-      host.ended(e, rec);
+      await host.ended(e, rec);
       return false;
     }
     e.supervisorPid = pid;

@@ -17,7 +17,18 @@ import { defaultNativeSupervisorPath, defaultSupervisorPath, rankPath, type Laun
 import { createNativeLauncher } from './native-launcher.js';
 import { createNodeLauncher } from './node-launcher.js';
 import { signalGroup, signalPid } from './procfs.js';
-import { RECORD_VERSION, isMissing, readJson, writeJsonAtomic, writeJsonAtomicSync, type RunIdentity, type SpecRecord, type StopRecord } from './records.js';
+import {
+  RECORD_VERSION,
+  isMissing,
+  readJson,
+  writeJsonAtomic,
+  writeJsonAtomicSync,
+  type ExitRecord,
+  type RunIdentity,
+  type SpecCgroupRecord,
+  type SpecRecord,
+  type StopRecord,
+} from './records.js';
 import { forEachTaskDir, isDirectorySync, readTaskLog, removeForgotten } from './task-dirs.js';
 import { blankStatus, createTaskTable, isActive, type Task } from './task-table.js';
 import type { TaskKey, TaskRunner, TaskRunnerOptions, TaskSpec, TaskStatus } from './types.js';
@@ -66,14 +77,15 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
   let self: os.UserInfo<string> | undefined;
   const selfUser = (): os.UserInfo<string> => (self ??= os.userInfo());
 
-  const table = createTaskTable({ stateDir, now, pollMs: opts.pollMs ?? DEFAULT_POLL_MS, startWaitMs });
+  const containment = opts.containment;
+  const table = createTaskTable({ stateDir, now, pollMs: opts.pollMs ?? DEFAULT_POLL_MS, startWaitMs, containment });
   const pendingStarts = new Map<string, Promise<TaskStatus>>();
   const host: LaunchHost = {
     stateDir,
     now,
     closed: table.closed,
     running: (e, st) => table.markRunning(e, st, true),
-    ended: (e, exit) => table.finish(e, exit, true),
+    ended: (e, exit) => table.conclude(e, exit, true),
     look: table.look,
     schedule: table.schedule,
   };
@@ -129,6 +141,16 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
     if (!existsSync(launcher.path)) {
       throw new FailedPreconditionError(`the rank supervisor ${launcher.path} is missing; build the agent (npm run build)`);
     }
+    // The rank's cgroups, made before spec.json names them; a failure means the rank does not run.
+    let cgroup: SpecCgroupRecord | null = null;
+    let uncontainable: string | undefined;
+    if (containment) {
+      try {
+        cgroup = await containment.prepare(spec);
+      } catch (err) {
+        uncontainable = `cannot contain the rank: ${(err as Error).message ?? String(err)}`;
+      }
+    }
     const name = user?.name ?? self.username;
     const env: Record<string, string> = {
       ...spec.env,
@@ -152,6 +174,8 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       logKeep: opts.logKeep,
       createdMs: now(),
       ...(spec.slo ? { slo: { ...spec.slo } } : {}),
+      ...(cgroup ? { cgroup } : {}),
+      ...(spec.deadlineMs !== undefined && spec.deadlineMs > 0 ? { deadlineMs: spec.deadlineMs } : {}),
     };
     // Synchronous on purpose: a few small writes to the page cache cost less than their promise
     // and thread-pool round trips (one per open, write, close, rename), which a gang's burst of
@@ -166,11 +190,18 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       supervisorPid: null,
       createdMs: record.createdMs,
       slo: spec.slo ? { ...spec.slo } : undefined,
+      contained: cgroup !== null,
       stopWaiters: [],
       settleWaiters: [],
       backstop: undefined,
     };
     table.add(e);
+    if (uncontainable !== undefined) {
+      const rec: ExitRecord = { version: RECORD_VERSION, failedToStart: true, code: null, signal: null, finishedMs: now(), message: uncontainable, writer: 'runner' };
+      writeJsonAtomicSync(path.join(dir, FILES.exit), rec);
+      await table.conclude(e, rec, true);
+      return { ...e.status };
+    }
 
     if (!(await launcher.launch(e))) return { ...e.status };
     table.schedule();
@@ -207,7 +238,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
         signalPid(e.supervisorPid, 'SIGTERM');
         e.backstop = setTimeout(() => {
           if (!isActive(e) || table.closed()) return;
-          if (e.status.pid !== null) signalGroup(e.status.pid, 'SIGKILL');
+          void table.killRank(e);
           e.backstop = setTimeout(() => {
             if (isActive(e) && !table.closed() && e.supervisorPid !== null && table.supervisorAlive(e)) signalPid(e.supervisorPid, 'SIGKILL');
           }, BACKSTOP_MS);
@@ -215,7 +246,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       } else if (pgid !== null) {
         signalGroup(pgid, 'SIGTERM');
         e.backstop = setTimeout(() => {
-          if (isActive(e) && !table.closed()) signalGroup(pgid, 'SIGKILL');
+          if (isActive(e) && !table.closed()) void table.killRank(e);
         }, graceMs);
       }
       table.schedule();
@@ -305,6 +336,8 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       if (isActive(e)) {
         throw new FailedPreconditionError(`task ${taskKeyString(k)} is still ${e.status.state}; stop it before forgetting it`);
       }
+      // The cgroups first: one that cannot be removed leaves the task known, to be forgotten again.
+      if (containment) await containment.release(k);
       table.tasks.delete(taskKeyString(k));
       // spec.json first: without it the directory counts as forgotten even if a later unlink fails.
       for (const f of STATE_FILES) {

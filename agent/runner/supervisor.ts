@@ -10,6 +10,14 @@
  * period (stop.json's graceSeconds when the runner wrote one, else the spec's). When the rank's
  * main process exits by itself, whatever it left behind in its group is SIGKILLed at once.
  *
+ * With spec.json `cgroup` (rank-cgroup.ts): it first moves itself into the supervisor dirs, and
+ * joins the rank dirs just around its spawn, so the rank is born inside them (Node has no pre-exec
+ * hook), moving back right after: in that window of one spawn the supervisor itself counts against
+ * the rank's limits (pids.max counts its threads; a v1 memory cgroup keeps what it charged).
+ * Every kill (grace over, leftovers) also empties the rank dirs (cgroup.kill, else SIGKILL to each
+ * pid) and exit.json waits, bounded, until they are empty. With spec.json `deadlineMs` the rank is
+ * stopped at that time as if told to, and exit.json says timedOut.
+ *
  * Warm mode, `node supervisor.js --warm <tasksRoot> <padding>`: spawned ahead of time by the runner
  * (detached, with an IPC channel), it boots and says {op:'ready'}, then waits. The runner hands it
  * a task with {op:'run', dir}; it renames itself (process.title, so /proc/<pid>/cmdline names
@@ -22,246 +30,16 @@
  * is compiled while idle rather than on the hand-off).
  *
  * Kept small on purpose: node built-ins and a few sibling modules, nothing that slows start-up.
+ * The supervising itself is in supervise.ts; here: the warm mode and main.
  */
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FILES } from './layout.js';
-import { groupAlive, signalGroup } from './procfs.js';
-import {
-  RECORD_VERSION,
-  readJsonSync,
-  writeJsonAtomicSync,
-  type ExitRecord,
-  type SpecRecord,
-  type StatusRecord,
-  type StopRecord,
-} from './records.js';
+import { RECORD_VERSION, readJsonSync, writeJsonAtomicSync } from './records.js';
 import { RotatingLogWriter } from './rotating-log.js';
-
-const SETTLE_POLL_MS = 25;
-const CHECKPOINT_MARKER = 'GANTRY_CHECKPOINT';
-/** After the rank's main process exits and its group is SIGKILLed, how long to wait for pipes to drain. */
-const DRAIN_CAP_MS = 5000;
-
-function describeSpawnError(cmd: string, err: NodeJS.ErrnoException): string {
-  const why: Record<string, string> = {
-    ENOENT: 'no such file or directory',
-    EACCES: 'permission denied',
-    ENOEXEC: 'exec format error',
-    EPERM: 'operation not permitted',
-  };
-  const code = err.code ?? 'error';
-  if (code === 'EACCES' && !cmd.includes('/')) {
-    // execvp reports EACCES when some PATH directory is not searchable by the rank's user.
-    return `cannot execute ${JSON.stringify(cmd)}: not found on PATH, or not executable by the rank's user (${code})`;
-  }
-  return `cannot execute ${JSON.stringify(cmd)}: ${why[code] ?? err.message} (${code})`;
-}
-
-/**
- * What SIGTERM and SIGINT do now: an idle warm supervisor exits, a supervising one stops its rank.
- * The listeners are installed once and switched through this, not removed and added again (each
- * removal and addition of a signal's last listener costs a signal handle, on the hand-off's path).
- */
-let onStopSignal: () => void = () => process.exit(0);
-let signalsInstalled = false;
-function listenForSignals(): void {
-  if (signalsInstalled) return;
-  signalsInstalled = true;
-  process.on('SIGTERM', () => onStopSignal());
-  process.on('SIGINT', () => onStopSignal());
-  process.on('SIGHUP', () => undefined);
-}
-
-/** The IPC side of a warm supervisor during its hand-off; absent for a cold one. */
-interface Handoff {
-  /** The rank runs (status.json written): tell the runner, then drop the channel. */
-  started(status: StatusRecord): void;
-}
-
-/**
- * Supervises the task in dir until the rank's exit is recorded, then exits the process.
- *
- * Parenthesised on purpose: V8 compiles a parenthesised function expression when the module
- * loads instead of at its first call, which would otherwise be on a warm supervisor's hand-off
- * path (≈ 0.5 ms of CPU per rank, measured).
- */
-const supervise = (function supervise(dir: string, handoff: Handoff | undefined): void {
-  const file = (name: string): string => path.join(dir, name);
-  // A cold supervisor's stdout and stderr are supervisor.log already; a warm one appends to it.
-  const diag = (text: string): void => {
-    if (!handoff) {
-      process.stderr.write(text);
-      return;
-    }
-    try {
-      appendFileSync(file(FILES.supervisorLog), text, { mode: 0o640 });
-    } catch {
-      process.stderr.write(text);
-    }
-  };
-
-  let child: ChildProcess | undefined;
-  let pgid = 0;
-  let stopping = false;
-  let killTimer: NodeJS.Timeout | undefined;
-  let finished = false;
-  let log: RotatingLogWriter | undefined;
-
-  const writeExit = (rec: Omit<ExitRecord, 'version' | 'writer' | 'finishedMs'>): void => {
-    if (finished) return;
-    finished = true;
-    try {
-      log?.close();
-    } catch {
-      // the record matters more than the log
-    }
-    writeJsonAtomicSync(file(FILES.exit), { version: RECORD_VERSION, writer: 'supervisor', finishedMs: Date.now(), ...rec } satisfies ExitRecord);
-  };
-
-  const stopRecord = (): StopRecord | undefined => {
-    try {
-      return readJsonSync<StopRecord>(file(FILES.stop));
-    } catch {
-      return undefined;
-    }
-  };
-
-  process.on('uncaughtException', (err) => {
-    diag(`supervisor error: ${err.stack ?? String(err)}\n`);
-    if (pgid) signalGroup(pgid, 'SIGKILL');
-    try {
-      writeExit({ failedToStart: pgid === 0, code: null, signal: null, message: `supervisor error: ${err.message}` });
-    } finally {
-      process.exit(1);
-    }
-  });
-
-  if (!handoff) process.chdir('/'); // a warm one did at boot
-  // What the directory holds, in one look (cheaper than asking for each record that is usually absent).
-  let present: Set<string>;
-  try {
-    present = new Set(readdirSync(dir));
-  } catch {
-    present = new Set();
-  }
-  const spec = present.has(FILES.spec) ? readJsonSync<SpecRecord>(file(FILES.spec)) : undefined;
-  if (!spec) {
-    diag(`no ${FILES.spec} in ${dir}\n`);
-    process.exit(2);
-  }
-  // Never run a rank twice: a task that already started (or finished) is left alone.
-  if (present.has(FILES.exit) || present.has(FILES.status)) {
-    diag(`${dir} already started; not running it again\n`);
-    process.exit(0);
-  }
-
-  let graceMs = spec.graceSeconds * 1000;
-  const onTerm = (): void => {
-    if (stopping) return;
-    stopping = true;
-    const stop = stopRecord();
-    if (stop) graceMs = stop.graceSeconds * 1000;
-    if (!pgid) return; // not spawned yet: the spawn below sees `stopping`
-    signalGroup(pgid, 'SIGTERM');
-    killTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), graceMs);
-  };
-  onStopSignal = onTerm;
-  listenForSignals();
-
-  // Read again rather than taken from `present`: the runner writes stop.json before it signals.
-  const preStop = stopRecord();
-  if (preStop) {
-    writeExit({ failedToStart: false, code: null, signal: null, message: `stopped before the rank started: ${preStop.reason}` });
-    process.exit(0);
-  }
-
-  log = new RotatingLogWriter(dir, spec.logMaxBytes, spec.logKeep);
-  const opts: SpawnOptions = { cwd: spec.workdir, env: spec.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] };
-  if (spec.user && (spec.user.uid !== process.getuid?.() || spec.user.gid !== process.getgid?.())) {
-    opts.uid = spec.user.uid;
-    opts.gid = spec.user.gid;
-  }
-  const [cmd, ...args] = spec.command;
-  const failToStart = (err: NodeJS.ErrnoException): void => {
-    writeExit({ failedToStart: true, code: null, signal: null, message: describeSpawnError(cmd ?? '', err) });
-    process.exit(0);
-  };
-  try {
-    child = spawn(cmd ?? '', args, opts);
-  } catch (e) {
-    failToStart(e as NodeJS.ErrnoException);
-    return;
-  }
-  child.once('error', (err: NodeJS.ErrnoException) => {
-    if (!pgid) failToStart(err);
-  });
-  if (child.pid === undefined) return; // 'error' follows
-  pgid = child.pid;
-  const status: StatusRecord = { version: RECORD_VERSION, supervisorPid: process.pid, pid: child.pid, pgid, startedMs: Date.now() };
-  writeJsonAtomicSync(file(FILES.status), status);
-  handoff?.started(status);
-
-  let openStreams = 0;
-  // A rank says it saved a checkpoint with a stdout line containing GANTRY_CHECKPOINT; the runner
-  // reads checkpoint.json and the scheduler counts preemption's lost work from then.
-  let lastCheckpointMs = 0;
-  const onData = (b: Buffer): void => {
-    if (b.includes(CHECKPOINT_MARKER)) {
-      const ms = Date.now();
-      if (ms - lastCheckpointMs >= 1000) {
-        lastCheckpointMs = ms;
-        try {
-          writeJsonAtomicSync(file(FILES.checkpoint), { version: RECORD_VERSION, ms });
-        } catch {
-          // best effort: a missed checkpoint only makes preemption count more lost work
-        }
-      }
-    }
-    try {
-      log?.write(b);
-    } catch (e) {
-      // Disk full or similar: keep draining so the rank never blocks on a full pipe.
-      diag(`log write failed: ${(e as Error).message}\n`);
-    }
-  };
-  for (const s of [child.stdout, child.stderr]) {
-    if (!s) continue;
-    openStreams++;
-    s.on('data', onData);
-    s.once('close', () => openStreams--);
-  }
-  if (stopping) {
-    // SIGTERM arrived while spawning.
-    signalGroup(pgid, 'SIGTERM');
-    killTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), graceMs);
-  }
-
-  child.once('exit', (code, signal) => {
-    // Leftovers of a rank that exited by itself die now; during a stop they get the rest of the grace.
-    if (!stopping) signalGroup(pgid, 'SIGKILL');
-    let drainDeadline = 0;
-    const settle = (): void => {
-      const alive = groupAlive(pgid);
-      if (!alive && drainDeadline === 0) drainDeadline = Date.now() + DRAIN_CAP_MS;
-      if (alive || (openStreams > 0 && Date.now() < drainDeadline)) {
-        setTimeout(settle, SETTLE_POLL_MS);
-        return;
-      }
-      if (killTimer) clearTimeout(killTimer);
-      child?.stdout?.destroy();
-      child?.stderr?.destroy();
-      const stop = stopping ? stopRecord() : undefined;
-      const how = signal ? `killed by ${signal}` : `exited with code ${code ?? 'unknown'}`;
-      const message = stopping ? `stopped (${stop?.reason ?? 'SIGTERM to the supervisor'}); ${how}` : how;
-      writeExit({ failedToStart: false, code: signal ? null : code, signal: signal ?? null, message });
-      process.exit(0);
-    };
-    settle();
-  });
-});
+import { CHECKPOINT_MARKER, onStopSignals, supervise } from './supervise.js';
 
 /** A warm supervisor: booted ahead of need, idle until the runner hands it a task directory. */
 function warm(tasksRoot: string): void {
@@ -285,8 +63,7 @@ function warm(tasksRoot: string): void {
   process.on('disconnect', () => {
     if (!taken) idleExit();
   });
-  onStopSignal = idleExit;
-  listenForSignals();
+  onStopSignals(idleExit);
   const onMessage = (msg: unknown): void => {
     const dir = (msg as { op?: unknown; dir?: unknown } | null)?.op === 'run' ? (msg as { dir?: unknown }).dir : undefined;
     if (typeof dir !== 'string' || !path.isAbsolute(dir) || path.dirname(path.dirname(path.dirname(dir))) !== tasksRoot) return;

@@ -6,12 +6,15 @@
  * Launchers (launcher.ts) report into it; the runner (runner.ts) drives it.
  */
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { RankContainment } from './cgroup/types.js';
+import { describeEnding } from './ending.js';
 import { childAlive } from './launcher.js';
 import { FILES, taskDir, tasksRoot } from './layout.js';
 import { groupAlive, processAlive, processStartTicks, signalGroup } from './procfs.js';
 import { RECORD_VERSION, readJson, writeJsonAtomic, type ExitRecord, type LaunchRecord, type SpecRecord, type StatusRecord, type StopRecord } from './records.js';
-import type { TaskKey, TaskSlo, TaskStatus } from './types.js';
+import type { TaskKey, TaskSlo, TaskStatus, TaskUsage } from './types.js';
 import { taskKeyString, validateTaskSlo } from './validate.js';
 
 /** Poll interval while a task is starting or being stopped. */
@@ -40,6 +43,10 @@ export interface Task {
   createdMs: number;
   /** The SLO scrape target recorded in spec.json, if any. */
   slo: TaskSlo | undefined;
+  /** spec.json has `cgroup`: the rank runs in cgroups of the runner's containment. */
+  contained?: boolean;
+  /** The exit being recorded while its usage is read from the cgroups (one look at a time). */
+  concluding?: Promise<void> | undefined;
   stopWaiters: Waiter[];
   settleWaiters: Array<() => void>;
   backstop: NodeJS.Timeout | undefined;
@@ -78,6 +85,8 @@ export interface TaskTableOptions {
   now: () => number;
   pollMs: number;
   startWaitMs: number;
+  /** The runner's containment: usage at the end, its kill in the last-resort kills. */
+  containment?: RankContainment | undefined;
 }
 
 export interface TaskTable {
@@ -92,7 +101,10 @@ export interface TaskTable {
   onUpdate(cb: (s: TaskStatus) => void): () => void;
   emit(e: Task): void;
   markRunning(e: Task, st: StatusRecord, notify: boolean): void;
-  finish(e: Task, exit: ExitRecord, notify: boolean): void;
+  /** Records the exit: with the rank's usage from its cgroups first when it ran in some. */
+  conclude(e: Task, exit: ExitRecord, notify: boolean): Promise<void>;
+  /** SIGKILL to the rank's group and (contained) containment.kill: for a supervisor that is gone or did not act. */
+  killRank(e: Task): Promise<void>;
   /** Looks at a task's records now (a report said something happened), then plans the polls. */
   look(e: Task): void;
   /** Plans the next poll (one timer for all tasks). */
@@ -105,7 +117,7 @@ export interface TaskTable {
 }
 
 export function createTaskTable(opts: TaskTableOptions): TaskTable {
-  const { stateDir, now, pollMs, startWaitMs } = opts;
+  const { stateDir, now, pollMs, startWaitMs, containment } = opts;
   const tasks = new Map<string, Task>();
   const listeners = new Set<(s: TaskStatus) => void>();
   let timer: NodeJS.Timeout | undefined;
@@ -155,20 +167,42 @@ export function createTaskTable(opts: TaskTableOptions): TaskTable {
     if (notify) emit(e);
   };
 
-  const finish = (e: Task, exit: ExitRecord, notify: boolean): void => {
+  const finish = (e: Task, exit: ExitRecord, notify: boolean, usage: TaskUsage | null): void => {
     if (!isActive(e)) return;
+    const ending = describeEnding(exit, existsSync(path.join(e.dir, FILES.stop)), usage);
     e.status = {
       ...e.status,
       state: exit.failedToStart ? 'failed-to-start' : 'exited',
       exitCode: exit.code,
       signal: exit.signal,
       finishedMs: exit.finishedMs,
-      message: exit.message,
+      message: ending.message,
+      ...(ending.endedBy ? { endedBy: ending.endedBy } : {}),
+      ...(usage ? { usage } : {}),
     };
     if (e.backstop) clearTimeout(e.backstop);
     e.backstop = undefined;
     settle(e, notify);
     for (const w of e.stopWaiters.splice(0)) w.resolve();
+  };
+
+  const conclude = (e: Task, exit: ExitRecord, notify: boolean): Promise<void> => {
+    if (!isActive(e)) return Promise.resolve();
+    if (!containment || !e.contained) {
+      finish(e, exit, notify, null);
+      return Promise.resolve();
+    }
+    e.concluding ??= containment
+      .usage(e.key)
+      .catch(() => null)
+      .then((usage) => finish(e, exit, notify, usage));
+    return e.concluding;
+  };
+
+  /** The runner's own last-resort kill of a rank: its group, and its cgroups when it has some. */
+  const killRank = async (e: Task): Promise<void> => {
+    if (e.status.pid !== null) signalGroup(e.status.pid, 'SIGKILL');
+    if (containment && e.contained) await containment.kill(e.key).catch(() => undefined);
   };
 
   const markRunning = (e: Task, st: StatusRecord, notify: boolean): void => {
@@ -199,7 +233,7 @@ export function createTaskTable(opts: TaskTableOptions): TaskTable {
         const st = await readJson<StatusRecord>(path.join(e.dir, FILES.status));
         if (st) markRunning(e, st, notify);
       }
-      return finish(e, exit, notify);
+      return conclude(e, exit, notify);
     }
     if (e.status.state === 'starting') {
       const st = await readJson<StatusRecord>(path.join(e.dir, FILES.status));
@@ -219,7 +253,7 @@ export function createTaskTable(opts: TaskTableOptions): TaskTable {
       const rec = stopped
         ? await recordLostSupervisor(e, false, `stopped before the rank started: ${stopped.reason}`)
         : await recordLostSupervisor(e, true, `the supervisor exited before starting the rank (see ${path.join(e.dir, FILES.supervisorLog)})`);
-      return finish(e, rec, notify);
+      return conclude(e, rec, notify);
     }
     // running
     if (supervisorAlive(e)) return;
@@ -227,11 +261,12 @@ export function createTaskTable(opts: TaskTableOptions): TaskTable {
     // The supervisor is gone without a record: nobody would see the rank's exit or take its output.
     const pgid = e.status.pid;
     if (pgid !== null && groupAlive(pgid)) {
-      signalGroup(pgid, 'SIGKILL');
+      await killRank(e);
       return; // recorded on a later poll, once the group is gone
     }
+    if (containment && e.contained) await containment.kill(e.key).catch(() => undefined); // a daemon outside the group
     const rec = await recordLostSupervisor(e, false, 'the supervisor died; its rank was killed and its exit status is unknown');
-    finish(e, rec, notify);
+    await conclude(e, rec, notify);
   };
 
   /** Builds the in-memory task from its directory; undefined for a forgotten one. */
@@ -250,12 +285,13 @@ export function createTaskTable(opts: TaskTableOptions): TaskTable {
       supervisorPid: status?.supervisorPid ?? launch?.supervisorPid ?? null,
       createdMs: spec.createdMs,
       slo: sloFromRecord(spec),
+      contained: spec.cgroup !== undefined && spec.cgroup !== null,
       stopWaiters: [],
       settleWaiters: [],
       backstop: undefined,
     };
     if (status) e.status = { ...e.status, state: 'running', pid: status.pid, startedMs: status.startedMs };
-    if (exit) finish(e, exit, false);
+    if (exit) await conclude(e, exit, false);
     return e;
   };
 
@@ -339,7 +375,8 @@ export function createTaskTable(opts: TaskTableOptions): TaskTable {
     },
     emit,
     markRunning,
-    finish,
+    conclude,
+    killRank,
     look,
     schedule,
     supervisorAlive,

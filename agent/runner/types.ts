@@ -1,4 +1,5 @@
 /** Types of the agent's rank runner (agent/runner): what a task is, what it runs, how it is doing. */
+import type { RankContainment } from './cgroup/types.js';
 
 /** One rank of one epoch of one job on this node. A new epoch of the same rank is a different task. */
 export interface TaskKey {
@@ -145,6 +146,12 @@ export interface TaskRunnerOptions {
   warmSupervisors?: number;
   /** How long after the last start (or a warm supervisor's loss) the pool is refilled; default 5000 ms. */
   warmRefillDelayMs?: number;
+  /**
+   * The ranks' cgroups (agent/runner/cgroup): prepared before each start (its record goes into
+   * spec.json `cgroup`), measured when a rank ends, killed by the runner's own last-resort kills,
+   * released at forget. Default: none, ranks run uncontained.
+   */
+  containment?: RankContainment;
 }
 
 /** The warm supervisor pool (TaskRunner.warmPool). */

@@ -1,7 +1,7 @@
 /** Pure checks of task keys and specs; no I/O. Every refusal names its field. */
 import path from 'node:path';
 import { InvalidArgumentError } from '../../shared/errors/index.js';
-import type { TaskKey, TaskSlo, TaskSpec } from './types.js';
+import type { TaskKey, TaskResources, TaskSlo, TaskSpec } from './types.js';
 
 /**
  * The agent will not run ranks as the requested account: not in runner.allowedUsers, root (or an
@@ -80,7 +80,30 @@ export function validateTaskSpec(spec: TaskSpec): TaskSpec {
   const graceSeconds = validateGraceSeconds(spec.graceSeconds);
   const out: TaskSpec = { ...key, command: [...command], env: { ...env }, workdir, runAs, graceSeconds };
   if (spec.slo !== undefined) out.slo = validateTaskSlo(spec.slo);
+  if (spec.deadlineMs !== undefined && spec.deadlineMs !== 0) {
+    if (!Number.isSafeInteger(spec.deadlineMs) || spec.deadlineMs < 0) {
+      throw new InvalidArgumentError('deadlineMs', `must be a unix time in ms (0: none), got ${String(spec.deadlineMs)}`);
+    }
+    out.deadlineMs = spec.deadlineMs;
+  }
+  if (spec.gpus !== undefined) {
+    if (!Array.isArray(spec.gpus) || spec.gpus.some((g) => !Number.isSafeInteger(g) || g < 0)) {
+      throw new InvalidArgumentError('gpus', `must be a list of GPU indexes, got ${JSON.stringify(spec.gpus)}`);
+    }
+    out.gpus = [...spec.gpus];
+  }
+  if (spec.resources !== undefined) out.resources = validateTaskResources(spec.resources);
   return out;
+}
+
+/** The job spec's per-rank limits (the wire already checked them; this guards what containment is given). */
+export function validateTaskResources(r: TaskResources): TaskResources {
+  if (typeof r !== 'object' || r === null) throw new InvalidArgumentError('resources', 'must be an object');
+  const { memoryBytes, maxProcesses, cpuBinding } = r;
+  if (!Number.isSafeInteger(memoryBytes) || memoryBytes < 0) throw new InvalidArgumentError('resources.memoryBytes', `must be a non-negative integer, got ${String(memoryBytes)}`);
+  if (!Number.isSafeInteger(maxProcesses) || maxProcesses < 0) throw new InvalidArgumentError('resources.maxProcesses', `must be a non-negative integer, got ${String(maxProcesses)}`);
+  if (cpuBinding !== 'numa' && cpuBinding !== 'none') throw new InvalidArgumentError('resources.cpuBinding', `must be 'numa' or 'none', got ${JSON.stringify(cpuBinding)}`);
+  return { memoryBytes, maxProcesses, cpuBinding };
 }
 
 /** An SLO scrape target (the wire already checked it; this guards what goes into spec.json). */

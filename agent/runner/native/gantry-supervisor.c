@@ -22,11 +22,11 @@
  *
  * Linux only (signalfd, /proc). No allocation-heavy work, no dependencies beyond libc.
  *
- * One file of about 1,300 lines, on purpose: the build is one compiler call with no headers of
+ * One file of about 1,500 lines, on purpose: the build is one compiler call with no headers of
  * ours (scripts/build-native.mjs, linked statically where libc.a is installed), and every part
  * serves the one binary. Its sections, in order: small utilities (clock, diagnostics, a string
  * buffer, files and atomic records), a minimal JSON reader for spec.json and stop.json, process
- * groups, the rotating log, the supervisor (supervise() and its named steps: load_spec,
+ * groups, the rank's cgroups (join, list, kill), the rotating log, the supervisor (supervise() and its named steps: load_spec,
  * write_launch_record, parse_rank_spec, block_signals, stopped_before_start, start_and_record,
  * watch_rank, record_exit), the launcher, and main.
  */
@@ -58,6 +58,8 @@ extern char **environ;
 #define DRAIN_CAP_MS 5000
 #define CHECKPOINT_MARKER "GANTRY_CHECKPOINT"
 #define REPORT_FD 3
+/* After cgroup.kill (or SIGKILL to every pid listed), how long to wait for the rank's cgroups to empty. */
+#define CGROUP_EMPTY_CAP_MS 5000
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -491,6 +493,98 @@ static void signal_group(pid_t pgid, int sig) {
   if (pgid > 1) kill(-pgid, sig);
 }
 
+/* ---- the rank's cgroups (spec.json `cgroup`; docs/runner.md "Containment") -------------------- */
+
+/* The errno's name, as Node's error codes spell it. */
+static const char *errno_name(int e) {
+  switch (e) {
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case EINVAL: return "EINVAL";
+    case EBUSY: return "EBUSY";
+    case ENOSPC: return "ENOSPC";
+    case EAGAIN: return "EAGAIN";
+    case EROFS: return "EROFS";
+    case ENOTDIR: return "ENOTDIR";
+    case ENODEV: return "ENODEV";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case ESRCH: return "ESRCH";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    default: {
+      static char other[24];
+      snprintf(other, sizeof other, "errno %d", e);
+      return other;
+    }
+  }
+}
+
+/* Writes text to an existing cgroup file (no create, no truncate: cgroupfs files): 0, or the errno. */
+static int cg_write(const char *file, const char *text) {
+  int fd = open(file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  size_t n = strlen(text);
+  ssize_t w = write(fd, text, n);
+  int e = w == (ssize_t)n ? 0 : (w < 0 ? errno : EIO);
+  if (close(fd) != 0 && !e) e = errno;
+  return e;
+}
+
+/* "<dir>/cgroup.procs" for each dir, NULL-terminated (computed before a fork, so the child only writes). */
+static char **procs_files(char **dirs) {
+  size_t n = 0;
+  while (dirs && dirs[n]) n++;
+  char **out = calloc(n + 1, sizeof *out);
+  if (!out) _exit(1);
+  for (size_t i = 0; i < n; i++) out[i] = path_in(dirs[i], "cgroup.procs");
+  return out;
+}
+
+/* Calls fn(pid, arg) for each pid listed in the files' cgroup.procs (a missing file lists none); the count. */
+static int cg_each_pid(char **files, void (*fn)(pid_t, int), int arg) {
+  int count = 0;
+  for (size_t i = 0; files && files[i]; i++) {
+    char *text = read_file(files[i], NULL);
+    if (!text) continue;
+    for (char *p = text; *p;) {
+      char *end;
+      long pid = strtol(p, &end, 10);
+      if (end == p) break;
+      if (pid > 0) {
+        count++;
+        if (fn) fn((pid_t)pid, arg);
+      }
+      p = end;
+    }
+    free(text);
+  }
+  return count;
+}
+
+static void kill_pid(pid_t pid, int sig) {
+  if (pid > 1 && pid != getpid()) kill(pid, sig);
+}
+
+/* Every process of the rank, whatever its session: cgroup.kill when there is one, else SIGKILL to each pid listed. */
+static void cg_kill_all(const char *kill_file, char **rank_procs) {
+  if (kill_file) {
+    int e = cg_write(kill_file, "1");
+    if (e == 0) return;
+    diag("cannot write %s: %s\n", kill_file, strerror(e));
+  }
+  cg_each_pid(rank_procs, kill_pid, SIGKILL);
+}
+
+/* unix ms as JavaScript's toISOString writes it. */
+static void iso_time(char *out, size_t n, int64_t ms) {
+  time_t secs = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char date[32];
+  if (strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm) == 0) date[0] = 0;
+  snprintf(out, n, "%s.%03dZ", date, (int)(ms % 1000));
+}
+
 /* ---- the rotated log (same layout and seqlock as rotating-log.ts) --------------------------- */
 
 typedef struct {
@@ -580,6 +674,7 @@ static int rlog_write(rlog *l, const char *p, size_t n) {
 static const char *g_dir;
 static const char *g_id; /* set when started by the launcher: report on REPORT_FD */
 static int g_finished;
+static int g_timed_out; /* exit.json says timedOut: the spec's deadlineMs passed */
 
 static void report(const char *line) {
   if (!g_id) return;
@@ -602,6 +697,7 @@ static void write_exit(rlog *log, int failed_to_start, int code, int sig, const 
   else sb_puts(&b, "null");
   sb_puts(&b, ",\"message\":");
   sb_json_str(&b, message);
+  if (g_timed_out) sb_puts(&b, ",\"timedOut\":true");
   sb_puts(&b, "}\n");
   write_record(g_dir, "exit.json", &b);
   if (g_id) {
@@ -746,11 +842,15 @@ static int spawn_rank(pid_t *pid, char **argv, char **envp, const char *workdir,
 #endif
 
 /*
- * Forks the rank: its own session, the spec's identity (groups dropped), the pipes, the workdir,
- * default signals and an empty mask, then execvp with the rank's environ (so its PATH is searched,
- * as Node's spawn does). 0 and *pid; the errno of a failed set-up or exec; -errno if fork failed.
+ * Forks the rank: into each of its cgroups first (cg_procs: the rank dirs' cgroup.procs, so nothing
+ * it starts is ever outside them), its own session, the spec's identity (groups dropped), the pipes,
+ * the workdir, default signals and an empty mask, then execvp with the rank's environ (so its PATH
+ * is searched, as Node's spawn does). 0 and *pid; the errno of a failed set-up or exec (*cg_failed:
+ * the index in cg_procs whose write failed, else -1); -errno if fork failed.
  */
-static int fork_rank(pid_t *pid, char **argv, char **envp, const char *workdir, int64_t uid, int64_t gid, int switch_user, int out_fd, int err_fd) {
+static int fork_rank(pid_t *pid, char **argv, char **envp, const char *workdir, int64_t uid, int64_t gid, int switch_user, int out_fd, int err_fd,
+                     char **cg_procs, int *cg_failed) {
+  *cg_failed = -1;
   int ex[2];
   if (pipe2(ex, O_CLOEXEC) != 0) return -errno;
   pid_t child = fork();
@@ -761,10 +861,19 @@ static int fork_rank(pid_t *pid, char **argv, char **envp, const char *workdir, 
     return -e;
   }
   if (child == 0) {
-    int e = 0;
+    int e = 0, which = -1;
+    for (int i = 0; cg_procs && cg_procs[i]; i++) {
+      e = cg_write(cg_procs[i], "0");
+      if (e) {
+        which = i;
+        break;
+      }
+    }
     setsid();
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) e = errno;
+    int devnull = e ? -1 : open("/dev/null", O_RDONLY);
+    if (e) {
+      /* the cgroup's failure is reported as is */
+    } else if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) e = errno;
     if (!e && switch_user) {
       if (setgroups(0, NULL) != 0 && errno != EPERM) e = errno;
       if (!e && gid >= 0 && setgid((gid_t)gid) != 0) e = errno;
@@ -780,31 +889,38 @@ static int fork_rank(pid_t *pid, char **argv, char **envp, const char *workdir, 
       execvp(argv[0], argv);
       e = errno;
     }
-    ssize_t w = write(ex[1], &e, sizeof e);
+    int msg[2] = {e, which};
+    ssize_t w = write(ex[1], msg, sizeof msg);
     (void)w;
     _exit(127);
   }
   close(ex[1]);
-  int exec_errno = 0;
+  int msg[2] = {0, -1};
   ssize_t got;
-  do got = read(ex[0], &exec_errno, sizeof exec_errno);
+  do got = read(ex[0], msg, sizeof msg);
   while (got < 0 && errno == EINTR);
   close(ex[0]);
-  if (got == (ssize_t)sizeof exec_errno) {
+  if (got == (ssize_t)sizeof msg) {
     waitpid(child, NULL, 0);
-    return exec_errno;
+    *cg_failed = msg[1];
+    return msg[0];
   }
   *pid = child;
   return 0;
 }
 
-/* Starts the rank: posix_spawn for the supervisor's own user (the common case), else a fork. */
-static int start_rank(pid_t *pid, char **argv, char **envp, const char *workdir, int64_t uid, int64_t gid, int out_fd, int err_fd) {
+/*
+ * Starts the rank: posix_spawn for the supervisor's own user without cgroups (the common case),
+ * else a fork (its child joins the rank's cgroups before it execs; posix_spawn has no such step).
+ */
+static int start_rank(pid_t *pid, char **argv, char **envp, const char *workdir, int64_t uid, int64_t gid, int out_fd, int err_fd, char **cg_procs,
+                      int *cg_failed) {
   int switch_user = (uid >= 0 && (uid_t)uid != getuid()) || (gid >= 0 && (gid_t)gid != getgid());
+  *cg_failed = -1;
 #ifdef HAVE_SPAWN_CHDIR
-  if (!switch_user) return spawn_rank(pid, argv, envp, workdir, out_fd, err_fd);
+  if (!switch_user && !(cg_procs && cg_procs[0])) return spawn_rank(pid, argv, envp, workdir, out_fd, err_fd);
 #endif
-  return fork_rank(pid, argv, envp, workdir, uid, gid, switch_user, out_fd, err_fd);
+  return fork_rank(pid, argv, envp, workdir, uid, gid, switch_user, out_fd, err_fd, cg_procs, cg_failed);
 }
 
 /* The rank as spec.json describes it. */
@@ -815,6 +931,12 @@ typedef struct {
   int64_t uid, gid; /* -1: the supervisor's own */
   int64_t grace_ms;
   int64_t log_max, log_keep;
+  int contained;     /* spec.json has `cgroup` */
+  char **cg_super;   /* the supervisor's cgroup dirs, NULL-terminated */
+  char **cg_rank;    /* the rank's cgroup dirs */
+  char **rank_procs; /* <rank dir>/cgroup.procs for each */
+  const char *cg_kill; /* <v2 rank dir>/cgroup.kill, or NULL */
+  int64_t deadline_ms; /* unix ms; 0: no time limit */
 } rank_spec;
 
 /* A rank being supervised: its process group, its output pipes and where its exit stands. */
@@ -824,6 +946,9 @@ typedef struct {
   int open_streams;
   int stopping, exited, code, sig;
   int64_t grace_ms, kill_at, drain_deadline, last_checkpoint;
+  int64_t cg_killed_at; /* mono ms of the rank cgroups' kill; 0: not yet */
+  int cg_gave_up;       /* they did not empty within CGROUP_EMPTY_CAP_MS of it */
+  const rank_spec *spec;
   char *ckpt_file;
   rlog *log;
 } rank_run;
@@ -885,7 +1010,52 @@ static int parse_rank_spec(const jval *spec, rank_spec *r) {
   if (grace && grace->type == J_NUM) r->grace_ms = (int64_t)(grace->num * 1000);
   r->log_max = jint(jget(spec, "logMaxBytes"), 0);
   r->log_keep = jint(jget(spec, "logKeep"), 0);
+  r->deadline_ms = jint(jget(spec, "deadlineMs"), 0);
+  if (r->deadline_ms < 0) r->deadline_ms = 0;
+  r->contained = 0;
+  r->cg_super = r->cg_rank = r->rank_procs = NULL;
+  r->cg_kill = NULL;
+  const jval *cg = jget(spec, "cgroup");
+  if (cg && cg->type != J_NULL) {
+    /* Containment was asked for: a record we cannot read must never let the rank run uncontained. */
+    r->contained = 1;
+    const jval *kf = jget(cg, "killFile");
+    r->cg_super = string_array(jget(cg, "supervisor"));
+    r->cg_rank = string_array(jget(cg, "rank"));
+    if (cg->type != J_OBJ || !r->cg_super || !r->cg_rank || !r->cg_rank[0] || (kf && kf->type != J_NULL && kf->type != J_STR)) return -2;
+    r->cg_kill = kf && kf->type == J_STR ? kf->str : NULL;
+    r->rank_procs = procs_files(r->cg_rank);
+  }
   return !r->argv || !r->argv[0] || !r->envp ? -1 : 0;
+}
+
+/* Step 3b: the supervisor moves itself into each of its cgroup dirs; 0, or 1 with the failure recorded (failed-to-start). */
+static int join_supervisor_cgroups(const rank_spec *s) {
+  for (int i = 0; s->cg_super && s->cg_super[i]; i++) {
+    char *f = path_in(s->cg_super[i], "cgroup.procs");
+    int e = cg_write(f, "0");
+    if (e) {
+      sbuf m = {0};
+      sb_printf(&m, "cannot move the supervisor into its cgroup: write %s: %s (%s)", f, strerror(e), errno_name(e));
+      write_exit(NULL, 1, -1, 0, m.p);
+      free(f);
+      return 1;
+    }
+    free(f);
+  }
+  return 0;
+}
+
+/* Step 5b: a deadline already past: the rank never runs; exit.json says it timed out. 1 when so (recorded). */
+static int past_deadline(const rank_spec *s) {
+  if (s->deadline_ms <= 0 || now_ms() < s->deadline_ms) return 0;
+  char iso[48];
+  iso_time(iso, sizeof iso, s->deadline_ms);
+  sbuf m = {0};
+  sb_printf(&m, "timed out: the job's time limit was reached at %s, before the rank started", iso);
+  g_timed_out = 1;
+  write_exit(NULL, 0, -1, 0, m.p);
+  return 1;
 }
 
 /* Step 4: signals arrive on a signalfd, read in the loop; the rank gets them unblocked. The fd, or -1. */
@@ -922,7 +1092,8 @@ static int start_and_record(const char *dir, const rank_spec *s, rank_run *run) 
     return 1;
   }
   pid_t child = -1;
-  int e = start_rank(&child, s->argv, s->envp, s->workdir, s->uid, s->gid, out[1], err[1]);
+  int cg_failed = -1;
+  int e = start_rank(&child, s->argv, s->envp, s->workdir, s->uid, s->gid, out[1], err[1], s->rank_procs, &cg_failed);
   close(out[1]);
   close(err[1]);
   if (e < 0) {
@@ -930,6 +1101,12 @@ static int start_and_record(const char *dir, const rank_spec *s, rank_run *run) 
     sb_printf(&m, "supervisor error: fork failed: %s", strerror(-e));
     write_exit(run->log, 1, -1, 0, m.p);
     return 1;
+  }
+  if (e > 0 && cg_failed >= 0) {
+    sbuf m = {0};
+    sb_printf(&m, "cannot move the rank into its cgroup: write %s: %s (%s)", s->rank_procs[cg_failed], strerror(e), errno_name(e));
+    write_exit(run->log, 1, -1, 0, m.p);
+    return -1;
   }
   if (e > 0) {
     sbuf m = {0};
@@ -980,21 +1157,43 @@ static void pump_stream(rank_run *run, int i) {
   if (rlog_write(run->log, buf, (size_t)n) != 0) diag("log write failed: %s\n", strerror(errno));
 }
 
-/* In the loop: the signals that arrived. SIGTERM or SIGINT starts a stop: SIGTERM to the group, SIGKILL after the grace. */
+/* A stop: SIGTERM to the group (and to every process in the rank's cgroups, whatever its session), SIGKILL after the grace. */
+static void begin_stop(rank_run *run) {
+  run->stopping = 1;
+  signal_group(run->pgid, SIGTERM);
+  cg_each_pid(run->spec->rank_procs, kill_pid, SIGTERM);
+  run->kill_at = mono_ms() + (run->grace_ms > 0 ? run->grace_ms : 0);
+  if (run->kill_at == 0) run->kill_at = 1;
+}
+
+/* SIGKILL to the group and everything in the rank's cgroups (cgroup.kill), once. */
+static void kill_everything(rank_run *run) {
+  signal_group(run->pgid, SIGKILL);
+  if (run->spec->contained && !run->cg_killed_at) {
+    cg_kill_all(run->spec->cg_kill, run->spec->rank_procs);
+    run->cg_killed_at = mono_ms();
+  }
+}
+
+/* In the loop: the signals that arrived. SIGTERM or SIGINT starts a stop, with stop.json's grace when it has one. */
 static void on_signals(rank_run *run, int sfd) {
   struct signalfd_siginfo si;
   while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
     int s = (int)si.ssi_signo;
     if ((s == SIGTERM || s == SIGINT) && !run->stopping) {
-      run->stopping = 1;
       jval *stop = read_stop();
       const jval *g = jget(stop, "graceSeconds");
       if (g && g->type == J_NUM) run->grace_ms = (int64_t)(g->num * 1000);
-      signal_group(run->pgid, SIGTERM);
-      run->kill_at = mono_ms() + (run->grace_ms > 0 ? run->grace_ms : 0);
-      if (run->kill_at == 0) run->kill_at = 1;
+      begin_stop(run);
     }
   }
+}
+
+/* In the loop: the job's time limit reached: a stop with the spec's grace, recorded as timed out. */
+static void check_deadline(rank_run *run) {
+  if (run->stopping || run->exited || run->spec->deadline_ms <= 0 || now_ms() < run->spec->deadline_ms) return;
+  g_timed_out = 1;
+  begin_stop(run);
 }
 
 /* In the loop: whether the rank's main process exited (reaped, its status kept). */
@@ -1007,13 +1206,24 @@ static void reap_rank(rank_run *run) {
   if (WIFSIGNALED(st)) run->sig = WTERMSIG(st);
   else run->code = WEXITSTATUS(st);
   /* Leftovers of a rank that exited by itself die now; during a stop they get the rest of the grace. */
-  if (!run->stopping) signal_group(run->pgid, SIGKILL);
+  if (!run->stopping) kill_everything(run);
 }
 
-/* In the loop: done once the rank exited, its group is gone and its output drained (or the drain's cap passed). */
+/* Whether the rank's cgroups still hold a process (bounded: given up CGROUP_EMPTY_CAP_MS after their kill). */
+static int cgroup_busy(rank_run *run) {
+  if (!run->spec->contained || run->cg_gave_up || cg_each_pid(run->spec->rank_procs, NULL, 0) == 0) return 0;
+  if (run->cg_killed_at && mono_ms() - run->cg_killed_at > CGROUP_EMPTY_CAP_MS) {
+    diag("the rank's cgroups still hold processes %d ms after their kill; recording the exit anyway\n", CGROUP_EMPTY_CAP_MS);
+    run->cg_gave_up = 1;
+    return 0;
+  }
+  return 1;
+}
+
+/* In the loop: done once the rank exited, its group and cgroups are empty and its output drained (or the drain's cap passed). */
 static int rank_done(rank_run *run) {
   if (!run->exited) return 0;
-  int alive = group_alive(run->pgid);
+  int alive = group_alive(run->pgid) || cgroup_busy(run);
   if (!alive && run->drain_deadline == 0) run->drain_deadline = mono_ms() + DRAIN_CAP_MS;
   return !(alive || (run->open_streams > 0 && mono_ms() < run->drain_deadline));
 }
@@ -1033,14 +1243,21 @@ static void watch_rank(rank_run *run, int sfd) {
     int timeout = -1;
     int64_t now = mono_ms();
     if (run->kill_at) timeout = (int)(run->kill_at > now ? run->kill_at - now : 0);
+    if (run->spec->deadline_ms > 0 && !run->stopping) {
+      int64_t left = run->spec->deadline_ms - now_ms();
+      if (left < 0) left = 0;
+      if (left > 60000) left = 60000; /* the wall clock may be stepped: look again at least every minute */
+      if (timeout < 0 || left < timeout) timeout = (int)left;
+    }
     if (run->exited && (timeout < 0 || timeout > SETTLE_POLL_MS)) timeout = SETTLE_POLL_MS;
     int r = poll(p, (nfds_t)np, timeout);
     if (r < 0 && errno != EINTR) break;
     now = mono_ms();
     if (run->kill_at && now >= run->kill_at) {
-      signal_group(run->pgid, SIGKILL);
+      kill_everything(run);
       run->kill_at = 0;
     }
+    check_deadline(run);
     for (int i = 0; i < 2; i++) {
       if (idx[i] < 0 || !(p[idx[i]].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       pump_stream(run, i);
@@ -1056,7 +1273,11 @@ static void record_exit(rank_run *run) {
   sbuf how = {0}, m = {0};
   if (run->sig) sb_printf(&how, "killed by %s", signal_name(run->sig));
   else sb_printf(&how, "exited with code %d", run->code);
-  if (run->stopping) {
+  if (g_timed_out) {
+    char iso[48];
+    iso_time(iso, sizeof iso, run->spec->deadline_ms);
+    sb_printf(&m, "timed out: the job's time limit was reached at %s; %s", iso, how.p);
+  } else if (run->stopping) {
     jval *stop = read_stop();
     const char *reason = stop_reason(stop);
     sb_printf(&m, "stopped (%s); %s", reason ? reason : "SIGTERM to the supervisor", how.p);
@@ -1077,16 +1298,23 @@ static int supervise(const char *dir) {
   if (!spec) return rc;
   write_launch_record(dir);
   rank_spec s;
-  if (parse_rank_spec(spec, &s) != 0) {
+  int parsed = parse_rank_spec(spec, &s);
+  if (parsed == -2) {
+    write_exit(NULL, 1, -1, 0, "the task's spec.json has a cgroup record that is not {supervisor: [dirs], rank: [dirs], killFile}");
+    return 2;
+  }
+  if (parsed != 0) {
     write_exit(NULL, 1, -1, 0, "the task's spec.json has no command or environment");
     return 2;
   }
+  if (join_supervisor_cgroups(&s) != 0) return 0;
   int sfd = block_signals();
   if (sfd < 0) {
     write_exit(NULL, 1, -1, 0, "supervisor error: signalfd failed");
     return 1;
   }
   if (stopped_before_start()) return 0;
+  if (past_deadline(&s)) return 0;
 
   rlog log;
   if (rlog_open(&log, dir, s.log_max, s.log_keep) != 0) {
@@ -1095,7 +1323,7 @@ static int supervise(const char *dir) {
     write_exit(NULL, 1, -1, 0, m.p);
     return 1;
   }
-  rank_run run = {.child = -1, .pgid = -1, .fds = {-1, -1}, .code = -1, .grace_ms = s.grace_ms, .ckpt_file = path_in(dir, "checkpoint.json"), .log = &log};
+  rank_run run = {.child = -1, .pgid = -1, .fds = {-1, -1}, .code = -1, .grace_ms = s.grace_ms, .ckpt_file = path_in(dir, "checkpoint.json"), .log = &log, .spec = &s};
   int started = start_and_record(dir, &s, &run);
   if (started != 0) return started > 0 ? started : 0;
   watch_rank(&run, sfd);
