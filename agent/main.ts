@@ -19,6 +19,8 @@ import { createAgentMetrics } from './metrics.js';
 import { NodeProber, type NodeSnapshot } from './node-probe.js';
 import { Reporter } from './reporter/index.js';
 import { createTaskRunner, type TaskRunner } from './runner/index.js';
+import type { AgentRankContainment, RankContainment } from './runner/cgroup/index.js';
+import { startContainment } from './containment.js';
 import { createAgentCommands, taskView } from './commands.js';
 import { natsConnectionOptions } from '../shared/natsconn/index.js';
 import { NatsTelemetrySink, type TelemetrySink } from './telemetry/index.js';
@@ -128,7 +130,19 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
         )
       : undefined;
   if (config.latency.enabled && !telemetry) log.warn('latency.enabled needs nats.enabled (windows go to NATS); latency probing is off');
+  /** Set at start() when ranks are contained (runner.containment, and what the host enforces). */
+  let contained: AgentRankContainment | undefined;
+  const containment: RankContainment | undefined =
+    config.runner.containment === 'off'
+      ? undefined
+      : {
+          prepare: async (spec) => (contained ? contained.prepare(spec) : null),
+          usage: async (key) => (contained ? contained.usage(key) : null),
+          kill: async (key) => contained?.kill(key),
+          release: async (key) => contained?.release(key),
+        };
   const runner: TaskRunner = createTaskRunner({
+    containment,
     stateDir: config.runner.stateDir,
     allowedUsers: config.runner.allowedUsers,
     allowRoot: config.runner.allowRoot,
@@ -186,7 +200,14 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
       metricsServer = await startMetricsServer(metrics.registry, config.metrics.listen);
       telemetry?.start?.();
       await latency?.start();
+      contained = await startContainment({
+        config: config.runner,
+        log: log.child({ component: 'containment' }),
+        registry: metrics.registry,
+        gpus: () => snapshot?.inventory.gpus ?? [],
+      });
       const adopted = await runner.adopt();
+      await contained?.adopted(adopted.filter((t) => t.state === 'starting' || t.state === 'running'));
       if (adopted.length) log.info({ tasks: adopted.length }, 'adopted tasks from the state directory');
       // Replicas still running are scraped again at once (their targets are in their spec.json),
       // not only after the scheduler's next StartTask.
