@@ -9,6 +9,7 @@ import type {
   JobRecord,
   NodeRecord,
   Schedulability,
+  RankUsage,
   Severity,
 } from '../domain/index.js';
 import { servicePort, type JobSpec } from '../jobspec/index.js';
@@ -17,6 +18,7 @@ import { InvalidArgumentError } from '../errors/index.js';
 import type { PbLatencyEndpointOut, PbLatencyPeers, PbLatencyPeersOut, WatchEventsResponse, WatchEventsResponse__Output } from '../proto/index.js';
 import { eventSubject, type GantryEvent } from '../events/index.js';
 import { inventoryFromPb } from './inventory.js';
+import { usageFromPb, usageToPb } from './usage.js';
 import type {
   PbInventory,
   PbJob,
@@ -171,6 +173,8 @@ export function jobToPb(j: JobRecord): PbJob {
       signal: r.signal ?? '',
       startError: r.startError ?? '',
       masterPort: r.masterPort ?? j.masterPort,
+      endedBy: r.endedBy ?? '',
+      ...(r.usage ? { usage: usageToPb(r.usage) } : {}),
     })),
     specJson: JSON.stringify(j.spec),
     owner: j.owner,
@@ -196,7 +200,22 @@ export interface JobView {
   finished: string | null;
   owner: string;
   masterPort: number;
-  ranks: Array<{ rank: number; unit: number; node: string; gpus: number[]; topologyAddress: string; state: string; exitCode: number | null; signal: string | null; startError: string | null; masterPort: number }>;
+  ranks: Array<{
+    rank: number;
+    unit: number;
+    node: string;
+    gpus: number[];
+    topologyAddress: string;
+    state: string;
+    exitCode: number | null;
+    signal: string | null;
+    startError: string | null;
+    masterPort: number;
+    /** How a finished rank ended when not by its own exit: timeout, oom, stopped; null: its own exit. */
+    endedBy?: string | null;
+    /** What was measured of a finished rank; null: nothing (a value in it null: that one not measured). */
+    usage?: RankUsage | null;
+  }>;
   spec: unknown;
 }
 
@@ -228,6 +247,8 @@ export function jobViewFromPb(pb: PbJobOut): JobView {
       signal: r.signal || null,
       startError: r.startError || null,
       masterPort: r.masterPort || pb.masterPort,
+      endedBy: r.endedBy || null,
+      usage: usageFromPb(r.usage) ?? null,
     })),
     spec: pb.specJson ? (JSON.parse(pb.specJson) as unknown) : null,
   };
