@@ -68,6 +68,8 @@ t.test('time limits on a two-node cluster', async (t) => {
     const text = await cli(['job', id], env);
     t.match(text.stdout, /^state\s+timeout — /m, 'gantry job shows the state');
     t.match(text.stdout, /exited \([^)]*timeout\)/, "and that the rank's end was the time limit");
+    const listed = JSON.parse((await cli(['jobs', '--state', 'timeout', '--json'], env)).stdout) as Array<{ id: string }>;
+    t.same(listed.map((j) => j.id), [id], 'gantry jobs --state timeout lists it');
   });
 
   t.test('a backfilled job running past its limit is stopped at it; the reserved gang starts right after', async (t) => {
