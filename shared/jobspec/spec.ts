@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { InvalidArgumentError } from '../errors/index.js';
 import { parseDocument, utf8Length, MAX_DOCUMENT_ALIASES, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_NODES } from './document.js';
 import { zodToInvalidArgument } from './zod-errors.js';
+import { RESOURCE_LIMITS, resourcesSpec, type OnTimeLimit, type ResourcesSpec } from './resources.js';
 import { LABEL_KEY, LABEL_KEY_WORDS, LABEL_VALUE, MAX_SELECTOR_ENTRIES, MAX_SELECTOR_VALUES, VERSION, type NodeSelector } from './selector.js';
 
 export type JobKind = 'Training' | 'Inference' | 'Batch';
@@ -54,34 +55,6 @@ export function servicePort(slo: Pick<SloSpec, 'port'>, unit: number): number {
   return slo.port + unit;
 }
 
-/** What each rank is limited to (`resources`); a limit left out is the agent's default (unlimited unless configured). */
-export interface ResourcesSpec {
-  /** Memory limit of each rank's cgroup, in GiB (the rank is OOM-killed past it). */
-  memoryGiBPerRank?: number;
-  /** Most processes (tasks) each rank may have at once (pids.max). */
-  maxProcesses?: number;
-  /** `numa`: each rank's CPUs are those of its GPUs' NUMA node; `none`: no cpuset. */
-  cpuBinding: CpuBinding;
-}
-
-export type CpuBinding = 'numa' | 'none';
-
-/** At the time limit: `fail` ends the job in state `timeout`; `requeue` puts it back in the queue (no retry used). */
-export type OnTimeLimit = 'fail' | 'requeue';
-
-/** Bounds of `resources` (1 MiB to 64 TiB of memory; at most Linux's pid_max ceiling of processes). */
-export const RESOURCE_LIMITS = {
-  memoryGiBPerRankMin: 1 / 1024,
-  memoryGiBPerRankMax: 65_536,
-  maxProcessesMax: 4_194_304,
-} as const;
-
-/** `resources.memoryGiBPerRank` in bytes (whole bytes; 0 when absent: the agent's default). */
-export function memoryBytesPerRank(spec: Pick<JobSpec, 'resources'>): number {
-  const gib = spec.resources?.memoryGiBPerRank;
-  return gib === undefined ? 0 : Math.round(gib * 1024 ** 3);
-}
-
 /** A validated job spec with every default filled in. */
 export interface JobSpec {
   kind: JobKind;
@@ -126,7 +99,6 @@ export const JOB_DEFAULTS = {
   maxRetries: 3,
   preemptGraceSeconds: 30,
   onTimeLimit: 'fail',
-  cpuBinding: 'numa',
 } as const;
 
 /** Environment variables Gantry sets for every rank; a spec may not set them. */
@@ -227,7 +199,7 @@ const schema = z.strictObject({
   onTimeLimit: z.enum(['fail', 'requeue']).optional(),
   resources: z
     .strictObject({
-      // Bounds checked in validateJobSpec, with the unit in the message.
+      // Bounds checked in resourcesSpec, with the unit in the message.
       memoryGiBPerRank: z.number().optional(),
       maxProcesses: z.int().min(1).max(RESOURCE_LIMITS.maxProcessesMax).optional(),
       cpuBinding: z.enum(['numa', 'none']).optional(),
@@ -356,18 +328,7 @@ export function validateJobSpec(value: unknown): JobSpec {
   if (v.runAs !== undefined) spec.runAs = v.runAs;
   if (v.timeLimit !== undefined) spec.timeLimitSeconds = parseDurationSeconds(v.timeLimit, 'timeLimit');
   if (v.onTimeLimit !== undefined && spec.timeLimitSeconds === undefined) throw new InvalidArgumentError('onTimeLimit', 'needs a timeLimit: without one there is no time limit to reach');
-  if (v.resources) {
-    const resources: ResourcesSpec = { cpuBinding: v.resources.cpuBinding ?? JOB_DEFAULTS.cpuBinding };
-    const gib = v.resources.memoryGiBPerRank;
-    if (gib !== undefined) {
-      const L = RESOURCE_LIMITS;
-      if (!(gib >= L.memoryGiBPerRankMin)) throw new InvalidArgumentError('resources.memoryGiBPerRank', `must be a positive number of GiB, at least 1 MiB (${L.memoryGiBPerRankMin}); got ${gib}`);
-      if (gib > L.memoryGiBPerRankMax) throw new InvalidArgumentError('resources.memoryGiBPerRank', `must be at most ${L.memoryGiBPerRankMax} GiB; got ${gib}`);
-      resources.memoryGiBPerRank = gib;
-    }
-    if (v.resources.maxProcesses !== undefined) resources.maxProcesses = v.resources.maxProcesses;
-    spec.resources = resources;
-  }
+  if (v.resources) spec.resources = resourcesSpec(v.resources);
   return spec;
 }
 
