@@ -70,7 +70,7 @@ export function jobText(j: JobView, why: string | undefined): string {
     `job       ${printable(j.id)} (${j.kind}, queue ${printable(j.queue)}, priority ${j.priority}${j.owner ? `, owner ${printable(j.owner)}` : ''})`,
     `state     ${j.state}${j.message ? ` — ${printable(j.message)}` : ''}`,
     `attempt   ${j.attempt} (epoch ${j.epoch})`,
-    `submitted ${j.submitted}${j.started ? `   started ${j.started}` : ''}${j.finished ? `   finished ${j.finished}` : ''}`,
+    `submitted ${j.submitted}${j.started ? `   started ${j.started}` : ''}${j.deadline ? `   deadline ${j.deadline}` : ''}${j.finished ? `   finished ${j.finished}` : ''}`,
   ];
   if (j.ranks.length) {
     const unitPorts = new Map<number, number>();

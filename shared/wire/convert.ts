@@ -13,7 +13,7 @@ import type {
   Severity,
 } from '../domain/index.js';
 import { servicePort, type JobSpec } from '../jobspec/index.js';
-import { jobRunAs } from '../domain/index.js';
+import { ACTIVE_JOB_STATES, jobRunAs } from '../domain/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { PbLatencyEndpointOut, PbLatencyPeers, PbLatencyPeersOut, WatchEventsResponse, WatchEventsResponse__Output } from '../proto/index.js';
 import { eventSubject, type GantryEvent } from '../events/index.js';
@@ -181,6 +181,8 @@ export function jobToPb(j: JobRecord): PbJob {
     masterPort: j.masterPort,
     submittedBy: j.submittedBy ?? '',
     runAs: jobRunAs(j),
+    // The current run's deadline: while it runs, and once it timed out (a requeued run's is over).
+    deadlineUnixMs: ACTIVE_JOB_STATES.has(j.state) || j.state === 'timeout' ? (j.deadlineMs ?? 0) : 0,
   };
 }
 
@@ -198,6 +200,8 @@ export interface JobView {
   submitted: string;
   started: string | null;
   finished: string | null;
+  /** When this epoch's ranks are stopped for the time limit; null: none. */
+  deadline?: string | null;
   owner: string;
   masterPort: number;
   ranks: Array<{
@@ -234,6 +238,7 @@ export function jobViewFromPb(pb: PbJobOut): JobView {
     submitted: new Date(pb.submittedUnixMs).toISOString(),
     started: iso(pb.startedUnixMs),
     finished: iso(pb.finishedUnixMs),
+    deadline: iso(Number(pb.deadlineUnixMs)),
     owner: pb.owner,
     masterPort: pb.masterPort,
     ranks: pb.ranks.map((r) => ({

@@ -40,6 +40,8 @@ t.test("an exited rank shows its exit code, its signal, or that it never started
 t.test('a timed-out job: its state, and per rank how it ended with CPU time, memory peak and OOM kills where measured', async (t) => {
   const v = view('Training', { kind: 'Training' });
   v.state = 'timeout';
+  v.started = '2026-01-01T00:00:01.000Z';
+  v.deadline = '2026-01-01T00:00:03.000Z';
   v.message = "rank 0 on gpu-01 was stopped at the job's time limit (2 s); timed out (no retry used)";
   v.ranks = [
     { ...rank(0, 0, 'gpu-01'), state: 'exited', signal: 'SIGTERM', endedBy: 'timeout', usage: { cpuUsec: 1_500_000, memoryPeakBytes: 3 * 1024 ** 3, oomKills: 0 } },
@@ -48,6 +50,7 @@ t.test('a timed-out job: its state, and per rank how it ended with CPU time, mem
   ];
   const text = jobText(v, undefined);
   t.match(text, /^state\s+timeout — rank 0 on gpu-01 was stopped at the job's time limit/m);
+  t.match(text, /started 2026-01-01T00:00:01\.000Z   deadline 2026-01-01T00:00:03\.000Z/, 'its deadline');
   t.match(text, /RANK\s+UNIT\s+NODE\s+GPUS\s+TOPOLOGY\s+STATE\s+CPU\s+MEM PEAK\s+OOM KILLS/);
   t.match(text, /\n\s+0\s+0\s+gpu-01\s+0\s+s\.l\.gpu-01\s+exited \(SIGTERM, timeout\)\s+1\.5s\s+3\.0GiB\s+0\n/);
   t.match(text, /\n\s+1\s+0\s+gpu-02\s+0\s+s\.l\.gpu-02\s+exited \(code 137, oom\)\s+12m34s\s+-\s+2\n/, 'memory peak not measured: -, not 0');
