@@ -247,7 +247,9 @@ export function requeue(job: JobRecord, cause: RequeueCause, ctx: LifecycleConte
     const next = touch(job, 'requeued', requeuedText(cause, job.attempt, job.spec.maxRetries), ctx);
     next.requeueAtMs = ctx.nowMs;
     next.cause = cause;
-    return { job: next, commands: [stop], events: ['requeued'] };
+    // A time limit frees GPUs no other job asked for (a preemptor's cycle places it, a drain's
+    // node takes nothing): a cycle is asked for, so the requeued job is tried again at once.
+    return { job: next, commands: cause.kind === 'time-limit' ? [stop, { kind: 'schedule', why: cause.kind }] : [stop], events: ['requeued'] };
   }
   const commands: JobCommand[] = [stop, { kind: 'schedule', why: cause.kind }];
   if (job.attempt < job.spec.maxRetries) {

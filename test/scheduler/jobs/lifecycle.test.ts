@@ -286,12 +286,12 @@ const cases: Case[] = [
     stop: { ranks: [1], reason: 'time limit reached' },
   },
   {
-    name: 'running, a rank stopped at the time limit, onTimeLimit requeue: requeued at once like a preemption, no retry used',
+    name: 'running, a rank stopped at the time limit, onTimeLimit requeue: requeued at once like a preemption, no retry used; a cycle asked for',
     job: gang('running', { spec: { timeLimit: 60, onTimeLimit: 'requeue' }, extra: { attempt: 1 } }),
     event: reported('n1', report(0, 'exited', { exitCode: null, signal: 'SIGKILL', endedBy: 'timeout' })),
     want: { state: 'requeued', attempt: 1, requeueAtMs: NOW, finishedMs: 0, message: "rank 0 on n1 was stopped at the job's time limit (60 s); requeued (no retry used)", cause: { kind: 'time-limit', rank: 0, node: 'n1', limitSeconds: 60 } },
     events: ['requeued'],
-    commands: ['stop'],
+    commands: ['stop', 'schedule'],
     stop: { ranks: [1], reason: 'time limit reached' },
   },
   {
