@@ -184,7 +184,8 @@ export function taskStatusFromPb(pb: PbTaskStatusOut | null | undefined, field: 
     rank: pb.rank,
     epoch: pb.epoch,
     state,
-    exitCode: state === 'exited' ? pb.exitCode : null,
+    // A rank killed by a signal has no exit code (the wire's 0 is only the field's default).
+    exitCode: state === 'exited' && !pb.signal ? pb.exitCode : null,
     signal: pb.signal || null,
     startedMs: pb.startedUnixMs,
     finishedMs: pb.finishedUnixMs,

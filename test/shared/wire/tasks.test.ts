@@ -89,6 +89,8 @@ t.test('task statuses carry ended_by and usage on exits; not measured stays null
   delete plain.usage;
   t.same(taskStatusFromPb(asOut<PbTaskStatusOut>({ ...taskStatusToPb(plain), usage: null }), 's'), plain, 'no usage message: none');
   t.same(taskStatusFromPb(asOut<PbTaskStatusOut>({ ...pb, endedBy: 'gremlins' }), 's').endedBy, undefined, "a word this scheduler does not know: its own exit");
+  const killed: TaskStatusView = { ...exited, exitCode: null, signal: 'SIGKILL' };
+  t.same(taskStatusFromPb(asOut<PbTaskStatusOut>(taskStatusToPb(killed)), 's'), killed, 'killed by a signal: no exit code, not a clean 0');
   const running = taskStatusFromPb(asOut<PbTaskStatusOut>({ ...pb, state: 'TASK_STATE_RUNNING' }), 's');
   t.equal(running.endedBy, undefined, 'only an exit ends');
   t.equal(running.usage, undefined);
