@@ -8,8 +8,8 @@ import type { Inventory } from '../shared/domain/index.js';
 import { isGantryError } from '../shared/errors/index.js';
 import type { Logger } from '../shared/log/index.js';
 import type { SchedulerMessage__Output } from '../shared/proto/index.js';
-import { latencyPeersFromPb, serviceSloFromPb, type LatencyPeerView, type TaskStatusView } from '../shared/wire/index.js';
-import { RunAsRefusedError, taskKeyString, type TaskKey, type TaskRunner, type TaskStatus } from './runner/index.js';
+import { latencyPeersFromPb, serviceSloFromPb, startTaskLimitsFromPb, type LatencyPeerView, type StartTaskLimits, type TaskStatusView } from '../shared/wire/index.js';
+import { RunAsRefusedError, taskKeyString, type TaskKey, type TaskRunner, type TaskSpec, type TaskStatus } from './runner/index.js';
 import type { SloTarget } from './slo/index.js';
 import { nearestHcas } from './topology/index.js';
 
@@ -52,7 +52,16 @@ export const taskView = (t: TaskStatus): TaskStatusView => ({
   finishedMs: t.finishedMs,
   message: t.message,
   checkpointMs: t.checkpointMs,
+  // Only a finished rank says how it ended and what it used.
+  ...(t.state === 'exited' && t.endedBy ? { endedBy: t.endedBy } : {}),
+  ...(t.state === 'exited' && t.usage ? { usage: { ...t.usage } } : {}),
 });
+
+/** StartTask's GPUs, deadline and limits as the runner's TaskSpec fields (throws InvalidArgumentError naming the field). */
+export function taskLimits(st: NonNullable<SchedulerMessage__Output['startTask']>): Pick<TaskSpec, 'gpus' | 'deadlineMs' | 'resources'> {
+  const l: StartTaskLimits = startTaskLimitsFromPb(st, 'startTask');
+  return { gpus: l.gpus, ...(l.deadlineMs !== undefined ? { deadlineMs: l.deadlineMs } : {}), ...(l.resources ? { resources: { ...l.resources } } : {}) };
+}
 
 
 export function createAgentCommands(deps: CommandDeps): AgentCommands {
@@ -77,8 +86,9 @@ export function createAgentCommands(deps: CommandDeps): AgentCommands {
     } catch (e) {
       log.warn({ job: st.jobId, rank: st.rank, err: (e as Error).message }, 'ignoring an invalid SLO; the task runs unscraped');
     }
-    runner
-      .start({ ...key, command: st.command, env, workdir: st.workdir, runAs: st.runAs, graceSeconds: st.graceSeconds, ...(target ? { slo: target } : {}) })
+    // Bad limits (a negative deadline, an absurd memory limit) refuse the start like a bad workdir does.
+    Promise.resolve()
+      .then(() => runner.start({ ...key, command: st.command, env, workdir: st.workdir, runAs: st.runAs, graceSeconds: st.graceSeconds, ...(target ? { slo: target } : {}), ...taskLimits(st) }))
       // The status start() settles on is reported too, unless onUpdate just reported that state
       // (the scheduler takes repeats in its stride: a start of a known task answers with its state).
       .then((status) => {

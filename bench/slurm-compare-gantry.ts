@@ -98,7 +98,7 @@ async function waitJob(s: Sched, id: string, done: (j: PbJobOut) => boolean, tim
   }
 }
 
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timeout']);
 
 /**
  * Cancels jobs (the scheduler frees their GPUs at once), then waits until the agents have

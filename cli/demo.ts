@@ -64,7 +64,7 @@ function demoClient(id: DemoIdentity, address: string, as: 'user' | 'admin', io:
 async function cancelAll(client: Scheduler): Promise<void> {
   try {
     const res = await client.call('ListJobs', {}, 3000);
-    const live = res.jobs.filter((j) => !['succeeded', 'failed', 'cancelled'].includes(j.state));
+    const live = res.jobs.filter((j) => !['succeeded', 'failed', 'cancelled', 'timeout'].includes(j.state));
     for (const j of live) await client.call('CancelJob', { id: j.id, reason: 'demo stopping' }, 3000).catch(() => undefined);
     if (live.length > 0) await new Promise((r) => setTimeout(r, 2500));
   } finally {

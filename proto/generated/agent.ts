@@ -26,8 +26,10 @@ import type { SchedulerMessage as _gantry_v1_SchedulerMessage, SchedulerMessage_
 import type { ServiceSlo as _gantry_v1_ServiceSlo, ServiceSlo__Output as _gantry_v1_ServiceSlo__Output } from './gantry/v1/ServiceSlo';
 import type { StartTask as _gantry_v1_StartTask, StartTask__Output as _gantry_v1_StartTask__Output } from './gantry/v1/StartTask';
 import type { StopTask as _gantry_v1_StopTask, StopTask__Output as _gantry_v1_StopTask__Output } from './gantry/v1/StopTask';
+import type { TaskResources as _gantry_v1_TaskResources, TaskResources__Output as _gantry_v1_TaskResources__Output } from './gantry/v1/TaskResources';
 import type { TaskStatus as _gantry_v1_TaskStatus, TaskStatus__Output as _gantry_v1_TaskStatus__Output } from './gantry/v1/TaskStatus';
 import type { TaskUpdate as _gantry_v1_TaskUpdate, TaskUpdate__Output as _gantry_v1_TaskUpdate__Output } from './gantry/v1/TaskUpdate';
+import type { TaskUsage as _gantry_v1_TaskUsage, TaskUsage__Output as _gantry_v1_TaskUsage__Output } from './gantry/v1/TaskUsage';
 import type { Topology as _gantry_v1_Topology, Topology__Output as _gantry_v1_Topology__Output } from './gantry/v1/Topology';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -65,9 +67,11 @@ export interface ProtoGrpcType {
       Severity: EnumTypeDefinition
       StartTask: MessageTypeDefinition<_gantry_v1_StartTask, _gantry_v1_StartTask__Output>
       StopTask: MessageTypeDefinition<_gantry_v1_StopTask, _gantry_v1_StopTask__Output>
+      TaskResources: MessageTypeDefinition<_gantry_v1_TaskResources, _gantry_v1_TaskResources__Output>
       TaskState: EnumTypeDefinition
       TaskStatus: MessageTypeDefinition<_gantry_v1_TaskStatus, _gantry_v1_TaskStatus__Output>
       TaskUpdate: MessageTypeDefinition<_gantry_v1_TaskUpdate, _gantry_v1_TaskUpdate__Output>
+      TaskUsage: MessageTypeDefinition<_gantry_v1_TaskUsage, _gantry_v1_TaskUsage__Output>
       Topology: MessageTypeDefinition<_gantry_v1_Topology, _gantry_v1_Topology__Output>
     }
   }

@@ -32,6 +32,7 @@ import type { ReadLogsRequest as _gantry_v1_ReadLogsRequest, ReadLogsRequest__Ou
 import type { ReadLogsResponse as _gantry_v1_ReadLogsResponse, ReadLogsResponse__Output as _gantry_v1_ReadLogsResponse__Output } from './gantry/v1/ReadLogsResponse';
 import type { SchedulerServiceClient as _gantry_v1_SchedulerServiceClient, SchedulerServiceDefinition as _gantry_v1_SchedulerServiceDefinition } from './gantry/v1/SchedulerService';
 import type { SubmitJobRequest as _gantry_v1_SubmitJobRequest, SubmitJobRequest__Output as _gantry_v1_SubmitJobRequest__Output } from './gantry/v1/SubmitJobRequest';
+import type { TaskUsage as _gantry_v1_TaskUsage, TaskUsage__Output as _gantry_v1_TaskUsage__Output } from './gantry/v1/TaskUsage';
 import type { Topology as _gantry_v1_Topology, Topology__Output as _gantry_v1_Topology__Output } from './gantry/v1/Topology';
 import type { TopologyDomain as _gantry_v1_TopologyDomain, TopologyDomain__Output as _gantry_v1_TopologyDomain__Output } from './gantry/v1/TopologyDomain';
 import type { WatchEventsRequest as _gantry_v1_WatchEventsRequest, WatchEventsRequest__Output as _gantry_v1_WatchEventsRequest__Output } from './gantry/v1/WatchEventsRequest';
@@ -80,6 +81,7 @@ export interface ProtoGrpcType {
       SchedulerService: SubtypeConstructor<typeof grpc.Client, _gantry_v1_SchedulerServiceClient> & { service: _gantry_v1_SchedulerServiceDefinition }
       Severity: EnumTypeDefinition
       SubmitJobRequest: MessageTypeDefinition<_gantry_v1_SubmitJobRequest, _gantry_v1_SubmitJobRequest__Output>
+      TaskUsage: MessageTypeDefinition<_gantry_v1_TaskUsage, _gantry_v1_TaskUsage__Output>
       Topology: MessageTypeDefinition<_gantry_v1_Topology, _gantry_v1_Topology__Output>
       TopologyDomain: MessageTypeDefinition<_gantry_v1_TopologyDomain, _gantry_v1_TopologyDomain__Output>
       WatchEventsRequest: MessageTypeDefinition<_gantry_v1_WatchEventsRequest, _gantry_v1_WatchEventsRequest__Output>

@@ -5,15 +5,17 @@
  * Nothing reads a cause back out of a message.
  */
 import type { RequeueCause } from '../../shared/domain/index.js';
+import type { OnTimeLimit } from '../../shared/jobspec/index.js';
 
 /**
  * What a cause does to the job. `retry`: it spends one of the job's retries (the gang failed:
  * requeued with backoff while retries remain, else failed). `free`: it spends none (the scheduler
  * took its GPUs back: preemption, a drain's deadline; requeued at once). `fail`: the job fails at
  * once, its retries untouched (an agent refused the job's account: a retry would meet the same
- * refusal). A new kind names its policy here.
+ * refusal). `timeout`: the job ends in state `timeout`, its retries untouched (a rank reached the
+ * time limit; with the spec's onTimeLimit: requeue it is `free` instead). A new kind names its policy here.
  */
-export type CausePolicy = 'retry' | 'free' | 'fail';
+export type CausePolicy = 'retry' | 'free' | 'fail' | 'timeout';
 
 const POLICY: Record<RequeueCause['kind'], CausePolicy> = {
   'rank-exited': 'retry',
@@ -23,9 +25,13 @@ const POLICY: Record<RequeueCause['kind'], CausePolicy> = {
   preempted: 'free',
   'drain-deadline': 'free',
   'run-as-refused': 'fail',
+  'time-limit': 'timeout',
+  'out-of-memory': 'retry',
 };
 
-export function causePolicy(cause: RequeueCause): CausePolicy {
+/** The cause's policy; `onTimeLimit` (the job spec's, default fail): a time limit's is `free` when it is `requeue`. */
+export function causePolicy(cause: RequeueCause, onTimeLimit: OnTimeLimit = 'fail'): CausePolicy {
+  if (cause.kind === 'time-limit' && onTimeLimit === 'requeue') return 'free';
   return POLICY[cause.kind];
 }
 
@@ -50,6 +56,10 @@ export function causeText(c: RequeueCause): string {
       return `node ${c.node} was drained: its deadline passed`;
     case 'run-as-refused':
       return `node ${c.node} refused to run rank ${c.rank} as ${c.account ? JSON.stringify(c.account) : "the agent's own account"}: ${c.error}`;
+    case 'time-limit':
+      return `rank ${c.rank} on ${c.node} was stopped at the job's time limit (${c.limitSeconds} s)`;
+    case 'out-of-memory':
+      return `rank ${c.rank} on ${c.node} ran out of memory (killed at its memory limit${c.signal ? `, ${c.signal}` : c.exitCode !== null ? `, exit code ${c.exitCode}` : ''})`;
   }
 }
 
@@ -60,6 +70,8 @@ export function stopReason(c: RequeueCause): string {
       return `preempted by ${c.by}`;
     case 'drain-deadline':
       return `node ${c.node} drained`;
+    case 'time-limit':
+      return 'time limit reached';
     default:
       return causeText(c);
   }
@@ -69,7 +81,12 @@ export function stopReason(c: RequeueCause): string {
 export function requeuedText(c: RequeueCause, retry: number, maxRetries: number): string {
   const head = causeText(c);
   if (usesRetry(c)) return `${head}; requeued (retry ${retry} of ${maxRetries})`;
-  return c.kind === 'drain-deadline' ? `${head}; requeued (no retry used)` : head;
+  return c.kind === 'drain-deadline' || c.kind === 'time-limit' ? `${head}; requeued (no retry used)` : head;
+}
+
+/** The job's message once it timed out (state `timeout`). */
+export function timedOutText(c: RequeueCause): string {
+  return `${causeText(c)}; timed out (no retry used)`;
 }
 
 /** The job's message once failed at once for a cause whose policy is `fail`. */

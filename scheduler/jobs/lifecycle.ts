@@ -12,6 +12,9 @@
  *   active      rank exited 0, last   → succeeded    schedule                      succeeded
  *   active      rank failed           → requeue(rank-exited | rank-failed-to-start)
  *   active      rank refused account  → requeue(run-as-refused): failed at once, no retry used
+ *   active      rank ended: timeout   → requeue(time-limit): timeout (stop ranks, schedule; event
+ *                                       timeout), no retry used; onTimeLimit requeue: requeued at once
+ *   active      rank ended: oom       → requeue(out-of-memory): an ordinary failure (retries apply)
  *   active      rank gone             → requeue(rank-gone)
  *   active      node lost             → requeue(node-lost)
  *   active      preempted             → requeue(preempted)
@@ -19,6 +22,7 @@
  *   requeued    backoff over          → pending      -                             pending
  *   pending     unplaceable           → failed       -                             failed
  *   unfinished  cancel                → cancelled    stop ranks (+ schedule)       cancelled
+ *   finished    exit of a current rank → (same)      -                             -   (its exit and usage kept, written behind)
  *
  * requeue(cause) is the one way a gang leaves its run short. A cause that uses a retry (causes.ts)
  * requeues with backoff while retries remain, else fails; one that uses none (preemption, a
@@ -34,10 +38,22 @@
  * New transitions (a time limit, a health eviction) are a new event and, where they requeue, a
  * new RequeueCause kind.
  */
-import { ACTIVE_JOB_STATES, TERMINAL_JOB_STATES, jobRunAs, rankEpoch, type JobRecord, type JobState, type RankRecord, type RequeueCause, type StartRefusal } from '../../shared/domain/index.js';
+import {
+  ACTIVE_JOB_STATES,
+  TERMINAL_JOB_STATES,
+  jobRunAs,
+  rankEpoch,
+  type JobRecord,
+  type JobState,
+  type RankEndCause,
+  type RankRecord,
+  type RankUsage,
+  type RequeueCause,
+  type StartRefusal,
+} from '../../shared/domain/index.js';
 import type { JobEvent } from '../../shared/events/index.js';
 import type { JobSpec } from '../../shared/jobspec/index.js';
-import { causePolicy, causeText, exhaustedText, refusedText, requeuedText, stopReason, usesRetry } from './causes.js';
+import { causePolicy, causeText, exhaustedText, refusedText, requeuedText, stopReason, timedOutText, usesRetry } from './causes.js';
 import { requeueDelayMs } from './rank-env.js';
 
 /** A task's status as an agent reports it. */
@@ -51,6 +67,10 @@ export interface RankReport {
   checkpointMs?: number;
   /** failed-to-start: the agent's stable code for why it refused the task (absent: none). */
   refusal?: StartRefusal;
+  /** exited: how it ended when not by its own exit (`timeout`: the job's time limit; `oom`: its memory limit). */
+  endedBy?: RankEndCause;
+  /** exited: what its agent measured (kept on the rank record). */
+  usage?: RankUsage;
 }
 
 export type LifecycleEvent =
@@ -160,7 +180,7 @@ export function touch(job: JobRecord, state: JobState, message: string, ctx: Pic
   return { ...job, ranks: job.ranks.map((r) => ({ ...r })), state, message, updatedMs: ctx.nowMs };
 }
 
-function finish(job: JobRecord, state: 'failed' | 'succeeded' | 'cancelled', message: string, ctx: LifecycleContext): JobRecord {
+function finish(job: JobRecord, state: 'failed' | 'succeeded' | 'cancelled' | 'timeout', message: string, ctx: LifecycleContext): JobRecord {
   const next = touch(job, state, message, ctx);
   next.finishedMs = ctx.nowMs;
   return next;
@@ -191,6 +211,9 @@ function placed(job: JobRecord, ranks: RankRecord[], replicas: number | undefine
   next.ranks = ranks;
   next.masterPort = ranks[0]?.masterPort ?? 0;
   delete next.cause;
+  // The epoch's deadline: its start as backfill planned it (this cycle) + the time limit.
+  if (job.spec.timeLimitSeconds) next.deadlineMs = ctx.nowMs + job.spec.timeLimitSeconds * 1000;
+  else delete next.deadlineMs;
   if (job.spec.kind === 'Inference' && replicas !== undefined) next.replicasTarget = replicas;
   return { job: next, commands: [{ kind: 'start', ranks }], events: ['placed'] };
 }
@@ -209,7 +232,12 @@ function cancel(job: JobRecord, reason: string, ctx: LifecycleContext): Outcome 
  */
 export function requeue(job: JobRecord, cause: RequeueCause, ctx: LifecycleContext): Outcome {
   const stop = stopCommand(job, job.ranks, stopReason(cause), cause.kind === 'preempted' ? cause.by : '');
-  const policy = causePolicy(cause);
+  const policy = causePolicy(cause, job.spec.onTimeLimit);
+  if (policy === 'timeout') {
+    const next = finish(job, 'timeout', timedOutText(cause), ctx);
+    next.cause = cause;
+    return { job: next, commands: [stop, { kind: 'schedule', why: cause.kind }], events: ['timeout'] };
+  }
   if (policy === 'fail') {
     const next = finish(job, 'failed', refusedText(cause), ctx);
     next.cause = cause;
@@ -219,7 +247,9 @@ export function requeue(job: JobRecord, cause: RequeueCause, ctx: LifecycleConte
     const next = touch(job, 'requeued', requeuedText(cause, job.attempt, job.spec.maxRetries), ctx);
     next.requeueAtMs = ctx.nowMs;
     next.cause = cause;
-    return { job: next, commands: [stop], events: ['requeued'] };
+    // A time limit frees GPUs no other job asked for (a preemptor's cycle places it, a drain's
+    // node takes nothing): a cycle is asked for, so the requeued job is tried again at once.
+    return { job: next, commands: cause.kind === 'time-limit' ? [stop, { kind: 'schedule', why: cause.kind }] : [stop], events: ['requeued'] };
   }
   const commands: JobCommand[] = [stop, { kind: 'schedule', why: cause.kind }];
   if (job.attempt < job.spec.maxRetries) {
@@ -266,7 +296,8 @@ function rankReported(job: JobRecord, node: string, t: RankReport, ctx: Lifecycl
   const rank = atIndex?.rank === t.rank ? atIndex : job.ranks.find((r) => r.rank === t.rank);
   const alive = t.state === 'running' || t.state === 'starting';
   if (!rank || !ACTIVE_JOB_STATES.has(job.state) || rankEpoch(job, rank) !== t.epoch || rank.node !== node) {
-    return alive ? { job, commands: [fence(job.id, job.spec.preemptGraceSeconds, node, t)], events: [] } : same(job);
+    if (alive) return { job, commands: [fence(job.id, job.spec.preemptGraceSeconds, node, t)], events: [] };
+    return lateExit(job, rank, node, t, ctx);
   }
   if (alive && rank.state === 'exited') return same(job);
   // Only the reported rank changes: it alone is copied (the other ranks are shared with the
@@ -289,19 +320,41 @@ function rankReported(job: JobRecord, node: string, t: RankReport, ctx: Lifecycl
     if (next.state === 'placed') next.state = 'starting';
     return { job: next, commands: [], events: [] };
   }
-  r.state = 'exited';
-  r.exitCode = t.state === 'failed-to-start' ? null : t.exitCode;
-  r.signal = t.signal;
+  exited(r, t);
   if (t.state === 'failed-to-start') {
     r.startError = t.message;
     // The agent refused the job's account: the whole job fails (a running service too), no retry used.
     if (t.refusal === 'run-as-refused') return requeue(next, { kind: 'run-as-refused', rank: t.rank, node, account: jobRunAs(job), error: t.message }, ctx);
     return loseRanks(next, (x) => x.rank === t.rank, { kind: 'rank-failed-to-start', rank: t.rank, node, error: t.message }, ctx);
   }
+  // Stopped at the deadline: the whole job times out (or is requeued), whatever the exit code.
+  if (t.endedBy === 'timeout') return requeue(next, { kind: 'time-limit', rank: t.rank, node, limitSeconds: job.spec.timeLimitSeconds ?? 0 }, ctx);
+  if (t.endedBy === 'oom') return loseRanks(next, (x) => x.rank === t.rank, { kind: 'out-of-memory', rank: t.rank, node, exitCode: t.exitCode, signal: t.signal }, ctx);
   if (t.exitCode !== 0) return loseRanks(next, (x) => x.rank === t.rank, { kind: 'rank-exited', rank: t.rank, node, exitCode: t.exitCode, signal: t.signal }, ctx);
   if (!next.ranks.every((x) => x.state === 'exited' && x.exitCode === 0)) return { job: next, commands: [], events: [] };
   if (!next.startedMs) next.startedMs = ctx.nowMs;
   return { job: finish(next, 'succeeded', `all ${next.ranks.length} ranks exited 0`, ctx), commands: [{ kind: 'schedule', why: 'task exit' }], events: ['succeeded'] };
+}
+
+/** A rank record's exit from a report: state, code, signal, how it ended and its usage. */
+function exited(r: RankRecord, t: RankReport): void {
+  r.state = 'exited';
+  r.exitCode = t.state === 'failed-to-start' ? null : t.exitCode;
+  r.signal = t.signal;
+  if (t.endedBy) r.endedBy = t.endedBy;
+  if (t.usage) r.usage = { ...t.usage };
+}
+
+/**
+ * The exit of a rank of this epoch, on its node, that arrives once the job left its run (timed out,
+ * failed, cancelled: its other ranks were stopped): kept on the rank, so the job shows how every
+ * rank ended and what it used. Nothing else changes (no command, no event: written behind).
+ */
+function lateExit(job: JobRecord, rank: RankRecord | undefined, node: string, t: RankReport, ctx: LifecycleContext): Outcome {
+  if (!rank || rank.state === 'exited' || t.state !== 'exited' || ACTIVE_JOB_STATES.has(job.state) || rankEpoch(job, rank) !== t.epoch || rank.node !== node) return same(job);
+  const r: RankRecord = { ...rank };
+  exited(r, t);
+  return { job: { ...job, ranks: job.ranks.map((x) => (x === rank ? r : x)), updatedMs: ctx.nowMs }, commands: [], events: [] };
 }
 
 /** The stop for a reported task that is not the current placement (`graceSeconds`: its job's, 30 s for an unknown job). */

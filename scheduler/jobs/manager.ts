@@ -84,7 +84,7 @@ export interface JobManagerDeps {
 
 
 /** A task's status as an agent reports it. */
-export type TaskReport = Pick<TaskStatusView, 'jobId' | 'rank' | 'epoch' | 'state' | 'exitCode' | 'signal' | 'message' | 'checkpointMs' | 'refusal'>;
+export type TaskReport = Pick<TaskStatusView, 'jobId' | 'rank' | 'epoch' | 'state' | 'exitCode' | 'signal' | 'message' | 'checkpointMs' | 'refusal' | 'endedBy' | 'usage'>;
 
 const JOB_ID = /^[a-z0-9][a-z0-9-]{0,62}-\d+$/;
 
@@ -402,7 +402,7 @@ export class JobManager {
       epoch: job.epoch,
       message: job.message,
       ...(job.ranks.length && ACTIVE_JOB_STATES.has(job.state) ? { nodes: [...new Set(job.ranks.map((r) => r.node))] } : {}),
-      ...(job.cause && (type === 'requeued' || type === 'failed') ? { cause: job.cause } : {}),
+      ...(job.cause && (type === 'requeued' || type === 'failed' || type === 'timeout') ? { cause: job.cause } : {}),
     };
   }
 

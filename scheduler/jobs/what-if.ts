@@ -128,13 +128,22 @@ export function findVictims(snapshot: ClusterSnapshot, request: Request, candida
 }
 
 /**
+ * When an active job ends at the latest: its epoch's deadline (the agent stops its ranks then),
+ * for records from before deadlines its start + the limit; Infinity without a limit.
+ */
+export function endOf(j: Pick<JobRecord, 'spec' | 'startedMs' | 'deadlineMs'>, nowMs: number): number {
+  if (!j.spec.timeLimitSeconds) return Infinity;
+  return j.deadlineMs ?? (j.startedMs || nowMs) + j.spec.timeLimitSeconds * 1000;
+}
+
+/**
  * When the job could start if running jobs ended at their time limits: the earliest such time and
  * the placement it would get then. Jobs without a limit end at an unknown time (Infinity).
  */
 export function futureStart(snapshot: ClusterSnapshot, request: Request, active: readonly JobRecord[], nowMs: number, whatIf?: WhatIfOptions): { atMs: number; placements: Placement[] } | null {
   const tree = snapshot.tree;
   const ends = active
-    .map((j) => ({ j, end: j.spec.timeLimitSeconds ? (j.startedMs || nowMs) + j.spec.timeLimitSeconds * 1000 : Infinity }))
+    .map((j) => ({ j, end: endOf(j, nowMs) }))
     .sort((a, b) => a.end - b.end);
   const s = snapshot.clone();
   const gone = new Set<string>();

@@ -22,7 +22,7 @@ export interface StateStore {
   /** Every job, in id order. */
   listJobs(): JobRecord[];
   /**
-   * Jobs not in a terminal state (succeeded, failed, cancelled), in id order: what a restarting
+   * Jobs not in a terminal state (succeeded, failed, cancelled, timeout), in id order: what a restarting
    * scheduler needs at once. Reads only those records (LMDB keeps an index of them).
    */
   listUnfinishedJobs(): JobRecord[];

@@ -8,6 +8,44 @@ function ago(iso: string, nowMs: number): string {
   return s < 90 ? `${s}s` : s < 5400 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
 }
 
+/** CPU time for people: `0.4s`, `95s`, `12m05s`, `3h07m`. */
+export function cpuTimeText(usec: number): string {
+  const s = usec / 1e6;
+  if (s < 10) return `${s.toFixed(1)}s`;
+  if (s < 600) return `${Math.round(s)}s`;
+  const whole = Math.round(s);
+  if (whole < 3600) return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s`;
+  return `${Math.floor(whole / 3600)}h${String(Math.floor((whole % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** Bytes for people, binary units: `512B`, `3.0KiB`, `1.5GiB`. */
+export function bytesText(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n}B` : `${v.toFixed(1)}${units[i]}`;
+}
+
+type RankView = JobView['ranks'][number];
+
+/** An exited rank's state: how it ended (code, signal, never started) and, when not by its own exit, why. */
+function rankStateText(r: RankView): string {
+  if (r.state !== 'exited') return r.state;
+  const how = r.startError !== null ? 'failed to start' : (r.signal ?? `code ${r.exitCode}`);
+  return `exited (${how}${r.endedBy ? `, ${r.endedBy}` : ''})`;
+}
+
+/** The usage columns of a rank: '-' where not measured. */
+function usageCells(r: RankView): string[] {
+  const u = r.usage;
+  const cell = (v: number | null | undefined, f: (n: number) => string): string => (v === null || v === undefined ? '-' : f(v));
+  return [cell(u?.cpuUsec, cpuTimeText), cell(u?.memoryPeakBytes, bytesText), cell(u?.oomKills, String)];
+}
+
 export function jobsTable(jobs: readonly JobView[], nowMs: number): string {
   const header = ['ID', 'KIND', 'QUEUE', 'PRIO', 'STATE', 'RANKS', 'NODES', 'ATTEMPT', 'AGE', 'MESSAGE'];
   const rows = jobs.map((j) => [
@@ -32,7 +70,7 @@ export function jobText(j: JobView, why: string | undefined): string {
     `job       ${printable(j.id)} (${j.kind}, queue ${printable(j.queue)}, priority ${j.priority}${j.owner ? `, owner ${printable(j.owner)}` : ''})`,
     `state     ${j.state}${j.message ? ` — ${printable(j.message)}` : ''}`,
     `attempt   ${j.attempt} (epoch ${j.epoch})`,
-    `submitted ${j.submitted}${j.started ? `   started ${j.started}` : ''}${j.finished ? `   finished ${j.finished}` : ''}`,
+    `submitted ${j.submitted}${j.started ? `   started ${j.started}` : ''}${j.deadline ? `   deadline ${j.deadline}` : ''}${j.finished ? `   finished ${j.finished}` : ''}`,
   ];
   if (j.ranks.length) {
     const unitPorts = new Map<number, number>();
@@ -42,6 +80,8 @@ export function jobText(j: JobView, why: string | undefined): string {
     // An SLO service: each replica's GANTRY_SERVICE_PORT (README "Service ports").
     const slo = j.kind === 'Inference' ? (j.spec as { slo?: { port?: unknown } } | null)?.slo : undefined;
     const port = typeof slo?.port === 'number' ? { port: slo.port } : undefined;
+    // Usage columns once any rank's agent measured something (CPU time, memory peak, OOM kills).
+    const measured = j.ranks.some((r) => r.usage);
     const rows = j.ranks.map((r) => [
       String(r.rank),
       String(r.unit),
@@ -49,9 +89,10 @@ export function jobText(j: JobView, why: string | undefined): string {
       r.gpus.join(','),
       r.topologyAddress,
       ...(port ? [String(servicePort(port, r.unit))] : []),
-      r.state + (r.state === 'exited' ? ` (${r.startError !== null ? 'failed to start' : (r.signal ?? `code ${r.exitCode}`)})` : ''),
+      rankStateText(r),
+      ...(measured ? usageCells(r) : []),
     ].map(printable));
-    const header = ['RANK', 'UNIT', 'NODE', 'GPUS', 'TOPOLOGY', ...(port ? ['PORT'] : []), 'STATE'];
+    const header = ['RANK', 'UNIT', 'NODE', 'GPUS', 'TOPOLOGY', ...(port ? ['PORT'] : []), 'STATE', ...(measured ? ['CPU', 'MEM PEAK', 'OOM KILLS'] : [])];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (r: string[]): string => '  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
     out.push(line(header), ...rows.map(line));

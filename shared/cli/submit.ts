@@ -51,7 +51,7 @@ export const submitCommand: Command = {
           if (line !== last) io.stderr(line + '\n');
           last = line;
           if (job.state === 'running' || job.state === 'succeeded') break;
-          if (job.state === 'failed' || job.state === 'cancelled') {
+          if (job.state === 'failed' || job.state === 'cancelled' || job.state === 'timeout') {
             if (values.json) io.stdout(JSON.stringify(job, null, 2) + '\n');
             return EXIT_FAILURE;
           }

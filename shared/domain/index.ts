@@ -18,5 +18,5 @@ export type {
 } from './types.js';
 export { emptyInventory, worstSeverity } from './types.js';
 export { INVENTORY_LIMITS } from './limits.js';
-export type { JobState, RankState, RankRecord, JobRecord, RequeueCause, StartRefusal } from './jobs.js';
-export { ACTIVE_JOB_STATES, TERMINAL_JOB_STATES, START_REFUSALS, rankEpoch, jobRunAs } from './jobs.js';
+export type { JobState, RankState, RankRecord, JobRecord, RequeueCause, StartRefusal, RankEndCause, RankUsage } from './jobs.js';
+export { ACTIVE_JOB_STATES, TERMINAL_JOB_STATES, START_REFUSALS, RANK_END_CAUSES, rankEpoch, jobRunAs } from './jobs.js';

@@ -1,7 +1,10 @@
 import type { JobSpec } from '../jobspec/index.js';
 
-/** pending → placed → starting → running → succeeded | failed | cancelled; requeued waits out its backoff, then pending. */
-export type JobState = 'pending' | 'placed' | 'starting' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'requeued';
+/**
+ * pending → placed → starting → running → succeeded | failed | cancelled | timeout; requeued waits
+ * out its backoff, then pending. `timeout`: a rank was stopped at the job's time limit (onTimeLimit: fail).
+ */
+export type JobState = 'pending' | 'placed' | 'starting' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timeout' | 'requeued';
 export type RankState = 'starting' | 'running' | 'exited';
 
 /**
@@ -27,7 +30,14 @@ export type RequeueCause =
    * anything ran: not in its runner.allowedUsers, root without runner.allowRoot, unknown there.
    * The job fails: a retry would meet the same agent.
    */
-  | { kind: 'run-as-refused'; rank: number; node: string; account: string; error: string };
+  | { kind: 'run-as-refused'; rank: number; node: string; account: string; error: string }
+  /**
+   * A rank was stopped by its agent at the job's deadline (timeLimit). No retry used: the job
+   * ends in state `timeout`, or with onTimeLimit: requeue is requeued like a preemption.
+   */
+  | { kind: 'time-limit'; rank: number; node: string; limitSeconds: number }
+  /** A rank was killed at its memory limit (resources.memoryGiBPerRank): an ordinary failure, retries apply. */
+  | { kind: 'out-of-memory'; rank: number; node: string; exitCode: number | null; signal: string | null };
 
 /**
  * Why an agent refused to start a task, as a stable code (TaskStatus.refusal): the scheduler acts
@@ -37,7 +47,20 @@ export type StartRefusal = 'run-as-refused';
 export const START_REFUSALS: ReadonlySet<StartRefusal> = new Set(['run-as-refused']);
 
 export const ACTIVE_JOB_STATES: ReadonlySet<JobState> = new Set(['placed', 'starting', 'running']);
-export const TERMINAL_JOB_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled']);
+export const TERMINAL_JOB_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'timeout']);
+
+/** How a finished rank ended when it was not simply its own exit (TaskStatus.ended_by). */
+export type RankEndCause = 'timeout' | 'oom' | 'stopped';
+export const RANK_END_CAUSES: ReadonlySet<RankEndCause> = new Set(['timeout', 'oom', 'stopped']);
+
+/** What was measured of a finished rank (from its cgroups, TaskStatus.usage); null: not measured. */
+export interface RankUsage {
+  /** CPU time, user + system, in microseconds. */
+  cpuUsec: number | null;
+  memoryPeakBytes: number | null;
+  /** Processes the kernel killed at the rank's memory limit. */
+  oomKills: number | null;
+}
 
 export interface RankRecord {
   rank: number;
@@ -57,6 +80,10 @@ export interface RankRecord {
   startError?: string;
   /** The placement epoch this rank was started in, when it differs from the job's (a replaced or added inference replica keeps others' epochs). */
   epoch?: number;
+  /** A finished rank: how it ended, when not by its own exit (absent: its own exit, or not said). */
+  endedBy?: RankEndCause;
+  /** A finished rank: what its agent measured (absent: nothing measured). */
+  usage?: RankUsage;
 }
 
 /**
@@ -108,6 +135,11 @@ export interface JobRecord {
    * placed). Absent: no such cause, or a record from before causes were stored.
    */
   cause?: RequeueCause;
+  /**
+   * Unix ms at which this epoch's ranks are stopped for the time limit: the placement's time (the
+   * cycle that started the epoch, the start backfill plans with) + timeLimitSeconds. Absent: no limit.
+   */
+  deadlineMs?: number;
   /** Latest checkpoint a rank reported (unix ms; 0 or absent: none): preemption counts lost work from here. */
   lastCheckpointMs?: number;
 }

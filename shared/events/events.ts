@@ -40,13 +40,13 @@ export type JobEvent = EventBase & {
   job: string;
   /** The job's state after the transition. */
   /** replica: an inference replica was lost, replaced or placed; scaled: the replica target changed (the message says why). */
-  type: 'submitted' | 'placed' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'requeued' | 'pending' | 'replica' | 'scaled';
+  type: 'submitted' | 'placed' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timeout' | 'requeued' | 'pending' | 'replica' | 'scaled';
   attempt: number;
   epoch: number;
   message: string;
   /** Nodes of the placement, for placed/running. */
   nodes?: string[];
-  /** requeued, and failed for a cause: why the run ended, as data (the message words it). */
+  /** requeued, timeout, and failed for a cause: why the run ended, as data (the message words it). */
   cause?: RequeueCause;
 };
 

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { InvalidArgumentError } from '../errors/index.js';
 import { parseDocument, utf8Length, MAX_DOCUMENT_ALIASES, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_NODES } from './document.js';
 import { zodToInvalidArgument } from './zod-errors.js';
+import { RESOURCE_LIMITS, resourcesSpec, type OnTimeLimit, type ResourcesSpec } from './resources.js';
 import { LABEL_KEY, LABEL_KEY_WORDS, LABEL_VALUE, MAX_SELECTOR_ENTRIES, MAX_SELECTOR_VALUES, VERSION, type NodeSelector } from './selector.js';
 
 export type JobKind = 'Training' | 'Inference' | 'Batch';
@@ -82,6 +83,10 @@ export interface JobSpec {
   maxRetries: number;
   /** Wall-clock limit in seconds; absent: none (such jobs are never backfilled ahead of others). */
   timeLimitSeconds?: number;
+  /** What happens when the time limit is reached; records from before it: `fail`. */
+  onTimeLimit: OnTimeLimit;
+  /** Per-rank limits; absent: the agent's defaults (records from before, and specs without `resources`). */
+  resources?: ResourcesSpec;
   preemptGraceSeconds: number;
 }
 
@@ -93,6 +98,7 @@ export const JOB_DEFAULTS = {
   sameFirmware: false,
   maxRetries: 3,
   preemptGraceSeconds: 30,
+  onTimeLimit: 'fail',
 } as const;
 
 /** Environment variables Gantry sets for every rank; a spec may not set them. */
@@ -199,6 +205,15 @@ const schema = z.strictObject({
     .optional(),
   maxRetries: z.int().min(0).max(1000).optional(),
   timeLimit: z.union([z.number(), z.string()]).optional(),
+  onTimeLimit: z.enum(['fail', 'requeue']).optional(),
+  resources: z
+    .strictObject({
+      // Bounds checked in resourcesSpec, with the unit in the message.
+      memoryGiBPerRank: z.number().optional(),
+      maxProcesses: z.int().min(1).max(RESOURCE_LIMITS.maxProcessesMax).optional(),
+      cpuBinding: z.enum(['numa', 'none']).optional(),
+    })
+    .optional(),
   preemptGraceSeconds: z.int().min(0).max(86_400).optional(),
 });
 
@@ -316,6 +331,7 @@ export function validateJobSpec(value: unknown, fieldLimits: Partial<SpecFieldLi
     env,
     maxRetries: v.maxRetries ?? JOB_DEFAULTS.maxRetries,
     preemptGraceSeconds: v.preemptGraceSeconds ?? JOB_DEFAULTS.preemptGraceSeconds,
+    onTimeLimit: v.onTimeLimit ?? JOB_DEFAULTS.onTimeLimit,
   };
   if (nodeSelector) spec.nodeSelector = nodeSelector;
   if (v.spread !== undefined) spec.spread = v.spread;
@@ -323,6 +339,8 @@ export function validateJobSpec(value: unknown, fieldLimits: Partial<SpecFieldLi
   if (v.workdir !== undefined) spec.workdir = v.workdir;
   if (v.runAs !== undefined) spec.runAs = v.runAs;
   if (v.timeLimit !== undefined) spec.timeLimitSeconds = parseDurationSeconds(v.timeLimit, 'timeLimit');
+  if (v.onTimeLimit !== undefined && spec.timeLimitSeconds === undefined) throw new InvalidArgumentError('onTimeLimit', 'needs a timeLimit: without one there is no time limit to reach');
+  if (v.resources) spec.resources = resourcesSpec(v.resources);
   return spec;
 }
 

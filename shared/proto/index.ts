@@ -17,6 +17,7 @@ export type { Job as PbJob, Job__Output as PbJobOut } from '../../proto/generate
 export type { ListJobsResponse__Output } from '../../proto/generated/gantry/v1/ListJobsResponse.js';
 export type { ExplainJobResponse__Output } from '../../proto/generated/gantry/v1/ExplainJobResponse.js';
 export type { TaskStatus__Output as PbTaskStatusOut } from '../../proto/generated/gantry/v1/TaskStatus.js';
+export type { TaskUsage as PbTaskUsage, TaskUsage__Output as PbTaskUsageOut } from '../../proto/generated/gantry/v1/TaskUsage.js';
 export type { StartTask__Output as PbStartTaskOut } from '../../proto/generated/gantry/v1/StartTask.js';
 export type { StopTask__Output as PbStopTaskOut } from '../../proto/generated/gantry/v1/StopTask.js';
 export type { TaskStatus as PbTaskStatus } from '../../proto/generated/gantry/v1/TaskStatus.js';

@@ -9,14 +9,16 @@ import type {
   JobRecord,
   NodeRecord,
   Schedulability,
+  RankUsage,
   Severity,
 } from '../domain/index.js';
 import { servicePort, type JobSpec } from '../jobspec/index.js';
-import { jobRunAs } from '../domain/index.js';
+import { ACTIVE_JOB_STATES, jobRunAs } from '../domain/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { PbLatencyEndpointOut, PbLatencyPeers, PbLatencyPeersOut, WatchEventsResponse, WatchEventsResponse__Output } from '../proto/index.js';
 import { eventSubject, type GantryEvent } from '../events/index.js';
 import { inventoryFromPb } from './inventory.js';
+import { usageFromPb, usageToPb } from './usage.js';
 import type {
   PbInventory,
   PbJob,
@@ -171,12 +173,16 @@ export function jobToPb(j: JobRecord): PbJob {
       signal: r.signal ?? '',
       startError: r.startError ?? '',
       masterPort: r.masterPort ?? j.masterPort,
+      endedBy: r.endedBy ?? '',
+      ...(r.usage ? { usage: usageToPb(r.usage) } : {}),
     })),
     specJson: JSON.stringify(j.spec),
     owner: j.owner,
     masterPort: j.masterPort,
     submittedBy: j.submittedBy ?? '',
     runAs: jobRunAs(j),
+    // The current run's deadline: while it runs, and once it timed out (a requeued run's is over).
+    deadlineUnixMs: ACTIVE_JOB_STATES.has(j.state) || j.state === 'timeout' ? (j.deadlineMs ?? 0) : 0,
   };
 }
 
@@ -194,9 +200,26 @@ export interface JobView {
   submitted: string;
   started: string | null;
   finished: string | null;
+  /** When this epoch's ranks are stopped for the time limit; null: none. */
+  deadline?: string | null;
   owner: string;
   masterPort: number;
-  ranks: Array<{ rank: number; unit: number; node: string; gpus: number[]; topologyAddress: string; state: string; exitCode: number | null; signal: string | null; startError: string | null; masterPort: number }>;
+  ranks: Array<{
+    rank: number;
+    unit: number;
+    node: string;
+    gpus: number[];
+    topologyAddress: string;
+    state: string;
+    exitCode: number | null;
+    signal: string | null;
+    startError: string | null;
+    masterPort: number;
+    /** How a finished rank ended when not by its own exit: timeout, oom, stopped; null: its own exit. */
+    endedBy?: string | null;
+    /** What was measured of a finished rank; null: nothing (a value in it null: that one not measured). */
+    usage?: RankUsage | null;
+  }>;
   spec: unknown;
 }
 
@@ -215,6 +238,7 @@ export function jobViewFromPb(pb: PbJobOut): JobView {
     submitted: new Date(pb.submittedUnixMs).toISOString(),
     started: iso(pb.startedUnixMs),
     finished: iso(pb.finishedUnixMs),
+    deadline: iso(Number(pb.deadlineUnixMs)),
     owner: pb.owner,
     masterPort: pb.masterPort,
     ranks: pb.ranks.map((r) => ({
@@ -228,6 +252,8 @@ export function jobViewFromPb(pb: PbJobOut): JobView {
       signal: r.signal || null,
       startError: r.startError || null,
       masterPort: r.masterPort || pb.masterPort,
+      endedBy: r.endedBy || null,
+      usage: usageFromPb(r.usage) ?? null,
     })),
     spec: pb.specJson ? (JSON.parse(pb.specJson) as unknown) : null,
   };

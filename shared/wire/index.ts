@@ -20,8 +20,9 @@ export {
 } from './convert.js';
 export { inventoryFromPb, labelsFromPb } from './inventory.js';
 export type { JobView, ServiceSloView, LatencyEndpointView, LatencyPeerView } from './convert.js';
-export { startTaskView, agentCommandToPb, taskStatusFromPb, taskStatusToPb } from './tasks.js';
-export type { TaskStatusView } from './tasks.js';
+export { startTaskView, agentCommandToPb, taskStatusFromPb, taskStatusToPb, startTaskLimitsFromPb, START_TASK_BOUNDS } from './tasks.js';
+export { usageToPb, usageFromPb } from './usage.js';
+export type { TaskStatusView, TaskResourcesView, StartTaskLimits } from './tasks.js';
 export type { StartTaskView, StopTaskView, TaskCommandView, AgentCommandView } from './tasks.js';
 export type { ClusterTopologyView, TopologyDomainView } from './topology.js';
 export { topologyFromPb } from './topology.js';

@@ -3,7 +3,7 @@
  * server implementing AgentService) accepts the real agent's registration, then sends it seeded,
  * malformed, duplicated and out-of-order commands: StartTask twice with the same epoch, StopTask
  * before StartTask, ReadLog for unknown tasks and huge offsets, junk job ids (path traversal, NUL),
- * env, gpus, runAs, workdir and commands. The agent must not crash, must not start any rank twice
+ * env, gpus, runAs, workdir, commands, deadlines and limits. The agent must not crash, must not start any rank twice
  * (each rank appends a line to its own file when it starts), must keep a task record for every rank
  * it reported, and must write nothing outside its state dir.
  */
@@ -66,7 +66,7 @@ t.test('the agent protocol fuzzed from a fake scheduler', async (t) => {
       case 1: {
         // StartTask, mostly valid; junk in one field now and then.
         const start: NonNullable<SchedulerMessage['startTask']> = { ...k, command: rankCommand, env: { FZ_STARTS: starts, FZ_KEY: keyName(k) }, gpus: [0], graceSeconds: 1 };
-        const junk = r.chance(0.4) ? r.int(0, 7) : -1;
+        const junk = r.chance(0.4) ? r.int(0, 9) : -1;
         if (junk === 0) start.jobId = r.pick(JUNK_IDS);
         if (junk === 1) start.gpus = [r.pick(JUNK_NUMBERS), 0, 0];
         if (junk === 2) start.runAs = r.pick(['root', 'no-such-user', '../x', 'a\u0000b', 'x'.repeat(300)]);
@@ -75,6 +75,9 @@ t.test('the agent protocol fuzzed from a fake scheduler', async (t) => {
         if (junk === 5) start.workdir = r.pick(['/nonexistent', 'relative', '../../', 'a\u0000b']);
         if (junk === 6) start.graceSeconds = r.pick(JUNK_NUMBERS);
         if (junk === 7) start.slo = { service: r.pick(JUNK_IDS), metric: '', port: r.pick(JUNK_NUMBERS), windowMs: 0, replica: 0 };
+        // A deadline and limits (issue 19): junk ones refuse the start naming the field.
+        if (junk === 8) start.deadlineUnixMs = r.pick([...JUNK_NUMBERS, -(2 ** 53), Date.now() * 1000]);
+        if (junk === 9) start.resources = { memoryBytes: r.pick([...JUNK_NUMBERS, 2 ** 63]), maxProcesses: r.pick(JUNK_NUMBERS), cpuBinding: r.pick(['numa', 'none', '', 'socket', 'a\u0000b']) };
         m = { startTask: start };
         break;
       }

@@ -67,7 +67,23 @@ const cases: Case[] = [
     name: 'pending, placed: placed under the next epoch; every rank started; the last cause cleared',
     job: gang('pending', { extra: { epoch: 1, cause: preemptedCause } }),
     event: { type: 'placed', ranks: placedRanks() },
-    want: { state: 'placed', epoch: 2, masterPort: 29500, message: 'placed on 2 node(s)', cause: undefined, updatedMs: NOW },
+    want: { state: 'placed', epoch: 2, masterPort: 29500, message: 'placed on 2 node(s)', cause: undefined, updatedMs: NOW, deadlineMs: undefined },
+    events: ['placed'],
+    commands: ['start'],
+  },
+  {
+    name: "pending with a time limit, placed: the epoch's deadline is now + the limit (the start backfill planned with)",
+    job: gang('pending', { spec: { timeLimit: '1m' }, extra: { epoch: 1 } }),
+    event: { type: 'placed', ranks: placedRanks() },
+    want: { state: 'placed', epoch: 2, deadlineMs: NOW + 60_000 },
+    events: ['placed'],
+    commands: ['start'],
+  },
+  {
+    name: 'requeued after a time limit, placed again: a fresh deadline for the new epoch',
+    job: gang('pending', { spec: { timeLimit: 30, onTimeLimit: 'requeue' }, extra: { epoch: 4, deadlineMs: 1000, cause: { kind: 'time-limit', rank: 0, node: 'n1', limitSeconds: 30 } } }),
+    event: { type: 'placed', ranks: placedRanks() },
+    want: { state: 'placed', epoch: 5, deadlineMs: NOW + 30_000, cause: undefined },
     events: ['placed'],
     commands: ['start'],
   },
@@ -243,6 +259,106 @@ const cases: Case[] = [
     commands: ['stop', 'schedule'],
     stop: { ranks: [0, 2], reason: "node n2 refused to run rank 1 as the agent's own account: runAs: no user \"svc\" on this node" },
   },
+  // time limit: the agent stopped a rank at the job's deadline
+  {
+    name: 'running, a rank stopped at the time limit: timeout (terminal), cause time-limit, no retry used; the others stopped; a cycle asked for',
+    job: gang('running', { spec: { timeLimit: 120 } }),
+    event: reported('n2', report(1, 'exited', { exitCode: null, signal: 'SIGTERM', endedBy: 'timeout', usage: { cpuUsec: 5_000_000, memoryPeakBytes: 1_048_576, oomKills: 0 } })),
+    want: {
+      state: 'timeout',
+      attempt: 0,
+      finishedMs: NOW,
+      message: "rank 1 on n2 was stopped at the job's time limit (120 s); timed out (no retry used)",
+      cause: { kind: 'time-limit', rank: 1, node: 'n2', limitSeconds: 120 },
+      ranks: [{ state: 'running' }, { state: 'exited', signal: 'SIGTERM', endedBy: 'timeout', usage: { cpuUsec: 5_000_000, memoryPeakBytes: 1_048_576, oomKills: 0 } }],
+    },
+    events: ['timeout'],
+    commands: ['stop', 'schedule'],
+    stop: { ranks: [0], reason: 'time limit reached' },
+  },
+  {
+    name: 'running, stopped at the time limit though it exited 0 on SIGTERM: still a timeout, retries untouched',
+    job: gang('running', { spec: { timeLimit: 60 }, extra: { attempt: 2 } }),
+    event: reported('n1', report(0, 'exited', { exitCode: 0, endedBy: 'timeout' })),
+    want: { state: 'timeout', attempt: 2, cause: { kind: 'time-limit', rank: 0, node: 'n1', limitSeconds: 60 } },
+    events: ['timeout'],
+    commands: ['stop', 'schedule'],
+    stop: { ranks: [1], reason: 'time limit reached' },
+  },
+  {
+    name: 'running, a rank stopped at the time limit, onTimeLimit requeue: requeued at once like a preemption, no retry used; a cycle asked for',
+    job: gang('running', { spec: { timeLimit: 60, onTimeLimit: 'requeue' }, extra: { attempt: 1 } }),
+    event: reported('n1', report(0, 'exited', { exitCode: null, signal: 'SIGKILL', endedBy: 'timeout' })),
+    want: { state: 'requeued', attempt: 1, requeueAtMs: NOW, finishedMs: 0, message: "rank 0 on n1 was stopped at the job's time limit (60 s); requeued (no retry used)", cause: { kind: 'time-limit', rank: 0, node: 'n1', limitSeconds: 60 } },
+    events: ['requeued'],
+    commands: ['stop', 'schedule'],
+    stop: { ranks: [1], reason: 'time limit reached' },
+  },
+  {
+    name: 'a running service, a replica stopped at the time limit: the whole service times out (not one replica replaced)',
+    job: (() => {
+      const j = service(3);
+      j.spec = { ...j.spec, timeLimitSeconds: 30 };
+      return j;
+    })(),
+    event: reported('n2', report(1, 'exited', { exitCode: null, signal: 'SIGTERM', endedBy: 'timeout' })),
+    want: { state: 'timeout', cause: { kind: 'time-limit', rank: 1, node: 'n2', limitSeconds: 30 } },
+    events: ['timeout'],
+    commands: ['stop', 'schedule'],
+    stop: { ranks: [0, 2], reason: 'time limit reached' },
+  },
+  {
+    name: 'timeout, the exit of a rank it stopped: its exit and usage kept, written behind',
+    job: gang('timeout', { spec: { timeLimit: 60 } }),
+    event: reported('n1', report(0, 'exited', { exitCode: null, signal: 'SIGTERM', endedBy: 'stopped', usage: { cpuUsec: 7, memoryPeakBytes: null, oomKills: null } })),
+    want: { state: 'timeout', updatedMs: NOW, ranks: [{ state: 'exited', signal: 'SIGTERM', endedBy: 'stopped', usage: { cpuUsec: 7, memoryPeakBytes: null, oomKills: null } }, { state: 'running' }] },
+    events: [],
+    commands: [],
+  },
+  { name: 'timeout, an exit of another epoch: ignored', job: gang('timeout'), event: reported('n1', report(0, 'exited', { epoch: 2, usage: { cpuUsec: 1, memoryPeakBytes: 1, oomKills: 0 } })), want: {}, events: [], commands: [], same: true },
+  { name: 'failed, an exit from another node: ignored', job: gang('failed'), event: reported('n9', report(0, 'exited')), want: {}, events: [], commands: [], same: true },
+  { name: 'cancelled, a second exit of a rank already exited: ignored', job: gang('cancelled', { ranks: ['exited', 'running'] }), event: reported('n1', report(0, 'exited', { exitCode: 1 })), want: {}, events: [], commands: [], same: true },
+  // out of memory: an ordinary failure
+  {
+    name: 'running, a rank killed at its memory limit: requeued, a retry spent; the message says out of memory, which rank and node',
+    job: gang('running', { spec: { resources: { memoryGiBPerRank: 4 } } }),
+    event: reported('n2', report(1, 'exited', { exitCode: null, signal: 'SIGKILL', endedBy: 'oom', usage: { cpuUsec: 9, memoryPeakBytes: 4 * 1024 ** 3, oomKills: 1 } })),
+    want: {
+      state: 'requeued',
+      attempt: 1,
+      requeueAtMs: NOW + 1000,
+      message: 'rank 1 on n2 ran out of memory (killed at its memory limit, SIGKILL); requeued (retry 1 of 2)',
+      cause: { kind: 'out-of-memory', rank: 1, node: 'n2', exitCode: null, signal: 'SIGKILL' },
+      ranks: [{ state: 'running' }, { state: 'exited', endedBy: 'oom', usage: { oomKills: 1, memoryPeakBytes: 4 * 1024 ** 3 } }],
+    },
+    events: ['requeued'],
+    commands: ['stop', 'schedule'],
+    stop: { ranks: [0], reason: 'rank 1 on n2 ran out of memory (killed at its memory limit, SIGKILL)' },
+  },
+  {
+    name: 'running, out of memory with no retries left: failed, cause out-of-memory',
+    job: gang('running', { extra: { attempt: 2 } }),
+    event: reported('n1', report(0, 'exited', { exitCode: 137, endedBy: 'oom' })),
+    want: { state: 'failed', finishedMs: NOW, message: 'rank 0 on n1 ran out of memory (killed at its memory limit, exit code 137); no retries left (2)', cause: { kind: 'out-of-memory', rank: 0, node: 'n1', exitCode: 137, signal: null } },
+    events: ['failed'],
+    commands: ['stop', 'schedule'],
+  },
+  {
+    name: 'a running service, a replica out of memory: only it is replaced',
+    job: service(2),
+    event: reported('n1', report(0, 'exited', { exitCode: null, signal: 'SIGKILL', endedBy: 'oom' })),
+    want: { state: 'running', attempt: 0, message: 'rank 0 on n1 ran out of memory (killed at its memory limit, SIGKILL); replacing replica 0 (1 of 2 replicas running)' },
+    events: ['replica'],
+    commands: ['stop', 'schedule'],
+  },
+  {
+    name: 'running, a rank exited 0 with its usage: kept on the rank',
+    job: gang('running'),
+    event: reported('n1', report(0, 'exited', { usage: { cpuUsec: 12_000_000, memoryPeakBytes: 2_000_000, oomKills: 0 } })),
+    want: { state: 'running', ranks: [{ state: 'exited', exitCode: 0, usage: { cpuUsec: 12_000_000, memoryPeakBytes: 2_000_000, oomKills: 0 } }, { state: 'running' }] },
+    events: [],
+    commands: [],
+  },
   // rank gone, node lost
   {
     name: 'running, a rank gone after its agent reconnected: requeued',
@@ -403,7 +519,7 @@ t.test('placed: an inference service gets its replica target from its placements
 });
 
 t.test('cancel of a finished job is refused; the record is unchanged', async (t) => {
-  for (const state of ['succeeded', 'failed', 'cancelled'] as const) {
+  for (const state of ['succeeded', 'failed', 'cancelled', 'timeout'] as const) {
     const job = gang(state);
     const o = step(job, { type: 'cancel', reason: '' }, ctx);
     t.equal(o.refused, `job train-1 is already ${state}`);
@@ -417,6 +533,8 @@ t.test('every state meets every event: only the table above changes a record', a
     { type: 'placed', ranks: placedRanks() },
     reported('n1', report(0, 'running')),
     reported('n1', report(0, 'failed-to-start', { message: 'm', refusal: 'run-as-refused' })),
+    reported('n1', report(0, 'exited', { exitCode: null, signal: 'SIGTERM', endedBy: 'timeout' })),
+    reported('n1', report(0, 'exited', { exitCode: null, signal: 'SIGKILL', endedBy: 'oom' })),
     { type: 'rank-gone', rank: 0, node: 'n1' },
     { type: 'node-lost', node: 'n1' },
     { type: 'preempted', by: { id: 'x-1', priority: 1, queue: 'q' }, lostWorkGpuMs: 0 },
@@ -426,7 +544,7 @@ t.test('every state meets every event: only the table above changes a record', a
     { type: 'cancel', reason: '' },
   ];
   const changes: Record<string, string[]> = {};
-  for (const state of ['pending', 'placed', 'starting', 'running', 'succeeded', 'failed', 'cancelled', 'requeued'] as JobState[]) {
+  for (const state of ['pending', 'placed', 'starting', 'running', 'succeeded', 'failed', 'cancelled', 'timeout', 'requeued'] as JobState[]) {
     for (const ev of events) {
       const job = gang(state, { extra: { requeueAtMs: NOW } });
       const o = step(job, ev, ctx);
@@ -436,9 +554,15 @@ t.test('every state meets every event: only the table above changes a record', a
   t.same(changes, {
     pending: ['placed→placed', 'unplaceable→failed', 'cancel→cancelled'],
     // (The builder's ranks all run: the report is the last one heard, so the gang runs.)
-    placed: ['rank-reported→running', 'rank-reported→failed', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled'],
-    starting: ['rank-reported→running', 'rank-reported→failed', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled'],
-    running: ['rank-reported→running', 'rank-reported→failed', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled'],
-    requeued: ['backoff-over→pending', 'cancel→cancelled'],
+    // (Then: failed to start (refused), stopped at the time limit, killed at the memory limit.)
+    placed: ['rank-reported→running', 'rank-reported→failed', 'rank-reported→timeout', 'rank-reported→requeued', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled'],
+    starting: ['rank-reported→running', 'rank-reported→failed', 'rank-reported→timeout', 'rank-reported→requeued', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled'],
+    running: ['rank-reported→running', 'rank-reported→failed', 'rank-reported→timeout', 'rank-reported→requeued', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled'],
+    // A run that ended keeps the late exits of its ranks (how they ended, their usage); nothing else.
+    succeeded: ['rank-reported→succeeded', 'rank-reported→succeeded'],
+    failed: ['rank-reported→failed', 'rank-reported→failed'],
+    cancelled: ['rank-reported→cancelled', 'rank-reported→cancelled'],
+    timeout: ['rank-reported→timeout', 'rank-reported→timeout'],
+    requeued: ['rank-reported→requeued', 'rank-reported→requeued', 'backoff-over→pending', 'cancel→cancelled'],
   });
 });

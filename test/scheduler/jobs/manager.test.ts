@@ -336,3 +336,37 @@ t.test('a preempted gang waits again saying why it left: its cause, not its mess
   t.notMatch(jm.displayMessage({ ...victim, cause: undefined }), /^preempted/);
   await jm.stop();
 });
+
+t.test("a time-limited gang through the manager: StartTask carries the epoch's deadline and limits; a rank stopped at it ends the job in timeout", async (t) => {
+  const { jm, cluster, bus, sent } = setup(new MemoryStore(), { requeueInitialMs: 0 });
+  cluster.register(reg('n2'), 0);
+  const g = await jm.submit(jobYaml({ name: 'tl', ranks: 2, gpusPerRank: 8, timeLimit: 90, resources: { memoryGiBPerRank: 16, maxProcesses: 1000 } }), 'u');
+  await jm.idle();
+  const placed = jm.get(g.id);
+  t.match(placed, { state: 'placed', epoch: 1, deadlineMs: 1_000 + 90_000 }, 'the deadline: the placing cycle (the clock: 1000) + 90 s');
+  const starts = sent.filter(([, m]) => m.startTask).map(([, m]) => m.startTask!);
+  t.equal(starts.length, 2);
+  for (const s of starts) t.match(s, { deadlineMs: 91_000, resources: { memoryBytes: 16 * 1024 ** 3, maxProcesses: 1000, cpuBinding: 'numa' } }, `rank ${s.rank}: StartTask`);
+  const on = (rank: number) => placed.ranks[rank]!.node;
+  for (const rank of [0, 1]) await jm.onTaskReport(on(rank), { jobId: g.id, rank, epoch: 1, state: 'running', exitCode: null, signal: null, message: '' });
+  const usage = { cpuUsec: 90_000_000, memoryPeakBytes: 1024 ** 3, oomKills: 0 };
+  await jm.onTaskReport(on(1), { jobId: g.id, rank: 1, epoch: 1, state: 'exited', exitCode: null, signal: 'SIGTERM', message: 'deadline', endedBy: 'timeout', usage });
+  await jm.idle();
+  t.match(jm.get(g.id), { state: 'timeout', attempt: 0, cause: { kind: 'time-limit', rank: 1, node: on(1), limitSeconds: 90 }, ranks: [{ state: 'running' }, { state: 'exited', endedBy: 'timeout', usage }] });
+  t.same(sent.filter(([, m]) => m.stopTask).map(([n, m]) => [n, m.stopTask!.rank, m.stopTask!.reason]), [[on(0), 0, 'time limit reached']], 'the other rank is stopped');
+  const events = jobEvents(bus, g.id);
+  t.same(events.map((e) => e.type), ['submitted', 'placed', 'running', 'timeout']);
+  t.same(events[3]!.cause, { kind: 'time-limit', rank: 1, node: on(1), limitSeconds: 90 }, 'the timeout event carries the cause');
+  // The stopped rank's exit comes after: kept on the finished job, with what it used.
+  await jm.onTaskReport(on(0), { jobId: g.id, rank: 0, epoch: 1, state: 'exited', exitCode: null, signal: 'SIGTERM', message: '', endedBy: 'stopped', usage: { cpuUsec: 1, memoryPeakBytes: 2, oomKills: 0 } });
+  await jm.idle();
+  t.match(jm.get(g.id).ranks[0], { state: 'exited', endedBy: 'stopped', usage: { cpuUsec: 1, memoryPeakBytes: 2, oomKills: 0 } });
+  t.equal(jm.get(g.id).state, 'timeout', 'still timeout');
+  t.same(jm.list({ state: 'timeout' }).map((j) => j.id), [g.id], 'listed by its state');
+  // Its GPUs are free once both ranks are gone: the next whole-cluster job is placed.
+  const next = await jm.submit(jobYaml({ name: 'next', ranks: 2, gpusPerRank: 8 }), 'u');
+  await jm.idle();
+  t.equal(jm.get(next.id).state, 'placed');
+  t.equal(jm.get(next.id).deadlineMs, undefined, 'no time limit: no deadline');
+  await jm.stop();
+});

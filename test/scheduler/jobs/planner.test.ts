@@ -164,6 +164,16 @@ t.test('EASY backfill: the head blocked job holds GPUs; only jobs that end befor
   t.match(p.waiting.get('nolimit-5')?.text, /does not fit/);
 });
 
+t.test("backfill plans with a running job's deadline, the time its agent stops it (not its start + limit)", async (t) => {
+  // Placed 10 min before it reported running: its deadline is 10 min earlier than startedMs + 1 h.
+  const c = rackCluster(1, 1, 2);
+  const running = eight('run-1', { priority: 500, timeLimit: '1h' }, { on: [{ node: 'n-0-0-0', gpus: all8 }], startedMs: NOW - 20 * 60_000, deadlineMs: NOW + 30 * 60_000 });
+  const pending = [jobRecord('head-2', { priority: 400, ranks: 2, gpusPerRank: 8 }), eight('fits-3', { priority: 1, timeLimit: '30m' }), eight('over-4', { priority: 1, timeLimit: '31m' })];
+  const p = plan(c, pending, [running]);
+  t.same(p.reservation, { jobId: 'head-2', atMs: NOW + 30 * 60_000, gpus: 8 }, 'the reservation is at the deadline');
+  t.same(p.starts.map((s) => s.job.id), ['fits-3'], 'a job ending by the deadline backfills; one a minute longer does not');
+});
+
 t.test('backfill: a reservation at an unknown time (running jobs without limits) lets no job onto its GPUs', async (t) => {
   const c = rackCluster(1, 1, 2);
   const running = eight('run-1', { priority: 500 }, { on: [{ node: 'n-0-0-0', gpus: all8 }], startedMs: NOW - H });

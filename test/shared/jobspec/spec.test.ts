@@ -1,6 +1,6 @@
 import t from 'tap';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
-import { parseDurationSeconds, parseJobSpec, validateJobSpec, MAX_DOCUMENT_BYTES, utf8Length, servicePort } from '../../../shared/jobspec/index.js';
+import { memoryBytesPerRank, parseDurationSeconds, parseJobSpec, validateJobSpec, MAX_DOCUMENT_BYTES, utf8Length, servicePort } from '../../../shared/jobspec/index.js';
 import { jobSpec } from '../../builders/job.js';
 
 t.test('defaults are filled in', async (t) => {
@@ -21,6 +21,7 @@ t.test('defaults are filled in', async (t) => {
     env: {},
     maxRetries: 3,
     preemptGraceSeconds: 30,
+    onTimeLimit: 'fail',
   });
 });
 
@@ -93,6 +94,19 @@ const bad: [string, Record<string, unknown>, string][] = [
   ['timeLimit zero', { timeLimit: 0 }, 'timeLimit'],
   ['maxRetries negative', { maxRetries: -1 }, 'maxRetries'],
   ['sameFirmware string', { sameFirmware: 'yes' }, 'sameFirmware'],
+  ['resources not a mapping', { resources: 4 }, 'resources'],
+  ['resources unknown field', { resources: { gpus: 2 } }, 'resources.gpus'],
+  ['memoryGiBPerRank zero', { resources: { memoryGiBPerRank: 0 } }, 'resources.memoryGiBPerRank'],
+  ['memoryGiBPerRank negative', { resources: { memoryGiBPerRank: -4 } }, 'resources.memoryGiBPerRank'],
+  ['memoryGiBPerRank below 1 MiB', { resources: { memoryGiBPerRank: 0.0001 } }, 'resources.memoryGiBPerRank'],
+  ['memoryGiBPerRank absurd', { resources: { memoryGiBPerRank: 1e9 } }, 'resources.memoryGiBPerRank'],
+  ['memoryGiBPerRank string', { resources: { memoryGiBPerRank: '8G' } }, 'resources.memoryGiBPerRank'],
+  ['maxProcesses zero', { resources: { maxProcesses: 0 } }, 'resources.maxProcesses'],
+  ['maxProcesses fraction', { resources: { maxProcesses: 2.5 } }, 'resources.maxProcesses'],
+  ['maxProcesses absurd', { resources: { maxProcesses: 1e12 } }, 'resources.maxProcesses'],
+  ['cpuBinding unknown', { resources: { cpuBinding: 'core' } }, 'resources.cpuBinding'],
+  ['onTimeLimit unknown', { onTimeLimit: 'retry', timeLimit: 60 }, 'onTimeLimit'],
+  ['onTimeLimit without timeLimit', { onTimeLimit: 'requeue' }, 'onTimeLimit'],
 ];
 
 t.test('invalid specs name the field', async (t) => {
@@ -109,6 +123,22 @@ t.test('invalid specs name the field', async (t) => {
       t.match((e as Error).message, new RegExp(`^${field.replace(/[.[\]]/g, '\\$&')}: `), `${label}: message starts with the field`);
     }
   }
+});
+
+t.test('resources and onTimeLimit: given values kept, defaults filled in', async (t) => {
+  const full = validateJobSpec(jobSpec({ timeLimit: '2h', onTimeLimit: 'requeue', resources: { memoryGiBPerRank: 1.5, maxProcesses: 4096, cpuBinding: 'none' } }));
+  t.same(full.resources, { memoryGiBPerRank: 1.5, maxProcesses: 4096, cpuBinding: 'none' });
+  t.equal(full.onTimeLimit, 'requeue');
+  t.equal(memoryBytesPerRank(full), 1.5 * 1024 ** 3);
+  const some = validateJobSpec(jobSpec({ resources: { maxProcesses: 64 } }));
+  t.same(some.resources, { maxProcesses: 64, cpuBinding: 'numa' }, 'cpuBinding defaults to numa, memory left to the agent');
+  t.equal(memoryBytesPerRank(some), 0, 'no memory limit: 0 (the agent decides)');
+  const none = validateJobSpec(jobSpec({ timeLimit: 60 }));
+  t.equal(none.resources, undefined, 'no resources: the agent decides everything');
+  t.equal(none.onTimeLimit, 'fail');
+  t.equal(memoryBytesPerRank(validateJobSpec(jobSpec({ resources: { memoryGiBPerRank: 1 / 1024 } }))), 1024 * 1024, 'the 1 MiB floor itself is taken');
+  t.throws(() => validateJobSpec(jobSpec({ resources: { memoryGiBPerRank: -1 } })), /resources\.memoryGiBPerRank: must be a positive number of GiB/);
+  t.throws(() => validateJobSpec(jobSpec({ onTimeLimit: 'requeue' })), /onTimeLimit: needs a timeLimit/);
 });
 
 t.test('parses YAML and JSON text', async (t) => {

@@ -1,8 +1,9 @@
 import t from 'tap';
-import { inventoryFromPb, inventoryToPb, nodeFromPb, nodeToPb, verdictFromPb, verdictToPb } from '../../../shared/wire/index.js';
+import { inventoryFromPb, inventoryToPb, jobToPb, jobViewFromPb, nodeFromPb, nodeToPb, verdictFromPb, verdictToPb } from '../../../shared/wire/index.js';
 import { emptyInventory, type HealthVerdict, type NodeRecord } from '../../../shared/domain/index.js';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
-import type { PbInventoryOut, PbNodeOut, PbVerdictOut } from '../../../shared/proto/index.js';
+import type { PbInventoryOut, PbJobOut, PbNodeOut, PbVerdictOut } from '../../../shared/proto/index.js';
+import { jobRecord } from '../../builders/job.js';
 import { gpuInfo } from '../../builders/inventory.js';
 
 // proto-loader with defaults: true fills every field; mimic that by round-tripping through JSON.
@@ -56,4 +57,18 @@ t.test('inbound validation names the field', async (t) => {
   t.throws(() => inventoryFromPb(bad, 'register.inventory'), new InvalidArgumentError('register.inventory.gpus[1].index', 'duplicate GPU index 1'));
   t.throws(() => inventoryFromPb(undefined, 'register.inventory'), /register\.inventory: is required/);
   t.throws(() => verdictFromPb(asOut({ check: '', severity: 'SEVERITY_OK' }), 'report.verdicts[0]'), /report\.verdicts\[0\]\.check: must not be empty/);
+});
+
+t.test("a job's ranks carry how they ended and their usage to the CLI; not measured stays null", async (t) => {
+  const job = jobRecord('tl-1', { ranks: 2, timeLimit: 60 }, { on: [{ node: 'a', gpus: [0] }, { node: 'b', gpus: [0] }], state: 'timeout', deadlineMs: Date.UTC(2026, 0, 1, 0, 1) });
+  job.ranks[0] = { ...job.ranks[0]!, state: 'exited', exitCode: null, signal: 'SIGTERM', endedBy: 'timeout', usage: { cpuUsec: 2_500_000, memoryPeakBytes: null, oomKills: 0 } };
+  const pb = jobToPb(job);
+  t.match(pb.ranks![0], { endedBy: 'timeout', usage: { hasCpuUsec: true, cpuUsec: 2_500_000, hasMemoryPeakBytes: false, hasOomKills: true, oomKills: 0 } });
+  t.notOk(pb.ranks![1]!.usage, 'a rank without usage: no message');
+  const view = jobViewFromPb(asOut<PbJobOut>({ ...pb, ranks: pb.ranks!.map((r) => ({ usage: null, ...r })) }));
+  t.equal(view.state, 'timeout');
+  t.equal(view.deadline, '2026-01-01T00:01:00.000Z', "the run's deadline");
+  t.equal(jobViewFromPb(asOut<PbJobOut>(jobToPb({ ...job, state: 'requeued' }))).deadline, null, "a requeued run's deadline is over: not shown");
+  t.match(view.ranks[0], { endedBy: 'timeout', usage: { cpuUsec: 2_500_000, memoryPeakBytes: null, oomKills: 0 } });
+  t.match(view.ranks[1], { endedBy: null, usage: null });
 });

@@ -23,6 +23,7 @@ export interface Job {
   'masterPort'?: (number);
   'submittedBy'?: (string);
   'runAs'?: (string);
+  'deadlineUnixMs'?: (number | string | Long);
 }
 
 export interface Job__Output {
@@ -45,4 +46,5 @@ export interface Job__Output {
   'masterPort': (number);
   'submittedBy': (string);
   'runAs': (string);
+  'deadlineUnixMs': (number);
 }

@@ -1,5 +1,6 @@
 // Original file: proto/gantry/v1/scheduler.proto
 
+import type { TaskUsage as _gantry_v1_TaskUsage, TaskUsage__Output as _gantry_v1_TaskUsage__Output } from '../../gantry/v1/TaskUsage';
 
 export interface RankPlacement {
   'rank'?: (number);
@@ -12,6 +13,8 @@ export interface RankPlacement {
   'signal'?: (string);
   'startError'?: (string);
   'masterPort'?: (number);
+  'endedBy'?: (string);
+  'usage'?: (_gantry_v1_TaskUsage | null);
 }
 
 export interface RankPlacement__Output {
@@ -25,4 +28,6 @@ export interface RankPlacement__Output {
   'signal': (string);
   'startError': (string);
   'masterPort': (number);
+  'endedBy': (string);
+  'usage': (_gantry_v1_TaskUsage__Output | null);
 }

@@ -1,6 +1,7 @@
 // Original file: proto/gantry/v1/agent.proto
 
 import type { ServiceSlo as _gantry_v1_ServiceSlo, ServiceSlo__Output as _gantry_v1_ServiceSlo__Output } from '../../gantry/v1/ServiceSlo';
+import type { TaskResources as _gantry_v1_TaskResources, TaskResources__Output as _gantry_v1_TaskResources__Output } from '../../gantry/v1/TaskResources';
 import type { Long } from '@grpc/proto-loader';
 
 export interface StartTask {
@@ -14,6 +15,8 @@ export interface StartTask {
   'gpus'?: (number)[];
   'graceSeconds'?: (number);
   'slo'?: (_gantry_v1_ServiceSlo | null);
+  'deadlineUnixMs'?: (number | string | Long);
+  'resources'?: (_gantry_v1_TaskResources | null);
 }
 
 export interface StartTask__Output {
@@ -27,4 +30,6 @@ export interface StartTask__Output {
   'gpus': (number)[];
   'graceSeconds': (number);
   'slo': (_gantry_v1_ServiceSlo__Output | null);
+  'deadlineUnixMs': (number);
+  'resources': (_gantry_v1_TaskResources__Output | null);
 }

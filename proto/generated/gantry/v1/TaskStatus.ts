@@ -1,6 +1,7 @@
 // Original file: proto/gantry/v1/agent.proto
 
 import type { TaskState as _gantry_v1_TaskState, TaskState__Output as _gantry_v1_TaskState__Output } from '../../gantry/v1/TaskState';
+import type { TaskUsage as _gantry_v1_TaskUsage, TaskUsage__Output as _gantry_v1_TaskUsage__Output } from '../../gantry/v1/TaskUsage';
 import type { Long } from '@grpc/proto-loader';
 
 export interface TaskStatus {
@@ -15,6 +16,8 @@ export interface TaskStatus {
   'message'?: (string);
   'checkpointUnixMs'?: (number | string | Long);
   'refusal'?: (string);
+  'endedBy'?: (string);
+  'usage'?: (_gantry_v1_TaskUsage | null);
 }
 
 export interface TaskStatus__Output {
@@ -29,4 +32,6 @@ export interface TaskStatus__Output {
   'message': (string);
   'checkpointUnixMs': (number);
   'refusal': (string);
+  'endedBy': (string);
+  'usage': (_gantry_v1_TaskUsage__Output | null);
 }
