@@ -71,7 +71,7 @@ t.test('ranks contained in cgroups', { skip: process.getuid?.() !== 0 && 'cgroup
     const job = await finished(sched.address, id);
     t.equal(job.state, 'cancelled');
     await waitFor('the daemon gone', () => !pidAlive(pid), 10_000);
-    await waitFor('the rank cgroups removed once the scheduler acknowledged the exit', () => rankDirs(stateDir, id, 0, 1).length === 0, 15_000);
+    await waitFor('the rank cgroups removed once the rank ended', () => rankDirs(stateDir, id, 0, 1).length === 0, 15_000);
   });
 
   t.test('a rank may open /dev/null but no block device (EPERM from the device program)', { skip: !V1_BLOCK && 'no block device in /dev' }, async (t) => {

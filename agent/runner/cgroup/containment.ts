@@ -46,6 +46,9 @@ export interface AgentRankContainment extends RankContainment {
   adopted(keys: readonly TaskKey[]): Promise<void>;
 }
 
+/** Waits between tries to remove a finished rank's cgroups. */
+const RELEASE_RETRIES_MS = [100, 250, 500, 1000, 2000, 5000];
+
 const keyOf = (k: TaskKey): string => `${k.jobId}\0${k.rank}\0${k.epoch}`;
 
 export function createRankContainment(o: RankContainmentOptions): AgentRankContainment {
@@ -63,6 +66,18 @@ export function createRankContainment(o: RankContainmentOptions): AgentRankConta
     return undefined;
   };
 
+  /**
+   * Removes a finished rank's cgroups and frees its CPUs. Its supervisor may still be writing its
+   * last record (remove refuses while the supervisor leaf holds it), so this tries again a few times.
+   */
+  const releaseSoon = (key: TaskKey, attempt = 0): void => {
+    held.delete(keyOf(key));
+    o.manager.remove(key).catch((e: unknown) => {
+      if (attempt < RELEASE_RETRIES_MS.length) setTimeout(() => releaseSoon(key, attempt + 1), RELEASE_RETRIES_MS[attempt]).unref();
+      else o.log.warn({ job: key.jobId, rank: key.rank, epoch: key.epoch, err: (e as Error).message }, 'cannot remove the rank\'s cgroups; they go at forget');
+    });
+  };
+
   return {
     async prepare(spec: TaskSpec): Promise<SpecCgroupRecord | null> {
       const gpuIndexes = spec.gpus ?? [];
@@ -75,6 +90,17 @@ export function createRankContainment(o: RankContainmentOptions): AgentRankConta
         mems: null,
         devices: null,
       };
+      if (enforced.cpuset) {
+        const topology = cpuTopologyFromGpus(o.gpus(), o.nodeCpus);
+        const alloc = allocateCpus(topology, [...held.values()], { gpuIndexes, cpuBinding: spec.resources?.cpuBinding ?? 'numa' });
+        if (alloc) {
+          limits.cpus = alloc.cpus;
+          limits.mems = alloc.mems;
+          // Held at once, before anything awaits: the ranks of a gang are prepared concurrently.
+          held.set(keyOf(spec), alloc.cpus);
+          if (alloc.note) o.log.info({ job: spec.jobId, rank: spec.rank, note: alloc.note }, 'rank cpuset');
+        }
+      }
       if (enforced.devices) {
         const { request, missing } = rankDeviceRequest(o.gpus(), gpuIndexes, o.extraDevicePaths);
         const result = deviceRules(await o.scanDevices(), request);
@@ -82,22 +108,21 @@ export function createRankContainment(o: RankContainmentOptions): AgentRankConta
         if (absent.length > 0) o.log.warn({ job: spec.jobId, rank: spec.rank, missing: absent }, 'device files the rank would get are unknown or absent');
         limits.devices = result.rules;
       }
-      if (enforced.cpuset) {
-        const topology = cpuTopologyFromGpus(o.gpus(), o.nodeCpus);
-        const alloc = allocateCpus(topology, [...held.values()], { gpuIndexes, cpuBinding: spec.resources?.cpuBinding ?? 'numa' });
-        if (alloc) {
-          limits.cpus = alloc.cpus;
-          limits.mems = alloc.mems;
-          if (alloc.note) o.log.info({ job: spec.jobId, rank: spec.rank, note: alloc.note }, 'rank cpuset');
-        }
+      let cgroups: Awaited<ReturnType<CgroupManager["create"]>>;
+      try {
+        cgroups = await o.manager.create(spec, limits);
+      } catch (e) {
+        held.delete(keyOf(spec));
+        throw e;
       }
-      const cgroups = await o.manager.create(spec, limits);
-      if (limits.cpus) held.set(keyOf(spec), limits.cpus);
       return { supervisor: cgroups.supervisor, rank: cgroups.rank, killFile: cgroups.killFile };
     },
     async usage(key: TaskKey): Promise<TaskUsage | null> {
       if (!(await o.manager.find(key))) return null;
       const u = await o.manager.usage(key);
+      // Read once the rank ended: its cgroups are not needed any more (forget, much later, may only
+      // come at the next reconnection).
+      releaseSoon(key);
       return { cpuUsec: u.cpuUsec, memoryPeakBytes: u.memoryPeakBytes, oomKills: u.oomKills };
     },
     async kill(key: TaskKey): Promise<void> {
