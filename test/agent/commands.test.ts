@@ -5,12 +5,11 @@
  * (real supervisors) on a temporary state dir; the runner's start is only watched, not replaced.
  */
 import t, { type Test } from 'tap';
-import { createAgentCommands, taskView } from '../../agent/commands.js';
+import { taskView } from '../../agent/commands.js';
 import type { TaskSpec, TaskStatus } from '../../agent/runner/index.js';
-import { createLogger } from '../../shared/log/index.js';
 import type { SchedulerMessage__Output } from '../../shared/proto/index.js';
 import type { TaskStatusView } from '../../shared/wire/index.js';
-import { finished, needs, setup, waitFor, waitForStatus } from './runner/helpers.js';
+import { agentCommandsOver, finished, needs, setup, waitFor, waitForStatus } from './runner/helpers.js';
 
 type StartTaskPb = NonNullable<SchedulerMessage__Output['startTask']>;
 
@@ -18,15 +17,7 @@ function harness(t: Test) {
   const { runner, workdir } = setup(t, { allowedUsers: ['nobody'] });
   const started: TaskSpec[] = [];
   const updates: TaskStatusView[] = [];
-  const commands = createAgentCommands({
-    runner: { start: (s) => (started.push(s), runner.start(s)), stop: (k, g, r) => runner.stop(k, g, r), readLog: (x, o) => runner.readLog(x, o) },
-    replies: () => ({ sendTaskUpdate: (s) => updates.push(s), sendLogChunk: () => undefined }),
-    inventory: () => undefined,
-    slo: () => undefined,
-    latency: () => undefined,
-    nowMs: () => 7,
-    log: createLogger({ name: 'test', level: 'silent', format: 'json', isTty: false }),
-  });
+  const commands = agentCommandsOver({ start: (s) => (started.push(s), runner.start(s)), stop: (k, g, r) => runner.stop(k, g, r), readLog: (x, o) => runner.readLog(x, o) }, updates);
   let n = 0;
   const startTask = (over: Partial<StartTaskPb>): StartTaskPb => ({
     jobId: `cmd-${process.pid}-${n++}`,

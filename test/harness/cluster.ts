@@ -314,6 +314,21 @@ export function gantryCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<
   });
 }
 
+/**
+ * `submit(name, body)`: writes the spec to `<dir>/<name>.yaml`, submits it with the CLI and returns the
+ * job id; a refused submit fails the test (and throws, so the caller stops there).
+ */
+export function specSubmitter(t: Test, dir: string, env: NodeJS.ProcessEnv): (name: string, body: string) => Promise<string> {
+  return async (name, body) => {
+    const f = path.join(dir, `${name}.yaml`);
+    writeFileSync(f, body);
+    const r = await gantryCli(['submit', f], env);
+    t.equal(r.code, 0, `submit ${name}: ${r.stderr}`);
+    if (r.code !== 0) throw new Error(`submit ${name}: ${r.stderr}`);
+    return r.stdout.trim().split(' ').at(-1)!;
+  };
+}
+
 /** One job as the API shows it (a plaintext test scheduler). */
 export async function jobView(address: string, id: string): Promise<JobView> {
   const c = schedulerClient(address);

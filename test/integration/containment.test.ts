@@ -7,10 +7,10 @@
  * rank sees both CPUs.
  */
 import t from 'tap';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { JobView } from '../../shared/wire/index.js';
-import { gantryCli as cli, jobView as getJob, INSECURE_CLI_ENV, listNodes, pidAlive, startAgent, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
+import { gantryCli as cli, jobView as getJob, INSECURE_CLI_ENV, listNodes, pidAlive, specSubmitter, startAgent, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
 import { cgroupMounts, testCgroupRoot } from '../harness/cgroups.js';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timeout']);
@@ -37,13 +37,8 @@ t.test('ranks contained in cgroups', { skip: process.getuid?.() !== 0 && 'cgroup
   let agent = await startAgent(t, 'gpu-01', sched.address, { stateDir });
   await waitFor('the node ready', async () => (await listNodes(sched.address)).some((n) => n.name === 'gpu-01' && n.connectivity === 'ready'));
   const dir = tempDir(t, 'gantry-contain-');
-  const submit = async (name: string, body: string): Promise<string> => {
-    const f = path.join(dir, `${name}.yaml`);
-    writeFileSync(f, `kind: Training\nname: ${name}\nmaxRetries: 0\n${body}`);
-    const r = await cli(['submit', f], env);
-    if (r.code !== 0) throw new Error(`submit ${name}: ${r.stderr}`);
-    return r.stdout.trim().split(' ')[1]!;
-  };
+  const submitSpec = specSubmitter(t, dir, env);
+  const submit = (name: string, body: string): Promise<string> => submitSpec(name, `kind: Training\nname: ${name}\nmaxRetries: 0\n${body}`);
   const running = (id: string): Promise<JobView> =>
     waitFor(`${id} running`, async () => {
       const j = await getJob(sched.address, id);

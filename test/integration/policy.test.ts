@@ -12,7 +12,7 @@ import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
 import { jobViewFromPb, type JobView } from '../../shared/wire/index.js';
 import { freePort, portIsFree } from '../../shared/procs/index.js';
 import { parseServiceWindow, type ServiceWindow } from '../../shared/events/index.js';
-import { gantryCli as cli, listNodes, ROOT, startAgent, startNats, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
+import { gantryCli as cli, listNodes, ROOT, startAgent, startNats, specSubmitter, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
 
 const INFERENCE_SERVER = path.join(ROOT, 'scripts', 'sim', 'inference-server.mjs');
 
@@ -44,13 +44,7 @@ t.test('queue policy on a four-node cluster', async (t) => {
   }
   await waitFor('four ready nodes', async () => (await listNodes(sched.address)).filter((n) => n.connectivity === 'ready').length === 4);
   const dir = tempDir(t, 'gantry-policy-');
-  const submit = async (name: string, body: string): Promise<string> => {
-    const f = path.join(dir, `${name}.yaml`);
-    writeFileSync(f, body);
-    const r = await cli(['submit', f], env);
-    t.equal(r.code, 0, `submit ${name}: ${r.stderr}`);
-    return r.stdout.trim().split(' ').at(-1)!;
-  };
+  const submit = specSubmitter(t, dir, env);
   const get = async (id: string): Promise<JobView> => {
     const c = schedulerClient(sched.address);
     try {

@@ -12,7 +12,7 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { gantryCli as cli, jobView as getJob, listNodes, startAgent, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
+import { gantryCli as cli, jobView as getJob, listNodes, startAgent, specSubmitter, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
 
 t.test('time limits on a two-node cluster', async (t) => {
   const sched = await startScheduler(t, { extraArgs: ['--set', 'jobs.cycleIntervalMs=200', '--set', 'jobs.requeueInitialMs=200', '--set', 'jobs.stopSlackMs=2000'] });
@@ -20,13 +20,7 @@ t.test('time limits on a two-node cluster', async (t) => {
   for (const n of ['tl-01', 'tl-02']) await startAgent(t, n, sched.address, { topology: { leaf: 'leaf-0', spine: 'spine-0' } });
   await waitFor('two ready nodes', async () => (await listNodes(sched.address)).filter((n) => n.connectivity === 'ready').length === 2);
   const dir = tempDir(t, 'gantry-time-limit-');
-  const submit = async (name: string, body: string): Promise<string> => {
-    const f = path.join(dir, `${name}.yaml`);
-    writeFileSync(f, body);
-    const r = await cli(['submit', f], env);
-    t.equal(r.code, 0, `submit ${name}: ${r.stderr}`);
-    return r.stdout.trim().split(' ').at(-1)!;
-  };
+  const submit = specSubmitter(t, dir, env);
   const get = (id: string) => getJob(sched.address, id);
   const inState = (id: string, state: string, ms: number, why = '') =>
     waitFor(`${id} ${state}${why}`, async () => {

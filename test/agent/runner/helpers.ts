@@ -8,6 +8,9 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
+import { createAgentCommands } from '../../../agent/commands.js';
+import { createLogger } from '../../../shared/log/index.js';
+import type { TaskStatusView } from '../../../shared/wire/index.js';
 import {
   createTaskRunner,
   defaultNativeSupervisorPath,
@@ -200,4 +203,20 @@ export function childScript(t: Test, script: string): { child: ChildProcess; out
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
   return { child, output: () => out, exited };
+}
+
+/**
+ * The agent's command handler over a real runner, as the agent wires it, with the replies it sends
+ * collected in `updates` (no inventory, SLO or latency service; a fixed clock).
+ */
+export function agentCommandsOver(runner: Pick<TaskRunner, 'start' | 'stop' | 'readLog'>, updates: TaskStatusView[]): ReturnType<typeof createAgentCommands> {
+  return createAgentCommands({
+    runner,
+    replies: () => ({ sendTaskUpdate: (s) => updates.push(s), sendLogChunk: () => undefined }),
+    inventory: () => undefined,
+    slo: () => undefined,
+    latency: () => undefined,
+    nowMs: () => 7,
+    log: createLogger({ name: 'test', level: 'silent', format: 'json', isTty: false }),
+  });
 }

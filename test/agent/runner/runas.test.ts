@@ -6,11 +6,9 @@
  */
 import t from 'tap';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
-import { createAgentCommands } from '../../../agent/commands.js';
 import { lookupUser, parsePasswdLine, RunAsRefusedError } from '../../../agent/runner/index.js';
-import { createLogger } from '../../../shared/log/index.js';
 import type { TaskStatusView } from '../../../shared/wire/index.js';
-import { IS_ROOT, finished, needs, readWholeLog, setup, spec, supervisorMissing, waitFor, waitForStatus } from './helpers.js';
+import { IS_ROOT, agentCommandsOver, finished, needs, readWholeLog, setup, spec, supervisorMissing, waitFor, waitForStatus } from './helpers.js';
 
 const idScript = ['bash', '-c', 'echo "uid=$(id -u) gid=$(id -g) groups=$(id -G) home=$HOME user=$USER logname=$LOGNAME"'];
 
@@ -42,15 +40,7 @@ t.test('runAs outside the allowed list, or unknown, is refused naming runAs', ne
 t.test("the agent's answer to a refused StartTask: failed-to-start with run-as-refused; another refusal carries no code", needs(), async (t) => {
   const { runner, workdir } = setup(t, { allowedUsers: ['nobody'] });
   const updates: TaskStatusView[] = [];
-  const commands = createAgentCommands({
-    runner,
-    replies: () => ({ sendTaskUpdate: (s) => updates.push(s), sendLogChunk: () => undefined }),
-    inventory: () => undefined,
-    slo: () => undefined,
-    latency: () => undefined,
-    nowMs: () => 7,
-    log: createLogger({ name: 'test', level: 'silent', format: 'json', isTty: false }),
-  });
+  const commands = agentCommandsOver(runner, updates);
   const start = (jobId: string, runAs: string, dir: string): void =>
     commands.handle({ startTask: { jobId, rank: 0, epoch: 1, command: ['true'], env: {}, workdir: dir, runAs, gpus: [], graceSeconds: 5, slo: null, deadlineUnixMs: 0, resources: null } });
   start('refused-1', 'daemon', workdir);
