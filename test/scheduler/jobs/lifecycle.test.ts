@@ -1,4 +1,7 @@
-/** The job lifecycle, case by case: every state and transition, without processes. */
+/**
+ * The job lifecycle, case by case: every state and transition, without processes. About 570 lines,
+ * over the usual 400, on purpose: one table per state of one state machine, read top to bottom.
+ */
 import t from 'tap';
 import { step, submitted, type JobCommand, type LifecycleEvent, type Outcome, type RankReport } from '../../../scheduler/jobs/lifecycle.js';
 import type { JobRecord, JobState, RankRecord, RequeueCause } from '../../../shared/domain/index.js';
