@@ -33,6 +33,10 @@ export interface FleetPlan {
   startConcurrency: number;
   /** mTLS to the scheduler (each agent's certFile/keyFile); absent: plaintext. */
   caFile?: string;
+  /** Rank containment (runner.containment): 'auto' (the agent's default) or 'off'. */
+  containment: 'auto' | 'off';
+  /** Each agent's runner.cgroupRoot is `<cgroupRoot>/<name>`. */
+  cgroupRoot: string;
 }
 
 async function main(): Promise<void> {
@@ -60,7 +64,7 @@ async function main(): Promise<void> {
           kernelLog: { enabled: false },
         },
         // Ranks run as root: the agent's own account in plaintext runs, and the benchmark admin's mapped account over mTLS.
-        runner: { stateDir: a.stateDir, allowRoot: true, allowedUsers: ['root'] },
+        runner: { stateDir: a.stateDir, allowRoot: true, allowedUsers: ['root'], containment: plan.containment, cgroupRoot: `${plan.cgroupRoot}/${a.name}` },
       }),
       { log: log.child({ node: a.name }), clock: systemClock, envPath: process.env.PATH },
     ),

@@ -66,6 +66,11 @@ function cmdline(pid: number): string {
   }
 }
 
+/** Where a benchmark's agents keep their rank cgroups (each agent a subtree), removed after its fleets stop. */
+export function fleetCgroupRoot(root: string): string {
+  return `/gantry-bench/${path.basename(root)}`;
+}
+
 export interface Fleet {
   children: ChildProcess[];
   names: string[];
@@ -79,7 +84,7 @@ export interface Fleet {
  * nvidia-smi that prints its personalised capture (the real collector spawns and parses it).
  * topologyOf gives agent i its topology labels (default: leaves of 32 nodes under spines of 256).
  */
-export async function startFleet(root: string, scheduler: string, count: number, prefix: string, log: (l: string) => void, stateRoot = root, topologyOf: (i: number) => Record<string, string> = (i) => ({ leaf: `leaf-${Math.floor(i / 32)}`, spine: `spine-${Math.floor(i / 256)}` }), pki?: BenchPki): Promise<Fleet> {
+export async function startFleet(root: string, scheduler: string, count: number, prefix: string, log: (l: string) => void, stateRoot = root, topologyOf: (i: number) => Record<string, string> = (i) => ({ leaf: `leaf-${Math.floor(i / 32)}`, spine: `spine-${Math.floor(i / 256)}` }), pki?: BenchPki, containment = true): Promise<Fleet> {
   const xml = readFileSync(H100_XML, 'utf8');
   const names: string[] = [];
   const stateDirOf = new Map<string, string>();
@@ -100,7 +105,7 @@ export async function startFleet(root: string, scheduler: string, count: number,
     stateDirOf.set(name, stateDir);
     names.push(name);
     const f = Math.floor(i / PER_FLEET);
-    plans[f] ??= { scheduler, agents: [], startConcurrency: 16, ...(pki ? { caFile: pki.caFile } : {}) };
+    plans[f] ??= { scheduler, agents: [], startConcurrency: 16, containment: containment ? 'auto' : 'off', cgroupRoot: fleetCgroupRoot(root), ...(pki ? { caFile: pki.caFile } : {}) };
     // With mTLS each agent proves its node with its own node certificate.
     if (pki) await writeNodeCerts(pki, [name], dir);
     plans[f]!.agents.push({ name, stateDir, nvidiaSmi: smi, topology: topologyOf(i), ...(pki ? { certFile: nodeCertFile(dir, name), keyFile: nodeKeyFile(dir, name) } : {}) });

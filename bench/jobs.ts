@@ -21,10 +21,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { gantryEntry, stopProcessesMentioning } from '../shared/procs/index.js';
+import { gantryEntry, removeCgroupTree, stopProcessesMentioning } from '../shared/procs/index.js';
 import { call, memAvailableBytes, round, sleep, startScheduler } from './parts.js';
 import { processCpuMs, type BenchOptions, type BenchRow, type BenchSuite, type SuiteResult } from './suite.js';
-import { FLEET, FLEET_BUDGET_BYTES, MEMORY_CAP_BYTES, NATIVE_SUPERVISOR, PER_FLEET, RANK_BUDGET_BYTES, WARM_PER_AGENT, fsTypeOf, launchers, startFleet, waitNodesReady, type Fleet } from './jobs-fleet.js';
+import { FLEET, FLEET_BUDGET_BYTES, MEMORY_CAP_BYTES, NATIVE_SUPERVISOR, PER_FLEET, RANK_BUDGET_BYTES, WARM_PER_AGENT, fleetCgroupRoot, fsTypeOf, launchers, startFleet, waitNodesReady, type Fleet } from './jobs-fleet.js';
 import { runGang, waitWarmPools, type GangResult } from './jobs-gang.js';
 import { LEAN_NODE_FLAGS, spawnSupervisors } from './jobs-light.js';
 import { prefill, timeRestart } from './jobs-restart.js';
@@ -43,6 +43,14 @@ export interface JobsParams {
   agentState: string | undefined;
   /** The gang over plaintext, mTLS (node certificates, an admin client certificate), or both: --mtls off|on|both. */
   mtls: MtlsMode;
+  /** Ranks contained in cgroups (runner.containment auto, the agent's default) or not: --containment on|off. */
+  containment: boolean;
+}
+
+function parseContainment(v: string | undefined): boolean {
+  if (v === undefined || v === 'on') return true;
+  if (v === 'off') return false;
+  throw new Error(`--containment must be on or off, not ${JSON.stringify(v)}`);
 }
 
 export function jobsParams(opts: BenchOptions): JobsParams {
@@ -57,6 +65,7 @@ export function jobsParams(opts: BenchOptions): JobsParams {
     lightN: num(p['light-n'], opts.quick ? 64 : 256),
     agentState: p['agent-state'] || undefined,
     mtls: parseMtls(p.mtls),
+    containment: parseContainment(p.containment),
   };
 }
 
@@ -95,7 +104,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
         let fleet: Fleet | undefined;
         try {
           const t0 = Date.now();
-          fleet = await startFleet(root, s.address, agents, `sim${mtls ? 't' : ''}`, opts.log, stateRoot, undefined, pki);
+          fleet = await startFleet(root, s.address, agents, `sim${mtls ? 't' : ''}`, opts.log, stateRoot, undefined, pki, params.containment);
           await waitNodesReady(s, agents, 120_000);
           (details.fleetStartup as unknown[]).push({ mtls, agents, processes: fleet.children.length, perProcess: PER_FLEET, msToAllRegistered: Date.now() - t0, perFleetMs: fleet.startupMs });
           for (const g of gangs) {
@@ -109,7 +118,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
         }
       }
       for (const r of results) {
-        const over = r.mtls ? ' over mTLS' : '';
+        const over = `${r.mtls ? ' over mTLS' : ''}${params.containment ? '' : ', uncontained'}`;
         rows.push({
           scenario: `(gang) ${r.ranks} ranks × 8 GPUs on ${r.ranks} agents (${Math.ceil(agents / PER_FLEET)} fleet processes; agent state on ${stateFs})${over}`,
           metric: 'submit → all ranks running',
@@ -209,6 +218,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
     }
   } finally {
     await stopProcessesMentioning(marker, 0);
+    await removeCgroupTree(fleetCgroupRoot(root));
     rmSync(root, { recursive: true, force: true });
     if (stateRoot !== root) rmSync(stateRoot, { recursive: true, force: true });
   }

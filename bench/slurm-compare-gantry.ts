@@ -19,7 +19,8 @@
  */
 import path from 'node:path';
 import type { ClusterTopology__Output, PbJobOut } from '../shared/proto/index.js';
-import { rankSupervisors, startFleet, waitNodesReady, type Fleet } from './jobs-fleet.js';
+import { fleetCgroupRoot, rankSupervisors, startFleet, waitNodesReady, type Fleet } from './jobs-fleet.js';
+import { removeCgroupTree } from '../shared/procs/index.js';
 import { call, sleep, startScheduler, type Sched } from './parts.js';
 import { N256G8, NODES, type Gang, type Occupancy } from './slurm-compare-cases.js';
 
@@ -58,6 +59,7 @@ export async function startGantry(root: string, log: (l: string) => void): Promi
     async stop() {
       await f.stop();
       await s.stop();
+      await removeCgroupTree(fleetCgroupRoot(root));
     },
   };
 }

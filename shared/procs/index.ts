@@ -1,2 +1,3 @@
 export { freePort, portIsFree, waitForPort, startChild, packageRoot, gantryEntry, processesMentioning, stopProcessesMentioning } from './procs.js';
 export type { Child } from './procs.js';
+export { cgroupMounts, removeCgroupTree } from './cgroups.js';

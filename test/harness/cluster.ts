@@ -10,11 +10,11 @@ import type { Test } from 'tap';
 import { connect } from 'nats';
 import { createCa, issueCert } from '../../shared/certgen/index.js';
 import { EVENTS_STREAM, type GantryEvent } from '../../shared/events/index.js';
-import { freePort, gantryEntry, packageRoot, processesMentioning, stopProcessesMentioning, startChild, waitForPort, type Child } from '../../shared/procs/index.js';
+import { freePort, gantryEntry, packageRoot, processesMentioning, removeCgroupTree, stopProcessesMentioning, startChild, waitForPort, type Child } from '../../shared/procs/index.js';
 import { schedulerClient, schedulerCall } from '../../shared/cli/client.js';
 import { jobViewFromPb, nodeFromPb, type JobView } from '../../shared/wire/index.js';
 import type { NodeRecord } from '../../shared/domain/index.js';
-import { removeCgroupTree, testCgroupRoot } from './cgroups.js';
+
 
 export const ROOT = packageRoot();
 /** The repository's own copies of real captures (fixtures/SOURCES.md says where each came from). */
@@ -191,6 +191,11 @@ export async function startScheduler(t: Test, opts: SchedulerOptions = {}): Prom
   // A safety net, not a timing check (a restarted scheduler may start while many agents reconnect on a busy 2-core machine).
   const line = await child.waitForLog('scheduler running', 45_000);
   return { child, address: `127.0.0.1:${grpcPort}`, grpcPort, metricsPort: Number(line.metricsPort), dataDir };
+}
+
+/** The runner.cgroupRoot a test agent with this state dir uses: a tree of its own, found again by an agent restarted in place. */
+export function testCgroupRoot(stateDir: string): string {
+  return `/gantry-test/${path.basename(stateDir)}`;
 }
 
 export interface AgentOptions {

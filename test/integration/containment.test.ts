@@ -10,8 +10,8 @@ import t from 'tap';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { JobView } from '../../shared/wire/index.js';
-import { gantryCli as cli, jobView as getJob, INSECURE_CLI_ENV, listNodes, pidAlive, specSubmitter, startAgent, startScheduler, tempDir, waitFor } from '../harness/cluster.js';
-import { cgroupMounts, testCgroupRoot } from '../harness/cgroups.js';
+import { gantryCli as cli, jobView as getJob, INSECURE_CLI_ENV, listNodes, pidAlive, specSubmitter, startAgent, startScheduler, tempDir, testCgroupRoot, waitFor } from '../harness/cluster.js';
+import { cgroupMounts } from '../../shared/procs/index.js';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timeout']);
 const finished = (address: string, id: string, ms = 40_000): Promise<JobView> =>
@@ -31,7 +31,8 @@ function rankDirs(stateDir: string, jobId: string, rank: number, epoch: number):
 const V1_BLOCK = readdirSync('/dev').find((f) => /^(loop\d+|vd[a-z]|sd[a-z]|nvme\d+n\d+)$/.test(f));
 
 t.test('ranks contained in cgroups', { skip: process.getuid?.() !== 0 && 'cgroups: needs root' }, async (t) => {
-  const sched = await startScheduler(t, { extraArgs: ['--set', 'jobs.requeueInitialMs=200', '--set', 'jobs.cycleIntervalMs=200'] });
+  // Nodes are lost only after 30 s: the agent's restart (last case) must not look like a lost node.
+  const sched = await startScheduler(t, { lostAfterMs: 30_000, extraArgs: ['--set', 'jobs.requeueInitialMs=200', '--set', 'jobs.cycleIntervalMs=200'] });
   const env = { ...INSECURE_CLI_ENV, GANTRY_SCHEDULER_ADDRESS: sched.address };
   const stateDir = tempDir(t, 'gantry-contain-agent-');
   let agent = await startAgent(t, 'gpu-01', sched.address, { stateDir });
@@ -106,6 +107,22 @@ t.test('ranks contained in cgroups', { skip: process.getuid?.() !== 0 && 'cgroup
     t.match(shown.stdout, /out of memory/);
   });
 
+  t.test('a rank gets at most resources.maxProcesses processes, and its usage comes back with its exit', async (t) => {
+    // pids.max 8: python and 7 children fit, the rest of its 20 forks fail (EAGAIN); it writes how many
+    // it got, then burns a little CPU for the usage check.
+    const out = path.join(dir, 'forks');
+    const py = `import os, time\nn = 0\nfor i in range(20):\n    try:\n        if os.fork() == 0:\n            time.sleep(3); os._exit(0)\n        n += 1\n    except OSError:\n        pass\nopen('${out}', 'w').write(str(n))\nsum(range(3000000))\n`;
+    const id = await submit('pids', `ranks: 1\ngpusPerRank: 1\nresources:\n  maxProcesses: 8\ncommand: ${JSON.stringify(['/usr/bin/python3', '-c', py])}\n`);
+    const job = await finished(sched.address, id);
+    t.equal(job.state, 'succeeded', job.message);
+    const started = Number(readFileSync(out, 'utf8'));
+    t.ok(started > 0 && started < 20, `some forks succeeded, not all 20 (${started})`);
+    const usage = job.ranks[0]?.usage;
+    t.ok((usage?.cpuUsec ?? 0) > 0, `CPU time measured (${usage?.cpuUsec} µs)`);
+    t.ok((usage?.memoryPeakBytes ?? 0) > 0, `memory peak measured (${usage?.memoryPeakBytes} bytes)`);
+    t.equal(usage?.oomKills, 0);
+  });
+
   t.test('an agent restarted mid-run adopts a contained rank and can still stop it, daemon included', async (t) => {
     const pidFile = path.join(dir, 'daemon2.pid');
     const id = await submit('adopt', `ranks: 1\ngpusPerRank: 1\ncommand: ["/bin/sh", "-c", "setsid sh -c 'echo $$ > ${pidFile}; exec sleep 1000' & exec sleep 1000"]\n`);
@@ -113,7 +130,10 @@ t.test('ranks contained in cgroups', { skip: process.getuid?.() !== 0 && 'cgroup
     const pid = await waitFor('the daemon pid', () => (existsSync(pidFile) && Number(readFileSync(pidFile, 'utf8'))) || undefined);
     await agent.child.kill();
     agent = await startAgent(t, 'gpu-01', sched.address, { stateDir });
-    await waitFor('the node ready again', async () => (await listNodes(sched.address)).some((n) => n.name === 'gpu-01' && n.connectivity === 'ready'));
+    const adopted = await agent.child.waitForLog('adopted tasks from the state directory', 10_000);
+    t.ok(Number(adopted.tasks) >= 1, 'the restarted agent adopts the rank');
+    await waitFor('the node reports again', async () => (await listNodes(sched.address)).some((n) => n.name === 'gpu-01' && n.connectivity === 'ready' && n.lastSeenMs > Date.now() - 2000));
+    t.equal((await getJob(sched.address, id)).state, 'running', 'the job kept running across the restart');
     t.ok(pidAlive(pid), 'the daemon outlived the agent');
     t.equal((await cli(['cancel', id], env)).code, 0);
     t.equal((await finished(sched.address, id)).state, 'cancelled');

@@ -1,6 +1,6 @@
 /**
- * Test agents' rank cgroups: each agent a tree of its own (runner.cgroupRoot), named after its state
- * dir so an agent restarted in place finds its ranks' cgroups again, and removed at the test's end.
+ * Cgroup trees of test and benchmark agents: each agent a tree of its own (runner.cgroupRoot), removed
+ * at the end of the test or benchmark. Tooling for tests and benchmarks, not used by the daemons.
  */
 import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
@@ -17,13 +17,8 @@ export function cgroupMounts(): string[] {
   return out;
 }
 
-/** The runner.cgroupRoot a test agent with this state dir uses. */
-export function testCgroupRoot(stateDir: string): string {
-  return `/gantry-test/${path.basename(stateDir)}`;
-}
-
 /**
- * Removes a test agent's cgroup tree in every hierarchy, deepest first. Processes still inside are
+ * Removes a cgroup tree (a path inside each hierarchy) in every hierarchy, deepest first. Processes still inside are
  * SIGKILLed first (a test that failed half-way may leave a rank behind), then waited for.
  */
 export async function removeCgroupTree(root: string): Promise<void> {
