@@ -107,7 +107,7 @@ export const agentConfigSchema = z.strictObject({
         .array(z.string().regex(/^\/dev\/[^\0]*[^/]$/, 'must be a path under /dev/ (a file, or <dir>/*)').refine((p) => !p.split('/').includes('..'), 'must not contain ..'))
         .max(256)
         .default([]),
-      /** The device program helper (gantry-devices) is killed after this long (ms). */
+      /** Where the Node supervisor runs ranks, its gantry-devices run (a rank's device program) is killed after this long (ms); the native supervisor attaches the program itself. */
       deviceHelperTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
       logMaxBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
       logKeep: z.number().int().min(0).default(3),

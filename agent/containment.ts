@@ -14,7 +14,7 @@ import { ConfigError } from '../shared/errors/index.js';
 import type { Logger } from '../shared/log/index.js';
 import type { AgentConfig } from './config.js';
 import {
-  createDeviceApplier,
+  createDeferredDevices,
   createRankContainment,
   defaultDeviceHelperPath,
   describeEnforcement,
@@ -64,10 +64,13 @@ export async function startContainment(d: ContainmentStartDeps): Promise<AgentRa
   const helperPath = d.deviceHelperPath ?? defaultDeviceHelperPath();
   const haveHelper = existsSync(helperPath);
   const detected = await detectHostLayout({ devicesApplier: haveHelper });
+  // The supervisors attach each rank's device program (the native one in-process, the Node one with
+  // the helper); both come from the same native build, so the helper's presence says they can.
+  const deferred = haveHelper ? createDeferredDevices(d.config.deviceHelperTimeoutMs) : undefined;
   const manager = new FsCgroupManager({
     detected,
     cgroupRoot: d.config.cgroupRoot || null,
-    applyDevices: haveHelper ? createDeviceApplier({ helperPath, timeoutMs: d.config.deviceHelperTimeoutMs }) : undefined,
+    applyDevices: deferred?.applier,
   });
   const described = describeEnforcement(manager.layout);
   for (const g of described.gauges) gauge.set({ feature: g.feature, via: g.via }, g.value);
@@ -91,5 +94,6 @@ export async function startContainment(d: ContainmentStartDeps): Promise<AgentRa
     defaultMemoryBytes: Math.round(d.config.defaultMemoryGiBPerRank * GIB),
     defaultMaxProcesses: d.config.defaultMaxProcesses,
     log: d.log,
+    ...(deferred ? { deferredDevices: deferred } : {}),
   });
 }

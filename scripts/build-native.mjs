@@ -40,11 +40,14 @@ const flags = ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-Werror'];
 // mappings and its child resolves no symbols lazily. 512 starts through one launcher cost 0.80–0.88
 // ms of the machine's CPU each against 1.13–1.21 dynamically linked (0.90–1.00 with -z now).
 // Without a static C library: dynamic, symbols bound at load (-z now) for the same reason.
-const compile = (extra, stdio) => spawnSync(cc, [...flags, ...extra, '-o', out, src], { stdio });
+// The supervisor links the device program loader in (without its main): it attaches a rank's
+// device program itself before the rank starts, with no helper process.
+const supervisorSrcs = [src, devicesSrc];
+const compile = (extra, stdio) => spawnSync(cc, [...flags, '-DGANTRY_DEVICES_NO_MAIN', ...extra, '-o', out, ...supervisorSrcs], { stdio });
 const statically = compile(['-static'], ['ignore', 'ignore', 'pipe']);
 if (statically.error || statically.status !== 0) {
   console.log(`build-native: no static C library (${(statically.stderr?.toString() ?? '').trim().split('\n').at(-1) ?? ''}); linking dynamically`);
-  execFileSync(cc, [...flags, '-Wl,-z,now', '-o', out, src], { stdio: 'inherit' });
+  execFileSync(cc, [...flags, '-DGANTRY_DEVICES_NO_MAIN', '-Wl,-z,now', '-o', out, ...supervisorSrcs], { stdio: 'inherit' });
 }
 
 // The notify sender: one long-lived process per daemon, so linked dynamically (no fork-per-use cost to save).

@@ -5,9 +5,10 @@
  * around its spawn and in its exit path, where nothing else may run in between. The native
  * supervisor does the same in C (gantry-supervisor.c).
  */
+import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { SpecCgroupRecord } from './records.js';
+import type { SpecCgroupRecord, SpecDevicesRecord } from './records.js';
 
 /** After cgroup.kill (or SIGKILL to every pid listed), how long the supervisor waits for the rank's cgroups to empty. */
 export const CGROUP_EMPTY_CAP_MS = 5000;
@@ -37,13 +38,33 @@ export function parseCgroupProcs(text: string): number[] {
 export function cgroupRecordOf(spec: { cgroup?: unknown }): SpecCgroupRecord | undefined | string {
   const cg = spec.cgroup;
   if (cg === undefined || cg === null) return undefined;
-  const bad = "the task's spec.json has a cgroup record that is not {supervisor: [dirs], rank: [dirs], killFile}";
+  const bad = "the task's spec.json has a cgroup record that is not {supervisor: [dirs], rank: [dirs], killFile, devices?: {dir, rules: [rules]}}";
   if (typeof cg !== 'object' || Array.isArray(cg)) return bad;
   const r = cg as Record<string, unknown>;
   const dirs = (v: unknown): v is string[] => Array.isArray(v) && v.every((d) => typeof d === 'string' && path.isAbsolute(d));
   if (!dirs(r.supervisor) || !dirs(r.rank) || r.rank.length === 0) return bad;
   if (r.killFile !== null && r.killFile !== undefined && typeof r.killFile !== 'string') return bad;
-  return { supervisor: r.supervisor, rank: r.rank, killFile: typeof r.killFile === 'string' ? r.killFile : null };
+  const out: SpecCgroupRecord = { supervisor: r.supervisor, rank: r.rank, killFile: typeof r.killFile === 'string' ? r.killFile : null };
+  if (r.devices !== undefined && r.devices !== null) {
+    const d = r.devices as Record<string, unknown>;
+    if (typeof d !== 'object' || typeof d.dir !== 'string' || !path.isAbsolute(d.dir) || !Array.isArray(d.rules) || !d.rules.every((x) => typeof x === 'string')) return bad;
+    out.devices = { dir: d.dir, rules: d.rules as string[], ...(typeof d.timeoutMs === 'number' && d.timeoutMs > 0 ? { timeoutMs: d.timeoutMs } : {}) };
+  }
+  return out;
+}
+
+/**
+ * Attaches the rank leaf's device program with the gantry-devices helper (the Node supervisor's
+ * way; the native supervisor links the loader in): undefined, or why it failed.
+ */
+export function attachDevices(devices: SpecDevicesRecord, helper: string): string | undefined {
+  try {
+    execFileSync(helper, ['attach', devices.dir, ...devices.rules], { timeout: devices.timeoutMs ?? 5000, killSignal: 'SIGKILL', stdio: ['ignore', 'ignore', 'pipe'] });
+    return undefined;
+  } catch (e) {
+    const err = e as { stderr?: Buffer; message: string };
+    return (err.stderr?.toString().trim() || err.message).replace(/^gantry-devices: /, '');
+  }
 }
 
 /** Writes text to an existing cgroup file (no create, no truncate): undefined, or what failed. */

@@ -46,6 +46,19 @@ export interface SpecCgroupRecord {
   supervisor: string[];
   rank: string[];
   killFile: string | null;
+  /**
+   * The device program the supervisor attaches to the v2 rank leaf `dir` before the rank starts
+   * (rules as gantry-devices takes them: `c:195:0:rw`); absent: the rank's devices are not limited
+   * there (no v2, or limited already through v1 devices.allow).
+   */
+  devices?: SpecDevicesRecord;
+}
+
+export interface SpecDevicesRecord {
+  dir: string;
+  rules: string[];
+  /** How long the Node supervisor lets gantry-devices run (runner.deviceHelperTimeoutMs); the native one needs none. */
+  timeoutMs?: number;
 }
 
 /** What the agent's SLO scraper needs to scrape the rank again after an agent restart. */

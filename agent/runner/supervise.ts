@@ -21,6 +21,7 @@ import { RotatingLogWriter } from './rotating-log.js';
 import {
   CGROUP_EMPTY_CAP_MS,
   cgroupPids,
+  attachDevices,
   cgroupRecordOf,
   describeFault,
   joinCgroups,
@@ -168,6 +169,9 @@ export const supervise = (function supervise(dir: string, handoff: Handoff | und
   const cgroup = typeof cg === 'object' ? cg : undefined;
   const superFault = cgroup && joinCgroups(cgroup.supervisor, process.pid);
   if (superFault) quit(true, `cannot move the supervisor into its cgroup: ${describeFault(superFault)}`);
+  // The gantry-devices helper sits beside this file in dist/ (built by build-native from C).
+  const devFault = cgroup?.devices && attachDevices(cgroup.devices, path.join(import.meta.dirname, 'gantry-devices'));
+  if (devFault) quit(true, `cannot limit the rank's devices: ${devFault}`);
   let cgKilledMs = 0;
   /** SIGKILL to the group and (once) everything in the rank's cgroups. */
   const killAll = (): void => {

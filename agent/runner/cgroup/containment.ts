@@ -9,10 +9,13 @@
 import type { Logger } from 'pino';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { SpecCgroupRecord } from '../records.js';
+import type { SpecCgroupRecord, SpecDevicesRecord } from '../records.js';
 import type { TaskKey, TaskSpec, TaskUsage } from '../types.js';
 import { allocateCpus, cpuTopologyFromGpus, parseCpuList } from './cpus.js';
-import { deviceRules, rankDeviceRequest, type DeviceFile } from './devices.js';
+import { InvalidArgumentError } from '../../../shared/errors/index.js';
+import { writeV1DeviceRules } from './device-program.js';
+import { deviceRuleError, deviceRules, formatDeviceRule, rankDeviceRequest, type DeviceFile, type DeviceRule } from './devices.js';
+import type { DeviceApplier } from './fs-manager.js';
 import type { CgroupManager, RankContainment, RankLimits } from './types.js';
 
 /** A GPU as the agent's inventory has it (only what containment reads). */
@@ -38,6 +41,48 @@ export interface RankContainmentOptions {
   /** runner.defaultMaxProcesses; 0: unlimited. */
   defaultMaxProcesses: number;
   log: Pick<Logger, 'warn' | 'info'>;
+  /**
+   * The device programs the manager's applier left for the supervisor (createDeferredDevices): the
+   * v2 rank leaf's rules go into spec.json `cgroup.devices`, and the supervisor attaches them.
+   */
+  deferredDevices?: DeferredDevices;
+}
+
+/** A DeviceApplier that leaves v2 device programs to the rank's supervisor, and what it left. */
+export interface DeferredDevices {
+  applier: DeviceApplier;
+  /** The program left for one of these rank dirs (taken: asked once), if any. */
+  take(rankDirs: readonly string[]): SpecDevicesRecord | undefined;
+}
+
+/**
+ * The agent's device applier: on v2 it only records the rules, which the rank's supervisor attaches
+ * before the rank starts (the native one in-process; the Node one with gantry-devices), so the
+ * agent forks no helper per rank; on a v1-only host it writes devices.deny/devices.allow itself.
+ */
+export function createDeferredDevices(timeoutMs: number): DeferredDevices {
+  const pending = new Map<string, string[]>();
+  return {
+    async applier(dirs: { v2: string | null; v1: string | null }, rules: DeviceRule[]): Promise<void> {
+      rules.forEach((r, i) => {
+        const bad = deviceRuleError(r);
+        if (bad !== null) throw new InvalidArgumentError(`devices[${i}]`, bad);
+      });
+      if (dirs.v2 !== null) pending.set(dirs.v2, rules.map(formatDeviceRule));
+      else if (dirs.v1 !== null) await writeV1DeviceRules(dirs.v1, rules);
+      else throw new InvalidArgumentError('devices', 'the rank has neither a v2 cgroup nor a v1 devices cgroup');
+    },
+    take(rankDirs) {
+      for (const dir of rankDirs) {
+        const rules = pending.get(dir);
+        if (rules) {
+          pending.delete(dir);
+          return { dir, rules, timeoutMs };
+        }
+      }
+      return undefined;
+    },
+  };
 }
 
 /** RankContainment, plus what the agent tells it after adopting ranks from an earlier agent. */
@@ -115,7 +160,8 @@ export function createRankContainment(o: RankContainmentOptions): AgentRankConta
         held.delete(keyOf(spec));
         throw e;
       }
-      return { supervisor: cgroups.supervisor, rank: cgroups.rank, killFile: cgroups.killFile };
+      const devices = o.deferredDevices?.take(cgroups.rank);
+      return { supervisor: cgroups.supervisor, rank: cgroups.rank, killFile: cgroups.killFile, ...(devices ? { devices } : {}) };
     },
     async usage(key: TaskKey): Promise<TaskUsage | null> {
       if (!(await o.manager.find(key))) return null;

@@ -39,5 +39,5 @@ export type { CpuAllocation, CpuBinding, CpuRequest, CpuTopology } from './cpus.
 export { readNodeCpus } from './node-cpus.js';
 export { scanDevices } from './device-scan.js';
 export { createDeviceApplier, attachDeviceProgram, writeV1DeviceRules, defaultDeviceHelperPath } from './device-program.js';
-export { createRankContainment } from './containment.js';
-export type { AgentRankContainment, ContainedGpu, RankContainmentOptions } from './containment.js';
+export { createDeferredDevices, createRankContainment } from './containment.js';
+export type { AgentRankContainment, ContainedGpu, DeferredDevices, RankContainmentOptions } from './containment.js';

@@ -53,12 +53,14 @@ static long sys_bpf(int cmd, union bpf_attr *attr) {
   return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
 }
 
+#ifndef GANTRY_DEVICES_NO_MAIN
 static int usage(const char *why) {
   fprintf(stderr, "gantry-devices: %s\nusage: gantry-devices attach <cgroupDir> <type>:<major>:<minor>:<access>...\n"
                   "  type c|b; major, minor: number or *; access: subset of rwm (e.g. c:195:0:rw, c:136:*:rwm)\n",
           why);
   return 2;
 }
+#endif
 
 /* A decimal number from 0 to 2^32-1, or '*' (-1); -2 when neither. */
 static int64_t parse_num(const char *s, size_t n) {
@@ -173,41 +175,48 @@ static int load(struct bpf_insn *prog, int n, char *log, uint32_t log_bytes) {
   return (int)sys_bpf(BPF_PROG_LOAD, &attr);
 }
 
-int main(int argc, char **argv) {
-  if (argc < 3) return usage("expected: attach <cgroupDir> <rule>...");
-  if (strcmp(argv[1], "attach") != 0) {
-    char why[256];
-    snprintf(why, sizeof(why), "unknown command \"%.64s\" (only attach)", argv[1]);
-    return usage(why);
+/*
+ * Attaches a device program allowing `rules` (texts as the command line takes them) to the v2
+ * cgroup `dir`, replacing this helper's earlier programs there. 0: attached; 2: a bad rule or
+ * argument; 1: the kernel refused. `err` gets the reason (and the verifier log, cut to fit).
+ * Also linked into the native supervisor (built with GANTRY_DEVICES_NO_MAIN), which attaches the
+ * rank's program itself before it forks the rank.
+ */
+int gantry_devices_attach(const char *dir, char *const *rule_texts, int n, char *err, size_t errlen) {
+  err[0] = '\0';
+  if (dir[0] != '/') {
+    snprintf(err, errlen, "cgroupDir must be an absolute path");
+    return 2;
   }
-  const char *dir = argv[2];
-  if (dir[0] != '/') return usage("cgroupDir must be an absolute path");
-  int n = argc - 3;
   if (n > MAX_RULES) {
-    char why[128];
-    snprintf(why, sizeof(why), "%d rules, at most %d", n, MAX_RULES);
-    return usage(why);
+    snprintf(err, errlen, "%d rules, at most %d", n, MAX_RULES);
+    return 2;
   }
   struct rule *rules = calloc((size_t)(n > 0 ? n : 1), sizeof(*rules));
   struct bpf_insn *prog = calloc((size_t)n * 9 + 8, sizeof(*prog));
   if (rules == NULL || prog == NULL) {
-    fprintf(stderr, "gantry-devices: out of memory\n");
+    free(rules);
+    free(prog);
+    snprintf(err, errlen, "out of memory");
     return 1;
   }
+  int rc = 0;
+  int cg = -1, fd = -1;
   for (int i = 0; i < n; i++) {
-    const char *why = parse_rule(argv[3 + i], &rules[i]);
+    const char *why = parse_rule(rule_texts[i], &rules[i]);
     if (why != NULL) {
-      char msg[512];
-      snprintf(msg, sizeof(msg), "bad rule %d \"%.200s\": %s", i + 1, argv[3 + i], why);
-      return usage(msg);
+      snprintf(err, errlen, "bad rule %d \"%.200s\": %s", i + 1, rule_texts[i], why);
+      rc = 2;
+      goto out;
     }
   }
   int count = build(rules, n, prog);
 
-  int cg = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cg = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cg < 0) {
-    fprintf(stderr, "gantry-devices: open %s: %s\n", dir, strerror(errno));
-    return 1;
+    snprintf(err, errlen, "open %s: %s", dir, strerror(errno));
+    rc = 1;
+    goto out;
   }
 
   /* The device programs attached there now (to detach once the new one is in). */
@@ -224,14 +233,15 @@ int main(int argc, char **argv) {
     else old_count = 0; /* an old kernel without query: the new program is added, nothing detached */
   }
 
-  int fd = load(prog, count, NULL, 0);
+  fd = load(prog, count, NULL, 0);
   if (fd < 0) {
-    int err = errno;
+    int e = errno;
     char *log = calloc(1, LOG_BYTES);
-    if (log != NULL && load(prog, count, log, LOG_BYTES) < 0) err = errno;
-    fprintf(stderr, "gantry-devices: BPF_PROG_LOAD (%d instructions): %s\n", count, strerror(err));
-    if (log != NULL && log[0] != '\0') fprintf(stderr, "verifier log:\n%s\n", log);
-    return 1;
+    if (log != NULL && load(prog, count, log, LOG_BYTES) < 0) e = errno;
+    snprintf(err, errlen, "BPF_PROG_LOAD (%d instructions): %s%s%s", count, strerror(e), log != NULL && log[0] != '\0' ? "\nverifier log:\n" : "", log != NULL ? log : "");
+    free(log);
+    rc = 1;
+    goto out;
   }
 
   union bpf_attr a;
@@ -241,11 +251,11 @@ int main(int argc, char **argv) {
   a.attach_type = BPF_CGROUP_DEVICE;
   a.attach_flags = BPF_F_ALLOW_MULTI;
   if (sys_bpf(BPF_PROG_ATTACH, &a) < 0) {
-    fprintf(stderr, "gantry-devices: BPF_PROG_ATTACH to %s: %s\n", dir, strerror(errno));
-    return 1;
+    snprintf(err, errlen, "BPF_PROG_ATTACH to %s: %s", dir, strerror(errno));
+    rc = 1;
+    goto out;
   }
 
-  int failed = 0;
   for (uint32_t i = 0; i < old_count && i < MAX_OLD_PROGS; i++) {
     union bpf_attr g;
     memset(&g, 0, sizeof(g));
@@ -253,8 +263,8 @@ int main(int argc, char **argv) {
     int old = (int)sys_bpf(BPF_PROG_GET_FD_BY_ID, &g);
     if (old < 0) {
       if (errno == ENOENT) continue; /* gone meanwhile */
-      fprintf(stderr, "gantry-devices: the previous program %u of %s: %s\n", old_ids[i], dir, strerror(errno));
-      failed = 1;
+      snprintf(err, errlen, "the previous program %u of %s: %s", old_ids[i], dir, strerror(errno));
+      rc = 1;
       continue;
     }
     /* Only this helper's programs are replaced; another's (systemd's DevicePolicy, say) stays. */
@@ -275,13 +285,32 @@ int main(int argc, char **argv) {
     d.attach_bpf_fd = (uint32_t)old;
     d.attach_type = BPF_CGROUP_DEVICE;
     if (sys_bpf(BPF_PROG_DETACH, &d) < 0 && errno != ENOENT) {
-      fprintf(stderr, "gantry-devices: detaching the previous program %u of %s: %s\n", old_ids[i], dir, strerror(errno));
-      failed = 1;
+      snprintf(err, errlen, "detaching the previous program %u of %s: %s", old_ids[i], dir, strerror(errno));
+      rc = 1;
     }
     close(old);
   }
-  close(fd);
-  close(cg);
   /* A previous program left attached only narrows the new rules (every program must allow). */
-  return failed ? 1 : 0;
+out:
+  if (fd >= 0) close(fd);
+  if (cg >= 0) close(cg);
+  free(rules);
+  free(prog);
+  return rc;
 }
+
+#ifndef GANTRY_DEVICES_NO_MAIN
+int main(int argc, char **argv) {
+  if (argc < 3) return usage("expected: attach <cgroupDir> <rule>...");
+  if (strcmp(argv[1], "attach") != 0) {
+    char why[256];
+    snprintf(why, sizeof(why), "unknown command \"%.64s\" (only attach)", argv[1]);
+    return usage(why);
+  }
+  static char err[LOG_BYTES + 1024];
+  int rc = gantry_devices_attach(argv[2], argv + 3, argc - 3, err, sizeof(err));
+  if (rc == 2) return usage(err);
+  if (rc != 0) fprintf(stderr, "gantry-devices: %s\n", err);
+  return rc;
+}
+#endif

@@ -936,6 +936,8 @@ typedef struct {
   char **cg_rank;    /* the rank's cgroup dirs */
   char **rank_procs; /* <rank dir>/cgroup.procs for each */
   const char *cg_kill; /* <v2 rank dir>/cgroup.kill, or NULL */
+  const char *dev_dir; /* the v2 rank dir that gets the device program (cgroup.devices.dir), or NULL */
+  char **dev_rules;    /* its rules, c:195:0:rw style, NULL-terminated */
   int64_t deadline_ms; /* unix ms; 0: no time limit */
 } rank_spec;
 
@@ -1015,6 +1017,8 @@ static int parse_rank_spec(const jval *spec, rank_spec *r) {
   r->contained = 0;
   r->cg_super = r->cg_rank = r->rank_procs = NULL;
   r->cg_kill = NULL;
+  r->dev_dir = NULL;
+  r->dev_rules = NULL;
   const jval *cg = jget(spec, "cgroup");
   if (cg && cg->type != J_NULL) {
     /* Containment was asked for: a record we cannot read must never let the rank run uncontained. */
@@ -1025,6 +1029,14 @@ static int parse_rank_spec(const jval *spec, rank_spec *r) {
     if (cg->type != J_OBJ || !r->cg_super || !r->cg_rank || !r->cg_rank[0] || (kf && kf->type != J_NULL && kf->type != J_STR)) return -2;
     r->cg_kill = kf && kf->type == J_STR ? kf->str : NULL;
     r->rank_procs = procs_files(r->cg_rank);
+    /* The device program to attach to the rank leaf before the rank starts (absent: none asked). */
+    const jval *dev = jget(cg, "devices");
+    if (dev && dev->type != J_NULL) {
+      const jval *dd = jget(dev, "dir");
+      r->dev_rules = string_array(jget(dev, "rules"));
+      if (dev->type != J_OBJ || !dd || dd->type != J_STR || !r->dev_rules) return -2;
+      r->dev_dir = dd->str;
+    }
   }
   return !r->argv || !r->argv[0] || !r->envp ? -1 : 0;
 }
@@ -1044,6 +1056,28 @@ static int join_supervisor_cgroups(const rank_spec *s) {
     free(f);
   }
   return 0;
+}
+
+/* gantry-devices.c, linked in (built with GANTRY_DEVICES_NO_MAIN): 0 attached, 2 a bad rule, 1 the kernel refused. */
+int gantry_devices_attach(const char *dir, char *const *rule_texts, int n, char *err, size_t errlen);
+
+/*
+ * Step 3c: the rank leaf's device program, attached here rather than by the agent (a fork and exec
+ * of gantry-devices per rank from a large Node process cost the agent more than the rest of the
+ * rank's containment); 0, or 1 with the failure recorded (failed-to-start: a rank never runs with
+ * every device open when its devices were to be limited).
+ */
+static int attach_devices(const rank_spec *s) {
+  if (!s->dev_dir) return 0;
+  int n = 0;
+  while (s->dev_rules[n]) n++;
+  static char err[4096];
+  int rc = gantry_devices_attach(s->dev_dir, s->dev_rules, n, err, sizeof err);
+  if (rc == 0) return 0;
+  sbuf m = {0};
+  sb_printf(&m, "cannot limit the rank's devices: %s", err);
+  write_exit(NULL, 1, -1, 0, m.p);
+  return 1;
 }
 
 /* Step 5b: a deadline already past: the rank never runs; exit.json says it timed out. 1 when so (recorded). */
@@ -1300,7 +1334,7 @@ static int supervise(const char *dir) {
   rank_spec s;
   int parsed = parse_rank_spec(spec, &s);
   if (parsed == -2) {
-    write_exit(NULL, 1, -1, 0, "the task's spec.json has a cgroup record that is not {supervisor: [dirs], rank: [dirs], killFile}");
+    write_exit(NULL, 1, -1, 0, "the task's spec.json has a cgroup record that is not {supervisor: [dirs], rank: [dirs], killFile, devices?: {dir, rules: [rules]}}");
     return 2;
   }
   if (parsed != 0) {
@@ -1308,6 +1342,7 @@ static int supervise(const char *dir) {
     return 2;
   }
   if (join_supervisor_cgroups(&s) != 0) return 0;
+  if (attach_devices(&s) != 0) return 0;
   int sfd = block_signals();
   if (sfd < 0) {
     write_exit(NULL, 1, -1, 0, "supervisor error: signalfd failed");

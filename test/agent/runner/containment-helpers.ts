@@ -41,6 +41,8 @@ export interface TestContainmentOptions {
   missingRankDir?: boolean;
   /** prepare() gives no killFile (as on a host without cgroup v2's cgroup.kill). */
   noKillFile?: boolean;
+  /** prepare() asks the supervisor to attach a device program with these rules (gantry-devices syntax) to the v2 rank leaf. */
+  deviceRules?: string[];
 }
 
 export interface TestContainment {
@@ -133,6 +135,7 @@ export function testContainment(t: Test, opts: TestContainmentOptions = {}): Tes
       mkdirSync(l.supervisor, { recursive: true });
       if (!opts.missingRankDir) mkdirSync(l.rank, { recursive: true });
       const rec: SpecCgroupRecord = { supervisor: [l.supervisor], rank: [l.rank], killFile: opts.noKillFile ? null : path.join(l.rank, 'cgroup.kill') };
+      if (opts.deviceRules) rec.devices = { dir: l.rank, rules: opts.deviceRules };
       const m = memLeaves(spec);
       if (m) {
         mkdirSync(m.supervisor, { recursive: true });

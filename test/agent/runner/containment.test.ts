@@ -166,6 +166,34 @@ for (const kind of KINDS) {
   });
 }
 
+// What a rank's shell needs (null, zero for dd's input is left out on purpose, tty, ptmx, pts, urandom).
+const SHELL_DEVICES = ['c:1:3:rwm', 'c:1:7:rwm', 'c:1:8:rwm', 'c:1:9:rwm', 'c:5:0:rwm', 'c:5:2:rwm', 'c:136:*:rwm'];
+
+for (const kind of KINDS) {
+  t.test(`${kind}: the supervisor attaches spec.json's device program before the rank starts: /dev/null opens, /dev/zero is EPERM`, opts(kind), async (t) => {
+    const tc = testContainment(t, { deviceRules: SHELL_DEVICES });
+    const { runner, workdir } = setup(t, { supervisor: kind, containment: tc.containment });
+    const out = path.join(workdir, 'opens');
+    const s = spec({ command: ['/bin/sh', '-c', `{ head -c 1 /dev/null && echo null-ok; head -c 1 /dev/zero >/dev/null 2>&1 && echo zero-ok || echo zero-denied; } > ${out} 2>&1`] });
+    await runner.start(s);
+    const end = await waitForStatus(runner, s, finished);
+    t.equal(end.state, 'exited', end.message);
+    t.same(readFileSync(out, 'utf8').trim().split('\n'), ['null-ok', 'zero-denied']);
+  });
+
+  t.test(`${kind}: a device program that cannot be attached: failed-to-start saying why, nothing runs`, opts(kind), async (t) => {
+    const tc = testContainment(t, { deviceRules: ['c:1:3:rwm', 'x:1:5:r'] });
+    const { runner, workdir } = setup(t, { supervisor: kind, containment: tc.containment });
+    const marker = path.join(workdir, 'ran');
+    const s = spec({ command: ['touch', marker] });
+    await runner.start(s);
+    const end = await waitForStatus(runner, s, finished);
+    t.equal(end.state, 'failed-to-start');
+    t.match(end.message, /cannot limit the rank's devices: .*bad rule 2 "x:1:5:r": type must be c or b/);
+    t.notOk(existsSync(marker), 'the command never ran');
+  });
+}
+
 t.test('node, warm: a warm supervisor taking a contained task joins the leaves like a cold one', opts('node'), async (t) => {
   const tc = testContainment(t);
   const { runner, stateDir } = setup(t, { supervisor: 'node', containment: tc.containment, warmSupervisors: 1 });
