@@ -37,7 +37,7 @@ export {
 export type { QueryGpuCsv, QueryRow, LightVerdict } from './nvidia/parse-query-csv.js';
 export { parseRocmSmiJson } from './amd/parse-rocm-smi.js';
 export type { RocmSmiReport } from './amd/parse-rocm-smi.js';
-export { parseKfdTopology, parseProperties } from './amd/parse-kfd.js';
+export { parseKfdTopology, parseProperties, renderMinorOf } from './amd/parse-kfd.js';
 export type { KfdFiles, KfdLink, KfdNode, KfdTopology } from './amd/parse-kfd.js';
 export { toHostInfo, parseHostFactsJson } from './host/host-info.js';
 export type { HostFacts } from './host/host-info.js';

@@ -40,8 +40,9 @@ export interface GpuInfo {
   /** Whether MIG mode is enabled. */
   migEnabled: boolean;
   /**
-   * Minor number of the GPU's device file, /dev/nvidia<minor> (`<minor_number>` of `nvidia-smi -q -x`;
-   * not the index). null: not reported (N/A, e.g. some vGPU guests) or not an NVIDIA GPU. Agent-local:
+   * Minor number of the GPU's device file: NVIDIA /dev/nvidia<minor> (`<minor_number>` of
+   * `nvidia-smi -q -x`; not the index), AMD its render node /dev/dri/renderD<minor> (the KFD node's
+   * `drm_render_minor`). null: not reported (N/A, e.g. some vGPU guests; no KFD topology). Agent-local:
    * not on the wire (absent in an inventory read from the wire). The runner's device rules use it.
    */
   minorNumber?: number | null;

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { ProbeFailedError } from '../../../shared/errors/index.js';
 import { defaultProbeRunner, type ProbeRunner } from '../runner.js';
 import { readKfdTopology } from './kfd.js';
-import { parseRocmSmiJson, type GpuCollector, type GpuProbe } from '../../core/index.js';
+import { parseRocmSmiJson, renderMinorOf, type GpuCollector, type GpuProbe } from '../../core/index.js';
 
 export interface AmdCollectorOptions {
   /** Default 'rocm-smi'. */
@@ -62,6 +62,8 @@ export function createAmdCollector(options: AmdCollectorOptions = {}): GpuCollec
               ...g,
               linkRow: i >= 0 ? [...(kfd.linkMatrix.rows[i] ?? [])] : g.linkRow,
               numaNode: g.numaNode >= 0 ? g.numaNode : (node?.numaNode ?? -1),
+              // The render node a rank on this GPU may open (its device rules).
+              minorNumber: node ? renderMinorOf(node) : null,
             };
           });
         } catch (err) {

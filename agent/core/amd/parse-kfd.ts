@@ -47,6 +47,19 @@ export function parseProperties(text: string): Record<string, string> {
   return out;
 }
 
+/**
+ * The minor number of a KFD GPU node's DRM render node, /dev/dri/renderD<minor> (its
+ * `drm_render_minor` property): what a rank's device rules allow for that GPU. null: not a GPU,
+ * or not reported.
+ */
+export function renderMinorOf(node: KfdNode): number | null {
+  if (!node.isGpu) return null;
+  const v = node.properties['drm_render_minor'];
+  if (v === undefined || !/^\d+$/.test(v.trim())) return null;
+  const n = Number(v.trim());
+  return n > 0 ? n : null;
+}
+
 export interface KfdFiles {
   /** node id -> its properties text */
   nodes: Map<number, string>;

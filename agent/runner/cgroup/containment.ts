@@ -147,7 +147,10 @@ export function createRankContainment(o: RankContainmentOptions): AgentRankConta
         }
       }
       if (enforced.devices) {
-        const { request, missing } = rankDeviceRequest(o.gpus(), gpuIndexes, o.extraDevicePaths);
+        const gpus = o.gpus();
+        // An AMD GPU's minorNumber is its render node's (renderD<minor>), from the KFD topology.
+        const renderMinors = new Map(gpus.filter((g) => g.vendor === 'amd' && typeof g.minorNumber === 'number').map((g) => [g.index, g.minorNumber as number] as const));
+        const { request, missing } = rankDeviceRequest(gpus, gpuIndexes, o.extraDevicePaths, renderMinors);
         const result = deviceRules(await o.scanDevices(), request);
         const absent = [...missing, ...result.missing];
         if (absent.length > 0) o.log.warn({ job: spec.jobId, rank: spec.rank, missing: absent }, 'device files the rank would get are unknown or absent');

@@ -1,8 +1,9 @@
 import t from 'tap';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { ParseError } from '../../../../shared/errors/index.js';
 import { readKfdTopology } from '../../../../agent/collectors/index.js';
-import { parseRocmSmiJson } from '../../../../agent/core/index.js';
+import { parseRocmSmiJson, renderMinorOf } from '../../../../agent/core/index.js';
 import { read, fixture } from '../fixtures.js';
 
 const jsons = readdirSync(fixture('telegraf')).filter((f) => f.endsWith('.json'));
@@ -64,4 +65,15 @@ t.test('KFD topology: single-GPU capture (topology-parsing)', async (t) => {
   const topo = await readKfdTopology({ root: fixture('k8s-device-plugin-rocm', 'topology-parsing', 'topology') });
   t.ok(topo.nodes.filter((n) => n.isGpu).length >= 1);
   t.same(topo.linkGroups.filter((g) => g.kind === 'nvlink'), []);
+});
+
+t.test('KFD topology: each GPU node\'s render minor (renderD<minor>, what a rank may open) is its drm_render_minor', async (t) => {
+  const root = fixture('k8s-device-plugin-rocm', 'topo-mi210-xgmi-pcie');
+  const topo = await readKfdTopology({ root });
+  for (const n of topo.nodes) {
+    const line = readFileSync(path.join(root, 'nodes', String(n.id), 'properties'), 'utf8').split('\n').find((l) => l.startsWith('drm_render_minor '));
+    const inFile = Number(line?.split(' ')[1]);
+    t.equal(renderMinorOf(n), n.isGpu ? inFile : null, `node ${n.id} (${n.isGpu ? `GPU ${n.gpuIndex}` : 'CPU'}): ${line}`);
+  }
+  t.ok(topo.nodes.filter((n) => n.isGpu).every((n) => (renderMinorOf(n) ?? 0) >= 128), 'render minors start at 128');
 });
