@@ -31,6 +31,25 @@ const GIB = 1024 ** 3;
 /** What `required` asks for: cpuUsage is measured, not enforced, so it is not among them. */
 const REQUIRED: readonly ContainmentFeature[] = ['kill', 'devices', 'memory', 'pids', 'cpuset'];
 
+/**
+ * A scan of /dev is shared by the starts within this long of it (a gang's ranks on a node start
+ * together): device files appear with a driver's load, not between a gang's ranks.
+ */
+const DEVICE_SCAN_REUSE_MS = 1000;
+
+function scanShared<T>(scan: () => Promise<T>, reuseMs: number): () => Promise<T> {
+  let last: { at: number; result: Promise<T> } | undefined;
+  return () => {
+    const now = performance.now();
+    if (!last || now - last.at > reuseMs) {
+      const result = scan();
+      last = { at: now, result };
+      result.catch(() => (last = undefined));
+    }
+    return last.result;
+  };
+}
+
 export interface ContainmentStartDeps {
   config: AgentConfig['runner'];
   log: Logger;
@@ -89,7 +108,7 @@ export async function startContainment(d: ContainmentStartDeps): Promise<AgentRa
     manager,
     gpus: d.gpus,
     nodeCpus: await readNodeCpus(),
-    scanDevices: () => scanDevices({ extraPaths: d.config.extraDevicePaths }),
+    scanDevices: scanShared(() => scanDevices({ extraPaths: d.config.extraDevicePaths }), DEVICE_SCAN_REUSE_MS),
     extraDevicePaths: d.config.extraDevicePaths,
     defaultMemoryBytes: Math.round(d.config.defaultMemoryGiBPerRank * GIB),
     defaultMaxProcesses: d.config.defaultMaxProcesses,

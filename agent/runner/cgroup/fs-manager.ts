@@ -110,6 +110,33 @@ export class FsCgroupManager implements CgroupManager {
     }
   }
 
+  /**
+   * Makes `parts` below `from`, a cgroup known to exist (a rank's cgroups below the base prepare()
+   * made): one mkdir each, not a walk from the hierarchy's root with an EEXIST at every level. A
+   * new v1 cpuset cgroup gets its parent's cpus and mems. A base that went missing is made again.
+   */
+  private async ensureBelow(h: HierarchyPlan, from: string, parts: readonly string[]): Promise<void> {
+    let rel = from;
+    for (const part of parts) {
+      const parent = `${h.mountPoint}${rel === '/' ? '' : rel}`;
+      rel = joinCgroupPath(rel, part);
+      const dir = `${h.mountPoint}${rel}`;
+      let made: boolean;
+      try {
+        made = await mkdirOne(dir);
+      } catch (e) {
+        if ((e as { cause?: NodeJS.ErrnoException }).cause?.code !== 'ENOENT') throw e;
+        await this.ensureDir(h, rel);
+        continue;
+      }
+      if (h.version === 'v1' && h.controllers.includes('cpuset')) {
+        for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+          if (made || ((await readOptional(`${dir}/${f}`)) ?? '').trim() === '') await writeText(`${dir}/${f}`, (await readText(`${parent}/${f}`)).trim());
+        }
+      }
+    }
+  }
+
   private dirs(key: TaskKey): TaskDirs {
     const name = taskCgroupName(key);
     const task = this.plan.hierarchies.map((h) => `${h.mountPoint}${joinCgroupPath(h.base, name)}`);
@@ -130,9 +157,9 @@ export class FsCgroupManager implements CgroupManager {
     try {
       for (const [i, h] of this.plan.hierarchies.entries()) {
         const task = joinCgroupPath(h.base, name);
-        await this.ensureDir(h, `${task}/${SUPERVISOR}`);
+        await this.ensureBelow(h, h.base, [name, SUPERVISOR]);
         if (h.version === 'v2' && this.plan.enable.length > 0) await this.enableControllers(`${h.mountPoint}${task}`);
-        await this.ensureDir(h, `${task}/${RANK}`);
+        await this.ensureBelow(h, task, [RANK]);
         await this.applyLimits(h, d.rank[i] ?? '', d.task[i] ?? '', limits);
       }
       if (this.applyDevices && this.layout.enforced.devices !== null && limits.devices !== null) {
