@@ -7,9 +7,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { processAlive } from '../../../agent/runner/procfs.js';
-import { cgroupsMissing, testContainment } from './containment-helpers.js';
+import { cgroupsMissing, testContainment, type TestContainment, type TestContainmentOptions } from './containment-helpers.js';
+import type { TaskKey, TaskStatus } from '../../../agent/runner/index.js';
 import { finished, keyOf, needs, newRunner, setup, spec, waitFor, waitForLog, waitForStatus } from './helpers.js';
 
 const noCgroups = cgroupsMissing();
@@ -39,6 +40,17 @@ const DAEMON_AND_EXIT = ['bash', '-c', NEW_SESSION];
 function supervisorPid(stateDir: string, key: { jobId: string; rank: number; epoch: number }): number {
   const dir = path.join(stateDir, 'tasks', key.jobId, String(key.rank), String(key.epoch));
   return (JSON.parse(readFileSync(path.join(dir, 'status.json'), 'utf8')) as { supervisorPid: number }).supervisorPid;
+}
+
+/** Runs `touch <marker>` under a test containment made with `o`: how the task ended, and whether the command ran. */
+async function touchUnder(t: Test, kind: (typeof KINDS)[number], o: TestContainmentOptions): Promise<{ end: TaskStatus; ran: boolean; tc: TestContainment; key: TaskKey }> {
+  const tc = testContainment(t, o);
+  const { runner, workdir } = setup(t, { supervisor: kind, containment: tc.containment });
+  const marker = path.join(workdir, 'ran');
+  const s = spec({ command: ['touch', marker] });
+  await runner.start(s);
+  const end = await waitForStatus(runner, s, finished);
+  return { end, ran: existsSync(marker), tc, key: s };
 }
 
 for (const kind of KINDS) {
@@ -153,16 +165,11 @@ for (const kind of KINDS) {
   });
 
   t.test(`${kind}: a rank leaf that cannot be joined: failed-to-start naming the file, nothing runs`, opts(kind), async (t) => {
-    const tc = testContainment(t, { missingRankDir: true });
-    const { runner, workdir } = setup(t, { supervisor: kind, containment: tc.containment });
-    const marker = path.join(workdir, 'ran');
-    const s = spec({ command: ['touch', marker] });
-    await runner.start(s);
-    const end = await waitForStatus(runner, s, finished);
+    const { end, ran, tc, key } = await touchUnder(t, kind, { missingRankDir: true });
     t.equal(end.state, 'failed-to-start');
-    t.match(end.message, `cannot move the rank into its cgroup: write ${path.join(tc.leaves(s).rank, 'cgroup.procs')}`, 'the message names the file');
+    t.match(end.message, `cannot move the rank into its cgroup: write ${path.join(tc.leaves(key).rank, 'cgroup.procs')}`, 'the message names the file');
     t.match(end.message, /ENOENT/, 'and the errno');
-    t.notOk(existsSync(marker), 'the command never ran');
+    t.notOk(ran, 'the command never ran');
   });
 }
 
@@ -182,15 +189,10 @@ for (const kind of KINDS) {
   });
 
   t.test(`${kind}: a device program that cannot be attached: failed-to-start saying why, nothing runs`, opts(kind), async (t) => {
-    const tc = testContainment(t, { deviceRules: ['c:1:3:rwm', 'x:1:5:r'] });
-    const { runner, workdir } = setup(t, { supervisor: kind, containment: tc.containment });
-    const marker = path.join(workdir, 'ran');
-    const s = spec({ command: ['touch', marker] });
-    await runner.start(s);
-    const end = await waitForStatus(runner, s, finished);
+    const { end, ran } = await touchUnder(t, kind, { deviceRules: ['c:1:3:rwm', 'x:1:5:r'] });
     t.equal(end.state, 'failed-to-start');
     t.match(end.message, /cannot limit the rank's devices: .*bad rule 2 "x:1:5:r": type must be c or b/);
-    t.notOk(existsSync(marker), 'the command never ran');
+    t.notOk(ran, 'the command never ran');
   });
 }
 
