@@ -35,6 +35,8 @@ export {
   IDENTITY_FIELDS,
 } from './nvidia/parse-query-csv.js';
 export type { QueryGpuCsv, QueryRow, LightVerdict } from './nvidia/parse-query-csv.js';
+export { parseComputeAppsCsv, parseXmlProcesses, COMPUTE_APPS_FIELDS } from './nvidia/parse-processes.js';
+export type { GpuProcess, GpuProcessType } from './nvidia/parse-processes.js';
 export { parseRocmSmiJson } from './amd/parse-rocm-smi.js';
 export type { RocmSmiReport } from './amd/parse-rocm-smi.js';
 export { parseKfdTopology, parseProperties, renderMinorOf } from './amd/parse-kfd.js';

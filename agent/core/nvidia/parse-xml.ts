@@ -143,7 +143,7 @@ export function leadingNumber(s: string): number | null {
 }
 
 /** "81559 MiB" -> bytes. */
-function memoryBytes(s: string | undefined): number | null {
+export function memoryBytes(s: string | undefined): number | null {
   if (s === undefined) return null;
   const m = /^([-+]?\d+(?:\.\d+)?)\s*([KMGT]i?B)?/i.exec(s.trim());
   if (!m || m[1] === undefined) return null;
@@ -402,7 +402,7 @@ export function xmlWellFormedError(xml: string): string | null {
   return null;
 }
 
-function parseDocument(xml: string): Node {
+export function parseDocument(xml: string): Node {
   if (typeof xml !== 'string' || xml.trim() === '') throw new ParseError(SOURCE, 'empty output');
   const bad = xmlWellFormedError(xml);
   if (bad !== null) throw new ParseError(SOURCE, `malformed XML at ${bad}`);
