@@ -14,3 +14,5 @@ export { gpuLostRule, GPU_LOST_CHECK } from './rules/gpu-lost.js';
 export { throttleRule, THROTTLE_CHECK } from './rules/throttle.js';
 export { infinibandRule, IB_CHECK } from './rules/infiniband.js';
 export { probeRule, PROBE_CHECK } from './rules/probe.js';
+export { gpuCleanCheck, describeGpuClean } from './gpu-clean.js';
+export type { GpuCleanInput, GpuCleanOutcome, GpuCleanReason, GpuCleanReasonKind, GpuId, NodeGpuRef } from './gpu-clean.js';
