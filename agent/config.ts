@@ -148,6 +148,17 @@ export const agentConfigSchema = z.strictObject({
     .strictObject({
       /** GPUs this node must have; 0 = the most seen since start. */
       expectedGpus: z.number().int().min(0).default(0),
+      /** The InfiniBand rule (docs/agent-collectors.md): which HCAs and ports it watches, and the rate it expects. */
+      ib: z
+        .strictObject({
+          /** HCAs watched (e.g. the GPU-facing NICs, `mlx5_0`); empty (default): all. */
+          devices: z.array(z.string().regex(/^[A-Za-z0-9._-]+$/, 'an HCA name such as mlx5_0')).default([]),
+          /** Port link layers watched; default InfiniBand only (RoCE NICs report Ethernet: add it to watch them). */
+          linkLayers: z.array(z.enum(['InfiniBand', 'Ethernet'])).min(1).default(['InfiniBand']),
+          /** An active port below this rate (Gb/s) is a warning; 0 (default): no rate check. */
+          minRateGbps: z.number().min(0).max(100_000).default(0),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** NATS, for telemetry the agent publishes (east-west latency, service SLO histograms). */

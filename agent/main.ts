@@ -14,7 +14,7 @@ import {
   createNvidiaCollector,
 } from './collectors/index.js';
 import type { GpuCollector } from './core/index.js';
-import { createHealthEvaluator, DEFAULT_HEALTH_CONFIG } from './health/index.js';
+import { createHealthEvaluator, DEFAULT_HEALTH_CONFIG, type HealthConfig } from './health/index.js';
 import { createAgentMetrics } from './metrics.js';
 import { NodeProber, type NodeSnapshot } from './node-probe.js';
 import { Reporter } from './reporter/index.js';
@@ -59,6 +59,12 @@ export function chooseGpuCollector(config: AgentConfig, envPath: string | undefi
   return undefined;
 }
 
+/** The health evaluator's settings from the agent config (health.*); the rest keep DEFAULT_HEALTH_CONFIG. */
+export function healthConfigOf(config: AgentConfig): Partial<HealthConfig> {
+  const { expectedGpus, ib } = config.health;
+  return { expectedGpus, ib: { devices: [...ib.devices], linkLayers: [...ib.linkLayers], minRateGbps: ib.minRateGbps } };
+}
+
 export function createProber(config: AgentConfig, nodeName: string, clock: Clock, envPath: string | undefined): NodeProber {
   const c = config.collectors;
   return new NodeProber({
@@ -67,7 +73,7 @@ export function createProber(config: AgentConfig, nodeName: string, clock: Clock
     host: c.host.enabled ? createHostCollector({ timeoutMs: c.host.timeoutMs }) : undefined,
     infinibandRoot: c.infiniband.enabled ? c.infiniband.root : undefined,
     kernelLog: c.kernelLog.enabled ? createKernelLogReader({ path: c.kernelLog.path }) : undefined,
-    evaluator: createHealthEvaluator({ config: { expectedGpus: config.health.expectedGpus } }),
+    evaluator: createHealthEvaluator({ config: healthConfigOf(config) }),
     topology: config.topology,
     clock,
     // XIDs that fail a GPU stay judged until the node reboots; the others for the prober's window.
