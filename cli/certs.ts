@@ -7,11 +7,10 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { generateNatsAuthDir } from '../shared/natsauth/index.js';
 import { InvalidArgumentError } from '../shared/errors/index.js';
 import { createCa, issueCert, loadCa, type CertificateAuthority, type IssuedCert } from '../shared/certgen/index.js';
-import { EXIT_FAILURE, EXIT_USAGE, type Command } from '../shared/cli/command.js';
+import { EXIT_FAILURE, EXIT_USAGE, parseFlags, type Command } from '../shared/cli/command.js';
 import { CA_FILES, SCHEDULER_FILES, certsInstructions, nodeFiles, parseDays, parseHosts, parseNodes, parseUsers, plannedFiles, userFiles, type CertsPlan } from './certs-plan.js';
 
 const USAGE = `usage: gantry certs --out DIR [--scheduler-hosts H1,H2] [--nodes N1,N2] [--users U1:G1+G2,U2]
@@ -59,11 +58,7 @@ export const certsCommand: Command = {
   name: 'certs',
   summary: 'make a CA and certificates for the scheduler, nodes and users (mTLS)',
   async run(argv, io) {
-    let values: Record<string, string | boolean | undefined>;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
+    const values = parseFlags('certs', argv, {
           out: { type: 'string' },
           'scheduler-hosts': { type: 'string' },
           nodes: { type: 'string' },
@@ -73,19 +68,8 @@ export const certsCommand: Command = {
           days: { type: 'string', default: '365' },
           force: { type: 'boolean' },
           nats: { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
-        },
-        allowPositionals: false,
-        strict: true,
-      }));
-    } catch (e) {
-      io.stderr(`gantry certs: ${(e as Error).message}\n${USAGE}`);
-      return EXIT_USAGE;
-    }
-    if (values.help) {
-      io.stdout(USAGE);
-      return 0;
-    }
+        }, USAGE, io);
+    if (typeof values === 'number') return values;
     const s = (k: string): string | undefined => values[k] as string | undefined;
     let plan: CertsPlan;
     let ca: CertificateAuthority | undefined;

@@ -5,9 +5,8 @@
  * --rotate, so adding a node leaves everyone else's credentials alone.
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command } from '../shared/cli/command.js';
-import { EXIT_FAILURE, EXIT_USAGE } from '../shared/cli/command.js';
+import { EXIT_FAILURE, EXIT_USAGE, parseFlags } from '../shared/cli/command.js';
 import { isGantryError } from '../shared/errors/index.js';
 import { generateNatsAuthDir } from '../shared/natsauth/index.js';
 
@@ -30,22 +29,9 @@ export const natsAuthCommand: Command = {
   name: 'nats-auth',
   summary: 'write NATS users (nkeys) with per-daemon subject permissions',
   async run(argv, io) {
-    let values: { nodes?: string; out?: string; rotate?: boolean; help?: boolean };
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: { nodes: { type: 'string' }, out: { type: 'string' }, rotate: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-        allowPositionals: false,
-        strict: true,
-      }));
-    } catch (e) {
-      io.stderr(`gantry nats-auth: ${(e as Error).message}\n${USAGE}`);
-      return EXIT_USAGE;
-    }
-    if (values.help) {
-      io.stdout(USAGE);
-      return 0;
-    }
+    const flags = parseFlags('nats-auth', argv, { nodes: { type: 'string' }, out: { type: 'string' }, rotate: { type: 'boolean' } }, USAGE, io);
+    if (typeof flags === 'number') return flags;
+    const values = flags as { nodes?: string; out?: string; rotate?: boolean };
     if (values.nodes === undefined || values.out === undefined || values.out === '') {
       io.stderr(`gantry nats-auth: --nodes and --out are required\n${USAGE}`);
       return EXIT_USAGE;

@@ -3,7 +3,6 @@
  * ordered consumer, nothing stored on the server), optionally filtered to one job or one node and
  * starting at a time; --follow keeps tailing until SIGINT/SIGTERM.
  */
-import { parseArgs } from 'node:util';
 import { AckPolicy, connect, consumerOpts, DeliverPolicy, type ConnectionOptions, type JetStreamSubscription, type NatsConnection } from 'nats';
 import { z } from 'zod';
 import { EVENTS_STREAM, EVENTS_SUBJECT_ALL, jobEventSubject, nodeEventSubject, type GantryEvent } from '../events/index.js';
@@ -11,7 +10,7 @@ import { parseDurationSeconds } from '../jobspec/index.js';
 import { natsClientShape, natsConnectionOptions } from '../natsconn/index.js';
 import { ConfigError, InvalidArgumentError } from '../errors/index.js';
 import { printable } from './printable.js';
-import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
+import { EXIT_FAILURE, EXIT_USAGE, parseFlags, type Command } from './command.js';
 
 const USAGE = `usage: gantry events [--follow] [--since TIME] [--job ID | --node NAME] [--json] [--nats-url URL]
                      [--nats-user USER --nats-pass PASS | --nats-token TOKEN | --nats-nkey FILE | --nats-creds FILE]
@@ -118,11 +117,7 @@ export const eventsCommand: Command = {
   name: 'events',
   summary: "the scheduler's events from NATS (GANTRY_EVENTS); --follow keeps tailing",
   async run(argv, io) {
-    let values: Record<string, string | boolean | undefined>;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
+    const values = parseFlags('events', argv, {
           follow: { type: 'boolean', short: 'f' },
           since: { type: 'string' },
           job: { type: 'string' },
@@ -135,19 +130,8 @@ export const eventsCommand: Command = {
           'nats-nkey': { type: 'string' },
           'nats-creds': { type: 'string' },
           'nats-ca': { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-        allowPositionals: false,
-        strict: true,
-      }));
-    } catch (e) {
-      io.stderr(`gantry events: ${(e as Error).message}\n${USAGE}`);
-      return EXIT_USAGE;
-    }
-    if (values.help) {
-      io.stdout(USAGE);
-      return 0;
-    }
+        }, USAGE, io);
+    if (typeof values === 'number') return values;
     let copts: ConnectionOptions;
     let startMs: number | undefined;
     const job = values.job as string | undefined;
