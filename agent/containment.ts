@@ -44,7 +44,10 @@ function scanShared<T>(scan: () => Promise<T>, reuseMs: number): () => Promise<T
     if (!last || now - last.at > reuseMs) {
       const result = scan();
       last = { at: now, result };
-      result.catch(() => (last = undefined));
+      // A failed scan is not shared: the next start scans again.
+      result.catch(() => {
+        if (last?.result === result) last = undefined;
+      });
     }
     return last.result;
   };

@@ -7,10 +7,10 @@
  * agent's default (runner.defaultMemoryGiBPerRank, runner.defaultMaxProcesses; 0: unlimited).
  */
 import type { Logger } from 'pino';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SpecCgroupRecord, SpecDevicesRecord } from '../records.js';
 import type { TaskKey, TaskSpec, TaskUsage } from '../types.js';
+import { readOptional } from './cgroup-files.js';
 import { allocateCpus, cpuTopologyFromGpus, parseCpuList } from './cpus.js';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import { writeV1DeviceRules } from './device-program.js';
@@ -105,8 +105,8 @@ export function createRankContainment(o: RankContainmentOptions): AgentRankConta
   const heldFromDisk = async (key: TaskKey): Promise<number[] | undefined> => {
     const found = await o.manager.find(key);
     for (const dir of found?.rank ?? []) {
-      const text = await readFile(path.join(dir, 'cpuset.cpus'), 'utf8').catch(() => undefined);
-      if (text !== undefined && text.trim() !== '') return parseCpuList(text, 'cpuset.cpus');
+      const text = await readOptional(path.join(dir, 'cpuset.cpus'));
+      if (text !== null && text.trim() !== '') return parseCpuList(text, 'cpuset.cpus');
     }
     return undefined;
   };

@@ -94,20 +94,8 @@ export class FsCgroupManager implements CgroupManager {
   }
 
   /** Makes each missing directory of `path` below the mount; a v1 cpuset gets its parent's cpus and mems. */
-  private async ensureDir(h: HierarchyPlan, path: string): Promise<void> {
-    const parts = path.split('/').filter((p) => p !== '');
-    let rel = '/';
-    for (const part of parts) {
-      const parent = `${h.mountPoint}${rel === '/' ? '' : rel}`;
-      rel = joinCgroupPath(rel, part);
-      const dir = `${h.mountPoint}${rel}`;
-      await mkdirOne(dir);
-      if (h.version === 'v1' && h.controllers.includes('cpuset')) {
-        for (const f of ['cpuset.cpus', 'cpuset.mems']) {
-          if (((await readOptional(`${dir}/${f}`)) ?? '').trim() === '') await writeText(`${dir}/${f}`, (await readText(`${parent}/${f}`)).trim());
-        }
-      }
-    }
+  private ensureDir(h: HierarchyPlan, path: string): Promise<void> {
+    return this.ensureBelow(h, '/', path.split('/').filter((p) => p !== ''));
   }
 
   /**
@@ -125,7 +113,7 @@ export class FsCgroupManager implements CgroupManager {
       try {
         made = await mkdirOne(dir);
       } catch (e) {
-        if ((e as { cause?: NodeJS.ErrnoException }).cause?.code !== 'ENOENT') throw e;
+        if (from === '/' || (e as { cause?: NodeJS.ErrnoException }).cause?.code !== 'ENOENT') throw e;
         await this.ensureDir(h, rel);
         continue;
       }
