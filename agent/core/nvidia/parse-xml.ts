@@ -12,7 +12,7 @@
  * runs every 30th cycle, where its code is cold, and the validator's separate pass cost ~50 ms of the
  * cycle there against a few ms for this scan.
  *
- * About 530 lines, over the usual 400, on purpose: one document format, read in one pass, with the
+ * About 540 lines, over the usual 400, on purpose: one document format, read in one pass, with the
  * element-name variants of every driver beside the reading they feed. Its parts (the scan, the
  * readers of one GPU's sections, the node-level fabric) share the small element helpers at the top.
  */
