@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
+import WebSocket from 'ws';
 import { loadGantryProto } from '../../../shared/proto/index.js';
 import { httpGet } from '../../harness/cluster.js';
 import type { Input, Method } from './inputs.js';
@@ -17,6 +18,8 @@ export interface Target {
   metricsPort: number;
   creds: grpc.ChannelCredentials;
   endpoint: Endpoint;
+  /** The scheduler's inspector (ws://...), started with --inspect: settledMemory asks it for a full GC first. */
+  inspectorUrl?: string;
   /** The nodes' connectivity and schedulability now (a well-formed ListNodes). */
   nodes(): Promise<Array<{ name: string; connectivity: string; schedulability: string }>>;
 }
@@ -231,12 +234,51 @@ export interface Memory {
   external: number;
 }
 
+/** The inspector's WebSocket address a child started with `--inspect=127.0.0.1:0` printed, from its output. */
+export function inspectorUrlOf(output: string): string {
+  const m = /Debugger listening on (ws:\/\/\S+)/.exec(output);
+  if (!m) throw new Error(`no inspector address in the output:\n${output.slice(-2000)}`);
+  return m[1]!;
+}
+
 /**
- * Waits `settleMs` after traffic, reading RSS every 250 ms, and takes the lowest: RSS falls in
- * steps as V8 finishes its sweeping and gives pages back, and a read in the middle of a step
- * would count memory the process is already returning. No GC is forced.
+ * A full garbage collection in the process behind `url`, through the Chrome DevTools Protocol
+ * (HeapProfiler.collectGarbage), answered once V8 has finished it.
+ */
+export async function forceGc(url: string, timeoutMs = 30_000): Promise<void> {
+  const ws = new WebSocket(url);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer from the inspector at ${url} within ${timeoutMs} ms`)), timeoutMs);
+      ws.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      ws.on('open', () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
+      ws.on('message', (data) => {
+        const reply = JSON.parse(String(data)) as { id?: number; error?: { message: string } };
+        if (reply.id !== 1) return;
+        clearTimeout(timer);
+        if (reply.error) reject(new Error(`HeapProfiler.collectGarbage: ${reply.error.message}`));
+        else resolve();
+      });
+    });
+  } finally {
+    ws.close();
+  }
+}
+
+/**
+ * Once traffic has stopped: a full GC where the target has an inspector (two, so what the first
+ * one's finalizers freed goes too), then `settleMs` of RSS readings every 250 ms, taking the
+ * lowest: RSS falls in steps as V8 finishes sweeping and gives pages back, and a read in the middle
+ * of a step would count memory the process is already returning.
  */
 export async function settledMemory(target: Target, settleMs: number): Promise<Memory> {
+  if (target.inspectorUrl) {
+    await forceGc(target.inspectorUrl);
+    await forceGc(target.inspectorUrl);
+  }
   let rss = Infinity;
   for (const end = Date.now() + settleMs; Date.now() < end; ) {
     await new Promise((r) => setTimeout(r, 250));
