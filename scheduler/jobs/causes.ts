@@ -27,6 +27,9 @@ const POLICY: Record<RequeueCause['kind'], CausePolicy> = {
   'run-as-refused': 'fail',
   'time-limit': 'timeout',
   'out-of-memory': 'retry',
+  'prolog-failed': 'free',
+  'node-unhealthy': 'free',
+  'application-xid': 'retry',
 };
 
 /** The cause's policy; `onTimeLimit` (the job spec's, default fail): a time limit's is `free` when it is `requeue`. */
@@ -60,6 +63,12 @@ export function causeText(c: RequeueCause): string {
       return `rank ${c.rank} on ${c.node} was stopped at the job's time limit (${c.limitSeconds} s)`;
     case 'out-of-memory':
       return `rank ${c.rank} on ${c.node} ran out of memory (killed at its memory limit${c.signal ? `, ${c.signal}` : c.exitCode !== null ? `, exit code ${c.exitCode}` : ''})`;
+    case 'prolog-failed':
+      return `the prolog on ${c.node} failed before rank ${c.rank} started: ${c.error}`;
+    case 'node-unhealthy':
+      return `node ${c.node} failed its health checks (${c.checks.join(', ')})`;
+    case 'application-xid':
+      return `rank ${c.rank} on ${c.node} hit XID ${c.xid} on GPU ${c.gpu} (pid ${c.pid})`;
   }
 }
 
@@ -81,7 +90,7 @@ export function stopReason(c: RequeueCause): string {
 export function requeuedText(c: RequeueCause, retry: number, maxRetries: number): string {
   const head = causeText(c);
   if (usesRetry(c)) return `${head}; requeued (retry ${retry} of ${maxRetries})`;
-  return c.kind === 'drain-deadline' || c.kind === 'time-limit' ? `${head}; requeued (no retry used)` : head;
+  return c.kind === 'drain-deadline' || c.kind === 'time-limit' || c.kind === 'prolog-failed' || c.kind === 'node-unhealthy' ? `${head}; requeued (no retry used)` : head;
 }
 
 /** The job's message once it timed out (state `timeout`). */

@@ -14,9 +14,10 @@ export type {
   NodeTopology,
   Inventory,
   HealthVerdict,
+  HealthAction,
   NodeRecord,
 } from './types.js';
-export { emptyInventory, worstSeverity } from './types.js';
+export { emptyInventory, worstSeverity, HEALTH_ACTIONS, verdictAction } from './types.js';
 export { INVENTORY_LIMITS } from './limits.js';
 export type { JobState, RankState, RankRecord, JobRecord, RequeueCause, StartRefusal, RankEndCause, RankUsage } from './jobs.js';
 export { ACTIVE_JOB_STATES, TERMINAL_JOB_STATES, START_REFUSALS, RANK_END_CAUSES, rankEpoch, jobRunAs } from './jobs.js';

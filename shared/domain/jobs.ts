@@ -37,14 +37,30 @@ export type RequeueCause =
    */
   | { kind: 'time-limit'; rank: number; node: string; limitSeconds: number }
   /** A rank was killed at its memory limit (resources.memoryGiBPerRank): an ordinary failure, retries apply. */
-  | { kind: 'out-of-memory'; rank: number; node: string; exitCode: number | null; signal: string | null };
+  | { kind: 'out-of-memory'; rank: number; node: string; exitCode: number | null; signal: string | null }
+  /**
+   * The node's prolog failed before the rank started (issue 20): no retry used, the job is
+   * requeued elsewhere at once and the node drained. `nodes`: the nodes whose prolog has failed
+   * for this job so far (the job is held once there are health.prologFailuresToHold of them).
+   */
+  | { kind: 'prolog-failed'; rank: number; node: string; error: string }
+  /**
+   * A node it ran on got a health verdict whose action is evict (a fail verdict): the gang was
+   * stopped and requeued, no retry used. `checks`: the verdicts' checks (e.g. "xid gpu 3").
+   */
+  | { kind: 'node-unhealthy'; node: string; checks: string[] }
+  /**
+   * The driver reported an application XID (13, 31, 43, 45, 94) from one of its rank's processes:
+   * the job's fault, not the node's. An ordinary failure: retries apply.
+   */
+  | { kind: 'application-xid'; rank: number; node: string; xid: number; gpu: number; pid: number };
 
 /**
  * Why an agent refused to start a task, as a stable code (TaskStatus.refusal): the scheduler acts
  * on the code, never on the message. `run-as-refused`: the agent will not run ranks as the job's account.
  */
-export type StartRefusal = 'run-as-refused';
-export const START_REFUSALS: ReadonlySet<StartRefusal> = new Set(['run-as-refused']);
+export type StartRefusal = 'run-as-refused' | 'prolog-failed';
+export const START_REFUSALS: ReadonlySet<StartRefusal> = new Set(['run-as-refused', 'prolog-failed']);
 
 export const ACTIVE_JOB_STATES: ReadonlySet<JobState> = new Set(['placed', 'starting', 'running']);
 export const TERMINAL_JOB_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'timeout']);

@@ -127,6 +127,22 @@ export interface HealthVerdict {
   evidence: string;
   /** Unix ms when this condition was first seen. */
   firstSeenMs: number;
+  /** What the scheduler does about it (issue 20's rules); absent: fail → evict, otherwise none. */
+  action?: HealthAction;
+  /** What a person must do to repair it, where the rule knows (e.g. reset-gpu, reboot). */
+  remedy?: string;
+}
+
+/**
+ * A verdict's action: none (record only), cordon (no new work), drain (no new work; running gangs
+ * finish, then the node is diagnosed), evict (stop and requeue its running gangs, no retry used; cordon).
+ */
+export type HealthAction = 'none' | 'cordon' | 'drain' | 'evict';
+export const HEALTH_ACTIONS: ReadonlySet<HealthAction> = new Set(['none', 'cordon', 'drain', 'evict']);
+
+/** A verdict's action as the scheduler applies it: its own, or evict for fail and none otherwise. */
+export function verdictAction(v: Pick<HealthVerdict, 'severity' | 'action'>): HealthAction {
+  return v.action ?? (v.severity === 'fail' ? 'evict' : 'none');
 }
 
 /** The scheduler's record of a node. */

@@ -5,6 +5,7 @@
 import type {
   Connectivity,
   HealthVerdict,
+  HealthAction,
   Inventory,
   JobRecord,
   NodeRecord,
@@ -13,7 +14,7 @@ import type {
   Severity,
 } from '../domain/index.js';
 import { servicePort, type JobSpec } from '../jobspec/index.js';
-import { ACTIVE_JOB_STATES, jobRunAs } from '../domain/index.js';
+import { ACTIVE_JOB_STATES, HEALTH_ACTIONS, jobRunAs } from '../domain/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { PbLatencyEndpointOut, PbLatencyPeers, PbLatencyPeersOut, WatchEventsResponse, WatchEventsResponse__Output } from '../proto/index.js';
 import { eventSubject, type GantryEvent } from '../events/index.js';
@@ -69,6 +70,8 @@ export function verdictToPb(v: HealthVerdict): PbVerdict {
     gpu: v.gpu ?? 0,
     evidence: v.evidence,
     firstSeenUnixMs: v.firstSeenMs,
+    action: v.action ?? '',
+    remedy: v.remedy ?? '',
   };
 }
 
@@ -81,6 +84,11 @@ export function verdictFromPb(v: PbVerdictOut, field: string): HealthVerdict {
     firstSeenMs: v.firstSeenUnixMs,
   };
   if (v.hasGpu) out.gpu = v.gpu;
+  if (v.action) {
+    if (!HEALTH_ACTIONS.has(v.action as HealthAction)) throw new InvalidArgumentError(`${field}.action`, `must be one of ${[...HEALTH_ACTIONS].join(', ')} (got ${JSON.stringify(v.action.slice(0, 40))})`);
+    out.action = v.action as HealthAction;
+  }
+  if (v.remedy) out.remedy = v.remedy;
   return out;
 }
 

@@ -10,6 +10,8 @@ export interface HealthVerdict {
   'gpu'?: (number);
   'evidence'?: (string);
   'firstSeenUnixMs'?: (number | string | Long);
+  'action'?: (string);
+  'remedy'?: (string);
 }
 
 export interface HealthVerdict__Output {
@@ -19,4 +21,6 @@ export interface HealthVerdict__Output {
   'gpu': (number);
   'evidence': (string);
   'firstSeenUnixMs': (number);
+  'action': (string);
+  'remedy': (string);
 }

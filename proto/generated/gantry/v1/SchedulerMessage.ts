@@ -5,6 +5,7 @@ import type { StartTask as _gantry_v1_StartTask, StartTask__Output as _gantry_v1
 import type { StopTask as _gantry_v1_StopTask, StopTask__Output as _gantry_v1_StopTask__Output } from '../../gantry/v1/StopTask';
 import type { ReadLog as _gantry_v1_ReadLog, ReadLog__Output as _gantry_v1_ReadLog__Output } from '../../gantry/v1/ReadLog';
 import type { LatencyPeers as _gantry_v1_LatencyPeers, LatencyPeers__Output as _gantry_v1_LatencyPeers__Output } from '../../gantry/v1/LatencyPeers';
+import type { RunDiagnostic as _gantry_v1_RunDiagnostic, RunDiagnostic__Output as _gantry_v1_RunDiagnostic__Output } from '../../gantry/v1/RunDiagnostic';
 
 export interface SchedulerMessage {
   'registered'?: (_gantry_v1_Registered | null);
@@ -12,7 +13,8 @@ export interface SchedulerMessage {
   'stopTask'?: (_gantry_v1_StopTask | null);
   'readLog'?: (_gantry_v1_ReadLog | null);
   'latencyPeers'?: (_gantry_v1_LatencyPeers | null);
-  'body'?: "registered"|"startTask"|"stopTask"|"readLog"|"latencyPeers";
+  'runDiagnostic'?: (_gantry_v1_RunDiagnostic | null);
+  'body'?: "registered"|"startTask"|"stopTask"|"readLog"|"latencyPeers"|"runDiagnostic";
 }
 
 export interface SchedulerMessage__Output {
@@ -21,5 +23,6 @@ export interface SchedulerMessage__Output {
   'stopTask'?: (_gantry_v1_StopTask__Output | null);
   'readLog'?: (_gantry_v1_ReadLog__Output | null);
   'latencyPeers'?: (_gantry_v1_LatencyPeers__Output | null);
-  'body'?: "registered"|"startTask"|"stopTask"|"readLog"|"latencyPeers";
+  'runDiagnostic'?: (_gantry_v1_RunDiagnostic__Output | null);
+  'body'?: "registered"|"startTask"|"stopTask"|"readLog"|"latencyPeers"|"runDiagnostic";
 }
