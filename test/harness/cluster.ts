@@ -76,7 +76,7 @@ const started = new Set<Child>();
 const taskDirs = new Set<string>();
 let guarded = false;
 
-function track(child: Child, taskDir?: string): Child {
+export function track(child: Child, taskDir?: string): Child {
   started.add(child);
   void child.exited.then(() => started.delete(child));
   if (taskDir) taskDirs.add(taskDir);

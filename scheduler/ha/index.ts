@@ -1,0 +1,10 @@
+export { leaseOptions, initialLease, step as leaseStep, mayLead } from './lease.js';
+export type { LeaseOptions, LeaseState, LeaseEvent, LeaseCommand, LeaseOutcome, StepDownCause } from './lease.js';
+export { MemoryLeaseStore } from './lease-store.js';
+export type { LeaseStore, LeaseRecord, CreateResult, UpdateResult } from './lease-store.js';
+export { KvLeaseStore } from './kv-lease-store.js';
+export type { KvLeaseOptions } from './kv-lease-store.js';
+export { MemoryTermLog, JetStreamTermLog, TERM_HEADER } from './term-log.js';
+export type { TermLog, AppendResult, LogEntry, JetStreamTermLogOptions } from './term-log.js';
+export { Elector } from './elector.js';
+export type { ElectorDeps, ElectorListener } from './elector.js';

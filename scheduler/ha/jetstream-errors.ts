@@ -1,0 +1,8 @@
+/** JetStream's answer to a publish whose expected last (subject) sequence did not match: API error 10071. */
+export const WRONG_LAST_SEQUENCE = 10071;
+
+/** Whether `e` is that answer (a compare-and-set that lost), as opposed to no answer or another failure. */
+export function isWrongLastSequence(e: unknown): boolean {
+  const err = e as { api_error?: { err_code?: number }; message?: string } | undefined;
+  return err?.api_error?.err_code === WRONG_LAST_SEQUENCE || /wrong last sequence/.test(String(err?.message ?? ''));
+}
