@@ -32,7 +32,7 @@ const PURE_CORES = [
   // Rank containment's detection of the cgroup layout, where the cgroups live, and the start-up description.
   '^agent/runner/cgroup/(layout|layout-types|base|describe)\\.ts$',
   // High availability: the lease machine (who leads, and until when).
-  '^scheduler/ha/lease\\.ts$',
+  '^scheduler/ha/(lease|change)\\.ts$',
 ];
 
 /** The modules that may touch generated proto types (rule 5). */

@@ -24,26 +24,39 @@ export interface TermLog {
   append(term: number, data: Uint8Array, expectedLastSeq: number): Promise<AppendResult>;
   /** The last sequence in the log (0: empty). */
   lastSeq(): Promise<number>;
-  /** The entries after `afterSeq`, in order (a follower's tail). */
+  /** The entries after `afterSeq`, in order (a follower's tail), at most `max`. */
   read(afterSeq: number, max: number): Promise<LogEntry[]>;
+  /** The first sequence still in the log: 1 until it is compacted, lastSeq + 1 when empty after compaction. */
+  firstSeq(): Promise<number>;
+  /** Drops the entries up to and including `throughSeq` (they are in a snapshot). */
+  compact(throughSeq: number): Promise<void>;
   close(): Promise<void>;
 }
 
 export class MemoryTermLog implements TermLog {
-  private readonly entries: LogEntry[] = [];
+  private entries: LogEntry[] = [];
+  private last = 0;
 
   async append(term: number, data: Uint8Array, expectedLastSeq: number): Promise<AppendResult> {
-    if (expectedLastSeq !== this.entries.length) return { ok: false, reason: 'stale' };
-    this.entries.push({ seq: this.entries.length + 1, term, data });
-    return { ok: true, seq: this.entries.length };
+    if (expectedLastSeq !== this.last) return { ok: false, reason: 'stale' };
+    this.entries.push({ seq: ++this.last, term, data });
+    return { ok: true, seq: this.last };
   }
 
   async lastSeq(): Promise<number> {
-    return this.entries.length;
+    return this.last;
   }
 
   async read(afterSeq: number, max: number): Promise<LogEntry[]> {
-    return this.entries.slice(afterSeq, afterSeq + max);
+    return this.entries.filter((e) => e.seq > afterSeq).slice(0, max);
+  }
+
+  async firstSeq(): Promise<number> {
+    return this.entries[0]?.seq ?? this.last + 1;
+  }
+
+  async compact(throughSeq: number): Promise<void> {
+    this.entries = this.entries.filter((e) => e.seq > throughSeq);
   }
 
   async close(): Promise<void> {}
@@ -88,23 +101,39 @@ export class JetStreamTermLog implements TermLog {
   }
 
   async lastSeq(): Promise<number> {
-    const jsm = await this.nc.jetstreamManager({ timeout: this.o.timeoutMs });
-    return (await jsm.streams.info(this.o.stream)).state.last_seq;
+    return (await this.info()).last_seq;
   }
 
   async read(afterSeq: number, max: number): Promise<LogEntry[]> {
-    const jsm = await this.nc.jetstreamManager({ timeout: this.o.timeoutMs });
-    const last = (await jsm.streams.info(this.o.stream)).state.last_seq;
+    const info = await this.info();
+    const from = Math.max(afterSeq + 1, info.first_seq);
+    const want = Math.min(max, info.last_seq - from + 1);
+    if (want <= 0) return [];
+    // An ordered consumer from the first wanted sequence: one request for the batch, not one per entry.
+    const consumer = await this.js.consumers.get(this.o.stream, { opt_start_seq: from });
     const out: LogEntry[] = [];
-    for (let seq = afterSeq + 1; seq <= last && out.length < max; seq++) {
-      try {
-        const m = await jsm.streams.getMessage(this.o.stream, { seq });
-        out.push({ seq: m.seq, term: Number(m.header.get(TERM_HEADER) || 0), data: m.data });
-      } catch {
-        // A sequence removed by compaction: skipped.
-      }
+    const batch = await consumer.fetch({ max_messages: want, expires: Math.max(1000, this.o.timeoutMs) });
+    for await (const m of batch) {
+      out.push({ seq: m.seq, term: Number(m.headers?.get(TERM_HEADER) || 0), data: m.data });
+      if (out.length >= want) break;
     }
     return out;
+  }
+
+  async firstSeq(): Promise<number> {
+    const info = await this.info();
+    return info.messages === 0 ? info.last_seq + 1 : info.first_seq;
+  }
+
+  async compact(throughSeq: number): Promise<void> {
+    const jsm = await this.nc.jetstreamManager({ timeout: this.o.timeoutMs });
+    // purge with `seq` removes the messages below it.
+    await jsm.streams.purge(this.o.stream, { seq: throughSeq + 1 });
+  }
+
+  private async info(): Promise<{ first_seq: number; last_seq: number; messages: number }> {
+    const jsm = await this.nc.jetstreamManager({ timeout: this.o.timeoutMs });
+    return (await jsm.streams.info(this.o.stream)).state;
   }
 
   async close(): Promise<void> {}

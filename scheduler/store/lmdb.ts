@@ -2,7 +2,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { TERMINAL_JOB_STATES, type JobRecord, type NodeRecord } from '../../shared/domain/index.js';
 import { StoreError } from '../../shared/errors/index.js';
 import type { GantryEvent } from '../../shared/events/index.js';
-import { jobNumber, STORE_SCHEMA_VERSION, type OutboxEntry, type StateStore } from './types.js';
+import { jobNumber, STORE_SCHEMA_VERSION, type OutboxEntry, type StateStore, type StoreCommit } from './types.js';
 
 interface StoredNode {
   v: number;
@@ -168,7 +168,11 @@ export class LmdbStore implements StateStore {
     return this.size;
   }
 
-  async commit(change: { jobs?: readonly JobRecord[]; nodes?: readonly NodeRecord[]; events?: readonly GantryEvent[] }): Promise<void> {
+  appliedLogSeq(): number {
+    return this.meta.get('appliedLogSeq') ?? 0;
+  }
+
+  async commit(change: StoreCommit): Promise<void> {
     const events = change.events ?? [];
     const first = this.seq + 1;
     this.seq += events.length;
@@ -178,6 +182,7 @@ export class LmdbStore implements StateStore {
     this.highest = highest;
     await this.root.transaction(() => {
       if (raised) void this.meta.put('highestJobNumber', highest);
+      if (change.logSeq !== undefined) void this.meta.put('appliedLogSeq', change.logSeq);
       events.forEach((e, i) => void this.outbox.put(first + i, e));
       for (const j of change.jobs ?? []) {
         void this.jobs.put(j.id, { v: STORE_SCHEMA_VERSION, job: j });

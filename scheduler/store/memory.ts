@@ -1,6 +1,5 @@
 import { TERMINAL_JOB_STATES, type JobRecord, type NodeRecord } from '../../shared/domain/index.js';
-import type { GantryEvent } from '../../shared/events/index.js';
-import { jobNumber, type OutboxEntry, type StateStore } from './types.js';
+import { jobNumber, type OutboxEntry, type StateStore, type StoreCommit } from './types.js';
 
 /** In-memory twin of the LMDB store. Copies on the way in and out, like a real store would. */
 export class MemoryStore implements StateStore {
@@ -75,8 +74,15 @@ export class MemoryStore implements StateStore {
     return this.outbox.length;
   }
 
-  async commit(change: { jobs?: readonly JobRecord[]; nodes?: readonly NodeRecord[]; events?: readonly GantryEvent[] }): Promise<void> {
+  private logSeq = 0;
+
+  appliedLogSeq(): number {
+    return this.logSeq;
+  }
+
+  async commit(change: StoreCommit): Promise<void> {
     this.assertOpen();
+    if (change.logSeq !== undefined) this.logSeq = change.logSeq;
     for (const e of change.events ?? []) this.outbox.push({ seq: ++this.seq, event: structuredClone(e) });
     for (const j of change.jobs ?? []) {
       this.jobs.set(j.id, structuredClone(j));

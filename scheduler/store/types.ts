@@ -1,6 +1,15 @@
 import type { JobRecord, NodeRecord } from '../../shared/domain/index.js';
 import type { GantryEvent } from '../../shared/events/index.js';
 
+/** What one commit writes, in one transaction. */
+export interface StoreCommit {
+  jobs?: readonly JobRecord[];
+  nodes?: readonly NodeRecord[];
+  events?: readonly GantryEvent[];
+  /** Set by a replicated store: the state-stream entry this commit applies (stored with it). */
+  logSeq?: number;
+}
+
 /** One event waiting in the outbox, in commit order. */
 export interface OutboxEntry {
   seq: number;
@@ -41,7 +50,13 @@ export interface StateStore {
    * Writes jobs, nodes and the events describing the change in one transaction: a scheduling cycle's
    * commit. Events go to the outbox, in order, until outboxAck says they were published.
    */
-  commit(change: { jobs?: readonly JobRecord[]; nodes?: readonly NodeRecord[]; events?: readonly GantryEvent[] }): Promise<void>;
+  commit(change: StoreCommit): Promise<void>;
+  /**
+   * The sequence of the last replicated-log entry this store has applied (`logSeq` of a commit),
+   * 0 when none: where a scheduler following the state stream resumes (scheduler/ha). A store
+   * that never follows a log keeps 0.
+   */
+  appliedLogSeq(): number;
   /** The oldest `limit` events of the outbox, in commit order. */
   outboxPeek(limit: number): OutboxEntry[];
   /** Removes outbox entries up to and including `seq` (they were published). */

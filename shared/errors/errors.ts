@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'PARSE_FAILED'
   | 'STORE_FAILED'
   | 'UNAVAILABLE'
+  | 'NOT_LEADER'
   | 'UNAUTHENTICATED'
   | 'PERMISSION_DENIED'
   | 'RESOURCE_EXHAUSTED'
@@ -113,6 +114,21 @@ export class StoreError extends GantryError {
 
 export class UnavailableError extends GantryError {
   readonly code = 'UNAVAILABLE' as const;
+}
+
+/**
+ * A write reached a scheduler that is not (or no longer) the leader of a high-availability control
+ * plane (scheduler/ha): it changed nothing. `leader`: whom to ask instead, where known.
+ */
+export class NotLeaderError extends GantryError {
+  readonly code = 'NOT_LEADER' as const;
+  constructor(
+    message: string,
+    readonly leader = '',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 /** The call carries no valid credential (no client certificate or token, or a bad, expired or revoked one). */

@@ -11,6 +11,7 @@ export {
   ParseError,
   StoreError,
   UnavailableError,
+  NotLeaderError,
   UnauthenticatedError,
   PermissionDeniedError,
   ResourceExhaustedError,

@@ -2,7 +2,7 @@
  * The TermLog contract, against the in-memory twin and a JetStream stream (R3) on three real
  * clustered nats-servers: an append lands only on the sequence it expects; a new leader's `term`
  * record fences a deposed leader's next append, even one that knew the right sequence before;
- * entries read back in order with their terms.
+ * entries read back in order with their terms; compaction drops a prefix and appends go on.
  */
 import t, { type Test } from 'tap';
 import { connect } from 'nats';
@@ -24,6 +24,14 @@ async function contract(t: Test, log: TermLog): Promise<void> {
   const all = await log.read(0, 10);
   t.same(all.map((e) => [e.seq, e.term, dec(e.data)]), [[1, 1, 'term 1'], [2, 1, 'job a submitted'], [3, 2, 'term 2'], [4, 2, 'job c submitted']], 'read back in order with terms');
   t.same((await log.read(2, 1)).map((e) => e.seq), [3], 'a tail from a sequence, bounded');
+  t.equal(await log.firstSeq(), 1, 'nothing compacted yet');
+  await log.compact(2);
+  t.equal(await log.firstSeq(), 3, 'compacted through 2: the first entry is 3');
+  t.same((await log.read(0, 10)).map((e) => e.seq), [3, 4], 'a read from before the first starts at the first');
+  t.same(await log.append(2, enc('job d submitted'), 4), { ok: true, seq: 5 }, 'appends go on after compaction');
+  await log.compact(5);
+  t.equal(await log.firstSeq(), 6, 'compacted to empty: the first is last + 1');
+  t.same(await log.read(0, 10), []);
   await log.close();
 }
 

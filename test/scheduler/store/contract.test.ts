@@ -1,37 +1,43 @@
-/** One contract, two implementations: the LMDB store and its in-memory twin must behave alike. */
+/**
+ * One contract, three implementations: the LMDB store, its in-memory twin and the replicated store
+ * (scheduler/ha, over an in-memory state stream) must behave alike.
+ */
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LmdbStore, MemoryStore, type StateStore } from '../../../scheduler/store/index.js';
+import { MemorySnapshotStore, MemoryTermLog, ReplicatedStore } from '../../../scheduler/ha/index.js';
 import { open } from 'lmdb';
-import { emptyInventory, type JobRecord, type JobState, type NodeRecord } from '../../../shared/domain/index.js';
-import { parseJobSpec } from '../../../shared/jobspec/index.js';
-import { EVENT_SCHEMA_VERSION, type GantryEvent } from '../../../shared/events/index.js';
-import { jobYaml } from '../../builders/job.js';
+import type { JobRecord } from '../../../shared/domain/index.js';
+import { jobEvent as ev, jobRecord as job, nodeRecord as node } from '../../builders/records.js';
 
-function node(name: string, over: Partial<NodeRecord> = {}): NodeRecord {
-  const inventory = emptyInventory(name);
-  inventory.gpus.push({
-    index: 0, uuid: `GPU-${name}`, name: 'NVIDIA H100 80GB HBM3', vendor: 'nvidia', memoryMiB: 81559, pciBusId: '00000000:18:00.0',
-    serial: 's', vbiosVersion: 'v', inforomVersion: 'i', gspFirmwareVersion: 'g', numaNode: 0, nvlinkDomain: '', linkRow: ['X'], migEnabled: false,
-  });
-  return {
-    name, address: name, connectivity: 'ready', schedulability: 'schedulable', schedulabilityReason: '', health: 'ok', verdicts: [],
-    inventory, labels: { a: 'b' }, agentVersion: '0.1.0', registeredMs: 1000, lastSeenMs: 2000, reportsReceived: 3, ...over,
-  };
+
+/**
+ * The replicated store (scheduler/ha) over an in-memory state stream, per dir: "reopening" it is a
+ * new scheduler with an empty local store that leads the next term, so what it reads back it got
+ * by replaying the stream.
+ */
+const streams = new Map<string, { log: MemoryTermLog; term: number }>();
+async function replicated(dir: string): Promise<StateStore> {
+  let s = streams.get(dir);
+  if (!s) streams.set(dir, (s = { log: new MemoryTermLog(), term: 0 }));
+  const store = new ReplicatedStore({ log: s.log, local: new MemoryStore(), snapshots: new MemorySnapshotStore() });
+  await store.lead(++s.term, `test-${s.term}`);
+  return store;
 }
 
-const impls: Array<[string, (dir: string) => StateStore, boolean]> = [
+const impls: Array<[string, (dir: string) => StateStore | Promise<StateStore>, boolean]> = [
   ['memory', () => new MemoryStore(), false],
   ['lmdb', (dir) => LmdbStore.open(dir), true],
+  ['replicated', replicated, true],
 ];
 
 for (const [name, make, durable] of impls) {
   t.test(`${name} store contract`, async (t) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-store-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    let store = make(dir);
+    let store = await make(dir);
     t.same(store.listNodes(), [], 'starts empty');
     t.equal(store.getNode('x'), undefined, 'unknown node is undefined');
     // b: a record from before agents registered their allow-lists (none stored, none read back).
@@ -49,7 +55,7 @@ for (const [name, make, durable] of impls) {
     t.equal(await store.deleteNode('b'), false, 'and that there was nothing to delete');
     if (durable) {
       await store.close();
-      store = make(dir);
+      store = await make(dir);
       t.same(store.listNodes().map((n) => n.name), ['a'], 'survives close and reopen');
       t.equal(store.getNode('a')!.schedulability, 'cordoned');
       t.match(store.getNode('a'), { allowedUsers: ['alice'], allowRoot: false }, 'its allow-list too');
@@ -58,18 +64,12 @@ for (const [name, make, durable] of impls) {
   });
 }
 
-const spec = parseJobSpec(jobYaml());
-function job(id: string, state: JobState): JobRecord {
-  return {
-    id, spec, owner: 'u', state, message: '', attempt: 0, epoch: 0, submittedMs: 1, updatedMs: 1, startedMs: 0, finishedMs: 0, requeueAtMs: 0, ranks: [], masterPort: 0,
-  };
-}
 
 for (const [name, make, durable] of impls) {
   t.test(`${name} store contract: jobs, and the unfinished ones alone`, async (t) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-store-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    let store = make(dir);
+    let store = await make(dir);
     t.same(store.listJobs(), [], 'starts empty');
     t.same(store.listUnfinishedJobs(), []);
     t.same(store.listJobIds(), []);
@@ -94,7 +94,7 @@ for (const [name, make, durable] of impls) {
     t.equal(store.highestJobNumber(), 12, 'a higher one raises it');
     if (durable) {
       await store.close();
-      store = make(dir);
+      store = await make(dir);
       t.same(store.listUnfinishedJobs().map((j) => j.id), ['a-1', 'a-12', 'd-4', 'z-3'], 'survives close and reopen');
       t.equal(store.highestJobNumber(), 12, 'and the highest job number');
       t.equal(store.jobCount(), 7);
@@ -162,15 +162,12 @@ t.test('lmdb: a schema-1 store (msgpack job records) is converted to JSON record
   }
 });
 
-function ev(n: number): GantryEvent {
-  return { v: EVENT_SCHEMA_VERSION, id: `e-${n}`, at: new Date(n).toISOString(), kind: 'job', job: `j-${n}`, type: 'submitted', attempt: 0, epoch: 0, message: `event ${n}` };
-}
 
 for (const [name, make, durable] of impls) {
   t.test(`${name} store contract: the outbox keeps events in commit order until acknowledged`, async (t) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-store-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    let store = make(dir);
+    let store = await make(dir);
     t.equal(store.outboxSize(), 0);
     t.same(store.outboxPeek(10), []);
     await store.commit({ jobs: [job('a-1', 'pending')], events: [ev(1), ev(2)] });
@@ -186,7 +183,7 @@ for (const [name, make, durable] of impls) {
     t.equal(store.outboxSize(), 3);
     if (durable) {
       await store.close();
-      store = make(dir);
+      store = await make(dir);
       t.same(store.outboxPeek(10).map((e) => e.event.id), ['e-3', 'e-4', 'e-5'], 'the outbox survives close and reopen');
       t.equal(store.outboxSize(), 3, 'and its size');
       await store.commit({ events: [ev(6)] });

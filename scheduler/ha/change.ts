@@ -1,0 +1,49 @@
+/**
+ * What a leader appends to the state stream: one entry per store write, JSON. Pure.
+ *
+ * - `term`: the first entry of every term (it fences the deposed leader: term-log.ts);
+ * - `commit`: jobs, nodes and events written in one transaction (StateStore.commit), with the id
+ *   of the last event the leader had published by then (`ackedThrough`): followers trim their
+ *   outbox to it, so a new leader republishes only what may not have gone out (NATS drops
+ *   republished duplicates by event id within the stream's duplicate window);
+ * - `delete-node`.
+ */
+import type { JobRecord, NodeRecord } from '../../shared/domain/index.js';
+import { ParseError } from '../../shared/errors/index.js';
+import type { GantryEvent } from '../../shared/events/index.js';
+
+export type StoreChange =
+  | { op: 'term'; term: number; holder: string }
+  | { op: 'commit'; jobs?: JobRecord[]; nodes?: NodeRecord[]; events?: GantryEvent[]; ackedThrough?: string }
+  | { op: 'delete-node'; name: string };
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export function encodeChange(c: StoreChange): Uint8Array {
+  return enc.encode(JSON.stringify(c));
+}
+
+/** Throws ParseError naming what is wrong with an entry that is not a change. */
+export function decodeChange(data: Uint8Array, seq: number): StoreChange {
+  let v: unknown;
+  try {
+    v = JSON.parse(dec.decode(data));
+  } catch (e) {
+    throw new ParseError(`state stream entry ${seq}`, 'is not JSON', { cause: e });
+  }
+  const o = v as Record<string, unknown>;
+  const arrays = (...keys: string[]): boolean => keys.every((k) => o[k] === undefined || Array.isArray(o[k]));
+  switch (o?.op) {
+    case 'term':
+      if (typeof o.term === 'number' && typeof o.holder === 'string') return o as StoreChange;
+      break;
+    case 'commit':
+      if (arrays('jobs', 'nodes', 'events') && (o.ackedThrough === undefined || typeof o.ackedThrough === 'string')) return o as StoreChange;
+      break;
+    case 'delete-node':
+      if (typeof o.name === 'string') return o as StoreChange;
+      break;
+  }
+  throw new ParseError(`state stream entry ${seq}`, `is not a state change (op ${JSON.stringify(String(o?.op)).slice(0, 40)})`);
+}
