@@ -3,6 +3,7 @@ import { runUntilSignalled } from '../shared/lifecycle/index.js';
 import { createLogger } from '../shared/log/index.js';
 import { serviceNotifier } from '../shared/sdnotify/index.js';
 import { createScheduler } from '../scheduler/main.js';
+import { createHaScheduler } from '../scheduler/ha/daemon.js';
 import { schedulerConfigSchema, schedulerEnv, schedulerFlags } from '../scheduler/config.js';
 import { EXIT_USAGE, type Command } from '../shared/cli/command.js';
 import { configFromArgs, configUsage, isUsageError } from './config-args.js';
@@ -28,7 +29,8 @@ export const schedulerCommand: Command = {
     // systemd (Type=notify): READY=1 once it serves, WATCHDOG=1 from the event loop, STOPPING=1 at SIGTERM.
     const notify = serviceNotifier(io.env, { log });
     notify.startWatchdog();
-    const daemon = createScheduler(config, { log, clock: systemClock });
+    // ha.enabled: one of several schedulers, leader or standby (scheduler/ha/daemon.ts).
+    const daemon = config.ha.enabled ? createHaScheduler(config, { log, clock: systemClock }) : createScheduler(config, { log, clock: systemClock });
     try {
       // SIGHUP re-reads the TLS files, the revoked certificate serials and the token keys (never stops the daemon).
       const code = await runUntilSignalled(

@@ -182,6 +182,26 @@ export const schedulerConfigSchema = z.strictObject({
       peersPerLevel: z.array(z.number().int().min(0).max(64)).default([2, 1, 1]),
     })
     .prefault({}),
+  /**
+   * High availability (scheduler/ha, docs/high-availability.md): schedulers of one cluster elect a
+   * leader on a JetStream KV lease and keep their state on a replicated stream (needs nats.enabled
+   * and a 3-server JetStream cluster for replicas 3).
+   */
+  ha: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** The lease's time to live: a dead leader is replaced within about this long. Keep it above a nats-server's stream-leader election (4-6 s measured). */
+      leaseTtlMs: z.number().int().min(1000).max(300_000).default(10_000),
+      /** Replicas of the lease bucket, the state stream and the snapshot store (1 for a single nats-server). */
+      replicas: z.number().int().min(1).max(5).default(3),
+      /** The address (host:port) clients reach this scheduler at, which a standby names as the leader's; default grpc.listen. */
+      advertise: z.string().default(''),
+      /** How often a standby applies the state stream's new entries. */
+      followIntervalMs: z.number().int().min(10).default(500),
+      /** The leader snapshots the state and compacts the stream after this many entries. */
+      snapshotEveryEntries: z.number().int().min(10).default(10_000),
+    })
+    .prefault({}),
   placement: z
     .strictObject({
       /** Degraded domains: avoid (only when nothing as good by objectives 1-3 is healthy), exclude (never), ignore. */

@@ -53,8 +53,18 @@ export interface SchedulerDaemon extends Daemon {
   closeRevoked(serials: ReadonlySet<string>): string[];
 }
 
-export function createScheduler(config: SchedulerConfig, deps: { log: Logger; clock: Clock }): SchedulerDaemon {
+export interface SchedulerDeps {
+  log: Logger;
+  clock: Clock;
+  /** The state store to use instead of opening LMDB in dataDir: a high-availability leader's replicated store (scheduler/ha). */
+  store?: StateStore;
+  /** Asked before every command to an agent: false (a leader past its lease) sends nothing. */
+  mayAct?: () => boolean;
+}
+
+export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): SchedulerDaemon {
   const { log, clock } = deps;
+  const mayAct = deps.mayAct ?? (() => true);
   let lifecycle: Lifecycle = 'created';
   let store: StateStore | undefined;
   let events: EventBus | undefined;
@@ -135,8 +145,12 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       const policy = compileAuthPolicy(config.auth, config.queues);
       tls = serverTls(config.grpc.insecure, config.grpc.tls, 'grpc.tls');
       if (!tls) log.warn('grpc.insecure: serving plaintext gRPC; no caller can prove who it is (loopback development only)');
-      mkdirSync(config.dataDir, { recursive: true });
-      store = LmdbStore.open(config.dataDir);
+      if (deps.store) {
+        store = deps.store;
+      } else {
+        mkdirSync(config.dataDir, { recursive: true });
+        store = LmdbStore.open(config.dataDir);
+      }
       // Events are written to the store's outbox with their state change, then published from there.
       let sink: NatsEventSink | MemoryEventSink;
       if (config.nats.enabled) {
@@ -195,7 +209,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
           events,
           clock,
           log: log.child({ component: 'jobs' }),
-          send: (node, cmd) => streams?.send(node, agentCommandToPb(cmd)) ?? false,
+          send: (node, cmd) => (mayAct() && streams?.send(node, agentCommandToPb(cmd))) ?? false,
           degraded: () => ({ domains: latency?.degraded() ?? [], mode: config.placement.degradedDomains }),
           nodesExcluded: (added, all) => {
             metrics.nodesExcluded.set(all.size);
@@ -220,7 +234,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
             p99FloorUs: tc.p99FloorMs * 1000,
             peersPerLevel: tc.peersPerLevel,
           },
-          { clock, log: log.child({ component: 'telemetry' }), events, registry: metrics.registry, tree: () => jm.topologyTree(), send: (node, cmd) => streams?.send(node, agentCommandToPb(cmd)) ?? false },
+          { clock, log: log.child({ component: 'telemetry' }), events, registry: metrics.registry, tree: () => jm.topologyTree(), send: (node, cmd) => (mayAct() && streams?.send(node, agentCommandToPb(cmd))) ?? false },
         );
         latency.start();
       }

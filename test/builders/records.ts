@@ -6,7 +6,7 @@ import { jobYaml } from './job.js';
 
 const spec = parseJobSpec(jobYaml());
 
-export function nodeRecord(name: string, over: Partial<NodeRecord> = {}): NodeRecord {
+export function storedNode(name: string, over: Partial<NodeRecord> = {}): NodeRecord {
   const inventory = emptyInventory(name);
   inventory.gpus.push({
     index: 0, uuid: `GPU-${name}`, name: 'NVIDIA H100 80GB HBM3', vendor: 'nvidia', memoryMiB: 81559, pciBusId: '00000000:18:00.0',
@@ -18,7 +18,7 @@ export function nodeRecord(name: string, over: Partial<NodeRecord> = {}): NodeRe
   };
 }
 
-export function jobRecord(id: string, state: JobState): JobRecord {
+export function storedJob(id: string, state: JobState): JobRecord {
   return {
     id, spec, owner: 'u', state, message: '', attempt: 0, epoch: 0, submittedMs: 1, updatedMs: 1, startedMs: 0, finishedMs: 0, requeueAtMs: 0, ranks: [], masterPort: 0,
   };

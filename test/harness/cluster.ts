@@ -161,6 +161,8 @@ export interface SchedulerOptions {
   extraArgs?: string[];
   /** Added to the child's environment (e.g. NOTIFY_SOCKET). */
   env?: NodeJS.ProcessEnv;
+  /** The log line that says it is up; default `scheduler running` (a high-availability standby logs `scheduler standby`). */
+  readyLog?: string;
 }
 
 /** The plaintext, anonymous-admin set-up of tests that are not about identity. */
@@ -189,8 +191,8 @@ export async function startScheduler(t: Test, opts: SchedulerOptions = {}): Prom
   const child = track(startChild('scheduler', process.execPath, args, { env: { ...process.env, GANTRY_LOG_FORMAT: 'json', ...opts.env } }));
   t.teardown(() => child.kill());
   // A safety net, not a timing check (a restarted scheduler may start while many agents reconnect on a busy 2-core machine).
-  const line = await child.waitForLog('scheduler running', 45_000);
-  return { child, address: `127.0.0.1:${grpcPort}`, grpcPort, metricsPort: Number(line.metricsPort), dataDir };
+  const line = await child.waitForLog(opts.readyLog ?? 'scheduler running', 45_000);
+  return { child, address: `127.0.0.1:${grpcPort}`, grpcPort, metricsPort: Number(line.metricsPort ?? 0), dataDir };
 }
 
 /** The runner.cgroupRoot a test agent with this state dir uses: a tree of its own, found again by an agent restarted in place. */

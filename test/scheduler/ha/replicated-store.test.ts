@@ -16,7 +16,7 @@ import { connect, type NatsConnection } from 'nats';
 import { JetStreamTermLog, ObjectSnapshotStore, ReplicatedStore } from '../../../scheduler/ha/index.js';
 import { LmdbStore, type StateStore } from '../../../scheduler/store/index.js';
 import { NotLeaderError } from '../../../shared/errors/index.js';
-import { jobEvent, jobRecord, nodeRecord } from '../../builders/records.js';
+import { jobEvent, storedJob as jobRecord, storedNode as nodeRecord } from '../../builders/records.js';
 import { startNatsCluster } from '../../harness/nats-cluster.js';
 import { tempDir } from '../../harness/cluster.js';
 

@@ -10,7 +10,7 @@ import { LmdbStore, MemoryStore, type StateStore } from '../../../scheduler/stor
 import { MemorySnapshotStore, MemoryTermLog, ReplicatedStore } from '../../../scheduler/ha/index.js';
 import { open } from 'lmdb';
 import type { JobRecord } from '../../../shared/domain/index.js';
-import { jobEvent as ev, jobRecord as job, nodeRecord as node } from '../../builders/records.js';
+import { jobEvent as ev, storedJob as job, storedNode as node } from '../../builders/records.js';
 
 
 /**
