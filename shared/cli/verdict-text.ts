@@ -11,6 +11,11 @@ export function verdictActionText(v: Pick<HealthVerdict, 'severity' | 'action' |
   return `${verdictAction(v)}${v.remedy ? `, remedy ${v.remedy}` : ''}`;
 }
 
+/** For a verdict line: ` [evict, remedy reset-gpu]`, or nothing when it asks for no action and names no remedy. */
+export function verdictActionSuffix(v: Pick<HealthVerdict, 'severity' | 'action' | 'remedy'>): string {
+  return verdictAction(v) === 'none' && !v.remedy ? '' : ` [${verdictActionText(v)}]`;
+}
+
 /**
  * A node's ACTION column: the strongest action among its not-ok verdicts and their remedies,
  * e.g. `evict (reset-gpu, reboot)`; `-` when none asks for anything.
