@@ -41,6 +41,8 @@ export interface XidPolicy {
   /** Recorded only (e.g. ECC page retirement / row remap events, reported by their own rules). */
   informational: number[];
   unknown: 'warn' | 'info';
+  /** Per-XID action for its node findings, over the list's or class's (the remedy stays); keys are XID numbers. */
+  actions?: Readonly<Record<string, HealthAction>>;
 }
 
 export interface IbPolicy {

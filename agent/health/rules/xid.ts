@@ -15,8 +15,14 @@ function gpuFor(busDevice: string, gpus: readonly GpuInfo[]): number | undefined
   return gpus.find((g) => g.pciBusId !== '' && pciBusDevice(g.pciBusId) === busDevice)?.index;
 }
 
-/** One XID's judgement: the policy's lists, then the catalog, then `unknown`. Pure. */
+/** One XID's judgement: the policy's lists, then the catalog, then `unknown`; then the policy's per-XID action. Pure. */
 export function judgeXid(e: Pick<XidEvent, 'xid' | 'message'>, policy: XidPolicy): XidOutcome {
+  const o = judgeXidByLists(e, policy);
+  const override = policy.actions?.[String(e.xid)];
+  return override !== undefined && o.scope === 'node' ? { ...o, action: override } : o;
+}
+
+function judgeXidByLists(e: Pick<XidEvent, 'xid' | 'message'>, policy: XidPolicy): XidOutcome {
   const catalog = catalogOutcome(e.xid, e.message);
   if (policy.failGpu.includes(e.xid)) {
     const c = catalog?.outcome;
