@@ -2,6 +2,10 @@
 import { z } from 'zod';
 import { hostPortSchema, logSchema, natsAndLogEnv, clientTlsSchema, type EnvBinding, type FlagBinding } from '../shared/config/index.js';
 import { natsClientShape } from '../shared/natsconn/index.js';
+import { DEFAULT_XID_POLICY } from './health/index.js';
+
+/** An XID code as the driver numbers them. */
+const xidCode = z.number().int().min(1).max(9999);
 
 const autoBool = z.union([z.literal('auto'), z.boolean()]);
 
@@ -157,6 +161,42 @@ export const agentConfigSchema = z.strictObject({
           linkLayers: z.array(z.enum(['InfiniBand', 'Ethernet'])).min(1).default(['InfiniBand']),
           /** An active port below this rate (Gb/s) is a warning; 0 (default): no rate check. */
           minRateGbps: z.number().min(0).max(100_000).default(0),
+        })
+        .prefault({}),
+      /**
+       * The XID rule's lists (docs/agent-collectors.md "Actions and remedies"): a listed code is judged
+       * by its list, before NVIDIA's resolution class; the fail list is also kept judged until reboot.
+       * A code may be in one list only.
+       */
+      xid: z
+        .strictObject({
+          /** Fail the GPU (action and remedy from the code's class when it fails too, else evict). */
+          failGpu: z.array(xidCode).max(256).default([...DEFAULT_XID_POLICY.failGpu]),
+          /** The application's: recorded against the job on that GPU, not the node. */
+          application: z.array(xidCode).max(256).default([...DEFAULT_XID_POLICY.application]),
+          /** Recorded only. */
+          informational: z.array(xidCode).max(256).default([...DEFAULT_XID_POLICY.informational]),
+          /** Codes in no list and not in NVIDIA's catalog table: warn (the node) or info. */
+          unknown: z.enum(['warn', 'info']).default(DEFAULT_XID_POLICY.unknown),
+          /** Per-XID action override for its node verdicts (e.g. {"74": drain}); the remedy stays the class's. */
+          actions: z
+            .record(z.string(), z.enum(['none', 'cordon', 'drain', 'evict']))
+            .superRefine((m, ctx) => {
+              const keys = Object.keys(m);
+              if (keys.length > 256) ctx.addIssue({ code: 'custom', message: 'at most 256 XIDs' });
+              for (const k of keys) if (!/^[1-9]\d{0,3}$/.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'must be an XID number (1-9999)' });
+            })
+            .default({}),
+        })
+        .superRefine((x, ctx) => {
+          const seen = new Map<number, string>();
+          for (const list of ['failGpu', 'application', 'informational'] as const) {
+            x[list].forEach((code, i) => {
+              const other = seen.get(code);
+              if (other !== undefined && other !== list) ctx.addIssue({ code: 'custom', path: [list, i], message: `XID ${code} is also in health.xid.${other}: a code may be in one list only` });
+              seen.set(code, list);
+            });
+          }
         })
         .prefault({}),
     })

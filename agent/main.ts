@@ -14,7 +14,7 @@ import {
   createNvidiaCollector,
 } from './collectors/index.js';
 import type { GpuCollector } from './core/index.js';
-import { createHealthEvaluator, DEFAULT_HEALTH_CONFIG, type HealthConfig } from './health/index.js';
+import { createHealthEvaluator, type HealthConfig } from './health/index.js';
 import { createAgentMetrics } from './metrics.js';
 import { NodeProber, type NodeSnapshot } from './node-probe.js';
 import { Reporter } from './reporter/index.js';
@@ -61,8 +61,12 @@ export function chooseGpuCollector(config: AgentConfig, envPath: string | undefi
 
 /** The health evaluator's settings from the agent config (health.*); the rest keep DEFAULT_HEALTH_CONFIG. */
 export function healthConfigOf(config: AgentConfig): Partial<HealthConfig> {
-  const { expectedGpus, ib } = config.health;
-  return { expectedGpus, ib: { devices: [...ib.devices], linkLayers: [...ib.linkLayers], minRateGbps: ib.minRateGbps } };
+  const { expectedGpus, ib, xid } = config.health;
+  return {
+    expectedGpus,
+    ib: { devices: [...ib.devices], linkLayers: [...ib.linkLayers], minRateGbps: ib.minRateGbps },
+    xid: { failGpu: [...xid.failGpu], application: [...xid.application], informational: [...xid.informational], unknown: xid.unknown, actions: { ...xid.actions } },
+  };
 }
 
 export function createProber(config: AgentConfig, nodeName: string, clock: Clock, envPath: string | undefined): NodeProber {
@@ -77,7 +81,7 @@ export function createProber(config: AgentConfig, nodeName: string, clock: Clock
     topology: config.topology,
     clock,
     // XIDs that fail a GPU stay judged until the node reboots; the others for the prober's window.
-    stickyXids: DEFAULT_HEALTH_CONFIG.xid.failGpu,
+    stickyXids: config.health.xid.failGpu,
   });
 }
 

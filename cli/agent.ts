@@ -5,6 +5,7 @@ import { serviceNotifier } from '../shared/sdnotify/index.js';
 import { createAgent, probeOnce } from '../agent/main.js';
 import { agentConfigSchema, agentEnv, agentFlags } from '../agent/config.js';
 import { EXIT_USAGE, type CliIO, type Command } from '../shared/cli/command.js';
+import { verdictActionSuffix } from '../shared/cli/verdict-text.js';
 import { configFromArgs, configUsage, isUsageError } from './config-args.js';
 
 async function inventory(argv: string[], io: CliIO): Promise<number> {
@@ -46,7 +47,7 @@ async function inventory(argv: string[], io: CliIO): Promise<number> {
     for (const hca of s.inventory.hcas) {
       io.stdout(`hca       ${hca.name} ${hca.hcaType} fw ${hca.firmwareVersion} ${hca.ports.map((p) => `port ${p.port} ${p.state} ${p.rateGbps} Gb/s`).join(', ')}\n`);
     }
-    for (const v of s.verdicts) io.stdout(`health    ${v.severity.padEnd(4)} ${v.check}${v.gpu !== undefined ? ` gpu ${v.gpu}` : ''}: ${v.evidence}\n`);
+    for (const v of s.verdicts) io.stdout(`health    ${v.severity.padEnd(4)} ${v.check}${v.gpu !== undefined ? ` gpu ${v.gpu}` : ''}${verdictActionSuffix(v)}: ${v.evidence}\n`);
     if (s.verdicts.length === 0) io.stdout('health    ok\n');
     for (const f of s.jobFindings) io.stdout(`job       ${f.check}${f.gpu !== undefined ? ` gpu ${f.gpu}` : ''}: ${f.evidence}\n`);
     for (const r of failed) io.stderr(`collector ${r.collector} failed: ${r.error}\n`);

@@ -116,6 +116,11 @@ export interface GpuSample {
   /** Number of compute processes listed for this GPU. */
   processCount: number;
   virtualizationMode: string;
+  /**
+   * `gpu_recovery_action` as the driver reports it (None, Reset, Reboot, Drain...; newer drivers),
+   * read by the full probe only; null or absent where it reads N/A or is not reported.
+   */
+  recoveryAction?: string | null;
 }
 
 /** Everything one GPU probe learns. */

@@ -2,7 +2,8 @@
  * Runs every rule over one HealthInput and keeps first-seen times. The clock value is passed in
  * (`nowMs`); nothing here reads the time.
  *
- * - Node findings become HealthVerdicts (`verdicts`), sorted by severity then check then GPU.
+ * - Node findings become HealthVerdicts (`verdicts`), sorted by severity then check then GPU, with
+ *   the rule's action and remedy when it gives them.
  * - Job findings (application XIDs) are returned apart (`jobFindings`) for the agent to attach to
  *   the job running on that GPU; they do not change the node's health.
  * - Info findings are returned in `info` (severity 'ok'), recorded only.
@@ -27,6 +28,7 @@ import { gpuLostRule } from './rules/gpu-lost.js';
 import { throttleRule } from './rules/throttle.js';
 import { infinibandRule } from './rules/infiniband.js';
 import { probeRule } from './rules/probe.js';
+import { gpuRecoveryRule } from './rules/gpu-recovery.js';
 
 /** Every rule, in evaluation order. */
 export const ALL_RULES: ReadonlyArray<{ name: string; rule: Rule }> = [
@@ -39,6 +41,7 @@ export const ALL_RULES: ReadonlyArray<{ name: string; rule: Rule }> = [
   { name: 'retired-pages', rule: retiredPagesRule },
   { name: 'nvlink', rule: nvlinkRule },
   { name: 'fabric', rule: fabricRule },
+  { name: 'gpu-recovery', rule: gpuRecoveryRule },
   { name: 'throttle', rule: throttleRule },
   { name: 'infiniband', rule: infinibandRule },
 ];
@@ -142,6 +145,8 @@ export function createHealthEvaluator(options: HealthEvaluatorOptions = {}): Hea
           ...(f.gpu !== undefined ? { gpu: f.gpu } : {}),
           evidence: f.evidence,
           firstSeenMs,
+          ...(f.scope === 'node' && f.action !== undefined ? { action: f.action } : {}),
+          ...(f.scope === 'node' && f.remedy !== undefined ? { remedy: f.remedy } : {}),
         };
         if (f.scope === 'info' || v.severity === 'ok') info.push(v);
         else verdicts.push(v);

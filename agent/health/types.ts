@@ -3,7 +3,7 @@
  * no I/O, no clock, no randomness. The evaluator (evaluator.ts) adds first-seen times from a clock
  * value passed in by the caller.
  */
-import type { GpuInfo, HcaInfo, Severity } from '../../shared/domain/index.js';
+import type { GpuInfo, HcaInfo, HealthAction, Severity } from '../../shared/domain/index.js';
 import type { GpuProbe, NvlinkGpuStatus, XidEvent } from '../core/index.js';
 
 /** Where a finding belongs: the node's health, the job running on the GPU, or a record only. */
@@ -21,9 +21,18 @@ export interface Finding {
   /** For job-scope findings: the process the driver named, when it did. */
   pid?: number;
   processName?: string;
+  /** Node findings: what the scheduler should do (absent: fail evicts, otherwise nothing; see verdictAction). */
+  action?: HealthAction;
+  /** Node findings: what a person must do to repair it (reset-gpu, reboot, contact-support...). */
+  remedy?: string;
 }
 
-/** How to treat each XID. Codes in none of the lists follow `unknown`. */
+/**
+ * How to treat each XID. Precedence: a code in one of these lists is judged by the list (an
+ * operator's explicit choice wins); otherwise by NVIDIA's resolution class (rules/xid-catalog.ts);
+ * codes in neither follow `unknown`. A failGpu code takes its action and remedy from the catalog
+ * when the catalog fails it too, else evict with no remedy.
+ */
 export interface XidPolicy {
   /** The GPU needs a reset / reboot / service: fail it. */
   failGpu: number[];
@@ -32,6 +41,8 @@ export interface XidPolicy {
   /** Recorded only (e.g. ECC page retirement / row remap events, reported by their own rules). */
   informational: number[];
   unknown: 'warn' | 'info';
+  /** Per-XID action for its node findings, over the list's or class's (the remedy stays); keys are XID numbers. */
+  actions?: Readonly<Record<string, HealthAction>>;
 }
 
 export interface IbPolicy {
@@ -63,7 +74,11 @@ export interface HealthConfig {
   retiredPagesFailAt: number;
 }
 
-/** NVIDIA XID catalog resolution (docs.nvidia.com/deploy/xid-errors): reset/reboot/RMA-class codes fail the GPU. */
+/**
+ * NVIDIA XID catalog resolution (docs.nvidia.com/deploy/xid-errors): reset/reboot/RMA-class codes fail
+ * the GPU. These agree with the catalog table (rules/xid-catalog.ts), which judges every code not
+ * listed here, except 43 (catalog: IGNORE), kept with the application codes; failGpu is also the set of XIDs kept judged until the node reboots (agent/main.ts).
+ */
 export const DEFAULT_XID_POLICY: XidPolicy = {
   failGpu: [48, 64, 74, 79, 95, 119, 120, 136, 140, 143],
   application: [13, 31, 43, 45, 94],

@@ -5,6 +5,7 @@ import type { Command } from './command.js';
 import { runClientCommand } from './client.js';
 import { nodeJson, schedulingText } from './nodes.js';
 import { printable } from './printable.js';
+import { verdictActionSuffix } from './verdict-text.js';
 
 /**
  * What its agent runs ranks as: `nobody, svc-train (runner.allowedUsers); runner.allowRoot off`
@@ -30,7 +31,7 @@ export function nodeText(n: NodeRecord): string {
     ['runs ranks as', runAsLine(n)],
     ['agent', `${n.agentVersion || '-'}, registered ${new Date(n.registeredMs).toISOString()}, last seen ${new Date(n.lastSeenMs).toISOString()}`],
   ];
-  for (const v of n.verdicts) if (v.severity !== 'ok') rows.push(['verdict', `${v.severity} ${v.check}${v.gpu !== undefined ? ` gpu ${v.gpu}` : ''}: ${v.evidence}`]);
+  for (const v of n.verdicts) if (v.severity !== 'ok') rows.push(['verdict', `${v.severity} ${v.check}${v.gpu !== undefined ? ` gpu ${v.gpu}` : ''}${verdictActionSuffix(v)}: ${v.evidence}`]);
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${printable(v)}`).join('\n') + '\n';
 }

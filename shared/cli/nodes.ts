@@ -3,6 +3,8 @@ import { nodeFromPb } from '../wire/index.js';
 import type { Command } from './command.js';
 import { runClientCommand } from './client.js';
 import { printable } from './printable.js';
+import { nodeActionText } from './verdict-text.js';
+import { verdictAction } from '../domain/index.js';
 
 /** The JSON form of a node: stable keys for scripts. */
 export function nodeJson(n: NodeRecord): Record<string, unknown> {
@@ -28,7 +30,8 @@ export function nodeJson(n: NodeRecord): Record<string, unknown> {
     lastSeen: new Date(n.lastSeenMs).toISOString(),
     registered: new Date(n.registeredMs).toISOString(),
     agentVersion: n.agentVersion,
-    verdicts: n.verdicts.map((v) => ({ ...v, firstSeen: new Date(v.firstSeenMs).toISOString() })),
+    /** Each verdict's action is the one the scheduler applies (its own, or evict for fail). */
+    verdicts: n.verdicts.map((v) => ({ ...v, action: verdictAction(v), firstSeen: new Date(v.firstSeenMs).toISOString() })),
   };
 }
 
@@ -47,12 +50,13 @@ export function schedulingText(n: NodeRecord): string {
 }
 
 export function nodesTable(nodes: readonly NodeRecord[], nowMs: number): string {
-  const header = ['NAME', 'STATE', 'SCHEDULING', 'HEALTH', 'GPUS', 'MODEL', 'DRIVER', 'DOMAINS', 'LAST SEEN'];
+  const header = ['NAME', 'STATE', 'SCHEDULING', 'HEALTH', 'ACTION', 'GPUS', 'MODEL', 'DRIVER', 'DOMAINS', 'LAST SEEN'];
   const rows = nodes.map((n) => [
     n.name,
     n.connectivity,
     schedulingText(n),
     n.health,
+    nodeActionText(n.verdicts),
     String(n.inventory.gpus.length),
     n.inventory.gpus[0]?.name ?? '-',
     n.inventory.firmware.driverVersion || '-',

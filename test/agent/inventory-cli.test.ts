@@ -192,7 +192,7 @@ t.test('human-readable inventory', async (t) => {
   t.equal(r.code, 0, `exit 0 (signal ${r.signal}, stderr: ${r.stderr})`);
   t.match(r.stdout, new RegExp(`firmware\\s+driver ${h100.driver.replace(/\./g, '\\.')}\\s+cuda ${h100.cuda.replace(/\./g, '\\.')}`), 'driver and CUDA line');
   t.equal(r.stdout.split('\n').filter((l) => l.startsWith('gpu ')).length, h100.gpus.length, 'one line per GPU');
-  t.match(r.stdout, new RegExp(`health\\s+fail xid gpu ${XID79_GPU}: Xid 79`), 'the XID 79 verdict');
+  t.match(r.stdout, new RegExp(`health\\s+fail xid gpu ${XID79_GPU} \\[evict, remedy reboot\\]: Xid 79`), 'the XID 79 verdict, with its action and remedy');
 });
 
 t.test('a failing collector: exit non-zero, the failure is a verdict, no process left behind', async (t) => {

@@ -12,7 +12,7 @@
  * runs every 30th cycle, where its code is cold, and the validator's separate pass cost ~50 ms of the
  * cycle there against a few ms for this scan.
  *
- * About 540 lines, over the usual 400, on purpose: one document format, read in one pass, with the
+ * About 550 lines, over the usual 400, on purpose: one document format, read in one pass, with the
  * element-name variants of every driver beside the reading they feed. Its parts (the scan, the
  * readers of one GPU's sections, the node-level fabric) share the small element helpers at the top.
  */
@@ -287,6 +287,13 @@ function pcie(r: Reader): PcieLink {
   };
 }
 
+/** `gpu_recovery_action` (R550+ drivers, directly under <gpu>): its text, "None" kept; N/A or absent -> null. */
+function recoveryAction(r: Reader): string | null {
+  const v = r.raw('gpu_recovery_action');
+  if (v === undefined || v === '' || /^\[?n\/a\]?$/i.test(v) || /not supported/i.test(v)) return null;
+  return v;
+}
+
 /** Whether fabric info may be used as an NVLink domain: Completed, Success, non-zero cluster UUID. */
 export function isFabricTrusted(state: string, status: string, clusterUuid: string): boolean {
   return state === 'Completed' && status === 'Success' && clusterUuid !== '' && !ZERO_UUID.test(clusterUuid);
@@ -495,6 +502,7 @@ export function parseNvidiaSmiXml(xml: string): NvidiaSmiXml {
       errorFields: [],
       processCount: processCount(g),
       virtualizationMode: r.text('gpu_virtualization_mode/virtualization_mode') ?? '',
+      recoveryAction: recoveryAction(r),
     };
     scanErrors(g, '', r);
     sample.lost = r.lost;

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { ParseError } from '../../../../shared/errors/index.js';
 import { parseNvidiaSmiXml, xmlWellFormedError } from '../../../../agent/core/index.js';
-import { allNvidiaXmlCaptures, read, fixture } from '../../collectors/fixtures.js';
+import { allNvidiaXmlCaptures, derivedFixtures, read, fixture } from '../../collectors/fixtures.js';
 
 /** Facts read straight from the raw XML with regexes, independent of the parser. */
 interface Expected {
@@ -94,6 +94,17 @@ t.test('minor numbers: read from <minor_number>, not the index; N/A is null', as
   t.ok(parseNvidiaSmiXml(garbled).gpus.every((g) => g.minorNumber === null), 'garbled is null');
   const absent = a100.replace(/<minor_number>\d+<\/minor_number>/g, '');
   t.ok(parseNvidiaSmiXml(absent).gpus.every((g) => g.minorNumber === null), 'absent is null');
+});
+
+t.test('gpu_recovery_action: None on real GB200 hardware, N/A is null, derived Reset/Reboot/Drain read as written', async (t) => {
+  t.same(parseNvidiaSmiXml(read(fixture('nvidia', 'qx-gb200.xml'))).samples.map((s) => s.recoveryAction), ['None', 'None', 'None', 'None'], 'real GB200: None on every GPU');
+  t.same(parseNvidiaSmiXml(read(fixture('k8s-test-infra', 'qx-gb200-healthy.xml'))).samples.map((s) => s.recoveryAction), [null, null], 'mock GB200: N/A');
+  t.same(parseNvidiaSmiXml(read(fixture('telegraf', 'rtx-3060-v12.xml'))).samples.map((s) => s.recoveryAction), ['None'], 'GeForce, DTD v12');
+  t.same(parseNvidiaSmiXml(read(fixture('telegraf', 'tesla-t4.xml'))).samples.map((s) => s.recoveryAction), [null], 'older driver without the element');
+  const derived = (f: string) => parseNvidiaSmiXml(read(join(derivedFixtures, f))).samples.map((s) => s.recoveryAction);
+  t.same(derived('qx-gb200-recovery-reset.xml'), ['None', 'Reset', 'None', 'None']);
+  t.same(derived('qx-gb200-recovery-reboot.xml'), ['None', 'None', 'Reboot', 'None']);
+  t.same(derived('qx-gb200-recovery-drain.xml'), ['None', 'None', 'None', 'Drain']);
 });
 
 t.test('fabric trust: zero cluster UUID on H100 is not a domain, GB200 is', async (t) => {
