@@ -159,6 +159,16 @@ export const agentConfigSchema = z.strictObject({
           minRateGbps: z.number().min(0).max(100_000).default(0),
         })
         .prefault({}),
+      /** Application XIDs (13, 31, 43, 45, 94), attributed to the rank whose process the driver named (docs/agent-collectors.md). */
+      xid: z
+        .strictObject({
+          /**
+           * An application XID from a rank Gantry was stopping (StopTask, a fence, its time limit) is
+           * ignored for this long after the stop (ms): XID 45 follows every kill of a CUDA process.
+           */
+          ignoreAfterStopMs: z.number().int().min(0).max(3_600_000).default(30_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** NATS, for telemetry the agent publishes (east-west latency, service SLO histograms). */
