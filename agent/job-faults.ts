@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Counter, type Registry } from 'prom-client';
+import type { Counter } from 'prom-client';
 import type { Logger } from '../shared/log/index.js';
 import type { JobFaultView } from '../shared/wire/index.js';
 import { attributeXid, type BlamedProcess, type KnownRank } from './health/attribute-xid.js';
@@ -40,7 +40,8 @@ export interface JobFaultsDeps {
   tasks(): TaskStatus[];
   /** Sends one fault; false when the scheduler cannot be reached now (it is sent again next cycle). */
   send(fault: JobFaultView): boolean;
-  registry: Registry;
+  /** gantry_agent_job_faults_total{xid,result}. */
+  counter: Counter<'xid' | 'result'>;
   log: Logger;
 }
 
@@ -85,19 +86,11 @@ export class JobFaults {
   private readonly ranks = new Map<string, Remembered>();
   private readonly seen = new Set<string>();
   private pending: JobFaultView[] = [];
-  private readonly counter: Counter;
 
   constructor(
     private readonly opts: JobFaultsOptions,
     private readonly deps: JobFaultsDeps,
-  ) {
-    this.counter = new Counter({
-      name: 'gantry_agent_job_faults_total',
-      help: 'Application XIDs by code and result: attributed (sent to the scheduler as the job\'s fault), ignored-stopping (from a rank Gantry was stopping), unattributed (no rank of this agent).',
-      labelNames: ['xid', 'result'],
-      registers: [deps.registry],
-    });
-  }
+  ) {}
 
   /** A task changed (runner.onUpdate): remembered at once, so a rank forgotten soon after its exit is still known. */
   taskUpdated(t: TaskStatus, nowMs: number): void {
@@ -124,7 +117,7 @@ export class JobFaults {
   private attribute(f: JobFinding, xid: number, atMs: number): void {
     const blamed = f.pid !== undefined ? readBlamed(this.opts.procRoot ?? '/proc', f.pid) : null;
     const a = attributeXid({ pid: f.pid, blamed, ranks: this.known(atMs), nowMs: atMs, ignoreAfterStopMs: this.opts.ignoreAfterStopMs });
-    this.counter.inc({ xid: String(xid), result: a.result });
+    this.deps.counter.inc({ xid: String(xid), result: a.result });
     const where = { xid, gpu: f.gpu, pid: f.pid, process: f.processName, evidence: f.evidence };
     if (a.result === 'unattributed') {
       this.deps.log.warn({ ...where, reason: a.reason }, 'application XID not attributed to a rank of this node');

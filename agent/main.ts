@@ -161,7 +161,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
   });
   const jobFaults = new JobFaults(
     { stateDir: config.runner.stateDir, ignoreAfterStopMs: config.health.xid.ignoreAfterStopMs },
-    { tasks: () => runner.list(), send: (f) => reporter?.sendJobFault(f) ?? false, registry: metrics.registry, log: log.child({ component: 'job-faults' }) },
+    { tasks: () => runner.list(), send: (f) => reporter?.sendJobFault(f) ?? false, counter: metrics.jobFaults, log: log.child({ component: 'job-faults' }) },
   );
   const commands = createAgentCommands({
     runner,

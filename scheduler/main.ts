@@ -238,7 +238,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
         reportIntervalMs: config.nodes.reportIntervalMs,
         onRegistered: (node, tasks) => jm.onAgentRegistered(node, tasks),
         onTaskUpdate: (node, task) => jm.onTaskReport(node, task),
-        onJobFault: createFaultIntake({ onJobFault: (id, f) => jm.onJobFault(id, f), registry: metrics.registry, log: log.child({ component: 'job-faults' }) }),
+        onJobFault: createFaultIntake({ onJobFault: (id, f) => jm.onJobFault(id, f), counter: metrics.jobFaults, log: log.child({ component: 'job-faults' }) }),
         onLatencyEndpoint: (node, endpoint) => latency?.onEndpoint(node, endpoint),
         // The node's name comes from its verified certificate (revoked ones refused; anonymous only on a plaintext server).
         identify: (call) => authn!.identifyAgent(call),

@@ -7,7 +7,7 @@
  * rank not placed on the sending node in that epoch, is ignored with a debug log: it is late or
  * stale, not an error of the agent.
  */
-import { Counter, type Registry } from 'prom-client';
+import type { Counter } from 'prom-client';
 import type { JobFaultRecord } from '../../shared/domain/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import type { JobFaultView } from '../../shared/wire/index.js';
@@ -17,7 +17,8 @@ export type FaultApplied = 'requeued' | 'recorded' | 'unknown-job' | 'not-placed
 
 export interface FaultIntakeDeps {
   onJobFault(jobId: string, fault: JobFaultRecord): Promise<FaultApplied>;
-  registry: Registry;
+  /** gantry_scheduler_job_faults_total{xid}. */
+  counter: Counter<'xid'>;
   log: Logger;
 }
 
@@ -28,12 +29,6 @@ export function faultRecord(node: string, f: JobFaultView): JobFaultRecord {
 
 /** The handler AgentStreams calls for each JobFault (after its checks). */
 export function createFaultIntake(deps: FaultIntakeDeps): (node: string, fault: JobFaultView) => Promise<void> {
-  const counter = new Counter({
-    name: 'gantry_scheduler_job_faults_total',
-    help: 'Application XIDs agents attributed to ranks of jobs this scheduler knows, recorded on the job (a running one requeued), by XID.',
-    labelNames: ['xid'],
-    registers: [deps.registry],
-  });
   return async (node, f) => {
     const applied = await deps.onJobFault(f.jobId, faultRecord(node, f));
     const where = { node, job: f.jobId, rank: f.rank, epoch: f.epoch, xid: f.xid, gpu: f.gpu, pid: f.pid };
@@ -41,7 +36,7 @@ export function createFaultIntake(deps: FaultIntakeDeps): (node: string, fault: 
       deps.log.debug({ ...where, why: applied }, 'job fault ignored: an unknown job, a rank not placed on that node in that epoch, or recorded already');
       return;
     }
-    counter.inc({ xid: String(f.xid) });
+    deps.counter.inc({ xid: String(f.xid) });
     deps.log.warn({ ...where, process: f.processName, requeued: applied === 'requeued' }, `application XID ${f.xid} on rank ${f.rank} of job ${f.jobId}`);
   };
 }
