@@ -4,7 +4,7 @@
  * handled once; a fault waits while the scheduler is unreachable; a rank the runner forgot is still
  * known by its pid; a stop.json makes its rank's XIDs ignored; counted by result.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,7 +18,7 @@ import type { JobFaultView } from '../../shared/wire/index.js';
 
 const NOW = 1_800_000_000_000;
 
-function setup(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+function setup(t: Test) {
   const root = mkdtempSync(path.join(tmpdir(), 'gantry-job-faults-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const proc = path.join(root, 'proc');
