@@ -9,11 +9,13 @@
  * rank Gantry was stopping is still ignored.
  */
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Counter } from 'prom-client';
 import type { Logger } from '../shared/log/index.js';
 import type { JobFaultView } from '../shared/wire/index.js';
 import { attributeXid, type BlamedProcess, type KnownRank } from './health/attribute-xid.js';
+import type { XidEvent } from './core/index.js';
 import type { JobFinding } from './health/index.js';
 import { FILES, taskDir } from './runner/layout.js';
 import { readJson, type SpecRecord, type StopRecord } from './runner/records.js';
@@ -33,6 +35,8 @@ export interface JobFaultsOptions {
   ignoreAfterStopMs: number;
   /** Where /proc is (tests); default /proc. */
   procRoot?: string;
+  /** The machine's uptime (s), to date kmsg records (tests); default os.uptime. */
+  uptimeSeconds?: () => number;
 }
 
 export interface JobFaultsDeps {
@@ -97,8 +101,17 @@ export class JobFaults {
     this.remember(t, nowMs);
   }
 
-  /** One collection cycle's job findings (application XIDs); each (XID, pid) is handled once. */
-  async handle(findings: readonly JobFinding[], nowMs: number): Promise<void> {
+  /**
+   * One collection cycle's job findings (application XIDs); each (XID, pid) is handled once. `read`:
+   * the XID events read this cycle, which date a finding by the kernel's clock (a kmsg record's time
+   * since boot); a finding without one is dated when it was first seen.
+   */
+  async handle(findings: readonly JobFinding[], nowMs: number, read: readonly XidEvent[] = []): Promise<void> {
+    const bootMs = nowMs - (this.opts.uptimeSeconds ?? os.uptime)() * 1000;
+    const happened = new Map<string, number>();
+    for (const e of read) {
+      if (e.pid !== null && e.monotonicUs !== null) happened.set(`${e.xid}/${e.pid}`, Math.min(nowMs, Math.round(bootMs + e.monotonicUs / 1000)));
+    }
     for (const t of this.deps.tasks()) this.remember(t, nowMs);
     await this.readStops(nowMs);
     this.prune(nowMs);
@@ -109,11 +122,12 @@ export class JobFaults {
       if (this.seen.has(id)) continue;
       this.seen.add(id);
       if (this.seen.size > MAX_SEEN) this.seen.delete(this.seen.values().next().value!);
-      this.attribute(f, xid, f.firstSeenMs || nowMs);
+      this.attribute(f, xid, (f.pid !== undefined ? happened.get(`${xid}/${f.pid}`) : undefined) ?? (f.firstSeenMs || nowMs));
     }
     this.flush();
   }
 
+  /** `atMs`: when the XID happened (as well as is known). */
   private attribute(f: JobFinding, xid: number, atMs: number): void {
     const blamed = f.pid !== undefined ? readBlamed(this.opts.procRoot ?? '/proc', f.pid) : null;
     const a = attributeXid({ pid: f.pid, blamed, ranks: this.known(atMs), nowMs: atMs, ignoreAfterStopMs: this.opts.ignoreAfterStopMs });

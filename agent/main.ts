@@ -185,7 +185,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
     metrics.update(s);
     for (const r of s.runs) if (r.error) log.warn({ collector: r.collector, err: r.error }, 'collector failed');
     // Application XIDs belong to the job whose rank the driver named, not the node (job-faults.ts).
-    await jobFaults.handle(s.jobFindings, s.collectedMs).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'attributing application XIDs failed'));
+    await jobFaults.handle(s.jobFindings, s.collectedMs, s.newXids).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'attributing application XIDs failed'));
     // A health change is worth telling the scheduler at once.
     if (changed) reporter?.sendReport();
   };

@@ -11,9 +11,11 @@
  *   3. the pid itself: the process may be gone when the kernel message is read; a rank whose pid
  *      (or process group) it was is still known, running or recently ended.
  *
- * A rank Gantry itself was stopping (a StopTask, a fence, its time limit) within `ignoreAfterStopMs`
- * of the stop is `ignored-stopping`: XID 45 (preemptive cleanup) follows every kill of a CUDA
- * process, and that is not the job's fault. No I/O, no clock: the time comes in.
+ * An XID that happened while its rank was being stopped by Gantry itself (a StopTask, a fence, its
+ * time limit): at most `ignoreAfterStopMs` after the stop, is `ignored-stopping`: XID 45
+ * (preemptive cleanup) follows every kill of a CUDA process, and that is not the job's fault. One
+ * that happened before the stop (read later: the agent reads the kernel log once a cycle) is the
+ * rank's. No I/O, no clock: the XID's time comes in.
  */
 import { parseTaskCgroupName } from '../runner/cgroup/base.js';
 
@@ -70,9 +72,15 @@ function best(ranks: readonly KnownRank[]): KnownRank | undefined {
   return pick;
 }
 
+/**
+ * A stop recorded up to this long after the XID still counts as before it: the XID's time comes from
+ * the kernel's clock since boot, turned into wall-clock time with the uptime (10 ms steps).
+ */
+export const STOP_CLOCK_SLACK_MS = 250;
+
 function judged(rank: KnownRank, by: AttributedBy, nowMs: number, ignoreAfterStopMs: number): XidAttribution {
-  if (rank.stopMs !== undefined && rank.stopMs <= nowMs && nowMs - rank.stopMs <= ignoreAfterStopMs) {
-    return { result: 'ignored-stopping', rank, by, stoppedAgoMs: nowMs - rank.stopMs };
+  if (rank.stopMs !== undefined && rank.stopMs <= nowMs + STOP_CLOCK_SLACK_MS && nowMs - rank.stopMs <= ignoreAfterStopMs) {
+    return { result: 'ignored-stopping', rank, by, stoppedAgoMs: Math.max(0, nowMs - rank.stopMs) };
   }
   return { result: 'attributed', rank, by };
 }
@@ -82,6 +90,7 @@ export interface AttributeXidInput {
   pid: number | undefined;
   blamed: BlamedProcess | null;
   ranks: readonly KnownRank[];
+  /** When the XID happened (unix ms): the kernel's time of a /dev/kmsg record, else when it was read. */
   nowMs: number;
   ignoreAfterStopMs: number;
 }

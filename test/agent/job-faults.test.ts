@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Counter, Registry } from 'prom-client';
 import { JobFaults, readBlamed } from '../../agent/job-faults.js';
 import type { JobFinding } from '../../agent/health/index.js';
+import type { XidEvent } from '../../agent/core/index.js';
 import { taskDir } from '../../agent/runner/index.js';
 import type { TaskStatus } from '../../agent/runner/index.js';
 import { createLogger } from '../../shared/log/index.js';
@@ -29,7 +30,7 @@ function setup(t: Test) {
   const registry = new Registry();
   const counter = new Counter({ name: 'jf_total', help: 'h', labelNames: ['xid', 'result'], registers: [registry] });
   const jf = new JobFaults(
-    { stateDir, ignoreAfterStopMs: 30_000, procRoot: proc },
+    { stateDir, ignoreAfterStopMs: 30_000, procRoot: proc, uptimeSeconds: () => 3600 },
     { tasks: () => tasks, send: (f) => connected && sent.push(f) > 0, counter, log: createLogger({ name: 'jf', level: 'silent', format: 'json', isTty: false }) },
   );
   return {
@@ -117,4 +118,18 @@ t.test('a rank that ended stopped (endedBy) and was forgotten at once: still ign
   await h.jf.handle([finding(45, 8000)], NOW);
   t.equal(await h.count('45', 'ignored-stopping'), 1);
   t.same(h.sent, []);
+});
+
+t.test('dated by the kernel: an XID from before the stop, read after it, is sent; one after it is ignored', async (t) => {
+  const h = setup(t);
+  const r = task('gang-5', 1, 9000);
+  h.setTasks([r]);
+  h.stopFile(r, NOW - 1000); // the gang was stopped 1 s ago (another rank failed first)
+  // Boot was an hour before NOW (uptimeSeconds 3600): kmsg times are microseconds since then.
+  const kmsgAt = (ms: number): XidEvent => ({ xid: 13, busDevice: '9b:00', pci: '0000:9b:00', pid: 9000, processName: 'python3', message: 'm', seq: 7, monotonicUs: (3600_000 - (NOW - ms)) * 1000, timestamp: '' });
+  await h.jf.handle([finding(13, 9000)], NOW, [kmsgAt(NOW - 3000)]);
+  t.match(h.sent, [{ xid: 13, pid: 9000, atMs: NOW - 3000 }], 'the XID 13 happened 2 s before the stop: sent, dated by the kernel');
+  await h.jf.handle([finding(45, 9000)], NOW, [{ ...kmsgAt(NOW - 500), xid: 45 }]);
+  t.equal(await h.count('45', 'ignored-stopping'), 1, 'the XID 45 after the stop: ignored');
+  t.equal(h.sent.length, 1);
 });

@@ -9,6 +9,8 @@
  *   - XID 13 naming a running rank's pid: the job is requeued with the XID in its message, the
  *     fault is on the job (`gantry job` shows it), counted on both sides, and the node is neither
  *     cordoned nor unhealthy;
+ *   - XID 13 read after its rank already exited (the job requeued for the exit): the requeue names
+ *     the XID, one retry used;
  *   - XID 45 naming the pid of a rank of a job just cancelled (Gantry stopped it): ignored.
  */
 import t from 'tap';
@@ -86,6 +88,32 @@ t.test('application XIDs on a one-node cluster', async (t) => {
     appendFileSync(kmsg, kmsgNow(xidLine(45, gpu, pid, 'sleep')));
     await waitFor('the XID 45 of the stopped rank ignored', async () => (await agentMetric({ xid: '45', result: 'ignored-stopping' })) === 1, 10_000);
     t.equal((await get(id)).faults!.length, 1, 'still one fault on the job');
+    await cli(['cancel', id], env);
+  });
+
+  t.test('the rank dies of the XID first, then the message is read: one requeue, naming the XID', async (t) => {
+    // The rank exits 1 by itself once told to (as a process killed by a CUDA error does); the
+    // agent still knows its pid after the exit, and the job's requeue for the exit takes the XID.
+    const die = path.join(dir, 'die');
+    const id = await submit('dies-first', `kind: Training\nname: dies-first\nranks: 1\ngpusPerRank: 1\nmaxRetries: 1\npreemptGraceSeconds: 1\ncommand: ["bash", "-c", "echo $$ > ${dir}/dies-first-$RANK.pid; while [ ! -f ${die} ]; do sleep 0.1; done; exit 1"]\n`);
+    await waitFor(`${id} running`, async () => (await get(id)).state === 'running', 20_000);
+    const pid = await pidOf('dies-first', 0);
+    const gpu = (await get(id)).ranks[0]!.gpus[0]!;
+    writeFileSync(die, '');
+    const exited = await waitFor(`${id} requeued for the exit`, async () => {
+      const v = await get(id);
+      return v.state === 'requeued' ? v : undefined;
+    }, 15_000);
+    t.match(exited.message, /exited with code 1; requeued \(retry 1 of 1\)/, 'first requeued for the exit');
+    appendFileSync(kmsg, kmsgNow(xidLine(13, gpu, pid, 'bash')));
+    const j = await waitFor(`${id}'s requeue naming the XID`, async () => {
+      const v = await get(id);
+      return v.faults?.length ? v : undefined;
+    }, 10_000);
+    t.equal(j.state, 'requeued');
+    t.equal(j.attempt, 1, 'one retry used, not two');
+    t.equal(j.message, `rank 0 on xid-01 hit XID 13 on GPU ${gpu} (pid ${pid}); requeued (retry 1 of 1)`, 'the requeue names the XID');
+    t.match(j.faults, [{ xid: 13, rank: 0, pid, processName: 'bash' }]);
     await cli(['cancel', id], env);
   });
 

@@ -4,7 +4,7 @@
  * stopped (ignored within the window), and no rank at all.
  */
 import t from 'tap';
-import { attributeXid, rankOfCgroupPath, type AttributeXidInput, type KnownRank } from '../../../agent/health/attribute-xid.js';
+import { attributeXid, rankOfCgroupPath, STOP_CLOCK_SLACK_MS, type AttributeXidInput, type KnownRank } from '../../../agent/health/attribute-xid.js';
 
 const NOW = 1_800_000_000_000;
 const WINDOW = 30_000;
@@ -123,6 +123,14 @@ t.test('the window: at its end still ignored, a millisecond later attributed; 0 
   t.equal(attributeXid({ pid: 1234, blamed: null, ranks: [r], nowMs: NOW, ignoreAfterStopMs: WINDOW }).result, 'ignored-stopping');
   t.equal(attributeXid({ pid: 1234, blamed: null, ranks: [r], nowMs: NOW + 1, ignoreAfterStopMs: WINDOW }).result, 'attributed');
   t.equal(attributeXid({ pid: 1234, blamed: null, ranks: [{ ...r, stopMs: NOW - 1 }], nowMs: NOW, ignoreAfterStopMs: 0 }).result, 'attributed');
+});
+
+t.test('an XID that happened before the stop (read after it) is the rank\'s; the clock slack', async (t) => {
+  const r: KnownRank = { jobId: 's-1', rank: 0, epoch: 1, pid: 1500, stopMs: NOW };
+  const at = (ms: number) => attributeXid({ pid: 1500, blamed: null, ranks: [r], nowMs: ms, ignoreAfterStopMs: WINDOW }).result;
+  t.equal(at(NOW - 2000), 'attributed', '2 s before the stop: its own fault');
+  t.equal(at(NOW - STOP_CLOCK_SLACK_MS), 'ignored-stopping', 'within the clock slack: taken as after the stop');
+  t.equal(at(NOW + 10), 'ignored-stopping');
 });
 
 t.test('rankOfCgroupPath: the task name before a rank leaf; job ids with dots', async (t) => {
