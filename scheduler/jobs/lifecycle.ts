@@ -20,6 +20,7 @@
  *   active      preempted             → requeue(preempted)
  *   active      drain deadline        → requeue(drain-deadline)
  *   active      fault (current epoch) → requeue(application-xid), the fault recorded     fault, requeued
+ *                                       (a running service with other replicas: that replica replaced)
  *   requeued,
  *   failed      fault (same epoch, the run ended by a rank's exit or loss) → (same), the
  *                                       cause becomes application-xid, no retry spent again  fault
@@ -391,7 +392,8 @@ function faulted(job: JobRecord, f: JobFaultRecord, ctx: LifecycleContext): Outc
   const faults = [...(job.faults ?? []), { ...f }].slice(-MAX_JOB_FAULTS);
   const cause: RequeueCause = { kind: 'application-xid', rank: f.rank, node: f.node, xid: f.xid, gpu: f.gpu ?? -1, pid: f.pid };
   if (ACTIVE_JOB_STATES.has(job.state)) {
-    const out = requeue({ ...job, faults }, cause, ctx);
+    // As a rank's failure: a gang is requeued whole; a running service loses only that replica.
+    const out = loseRanks({ ...job, faults }, (r) => r.rank === f.rank, cause, ctx);
     return { ...out, events: ['fault', ...out.events] };
   }
   const sameRun = job.epoch === f.epoch && job.cause !== undefined && EXIT_CAUSES.has(job.cause.kind);

@@ -212,6 +212,18 @@ t.test('both orders end in one requeue naming the XID: fault then exit, exit the
   t.equal(a.job.message, b.job.message, 'the same message either way');
 });
 
+t.test('a running inference service loses only the replica the XID hit; the others run on', async (t) => {
+  const on = [0, 1].map((u) => ({ node: `n${u + 1}`, gpus: [0] }));
+  const svc = jobRecord('svc-1', { kind: 'Inference', ranks: 1, gpusPerRank: 1, replicas: { min: 1, max: 4 } }, { on, state: 'running', epoch: 3, replicasTarget: 2 });
+  svc.ranks.forEach((r, u) => (r.unit = u));
+  const o = step(svc, ev(fault({ rank: 1, node: 'n2', gpu: 0 })), ctx);
+  t.match(o.job, { state: 'running', message: /^rank 1 on n2 hit XID 13 on GPU 0 \(pid 4242\); replacing replica 1/ });
+  t.same(o.job.ranks.map((r) => r.rank), [0], 'replica 0 runs on');
+  t.same(o.events, ['fault', 'replica']);
+  t.same(kinds(o), ['stop', 'schedule']);
+  t.equal(o.job.faults!.length, 1);
+});
+
 t.test(`the faults are bounded: the last ${MAX_JOB_FAULTS} stay`, async (t) => {
   let job = gang('cancelled');
   for (let pid = 1; pid <= MAX_JOB_FAULTS + 5; pid++) job = step(job, ev(fault({ pid })), ctx).job;
