@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { Counter } from 'prom-client';
 import type { Logger } from '../shared/log/index.js';
 import type { JobFaultView } from '../shared/wire/index.js';
-import { attributeXid, type BlamedProcess, type KnownRank } from './health/attribute-xid.js';
+import { attributeXid, STOP_CLOCK_SLACK_MS, type BlamedProcess, type KnownRank } from './health/attribute-xid.js';
 import type { XidEvent } from './core/index.js';
 import type { JobFinding } from './health/index.js';
 import { FILES, taskDir } from './runner/layout.js';
@@ -49,11 +49,20 @@ export interface JobFaultsDeps {
   log: Logger;
 }
 
-interface Remembered extends KnownRank {
+interface Remembered {
+  jobId: string;
+  rank: number;
+  epoch: number;
+  pid: number | null;
+  endedMs?: number;
   lastSeenMs: number;
+  /** stop.json's request time: a StopTask or a fence. */
+  stopRequestedMs?: number;
   /** spec.json's deadline (read once): its time limit's stop. */
   deadlineMs?: number;
   specRead?: boolean;
+  /** It ended stopped (or at its time limit) at this time: the stop, when neither record could be read. */
+  endedStoppedMs?: number;
 }
 
 /** The XID of a job finding: its evidence starts "Xid <n> on PCI ..." (health/rules/xid.ts). */
@@ -113,8 +122,8 @@ export class JobFaults {
       if (e.pid !== null && e.monotonicUs !== null) happened.set(`${e.xid}/${e.pid}`, Math.min(nowMs, Math.round(bootMs + e.monotonicUs / 1000)));
     }
     for (const t of this.deps.tasks()) this.remember(t, nowMs);
-    await this.readStops(nowMs);
     this.prune(nowMs);
+    const fresh: Array<{ f: JobFinding; xid: number }> = [];
     for (const f of findings) {
       const xid = xidOf(f);
       if (xid === undefined) continue;
@@ -122,8 +131,13 @@ export class JobFaults {
       if (this.seen.has(id)) continue;
       this.seen.add(id);
       if (this.seen.size > MAX_SEEN) this.seen.delete(this.seen.values().next().value!);
-      this.attribute(f, xid, (f.pid !== undefined ? happened.get(`${xid}/${f.pid}`) : undefined) ?? (f.firstSeenMs || nowMs));
+      fresh.push({ f, xid });
     }
+    // The task records are read only when there is something to attribute: a cycle without a new
+    // application XID does no I/O here. (A rank's records stay while it runs; one that ended
+    // stopped is known as such from its exit, even once forgotten.)
+    if (fresh.length > 0) await this.readStops(nowMs);
+    for (const { f, xid } of fresh) this.attribute(f, xid, (f.pid !== undefined ? happened.get(`${xid}/${f.pid}`) : undefined) ?? (f.firstSeenMs || nowMs));
     this.flush();
   }
 
@@ -168,31 +182,45 @@ export class JobFaults {
     if (t.pid !== null) r.pid = t.pid;
     const ended = t.state === 'exited' || t.state === 'failed-to-start';
     if (ended && r.endedMs === undefined) r.endedMs = t.finishedMs || nowMs;
-    // Stopped by request or by its time limit: the end is the latest the stop can have been.
-    if (ended && (t.endedBy === 'stopped' || t.endedBy === 'timeout') && r.stopMs === undefined) r.stopMs = t.finishedMs || nowMs;
+    if (ended && (t.endedBy === 'stopped' || t.endedBy === 'timeout') && r.endedStoppedMs === undefined) {
+      // Stopped by request or at its time limit: the end is the latest the stop can have been; its
+      // records say when exactly, read now, while they are still there (the runner forgets a
+      // finished rank once the scheduler saw its exit).
+      r.endedStoppedMs = t.finishedMs || nowMs;
+      void this.readRecords(r);
+    }
     this.ranks.set(k, r);
   }
 
-  /** stop.json's request time of ranks not yet known to be stopping, and each rank's deadline (once). */
-  private async readStops(nowMs: number): Promise<void> {
-    for (const r of this.ranks.values()) {
-      if (r.lastSeenMs !== nowMs) continue; // forgotten by the runner: its records may be gone
-      const dir = taskDir(this.opts.stateDir, r);
-      if (!r.specRead) {
-        r.specRead = true;
-        const spec = await readJson<SpecRecord>(path.join(dir, FILES.spec)).catch(() => undefined);
-        if (spec?.deadlineMs) r.deadlineMs = spec.deadlineMs;
-      }
-      const stop = await readJson<StopRecord>(path.join(dir, FILES.stop)).catch(() => undefined);
-      if (stop && Number.isFinite(stop.requestedMs)) r.stopMs = stop.requestedMs;
+  /** spec.json's deadline (once) and stop.json's request time (until there is one). */
+  private async readRecords(r: Remembered): Promise<void> {
+    const dir = taskDir(this.opts.stateDir, r);
+    if (!r.specRead) {
+      r.specRead = true;
+      const spec = await readJson<SpecRecord>(path.join(dir, FILES.spec)).catch(() => undefined);
+      if (spec?.deadlineMs) r.deadlineMs = spec.deadlineMs;
     }
+    if (r.stopRequestedMs !== undefined) return;
+    const stop = await readJson<StopRecord>(path.join(dir, FILES.stop)).catch(() => undefined);
+    if (stop && Number.isFinite(stop.requestedMs)) r.stopRequestedMs = stop.requestedMs;
   }
 
-  /** The ranks as the attribution takes them: a passed deadline counts as a stop. */
-  private known(nowMs: number): KnownRank[] {
+  /** The records of the ranks the runner knows now (a forgotten one's may be gone). */
+  private async readStops(nowMs: number): Promise<void> {
+    for (const r of this.ranks.values()) if (r.lastSeenMs === nowMs) await this.readRecords(r);
+  }
+
+  /**
+   * The ranks as the attribution takes them, for an XID at `atMs`. The stop is the latest of its
+   * stop request and its deadline up to the XID (else the earliest, after it: the XID came first);
+   * without either, when it ended stopped.
+   */
+  private known(atMs: number): KnownRank[] {
     return [...this.ranks.values()].map((r) => {
-      const stops = [r.stopMs, r.deadlineMs !== undefined && r.deadlineMs <= nowMs ? r.deadlineMs : undefined].filter((x): x is number => x !== undefined);
-      return { jobId: r.jobId, rank: r.rank, epoch: r.epoch, pid: r.pid, ...(stops.length ? { stopMs: Math.max(...stops) } : {}), ...(r.endedMs !== undefined ? { endedMs: r.endedMs } : {}) };
+      const precise = [r.stopRequestedMs, r.deadlineMs].filter((x): x is number => x !== undefined);
+      const before = precise.filter((x) => x <= atMs + STOP_CLOCK_SLACK_MS);
+      const stopMs = before.length > 0 ? Math.max(...before) : precise.length > 0 ? Math.min(...precise) : r.endedStoppedMs;
+      return { jobId: r.jobId, rank: r.rank, epoch: r.epoch, pid: r.pid, ...(stopMs !== undefined ? { stopMs } : {}), ...(r.endedMs !== undefined ? { endedMs: r.endedMs } : {}) };
     });
   }
 

@@ -36,6 +36,7 @@ function setup(t: Test) {
   return {
     jf,
     proc,
+    stateDir,
     sent,
     setTasks: (ts: TaskStatus[]) => (tasks = ts),
     setConnected: (c: boolean) => (connected = c),
@@ -131,5 +132,20 @@ t.test('dated by the kernel: an XID from before the stop, read after it, is sent
   t.match(h.sent, [{ xid: 13, pid: 9000, atMs: NOW - 3000 }], 'the XID 13 happened 2 s before the stop: sent, dated by the kernel');
   await h.jf.handle([finding(45, 9000)], NOW, [{ ...kmsgAt(NOW - 500), xid: 45 }]);
   t.equal(await h.count('45', 'ignored-stopping'), 1, 'the XID 45 after the stop: ignored');
+  t.equal(h.sent.length, 1);
+});
+
+t.test("a rank that ended stopped: its stop is stop.json's request (read at its exit), not its end", async (t) => {
+  const h = setup(t);
+  const r = task('d-6', 0, 9100);
+  h.stopFile(r, NOW - 5000); // asked to stop 5 s ago; it took 4 s to go (a long grace)
+  h.jf.taskUpdated({ ...r, state: 'exited', signal: 'SIGKILL', finishedMs: NOW - 1000, endedBy: 'stopped' }, NOW - 1000);
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the records are read in the background
+  rmSync(taskDir(h.stateDir, r), { recursive: true, force: true }); // forgotten and cleaned up
+  h.setTasks([]); // forgotten
+  const kmsgAt = (xid: number, ms: number): XidEvent => ({ xid, busDevice: '9b:00', pci: '0000:9b:00', pid: 9100, processName: 'python3', message: 'm', seq: 1, monotonicUs: (3600_000 - (NOW - ms)) * 1000, timestamp: '' });
+  await h.jf.handle([finding(45, 9100), finding(13, 9100)], NOW, [kmsgAt(45, NOW - 3000), kmsgAt(13, NOW - 8000)]);
+  t.equal(await h.count('45', 'ignored-stopping'), 1, 'the XID 45 between the request and the end: ignored');
+  t.match(h.sent, [{ xid: 13, atMs: NOW - 8000 }], 'the XID 13 before the request: the rank\'s');
   t.equal(h.sent.length, 1);
 });
