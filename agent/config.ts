@@ -187,6 +187,11 @@ export const agentConfigSchema = z.strictObject({
               for (const k of keys) if (!/^[1-9]\d{0,3}$/.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'must be an XID number (1-9999)' });
             })
             .default({}),
+          /**
+           * An application XID from a rank Gantry was stopping (StopTask, a fence, its time limit) is
+           * ignored for this long after the stop (ms): XID 45 follows every kill of a CUDA process.
+           */
+          ignoreAfterStopMs: z.number().int().min(0).max(3_600_000).default(30_000),
         })
         .superRefine((x, ctx) => {
           const seen = new Map<number, string>();

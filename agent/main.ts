@@ -26,6 +26,7 @@ import { natsConnectionOptions } from '../shared/natsconn/index.js';
 import { NatsTelemetrySink, type TelemetrySink } from './telemetry/index.js';
 import { SloScraper } from './slo/index.js';
 import { LatencyService } from './latency/index.js';
+import { JobFaults } from './job-faults.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -162,6 +163,10 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
     warmSupervisors: config.runner.warmSupervisors,
     warmRefillDelayMs: config.runner.warmRefillDelayMs,
   });
+  const jobFaults = new JobFaults(
+    { stateDir: config.runner.stateDir, ignoreAfterStopMs: config.health.xid.ignoreAfterStopMs },
+    { tasks: () => runner.list(), send: (f) => reporter?.sendJobFault(f) ?? false, counter: metrics.jobFaults, log: log.child({ component: 'job-faults' }) },
+  );
   const commands = createAgentCommands({
     runner,
     replies: () => reporter,
@@ -183,10 +188,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
     snapshot = s;
     metrics.update(s);
     for (const r of s.runs) if (r.error) log.warn({ collector: r.collector, err: r.error }, 'collector failed');
-    // Application XIDs belong to the job on that GPU, not the node: say so once, when first seen.
-    for (const f of s.jobFindings) {
-      if (f.firstSeenMs === s.collectedMs) log.warn({ gpu: f.gpu, pid: f.pid, process: f.processName, evidence: f.evidence }, 'application XID');
-    }
+    // Application XIDs belong to the job whose rank the driver named, not the node (job-faults.ts).
+    await jobFaults.handle(s.jobFindings, s.collectedMs, s.newXids).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'attributing application XIDs failed'));
     // A health change is worth telling the scheduler at once.
     if (changed) reporter?.sendReport();
   };
@@ -228,6 +231,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
       runner.onUpdate((t) => {
         log.info({ job: t.jobId, rank: t.rank, epoch: t.epoch, state: t.state, exitCode: t.exitCode, signal: t.signal }, `task ${t.state}`);
         if (t.state === 'exited' || t.state === 'failed-to-start') slo?.untrack(t);
+        jobFaults.taskUpdated(t, clock.nowMs());
         commands.taskUpdated(t);
       });
       await collect();

@@ -16,6 +16,8 @@ export interface AgentMetrics {
   connected: Gauge;
   reportsSent: Counter;
   reconnects: Counter;
+  /** Application XIDs by code and result (agent/job-faults.ts). */
+  jobFaults: Counter<'xid' | 'result'>;
   update(snapshot: NodeSnapshot): void;
 }
 
@@ -106,6 +108,12 @@ export function createAgentMetrics(opts: { nodeName: string; dcgmCompat: boolean
     reconnects: new Counter({
       name: 'gantry_agent_reconnects_total',
       help: 'Times the stream to the scheduler was lost.',
+      registers: [registry],
+    }),
+    jobFaults: new Counter({
+      name: 'gantry_agent_job_faults_total',
+      help: "Application XIDs by code and result: attributed (sent to the scheduler as the job's fault), ignored-stopping (from a rank Gantry was stopping), unattributed (no pid, or no rank of this agent).",
+      labelNames: ['xid', 'result'],
       registers: [registry],
     }),
     update(s: NodeSnapshot) {

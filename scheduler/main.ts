@@ -17,7 +17,7 @@ import { natsConnectionOptions } from '../shared/natsconn/index.js';
 import { agentCommandToPb } from '../shared/wire/index.js';
 import { createSchedulerMetrics } from './metrics.js';
 import { NodeRegistry } from './node-registry.js';
-import { JobManager } from './jobs/index.js';
+import { createFaultIntake, JobManager } from './jobs/index.js';
 import { LmdbStore, type StateStore } from './store/index.js';
 import { runsReplicaOf, ServiceTelemetry, serviceStateOf } from './autoscale/index.js';
 import { ConfigError } from '../shared/errors/index.js';
@@ -252,6 +252,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
         reportIntervalMs: config.nodes.reportIntervalMs,
         onRegistered: (node, tasks) => jm.onAgentRegistered(node, tasks),
         onTaskUpdate: (node, task) => jm.onTaskReport(node, task),
+        onJobFault: createFaultIntake({ onJobFault: (id, f) => jm.onJobFault(id, f), counter: metrics.jobFaults, log: log.child({ component: 'job-faults' }) }),
         onLatencyEndpoint: (node, endpoint) => latency?.onEndpoint(node, endpoint),
         // The node's name comes from its verified certificate (revoked ones refused; anonymous only on a plaintext server).
         identify: (call) => authn!.identifyAgent(call),

@@ -20,6 +20,8 @@ export interface SchedulerMetrics {
   nodeExclusions: Counter;
   /** Calls refused by the per-caller rate limit (grpc.rateLimit), by action (the RPC). */
   rateLimited: Counter<'action'>;
+  /** Application XIDs recorded on jobs, by XID (jobs/faults.ts). */
+  jobFaults: Counter<'xid'>;
 }
 
 /**
@@ -136,6 +138,12 @@ export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus, 
       name: 'gantry_scheduler_rate_limited_total',
       help: 'API calls refused with RESOURCE_EXHAUSTED by the per-caller rate limit (grpc.rateLimit), by action (the RPC).',
       labelNames: ['action'],
+      registers: [registry],
+    }),
+    jobFaults: new Counter({
+      name: 'gantry_scheduler_job_faults_total',
+      help: 'Application XIDs agents attributed to ranks, recorded on their jobs (a running gang requeued), by XID.',
+      labelNames: ['xid'],
       registers: [registry],
     }),
   };

@@ -5,7 +5,7 @@
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { AgentMessage__Output, AgentServiceHandlers, SchedulerMessage } from '../../shared/proto/index.js';
-import { inventoryFromPb, labelsFromPb, latencyEndpointFromPb, taskStatusFromPb, verdictFromPb, type LatencyEndpointView, type TaskStatusView } from '../../shared/wire/index.js';
+import { inventoryFromPb, jobFaultFromPb, labelsFromPb, latencyEndpointFromPb, taskStatusFromPb, verdictFromPb, type JobFaultView, type LatencyEndpointView, type TaskStatusView } from '../../shared/wire/index.js';
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError, UnauthenticatedError, UnavailableError } from '../../shared/errors/index.js';
 import type { PbLogChunkOut } from '../../shared/proto/index.js';
@@ -57,6 +57,8 @@ export interface AgentServiceDeps {
   /** Task statuses re-announced at registration (after the node is registered). */
   onRegistered(node: string, tasks: TaskStatusView[]): Promise<void>;
   onTaskUpdate(node: string, task: TaskStatusView): Promise<void>;
+  /** An application XID the agent attributed to one of its ranks (checked here first); absent: ignored. */
+  onJobFault?(node: string, fault: JobFaultView): Promise<void>;
   /** The node's latency echo endpoint from its registration (null: probing is off there). */
   onLatencyEndpoint?(node: string, endpoint: LatencyEndpointView | null): void;
   /** Who opened a stream (CallAuthenticator.identify): a node, a user, or anonymous on a plaintext server. */
@@ -284,6 +286,11 @@ export class AgentStreams {
     }
     if (msg.taskUpdate) {
       await this.deps.onTaskUpdate(node, taskStatusFromPb(msg.taskUpdate.status, 'taskUpdate.status'));
+      return;
+    }
+    if (msg.jobFault) {
+      const fault = jobFaultFromPb(msg.jobFault, 'jobFault');
+      await this.deps.onJobFault?.(node, fault);
       return;
     }
     throw new InvalidArgumentError('body', 'empty agent message');

@@ -8,8 +8,8 @@ import type { JobRecord } from '../../shared/domain/index.js';
 import type { JobEvent } from '../../shared/events/index.js';
 import type { JobCommand, Outcome } from './lifecycle.js';
 
-/** Events about a job's replicas, not its state. */
-const NOT_STATE: ReadonlySet<JobEvent['type']> = new Set(['replica', 'scaled']);
+/** Events about a job's replicas or faults, not its state. */
+const NOT_STATE: ReadonlySet<JobEvent['type']> = new Set(['replica', 'scaled', 'fault']);
 
 export interface BatchEvent {
   type: JobEvent['type'];

@@ -68,7 +68,7 @@ export function causeText(c: RequeueCause): string {
     case 'node-unhealthy':
       return `node ${c.node} failed its health checks (${c.checks.join(', ')})`;
     case 'application-xid':
-      return `rank ${c.rank} on ${c.node} hit XID ${c.xid} on GPU ${c.gpu} (pid ${c.pid})`;
+      return `rank ${c.rank} on ${c.node} hit XID ${c.xid}${c.gpu >= 0 ? ` on GPU ${c.gpu}` : ''} (pid ${c.pid})`;
   }
 }
 

@@ -19,6 +19,13 @@
  *   active      node lost             → requeue(node-lost)
  *   active      preempted             → requeue(preempted)
  *   active      drain deadline        → requeue(drain-deadline)
+ *   active      fault (current epoch) → requeue(application-xid), the fault recorded     fault, requeued
+ *                                       (a running service with other replicas: that replica replaced)
+ *   requeued,
+ *   failed      fault (same epoch, the run ended by a rank's exit or loss) → (same), the
+ *                                       cause becomes application-xid, no retry spent again  fault
+ *   other       fault of a placed rank → (same), the fault recorded                       fault
+ *   any         fault of another node/epoch, or again (same XID, pid, rank, epoch) → no-op
  *   requeued    backoff over          → pending      -                             pending
  *   pending     unplaceable           → failed       -                             failed
  *   unfinished  cancel                → cancelled    stop ranks (+ schedule)       cancelled
@@ -41,8 +48,10 @@
 import {
   ACTIVE_JOB_STATES,
   TERMINAL_JOB_STATES,
+  MAX_JOB_FAULTS,
   jobRunAs,
   rankEpoch,
+  type JobFaultRecord,
   type JobRecord,
   type JobState,
   type RankEndCause,
@@ -82,7 +91,9 @@ export type LifecycleEvent =
   | { type: 'drain-deadline'; node: string }
   | { type: 'backoff-over' }
   | { type: 'unplaceable'; message: string }
-  | { type: 'cancel'; reason: string };
+  | { type: 'cancel'; reason: string }
+  /** An application XID an agent attributed to a rank of this job (issue 20 point 3). */
+  | { type: 'fault'; fault: JobFaultRecord };
 
 /** A rank's task to stop: its node, epoch and GPUs. */
 export interface StopTask {
@@ -172,6 +183,8 @@ export function step(job: JobRecord, ev: LifecycleEvent, ctx: LifecycleContext):
       return { job: unplaceable(job, ev.message, ctx), commands: [], events: ['failed'] };
     case 'cancel':
       return cancel(job, ev.reason, ctx);
+    case 'fault':
+      return faulted(job, ev.fault, ctx);
   }
 }
 
@@ -360,4 +373,41 @@ function lateExit(job: JobRecord, rank: RankRecord | undefined, node: string, t:
 /** The stop for a reported task that is not the current placement (`graceSeconds`: its job's, 30 s for an unknown job). */
 export function fence(jobId: string, graceSeconds: number, node: string, t: Pick<RankReport, 'rank' | 'epoch'>): FenceCommand {
   return { kind: 'fence', jobId, node, rank: t.rank, epoch: t.epoch, graceSeconds };
+}
+
+/** Causes that say only that a rank ended: a fault of the same run says why, and takes their place. */
+const EXIT_CAUSES: ReadonlySet<RequeueCause['kind']> = new Set(['rank-exited', 'rank-gone', 'out-of-memory']);
+
+/**
+ * An application XID on one of the job's ranks: the job's fault, not the node's. Recorded (the last
+ * MAX_JOB_FAULTS); a run still active is requeued with cause application-xid; a run that already
+ * ended by a rank's exit (the rank usually dies of the XID first) keeps its one requeue, now
+ * naming the XID. A fault of a rank not placed on that node in that epoch, or one already
+ * recorded, changes nothing.
+ */
+function faulted(job: JobRecord, f: JobFaultRecord, ctx: LifecycleContext): Outcome {
+  const rank = job.ranks.find((r) => r.rank === f.rank);
+  if (!rank || rank.node !== f.node || rankEpoch(job, rank) !== f.epoch) return same(job);
+  if ((job.faults ?? []).some((x) => x.xid === f.xid && x.pid === f.pid && x.rank === f.rank && x.epoch === f.epoch && x.node === f.node)) return same(job);
+  const faults = [...(job.faults ?? []), { ...f }].slice(-MAX_JOB_FAULTS);
+  const cause: RequeueCause = { kind: 'application-xid', rank: f.rank, node: f.node, xid: f.xid, gpu: f.gpu ?? -1, pid: f.pid };
+  if (ACTIVE_JOB_STATES.has(job.state)) {
+    // As a rank's failure: a gang is requeued whole; a running service loses only that replica.
+    const out = loseRanks({ ...job, faults }, (r) => r.rank === f.rank, cause, ctx);
+    return { ...out, events: ['fault', ...out.events] };
+  }
+  const sameRun = job.epoch === f.epoch && job.cause !== undefined && EXIT_CAUSES.has(job.cause.kind);
+  if (sameRun && job.state === 'requeued') {
+    const next = touch(job, 'requeued', requeuedText(cause, job.attempt, job.spec.maxRetries), ctx);
+    next.cause = cause;
+    next.faults = faults;
+    return { job: next, commands: [], events: ['fault'] };
+  }
+  if (sameRun && job.state === 'failed') {
+    const next = touch(job, 'failed', exhaustedText(cause, job.spec.maxRetries), ctx);
+    next.cause = cause;
+    next.faults = faults;
+    return { job: next, commands: [], events: ['fault'] };
+  }
+  return { job: { ...job, faults, updatedMs: ctx.nowMs }, commands: [], events: ['fault'] };
 }

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock/index.js';
-import { ACTIVE_JOB_STATES, jobRunAs, rankEpoch, type JobRecord } from '../../shared/domain/index.js';
+import { ACTIVE_JOB_STATES, jobRunAs, rankEpoch, type JobFaultRecord, type JobRecord } from '../../shared/domain/index.js';
 import { FailedPreconditionError } from '../../shared/errors/index.js';
 import { EVENT_SCHEMA_VERSION, type GantryEvent, type JobEvent } from '../../shared/events/index.js';
 import { parseJobSpec, type JobSpec, type ParseJobSpecOptions } from '../../shared/jobspec/index.js';
@@ -31,6 +31,7 @@ import { usesRetry } from './causes.js';
 import { ClusterView, type ExclusionListener } from './cluster-view.js';
 import { Cycles } from './cycle.js';
 import { fence, step, submitted, type LifecycleContext, type Outcome } from './lifecycle.js';
+import type { FaultApplied } from './faults.js';
 import { scaled } from './replicas.js';
 import { CycleLoop } from './loop.js';
 import { Jobs } from './table.js';
@@ -312,6 +313,18 @@ export class JobManager {
     return undefined;
   }
 
+  /** An application XID an agent attributed to a rank (faults.ts): lifecycle 'fault' (recorded; an active run requeued). */
+  onJobFault(jobId: string, fault: JobFaultRecord): Promise<FaultApplied> {
+    return this.serial(async () => {
+      const job = this.jobs.peek(jobId);
+      if (!job) return 'unknown-job';
+      const out = step(job, { type: 'fault', fault }, this.ctx());
+      if (out.job === job) return 'not-placed';
+      await this.apply(job, out);
+      return ACTIVE_JOB_STATES.has(job.state) ? 'requeued' : 'recorded';
+    });
+  }
+
   /**
    * An agent (re)registered and re-announced its tasks: adopt what matches, fence what does not,
    * resend starts it never got, and requeue gangs whose running rank it no longer has.
@@ -403,6 +416,7 @@ export class JobManager {
       message: job.message,
       ...(job.ranks.length && ACTIVE_JOB_STATES.has(job.state) ? { nodes: [...new Set(job.ranks.map((r) => r.node))] } : {}),
       ...(job.cause && (type === 'requeued' || type === 'failed' || type === 'timeout') ? { cause: job.cause } : {}),
+      ...(type === 'fault' && job.faults?.length ? { fault: job.faults[job.faults.length - 1]! } : {}),
     };
   }
 

@@ -3,6 +3,7 @@
  * ordered consumer, nothing stored on the server), optionally filtered to one job or one node and
  * starting at a time; --follow keeps tailing until SIGINT/SIGTERM.
  */
+import { faultText } from './job-format.js';
 import { AckPolicy, connect, consumerOpts, DeliverPolicy, type ConnectionOptions, type JetStreamSubscription, type NatsConnection } from 'nats';
 import { z } from 'zod';
 import { EVENTS_STREAM, EVENTS_SUBJECT_ALL, jobEventSubject, nodeEventSubject, type GantryEvent } from '../events/index.js';
@@ -59,7 +60,9 @@ export function formatEvent(e: GantryEvent): string {
   switch (e.kind) {
     case 'job': {
       const extra = [`attempt ${e.attempt}`, e.nodes && e.nodes.length > 0 ? `nodes ${e.nodes.join(',')}` : ''].filter(Boolean).join(', ');
-      return cols(e.job, e.type, `${e.message}${e.message ? ' ' : ''}(${extra})`);
+      // A fault names the XID and rank first; the message is the job's after it.
+      const fault = e.type === 'fault' && e.fault ? `${faultText(e.fault)}; ` : '';
+      return cols(e.job, e.type, `${fault}${e.message}${e.message ? ' ' : ''}(${extra})`);
     }
     case 'node':
       switch (e.type) {

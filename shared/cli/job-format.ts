@@ -1,5 +1,6 @@
 /** Text forms of jobs for the CLI (JSON forms are JobView as is). */
 import { servicePort } from '../jobspec/index.js';
+import type { JobFaultRecord } from '../domain/index.js';
 import type { JobView } from '../wire/index.js';
 import { printable } from './printable.js';
 
@@ -31,6 +32,12 @@ export function bytesText(n: number): string {
 }
 
 type RankView = JobView['ranks'][number];
+
+/** An application XID on a rank, for people: `XID 13 on rank 1 (node n2, GPU 3, pid 4242 python)` (not escaped: the caller does). */
+export function faultText(f: Pick<JobFaultRecord, 'xid' | 'rank' | 'node' | 'gpu' | 'pid' | 'processName'>): string {
+  const gpu = f.gpu === null || f.gpu < 0 ? 'GPU ?' : `GPU ${f.gpu}`;
+  return `XID ${f.xid} on rank ${f.rank} (node ${f.node}, ${gpu}, pid ${f.pid}${f.processName ? ` ${f.processName}` : ''})`;
+}
 
 /** An exited rank's state: how it ended (code, signal, never started) and, when not by its own exit, why. */
 function rankStateText(r: RankView): string {
@@ -97,6 +104,7 @@ export function jobText(j: JobView, why: string | undefined): string {
     const line = (r: string[]): string => '  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
     out.push(line(header), ...rows.map(line));
   }
+  if (j.faults?.length) out.push('faults:', ...j.faults.map((f) => `  ${printable(faultText(f))} at ${f.at}`));
   if (why) out.push('why pending:', ...why.split('\n').map((l) => `  ${printable(l)}`));
   return out.join('\n') + '\n';
 }

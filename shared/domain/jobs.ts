@@ -158,4 +158,25 @@ export interface JobRecord {
   deadlineMs?: number;
   /** Latest checkpoint a rank reported (unix ms; 0 or absent: none): preemption counts lost work from here. */
   lastCheckpointMs?: number;
+  /** Application XIDs its agents attributed to its ranks (issue 20), oldest first, the last MAX_JOB_FAULTS. Absent: none. */
+  faults?: JobFaultRecord[];
+}
+
+/** At most this many faults are kept on a job record (the oldest go first). */
+export const MAX_JOB_FAULTS = 20;
+
+/** An application XID (13, 31, 43, 45, 94) an agent attributed to one of a job's ranks. */
+export interface JobFaultRecord {
+  xid: number;
+  rank: number;
+  epoch: number;
+  node: string;
+  /** GPU index on that node; null: the XID's PCI address matched no GPU the agent knows. */
+  gpu: number | null;
+  pid: number;
+  processName: string;
+  /** When the agent read the kernel message (unix ms). */
+  atMs: number;
+  /** The kernel message (bounded). */
+  evidence: string;
 }

@@ -3,7 +3,7 @@
  * A name is always one subject token: characters other than letters, digits, '-' and '_' are
  * percent-encoded (so the dots of a hostname never split a subject).
  */
-import type { Connectivity, RequeueCause, Schedulability, Severity } from '../domain/index.js';
+import type { Connectivity, JobFaultRecord, RequeueCause, Schedulability, Severity } from '../domain/index.js';
 
 export const EVENT_SCHEMA_VERSION = 1 as const;
 export const EVENTS_STREAM = 'GANTRY_EVENTS';
@@ -40,7 +40,8 @@ export type JobEvent = EventBase & {
   job: string;
   /** The job's state after the transition. */
   /** replica: an inference replica was lost, replaced or placed; scaled: the replica target changed (the message says why). */
-  type: 'submitted' | 'placed' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timeout' | 'requeued' | 'pending' | 'replica' | 'scaled';
+  /** fault: an application XID was attributed to one of its ranks (`fault` says which; the state is the job's after it). */
+  type: 'submitted' | 'placed' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timeout' | 'requeued' | 'pending' | 'replica' | 'scaled' | 'fault';
   attempt: number;
   epoch: number;
   message: string;
@@ -48,6 +49,8 @@ export type JobEvent = EventBase & {
   nodes?: string[];
   /** requeued, timeout, and failed for a cause: why the run ended, as data (the message words it). */
   cause?: RequeueCause;
+  /** fault: the XID, rank, node, GPU and pid. */
+  fault?: JobFaultRecord;
 };
 
 /**

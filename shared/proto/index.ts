@@ -29,3 +29,5 @@ export type { LatencyPeers as PbLatencyPeers, LatencyPeers__Output as PbLatencyP
 export type { LatencyEndpoint__Output as PbLatencyEndpointOut } from '../../proto/generated/gantry/v1/LatencyEndpoint.js';
 export type { WatchEventsRequest, WatchEventsRequest__Output } from '../../proto/generated/gantry/v1/WatchEventsRequest.js';
 export type { WatchEventsResponse, WatchEventsResponse__Output } from '../../proto/generated/gantry/v1/WatchEventsResponse.js';
+export type { JobFault as PbJobFault, JobFault__Output as PbJobFaultOut } from '../../proto/generated/gantry/v1/JobFault.js';
+export type { RankFault as PbRankFault, RankFault__Output as PbRankFaultOut } from '../../proto/generated/gantry/v1/RankFault.js';

@@ -2,6 +2,7 @@
  * The only code that touches generated protobuf types: domain <-> wire conversion.
  * Inbound conversion validates what a peer sent and throws InvalidArgumentError naming the field.
  */
+import { rankFaultFromPb, rankFaultToPb, type RankFaultView } from './job-fault.js';
 import type {
   Connectivity,
   HealthVerdict,
@@ -191,6 +192,7 @@ export function jobToPb(j: JobRecord): PbJob {
     runAs: jobRunAs(j),
     // The current run's deadline: while it runs, and once it timed out (a requeued run's is over).
     deadlineUnixMs: ACTIVE_JOB_STATES.has(j.state) || j.state === 'timeout' ? (j.deadlineMs ?? 0) : 0,
+    faults: (j.faults ?? []).map(rankFaultToPb),
   };
 }
 
@@ -228,6 +230,8 @@ export interface JobView {
     /** What was measured of a finished rank; null: nothing (a value in it null: that one not measured). */
     usage?: RankUsage | null;
   }>;
+  /** Application XIDs attributed to its ranks, oldest first (absent from views built before faults existed). */
+  faults?: RankFaultView[];
   spec: unknown;
 }
 
@@ -263,6 +267,7 @@ export function jobViewFromPb(pb: PbJobOut): JobView {
       endedBy: r.endedBy || null,
       usage: usageFromPb(r.usage) ?? null,
     })),
+    faults: (pb.faults ?? []).map(rankFaultFromPb),
     spec: pb.specJson ? (JSON.parse(pb.specJson) as unknown) : null,
   };
 }

@@ -26,3 +26,5 @@ export type { TaskStatusView, TaskResourcesView, StartTaskLimits } from './tasks
 export type { StartTaskView, StopTaskView, TaskCommandView, AgentCommandView } from './tasks.js';
 export type { ClusterTopologyView, TopologyDomainView } from './topology.js';
 export { topologyFromPb } from './topology.js';
+export { jobFaultToPb, jobFaultFromPb, rankFaultToPb, rankFaultFromPb, JOB_FAULT_BOUNDS, JOB_FAULT_UNKNOWN_GPU } from './job-fault.js';
+export type { JobFaultView, RankFaultView } from './job-fault.js';

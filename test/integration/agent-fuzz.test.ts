@@ -70,7 +70,7 @@ function register(r: Rng, name: string): AgentMessage {
 }
 
 function message(r: Rng, names: string[], realJob: { id: string; epoch: number }): AgentMessage {
-  switch (r.int(0, 5)) {
+  switch (r.int(0, 6)) {
     case 0:
       return register(r, r.pick(names));
     case 1:
@@ -95,6 +95,21 @@ function message(r: Rng, names: string[], realJob: { id: string; epoch: number }
       return { logChunk: { requestId: r.pick(['', 'unknown', ...JUNK_STRINGS]), data: r.pick(JUNK_STRINGS), nextOffset: r.pick([0, 2 ** 53]), eof: r.chance(0.5), error: r.pick(['', 'nope']) } };
     case 4:
       return {};
+    case 5:
+      // An application XID blamed on the real job's rank (from a node it is not on), or on an unknown job; any field junk.
+      return {
+        jobFault: {
+          jobId: r.chance(0.5) ? realJob.id : r.pick(['nope-1', ...JUNK_STRINGS]),
+          rank: r.pick([0, 1, ...JUNK_NUMBERS]),
+          epoch: r.chance(0.5) ? realJob.epoch : r.pick([0, ...JUNK_NUMBERS]),
+          xid: r.pick([13, 45, 0, ...JUNK_NUMBERS]),
+          gpu: r.pick([0, 3, 0xffffffff, ...JUNK_NUMBERS]),
+          pid: r.pick([4242, 0, ...JUNK_NUMBERS]),
+          processName: r.pick(['python3', ...JUNK_STRINGS]),
+          evidence: r.pick(['Xid 13', ...JUNK_STRINGS]),
+          atUnixMs: r.pick([0, 1_800_000_000_000, 2 ** 53]),
+        },
+      };
     default:
       return register(r, r.pick(names));
   }
@@ -228,6 +243,7 @@ t.test('the agent protocol fuzzed from a fake agent', async (t) => {
   const after = await jobView(sched.address, id);
   t.equal(after.state, 'running', 'the real job runs on, whatever the fake agents said about it');
   t.same([after.epoch, after.ranks.map((x) => [x.node, x.state])], [before.epoch, before.ranks.map((x) => [x.node, x.state])], 'its epoch and ranks unchanged');
+  t.same(after.faults, [], 'no fault blamed on it from a node its rank is not on');
   t.ok((await metric(sched.metricsPort, 'gantry_scheduler_invalid_agent_messages_total')).length > 0, 'refusals are counted');
   await gantryCli(['cancel', id, '--scheduler', sched.address]);
 });

@@ -545,6 +545,7 @@ t.test('every state meets every event: only the table above changes a record', a
     { type: 'backoff-over' },
     { type: 'unplaceable', message: 'm' },
     { type: 'cancel', reason: '' },
+    { type: 'fault', fault: { xid: 13, rank: 0, epoch: 3, node: 'n1', gpu: 0, pid: 42, processName: 'p', atMs: NOW, evidence: 'e' } },
   ];
   const changes: Record<string, string[]> = {};
   for (const state of ['pending', 'placed', 'starting', 'running', 'succeeded', 'failed', 'cancelled', 'timeout', 'requeued'] as JobState[]) {
@@ -558,14 +559,14 @@ t.test('every state meets every event: only the table above changes a record', a
     pending: ['placed→placed', 'unplaceable→failed', 'cancel→cancelled'],
     // (The builder's ranks all run: the report is the last one heard, so the gang runs.)
     // (Then: failed to start (refused), stopped at the time limit, killed at the memory limit.)
-    placed: ['rank-reported→running', 'rank-reported→failed', 'rank-reported→timeout', 'rank-reported→requeued', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled'],
-    starting: ['rank-reported→running', 'rank-reported→failed', 'rank-reported→timeout', 'rank-reported→requeued', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled'],
-    running: ['rank-reported→running', 'rank-reported→failed', 'rank-reported→timeout', 'rank-reported→requeued', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled'],
-    // A run that ended keeps the late exits of its ranks (how they ended, their usage); nothing else.
-    succeeded: ['rank-reported→succeeded', 'rank-reported→succeeded'],
-    failed: ['rank-reported→failed', 'rank-reported→failed'],
-    cancelled: ['rank-reported→cancelled', 'rank-reported→cancelled'],
-    timeout: ['rank-reported→timeout', 'rank-reported→timeout'],
-    requeued: ['rank-reported→requeued', 'rank-reported→requeued', 'backoff-over→pending', 'cancel→cancelled'],
+    placed: ['rank-reported→running', 'rank-reported→failed', 'rank-reported→timeout', 'rank-reported→requeued', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled', 'fault→requeued'],
+    starting: ['rank-reported→running', 'rank-reported→failed', 'rank-reported→timeout', 'rank-reported→requeued', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled', 'fault→requeued'],
+    running: ['rank-reported→running', 'rank-reported→failed', 'rank-reported→timeout', 'rank-reported→requeued', 'rank-gone→requeued', 'node-lost→requeued', 'preempted→requeued', 'drain-deadline→requeued', 'cancel→cancelled', 'fault→requeued'],
+    // A run that ended keeps the late exits of its ranks (how they ended, their usage) and records faults (lifecycle-faults.test.ts); nothing else.
+    succeeded: ['rank-reported→succeeded', 'rank-reported→succeeded', 'fault→succeeded'],
+    failed: ['rank-reported→failed', 'rank-reported→failed', 'fault→failed'],
+    cancelled: ['rank-reported→cancelled', 'rank-reported→cancelled', 'fault→cancelled'],
+    timeout: ['rank-reported→timeout', 'rank-reported→timeout', 'fault→timeout'],
+    requeued: ['rank-reported→requeued', 'rank-reported→requeued', 'backoff-over→pending', 'cancel→cancelled', 'fault→requeued'],
   });
 });

@@ -50,6 +50,12 @@ t.test('pure helpers', async (t) => {
   t.match(formatEvent(cordoned('gpu-1')), /node\s+gpu-1  schedulability  cordoned: maintenance\n$/);
   t.match(formatEvent({ v: EVENT_SCHEMA_VERSION, id: 'ev-x', at: new Date().toISOString(), kind: 'node', node: 'bad', type: 'excluded', reason: 'inventory.gpus: 1108 GPUs; at most 1024' }), /node\s+bad  excluded  inventory\.gpus: 1108 GPUs; at most 1024\n$/);
   t.match(formatEvent({ ...jobEvent('j1', 'placed', 'placed on 2 nodes'), nodes: ['a', 'b'] }), /job\s+j1  placed  placed on 2 nodes \(attempt 1, nodes a,b\)\n$/);
+  const fault = { xid: 13, rank: 1, epoch: 1, node: 'n2', gpu: 3, pid: 4242, processName: 'py\u001b[2J', atMs: 0, evidence: 'Xid 13' };
+  t.match(
+    formatEvent({ ...jobEvent('j1', 'fault', 'all 2 ranks running'), fault }),
+    /job\s+j1  fault  XID 13 on rank 1 \(node n2, GPU 3, pid 4242 py\\x1b\[2J\); all 2 ranks running \(attempt 1\)\n$/,
+    'a fault event: which XID hit which rank first (escaped), then the job message',
+  );
   const audit = { v: 1, id: 'a1', at: '2026-12-06T10:00:00.000Z', kind: 'audit', actor: { name: 'bob', kind: 'user', via: 'token' }, target: 'j1', peer: 'ipv4:10.0.0.9:51000' } as const;
   t.match(
     formatEvent({ ...audit, type: 'denied', action: 'CancelJob', permission: 'jobs.cancelAll', message: 'user "bob" may not cancel job j1 of "alice"' }),

@@ -66,3 +66,16 @@ t.test('CPU time and bytes for people', async (t) => {
   t.same([0, 400_000, 95_000_000, 725_000_000, 11_220_000_000].map(cpuTimeText), ['0.0s', '0.4s', '95s', '12m05s', '3h07m']);
   t.same([0, 512, 3072, 1.5 * 1024 ** 3, 2 * 1024 ** 4].map(bytesText), ['0B', '512B', '3.0KiB', '1.5GiB', '2.0TiB']);
 });
+
+t.test('faults: which XID hit which rank, oldest first; none: no section', async (t) => {
+  const v = view('Training', { kind: 'Training' });
+  t.notMatch(jobText(v, undefined), /faults:/);
+  v.faults = [
+    { xid: 13, rank: 1, epoch: 2, node: 'gpu-02', gpu: 3, pid: 4242, processName: 'python', at: '2026-01-01T00:00:30.000Z', evidence: 'Xid 13 ...' },
+    { xid: 31, rank: 0, epoch: 2, node: 'gpu-01', gpu: null, pid: 77, processName: '', at: '2026-01-01T00:00:31.000Z', evidence: 'Xid 31 ...' },
+  ];
+  t.match(
+    jobText(v, undefined),
+    /\nfaults:\n  XID 13 on rank 1 \(node gpu-02, GPU 3, pid 4242 python\) at 2026-01-01T00:00:30.000Z\n  XID 31 on rank 0 \(node gpu-01, GPU \?, pid 77\) at 2026-01-01T00:00:31.000Z\n/,
+  );
+});

@@ -27,9 +27,11 @@ t.test('job and jobs escape owner, message and node names', async (t) => {
     id: 'j-1', name: 'j', kind: 'Batch', queue: 'default', priority: 0, state: 'running', message: HOSTILE, attempt: 0, epoch: 1,
     submitted: '2026-01-01T00:00:00.000Z', started: null, finished: null, owner: HOSTILE, masterPort: 29500,
     ranks: [{ rank: 0, unit: 0, node: HOSTILE, gpus: [0], topologyAddress: 'a', state: 'running', exitCode: null, signal: null, startError: null, masterPort: 29500 }],
+    faults: [{ xid: 13, rank: 0, epoch: 1, node: HOSTILE, gpu: 0, pid: 42, processName: HOSTILE, at: '2026-01-01T00:00:30.000Z', evidence: HOSTILE }],
     spec: { kind: 'Batch' },
   };
   const text = jobText(view, `waiting for ${HOSTILE}`);
+  t.match(text, /^  XID 13 on rank 0 \(node eve\\nstate/m, 'the fault\'s node and process name are shown, escaped');
   clean(t, text, 'gantry job');
   t.match(text, /owner eve\\nstate     succeeded\\x00\\x1b\[31mred/, 'the owner is shown, escaped');
   clean(t, jobsTable([view], Date.parse('2026-01-01T00:01:00Z')), 'gantry jobs');

@@ -1,6 +1,7 @@
 // Original file: proto/gantry/v1/scheduler.proto
 
 import type { RankPlacement as _gantry_v1_RankPlacement, RankPlacement__Output as _gantry_v1_RankPlacement__Output } from '../../gantry/v1/RankPlacement';
+import type { RankFault as _gantry_v1_RankFault, RankFault__Output as _gantry_v1_RankFault__Output } from '../../gantry/v1/RankFault';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Job {
@@ -24,6 +25,7 @@ export interface Job {
   'submittedBy'?: (string);
   'runAs'?: (string);
   'deadlineUnixMs'?: (number | string | Long);
+  'faults'?: (_gantry_v1_RankFault)[];
 }
 
 export interface Job__Output {
@@ -47,4 +49,5 @@ export interface Job__Output {
   'submittedBy': (string);
   'runAs': (string);
   'deadlineUnixMs': (number);
+  'faults': (_gantry_v1_RankFault__Output)[];
 }
