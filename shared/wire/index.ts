@@ -26,3 +26,5 @@ export type { TaskStatusView, TaskResourcesView, StartTaskLimits } from './tasks
 export type { StartTaskView, StopTaskView, TaskCommandView, AgentCommandView } from './tasks.js';
 export type { ClusterTopologyView, TopologyDomainView } from './topology.js';
 export { topologyFromPb } from './topology.js';
+export { diagnosticResultToPb, diagnosticResultFromPb, DIAGNOSTIC_RESULT_BOUNDS } from './diagnostic.js';
+export type { DiagnosticResultWireView } from './diagnostic.js';
