@@ -26,6 +26,8 @@ import { natsConnectionOptions } from '../shared/natsconn/index.js';
 import { NatsTelemetrySink, type TelemetrySink } from './telemetry/index.js';
 import { SloScraper } from './slo/index.js';
 import { LatencyService } from './latency/index.js';
+import { createNodeDiagnostic, diagnosticArgv } from './diagnostic.js';
+import { loadWatermark, readBootId } from './kmsg-watermark.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -65,7 +67,7 @@ export function healthConfigOf(config: AgentConfig): Partial<HealthConfig> {
   return { expectedGpus, ib: { devices: [...ib.devices], linkLayers: [...ib.linkLayers], minRateGbps: ib.minRateGbps } };
 }
 
-export function createProber(config: AgentConfig, nodeName: string, clock: Clock, envPath: string | undefined): NodeProber {
+export function createProber(config: AgentConfig, nodeName: string, clock: Clock, envPath: string | undefined, kmsgWatermark?: number): NodeProber {
   const c = config.collectors;
   return new NodeProber({
     nodeName,
@@ -78,6 +80,7 @@ export function createProber(config: AgentConfig, nodeName: string, clock: Clock
     clock,
     // XIDs that fail a GPU stay judged until the node reboots; the others for the prober's window.
     stickyXids: DEFAULT_HEALTH_CONFIG.xid.failGpu,
+    ...(kmsgWatermark !== undefined ? { kmsgWatermark } : {}),
   });
 }
 
@@ -109,7 +112,10 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
   let reporter: Reporter | undefined;
   let collectTimer: NodeJS.Timeout | undefined;
   let collecting: Promise<void> | undefined;
-  const prober = createProber(config, nodeName, clock, deps.envPath);
+  // XIDs a passed diagnostic cleared stay cleared across agent restarts (not across reboots).
+  const bootId = readBootId();
+  const watermark = loadWatermark(config.runner.stateDir, bootId, (why) => log.warn({ why }, 'ignoring the kmsg watermark'));
+  const prober = createProber(config, nodeName, clock, deps.envPath, watermark?.seq);
   const metrics = createAgentMetrics({ nodeName, dcgmCompat: config.metrics.dcgmCompat });
   let snapshot: NodeSnapshot | undefined;
   /** Telemetry to NATS (east-west latency, service SLOs); absent with nats.enabled false. */
@@ -158,8 +164,21 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
     warmSupervisors: config.runner.warmSupervisors,
     warmRefillDelayMs: config.runner.warmRefillDelayMs,
   });
+  const diagnostic = createNodeDiagnostic({
+    argv: diagnosticArgv(config.health.diagnostic.command, findBinary('dcgmi', deps.envPath) !== undefined),
+    timeoutMs: config.health.diagnostic.timeoutMs,
+    stateDir: config.runner.stateDir,
+    bootId,
+    prober,
+    collectNow: () => collectNow(),
+    reply: (r) => reporter?.sendDiagnosticResult(r),
+    counted: (result) => metrics.diagnostics.inc({ result }),
+    nowMs: () => clock.nowMs(),
+    log: log.child({ component: 'diagnostic' }),
+  });
   const commands = createAgentCommands({
     runner,
+    diagnose: (requestId, reason) => diagnostic.run(requestId, reason),
     replies: () => reporter,
     inventory: () => snapshot?.inventory,
     slo: () => slo,
@@ -185,6 +204,15 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
     }
     // A health change is worth telling the scheduler at once.
     if (changed) reporter?.sendReport();
+  };
+
+  /** A collection now, after the one in progress (whose snapshot may predate what changed). */
+  const collectNow = async (): Promise<void> => {
+    while (collecting) await collecting;
+    collecting = collect()
+      .catch((e: unknown) => log.error({ err: e }, 'collection failed'))
+      .finally(() => (collecting = undefined));
+    await collecting;
   };
 
   return {

@@ -16,6 +16,8 @@ export interface AgentMetrics {
   connected: Gauge;
   reportsSent: Counter;
   reconnects: Counter;
+  /** gantry_agent_diagnostics_total{result}: passed, failed, error. */
+  diagnostics: Counter<'result'>;
   update(snapshot: NodeSnapshot): void;
 }
 
@@ -106,6 +108,12 @@ export function createAgentMetrics(opts: { nodeName: string; dcgmCompat: boolean
     reconnects: new Counter({
       name: 'gantry_agent_reconnects_total',
       help: 'Times the stream to the scheduler was lost.',
+      registers: [registry],
+    }),
+    diagnostics: new Counter({
+      name: 'gantry_agent_diagnostics_total',
+      help: 'Node diagnostics run for the scheduler (RunDiagnostic), by result: passed, failed, error (none configured, could not run, timed out).',
+      labelNames: ['result'],
       registers: [registry],
     }),
     update(s: NodeSnapshot) {
