@@ -31,10 +31,11 @@ const nodeEvents = (all: GantryEvent[], node: string): NodeEvent[] => all.filter
 
 t.test('a node drained for health runs its diagnostic: a pass returns it once, a failure keeps it drained', async (t) => {
   const nats = await startNats(t);
-  const sched = await startScheduler(t, {
+  const schedArgs = {
     natsUrl: nats.url,
     extraArgs: ['--set', `health.diagnostic.maxTries=${MAX_TRIES}`, '--set', `health.diagnostic.holdDownMs=${HOLD_DOWN_MS}`, '--set', 'jobs.cycleIntervalMs=200', '--set', 'jobs.stopSlackMs=1000'],
-  });
+  };
+  let sched = await startScheduler(t, schedArgs);
   const env = { GANTRY_SCHEDULER_ADDRESS: sched.address };
   const dir = tempDir(t, 'gantry-diagnostics-');
   const h100 = readCapture(H100_XML);
@@ -126,5 +127,15 @@ t.test('a node drained for health runs its diagnostic: a pass returns it once, a
     const row = table.stdout.split('\n').find((l) => l.startsWith('diag-bad '))!;
     t.match(row, /cordoned \(health: xid gpu 3\)/, 'gantry nodes shows the drain reason');
     t.match(row.slice(header.indexOf('DIAGNOSTIC')), new RegExp(`^failed \\(try ${MAX_TRIES}\\)`), `and the failed diagnostic: ${row}`);
+
+    // A restarted scheduler keeps the last diagnostic (LMDB) and counts the drain's tries on from it.
+    t.equal(await sched.child.stop(), 0, 'the scheduler stops');
+    sched = await startScheduler(t, { ...schedArgs, dataDir: sched.dataDir, grpcPort: sched.grpcPort });
+    await waitFor('both agents reconnected', async () => (await listNodes(sched.address)).filter((n) => n.connectivity === 'ready').length === 2, 30_000);
+    await new Promise((r) => setTimeout(r, 5 * HOLD_DOWN_MS + 1000));
+    const kept = (await listNodes(sched.address)).find((x) => x.name === 'diag-bad')!;
+    t.match(kept, { schedulability: 'cordoned', lastDiagnostic: { passed: false, tries: MAX_TRIES } }, 'after a restart: still cordoned, the last diagnostic kept');
+    t.equal(await metric(bad.agent.metricsPort, 'gantry_agent_diagnostics_total', { result: 'failed' }), MAX_TRIES, 'and no new try');
+    t.match((await listNodes(sched.address)).find((x) => x.name === 'diag-good'), { schedulability: 'schedulable', lastDiagnostic: { passed: true } }, 'the returned node keeps its passed diagnostic');
   });
 });
