@@ -130,7 +130,13 @@ t.test('RunDiagnostic runs the configured command and answers', async (t) => {
   t.match(fail.outputTail, /GPU 3: Memory test FAIL/, 'stderr is in the tail too');
 
   d.mode('hang');
-  const hang = await diagnose(fake);
+  const hanging = diagnose(fake);
+  // One at a time: a second request while one runs is answered at once with an error.
+  await waitFor('the hung diagnostic started its child', () => existsSync(d.childPidFile), 10_000);
+  const second = await diagnose(fake);
+  t.equal(second.passed, false, 'a second request while one runs does not pass');
+  t.equal(second.error, 'a diagnostic is already running on this node', 'it says one is running');
+  const hang = await hanging;
   t.equal(hang.passed, false, 'a hang does not pass');
   t.match(hang.error, /^timed out after 1500 ms \(health\.diagnostic\.timeoutMs\); its process group was killed$/, 'the timeout is an error');
   const childPid = Number(readFileSync(d.childPidFile, 'utf8'));
@@ -139,7 +145,7 @@ t.test('RunDiagnostic runs the configured command and answers', async (t) => {
 
   t.equal(await metric(agent, 'passed'), 1, 'gantry_agent_diagnostics_total{result="passed"}');
   t.equal(await metric(agent, 'failed'), 1, 'gantry_agent_diagnostics_total{result="failed"}');
-  t.equal(await metric(agent, 'error'), 1, 'gantry_agent_diagnostics_total{result="error"}');
+  t.equal(await metric(agent, 'error'), 2, 'gantry_agent_diagnostics_total{result="error"}: the timeout and the refused second request');
   t.equal(agent.child.proc.exitCode, null, 'the agent runs on');
 });
 
