@@ -12,7 +12,7 @@ import type { Clock } from '../../shared/clock/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import type { Transition } from '../cluster/index.js';
 import type { NodeRegistry } from '../node-registry.js';
-import { decideDiagnostic, diagnosticOutcome, isHealthDrained, type DiagnosticAnswer, type DiagnosticPolicy } from './policy.js';
+import { decideDiagnostic, diagnosticOutcome, HEALTH_REASON_PREFIX, isHealthDrained, type DiagnosticAnswer, type DiagnosticPolicy } from './policy.js';
 
 export interface DiagnosticsDeps {
   registry: NodeRegistry;
@@ -131,11 +131,19 @@ export class NodeDiagnostics {
     // (a fail that is not sticky, such as a hot GPU, is not the diagnostic's to clear).
     const failing = n.verdicts.filter((v) => v.severity === 'fail');
     const o = diagnosticOutcome(node, r, attempt, this.policy.maxTries, remedies, isHealthDrained(n.schedulability, n.schedulabilityReason) && failing.length === 0);
-    const todo = o.result === 'passed' && failing.length > 0 ? `diagnostic passed but the node still reports ${failing.map((v) => v.check).join(', ')}; it stays drained` : o.todo;
+    // Health policy held its lift while the diagnostic ran. Without a verdict from it (an error: none
+    // configured, could not run, unanswered), a health cordon whose verdicts went non-fail meanwhile
+    // is lifted as health policy would have; a diagnostic that ran and failed keeps the node drained.
+    const lift = o.result === 'error' && n.schedulability === 'cordoned' && n.schedulabilityReason.startsWith(HEALTH_REASON_PREFIX) && n.health !== 'fail';
+    const todo = lift
+      ? `the diagnostic gave no verdict (${o.record.summary}); the node is healthy again and health policy lifts its cordon`
+      : o.result === 'passed' && failing.length > 0
+        ? `diagnostic passed but the node still reports ${failing.map((v) => v.check).join(', ')}; it stays drained`
+        : o.todo;
     this.deps.counted.inc({ result: o.result });
     const nowMs = this.deps.clock.nowMs();
-    if (o.returnNode || !isHealthDrained(n.schedulability, n.schedulabilityReason)) {
-      // Returned, or uncordoned by a person meanwhile: the next drain counts afresh.
+    if (o.returnNode || lift || !isHealthDrained(n.schedulability, n.schedulabilityReason)) {
+      // Returned, lifted, or uncordoned by a person meanwhile: the next drain counts afresh.
       s.tries = 0;
       s.lastTryMs = null;
       if (o.returnNode) s.lastReturnMs = nowMs;
@@ -144,7 +152,10 @@ export class NodeDiagnostics {
       s.lastTryMs = nowMs;
     }
     await registry.recordDiagnostic(node, o.record, { result: o.result, todo, returnNode: o.returnNode });
-    if (o.returnNode) log.info({ node, command: o.record.command, after: n.schedulabilityReason }, `node ${node} passed its diagnostic and is returned to service`);
+    if (lift) {
+      await registry.setSchedulability(node, 'schedulable', '');
+      log.info({ node, summary: o.record.summary }, `node ${node}: ${todo}`);
+    } else if (o.returnNode) log.info({ node, command: o.record.command, after: n.schedulabilityReason }, `node ${node} passed its diagnostic and is returned to service`);
     else if (o.result === 'passed') log.warn({ node, todo }, todo);
     else log.error({ node, result: o.result, command: o.record.command, summary: o.record.summary, attempt, maxTries: this.policy.maxTries }, `diagnostic ${o.result}: ${todo}`);
   }
