@@ -24,6 +24,8 @@ const PURE_CORES = [
   '^scheduler/jobs/(lifecycle|causes|replicas|rank-env|batch|planner|what-if|service-ports)\\.ts$',
   // Roles, permissions and the decisions the API asks for; the auth block's schema and compile.
   '^scheduler/auth/(policy|config)\\.ts$',
+  // When a node drained for health runs its diagnostic, and what the answer does.
+  '^scheduler/diagnostics/policy\\.ts$',
   '^agent/core/',
   '^agent/health/',
   '^agent/.*/parse-[^/]+\\.ts$',

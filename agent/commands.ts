@@ -1,6 +1,6 @@
 /**
  * The scheduler's commands to this agent (the SchedulerMessage of AgentService.Connect), the
- * agent's side of what scheduler/api sends: StartTask, StopTask, ReadLog and LatencyPeers, each
+ * agent's side of what scheduler/api sends: StartTask, StopTask, ReadLog, LatencyPeers and RunDiagnostic, each
  * converted from the wire and handed to the rank runner or the latency service, and the answers
  * (task updates, log chunks) sent back through the reporter. Thin: convert, hand on, answer.
  */
@@ -27,6 +27,8 @@ export interface CommandDeps {
   inventory(): Inventory | undefined;
   /** The SLO scraper, where SLO scraping is on. */
   slo(): { track(target: SloTarget): void } | undefined;
+  /** RunDiagnostic's handler (agent/diagnostic.ts): runs the node's diagnostic and answers. */
+  diagnose?(requestId: string, reason: string): Promise<void>;
   /** The latency service, where latency probing is on. */
   latency(): { setPeers(peers: LatencyPeerView[]): void } | undefined;
   nowMs(): number;
@@ -135,6 +137,10 @@ export function createAgentCommands(deps: CommandDeps): AgentCommands {
       else if (msg.readLog) readLog(msg.readLog);
       else if (msg.latencyPeers) latencyPeers(msg.latencyPeers);
       else if (msg.stopTask) stopTask(msg.stopTask);
+      else if (msg.runDiagnostic) {
+        const rd = msg.runDiagnostic;
+        void deps.diagnose?.(rd.requestId, rd.reason).catch((e: unknown) => log.error({ err: (e as Error).message }, 'the node diagnostic failed to run'));
+      }
     },
     taskUpdated(t) {
       const ks = taskKeyString(t);

@@ -204,6 +204,18 @@ export const agentConfigSchema = z.strictObject({
           }
         })
         .prefault({}),
+      /** The diagnostic the scheduler has a node drained for health run (RunDiagnostic); a pass returns the node. */
+      diagnostic: z
+        .strictObject({
+          /**
+           * An argv list, or a string split on spaces (no shell); exit status 0 passes. '' or []
+           * (default): `dcgmi diag -r 1` when dcgmi is on PATH, else none (the node stays drained).
+           */
+          command: z.union([z.string().max(4096), z.array(z.string().min(1).max(4096)).max(256)]).default(''),
+          /** The diagnostic's process group is killed after this long, and the try is an error. */
+          timeoutMs: z.number().int().min(100).max(3_600_000).default(600_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** NATS, for telemetry the agent publishes (east-west latency, service SLO histograms). */

@@ -27,6 +27,8 @@ import { NatsTelemetrySink, type TelemetrySink } from './telemetry/index.js';
 import { SloScraper } from './slo/index.js';
 import { LatencyService } from './latency/index.js';
 import { JobFaults } from './job-faults.js';
+import { createNodeDiagnostic, diagnosticArgv } from './diagnostic.js';
+import { loadWatermark, readBootId } from './kmsg-watermark.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -70,7 +72,7 @@ export function healthConfigOf(config: AgentConfig): Partial<HealthConfig> {
   };
 }
 
-export function createProber(config: AgentConfig, nodeName: string, clock: Clock, envPath: string | undefined): NodeProber {
+export function createProber(config: AgentConfig, nodeName: string, clock: Clock, envPath: string | undefined, kmsgWatermark?: number): NodeProber {
   const c = config.collectors;
   return new NodeProber({
     nodeName,
@@ -83,6 +85,7 @@ export function createProber(config: AgentConfig, nodeName: string, clock: Clock
     clock,
     // XIDs that fail a GPU stay judged until the node reboots; the others for the prober's window.
     stickyXids: config.health.xid.failGpu,
+    ...(kmsgWatermark !== undefined ? { kmsgWatermark } : {}),
   });
 }
 
@@ -114,7 +117,10 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
   let reporter: Reporter | undefined;
   let collectTimer: NodeJS.Timeout | undefined;
   let collecting: Promise<void> | undefined;
-  const prober = createProber(config, nodeName, clock, deps.envPath);
+  // XIDs a passed diagnostic cleared stay cleared across agent restarts (not across reboots).
+  const bootId = readBootId();
+  const watermark = loadWatermark(config.runner.stateDir, bootId, (why) => log.warn({ why }, 'ignoring the kmsg watermark'));
+  const prober = createProber(config, nodeName, clock, deps.envPath, watermark?.seq);
   const metrics = createAgentMetrics({ nodeName, dcgmCompat: config.metrics.dcgmCompat });
   let snapshot: NodeSnapshot | undefined;
   /** Telemetry to NATS (east-west latency, service SLOs); absent with nats.enabled false. */
@@ -167,8 +173,21 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
     { stateDir: config.runner.stateDir, ignoreAfterStopMs: config.health.xid.ignoreAfterStopMs },
     { tasks: () => runner.list(), send: (f) => reporter?.sendJobFault(f) ?? false, counter: metrics.jobFaults, log: log.child({ component: 'job-faults' }) },
   );
+  const diagnostic = createNodeDiagnostic({
+    argv: diagnosticArgv(config.health.diagnostic.command, findBinary('dcgmi', deps.envPath) !== undefined),
+    timeoutMs: config.health.diagnostic.timeoutMs,
+    stateDir: config.runner.stateDir,
+    bootId,
+    prober,
+    collectNow: () => collectNow(),
+    reply: (r) => reporter?.sendDiagnosticResult(r),
+    counted: (result) => metrics.diagnostics.inc({ result }),
+    nowMs: () => clock.nowMs(),
+    log: log.child({ component: 'diagnostic' }),
+  });
   const commands = createAgentCommands({
     runner,
+    diagnose: (requestId, reason) => diagnostic.run(requestId, reason),
     replies: () => reporter,
     inventory: () => snapshot?.inventory,
     slo: () => slo,
@@ -192,6 +211,15 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
     await jobFaults.handle(s.jobFindings, s.collectedMs, s.newXids).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'attributing application XIDs failed'));
     // A health change is worth telling the scheduler at once.
     if (changed) reporter?.sendReport();
+  };
+
+  /** A collection now, after the one in progress (whose snapshot may predate what changed). */
+  const collectNow = async (): Promise<void> => {
+    while (collecting) await collecting;
+    collecting = collect()
+      .catch((e: unknown) => log.error({ err: e }, 'collection failed'))
+      .finally(() => (collecting = undefined));
+    await collecting;
   };
 
   return {

@@ -18,6 +18,8 @@ export interface AgentMetrics {
   reconnects: Counter;
   /** Application XIDs by code and result (agent/job-faults.ts). */
   jobFaults: Counter<'xid' | 'result'>;
+  /** gantry_agent_diagnostics_total{result}: passed, failed, error. */
+  diagnostics: Counter<'result'>;
   update(snapshot: NodeSnapshot): void;
 }
 
@@ -114,6 +116,12 @@ export function createAgentMetrics(opts: { nodeName: string; dcgmCompat: boolean
       name: 'gantry_agent_job_faults_total',
       help: "Application XIDs by code and result: attributed (sent to the scheduler as the job's fault), ignored-stopping (from a rank Gantry was stopping), unattributed (no pid, or no rank of this agent).",
       labelNames: ['xid', 'result'],
+      registers: [registry],
+    }),
+    diagnostics: new Counter({
+      name: 'gantry_agent_diagnostics_total',
+      help: 'Node diagnostics run for the scheduler (RunDiagnostic), by result: passed, failed, error (none configured, could not run, timed out).',
+      labelNames: ['result'],
       registers: [registry],
     }),
     update(s: NodeSnapshot) {

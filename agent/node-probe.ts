@@ -57,6 +57,8 @@ export interface NodeProberDeps {
   xidWindowMs?: number;
   /** Seconds since boot, to date /dev/kmsg records read on the first poll; default os.uptime. */
   uptimeSeconds?: () => number;
+  /** kmsg records at or below this sequence number are skipped (a passed diagnostic cleared them; agent/kmsg-watermark.ts). */
+  kmsgWatermark?: number;
 }
 
 const MAX_XIDS_KEPT = 1000;
@@ -75,8 +77,28 @@ export class NodeProber {
   private hcas: HcaInfo[] = [];
   private xids: KeptXid[] = [];
   private cycle = 0;
+  private watermark: number;
+  private maxSeq: number | null = null;
 
-  constructor(private readonly deps: NodeProberDeps) {}
+  constructor(private readonly deps: NodeProberDeps) {
+    this.watermark = deps.kmsgWatermark ?? -1;
+  }
+
+  /** The highest kmsg sequence number among the XIDs read so far (null: none, or not from kmsg). */
+  get highestXidSeq(): number | null {
+    return this.maxSeq;
+  }
+
+  /**
+   * A passed diagnostic: forget the XIDs read through kmsg sequence number `throughSeq` (and every
+   * XID without a number: a dmesg file has none) and the evaluator's remembered state, so
+   * sticky verdicts end; later polls skip records at or below the watermark.
+   */
+  clearThrough(throughSeq: number | null): void {
+    if (throughSeq !== null) this.watermark = Math.max(this.watermark, throughSeq);
+    this.xids = this.xids.filter((x) => x.event.seq !== null && (throughSeq === null || x.event.seq > throughSeq));
+    this.deps.evaluator.reset();
+  }
 
   private async timed<T>(collector: string, runs: CollectorRun[], fn: () => Promise<T>): Promise<{ value?: T; error?: unknown }> {
     const t0 = performance.now();
@@ -118,10 +140,12 @@ export class NodeProber {
     let newXids: XidEvent[] = [];
     if (d.kernelLog) {
       const r = await this.timed('kernel-log', runs, () => d.kernelLog!.poll());
-      if (r.value && r.value.length > 0) {
-        newXids = r.value;
+      const fresh = (r.value ?? []).filter((e) => e.seq === null || e.seq > this.watermark);
+      for (const e of fresh) if (e.seq !== null && (this.maxSeq === null || e.seq > this.maxSeq)) this.maxSeq = e.seq;
+      if (fresh.length > 0) {
+        newXids = fresh;
         const bootMs = now - (d.uptimeSeconds ?? os.uptime)() * 1000;
-        for (const event of r.value) {
+        for (const event of fresh) {
           const atMs = event.monotonicUs !== null ? Math.min(now, bootMs + event.monotonicUs / 1000) : now;
           this.xids.push({ event, atMs });
         }

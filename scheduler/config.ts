@@ -69,6 +69,20 @@ export const schedulerConfigSchema = z.strictObject({
       requireApproval: z.boolean().default(false),
     })
     .prefault({}),
+  /** What the scheduler does about node health (issue 20). */
+  health: z
+    .strictObject({
+      /** Diagnostics and return: a node drained for health ('health: ...') with no ranks runs the agent's diagnostic; a pass uncordons it. */
+      diagnostic: z
+        .strictObject({
+          /** Tries per drain (a drain ends when the node is schedulable again); 0: never run diagnostics, nodes stay drained until uncordoned by hand. */
+          maxTries: z.number().int().min(0).max(100).default(3),
+          /** Between two tries of one drain, and after a return before the node's next diagnostic (anti-flap). */
+          holdDownMs: z.number().int().min(0).max(7 * 24 * 3_600_000).default(600_000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   topology: z
     .strictObject({
       /** Levels above the node, finest first (e.g. [nvlink, leaf, spine]); agents report their domain per level. */

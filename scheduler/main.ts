@@ -18,6 +18,8 @@ import { agentCommandToPb } from '../shared/wire/index.js';
 import { createSchedulerMetrics } from './metrics.js';
 import { NodeRegistry } from './node-registry.js';
 import { createFaultIntake, JobManager } from './jobs/index.js';
+import { DEFAULT_ANSWER_GRACE_MS, NodeDiagnostics } from './diagnostics/index.js';
+import { ACTIVE_JOB_STATES } from '../shared/domain/index.js';
 import { LmdbStore, type StateStore } from './store/index.js';
 import { runsReplicaOf, ServiceTelemetry, serviceStateOf } from './autoscale/index.js';
 import { ConfigError } from '../shared/errors/index.js';
@@ -243,6 +245,22 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
         jm.onNodeTransition(t);
         if (t.type === 'deleted') latency?.onEndpoint(t.node.name, null);
       });
+      // Diagnostics and return of nodes drained for health (issue 20); maxTries 0: off.
+      const hd = config.health.diagnostic;
+      const diagnostics =
+        hd.maxTries > 0
+          ? new NodeDiagnostics(
+              { maxTries: hd.maxTries, holdDownMs: hd.holdDownMs, answerGraceMs: DEFAULT_ANSWER_GRACE_MS },
+              {
+                registry,
+                send: (node, run) => streams?.send(node, { runDiagnostic: run }) ?? false,
+                busyRanks: (node) => jm.list().filter((j) => ACTIVE_JOB_STATES.has(j.state)).reduce((k, j) => k + j.ranks.filter((r) => r.node === node && r.state !== 'exited').length, 0),
+                clock,
+                log: log.child({ component: 'diagnostics' }),
+                counted: metrics.nodeDiagnostics,
+              },
+            )
+          : undefined;
       const auditor = new Auditor({ events, log: log.child({ component: 'audit' }), clock, denied: metrics.authDenied });
       streams = new AgentStreams({
         registry,
@@ -254,6 +272,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
         onTaskUpdate: (node, task) => jm.onTaskReport(node, task),
         onJobFault: createFaultIntake({ onJobFault: (id, f) => jm.onJobFault(id, f), counter: metrics.jobFaults, log: log.child({ component: 'job-faults' }) }),
         onLatencyEndpoint: (node, endpoint) => latency?.onEndpoint(node, endpoint),
+        onDiagnosticResult: async (node, result) => diagnostics?.onResult(node, result),
         // The node's name comes from its verified certificate (revoked ones refused; anonymous only on a plaintext server).
         identify: (call) => authn!.identifyAgent(call),
         auditor,
@@ -310,7 +329,10 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       metricsServer = await startMetricsServer(metrics.registry, config.metrics.listen);
       const sweepEveryMs = Math.max(50, Math.min(1000, Math.floor(config.nodes.lostAfterMs / 4)));
       sweepTimer = setInterval(() => {
-        registry!.sweep().catch((e: unknown) => log.error({ err: e }, 'node sweep failed'));
+        registry!
+          .sweep()
+          .then(() => diagnostics?.tick())
+          .catch((e: unknown) => log.error({ err: e }, 'node sweep failed'));
       }, sweepEveryMs);
       jm.start();
       grpcServer.health.setStatus('', 'SERVING');

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { registerEventLoopDelay, registerProcessMetrics } from '../shared/metrics/index.js';
 import type { ClusterModel } from './cluster/index.js';
+import { isHealthDrained } from './diagnostics/policy.js';
 import type { EventBus } from './events/index.js';
 import type { DomainStatus } from './telemetry/index.js';
 import { CONNECT_REFUSAL_REASONS } from './api/agent-identity.js';
@@ -22,6 +23,8 @@ export interface SchedulerMetrics {
   rateLimited: Counter<'action'>;
   /** Application XIDs recorded on jobs, by XID (jobs/faults.ts). */
   jobFaults: Counter<'xid'>;
+  /** gantry_scheduler_node_diagnostics_total{result}. */
+  nodeDiagnostics: Counter<'result'>;
 }
 
 /**
@@ -51,6 +54,26 @@ export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus, 
     'draining',
   ]);
   byState('gantry_scheduler_nodes_health', 'Nodes by health (ok, warn, fail).', ['ok', 'warn', 'fail']);
+  new Gauge({
+    name: 'gantry_scheduler_nodes_drained_for_health',
+    help: "Nodes cordoned or draining for health (reason 'health: ...'), waiting for their diagnostic or for a person.",
+    registers: [registry],
+    collect() {
+      this.set(cluster.list().filter((n) => isHealthDrained(n.schedulability, n.schedulabilityReason)).length);
+    },
+  });
+  new Gauge({
+    name: 'gantry_scheduler_node_diagnostic_failed',
+    help: 'Per node drained for health: 1 while its last diagnostic did not pass (it stays drained; see gantry node NAME).',
+    labelNames: ['node'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const n of cluster.list()) {
+        if (isHealthDrained(n.schedulability, n.schedulabilityReason) && n.lastDiagnostic && !n.lastDiagnostic.passed) this.set({ node: n.name }, 1);
+      }
+    },
+  });
   new Gauge({
     name: 'gantry_scheduler_nodes_awaiting_approval',
     help: 'Nodes that joined while nodes.requireApproval was on and take no work until approved (gantry node approve).',
@@ -132,6 +155,12 @@ export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus, 
     nodeExclusions: new Counter({
       name: 'gantry_scheduler_node_exclusions_total',
       help: 'Times a node was left out of placement for its record (or for a new reason).',
+      registers: [registry],
+    }),
+    nodeDiagnostics: new Counter({
+      name: 'gantry_scheduler_node_diagnostics_total',
+      help: 'Diagnostics of nodes drained for health, by result (passed, failed, error: could not run, timed out or went unanswered).',
+      labelNames: ['result'],
       registers: [registry],
     }),
     rateLimited: new Counter({

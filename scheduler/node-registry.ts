@@ -3,7 +3,7 @@
  * One instance per scheduler; the gRPC handlers and the sweep timer call it.
  */
 import { randomUUID } from 'node:crypto';
-import type { NodeRecord, Schedulability } from '../shared/domain/index.js';
+import type { NodeDiagnostic, NodeRecord, Schedulability } from '../shared/domain/index.js';
 import type { Clock } from '../shared/clock/index.js';
 import type { NodeEvent } from '../shared/events/index.js';
 import { EVENT_SCHEMA_VERSION } from '../shared/events/index.js';
@@ -17,6 +17,12 @@ export const HEALTH_CORDON_PREFIX = 'health: ';
 
 export class NodeRegistry {
   private readonly listeners: Array<(t: Transition) => void> = [];
+  /**
+   * Set by the diagnostics shell (scheduler/diagnostics): true for a node whose diagnostic is in
+   * flight. Health policy then leaves its cordon alone; the diagnostic's answer returns the node
+   * (one return, not two).
+   */
+  holdsReturn: (name: string) => boolean = () => false;
 
   constructor(
     readonly cluster: ClusterModel,
@@ -77,6 +83,23 @@ export class NodeRegistry {
     return true;
   }
 
+  /**
+   * Keeps a diagnostic's outcome on the node record with its event; `returnNode` uncordons it
+   * (schedulable, reason '') with a 'returned' event. The updated record; undefined for an unknown node.
+   */
+  async recordDiagnostic(name: string, diagnostic: NodeDiagnostic, outcome: { result: 'passed' | 'failed' | 'error'; todo: string; returnNode: boolean }): Promise<NodeRecord | undefined> {
+    const before = this.cluster.get(name);
+    if (!before || !this.cluster.setDiagnostic(name, diagnostic)) return undefined;
+    const base = { v: EVENT_SCHEMA_VERSION, at: new Date(this.clock.nowMs()).toISOString(), kind: 'node' as const, node: name };
+    const extra: NodeEvent[] = [
+      { ...base, id: randomUUID(), type: 'diagnostic', result: outcome.result, command: diagnostic.command, summary: diagnostic.summary, tries: diagnostic.tries, ...(outcome.todo ? { todo: outcome.todo } : {}) },
+    ];
+    const transitions = outcome.returnNode ? this.cluster.setSchedulability(name, 'schedulable', '') : [];
+    if (transitions.length > 0) extra.push({ ...base, id: randomUUID(), type: 'returned', after: before.schedulabilityReason });
+    await this.apply(transitions, [name], extra);
+    return this.cluster.get(name);
+  }
+
   /** A node left out of placement because its record cannot be used: a node event (type excluded) with why. */
   async excluded(name: string, reason: string): Promise<void> {
     const base = { v: EVENT_SCHEMA_VERSION, id: randomUUID(), at: new Date(this.clock.nowMs()).toISOString(), kind: 'node' as const, node: name };
@@ -91,7 +114,7 @@ export class NodeRegistry {
     this.listeners.push(listener);
   }
 
-  private async apply(transitions: Transition[], alsoPersist: readonly string[]): Promise<void> {
+  private async apply(transitions: Transition[], alsoPersist: readonly string[], extra: readonly NodeEvent[] = []): Promise<void> {
     // Health policy: a node with a fail verdict is cordoned with the reason; policy lifts only its own cordons.
     for (const t of [...transitions]) {
       if (t.type !== 'health') continue;
@@ -99,7 +122,7 @@ export class NodeRegistry {
       if (n.health === 'fail' && n.schedulability === 'schedulable') {
         const checks = n.verdicts.filter((v) => v.severity === 'fail').map((v) => `${v.check}${v.gpu !== undefined ? ` gpu ${v.gpu}` : ''}`);
         transitions.push(...this.cluster.setSchedulability(n.name, 'cordoned', HEALTH_CORDON_PREFIX + checks.join(', ')));
-      } else if (n.health !== 'fail' && n.schedulability === 'cordoned' && n.schedulabilityReason.startsWith(HEALTH_CORDON_PREFIX)) {
+      } else if (n.health !== 'fail' && n.schedulability === 'cordoned' && n.schedulabilityReason.startsWith(HEALTH_CORDON_PREFIX) && !this.holdsReturn(n.name)) {
         transitions.push(...this.cluster.setSchedulability(n.name, 'schedulable', ''));
       }
     }
@@ -115,6 +138,7 @@ export class NodeRegistry {
       const e = this.toEvent(t);
       if (e) events.push(e);
     }
+    events.push(...extra);
     if (touched.size > 0 || events.length > 0) await this.store.commit({ nodes: [...touched.values()], events });
     for (const e of events) this.log.info({ node: e.node, event: e.type }, `node ${e.type}`);
     this.events.committed(events);

@@ -13,7 +13,7 @@ import { ConfigError } from '../../shared/errors/index.js';
 import { normalizeSerial, parseRevokedSerials } from '../../shared/pki/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { loadGantryProto, type AgentMessage, type AgentServiceClient, type SchedulerMessage__Output } from '../../shared/proto/index.js';
-import { inventoryToPb, jobFaultToPb, taskStatusToPb, verdictToPb, type JobFaultView, type TaskStatusView } from '../../shared/wire/index.js';
+import { diagnosticResultToPb, inventoryToPb, jobFaultToPb, taskStatusToPb, verdictToPb, type DiagnosticResultWireView, type JobFaultView, type TaskStatusView } from '../../shared/wire/index.js';
 
 export interface ReportState {
   inventory: Inventory;
@@ -265,6 +265,14 @@ export class Reporter {
     const call = this.call;
     if (!call || !this.connected) return false;
     call.write({ jobFault: jobFaultToPb(fault) });
+    return true;
+  }
+
+  /** Answers a RunDiagnostic command; false when not connected (the scheduler then counts the try unanswered). */
+  sendDiagnosticResult(r: DiagnosticResultWireView): boolean {
+    const call = this.call;
+    if (!call || !this.connected) return false;
+    call.write({ diagnosticResult: diagnosticResultToPb(r) });
     return true;
   }
 

@@ -27,6 +27,7 @@ import type { ListNodesRequest as _gantry_v1_ListNodesRequest, ListNodesRequest_
 import type { ListNodesResponse as _gantry_v1_ListNodesResponse, ListNodesResponse__Output as _gantry_v1_ListNodesResponse__Output } from './gantry/v1/ListNodesResponse';
 import type { Node as _gantry_v1_Node, Node__Output as _gantry_v1_Node__Output } from './gantry/v1/Node';
 import type { NodeActionRequest as _gantry_v1_NodeActionRequest, NodeActionRequest__Output as _gantry_v1_NodeActionRequest__Output } from './gantry/v1/NodeActionRequest';
+import type { NodeDiagnostic as _gantry_v1_NodeDiagnostic, NodeDiagnostic__Output as _gantry_v1_NodeDiagnostic__Output } from './gantry/v1/NodeDiagnostic';
 import type { RankFault as _gantry_v1_RankFault, RankFault__Output as _gantry_v1_RankFault__Output } from './gantry/v1/RankFault';
 import type { RankPlacement as _gantry_v1_RankPlacement, RankPlacement__Output as _gantry_v1_RankPlacement__Output } from './gantry/v1/RankPlacement';
 import type { ReadLogsRequest as _gantry_v1_ReadLogsRequest, ReadLogsRequest__Output as _gantry_v1_ReadLogsRequest__Output } from './gantry/v1/ReadLogsRequest';
@@ -75,6 +76,7 @@ export interface ProtoGrpcType {
       ListNodesResponse: MessageTypeDefinition<_gantry_v1_ListNodesResponse, _gantry_v1_ListNodesResponse__Output>
       Node: MessageTypeDefinition<_gantry_v1_Node, _gantry_v1_Node__Output>
       NodeActionRequest: MessageTypeDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_NodeActionRequest__Output>
+      NodeDiagnostic: MessageTypeDefinition<_gantry_v1_NodeDiagnostic, _gantry_v1_NodeDiagnostic__Output>
       RankFault: MessageTypeDefinition<_gantry_v1_RankFault, _gantry_v1_RankFault__Output>
       RankPlacement: MessageTypeDefinition<_gantry_v1_RankPlacement, _gantry_v1_RankPlacement__Output>
       ReadLogsRequest: MessageTypeDefinition<_gantry_v1_ReadLogsRequest, _gantry_v1_ReadLogsRequest__Output>

@@ -5,7 +5,7 @@
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { AgentMessage__Output, AgentServiceHandlers, SchedulerMessage } from '../../shared/proto/index.js';
-import { inventoryFromPb, jobFaultFromPb, labelsFromPb, latencyEndpointFromPb, taskStatusFromPb, verdictFromPb, type JobFaultView, type LatencyEndpointView, type TaskStatusView } from '../../shared/wire/index.js';
+import { diagnosticResultFromPb, inventoryFromPb, jobFaultFromPb, labelsFromPb, latencyEndpointFromPb, taskStatusFromPb, verdictFromPb, type DiagnosticResultWireView, type JobFaultView, type LatencyEndpointView, type TaskStatusView } from '../../shared/wire/index.js';
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError, UnauthenticatedError, UnavailableError } from '../../shared/errors/index.js';
 import type { PbLogChunkOut } from '../../shared/proto/index.js';
@@ -61,6 +61,8 @@ export interface AgentServiceDeps {
   onJobFault?(node: string, fault: JobFaultView): Promise<void>;
   /** The node's latency echo endpoint from its registration (null: probing is off there). */
   onLatencyEndpoint?(node: string, endpoint: LatencyEndpointView | null): void;
+  /** The agent's answer to RunDiagnostic (scheduler/diagnostics); absent: answers are dropped. */
+  onDiagnosticResult?(node: string, result: DiagnosticResultWireView): Promise<void>;
   /** Who opened a stream (CallAuthenticator.identify): a node, a user, or anonymous on a plaintext server. */
   identify: CallAuthenticator['identify'];
   /** The audit trail (refusals, joins), the one the user API records to. */
@@ -282,6 +284,10 @@ export class AgentStreams {
       this.pendingLogs.delete(msg.logChunk.requestId);
       if (msg.logChunk.error) p.reject(new NotFoundError('log', msg.logChunk.error, `${node}: ${msg.logChunk.error}`));
       else p.resolve(msg.logChunk);
+      return;
+    }
+    if (msg.diagnosticResult) {
+      await this.deps.onDiagnosticResult?.(node, diagnosticResultFromPb(msg.diagnosticResult, 'diagnosticResult'));
       return;
     }
     if (msg.taskUpdate) {

@@ -3,7 +3,7 @@
  * No I/O and no clock: every call takes `nowMs`; callers persist the records it returns and
  * publish the transitions it reports.
  */
-import type { HealthVerdict, Inventory, NodeRecord, Schedulability } from '../../shared/domain/index.js';
+import type { HealthVerdict, Inventory, NodeDiagnostic, NodeRecord, Schedulability } from '../../shared/domain/index.js';
 import { worstSeverity } from '../../shared/domain/index.js';
 
 export interface Registration {
@@ -124,6 +124,7 @@ export class ClusterModel {
       reportsReceived: prev?.reportsReceived ?? 0,
       allowedUsers: reg.allowedUsers,
       allowRoot: reg.allowRoot,
+      ...(prev?.lastDiagnostic ? { lastDiagnostic: prev.lastDiagnostic } : {}),
     };
     this.put(node);
     this.deadlines.set(reg.name, nowMs + this.lostAfterMs);
@@ -155,6 +156,15 @@ export class ClusterModel {
     if (prev.connectivity === 'lost') out.push({ type: 'back', node, downForMs: nowMs - prev.lastSeenMs });
     if (prev.health !== node.health) out.push({ type: 'health', node, previous: prev.health });
     return out;
+  }
+
+  /** Keeps a node's last diagnostic on its record; the updated record, undefined for an unknown node. */
+  setDiagnostic(name: string, diagnostic: NodeDiagnostic): NodeRecord | undefined {
+    const prev = this.nodes.get(name);
+    if (!prev) return undefined;
+    const node: NodeRecord = { ...prev, lastDiagnostic: { ...diagnostic } };
+    this.put(node);
+    return node;
   }
 
   /** Cordon, drain or uncordon; returns no transition when nothing changes. */

@@ -78,6 +78,10 @@ export function formatEvent(e: GantryEvent): string {
           return cols(e.node, e.type, `${e.schedulability}${e.reason ? `: ${e.reason}` : ''}`);
         case 'excluded':
           return cols(e.node, e.type, e.reason);
+        case 'diagnostic':
+          return cols(e.node, e.type, `${e.result} (try ${e.tries}${e.command ? `, ${e.command}` : ''})${e.summary ? `: ${e.summary}` : ''}${e.todo ? `; ${e.todo}` : ''}`);
+        case 'returned':
+          return cols(e.node, e.type, `after ${e.after}`);
         case 'connectivity':
           return cols(e.node, e.type, e.connectivity);
         default:

@@ -32,6 +32,11 @@ export function nodeText(n: NodeRecord): string {
     ['agent', `${n.agentVersion || '-'}, registered ${new Date(n.registeredMs).toISOString()}, last seen ${new Date(n.lastSeenMs).toISOString()}`],
   ];
   for (const v of n.verdicts) if (v.severity !== 'ok') rows.push(['verdict', `${v.severity} ${v.check}${v.gpu !== undefined ? ` gpu ${v.gpu}` : ''}${verdictActionSuffix(v)}: ${v.evidence}`]);
+  const d = n.lastDiagnostic;
+  if (d) {
+    rows.push(['diagnostic', `${d.passed ? 'passed' : 'did not pass'} (try ${d.tries}) at ${new Date(d.atMs).toISOString()}${d.command ? `: ${d.command}` : ''}`]);
+    if (d.summary) rows.push(['diagnostic output', d.summary]);
+  }
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${printable(v)}`).join('\n') + '\n';
 }

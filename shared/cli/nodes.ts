@@ -32,6 +32,8 @@ export function nodeJson(n: NodeRecord): Record<string, unknown> {
     agentVersion: n.agentVersion,
     /** Each verdict's action is the one the scheduler applies (its own, or evict for fail). */
     verdicts: n.verdicts.map((v) => ({ ...v, action: verdictAction(v), firstSeen: new Date(v.firstSeenMs).toISOString() })),
+    /** The last diagnostic of a node drained for health; null: none yet. */
+    lastDiagnostic: n.lastDiagnostic ? { ...n.lastDiagnostic, at: new Date(n.lastDiagnostic.atMs).toISOString() } : null,
   };
 }
 
@@ -49,14 +51,23 @@ export function schedulingText(n: NodeRecord): string {
   return n.schedulability === 'schedulable' ? 'awaiting-approval' : `awaiting-approval, ${own}`;
 }
 
+/** The DIAGNOSTIC column: the last diagnostic's result, its try and how long ago; '-' for none. */
+export function diagnosticText(n: NodeRecord, nowMs: number): string {
+  const d = n.lastDiagnostic;
+  if (!d) return '-';
+  const failedHow = d.summary.startsWith('timed out') ? 'timed-out' : 'failed';
+  return `${d.passed ? 'passed' : failedHow} (try ${d.tries}) ${ago(nowMs - d.atMs)} ago`;
+}
+
 export function nodesTable(nodes: readonly NodeRecord[], nowMs: number): string {
-  const header = ['NAME', 'STATE', 'SCHEDULING', 'HEALTH', 'ACTION', 'GPUS', 'MODEL', 'DRIVER', 'DOMAINS', 'LAST SEEN'];
+  const header = ['NAME', 'STATE', 'SCHEDULING', 'HEALTH', 'ACTION', 'DIAGNOSTIC', 'GPUS', 'MODEL', 'DRIVER', 'DOMAINS', 'LAST SEEN'];
   const rows = nodes.map((n) => [
     n.name,
     n.connectivity,
     schedulingText(n),
     n.health,
     nodeActionText(n.verdicts),
+    diagnosticText(n, nowMs),
     String(n.inventory.gpus.length),
     n.inventory.gpus[0]?.name ?? '-',
     n.inventory.firmware.driverVersion || '-',

@@ -16,6 +16,7 @@ export type {
   HealthVerdict,
   HealthAction,
   NodeRecord,
+  NodeDiagnostic,
 } from './types.js';
 export { emptyInventory, worstSeverity, HEALTH_ACTIONS, verdictAction } from './types.js';
 export { INVENTORY_LIMITS } from './limits.js';

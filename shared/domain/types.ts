@@ -175,6 +175,21 @@ export interface NodeRecord {
    */
   allowedUsers?: string[];
   allowRoot?: boolean;
+  /** The last diagnostic the scheduler had the node run (a node drained for health); absent: none yet. */
+  lastDiagnostic?: NodeDiagnostic;
+}
+
+/** A diagnostic's outcome as the scheduler keeps it on the node record (issue 20, diagnostics and return). */
+export interface NodeDiagnostic {
+  /** When it finished (or was given up on), unix ms. */
+  atMs: number;
+  passed: boolean;
+  /** What ran, e.g. "dcgmi diag -r 1" ('' when nothing could run). */
+  command: string;
+  /** One line for people: the error, or the last line of the output. */
+  summary: string;
+  /** Which try of the node's current drain this was (1-based). */
+  tries: number;
 }
 
 export function emptyInventory(hostname = ''): Inventory {

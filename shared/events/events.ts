@@ -33,6 +33,13 @@ export type NodeEvent = EventBase & {
     | { type: 'deleted' }
     /** Left out of placement: its stored record cannot be used (the reason names the field); every other node goes on. */
     | { type: 'excluded'; reason: string }
+    /**
+     * A node drained for health ran its diagnostic (issue 20): result passed, failed or error (it
+     * could not run, timed out, or went unanswered); `todo` says what a person should do when it did not pass.
+     */
+    | { type: 'diagnostic'; result: 'passed' | 'failed' | 'error'; command: string; summary: string; tries: number; todo?: string }
+    /** Uncordoned by a passed diagnostic; `after` is the drain reason it had. */
+    | { type: 'returned'; after: string }
   );
 
 export type JobEvent = EventBase & {

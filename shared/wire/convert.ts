@@ -131,6 +131,9 @@ export function nodeToPb(n: NodeRecord): PbNode {
     allowedUsers: n.allowedUsers ?? [],
     allowRoot: n.allowRoot ?? false,
     awaitingApproval: n.awaitingApproval === true,
+    ...(n.lastDiagnostic
+      ? { lastDiagnostic: { atUnixMs: n.lastDiagnostic.atMs, passed: n.lastDiagnostic.passed, command: n.lastDiagnostic.command, summary: n.lastDiagnostic.summary, tries: n.lastDiagnostic.tries } }
+      : {}),
   };
 }
 
@@ -153,6 +156,9 @@ export function nodeFromPb(pb: PbNodeOut): NodeRecord {
     allowedUsers: [...pb.allowedUsers],
     allowRoot: pb.allowRoot,
     ...(pb.awaitingApproval ? { awaitingApproval: true } : {}),
+    ...(pb.lastDiagnostic
+      ? { lastDiagnostic: { atMs: Number(pb.lastDiagnostic.atUnixMs), passed: pb.lastDiagnostic.passed, command: pb.lastDiagnostic.command, summary: pb.lastDiagnostic.summary, tries: pb.lastDiagnostic.tries } }
+      : {}),
   };
 }
 

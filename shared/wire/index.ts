@@ -28,3 +28,5 @@ export type { ClusterTopologyView, TopologyDomainView } from './topology.js';
 export { topologyFromPb } from './topology.js';
 export { jobFaultToPb, jobFaultFromPb, rankFaultToPb, rankFaultFromPb, JOB_FAULT_BOUNDS, JOB_FAULT_UNKNOWN_GPU } from './job-fault.js';
 export type { JobFaultView, RankFaultView } from './job-fault.js';
+export { diagnosticResultToPb, diagnosticResultFromPb, DIAGNOSTIC_RESULT_BOUNDS } from './diagnostic.js';
+export type { DiagnosticResultWireView } from './diagnostic.js';

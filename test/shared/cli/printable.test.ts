@@ -41,7 +41,11 @@ t.test('node and nodes escape names, labels and reasons', async (t) => {
   const node: NodeRecord = {
     name: HOSTILE, address: HOSTILE, connectivity: 'ready', schedulability: 'cordoned', schedulabilityReason: HOSTILE, health: 'healthy',
     inventory: emptyInventory(), labels: { rack: HOSTILE }, agentVersion: HOSTILE, verdicts: [], lastSeenMs: 0, registeredMs: 0,
+    // What the agent ran and its output's last line come from the node.
+    lastDiagnostic: { atMs: 0, passed: false, command: HOSTILE, summary: HOSTILE, tries: 1 },
   } as unknown as NodeRecord;
-  clean(t, nodeText(node), 'gantry node');
+  const text = nodeText(node);
+  clean(t, text, 'gantry node');
+  t.match(text, /diagnostic output: eve\\nstate     succeeded/, 'the diagnostic output is shown, escaped');
   clean(t, nodesTable([node], 1000), 'gantry nodes');
 });

@@ -5,6 +5,7 @@ import type { Schedulability as _gantry_v1_Schedulability, Schedulability__Outpu
 import type { Severity as _gantry_v1_Severity, Severity__Output as _gantry_v1_Severity__Output } from '../../gantry/v1/Severity';
 import type { HealthVerdict as _gantry_v1_HealthVerdict, HealthVerdict__Output as _gantry_v1_HealthVerdict__Output } from '../../gantry/v1/HealthVerdict';
 import type { Inventory as _gantry_v1_Inventory, Inventory__Output as _gantry_v1_Inventory__Output } from '../../gantry/v1/Inventory';
+import type { NodeDiagnostic as _gantry_v1_NodeDiagnostic, NodeDiagnostic__Output as _gantry_v1_NodeDiagnostic__Output } from '../../gantry/v1/NodeDiagnostic';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Node {
@@ -25,6 +26,7 @@ export interface Node {
   'awaitingApproval'?: (boolean);
   'allowedUsers'?: (string)[];
   'allowRoot'?: (boolean);
+  'lastDiagnostic'?: (_gantry_v1_NodeDiagnostic | null);
 }
 
 export interface Node__Output {
@@ -45,4 +47,5 @@ export interface Node__Output {
   'awaitingApproval': (boolean);
   'allowedUsers': (string)[];
   'allowRoot': (boolean);
+  'lastDiagnostic': (_gantry_v1_NodeDiagnostic__Output | null);
 }
