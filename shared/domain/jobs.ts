@@ -158,4 +158,21 @@ export interface JobRecord {
   deadlineMs?: number;
   /** Latest checkpoint a rank reported (unix ms; 0 or absent: none): preemption counts lost work from here. */
   lastCheckpointMs?: number;
+  /**
+   * Nodes whose prolog failed for this job (issue 20), distinct, in the order they failed: the
+   * planner places the job elsewhere. Cleared when an operator releases a held job. Absent: none.
+   */
+  prologFailedOn?: string[];
+  /**
+   * Held (issue 20): its prolog failed on health.prologFailuresToHold distinct nodes. The job stays
+   * pending but out of scheduling until an operator releases it (`gantry release`); `reason` names
+   * the nodes and the last error. Absent: not held.
+   */
+  held?: JobHold;
+}
+
+/** Why and since when a job is held out of scheduling (JobRecord.held). */
+export interface JobHold {
+  reason: string;
+  atMs: number;
 }
