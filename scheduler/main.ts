@@ -157,9 +157,9 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       outbox.start();
       events = outbox;
       const cluster = new ClusterModel(config.nodes.lostAfterMs, config.nodes.requireApproval);
-      registry = new NodeRegistry(cluster, store, events, clock, log.child({ component: 'nodes' }));
-      const loaded = registry.load(config.nodes.restartGraceMs);
       const metrics = createSchedulerMetrics(cluster, events, () => latency?.aggregator.domains() ?? []);
+      registry = new NodeRegistry(cluster, store, events, clock, log.child({ component: 'nodes' }), { maxAutoDrainShare: config.health.maxAutoDrainShare, metrics });
+      const loaded = registry.load(config.nodes.restartGraceMs);
       const jm = new JobManager(
         {
           levels: config.topology.levels,
@@ -170,6 +170,7 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
           queues: config.queues,
           fairShareHalfLifeMs: config.jobs.fairShareHalfLifeMs,
           stopSlackMs: config.jobs.stopSlackMs,
+          prologFailuresToHold: config.health.prologFailuresToHold,
           specLimits: {
             maxBytes: config.jobs.maxSpecBytes,
             maxDepth: config.jobs.maxSpecDepth,
@@ -228,6 +229,11 @@ export function createScheduler(config: SchedulerConfig, deps: { log: Logger; cl
       registry.onTransition((t) => {
         jm.onNodeTransition(t);
         if (t.type === 'deleted') latency?.onEndpoint(t.node.name, null);
+      });
+      registry.onEvict((node, checks) => {
+        jm.evictNode(node, checks, config.health.evictWithinMs)
+          .then((gangs) => metrics.healthEvictions.inc(gangs))
+          .catch((e: unknown) => log.error({ err: e, node }, 'evicting the gangs of an unhealthy node failed'));
       });
       const auditor = new Auditor({ events, log: log.child({ component: 'audit' }), clock, denied: metrics.authDenied });
       streams = new AgentStreams({

@@ -4,9 +4,10 @@
  * be out at once. Out: cordoned, draining, lost, or unhealthy (health fail) — an unhealthy node
  * the breaker kept in counts as out, so two nodes failing together both wait.
  *
- * At most floor(total × maxShare) nodes may be out (10 nodes at 0.1: 1; 9 nodes at 0.1: 0, so
- * nothing automatic happens on a fleet that small unless the share is raised). A step on a node
- * that is already cordoned, draining or lost takes nothing more out and is never held back.
+ * At most floor(total × maxShare) nodes may be out (10 nodes at 0.1: 1; 20: 2), and at least one
+ * whenever the share is above 0: a fleet under 10 nodes still gets its one automatic action (a
+ * share of 0 turns every automatic action off). A step on a node that is already cordoned,
+ * draining or lost takes nothing more out and is never held back.
  */
 import type { NodeRecord } from '../../shared/domain/index.js';
 
@@ -16,9 +17,10 @@ export function isOut(n: BreakerNode): boolean {
   return n.schedulability !== 'schedulable' || n.connectivity === 'lost' || n.health === 'fail';
 }
 
-/** The most nodes that may be out of `total` at `maxShare` (a small epsilon: 0.29 × 100 is 28.999…). */
+/** The most nodes that may be out of `total` at `maxShare`: at least 1 for a share above 0 (a small epsilon: 0.29 × 100 is 28.999…). */
 export function maxOutNodes(total: number, maxShare: number): number {
-  return Math.max(0, Math.floor(total * maxShare + 1e-9));
+  if (maxShare <= 0 || total <= 0) return 0;
+  return Math.max(1, Math.floor(total * maxShare + 1e-9));
 }
 
 export interface BreakerDecision {

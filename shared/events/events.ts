@@ -33,7 +33,27 @@ export type NodeEvent = EventBase & {
     | { type: 'deleted' }
     /** Left out of placement: its stored record cannot be used (the reason names the field); every other node goes on. */
     | { type: 'excluded'; reason: string }
+    /**
+     * The agent found the node unfit after (or before) a job (issue 20): its prolog or epilog failed,
+     * or GPUs were left unclean (`leftovers`: the compute processes left, with their users).
+     */
+    | { type: 'incident'; source: string; jobId: string; reason: string; leftovers: IncidentLeftover[] }
+    /**
+     * The circuit breaker held back an automatic action on the node (health.maxAutoDrainShare):
+     * `action` what was held back (cordon, drain, evict), `wanted` the reason it would have set, `why` the share.
+     */
+    | { type: 'breaker'; action: string; wanted: string; why: string }
   );
+
+/** A compute process an incident found left on a job's GPUs. */
+export interface IncidentLeftover {
+  pid: number;
+  /** Its owner's name ('' unknown). */
+  user: string;
+  name: string;
+  gpu: number;
+  usedMemoryBytes: number;
+}
 
 export type JobEvent = EventBase & {
   kind: 'job';

@@ -9,13 +9,14 @@ const fleet = (n: number, out: Record<string, Partial<N>> = {}): N[] => Array.fr
 
 t.test('maxOutNodes: floor of total × share, robust to binary fractions', async (t) => {
   t.equal(maxOutNodes(10, 0.1), 1, '10 nodes at 0.1: at most 1 out');
-  t.equal(maxOutNodes(9, 0.1), 0, '9 nodes at 0.1: none');
+  t.equal(maxOutNodes(9, 0.1), 1, '9 nodes at 0.1: still 1 (at least one for a share above 0)');
+  t.equal(maxOutNodes(1, 0.1), 1, 'one node: it may be taken out');
   t.equal(maxOutNodes(19, 0.1), 1);
   t.equal(maxOutNodes(20, 0.1), 2);
   t.equal(maxOutNodes(100, 0.29), 29, '0.29 × 100 is 28.999… in binary: still 29');
-  t.equal(maxOutNodes(3, 0.1 * 3), 0, '0.30000000000000004 × 3 < 1');
+  t.equal(maxOutNodes(30, 0.1 * 3), 9, '0.30000000000000004 × 30');
   t.equal(maxOutNodes(10, 1), 10);
-  t.equal(maxOutNodes(10, 0), 0);
+  t.equal(maxOutNodes(10, 0), 0, 'a share of 0: no automatic action at all');
   t.equal(maxOutNodes(0, 0.1), 0);
 });
 

@@ -24,6 +24,8 @@ export interface Job {
   'submittedBy'?: (string);
   'runAs'?: (string);
   'deadlineUnixMs'?: (number | string | Long);
+  'heldReason'?: (string);
+  'prologFailedOn'?: (string)[];
 }
 
 export interface Job__Output {
@@ -47,4 +49,6 @@ export interface Job__Output {
   'submittedBy': (string);
   'runAs': (string);
   'deadlineUnixMs': (number);
+  'heldReason': (string);
+  'prologFailedOn': (string)[];
 }
