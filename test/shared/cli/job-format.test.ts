@@ -66,3 +66,13 @@ t.test('CPU time and bytes for people', async (t) => {
   t.same([0, 400_000, 95_000_000, 725_000_000, 11_220_000_000].map(cpuTimeText), ['0.0s', '0.4s', '95s', '12m05s', '3h07m']);
   t.same([0, 512, 3072, 1.5 * 1024 ** 3, 2 * 1024 ** 4].map(bytesText), ['0B', '512B', '3.0KiB', '1.5GiB', '2.0TiB']);
 });
+
+t.test('a held job: `gantry job` says why and which nodes its prolog failed on; `gantry jobs` marks it held', async (t) => {
+  const v: JobView = { ...view('Training', { kind: 'Training', ranks: 1 }), state: 'pending', ranks: [], held: 'prolog failed on n1, n2, n3: exit 1; held until released (gantry release svc-1)', prologFailedOn: ['n1', 'n2', 'n3'] };
+  const text = jobText(v, undefined);
+  t.match(text, /\nheld      prolog failed on n1, n2, n3: exit 1; held until released \(gantry release svc-1\)\n/);
+  t.match(text, /\nprolog    failed on n1, n2, n3 \(not placed there again\)\n/);
+  t.match(jobsTable([v], Date.parse('2026-01-01T00:01:00.000Z')), /\nsvc-1\s+Training\s+default\s+0\s+pending \(held\)\s/);
+  const plain = jobText({ ...v, held: null, prologFailedOn: undefined }, undefined);
+  t.notMatch(plain, /^held|^prolog/m, 'neither line for a job not held and without prolog failures');
+});
