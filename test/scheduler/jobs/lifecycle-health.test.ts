@@ -127,3 +127,21 @@ t.test('release: a held job loses its hold and its prolog failures, a cycle aske
   t.equal(r.refused, 'job train-1 is not held');
   t.equal(r.job, free);
 });
+
+t.test('every state meets the health events: only the cases above change a record', async (t) => {
+  const events: LifecycleEvent[] = [unhealthy('n1'), prolog('n1', 0), { type: 'release', by: 'admin' }];
+  const changes: Record<string, string[]> = {};
+  for (const state of ['pending', 'placed', 'starting', 'running', 'succeeded', 'failed', 'cancelled', 'timeout', 'requeued'] as JobState[]) {
+    for (const ev of events) {
+      const job = state === 'pending' ? gang(state, { extra: { held: { reason: 'r', atMs: 1 } } }) : gang(state);
+      const o = step(job, ev, ctx);
+      if (o.job !== job) (changes[state] ??= []).push(`${ev.type}→${o.job.state}`);
+    }
+  }
+  t.same(changes, {
+    pending: ['release→pending'],
+    placed: ['node-unhealthy→requeued', 'rank-reported→requeued'],
+    starting: ['node-unhealthy→requeued', 'rank-reported→requeued'],
+    running: ['node-unhealthy→requeued', 'rank-reported→requeued'],
+  });
+});
