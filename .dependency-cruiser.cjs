@@ -20,6 +20,8 @@ const PURE_CORES = [
   '^scheduler/placement/',
   '^scheduler/topology/',
   '^scheduler/queue/',
+  // Health policy (issue 20): verdicts and incidents to actions, and the circuit breaker.
+  '^scheduler/health/',
   // The job lifecycle and what it uses, the cycle planner and the service-port masks: scheduler/jobs' pure part.
   '^scheduler/jobs/(lifecycle|causes|replicas|rank-env|batch|planner|what-if|service-ports)\\.ts$',
   // Roles, permissions and the decisions the API asks for; the auth block's schema and compile.

@@ -12,6 +12,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   logs: { summary: "a rank's output through the scheduler; --follow keeps reading", load: async () => (await import('../shared/cli/logs.js')).logsCommand },
   events: { summary: "the scheduler's events from NATS; --follow keeps tailing", load: async () => (await import('../shared/cli/events.js')).eventsCommand },
   cancel: { summary: 'cancel a job', load: async () => (await import('../shared/cli/cancel.js')).cancelCommand },
+  release: { summary: 'release a held job: it is scheduled again', load: async () => (await import('../shared/cli/release.js')).releaseCommand },
   topology: { summary: 'the topology tree with free and used GPUs per domain', load: async () => (await import('../shared/cli/topology.js')).topologyCommand },
   cordon: { summary: 'take no new work on a node', load: async () => (await import('../shared/cli/node-actions.js')).cordonCommand },
   uncordon: { summary: 'let a node take work again', load: async () => (await import('../shared/cli/node-actions.js')).uncordonCommand },

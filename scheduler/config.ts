@@ -69,9 +69,15 @@ export const schedulerConfigSchema = z.strictObject({
       requireApproval: z.boolean().default(false),
     })
     .prefault({}),
-  /** What the scheduler does about node health (issue 20). */
+  /** Health policy (issue 20): what a node's failed checks and incidents do, the circuit breaker on it, and diagnostics. */
   health: z
     .strictObject({
+      /** A verdict whose action is evict stops the gangs on its node within this long (the stop's grace is the job's, at most this) and requeues them, no retry used. */
+      evictWithinMs: z.number().int().min(0).max(3_600_000).default(30_000),
+      /** A job whose prolog failed on this many distinct nodes is held until an operator releases it (gantry release). */
+      prologFailuresToHold: z.number().int().min(1).max(1000).default(3),
+      /** Automatic cordons, drains and evictions stop while more than this share of the nodes would be out (cordoned, draining, lost or unhealthy); at least one node may always be out unless it is 0. */
+      maxAutoDrainShare: z.number().min(0).max(1).default(0.1),
       /** Diagnostics and return: a node drained for health ('health: ...') with no ranks runs the agent's diagnostic; a pass uncordons it. */
       diagnostic: z
         .strictObject({

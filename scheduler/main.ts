@@ -173,9 +173,9 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       outbox.start();
       events = outbox;
       const cluster = new ClusterModel(config.nodes.lostAfterMs, config.nodes.requireApproval);
-      registry = new NodeRegistry(cluster, store, events, clock, log.child({ component: 'nodes' }));
-      const loaded = registry.load(config.nodes.restartGraceMs);
       const metrics = createSchedulerMetrics(cluster, events, () => latency?.aggregator.domains() ?? []);
+      registry = new NodeRegistry(cluster, store, events, clock, log.child({ component: 'nodes' }), { maxAutoDrainShare: config.health.maxAutoDrainShare, metrics });
+      const loaded = registry.load(config.nodes.restartGraceMs);
       const jm = new JobManager(
         {
           levels: config.topology.levels,
@@ -186,6 +186,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
           queues: config.queues,
           fairShareHalfLifeMs: config.jobs.fairShareHalfLifeMs,
           stopSlackMs: config.jobs.stopSlackMs,
+          prologFailuresToHold: config.health.prologFailuresToHold,
           specLimits: {
             maxBytes: config.jobs.maxSpecBytes,
             maxDepth: config.jobs.maxSpecDepth,
@@ -261,6 +262,11 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
               },
             )
           : undefined;
+      registry.onEvict((node, checks) => {
+        jm.evictNode(node, checks, config.health.evictWithinMs)
+          .then((gangs) => metrics.healthEvictions.inc(gangs))
+          .catch((e: unknown) => log.error({ err: e, node }, 'evicting the gangs of an unhealthy node failed'));
+      });
       const auditor = new Auditor({ events, log: log.child({ component: 'audit' }), clock, denied: metrics.authDenied });
       streams = new AgentStreams({
         registry,

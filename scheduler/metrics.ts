@@ -25,6 +25,14 @@ export interface SchedulerMetrics {
   jobFaults: Counter<'xid'>;
   /** gantry_scheduler_node_diagnostics_total{result}. */
   nodeDiagnostics: Counter<'result'>;
+  /** Health policy (issue 20): gangs stopped and requeued because a node failed its health checks (action evict). */
+  healthEvictions: Counter;
+  /** Node incidents agents reported (NodeIncident), by source (prolog, epilog, gpu-clean). */
+  nodeIncidents: Counter<'source'>;
+  /** 1 while the circuit breaker holds back an automatic action on some node, else 0. */
+  breakerOpen: Gauge;
+  /** Automatic actions the circuit breaker held back. */
+  breakerHeldBack: Counter<'action'>;
 }
 
 /**
@@ -175,5 +183,41 @@ export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus, 
       labelNames: ['xid'],
       registers: [registry],
     }),
+    healthEvictions: new Counter({
+      name: 'gantry_scheduler_health_evictions_total',
+      help: 'Gangs stopped and requeued (no retry used) because a node they ran on failed its health checks (a verdict whose action is evict).',
+      registers: [registry],
+    }),
+    nodeIncidents: withZero(
+      new Counter({
+        name: 'gantry_scheduler_node_incidents_total',
+        help: 'Node incidents agents reported (a prolog or epilog that failed, GPUs left unclean), by source; each drains its node unless the circuit breaker holds it back.',
+        labelNames: ['source'],
+        registers: [registry],
+      }),
+      'source',
+      ['prolog', 'epilog', 'gpu-clean'],
+    ),
+    breakerOpen: new Gauge({
+      name: 'gantry_scheduler_health_breaker_open',
+      help: 'Is the health circuit breaker holding back an automatic cordon, drain or eviction (1) or not (0): more than health.maxAutoDrainShare of the nodes would be out.',
+      registers: [registry],
+    }),
+    breakerHeldBack: withZero(
+      new Counter({
+        name: 'gantry_scheduler_health_breaker_held_back_total',
+        help: 'Automatic cordons, drains and evictions the health circuit breaker held back, by action.',
+        labelNames: ['action'],
+        registers: [registry],
+      }),
+      'action',
+      ['cordon', 'drain', 'evict'],
+    ),
   };
+}
+
+/** A labelled counter with its known series at 0, so rate() and alerts see them from the start. */
+function withZero<L extends string>(c: Counter<L>, label: L, values: readonly string[]): Counter<L> {
+  for (const v of values) c.inc({ [label]: v } as Partial<Record<L, string>>, 0);
+  return c;
 }

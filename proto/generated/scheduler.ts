@@ -32,6 +32,7 @@ import type { RankFault as _gantry_v1_RankFault, RankFault__Output as _gantry_v1
 import type { RankPlacement as _gantry_v1_RankPlacement, RankPlacement__Output as _gantry_v1_RankPlacement__Output } from './gantry/v1/RankPlacement';
 import type { ReadLogsRequest as _gantry_v1_ReadLogsRequest, ReadLogsRequest__Output as _gantry_v1_ReadLogsRequest__Output } from './gantry/v1/ReadLogsRequest';
 import type { ReadLogsResponse as _gantry_v1_ReadLogsResponse, ReadLogsResponse__Output as _gantry_v1_ReadLogsResponse__Output } from './gantry/v1/ReadLogsResponse';
+import type { ReleaseJobRequest as _gantry_v1_ReleaseJobRequest, ReleaseJobRequest__Output as _gantry_v1_ReleaseJobRequest__Output } from './gantry/v1/ReleaseJobRequest';
 import type { SchedulerServiceClient as _gantry_v1_SchedulerServiceClient, SchedulerServiceDefinition as _gantry_v1_SchedulerServiceDefinition } from './gantry/v1/SchedulerService';
 import type { SubmitJobRequest as _gantry_v1_SubmitJobRequest, SubmitJobRequest__Output as _gantry_v1_SubmitJobRequest__Output } from './gantry/v1/SubmitJobRequest';
 import type { TaskUsage as _gantry_v1_TaskUsage, TaskUsage__Output as _gantry_v1_TaskUsage__Output } from './gantry/v1/TaskUsage';
@@ -81,6 +82,7 @@ export interface ProtoGrpcType {
       RankPlacement: MessageTypeDefinition<_gantry_v1_RankPlacement, _gantry_v1_RankPlacement__Output>
       ReadLogsRequest: MessageTypeDefinition<_gantry_v1_ReadLogsRequest, _gantry_v1_ReadLogsRequest__Output>
       ReadLogsResponse: MessageTypeDefinition<_gantry_v1_ReadLogsResponse, _gantry_v1_ReadLogsResponse__Output>
+      ReleaseJobRequest: MessageTypeDefinition<_gantry_v1_ReleaseJobRequest, _gantry_v1_ReleaseJobRequest__Output>
       Schedulability: EnumTypeDefinition
       SchedulerService: SubtypeConstructor<typeof grpc.Client, _gantry_v1_SchedulerServiceClient> & { service: _gantry_v1_SchedulerServiceDefinition }
       Severity: EnumTypeDefinition

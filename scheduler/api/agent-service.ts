@@ -17,6 +17,7 @@ import { registerRefusal, streamRefusal, type ConnectRefusal } from './agent-ide
 import { checkRegistrationStrings } from './request-limits.js';
 import { toGrpcError } from './status-table.js';
 import { undecodable } from './decode.js';
+import { incidentFromPb } from './incident.js';
 
 type AgentStream = ServerDuplexStream<AgentMessage__Output, SchedulerMessage>;
 
@@ -291,7 +292,14 @@ export class AgentStreams {
       return;
     }
     if (msg.taskUpdate) {
-      await this.deps.onTaskUpdate(node, taskStatusFromPb(msg.taskUpdate.status, 'taskUpdate.status'));
+      const status = taskStatusFromPb(msg.taskUpdate.status, 'taskUpdate.status');
+      await this.deps.onTaskUpdate(node, status);
+      // A failed prolog drains its node too (its NodeIncident drains it again: a no-op then).
+      if (status.refusal === 'prolog-failed') await registry.autoDrain(node, 'prolog', status.message || `the prolog failed for job ${status.jobId}`);
+      return;
+    }
+    if (msg.incident) {
+      await registry.incident(node, incidentFromPb(msg.incident, 'incident'));
       return;
     }
     if (msg.jobFault) {

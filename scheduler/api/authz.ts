@@ -76,6 +76,8 @@ export const RPC_RULES: Readonly<Record<SchedulerRpc, Rule>> = {
   ExplainJob: { permission: 'jobs.read', what: 'see jobs', changes: false, target: byId },
   ListJobs: { permission: 'jobs.read', what: 'list jobs', changes: false, target: none },
   CancelJob: { permission: 'jobs.cancel', what: 'cancel jobs', changes: true, target: byId },
+  // Releasing a held job: whoever may cancel it (its owner, or jobs.cancelAll).
+  ReleaseJob: { permission: 'jobs.cancel', what: 'release jobs', changes: true, target: byId },
   ReadLogs: { permission: 'logs.read', what: 'read logs', changes: false, target: (req) => String(req.jobId ?? '') },
   WatchEvents: { permission: 'events.watch', what: 'watch events', changes: false, target: (req) => String(req.jobId || req.node || '') },
   WhoAmI: { permission: null, what: 'ask who it is', changes: false, target: none },

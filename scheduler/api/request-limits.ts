@@ -39,7 +39,7 @@ export function checkRequestStrings(req: unknown): void {
 }
 
 /** UTF-16 units first (never more than the UTF-8 bytes), so that a 1 MB value is refused without encoding it. */
-function checkText(field: string, value: string, max: number): void {
+export function checkText(field: string, value: string, max: number): void {
   if (value.length > max || Buffer.byteLength(value, 'utf8') > max) throw new InvalidArgumentError(field, `is longer than ${max} bytes (${value.length} characters)`);
   const bad = CONTROL.exec(value);
   if (bad) throw new InvalidArgumentError(field, `must not contain control characters (found U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at ${bad.index})`);

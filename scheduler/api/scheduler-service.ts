@@ -162,6 +162,10 @@ export function schedulerServiceHandlers(
       jobFor(call, 'cancel', req.id);
       return jobToPb(await jobs.cancel(req.id, cancelMessage(callerOf(call).identity, req.reason)));
     }),
+    ReleaseJob: unary(async (req, call) => {
+      jobFor(call, 'cancel', req.id);
+      return jobToPb(await jobs.release(req.id, callerOf(call).identity.name));
+    }),
     ReadLogs: unary(async (req, call) => {
       // A uint64 beyond 2^53 arrives rounded (longs: Number): refused here rather than sent to the agent.
       if (!Number.isSafeInteger(req.offset) || req.offset < 0) throw new InvalidArgumentError('offset', `must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got ${String(req.offset)}`);

@@ -75,7 +75,8 @@ export class Cycles {
     }
     // Requeued jobs whose backoff is over are pending again.
     for (const j of this.jobs.live()) if (j.state === 'requeued' && j.requeueAtMs <= now) batch.add(j, step(j, { type: 'backoff-over' }, ctx));
-    const pending = [...this.jobs.live()].map(current).filter((j) => j.state === 'pending');
+    // A held job (its prolog failed on too many nodes) waits for an operator's release, out of scheduling.
+    const pending = [...this.jobs.live()].map(current).filter((j) => j.state === 'pending' && !j.held);
     const grow = missingReplicas(this.jobs.live());
     if (pending.length === 0 && grow.length === 0) return { batch };
 

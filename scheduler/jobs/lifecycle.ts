@@ -26,6 +26,14 @@
  *                                       cause becomes application-xid, no retry spent again  fault
  *   other       fault of a placed rank → (same), the fault recorded                       fault
  *   any         fault of another node/epoch, or again (same XID, pid, rank, epoch) → no-op
+ *   active      node unhealthy        → requeue(node-unhealthy): a node of it failed its health checks
+ *                                       (action evict); no retry used, the stop's grace at most
+ *                                       withinSeconds (health.evictWithinMs); a cycle asked for
+ *   active      rank refused: prolog  → requeue(prolog-failed): no retry used, the node joins
+ *                                       prologFailedOn (the planner avoids it for this job); a cycle
+ *                                       asked for. At ctx.prologFailuresToHold distinct nodes the job
+ *                                       is also held (held: reason), out of scheduling
+ *   held        release               → (same state) held and prologFailedOn cleared; schedule   pending
  *   requeued    backoff over          → pending      -                             pending
  *   pending     unplaceable           → failed       -                             failed
  *   unfinished  cancel                → cancelled    stop ranks (+ schedule)       cancelled
@@ -43,7 +51,8 @@
  * Commands and events are values. The shell writes a record with commands or events at once
  * (commit, then send); a record with neither (a rank reported running) is written behind.
  * New transitions (a time limit, a health eviction) are a new event and, where they requeue, a
- * new RequeueCause kind.
+ * new RequeueCause kind. About 415 lines, a little over the usual 400: one state machine's
+ * transitions in one file, read against the table above.
  */
 import {
   ACTIVE_JOB_STATES,
@@ -89,6 +98,10 @@ export type LifecycleEvent =
   | { type: 'node-lost'; node: string }
   | { type: 'preempted'; by: { id: string; priority: number; queue: string }; lostWorkGpuMs: number }
   | { type: 'drain-deadline'; node: string }
+  /** A node of the gang failed its health checks (action evict): `withinSeconds` caps the stop's grace. */
+  | { type: 'node-unhealthy'; node: string; checks: string[]; withinSeconds: number }
+  /** An operator releases a held job (`by`: who). */
+  | { type: 'release'; by: string }
   | { type: 'backoff-over' }
   | { type: 'unplaceable'; message: string }
   | { type: 'cancel'; reason: string }
@@ -129,7 +142,11 @@ export interface LifecycleContext {
   nowMs: number;
   requeueInitialMs: number;
   requeueMaxMs: number;
+  /** A job is held once its prolog failed on this many distinct nodes (health.prologFailuresToHold; default 3). */
+  prologFailuresToHold?: number;
 }
+
+export const DEFAULT_PROLOG_FAILURES_TO_HOLD = 3;
 
 export const FENCE_REASON = 'fenced: not the current placement';
 
@@ -174,6 +191,11 @@ export function step(job: JobRecord, ev: LifecycleEvent, ctx: LifecycleContext):
     case 'drain-deadline':
       if (!ACTIVE_JOB_STATES.has(job.state)) return same(job);
       return requeue(job, { kind: 'drain-deadline', node: ev.node }, ctx);
+    case 'node-unhealthy':
+      if (!ACTIVE_JOB_STATES.has(job.state) || !job.ranks.some((r) => r.node === ev.node && r.state !== 'exited')) return same(job);
+      return loseRanks(job, (r) => r.node === ev.node, { kind: 'node-unhealthy', node: ev.node, checks: [...ev.checks] }, ctx, ev.withinSeconds);
+    case 'release':
+      return release(job, ev.by, ctx);
     case 'backoff-over':
       if (job.state !== 'requeued' || job.requeueAtMs > ctx.nowMs) return same(job);
       // Why it left its last run stays its message when no retry was used (preempted, drained).
@@ -211,10 +233,12 @@ function same(job: JobRecord): Outcome {
 }
 
 /** Stop every rank of `ranks` that has not exited, as placed in `job` (its epochs). */
-export function stopCommand(job: JobRecord, ranks: readonly RankRecord[], reason: string, forJob = ''): JobCommand {
+/** `maxGraceSeconds`: the grace is at most this (a health eviction's deadline); absent: the job's own. */
+export function stopCommand(job: JobRecord, ranks: readonly RankRecord[], reason: string, forJob = '', maxGraceSeconds?: number): JobCommand {
   const tasks: StopTask[] = [];
   for (const r of ranks) if (r.state !== 'exited') tasks.push({ rank: r.rank, node: r.node, epoch: rankEpoch(job, r), gpus: [...r.gpus] });
-  return { kind: 'stop', tasks, graceSeconds: job.spec.preemptGraceSeconds, reason, forJob };
+  const graceSeconds = maxGraceSeconds === undefined ? job.spec.preemptGraceSeconds : Math.max(0, Math.min(job.spec.preemptGraceSeconds, maxGraceSeconds));
+  return { kind: 'stop', tasks, graceSeconds, reason, forJob };
 }
 
 function placed(job: JobRecord, ranks: RankRecord[], replicas: number | undefined, ctx: LifecycleContext): Outcome {
@@ -243,8 +267,8 @@ function cancel(job: JobRecord, reason: string, ctx: LifecycleContext): Outcome 
  * The one requeue: the whole gang stops; it is requeued (with backoff, a retry spent, while
  * retries remain, for a cause that uses one; at once for one that does not), else it fails.
  */
-export function requeue(job: JobRecord, cause: RequeueCause, ctx: LifecycleContext): Outcome {
-  const stop = stopCommand(job, job.ranks, stopReason(cause), cause.kind === 'preempted' ? cause.by : '');
+export function requeue(job: JobRecord, cause: RequeueCause, ctx: LifecycleContext, maxGraceSeconds?: number): Outcome {
+  const stop = stopCommand(job, job.ranks, stopReason(cause), cause.kind === 'preempted' ? cause.by : '', maxGraceSeconds);
   const policy = causePolicy(cause, job.spec.onTimeLimit);
   if (policy === 'timeout') {
     const next = finish(job, 'timeout', timedOutText(cause), ctx);
@@ -261,8 +285,10 @@ export function requeue(job: JobRecord, cause: RequeueCause, ctx: LifecycleConte
     next.requeueAtMs = ctx.nowMs;
     next.cause = cause;
     // A time limit frees GPUs no other job asked for (a preemptor's cycle places it, a drain's
-    // node takes nothing): a cycle is asked for, so the requeued job is tried again at once.
-    return { job: next, commands: cause.kind === 'time-limit' ? [stop, { kind: 'schedule', why: cause.kind }] : [stop], events: ['requeued'] };
+    // node takes nothing): a cycle is asked for, so the requeued job is tried again at once. So
+    // does a health eviction or a failed prolog: the job goes elsewhere at once.
+    const again = cause.kind === 'time-limit' || cause.kind === 'node-unhealthy' || cause.kind === 'prolog-failed';
+    return { job: next, commands: again ? [stop, { kind: 'schedule', why: cause.kind }] : [stop], events: ['requeued'] };
   }
   const commands: JobCommand[] = [stop, { kind: 'schedule', why: cause.kind }];
   if (job.attempt < job.spec.maxRetries) {
@@ -287,10 +313,10 @@ export function replicaCount(job: Pick<JobRecord, 'ranks'>): number {
  * only the affected replicas, which the next cycle replaces one by one; any other job is a gang:
  * requeued whole.
  */
-function loseRanks(job: JobRecord, lost: (r: RankRecord) => boolean, cause: RequeueCause, ctx: LifecycleContext): Outcome {
+function loseRanks(job: JobRecord, lost: (r: RankRecord) => boolean, cause: RequeueCause, ctx: LifecycleContext, maxGraceSeconds?: number): Outcome {
   const units = new Set(job.ranks.filter(lost).map((r) => r.unit));
   const survivors = job.ranks.filter((r) => !units.has(r.unit));
-  if (job.spec.kind !== 'Inference' || job.state !== 'running' || survivors.length === 0) return requeue(job, cause, ctx);
+  if (job.spec.kind !== 'Inference' || job.state !== 'running' || survivors.length === 0) return requeue(job, cause, ctx, maxGraceSeconds);
   const gone = job.ranks.filter((r) => units.has(r.unit));
   const next = touch(job, job.state, '', ctx);
   next.ranks = survivors.map((r) => ({ ...r, epoch: rankEpoch(job, r) }));
@@ -298,7 +324,7 @@ function loseRanks(job: JobRecord, lost: (r: RankRecord) => boolean, cause: Requ
   next.message = `${causeText(cause)}; replacing replica ${which} (${replicaCount(next)} of ${job.replicasTarget ?? '?'} replicas running)`;
   return {
     job: next,
-    commands: [stopCommand(job, gone, `replica ${which} is being replaced`), { kind: 'schedule', why: 'replica lost' }],
+    commands: [stopCommand(job, gone, `replica ${which} is being replaced`, '', maxGraceSeconds), { kind: 'schedule', why: 'replica lost' }],
     events: ['replica'],
   };
 }
@@ -338,6 +364,8 @@ function rankReported(job: JobRecord, node: string, t: RankReport, ctx: Lifecycl
     r.startError = t.message;
     // The agent refused the job's account: the whole job fails (a running service too), no retry used.
     if (t.refusal === 'run-as-refused') return requeue(next, { kind: 'run-as-refused', rank: t.rank, node, account: jobRunAs(job), error: t.message }, ctx);
+    // The node's prolog failed: the whole job goes elsewhere (a service too), no retry used.
+    if (t.refusal === 'prolog-failed') return prologFailed(next, t.rank, node, t.message, ctx);
     return loseRanks(next, (x) => x.rank === t.rank, { kind: 'rank-failed-to-start', rank: t.rank, node, error: t.message }, ctx);
   }
   // Stopped at the deadline: the whole job times out (or is requeued), whatever the exit code.
@@ -347,6 +375,31 @@ function rankReported(job: JobRecord, node: string, t: RankReport, ctx: Lifecycl
   if (!next.ranks.every((x) => x.state === 'exited' && x.exitCode === 0)) return { job: next, commands: [], events: [] };
   if (!next.startedMs) next.startedMs = ctx.nowMs;
   return { job: finish(next, 'succeeded', `all ${next.ranks.length} ranks exited 0`, ctx), commands: [{ kind: 'schedule', why: 'task exit' }], events: ['succeeded'] };
+}
+
+/**
+ * The prolog on `node` failed before `rank` started: requeued elsewhere at once (no retry used), the
+ * node remembered in prologFailedOn; at ctx.prologFailuresToHold distinct nodes the job is held.
+ */
+function prologFailed(job: JobRecord, rank: number, node: string, error: string, ctx: LifecycleContext): Outcome {
+  const out = requeue(job, { kind: 'prolog-failed', rank, node, error }, ctx);
+  const failedOn = [...new Set([...(job.prologFailedOn ?? []), node])];
+  out.job.prologFailedOn = failedOn;
+  if (out.job.state === 'requeued' && failedOn.length >= (ctx.prologFailuresToHold ?? DEFAULT_PROLOG_FAILURES_TO_HOLD)) {
+    const reason = `prolog failed on ${failedOn.join(', ')}: ${error}; held until released (gantry release ${job.id})`;
+    out.job.held = { reason, atMs: ctx.nowMs };
+    out.job.message = reason;
+  }
+  return out;
+}
+
+/** An operator releases a held job: it may be placed again, on any node (its prolog failures are forgotten). */
+function release(job: JobRecord, by: string, ctx: LifecycleContext): Outcome {
+  if (!job.held) return { ...same(job), refused: `job ${job.id} is not held` };
+  const next = touch(job, job.state, `released by ${by || 'an operator'} (was: ${job.held.reason}); waiting for the next scheduling cycle`, ctx);
+  delete next.held;
+  delete next.prologFailedOn;
+  return { job: next, commands: [{ kind: 'schedule', why: 'released' }], events: ['pending'] };
 }
 
 /** A rank record's exit from a report: state, code, signal, how it ended and its usage. */

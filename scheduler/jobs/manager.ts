@@ -8,7 +8,8 @@
  * Files: table.ts (the job table, loading, writes), loop.ts (one change at a time; when cycles
  * run), cycle.ts (a scheduling cycle's batch of outcomes; batch.ts), planner.ts (the plan, pure),
  * cluster-view.ts (tree, snapshot, topology view), agents.ts (commands to agents, stopped ranks'
- * GPUs), admission.ts (submit checks), lifecycle.ts and replicas.ts (transitions, pure).
+ * GPUs), admission.ts (submit checks), lifecycle.ts and replicas.ts (transitions, pure),
+ * health-evictions.ts (a node's evictions, pure). About 430 lines: the shell's entry points in one class.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock/index.js';
@@ -30,6 +31,7 @@ import { Batch } from './batch.js';
 import { usesRetry } from './causes.js';
 import { ClusterView, type ExclusionListener } from './cluster-view.js';
 import { Cycles } from './cycle.js';
+import { evictionBatch } from './health-evictions.js';
 import { fence, step, submitted, type LifecycleContext, type Outcome } from './lifecycle.js';
 import type { FaultApplied } from './faults.js';
 import { scaled } from './replicas.js';
@@ -58,6 +60,8 @@ export interface JobManagerOptions {
   writeBehindIntervalMs?: number;
   /** Spec size, nesting and alias limits and the most ranks, shards and replicas per job (defaults: parseJobSpec's). */
   specLimits?: ParseJobSpecOptions;
+  /** A job is held once its prolog failed on this many distinct nodes (health.prologFailuresToHold; default 3). */
+  prologFailuresToHold?: number;
 }
 
 /** Whose job a submit makes, as the API authorized it. */
@@ -143,7 +147,7 @@ export class JobManager {
   }
 
   private ctx(nowMs = this.deps.clock.nowMs()): LifecycleContext {
-    return { nowMs, requeueInitialMs: this.opts.requeueInitialMs, requeueMaxMs: this.opts.requeueMaxMs };
+    return { nowMs, requeueInitialMs: this.opts.requeueInitialMs, requeueMaxMs: this.opts.requeueMaxMs, ...(this.opts.prologFailuresToHold ? { prologFailuresToHold: this.opts.prologFailuresToHold } : {}) };
   }
 
   /**
@@ -194,6 +198,24 @@ export class JobManager {
     });
   }
 
+  /** Releases a held job (its prolog failed on too many nodes): it may be placed again; one not held is refused. */
+  async release(id: string, by: string): Promise<JobRecord> {
+    this.get(id);
+    return this.serial(async () => {
+      const job = this.get(id);
+      return this.apply(job, step(job, { type: 'release', by }, this.ctx()));
+    });
+  }
+
+  /** A node failed its health checks (action evict): its gangs stop within `withinMs` and are requeued, no retry used; resolves to how many. */
+  evictNode(node: string, checks: string[], withinMs: number): Promise<number> {
+    return this.serial(async () => {
+      const { batch, gangs } = evictionBatch(this.jobs.live(), node, checks, withinMs, this.ctx());
+      if (batch.size > 0) await this.commit(batch);
+      return gangs;
+    });
+  }
+
   /** Sets an inference service's replica count (the autoscaler, or an operator); see replicas.ts scaled. */
   scale(id: string, target: number, reason: string): Promise<JobRecord> {
     return this.serial(async () => {
@@ -204,8 +226,8 @@ export class JobManager {
 
   explain(id: string): { job: JobRecord; fitsNow: boolean; reasons: Reason[]; text: string } {
     const job = this.get(id);
-    if (job.state !== 'pending') {
-      return { job, fitsNow: ACTIVE_JOB_STATES.has(job.state), reasons: [], text: `job ${id} is ${job.state}${job.message ? `: ${job.message}` : ''}` };
+    if (job.state !== 'pending' || job.held) {
+      return { job, fitsNow: ACTIVE_JOB_STATES.has(job.state), reasons: [], text: `job ${id} is ${job.held ? 'held' : job.state}${job.message ? `: ${job.message}` : ''}` };
     }
     const e = this.cycler.explanation(id);
     return { job, fitsNow: false, reasons: e?.reasons ?? [], text: e?.text ?? 'not tried yet: waiting for the next scheduling cycle' };
@@ -213,7 +235,7 @@ export class JobManager {
 
   /** What `gantry jobs` shows as a job's message: for a pending job, why it waits. */
   displayMessage(job: JobRecord): string {
-    if (job.state !== 'pending') return job.message;
+    if (job.state !== 'pending' || job.held) return job.message;
     const e = this.cycler.explanation(job.id);
     if (!e) return job.message;
     const now = e.text.split('\n')[0]!;

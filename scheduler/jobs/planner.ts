@@ -128,6 +128,21 @@ function placeReplica(snapshot: ClusterSnapshot, job: JobRecord, ports: PortMask
 }
 
 /** The placement options of a port mask (none: no options). */
+/**
+ * The job's mask without the nodes whose prolog failed for it (issue 20: JobRecord.prologFailedOn),
+ * on top of its service-port mask; the mask unchanged when it has none on this tree.
+ */
+export function avoidPrologFailures(mask: PortMask | null, job: Pick<JobRecord, 'prologFailedOn'>, tree: Pick<TopologyTree, 'nodeCount' | 'nodeId'>): PortMask | null {
+  const nodes = job.prologFailedOn;
+  if (!nodes || nodes.length === 0) return mask;
+  const ids = nodes.map((n) => tree.nodeId(n)).filter((id) => id >= 0);
+  if (ids.length === 0) return mask;
+  const nodeMask = mask ? mask.nodeMask.slice() : new Uint8Array(tree.nodeCount).fill(1);
+  for (const id of ids) nodeMask[id] = 0;
+  const why = `its prolog failed there (${nodes.join(', ')})`;
+  return { nodeMask, maskReason: mask ? `${mask.maskReason}; ${why}` : why, key: `${mask?.key ?? ''}|prolog:${ids.join(',')}` };
+}
+
 function placeOptions(ports: PortMask | null): PlaceOptions {
   return ports ? { nodeMask: ports.nodeMask, maskReason: ports.maskReason } : {};
 }
@@ -154,8 +169,8 @@ export function planCycle(input: PlanInput): Plan {
   for (const h of input.stoppingPorts ?? []) ports.hold(h.jobId, h.block, [tree.nodeId(h.node)], true);
   /** What-if options for `job`: the port mask with the blocks of the jobs gone dropped. */
   const whatIfFor = (job: JobRecord): WhatIfOptions | undefined => {
-    if (!ports.maskFor(job)) return undefined;
-    return (gone) => placeOptions(ports.without(gone).maskFor(job));
+    if (!ports.maskFor(job) && !job.prologFailedOn?.length) return undefined;
+    return (gone) => placeOptions(avoidPrologFailures(ports.without(gone).maskFor(job), job, tree));
   };
   // Replicas of running services first: they were admitted already.
   for (const { job, units } of input.grow ?? []) {
@@ -243,7 +258,7 @@ export function planCycle(input: PlanInput): Plan {
       const limitMs = (job.spec.timeLimitSeconds ?? 0) * 1000;
       const endsBeforeReservation = plan.reservation !== null && Number.isFinite(plan.reservation.atMs) && limitMs > 0 && nowMs + limitMs <= plan.reservation.atMs;
       if (endsBeforeReservation && held) snapshot.release(held);
-      const mask = ports.maskFor(job);
+      const mask = avoidPrologFailures(ports.maskFor(job), job, tree);
       let out: ReturnType<typeof placeJob>;
       try {
         out = endsBeforeReservation && held ? (plan.searches++, placeJob(snapshot, request, placeOptions(mask))) : tryPlace(request, mask);

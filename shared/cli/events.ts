@@ -84,6 +84,12 @@ export function formatEvent(e: GantryEvent): string {
           return cols(e.node, e.type, `after ${e.after}`);
         case 'connectivity':
           return cols(e.node, e.type, e.connectivity);
+        case 'incident': {
+          const left = e.leftovers.map((p) => `pid ${p.pid}${p.user ? ` (${p.user})` : ''} on GPU ${p.gpu}`).join(', ');
+          return cols(e.node, e.type, `${e.source}${e.jobId ? ` after ${e.jobId}` : ''}: ${e.reason}${left ? `; left: ${left}` : ''}`);
+        }
+        case 'breaker':
+          return cols(e.node, e.type, `held back ${e.action} (${e.wanted}): ${e.why}`);
         default:
           return cols((e as { node: string }).node, (e as { type: string }).type, '');
       }

@@ -60,7 +60,7 @@ export function jobsTable(jobs: readonly JobView[], nowMs: number): string {
     j.kind,
     j.queue,
     String(j.priority),
-    j.state,
+    j.held ? `${j.state} (held)` : j.state,
     String(j.ranks.length || (j.spec as { ranks?: number } | null)?.ranks || 0),
     String(new Set(j.ranks.map((r) => r.node)).size),
     String(j.attempt),
@@ -79,6 +79,9 @@ export function jobText(j: JobView, why: string | undefined): string {
     `attempt   ${j.attempt} (epoch ${j.epoch})`,
     `submitted ${j.submitted}${j.started ? `   started ${j.started}` : ''}${j.deadline ? `   deadline ${j.deadline}` : ''}${j.finished ? `   finished ${j.finished}` : ''}`,
   ];
+  // Held out of scheduling (its prolog failed on too many nodes) until released; the nodes it avoids.
+  if (j.held) out.push(`held      ${printable(j.held)}`);
+  if (j.prologFailedOn?.length) out.push(`prolog    failed on ${printable(j.prologFailedOn.join(', '))} (not placed there again)`);
   if (j.ranks.length) {
     const unitPorts = new Map<number, number>();
     for (const r of j.ranks) if (!unitPorts.has(r.unit)) unitPorts.set(r.unit, r.masterPort);

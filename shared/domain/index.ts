@@ -20,5 +20,5 @@ export type {
 } from './types.js';
 export { emptyInventory, worstSeverity, HEALTH_ACTIONS, verdictAction } from './types.js';
 export { INVENTORY_LIMITS } from './limits.js';
-export type { JobState, RankState, RankRecord, JobRecord, RequeueCause, StartRefusal, RankEndCause, RankUsage, JobFaultRecord } from './jobs.js';
+export type { JobState, RankState, RankRecord, JobRecord, JobHold, RequeueCause, StartRefusal, RankEndCause, RankUsage, JobFaultRecord } from './jobs.js';
 export { ACTIVE_JOB_STATES, TERMINAL_JOB_STATES, START_REFUSALS, RANK_END_CAUSES, rankEpoch, jobRunAs, MAX_JOB_FAULTS } from './jobs.js';

@@ -160,6 +160,17 @@ export interface JobRecord {
   lastCheckpointMs?: number;
   /** Application XIDs its agents attributed to its ranks (issue 20), oldest first, the last MAX_JOB_FAULTS. Absent: none. */
   faults?: JobFaultRecord[];
+  /**
+   * Nodes whose prolog failed for this job (issue 20), distinct, in the order they failed: the
+   * planner places the job elsewhere. Cleared when an operator releases a held job. Absent: none.
+   */
+  prologFailedOn?: string[];
+  /**
+   * Held (issue 20): its prolog failed on health.prologFailuresToHold distinct nodes. The job stays
+   * pending but out of scheduling until an operator releases it (`gantry release`); `reason` names
+   * the nodes and the last error. Absent: not held.
+   */
+  held?: JobHold;
 }
 
 /** At most this many faults are kept on a job record (the oldest go first). */
@@ -179,4 +190,10 @@ export interface JobFaultRecord {
   atMs: number;
   /** The kernel message (bounded). */
   evidence: string;
+}
+
+/** Why and since when a job is held out of scheduling (JobRecord.held). */
+export interface JobHold {
+  reason: string;
+  atMs: number;
 }

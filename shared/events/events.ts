@@ -40,7 +40,27 @@ export type NodeEvent = EventBase & {
     | { type: 'diagnostic'; result: 'passed' | 'failed' | 'error'; command: string; summary: string; tries: number; todo?: string }
     /** Uncordoned by a passed diagnostic; `after` is the drain reason it had. */
     | { type: 'returned'; after: string }
+    /**
+     * The agent found the node unfit after (or before) a job (issue 20): its prolog or epilog failed,
+     * or GPUs were left unclean (`leftovers`: the compute processes left, with their users).
+     */
+    | { type: 'incident'; source: string; jobId: string; reason: string; leftovers: IncidentLeftover[] }
+    /**
+     * The circuit breaker held back an automatic action on the node (health.maxAutoDrainShare):
+     * `action` what was held back (cordon, drain, evict), `wanted` the reason it would have set, `why` the share.
+     */
+    | { type: 'breaker'; action: string; wanted: string; why: string }
   );
+
+/** A compute process an incident found left on a job's GPUs. */
+export interface IncidentLeftover {
+  pid: number;
+  /** Its owner's name ('' unknown). */
+  user: string;
+  name: string;
+  gpu: number;
+  usedMemoryBytes: number;
+}
 
 export type JobEvent = EventBase & {
   kind: 'job';

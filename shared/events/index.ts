@@ -17,6 +17,6 @@ export {
   nodeTelemetryPermission,
   telemetrySubjectNode,
 } from './events.js';
-export type { Actor, AuditEvent, GantryEvent, NodeEvent, JobEvent, DomainEvent } from './events.js';
+export type { Actor, AuditEvent, GantryEvent, NodeEvent, IncidentLeftover, JobEvent, DomainEvent } from './events.js';
 export { SERVICE_WINDOW_SCHEMA_VERSION, parseServiceWindow } from './telemetry.js';
 export type { ServiceWindow } from './telemetry.js';

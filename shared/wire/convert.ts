@@ -199,6 +199,8 @@ export function jobToPb(j: JobRecord): PbJob {
     // The current run's deadline: while it runs, and once it timed out (a requeued run's is over).
     deadlineUnixMs: ACTIVE_JOB_STATES.has(j.state) || j.state === 'timeout' ? (j.deadlineMs ?? 0) : 0,
     faults: (j.faults ?? []).map(rankFaultToPb),
+    heldReason: j.held?.reason ?? '',
+    prologFailedOn: j.prologFailedOn ?? [],
   };
 }
 
@@ -218,6 +220,10 @@ export interface JobView {
   finished: string | null;
   /** When this epoch's ranks are stopped for the time limit; null: none. */
   deadline?: string | null;
+  /** Held out of scheduling until an operator releases it (gantry release): why; absent or null: not held. */
+  held?: string | null;
+  /** Nodes whose prolog failed for it (the planner avoids them); absent: none. */
+  prologFailedOn?: string[];
   owner: string;
   masterPort: number;
   ranks: Array<{
@@ -257,6 +263,8 @@ export function jobViewFromPb(pb: PbJobOut): JobView {
     started: iso(pb.startedUnixMs),
     finished: iso(pb.finishedUnixMs),
     deadline: iso(Number(pb.deadlineUnixMs)),
+    ...(pb.heldReason ? { held: pb.heldReason } : {}),
+    ...(pb.prologFailedOn.length ? { prologFailedOn: [...pb.prologFailedOn] } : {}),
     owner: pb.owner,
     masterPort: pb.masterPort,
     ranks: pb.ranks.map((r) => ({

@@ -171,6 +171,11 @@ t.test('identity and authorization of the user API', async (t) => {
     denied(t, await refusal(alice, 'ExplainJob', { id: b1.id }), 'jobs.readAll', /may not see job/, "explaining bob's job");
     denied(t, await refusal(alice, 'ReadLogs', { jobId: b1.id, rank: 0 }), 'logs.readAll', /may not read the logs of job/, "reading bob's logs");
     denied(t, await refusal(alice, 'CancelJob', { id: b1.id, reason: 'mine now' }), 'jobs.cancelAll', /may not cancel job/, "cancelling bob's job");
+    // Releasing a held job is authorized as cancelling it (issue 20): not bob's for alice; her own passes (not held).
+    denied(t, await refusal(alice, 'ReleaseJob', { id: b1.id }), 'jobs.cancelAll', /may not cancel job/, "releasing bob's job");
+    const notHeld = await refusal(alice, 'ReleaseJob', { id: a1.id });
+    t.equal(notHeld.code, grpc.status.FAILED_PRECONDITION, 'alice may release her own job; it is not held');
+    t.match(notHeld.details, /is not held/);
     t.equal((await call(bob, 'GetJob', { id: b1.id })).state, 'pending', "bob's job is untouched");
     denied(t, await refusal(alice, 'CordonNode', { name: 'gpu-a', reason: 'x' }), 'nodes.manage', /may not cordon nodes/, 'a user cordoning');
     denied(t, await refusal(carol, 'ApproveNode', { name: 'gpu-a' }), 'nodes.approve', /may not approve nodes/, 'an operator approving');

@@ -14,6 +14,7 @@ export const METHODS = {
   GetJob: [[1, 'jobId']],
   ListJobs: [[1, 'string'], [2, 'string'], [3, 'owner']],
   CancelJob: [[1, 'jobId'], [2, 'string']],
+  ReleaseJob: [[1, 'jobId']],
   ExplainJob: [[1, 'jobId']],
   CordonNode: [[1, 'node'], [2, 'string'], [3, 'varint']],
   UncordonNode: [[1, 'node'], [2, 'string'], [3, 'varint']],

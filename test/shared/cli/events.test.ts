@@ -49,6 +49,14 @@ t.test('pure helpers', async (t) => {
   t.equal(eventsFilterSubject({}), 'gantry.events.>');
   t.match(formatEvent(cordoned('gpu-1')), /node\s+gpu-1  schedulability  cordoned: maintenance\n$/);
   t.match(formatEvent({ v: EVENT_SCHEMA_VERSION, id: 'ev-x', at: new Date().toISOString(), kind: 'node', node: 'bad', type: 'excluded', reason: 'inventory.gpus: 1108 GPUs; at most 1024' }), /node\s+bad  excluded  inventory\.gpus: 1108 GPUs; at most 1024\n$/);
+  t.match(
+    formatEvent({ v: EVENT_SCHEMA_VERSION, id: 'ev-i', at: new Date().toISOString(), kind: 'node', node: 'n1', type: 'incident', source: 'gpu-clean', jobId: 'train-7', reason: '1 process left', leftovers: [{ pid: 42, user: 'alice', name: 'python', gpu: 3, usedMemoryBytes: 1 }] }),
+    /node\s+n1  incident  gpu-clean after train-7: 1 process left; left: pid 42 \(alice\) on GPU 3\n$/,
+  );
+  t.match(
+    formatEvent({ v: EVENT_SCHEMA_VERSION, id: 'ev-b', at: new Date().toISOString(), kind: 'node', node: 'n2', type: 'breaker', action: 'drain', wanted: 'health: epilog: exit 1', why: '2 of 10 nodes would be out' }),
+    /node\s+n2  breaker  held back drain \(health: epilog: exit 1\): 2 of 10 nodes would be out\n$/,
+  );
   t.match(formatEvent({ ...jobEvent('j1', 'placed', 'placed on 2 nodes'), nodes: ['a', 'b'] }), /job\s+j1  placed  placed on 2 nodes \(attempt 1, nodes a,b\)\n$/);
   const fault = { xid: 13, rank: 1, epoch: 1, node: 'n2', gpu: 3, pid: 4242, processName: 'py\u001b[2J', atMs: 0, evidence: 'Xid 13' };
   t.match(

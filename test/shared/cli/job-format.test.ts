@@ -79,3 +79,13 @@ t.test('faults: which XID hit which rank, oldest first; none: no section', async
     /\nfaults:\n  XID 13 on rank 1 \(node gpu-02, GPU 3, pid 4242 python\) at 2026-01-01T00:00:30.000Z\n  XID 31 on rank 0 \(node gpu-01, GPU \?, pid 77\) at 2026-01-01T00:00:31.000Z\n/,
   );
 });
+
+t.test('a held job: `gantry job` says why and which nodes its prolog failed on; `gantry jobs` marks it held', async (t) => {
+  const v: JobView = { ...view('Training', { kind: 'Training', ranks: 1 }), state: 'pending', ranks: [], held: 'prolog failed on n1, n2, n3: exit 1; held until released (gantry release svc-1)', prologFailedOn: ['n1', 'n2', 'n3'] };
+  const text = jobText(v, undefined);
+  t.match(text, /\nheld      prolog failed on n1, n2, n3: exit 1; held until released \(gantry release svc-1\)\n/);
+  t.match(text, /\nprolog    failed on n1, n2, n3 \(not placed there again\)\n/);
+  t.match(jobsTable([v], Date.parse('2026-01-01T00:01:00.000Z')), /\nsvc-1\s+Training\s+default\s+0\s+pending \(held\)\s/);
+  const plain = jobText({ ...v, held: null, prologFailedOn: undefined }, undefined);
+  t.notMatch(plain, /^held|^prolog/m, 'neither line for a job not held and without prolog failures');
+});

@@ -26,6 +26,8 @@ export interface Job {
   'runAs'?: (string);
   'deadlineUnixMs'?: (number | string | Long);
   'faults'?: (_gantry_v1_RankFault)[];
+  'heldReason'?: (string);
+  'prologFailedOn'?: (string)[];
 }
 
 export interface Job__Output {
@@ -50,4 +52,6 @@ export interface Job__Output {
   'runAs': (string);
   'deadlineUnixMs': (number);
   'faults': (_gantry_v1_RankFault__Output)[];
+  'heldReason': (string);
+  'prologFailedOn': (string)[];
 }

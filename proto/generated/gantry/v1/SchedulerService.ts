@@ -18,6 +18,7 @@ import type { Node as _gantry_v1_Node, Node__Output as _gantry_v1_Node__Output }
 import type { NodeActionRequest as _gantry_v1_NodeActionRequest, NodeActionRequest__Output as _gantry_v1_NodeActionRequest__Output } from '../../gantry/v1/NodeActionRequest';
 import type { ReadLogsRequest as _gantry_v1_ReadLogsRequest, ReadLogsRequest__Output as _gantry_v1_ReadLogsRequest__Output } from '../../gantry/v1/ReadLogsRequest';
 import type { ReadLogsResponse as _gantry_v1_ReadLogsResponse, ReadLogsResponse__Output as _gantry_v1_ReadLogsResponse__Output } from '../../gantry/v1/ReadLogsResponse';
+import type { ReleaseJobRequest as _gantry_v1_ReleaseJobRequest, ReleaseJobRequest__Output as _gantry_v1_ReleaseJobRequest__Output } from '../../gantry/v1/ReleaseJobRequest';
 import type { SubmitJobRequest as _gantry_v1_SubmitJobRequest, SubmitJobRequest__Output as _gantry_v1_SubmitJobRequest__Output } from '../../gantry/v1/SubmitJobRequest';
 import type { WatchEventsRequest as _gantry_v1_WatchEventsRequest, WatchEventsRequest__Output as _gantry_v1_WatchEventsRequest__Output } from '../../gantry/v1/WatchEventsRequest';
 import type { WatchEventsResponse as _gantry_v1_WatchEventsResponse, WatchEventsResponse__Output as _gantry_v1_WatchEventsResponse__Output } from '../../gantry/v1/WatchEventsResponse';
@@ -133,6 +134,15 @@ export interface SchedulerServiceClient extends grpc.Client {
   readLogs(argument: _gantry_v1_ReadLogsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ReadLogsResponse__Output>): grpc.ClientUnaryCall;
   readLogs(argument: _gantry_v1_ReadLogsRequest, callback: grpc.requestCallback<_gantry_v1_ReadLogsResponse__Output>): grpc.ClientUnaryCall;
   
+  ReleaseJob(argument: _gantry_v1_ReleaseJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  ReleaseJob(argument: _gantry_v1_ReleaseJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  ReleaseJob(argument: _gantry_v1_ReleaseJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  ReleaseJob(argument: _gantry_v1_ReleaseJobRequest, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  releaseJob(argument: _gantry_v1_ReleaseJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  releaseJob(argument: _gantry_v1_ReleaseJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  releaseJob(argument: _gantry_v1_ReleaseJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  releaseJob(argument: _gantry_v1_ReleaseJobRequest, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
+  
   SubmitJob(argument: _gantry_v1_SubmitJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
   SubmitJob(argument: _gantry_v1_SubmitJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
   SubmitJob(argument: _gantry_v1_SubmitJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
@@ -192,6 +202,8 @@ export interface SchedulerServiceHandlers extends grpc.UntypedServiceImplementat
   
   ReadLogs: grpc.handleUnaryCall<_gantry_v1_ReadLogsRequest__Output, _gantry_v1_ReadLogsResponse>;
   
+  ReleaseJob: grpc.handleUnaryCall<_gantry_v1_ReleaseJobRequest__Output, _gantry_v1_Job>;
+  
   SubmitJob: grpc.handleUnaryCall<_gantry_v1_SubmitJobRequest__Output, _gantry_v1_Job>;
   
   UncordonNode: grpc.handleUnaryCall<_gantry_v1_NodeActionRequest__Output, _gantry_v1_Node>;
@@ -215,6 +227,7 @@ export interface SchedulerServiceDefinition extends grpc.ServiceDefinition {
   ListJobs: MethodDefinition<_gantry_v1_ListJobsRequest, _gantry_v1_ListJobsResponse, _gantry_v1_ListJobsRequest__Output, _gantry_v1_ListJobsResponse__Output>
   ListNodes: MethodDefinition<_gantry_v1_ListNodesRequest, _gantry_v1_ListNodesResponse, _gantry_v1_ListNodesRequest__Output, _gantry_v1_ListNodesResponse__Output>
   ReadLogs: MethodDefinition<_gantry_v1_ReadLogsRequest, _gantry_v1_ReadLogsResponse, _gantry_v1_ReadLogsRequest__Output, _gantry_v1_ReadLogsResponse__Output>
+  ReleaseJob: MethodDefinition<_gantry_v1_ReleaseJobRequest, _gantry_v1_Job, _gantry_v1_ReleaseJobRequest__Output, _gantry_v1_Job__Output>
   SubmitJob: MethodDefinition<_gantry_v1_SubmitJobRequest, _gantry_v1_Job, _gantry_v1_SubmitJobRequest__Output, _gantry_v1_Job__Output>
   UncordonNode: MethodDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_Node, _gantry_v1_NodeActionRequest__Output, _gantry_v1_Node__Output>
   WatchEvents: MethodDefinition<_gantry_v1_WatchEventsRequest, _gantry_v1_WatchEventsResponse, _gantry_v1_WatchEventsRequest__Output, _gantry_v1_WatchEventsResponse__Output>
