@@ -61,7 +61,7 @@ t.test('no fight: health recovering while the diagnostic runs does not lift; the
   await diag.onResult('n1', answer());
   t.equal(node().schedulability, 'schedulable', 'the pass returns it');
   t.match(node().lastDiagnostic, { passed: true, command: 'diag.sh', summary: 'ok', tries: 1 });
-  t.same(types(), ['registered', 'health', 'schedulability:cordoned', 'health', 'schedulability:schedulable', 'diagnostic:passed', 'returned'], 'one return');
+  t.same(types(), ['registered', 'health', 'schedulability:cordoned', 'health', 'diagnostic:passed', 'returned', 'schedulability:schedulable'], 'one return');
 });
 
 t.test('an error (no verdict) while health recovered: health policy lifts; a failure keeps it drained', async (t) => {

@@ -44,8 +44,8 @@ t.test('verdicts: the action the scheduler applies and the remedy, in text, the 
   t.equal(nodeActionText([{ severity: 'fail', action: 'drain', remedy: 'reset-gpu' }]), 'drain (reset-gpu)');
   t.equal(nodeActionText([{ severity: 'warn' }]), '-');
   t.equal(nodeActionText([]), '-');
-  t.match(nodesTable([n], 0), /^NAME\s+STATE\s+SCHEDULING\s+HEALTH\s+ACTION\s+GPUS/);
-  t.match(nodesTable([n], 0), /\ngpu-01\s+ready\s+cordoned \(ops\)\s+warn\s+evict \(reboot, reset-gpu\)\s+0\s/);
+  t.match(nodesTable([n], 0), /^NAME\s+STATE\s+SCHEDULING\s+HEALTH\s+ACTION\s+DIAGNOSTIC\s+GPUS/);
+  t.match(nodesTable([n], 0), /\ngpu-01\s+ready\s+cordoned \(ops\)\s+warn\s+evict \(reboot, reset-gpu\)\s+-\s+0\s/);
   const json = nodeJson(n) as { verdicts: Array<{ action: string; remedy?: string }> };
   t.same(json.verdicts.map((v) => [v.action, v.remedy]), [['evict', 'reboot'], ['drain', 'reset-gpu'], ['evict', undefined], ['none', undefined]]);
 });
