@@ -31,6 +31,8 @@ const PURE_CORES = [
   '^agent/runner/cgroup/(devices|cpus)\\.ts$',
   // Rank containment's detection of the cgroup layout, where the cgroups live, and the start-up description.
   '^agent/runner/cgroup/(layout|layout-types|base|describe)\\.ts$',
+  // Which job runs start and end on the node (prolog, epilog, GPU-clean check) and how a hook run reads.
+  '^agent/hooks/(job-runs|outcome)\\.ts$',
 ];
 
 /** The modules that may touch generated proto types (rule 5). */

@@ -286,6 +286,11 @@ export class AgentStreams {
       await this.deps.onTaskUpdate(node, taskStatusFromPb(msg.taskUpdate.status, 'taskUpdate.status'));
       return;
     }
+    // Issue 20's bodies, not acted on here yet: a node incident, a job fault, a diagnostic's result.
+    if (msg.incident || msg.jobFault || msg.diagnosticResult) {
+      this.deps.log.debug({ node, body: msg.incident ? 'incident' : msg.jobFault ? 'jobFault' : 'diagnosticResult' }, 'agent message not handled yet');
+      return;
+    }
     throw new InvalidArgumentError('body', 'empty agent message');
   }
 
