@@ -75,6 +75,13 @@ export interface JobHooks {
   idle(): Promise<void>;
 }
 
+/**
+ * How long after a run's first rank arrives its prolog starts: the ranks that arrive meanwhile (a
+ * gang's StartTasks come in one burst) are in its GANTRY_GPUS; a rank arriving later waits for the
+ * prolog and is not.
+ */
+export const PROLOG_GATHER_MS = 100;
+
 const isFinal = (s: { state: string }): boolean => s.state === 'exited' || s.state === 'failed-to-start';
 
 export function createJobHooks(opts: JobHooksOptions, deps: JobHooksDeps): JobHooks {
@@ -116,6 +123,8 @@ export function createJobHooks(opts: JobHooksOptions, deps: JobHooksDeps): JobHo
 
   const runProlog = (run: JobRun): Promise<void> => {
     const p = (async () => {
+      // The scheduler sends a gang's StartTasks in one burst: gathered, its ranks' GPUs are all in GANTRY_GPUS.
+      await sleep(PROLOG_GATHER_MS);
       const r = await hook('prolog', opts.prolog, run);
       const failure = describeHookRun(r);
       table.prologDone(run.jobId, run.epoch, failure);
