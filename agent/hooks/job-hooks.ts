@@ -198,10 +198,22 @@ export function createJobHooks(opts: JobHooksOptions, deps: JobHooksDeps): JobHo
     if (run?.prolog === 'failed') throw new PrologFailedError(`refused: ${run.failure}`);
   };
 
+  /** Ranks waiting for their run's prolog, and the stop reason once a StopTask came for one meanwhile. */
+  const waiting = new Map<string, { stopped?: string }>();
+  const taskKey = (k: { jobId: string; rank: number; epoch: number }): string => `${k.jobId}\u0000${k.rank}\u0000${k.epoch}`;
+
   return {
     wrap(inner) {
       return {
-        stop: (key, graceSeconds, reason) => inner.stop(key, graceSeconds, reason),
+        stop: async (key, graceSeconds, reason) => {
+          const w = waiting.get(taskKey(key));
+          if (w) {
+            // Not started yet: it never will be (see start). Nothing runs to stop.
+            w.stopped ??= reason;
+            return;
+          }
+          return inner.stop(key, graceSeconds, reason);
+        },
         readLog: (target, ro) => inner.readLog(target, ro),
         async start(spec) {
           // Checked as the runner checks it, before anything runs for it.
@@ -214,13 +226,24 @@ export function createJobHooks(opts: JobHooksOptions, deps: JobHooksDeps): JobHo
             case 'refuse':
               throw new PrologFailedError(`refused: ${arrival.reason}`);
             case 'run-prolog':
-              await runProlog(arrival.run);
+            case 'wait': {
+              const tk = taskKey(key);
+              const w: { stopped?: string } = {};
+              waiting.set(tk, w);
+              try {
+                await (arrival.action === 'run-prolog' ? runProlog(arrival.run) : prologs.get(runKey(key.jobId, key.epoch)));
+              } finally {
+                waiting.delete(tk);
+              }
               afterProlog(key.jobId, key.epoch);
+              if (w.stopped !== undefined) {
+                // Stopped while it waited: it ends without running, as a rank stopped before its start does.
+                rankEnded(key);
+                const now = deps.nowMs();
+                return { ...key, state: 'exited', exitCode: null, signal: null, startedMs: 0, finishedMs: now, message: `stopped before the rank started: ${w.stopped}`, pid: null, checkpointMs: 0, endedBy: 'stopped' };
+              }
               break;
-            case 'wait':
-              await prologs.get(runKey(key.jobId, key.epoch));
-              afterProlog(key.jobId, key.epoch);
-              break;
+            }
             case 'start':
               break;
           }

@@ -174,6 +174,18 @@ case "$GANTRY_JOB_ID" in epifail-*) echo "could not unmount /scratch" >&2; exit 
     t.equal(await metric(/^gantry_agent_hook_runs_total\{hook="prolog",result="timeout"\} (\d+)/m), 1);
   });
 
+  await t.test('a rank stopped while it waits for the prolog never runs; its run still gets its epilog', async (t) => {
+    start('stopwait-1', 0, [4]);
+    stream!.write({ stopTask: { jobId: 'stopwait-1', rank: 0, epoch: 1, graceSeconds: 1, reason: 'job cancelled' } });
+    await waitFor('the rank ended', () => final('stopwait-1', 0), 30_000);
+    const u = final('stopwait-1', 0)!;
+    t.equal(u.state, 'exited');
+    t.equal(u.endedBy, 'stopped');
+    t.equal(u.message, 'stopped before the rank started: job cancelled');
+    await waitFor('the epilog ran', () => files('epilog-saw-ranks.stopwait-1').length === 1, 15_000);
+    t.notOk(existsSync(path.join(dir, 'rank.stopwait-1.0')), 'the rank never ran');
+  });
+
   await t.test('a failing epilog: an epilog incident', async (t) => {
     start('epifail-1', 0, [3]);
     await waitFor('the rank exited', () => final('epifail-1', 0), 30_000);
