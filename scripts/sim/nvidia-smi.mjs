@@ -393,7 +393,7 @@
       await finish(9);
       return;
     }
-    cacheable = false; // the state may be switched by a file between calls
+    if (env.GANTRY_SIM_COMPUTE_APPS_STATE_FILE) cacheable = false; // the state may be switched between calls
     const fields = queryApps.slice('--query-compute-apps='.length).split(',').map((f) => f.trim()).filter(Boolean);
     const format = (args.find((a) => a.startsWith('--format=')) || '').slice('--format='.length).split(',');
     if (!format.includes('csv')) {
