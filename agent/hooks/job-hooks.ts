@@ -10,6 +10,7 @@
  * health.gpuClean.settleMs, while the job's processes leave). A failed prolog or epilog and unclean
  * GPUs each send a NodeIncident. Which runs start and end is the pure table in job-runs.ts.
  */
+import { accessSync, constants } from 'node:fs';
 import { FailedPreconditionError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { describeGpuClean, gpuCleanCheck, type GpuCleanOutcome, type NodeGpuRef } from '../health/index.js';
@@ -86,6 +87,15 @@ const isFinal = (s: { state: string }): boolean => s.state === 'exited' || s.sta
 
 export function createJobHooks(opts: JobHooksOptions, deps: JobHooksDeps): JobHooks {
   const { log, metrics } = deps;
+  // Said at start: a hook that cannot run fails every job run here (each prolog failure refuses the run's ranks).
+  for (const [key, file] of [['hooks.prolog', opts.prolog], ['hooks.epilog', opts.epilog]] as const) {
+    if (file === '') continue;
+    try {
+      accessSync(file, constants.X_OK);
+    } catch (e) {
+      log.warn({ key, path: file, err: (e as Error).message }, `${key} is not an executable file; every run of it will fail`);
+    }
+  }
   const table = createJobRunTable({ prolog: opts.prolog !== '' });
   const prologs = new Map<string, Promise<void>>();
   const busy = new Set<Promise<unknown>>();
