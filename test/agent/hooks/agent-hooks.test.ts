@@ -7,12 +7,12 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadGantryProto, type AgentMessage__Output, type SchedulerMessage } from '../../../shared/proto/index.js';
 import { taskStatusFromPb, type TaskStatusView } from '../../../shared/wire/index.js';
-import { FIXTURES, httpGet, startAgent, tempDir, waitFor } from '../../harness/cluster.js';
+import { FIXTURES, H100_XML, httpGet, startAgent, tempDir, waitFor } from '../../harness/cluster.js';
 import { lookupUser } from '../../../agent/runner/index.js';
 
 const { proto } = loadGantryProto();
@@ -77,7 +77,11 @@ case "$GANTRY_JOB_ID" in epifail-*) echo "could not unmount /scratch" >&2; exit 
   });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   t.teardown(() => server.forceShutdown());
+  // The node's -q -x capture, copied: a test rewrites one GPU's used memory in place.
+  const xml = path.join(dir, 'qx-h100.xml');
+  copyFileSync(H100_XML, xml);
   const agent = await startAgent(t, 'node-h', `127.0.0.1:${port}`, {
+    capture: xml,
     extraArgs: ['--set', `hooks.prolog=${prolog}`, '--set', `hooks.epilog=${epilog}`, '--set', 'hooks.timeoutMs=1500', '--set', 'health.gpuClean.settleMs=600'],
     env: {
       GANTRY_SIM_COMPUTE_APPS: CAPTURE,
@@ -108,7 +112,7 @@ case "$GANTRY_JOB_ID" in epifail-*) echo "could not unmount /scratch" >&2; exit 
         graceSeconds: 1,
         env: { DIR: dir },
         // The rank records whether the prolog had finished when it started.
-        command: ['sh', '-c', `if [ -e "$DIR/prolog-done.${jobId}" ]; then s=after; else s=before; fi; echo $s > "$DIR/rank.${jobId}.${rank}"; sleep 0.3`],
+        command: ['sh', '-c', `if [ -e "$DIR/prolog-done.${jobId}" ]; then s=after; else s=before; fi; echo $s > "$DIR/rank.${jobId}.${rank}"; sleep ${jobId.startsWith('memleft') ? 3 : 0.3}`],
       },
     });
 
@@ -216,6 +220,25 @@ case "$GANTRY_JOB_ID" in epifail-*) echo "could not unmount /scratch" >&2; exit 
     t.match(inc.reason, `GPU 0: C process ${rootPid} (/root/tools/memhog) of root left`);
     t.equal(await cleanChecks('unclean'), before + 1);
     writeFileSync(appsState, 'idle');
+  });
+
+  await t.test('used memory left above the idle level (no process listed): a gpu-clean incident', async (t) => {
+    const before = await cleanChecks('unclean');
+    start('memleft-1', 0, [6]);
+    await waitFor('the rank running', () => updates('memleft-1').some((u) => u.state === 'running'), 30_000);
+    // While the job runs, GPU 6 fills up (the capture's real 0 MiB idle reading was learned before).
+    const original = readFileSync(xml, 'utf8');
+    let gpu = -1;
+    writeFileSync(xml, original.replace(/<gpu id=[\s\S]*?<\/gpu>/g, (block) => (++gpu === 6 ? block.replace(/(<fb_memory_usage>[\s\S]*?<used>)0 MiB(<\/used>)/, '$130000 MiB$2') : block)));
+    t.teardown(() => writeFileSync(xml, original));
+    await waitFor('the rank exited', () => final('memleft-1', 0), 30_000);
+    await waitFor('the incident', () => incidents('memleft-1').length > 0, 20_000);
+    const inc = incidents('memleft-1')[0]!;
+    t.equal(inc.source, 'gpu-clean');
+    t.same(inc.leftovers, [], 'no process to name');
+    t.match(inc.reason, 'GPU 6: 30000 MiB used, idle 0 MiB + margin 1024 MiB');
+    t.equal(await cleanChecks('unclean'), before + 1);
+    writeFileSync(xml, original);
   });
 
   await t.test('processes on GPUs the job did not use are not its business', async (t) => {
