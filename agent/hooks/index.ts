@@ -1,4 +1,4 @@
-export { createJobHooks, PrologFailedError, PROLOG_GATHER_MS } from './job-hooks.js';
+export { createJobHooks, PrologFailedError, PROLOG_GATHER_MS, MAX_LEFTOVERS, MAX_REASON_CHARS } from './job-hooks.js';
 export type { JobHooks, JobHooksOptions, JobHooksDeps } from './job-hooks.js';
 export { createJobRunTable, learnIdleMemory } from './job-runs.js';
 export type { JobRun, JobRunTable, JobRunTableOptions, Arrival, PrologState } from './job-runs.js';

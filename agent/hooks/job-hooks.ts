@@ -83,6 +83,10 @@ export interface JobHooks {
  */
 export const PROLOG_GATHER_MS = 100;
 
+/** An incident names at most this many leftover processes, and its reason has at most this many characters. */
+export const MAX_LEFTOVERS = 64;
+export const MAX_REASON_CHARS = 2000;
+
 const isFinal = (s: { state: string }): boolean => s.state === 'exited' || s.state === 'failed-to-start';
 
 export function createJobHooks(opts: JobHooksOptions, deps: JobHooksDeps): JobHooks {
@@ -182,7 +186,10 @@ export function createJobHooks(opts: JobHooksOptions, deps: JobHooksDeps): JobHo
     const reason = describeGpuClean(outcome, users);
     metrics.gpuCleanCheck('unclean');
     log.warn({ job: run.jobId, epoch: run.epoch, counts: outcome.counts, pids: outcome.pids, reason }, 'GPUs not clean after the job');
-    incident('gpu-clean', run.jobId, `after job ${run.jobId}: ${reason}`, leftovers);
+    // Bounded for the wire: the log line above has them all.
+    const line = `after job ${run.jobId}: ${reason}`;
+    const cut = line.length > MAX_REASON_CHARS ? `${line.slice(0, MAX_REASON_CHARS - 50)}... (cut; ${leftovers.length} leftover processes)` : line;
+    incident('gpu-clean', run.jobId, cut, leftovers.slice(0, MAX_LEFTOVERS));
   };
 
   const finishRun = (run: JobRun): void => {
