@@ -331,6 +331,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
       lifecycle = 'stopping';
       if (collectTimer) clearInterval(collectTimer);
       await collecting;
+      hooks.close(); // a running prolog or epilog is killed: its timeout would not outlive the agent
       await reporter?.stop();
       await runner.close(); // ranks keep running; a restarted agent adopts them
       await prober.close();

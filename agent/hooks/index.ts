@@ -4,7 +4,7 @@ export { createJobRunTable, learnIdleMemory } from './job-runs.js';
 export type { JobRun, JobRunTable, JobRunTableOptions, Arrival, PrologState } from './job-runs.js';
 export { describeHookRun, HOOK_RESULTS, REASON_TAIL_CHARS } from './outcome.js';
 export type { HookName, HookRun } from './outcome.js';
-export { runHook, DEFAULT_TAIL_BYTES } from './run-hook.js';
+export { runHook, killHookGroup, DEFAULT_TAIL_BYTES } from './run-hook.js';
 export type { HookSpawn } from './run-hook.js';
 export { createGpuStateReader, parseMemoryUsedCsv, processOwner } from './gpu-state.js';
 export type { GpuStateReader, GpuStateReaderOptions } from './gpu-state.js';

@@ -20,7 +20,7 @@ import type { GpuStateReader } from './gpu-state.js';
 import { createJobRunTable, learnIdleMemory, type JobRun } from './job-runs.js';
 import type { HookMetrics } from './metrics.js';
 import { describeHookRun, type HookName, type HookRun } from './outcome.js';
-import { runHook } from './run-hook.js';
+import { killHookGroup, runHook } from './run-hook.js';
 
 /** A rank refused because its job run's prolog failed on this node: the scheduler requeues the job elsewhere without a retry. */
 export class PrologFailedError extends FailedPreconditionError {
@@ -74,6 +74,8 @@ export interface JobHooks {
   idleMemory(): Record<number, number>;
   /** Resolves when no prolog, epilog or check is running. */
   idle(): Promise<void>;
+  /** The agent stops: running hooks are killed (their timers would not outlive the agent). */
+  close(): void;
 }
 
 /**
@@ -102,6 +104,8 @@ export function createJobHooks(opts: JobHooksOptions, deps: JobHooksDeps): JobHo
   }
   const table = createJobRunTable({ prolog: opts.prolog !== '' });
   const prologs = new Map<string, Promise<void>>();
+  /** Process groups of the hooks running now (killed at close). */
+  const running = new Set<number>();
   const busy = new Set<Promise<unknown>>();
   let idleBytes: Record<number, number> = {};
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -123,7 +127,18 @@ export function createJobHooks(opts: JobHooksOptions, deps: JobHooksDeps): JobHo
       GANTRY_NODE: opts.nodeName,
       GANTRY_HOOK: name,
     };
-    const r = await runHook({ hook: name, path, env, timeoutMs: opts.timeoutMs });
+    let pgid: number | null = null;
+    const r = await runHook({
+      hook: name,
+      path,
+      env,
+      timeoutMs: opts.timeoutMs,
+      onProcess: (pid) => {
+        if (pgid !== null) running.delete(pgid);
+        pgid = pid;
+        if (pid !== null) running.add(pid);
+      },
+    });
     metrics.hookRun(r);
     const fields = { job: run.jobId, epoch: run.epoch, hook: name, result: r.result, exitCode: r.exitCode, signal: r.signal, durationMs: Math.round(r.durationMs) };
     if (r.result === 'passed') log.info(fields, `${name} passed`);
@@ -288,6 +303,9 @@ export function createJobHooks(opts: JobHooksOptions, deps: JobHooksDeps): JobHo
     idleMemory: () => ({ ...idleBytes }),
     async idle() {
       while (busy.size > 0) await Promise.allSettled([...busy]);
+    },
+    close() {
+      for (const pgid of running) killHookGroup(pgid);
     },
   };
 }

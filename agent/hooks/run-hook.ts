@@ -15,6 +15,13 @@ export interface HookSpawn {
   timeoutMs: number;
   /** Bytes of output kept (the last ones); default 4096. */
   tailBytes?: number;
+  /** Called with its pid (= its process group id) once started, and again with null when it has ended. */
+  onProcess?(pid: number | null): void;
+}
+
+/** SIGKILL to a hook's process group (the agent stopping with a hook still running). */
+export function killHookGroup(pgid: number): void {
+  killGroup(pgid, false);
 }
 
 export const DEFAULT_TAIL_BYTES = 4096;
@@ -52,6 +59,7 @@ export function runHook(h: HookSpawn): Promise<HookRun> {
       resolve({ ...base, result: 'unstartable', exitCode: null, signal: null, durationMs: performance.now() - started, tail: '', error: (e as Error).message });
       return;
     }
+    if (child.pid !== undefined) h.onProcess?.(child.pid);
     let timedOut = false;
     let settled = false;
     const timer = setTimeout(() => {
@@ -64,6 +72,7 @@ export function runHook(h: HookSpawn): Promise<HookRun> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      if (child.pid !== undefined) h.onProcess?.(null);
       resolve({ ...base, ...r, durationMs: performance.now() - started, tail: tail.toString('utf8').replace(/^\uFFFD+/, '').trim() });
     };
     child.on('error', (e: NodeJS.ErrnoException) => done({ result: 'unstartable', exitCode: null, signal: null, error: `${e.code ?? ''} ${e.message}`.trim() }));

@@ -4,6 +4,10 @@
  * a reader that fails (no verdict, no incident).
  */
 import t from 'tap';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { waitFor } from '../../harness/cluster.js';
 import { createJobHooks, MAX_LEFTOVERS, MAX_REASON_CHARS, type GpuStateReader, type GpuCleanResult } from '../../../agent/hooks/index.js';
 import type { GpuProcess } from '../../../agent/core/index.js';
 import type { IncidentView } from '../../../agent/reporter/index.js';
@@ -85,4 +89,33 @@ t.test('a reader that fails: counted as error, no incident', async (t) => {
   await run('err-1');
   t.same(results, ['error']);
   t.same(incidents, []);
+});
+
+t.test('close() kills a prolog still running; its ranks are refused', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-hooks-close-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const prolog = path.join(dir, 'prolog.sh');
+  writeFileSync(prolog, `#!/bin/sh\necho $$ > "${dir}/pid"\nexec sleep 300\n`, { mode: 0o755 });
+  const incidents: IncidentView[] = [];
+  const hooks = createJobHooks(
+    { nodeName: 'n1', prolog, epilog: '', timeoutMs: 600_000, gpuClean: { enabled: false, marginBytes: 0, settleMs: 0 } },
+    {
+      gpus: () => [GPU0],
+      gpuState: undefined,
+      sendIncident: (i) => incidents.push(i),
+      selfUser: () => 'root',
+      metrics: { hookRun: () => undefined, gpuCleanCheck: () => undefined },
+      log: createLogger({ name: 'test', level: 'silent', format: 'json', isTty: false }),
+      nowMs: () => Date.now(),
+    },
+  );
+  const runner = hooks.wrap({ start: async () => Promise.reject(new Error('must not start')), stop: async () => undefined, readLog: async () => ({ data: '', nextOffset: 0, eof: true }) });
+  const started = runner.start({ jobId: 'close-1', rank: 0, epoch: 1, command: ['true'], env: {}, workdir: '', runAs: '', graceSeconds: 1, gpus: [0] });
+  const pidFile = path.join(dir, 'pid');
+  await waitFor('the prolog running', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 10_000);
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  hooks.close();
+  await t.rejects(started, { refusal: 'prolog-failed', message: /prolog .* was killed by SIGKILL/ });
+  t.notOk(existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')), 'the prolog is gone');
+  t.equal(incidents[0]?.source, 'prolog');
 });
