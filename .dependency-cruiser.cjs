@@ -37,6 +37,8 @@ const PURE_CORES = [
   '^agent/runner/cgroup/(layout|layout-types|base|describe)\\.ts$',
   // High availability: the lease machine (who leads, and until when).
   '^scheduler/ha/(lease|change)\\.ts$',
+  // Which job runs start and end on the node (prolog, epilog, GPU-clean check) and how a hook run reads.
+  '^agent/hooks/(job-runs|outcome)\\.ts$',
 ];
 
 /** The modules that may touch generated proto types (rule 5). */

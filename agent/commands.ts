@@ -10,6 +10,7 @@ import type { Logger } from '../shared/log/index.js';
 import type { SchedulerMessage__Output } from '../shared/proto/index.js';
 import { latencyPeersFromPb, serviceSloFromPb, startTaskLimitsFromPb, type LatencyPeerView, type StartTaskLimits, type TaskStatusView } from '../shared/wire/index.js';
 import { RunAsRefusedError, taskKeyString, type TaskKey, type TaskRunner, type TaskSpec, type TaskStatus } from './runner/index.js';
+import { PrologFailedError } from './hooks/index.js';
 import type { SloTarget } from './slo/index.js';
 import { nearestHcas } from './topology/index.js';
 
@@ -104,7 +105,8 @@ export function createAgentCommands(deps: CommandDeps): AgentCommands {
         // Refused before it ran (bad runAs, workdir...): tell the scheduler, which fails or requeues
         // the gang. A refused account carries its code: the scheduler fails the job without retrying.
         log.warn({ job: st.jobId, rank: st.rank, err: (e as Error).message }, 'task refused');
-        const refusal = e instanceof RunAsRefusedError ? { refusal: e.refusal } : {};
+        // So does a prolog that failed on this node: the scheduler requeues the job elsewhere without a retry.
+        const refusal = e instanceof RunAsRefusedError || e instanceof PrologFailedError ? { refusal: e.refusal } : {};
         deps.replies()?.sendTaskUpdate({ ...key, state: 'failed-to-start', exitCode: null, signal: null, startedMs: 0, finishedMs: deps.nowMs(), message: isGantryError(e) ? e.message : String(e), ...refusal });
       });
   };

@@ -148,10 +148,32 @@ export const agentConfigSchema = z.strictObject({
       defaultMaxProcesses: z.number().int().min(0).max(4_194_304).default(0),
     })
     .prefault({}),
+  /** Prolog and epilog (docs/runner.md "Prolog and epilog"): run as the agent's account before a job run's first rank and after its last on this node. */
+  hooks: z
+    .strictObject({
+      /** Absolute path of the prolog executable; '' (default): none. A failure refuses the job's ranks here (prolog-failed) and reports a NodeIncident. */
+      prolog: z.union([z.literal(''), z.string().regex(/^\/[^\0]*$/, 'an absolute path')]).default(''),
+      /** Absolute path of the epilog executable; '' (default): none. A failure reports a NodeIncident. */
+      epilog: z.union([z.literal(''), z.string().regex(/^\/[^\0]*$/, 'an absolute path')]).default(''),
+      /** A hook running longer is killed (its process group) and counts as failed. */
+      timeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
+    })
+    .prefault({}),
   health: z
     .strictObject({
       /** GPUs this node must have; 0 = the most seen since start. */
       expectedGpus: z.number().int().min(0).default(0),
+      /** The GPU-clean check after each job run on this node (docs/agent-collectors.md "GPU-clean check"). */
+      gpuClean: z
+        .strictObject({
+          /** false: no check after jobs. */
+          enabled: z.boolean().default(true),
+          /** Used memory above the GPU's learned idle level by more than this (MiB) is not clean. */
+          memoryMarginMiB: z.number().int().min(0).max(1 << 20).default(1024),
+          /** How long processes get to leave after the last rank ended: unclean only if still unclean after this (ms). */
+          settleMs: z.number().int().min(0).max(600_000).default(5000),
+        })
+        .prefault({}),
       /** The InfiniBand rule (docs/agent-collectors.md): which HCAs and ports it watches, and the rate it expects. */
       ib: z
         .strictObject({

@@ -17,7 +17,7 @@ import type { GpuCollector } from './core/index.js';
 import { createHealthEvaluator, type HealthConfig } from './health/index.js';
 import { createAgentMetrics } from './metrics.js';
 import { NodeProber, type NodeSnapshot } from './node-probe.js';
-import { Reporter } from './reporter/index.js';
+import { Reporter, type IncidentView } from './reporter/index.js';
 import { createTaskRunner, type TaskRunner } from './runner/index.js';
 import type { AgentRankContainment, RankContainment } from './runner/cgroup/index.js';
 import { startContainment } from './containment.js';
@@ -29,6 +29,7 @@ import { LatencyService } from './latency/index.js';
 import { JobFaults } from './job-faults.js';
 import { createNodeDiagnostic, diagnosticArgv } from './diagnostic.js';
 import { loadWatermark, readBootId } from './kmsg-watermark.js';
+import { createGpuStateReader, createHookMetrics, createJobHooks } from './hooks/index.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -185,8 +186,35 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
     nowMs: () => clock.nowMs(),
     log: log.child({ component: 'diagnostic' }),
   });
+  // Prolog, epilog and the GPU-clean check around the runner (docs/runner.md "Prolog and epilog").
+  const nv = config.collectors.nvidia;
+  const gpuTool = nv.enabled === true || (nv.enabled === 'auto' && findBinary(nv.binary, deps.envPath) !== undefined);
+  /** Incidents from before the reporter exists (an adopted rank's epilog at start), sent when it does. */
+  const pendingIncidents: IncidentView[] = [];
+  const hooks = createJobHooks(
+    {
+      nodeName,
+      prolog: config.hooks.prolog,
+      epilog: config.hooks.epilog,
+      timeoutMs: config.hooks.timeoutMs,
+      gpuClean: { enabled: config.health.gpuClean.enabled, marginBytes: config.health.gpuClean.memoryMarginMiB * 1024 * 1024, settleMs: config.health.gpuClean.settleMs },
+    },
+    {
+      gpus: () => (snapshot?.inventory.gpus ?? []).map((g) => ({ index: g.index, uuid: g.uuid })),
+      gpuState: gpuTool ? createGpuStateReader({ binary: config.collectors.nvidia.binary, timeoutMs: config.collectors.nvidia.timeoutMs }) : undefined,
+      sendIncident: (i) => {
+        log.warn({ source: i.source, job: i.jobId, reason: i.reason }, 'node incident');
+        if (reporter) reporter.sendIncident(i);
+        else pendingIncidents.push(i);
+      },
+      selfUser: () => os.userInfo().username,
+      metrics: createHookMetrics(metrics.registry),
+      log: log.child({ component: 'hooks' }),
+      nowMs: () => clock.nowMs(),
+    },
+  );
   const commands = createAgentCommands({
-    runner,
+    runner: hooks.wrap(runner),
     diagnose: (requestId, reason) => diagnostic.run(requestId, reason),
     replies: () => reporter,
     inventory: () => snapshot?.inventory,
@@ -206,6 +234,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
         JSON.stringify(snapshot.verdicts.map((v) => [v.check, v.severity, v.gpu]));
     snapshot = s;
     metrics.update(s);
+    hooks.observe(s.samples);
     for (const r of s.runs) if (r.error) log.warn({ collector: r.collector, err: r.error }, 'collector failed');
     // Application XIDs belong to the job whose rank the driver named, not the node (job-faults.ts).
     await jobFaults.handle(s.jobFindings, s.collectedMs, s.newXids).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'attributing application XIDs failed'));
@@ -249,6 +278,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
       });
       const adopted = await runner.adopt();
       await contained?.adopted(adopted.filter((t) => t.state === 'starting' || t.state === 'running'));
+      hooks.adopted(adopted);
       if (adopted.length) log.info({ tasks: adopted.length }, 'adopted tasks from the state directory');
       // Replicas still running are scraped again at once (their targets are in their spec.json),
       // not only after the scheduler's next StartTask.
@@ -261,6 +291,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
         if (t.state === 'exited' || t.state === 'failed-to-start') slo?.untrack(t);
         jobFaults.taskUpdated(t, clock.nowMs());
         commands.taskUpdated(t);
+        hooks.taskUpdated(t);
       });
       await collect();
       reporter = new Reporter(
@@ -303,6 +334,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
         },
         log.child({ component: 'reporter' }),
       );
+      for (const i of pendingIncidents.splice(0)) reporter.sendIncident(i);
       reporter.start();
       collectTimer = setInterval(() => {
         if (collecting) return; // never two cycles at once
@@ -335,6 +367,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
       lifecycle = 'stopping';
       if (collectTimer) clearInterval(collectTimer);
       await collecting;
+      hooks.close(); // a running prolog or epilog is killed: its timeout would not outlive the agent
       await reporter?.stop();
       await runner.close(); // ranks keep running; a restarted agent adopts them
       await prober.close();

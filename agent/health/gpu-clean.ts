@@ -9,7 +9,7 @@
  * The outcome is a value: clean, or not clean with counted reasons and the leftover pids. Who owns
  * a pid is not known here: the shell resolves `pids` to users (from /proc) for the drain event.
  *
- * Not wired to the agent or the scheduler yet (see docs/agent-collectors.md, "GPU-clean check").
+ * Wired by agent/hooks/job-hooks.ts after each job run on the node (docs/agent-collectors.md, "GPU-clean check").
  */
 import { InvalidArgumentError } from '../../shared/errors/index.js';
 import type { GpuProcess } from '../core/index.js';

@@ -1,2 +1,2 @@
-export { Reporter, channelCredentials } from './reporter.js';
-export type { ReporterOptions, ReporterEvents, ReportState } from './reporter.js';
+export { Reporter, channelCredentials, MAX_QUEUED_INCIDENTS } from './reporter.js';
+export type { ReporterOptions, ReporterEvents, ReportState, IncidentView } from './reporter.js';

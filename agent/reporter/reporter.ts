@@ -22,6 +22,18 @@ export interface ReportState {
   tasks: TaskStatusView[];
 }
 
+/** A NodeIncident (agent.proto) as the agent builds it: the node found unfit after (or before) a job. */
+export interface IncidentView {
+  source: 'prolog' | 'epilog' | 'gpu-clean';
+  jobId: string;
+  reason: string;
+  leftovers: Array<{ pid: number; user: string; name: string; gpu: number; usedMemoryBytes: number }>;
+  atMs: number;
+}
+
+/** Incidents kept while not connected, sent on the next registration; past this the oldest are dropped. */
+export const MAX_QUEUED_INCIDENTS = 256;
+
 export interface ReporterOptions {
   schedulerAddress: string;
   /** Plaintext (scheduler.insecure): no TLS, no node certificate. */
@@ -80,6 +92,10 @@ export class Reporter {
   private connected = false;
   /** Serials of scheduler certificates this agent refuses (scheduler.tls.revokedSerialsFile). */
   private revoked: ReadonlySet<string> = new Set();
+  /** Incidents not yet written to a registered stream (bounded: MAX_QUEUED_INCIDENTS). */
+  private incidents: IncidentView[] = [];
+  /** Incidents dropped from a full queue since start. */
+  droppedIncidents = 0;
 
   constructor(
     private readonly opts: ReporterOptions,
@@ -192,6 +208,7 @@ export class Reporter {
           this.connected = true;
           this.log.info({ scheduler: msg.registered.schedulerId }, 'registered with the scheduler');
           this.events.onConnected(announced);
+          this.flushIncidents();
           this.startReporting(this.opts.reportIntervalMs || msg.registered.reportIntervalMs || 5000);
           return;
         }
@@ -274,6 +291,36 @@ export class Reporter {
     if (!call || !this.connected) return false;
     call.write({ diagnosticResult: diagnosticResultToPb(r) });
     return true;
+  }
+
+  /**
+   * Sends a NodeIncident; while not connected it is queued (bounded, the oldest dropped past
+   * MAX_QUEUED_INCIDENTS) and sent once the next registration is acknowledged.
+   */
+  sendIncident(incident: IncidentView): void {
+    this.incidents.push(incident);
+    if (this.incidents.length > MAX_QUEUED_INCIDENTS) {
+      this.droppedIncidents += this.incidents.length - MAX_QUEUED_INCIDENTS;
+      this.incidents.splice(0, this.incidents.length - MAX_QUEUED_INCIDENTS);
+      this.log.warn({ dropped: this.droppedIncidents }, 'incident queue full; dropped the oldest');
+    }
+    this.flushIncidents();
+  }
+
+  private flushIncidents(): void {
+    const call = this.call;
+    if (!call || !this.connected) return;
+    for (const i of this.incidents.splice(0)) {
+      call.write({
+        incident: {
+          source: i.source,
+          jobId: i.jobId,
+          reason: i.reason,
+          atUnixMs: i.atMs,
+          leftovers: i.leftovers.map((l) => ({ pid: l.pid, user: l.user, name: l.name, gpu: l.gpu, usedMemoryBytes: l.usedMemoryBytes })),
+        },
+      });
+    }
   }
 
   /** Answers a ReadLog command. */

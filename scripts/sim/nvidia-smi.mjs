@@ -18,6 +18,16 @@
  *   GANTRY_SIM_MODE_FILE      path whose trimmed content, when the file exists and is not empty,
  *                             overrides GANTRY_SIM_MODE at each call (switch modes on a running agent)
  *   GANTRY_SIM_DELAY_MS       sleep this long before answering (ok mode)
+ *   GANTRY_SIM_COMPUTE_APPS   path of an nvidia_gpu_exporter capture (fixtures/nvidia_gpu_exporter) whose
+ *                             real `query-compute-apps` section answers --query-compute-apps; unset: no
+ *                             compute processes (the header alone, as an idle driver prints it)
+ *   GANTRY_SIM_COMPUTE_APPS_STATE  which of its sections: idle (default: no processes) | load (the
+ *                             capture's memhog and gpu_burn processes)
+ *   GANTRY_SIM_COMPUTE_APPS_STATE_FILE  path whose trimmed content, when not empty, overrides the state
+ *                             at each call (switch on a running agent)
+ *   GANTRY_SIM_COMPUTE_APPS_PIDS  comma-separated pids put in place of the capture's, row by row (a test
+ *                             points the rows at processes of its own, so their owners can be read);
+ *                             the capture's GPU UUIDs are always replaced by the served GPUs' (by position)
  *   GANTRY_SIM_QUERY_REFUSE   comma-separated --query-gpu fields to refuse the way a driver that does
  *                             not know them does (`Field "x" is not a valid field to query.`, exit 2),
  *                             e.g. clocks_event_reasons_counters.* to model a driver before 590
@@ -375,6 +385,91 @@
     return;
   }
 
+  const queryApps = args.find((a) => a.startsWith('--query-compute-apps='));
+  if (queryApps !== undefined) {
+    if (xml === null) return noDriver();
+    if (typeof xml !== 'string') {
+      await err(`${xml.error}\n`);
+      await finish(9);
+      return;
+    }
+    if (env.GANTRY_SIM_COMPUTE_APPS_STATE_FILE) cacheable = false; // the state may be switched between calls
+    const fields = queryApps.slice('--query-compute-apps='.length).split(',').map((f) => f.trim()).filter(Boolean);
+    const format = (args.find((a) => a.startsWith('--format=')) || '').slice('--format='.length).split(',');
+    if (!format.includes('csv')) {
+      await out('"--format=" switch is missing. Please specify the format.\n');
+      await finish(2);
+      return;
+    }
+    const APP_FIELDS = ['timestamp', 'gpu_name', 'gpu_bus_id', 'gpu_serial', 'gpu_uuid', 'pid', 'process_name', 'used_gpu_memory', 'used_memory'];
+    for (const f of fields) {
+      if (!APP_FIELDS.includes(f)) {
+        await out(`Field "${f}" is not a valid field to query.\n\n`);
+        await finish(2);
+        return;
+      }
+    }
+    let state = (env.GANTRY_SIM_COMPUTE_APPS_STATE || 'idle').trim();
+    if (env.GANTRY_SIM_COMPUTE_APPS_STATE_FILE) {
+      try {
+        state = fs.readFileSync(env.GANTRY_SIM_COMPUTE_APPS_STATE_FILE, 'utf8').trim() || state;
+      } catch {
+        /* no file: the variable's state */
+      }
+    }
+    /** header name -> cell, per row of the capture's section; the capture's GPUs' UUIDs in order. */
+    let rows = [];
+    let captureUuids = [];
+    if (env.GANTRY_SIM_COMPUTE_APPS) {
+      const cap = fs.readFileSync(env.GANTRY_SIM_COMPUTE_APPS, 'utf8');
+      const section = (title) => {
+        const at = cap.indexOf(`# ${state} :: ${title}`);
+        if (at < 0) return null;
+        const body = cap.slice(at).split('\n').slice(3); // title, command, rule
+        const end = body.findIndex((l) => l.trim() === '');
+        return body.slice(0, end < 0 ? body.length : end);
+      };
+      const csv = (lines) => {
+        if (!lines || lines.length === 0) return [];
+        const names = lines[0].split(', ').map((h) => h.replace(/ \[.*\]$/, ''));
+        return lines.slice(1).map((r) => new Map(r.split(', ').map((c, i) => [names[i], c])));
+      };
+      const apps = section('query-compute-apps (per-process)');
+      if (apps === null) {
+        await err(`stand-in nvidia-smi: no "${state} :: query-compute-apps" section in ${env.GANTRY_SIM_COMPUTE_APPS}\n`);
+        await finish(2);
+        return;
+      }
+      rows = csv(apps);
+      captureUuids = csv(section('query-gpu (csv, what the exporter parses)')).map((r) => r.get('uuid'));
+    }
+    const servedUuids = [...personalise(xml).matchAll(/<gpu\b[^>]*>[\s\S]*?<uuid>([^<]*)<\/uuid>/g)].map((m) => m[1]);
+    const pids = (env.GANTRY_SIM_COMPUTE_APPS_PIDS || '').split(',').map((p) => p.trim()).filter(Boolean);
+    const units = !format.includes('nounits');
+    const lines = [];
+    if (!format.includes('noheader')) lines.push(fields.map((f) => (f.startsWith('used_') ? `used_gpu_memory${units ? ' [MiB]' : ''}` : f)).join(', '));
+    rows.forEach((r, i) => {
+      const at = captureUuids.indexOf(r.get('gpu_uuid'));
+      const uuid = servedUuids[at < 0 ? 0 : at] ?? r.get('gpu_uuid');
+      lines.push(
+        fields
+          .map((f) => {
+            if (f === 'gpu_uuid') return uuid;
+            if (f === 'pid') return pids[i] ?? r.get('pid');
+            if (f.startsWith('used_')) {
+              const v = r.get('used_gpu_memory') ?? '[N/A]';
+              return units ? v : v.replace(/ MiB$/, '');
+            }
+            return r.get(f) ?? '[N/A]';
+          })
+          .join(', '),
+      );
+    });
+    await out(lines.length ? `${lines.join('\n')}\n` : '');
+    await finish(0);
+    return;
+  }
+
   const query = has('-q', '--query');
   const asXml = has('-x', '--xml-format');
   const list = has('-L', '--list-gpus');
@@ -408,7 +503,7 @@
     return;
   }
 
-  await err(`stand-in nvidia-smi: unsupported arguments: ${args.join(' ')} (serves -q -x, --query-gpu, -L, topo -m, nvlink -s, --version)\n`);
+  await err(`stand-in nvidia-smi: unsupported arguments: ${args.join(' ')} (serves -q -x, --query-gpu, --query-compute-apps, -L, topo -m, nvlink -s, --version)\n`);
   await finish(2);
 })().catch((e) => {
   process.stderr.write(`stand-in nvidia-smi: ${e && e.stack ? e.stack : e}\n`);

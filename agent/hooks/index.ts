@@ -1,0 +1,12 @@
+export { createJobHooks, PrologFailedError, PROLOG_GATHER_MS, MAX_LEFTOVERS, MAX_REASON_CHARS } from './job-hooks.js';
+export type { JobHooks, JobHooksOptions, JobHooksDeps } from './job-hooks.js';
+export { createJobRunTable, learnIdleMemory } from './job-runs.js';
+export type { JobRun, JobRunTable, JobRunTableOptions, Arrival, PrologState } from './job-runs.js';
+export { describeHookRun, HOOK_RESULTS, REASON_TAIL_CHARS } from './outcome.js';
+export type { HookName, HookRun } from './outcome.js';
+export { runHook, killHookGroup, DEFAULT_TAIL_BYTES } from './run-hook.js';
+export type { HookSpawn } from './run-hook.js';
+export { createGpuStateReader, parseMemoryUsedCsv, processOwner } from './gpu-state.js';
+export type { GpuStateReader, GpuStateReaderOptions } from './gpu-state.js';
+export { createHookMetrics } from './metrics.js';
+export type { HookMetrics, GpuCleanResult } from './metrics.js';
