@@ -3,7 +3,8 @@
  * Stand-in nvidia-smi for machines without GPUs. It serves real captures so the agent's real code
  * path (spawn, timeout, parse) runs. Plain JavaScript; no TypeScript build needed. Run through
  * scripts/sim/nvidia-smi, a bash front that serves a repeated call from a cache without starting Node
- * (see there); run directly, it computes every answer.
+ * (see there); run directly, it computes every answer. About 510 lines, over the usual 400: one
+ * stand-in for every nvidia-smi invocation the agent makes, so its modes stay side by side.
  *
  * Environment:
  *   GANTRY_SIM_NVIDIA_XML     path of an `nvidia-smi -q -x` capture (required for -q -x, -L)
