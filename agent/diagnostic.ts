@@ -23,14 +23,8 @@ export function diagnosticArgv(command: string | readonly string[], dcgmiFound: 
   return dcgmiFound ? [...DEFAULT_DIAGNOSTIC] : null;
 }
 
-export interface DiagnosticRun {
-  passed: boolean;
-  command: string;
-  outputTail: string;
-  startedMs: number;
-  finishedMs: number;
-  error: string;
-}
+/** One run of the diagnostic: the answer without its request id. */
+export type DiagnosticRun = Omit<DiagnosticResultWireView, 'requestId'>;
 
 /** Keeps the last `max` bytes of a stream of chunks. */
 class Tail {

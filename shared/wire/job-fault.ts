@@ -85,18 +85,8 @@ export function rankFaultToPb(f: JobFaultRecord): PbRankFault {
   return { xid: f.xid, rank: f.rank, epoch: f.epoch, node: f.node, gpu: f.gpu ?? -1, pid: f.pid, processName: f.processName, atUnixMs: f.atMs, evidence: f.evidence };
 }
 
-/** A recorded fault as `gantry job` shows it. */
-export interface RankFaultView {
-  xid: number;
-  rank: number;
-  epoch: number;
-  node: string;
-  gpu: number | null;
-  pid: number;
-  processName: string;
-  at: string;
-  evidence: string;
-}
+/** A recorded fault as `gantry job` shows it: the record, its time as ISO text. */
+export type RankFaultView = Omit<JobFaultRecord, 'atMs'> & { at: string };
 
 export function rankFaultFromPb(pb: PbRankFaultOut): RankFaultView {
   return {

@@ -4,15 +4,13 @@
  * HCAs ACTIVE at 400 Gb/s, one Ethernet (RoCE) bond ACTIVE at 200). Bad values are refused naming the key.
  */
 import t from 'tap';
-import { loadConfig } from '../../../shared/config/index.js';
-import { ConfigError } from '../../../shared/errors/index.js';
-import { agentConfigSchema, agentEnv } from '../../../agent/config.js';
+import { agentConfigFrom, refusedConfigCases } from './config-refusals.js';
 import { healthConfigOf } from '../../../agent/main.js';
 import { readInfiniband } from '../../../agent/collectors/index.js';
 import { createHealthEvaluator } from '../../../agent/health/index.js';
 import { fixture } from '../collectors/fixtures.js';
 
-const config = (sets: string[]) => loadConfig(agentConfigSchema, { env: {}, envBindings: agentEnv, sets });
+const config = agentConfigFrom;
 
 async function verdicts(sets: string[]): Promise<string[]> {
   const hcas = await readInfiniband({ root: fixture('gpud', 'sys-class-infiniband-h100.0') });
@@ -49,16 +47,4 @@ const bad: Array<[string, string, RegExp]> = [
   ['bad HCA name', 'health.ib.devices=[mlx5 0]', /config health\.ib\.devices\[0\]: .*HCA name/],
   ['unknown key', 'health.ib.rate=400', /config health\.ib\.rate: unknown key/],
 ];
-for (const [name, set, re] of bad) {
-  t.test(`refused: ${name}`, async (t) => {
-    let caught: unknown;
-    try {
-      config([set]);
-    } catch (e) {
-      caught = e;
-    }
-    t.ok(caught instanceof ConfigError, 'a ConfigError');
-    t.equal((caught as ConfigError).code, 'CONFIG_INVALID');
-    t.match((caught as Error).message, re);
-  });
-}
+refusedConfigCases(bad);

@@ -6,15 +6,13 @@
  */
 import t from 'tap';
 import { join } from 'node:path';
-import { loadConfig } from '../../../shared/config/index.js';
-import { ConfigError } from '../../../shared/errors/index.js';
-import { agentConfigSchema, agentEnv } from '../../../agent/config.js';
+import { agentConfigFrom, refusedConfigCases } from './config-refusals.js';
 import { healthConfigOf } from '../../../agent/main.js';
 import { parseXidLog } from '../../../agent/core/index.js';
 import { createHealthEvaluator, DEFAULT_XID_POLICY } from '../../../agent/health/index.js';
 import { derivedFixtures, read } from '../collectors/fixtures.js';
 
-const config = (sets: string[]) => loadConfig(agentConfigSchema, { env: {}, envBindings: agentEnv, sets });
+const config = agentConfigFrom;
 const xids = parseXidLog(read(join(derivedFixtures, 'dmesg-xid-classes.txt')));
 
 function judged(sets: string[]): { verdicts: string[]; jobs: number; info: string[] } {
@@ -28,7 +26,7 @@ function judged(sets: string[]): { verdicts: string[]; jobs: number; info: strin
 
 t.test('defaults: the code defaults, and the catalog', async (t) => {
   const c = config([]);
-  t.same(c.health.xid, { ...DEFAULT_XID_POLICY, actions: {} });
+  t.same(c.health.xid, { ...DEFAULT_XID_POLICY, actions: {}, ignoreAfterStopMs: 30_000 });
   t.same(judged([]), { verdicts: ['119:fail:evict:reset-gpu', '79:fail:evict:reboot', '999:warn:-:-'], jobs: 1, info: ['63'] });
 });
 
@@ -58,15 +56,4 @@ const bad: Array<[string, string, RegExp]> = [
   ['action key not an XID', 'health.xid.actions={"x79": drain}', /config health\.xid\.actions\.x79: .*XID number/],
   ['unknown key', 'health.xid.fail=[79]', /config health\.xid\.fail: unknown key/],
 ];
-for (const [name, set, re] of bad) {
-  t.test(`refused: ${name}`, async (t) => {
-    let caught: unknown;
-    try {
-      config([set]);
-    } catch (e) {
-      caught = e;
-    }
-    t.ok(caught instanceof ConfigError, 'a ConfigError');
-    t.match((caught as Error).message, re);
-  });
-}
+refusedConfigCases(bad);
