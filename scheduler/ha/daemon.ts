@@ -190,7 +190,16 @@ export function createHaScheduler(config: SchedulerConfig, deps: { log: Logger; 
         log: log.child({ component: 'ha' }),
       });
       elector.onChange({
-        lead: (term) => then('taking the lead', () => lead(term)),
+        // A lead that fails half-way (the term record refused, the scheduler not starting) gives the lease up and goes back to standby.
+        lead: (term) =>
+          then('taking the lead', () =>
+            lead(term).catch(async (e: unknown) => {
+              log.error({ term, err: (e as Error).message }, `could not take the lead in term ${term}; back to standby`);
+              elector?.stop(true);
+              await stepDown(term, 'lead-failed');
+              elector?.start();
+            }),
+          ),
         stepDown: (term, cause) => then('stepping down', () => stepDown(term, cause)),
       });
       await becomeStandby();

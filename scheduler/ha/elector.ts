@@ -43,7 +43,10 @@ export class Elector {
     this.listeners.push(l);
   }
 
+  /** Starts ticking (again, after stop(): a stopped elector starts as a standby). */
   start(): void {
+    if (this.timer) return;
+    this.stopped = false;
     const o = this.deps.options;
     const everyMs = Math.max(20, Math.floor(Math.min(o.retryMs, o.renewIntervalMs, o.marginMs || o.retryMs) / 4));
     this.timer = setInterval(() => this.feed({ type: 'tick', nowMs: this.mono() }), everyMs);
