@@ -1,7 +1,8 @@
 /**
  * Diagnostics and return end to end (issue 20 point 4): a real scheduler, real agents, real NATS.
  * A sticky fail XID (a kmsg-format line appended to the agent's kernel-log file) cordons the node
- * ('health: xid gpu 3'); while a rank still runs there no diagnostic runs; once the job is gone
+ * ('health: xid gpu 3'; its action set to cordon with health.xid.actions, so the rank running there
+ * is not evicted and keeps running); while a rank still runs there no diagnostic runs; once the job is gone
  * the node runs its diagnostic (a passing script), is uncordoned with exactly one 'returned' event,
  * and `gantry nodes` shows the last diagnostic passed. A node whose diagnostic fails stays cordoned,
  * its tries bounded by health.diagnostic.maxTries, with the what-to-do in its event.
@@ -47,7 +48,7 @@ t.test('a node drained for health runs its diagnostic: a pass returns it once, a
     writeFileSync(kernelLog, '6,1,1000,-;kernel: booted\n');
     const agent = await startAgent(t, name, sched.address, {
       topology: { leaf: 'leaf-0' },
-      extraArgs: ['--set', 'collectIntervalMs=300', '--set', 'collectors.kernelLog.enabled=true', '--set', `collectors.kernelLog.path=${kernelLog}`, '--set', `health.diagnostic.command=${diag}`],
+      extraArgs: ['--set', 'collectIntervalMs=300', '--set', 'collectors.kernelLog.enabled=true', '--set', `collectors.kernelLog.path=${kernelLog}`, '--set', `health.diagnostic.command=${diag}`, '--set', 'health.xid.actions={"79": cordon}'],
     });
     return { agent, kernelLog };
   };
@@ -118,7 +119,7 @@ t.test('a node drained for health runs its diagnostic: a pass returns it once, a
     t.match(last, { result: 'failed', tries: MAX_TRIES });
     t.equal(
       last.type === 'diagnostic' ? last.todo : '',
-      `node diag-bad stays drained, no more automatic tries (${MAX_TRIES} of ${MAX_TRIES}): run the diagnostic by hand (${path.join(dir, 'fail.sh')}); replace or repair the GPU; then gantry uncordon diag-bad`,
+      `node diag-bad stays drained, no more automatic tries (${MAX_TRIES} of ${MAX_TRIES}): run the diagnostic by hand (${path.join(dir, 'fail.sh')}); remedy: reboot; then gantry uncordon diag-bad`,
       'the last failure says what to do',
     );
     t.notOk(nodeEvents(await streamEvents(nats.url), 'diag-bad').some((e) => e.type === 'returned'), 'never returned');
