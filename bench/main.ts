@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { eventsSuite } from './events.js';
+import { haSuite } from './ha.js';
 import { jobsSuite } from './jobs.js';
 import { placementSuite } from './placement.js';
 import { reportsSuite } from './reports.js';
@@ -17,10 +18,10 @@ import { slurmSuite } from './slurm.js';
 import { telemetrySuite } from './telemetry.js';
 import type { BenchRow, BenchSuite } from './suite.js';
 
-const SUITES: readonly BenchSuite[] = [placementSuite, jobsSuite, telemetrySuite, eventsSuite, slurmSuite, reportsSuite];
+const SUITES: readonly BenchSuite[] = [placementSuite, jobsSuite, telemetrySuite, eventsSuite, slurmSuite, reportsSuite, haSuite];
 
 /** Size flags passed to the suites as BenchOptions.params. */
-const PARAM_FLAGS = ['agents', 'stored-jobs', 'submits', 'clients', 'light-n', 'agent-state', 'encoding', 'slurm-nodes', 'report-agents', 'mtls', 'containment'] as const;
+const PARAM_FLAGS = ['agents', 'stored-jobs', 'submits', 'clients', 'light-n', 'agent-state', 'encoding', 'slurm-nodes', 'report-agents', 'mtls', 'containment', 'ha-ttl-ms', 'ha-runs', 'ha-agents'] as const;
 
 function table(rows: readonly BenchRow[]): string {
   const head = ['scenario', 'metric', 'value', 'unit', 'target', 'ok', 'anchor'];
@@ -38,7 +39,7 @@ function repoRoot(): string {
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true, default: [] }, help: { type: 'boolean', short: 'h', default: false }, ...Object.fromEntries(PARAM_FLAGS.map((f) => [f, { type: 'string' as const }])) }, allowPositionals: true });
   if (values.help) {
-    process.stdout.write(`usage: npm run bench -- [suite ...] [--quick] [--only <scenario prefix, e.g. (c)> ...]\n  jobs sizes: --agents <gang sizes, e.g. 64,128,256,512> --stored-jobs <n> --submits <n> --clients <n> --light-n <n> --agent-state <dir: where the gang's agents keep their task dirs; default under $TMPDIR>\n  slurm: --slurm-nodes <srun sizes, e.g. 64,128,256: the largest is the number of slurmd started>\n  telemetry: --encoding binary|json (the latency windows' wire encoding; default binary)\n  reports: --report-agents <sizes, e.g. 1000,5000,10000: simulated agents reporting at 1 Hz, each size on a fresh scheduler; default 10000, 1000 with --quick>\n  jobs (gang) and reports: --mtls off|on|both (plaintext, mTLS with node and admin certificates, or one run of each; default off)\n  jobs: --containment on|off (the agents' ranks in cgroups, their default, or not; default on)\nsuites:\n${SUITES.map((s) => `  ${s.name.padEnd(12)} ${s.description}`).join('\n')}\n`);
+    process.stdout.write(`usage: npm run bench -- [suite ...] [--quick] [--only <scenario prefix, e.g. (c)> ...]\n  jobs sizes: --agents <gang sizes, e.g. 64,128,256,512> --stored-jobs <n> --submits <n> --clients <n> --light-n <n> --agent-state <dir: where the gang's agents keep their task dirs; default under $TMPDIR>\n  slurm: --slurm-nodes <srun sizes, e.g. 64,128,256: the largest is the number of slurmd started>\n  telemetry: --encoding binary|json (the latency windows' wire encoding; default binary)\n  reports: --report-agents <sizes, e.g. 1000,5000,10000: simulated agents reporting at 1 Hz, each size on a fresh scheduler; default 10000, 1000 with --quick>\n  jobs (gang) and reports: --mtls off|on|both (plaintext, mTLS with node and admin certificates, or one run of each; default off)\n  jobs: --containment on|off (the agents' ranks in cgroups, their default, or not; default on)\n  ha: --ha-ttl-ms <lease TTL, default 3000> --ha-runs <leader kills, default 10> --ha-agents <agents, default 64>\nsuites:\n${SUITES.map((s) => `  ${s.name.padEnd(12)} ${s.description}`).join('\n')}\n`);
     return 0;
   }
   const unknown = positionals.filter((p) => !SUITES.some((s) => s.name === p));

@@ -53,11 +53,14 @@ export interface Sched {
 
 /**
  * The scheduler (`gantry scheduler`) as a child process on its own data dir, NATS off; resolves once
- * it logged "scheduler running" (that log line is runningLog: its metricsPort, jobsLoaded...).
+ * it logged "scheduler running" (that log line is runningLog: its metricsPort, jobsLoaded...), or `readyLog`.
  * `extra` flags come last, so `--set` there overrides the defaults here.
  */
-export async function startScheduler(dataDir: string, opts: { extra?: string[]; waitMs?: number; pki?: BenchPki } = {}): Promise<Sched & { runningLog: Record<string, unknown> }> {
-  const port = await freePort();
+export async function startScheduler(
+  dataDir: string,
+  opts: { extra?: string[]; waitMs?: number; pki?: BenchPki; grpcPort?: number; readyLog?: string } = {},
+): Promise<Sched & { runningLog: Record<string, unknown> }> {
+  const port = opts.grpcPort ?? (await freePort());
   const args = [
     // e.g. GANTRY_BENCH_SCHEDULER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the scheduler
     ...(process.env.GANTRY_BENCH_SCHEDULER_NODE_ARGS ?? '').split(' ').filter(Boolean),
@@ -77,7 +80,8 @@ export async function startScheduler(dataDir: string, opts: { extra?: string[]; 
   ];
   const spawnedAt = Date.now();
   const child = startChild('scheduler', process.execPath, args, { env: { ...process.env, GANTRY_LOG_FORMAT: 'json', GANTRY_LOG_LEVEL: 'info' } });
-  const runningLog = await child.waitForLog('scheduler running', opts.waitMs ?? 60_000);
+  // A high-availability scheduler starts as a standby: readyLog 'scheduler standby'.
+  const runningLog = await child.waitForLog(opts.readyLog ?? 'scheduler running', opts.waitMs ?? 60_000);
   const address = `127.0.0.1:${port}`;
   const client = schedulerClient(address, opts.pki ? { credentials: adminCredentials(opts.pki), channelOptions: {} } : undefined);
   return {
