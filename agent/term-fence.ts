@@ -6,7 +6,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Counter } from 'prom-client';
 import type { Logger } from '../shared/log/index.js';
 import { judgeTerm } from './core/index.js';
 
@@ -65,7 +64,7 @@ function storeTerm(stateDir: string, term: number): void {
   }
 }
 
-export function createTermFence(opts: { stateDir: string; counter: Pick<Counter<'message'>, 'inc'>; log: Logger }): TermFence {
+export function createTermFence(opts: { stateDir: string; counter: { inc(labels: { message: TermedMessage }): void }; log: Logger }): TermFence {
   const { stateDir, counter, log } = opts;
   let highest = loadTerm(stateDir, (why) => log.warn({ why }, 'ignoring the stored scheduler term'));
   return {
