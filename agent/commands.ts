@@ -13,6 +13,7 @@ import { RunAsRefusedError, taskKeyString, type TaskKey, type TaskRunner, type T
 import { PrologFailedError } from './hooks/index.js';
 import type { SloTarget } from './slo/index.js';
 import { nearestHcas } from './topology/index.js';
+import type { TermFence } from './term-fence.js';
 
 /** Where the answers go: the reporter's stream to the scheduler. */
 export interface CommandReplies {
@@ -34,6 +35,8 @@ export interface CommandDeps {
   latency(): { setPeers(peers: LatencyPeerView[]): void } | undefined;
   nowMs(): number;
   log: Logger;
+  /** The HA term rule (agent/term-fence.ts): a StartTask or StopTask of a deposed leader is dropped. Absent: every term accepted. */
+  fence?: Pick<TermFence, 'admit'>;
 }
 
 export interface AgentCommands {
@@ -135,6 +138,9 @@ export function createAgentCommands(deps: CommandDeps): AgentCommands {
 
   return {
     handle(msg) {
+      // A deposed leader's StartTask or StopTask is dropped, not answered: it must not be acted upon.
+      const termed = msg.startTask ? { m: msg.startTask, what: 'start-task' as const } : msg.stopTask ? { m: msg.stopTask, what: 'stop-task' as const } : undefined;
+      if (termed && deps.fence && !deps.fence.admit(Number(termed.m.term ?? 0), termed.what, { job: termed.m.jobId, rank: termed.m.rank, epoch: termed.m.epoch })) return;
       if (msg.startTask) startTask(msg.startTask);
       else if (msg.readLog) readLog(msg.readLog);
       else if (msg.latencyPeers) latencyPeers(msg.latencyPeers);

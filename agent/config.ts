@@ -9,6 +9,16 @@ const xidCode = z.number().int().min(1).max(9999);
 
 const autoBool = z.union([z.literal('auto'), z.boolean()]);
 
+/** scheduler.address: 'a:7070', 'a:7070,b:7070' or ['a:7070', 'b:7070'] → the non-empty list, each once. */
+const schedulerAddressesSchema = z.union([z.string(), z.array(z.string())]).transform((v, ctx) => {
+  const list = [...new Set((typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter(Boolean))];
+  if (list.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must name at least one scheduler host:port' });
+    return z.NEVER;
+  }
+  return list;
+});
+
 export const agentConfigSchema = z.strictObject({
   /** The node's name in the cluster; default: the host name. */
   nodeName: z.string().default(''),
@@ -16,7 +26,12 @@ export const agentConfigSchema = z.strictObject({
   address: z.string().default(''),
   scheduler: z
     .strictObject({
-      address: z.string().min(1).default('127.0.0.1:7070'),
+      /**
+       * The scheduler's gRPC host:port, or several (a list, or one comma-separated string): the HA
+       * schedulers (docs/high-availability.md). The reporter dials one; a standby's refusal names
+       * the leader, which it dials next. Output: the list, each once, in order.
+       */
+      address: schedulerAddressesSchema.default(['127.0.0.1:7070']),
       /** Plaintext gRPC to the scheduler: no TLS, no node certificate (logs a warning at start). Development and tests only. */
       insecure: z.boolean().default(false),
       tls: clientTlsSchema,

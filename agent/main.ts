@@ -29,6 +29,7 @@ import { LatencyService } from './latency/index.js';
 import { JobFaults } from './job-faults.js';
 import { createNodeDiagnostic, diagnosticArgv } from './diagnostic.js';
 import { loadWatermark, readBootId } from './kmsg-watermark.js';
+import { createTermFence } from './term-fence.js';
 import { createGpuStateReader, createHookMetrics, createJobHooks } from './hooks/index.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -213,7 +214,9 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
       nowMs: () => clock.nowMs(),
     },
   );
+  const fence = createTermFence({ stateDir: config.runner.stateDir, counter: metrics.staleCommands, log: log.child({ component: 'term' }) });
   const commands = createAgentCommands({
+    fence,
     runner: hooks.wrap(runner),
     diagnose: (requestId, reason) => diagnostic.run(requestId, reason),
     replies: () => reporter,
@@ -296,7 +299,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
       await collect();
       reporter = new Reporter(
         {
-          schedulerAddress: config.scheduler.address,
+          schedulerAddresses: config.scheduler.address,
+          fence,
           insecure: config.scheduler.insecure,
           tls: config.scheduler.tls,
           maxReceiveMessageBytes: config.scheduler.maxReceiveMessageBytes,
@@ -316,7 +320,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
         {
           onConnected: (announced) => {
             metrics.connected.set(1);
-            deps.onReady?.(`registered with the scheduler at ${config.scheduler.address}`);
+            deps.onReady?.(`registered with the scheduler at ${reporter?.schedulerAddress ?? ''}`);
             // The scheduler has seen these exits; their records can go (logs stay until cleanup).
             for (const t of announced) {
               if (t.state === 'exited' || t.state === 'failed-to-start') runner.forget(t).catch(() => undefined);
@@ -326,11 +330,11 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
             metrics.connected.set(0);
             metrics.reconnects.inc();
             log.warn({ reason }, 'disconnected from the scheduler');
-            deps.onReady?.(`disconnected from the scheduler at ${config.scheduler.address} (${reason}); reconnecting, ranks keep running`);
+            deps.onReady?.(`disconnected from the scheduler at ${reporter?.schedulerAddress ?? ''} (${reason}); reconnecting, ranks keep running`);
           },
           onReportSent: () => metrics.reportsSent.inc(),
           onCommand: commands.handle,
-          onAttemptFailed: (reason) => deps.onReady?.(`cannot reach the scheduler at ${config.scheduler.address} (${reason}); retrying, ranks keep running`),
+          onAttemptFailed: (reason) => deps.onReady?.(`cannot reach the scheduler at ${reporter?.schedulerAddress ?? ''} (${reason}); retrying, ranks keep running`),
         },
         log.child({ component: 'reporter' }),
       );

@@ -20,6 +20,8 @@ export interface AgentMetrics {
   jobFaults: Counter<'xid' | 'result'>;
   /** gantry_agent_diagnostics_total{result}: passed, failed, error. */
   diagnostics: Counter<'result'>;
+  /** Messages from a deposed HA leader (a lower term than the highest seen), dropped, by message. */
+  staleCommands: Counter<'message'>;
   update(snapshot: NodeSnapshot): void;
 }
 
@@ -122,6 +124,12 @@ export function createAgentMetrics(opts: { nodeName: string; dcgmCompat: boolean
       name: 'gantry_agent_diagnostics_total',
       help: 'Node diagnostics run for the scheduler (RunDiagnostic), by result: passed, failed, error (none configured, could not run, timed out).',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    staleCommands: new Counter({
+      name: 'gantry_agent_stale_commands_total',
+      help: 'Messages from a scheduler whose HA term is lower than the highest this agent has seen (a deposed leader), refused, by message: registered (the agent disconnects and tries its next address), start-task, stop-task (dropped).',
+      labelNames: ['message'],
       registers: [registry],
     }),
     update(s: NodeSnapshot) {

@@ -62,11 +62,14 @@ export interface SchedulerDeps {
   store?: StateStore;
   /** Asked before every command to an agent: false (a leader past its lease) sends nothing. */
   mayAct?: () => boolean;
+  /** The HA leader's term, told to agents in Registered and on StartTask/StopTask (absent: 0, no HA). */
+  term?: number;
 }
 
 export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): SchedulerDaemon {
   const { log, clock } = deps;
   const mayAct = deps.mayAct ?? (() => true);
+  const term = deps.term ?? 0;
   let lifecycle: Lifecycle = 'created';
   let store: StateStore | undefined;
   let events: EventBus | undefined;
@@ -212,7 +215,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
           events,
           clock,
           log: log.child({ component: 'jobs' }),
-          send: (node, cmd) => (mayAct() && streams?.send(node, agentCommandToPb(cmd))) ?? false,
+          send: (node, cmd) => (mayAct() && streams?.send(node, agentCommandToPb(cmd, term))) ?? false,
           degraded: () => ({ domains: latency?.degraded() ?? [], mode: config.placement.degradedDomains }),
           nodesExcluded: (added, all) => {
             metrics.nodesExcluded.set(all.size);
@@ -237,7 +240,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
             p99FloorUs: tc.p99FloorMs * 1000,
             peersPerLevel: tc.peersPerLevel,
           },
-          { clock, log: log.child({ component: 'telemetry' }), events, registry: metrics.registry, tree: () => jm.topologyTree(), send: (node, cmd) => (mayAct() && streams?.send(node, agentCommandToPb(cmd))) ?? false },
+          { clock, log: log.child({ component: 'telemetry' }), events, registry: metrics.registry, tree: () => jm.topologyTree(), send: (node, cmd) => (mayAct() && streams?.send(node, agentCommandToPb(cmd, term))) ?? false },
         );
         latency.start();
       }
@@ -274,6 +277,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
         log: log.child({ component: 'agents' }),
         schedulerId: config.schedulerId,
         reportIntervalMs: config.nodes.reportIntervalMs,
+        term,
         onRegistered: (node, tasks) => jm.onAgentRegistered(node, tasks),
         onTaskUpdate: (node, task) => jm.onTaskReport(node, task),
         onJobFault: createFaultIntake({ onJobFault: (id, f) => jm.onJobFault(id, f), counter: metrics.jobFaults, log: log.child({ component: 'job-faults' }) }),

@@ -47,3 +47,5 @@ export { hcaFromSysfs, parseIbstat, sysfsRateGbps, sysfsStateName } from './host
 export type { SysfsHcaFiles, SysfsPortFiles } from './host/parse-infiniband.js';
 export { parseXidLine, parseXidLog, pciBusDevice } from './host/parse-xid.js';
 export type { XidEvent } from './host/parse-xid.js';
+export { judgeTerm } from './term.js';
+export type { TermJudgement } from './term.js';

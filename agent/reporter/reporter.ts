@@ -4,6 +4,13 @@
  * When the stream fails it reconnects with full-jitter exponential backoff (exponential-backoff);
  * a stream that was established resets the backoff. reloadCredentials() re-reads the TLS files
  * (the agent's SIGHUP) and reconnects with them.
+ *
+ * Several scheduler addresses (the HA schedulers): it dials one; when a stream fails or ends it
+ * dials the leader a standby's refusal named, if it is in the list, else the next address
+ * (addresses.ts). Ranks keep running meanwhile, and the next registration re-announces them, so a
+ * new leader adopts them as a restarted scheduler does. A Registered whose HA term is lower than
+ * the highest this agent has seen (agent/term-fence.ts) is a deposed leader's: the agent hangs up
+ * and dials the next address.
  */
 import * as grpc from '@grpc/grpc-js';
 import { backOff } from 'exponential-backoff';
@@ -13,6 +20,8 @@ import { ConfigError } from '../../shared/errors/index.js';
 import { normalizeSerial, parseRevokedSerials } from '../../shared/pki/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { loadGantryProto, type AgentMessage, type AgentServiceClient, type SchedulerMessage__Output } from '../../shared/proto/index.js';
+import type { TermFence } from '../term-fence.js';
+import { leaderFromMetadata, nextAddressIndex } from './addresses.js';
 import { diagnosticResultToPb, inventoryToPb, jobFaultToPb, taskStatusToPb, verdictToPb, type DiagnosticResultWireView, type JobFaultView, type TaskStatusView } from '../../shared/wire/index.js';
 
 export interface ReportState {
@@ -35,7 +44,10 @@ export interface IncidentView {
 export const MAX_QUEUED_INCIDENTS = 256;
 
 export interface ReporterOptions {
-  schedulerAddress: string;
+  /** scheduler.address: one address, or the HA schedulers' (non-empty). */
+  schedulerAddresses: readonly string[];
+  /** The HA term rule for Registered (absent: every term accepted). */
+  fence?: Pick<TermFence, 'admit'>;
   /** Plaintext (scheduler.insecure): no TLS, no node certificate. */
   insecure: boolean;
   tls: ClientTlsOptions;
@@ -90,6 +102,10 @@ export class Reporter {
   private seq = 0;
   private sent: { inventory: string; verdicts: string } | undefined;
   private connected = false;
+  /** The index in opts.schedulerAddresses of the address the client dials. */
+  private current = 0;
+  /** reloadCredentials() cancelled the stream: the next one dials the same address. */
+  private reloading = false;
   /** Serials of scheduler certificates this agent refuses (scheduler.tls.revokedSerialsFile). */
   private revoked: ReadonlySet<string> = new Set();
   /** Incidents not yet written to a registered stream (bounded: MAX_QUEUED_INCIDENTS). */
@@ -106,6 +122,11 @@ export class Reporter {
 
   get isConnected(): boolean {
     return this.connected;
+  }
+
+  /** The scheduler address dialled now (or last). */
+  get schedulerAddress(): string {
+    return this.opts.schedulerAddresses[this.current]!;
   }
 
   start(): void {
@@ -128,7 +149,7 @@ export class Reporter {
       ...(this.opts.maxSendMessageBytes !== undefined ? { 'grpc.max_send_message_length': this.opts.maxSendMessageBytes } : {}),
       ...(this.opts.tls.serverName ? { 'grpc.ssl_target_name_override': this.opts.tls.serverName } : {}),
     };
-    return new proto.gantry.v1.AgentService(this.opts.schedulerAddress, creds, channelOptions);
+    return new proto.gantry.v1.AgentService(this.schedulerAddress, creds, channelOptions);
   }
 
   /**
@@ -141,8 +162,28 @@ export class Reporter {
     const next = this.newClient();
     const old = this.client;
     this.client = next;
+    this.reloading = this.call !== undefined;
     this.call?.cancel();
     old?.close();
+  }
+
+  /** After a stream failed or ended: the next address to dial (the named leader, or the next one). */
+  private moveOn(leader: string): void {
+    const next = nextAddressIndex(this.opts.schedulerAddresses, this.current, leader);
+    if (next === this.current || !this.running) return;
+    const from = this.schedulerAddress;
+    this.current = next;
+    let client: AgentServiceClient;
+    try {
+      client = this.newClient();
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'cannot read the TLS files for the next scheduler address; keeping the last');
+      return;
+    }
+    const old = this.client;
+    this.client = client;
+    old?.close();
+    this.log.info({ from, to: this.schedulerAddress, leader: leader || undefined }, leader === this.schedulerAddress ? 'dialling the leader the scheduler named' : 'dialling the next scheduler address');
   }
 
   private async run(): Promise<void> {
@@ -180,11 +221,14 @@ export class Reporter {
       let established = false;
       let finished = false;
       let announced: TaskStatusView[] = [];
-      const finish = (reason: string, err?: Error): void => {
+      const finish = (reason: string, err?: Error, leader = ''): void => {
         if (finished) return;
         finished = true;
         this.stopReporting();
         if (this.call === call) this.call = undefined;
+        // A reload's cancel dials the same address again, with the new credentials.
+        if (this.reloading) this.reloading = false;
+        else if (this.opts.schedulerAddresses.length > 1) this.moveOn(leader);
         if (this.connected) {
           this.connected = false;
           this.events.onDisconnected(reason);
@@ -204,9 +248,14 @@ export class Reporter {
           }
         }
         if (msg.registered) {
+          if (this.opts.fence && !this.opts.fence.admit(Number(msg.registered.term ?? 0), 'registered', { scheduler: msg.registered.schedulerId, address: this.schedulerAddress })) {
+            call.cancel();
+            finish('a deposed leader (stale term)', new Error(`the scheduler at ${this.schedulerAddress} answered with a stale term ${String(msg.registered.term)}`));
+            return;
+          }
           established = true;
           this.connected = true;
-          this.log.info({ scheduler: msg.registered.schedulerId }, 'registered with the scheduler');
+          this.log.info({ scheduler: msg.registered.schedulerId, address: this.schedulerAddress, term: Number(msg.registered.term ?? 0) }, 'registered with the scheduler');
           this.events.onConnected(announced);
           this.flushIncidents();
           this.startReporting(this.opts.reportIntervalMs || msg.registered.reportIntervalMs || 5000);
@@ -214,7 +263,7 @@ export class Reporter {
         }
         this.events.onCommand(msg);
       });
-      call.on('error', (e: grpc.ServiceError) => finish(`stream error: ${e.details || e.message}`, e));
+      call.on('error', (e: grpc.ServiceError) => finish(`stream error: ${e.details || e.message}`, e, leaderFromMetadata(e.metadata)));
       call.on('end', () => finish('stream ended by the scheduler'));
       const s = this.state();
       announced = s.tasks;

@@ -55,6 +55,8 @@ export interface AgentServiceDeps {
   log: Logger;
   schedulerId: string;
   reportIntervalMs: number;
+  /** The HA leader's term, told to agents in Registered (0 or absent: no HA). */
+  term?: number;
   /** Task statuses re-announced at registration (after the node is registered). */
   onRegistered(node: string, tasks: TaskStatusView[]): Promise<void>;
   onTaskUpdate(node: string, task: TaskStatusView): Promise<void>;
@@ -263,7 +265,7 @@ export class AgentStreams {
       });
       this.deps.log.info({ node: name, kind: identity.kind, via: identity.via, serial: identity.serial }, 'agent stream registered');
       if (joined) this.joined(call, name, identity, record.awaitingApproval === true);
-      call.write({ registered: { schedulerId: this.deps.schedulerId, reportIntervalMs: this.deps.reportIntervalMs } });
+      call.write({ registered: { schedulerId: this.deps.schedulerId, reportIntervalMs: this.deps.reportIntervalMs, term: this.deps.term ?? 0 } });
       this.deps.onLatencyEndpoint?.(name, latency);
       await this.deps.onRegistered(name, tasks);
       return;

@@ -1,5 +1,5 @@
 import { status, type ServiceError, Metadata } from '@grpc/grpc-js';
-import { isGantryError, PermissionDeniedError, ResourceExhaustedError, type ErrorCode } from '../../shared/errors/index.js';
+import { isGantryError, NotLeaderError, PermissionDeniedError, ResourceExhaustedError, type ErrorCode } from '../../shared/errors/index.js';
 
 /** The one table from Gantry error codes to gRPC status codes. */
 export const GRPC_STATUS: Record<ErrorCode, status> = {
@@ -47,6 +47,8 @@ export function toGrpcError(e: unknown): Partial<ServiceError> {
     metadata.set('gantry-code', e.code);
     if (e instanceof PermissionDeniedError) metadata.set('gantry-permission', e.permission);
     if (e instanceof ResourceExhaustedError) metadata.set('retry-after-ms', String(e.retryAfterMs));
+    // The leader's host:port, for a client given several scheduler addresses (the agent's reporter).
+    if (e instanceof NotLeaderError && e.leader) metadata.set('gantry-leader', e.leader);
     return { code: GRPC_STATUS[e.code], details: capDetails(e.message), metadata };
   }
   metadata.set('gantry-code', 'INTERNAL');

@@ -130,7 +130,7 @@ export function createHaScheduler(config: SchedulerConfig, deps: { log: Logger; 
     const t0 = clock.nowMs();
     await closeStandby();
     await store!.lead(term, JSON.stringify(holder));
-    leader = createScheduler(config, { log, clock, store: store!, mayAct: () => elector?.isLeader() ?? false });
+    leader = createScheduler(config, { log, clock, store: store!, mayAct: () => elector?.isLeader() ?? false, term });
     await leader.start();
     role = 'leader';
     // Snapshot and compact once snapshotEveryEntries entries have gone by since the last snapshot.

@@ -71,12 +71,13 @@ export function startTaskView(job: JobRecord, r: RankRecord, env: Record<string,
   };
 }
 
-export function agentCommandToPb(c: AgentCommandView): SchedulerMessage {
+/** A command as the wire carries it; StartTask and StopTask carry the sender's HA term (0: no HA). */
+export function agentCommandToPb(c: AgentCommandView, term = 0): SchedulerMessage {
   if (c.startTask) {
     const { deadlineMs, resources, ...rest } = c.startTask;
-    return { startTask: { ...rest, deadlineUnixMs: deadlineMs, ...(resources ? { resources } : {}) } };
+    return { startTask: { ...rest, deadlineUnixMs: deadlineMs, ...(resources ? { resources } : {}), term } };
   }
-  if (c.stopTask) return { stopTask: c.stopTask };
+  if (c.stopTask) return { stopTask: { ...c.stopTask, term } };
   return { latencyPeers: latencyPeersToPb(c.latencyPeers!.peers) };
 }
 

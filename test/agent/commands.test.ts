@@ -32,6 +32,7 @@ function harness(t: Test) {
     slo: null,
     deadlineUnixMs: 0,
     resources: null,
+    term: 0,
     ...over,
   });
   return { runner, started, updates, commands, startTask };

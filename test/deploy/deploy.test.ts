@@ -544,8 +544,9 @@ t.test('example configs load through the real schemas, set every key, and commen
   t.equal(sched.log.format, 'json');
   const agent = loadConfig(agentConfigSchema, { file: AGENT_YAML, env: {}, envBindings: agentEnv, sets: [] });
   t.same(agent.topology, { leaf: 'leaf-01', spine: 'spine-a' });
-  t.match(agent.scheduler.address, /^[a-z0-9.-]+:7070$/);
-  t.not(agent.scheduler.address, '127.0.0.1:7070', 'the agent example points at the control node');
+  t.equal(agent.scheduler.address.length, 1);
+  t.match(agent.scheduler.address[0], /^[a-z0-9.-]+:7070$/);
+  t.not(agent.scheduler.address[0], '127.0.0.1:7070', 'the agent example points at the control node');
   t.equal(agent.collectors.kernelLog.path, '/dev/kmsg');
   for (const level of Object.keys(agent.topology)) t.ok(sched.topology.levels.includes(level), `agent topology level ${level} is one of the scheduler's levels`);
 });

@@ -5,7 +5,7 @@
  * paused with SIGSTOP past its lease and resumed steps down to a standby, its old state untouched.
  * The leader snapshots and compacts the stream every 10 entries, so the schedulers restarted and
  * taking over start from a snapshot and the stream's tail.
- * One agent registers with the first leader (agents take one scheduler address today).
+ * One agent registers with the first leader (ha-agents.test.ts has agents that follow a failover).
  */
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
@@ -62,7 +62,7 @@ t.test('leader, standby, a killed leader, a paused leader', async (t) => {
   const first = await waitFor('a leader', leaderIndex, 20_000);
   const other = 1 - first;
   // One agent, registered with the first leader: its node record is replicated, so the next
-  // leader admits jobs that fit it (the agent itself takes one scheduler address today).
+  // leader admits jobs that fit it (this agent is given one address: it does not follow).
   await startAgent(t, 'n1', scheds[first]!.address);
   await waitFor('n1 registered', async () => (await listNodes(scheds[first]!.address)).length === 1, 20_000);
   const accepted: string[] = [];

@@ -46,7 +46,7 @@ t.test('incidents: sent at once when connected, queued (bounded) while not, flus
   const config = agentConfigSchema.parse({});
   const reporter = new Reporter(
     {
-      schedulerAddress: `127.0.0.1:${port}`,
+      schedulerAddresses: [`127.0.0.1:${port}`],
       insecure: true,
       tls: config.scheduler.tls,
       nodeName: 'node-r',

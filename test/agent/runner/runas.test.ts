@@ -42,7 +42,7 @@ t.test("the agent's answer to a refused StartTask: failed-to-start with run-as-r
   const updates: TaskStatusView[] = [];
   const commands = agentCommandsOver(runner, updates);
   const start = (jobId: string, runAs: string, dir: string): void =>
-    commands.handle({ startTask: { jobId, rank: 0, epoch: 1, command: ['true'], env: {}, workdir: dir, runAs, gpus: [], graceSeconds: 5, slo: null, deadlineUnixMs: 0, resources: null } });
+    commands.handle({ startTask: { jobId, rank: 0, epoch: 1, command: ['true'], env: {}, workdir: dir, runAs, gpus: [], graceSeconds: 5, slo: null, deadlineUnixMs: 0, resources: null, term: 0 } });
   start('refused-1', 'daemon', workdir);
   start('nodir-1', 'nobody', '/gantry-no-such-dir');
   await waitFor('two answers', () => updates.length === 2);

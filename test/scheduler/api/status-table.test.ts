@@ -2,7 +2,7 @@
 import t from 'tap';
 import { status } from '@grpc/grpc-js';
 import { MAX_STATUS_DETAILS_BYTES, toGrpcError } from '../../../scheduler/api/status-table.js';
-import { NotFoundError, PermissionDeniedError, ResourceExhaustedError } from '../../../shared/errors/index.js';
+import { NotFoundError, NotLeaderError, PermissionDeniedError, ResourceExhaustedError } from '../../../shared/errors/index.js';
 
 t.test('a refusal quoting a huge value: the details are cut, and say how much was left out', async (t) => {
   const e = toGrpcError(new NotFoundError('node', 'x'.repeat(1024 * 1024)));
@@ -22,5 +22,9 @@ t.test('what travels in metadata', async (t) => {
   const limited = toGrpcError(new ResourceExhaustedError('slow down', 250));
   t.equal(limited.code, status.RESOURCE_EXHAUSTED);
   t.same(limited.metadata!.get('retry-after-ms'), ['250']);
+  const standby = toGrpcError(new NotLeaderError('not the leader; the leader is 10.0.0.2:7070', '10.0.0.2:7070'));
+  t.equal(standby.code, status.UNAVAILABLE);
+  t.same(standby.metadata!.get('gantry-leader'), ['10.0.0.2:7070'], "a standby's refusal names the leader for clients with several addresses");
+  t.same(toGrpcError(new NotLeaderError('not the leader; none known')).metadata!.get('gantry-leader'), [], 'none when no leader is known');
   t.same(toGrpcError('a string').metadata!.get('gantry-code'), ['INTERNAL'], 'anything else is INTERNAL');
 });

@@ -23,7 +23,7 @@ t.test('defaults', async (t) => {
   t.same(c.nats.servers, ['nats://127.0.0.1:4222']);
   const a = loadConfig(agentConfigSchema, { env: {}, envBindings: agentEnv, sets: [] });
   t.same(a.metrics.listen, { host: '0.0.0.0', port: 9471 });
-  t.equal(a.scheduler.address, '127.0.0.1:7070');
+  t.same(a.scheduler.address, ['127.0.0.1:7070']);
   t.equal(a.collectors.nvidia.enabled, 'auto');
 });
 

@@ -20,13 +20,15 @@ t.test('startTaskView: the rank, its epoch, the spec, the env given; slo on the 
 t.test('agentCommandToPb: each kind to its SchedulerMessage field', async (t) => {
   const stop = { jobId: 'j-1', rank: 2, epoch: 3, graceSeconds: 10, reason: 'cancelled' };
   const cases: Array<[AgentCommandView, Record<string, unknown>]> = [
-    [{ stopTask: stop }, { stopTask: stop }],
+    [{ stopTask: stop }, { stopTask: { ...stop, term: 0 } }],
     [{ latencyPeers: { peers: [{ node: 'b', address: '10.0.0.2', port: 7000 }] } }, { latencyPeers: { peers: [{ node: 'b', address: '10.0.0.2', port: 7000 }] } }],
   ];
   for (const [view, pb] of cases) t.same(agentCommandToPb(view), pb);
   const start = startTaskView(jobRecord('g-1', {}, { on: [{ node: 'a', gpus: [0] }] }), jobRecord('g-1', {}, { on: [{ node: 'a', gpus: [0] }] }).ranks[0]!, {});
   const { deadlineMs, ...rest } = start;
-  t.same(agentCommandToPb({ startTask: start }), { startTask: { ...rest, deadlineUnixMs: deadlineMs } });
+  t.same(agentCommandToPb({ startTask: start }), { startTask: { ...rest, deadlineUnixMs: deadlineMs, term: 0 } }, 'term 0 without HA');
+  t.equal(agentCommandToPb({ startTask: start }, 12).startTask!.term, 12, "an HA leader's term on StartTask");
+  t.equal(agentCommandToPb({ stopTask: stop }, 12).stopTask!.term, 12, 'and on StopTask');
 });
 
 t.test("startTaskView: the epoch's deadline and the spec's resources; their wire form", async (t) => {
@@ -36,7 +38,7 @@ t.test("startTaskView: the epoch's deadline and the spec's resources; their wire
   t.equal(v.deadlineMs, 1_700_000_090_000, "the record's deadline");
   t.same(v.resources, { memoryBytes: 2 * 1024 ** 3, maxProcesses: 512, cpuBinding: 'none' }, 'GiB in bytes, 0 for none');
   const { deadlineMs: _d, ...vRest } = v;
-  t.same(agentCommandToPb({ startTask: v }).startTask, { ...vRest, deadlineUnixMs: 1_700_000_090_000 }, 'deadline_unix_ms on the wire');
+  t.same(agentCommandToPb({ startTask: v }).startTask, { ...vRest, deadlineUnixMs: 1_700_000_090_000, term: 0 }, 'deadline_unix_ms on the wire');
   const partial = jobRecord('lim-2', { resources: { maxProcesses: 64 } }, { on: [{ node: 'a', gpus: [0] }] });
   t.same(startTaskView(partial, partial.ranks[0]!, {}).resources, { memoryBytes: 0, maxProcesses: 64, cpuBinding: 'numa' }, 'memory left to the agent: 0');
   const plain = jobRecord('lim-3', {}, { on: [{ node: 'a', gpus: [0] }] });

@@ -17,6 +17,7 @@ export interface StartTask {
   'slo'?: (_gantry_v1_ServiceSlo | null);
   'deadlineUnixMs'?: (number | string | Long);
   'resources'?: (_gantry_v1_TaskResources | null);
+  'term'?: (number | string | Long);
 }
 
 export interface StartTask__Output {
@@ -32,4 +33,5 @@ export interface StartTask__Output {
   'slo': (_gantry_v1_ServiceSlo__Output | null);
   'deadlineUnixMs': (number);
   'resources': (_gantry_v1_TaskResources__Output | null);
+  'term': (number);
 }

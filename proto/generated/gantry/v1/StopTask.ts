@@ -8,6 +8,7 @@ export interface StopTask {
   'epoch'?: (number | string | Long);
   'graceSeconds'?: (number);
   'reason'?: (string);
+  'term'?: (number | string | Long);
 }
 
 export interface StopTask__Output {
@@ -16,4 +17,5 @@ export interface StopTask__Output {
   'epoch': (number);
   'graceSeconds': (number);
   'reason': (string);
+  'term': (number);
 }
