@@ -205,17 +205,21 @@ export class Scheduler {
 
   /**
    * call() for a request that may be repeated safely (a read, or a SubmitJob with its request id):
-   * while no address answers and one of them was a standby (the leader is changing: the old one
-   * gone, the new one not elected yet), asks again, waiting 250 ms doubling to 2 s between rounds,
+   * while no address answers and one of them was a standby in this or an earlier round (the leader
+   * is changing: the old one gone, the new one not elected or still opening its port), asks again, waiting 250 ms doubling to 2 s between rounds,
    * for up to `waitMs`. With no standby met (nothing listening), it fails at once, as call() does.
    */
   async callAcrossFailover<M extends SchedulerUnaryMethod>(method: M, req: SchedulerRequest<M>, waitMs: number, timeoutMs = 10_000): Promise<SchedulerResponse<M>> {
     const until = Date.now() + waitMs;
+    // Once a standby was met, a round with nothing listening is the takeover too: a standby
+    // closes its port while it becomes the leader.
+    let failover = false;
     for (let pauseMs = 250; ; pauseMs = Math.min(pauseMs * 2, 2000)) {
       try {
         return await this.call(method, req, timeoutMs);
       } catch (e) {
-        if (!(e instanceof UnavailableError) || !this.metStandby || Date.now() + pauseMs > until) throw e;
+        failover ||= this.metStandby;
+        if (!(e instanceof UnavailableError) || !failover || Date.now() + pauseMs > until) throw e;
         this.debug(`gantry: no leader answered (a failover?); asking again in ${pauseMs} ms\n`);
         await new Promise((r) => setTimeout(r, pauseMs));
       }
