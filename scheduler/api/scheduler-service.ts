@@ -11,7 +11,7 @@ import type { GantryEvent } from '../../shared/events/index.js';
 import type { EventBus } from '../events/index.js';
 import { connectivityFromPb, eventToPb, jobToPb, nodeToPb } from '../../shared/wire/index.js';
 import type { ClusterModel } from '../cluster/index.js';
-import type { JobManager } from '../jobs/index.js';
+import { checkRequestId, type JobManager } from '../jobs/index.js';
 import type { NodeRegistry } from '../node-registry.js';
 import type { AgentStreams } from './agent-service.js';
 import { toGrpcError } from './status-table.js';
@@ -144,8 +144,9 @@ export function schedulerServiceHandlers(
     SubmitJob: unary(async (req, call) => {
       if (Buffer.byteLength(req.spec, 'utf8') > MAX_SPEC_BYTES) throw new InvalidArgumentError('spec', `is larger than ${MAX_SPEC_BYTES} bytes`);
       if (!req.spec.trim()) throw new InvalidArgumentError('spec', 'is empty');
+      const requestId = checkRequestId(req.requestId);
       const caller = callerOf(call).identity;
-      return jobToPb(await jobs.submit(req.spec, (spec) => authorizeSubmitter(caller, policy, req.owner, spec)));
+      return jobToPb(await jobs.submit(req.spec, (spec) => authorizeSubmitter(caller, policy, req.owner, spec), requestId));
     }),
     GetJob: unary((req, call) => view(jobFor(call, 'read', req.id))),
     ListJobs: unary((req, call) => {

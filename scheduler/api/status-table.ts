@@ -39,7 +39,8 @@ function capDetails(text: string): string {
 /**
  * Turns any thrown value into a gRPC error; the Gantry code travels in metadata `gantry-code`, and
  * a refusal's missing permission in `gantry-permission`,
- * a rate limit's wait in `retry-after-ms`.
+ * a rate limit's wait in `retry-after-ms`, a standby's leader (host:port, when known) in
+ * `gantry-leader` (clients follow it: shared/cli/leader.ts).
  */
 export function toGrpcError(e: unknown): Partial<ServiceError> {
   const metadata = new Metadata();
@@ -47,7 +48,7 @@ export function toGrpcError(e: unknown): Partial<ServiceError> {
     metadata.set('gantry-code', e.code);
     if (e instanceof PermissionDeniedError) metadata.set('gantry-permission', e.permission);
     if (e instanceof ResourceExhaustedError) metadata.set('retry-after-ms', String(e.retryAfterMs));
-    // The leader's host:port, for a client given several scheduler addresses (the agent's reporter).
+    // The leader's host:port, for a client given several scheduler addresses (the agent's reporter, the CLI).
     if (e instanceof NotLeaderError && e.leader) metadata.set('gantry-leader', e.leader);
     return { code: GRPC_STATUS[e.code], details: capDetails(e.message), metadata };
   }

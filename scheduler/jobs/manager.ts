@@ -8,8 +8,8 @@
  * Files: table.ts (the job table, loading, writes), loop.ts (one change at a time; when cycles
  * run), cycle.ts (a scheduling cycle's batch of outcomes; batch.ts), planner.ts (the plan, pure),
  * cluster-view.ts (tree, snapshot, topology view), agents.ts (commands to agents, stopped ranks'
- * GPUs), admission.ts (submit checks), lifecycle.ts and replicas.ts (transitions, pure),
- * health-evictions.ts (a node's evictions, pure). About 450 lines, over the usual 400: the shell's entry points in one class.
+ * GPUs), admission.ts (submit checks), request-ids.ts (SubmitJob's idempotency keys),
+ * lifecycle.ts and replicas.ts (transitions, pure), health-evictions.ts (a node's evictions, pure). About 450 lines, over the usual 400: the shell's entry points in one class.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock/index.js';
@@ -36,6 +36,7 @@ import { fence, step, submitted, type LifecycleContext, type Outcome } from './l
 import type { FaultApplied } from './faults.js';
 import { scaled } from './replicas.js';
 import { CycleLoop } from './loop.js';
+import { madeBy } from './request-ids.js';
 import { Jobs } from './table.js';
 
 export interface JobManagerOptions {
@@ -154,12 +155,20 @@ export class JobManager {
    * Validates, refuses a job whose account no node allows or that could not fit even on an empty
    * cluster, stores it pending. `owner`: the owner's name, or the API's authorization of the parsed
    * spec (it throws to refuse, after the spec's own checks and before the capacity ones), which also
-   * says who submitted it and the account its ranks run as.
+   * says who submitted it and the account its ranks run as. `requestId` (idempotency key, '' none):
+   * the job this submitter's request id already made is returned as it is now (request-ids.ts).
    */
-  async submit(specText: string, owner: string | ((spec: JobSpec) => Submitter)): Promise<JobRecord> {
+  async submit(specText: string, owner: string | ((spec: JobSpec) => Submitter), requestId = ''): Promise<JobRecord> {
     const spec = parseJobSpec(specText, this.opts.specLimits);
     const queue = checkSpec(spec, this.opts.queues, this.opts.masterPortRange);
     const who = typeof owner === 'string' ? { owner } : owner(spec);
+    if (!requestId) return this.create(spec, queue, who);
+    await this.jobs.allLoaded();
+    const submitter = 'submittedBy' in who ? who.submittedBy : who.owner;
+    return this.jobs.requestIds.once(submitter, requestId, () => this.create(spec, queue, who, requestId), (id) => madeBy(this.get(id), spec.name, requestId));
+  }
+
+  private async create(spec: JobSpec, queue: QueueConfig, who: Submitter | { owner: string }, requestId = ''): Promise<JobRecord> {
     const by = 'submittedBy' in who ? { submittedBy: who.submittedBy, runAs: who.runAs } : undefined;
     // The record as it would be stored, checked before it takes an id: its account is the record's (jobRunAs).
     const draft = submitted('', spec, who.owner, this.deps.clock.nowMs(), by);
@@ -167,7 +176,7 @@ export class JobManager {
     checkRunAsAllowed(runAs, this.deps.cluster.list());
     this.view.checkCouldEverFit(spec, runAs);
     checkQuota(spec, queue);
-    const job: JobRecord = { ...draft.job, id: this.jobs.nextId(spec.name) };
+    const job: JobRecord = { ...draft.job, id: this.jobs.nextId(spec.name), ...(requestId ? { requestId } : {}) };
     const { events } = draft;
     // A new job is nobody else's yet (its id is fresh), so its commit need not wait its turn in the
     // chain: concurrent submits share one LMDB commit instead of paying one each, one after another.

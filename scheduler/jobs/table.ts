@@ -7,6 +7,7 @@ import { TERMINAL_JOB_STATES, type JobRecord, type JobState } from '../../shared
 import type { GantryEvent } from '../../shared/events/index.js';
 import { InvalidArgumentError, NotFoundError } from '../../shared/errors/index.js';
 import type { StateStore } from '../store/index.js';
+import { RequestIds } from './request-ids.js';
 
 /**
  * The job table, with the unfinished jobs kept apart as records are set: a cycle walks those (a
@@ -14,9 +15,12 @@ import type { StateStore } from '../store/index.js';
  */
 class JobTable extends Map<string, JobRecord> {
   private readonly unfinished = new Map<string, JobRecord>();
+  /** SubmitJob's idempotency keys of every record set here (request-ids.ts). */
+  readonly requestIds = new RequestIds();
 
   override set(id: string, job: JobRecord): this {
     super.set(id, job);
+    this.requestIds?.note(job);
     // (Map's constructor calls set before the field exists; the table is built empty.)
     if (TERMINAL_JOB_STATES.has(job.state)) this.unfinished?.delete(id);
     else this.unfinished?.set(id, job);
@@ -71,8 +75,25 @@ export class Jobs {
     return count;
   }
 
+  /** SubmitJob's idempotency keys of the jobs in memory; complete once allLoaded() resolves. */
+  get requestIds(): RequestIds {
+    return this.table.requestIds;
+  }
+
+  /** Resolves once the finished jobs are in memory too (at once if none are loading, or loading has not started). */
+  allLoaded(): Promise<void> {
+    return this.loadingAll;
+  }
+
+  private loadingAll: Promise<void> = Promise.resolve();
+
   /** Finished jobs, a chunk per turn of the event loop, so the scheduler serves meanwhile. */
-  async loadFinished(stopped: () => boolean): Promise<void> {
+  loadFinished(stopped: () => boolean): Promise<void> {
+    this.loadingAll = this.loadFinishedPages(stopped);
+    return this.loadingAll;
+  }
+
+  private async loadFinishedPages(stopped: () => boolean): Promise<void> {
     let after: string | undefined;
     while (this.loadingFinished && !stopped()) {
       await new Promise((r) => setImmediate(r));

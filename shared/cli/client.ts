@@ -11,6 +11,7 @@ import { ConfigError, InvalidArgumentError, UnavailableError, isGantryError } fr
 import type { CliIO } from './command.js';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, type ConnectionFlags } from './connection.js';
 import { connectionSettings, schedulerCredentials, type SchedulerCredentials } from './credentials.js';
+import { isNotLeader, namedLeader, nextAddress } from './leader.js';
 
 export { DEFAULT_SCHEDULER_ADDRESS } from './connection.js';
 
@@ -127,46 +128,57 @@ export function isInvalidArgument(e: unknown): boolean {
  * The scheduler behind a list of addresses. Each call goes to the address that answered last
  * (the first one at the start); when that address is UNAVAILABLE (no connection, a failed TLS
  * handshake, a server going away, not the scheduler's own UNAVAILABLE: fromScheduler), or the
- * call's deadline passes before a connection is made, the call is tried on the next address, each
+ * call's deadline passes before a connection is made, the call is tried on the next address; a
+ * standby's refusal (NOT_LEADER, leader.ts) sends it to the leader the standby names (added to
+ * the list if it is not there), else to the next address. Within one call each address is tried
  * at most once. Any other answer (an error included) is the scheduler's and is returned as is.
  */
 export class Scheduler {
-  private readonly clients = new Map<number, SchedulerServiceClient>();
+  private readonly clients = new Map<string, SchedulerServiceClient>();
+  /** The addresses given, then the leaders standbys named that were not among them. */
+  private addresses: readonly string[];
   private current = 0;
   private answered = false;
+  /** Whether the last call that failed met a standby (NOT_LEADER): the leader may be changing. */
+  private metStandby = false;
 
   constructor(
     private readonly creds: SchedulerCredentials,
     private readonly debug: (line: string) => void = () => undefined,
-  ) {}
+  ) {
+    this.addresses = creds.settings.addresses;
+  }
 
   /** The address that answered the last call (the first address before any call). */
   get address(): string {
-    return this.creds.settings.addresses[this.current]!;
+    return this.addresses[this.current]!;
   }
 
   get addressCount(): number {
-    return this.creds.settings.addresses.length;
+    return this.addresses.length;
   }
 
-  private client(i: number): SchedulerServiceClient {
-    let c = this.clients.get(i);
+  private client(address: string): SchedulerServiceClient {
+    let c = this.clients.get(address);
     if (!c) {
-      c = schedulerClient(this.creds.settings.addresses[i]!, this.creds);
-      this.clients.set(i, c);
+      c = schedulerClient(address, this.creds);
+      this.clients.set(address, c);
     }
     return c;
   }
 
   async call<M extends SchedulerUnaryMethod>(method: M, req: SchedulerRequest<M>, timeoutMs = 10_000): Promise<SchedulerResponse<M>> {
-    const { addresses } = this.creds.settings;
     const failures: string[] = [];
-    for (let n = 0; n < addresses.length; n++) {
-      const i = (this.current + n) % addresses.length;
-      const client = this.client(i);
+    const tried = new Set<string>();
+    const given = this.creds.settings.addresses.length;
+    this.metStandby = false;
+    for (let i = this.current; ; ) {
+      const address = this.addresses[i]!;
+      tried.add(address);
+      const client = this.client(address);
       try {
         const res = await this.callRateLimited(client, method, req, timeoutMs);
-        if (!this.answered || i !== this.current) this.debug(`gantry: scheduler ${addresses[i]} answered${failures.length ? ` (after ${failures.join('; ')})` : ''}\n`);
+        if (!this.answered || i !== this.current) this.debug(`gantry: scheduler ${address} answered${failures.length ? ` (after ${failures.join('; ')})` : ''}\n`);
         this.current = i;
         this.answered = true;
         return res;
@@ -174,15 +186,44 @@ export class Scheduler {
         const err = e as grpc.ServiceError;
         const connectDeadline = err.code === grpc.status.DEADLINE_EXCEEDED && client.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY;
         const unreachable = err.code === grpc.status.UNAVAILABLE && !fromScheduler(e);
-        if (!unreachable && !connectDeadline) {
+        const standby = isNotLeader(e);
+        if (!unreachable && !connectDeadline && !standby) {
           this.current = i;
           throw e;
         }
-        failures.push(describeUnavailable(addresses[i]!, err, this.creds.settings));
-        this.debug(`gantry: ${failures[failures.length - 1]}${n + 1 < addresses.length ? '; trying the next address' : ''}\n`);
+        this.metStandby ||= standby;
+        failures.push(standby ? `${address}: ${printable(err.details || err.message)}` : describeUnavailable(address, err, this.creds.settings));
+        const next = nextAddress(this.addresses, tried, i, namedLeader(e), this.addresses.length - given);
+        this.debug(`gantry: ${failures[failures.length - 1]}${next ? (next.why === 'leader' ? `; following it to the leader ${next.addresses[next.index]}` : '; trying the next address') : ''}\n`);
+        if (!next) break;
+        this.addresses = next.addresses;
+        i = next.index;
       }
     }
     throw new UnavailableError(`cannot reach the scheduler: ${failures.join('; ')}`);
+  }
+
+  /**
+   * call() for a request that may be repeated safely (a read, or a SubmitJob with its request id):
+   * while no address answers and one of them was a standby in this or an earlier round (the leader
+   * is changing: the old one gone, the new one not elected or still opening its port), asks again, waiting 250 ms doubling to 2 s between rounds,
+   * for up to `waitMs`. With no standby met (nothing listening), it fails at once, as call() does.
+   */
+  async callAcrossFailover<M extends SchedulerUnaryMethod>(method: M, req: SchedulerRequest<M>, waitMs: number, timeoutMs = 10_000): Promise<SchedulerResponse<M>> {
+    const until = Date.now() + waitMs;
+    // Once a standby was met, a round with nothing listening is the takeover too: a standby
+    // closes its port while it becomes the leader.
+    let failover = false;
+    for (let pauseMs = 250; ; pauseMs = Math.min(pauseMs * 2, 2000)) {
+      try {
+        return await this.call(method, req, timeoutMs);
+      } catch (e) {
+        failover ||= this.metStandby;
+        if (!(e instanceof UnavailableError) || !failover || Date.now() + pauseMs > until) throw e;
+        this.debug(`gantry: no leader answered (a failover?); asking again in ${pauseMs} ms\n`);
+        await new Promise((r) => setTimeout(r, pauseMs));
+      }
+    }
   }
 
   /**

@@ -43,7 +43,8 @@ export type ConnectionFlags = {
 };
 
 export const CONNECTION_USAGE = `connection (flags > environment > context > defaults):
-  --scheduler A[,B...]  scheduler addresses, tried in order (env GANTRY_SCHEDULER_ADDRESS; default ${DEFAULT_SCHEDULER_ADDRESS})
+  --scheduler A[,B...]  scheduler addresses, tried in order; a standby sends the call to the leader it names
+                        (env GANTRY_SCHEDULER_ADDRESS; default ${DEFAULT_SCHEDULER_ADDRESS})
   --ca FILE             CA that verifies the scheduler (env GANTRY_CA; default: the system's roots)
   --cert FILE --key FILE  your client certificate and key (env GANTRY_CERT, GANTRY_KEY)
   --token-file FILE     a bearer token (JWT) read from FILE (env GANTRY_TOKEN_FILE); --token TOKEN (env GANTRY_TOKEN)

@@ -1,4 +1,5 @@
 import { printable } from './printable.js';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseJobSpec } from '../jobspec/index.js';
@@ -6,6 +7,9 @@ import { InvalidArgumentError } from '../errors/index.js';
 import { jobViewFromPb } from '../wire/index.js';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
 import { runClientCommand } from './client.js';
+
+/** How long `gantry submit` keeps asking while the schedulers' leader changes (--failover-wait-s), in seconds: a lease TTL of 10 s and then some. */
+export const FAILOVER_WAIT_S = 30;
 
 export const submitCommand: Command = {
   name: 'submit',
@@ -15,8 +19,18 @@ export const submitCommand: Command = {
       'submit',
       argv,
       io,
-      { options: { wait: { type: 'boolean' }, json: { type: 'boolean' }, 'timeout-s': { type: 'string', default: '600' }, owner: { type: 'string' } }, positionals: 1, usage: 'JOB.yaml [--wait] [--json] [--owner NAME (submit for another: needs jobs.submitAs)]' },
+      {
+        options: { wait: { type: 'boolean' }, json: { type: 'boolean' }, 'timeout-s': { type: 'string', default: '600' }, owner: { type: 'string' }, 'request-id': { type: 'string' }, 'failover-wait-s': { type: 'string', default: String(FAILOVER_WAIT_S) } },
+        positionals: 1,
+        usage: `JOB.yaml [--wait] [--json] [--owner NAME (submit for another: needs jobs.submitAs)] [--request-id ID (idempotency key; default: a random UUID per invocation)] [--failover-wait-s N (how long to keep asking while the leader changes; default ${FAILOVER_WAIT_S})]`,
+      },
       async ({ scheduler, values, positionals }) => {
+        const failoverWaitS = Number(values['failover-wait-s']);
+        if (!Number.isFinite(failoverWaitS) || failoverWaitS < 0 || failoverWaitS > 3600) {
+          io.stderr(`gantry submit: --failover-wait-s must be a number of seconds from 0 to 3600, got ${printable(String(values['failover-wait-s']))}\n`);
+          return EXIT_USAGE;
+        }
+        const failoverWaitMs = failoverWaitS * 1000;
         const file = path.resolve(io.cwd, positionals[0]!);
         let text: string;
         try {
@@ -37,7 +51,11 @@ export const submitCommand: Command = {
         }
         // The owner is whoever the scheduler verified the caller to be; naming another needs jobs.submitAs.
         const owner = (values.owner as string | undefined) ?? '';
-        let job = jobViewFromPb(await scheduler.call('SubmitJob', { spec: text, owner }));
+        // One idempotency key for this invocation: every retry below (another address, the leader a
+        // standby names, a new leader after a failover) sends the same one, so a submit the old
+        // leader committed before it died is answered with that job, not made twice.
+        const requestId = (values['request-id'] as string | undefined) ?? randomUUID();
+        let job = jobViewFromPb(await scheduler.callAcrossFailover('SubmitJob', { spec: text, owner, requestId }, failoverWaitMs));
         if (!values.wait) {
           io.stdout(values.json ? JSON.stringify(job, null, 2) + '\n' : `submitted ${job.id}\n`);
           return 0;
@@ -46,7 +64,7 @@ export const submitCommand: Command = {
         const deadline = Date.now() + Number(values['timeout-s']) * 1000;
         let last = '';
         for (;;) {
-          job = jobViewFromPb(await scheduler.call('GetJob', { id: job.id }));
+          job = jobViewFromPb(await scheduler.callAcrossFailover('GetJob', { id: job.id }, failoverWaitMs));
           const line = `${job.id}: ${job.state}${job.message ? ` — ${job.message}` : ''}`;
           if (line !== last) io.stderr(line + '\n');
           last = line;

@@ -123,6 +123,8 @@ export interface JobRecord {
   owner: string;
   /** Who submitted it, as the scheduler verified the caller (the owner, or an admin submitting for it); absent in records from before identities. */
   submittedBy?: string;
+  /** The submitter's idempotency key (SubmitJobRequest.request_id): a resubmit naming it gets this job. Absent: none given. */
+  requestId?: string;
   /**
    * The Unix account its ranks run as, resolved at submit from the spec's runAs and the owner's
    * accounts (auth.runAs); '' = the agent's own account. Absent in records from before: the spec's runAs.

@@ -234,6 +234,25 @@ t.test('identity and authorization of the user API', async (t) => {
     w.cancel();
   });
 
+  t.test("SubmitJob's request id is the verified submitter's: a resubmit gets the job, another user's same id a job of its own", async (t) => {
+    const key = 'a1b2c3d4-request';
+    const a = await call(alice, 'SubmitJob', { spec: SPEC('idem'), owner: '', requestId: key });
+    t.equal((await call(alice, 'SubmitJob', { spec: SPEC('idem'), owner: '', requestId: key })).id, a.id, "alice's resubmit with her request id: the same job");
+    const b = await call(bob, 'SubmitJob', { spec: SPEC('idem'), owner: '', requestId: key });
+    t.not(b.id, a.id, "bob's submit with the same request id: his own job");
+    t.match(b, { owner: 'bob', submittedBy: 'bob' });
+    const forAlice = await call(dave, 'SubmitJob', { spec: SPEC('idem'), owner: 'alice', requestId: key });
+    t.not(forAlice.id, a.id, "an admin submitting for alice with her request id: keyed by who submitted, a new job");
+    t.equal((await call(bob, 'SubmitJob', { spec: SPEC('idem'), owner: '', requestId: key })).id, b.id, "bob's resubmit: his job");
+    const bad = await refusal(alice, 'SubmitJob', { spec: SPEC('idem'), owner: '', requestId: 'has a space' });
+    t.equal(bad.code, grpc.status.INVALID_ARGUMENT);
+    t.match(bad.details, /^request_id: must be printable ASCII/, 'a bad request id is INVALID_ARGUMENT naming request_id');
+    const reused = await refusal(alice, 'SubmitJob', { spec: SPEC('another-name'), owner: '', requestId: key });
+    t.equal(reused.code, grpc.status.ALREADY_EXISTS, 'the same request id for a spec of another name is refused');
+    t.match(reused.details, new RegExp(`already made job ${a.id}`));
+    for (const id of [a.id, b.id, forAlice.id]) await call(dave, 'CancelJob', { id, reason: 'request id test' });
+  });
+
   t.test('SIGHUP: a renewed server certificate is served', async (t) => {
     const renewed = await pki.renewServer();
     const line = await hangup(sched);

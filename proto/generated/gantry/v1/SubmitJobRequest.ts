@@ -4,9 +4,11 @@
 export interface SubmitJobRequest {
   'spec'?: (string);
   'owner'?: (string);
+  'requestId'?: (string);
 }
 
 export interface SubmitJobRequest__Output {
   'spec': (string);
   'owner': (string);
+  'requestId': (string);
 }
