@@ -25,6 +25,8 @@ import { runsReplicaOf, ServiceTelemetry, serviceStateOf } from './autoscale/ind
 import { ConfigError } from '../shared/errors/index.js';
 import { LatencyTelemetry } from './telemetry/index.js';
 import * as grpc from '@grpc/grpc-js';
+import { Registry } from 'prom-client';
+import { singleMember, type ControlPlaneMember } from './ha/control-plane.js';
 
 /** What a reload (SIGHUP) read again; an `error` means that part kept what it had. */
 export interface SchedulerReload extends ReloadReport {
@@ -62,11 +64,17 @@ export interface SchedulerDeps {
   store?: StateStore;
   /** Asked before every command to an agent: false (a leader past its lease) sends nothing. */
   mayAct?: () => boolean;
+  /** GetControlPlane's answer (the HA daemon's view); default: this scheduler alone, role "single". */
+  controlPlane?: () => ControlPlaneMember | Promise<ControlPlaneMember>;
+  /** More metrics served with the scheduler's on metrics.listen (the HA daemon's registry, scheduler/ha/control-plane.ts). */
+  extraMetrics?: Registry;
 }
 
 export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): SchedulerDaemon {
   const { log, clock } = deps;
   const mayAct = deps.mayAct ?? (() => true);
+  const startedUnixMs = clock.nowMs();
+  const controlPlane = deps.controlPlane ?? (() => singleMember(config.schedulerId, `${config.grpc.listen.host}:${grpcServer?.port ?? config.grpc.listen.port}`, startedUnixMs));
   let lifecycle: Lifecycle = 'created';
   let store: StateStore | undefined;
   let events: EventBus | undefined;
@@ -295,7 +303,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
         maxConnectionIdleMs: config.grpc.maxConnectionIdleMs,
         credentials: tls?.credentials() ?? grpc.ServerCredentials.createInsecure(),
         agent: streams.handlers(),
-        scheduler: guardSchedulerService(schedulerServiceHandlers(cluster, registry, jm, streams, clock, events, policy), {
+        scheduler: guardSchedulerService(schedulerServiceHandlers(cluster, registry, jm, streams, clock, events, policy, controlPlane), {
           authn,
           policy,
           auditor,
@@ -332,7 +340,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
         });
         autoscale.start(natsConnectionOptions(config.nats, `${config.schedulerId} telemetry`));
       }
-      metricsServer = await startMetricsServer(metrics.registry, config.metrics.listen);
+      metricsServer = await startMetricsServer(deps.extraMetrics ? Registry.merge([metrics.registry, deps.extraMetrics]) : metrics.registry, config.metrics.listen);
       const sweepEveryMs = Math.max(50, Math.min(1000, Math.floor(config.nodes.lostAfterMs / 4)));
       sweepTimer = setInterval(() => {
         registry!
