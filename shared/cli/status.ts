@@ -65,9 +65,11 @@ export function statusText(rows: readonly StatusRow[], nowMs: number): string {
     const m = r.member;
     table.push([r.asked, m.schedulerId, m.role, m.term ? String(m.term) : '-', `${ago(nowMs - m.roleSinceUnixMs)} ago`, m.role === 'single' ? '-' : String(m.appliedSeq), m.role === 'single' ? '-' : String(lagOf(m, leader))]);
   }
-  const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
-  const lines = table.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]! + 2))).join('').trimEnd());
-  return printable([head, ...lines].join('\n')) + '\n';
+  // Each cell on its own: a name cannot forge a line or move the cursor (printable.ts).
+  const cells = table.map((row) => row.map(printable));
+  const widths = cells[0]!.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
+  const lines = cells.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]! + 2))).join('').trimEnd());
+  return [printable(head), ...lines].join('\n') + '\n';
 }
 
 /** The JSON form: stable keys for scripts. */

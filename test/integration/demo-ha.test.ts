@@ -18,7 +18,7 @@ interface StatusJson {
 t.test('gantry demo --ha: a leader, a standby, and a takeover', async (t) => {
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin`, GANTRY_CONFIG_FILE: '/dev/null' };
   for (const k of Object.keys(env)) if (k.startsWith('GANTRY_') && k !== 'GANTRY_CONFIG_FILE') delete env[k];
-  const demo = startChild('demo-ha', process.execPath, [gantryEntry(), 'demo', '--ha', '--duration-s', '20'], { env, cwd: path.dirname(path.dirname(gantryEntry())) });
+  const demo = startChild('demo-ha', process.execPath, [gantryEntry(), 'demo', '--ha', '--duration-s', '15'], { env, cwd: path.dirname(path.dirname(gantryEntry())) });
   t.teardown(() => demo.kill());
   const out = await waitFor('the demo prints its instructions', () => (/kill -9 \d+;/.test(demo.output()) ? demo.output() : undefined), 60_000);
   t.match(out, /Gantry HA demo is running: 3 clustered nats-servers, 2 schedulers/, 'the banner');
