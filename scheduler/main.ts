@@ -64,17 +64,15 @@ export interface SchedulerDeps {
   store?: StateStore;
   /** Asked before every command to an agent: false (a leader past its lease) sends nothing. */
   mayAct?: () => boolean;
-  /** GetControlPlane's answer (the HA daemon's view); default: this scheduler alone, role "single". */
+  /** GetControlPlane's answer (default: this scheduler alone, "single"); extraMetrics: served with its own (the HA registry). */
   controlPlane?: () => ControlPlaneMember | Promise<ControlPlaneMember>;
-  /** More metrics served with the scheduler's on metrics.listen (the HA daemon's registry, scheduler/ha/control-plane.ts). */
   extraMetrics?: Registry;
 }
 
 export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): SchedulerDaemon {
   const { log, clock } = deps;
   const mayAct = deps.mayAct ?? (() => true);
-  const startedUnixMs = clock.nowMs();
-  const controlPlane = deps.controlPlane ?? (() => singleMember(config.schedulerId, `${config.grpc.listen.host}:${grpcServer?.port ?? config.grpc.listen.port}`, startedUnixMs));
+  const controlPlane = deps.controlPlane ?? singleMember(config.schedulerId, () => `${config.grpc.listen.host}:${grpcServer?.port ?? config.grpc.listen.port}`, clock.nowMs());
   let lifecycle: Lifecycle = 'created';
   let store: StateStore | undefined;
   let events: EventBus | undefined;

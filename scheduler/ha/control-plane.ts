@@ -29,9 +29,9 @@ export interface ControlPlaneMember {
   leaderAddress: string;
 }
 
-/** A scheduler without ha.enabled: the one scheduler of its cluster, its own leader. */
-export function singleMember(schedulerId: string, address: string, sinceUnixMs: number): ControlPlaneMember {
-  return { schedulerId, address, role: 'single', term: 0, roleSinceUnixMs: sinceUnixMs, appliedSeq: 0, headSeq: 0, leaderId: schedulerId, leaderAddress: address };
+/** A scheduler without ha.enabled: the one scheduler of its cluster, its own leader (address asked when answering). */
+export function singleMember(schedulerId: string, address: () => string, sinceUnixMs: number): () => ControlPlaneMember {
+  return () => ({ schedulerId, address: address(), role: 'single', term: 0, roleSinceUnixMs: sinceUnixMs, appliedSeq: 0, headSeq: 0, leaderId: schedulerId, leaderAddress: address() });
 }
 
 /** A standby's lag: entries between what it applied and the stream's head (never negative). */
