@@ -41,6 +41,12 @@ t.test('gantry demo --ha: a leader, a standby, and a takeover', async (t) => {
   t.ok(before?.leader, `gantry status with the printed variables finds the leader\n${JSON.stringify(before)}`);
   t.same(before?.schedulers.map((s) => s.role).sort(), ['leader', 'standby'], 'and both schedulers');
 
+  // Without a credential (the CA only): both roles refuse, the standby as the leader does.
+  const anon = await gantryCli(['status', '--json'], { GANTRY_SCHEDULER_ADDRESS: vars.GANTRY_SCHEDULER_ADDRESS, GANTRY_CA: vars.GANTRY_CA, GANTRY_INSECURE: '0', GANTRY_CONFIG_FILE: '/dev/null' });
+  const anonRows = (JSON.parse(anon.stdout || '{"schedulers":[]}') as StatusJson).schedulers;
+  t.equal(anon.code, 1, 'no credential: no leader answers (exit 1)');
+  t.equal(anonRows.filter((r) => /UNAUTHENTICATED/.test(r.error ?? '')).length, 2, `both schedulers refuse UNAUTHENTICATED\n${anon.stdout}${anon.stderr}`);
+
   const pid = Number(/kill -9 (\d+);/.exec(out)?.[1]);
   process.kill(pid, 'SIGKILL');
   const after = await waitFor('the standby takes over', async () => {
