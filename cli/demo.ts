@@ -2,6 +2,7 @@
  * `gantry demo`: a whole cluster on one machine. Starts nats-server (from PATH, JetStream on), a
  * scheduler on a temporary data dir, and simulated agents whose nvidia-smi is the stand-in serving
  * real captures (fixtures/nvidia). Ctrl-C stops everything and removes the temporary directory.
+ * `--ha`: a high-availability control plane instead (cli/demo-ha.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { jobsTable, jobText } from '../shared/cli/job-format.js';
 import { jobViewFromPb, type JobView } from '../shared/wire/index.js';
 import { readFileSync } from 'node:fs';
 import { findBinary } from '../agent/main.js';
+import { runHaDemo } from './demo-ha.js';
 
 interface SimNode {
   name: string;
@@ -89,6 +91,7 @@ export const demoCommand: Command = {
           'grpc-port': { type: 'string' },
           'duration-s': { type: 'string' },
           'no-jobs': { type: 'boolean' },
+          ha: { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
         },
         strict: true,
@@ -98,7 +101,7 @@ export const demoCommand: Command = {
       return EXIT_USAGE;
     }
     if (values.help) {
-      io.stdout('usage: gantry demo [--agents N (default 8)] [--grpc-port P (default 7070, or a free port)] [--duration-s S (stop after S seconds)] [--no-jobs]\n');
+      io.stdout('usage: gantry demo [--agents N (default 8)] [--grpc-port P (default 7070, or a free port)] [--duration-s S (stop after S seconds)] [--no-jobs]\n       gantry demo --ha [--duration-s S]   (3 clustered nats-servers, 2 schedulers: kill the leader, watch the other take over)\n');
       return 0;
     }
     const agents = Number(values.agents);
@@ -115,6 +118,19 @@ export const demoCommand: Command = {
     if (!natsBin) {
       io.stderr('gantry demo: nats-server is not on PATH (Debian/Ubuntu: apt-get install nats-server; or run scripts/demo.sh, which installs it)\n');
       return EXIT_FAILURE;
+    }
+    if (values.ha) {
+      let stop!: () => void;
+      const done = new Promise<void>((r) => (stop = r));
+      const onStop = (): void => stop();
+      process.on('SIGINT', onStop);
+      process.on('SIGTERM', onStop);
+      try {
+        return await runHaDemo({ natsBin, durationS: duration, done }, io);
+      } finally {
+        process.off('SIGINT', onStop);
+        process.off('SIGTERM', onStop);
+      }
     }
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-demo-'));
     const children: Child[] = [];

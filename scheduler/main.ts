@@ -25,6 +25,8 @@ import { runsReplicaOf, ServiceTelemetry, serviceStateOf } from './autoscale/ind
 import { ConfigError } from '../shared/errors/index.js';
 import { LatencyTelemetry } from './telemetry/index.js';
 import * as grpc from '@grpc/grpc-js';
+import { Registry } from 'prom-client';
+import { singleMember, type ControlPlaneMember } from './ha/control-plane.js';
 
 /** What a reload (SIGHUP) read again; an `error` means that part kept what it had. */
 export interface SchedulerReload extends ReloadReport {
@@ -64,12 +66,16 @@ export interface SchedulerDeps {
   mayAct?: () => boolean;
   /** The HA leader's term, told to agents in Registered and on StartTask/StopTask (absent: 0, no HA). */
   term?: number;
+  /** GetControlPlane's answer (default: this scheduler alone, "single"); extraMetrics: served with its own (the HA registry). */
+  controlPlane?: () => ControlPlaneMember | Promise<ControlPlaneMember>;
+  extraMetrics?: Registry;
 }
 
 export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): SchedulerDaemon {
   const { log, clock } = deps;
   const mayAct = deps.mayAct ?? (() => true);
   const term = deps.term ?? 0;
+  const controlPlane = deps.controlPlane ?? singleMember(config.schedulerId, () => `${config.grpc.listen.host}:${grpcServer?.port ?? config.grpc.listen.port}`, clock.nowMs());
   let lifecycle: Lifecycle = 'created';
   let store: StateStore | undefined;
   let events: EventBus | undefined;
@@ -299,7 +305,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
         maxConnectionIdleMs: config.grpc.maxConnectionIdleMs,
         credentials: tls?.credentials() ?? grpc.ServerCredentials.createInsecure(),
         agent: streams.handlers(),
-        scheduler: guardSchedulerService(schedulerServiceHandlers(cluster, registry, jm, streams, clock, events, policy), {
+        scheduler: guardSchedulerService(schedulerServiceHandlers(cluster, registry, jm, streams, clock, events, policy, controlPlane), {
           authn,
           policy,
           auditor,
@@ -336,7 +342,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
         });
         autoscale.start(natsConnectionOptions(config.nats, `${config.schedulerId} telemetry`));
       }
-      metricsServer = await startMetricsServer(metrics.registry, config.metrics.listen);
+      metricsServer = await startMetricsServer(deps.extraMetrics ? Registry.merge([metrics.registry, deps.extraMetrics]) : metrics.registry, config.metrics.listen);
       const sweepEveryMs = Math.max(50, Math.min(1000, Math.floor(config.nodes.lostAfterMs / 4)));
       sweepTimer = setInterval(() => {
         registry!

@@ -3,11 +3,13 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { CancelJobRequest as _gantry_v1_CancelJobRequest, CancelJobRequest__Output as _gantry_v1_CancelJobRequest__Output } from './gantry/v1/CancelJobRequest';
 import type { ClusterTopology as _gantry_v1_ClusterTopology, ClusterTopology__Output as _gantry_v1_ClusterTopology__Output } from './gantry/v1/ClusterTopology';
+import type { ControlPlaneMember as _gantry_v1_ControlPlaneMember, ControlPlaneMember__Output as _gantry_v1_ControlPlaneMember__Output } from './gantry/v1/ControlPlaneMember';
 import type { DeleteNodeResponse as _gantry_v1_DeleteNodeResponse, DeleteNodeResponse__Output as _gantry_v1_DeleteNodeResponse__Output } from './gantry/v1/DeleteNodeResponse';
 import type { ExplainJobResponse as _gantry_v1_ExplainJobResponse, ExplainJobResponse__Output as _gantry_v1_ExplainJobResponse__Output } from './gantry/v1/ExplainJobResponse';
 import type { ExplainReason as _gantry_v1_ExplainReason, ExplainReason__Output as _gantry_v1_ExplainReason__Output } from './gantry/v1/ExplainReason';
 import type { Fabric as _gantry_v1_Fabric, Fabric__Output as _gantry_v1_Fabric__Output } from './gantry/v1/Fabric';
 import type { Firmware as _gantry_v1_Firmware, Firmware__Output as _gantry_v1_Firmware__Output } from './gantry/v1/Firmware';
+import type { GetControlPlaneRequest as _gantry_v1_GetControlPlaneRequest, GetControlPlaneRequest__Output as _gantry_v1_GetControlPlaneRequest__Output } from './gantry/v1/GetControlPlaneRequest';
 import type { GetJobRequest as _gantry_v1_GetJobRequest, GetJobRequest__Output as _gantry_v1_GetJobRequest__Output } from './gantry/v1/GetJobRequest';
 import type { GetNodeRequest as _gantry_v1_GetNodeRequest, GetNodeRequest__Output as _gantry_v1_GetNodeRequest__Output } from './gantry/v1/GetNodeRequest';
 import type { GetTopologyRequest as _gantry_v1_GetTopologyRequest, GetTopologyRequest__Output as _gantry_v1_GetTopologyRequest__Output } from './gantry/v1/GetTopologyRequest';
@@ -53,11 +55,13 @@ export interface ProtoGrpcType {
       CancelJobRequest: MessageTypeDefinition<_gantry_v1_CancelJobRequest, _gantry_v1_CancelJobRequest__Output>
       ClusterTopology: MessageTypeDefinition<_gantry_v1_ClusterTopology, _gantry_v1_ClusterTopology__Output>
       Connectivity: EnumTypeDefinition
+      ControlPlaneMember: MessageTypeDefinition<_gantry_v1_ControlPlaneMember, _gantry_v1_ControlPlaneMember__Output>
       DeleteNodeResponse: MessageTypeDefinition<_gantry_v1_DeleteNodeResponse, _gantry_v1_DeleteNodeResponse__Output>
       ExplainJobResponse: MessageTypeDefinition<_gantry_v1_ExplainJobResponse, _gantry_v1_ExplainJobResponse__Output>
       ExplainReason: MessageTypeDefinition<_gantry_v1_ExplainReason, _gantry_v1_ExplainReason__Output>
       Fabric: MessageTypeDefinition<_gantry_v1_Fabric, _gantry_v1_Fabric__Output>
       Firmware: MessageTypeDefinition<_gantry_v1_Firmware, _gantry_v1_Firmware__Output>
+      GetControlPlaneRequest: MessageTypeDefinition<_gantry_v1_GetControlPlaneRequest, _gantry_v1_GetControlPlaneRequest__Output>
       GetJobRequest: MessageTypeDefinition<_gantry_v1_GetJobRequest, _gantry_v1_GetJobRequest__Output>
       GetNodeRequest: MessageTypeDefinition<_gantry_v1_GetNodeRequest, _gantry_v1_GetNodeRequest__Output>
       GetTopologyRequest: MessageTypeDefinition<_gantry_v1_GetTopologyRequest, _gantry_v1_GetTopologyRequest__Output>

@@ -81,6 +81,8 @@ export const RPC_RULES: Readonly<Record<SchedulerRpc, Rule>> = {
   ReadLogs: { permission: 'logs.read', what: 'read logs', changes: false, target: (req) => String(req.jobId ?? '') },
   WatchEvents: { permission: 'events.watch', what: 'watch events', changes: false, target: (req) => String(req.jobId || req.node || '') },
   WhoAmI: { permission: null, what: 'ask who it is', changes: false, target: none },
+  // The control plane (high availability): any authenticated caller, as a standby answers it too.
+  GetControlPlane: { permission: null, what: 'read the control plane', changes: false, target: none },
 };
 
 /** Who is calling, set by the guard before the handler runs. */

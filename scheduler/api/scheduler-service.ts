@@ -18,6 +18,7 @@ import { toGrpcError } from './status-table.js';
 import { checkRequestStrings } from './request-limits.js';
 import type { Clock } from '../../shared/clock/index.js';
 import { permissionsOf, rolesOf, runAsAccounts, seesAllJobs, type AuthPolicy, type Identity } from '../auth/index.js';
+import type { ControlPlaneMember } from '../ha/control-plane.js';
 import { authorizeSubmitter, callerOf, cancelMessage, requireJob } from './authz.js';
 
 /** The most bytes one ReadLogs answers (its chunk travels in one agent message, under the message limits). */
@@ -103,6 +104,8 @@ export function schedulerServiceHandlers(
   clock: Clock,
   events: EventBus,
   policy: AuthPolicy,
+  /** This scheduler's place in the control plane (GetControlPlane); scheduler/ha/control-plane.ts. */
+  controlPlane: () => ControlPlaneMember | Promise<ControlPlaneMember>,
 ): SchedulerServiceHandlers {
   const node = (name: string) => {
     if (!name) throw new InvalidArgumentError('name', 'is required');
@@ -216,6 +219,7 @@ export function schedulerServiceHandlers(
       });
       return { name: req.name };
     }),
+    GetControlPlane: unary(() => controlPlane()),
     ExplainJob: unary((req, call) => {
       jobFor(call, 'read', req.id);
       const e = jobs.explain(req.id);

@@ -16,6 +16,13 @@
  *            refused: writes stop at once (store.follow()), the scheduler is stopped, and the
  *            process is a standby again on a reopened store.
  * Transitions run one at a time, in order.
+ *
+ * Both roles answer GetControlPlane (`gantry status`) and serve the HA metrics (control-plane.ts)
+ * on metrics.listen: the standby from its own small metrics server with the HA registry only, the
+ * leader from the scheduler's, which merges the HA registry into its own. One port, one owner at a
+ * time: the standby's metrics server is closed (with its gRPC server) before the leader's starts,
+ * and the leader's is closed (by its stop) before the next standby's starts. A scrape in between
+ * is refused, which Prometheus counts as `up == 0` for one scrape at most.
  */
 import { mkdirSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
@@ -24,12 +31,15 @@ import type { Clock } from '../../shared/clock/index.js';
 import { ConfigError } from '../../shared/errors/index.js';
 import type { Daemon, Lifecycle } from '../../shared/lifecycle/index.js';
 import type { Logger } from '../../shared/log/index.js';
+import { startMetricsServer, type MetricsServer } from '../../shared/metrics/index.js';
 import { natsConnectionOptions } from '../../shared/natsconn/index.js';
+import { Authenticator } from '../auth/index.js';
 import { SERVICE_NAMES, serverTls, startGrpcServer, type GrpcServer } from '../api/server.js';
 import { standbyHandlers } from '../api/standby.js';
 import type { SchedulerConfig } from '../config.js';
 import { createScheduler, type SchedulerDaemon } from '../main.js';
 import { LmdbStore } from '../store/index.js';
+import { createHaMetrics, type ControlPlaneMember, type ControlPlaneRole } from './control-plane.js';
 import { Elector } from './elector.js';
 import { KvLeaseStore } from './kv-lease-store.js';
 import { leaseOptions } from './lease.js';
@@ -42,7 +52,11 @@ export const HA_NAMES = { leaseBucket: 'gantry_leader', leaseKey: 'scheduler', s
 
 export interface HaSchedulerDaemon extends Daemon {
   readonly grpcPort: number;
+  /** The port metrics.listen is served on now (the standby's or the leader's server; 0 between). */
+  readonly metricsPort: number;
   readonly role: 'standby' | 'leader' | 'none';
+  /** What GetControlPlane answers now. */
+  member(): ControlPlaneMember;
   reload(): unknown;
 }
 
@@ -64,9 +78,34 @@ export function createHaScheduler(config: SchedulerConfig, deps: { log: Logger; 
   let leader: SchedulerDaemon | undefined;
   let leaderAddress = '';
   let snapshotTimer: NodeJS.Timeout | undefined;
+  let standbyMetrics: MetricsServer | undefined;
   let phases: Promise<void> = Promise.resolve();
+  let roleSinceUnixMs = clock.nowMs();
+  let headSeq = 0;
+  let leaderId = '';
   const advertise = config.ha.advertise || `${config.grpc.listen.host}:${config.grpc.listen.port}`;
   const holder: Holder = { id: config.schedulerId, address: advertise };
+  const setRole = (r: ControlPlaneRole & typeof role): void => {
+    role = r;
+    roleSinceUnixMs = clock.nowMs();
+  };
+  const member = (): ControlPlaneMember => {
+    const leads = role === 'leader' && (elector?.isLeader() ?? false);
+    const applied = store?.appliedLogSeq() ?? 0;
+    return {
+      schedulerId: config.schedulerId,
+      address: advertise,
+      role,
+      term: leads ? (elector?.term() ?? 0) : 0,
+      roleSinceUnixMs,
+      appliedSeq: applied,
+      headSeq: leads ? applied : Math.max(headSeq, applied),
+      leaderId: leads ? holder.id : leaderId,
+      leaderAddress: leads ? holder.address : leaderAddress,
+    };
+  };
+  const haMetrics = createHaMetrics(member);
+  let authn: Authenticator | undefined;
 
   const then = (what: string, f: () => Promise<void>): void => {
     phases = phases.then(f).catch((e: unknown) => log.error({ err: (e as Error).message }, `high availability: ${what} failed`));
@@ -90,7 +129,7 @@ export function createHaScheduler(config: SchedulerConfig, deps: { log: Logger; 
     store = await openStore();
     await store.catchUp();
     const tls = serverTls(config.grpc.insecure, config.grpc.tls, 'grpc.tls');
-    const h = standbyHandlers(() => leaderAddress);
+    const h = standbyHandlers(() => leaderAddress, { identify: (call) => authn!.identify(call as never), member });
     standbyServer = await startGrpcServer({
       listen: config.grpc.listen,
       maxReceiveMessageBytes: config.grpc.maxReceiveMessageBytes,
@@ -102,21 +141,27 @@ export function createHaScheduler(config: SchedulerConfig, deps: { log: Logger; 
     const follow = async (): Promise<void> => {
       try {
         await store?.catchUp();
+        headSeq = (await store?.headSeq()) ?? headSeq;
         const rec = await elector?.holderRecord();
-        leaderAddress = rec ? ((JSON.parse(rec.value) as Holder).address ?? '') : '';
+        const h = rec ? (JSON.parse(rec.value) as Partial<Holder>) : {};
+        leaderAddress = h.address ?? '';
+        leaderId = h.id ?? '';
       } catch (e) {
         log.warn({ err: (e as Error).message }, 'standby: could not follow the state stream');
       }
     };
     followTimer = setInterval(() => void follow(), config.ha.followIntervalMs);
     await follow();
-    role = 'standby';
-    log.info({ grpcPort: standbyServer.port, appliedSeq: store.appliedLogSeq(), leader: leaderAddress || null }, 'scheduler standby');
+    standbyMetrics = await startMetricsServer(haMetrics.registry, config.metrics.listen);
+    setRole('standby');
+    log.info({ grpcPort: standbyServer.port, metricsPort: standbyMetrics.port, appliedSeq: store.appliedLogSeq(), leader: leaderAddress || null }, 'scheduler standby');
   }
 
   async function closeStandby(): Promise<void> {
     if (followTimer) clearInterval(followTimer);
     followTimer = undefined;
+    await standbyMetrics?.close();
+    standbyMetrics = undefined;
     if (standbyServer) {
       const srv = standbyServer.server;
       await new Promise<void>((resolve) => srv.tryShutdown(() => resolve()));
@@ -130,9 +175,10 @@ export function createHaScheduler(config: SchedulerConfig, deps: { log: Logger; 
     const t0 = clock.nowMs();
     await closeStandby();
     await store!.lead(term, JSON.stringify(holder));
-    leader = createScheduler(config, { log, clock, store: store!, mayAct: () => elector?.isLeader() ?? false, term });
+    leader = createScheduler(config, { log, clock, store: store!, mayAct: () => elector?.isLeader() ?? false, term, controlPlane: member, extraMetrics: haMetrics.registry });
     await leader.start();
-    role = 'leader';
+    setRole('leader');
+    haMetrics.leaderChanges.inc();
     // Snapshot and compact once snapshotEveryEntries entries have gone by since the last snapshot.
     let lastSnapshotSeq = store!.appliedLogSeq();
     snapshotTimer = setInterval(() => {
@@ -161,7 +207,8 @@ export function createHaScheduler(config: SchedulerConfig, deps: { log: Logger; 
       await store?.close();
     }
     store = undefined;
-    role = 'none';
+    if (role === 'leader') haMetrics.leaderChanges.inc();
+    setRole('none');
     if (lifecycle === 'running') await becomeStandby();
   }
 
@@ -172,15 +219,21 @@ export function createHaScheduler(config: SchedulerConfig, deps: { log: Logger; 
     get grpcPort() {
       return standbyServer?.port ?? leader?.grpcPort ?? 0;
     },
+    get metricsPort() {
+      return standbyMetrics?.port ?? leader?.metricsPort ?? 0;
+    },
     get role() {
       return role;
     },
+    member,
     reload() {
-      return leader?.reload();
+      return leader?.reload() ?? authn?.reload();
     },
     async start() {
       if (!config.nats.enabled) throw new ConfigError('ha.enabled', 'needs nats.enabled: the lease and the state live in NATS JetStream');
       lifecycle = 'starting';
+      // The standby authenticates GetControlPlane's callers as the leader would (a ConfigError stops the start).
+      authn = new Authenticator({ insecure: config.grpc.insecure, auth: config.auth }, { clock, log: log.child({ component: 'auth' }) });
       nc = await connect({ ...natsConnectionOptions(config.nats, `${config.schedulerId} ha`), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
       const options = leaseOptions(config.ha.leaseTtlMs);
       elector = new Elector({

@@ -14,3 +14,5 @@ export { MemorySnapshotStore, ObjectSnapshotStore } from './snapshots.js';
 export type { Snapshot, SnapshotStore } from './snapshots.js';
 export { encodeChange, decodeChange } from './change.js';
 export type { StoreChange } from './change.js';
+export { createHaMetrics, lagEntries, singleMember } from './control-plane.js';
+export type { ControlPlaneMember, ControlPlaneRole, HaMetrics } from './control-plane.js';

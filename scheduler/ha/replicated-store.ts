@@ -148,6 +148,10 @@ export class ReplicatedStore implements StateStore {
   appliedLogSeq(): number {
     return this.local.appliedLogSeq();
   }
+  /** The state stream's last sequence now (a read of the stream's info; for a standby's lag). */
+  headSeq(): Promise<number> {
+    return this.o.log.lastSeq();
+  }
 
   // Writes: the stream first.
   putNodes(nodes: readonly NodeRecord[]): Promise<void> {

@@ -244,6 +244,16 @@ export class Scheduler {
     }
   }
 
+  /** One call to the i-th address only, none other tried (`gantry status` asks every scheduler). */
+  callAt<M extends SchedulerUnaryMethod>(i: number, method: M, req: SchedulerRequest<M>, timeoutMs = 10_000): Promise<SchedulerResponse<M>> {
+    return this.callRateLimited(this.client(this.addressAt(i)), method, req, timeoutMs);
+  }
+
+  /** The i-th address. */
+  addressAt(i: number): string {
+    return this.creds.settings.addresses[i]!;
+  }
+
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();

@@ -4,8 +4,10 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { CancelJobRequest as _gantry_v1_CancelJobRequest, CancelJobRequest__Output as _gantry_v1_CancelJobRequest__Output } from '../../gantry/v1/CancelJobRequest';
 import type { ClusterTopology as _gantry_v1_ClusterTopology, ClusterTopology__Output as _gantry_v1_ClusterTopology__Output } from '../../gantry/v1/ClusterTopology';
+import type { ControlPlaneMember as _gantry_v1_ControlPlaneMember, ControlPlaneMember__Output as _gantry_v1_ControlPlaneMember__Output } from '../../gantry/v1/ControlPlaneMember';
 import type { DeleteNodeResponse as _gantry_v1_DeleteNodeResponse, DeleteNodeResponse__Output as _gantry_v1_DeleteNodeResponse__Output } from '../../gantry/v1/DeleteNodeResponse';
 import type { ExplainJobResponse as _gantry_v1_ExplainJobResponse, ExplainJobResponse__Output as _gantry_v1_ExplainJobResponse__Output } from '../../gantry/v1/ExplainJobResponse';
+import type { GetControlPlaneRequest as _gantry_v1_GetControlPlaneRequest, GetControlPlaneRequest__Output as _gantry_v1_GetControlPlaneRequest__Output } from '../../gantry/v1/GetControlPlaneRequest';
 import type { GetJobRequest as _gantry_v1_GetJobRequest, GetJobRequest__Output as _gantry_v1_GetJobRequest__Output } from '../../gantry/v1/GetJobRequest';
 import type { GetNodeRequest as _gantry_v1_GetNodeRequest, GetNodeRequest__Output as _gantry_v1_GetNodeRequest__Output } from '../../gantry/v1/GetNodeRequest';
 import type { GetTopologyRequest as _gantry_v1_GetTopologyRequest, GetTopologyRequest__Output as _gantry_v1_GetTopologyRequest__Output } from '../../gantry/v1/GetTopologyRequest';
@@ -79,6 +81,15 @@ export interface SchedulerServiceClient extends grpc.Client {
   explainJob(argument: _gantry_v1_GetJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ExplainJobResponse__Output>): grpc.ClientUnaryCall;
   explainJob(argument: _gantry_v1_GetJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ExplainJobResponse__Output>): grpc.ClientUnaryCall;
   explainJob(argument: _gantry_v1_GetJobRequest, callback: grpc.requestCallback<_gantry_v1_ExplainJobResponse__Output>): grpc.ClientUnaryCall;
+  
+  GetControlPlane(argument: _gantry_v1_GetControlPlaneRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ControlPlaneMember__Output>): grpc.ClientUnaryCall;
+  GetControlPlane(argument: _gantry_v1_GetControlPlaneRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ControlPlaneMember__Output>): grpc.ClientUnaryCall;
+  GetControlPlane(argument: _gantry_v1_GetControlPlaneRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ControlPlaneMember__Output>): grpc.ClientUnaryCall;
+  GetControlPlane(argument: _gantry_v1_GetControlPlaneRequest, callback: grpc.requestCallback<_gantry_v1_ControlPlaneMember__Output>): grpc.ClientUnaryCall;
+  getControlPlane(argument: _gantry_v1_GetControlPlaneRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ControlPlaneMember__Output>): grpc.ClientUnaryCall;
+  getControlPlane(argument: _gantry_v1_GetControlPlaneRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ControlPlaneMember__Output>): grpc.ClientUnaryCall;
+  getControlPlane(argument: _gantry_v1_GetControlPlaneRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ControlPlaneMember__Output>): grpc.ClientUnaryCall;
+  getControlPlane(argument: _gantry_v1_GetControlPlaneRequest, callback: grpc.requestCallback<_gantry_v1_ControlPlaneMember__Output>): grpc.ClientUnaryCall;
   
   GetJob(argument: _gantry_v1_GetJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
   GetJob(argument: _gantry_v1_GetJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_Job__Output>): grpc.ClientUnaryCall;
@@ -190,6 +201,8 @@ export interface SchedulerServiceHandlers extends grpc.UntypedServiceImplementat
   
   ExplainJob: grpc.handleUnaryCall<_gantry_v1_GetJobRequest__Output, _gantry_v1_ExplainJobResponse>;
   
+  GetControlPlane: grpc.handleUnaryCall<_gantry_v1_GetControlPlaneRequest__Output, _gantry_v1_ControlPlaneMember>;
+  
   GetJob: grpc.handleUnaryCall<_gantry_v1_GetJobRequest__Output, _gantry_v1_Job>;
   
   GetNode: grpc.handleUnaryCall<_gantry_v1_GetNodeRequest__Output, _gantry_v1_Node>;
@@ -221,6 +234,7 @@ export interface SchedulerServiceDefinition extends grpc.ServiceDefinition {
   DeleteNode: MethodDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_DeleteNodeResponse, _gantry_v1_NodeActionRequest__Output, _gantry_v1_DeleteNodeResponse__Output>
   DrainNode: MethodDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_Node, _gantry_v1_NodeActionRequest__Output, _gantry_v1_Node__Output>
   ExplainJob: MethodDefinition<_gantry_v1_GetJobRequest, _gantry_v1_ExplainJobResponse, _gantry_v1_GetJobRequest__Output, _gantry_v1_ExplainJobResponse__Output>
+  GetControlPlane: MethodDefinition<_gantry_v1_GetControlPlaneRequest, _gantry_v1_ControlPlaneMember, _gantry_v1_GetControlPlaneRequest__Output, _gantry_v1_ControlPlaneMember__Output>
   GetJob: MethodDefinition<_gantry_v1_GetJobRequest, _gantry_v1_Job, _gantry_v1_GetJobRequest__Output, _gantry_v1_Job__Output>
   GetNode: MethodDefinition<_gantry_v1_GetNodeRequest, _gantry_v1_Node, _gantry_v1_GetNodeRequest__Output, _gantry_v1_Node__Output>
   GetTopology: MethodDefinition<_gantry_v1_GetTopologyRequest, _gantry_v1_ClusterTopology, _gantry_v1_GetTopologyRequest__Output, _gantry_v1_ClusterTopology__Output>
