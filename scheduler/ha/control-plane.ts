@@ -13,21 +13,9 @@
  * server before the leader's starts on the same port, and the reverse when it steps down).
  */
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { ControlPlaneMember, ControlPlaneRole } from '../../shared/domain/index.js';
 
-export type ControlPlaneRole = 'leader' | 'standby' | 'single' | 'none';
-
-/** One scheduler's answer (the fields of the ControlPlaneMember message). */
-export interface ControlPlaneMember {
-  schedulerId: string;
-  address: string;
-  role: ControlPlaneRole;
-  term: number;
-  roleSinceUnixMs: number;
-  appliedSeq: number;
-  headSeq: number;
-  leaderId: string;
-  leaderAddress: string;
-}
+export type { ControlPlaneMember, ControlPlaneRole };
 
 /** A scheduler without ha.enabled: the one scheduler of its cluster, its own leader (address asked when answering). */
 export function singleMember(schedulerId: string, address: () => string, sinceUnixMs: number): () => ControlPlaneMember {

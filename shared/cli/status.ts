@@ -10,19 +10,11 @@
 import { describeGrpcError, runClientCommand } from './client.js';
 import type { Command } from './command.js';
 import { printable } from './printable.js';
+import type { ControlPlaneMember } from '../domain/index.js';
 
 /** What one scheduler answered (GetControlPlane), numbers as numbers. */
-export interface MemberView {
-  schedulerId: string;
-  address: string;
-  role: string;
-  term: number;
-  roleSinceUnixMs: number;
-  appliedSeq: number;
-  headSeq: number;
-  leaderId: string;
-  leaderAddress: string;
-}
+/** One scheduler's answer as read from the wire (its role as text: an older or newer scheduler may say another). */
+export type MemberView = Omit<ControlPlaneMember, 'role'> & { role: string };
 
 /** One address asked: its answer, or the error text. */
 export type StatusRow = { asked: string; member: MemberView } | { asked: string; error: string };

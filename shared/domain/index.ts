@@ -15,6 +15,8 @@ export type {
   Inventory,
   HealthVerdict,
   HealthAction,
+  ControlPlaneMember,
+  ControlPlaneRole,
   NodeRecord,
   NodeDiagnostic,
 } from './types.js';

@@ -225,3 +225,19 @@ export function worstSeverity(verdicts: readonly { severity: Severity }[]): Seve
   }
   return worst;
 }
+
+/** A scheduler's role in its control plane (scheduler/ha): `single` without ha.enabled; `none` between roles. */
+export type ControlPlaneRole = 'leader' | 'standby' | 'single' | 'none';
+
+/** What one scheduler says of its place in the control plane (GetControlPlane, `gantry status`). */
+export interface ControlPlaneMember {
+  schedulerId: string;
+  address: string;
+  role: ControlPlaneRole;
+  term: number;
+  roleSinceUnixMs: number;
+  appliedSeq: number;
+  headSeq: number;
+  leaderId: string;
+  leaderAddress: string;
+}
