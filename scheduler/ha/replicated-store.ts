@@ -182,9 +182,11 @@ export class ReplicatedStore implements StateStore {
   /** Local only: the acknowledgement rides on the next commit (see the head comment). */
   outboxAck(seq: number): Promise<void> {
     return this.serial(async () => {
-      const acked = this.local.outboxPeek(this.local.outboxSize()).filter((e) => e.seq <= seq);
-      if (acked.length > 0) {
-        this.ackedThrough = acked[acked.length - 1]!.event.id;
+      // The outbox's sequence numbers are consecutive from its oldest entry: read only the entries acknowledged.
+      const first = this.local.outboxPeek(1)[0];
+      const last = first && first.seq <= seq ? this.local.outboxPeek(seq - first.seq + 1).at(-1) : undefined;
+      if (last) {
+        this.ackedThrough = last.event.id;
         this.ackSent = false;
       }
       await this.local.outboxAck(seq);
