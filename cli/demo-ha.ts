@@ -8,8 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connect } from 'nats';
-import { freePort, gantryEntry, startChild, waitForPort, type Child } from '../shared/procs/index.js';
+import { freePort, gantryEntry, startChild, startNatsCluster, type Child } from '../shared/procs/index.js';
 import { EXIT_FAILURE, type CliIO } from '../shared/cli/command.js';
 import { connectScheduler } from '../shared/cli/client.js';
 import { leaderOf, statusText, type StatusRow } from '../shared/cli/status.js';
@@ -17,25 +16,6 @@ import { DEMO_ADMIN, demoCliEnv, demoSchedulerArgs, exportLine, makeDemoIdentity
 
 /** The lease TTL of the demo's schedulers: a killed leader is replaced after about this long. */
 export const DEMO_HA_LEASE_TTL_MS = 3000;
-
-/** Waits until the cluster's JetStream answers (its meta leader elected), or throws. */
-async function jetStreamReady(urls: string[], timeoutMs: number): Promise<void> {
-  const nc = await connect({ servers: urls, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-  try {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        await (await nc.jetstreamManager({ timeout: 1000 })).getAccountInfo();
-        return;
-      } catch (e) {
-        if (Date.now() > end) throw new Error(`JetStream on the three nats-servers was not ready within ${timeoutMs} ms: ${String(e)}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-  } finally {
-    await nc.close();
-  }
-}
 
 /** Asks every scheduler GetControlPlane as the demo's admin (what `gantry status` does). */
 async function askAll(id: DemoIdentity, addresses: string[], io: CliIO): Promise<StatusRow[]> {
@@ -73,20 +53,8 @@ export async function runHaDemo(opts: { natsBin: string; durationS: number | und
   const failure = new Promise<void>((r) => (failed = r));
   try {
     const id = await makeDemoIdentity(path.join(dir, 'pki'), [], Date.now());
-    const ports = [0, 1, 2].map(() => ({ client: 0, route: 0 }));
-    for (const p of ports) {
-      p.client = await freePort();
-      p.route = await freePort();
-    }
-    const routes = ports.map((p) => `nats://127.0.0.1:${p.route}`).join(',');
-    ports.forEach((p, i) => {
-      const name = `gantry-demo-nats-${i + 1}`;
-      const args = ['-a', '127.0.0.1', '-p', String(p.client), '-n', name, '-js', '-sd', path.join(dir, `nats-${i + 1}`), '--cluster_name', 'gantry-demo', '--cluster', `nats://127.0.0.1:${p.route}`, '--routes', routes];
-      children.push(startChild(name, opts.natsBin, args));
-    });
-    for (const p of ports) await waitForPort(p.client, 10_000);
-    const natsUrls = ports.map((p) => `nats://127.0.0.1:${p.client}`);
-    await jetStreamReady(natsUrls, 30_000);
+    const nats = await startNatsCluster({ bin: opts.natsBin, storeRoot: dir, clusterName: 'gantry-demo', onStart: (c) => void children.push(c) });
+    const natsUrls = nats.urls;
 
     const entry = gantryEntry();
     const schedulers: Array<{ child: Child; address: string; metricsPort: number; id: string }> = [];
@@ -121,7 +89,7 @@ export async function runHaDemo(opts: { natsBin: string; durationS: number | und
         if (!stopping) {
           io.stderr(`gantry demo: ${c.name} exited (${code})\n`);
           // A scheduler killed by the user is the point of the demo; a nats-server or both schedulers gone is not.
-          if (c.name.startsWith('gantry-demo-nats') || schedulers.every((s) => s.child.proc.exitCode !== null || s.child.proc.signalCode !== null)) {
+          if (c.name.startsWith('gantry-demo-n') || schedulers.every((s) => s.child.proc.exitCode !== null || s.child.proc.signalCode !== null)) {
             broke = true;
             failed?.();
           }
@@ -149,7 +117,7 @@ export async function runHaDemo(opts: { natsBin: string; durationS: number | und
         '',
         statusText(rows, Date.now()),
         ...schedulers.map((s) => `scheduler ${s.id.padEnd(18)} gRPC ${s.address}  /metrics http://127.0.0.1:${s.metricsPort}/metrics  pid ${s.child.proc.pid}`),
-        ...ports.map((p, i) => `nats-server ${String(i + 1).padEnd(16)} nats://127.0.0.1:${p.client}  route nats://127.0.0.1:${p.route}`),
+        ...nats.servers.map((n, i) => `nats-server ${String(i + 1).padEnd(16)} ${n.url}  route nats://127.0.0.1:${n.routePort}`),
         `data            ${dir}`,
         '',
         `In another terminal, as the demo's admin (${DEMO_ADMIN}, by a client certificate):`,

@@ -138,7 +138,11 @@ export function createHaScheduler(config: SchedulerConfig, deps: { log: Logger; 
       agent: h.agent,
       scheduler: h.scheduler,
     });
+    // One follow at a time: a read that takes long must not pile up a queue of others behind it.
+    let following = false;
     const follow = async (): Promise<void> => {
+      if (following) return;
+      following = true;
       try {
         await store?.catchUp();
         headSeq = (await store?.headSeq()) ?? headSeq;
@@ -148,6 +152,8 @@ export function createHaScheduler(config: SchedulerConfig, deps: { log: Logger; 
         leaderId = h.id ?? '';
       } catch (e) {
         log.warn({ err: (e as Error).message }, 'standby: could not follow the state stream');
+      } finally {
+        following = false;
       }
     };
     followTimer = setInterval(() => void follow(), config.ha.followIntervalMs);

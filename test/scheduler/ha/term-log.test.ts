@@ -2,7 +2,9 @@
  * The TermLog contract, against the in-memory twin and a JetStream stream (R3) on three real
  * clustered nats-servers: an append lands only on the sequence it expects; a new leader's `term`
  * record fences a deposed leader's next append, even one that knew the right sequence before;
- * entries read back in order with their terms; compaction drops a prefix and appends go on.
+ * entries read back in order with their terms; compaction drops a prefix and appends go on. And a
+ * reader whose nats-server dies keeps reading through the others (an ordered consumer's fetch once
+ * hung for good there, and a standby that cannot read can never lead).
  */
 import t, { type Test } from 'tap';
 import { connect } from 'nats';
@@ -42,4 +44,45 @@ t.test('JetStream, R3 on three clustered nats-servers', async (t) => {
   const nc = await connect({ servers: cluster.urls, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   t.teardown(() => nc.close());
   await contract(t, await JetStreamTermLog.open(nc, { stream: 'GANTRY_TEST_STATE', subject: 'gantry.test.state', replicas: 3, timeoutMs: 5000 }));
+});
+
+t.test('a reader whose nats-server is killed keeps reading the tail', async (t) => {
+  const cluster = await startNatsCluster(t, 3);
+  const o = { stream: 'GANTRY_TEST_TAIL', subject: 'gantry.test.tail', replicas: 3, timeoutMs: 2000 };
+  const wnc = await connect({ servers: cluster.urls, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  // The reader on the third server first: that is the one killed.
+  const rnc = await connect({ servers: [cluster.urls[2]!, cluster.urls[0]!, cluster.urls[1]!], noRandomize: true, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  t.teardown(async () => {
+    await wnc.close();
+    await rnc.close();
+  });
+  const writer = await JetStreamTermLog.open(wnc, o);
+  const reader = await JetStreamTermLog.open(rnc, o);
+  let last = 0;
+  let applied = 0;
+  let stop = false;
+  const appending = (async () => {
+    while (!stop) {
+      const r = await writer.append(1, enc(`e${last + 1}`), last).catch(() => undefined);
+      if (r?.ok) last = r.seq;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  const reading = (async () => {
+    while (!stop) {
+      const es = await reader.read(applied, 100).catch(() => []);
+      if (es.length) applied = es.at(-1)!.seq;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 1500));
+  cluster.servers[2]!.kill();
+  await new Promise((r) => setTimeout(r, 8000));
+  const target = last;
+  const deadline = Date.now() + 5000;
+  while (applied < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  stop = true;
+  await Promise.all([appending, reading]);
+  t.ok(target > 20, `the writer went on appending through the outage (${target} entries)`);
+  t.ok(applied >= target, `the reader read through the outage: applied ${applied} of ${target}`);
 });
