@@ -252,13 +252,10 @@ export async function gangRunningMs(rig: HaRig, name: string, ranks: number, gpu
   }
   if (!job) throw new Error(`ha bench: gang ${name} not accepted within ${timeoutMs} ms`);
   while (Date.now() < end) {
-    let state: string | undefined;
-    for (const address of [at, ...rig.scheds.map((s) => s.address)]) {
-      state = (await callAt<{ state: string }>(address, 'GetJob', { id: job.id }, 1000))?.state;
-      if (state) break;
-    }
-    if (state === 'running' || state === 'succeeded') return Date.now() - sinceMs;
-    if (state === 'failed' || state === 'cancelled') throw new Error(`ha bench: gang ${name} ${state}`);
+    let got: { state: string; message: string } | undefined;
+    for (const address of [at, ...rig.scheds.map((s) => s.address)]) if ((got = await callAt<{ state: string; message: string }>(address, 'GetJob', { id: job.id }, 1000))) break;
+    if (got?.state === 'running' || got?.state === 'succeeded') return Date.now() - sinceMs;
+    if (got?.state === 'failed' || got?.state === 'cancelled') throw new Error(`ha bench: gang ${name} ${got.state}: ${got.message}`);
     await sleep(25);
   }
   throw new Error(`ha bench: gang ${name} not running within ${timeoutMs} ms`);

@@ -21,6 +21,9 @@
  * Over all of kill, steady and nats: acknowledged submits lost, duplicate jobs from retried
  * submits, ranks started twice in one epoch. `--ha-ttl-ms` sets the lease TTL (default 3000).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { packageRoot } from '../shared/procs/index.js';
 import { haCost } from './ha-cost.js';
 import { callAt, gangRunningMs, rankStarts, startHaRig, SubmitStream, TermWatch, until, type HaRig } from './ha-parts.js';
 import { sleep } from './parts.js';
@@ -28,7 +31,10 @@ import { percentile, type BenchOptions, type BenchRow, type BenchSuite, type Sui
 
 const max = (xs: number[]): number => (xs.length ? Math.max(...xs) : NaN);
 
-async function killRuns(rig: HaRig, runs: number, agents: number, log: (l: string) => void): Promise<{ failoverMs: number[]; gangMs: number[]; reregisteredMs: number[] }> {
+async function killRuns(rig: HaRig, runs: number, agents: number, log: (l: string) => void): Promise<{ failoverMs: number[]; gangMs: number[]; reregisteredMs: number[]; gangFailures: string[] }> {
+  const gangFailures: string[] = [];
+  const resultsDir = path.join(packageRoot(), 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
   const failoverMs: number[] = [];
   const gangMs: number[] = [];
   const reregisteredMs: number[] = [];
@@ -37,18 +43,23 @@ async function killRuns(rig: HaRig, runs: number, agents: number, log: (l: strin
     const other = 1 - leader;
     const killedAt = Date.now();
     rig.scheds[leader]!.child.proc.kill('SIGKILL');
-    const gang = gangRunningMs(rig, `probe-gang-${r}`, 4, 8, killedAt);
+    const gang = gangRunningMs(rig, `probe-gang-${r}`, 4, 8, killedAt).catch((e: Error) => {
+      gangFailures.push(e.message);
+      writeFileSync(path.join(resultsDir, `ha-gang-failure-${r}.log`), rig.scheds[other]!.child.output());
+      return NaN;
+    });
     await until('a submit at the new leader', async () => ((await callAt(rig.scheds[other]!.address, 'SubmitJob', { spec: JSON.stringify({ kind: 'Training', name: `probe-${r}`, ranks: 1, gpusPerRank: 1, command: ['/bin/true'] }), owner: '' })) ? true : undefined), 60_000, 20);
     failoverMs.push(Date.now() - killedAt);
-    gangMs.push(await gang);
+    const g = await gang;
+    if (Number.isFinite(g)) gangMs.push(g);
     await until('every agent re-registered', async () => ((await rig.registeredSince(other, killedAt)) === agents ? true : undefined), 120_000, 100);
     reregisteredMs.push(Date.now() - killedAt);
-    log(`  kill ${r + 1}: first submit at the new leader ${failoverMs.at(-1)} ms, first new gang running ${gangMs.at(-1)} ms, all ${agents} agents ready ${reregisteredMs.at(-1)} ms after the kill`);
+    log(`  kill ${r + 1}: first submit at the new leader ${failoverMs.at(-1)} ms, first new gang ${Number.isFinite(g) ? `running ${g} ms` : `FAILED (${gangFailures.at(-1)})`}, all ${agents} agents ready ${reregisteredMs.at(-1)} ms after the kill`);
     await rig.restart(leader);
     leader = other;
     await sleep(3000); // the restarted standby caught up
   }
-  return { failoverMs, gangMs, reregisteredMs };
+  return { failoverMs, gangMs, reregisteredMs, gangFailures };
 }
 
 /**
@@ -144,7 +155,8 @@ async function run(o: BenchOptions): Promise<SuiteResult> {
         row('first submit at the new leader', k.failoverMs, '≤ 5,000');
         row('first new gang (4 × 8 GPUs) running', k.gangMs);
         row(`all ${agents} agents re-registered`, k.reregisteredMs);
-        rows.at(-3)!.anchor = 'Kubernetes lease 15 s; Slurm SlurmctldTimeout 120 s';
+        rows.push({ scenario: `${tag}: leader kill -9, ${runs} runs`, metric: 'new gangs that failed instead of running (the new leader\'s log in bench/results/ha-gang-failure-N.log)', value: k.gangFailures.length, unit: 'gangs', target: '0', ok: k.gangFailures.length === 0 });
+        rows.at(-4)!.anchor = 'Kubernetes lease 15 s; Slurm SlurmctldTimeout 120 s';
         details.kill = { runs, ...k };
         const p = await pausedLeader(rig, ttlMs, o.log);
         rows.push({ scenario: `${tag}: leader SIGSTOP for 2 TTLs, then SIGCONT`, metric: 'the other leads after SIGSTOP; the woken one a standby after SIGCONT', value: `${p.takeoverMs}; ${p.standbyAfterContMs}`, unit: 'ms' });
