@@ -95,6 +95,10 @@ export function createAgentMetrics(opts: AgentMetricsOptions): AgentMetrics {
           xid: d('DCGM_FI_DEV_XID_ERRORS', 'Value of the last XID error encountered.'),
           eccDbe: c('DCGM_FI_DEV_ECC_DBE_VOL_TOTAL', 'Total number of double-bit volatile ECC errors.'),
           eccSbe: c('DCGM_FI_DEV_ECC_SBE_VOL_TOTAL', 'Total number of single-bit volatile ECC errors.'),
+          eccDbeAgg: c('DCGM_FI_DEV_ECC_DBE_AGG_TOTAL', 'Total number of double-bit persistent ECC errors.'),
+          eccSbeAgg: c('DCGM_FI_DEV_ECC_SBE_AGG_TOTAL', 'Total number of single-bit persistent ECC errors.'),
+          retiredSbe: c('DCGM_FI_DEV_RETIRED_SBE', 'Total number of retired pages due to single-bit errors.'),
+          retiredDbe: c('DCGM_FI_DEV_RETIRED_DBE', 'Total number of retired pages due to double-bit errors.'),
           remapFailure: d('DCGM_FI_DEV_ROW_REMAP_FAILURE', 'Whether remapping of rows has failed'),
           pcieReplay: c('DCGM_FI_DEV_PCIE_REPLAY_COUNTER', 'Total number of PCIe retries.'),
           remapUnc: c('DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS', 'Number of remapped rows for uncorrectable errors'),
@@ -165,6 +169,10 @@ export function createAgentMetrics(opts: AgentMetricsOptions): AgentMetrics {
         }
         countIf(dcgm.eccDbe, dl, sample.ecc.volatileUncorrectable);
         countIf(dcgm.eccSbe, dl, sample.ecc.volatileCorrectable);
+        countIf(dcgm.eccDbeAgg, dl, sample.ecc.aggregateUncorrectable);
+        countIf(dcgm.eccSbeAgg, dl, sample.ecc.aggregateCorrectable);
+        countIf(dcgm.retiredSbe, dl, sample.retiredPages.singleBitCount);
+        countIf(dcgm.retiredDbe, dl, sample.retiredPages.doubleBitCount);
         const rr = sample.remappedRows;
         if (rr) {
           setIf(dcgm.remapFailure, dl, rr.failure === null ? null : rr.failure ? 1 : 0);

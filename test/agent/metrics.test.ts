@@ -168,6 +168,19 @@ t.test('a running agent with 8 simulated H100s', async (t) => {
       const got = h100.gpus.map((g) => promValue(samples, name, { gpu: String(g.index) }));
       t.same(got, want, `${name}: each GPU's value from the capture (${[...new Set(want)].join(', ')})`);
     }
+    // Fields the csv ships commented out, exported too: lifetime ECC counts (sum of the capture's
+    // <aggregate> DRAM and SRAM counts); retired pages read N/A on an H100 (row remapping instead): no series.
+    const aggregate = (body: string, kind: RegExp): number =>
+      [.../<aggregate>([\s\S]*?)<\/aggregate>/.exec(body)![1]!.matchAll(/<(\w+)>(\d+)<\/\1>/g)].filter((m) => kind.test(m[1]!)).reduce((a, m) => a + Number(m[2]), 0);
+    for (const [name, kind] of [['DCGM_FI_DEV_ECC_DBE_AGG_TOTAL', /uncorrectable/], ['DCGM_FI_DEV_ECC_SBE_AGG_TOTAL', /^(dram|sram)_correctable$/]] as const) {
+      t.same(
+        h100.gpus.map((g) => promValue(samples, name, { gpu: String(g.index) })),
+        h100.gpus.map((g) => aggregate(g.body, kind)),
+        `${name}: each GPU's lifetime count from the capture`,
+      );
+    }
+    t.ok(/<retired_pages>\s*<multiple_single_bit_retirement>\s*<retired_count>N\/A/.test(h100.gpus[0]!.body), 'the H100 capture: retired pages N/A');
+    t.equal(samples.filter((s) => s.name === 'DCGM_FI_DEV_RETIRED_SBE' || s.name === 'DCGM_FI_DEV_RETIRED_DBE').length, 0, 'so no DCGM_FI_DEV_RETIRED_* series');
     const memTotal0 = Number(/<fb_memory_usage>\s*<total>(\d+) MiB<\/total>/.exec(h100.gpus[0]!.body)![1]);
     const used0 = promValue(samples, 'DCGM_FI_DEV_FB_USED', { gpu: '0' })!;
     t.equal(used0 + promValue(samples, 'DCGM_FI_DEV_FB_FREE', { gpu: '0' })!, memTotal0, `FB_USED + FB_FREE is the capture's total (${memTotal0} MiB)`);
