@@ -11,7 +11,7 @@ import t from 'tap';
 import { XID_CHECK } from '../../agent/health/index.js';
 import { freePort } from '../../shared/procs/index.js';
 import { H100_XML, httpGet, startAgent, waitFor, type Agent } from '../harness/cluster.js';
-import { CHILD_ENV, DERIVED, FIXTURES, marker, parseProm, processesWithMarker, promValue, readCapture, simUuid, type PromSample } from './sim.js';
+import { CHILD_ENV, DERIVED, FIXTURES, ROOT, marker, parseProm, processesWithMarker, promValue, readCapture, simUuid, type PromSample } from './sim.js';
 
 const PROMTOOL = '/usr/bin/promtool';
 const h100 = readCapture(H100_XML);
@@ -184,6 +184,17 @@ t.test('a running agent with 8 simulated H100s', async (t) => {
     const memTotal0 = Number(/<fb_memory_usage>\s*<total>(\d+) MiB<\/total>/.exec(h100.gpus[0]!.body)![1]);
     const used0 = promValue(samples, 'DCGM_FI_DEV_FB_USED', { gpu: '0' })!;
     t.equal(used0 + promValue(samples, 'DCGM_FI_DEV_FB_FREE', { gpu: '0' })!, memTotal0, `FB_USED + FB_FREE is the capture's total (${memTotal0} MiB)`);
+
+    // docs/agent-collectors.md "dcgm-exporter fields" lists every metric field of the csv, "yes" exactly for those exposed.
+    const doc = readFileSync(path.join(ROOT, 'docs', 'agent-collectors.md'), 'utf8');
+    const table = doc.slice(doc.indexOf('#### dcgm-exporter fields'), doc.indexOf('#### Job labels on GPU series'));
+    const rows = table.split('\n').filter((l) => l.startsWith('| `'));
+    for (const [name, { type }] of csv) {
+      if (type === 'label') continue;
+      const row = rows.find((l) => l.split('|')[1]!.includes(`\`${name.slice('DCGM_FI_'.length)}\``));
+      const documented = row === undefined ? 'missing' : row.split('|')[4]!.trim().startsWith('yes') ? 'yes' : 'no';
+      t.equal(documented, exposed.includes(name) ? 'yes' : 'no', `docs: ${name} ${exposed.includes(name) ? 'exported' : 'not exported'}`);
+    }
 
     if (!existsSync(PROMTOOL)) {
       t.fail(`${PROMTOOL} is missing (apt-get install prometheus)`);
