@@ -6,7 +6,8 @@
  * The agent probes once only (collectIntervalMs 10 min), so the labels can only follow the ranks
  * through the runner's updates, not a later probe.
  */
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -22,7 +23,8 @@ t.test('job labels on the GPU series of a running job, gone after it', async (t)
     extraArgs: ['--set', 'metrics.jobLabels=true', '--set', 'metrics.dcgmCompat=true', '--set', 'collectIntervalMs=600000'],
   });
   await waitFor('the node ready', async () => (await listNodes(sched.address)).some((n) => n.connectivity === 'ready'));
-  const scrape = async () => parseProm(await httpGet(`http://127.0.0.1:${agent.metricsPort}/metrics`)).samples.filter(perGpu);
+  const metricsText = () => httpGet(`http://127.0.0.1:${agent.metricsPort}/metrics`);
+  const scrape = async () => parseProm(await metricsText()).samples.filter(perGpu);
 
   const before = await scrape();
   t.ok(before.length > 0, 'per-GPU series before any job');
@@ -64,6 +66,12 @@ t.test('job labels on the GPU series of a running job, gone after it', async (t)
     [...held].map(([g, r]) => `${g}:${r}`).sort(),
     'the six held GPUs, each with its own rank',
   );
+  if (existsSync('/usr/bin/promtool')) {
+    // Ours stay promtool-clean with the labels (dcgm-exporter's own names are not: test/agent/metrics.test.ts).
+    const ours = (await metricsText()).split('\n').filter((l) => !/^(# (HELP|TYPE) )?DCGM_/.test(l)).join('\n');
+    const r = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: ours, encoding: 'utf8' });
+    t.equal(r.status, 0, 'promtool check metrics: the gantry_agent_* part with job labels is clean', { output: `${r.stdout}${r.stderr}` });
+  }
 
   writeFileSync(done, '');
   await waitFor('the job succeeded', async () => (await jobView(sched.address, id)).state === 'succeeded', 20_000);
