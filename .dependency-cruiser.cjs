@@ -41,6 +41,8 @@ const PURE_CORES = [
   '^agent/hooks/(job-runs|outcome)\\.ts$',
   // The simulator (issue 22): the scheduler's own modules in virtual time; files and output are the CLI's.
   '^scheduler/simulate/',
+  // Which job labels each GPU's series carry (metrics.jobLabels).
+  '^agent/gpu-job-labels\\.ts$',
 ];
 
 /** The modules that may touch generated proto types (rule 5). */

@@ -46,6 +46,11 @@ export const agentConfigSchema = z.strictObject({
       listen: hostPortSchema.prefault('0.0.0.0:9471'),
       /** Also expose dcgm-exporter's metric names and labels. */
       dcgmCompat: z.boolean().default(false),
+      /**
+       * Add `job_id`, `rank` and `owner` labels to the per-GPU series of the GPUs a rank holds (empty
+       * on the others): one series per GPU and metric at a time, values cut at 128 characters.
+       */
+      jobLabels: z.boolean().default(false),
     })
     .prefault({}),
   /** How often to report to the scheduler; 0 = the interval the scheduler asks for. */

@@ -123,7 +123,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
   const bootId = readBootId();
   const watermark = loadWatermark(config.runner.stateDir, bootId, (why) => log.warn({ why }, 'ignoring the kmsg watermark'));
   const prober = createProber(config, nodeName, clock, deps.envPath, watermark?.seq);
-  const metrics = createAgentMetrics({ nodeName, dcgmCompat: config.metrics.dcgmCompat });
+  // metrics.jobLabels: the runner (created below, read only once the agent collects) says which ranks hold which GPUs.
+  const metrics = createAgentMetrics({ nodeName, dcgmCompat: config.metrics.dcgmCompat, ...(config.metrics.jobLabels ? { holdings: () => runner.holdings() } : {}) });
   let snapshot: NodeSnapshot | undefined;
   /** Telemetry to NATS (east-west latency, service SLOs); absent with nats.enabled false. */
   let telemetry: (TelemetrySink & { start?(): void }) | undefined = config.nats.enabled
@@ -295,6 +296,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): AgentDaemon {
         jobFaults.taskUpdated(t, clock.nowMs());
         commands.taskUpdated(t);
         hooks.taskUpdated(t);
+        metrics.jobsChanged(); // a rank's GPUs are labelled while it runs, and no longer once it ended
       });
       await collect();
       reporter = new Reporter(

@@ -17,6 +17,7 @@ export type {
   PcieLink,
   ClockEventReasons,
   ClockEventCounters,
+  GpuMetricReadings,
 } from './types.js';
 export { parseNvidiaSmiXml, isFabricTrusted, nodeFabric, normaliseBusId, leadingNumber, xmlWellFormedError } from './nvidia/parse-xml.js';
 export type { NvidiaSmiXml } from './nvidia/parse-xml.js';
@@ -35,6 +36,7 @@ export {
   IDENTITY_FIELDS,
 } from './nvidia/parse-query-csv.js';
 export type { QueryGpuCsv, QueryRow, LightVerdict } from './nvidia/parse-query-csv.js';
+export { METRIC_QUERY_FIELDS, metricReadingsFromRow, metricReadingsFromXml } from './nvidia/parse-metric-readings.js';
 export { parseComputeAppsCsv, parseXmlProcesses, COMPUTE_APPS_FIELDS } from './nvidia/parse-processes.js';
 export type { GpuProcess, GpuProcessType } from './nvidia/parse-processes.js';
 export { parseRocmSmiJson } from './amd/parse-rocm-smi.js';

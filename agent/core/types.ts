@@ -83,6 +83,17 @@ export interface GpuFabric {
   trusted: boolean;
 }
 
+/** Readings only /metrics exports (dcgm-exporter's fields); no health rule judges them. null: not reported. */
+export interface GpuMetricReadings {
+  smClockMHz: number | null;
+  memoryClockMHz: number | null;
+  /** 0..1 */
+  encoderUtilizationRatio: number | null;
+  decoderUtilizationRatio: number | null;
+  /** Framebuffer memory the driver reserves. */
+  memoryReservedBytes: number | null;
+}
+
 /** One GPU's readings from one probe. `null` means the tool did not report a value (N/A, absent, or an error). */
 export interface GpuSample {
   index: number;
@@ -121,6 +132,8 @@ export interface GpuSample {
    * read by the full probe only; null or absent where it reads N/A or is not reported.
    */
   recoveryAction?: string | null;
+  /** Clocks, encoder/decoder, reserved memory (NVIDIA, both probes; absent for AMD). */
+  metricReadings?: GpuMetricReadings;
 }
 
 /** Everything one GPU probe learns. */

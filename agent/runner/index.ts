@@ -10,6 +10,7 @@ export type {
   ReadLogOptions,
   LogChunk,
   WarmPoolStatus,
+  TaskHolding,
 } from './types.js';
 export { createTaskRunner } from './runner.js';
 export { defaultSupervisorPath, defaultNativeSupervisorPath } from './launcher.js';

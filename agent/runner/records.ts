@@ -39,6 +39,8 @@ export interface SpecRecord {
    * by the supervisor itself, so it holds while the agent is down; absent: no limit.
    */
   deadlineMs?: number;
+  /** GPU indexes the rank holds (StartTask.gpus); absent for none, and in older records. */
+  gpus?: number[];
 }
 
 /** RankCgroups as spec.json holds it (see agent/runner/cgroup/types.ts). */

@@ -176,6 +176,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       ...(spec.slo ? { slo: { ...spec.slo } } : {}),
       ...(cgroup ? { cgroup } : {}),
       ...(spec.deadlineMs !== undefined && spec.deadlineMs > 0 ? { deadlineMs: spec.deadlineMs } : {}),
+      ...(spec.gpus && spec.gpus.length > 0 ? { gpus: [...spec.gpus] } : {}),
     };
     // Synchronous on purpose: a few small writes to the page cache cost less than their promise
     // and thread-pool round trips (one per open, write, close, rename), which a gang's burst of
@@ -190,6 +191,7 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       supervisorPid: null,
       createdMs: record.createdMs,
       slo: spec.slo ? { ...spec.slo } : undefined,
+      holding: { gpus: [...(spec.gpus ?? [])], owner: name },
       contained: cgroup !== null,
       stopWaiters: [],
       settleWaiters: [],
@@ -294,6 +296,13 @@ export function createTaskRunner(opts: TaskRunnerOptions): TaskRunner {
       const victims = [...table.tasks.values()].filter((e) => isActive(e) && !keep({ ...e.key }));
       await Promise.all(victims.map((e) => stopEntry(e, grace, 'fenced: the scheduler no longer runs this epoch')));
       return victims.map((e) => ({ ...e.key }));
+    },
+
+    holdings() {
+      return [...table.tasks.values()]
+        .filter((e) => isActive(e) && e.holding !== undefined)
+        .map((e) => ({ ...e.key, gpus: [...e.holding!.gpus], owner: e.holding!.owner }))
+        .sort(compareKeys);
     },
 
     sloOf(key) {

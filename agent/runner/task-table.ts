@@ -43,6 +43,8 @@ export interface Task {
   createdMs: number;
   /** The SLO scrape target recorded in spec.json, if any. */
   slo: TaskSlo | undefined;
+  /** GPUs held and the account run as, from spec.json (TaskRunner.holdings). */
+  holding?: { gpus: number[]; owner: string };
   /** spec.json has `cgroup`: the rank runs in cgroups of the runner's containment. */
   contained?: boolean;
   /** The exit being recorded while its usage is read from the cgroups (one look at a time). */
@@ -285,6 +287,7 @@ export function createTaskTable(opts: TaskTableOptions): TaskTable {
       supervisorPid: status?.supervisorPid ?? launch?.supervisorPid ?? null,
       createdMs: spec.createdMs,
       slo: sloFromRecord(spec),
+      holding: holdingFromRecord(spec),
       contained: spec.cgroup !== undefined && spec.cgroup !== null,
       stopWaiters: [],
       settleWaiters: [],
@@ -395,4 +398,11 @@ export function createTaskTable(opts: TaskTableOptions): TaskTable {
       listeners.clear();
     },
   };
+}
+
+/** What spec.json says of a rank's GPUs and account; a malformed gpus field reads as none. */
+function holdingFromRecord(spec: SpecRecord): { gpus: number[]; owner: string } {
+  const gpus = Array.isArray(spec.gpus) ? spec.gpus.filter((g): g is number => Number.isSafeInteger(g) && g >= 0) : [];
+  const owner = spec.user?.name ?? spec.env?.USER ?? spec.runAs ?? '';
+  return { gpus, owner: typeof owner === 'string' ? owner : '' };
 }

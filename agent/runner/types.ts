@@ -92,6 +92,14 @@ export type TaskStatus = TaskKey & {
   usage?: TaskUsage;
 };
 
+/** A starting or running task's GPUs and account (TaskRunner.holdings, for metrics.jobLabels). */
+export type TaskHolding = TaskKey & {
+  /** GPU indexes of this node; empty for a rank without GPUs, or one recorded before spec.json kept them. */
+  gpus: number[];
+  /** The account the rank runs as (resolved: the agent's own user for an empty runAs). */
+  owner: string;
+};
+
 /** A rank's log position: `{jobId, rank}` reads the latest epoch of that rank. */
 export type LogTarget = TaskKey | { jobId: string; rank: number; epoch?: number };
 
@@ -180,6 +188,11 @@ export interface TaskRunner {
   /** Every task known (running and finished but not forgotten), ordered by job, rank, epoch. */
   list(): TaskStatus[];
   get(key: TaskKey): TaskStatus | undefined;
+  /**
+   * The starting and running tasks with the GPUs they hold (StartTask.gpus, kept in spec.json, so
+   * also for adopted tasks) and the account they run as; ordered by job, rank, epoch.
+   */
+  holdings(): TaskHolding[];
   /** The SLO scrape target recorded with a known task (also for tasks adopted from disk), if any. */
   sloOf(key: TaskKey): TaskSlo | undefined;
   /** Reads the checkpoints running ranks reported; tasks with a newer one are updated and notified. */

@@ -223,7 +223,15 @@
     'pcie.link.gen.max': [(g) => el(g.xml, 'pci/pci_gpu_link_info/pcie_gen/max_link_gen'), ''],
     'pcie.link.width.current': [(g) => el(g.xml, 'pci/pci_gpu_link_info/link_widths/current_link_width'), ''],
     'pcie.link.width.max': [(g) => el(g.xml, 'pci/pci_gpu_link_info/link_widths/max_link_width'), ''],
+    // The readings only /metrics exports (agent/core/nvidia/parse-metric-readings.ts), with their aliases.
+    'clocks.current.sm': [(g) => el(g.xml, 'clocks/sm_clock'), 'MHz'],
+    'clocks.current.memory': [(g) => el(g.xml, 'clocks/mem_clock'), 'MHz'],
+    'utilization.encoder': [(g) => el(g.xml, 'utilization/encoder_util'), '%'],
+    'utilization.decoder': [(g) => el(g.xml, 'utilization/decoder_util'), '%'],
+    'memory.reserved': [(g) => el(g.xml, 'fb_memory_usage/reserved'), 'MiB'],
   };
+  QUERY_FIELDS['clocks.sm'] = QUERY_FIELDS['clocks.current.sm'];
+  QUERY_FIELDS['clocks.mem'] = QUERY_FIELDS['clocks.current.memory'];
   for (const r of ['gpu_idle', 'applications_clocks_setting', 'sw_power_cap', 'hw_slowdown', 'hw_thermal_slowdown', 'hw_power_brake_slowdown', 'sync_boost', 'sw_thermal_slowdown']) {
     QUERY_FIELDS[`clocks_event_reasons.${r}`] = [reason(r), ''];
     QUERY_FIELDS[`clocks_throttle_reasons.${r}`] = [reason(r), ''];

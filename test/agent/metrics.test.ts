@@ -10,8 +10,8 @@ import path from 'node:path';
 import t from 'tap';
 import { XID_CHECK } from '../../agent/health/index.js';
 import { freePort } from '../../shared/procs/index.js';
-import { H100_XML, httpGet, startAgent, type Agent } from '../harness/cluster.js';
-import { CHILD_ENV, DERIVED, FIXTURES, marker, parseProm, processesWithMarker, promValue, readCapture, simUuid, type PromSample } from './sim.js';
+import { H100_XML, httpGet, startAgent, waitFor, type Agent } from '../harness/cluster.js';
+import { CHILD_ENV, DERIVED, FIXTURES, ROOT, marker, parseProm, processesWithMarker, promValue, readCapture, simUuid, type PromSample } from './sim.js';
 
 const PROMTOOL = '/usr/bin/promtool';
 const h100 = readCapture(H100_XML);
@@ -44,9 +44,10 @@ t.test('a running agent with 8 simulated H100s', async (t) => {
   const nowhere = `127.0.0.1:${await freePort()}`;
   const start = (dcgmCompat: boolean) =>
     startAgent(t, dcgmCompat ? 'h100-dcgm' : 'h100-plain', nowhere, {
-      // One probe is all this needs (the first runs before 'agent running'); no more cycles after it.
+      // The plain agent: one probe (the first runs before 'agent running'), no more cycles after it.
+      // The dcgm one goes on to light --query-gpu probes (29 cycles of 30), whose readings it exports.
       extraArgs: [
-        '--set', 'collectIntervalMs=600000',
+        '--set', `collectIntervalMs=${dcgmCompat ? 300 : 600000}`,
         '--set', `metrics.dcgmCompat=${dcgmCompat}`,
         '--set', 'collectors.kernelLog.enabled=true',
         '--set', `collectors.kernelLog.path=${KERNEL_LOG}`,
@@ -98,7 +99,12 @@ t.test('a running agent with 8 simulated H100s', async (t) => {
   });
 
   await t.test('metrics.dcgmCompat: dcgm-exporter names, types and labels', async (t) => {
-    const text = await httpGet(`http://127.0.0.1:${dcgm.metricsPort}/metrics`);
+    // After a light probe (the first is full): the fields must hold between full probes too.
+    const nvidiaRuns = (text: string) => promValue(parseProm(text).samples, 'gantry_agent_collector_duration_seconds_count', { collector: 'nvidia' }) ?? 0;
+    const text = await waitFor('a light probe after the full one', async () => {
+      const body = await httpGet(`http://127.0.0.1:${dcgm.metricsPort}/metrics`);
+      return nvidiaRuns(body) >= 2 ? body : undefined;
+    });
     const { samples, types } = parseProm(text);
     const csv = dcgmCsv();
     const exposed = [...types.keys()].filter((n) => n.startsWith('DCGM_'));
@@ -107,9 +113,14 @@ t.test('a running agent with 8 simulated H100s', async (t) => {
       t.ok(csv.has(name), `${name} is a dcgm-exporter field (default-counters.csv)`);
       t.equal(types.get(name), csv.get(name)?.type, `${name}: type ${csv.get(name)?.type} as in the csv`);
     }
-    // The default fields nvidia-smi -q -x can give; the rest need DCGM itself (clocks and energy are
-    // not read by the collector, DCP profiling and NVLink bandwidth counters are DCGM-only).
+    // The default fields nvidia-smi can give (docs/agent-collectors.md "dcgm-exporter fields" says
+    // which are not, and why: energy, NVLink bandwidth, vGPU licence, DCP profiling).
     const fromNvidiaSmi = [
+      'DCGM_FI_DEV_SM_CLOCK',
+      'DCGM_FI_DEV_MEM_CLOCK',
+      'DCGM_FI_DEV_ENC_UTIL',
+      'DCGM_FI_DEV_DEC_UTIL',
+      'DCGM_FI_DEV_FB_RESERVED',
       'DCGM_FI_DEV_GPU_TEMP',
       'DCGM_FI_DEV_MEMORY_TEMP',
       'DCGM_FI_DEV_POWER_USAGE',
@@ -143,9 +154,47 @@ t.test('a running agent with 8 simulated H100s', async (t) => {
       }
     }
     t.equal(promValue(samples, 'DCGM_FI_DEV_XID_ERRORS', { gpu: '0' }), 79, 'DCGM_FI_DEV_XID_ERRORS: the last XID of GPU 0');
+    // Golden: every GPU's value as the capture itself reads (its elements, in dcgm-exporter's units).
+    const golden: Array<[string, RegExp]> = [
+      ['DCGM_FI_DEV_SM_CLOCK', /<clocks>[\s\S]*?<sm_clock>(\d+) MHz<\/sm_clock>/],
+      ['DCGM_FI_DEV_MEM_CLOCK', /<clocks>[\s\S]*?<mem_clock>(\d+) MHz<\/mem_clock>/],
+      ['DCGM_FI_DEV_ENC_UTIL', /<encoder_util>(\d+) %<\/encoder_util>/],
+      ['DCGM_FI_DEV_DEC_UTIL', /<decoder_util>(\d+) %<\/decoder_util>/],
+      ['DCGM_FI_DEV_FB_RESERVED', /<fb_memory_usage>[\s\S]*?<reserved>(\d+) MiB<\/reserved>/],
+      ['DCGM_FI_DEV_PCIE_REPLAY_COUNTER', /<replay_counter>(\d+)<\/replay_counter>/],
+    ];
+    for (const [name, re] of golden) {
+      const want = h100.gpus.map((g) => Number(re.exec(g.body)![1]));
+      const got = h100.gpus.map((g) => promValue(samples, name, { gpu: String(g.index) }));
+      t.same(got, want, `${name}: each GPU's value from the capture (${[...new Set(want)].join(', ')})`);
+    }
+    // Fields the csv ships commented out, exported too: lifetime ECC counts (sum of the capture's
+    // <aggregate> DRAM and SRAM counts); retired pages read N/A on an H100 (row remapping instead): no series.
+    const aggregate = (body: string, kind: RegExp): number =>
+      [.../<aggregate>([\s\S]*?)<\/aggregate>/.exec(body)![1]!.matchAll(/<(\w+)>(\d+)<\/\1>/g)].filter((m) => kind.test(m[1]!)).reduce((a, m) => a + Number(m[2]), 0);
+    for (const [name, kind] of [['DCGM_FI_DEV_ECC_DBE_AGG_TOTAL', /uncorrectable/], ['DCGM_FI_DEV_ECC_SBE_AGG_TOTAL', /^(dram|sram)_correctable$/]] as const) {
+      t.same(
+        h100.gpus.map((g) => promValue(samples, name, { gpu: String(g.index) })),
+        h100.gpus.map((g) => aggregate(g.body, kind)),
+        `${name}: each GPU's lifetime count from the capture`,
+      );
+    }
+    t.ok(/<retired_pages>\s*<multiple_single_bit_retirement>\s*<retired_count>N\/A/.test(h100.gpus[0]!.body), 'the H100 capture: retired pages N/A');
+    t.equal(samples.filter((s) => s.name === 'DCGM_FI_DEV_RETIRED_SBE' || s.name === 'DCGM_FI_DEV_RETIRED_DBE').length, 0, 'so no DCGM_FI_DEV_RETIRED_* series');
     const memTotal0 = Number(/<fb_memory_usage>\s*<total>(\d+) MiB<\/total>/.exec(h100.gpus[0]!.body)![1]);
     const used0 = promValue(samples, 'DCGM_FI_DEV_FB_USED', { gpu: '0' })!;
     t.equal(used0 + promValue(samples, 'DCGM_FI_DEV_FB_FREE', { gpu: '0' })!, memTotal0, `FB_USED + FB_FREE is the capture's total (${memTotal0} MiB)`);
+
+    // docs/agent-collectors.md "dcgm-exporter fields" lists every metric field of the csv, "yes" exactly for those exposed.
+    const doc = readFileSync(path.join(ROOT, 'docs', 'agent-collectors.md'), 'utf8');
+    const table = doc.slice(doc.indexOf('#### dcgm-exporter fields'), doc.indexOf('#### Job labels on GPU series'));
+    const rows = table.split('\n').filter((l) => l.startsWith('| `'));
+    for (const [name, { type }] of csv) {
+      if (type === 'label') continue;
+      const row = rows.find((l) => l.split('|')[1]!.includes(`\`${name.slice('DCGM_FI_'.length)}\``));
+      const documented = row === undefined ? 'missing' : row.split('|')[4]!.trim().startsWith('yes') ? 'yes' : 'no';
+      t.equal(documented, exposed.includes(name) ? 'yes' : 'no', `docs: ${name} ${exposed.includes(name) ? 'exported' : 'not exported'}`);
+    }
 
     if (!existsSync(PROMTOOL)) {
       t.fail(`${PROMTOOL} is missing (apt-get install prometheus)`);

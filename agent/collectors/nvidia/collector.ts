@@ -19,6 +19,7 @@ import {
   invalidQueryField,
   judgeLightAnswer,
   LIGHT_QUERY_FIELDS,
+  METRIC_QUERY_FIELDS,
   parseQueryGpuCsv,
   type GpuCollector,
   type GpuProbe,
@@ -92,7 +93,9 @@ export function createNvidiaCollector(options: NvidiaCollectorOptions = {}): Gpu
   /** Samples of the previous probe when it was light (null after a full one). */
   let lastLight: GpuSample[] | null = null;
   let forceFull = true;
-  let lightFields: string[] | null = fullEvery > 1 ? [...LIGHT_QUERY_FIELDS] : null;
+  // The readings only /metrics exports (clocks, encoder/decoder, reserved memory) come after the
+  // ones health rules judge; a driver that refuses one drops it alone (adaptFields).
+  let lightFields: string[] | null = fullEvery > 1 ? [...LIGHT_QUERY_FIELDS, ...METRIC_QUERY_FIELDS] : null;
   const lightNotes: string[] = [];
 
   const nvlinkFor = async (probeNo: number, gpuKey: string, count: number, warnings: string[]): Promise<NvlinkGpuStatus[] | null> => {

@@ -15,6 +15,7 @@
  */
 import type { GpuSample } from '../types.js';
 import { leadingNumber } from './parse-xml.js';
+import { metricReadingsFromRow } from './parse-metric-readings.js';
 
 /** What the light probe asks for, in this order. */
 export const LIGHT_QUERY_FIELDS: readonly string[] = [
@@ -258,6 +259,7 @@ export function sampleFromRow(row: QueryRow, base: GpuSample): GpuSample {
       currentWidth: num(row, 'pcie.link.width.current'),
       maxWidth: num(row, 'pcie.link.width.max'),
     },
+    metricReadings: metricReadingsFromRow((f) => num(row, f)),
     lost: row.lost,
     unknownError: row.unknownError,
     errorFields: row.errorFields,

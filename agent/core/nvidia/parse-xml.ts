@@ -19,6 +19,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { ParseError } from '../../../shared/errors/index.js';
 import type { FabricInfo, FirmwareInfo, GpuInfo } from '../../../shared/domain/index.js';
+import { metricReadingsFromXml } from './parse-metric-readings.js';
 import type {
   ClockEventCounters,
   ClockEventReasons,
@@ -503,6 +504,7 @@ export function parseNvidiaSmiXml(xml: string): NvidiaSmiXml {
       processCount: processCount(g),
       virtualizationMode: r.text('gpu_virtualization_mode/virtualization_mode') ?? '',
       recoveryAction: recoveryAction(r),
+      metricReadings: metricReadingsFromXml((path) => r.num(path)),
     };
     scanErrors(g, '', r);
     sample.lost = r.lost;

@@ -223,3 +223,19 @@ t.test('a driver that refuses fields: the list adapts, at one full probe per ref
   t.equal(p4.samples[0]!.clockEventReasons.gpuIdle, true, 'read under the legacy name');
   t.same(p4.samples[0]!.clockEventCounters, { swPowerCapUs: null, syncBoostUs: null, swThermalSlowdownUs: null, hwThermalSlowdownUs: null, hwPowerBrakeUs: null });
 });
+
+t.test('the readings only /metrics exports are fresh between full probes, not the full probe kept', async (t) => {
+  const { collector, rewrite, calls, kind } = setup(t);
+  const p1 = await collector.probe();
+  t.equal(p1.mode, 'full');
+  t.same(p1.samples[2]!.metricReadings, { smClockMHz: 345, memoryClockMHz: 2619, encoderUtilizationRatio: 0, decoderUtilizationRatio: 0, memoryReservedBytes: 480 * 2 ** 20 }, 'the capture: idle clocks');
+  // GPU 2 under load: boost clock, the encoder busy.
+  rewrite(2, (b) => b.replace(/(<clocks>\s*<graphics_clock>)345 MHz(<\/graphics_clock>\s*<sm_clock>)345 MHz/, '$11980 MHz$21980 MHz').replace(/(<encoder_util>)0 %/, '$137 %'));
+  const p2 = await collector.probe();
+  t.equal(p2.mode, 'light', 'a light probe');
+  t.ok(calls.at(-1)!.some((a) => a.includes('clocks.current.sm')), 'which asks for the clocks');
+  t.equal(kind(calls.at(-1)!), 'light');
+  t.equal(p2.samples[2]!.metricReadings?.smClockMHz, 1980, 'the SM clock now');
+  t.equal(p2.samples[2]!.metricReadings?.encoderUtilizationRatio, 0.37, 'the encoder now');
+  t.equal(p2.samples[3]!.metricReadings?.smClockMHz, 345, 'another GPU unchanged');
+});

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
-import { judgeLightAnswer, LIGHT_QUERY_FIELDS, parseNvidiaSmiXml, parseQueryGpuCsv } from '../../../../agent/core/index.js';
+import { judgeLightAnswer, LIGHT_QUERY_FIELDS, METRIC_QUERY_FIELDS, parseNvidiaSmiXml, parseQueryGpuCsv } from '../../../../agent/core/index.js';
 import { localFixtures, standInNvidiaSmi } from '../fixtures.js';
 import { runCli } from '../../sim.js';
 
@@ -33,7 +33,7 @@ t.test("every light-probe field is one the real driver's --help-query-gpu docume
     for (const m of line.matchAll(/"([^"]+)"/g)) documented.add(m[1]!);
   }
   t.ok(documented.size > 100, `the help text lists ${documented.size} names`);
-  for (const f of LIGHT_QUERY_FIELDS) t.ok(documented.has(f), `${f} is documented by driver 580.159.04`);
+  for (const f of [...LIGHT_QUERY_FIELDS, ...METRIC_QUERY_FIELDS]) t.ok(documented.has(f), `${f} is documented by driver 580.159.04`);
 });
 
 interface Reading {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { adaptFields, invalidQueryField, judgeLightAnswer, LIGHT_QUERY_FIELDS, parseNvidiaSmiXml, parseQueryGpuCsv, sampleFromRow, type GpuSample } from '../../../../agent/core/index.js';
+import { adaptFields, invalidQueryField, judgeLightAnswer, LIGHT_QUERY_FIELDS, METRIC_QUERY_FIELDS, parseNvidiaSmiXml, parseQueryGpuCsv, sampleFromRow, type GpuSample } from '../../../../agent/core/index.js';
 import { allNvidiaXmlCaptures, localFixtures, read, fixture, standInNvidiaSmi } from '../../collectors/fixtures.js';
 import { join } from 'node:path';
 
@@ -52,6 +52,19 @@ t.test('golden: the real H100 --query-gpu capture (driver 590.48.01), idle and u
     t.equal(s.ecc.aggregateCorrectable, n('ecc.errors.corrected.aggregate.total'));
     t.equal(want.get('retired_pages.pending'), '[N/A]', 'H100: page retirement is N/A (row remapping instead)');
     t.same(s.retiredPages, { singleBitCount: null, doubleBitCount: null, pending: null });
+    // The readings only /metrics exports (DCGM_FI_DEV_SM_CLOCK, MEM_CLOCK, ENC_UTIL, DEC_UTIL, FB_RESERVED).
+    for (const f of METRIC_QUERY_FIELDS) t.ok(fields.includes(f), `${state}: ${f} is a field this driver answers`);
+    t.same(
+      s.metricReadings,
+      {
+        smClockMHz: n('clocks.current.sm'),
+        memoryClockMHz: n('clocks.current.memory'),
+        encoderUtilizationRatio: n('utilization.encoder') / 100,
+        decoderUtilizationRatio: n('utilization.decoder') / 100,
+        memoryReservedBytes: n('memory.reserved') * 2 ** 20,
+      },
+      `${state}: clocks ${want.get('clocks.current.sm')}/${want.get('clocks.current.memory')}, encoder, decoder, reserved memory as the capture reads`,
+    );
     t.same(s.remappedRows, {
       correctable: n('remapped_rows.correctable'),
       uncorrectable: n('remapped_rows.uncorrectable'),
@@ -150,8 +163,10 @@ t.test('the stand-in serves --query-gpu from every XML capture: the same reading
   for (const path of captures) {
     const xml = parseNvidiaSmiXml(read(path));
     const env = { ...process.env, NODE_OPTIONS: '', GANTRY_SIM_NVIDIA_XML: path, GANTRY_SIM_MODE: 'ok' };
-    const out = execFileSync(standInNvidiaSmi, [`--query-gpu=${LIGHT_QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits'], { env, encoding: 'utf8' });
-    const parsed = parseQueryGpuCsv(out, LIGHT_QUERY_FIELDS);
+    // What the collector asks for: the readings health rules judge, then those only /metrics exports.
+    const fields = [...LIGHT_QUERY_FIELDS, ...METRIC_QUERY_FIELDS];
+    const out = execFileSync(standInNvidiaSmi, [`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits'], { env, encoding: 'utf8' });
+    const parsed = parseQueryGpuCsv(out, fields);
     const name = path.split('/').slice(-2).join('/');
     t.same(parsed.errors, [], `${name}: no error lines`);
     t.equal(parsed.rows.length, xml.samples.length, `${name}: one row per GPU`);
