@@ -205,9 +205,9 @@ export class TermWatch {
     await this.done;
   }
 
-  /** Leader changes first seen within [fromMs, toMs]. */
+  /** Leader changes first seen within [fromMs, toMs]: new terms, not the one the watch found at its start. */
   changesBetween(fromMs: number, toMs: number): number {
-    return this.terms.filter((t) => t.seenAtMs >= fromMs && t.seenAtMs < toMs).length;
+    return this.terms.slice(1).filter((t) => t.seenAtMs >= fromMs && t.seenAtMs < toMs).length;
   }
 }
 
