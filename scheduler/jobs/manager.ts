@@ -90,7 +90,7 @@ export interface JobManagerDeps {
 
 
 /** A task's status as an agent reports it. */
-export type TaskReport = Pick<TaskStatusView, 'jobId' | 'rank' | 'epoch' | 'state' | 'exitCode' | 'signal' | 'message' | 'checkpointMs' | 'refusal' | 'endedBy' | 'usage'>;
+export type TaskReport = Pick<TaskStatusView, 'jobId' | 'rank' | 'epoch' | 'state' | 'exitCode' | 'signal' | 'message' | 'checkpointMs' | 'refusal' | 'endedBy' | 'usage'> & Partial<Pick<TaskStatusView, 'startedMs' | 'finishedMs'>>;
 
 const JOB_ID = /^[a-z0-9][a-z0-9-]{0,62}-\d+$/;
 
