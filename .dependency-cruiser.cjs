@@ -41,6 +41,8 @@ const PURE_CORES = [
   '^agent/hooks/(job-runs|outcome)\\.ts$',
   // The simulator (issue 22): the scheduler's own modules in virtual time; files and output are the CLI's.
   '^scheduler/simulate/',
+  // Usage accounting (issue 23): which entries a job change writes, reports, cluster utilisation, retention, node history.
+  '^scheduler/usage/(records|report|utilisation|retention|node-history)\\.ts$',
 ];
 
 /** The modules that may touch generated proto types (rule 5). */
