@@ -48,7 +48,7 @@ t.test('usage accounting on a two-node cluster', async (t) => {
   let sched = await startScheduler(t, { dataDir, extraArgs: schedArgs });
   const env = { GANTRY_SCHEDULER_ADDRESS: sched.address };
   const began = new Date(Date.now() - 1000).toISOString();
-  for (const n of ['use-01', 'use-02']) await startAgent(t, n, sched.address, { topology: { leaf: 'leaf-0', spine: 'spine-0' } });
+  await Promise.all(['use-01', 'use-02'].map((n) => startAgent(t, n, sched.address, { topology: { leaf: 'leaf-0', spine: 'spine-0' } })));
   await waitFor('two ready nodes', async () => (await listNodes(sched.address)).filter((n) => n.connectivity === 'ready').length === 2);
   const dir = tempDir(t, 'gantry-usage-');
   const submit = specSubmitter(t, dir, env);
@@ -60,9 +60,9 @@ t.test('usage accounting on a two-node cluster', async (t) => {
       return ['succeeded', 'failed'].includes(j.state) ? j : undefined;
     }, 30_000);
 
-  const gang = await submit('gang', spec('gang', 2, 4, 1500));
-  const single = await submit('single', spec('single', 1, 2, 800));
-  const flaky = await submit('flaky', spec('flaky', 1, 1, 200, ', EXIT_CODE: "3"').replace('kind: Training', 'kind: Training\nmaxRetries: 1'));
+  const gang = await submit('gang', spec('gang', 2, 4, 1000));
+  const single = await submit('single', spec('single', 1, 2, 500));
+  const flaky = await submit('flaky', spec('flaky', 1, 1, 100, ', EXIT_CODE: "3"').replace('kind: Training', 'kind: Training\nmaxRetries: 1'));
   t.equal((await ended(gang)).state, 'succeeded');
   t.equal((await ended(single)).state, 'succeeded');
   t.equal((await ended(flaky)).state, 'failed', 'flaky failed after one retry (its two runs both count)');
@@ -127,7 +127,7 @@ t.test('usage accounting on a two-node cluster', async (t) => {
   t.ok(Math.abs(hours * 3_600_000 - total) < 1, `GPU-hours counter (${hours}) = the usage report's (${total / 3_600_000})`);
 
   t.test('a rank that ends while the scheduler is down: its entry ends at the agent’s measure, once', async (t) => {
-    const long = await submit('restart', spec('restart', 1, 8, 4000));
+    const long = await submit('restart', spec('restart', 1, 8, 2500));
     await waitFor('restart running', async () => (await jobView(sched.address, long)).state === 'running', 20_000);
     await sched.child.kill();
     await waitFor('the rank has ended', () => {
