@@ -14,8 +14,13 @@ import { pruneKeys } from './retention.js';
 import { clusterUtilisation, type Utilisation } from './utilisation.js';
 
 export const DAY_MS = 86_400_000;
-/** How often retention runs (and once at start). */
+/** How often retention runs. */
 export const USAGE_PRUNE_INTERVAL_MS = 3_600_000;
+/**
+ * The first prune, this long after start: a prune reads every usage entry (hundreds of thousands
+ * for 100k jobs), which a restart must not wait for (the restart benchmark reads none of them).
+ */
+export const USAGE_FIRST_PRUNE_MS = 60_000;
 /** Keys deleted per store write while pruning (one write per chunk: a big first prune does not hold one huge transaction). */
 const PRUNE_CHUNK = 5_000;
 
@@ -27,6 +32,7 @@ export interface UsageServiceOptions {
 export class UsageService {
   readonly nodeHistory = new NodeHistory();
   private timer: NodeJS.Timeout | undefined;
+  private first: NodeJS.Timeout | undefined;
   private pruning: Promise<number> | undefined;
 
   constructor(
@@ -37,19 +43,21 @@ export class UsageService {
   /**
    * Loads the node history and writes an entry for every node whose stored state differs from the
    * last entry (a store from before usage accounting, or a change while no scheduler ran); then
-   * prunes now and every pruneIntervalMs.
+   * prunes a minute later and every pruneIntervalMs.
    */
   async start(nodes: readonly NodeRecord[]): Promise<void> {
     this.nodeHistory.load(this.deps.store.listUsage('node') as NodeUsageEntry[]);
     const seed = this.nodeHistory.changes(nodes, this.deps.clock.nowMs());
     if (seed.length > 0) await this.deps.store.commit({ usage: seed });
     const every = this.opts.pruneIntervalMs ?? USAGE_PRUNE_INTERVAL_MS;
+    this.first = setTimeout(() => void this.prune(), Math.min(every, USAGE_FIRST_PRUNE_MS));
+    this.first.unref();
     this.timer = setInterval(() => void this.prune(), every);
     this.timer.unref();
-    void this.prune();
   }
 
   stop(): Promise<number> {
+    if (this.first) clearTimeout(this.first);
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     return this.pruning ?? Promise.resolve(0);
