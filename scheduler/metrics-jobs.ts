@@ -73,6 +73,22 @@ export function registerJobMetrics(registry: Registry, events: EventBus, src: Jo
       }
     },
   });
+  new Gauge({
+    name: 'gantry_scheduler_job_oldest_pending_seconds',
+    help: 'Per queue: how long its longest-waiting pending job has waited (from its submission, or from when it became pending again after a requeue); held jobs are not counted; 0 when none waits.',
+    labelNames: ['queue'],
+    registers: [registry],
+    collect() {
+      const now = src.nowMs();
+      const oldest = new Map<string, number>(queues.map((q) => [q, 0]));
+      for (const j of src.live()) {
+        if (j.state !== 'pending' || j.held) continue;
+        const waited = Math.max(0, now - Math.max(j.submittedMs, j.requeueAtMs)) / 1000;
+        oldest.set(j.spec.queue, Math.max(oldest.get(j.spec.queue) ?? 0, waited));
+      }
+      for (const [queue, v] of oldest) this.set({ queue }, v);
+    },
+  });
   const quota = (name: string, help: string, value: (used: number, q: QueueConfig) => number | null): void => {
     new Gauge({
       name,
