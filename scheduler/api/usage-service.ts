@@ -6,7 +6,7 @@
 import type { Clock } from '../../shared/clock/index.js';
 import { InvalidArgumentError, PermissionDeniedError, UnavailableError } from '../../shared/errors/index.js';
 import type { SchedulerServiceHandlers } from '../../shared/proto/index.js';
-import { seesAllJobs, type AuthPolicy } from '../auth/index.js';
+import { seesAllJobs, type AuthPolicy, type Identity } from '../auth/index.js';
 import { USAGE_GROUPS, type UsageGroup, type UsageService, type UsageWindow } from '../usage/index.js';
 import { callerOf } from './authz.js';
 import { unary } from './unary.js';
@@ -24,6 +24,18 @@ export function usageWindow(sinceMs: number, untilMs: number, nowMs: number): Us
   return { sinceMs: since, untilMs: until };
 }
 
+/**
+ * Whose usage a caller gets: everyone's, or the one user asked for, with jobs.readAll; else only
+ * its own (undefined: everyone). Asking for another user without jobs.readAll throws PermissionDeniedError.
+ */
+export function usageScope(id: Identity, policy: AuthPolicy, requested: string): string | undefined {
+  if (seesAllJobs(id, policy, 'read')) return requested || undefined;
+  if (requested && requested !== id.name) {
+    throw new PermissionDeniedError('jobs.readAll', `${id.kind} ${JSON.stringify(id.name)} may see only its own usage; another user's needs the permission jobs.readAll`);
+  }
+  return id.name;
+}
+
 export function usageHandlers(usage: UsageService | undefined, policy: AuthPolicy, clock: Clock): Pick<SchedulerServiceHandlers, 'GetUsage' | 'GetClusterUsage'> {
   const service = (): UsageService => {
     if (!usage) throw new UnavailableError('usage accounting is not running on this scheduler');
@@ -33,14 +45,7 @@ export function usageHandlers(usage: UsageService | undefined, policy: AuthPolic
     GetUsage: unary((req, call) => {
       if (!(USAGE_GROUPS as readonly string[]).includes(req.by)) throw new InvalidArgumentError('by', `must be one of ${USAGE_GROUPS.join(', ')}; got ${JSON.stringify(req.by)}`);
       const w = usageWindow(req.sinceUnixMs, req.untilUnixMs, clock.nowMs());
-      const id = callerOf(call).identity;
-      let user: string | undefined = req.user || undefined;
-      if (!seesAllJobs(id, policy, 'read')) {
-        if (user !== undefined && user !== id.name) {
-          throw new PermissionDeniedError('jobs.readAll', `${id.kind} ${JSON.stringify(id.name)} may see only its own usage; another user's needs the permission jobs.readAll`);
-        }
-        user = id.name;
-      }
+      const user = usageScope(callerOf(call).identity, policy, req.user);
       const rows = service().report(req.by as UsageGroup, w, user);
       return { by: req.by, sinceUnixMs: w.sinceMs, untilUnixMs: w.untilMs, rows };
     }),
