@@ -223,3 +223,23 @@ for (const [name, make, durable] of impls) {
     await store.close();
   });
 }
+
+t.test('replicated store: usage entries and their deletions travel in the snapshot (a scheduler joining after compaction)', async (t) => {
+  const log = new MemoryTermLog();
+  const snapshots = new MemorySnapshotStore();
+  const a = new ReplicatedStore({ log, local: new MemoryStore(), snapshots });
+  await a.lead(1, 'a');
+  await a.commit({ usage: [rankUse('a-1', 0, 100), rankUse('a-1', 1, 0), nodeUse('n1', 5)] });
+  await a.commit({ usageDeletes: [usageKey(rankUse('a-1', 0, 100))] });
+  const snap = await a.snapshot();
+  t.same(snap.usage, [nodeUse('n1', 5), rankUse('a-1', 1, 0)], 'the snapshot holds the usage entries');
+  await a.commit({ usage: [rankUse('a-1', 1, 200)] });
+  // A scheduler whose local store still has an entry pruned since: the snapshot's set replaces it.
+  const stale = new MemoryStore();
+  await stale.commit({ usage: [rankUse('a-1', 0, 100)] });
+  const b = new ReplicatedStore({ log, local: stale, snapshots });
+  a.follow();
+  await b.lead(2, 'b');
+  t.same(b.listUsage(), [nodeUse('n1', 5), rankUse('a-1', 1, 200)], 'restored from the snapshot, then the tail applied; the pruned entry gone');
+  await b.close();
+});
