@@ -74,6 +74,28 @@ function changed(a: RankRecord, b: RankRecord): boolean {
 export function usageChanges(prev: JobRecord | undefined, next: JobRecord): UsageChanges {
   if (next.ranks.length === 0 && (!prev || prev.ranks.length === 0)) return NONE;
   const nowMs = next.updatedMs;
+  // The common change (a rank of a gang reported): the same ranks in the same places, one of them a
+  // new object. Compared place by place, without a map: a 512-rank gang's starts make 512 of these.
+  if (prev && prev.ranks.length === next.ranks.length && ACTIVE_JOB_STATES.has(prev.state) === ACTIVE_JOB_STATES.has(next.state)) {
+    let aligned = true;
+    for (let i = 0; i < next.ranks.length && aligned; i++) {
+      const p = prev.ranks[i]!;
+      const r = next.ranks[i]!;
+      aligned = p === r || (p.rank === r.rank && rankEpoch(prev, p) === rankEpoch(next, r));
+    }
+    if (aligned) {
+      const out: UsageChanges = { entries: [], closed: [] };
+      const active = ACTIVE_JOB_STATES.has(next.state);
+      for (let i = 0; i < next.ranks.length; i++) {
+        const p = prev.ranks[i]!;
+        const r = next.ranks[i]!;
+        if (p === r || !changed(p, r)) continue;
+        if (r.state === 'exited') push(out, rankEntry(next, r), p.state !== 'exited' && active);
+        else if (active) push(out, rankEntry(next, r), false);
+      }
+      return out;
+    }
+  }
   const before = new Map<string, RankRecord>();
   if (prev) for (const r of prev.ranks) before.set(keyOf(prev, r), r);
   const wasActive = prev !== undefined && ACTIVE_JOB_STATES.has(prev.state);
