@@ -7,7 +7,7 @@ import t from 'tap';
 import { usageKey, type JobRecord, type NodeUsageEntry, type RankUsageEntry } from '../../../shared/domain/index.js';
 import { step, type LifecycleEvent, type RankReport } from '../../../scheduler/jobs/lifecycle.js';
 import { clusterUtilisation, NodeHistory, pruneKeys, usageChanges, usageReport } from '../../../scheduler/usage/index.js';
-import { parseWhen, usageCsv } from '../../../shared/cli/usage.js';
+import { parseWhen, usageCsv, usageTable } from '../../../shared/cli/usage.js';
 import { jobRecord } from '../../builders/job.js';
 import { rng } from '../../builders/prng.js';
 import { storedNode } from '../../builders/records.js';
@@ -205,5 +205,15 @@ t.test('gantry usage: time flags and CSV', async (t) => {
   t.equal(
     usageCsv('user', [{ key: 'a,"b"', gpuHours: 1.5, gpuMs: 5_400_000, jobs: 2, ranks: 3, started: 1, waitMsTotal: 10, waitMsMean: 10, waitMsMax: 10, cpuUsec: 7 }]),
     'user,gpu_hours,gpu_ms,jobs,ranks,started,wait_ms_total,wait_ms_mean,wait_ms_max,cpu_usec\n"a,""b""",1.5,5400000,2,3,1,10,10,10,7\n',
+  );
+  t.equal(
+    usageTable('queue', [
+      { key: 'research', gpuHours: 12.5, gpuMs: 45_000_000, jobs: 3, ranks: 10, started: 2, waitMsTotal: 240_000, waitMsMean: 120_000, waitMsMax: 200_000, cpuUsec: 0 },
+      { key: 'prod', gpuHours: 0.001, gpuMs: 3600, jobs: 1, ranks: 1, started: 0, waitMsTotal: 0, waitMsMean: 0, waitMsMax: 0, cpuUsec: 0 },
+    ]),
+    'QUEUE     GPU-HOURS  JOBS  RANKS  STARTED  MEAN-WAIT  MAX-WAIT\n' +
+      'research     12.500     3     10        2       2.0m      3.3m\n' +
+      'prod          0.001     1      1        0          -         -\n',
+    'the table: GPU-hours to 3 places, waits in units people read',
   );
 });
