@@ -117,7 +117,12 @@ export function registerJobMetrics(registry: Registry, events: EventBus, src: Jo
     registers: [registry],
     collect() {
       this.reset();
-      const view = src.topology();
+      let view: ClusterTopologyView;
+      try {
+        view = src.topology();
+      } catch {
+        return; // the tree cannot be built now (the cluster view logs why): no series, the scrape still answers
+      }
       const perLevel = new Map<string, number>();
       const sums = new Map<string, { level: string; domain: string; used: number; free: number; unavailable: number }>();
       for (const d of view.domains) {

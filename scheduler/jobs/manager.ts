@@ -9,7 +9,7 @@
  * run), cycle.ts (a scheduling cycle's batch of outcomes; batch.ts), planner.ts (the plan, pure),
  * cluster-view.ts (tree, snapshot, topology view), agents.ts (commands to agents, stopped ranks'
  * GPUs), admission.ts (submit checks), request-ids.ts (SubmitJob's idempotency keys),
- * lifecycle.ts and replicas.ts (transitions, pure), health-evictions.ts (a node's evictions, pure). About 450 lines, over the usual 400: the shell's entry points in one class.
+ * lifecycle.ts and replicas.ts (transitions, pure), health-evictions.ts (a node's evictions, pure). About 470 lines, over the usual 400: the shell's entry points in one class.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock/index.js';
