@@ -48,7 +48,8 @@ export class UsageService {
   async start(nodes: readonly NodeRecord[]): Promise<void> {
     this.nodeHistory.load(this.deps.store.listUsage('node') as NodeUsageEntry[]);
     const seed = this.nodeHistory.changes(nodes, this.deps.clock.nowMs());
-    if (seed.length > 0) await this.deps.store.commit({ usage: seed });
+    // A failed seed costs only the node history until the node's next change: the scheduler starts anyway.
+    if (seed.length > 0) await this.deps.store.commit({ usage: seed }).catch((e: unknown) => this.deps.log.warn({ err: (e as Error).message, nodes: seed.length }, 'could not write the node history at start'));
     const every = this.opts.pruneIntervalMs ?? USAGE_PRUNE_INTERVAL_MS;
     this.first = setTimeout(() => void this.prune(), Math.min(every, USAGE_FIRST_PRUNE_MS));
     this.first.unref();
