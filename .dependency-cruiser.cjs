@@ -43,6 +43,8 @@ const PURE_CORES = [
   '^scheduler/simulate/',
   // Which job labels each GPU's series carry (metrics.jobLabels).
   '^agent/gpu-job-labels\\.ts$',
+  // Usage accounting (issue 23): which entries a job change writes, reports, cluster utilisation, retention, node history.
+  '^scheduler/usage/(records|report|utilisation|retention|node-history)\\.ts$',
 ];
 
 /** The modules that may touch generated proto types (rule 5). */

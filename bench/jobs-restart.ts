@@ -1,13 +1,20 @@
-/** (restart): a store prefilled with S jobs, and scheduler start → serving gRPC with them loaded (see bench/jobs.ts). */
+/**
+ * (restart): a store prefilled with S jobs, and scheduler start → serving gRPC with them loaded (see bench/jobs.ts).
+ * Each placed rank has its usage entry (issue 23: one per rank, as the job table writes them), unless
+ * GANTRY_BENCH_NO_USAGE=1 (the figure without them, for comparison).
+ */
 import { performance } from 'node:perf_hooks';
-import type { JobRecord, JobState, RankRecord } from '../shared/domain/index.js';
+import type { JobRecord, JobState, RankRecord, UsageEntry } from '../shared/domain/index.js';
+import { rankEntry } from '../scheduler/usage/index.js';
 import { parseJobSpec } from '../shared/jobspec/index.js';
 import { LmdbStore } from '../scheduler/store/index.js';
 import { call, round, sleep, startScheduler, uuidFor } from './parts.js';
 import { processCpuMs } from './suite.js';
 import { run } from './jobs.js';
 
-export function prefill(dataDir: string, count: number): Promise<{ states: Record<string, number>; ms: number }> {
+export function prefill(dataDir: string, count: number): Promise<{ states: Record<string, number>; ms: number; usageEntries: number }> {
+  const withUsage = process.env.GANTRY_BENCH_NO_USAGE !== '1';
+  let usageEntries = 0;
   const t0 = performance.now();
   const store = LmdbStore.open(dataDir);
   const specs = [1, 2, 4, 8, 16].map((ranks) =>
@@ -32,6 +39,7 @@ export function prefill(dataDir: string, count: number): Promise<{ states: Recor
   };
   const batches: Promise<void>[] = [];
   let batch: JobRecord[] = [];
+  let usage: UsageEntry[] = [];
   for (let i = 1; i <= count; i++) {
     const spec = specs[i % specs.length]!;
     const state = pick(i);
@@ -48,10 +56,11 @@ export function prefill(dataDir: string, count: number): Promise<{ states: Recor
           state: state === 'running' ? 'running' : 'exited',
           exitCode: state === 'running' ? null : state === 'failed' ? 1 : 0,
           signal: state === 'cancelled' ? 'SIGTERM' : null,
+          ...(withUsage ? { placedMs: base + i * 1000 + 4_000, startedMs: base + i * 1000 + 5_000, ...(state === 'running' ? {} : { endedMs: base + i * 1000 + 600_000 }) } : {}),
         }))
       : [];
     const submitted = base + i * 1000;
-    batch.push({
+    const job: JobRecord = {
       id: `${spec.name}-${i}`,
       spec,
       owner: `user-${i % 50}`,
@@ -66,16 +75,21 @@ export function prefill(dataDir: string, count: number): Promise<{ states: Recor
       requeueAtMs: state === 'requeued' ? base + count * 1000 + 3_600_000 : 0,
       ranks,
       masterPort: placed ? 29500 + (i % 500) : 0,
-    });
+    };
+    batch.push(job);
+    if (withUsage) for (const r of ranks) usage.push(rankEntry(job, r));
     if (batch.length === 5000) {
-      batches.push(store.commit({ jobs: batch }));
+      usageEntries += usage.length;
+      batches.push(store.commit({ jobs: batch, usage }));
       batch = [];
+      usage = [];
     }
   }
-  if (batch.length) batches.push(store.commit({ jobs: batch }));
+  usageEntries += usage.length;
+  if (batch.length) batches.push(store.commit({ jobs: batch, usage }));
   return Promise.all(batches)
     .then(() => store.close())
-    .then(() => ({ states, ms: round(performance.now() - t0) }));
+    .then(() => ({ states, ms: round(performance.now() - t0), usageEntries }));
 }
 
 export async function timeRestart(dataDir: string, probeId: string): Promise<{ runningLogMs: number; servingMs: number; cpuMsToServing: number; jobsLoaded: number }> {

@@ -173,7 +173,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
       const dataDir = path.join(root, 'sched-restart');
       mkdirSync(dataDir, { recursive: true });
       const filled = await prefill(dataDir, params.storedJobs);
-      opts.log(`  prefilled ${params.storedJobs} jobs in ${filled.ms} ms: ${JSON.stringify(filled.states)}`);
+      opts.log(`  prefilled ${params.storedJobs} jobs and ${filled.usageEntries} usage entries in ${filled.ms} ms: ${JSON.stringify(filled.states)}`);
       const emptyDir = path.join(root, 'sched-empty');
       const baseline: number[] = [];
       const baselineCpu: number[] = [];
@@ -193,8 +193,9 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
       rows.push({ scenario: `(restart) ${params.storedJobs.toLocaleString('en-US')} stored jobs`, metric: 'process start → serving gRPC, jobs loaded (median of 3)', value: serving, unit: 'ms', target: '≤ 2,000', ok: serving <= 2000 && runs.every((r) => r.jobsLoaded === params.storedJobs) });
       rows.push({ scenario: `(restart) ${params.storedJobs.toLocaleString('en-US')} stored jobs`, metric: '"scheduler running" logged; empty store for comparison', value: `${med(runs.map((r) => r.runningLogMs))}; ${med(baseline)}`, unit: 'ms' });
       rows.push({ scenario: `(restart) ${params.storedJobs.toLocaleString('en-US')} stored jobs`, metric: 'scheduler CPU until serving; empty store, until "running"', value: `${med(runs.map((r) => r.cpuMsToServing))}; ${med(baselineCpu)}`, unit: 'ms' });
+      rows.push({ scenario: `(restart) ${params.storedJobs.toLocaleString('en-US')} stored jobs`, metric: 'usage entries stored with them (one per placed rank; GANTRY_BENCH_NO_USAGE=1: none)', value: filled.usageEntries, unit: 'entries' });
       rows.push({ scenario: `(restart) ${params.storedJobs.toLocaleString('en-US')} stored jobs`, metric: 'jobs loaded (every run)', value: runs.map((r) => r.jobsLoaded).join(', '), unit: 'jobs', target: String(params.storedJobs), ok: runs.every((r) => r.jobsLoaded === params.storedJobs) });
-      details.restart = { stored: params.storedJobs, states: filled.states, prefillMs: filled.ms, runs, emptyStoreRunningLogMs: baseline, emptyStoreCpuMs: baselineCpu };
+      details.restart = { stored: params.storedJobs, states: filled.states, prefillMs: filled.ms, usageEntries: filled.usageEntries, runs, emptyStoreRunningLogMs: baseline, emptyStoreCpuMs: baselineCpu };
     }
 
     // (submit)

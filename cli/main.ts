@@ -19,6 +19,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   drain: { summary: 'take no new work on a node; running gangs finish', load: async () => (await import('../shared/cli/node-actions.js')).drainCommand },
   nodes: { summary: 'list nodes: state, schedulability, health, GPUs', load: async () => (await import('../shared/cli/nodes.js')).nodesCommand },
   node: { summary: 'one node: show it (state, GPUs, labels, the accounts its agent runs ranks as), approve a new node, delete a record', load: async () => (await import('../shared/cli/node-actions.js')).nodeCommand },
+  usage: { summary: 'GPU-hours, jobs and waiting time by user, queue, job or node; --cluster: utilisation', load: async () => (await import('../shared/cli/usage.js')).usageCommand },
   status: { summary: 'the control plane: each scheduler its role (leader, standby), term, since when, lag', load: async () => (await import('../shared/cli/status.js')).statusCommand },
   whoami: { summary: 'who the scheduler takes you to be: name, groups, roles, permissions, runAs', load: async () => (await import('../shared/cli/whoami.js')).whoamiCommand },
   config: { summary: "the CLI's contexts: get-contexts, current-context, use-context NAME", load: async () => (await import('../shared/cli/contexts.js')).configCommand },

@@ -89,6 +89,13 @@ export const schedulerConfigSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** Usage accounting (issue 23): rank usage entries and node history, `gantry usage`. */
+  usage: z
+    .strictObject({
+      /** Usage entries that ended more than this many days ago are pruned (hourly); a node's state at the cutoff is kept. */
+      retentionDays: z.number().int().min(1).max(36_500).default(90),
+    })
+    .prefault({}),
   topology: z
     .strictObject({
       /** Levels above the node, finest first (e.g. [nvlink, leaf, spine]); agents report their domain per level. */

@@ -16,6 +16,8 @@ import { EventOutbox, MemoryEventSink, NatsEventSink, type EventBus } from './ev
 import { natsConnectionOptions } from '../shared/natsconn/index.js';
 import { agentCommandToPb } from '../shared/wire/index.js';
 import { createSchedulerMetrics } from './metrics.js';
+import { registerJobMetrics, type JobMetrics } from './metrics-jobs.js';
+import { UsageService } from './usage/index.js';
 import { NodeRegistry } from './node-registry.js';
 import { createFaultIntake, JobManager } from './jobs/index.js';
 import { DEFAULT_ANSWER_GRACE_MS, NodeDiagnostics } from './diagnostics/index.js';
@@ -85,6 +87,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
   let registry: NodeRegistry | undefined;
   let jobs: JobManager | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
+  let usageService: UsageService | undefined;
   let autoscale: ServiceTelemetry | undefined;
   let latency: LatencyTelemetry | undefined;
   let authn: Authenticator | undefined;
@@ -185,6 +188,11 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       const metrics = createSchedulerMetrics(cluster, events, () => latency?.aggregator.domains() ?? []);
       registry = new NodeRegistry(cluster, store, events, clock, log.child({ component: 'nodes' }), { maxAutoDrainShare: config.health.maxAutoDrainShare, metrics });
       const loaded = registry.load(config.nodes.restartGraceMs);
+      // Usage accounting (issue 23): node history written with the node records; rank entries with the jobs (jobs/table.ts).
+      const usage = new UsageService({ retentionDays: config.usage.retentionDays }, { store, clock, log: log.child({ component: 'usage' }) });
+      usageService = usage;
+      registry.nodeHistory = usage.nodeHistory;
+      let jobMetrics: JobMetrics | undefined;
       const jm = new JobManager(
         {
           levels: config.topology.levels,
@@ -228,9 +236,18 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
             metrics.nodeExclusions.inc(added.length);
             for (const a of added) void registry?.excluded(a.node, a.reason).catch((e: Error) => log.error({ err: e.message, node: a.node }, 'could not store a node exclusion event'));
           },
+          onRanksEnded: (entries) => jobMetrics?.ranksEnded(entries),
+          observeCycle: (seconds) => jobMetrics?.observeCycle(seconds),
         },
       );
       jobs = jm;
+      jobMetrics = registerJobMetrics(metrics.registry, events, {
+        live: () => jm.live(),
+        find: (id) => jm.peek(id),
+        topology: () => jm.topologyView(),
+        queues: config.queues,
+        nowMs: () => clock.nowMs(),
+      });
       if (config.telemetry.enabled && config.nats.enabled) {
         const tc = config.telemetry;
         latency = new LatencyTelemetry(
@@ -251,6 +268,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
         latency.start();
       }
       const jobsLoaded = jm.load();
+      await usage.start(cluster.list());
       registry.onTransition((t) => {
         jm.onNodeTransition(t);
         if (t.type === 'deleted') latency?.onEndpoint(t.node.name, null);
@@ -305,7 +323,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
         maxConnectionIdleMs: config.grpc.maxConnectionIdleMs,
         credentials: tls?.credentials() ?? grpc.ServerCredentials.createInsecure(),
         agent: streams.handlers(),
-        scheduler: guardSchedulerService(schedulerServiceHandlers(cluster, registry, jm, streams, clock, events, policy, controlPlane), {
+        scheduler: guardSchedulerService(schedulerServiceHandlers(cluster, registry, jm, streams, clock, events, policy, controlPlane, usage), {
           authn,
           policy,
           auditor,
@@ -372,6 +390,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       if (lifecycle === 'stopped' || lifecycle === 'stopping') return;
       lifecycle = 'stopping';
       if (sweepTimer) clearInterval(sweepTimer);
+      await usageService?.stop();
       await autoscale?.close();
       await jobs?.stop();
       await latency?.close();

@@ -15,6 +15,7 @@ import type { EventBus } from './events/index.js';
 import type { StateStore } from './store/index.js';
 import { breakerDecision, HEALTH_REASON_PREFIX, incidentStep, verdictStep, type IncidentSource, type PolicyStep } from './health/index.js';
 import type { SchedulerMetrics } from './metrics.js';
+import type { NodeHistory } from './usage/node-history.js';
 
 /** Cordon reasons set by health policy start with this, so policy can lift its own cordons. */
 export const HEALTH_CORDON_PREFIX = HEALTH_REASON_PREFIX;
@@ -51,6 +52,8 @@ export class NodeRegistry {
    * (one return, not two).
    */
   holdsReturn: (name: string) => boolean = () => false;
+  /** Usage accounting's node history (issue 23): node entries go into the store write of the node records. Absent: none kept. */
+  nodeHistory: NodeHistory | undefined;
 
   constructor(
     readonly cluster: ClusterModel,
@@ -108,7 +111,8 @@ export class NodeRegistry {
     this.heldBack.delete(name);
     this.health.metrics?.breakerOpen.set(this.heldBack.size > 0 ? 1 : 0);
     const events = transitions.map((t) => this.toEvent(t)!);
-    await this.store.commit({ events });
+    const usage = this.nodeHistory?.deleted(name, this.clock.nowMs()) ?? [];
+    await this.store.commit(usage.length > 0 ? { events, usage } : { events });
     for (const e of events) this.log.info({ node: e.node, event: e.type }, `node ${e.type}`);
     this.events.committed(events);
     for (const t of transitions) for (const l of this.listeners) l(t);
@@ -256,7 +260,8 @@ export class NodeRegistry {
       const e = this.toEvent(t);
       if (e) events.push(e);
     }
-    if (touched.size > 0 || events.length > 0) await this.store.commit({ nodes: [...touched.values()], events });
+    const usage = this.nodeHistory?.changes(touched.values(), this.clock.nowMs()) ?? [];
+    if (touched.size > 0 || events.length > 0) await this.store.commit(usage.length > 0 ? { nodes: [...touched.values()], events, usage } : { nodes: [...touched.values()], events });
     for (const e of events) this.log.info({ node: e.node, event: e.type }, `node ${e.type}`);
     this.events.committed(events);
     for (const t of transitions) for (const l of this.listeners) l(t);

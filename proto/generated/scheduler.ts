@@ -3,16 +3,20 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { CancelJobRequest as _gantry_v1_CancelJobRequest, CancelJobRequest__Output as _gantry_v1_CancelJobRequest__Output } from './gantry/v1/CancelJobRequest';
 import type { ClusterTopology as _gantry_v1_ClusterTopology, ClusterTopology__Output as _gantry_v1_ClusterTopology__Output } from './gantry/v1/ClusterTopology';
+import type { ClusterUsage as _gantry_v1_ClusterUsage, ClusterUsage__Output as _gantry_v1_ClusterUsage__Output } from './gantry/v1/ClusterUsage';
 import type { ControlPlaneMember as _gantry_v1_ControlPlaneMember, ControlPlaneMember__Output as _gantry_v1_ControlPlaneMember__Output } from './gantry/v1/ControlPlaneMember';
 import type { DeleteNodeResponse as _gantry_v1_DeleteNodeResponse, DeleteNodeResponse__Output as _gantry_v1_DeleteNodeResponse__Output } from './gantry/v1/DeleteNodeResponse';
 import type { ExplainJobResponse as _gantry_v1_ExplainJobResponse, ExplainJobResponse__Output as _gantry_v1_ExplainJobResponse__Output } from './gantry/v1/ExplainJobResponse';
 import type { ExplainReason as _gantry_v1_ExplainReason, ExplainReason__Output as _gantry_v1_ExplainReason__Output } from './gantry/v1/ExplainReason';
 import type { Fabric as _gantry_v1_Fabric, Fabric__Output as _gantry_v1_Fabric__Output } from './gantry/v1/Fabric';
 import type { Firmware as _gantry_v1_Firmware, Firmware__Output as _gantry_v1_Firmware__Output } from './gantry/v1/Firmware';
+import type { GetClusterUsageRequest as _gantry_v1_GetClusterUsageRequest, GetClusterUsageRequest__Output as _gantry_v1_GetClusterUsageRequest__Output } from './gantry/v1/GetClusterUsageRequest';
 import type { GetControlPlaneRequest as _gantry_v1_GetControlPlaneRequest, GetControlPlaneRequest__Output as _gantry_v1_GetControlPlaneRequest__Output } from './gantry/v1/GetControlPlaneRequest';
 import type { GetJobRequest as _gantry_v1_GetJobRequest, GetJobRequest__Output as _gantry_v1_GetJobRequest__Output } from './gantry/v1/GetJobRequest';
 import type { GetNodeRequest as _gantry_v1_GetNodeRequest, GetNodeRequest__Output as _gantry_v1_GetNodeRequest__Output } from './gantry/v1/GetNodeRequest';
 import type { GetTopologyRequest as _gantry_v1_GetTopologyRequest, GetTopologyRequest__Output as _gantry_v1_GetTopologyRequest__Output } from './gantry/v1/GetTopologyRequest';
+import type { GetUsageRequest as _gantry_v1_GetUsageRequest, GetUsageRequest__Output as _gantry_v1_GetUsageRequest__Output } from './gantry/v1/GetUsageRequest';
+import type { GetUsageResponse as _gantry_v1_GetUsageResponse, GetUsageResponse__Output as _gantry_v1_GetUsageResponse__Output } from './gantry/v1/GetUsageResponse';
 import type { Gpu as _gantry_v1_Gpu, Gpu__Output as _gantry_v1_Gpu__Output } from './gantry/v1/Gpu';
 import type { Hca as _gantry_v1_Hca, Hca__Output as _gantry_v1_Hca__Output } from './gantry/v1/Hca';
 import type { HcaPort as _gantry_v1_HcaPort, HcaPort__Output as _gantry_v1_HcaPort__Output } from './gantry/v1/HcaPort';
@@ -40,6 +44,7 @@ import type { SubmitJobRequest as _gantry_v1_SubmitJobRequest, SubmitJobRequest_
 import type { TaskUsage as _gantry_v1_TaskUsage, TaskUsage__Output as _gantry_v1_TaskUsage__Output } from './gantry/v1/TaskUsage';
 import type { Topology as _gantry_v1_Topology, Topology__Output as _gantry_v1_Topology__Output } from './gantry/v1/Topology';
 import type { TopologyDomain as _gantry_v1_TopologyDomain, TopologyDomain__Output as _gantry_v1_TopologyDomain__Output } from './gantry/v1/TopologyDomain';
+import type { UsageRow as _gantry_v1_UsageRow, UsageRow__Output as _gantry_v1_UsageRow__Output } from './gantry/v1/UsageRow';
 import type { WatchEventsRequest as _gantry_v1_WatchEventsRequest, WatchEventsRequest__Output as _gantry_v1_WatchEventsRequest__Output } from './gantry/v1/WatchEventsRequest';
 import type { WatchEventsResponse as _gantry_v1_WatchEventsResponse, WatchEventsResponse__Output as _gantry_v1_WatchEventsResponse__Output } from './gantry/v1/WatchEventsResponse';
 import type { WhoAmIRequest as _gantry_v1_WhoAmIRequest, WhoAmIRequest__Output as _gantry_v1_WhoAmIRequest__Output } from './gantry/v1/WhoAmIRequest';
@@ -54,6 +59,7 @@ export interface ProtoGrpcType {
     v1: {
       CancelJobRequest: MessageTypeDefinition<_gantry_v1_CancelJobRequest, _gantry_v1_CancelJobRequest__Output>
       ClusterTopology: MessageTypeDefinition<_gantry_v1_ClusterTopology, _gantry_v1_ClusterTopology__Output>
+      ClusterUsage: MessageTypeDefinition<_gantry_v1_ClusterUsage, _gantry_v1_ClusterUsage__Output>
       Connectivity: EnumTypeDefinition
       ControlPlaneMember: MessageTypeDefinition<_gantry_v1_ControlPlaneMember, _gantry_v1_ControlPlaneMember__Output>
       DeleteNodeResponse: MessageTypeDefinition<_gantry_v1_DeleteNodeResponse, _gantry_v1_DeleteNodeResponse__Output>
@@ -61,10 +67,13 @@ export interface ProtoGrpcType {
       ExplainReason: MessageTypeDefinition<_gantry_v1_ExplainReason, _gantry_v1_ExplainReason__Output>
       Fabric: MessageTypeDefinition<_gantry_v1_Fabric, _gantry_v1_Fabric__Output>
       Firmware: MessageTypeDefinition<_gantry_v1_Firmware, _gantry_v1_Firmware__Output>
+      GetClusterUsageRequest: MessageTypeDefinition<_gantry_v1_GetClusterUsageRequest, _gantry_v1_GetClusterUsageRequest__Output>
       GetControlPlaneRequest: MessageTypeDefinition<_gantry_v1_GetControlPlaneRequest, _gantry_v1_GetControlPlaneRequest__Output>
       GetJobRequest: MessageTypeDefinition<_gantry_v1_GetJobRequest, _gantry_v1_GetJobRequest__Output>
       GetNodeRequest: MessageTypeDefinition<_gantry_v1_GetNodeRequest, _gantry_v1_GetNodeRequest__Output>
       GetTopologyRequest: MessageTypeDefinition<_gantry_v1_GetTopologyRequest, _gantry_v1_GetTopologyRequest__Output>
+      GetUsageRequest: MessageTypeDefinition<_gantry_v1_GetUsageRequest, _gantry_v1_GetUsageRequest__Output>
+      GetUsageResponse: MessageTypeDefinition<_gantry_v1_GetUsageResponse, _gantry_v1_GetUsageResponse__Output>
       Gpu: MessageTypeDefinition<_gantry_v1_Gpu, _gantry_v1_Gpu__Output>
       Hca: MessageTypeDefinition<_gantry_v1_Hca, _gantry_v1_Hca__Output>
       HcaPort: MessageTypeDefinition<_gantry_v1_HcaPort, _gantry_v1_HcaPort__Output>
@@ -94,6 +103,7 @@ export interface ProtoGrpcType {
       TaskUsage: MessageTypeDefinition<_gantry_v1_TaskUsage, _gantry_v1_TaskUsage__Output>
       Topology: MessageTypeDefinition<_gantry_v1_Topology, _gantry_v1_Topology__Output>
       TopologyDomain: MessageTypeDefinition<_gantry_v1_TopologyDomain, _gantry_v1_TopologyDomain__Output>
+      UsageRow: MessageTypeDefinition<_gantry_v1_UsageRow, _gantry_v1_UsageRow__Output>
       WatchEventsRequest: MessageTypeDefinition<_gantry_v1_WatchEventsRequest, _gantry_v1_WatchEventsRequest__Output>
       WatchEventsResponse: MessageTypeDefinition<_gantry_v1_WatchEventsResponse, _gantry_v1_WatchEventsResponse__Output>
       WhoAmIRequest: MessageTypeDefinition<_gantry_v1_WhoAmIRequest, _gantry_v1_WhoAmIRequest__Output>

@@ -83,6 +83,9 @@ export const RPC_RULES: Readonly<Record<SchedulerRpc, Rule>> = {
   WhoAmI: { permission: null, what: 'ask who it is', changes: false, target: none },
   // The control plane (high availability): any authenticated caller, as a standby answers it too.
   GetControlPlane: { permission: null, what: 'read the control plane', changes: false, target: none },
+  // Usage accounting (issue 23): one's own usage with jobs.read, everyone's with jobs.readAll (the handler checks); the cluster's with nodes.read.
+  GetUsage: { permission: 'jobs.read', what: 'see usage', changes: false, target: (req) => String(req.user ?? '') },
+  GetClusterUsage: { permission: 'nodes.read', what: 'see the cluster usage', changes: false, target: none },
 };
 
 /** Who is calling, set by the guard before the handler runs. */

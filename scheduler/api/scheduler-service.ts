@@ -20,6 +20,9 @@ import type { Clock } from '../../shared/clock/index.js';
 import { permissionsOf, rolesOf, runAsAccounts, seesAllJobs, type AuthPolicy, type Identity } from '../auth/index.js';
 import type { ControlPlaneMember } from '../ha/control-plane.js';
 import { authorizeSubmitter, callerOf, cancelMessage, requireJob } from './authz.js';
+import type { UsageService } from '../usage/index.js';
+import { usageHandlers } from './usage-service.js';
+import { unary } from './unary.js';
 
 /** The most bytes one ReadLogs answers (its chunk travels in one agent message, under the message limits). */
 export const MAX_LOG_READ_BYTES = 1024 * 1024;
@@ -27,19 +30,6 @@ export const MAX_LOG_READ_BYTES = 1024 * 1024;
 /** Job specs larger than this are refused before parsing (the validator refuses over 1 MiB too). */
 export const MAX_SPEC_BYTES = 1024 * 1024;
 
-function unary<Req, Res>(fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>) {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-    Promise.resolve()
-      .then(() => {
-        checkRequestStrings(call.request);
-        return fn(call.request, call);
-      })
-      .then(
-        (res) => callback(null, res),
-        (e: unknown) => callback(toGrpcError(e)),
-      );
-  };
-}
 
 const EVENT_KINDS = ['job', 'node', 'domain', 'audit'] as const;
 
@@ -106,6 +96,8 @@ export function schedulerServiceHandlers(
   policy: AuthPolicy,
   /** This scheduler's place in the control plane (GetControlPlane); scheduler/ha/control-plane.ts. */
   controlPlane: () => ControlPlaneMember | Promise<ControlPlaneMember>,
+  /** Usage accounting (GetUsage, GetClusterUsage; api/usage-service.ts); absent: UNAVAILABLE. */
+  usage?: UsageService,
 ): SchedulerServiceHandlers {
   const node = (name: string) => {
     if (!name) throw new InvalidArgumentError('name', 'is required');
@@ -220,6 +212,7 @@ export function schedulerServiceHandlers(
       return { name: req.name };
     }),
     GetControlPlane: unary(() => controlPlane()),
+    ...usageHandlers(usage, policy, clock),
     ExplainJob: unary((req, call) => {
       jobFor(call, 'read', req.id);
       const e = jobs.explain(req.id);

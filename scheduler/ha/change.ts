@@ -6,15 +6,16 @@
  *   of the last event the leader had published by then (`ackedThrough`): followers trim their
  *   outbox to it, so a new leader republishes only what may not have gone out (NATS drops
  *   republished duplicates by event id within the stream's duplicate window);
+ *   and usage entries written or deleted with them (issue 23: `usage`, `usageDeletes`);
  * - `delete-node`.
  */
-import type { JobRecord, NodeRecord } from '../../shared/domain/index.js';
+import type { JobRecord, NodeRecord, UsageEntry } from '../../shared/domain/index.js';
 import { ParseError } from '../../shared/errors/index.js';
 import type { GantryEvent } from '../../shared/events/index.js';
 
 export type StoreChange =
   | { op: 'term'; term: number; holder: string }
-  | { op: 'commit'; jobs?: JobRecord[]; nodes?: NodeRecord[]; events?: GantryEvent[]; ackedThrough?: string }
+  | { op: 'commit'; jobs?: JobRecord[]; nodes?: NodeRecord[]; events?: GantryEvent[]; ackedThrough?: string; usage?: UsageEntry[]; usageDeletes?: string[] }
   | { op: 'delete-node'; name: string };
 
 const enc = new TextEncoder();
@@ -39,7 +40,7 @@ export function decodeChange(data: Uint8Array, seq: number): StoreChange {
       if (typeof o.term === 'number' && typeof o.holder === 'string') return o as StoreChange;
       break;
     case 'commit':
-      if (arrays('jobs', 'nodes', 'events') && (o.ackedThrough === undefined || typeof o.ackedThrough === 'string')) return o as StoreChange;
+      if (arrays('jobs', 'nodes', 'events', 'usage', 'usageDeletes') && (o.ackedThrough === undefined || typeof o.ackedThrough === 'string')) return o as StoreChange;
       break;
     case 'delete-node':
       if (typeof o.name === 'string') return o as StoreChange;

@@ -26,7 +26,7 @@
  *
  * Writes are serialized (each names the sequence before it). Reads go to the local store.
  */
-import type { JobRecord, NodeRecord } from '../../shared/domain/index.js';
+import { usageKey, type JobRecord, type NodeRecord, type UsageEntry } from '../../shared/domain/index.js';
 import { NotLeaderError, StoreError } from '../../shared/errors/index.js';
 import type { OutboxEntry, StateStore, StoreCommit } from '../store/index.js';
 import { decodeChange, encodeChange, type StoreChange } from './change.js';
@@ -104,6 +104,7 @@ export class ReplicatedStore implements StateStore {
         nodes: this.local.listNodes(),
         jobs: this.local.listJobs(),
         events: this.local.outboxPeek(this.local.outboxSize()).map((e) => e.event),
+        usage: this.local.listUsage(),
       };
       await this.o.snapshots.save(s);
       await this.o.log.compact(s.seq);
@@ -139,6 +140,12 @@ export class ReplicatedStore implements StateStore {
   highestJobNumber(): number {
     return this.local.highestJobNumber();
   }
+  listUsage(kind?: UsageEntry['kind']): UsageEntry[] {
+    return this.local.listUsage(kind);
+  }
+  usageCount(): number {
+    return this.local.usageCount();
+  }
   outboxPeek(limit: number): OutboxEntry[] {
     return this.local.outboxPeek(limit);
   }
@@ -161,6 +168,8 @@ export class ReplicatedStore implements StateStore {
   commit(change: StoreCommit): Promise<void> {
     return this.serial(async () => {
       const entry: StoreChange = { op: 'commit', jobs: [...(change.jobs ?? [])], nodes: [...(change.nodes ?? [])], events: [...(change.events ?? [])] };
+      if (change.usage?.length) entry.usage = [...change.usage];
+      if (change.usageDeletes?.length) entry.usageDeletes = [...change.usageDeletes];
       if (this.ackedThrough) entry.ackedThrough = this.ackedThrough;
       const seq = await this.append(entry);
       this.ackSent = true;
@@ -249,7 +258,11 @@ export class ReplicatedStore implements StateStore {
     for (const n of this.local.listNodes()) if (!keep.has(n.name)) await this.local.deleteNode(n.name);
     const outbox = this.local.outboxPeek(this.local.outboxSize());
     if (outbox.length > 0) await this.local.outboxAck(outbox[outbox.length - 1]!.seq);
-    await this.local.commit({ nodes: s.nodes, jobs: s.jobs, events: s.events, logSeq: s.seq });
+    // Usage entries: the snapshot's replace the local ones (those it lacks were pruned).
+    const usage = s.usage ?? [];
+    const kept = new Set(usage.map(usageKey));
+    const usageDeletes = this.local.listUsage().map(usageKey).filter((k) => !kept.has(k));
+    await this.local.commit({ nodes: s.nodes, jobs: s.jobs, events: s.events, usage, usageDeletes, logSeq: s.seq });
   }
 
   private async apply(c: StoreChange, seq: number): Promise<void> {
@@ -262,7 +275,7 @@ export class ReplicatedStore implements StateStore {
           const upTo = this.local.outboxPeek(this.local.outboxSize()).find((e) => e.event.id === c.ackedThrough);
           if (upTo) await this.local.outboxAck(upTo.seq);
         }
-        await this.local.commit({ jobs: c.jobs, nodes: c.nodes, events: c.events, logSeq: seq });
+        await this.local.commit({ jobs: c.jobs, nodes: c.nodes, events: c.events, usage: c.usage, usageDeletes: c.usageDeletes, logSeq: seq });
         return;
       }
       case 'delete-node':

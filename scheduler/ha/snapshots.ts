@@ -6,7 +6,7 @@
  * in-memory twin.
  */
 import type { NatsConnection, ObjectStore } from 'nats';
-import type { JobRecord, NodeRecord } from '../../shared/domain/index.js';
+import type { JobRecord, NodeRecord, UsageEntry } from '../../shared/domain/index.js';
 import { ParseError } from '../../shared/errors/index.js';
 import type { GantryEvent } from '../../shared/events/index.js';
 
@@ -17,6 +17,8 @@ export interface Snapshot {
   jobs: JobRecord[];
   /** The outbox: events not yet known to be published. */
   events: GantryEvent[];
+  /** Usage entries (issue 23); absent in snapshots from before them. */
+  usage?: UsageEntry[];
 }
 
 export interface SnapshotStore {

@@ -89,6 +89,10 @@ export interface RankReport {
   endedBy?: RankEndCause;
   /** exited: what its agent measured (kept on the rank record). */
   usage?: RankUsage;
+  /** When the agent started the rank's process (unix ms; 0 or absent: not said): kept on the rank (usage accounting). */
+  startedMs?: number;
+  /** exited: when the process ended, as the agent measured it (unix ms; 0 or absent: not said). */
+  finishedMs?: number;
 }
 
 export type LifecycleEvent =
@@ -245,14 +249,14 @@ function placed(job: JobRecord, ranks: RankRecord[], replicas: number | undefine
   if (job.state !== 'pending') return same(job);
   const next = touch(job, 'placed', `placed on ${new Set(ranks.map((r) => r.node)).size} node(s)`, ctx);
   next.epoch = job.epoch + 1;
-  next.ranks = ranks;
+  next.ranks = ranks.map((r) => ({ ...r, placedMs: ctx.nowMs }));
   next.masterPort = ranks[0]?.masterPort ?? 0;
   delete next.cause;
   // The epoch's deadline: its start as backfill planned it (this cycle) + the time limit.
   if (job.spec.timeLimitSeconds) next.deadlineMs = ctx.nowMs + job.spec.timeLimitSeconds * 1000;
   else delete next.deadlineMs;
   if (job.spec.kind === 'Inference' && replicas !== undefined) next.replicasTarget = replicas;
-  return { job: next, commands: [{ kind: 'start', ranks }], events: ['placed'] };
+  return { job: next, commands: [{ kind: 'start', ranks: next.ranks }], events: ['placed'] };
 }
 
 function cancel(job: JobRecord, reason: string, ctx: LifecycleContext): Outcome {
@@ -349,6 +353,7 @@ function rankReported(job: JobRecord, node: string, t: RankReport, ctx: Lifecycl
   if (t.checkpointMs && t.checkpointMs > (job.lastCheckpointMs ?? 0)) next.lastCheckpointMs = t.checkpointMs;
   if (alive) {
     r.state = t.state === 'running' ? 'running' : 'starting';
+    if (t.startedMs && t.startedMs > 0) r.startedMs = t.startedMs;
     if (next.state !== 'running' && next.ranks.every((x) => x.state === 'running' || (x.state === 'exited' && x.exitCode === 0))) {
       next.state = 'running';
       next.message = `all ${next.ranks.length} ranks running`;
@@ -409,6 +414,8 @@ function exited(r: RankRecord, t: RankReport): void {
   r.signal = t.signal;
   if (t.endedBy) r.endedBy = t.endedBy;
   if (t.usage) r.usage = { ...t.usage };
+  if (t.startedMs && t.startedMs > 0) r.startedMs = t.startedMs;
+  if (t.finishedMs && t.finishedMs > 0) r.endedMs = t.finishedMs;
 }
 
 /**

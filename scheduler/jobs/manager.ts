@@ -9,11 +9,11 @@
  * run), cycle.ts (a scheduling cycle's batch of outcomes; batch.ts), planner.ts (the plan, pure),
  * cluster-view.ts (tree, snapshot, topology view), agents.ts (commands to agents, stopped ranks'
  * GPUs), admission.ts (submit checks), request-ids.ts (SubmitJob's idempotency keys),
- * lifecycle.ts and replicas.ts (transitions, pure), health-evictions.ts (a node's evictions, pure). About 450 lines, over the usual 400: the shell's entry points in one class.
+ * lifecycle.ts and replicas.ts (transitions, pure), health-evictions.ts (a node's evictions, pure). About 470 lines, over the usual 400: the shell's entry points in one class.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock/index.js';
-import { ACTIVE_JOB_STATES, jobRunAs, rankEpoch, type JobFaultRecord, type JobRecord } from '../../shared/domain/index.js';
+import { ACTIVE_JOB_STATES, jobRunAs, rankEpoch, type JobFaultRecord, type JobRecord, type RankUsageEntry } from '../../shared/domain/index.js';
 import { FailedPreconditionError } from '../../shared/errors/index.js';
 import { EVENT_SCHEMA_VERSION, type GantryEvent, type JobEvent } from '../../shared/events/index.js';
 import { parseJobSpec, type JobSpec, type ParseJobSpecOptions } from '../../shared/jobspec/index.js';
@@ -86,11 +86,14 @@ export interface JobManagerDeps {
   degraded?(): { domains: { level: string; name: string }[]; mode: DegradedMode };
   /** Told when nodes are left out of placement because their records cannot be used (or come back). */
   nodesExcluded?: ExclusionListener;
+  /** Metrics (issue 23): rank usage entries that ended, and each scheduling cycle's duration in seconds. */
+  onRanksEnded?(entries: readonly RankUsageEntry[]): void;
+  observeCycle?(seconds: number): void;
 }
 
 
 /** A task's status as an agent reports it. */
-export type TaskReport = Pick<TaskStatusView, 'jobId' | 'rank' | 'epoch' | 'state' | 'exitCode' | 'signal' | 'message' | 'checkpointMs' | 'refusal' | 'endedBy' | 'usage'>;
+export type TaskReport = Pick<TaskStatusView, 'jobId' | 'rank' | 'epoch' | 'state' | 'exitCode' | 'signal' | 'message' | 'checkpointMs' | 'refusal' | 'endedBy' | 'usage'> & Partial<Pick<TaskStatusView, 'startedMs' | 'finishedMs'>>;
 
 const JOB_ID = /^[a-z0-9][a-z0-9-]{0,62}-\d+$/;
 
@@ -107,7 +110,7 @@ export class JobManager {
     private readonly opts: JobManagerOptions,
     private readonly deps: JobManagerDeps,
   ) {
-    this.jobs = new Jobs(deps.store, opts.writeBehindIntervalMs ?? 25);
+    this.jobs = new Jobs(deps.store, opts.writeBehindIntervalMs ?? 25, deps.onRanksEnded);
     this.agents = new Agents(deps, opts.stopSlackMs);
     this.view = new ClusterView(opts.levels, deps.cluster, deps.degraded, deps.nodesExcluded);
     this.cycler = new Cycles(opts, this.jobs, this.agents, this.view, deps.cluster);
@@ -265,9 +268,21 @@ export class JobManager {
 
   private async cycle(planned: () => void): Promise<void> {
     this.cycles++;
+    const t0 = performance.now();
     const { batch, nodes } = this.cycler.plan(this.ctx());
     planned();
     if (batch.size > 0) await this.commit(batch, nodes);
+    this.deps.observeCycle?.((performance.now() - t0) / 1000);
+  }
+
+  /** A job in memory, undefined when unknown or not loaded yet (metrics). */
+  peek(id: string): JobRecord | undefined {
+    return this.jobs.peek(id);
+  }
+
+  /** Jobs not in a terminal state, in memory (metrics). */
+  live(): IterableIterator<JobRecord> {
+    return this.jobs.live();
   }
 
   /** The topology tree of the registered nodes (rebuilt only when the node set changes). */

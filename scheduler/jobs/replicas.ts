@@ -28,7 +28,7 @@ export function replicaPlaced(job: JobRecord, unit: number, ranks: readonly Rank
   const next = touch(job, job.state, job.message, ctx);
   const epoch = job.epoch + 1;
   for (const r of next.ranks) r.epoch = rankEpoch(job, r);
-  const added = ranks.map((r, i) => ({ ...r, rank: unit * job.spec.ranks + i, unit, epoch, masterPort }));
+  const added = ranks.map((r, i) => ({ ...r, rank: unit * job.spec.ranks + i, unit, epoch, masterPort, placedMs: ctx.nowMs }));
   next.ranks = [...next.ranks, ...added].sort((a, b) => a.rank - b.rank);
   next.epoch = epoch;
   next.message = `replica ${unit} placed on ${[...new Set(added.map((r) => r.node))].join(', ')}; ${replicaCount(next)} of ${next.replicasTarget ?? '?'} replicas placed`;

@@ -3,11 +3,12 @@
  * background (until then reads fall through to the store); commits; and the write-behind of
  * records whose change needs no command and no event.
  */
-import { TERMINAL_JOB_STATES, type JobRecord, type JobState } from '../../shared/domain/index.js';
+import { TERMINAL_JOB_STATES, usageKey, type JobRecord, type JobState, type RankUsageEntry } from '../../shared/domain/index.js';
 import type { GantryEvent } from '../../shared/events/index.js';
 import { InvalidArgumentError, NotFoundError } from '../../shared/errors/index.js';
 import type { StateStore } from '../store/index.js';
 import { RequestIds } from './request-ids.js';
+import { usageChanges } from '../usage/records.js';
 
 /**
  * The job table, with the unfinished jobs kept apart as records are set: a cycle walks those (a
@@ -55,11 +56,33 @@ export class Jobs {
   /** True after a restart until every finished job is read from the store (see load()). */
   private loadingFinished = false;
   private seq = 0;
+  /** Usage entries of written-behind records, waiting for the next write (any commit takes them along). */
+  private readonly usageDirty = new Map<string, RankUsageEntry>();
 
   constructor(
     private readonly store: StateStore,
     private readonly writeBehindIntervalMs: number,
+    /** Told of rank usage entries that ended (the first time; usage metrics): after a commit, at once for a write-behind. */
+    private readonly onRanksEnded: (entries: readonly RankUsageEntry[]) => void = () => undefined,
   ) {}
+
+  /**
+   * The usage entries a change of a job writes (scheduler/usage/records.ts), against the record in
+   * memory (or, for a finished job not loaded yet, the stored one).
+   */
+  private usageOf(next: JobRecord): { entries: RankUsageEntry[]; closed: RankUsageEntry[] } {
+    const prev = this.table.get(next.id) ?? (next.ranks.length > 0 ? this.store.getJob(next.id) : undefined);
+    return usageChanges(prev, next);
+  }
+
+  /** The waiting usage entries, with `fresh` over them (newer), taken for one write. */
+  private takeUsage(fresh: readonly RankUsageEntry[]): RankUsageEntry[] {
+    if (this.usageDirty.size === 0) return [...fresh];
+    for (const e of fresh) this.usageDirty.set(usageKey(e), e);
+    const all = [...this.usageDirty.values()];
+    this.usageDirty.clear();
+    return all;
+  }
 
   /**
    * Loads the unfinished jobs (what scheduling needs) at once; the finished ones follow in the
@@ -150,7 +173,16 @@ export class Jobs {
   async commit(jobs: readonly JobRecord[], events: readonly GantryEvent[]): Promise<void> {
     // A record written here is newer than any waiting for write-behind.
     for (const j of jobs) this.dirty.delete(j.id);
-    await this.store.commit({ jobs: [...jobs], events: [...events] });
+    const fresh: RankUsageEntry[] = [];
+    const closed: RankUsageEntry[] = [];
+    for (const j of jobs) {
+      const u = this.usageOf(j);
+      fresh.push(...u.entries);
+      closed.push(...u.closed);
+    }
+    const usage = this.takeUsage(fresh);
+    await this.store.commit(usage.length > 0 ? { jobs: [...jobs], events: [...events], usage } : { jobs: [...jobs], events: [...events] });
+    if (closed.length > 0) this.onRanksEnded(closed);
   }
 
   /** Sets a committed record in memory. */
@@ -169,6 +201,9 @@ export class Jobs {
    * is newer).
    */
   writeBehind(job: JobRecord): Promise<void> {
+    const u = this.usageOf(job);
+    for (const e of u.entries) this.usageDirty.set(usageKey(e), e);
+    if (u.closed.length > 0) this.onRanksEnded(u.closed);
     this.table.set(job.id, job);
     this.dirty.set(job.id, job);
     this.flushing ??= this.flushPacing
@@ -181,7 +216,8 @@ export class Jobs {
         this.flushPacing = gapMs > 0 ? new Promise<void>((r) => setTimeout(r, gapMs)) : Promise.resolve();
         // Written even when commit() took every record: this write resolves after its, so a
         // caller waiting here still learns of durability in order.
-        const write = this.store.commit({ jobs });
+        const usage = this.takeUsage([]);
+        const write = this.store.commit(usage.length > 0 ? { jobs, usage } : { jobs });
         this.writing = write.catch(() => undefined);
         return write;
       });

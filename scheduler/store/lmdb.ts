@@ -1,5 +1,5 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { TERMINAL_JOB_STATES, type JobRecord, type NodeRecord } from '../../shared/domain/index.js';
+import { TERMINAL_JOB_STATES, usageKey, type JobRecord, type NodeRecord, type UsageEntry } from '../../shared/domain/index.js';
 import { StoreError } from '../../shared/errors/index.js';
 import type { GantryEvent } from '../../shared/events/index.js';
 import { jobNumber, STORE_SCHEMA_VERSION, type OutboxEntry, type StateStore, type StoreCommit } from './types.js';
@@ -33,6 +33,7 @@ export class LmdbStore implements StateStore {
     private readonly unfinished: Database<number, string>,
     private readonly outbox: Database<GantryEvent, number>,
     private readonly meta: Database<number, string>,
+    private readonly usage: Database<UsageEntry, string>,
   ) {
     this.highest = meta.get('highestJobNumber') ?? 0;
     // Outbox keys grow from the highest one left (ordered-binary numeric keys sort numerically).
@@ -79,7 +80,9 @@ export class LmdbStore implements StateStore {
         meta.putSync('highestJobNumber', highest);
       }
       const outbox = root.openDB<GantryEvent, number>({ name: 'outbox' });
-      return new LmdbStore(root, nodes, jobs, unfinished, outbox, meta);
+      // Usage entries (issue 23): JSON like the jobs; keys usageKey(), nothing of them read at open.
+      const usage = root.openDB<UsageEntry, string>({ name: 'usage', encoding: 'json' });
+      return new LmdbStore(root, nodes, jobs, unfinished, outbox, meta, usage);
     } catch (e) {
       if (e instanceof StoreError) throw e;
       throw new StoreError(`cannot open the store in ${dataDir}: ${(e as Error).message}`, { cause: e });
@@ -149,6 +152,17 @@ export class LmdbStore implements StateStore {
     return this.highest;
   }
 
+  listUsage(kind?: UsageEntry['kind']): UsageEntry[] {
+    const range = kind === undefined ? {} : { start: kind === 'rank' ? 'r/' : 'n/', end: kind === 'rank' ? 'r0' : 'n0' };
+    const out: UsageEntry[] = [];
+    for (const { value } of this.usage.getRange(range)) out.push(value);
+    return out;
+  }
+
+  usageCount(): number {
+    return this.usage.getCount();
+  }
+
   outboxPeek(limit: number): OutboxEntry[] {
     const out: OutboxEntry[] = [];
     for (const { key, value } of this.outbox.getRange({ limit })) out.push({ seq: key, event: value });
@@ -190,6 +204,8 @@ export class LmdbStore implements StateStore {
         else void this.unfinished.put(j.id, 1);
       }
       for (const n of change.nodes ?? []) void this.nodes.put(n.name, { v: STORE_SCHEMA_VERSION, node: n });
+      for (const k of change.usageDeletes ?? []) void this.usage.remove(k);
+      for (const u of change.usage ?? []) void this.usage.put(usageKey(u), u);
     });
     this.size += events.length;
   }

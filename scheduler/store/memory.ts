@@ -1,4 +1,4 @@
-import { TERMINAL_JOB_STATES, type JobRecord, type NodeRecord } from '../../shared/domain/index.js';
+import { TERMINAL_JOB_STATES, usageKey, type JobRecord, type NodeRecord, type UsageEntry } from '../../shared/domain/index.js';
 import { jobNumber, type OutboxEntry, type StateStore, type StoreCommit } from './types.js';
 
 /** In-memory twin of the LMDB store. Copies on the way in and out, like a real store would. */
@@ -59,6 +59,20 @@ export class MemoryStore implements StateStore {
     return this.highest;
   }
 
+  private readonly usage = new Map<string, UsageEntry>();
+
+  listUsage(kind?: UsageEntry['kind']): UsageEntry[] {
+    return [...this.usage.keys()]
+      .sort()
+      .map((k) => this.usage.get(k)!)
+      .filter((u) => kind === undefined || u.kind === kind)
+      .map((u) => structuredClone(u));
+  }
+
+  usageCount(): number {
+    return this.usage.size;
+  }
+
   private readonly outbox: OutboxEntry[] = [];
   private seq = 0;
 
@@ -89,6 +103,8 @@ export class MemoryStore implements StateStore {
       this.highest = Math.max(this.highest, jobNumber(j.id));
     }
     for (const n of change.nodes ?? []) this.nodes.set(n.name, structuredClone(n));
+    for (const k of change.usageDeletes ?? []) this.usage.delete(k);
+    for (const u of change.usage ?? []) this.usage.set(usageKey(u), structuredClone(u));
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { JobRecord, NodeRecord } from '../../shared/domain/index.js';
+import type { JobRecord, NodeRecord, UsageEntry } from '../../shared/domain/index.js';
 import type { GantryEvent } from '../../shared/events/index.js';
 
 /** What one commit writes, in one transaction. */
@@ -6,6 +6,10 @@ export interface StoreCommit {
   jobs?: readonly JobRecord[];
   nodes?: readonly NodeRecord[];
   events?: readonly GantryEvent[];
+  /** Usage entries to write (issue 23), each replacing the one of its key (usageKey). */
+  usage?: readonly UsageEntry[];
+  /** Usage entries to delete, by key (retention). Applied before `usage`. */
+  usageDeletes?: readonly string[];
   /** Set by a replicated store: the state-stream entry this commit applies (stored with it). */
   logSeq?: number;
 }
@@ -57,6 +61,14 @@ export interface StateStore {
    * that never follows a log keeps 0.
    */
   appliedLogSeq(): number;
+  /**
+   * Usage entries (issue 23) in key order: node entries (node, time), then rank entries (job, epoch,
+   * rank); only one kind when `kind` is given (a range read: the cluster view and the start-up's
+   * node history read no rank entries). Not read at a restart.
+   */
+  listUsage(kind?: UsageEntry['kind']): UsageEntry[];
+  /** How many usage entries the store holds, without reading them. */
+  usageCount(): number;
   /** The oldest `limit` events of the outbox, in commit order. */
   outboxPeek(limit: number): OutboxEntry[];
   /** Removes outbox entries up to and including `seq` (they were published). */

@@ -100,6 +100,12 @@ export interface RankRecord {
   endedBy?: RankEndCause;
   /** A finished rank: what its agent measured (absent: nothing measured). */
   usage?: RankUsage;
+  /** When the scheduler placed it (unix ms; usage accounting: its GPUs reserved from then). Absent in records from before. */
+  placedMs?: number;
+  /** When its process started, as its agent measured it (TaskStatus.started_unix_ms). Absent: not reported. */
+  startedMs?: number;
+  /** When its process ended, as its agent measured it (TaskStatus.finished_unix_ms). Absent: not reported. */
+  endedMs?: number;
 }
 
 /**

@@ -35,7 +35,7 @@ const DASHBOARD = path.join(DEPLOY, 'grafana', 'gantry-overview.json');
 const SCHEDULER_YAML = path.join(DEPLOY, 'config', 'scheduler.yaml');
 const AGENT_YAML = path.join(DEPLOY, 'config', 'agent.yaml');
 const OPERATIONS_MD = path.join(ROOT, 'docs', 'operations.md');
-const METRIC_SOURCES = [path.join(ROOT, 'scheduler', 'metrics.ts'), path.join(ROOT, 'agent', 'metrics.ts'), path.join(ROOT, 'agent', 'hooks', 'metrics.ts'), path.join(ROOT, 'scheduler', 'ha', 'control-plane.ts')];
+const METRIC_SOURCES = [path.join(ROOT, 'scheduler', 'metrics.ts'), path.join(ROOT, 'scheduler', 'metrics-jobs.ts'), path.join(ROOT, 'agent', 'metrics.ts'), path.join(ROOT, 'agent', 'hooks', 'metrics.ts'), path.join(ROOT, 'scheduler', 'ha', 'control-plane.ts')];
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -494,6 +494,12 @@ t.test('dashboard: valid JSON, every panel queries Prometheus', async (t) => {
     'gantry_scheduler_reports_received_total',
     'gantry_scheduler_domain_degraded',
     'gantry_scheduler_domain_latency_p99_seconds',
+    'gantry_scheduler_jobs{',
+    'gantry_scheduler_job_pending_seconds_bucket',
+    'gantry_scheduler_cycle_duration_seconds_bucket',
+    'gantry_scheduler_queue_gpus_borrowed',
+    'gantry_scheduler_topology_gpus',
+    'gantry_scheduler_gpu_hours_total',
   ]) {
     t.ok(exprs.includes(name), `dashboard shows ${name}`);
   }

@@ -508,9 +508,9 @@ t.test('a stop names each rank as placed: node, GPUs, the epoch its task runs un
   ]);
 });
 
-t.test('the start command carries the placed ranks; the fence names the reported task', async (t) => {
+t.test('the start command carries the placed ranks (with when they were placed); the fence names the reported task', async (t) => {
   const placed = step(gang('pending'), { type: 'placed', ranks: placedRanks() }, ctx);
-  t.same(placed.commands[0], { kind: 'start', ranks: placedRanks() });
+  t.same(placed.commands[0], { kind: 'start', ranks: placedRanks().map((r) => ({ ...r, placedMs: ctx.nowMs })) });
   const fenced = step(gang('running'), reported('n1', report(0, 'running', { epoch: 2 })), ctx);
   t.same(fenced.commands, [{ kind: 'fence', jobId: 'train-1', node: 'n1', rank: 0, epoch: 2, graceSeconds: 30 }]);
 });

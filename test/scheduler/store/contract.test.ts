@@ -9,7 +9,7 @@ import path from 'node:path';
 import { LmdbStore, MemoryStore, type StateStore } from '../../../scheduler/store/index.js';
 import { MemorySnapshotStore, MemoryTermLog, ReplicatedStore } from '../../../scheduler/ha/index.js';
 import { open } from 'lmdb';
-import type { JobRecord } from '../../../shared/domain/index.js';
+import { usageKey, type JobRecord, type NodeUsageEntry, type RankUsageEntry } from '../../../shared/domain/index.js';
 import { jobEvent as ev, storedJob as job, storedNode as node } from '../../builders/records.js';
 
 
@@ -194,3 +194,52 @@ for (const [name, make, durable] of impls) {
     await store.close();
   });
 }
+
+const rankUse = (jobId: string, rank: number, endMs: number): RankUsageEntry => ({
+  kind: 'rank', jobId, epoch: 1, rank, user: 'alice', queue: 'default', node: 'n1', gpus: [rank], submittedMs: 1, placedMs: 2, startMs: 3, endMs, exitCode: endMs ? 0 : null, signal: null,
+});
+const nodeUse = (node: string, atMs: number): NodeUsageEntry => ({ kind: 'node', node, atMs, state: 'up', gpus: 8 });
+
+for (const [name, make, durable] of impls) {
+  t.test(`${name} store contract: usage entries (issue 23) by key, written and deleted with a commit`, async (t) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-store-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    let store = await make(dir);
+    t.same(store.listUsage(), [], 'none at first');
+    await store.commit({ jobs: [job('a-1', 'running')], usage: [rankUse('a-1', 1, 0), rankUse('a-1', 0, 0), nodeUse('n1', 5)] });
+    await store.commit({ usage: [rankUse('a-1', 0, 100), nodeUse('n1', 50)] });
+    t.equal(store.usageCount(), 4, 'a rewrite of a key replaces its entry: none doubled');
+    t.same(store.listUsage('rank'), [rankUse('a-1', 0, 100), rankUse('a-1', 1, 0)], 'rank entries in key order, the latest write of each');
+    t.same(store.listUsage('node'), [nodeUse('n1', 5), nodeUse('n1', 50)], 'node entries alone, in time order');
+    t.equal(store.listUsage().length, 4, 'both kinds without a kind');
+    if (durable) {
+      await store.close();
+      store = await make(dir);
+      t.same(store.listUsage('rank'), [rankUse('a-1', 0, 100), rankUse('a-1', 1, 0)], 'usage survives close and reopen');
+    }
+    await store.commit({ usageDeletes: [usageKey(rankUse('a-1', 0, 100)), usageKey(nodeUse('n1', 5)), 'r/no-such-key'] });
+    t.same(store.listUsage(), [nodeUse('n1', 50), rankUse('a-1', 1, 0)], 'deleted by key (an unknown key is no error)');
+    t.equal(store.usageCount(), 2);
+    await store.close();
+  });
+}
+
+t.test('replicated store: usage entries and their deletions travel in the snapshot (a scheduler joining after compaction)', async (t) => {
+  const log = new MemoryTermLog();
+  const snapshots = new MemorySnapshotStore();
+  const a = new ReplicatedStore({ log, local: new MemoryStore(), snapshots });
+  await a.lead(1, 'a');
+  await a.commit({ usage: [rankUse('a-1', 0, 100), rankUse('a-1', 1, 0), nodeUse('n1', 5)] });
+  await a.commit({ usageDeletes: [usageKey(rankUse('a-1', 0, 100))] });
+  const snap = await a.snapshot();
+  t.same(snap.usage, [nodeUse('n1', 5), rankUse('a-1', 1, 0)], 'the snapshot holds the usage entries');
+  await a.commit({ usage: [rankUse('a-1', 1, 200)] });
+  // A scheduler whose local store still has an entry pruned since: the snapshot's set replaces it.
+  const stale = new MemoryStore();
+  await stale.commit({ usage: [rankUse('a-1', 0, 100)] });
+  const b = new ReplicatedStore({ log, local: stale, snapshots });
+  a.follow();
+  await b.lead(2, 'b');
+  t.same(b.listUsage(), [nodeUse('n1', 5), rankUse('a-1', 1, 200)], 'restored from the snapshot, then the tail applied; the pruned entry gone');
+  await b.close();
+});

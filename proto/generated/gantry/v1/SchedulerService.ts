@@ -4,13 +4,17 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { CancelJobRequest as _gantry_v1_CancelJobRequest, CancelJobRequest__Output as _gantry_v1_CancelJobRequest__Output } from '../../gantry/v1/CancelJobRequest';
 import type { ClusterTopology as _gantry_v1_ClusterTopology, ClusterTopology__Output as _gantry_v1_ClusterTopology__Output } from '../../gantry/v1/ClusterTopology';
+import type { ClusterUsage as _gantry_v1_ClusterUsage, ClusterUsage__Output as _gantry_v1_ClusterUsage__Output } from '../../gantry/v1/ClusterUsage';
 import type { ControlPlaneMember as _gantry_v1_ControlPlaneMember, ControlPlaneMember__Output as _gantry_v1_ControlPlaneMember__Output } from '../../gantry/v1/ControlPlaneMember';
 import type { DeleteNodeResponse as _gantry_v1_DeleteNodeResponse, DeleteNodeResponse__Output as _gantry_v1_DeleteNodeResponse__Output } from '../../gantry/v1/DeleteNodeResponse';
 import type { ExplainJobResponse as _gantry_v1_ExplainJobResponse, ExplainJobResponse__Output as _gantry_v1_ExplainJobResponse__Output } from '../../gantry/v1/ExplainJobResponse';
+import type { GetClusterUsageRequest as _gantry_v1_GetClusterUsageRequest, GetClusterUsageRequest__Output as _gantry_v1_GetClusterUsageRequest__Output } from '../../gantry/v1/GetClusterUsageRequest';
 import type { GetControlPlaneRequest as _gantry_v1_GetControlPlaneRequest, GetControlPlaneRequest__Output as _gantry_v1_GetControlPlaneRequest__Output } from '../../gantry/v1/GetControlPlaneRequest';
 import type { GetJobRequest as _gantry_v1_GetJobRequest, GetJobRequest__Output as _gantry_v1_GetJobRequest__Output } from '../../gantry/v1/GetJobRequest';
 import type { GetNodeRequest as _gantry_v1_GetNodeRequest, GetNodeRequest__Output as _gantry_v1_GetNodeRequest__Output } from '../../gantry/v1/GetNodeRequest';
 import type { GetTopologyRequest as _gantry_v1_GetTopologyRequest, GetTopologyRequest__Output as _gantry_v1_GetTopologyRequest__Output } from '../../gantry/v1/GetTopologyRequest';
+import type { GetUsageRequest as _gantry_v1_GetUsageRequest, GetUsageRequest__Output as _gantry_v1_GetUsageRequest__Output } from '../../gantry/v1/GetUsageRequest';
+import type { GetUsageResponse as _gantry_v1_GetUsageResponse, GetUsageResponse__Output as _gantry_v1_GetUsageResponse__Output } from '../../gantry/v1/GetUsageResponse';
 import type { Job as _gantry_v1_Job, Job__Output as _gantry_v1_Job__Output } from '../../gantry/v1/Job';
 import type { ListJobsRequest as _gantry_v1_ListJobsRequest, ListJobsRequest__Output as _gantry_v1_ListJobsRequest__Output } from '../../gantry/v1/ListJobsRequest';
 import type { ListJobsResponse as _gantry_v1_ListJobsResponse, ListJobsResponse__Output as _gantry_v1_ListJobsResponse__Output } from '../../gantry/v1/ListJobsResponse';
@@ -82,6 +86,15 @@ export interface SchedulerServiceClient extends grpc.Client {
   explainJob(argument: _gantry_v1_GetJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ExplainJobResponse__Output>): grpc.ClientUnaryCall;
   explainJob(argument: _gantry_v1_GetJobRequest, callback: grpc.requestCallback<_gantry_v1_ExplainJobResponse__Output>): grpc.ClientUnaryCall;
   
+  GetClusterUsage(argument: _gantry_v1_GetClusterUsageRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ClusterUsage__Output>): grpc.ClientUnaryCall;
+  GetClusterUsage(argument: _gantry_v1_GetClusterUsageRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ClusterUsage__Output>): grpc.ClientUnaryCall;
+  GetClusterUsage(argument: _gantry_v1_GetClusterUsageRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ClusterUsage__Output>): grpc.ClientUnaryCall;
+  GetClusterUsage(argument: _gantry_v1_GetClusterUsageRequest, callback: grpc.requestCallback<_gantry_v1_ClusterUsage__Output>): grpc.ClientUnaryCall;
+  getClusterUsage(argument: _gantry_v1_GetClusterUsageRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ClusterUsage__Output>): grpc.ClientUnaryCall;
+  getClusterUsage(argument: _gantry_v1_GetClusterUsageRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ClusterUsage__Output>): grpc.ClientUnaryCall;
+  getClusterUsage(argument: _gantry_v1_GetClusterUsageRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ClusterUsage__Output>): grpc.ClientUnaryCall;
+  getClusterUsage(argument: _gantry_v1_GetClusterUsageRequest, callback: grpc.requestCallback<_gantry_v1_ClusterUsage__Output>): grpc.ClientUnaryCall;
+  
   GetControlPlane(argument: _gantry_v1_GetControlPlaneRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ControlPlaneMember__Output>): grpc.ClientUnaryCall;
   GetControlPlane(argument: _gantry_v1_GetControlPlaneRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ControlPlaneMember__Output>): grpc.ClientUnaryCall;
   GetControlPlane(argument: _gantry_v1_GetControlPlaneRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ControlPlaneMember__Output>): grpc.ClientUnaryCall;
@@ -117,6 +130,15 @@ export interface SchedulerServiceClient extends grpc.Client {
   getTopology(argument: _gantry_v1_GetTopologyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ClusterTopology__Output>): grpc.ClientUnaryCall;
   getTopology(argument: _gantry_v1_GetTopologyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ClusterTopology__Output>): grpc.ClientUnaryCall;
   getTopology(argument: _gantry_v1_GetTopologyRequest, callback: grpc.requestCallback<_gantry_v1_ClusterTopology__Output>): grpc.ClientUnaryCall;
+  
+  GetUsage(argument: _gantry_v1_GetUsageRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_GetUsageResponse__Output>): grpc.ClientUnaryCall;
+  GetUsage(argument: _gantry_v1_GetUsageRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_GetUsageResponse__Output>): grpc.ClientUnaryCall;
+  GetUsage(argument: _gantry_v1_GetUsageRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_GetUsageResponse__Output>): grpc.ClientUnaryCall;
+  GetUsage(argument: _gantry_v1_GetUsageRequest, callback: grpc.requestCallback<_gantry_v1_GetUsageResponse__Output>): grpc.ClientUnaryCall;
+  getUsage(argument: _gantry_v1_GetUsageRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_GetUsageResponse__Output>): grpc.ClientUnaryCall;
+  getUsage(argument: _gantry_v1_GetUsageRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_GetUsageResponse__Output>): grpc.ClientUnaryCall;
+  getUsage(argument: _gantry_v1_GetUsageRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_GetUsageResponse__Output>): grpc.ClientUnaryCall;
+  getUsage(argument: _gantry_v1_GetUsageRequest, callback: grpc.requestCallback<_gantry_v1_GetUsageResponse__Output>): grpc.ClientUnaryCall;
   
   ListJobs(argument: _gantry_v1_ListJobsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gantry_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
   ListJobs(argument: _gantry_v1_ListJobsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gantry_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
@@ -201,6 +223,8 @@ export interface SchedulerServiceHandlers extends grpc.UntypedServiceImplementat
   
   ExplainJob: grpc.handleUnaryCall<_gantry_v1_GetJobRequest__Output, _gantry_v1_ExplainJobResponse>;
   
+  GetClusterUsage: grpc.handleUnaryCall<_gantry_v1_GetClusterUsageRequest__Output, _gantry_v1_ClusterUsage>;
+  
   GetControlPlane: grpc.handleUnaryCall<_gantry_v1_GetControlPlaneRequest__Output, _gantry_v1_ControlPlaneMember>;
   
   GetJob: grpc.handleUnaryCall<_gantry_v1_GetJobRequest__Output, _gantry_v1_Job>;
@@ -208,6 +232,8 @@ export interface SchedulerServiceHandlers extends grpc.UntypedServiceImplementat
   GetNode: grpc.handleUnaryCall<_gantry_v1_GetNodeRequest__Output, _gantry_v1_Node>;
   
   GetTopology: grpc.handleUnaryCall<_gantry_v1_GetTopologyRequest__Output, _gantry_v1_ClusterTopology>;
+  
+  GetUsage: grpc.handleUnaryCall<_gantry_v1_GetUsageRequest__Output, _gantry_v1_GetUsageResponse>;
   
   ListJobs: grpc.handleUnaryCall<_gantry_v1_ListJobsRequest__Output, _gantry_v1_ListJobsResponse>;
   
@@ -234,10 +260,12 @@ export interface SchedulerServiceDefinition extends grpc.ServiceDefinition {
   DeleteNode: MethodDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_DeleteNodeResponse, _gantry_v1_NodeActionRequest__Output, _gantry_v1_DeleteNodeResponse__Output>
   DrainNode: MethodDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_Node, _gantry_v1_NodeActionRequest__Output, _gantry_v1_Node__Output>
   ExplainJob: MethodDefinition<_gantry_v1_GetJobRequest, _gantry_v1_ExplainJobResponse, _gantry_v1_GetJobRequest__Output, _gantry_v1_ExplainJobResponse__Output>
+  GetClusterUsage: MethodDefinition<_gantry_v1_GetClusterUsageRequest, _gantry_v1_ClusterUsage, _gantry_v1_GetClusterUsageRequest__Output, _gantry_v1_ClusterUsage__Output>
   GetControlPlane: MethodDefinition<_gantry_v1_GetControlPlaneRequest, _gantry_v1_ControlPlaneMember, _gantry_v1_GetControlPlaneRequest__Output, _gantry_v1_ControlPlaneMember__Output>
   GetJob: MethodDefinition<_gantry_v1_GetJobRequest, _gantry_v1_Job, _gantry_v1_GetJobRequest__Output, _gantry_v1_Job__Output>
   GetNode: MethodDefinition<_gantry_v1_GetNodeRequest, _gantry_v1_Node, _gantry_v1_GetNodeRequest__Output, _gantry_v1_Node__Output>
   GetTopology: MethodDefinition<_gantry_v1_GetTopologyRequest, _gantry_v1_ClusterTopology, _gantry_v1_GetTopologyRequest__Output, _gantry_v1_ClusterTopology__Output>
+  GetUsage: MethodDefinition<_gantry_v1_GetUsageRequest, _gantry_v1_GetUsageResponse, _gantry_v1_GetUsageRequest__Output, _gantry_v1_GetUsageResponse__Output>
   ListJobs: MethodDefinition<_gantry_v1_ListJobsRequest, _gantry_v1_ListJobsResponse, _gantry_v1_ListJobsRequest__Output, _gantry_v1_ListJobsResponse__Output>
   ListNodes: MethodDefinition<_gantry_v1_ListNodesRequest, _gantry_v1_ListNodesResponse, _gantry_v1_ListNodesRequest__Output, _gantry_v1_ListNodesResponse__Output>
   ReadLogs: MethodDefinition<_gantry_v1_ReadLogsRequest, _gantry_v1_ReadLogsResponse, _gantry_v1_ReadLogsRequest__Output, _gantry_v1_ReadLogsResponse__Output>
