@@ -14,7 +14,7 @@ import type { Agents } from './agents.js';
 import { Batch } from './batch.js';
 import { ranksOf, type ClusterView } from './cluster-view.js';
 import { step, type LifecycleContext } from './lifecycle.js';
-import type { LocalityWaitPolicy } from './locality-wait.js';
+import { LocalityClock, type LocalityWaitPolicy } from './locality-wait.js';
 import { planCycle, type ReservationDecision } from './planner.js';
 import { missingReplicas, replicaPlaced, replicaWaits } from './replicas.js';
 import type { Jobs } from './table.js';
@@ -52,11 +52,10 @@ export class Cycles {
   /**
    * Gangs waiting for their minimal domain: when each wait started (in memory: a restarted or new
    * leader starts counting again; the cap counts from the job record). Their explanations are
-   * never "unchanged": time alone ends a wait.
+   * never "unchanged": time alone ends a wait. A change in the draining domains held frees or
+   * takes GPUs no capacity event reports: it bumps the capacity generation.
    */
-  readonly localitySince = new Map<string, number>();
-  /** The jobs that held a draining domain last cycle: a change frees or takes GPUs no capacity event reports. */
-  private localityHeld = '';
+  private readonly locality: LocalityClock;
 
   constructor(
     private readonly opts: CycleOptions,
@@ -64,7 +63,9 @@ export class Cycles {
     private readonly agents: Agents,
     private readonly view: ClusterView,
     private readonly cluster: ClusterModel,
-  ) {}
+  ) {
+    this.locality = new LocalityClock(opts.localityWait);
+  }
 
   private queue(name: string): QueueConfig {
     return this.opts.queues[name] ?? DEFAULT_QUEUE;
@@ -111,14 +112,9 @@ export class Cycles {
       usage: decayedUsage(this.jobs.all(), now, this.opts.fairShareHalfLifeMs),
       halfLifeMs: this.opts.fairShareHalfLifeMs,
       masterPorts: { range: this.opts.masterPortRange, reserved: at.ports },
-      ...(this.opts.localityWait && this.opts.localityWait.mode !== 'off' ? { localityWait: { policy: this.opts.localityWait, sinceMs: (id: string) => this.localitySince.get(id) } } : {}),
+      localityWait: this.locality.input(),
     });
-    // A wait counts from the first cycle the gang could have spread, for as long as it stays pending.
-    for (const id of [...this.localitySince.keys()]) if (!plan.waiting.has(id)) this.localitySince.delete(id);
-    for (const w of plan.localityWaits) this.localitySince.set(w.jobId, w.sinceMs);
-    const heldNow = plan.localityWaits.filter((w) => w.heldGpus > 0).map((w) => w.jobId).join(',');
-    if (heldNow !== this.localityHeld) this.capacityGen++;
-    this.localityHeld = heldNow;
+    if (this.locality.after(plan)) this.capacityGen++;
     this.placementsTried += plan.tried;
     this.lastDecision = { gen, decision: plan.decision };
     for (const { job, message } of plan.failures) {
@@ -131,7 +127,7 @@ export class Cycles {
         ? `\nreserved: ${r.gpus} GPUs held for it${Number.isFinite(r.atMs) ? `; by the running jobs' time limits it starts by ${new Date(r.atMs).toISOString()}` : ''}; smaller jobs backfill only if their time limit ends before then`
         : '';
       if (w.skipped && this.explanations.has(id)) continue;
-      this.explanations.set(id, { reasons: w.reasons, text: w.text.replace(/\n$/, '') + note, gen: plan.localityWaits.some((l) => l.jobId === id) ? -1 : gen });
+      this.explanations.set(id, { reasons: w.reasons, text: w.text.replace(/\n$/, '') + note, gen: this.locality.waiting(id) ? -1 : gen });
     }
     for (const p of plan.preemptions) {
       const v = current(this.jobs.peek(p.victim.id)!);

@@ -211,3 +211,43 @@ export class LocalityHolds {
     for (const h of this.holds) this.snapshot.release(h.claim);
   }
 }
+
+/**
+ * What a caller of planCycle keeps between cycles for the locality wait (the job manager's Cycles,
+ * and the simulator): when each waiting gang's wait started, and which gangs hold a draining
+ * domain. `input()` is PlanInput.localityWait (undefined when off); `after(plan)` carries the
+ * waits forward and says whether the holds changed (capacity no node event reports: jobs that
+ * failed against the old holds are worth trying again); `waiting(id)`: a gang whose wait only
+ * time ends, never "unchanged".
+ */
+export class LocalityClock {
+  private readonly since = new Map<string, number>();
+  private readonly waitingNow = new Set<string>();
+  private held = '';
+
+  constructor(private readonly policy: LocalityWaitPolicy | undefined) {}
+
+  input(): { policy: LocalityWaitPolicy; sinceMs: (jobId: string) => number | undefined } | undefined {
+    if (!this.policy || this.policy.mode === 'off') return undefined;
+    return { policy: this.policy, sinceMs: (id) => this.since.get(id) };
+  }
+
+  /** After a plan: a wait counts from the first cycle the gang could have spread, for as long as it stays pending. True when the holds changed. */
+  after(plan: { waiting: ReadonlyMap<string, unknown>; localityWaits: readonly LocalityWaitEntry[] }): boolean {
+    for (const id of [...this.since.keys()]) if (!plan.waiting.has(id)) this.since.delete(id);
+    this.waitingNow.clear();
+    for (const w of plan.localityWaits) {
+      this.since.set(w.jobId, w.sinceMs);
+      this.waitingNow.add(w.jobId);
+    }
+    const held = plan.localityWaits.filter((w) => w.heldGpus > 0).map((w) => w.jobId).join(',');
+    const changed = held !== this.held;
+    this.held = held;
+    return changed;
+  }
+
+  /** Whether the last plan had this gang waiting for its minimal domain. */
+  waiting(jobId: string): boolean {
+    return this.waitingNow.has(jobId);
+  }
+}
