@@ -368,7 +368,7 @@ function scenarioC(opts: BenchOptions, rows: BenchRow[], details: Record<string,
     ['localityWait bounded, aging 0.25/GPU', 'bound = 0.25 units per GPU (16 GPUs: 4; 512 GPUs: 128)', { mode: 'bounded', maxWaitMs: 0, agingPerGpuMs: 0.25 }],
     ['localityWait reserve 60', 'waits up to 60 units holding the minimal domain that frees soonest', { mode: 'reserve', maxWaitMs: 60 }],
     ['localityWait reserve 200', 'waits up to 200 units holding the minimal domain that frees soonest', { mode: 'reserve', maxWaitMs: 200 }],
-    ['localityWait reserve 200, cap 1000', 'as reserve 200; no wait past 1000 units after submit (t=0 here)', { mode: 'reserve', maxWaitMs: 200, capMs: 1000 }],
+    ['localityWait reserve 200, cap 100', 'as reserve 200; no wait past 100 units after submit (t=0 here)', { mode: 'reserve', maxWaitMs: 200, capMs: 100 }],
   ];
   const noCap = { capMs: Number.MAX_SAFE_INTEGER };
   for (const [label, meaning, v] of variants) {
