@@ -11,8 +11,7 @@ import type { ClusterSnapshot } from '../scheduler/topology/index.js';
 import { validateJobSpec, type JobSpec, type TopologySpec } from '../shared/jobspec/index.js';
 import { gb200, hgx5000, kueue640, randomBusy, GB200_NODES_PER_RACK, type BenchCluster } from './clusters.js';
 import { Prng } from './prng.js';
-import { LOCALITY_WAIT_DEFAULTS, type LocalityWaitPolicy } from '../scheduler/jobs/locality-wait.js';
-import { simulateQueue, type MixJob, type SimResult } from './queue-sim.js';
+import { LOCALITY_VARIANTS, simulateQueue, type MixJob, type SimResult } from './queue-sim.js';
 import { percentile, type BenchOptions, type BenchRow, type BenchSuite, type SuiteResult } from './suite.js';
 import { wholeNodeOptimum } from './whole-node-reference.js';
 
@@ -360,21 +359,8 @@ function scenarioC(opts: BenchOptions, rows: BenchRow[], details: Record<string,
     ['pack, required minimal domain', 'waits for its minimal domain', simulateQueue(c, jobs, required, minLevel)],
     ['pack, required minimal when ≤ one rack', 'waits for a rack when one rack can hold it, else climbs', simulateQueue(c, jobs, (j) => (minLevel(j) <= nvlink ? required(j) : preferred(j)), minLevel)],
   ];
-  // The live planner's locality-wait variants (placement.localityWait; times in the mix's units,
-  // 1 unit = 1 s = 1000 ms in config): the gang is preferred nvlink and waits by the planner's rule.
-  const variants: [string, string, Partial<LocalityWaitPolicy>][] = [
-    ['localityWait bounded 20', 'waits up to 20 units for its minimal domain, holding nothing, then spreads', { mode: 'bounded', maxWaitMs: 20 }],
-    ['localityWait bounded 60', 'waits up to 60 units, holding nothing', { mode: 'bounded', maxWaitMs: 60 }],
-    ['localityWait bounded, aging 0.25/GPU', 'bound = 0.25 units per GPU (16 GPUs: 4; 512 GPUs: 128)', { mode: 'bounded', maxWaitMs: 0, agingPerGpuMs: 0.25 }],
-    ['localityWait reserve 60', 'waits up to 60 units holding the minimal domain that frees soonest', { mode: 'reserve', maxWaitMs: 60 }],
-    ['localityWait reserve 200', 'waits up to 200 units holding the minimal domain that frees soonest', { mode: 'reserve', maxWaitMs: 200 }],
-    ['localityWait reserve 200, cap 100', 'as reserve 200; no wait past 100 units after submit (t=0 here)', { mode: 'reserve', maxWaitMs: 200, capMs: 100 }],
-  ];
-  const noCap = { capMs: Number.MAX_SAFE_INTEGER };
-  for (const [label, meaning, v] of variants) {
-    const policy: LocalityWaitPolicy = { ...LOCALITY_WAIT_DEFAULTS, ...noCap, ...v };
-    policies.push([label, meaning, simulateQueue(c, jobs, preferred, minLevel, { policy, required })]);
-  }
+  // The live planner's locality-wait variants (queue-sim.ts LOCALITY_VARIANTS), the gang preferred nvlink.
+  for (const [label, meaning, policy] of LOCALITY_VARIANTS) policies.push([label, meaning, simulateQueue(c, jobs, preferred, minLevel, { policy, required })]);
   const pct = (x: number): number => round(100 * x, 2);
   rows.push({ scenario: `(c) GB200 NVL72, ${count.toLocaleString('en-US')} jobs, topology-blind`, metric: 'GPU occupancy; wait from t=0 (units)', value: `${pct(blind.occupancy)}; wait mean ${blind.meanWait}, p99 ${blind.p99Wait}`, unit: '%' });
   for (const [label, , r] of policies) {

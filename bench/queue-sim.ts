@@ -4,7 +4,7 @@
  * what it places). Virtual time; engine time measured around each placeJob call.
  */
 import { performance } from 'node:perf_hooks';
-import { localityDeadlineMs, type LocalityWaitPolicy } from '../scheduler/jobs/locality-wait.js';
+import { LOCALITY_WAIT_DEFAULTS, localityDeadlineMs, type LocalityWaitPolicy } from '../scheduler/jobs/locality-wait.js';
 import { placeJob, requestFromJobSpec, type Placement } from '../scheduler/placement/index.js';
 import type { ClusterSnapshot } from '../scheduler/topology/index.js';
 import type { JobSpec } from '../shared/jobspec/index.js';
@@ -35,6 +35,21 @@ export interface SimResult {
   localityWaited: number;
   localityHolds: number;
 }
+
+/**
+ * Scenario (c)'s locality-wait variants (placement.localityWait), times in the mix's units (1 unit
+ * = 1 s = 1000 ms of config); no cap unless named (the cap counts from t=0 in this batch).
+ */
+export const LOCALITY_VARIANTS: ReadonlyArray<[string, string, LocalityWaitPolicy]> = (
+  [
+    ['localityWait bounded 20', 'waits up to 20 units for its minimal domain, holding nothing, then spreads', { mode: 'bounded', maxWaitMs: 20 }],
+    ['localityWait bounded 60', 'waits up to 60 units, holding nothing', { mode: 'bounded', maxWaitMs: 60 }],
+    ['localityWait bounded, aging 0.25/GPU', 'bound = 0.25 units per GPU (16 GPUs: 4; 512 GPUs: 128)', { mode: 'bounded', maxWaitMs: 0, agingPerGpuMs: 0.25 }],
+    ['localityWait reserve 60', 'waits up to 60 units holding the minimal domain that frees soonest', { mode: 'reserve', maxWaitMs: 60 }],
+    ['localityWait reserve 200', 'waits up to 200 units holding the minimal domain that frees soonest', { mode: 'reserve', maxWaitMs: 200 }],
+    ['localityWait reserve 200, cap 100', 'as reserve 200; no wait past 100 units after submit (t=0 here)', { mode: 'reserve', maxWaitMs: 200, capMs: 100 }],
+  ] as Array<[string, string, Partial<LocalityWaitPolicy>]>
+).map(([label, meaning, v]) => [label, meaning, { ...LOCALITY_WAIT_DEFAULTS, capMs: Number.MAX_SAFE_INTEGER, ...v }]);
 
 /**
  * The live planner's locality wait (scheduler/jobs/locality-wait.ts) in the batch queue: its own
