@@ -233,6 +233,24 @@ export const schedulerConfigSchema = z.strictObject({
     .strictObject({
       /** Degraded domains: avoid (only when nothing as good by objectives 1-3 is healthy), exclude (never), ignore. */
       degradedDomains: z.enum(['avoid', 'exclude', 'ignore']).default('avoid'),
+      /**
+       * Locality wait (issue 22, scheduler/jobs/locality-wait.ts): a Training gang that fits now only
+       * above its minimal level (the finest level that could hold it on the empty cluster) may wait
+       * for a minimal domain. off: start at once (as before); bounded: wait, holding nothing, until
+       * min(first could-spread + bound, pending since + capMs), then spread; reserve: as bounded, and
+       * hold the minimal domain that frees soonest by the running jobs' time limits (spread at once
+       * when it is due only after that deadline). bound = maxWaitMs + agingPerGpuMs × the gang's GPUs
+       * − agingPerQueuedJobMs × other pending jobs, never below 0.
+       */
+      localityWait: z
+        .strictObject({
+          mode: z.enum(['off', 'bounded', 'reserve']).default('off'),
+          maxWaitMs: z.number().int().min(0).max(7 * 24 * 3_600_000).default(300_000),
+          agingPerGpuMs: z.number().int().min(0).max(3_600_000).default(0),
+          agingPerQueuedJobMs: z.number().int().min(0).max(3_600_000).default(0),
+          capMs: z.number().int().min(0).max(30 * 24 * 3_600_000).default(3_600_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   log: logSchema,

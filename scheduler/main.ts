@@ -204,6 +204,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
           fairShareHalfLifeMs: config.jobs.fairShareHalfLifeMs,
           stopSlackMs: config.jobs.stopSlackMs,
           prologFailuresToHold: config.health.prologFailuresToHold,
+          localityWait: config.placement.localityWait,
           specLimits: {
             maxBytes: config.jobs.maxSpecBytes,
             maxDepth: config.jobs.maxSpecDepth,

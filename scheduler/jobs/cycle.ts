@@ -14,6 +14,7 @@ import type { Agents } from './agents.js';
 import { Batch } from './batch.js';
 import { ranksOf, type ClusterView } from './cluster-view.js';
 import { step, type LifecycleContext } from './lifecycle.js';
+import { LocalityClock, type LocalityWaitPolicy } from './locality-wait.js';
 import { planCycle, type ReservationDecision } from './planner.js';
 import { missingReplicas, replicaPlaced, replicaWaits } from './replicas.js';
 import type { Jobs } from './table.js';
@@ -29,6 +30,8 @@ export interface CycleOptions {
   masterPortRange: { min: number; max: number };
   queues: Record<string, QueueConfig>;
   fairShareHalfLifeMs: number;
+  /** placement.localityWait (locality-wait.ts); absent: off. */
+  localityWait?: LocalityWaitPolicy;
 }
 
 export class Cycles {
@@ -46,6 +49,13 @@ export class Cycles {
   private lastDecision: { gen: number; decision: ReservationDecision | null } | undefined;
   /** Placements tried so far (tests and metrics). */
   placementsTried = 0;
+  /**
+   * Gangs waiting for their minimal domain: when each wait started (in memory: a restarted or new
+   * leader starts counting again; the cap counts from the job record). Their explanations are
+   * never "unchanged": time alone ends a wait. A change in the draining domains held frees or
+   * takes GPUs no capacity event reports: it bumps the capacity generation.
+   */
+  private readonly locality: LocalityClock;
 
   constructor(
     private readonly opts: CycleOptions,
@@ -53,7 +63,9 @@ export class Cycles {
     private readonly agents: Agents,
     private readonly view: ClusterView,
     private readonly cluster: ClusterModel,
-  ) {}
+  ) {
+    this.locality = new LocalityClock(opts.localityWait);
+  }
 
   private queue(name: string): QueueConfig {
     return this.opts.queues[name] ?? DEFAULT_QUEUE;
@@ -100,7 +112,9 @@ export class Cycles {
       usage: decayedUsage(this.jobs.all(), now, this.opts.fairShareHalfLifeMs),
       halfLifeMs: this.opts.fairShareHalfLifeMs,
       masterPorts: { range: this.opts.masterPortRange, reserved: at.ports },
+      localityWait: this.locality.input(),
     });
+    if (this.locality.after(plan)) this.capacityGen++;
     this.placementsTried += plan.tried;
     this.lastDecision = { gen, decision: plan.decision };
     for (const { job, message } of plan.failures) {
@@ -113,7 +127,7 @@ export class Cycles {
         ? `\nreserved: ${r.gpus} GPUs held for it${Number.isFinite(r.atMs) ? `; by the running jobs' time limits it starts by ${new Date(r.atMs).toISOString()}` : ''}; smaller jobs backfill only if their time limit ends before then`
         : '';
       if (w.skipped && this.explanations.has(id)) continue;
-      this.explanations.set(id, { reasons: w.reasons, text: w.text.replace(/\n$/, '') + note, gen });
+      this.explanations.set(id, { reasons: w.reasons, text: w.text.replace(/\n$/, '') + note, gen: this.locality.waiting(id) ? -1 : gen });
     }
     for (const p of plan.preemptions) {
       const v = current(this.jobs.peek(p.victim.id)!);

@@ -31,6 +31,7 @@ import { Batch } from './batch.js';
 import { usesRetry } from './causes.js';
 import { ClusterView, type ExclusionListener } from './cluster-view.js';
 import { Cycles } from './cycle.js';
+import type { LocalityWaitPolicy } from './locality-wait.js';
 import { evictionBatch } from './health-evictions.js';
 import { fence, step, submitted, type LifecycleContext, type Outcome } from './lifecycle.js';
 import type { FaultApplied } from './faults.js';
@@ -63,6 +64,8 @@ export interface JobManagerOptions {
   specLimits?: ParseJobSpecOptions;
   /** A job is held once its prolog failed on this many distinct nodes (health.prologFailuresToHold; default 3). */
   prologFailuresToHold?: number;
+  /** placement.localityWait (locality-wait.ts); absent: off. */
+  localityWait?: LocalityWaitPolicy;
 }
 
 /** Whose job a submit makes, as the API authorized it. */

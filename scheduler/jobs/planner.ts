@@ -17,6 +17,9 @@
  *   port block overlaps its own (a node mask, see service-ports.ts); starts and added replicas of
  *   this cycle hold their blocks for the jobs after them, and what-ifs (preemption, backfill) drop
  *   the blocks of the jobs they take away.
+ * - Locality wait (issue 22, placement.localityWait): a Training gang that fits now only above
+ *   its minimal level may wait for a minimal domain, for a bounded time, holding a draining one in
+ *   `reserve` mode (locality-wait.ts); a later job uses a held domain only if it ends before it is due.
  * The what-ifs themselves (victims with the least lost work, the reservation's time and GPUs) are
  * in what-if.ts; this file is the cycle's order of decisions.
  */
@@ -26,6 +29,7 @@ import { AdmissionOrder, jobGpus, jobMinGpus, lostWorkGpuMs, mayPreempt, quotaBl
 import type { ClusterSnapshot, GpuClaim, TopologyTree } from '../topology/index.js';
 import { pickUnitPorts } from './rank-env.js';
 import { ServicePorts, type PortBlock, type PortMask } from './service-ports.js';
+import { atMinimalLevel, judgeLocality, localityWaitText, LocalityHolds, type LocalityWaitEntry, type LocalityWaitPolicy } from './locality-wait.js';
 import { claimGpus, claimOf, findVictims, freeSubset, futureStart, type Candidate, type Request, type WhatIfOptions } from './what-if.js';
 
 export interface PlanInput {
@@ -64,6 +68,11 @@ export interface PlanInput {
    * job's next run. The active jobs' blocks come from `active`.
    */
   stoppingPorts?: ReadonlyArray<{ jobId: string; node: string; block: PortBlock }>;
+  /**
+   * The locality wait (locality-wait.ts) and when each gang's wait started (from earlier cycles'
+   * Plan.localityWaits). Absent: off.
+   */
+  localityWait?: { policy: LocalityWaitPolicy; sinceMs: (jobId: string) => number | undefined };
 }
 
 /** Which job got the reservation (or that the first blocked job could get none), and the GPUs held. */
@@ -104,6 +113,8 @@ export interface Plan {
   tried: number;
   /** Placement searches run: a request that failed is not searched again on an unchanged snapshot. */
   searches: number;
+  /** Gangs that fit now only above their minimal level and wait for it (also in `waiting`). */
+  localityWaits: LocalityWaitEntry[];
 }
 
 /**
@@ -160,7 +171,8 @@ function waitingFrom(out: ReturnType<typeof placeJob>): Waiting {
 
 export function planCycle(input: PlanInput): Plan {
   const { snapshot, tree, nowMs } = input;
-  const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null, grown: [], growWaiting: new Map(), decision: null, tried: 0, searches: 0 };
+  const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null, grown: [], growWaiting: new Map(), decision: null, tried: 0, searches: 0, localityWaits: [] };
+  const holds = new LocalityHolds(snapshot);
   const allocated = new Map<string, number>();
   for (const j of input.active) allocated.set(j.spec.queue, (allocated.get(j.spec.queue) ?? 0) + jobGpus(j));
   const order = new AdmissionOrder(input.pending, input.queues, input.usage, allocated, input.halfLifeMs);
@@ -258,15 +270,53 @@ export function planCycle(input: PlanInput): Plan {
       const limitMs = (job.spec.timeLimitSeconds ?? 0) * 1000;
       const endsBeforeReservation = plan.reservation !== null && Number.isFinite(plan.reservation.atMs) && limitMs > 0 && nowMs + limitMs <= plan.reservation.atMs;
       if (endsBeforeReservation && held) snapshot.release(held);
+      // Draining minimal domains held for waiting gangs (reserve): open to a job that ends before they are due.
+      const opened = holds.openFor(limitMs > 0 ? nowMs + limitMs : Infinity);
       const mask = avoidPrologFailures(ports.maskFor(job), job, tree);
       let out: ReturnType<typeof placeJob>;
       try {
-        out = endsBeforeReservation && held ? (plan.searches++, placeJob(snapshot, request, placeOptions(mask))) : tryPlace(request, mask);
+        out = (endsBeforeReservation && held) || opened ? (plan.searches++, placeJob(snapshot, request, placeOptions(mask))) : tryPlace(request, mask);
       } finally {
         if (endsBeforeReservation && held) {
           held = freeSubset(snapshot, held);
           snapshot.reserve(held);
           version++;
+        }
+        if (opened) {
+          holds.close();
+          version++;
+        }
+      }
+      if (out.fits && out.placements.length === 1 && input.localityWait) {
+        const placement = out.placements[0] as Placement;
+        const lw = input.localityWait;
+        const verdict = judgeLocality(lw.policy, tree, job, request, placement, { nowMs, waitSinceMs: lw.sinceMs(job.id), queuedJobs: input.pending.length - 1 });
+        if (verdict.kind === 'wait') {
+          releaseAll(snapshot, out.placements);
+          version++;
+          const entry: LocalityWaitEntry = { jobId: job.id, sinceMs: verdict.sinceMs, untilMs: verdict.untilMs, level: tree.levels[verdict.minimal] as string, heldGpus: 0, dueMs: null };
+          let spread = false;
+          if (verdict.reserve) {
+            // The minimal domain that frees soonest by the running jobs' time limits; past the deadline: spread now.
+            const future = futureStart(snapshot, atMinimalLevel(tree, request, verdict.minimal), input.active.filter((a) => !victimsTaken.has(a.id)), nowMs, whatIfFor(job));
+            if (future && Number.isFinite(future.atMs)) {
+              if (future.atMs > verdict.untilMs) spread = true;
+              else {
+                const claim = freeSubset(snapshot, { ranks: future.placements.flatMap((p) => p.ranks) });
+                holds.add({ jobId: job.id, dueMs: future.atMs, claim });
+                entry.heldGpus = claimGpus(claim);
+                entry.dueMs = future.atMs;
+              }
+            }
+          }
+          if (spread) {
+            snapshot.reserve(placement);
+            version++;
+          } else {
+            plan.localityWaits.push(entry);
+            plan.waiting.set(job.id, { reasons: [{ level: entry.level, reason: 'waiting for its minimal domain', count: 1 }], text: localityWaitText(entry, placement.level) });
+            continue;
+          }
         }
       }
       if (out.fits && out.placements.length > 0) {
@@ -327,5 +377,6 @@ export function planCycle(input: PlanInput): Plan {
     }
   }
   if (held) snapshot.release(held);
+  holds.releaseAll();
   return plan;
 }
