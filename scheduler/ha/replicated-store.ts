@@ -29,7 +29,7 @@
 import { usageKey, type JobRecord, type NodeRecord, type UsageEntry } from '../../shared/domain/index.js';
 import { NotLeaderError, StoreError } from '../../shared/errors/index.js';
 import type { OutboxEntry, StateStore, StoreCommit } from '../store/index.js';
-import { decodeChange, encodeChange, type StoreChange } from './change.js';
+import { commitEntry, decodeChange, encodeChange, type CommitChange, type StoreChange } from './change.js';
 import type { Snapshot, SnapshotStore } from './snapshots.js';
 import type { TermLog } from './term-log.js';
 
@@ -43,6 +43,12 @@ export interface ReplicatedStoreOptions {
   onDeposed?: (term: number) => void;
 }
 
+interface PendingCommit {
+  change: StoreCommit;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
 export class ReplicatedStore implements StateStore {
   private leading: { term: number; lastSeq: number } | undefined;
   private chain: Promise<unknown> = Promise.resolve();
@@ -51,6 +57,8 @@ export class ReplicatedStore implements StateStore {
   /** Whether ackedThrough has been appended since it last moved. */
   private ackSent = true;
   private readonly local: StateStore;
+  /** Commits waiting for their turn, sharing one append (see commit). */
+  private group: PendingCommit[] | undefined;
 
   constructor(private readonly o: ReplicatedStoreOptions) {
     this.local = o.local;
@@ -165,15 +173,33 @@ export class ReplicatedStore implements StateStore {
     return this.commit({ nodes });
   }
 
+  /**
+   * Group commit: commits made while an append is in flight (or queued) share the next append, one
+   * `batch` entry applied in their order, as LMDB shares one transaction among concurrent writes.
+   * Each resolves once that entry is acknowledged and applied locally. Any other write (a node
+   * delete, an acknowledgement, a catch-up) closes the open group, so nothing is reordered around it.
+   */
   commit(change: StoreCommit): Promise<void> {
-    return this.serial(async () => {
-      const entry: StoreChange = { op: 'commit', jobs: [...(change.jobs ?? [])], nodes: [...(change.nodes ?? [])], events: [...(change.events ?? [])] };
-      if (change.usage?.length) entry.usage = [...change.usage];
-      if (change.usageDeletes?.length) entry.usageDeletes = [...change.usageDeletes];
-      if (this.ackedThrough) entry.ackedThrough = this.ackedThrough;
-      const seq = await this.append(entry);
-      this.ackSent = true;
-      await this.local.commit({ ...change, logSeq: seq });
+    return new Promise<void>((resolve, reject) => {
+      if (this.group) {
+        this.group.push({ change, resolve, reject });
+        return;
+      }
+      const group: PendingCommit[] = [{ change, resolve, reject }];
+      this.group = group;
+      this.chained(async () => {
+        if (this.group === group) this.group = undefined;
+        const commits = group.map((g) => commitEntry(g.change));
+        const entry: StoreChange = commits.length === 1 ? commits[0]! : { op: 'batch', commits };
+        const last = commits[commits.length - 1]!;
+        if (this.ackedThrough) last.ackedThrough = this.ackedThrough;
+        const seq = await this.append(entry);
+        this.ackSent = true;
+        for (const g of group) await this.local.commit({ ...g.change, logSeq: seq });
+      }).then(
+        () => group.forEach((g) => g.resolve()),
+        (e: unknown) => group.forEach((g) => g.reject(e)),
+      );
     });
   }
 
@@ -265,19 +291,25 @@ export class ReplicatedStore implements StateStore {
     await this.local.commit({ nodes: s.nodes, jobs: s.jobs, events: s.events, usage, usageDeletes, logSeq: s.seq });
   }
 
+  private async applyCommit(c: CommitChange, seq: number): Promise<void> {
+    if (c.ackedThrough) {
+      const upTo = this.local.outboxPeek(this.local.outboxSize()).find((e) => e.event.id === c.ackedThrough);
+      if (upTo) await this.local.outboxAck(upTo.seq);
+    }
+    await this.local.commit({ jobs: c.jobs, nodes: c.nodes, events: c.events, usage: c.usage, usageDeletes: c.usageDeletes, logSeq: seq });
+  }
+
   private async apply(c: StoreChange, seq: number): Promise<void> {
     switch (c.op) {
       case 'term':
         await this.local.commit({ logSeq: seq });
         return;
-      case 'commit': {
-        if (c.ackedThrough) {
-          const upTo = this.local.outboxPeek(this.local.outboxSize()).find((e) => e.event.id === c.ackedThrough);
-          if (upTo) await this.local.outboxAck(upTo.seq);
-        }
-        await this.local.commit({ jobs: c.jobs, nodes: c.nodes, events: c.events, usage: c.usage, usageDeletes: c.usageDeletes, logSeq: seq });
+      case 'commit':
+        await this.applyCommit(c, seq);
         return;
-      }
+      case 'batch':
+        for (const one of c.commits) await this.applyCommit(one, seq);
+        return;
       case 'delete-node':
         await this.local.deleteNode(c.name);
         await this.local.commit({ logSeq: seq });
@@ -285,7 +317,13 @@ export class ReplicatedStore implements StateStore {
     }
   }
 
+  /** Every write but a commit: closes the open commit group first (see commit). */
   private serial<T>(f: () => Promise<T>): Promise<T> {
+    this.group = undefined;
+    return this.chained(f);
+  }
+
+  private chained<T>(f: () => Promise<T>): Promise<T> {
     const run = this.chain.then(f, f);
     this.chain = run.catch(() => undefined);
     return run;
