@@ -24,3 +24,5 @@ export { emptyInventory, worstSeverity, HEALTH_ACTIONS, verdictAction } from './
 export { INVENTORY_LIMITS } from './limits.js';
 export type { JobState, RankState, RankRecord, JobRecord, JobHold, RequeueCause, StartRefusal, RankEndCause, RankUsage, JobFaultRecord } from './jobs.js';
 export { ACTIVE_JOB_STATES, TERMINAL_JOB_STATES, START_REFUSALS, RANK_END_CAUSES, rankEpoch, jobRunAs, MAX_JOB_FAULTS } from './jobs.js';
+export type { FirmwareField, FirmwareValues, NodeFirmwareDrift, FirmwareNodeInput } from './firmware-drift.js';
+export { FIRMWARE_FIELDS, FLEET_LEVEL, firmwareValues, firmwareDrift, driftCounts, driftDomains } from './firmware-drift.js';
