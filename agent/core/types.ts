@@ -81,6 +81,8 @@ export interface GpuFabric {
   routeUnhealthy: string;
   /** state Completed, status Success and clusterUuid non-zero. */
   trusted: boolean;
+  /** The health sub-fields that say degraded, as `field=value` (issue 24); empty or absent: healthy or not reported. */
+  degraded?: string[];
 }
 
 /** One GPU's readings from one probe. `null` means the tool did not report a value (N/A, absent, or an error). */

@@ -14,6 +14,7 @@ import type { GetJobRequest as _gantry_v1_GetJobRequest, GetJobRequest__Output a
 import type { GetNodeRequest as _gantry_v1_GetNodeRequest, GetNodeRequest__Output as _gantry_v1_GetNodeRequest__Output } from './gantry/v1/GetNodeRequest';
 import type { GetTopologyRequest as _gantry_v1_GetTopologyRequest, GetTopologyRequest__Output as _gantry_v1_GetTopologyRequest__Output } from './gantry/v1/GetTopologyRequest';
 import type { Gpu as _gantry_v1_Gpu, Gpu__Output as _gantry_v1_Gpu__Output } from './gantry/v1/Gpu';
+import type { GpuPlatform as _gantry_v1_GpuPlatform, GpuPlatform__Output as _gantry_v1_GpuPlatform__Output } from './gantry/v1/GpuPlatform';
 import type { Hca as _gantry_v1_Hca, Hca__Output as _gantry_v1_Hca__Output } from './gantry/v1/Hca';
 import type { HcaPort as _gantry_v1_HcaPort, HcaPort__Output as _gantry_v1_HcaPort__Output } from './gantry/v1/HcaPort';
 import type { HealthVerdict as _gantry_v1_HealthVerdict, HealthVerdict__Output as _gantry_v1_HealthVerdict__Output } from './gantry/v1/HealthVerdict';
@@ -27,6 +28,7 @@ import type { ListJobsRequest as _gantry_v1_ListJobsRequest, ListJobsRequest__Ou
 import type { ListJobsResponse as _gantry_v1_ListJobsResponse, ListJobsResponse__Output as _gantry_v1_ListJobsResponse__Output } from './gantry/v1/ListJobsResponse';
 import type { ListNodesRequest as _gantry_v1_ListNodesRequest, ListNodesRequest__Output as _gantry_v1_ListNodesRequest__Output } from './gantry/v1/ListNodesRequest';
 import type { ListNodesResponse as _gantry_v1_ListNodesResponse, ListNodesResponse__Output as _gantry_v1_ListNodesResponse__Output } from './gantry/v1/ListNodesResponse';
+import type { MigInstance as _gantry_v1_MigInstance, MigInstance__Output as _gantry_v1_MigInstance__Output } from './gantry/v1/MigInstance';
 import type { Node as _gantry_v1_Node, Node__Output as _gantry_v1_Node__Output } from './gantry/v1/Node';
 import type { NodeActionRequest as _gantry_v1_NodeActionRequest, NodeActionRequest__Output as _gantry_v1_NodeActionRequest__Output } from './gantry/v1/NodeActionRequest';
 import type { NodeDiagnostic as _gantry_v1_NodeDiagnostic, NodeDiagnostic__Output as _gantry_v1_NodeDiagnostic__Output } from './gantry/v1/NodeDiagnostic';
@@ -66,6 +68,7 @@ export interface ProtoGrpcType {
       GetNodeRequest: MessageTypeDefinition<_gantry_v1_GetNodeRequest, _gantry_v1_GetNodeRequest__Output>
       GetTopologyRequest: MessageTypeDefinition<_gantry_v1_GetTopologyRequest, _gantry_v1_GetTopologyRequest__Output>
       Gpu: MessageTypeDefinition<_gantry_v1_Gpu, _gantry_v1_Gpu__Output>
+      GpuPlatform: MessageTypeDefinition<_gantry_v1_GpuPlatform, _gantry_v1_GpuPlatform__Output>
       Hca: MessageTypeDefinition<_gantry_v1_Hca, _gantry_v1_Hca__Output>
       HcaPort: MessageTypeDefinition<_gantry_v1_HcaPort, _gantry_v1_HcaPort__Output>
       HealthVerdict: MessageTypeDefinition<_gantry_v1_HealthVerdict, _gantry_v1_HealthVerdict__Output>
@@ -79,6 +82,7 @@ export interface ProtoGrpcType {
       ListJobsResponse: MessageTypeDefinition<_gantry_v1_ListJobsResponse, _gantry_v1_ListJobsResponse__Output>
       ListNodesRequest: MessageTypeDefinition<_gantry_v1_ListNodesRequest, _gantry_v1_ListNodesRequest__Output>
       ListNodesResponse: MessageTypeDefinition<_gantry_v1_ListNodesResponse, _gantry_v1_ListNodesResponse__Output>
+      MigInstance: MessageTypeDefinition<_gantry_v1_MigInstance, _gantry_v1_MigInstance__Output>
       Node: MessageTypeDefinition<_gantry_v1_Node, _gantry_v1_Node__Output>
       NodeActionRequest: MessageTypeDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_NodeActionRequest__Output>
       NodeDiagnostic: MessageTypeDefinition<_gantry_v1_NodeDiagnostic, _gantry_v1_NodeDiagnostic__Output>

@@ -5,6 +5,8 @@ export type {
   Vendor,
   LinkGroup,
   GpuInfo,
+  MigInstance,
+  GpuPlatform,
   HcaPort,
   HcaInfo,
   HostInfo,
