@@ -22,7 +22,7 @@ export { parseNvidiaSmiXml, isFabricTrusted, nodeFabric, normaliseBusId, leading
 export type { NvidiaSmiXml } from './nvidia/parse-xml.js';
 export { parseTopoMatrix, deriveLinkGroups } from './nvidia/parse-topo.js';
 export type { NvidiaTopo, TopoDeviceAffinity } from './nvidia/parse-topo.js';
-export { parseNvlinkStatus } from './nvidia/parse-nvlink.js';
+export { parseNvlinkStatus, nvlinkStateText } from './nvidia/parse-nvlink.js';
 export type { NvlinkGpuStatus, NvlinkLink } from './nvidia/parse-nvlink.js';
 export {
   parseQueryGpuCsv,
