@@ -38,6 +38,8 @@ export type { QueryGpuCsv, QueryRow, LightVerdict } from './nvidia/parse-query-c
 export { parseComputeAppsCsv, parseXmlProcesses, COMPUTE_APPS_FIELDS } from './nvidia/parse-processes.js';
 export type { GpuProcess, GpuProcessType } from './nvidia/parse-processes.js';
 export { parseRocmSmiJson } from './amd/parse-rocm-smi.js';
+export { amdDriverVersion, mergeAmdStatic, parseAmdSmiStatic } from './amd/parse-amd-smi.js';
+export type { AmdSmiStatic } from './amd/parse-amd-smi.js';
 export type { RocmSmiReport } from './amd/parse-rocm-smi.js';
 export { parseKfdTopology, parseProperties, renderMinorOf } from './amd/parse-kfd.js';
 export type { KfdFiles, KfdLink, KfdNode, KfdTopology } from './amd/parse-kfd.js';
