@@ -93,6 +93,8 @@ export const agentConfigSchema = z.strictObject({
         .strictObject({
           enabled: autoBool.default('auto'),
           binary: z.string().min(1).default('rocm-smi'),
+          /** amd-smi for static facts (issue 24): used when found; '' never. rocm-smi keeps the readings. */
+          amdSmiBinary: z.string().default('amd-smi'),
           timeoutMs: z.number().int().min(100).default(10_000),
           kfdRoot: z.string().default('/sys/class/kfd/kfd/topology'),
         })

@@ -59,7 +59,9 @@ export function chooseGpuCollector(config: AgentConfig, envPath: string | undefi
   }
   const amd = config.collectors.amd;
   if (amd.enabled === true || (amd.enabled === 'auto' && findBinary(amd.binary, envPath))) {
-    return createAmdCollector({ binaryPath: amd.binary, timeoutMs: amd.timeoutMs, kfdRoot: amd.kfdRoot });
+    // amd-smi answers for static facts where it is installed (issue 24); rocm-smi for the readings.
+    const amdSmiPath = amd.amdSmiBinary !== '' && findBinary(amd.amdSmiBinary, envPath) ? amd.amdSmiBinary : null;
+    return createAmdCollector({ binaryPath: amd.binary, timeoutMs: amd.timeoutMs, kfdRoot: amd.kfdRoot, amdSmiPath });
   }
   return undefined;
 }

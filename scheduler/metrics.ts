@@ -5,6 +5,7 @@ import { isHealthDrained } from './diagnostics/policy.js';
 import type { EventBus } from './events/index.js';
 import type { DomainStatus } from './telemetry/index.js';
 import { CONNECT_REFUSAL_REASONS } from './api/agent-identity.js';
+import { registerHardwareMetrics } from './hardware-metrics.js';
 
 export interface SchedulerMetrics {
   registry: Registry;
@@ -125,6 +126,7 @@ export function createSchedulerMetrics(cluster: ClusterModel, events: EventBus, 
     registers: [registry],
   });
   for (const reason of CONNECT_REFUSAL_REASONS) nodeIdentityRefused.inc({ reason }, 0);
+  registerHardwareMetrics(registry, cluster);
   return {
     registry,
     reportsReceived: new Counter({

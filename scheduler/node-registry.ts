@@ -5,7 +5,7 @@
  * automatic step put to the circuit breaker first; incidents drain the node.
  */
 import { randomUUID } from 'node:crypto';
-import type { NodeDiagnostic, NodeRecord, Schedulability } from '../shared/domain/index.js';
+import type { HealthVerdict, NodeDiagnostic, NodeRecord, Schedulability } from '../shared/domain/index.js';
 import type { Clock } from '../shared/clock/index.js';
 import type { IncidentLeftover, NodeEvent } from '../shared/events/index.js';
 import { EVENT_SCHEMA_VERSION } from '../shared/events/index.js';
@@ -14,6 +14,7 @@ import type { ClusterModel, Registration, ReportUpdate, Transition } from './clu
 import type { EventBus } from './events/index.js';
 import type { StateStore } from './store/index.js';
 import { breakerDecision, HEALTH_REASON_PREFIX, incidentStep, verdictStep, type IncidentSource, type PolicyStep } from './health/index.js';
+import { TRAY_DOMAIN_CHECK, trayDomainConflicts, withTrayVerdict } from './health/index.js';
 import type { SchedulerMetrics } from './metrics.js';
 import type { NodeHistory } from './usage/node-history.js';
 
@@ -71,17 +72,48 @@ export class NodeRegistry {
   }
 
   async register(reg: Registration): Promise<NodeRecord> {
-    const transitions = this.cluster.register(reg, this.clock.nowMs());
+    const transitions = this.cluster.register({ ...reg, verdicts: this.keepTrayVerdict(reg.name, reg.verdicts) }, this.clock.nowMs());
     await this.apply(transitions, [reg.name], [reg.name]);
+    await this.checkTrays();
     return this.cluster.get(reg.name)!;
   }
 
   async report(name: string, update: ReportUpdate): Promise<void> {
+    if (update.verdicts) update = { ...update, verdicts: this.keepTrayVerdict(name, update.verdicts) };
     const transitions = this.cluster.report(name, update, this.clock.nowMs());
     // A changed inventory or verdict list is persisted even when no transition follows from it.
     const changed = update.inventory !== undefined || update.verdicts !== undefined;
     // Health policy looks again at changed verdicts, and at a node with an action held back.
     await this.apply(transitions, changed ? [name] : [], update.verdicts !== undefined || this.heldBack.has(name) ? [name] : []);
+    if (update.inventory !== undefined) await this.checkTrays();
+  }
+
+  /** An agent's verdicts with the scheduler's own tray-domain verdict of the node kept (the agent does not know it). */
+  private keepTrayVerdict(name: string, verdicts: HealthVerdict[]): HealthVerdict[] {
+    const own = this.cluster.get(name)?.verdicts.find((v) => v.check === TRAY_DOMAIN_CHECK);
+    return [...verdicts.filter((v) => v.check !== TRAY_DOMAIN_CHECK), ...(own ? [own] : [])];
+  }
+
+  /**
+   * Issue 24: NVL72 tray identity against the NVLink domain, across every node (scheduler/health/tray-domain.ts).
+   * A node whose disagreement appears, changes or goes gets its warning verdict set or cleared and a
+   * `hardware` event. Cheap: a pass over the records, run when a node registers or its inventory changes.
+   */
+  async checkTrays(): Promise<void> {
+    const conflicts = trayDomainConflicts(this.cluster.list());
+    const transitions: Transition[] = [];
+    const events: NodeEvent[] = [];
+    const changed: string[] = [];
+    for (const n of this.cluster.list()) {
+      const evidence = conflicts.get(n.name) ?? '';
+      const had = n.verdicts.find((v) => v.check === TRAY_DOMAIN_CHECK)?.evidence ?? '';
+      if (evidence === had) continue;
+      transitions.push(...this.cluster.setVerdicts(n.name, withTrayVerdict(n.verdicts, evidence, this.clock.nowMs())));
+      events.push({ ...this.eventBase(n.name), type: 'hardware', check: TRAY_DOMAIN_CHECK, evidence });
+      changed.push(n.name);
+      this.log.warn({ node: n.name, event: 'hardware', check: TRAY_DOMAIN_CHECK }, evidence ? `node ${n.name}: ${evidence}` : `node ${n.name}: tray and NVLink domain agree again`);
+    }
+    if (changed.length > 0) await this.apply(transitions, changed, changed, events);
   }
 
   async sweep(): Promise<void> {
@@ -116,6 +148,8 @@ export class NodeRegistry {
     for (const e of events) this.log.info({ node: e.node, event: e.type }, `node ${e.type}`);
     this.events.committed(events);
     for (const t of transitions) for (const l of this.listeners) l(t);
+    // Its tray-domain partners may agree again without it.
+    await this.checkTrays();
     return true;
   }
 

@@ -23,7 +23,7 @@ export { parseNvidiaSmiXml, isFabricTrusted, nodeFabric, normaliseBusId, leading
 export type { NvidiaSmiXml } from './nvidia/parse-xml.js';
 export { parseTopoMatrix, deriveLinkGroups } from './nvidia/parse-topo.js';
 export type { NvidiaTopo, TopoDeviceAffinity } from './nvidia/parse-topo.js';
-export { parseNvlinkStatus } from './nvidia/parse-nvlink.js';
+export { parseNvlinkStatus, nvlinkStateText } from './nvidia/parse-nvlink.js';
 export type { NvlinkGpuStatus, NvlinkLink } from './nvidia/parse-nvlink.js';
 export {
   parseQueryGpuCsv,
@@ -40,6 +40,8 @@ export { METRIC_QUERY_FIELDS, metricReadingsFromRow, metricReadingsFromXml } fro
 export { parseComputeAppsCsv, parseXmlProcesses, COMPUTE_APPS_FIELDS } from './nvidia/parse-processes.js';
 export type { GpuProcess, GpuProcessType } from './nvidia/parse-processes.js';
 export { parseRocmSmiJson } from './amd/parse-rocm-smi.js';
+export { amdDriverVersion, mergeAmdStatic, parseAmdSmiStatic } from './amd/parse-amd-smi.js';
+export type { AmdSmiStatic } from './amd/parse-amd-smi.js';
 export type { RocmSmiReport } from './amd/parse-rocm-smi.js';
 export { parseKfdTopology, parseProperties, renderMinorOf } from './amd/parse-kfd.js';
 export type { KfdFiles, KfdLink, KfdNode, KfdTopology } from './amd/parse-kfd.js';

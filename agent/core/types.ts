@@ -81,6 +81,8 @@ export interface GpuFabric {
   routeUnhealthy: string;
   /** state Completed, status Success and clusterUuid non-zero. */
   trusted: boolean;
+  /** The health sub-fields that say degraded, as `field=value` (issue 24); empty or absent: healthy or not reported. */
+  degraded?: string[];
 }
 
 /** Readings only /metrics exports (dcgm-exporter's fields); no health rule judges them. null: not reported. */

@@ -7,6 +7,7 @@ import type { DiagnosticResult as _gantry_v1_DiagnosticResult, DiagnosticResult_
 import type { Fabric as _gantry_v1_Fabric, Fabric__Output as _gantry_v1_Fabric__Output } from './gantry/v1/Fabric';
 import type { Firmware as _gantry_v1_Firmware, Firmware__Output as _gantry_v1_Firmware__Output } from './gantry/v1/Firmware';
 import type { Gpu as _gantry_v1_Gpu, Gpu__Output as _gantry_v1_Gpu__Output } from './gantry/v1/Gpu';
+import type { GpuPlatform as _gantry_v1_GpuPlatform, GpuPlatform__Output as _gantry_v1_GpuPlatform__Output } from './gantry/v1/GpuPlatform';
 import type { Hca as _gantry_v1_Hca, Hca__Output as _gantry_v1_Hca__Output } from './gantry/v1/Hca';
 import type { HcaPort as _gantry_v1_HcaPort, HcaPort__Output as _gantry_v1_HcaPort__Output } from './gantry/v1/HcaPort';
 import type { HealthVerdict as _gantry_v1_HealthVerdict, HealthVerdict__Output as _gantry_v1_HealthVerdict__Output } from './gantry/v1/HealthVerdict';
@@ -21,6 +22,7 @@ import type { LinkGroup as _gantry_v1_LinkGroup, LinkGroup__Output as _gantry_v1
 import type { LinkMatrix as _gantry_v1_LinkMatrix, LinkMatrix__Output as _gantry_v1_LinkMatrix__Output } from './gantry/v1/LinkMatrix';
 import type { LinkMatrixRow as _gantry_v1_LinkMatrixRow, LinkMatrixRow__Output as _gantry_v1_LinkMatrixRow__Output } from './gantry/v1/LinkMatrixRow';
 import type { LogChunk as _gantry_v1_LogChunk, LogChunk__Output as _gantry_v1_LogChunk__Output } from './gantry/v1/LogChunk';
+import type { MigInstance as _gantry_v1_MigInstance, MigInstance__Output as _gantry_v1_MigInstance__Output } from './gantry/v1/MigInstance';
 import type { NodeIncident as _gantry_v1_NodeIncident, NodeIncident__Output as _gantry_v1_NodeIncident__Output } from './gantry/v1/NodeIncident';
 import type { ReadLog as _gantry_v1_ReadLog, ReadLog__Output as _gantry_v1_ReadLog__Output } from './gantry/v1/ReadLog';
 import type { Register as _gantry_v1_Register, Register__Output as _gantry_v1_Register__Output } from './gantry/v1/Register';
@@ -51,6 +53,7 @@ export interface ProtoGrpcType {
       Fabric: MessageTypeDefinition<_gantry_v1_Fabric, _gantry_v1_Fabric__Output>
       Firmware: MessageTypeDefinition<_gantry_v1_Firmware, _gantry_v1_Firmware__Output>
       Gpu: MessageTypeDefinition<_gantry_v1_Gpu, _gantry_v1_Gpu__Output>
+      GpuPlatform: MessageTypeDefinition<_gantry_v1_GpuPlatform, _gantry_v1_GpuPlatform__Output>
       Hca: MessageTypeDefinition<_gantry_v1_Hca, _gantry_v1_Hca__Output>
       HcaPort: MessageTypeDefinition<_gantry_v1_HcaPort, _gantry_v1_HcaPort__Output>
       HealthVerdict: MessageTypeDefinition<_gantry_v1_HealthVerdict, _gantry_v1_HealthVerdict__Output>
@@ -65,6 +68,7 @@ export interface ProtoGrpcType {
       LinkMatrix: MessageTypeDefinition<_gantry_v1_LinkMatrix, _gantry_v1_LinkMatrix__Output>
       LinkMatrixRow: MessageTypeDefinition<_gantry_v1_LinkMatrixRow, _gantry_v1_LinkMatrixRow__Output>
       LogChunk: MessageTypeDefinition<_gantry_v1_LogChunk, _gantry_v1_LogChunk__Output>
+      MigInstance: MessageTypeDefinition<_gantry_v1_MigInstance, _gantry_v1_MigInstance__Output>
       NodeIncident: MessageTypeDefinition<_gantry_v1_NodeIncident, _gantry_v1_NodeIncident__Output>
       ReadLog: MessageTypeDefinition<_gantry_v1_ReadLog, _gantry_v1_ReadLog__Output>
       Register: MessageTypeDefinition<_gantry_v1_Register, _gantry_v1_Register__Output>

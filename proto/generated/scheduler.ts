@@ -18,6 +18,7 @@ import type { GetTopologyRequest as _gantry_v1_GetTopologyRequest, GetTopologyRe
 import type { GetUsageRequest as _gantry_v1_GetUsageRequest, GetUsageRequest__Output as _gantry_v1_GetUsageRequest__Output } from './gantry/v1/GetUsageRequest';
 import type { GetUsageResponse as _gantry_v1_GetUsageResponse, GetUsageResponse__Output as _gantry_v1_GetUsageResponse__Output } from './gantry/v1/GetUsageResponse';
 import type { Gpu as _gantry_v1_Gpu, Gpu__Output as _gantry_v1_Gpu__Output } from './gantry/v1/Gpu';
+import type { GpuPlatform as _gantry_v1_GpuPlatform, GpuPlatform__Output as _gantry_v1_GpuPlatform__Output } from './gantry/v1/GpuPlatform';
 import type { Hca as _gantry_v1_Hca, Hca__Output as _gantry_v1_Hca__Output } from './gantry/v1/Hca';
 import type { HcaPort as _gantry_v1_HcaPort, HcaPort__Output as _gantry_v1_HcaPort__Output } from './gantry/v1/HcaPort';
 import type { HealthVerdict as _gantry_v1_HealthVerdict, HealthVerdict__Output as _gantry_v1_HealthVerdict__Output } from './gantry/v1/HealthVerdict';
@@ -31,6 +32,7 @@ import type { ListJobsRequest as _gantry_v1_ListJobsRequest, ListJobsRequest__Ou
 import type { ListJobsResponse as _gantry_v1_ListJobsResponse, ListJobsResponse__Output as _gantry_v1_ListJobsResponse__Output } from './gantry/v1/ListJobsResponse';
 import type { ListNodesRequest as _gantry_v1_ListNodesRequest, ListNodesRequest__Output as _gantry_v1_ListNodesRequest__Output } from './gantry/v1/ListNodesRequest';
 import type { ListNodesResponse as _gantry_v1_ListNodesResponse, ListNodesResponse__Output as _gantry_v1_ListNodesResponse__Output } from './gantry/v1/ListNodesResponse';
+import type { MigInstance as _gantry_v1_MigInstance, MigInstance__Output as _gantry_v1_MigInstance__Output } from './gantry/v1/MigInstance';
 import type { Node as _gantry_v1_Node, Node__Output as _gantry_v1_Node__Output } from './gantry/v1/Node';
 import type { NodeActionRequest as _gantry_v1_NodeActionRequest, NodeActionRequest__Output as _gantry_v1_NodeActionRequest__Output } from './gantry/v1/NodeActionRequest';
 import type { NodeDiagnostic as _gantry_v1_NodeDiagnostic, NodeDiagnostic__Output as _gantry_v1_NodeDiagnostic__Output } from './gantry/v1/NodeDiagnostic';
@@ -75,6 +77,7 @@ export interface ProtoGrpcType {
       GetUsageRequest: MessageTypeDefinition<_gantry_v1_GetUsageRequest, _gantry_v1_GetUsageRequest__Output>
       GetUsageResponse: MessageTypeDefinition<_gantry_v1_GetUsageResponse, _gantry_v1_GetUsageResponse__Output>
       Gpu: MessageTypeDefinition<_gantry_v1_Gpu, _gantry_v1_Gpu__Output>
+      GpuPlatform: MessageTypeDefinition<_gantry_v1_GpuPlatform, _gantry_v1_GpuPlatform__Output>
       Hca: MessageTypeDefinition<_gantry_v1_Hca, _gantry_v1_Hca__Output>
       HcaPort: MessageTypeDefinition<_gantry_v1_HcaPort, _gantry_v1_HcaPort__Output>
       HealthVerdict: MessageTypeDefinition<_gantry_v1_HealthVerdict, _gantry_v1_HealthVerdict__Output>
@@ -88,6 +91,7 @@ export interface ProtoGrpcType {
       ListJobsResponse: MessageTypeDefinition<_gantry_v1_ListJobsResponse, _gantry_v1_ListJobsResponse__Output>
       ListNodesRequest: MessageTypeDefinition<_gantry_v1_ListNodesRequest, _gantry_v1_ListNodesRequest__Output>
       ListNodesResponse: MessageTypeDefinition<_gantry_v1_ListNodesResponse, _gantry_v1_ListNodesResponse__Output>
+      MigInstance: MessageTypeDefinition<_gantry_v1_MigInstance, _gantry_v1_MigInstance__Output>
       Node: MessageTypeDefinition<_gantry_v1_Node, _gantry_v1_Node__Output>
       NodeActionRequest: MessageTypeDefinition<_gantry_v1_NodeActionRequest, _gantry_v1_NodeActionRequest__Output>
       NodeDiagnostic: MessageTypeDefinition<_gantry_v1_NodeDiagnostic, _gantry_v1_NodeDiagnostic__Output>

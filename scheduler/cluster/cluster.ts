@@ -158,6 +158,15 @@ export class ClusterModel {
     return out;
   }
 
+  /** Replaces a node's verdicts (a check the scheduler itself makes, issue 24); a health transition when its health changes. */
+  setVerdicts(name: string, verdicts: HealthVerdict[]): Transition[] {
+    const prev = this.nodes.get(name);
+    if (!prev) return [];
+    const node: NodeRecord = { ...prev, verdicts, health: worstSeverity(verdicts) };
+    this.put(node);
+    return prev.health !== node.health ? [{ type: 'health', node, previous: prev.health }] : [];
+  }
+
   /** Keeps a node's last diagnostic on its record; the updated record, undefined for an unknown node. */
   setDiagnostic(name: string, diagnostic: NodeDiagnostic): NodeRecord | undefined {
     const prev = this.nodes.get(name);

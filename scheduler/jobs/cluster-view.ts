@@ -12,6 +12,7 @@ import { explainText, placeJob, requestFromJobSpec, type Placement } from '../pl
 import {
   buildTopology,
   ClusterSnapshot,
+  degradedNvlinkDomains,
   GPU_FREE,
   GPU_USED,
   nodeInputFromRecord,
@@ -70,11 +71,13 @@ const NODE_FIELD = /^nodes\[(\d+)\]/;
 export function nodeInputs(levels: readonly string[], nodes: readonly NodeRecord[]): { inputs: TopologyNodeInput[]; excluded: Map<string, string> } {
   const excluded = new Map<string, string>();
   const inputs: TopologyNodeInput[] = [];
+  // Issue 24: a domain whose fabric health some node reports degraded is NVLink-connected for none of its nodes.
+  const untrustedNvlink = degradedNvlinkDomains(nodes);
   for (const n of nodes) {
     try {
       const problem = recordProblem(n);
       if (problem !== null) excluded.set(n.name, problem);
-      else inputs.push(inheritDomains(nodeInputFromRecord(n, levels), levels));
+      else inputs.push(inheritDomains(nodeInputFromRecord(n, levels, untrustedNvlink), levels));
     } catch (e) {
       excluded.set(String(n.name), `the record cannot be read: ${(e as Error).message}`);
     }

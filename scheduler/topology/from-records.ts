@@ -11,7 +11,22 @@ import type { NodeState } from './snapshot.js';
 /** The level name that trusted NVLink fabric info fills. */
 export const NVLINK_LEVEL = 'nvlink';
 
-export function nodeInputFromRecord(record: NodeRecord, levels: readonly string[]): TopologyNodeInput {
+/**
+ * The NVLink domains (`clusterUuid/cliqueId`) that some node's fabric health says are degraded
+ * (issue 24: route unhealthy, recovery in progress, incorrect configuration...): no node of such a
+ * domain is placed as if NVLink-connected to the others until every node reports it healthy again.
+ */
+export function degradedNvlinkDomains(records: readonly NodeRecord[]): Set<string> {
+  const out = new Set<string>();
+  for (const r of records) {
+    const f = r.inventory?.topology?.fabric;
+    if (f?.degradedReason && f.clusterUuid) out.add(`${f.clusterUuid}/${f.cliqueId}`);
+  }
+  return out;
+}
+
+/** `untrustedNvlink`: degraded NVLink domains (degradedNvlinkDomains); a node in one gets no nvlink level and no nvlink link groups. */
+export function nodeInputFromRecord(record: NodeRecord, levels: readonly string[], untrustedNvlink: ReadonlySet<string> = new Set()): TopologyNodeInput {
   const inv = record.inventory;
   const gpus = inv.gpus;
   const first = gpus[0];
@@ -21,7 +36,9 @@ export function nodeInputFromRecord(record: NodeRecord, levels: readonly string[
     if (d) domains[level] = d;
   }
   const fabric = inv.topology.fabric;
-  if (levels.includes(NVLINK_LEVEL) && fabric?.trusted) domains[NVLINK_LEVEL] = `${fabric.clusterUuid}/${fabric.cliqueId}`;
+  const nvlinkDomain = fabric ? `${fabric.clusterUuid}/${fabric.cliqueId}` : '';
+  const degraded = fabric !== null && (Boolean(fabric.degradedReason) || untrustedNvlink.has(nvlinkDomain));
+  if (levels.includes(NVLINK_LEVEL) && fabric?.trusted && !degraded) domains[NVLINK_LEVEL] = nvlinkDomain;
   const vendor: Vendor = first?.vendor ?? 'unknown';
   // The built-in gantry.io/node label is the node's name (the placement filter reads the name); an agent cannot set it.
   const labels = { ...record.labels };
@@ -39,7 +56,11 @@ export function nodeInputFromRecord(record: NodeRecord, levels: readonly string[
     labels,
     allowedUsers: record.allowedUsers ?? [],
     allowRoot: record.allowRoot ?? false,
-    linkGroups: inv.topology.linkGroups.map((g) => ({ kind: g.kind, gpus: g.gpus.filter((x) => x >= 0 && x < gpus.length) })),
+    // The degraded fabric carries the node's own GPU-to-GPU NVLink traffic too (an NVL72 tray's GPUs
+    // reach each other through the NVSwitch trays): its nvlink groups are not trusted either.
+    linkGroups: inv.topology.linkGroups
+      .filter((g) => !(degraded && g.kind === 'nvlink'))
+      .map((g) => ({ kind: g.kind, gpus: g.gpus.filter((x) => x >= 0 && x < gpus.length) })),
   };
 }
 

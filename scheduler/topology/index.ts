@@ -4,5 +4,5 @@ export type { NodeState, GpuClaim, UnusableReason, DegradedMode } from './snapsh
 export { ClusterSnapshot, GPU_FREE, GPU_USED, GPU_UNHEALTHY } from './snapshot.js';
 export type { ClusterDescription, LoadedCluster } from './cluster-file.js';
 export { validateClusterDescription, loadClusterText } from './cluster-file.js';
-export { nodeInputFromRecord, nodeStateFromRecord, recordProblem, NVLINK_LEVEL } from './from-records.js';
+export { degradedNvlinkDomains, nodeInputFromRecord, nodeStateFromRecord, recordProblem, NVLINK_LEVEL } from './from-records.js';
 export { naturalCompare } from './natural.js';

@@ -90,6 +90,8 @@ export function formatEvent(e: GantryEvent): string {
         }
         case 'breaker':
           return cols(e.node, e.type, `held back ${e.action} (${e.wanted}): ${e.why}`);
+        case 'hardware':
+          return cols(e.node, e.type, `${e.check}: ${e.evidence || 'resolved'}`);
         default:
           return cols((e as { node: string }).node, (e as { type: string }).type, '');
       }

@@ -5,6 +5,7 @@ import type { Command } from './command.js';
 import { runClientCommand } from './client.js';
 import { nodeJson, schedulingText } from './nodes.js';
 import { printable } from './printable.js';
+import { hardwareJson, hardwareRows } from './node-hardware.js';
 import { verdictActionSuffix } from './verdict-text.js';
 
 /**
@@ -31,6 +32,7 @@ export function nodeText(n: NodeRecord): string {
     ['runs ranks as', runAsLine(n)],
     ['agent', `${n.agentVersion || '-'}, registered ${new Date(n.registeredMs).toISOString()}, last seen ${new Date(n.lastSeenMs).toISOString()}`],
   ];
+  rows.push(...hardwareRows(n));
   for (const v of n.verdicts) if (v.severity !== 'ok') rows.push(['verdict', `${v.severity} ${v.check}${v.gpu !== undefined ? ` gpu ${v.gpu}` : ''}${verdictActionSuffix(v)}: ${v.evidence}`]);
   const d = n.lastDiagnostic;
   if (d) {
@@ -48,7 +50,7 @@ export const nodeShowCommand: Command = {
   run: (argv, io) =>
     runClientCommand('node show', argv, io, { options: { json: { type: 'boolean' } }, positionals: 1, usage: 'NAME [--json]' }, async ({ scheduler, values, positionals }) => {
       const n = nodeFromPb(await scheduler.call('GetNode', { name: positionals[0] }));
-      io.stdout(values.json ? JSON.stringify(nodeJson(n), null, 2) + '\n' : nodeText(n));
+      io.stdout(values.json ? JSON.stringify({ ...nodeJson(n), ...hardwareJson(n) }, null, 2) + '\n' : nodeText(n));
       return 0;
     }),
 };

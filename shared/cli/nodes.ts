@@ -5,6 +5,7 @@ import { runClientCommand } from './client.js';
 import { printable } from './printable.js';
 import { nodeActionText } from './verdict-text.js';
 import { verdictAction } from '../domain/index.js';
+import { firmwareJson, firmwareTable } from './nodes-firmware.js';
 
 /** The JSON form of a node: stable keys for scripts. */
 export function nodeJson(n: NodeRecord): Record<string, unknown> {
@@ -83,10 +84,12 @@ export const nodesCommand: Command = {
   name: 'nodes',
   summary: 'list nodes: state, schedulability, health, GPUs',
   run: (argv, io) =>
-    runClientCommand('nodes', argv, io, { options: { json: { type: 'boolean' } }, positionals: 0, usage: '[--json]' }, async ({ scheduler, values }) => {
+    runClientCommand('nodes', argv, io, { options: { json: { type: 'boolean' }, firmware: { type: 'boolean' } }, positionals: 0, usage: '[--json] [--firmware]' }, async ({ scheduler, values }) => {
       const res = await scheduler.call('ListNodes', {});
       const nodes = res.nodes.map(nodeFromPb);
-      io.stdout(values.json ? JSON.stringify(nodes.map(nodeJson), null, 2) + '\n' : nodesTable(nodes, Date.now()));
+      // --firmware: driver, CUDA, VBIOS, InfoROM, GSP, HCA firmware per node, drift marked (nodes-firmware.ts).
+      if (values.firmware) io.stdout(values.json ? JSON.stringify(firmwareJson(nodes), null, 2) + '\n' : firmwareTable(nodes));
+      else io.stdout(values.json ? JSON.stringify(nodes.map(nodeJson), null, 2) + '\n' : nodesTable(nodes, Date.now()));
       return 0;
     }),
 };

@@ -5,6 +5,8 @@ export type {
   Vendor,
   LinkGroup,
   GpuInfo,
+  MigInstance,
+  GpuPlatform,
   HcaPort,
   HcaInfo,
   HostInfo,
@@ -26,3 +28,5 @@ export type { JobState, RankState, RankRecord, JobRecord, JobHold, RequeueCause,
 export { ACTIVE_JOB_STATES, TERMINAL_JOB_STATES, START_REFUSALS, RANK_END_CAUSES, rankEpoch, jobRunAs, MAX_JOB_FAULTS } from './jobs.js';
 export type { UsageEntry, RankUsageEntry, NodeUsageEntry, NodeUsageState } from './usage.js';
 export { usageKey, NODE_USAGE_STATES } from './usage.js';
+export type { FirmwareField, FirmwareValues, NodeFirmwareDrift, FirmwareNodeInput } from './firmware-drift.js';
+export { FIRMWARE_FIELDS, FLEET_LEVEL, firmwareValues, firmwareDrift, driftCounts, driftDomains } from './firmware-drift.js';

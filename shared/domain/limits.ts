@@ -23,5 +23,9 @@ export const INVENTORY_LIMITS = {
   maxNics: 1024,
   /** A node's labels: this many at most, keys and values each at most maxStringLength characters. */
   maxLabels: 256,
+  /** MIG instances a GPU (7 on every MIG GPU today; room for compute-instance splits). */
+  maxMigInstances: 64,
+  /** Streaming multiprocessors of one MIG instance; platformInfo numbers (slot, tray, host, module) up to this. */
+  maxSmallCount: 1 << 16,
 } as const;
 

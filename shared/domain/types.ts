@@ -46,6 +46,36 @@ export interface GpuInfo {
    * not on the wire (absent in an inventory read from the wire). The runner's device rules use it.
    */
   minorNumber?: number | null;
+  /** MIG instances (issue 24), as `-q -x` lists them; absent or empty without MIG. */
+  migInstances?: MigInstance[];
+  /** Place in an NVL72-class rack (`platformInfo`, GB200/GB300); absent or null where not reported. */
+  platform?: GpuPlatform | null;
+}
+
+/**
+ * One MIG device. `profile` is derived from (GPU model, SM count, memory) by agent/core/nvidia/mig-profiles.ts
+ * ('' when no table entry matches). `-q -x` holds no placement or UUID: uuid '' and placementStart -1
+ * mean unknown (until `nvidia-smi -L` / `mig -lgi` are read).
+ */
+export interface MigInstance {
+  index: number;
+  gpuInstanceId: number;
+  computeInstanceId: number;
+  multiprocessorCount: number;
+  memoryMiB: number;
+  profile: string;
+  uuid: string;
+  placementStart: number;
+}
+
+/** `platformInfo` of a GB200/GB300 GPU: the rack (chassis) and the tray it sits in; -1 for a number not reported. */
+export interface GpuPlatform {
+  chassisSerial: string;
+  slotNumber: number;
+  trayIndex: number;
+  hostId: number;
+  moduleId: number;
+  peerType: string;
 }
 
 export interface HcaPort {
@@ -83,6 +113,8 @@ export interface HostInfo {
 export interface FirmwareInfo {
   driverVersion: string;
   cudaVersion: string;
+  /** The tool whose answer gave the static facts: nvidia-smi, amd-smi, rocm-smi (issue 24); absent or '' unknown. */
+  tool?: string;
 }
 
 export interface FabricInfo {
@@ -92,6 +124,12 @@ export interface FabricInfo {
   status: string;
   /** True only when state is Completed, status Success and the cluster UUID non-zero. */
   trusted: boolean;
+  /**
+   * Why the fabric's health sub-fields say degraded (route unhealthy, recovery in progress, incorrect
+   * configuration, health summary not Healthy...; issue 24), '' or absent when healthy or not reported.
+   * The scheduler then trusts no node of this NVLink domain as NVLink-connected.
+   */
+  degradedReason?: string;
 }
 
 export interface LinkMatrix {

@@ -50,6 +50,11 @@ export type NodeEvent = EventBase & {
      * `action` what was held back (cordon, drain, evict), `wanted` the reason it would have set, `why` the share.
      */
     | { type: 'breaker'; action: string; wanted: string; why: string }
+    /**
+     * A check the scheduler makes across nodes (issue 24: `nvlink-tray-domain`, NVL72 tray identity
+     * against the NVLink domain) found a disagreement (`evidence`), or found it gone (evidence '').
+     */
+    | { type: 'hardware'; check: string; evidence: string }
   );
 
 /** A compute process an incident found left on a job's GPUs. */

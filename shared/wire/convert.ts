@@ -13,6 +13,7 @@ import type {
   Schedulability,
   RankUsage,
   Severity,
+  GpuInfo,
 } from '../domain/index.js';
 import { servicePort, type JobSpec } from '../jobspec/index.js';
 import { ACTIVE_JOB_STATES, HEALTH_ACTIONS, jobRunAs } from '../domain/index.js';
@@ -93,11 +94,22 @@ export function verdictFromPb(v: PbVerdictOut, field: string): HealthVerdict {
   return out;
 }
 
+/** A GPU to the wire: MIG instances and platform (issue 24) spelled out; minorNumber stays agent-local. */
+function gpuToPb(g: GpuInfo): NonNullable<PbInventory["gpus"]>[number] {
+  const { migInstances, platform, minorNumber: _local, ...rest } = g;
+  return {
+    ...rest,
+    memoryMib: g.memoryMiB,
+    ...(migInstances?.length ? { migInstances: migInstances.map((m) => ({ ...m, memoryMib: m.memoryMiB })) } : {}),
+    ...(platform ? { platform: { ...platform } } : {}),
+  };
+}
+
 export function inventoryToPb(inv: Inventory): PbInventory {
   return {
     host: { ...inv.host },
     firmware: { ...inv.firmware },
-    gpus: inv.gpus.map((g) => ({ ...g, memoryMib: g.memoryMiB })),
+    gpus: inv.gpus.map(gpuToPb),
     hcas: inv.hcas.map((h) => ({ ...h, ports: h.ports.map((p) => ({ ...p })) })),
     topology: {
       linkMatrix: {

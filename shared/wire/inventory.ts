@@ -7,6 +7,8 @@ import { INVENTORY_LIMITS, type GpuInfo, type Inventory, type Vendor } from '../
 import { InvalidArgumentError } from '../errors/index.js';
 import type { PbInventoryOut } from '../proto/index.js';
 
+type PbGpuOut = PbInventoryOut['gpus'][number];
+
 const L = INVENTORY_LIMITS;
 const VENDORS: ReadonlySet<string> = new Set(['nvidia', 'amd', 'unknown']);
 const LINK_KINDS: ReadonlySet<string> = new Set(['nvlink', 'pcie-switch', 'numa']);
@@ -54,6 +56,40 @@ export function labelsFromPb(m: Record<string, string> | null | undefined, field
   return stringMapFromPb(m, field, L.maxLabels);
 }
 
+/** A GPU's MIG instances and platformInfo (issue 24), present only where the agent sent them. */
+function gpuExtrasFromPb(g: PbGpuOut, f: string, c: Checks): Pick<GpuInfo, 'migInstances' | 'platform'> {
+  const out: Pick<GpuInfo, 'migInstances' | 'platform'> = {};
+  const migs = c.list(g.migInstances ?? [], `${f}.migInstances`, L.maxMigInstances);
+  if (migs.length > 0) {
+    out.migInstances = migs.map((m, i) => {
+      const mf = `${f}.migInstances[${i}]`;
+      return {
+        index: c.int(m.index, `${mf}.index`, 0, L.maxMigInstances - 1),
+        gpuInstanceId: c.int(m.gpuInstanceId, `${mf}.gpuInstanceId`, 0, L.maxSmallCount),
+        computeInstanceId: c.int(m.computeInstanceId, `${mf}.computeInstanceId`, 0, L.maxSmallCount),
+        multiprocessorCount: c.int(m.multiprocessorCount, `${mf}.multiprocessorCount`, 0, L.maxSmallCount),
+        memoryMiB: c.int(Number(m.memoryMib), `${mf}.memoryMib`, 0, L.maxGpuMemoryMiB),
+        profile: c.str(m.profile, `${mf}.profile`),
+        uuid: c.str(m.uuid, `${mf}.uuid`),
+        placementStart: c.int(m.placementStart, `${mf}.placementStart`, -1, L.maxSmallCount),
+      };
+    });
+  }
+  const p = g.platform;
+  if (p) {
+    const pf = `${f}.platform`;
+    out.platform = {
+      chassisSerial: c.str(p.chassisSerial, `${pf}.chassisSerial`),
+      slotNumber: c.int(p.slotNumber, `${pf}.slotNumber`, -1, L.maxSmallCount),
+      trayIndex: c.int(p.trayIndex, `${pf}.trayIndex`, -1, L.maxSmallCount),
+      hostId: c.int(p.hostId, `${pf}.hostId`, -1, L.maxSmallCount),
+      moduleId: c.int(p.moduleId, `${pf}.moduleId`, -1, L.maxSmallCount),
+      peerType: c.str(p.peerType, `${pf}.peerType`),
+    };
+  }
+  return out;
+}
+
 /**
  * `bounded`: false where a client reads what the scheduler stored (gantry nodes must show a record
  * from before these bounds, not fail on it); the structure is still checked.
@@ -80,9 +116,10 @@ export function inventoryFromPb(pb: PbInventoryOut | null | undefined, field: st
     baseboard: str(h.baseboard, `${hf}.baseboard`),
     systemSerial: str(h.systemSerial, `${hf}.systemSerial`),
   };
-  const firmware = pb.firmware
+  const firmware: Inventory['firmware'] = pb.firmware
     ? { driverVersion: str(pb.firmware.driverVersion, `${field}.firmware.driverVersion`), cudaVersion: str(pb.firmware.cudaVersion, `${field}.firmware.cudaVersion`) }
     : { driverVersion: '', cudaVersion: '' };
+  if (pb.firmware?.tool) firmware.tool = str(pb.firmware.tool, `${field}.firmware.tool`);
   const seen = new Set<number>();
   const gpus: GpuInfo[] = list(pb.gpus, `${field}.gpus`, L.maxGpus).map((g, i) => {
     const f = `${field}.gpus[${i}]`;
@@ -105,6 +142,7 @@ export function inventoryFromPb(pb: PbInventoryOut | null | undefined, field: st
       nvlinkDomain: str(g.nvlinkDomain, `${f}.nvlinkDomain`),
       linkRow: list(g.linkRow, `${f}.linkRow`, L.maxLinkDevices).map((c, ci) => str(c, `${f}.linkRow[${ci}]`)),
       migEnabled: g.migEnabled === true,
+      ...gpuExtrasFromPb(g, f, c),
     };
   });
   const hcas = list(pb.hcas, `${field}.hcas`, L.maxHcas).map((hca, i) => {
@@ -149,6 +187,7 @@ export function inventoryFromPb(pb: PbInventoryOut | null | undefined, field: st
         state: str(fb.state, `${tf}.fabric.state`),
         status: str(fb.status, `${tf}.fabric.status`),
         trusted: fb.trusted === true,
+        ...(fb.degradedReason ? { degradedReason: str(fb.degradedReason, `${tf}.fabric.degradedReason`) } : {}),
       }
     : null;
   return {

@@ -35,7 +35,7 @@ const DASHBOARD = path.join(DEPLOY, 'grafana', 'gantry-overview.json');
 const SCHEDULER_YAML = path.join(DEPLOY, 'config', 'scheduler.yaml');
 const AGENT_YAML = path.join(DEPLOY, 'config', 'agent.yaml');
 const OPERATIONS_MD = path.join(ROOT, 'docs', 'operations.md');
-const METRIC_SOURCES = [path.join(ROOT, 'scheduler', 'metrics.ts'), path.join(ROOT, 'scheduler', 'metrics-jobs.ts'), path.join(ROOT, 'agent', 'metrics.ts'), path.join(ROOT, 'agent', 'hooks', 'metrics.ts'), path.join(ROOT, 'scheduler', 'ha', 'control-plane.ts')];
+const METRIC_SOURCES = [path.join(ROOT, 'scheduler', 'metrics.ts'), path.join(ROOT, 'scheduler', 'metrics-jobs.ts'), path.join(ROOT, 'agent', 'metrics.ts'), path.join(ROOT, 'agent', 'hooks', 'metrics.ts'), path.join(ROOT, 'scheduler', 'ha', 'control-plane.ts'), path.join(ROOT, 'scheduler', 'hardware-metrics.ts')];
 
 // ---------------------------------------------------------------------------------------------
 // helpers

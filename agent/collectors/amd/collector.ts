@@ -1,13 +1,15 @@
 /**
  * The AMD collector: `rocm-smi --json` through the bounded runner for inventory and readings, and
- * the KFD sysfs topology for XGMI links and NUMA. I/O lives here; parsing is in parse-*.ts.
- * (amd-smi's JSON is not parsed yet: no capture of it is in the shared set.)
+ * the KFD sysfs topology for XGMI links and NUMA. Where amd-smi is installed, `amd-smi static --json`
+ * (first probe, then every AMD_SMI_EVERY_PROBES) gives the static facts instead (issue 24; rocm-smi
+ * keeps the readings: no real `amd-smi metric --json` capture exists yet); the inventory's
+ * `firmware.tool` says which answered. I/O lives here; parsing is in parse-*.ts.
  */
 import { performance } from 'node:perf_hooks';
-import { ProbeFailedError } from '../../../shared/errors/index.js';
 import { defaultProbeRunner, type ProbeRunner } from '../runner.js';
 import { readKfdTopology } from './kfd.js';
-import { parseRocmSmiJson, renderMinorOf, type GpuCollector, type GpuProbe } from '../../core/index.js';
+import { mergeAmdStatic, parseAmdSmiStatic, parseRocmSmiJson, renderMinorOf, type AmdSmiStatic, type GpuCollector, type GpuProbe } from '../../core/index.js';
+import { ParseError, ProbeFailedError, ProbeTimeoutError } from '../../../shared/errors/index.js';
 
 export interface AmdCollectorOptions {
   /** Default 'rocm-smi'. */
@@ -19,7 +21,12 @@ export interface AmdCollectorOptions {
   kfdRoot?: string | null;
   env?: NodeJS.ProcessEnv;
   runner?: ProbeRunner;
+  /** amd-smi (a name in PATH or a path) for static facts; null or absent: rocm-smi's alone. */
+  amdSmiPath?: string | null;
 }
+
+/** `amd-smi static` runs on the first probe and then every this many (static facts; default 30, as the NVIDIA full probe). */
+export const AMD_SMI_EVERY_PROBES = 30;
 
 /** The flag set telegraf's amd_rocm_smi input uses, which the shared captures were taken with. */
 export const ROCM_SMI_ARGS = [
@@ -36,6 +43,28 @@ export function createAmdCollector(options: AmdCollectorOptions = {}): GpuCollec
   const runner = options.runner ?? defaultProbeRunner();
   const timeoutMs = options.timeoutMs ?? 10_000;
   const kfdRoot = options.kfdRoot === undefined ? '/sys/class/kfd/kfd/topology' : options.kfdRoot;
+  const amdSmi = options.amdSmiPath ?? null;
+  let probes = 0;
+  let lastStatic: AmdSmiStatic | null = null;
+  /** amd-smi's static facts: fresh on the first probe and every AMD_SMI_EVERY_PROBES, else the last answer; null when it failed. */
+  const staticFacts = async (probeNo: number, warnings: string[]): Promise<AmdSmiStatic | null> => {
+    if (amdSmi === null) return null;
+    if (probeNo % AMD_SMI_EVERY_PROBES !== 0 && lastStatic) return lastStatic;
+    try {
+      const s = await runner.run(amdSmi, ['static', '--json'], {
+        timeoutMs,
+        kind: `amd-smi:${amdSmi}`,
+        ...(options.maxOutputBytes !== undefined ? { maxOutputBytes: options.maxOutputBytes } : {}),
+        ...(options.env ? { env: options.env } : {}),
+      });
+      lastStatic = parseAmdSmiStatic(s.stdout);
+    } catch (err) {
+      if (!(err instanceof ProbeFailedError || err instanceof ProbeTimeoutError || err instanceof ParseError)) throw err;
+      warnings.push(`amd-smi static: ${err.message}; static facts from rocm-smi`);
+      lastStatic = null;
+    }
+    return lastStatic;
+  };
   return {
     name: 'amd',
     probe: async (): Promise<GpuProbe> => {
@@ -49,6 +78,11 @@ export function createAmdCollector(options: AmdCollectorOptions = {}): GpuCollec
       });
       const report = parseRocmSmiJson(r.stdout);
       let { gpus, linkMatrix } = report;
+      const fromAmdSmi = await staticFacts(probes++, warnings);
+      if (fromAmdSmi) gpus = mergeAmdStatic(gpus, fromAmdSmi);
+      const firmware = fromAmdSmi
+        ? { ...report.firmware, driverVersion: fromAmdSmi.firmware.driverVersion || report.firmware.driverVersion, tool: 'amd-smi' }
+        : { ...report.firmware, tool: 'rocm-smi' };
       let linkGroups: GpuProbe['linkGroups'] = [];
       if (kfdRoot !== null) {
         try {
@@ -74,7 +108,7 @@ export function createAmdCollector(options: AmdCollectorOptions = {}): GpuCollec
       return {
         vendor: 'amd',
         gpus,
-        firmware: report.firmware,
+        firmware,
         fabric: null,
         nvlink: null,
         linkMatrix,

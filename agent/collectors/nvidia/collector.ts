@@ -251,7 +251,7 @@ export function createNvidiaCollector(options: NvidiaCollectorOptions = {}): Gpu
       vendor: 'nvidia',
       nvlink,
       gpus,
-      firmware: parsed.firmware,
+      firmware: { ...parsed.firmware, tool: 'nvidia-smi' },
       fabric: parsed.fabric,
       linkMatrix,
       linkGroups,

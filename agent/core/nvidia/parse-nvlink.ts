@@ -7,6 +7,7 @@
  *   GPU 6: ... 
  *   NVML: Unable to retrieve NVLink information as all links are inactive
  *   Device does not have or support Nvlink
+ *   ... not supported          (MIG mode: links unknown, not "no links"; issue 24)
  */
 export interface NvlinkLink {
   link: number;
@@ -24,6 +25,11 @@ export interface NvlinkGpuStatus {
   allInactive: boolean;
   /** The device has no NVLink. */
   unsupported: boolean;
+  /**
+   * NVML could not say (issue 24): "not supported" for a GPU that has NVLink, as `nvlink -s` prints
+   * in MIG mode. The links are unknown, not absent: `links` stays empty and nothing is judged.
+   */
+  unknown: boolean;
 }
 
 const GPU_LINE = /^GPU (\d+): (.*?)(?: \(UUID: ([^)]+)\))?\s*$/;
@@ -37,7 +43,7 @@ export function parseNvlinkStatus(text: string): NvlinkGpuStatus[] {
     if (line.trim() === '') continue;
     const g = GPU_LINE.exec(line.trim());
     if (g) {
-      cur = { index: Number(g[1]), name: g[2] ?? '', uuid: g[3] ?? '', links: [], allInactive: false, unsupported: false };
+      cur = { index: Number(g[1]), name: g[2] ?? '', uuid: g[3] ?? '', links: [], allInactive: false, unsupported: false, unknown: false };
       out.push(cur);
       continue;
     }
@@ -51,6 +57,15 @@ export function parseNvlinkStatus(text: string): NvlinkGpuStatus[] {
     }
     if (/all links are inactive/i.test(line)) cur.allInactive = true;
     else if (/does not have or support nvlink/i.test(line)) cur.unsupported = true;
+    else if (/not supported/i.test(line)) cur.unknown = true;
   }
   return out;
+}
+
+/** One GPU's NVLink state in words: `unknown` (NVML could not say), `no NVLink`, `all inactive`, or `<up> of <n> up`. */
+export function nvlinkStateText(g: NvlinkGpuStatus): string {
+  if (g.unknown) return 'unknown';
+  if (g.unsupported) return 'no NVLink';
+  if (g.allInactive) return 'all inactive';
+  return `${g.links.filter((l) => l.active).length} of ${g.links.length} up`;
 }

@@ -18,6 +18,7 @@
  */
 import { XMLParser } from 'fast-xml-parser';
 import { ParseError } from '../../../shared/errors/index.js';
+import { fabricDegradation, migInstancesOf, platformOf } from './parse-xml-hw.js';
 import type { FabricInfo, FirmwareInfo, GpuInfo } from '../../../shared/domain/index.js';
 import { metricReadingsFromXml } from './parse-metric-readings.js';
 import type {
@@ -316,7 +317,15 @@ function fabric(r: Reader): GpuFabric | null {
     bandwidth: r.text('fabric/health/bandwidth') ?? '',
     routeUnhealthy: r.text('fabric/health/route_unhealthy') ?? '',
     trusted: isFabricTrusted(state, status, clusterUuid) && cliqueId !== null,
+    degraded: fabricDegradation(r.root),
   };
+}
+
+/** MIG instances and platformInfo (issue 24, parse-xml-hw.ts), present only where the GPU reports them. */
+function gpuHardware(g: Node, model: string, memoryTotalBytes: number | null): Pick<GpuInfo, 'migInstances' | 'platform'> {
+  const migs = migInstancesOf(g, model, memoryTotalBytes === null ? 0 : Math.round(memoryTotalBytes / 1024 ** 2));
+  const platform = platformOf(g);
+  return { ...(migs.length > 0 ? { migInstances: migs } : {}), ...(platform ? { platform } : {}) };
 }
 
 function processCount(gpu: Node): number {
@@ -463,6 +472,7 @@ export function parseNvidiaSmiXml(xml: string): NvidiaSmiXml {
       linkRow: [],
       migEnabled: r.text('mig_mode/current_mig') === 'Enabled',
       minorNumber: minorNumber(r.text('minor_number')),
+      ...gpuHardware(g, r.text('product_name') ?? '', memoryTotal),
     });
     const memUsed = memoryBytes(r.text('fb_memory_usage/used'));
     const sample: GpuSample = {
@@ -534,12 +544,15 @@ export function nodeFabric(samples: readonly GpuSample[]): FabricInfo | null {
   if (!first) return null;
   const domain = (f: GpuFabric): string => `${f.clusterUuid}/${f.cliqueId}`;
   const trusted = reporting.every((f) => f.trusted && domain(f) === domain(first));
+  // Issue 24: a degraded health sub-field on any GPU marks the node's domain degraded (GPU n: field=value).
+  const degraded = samples.flatMap((s) => (s.fabric?.degraded ?? []).map((d) => `GPU ${s.index}: ${d}`));
   return {
     clusterUuid: first.clusterUuid,
     cliqueId: first.cliqueId ?? -1,
     state: first.state,
     status: first.status,
     trusted,
+    ...(degraded.length > 0 ? { degradedReason: degraded.slice(0, 4).join('; ') + (degraded.length > 4 ? `; +${degraded.length - 4} more` : '') } : {}),
   };
 }
 

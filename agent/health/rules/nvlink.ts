@@ -18,7 +18,8 @@ function expected(name: string, config: HealthConfig): boolean {
 export const nvlinkRule: Rule = (input, config) => {
   const out: Finding[] = [];
   for (const g of input.nvlink ?? []) {
-    if (g.unsupported || !expected(g.name, config)) continue;
+    // unknown: NVML could not say (MIG mode prints "not supported"): not judged, neither healthy nor down.
+    if (g.unsupported || g.unknown || !expected(g.name, config)) continue;
     if (g.allInactive) {
       out.push({ check: NVLINK_CHECK, severity: 'fail', gpu: g.index, scope: 'node', evidence: `${g.name}: all NVLinks inactive` });
       continue;

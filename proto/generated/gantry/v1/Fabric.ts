@@ -7,6 +7,7 @@ export interface Fabric {
   'state'?: (string);
   'status'?: (string);
   'trusted'?: (boolean);
+  'degradedReason'?: (string);
 }
 
 export interface Fabric__Output {
@@ -15,4 +16,5 @@ export interface Fabric__Output {
   'state': (string);
   'status': (string);
   'trusted': (boolean);
+  'degradedReason': (string);
 }

@@ -4,9 +4,11 @@
 export interface Firmware {
   'driverVersion'?: (string);
   'cudaVersion'?: (string);
+  'tool'?: (string);
 }
 
 export interface Firmware__Output {
   'driverVersion': (string);
   'cudaVersion': (string);
+  'tool': (string);
 }

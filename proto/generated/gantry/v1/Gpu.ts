@@ -1,5 +1,7 @@
 // Original file: proto/gantry/v1/types.proto
 
+import type { MigInstance as _gantry_v1_MigInstance, MigInstance__Output as _gantry_v1_MigInstance__Output } from '../../gantry/v1/MigInstance';
+import type { GpuPlatform as _gantry_v1_GpuPlatform, GpuPlatform__Output as _gantry_v1_GpuPlatform__Output } from '../../gantry/v1/GpuPlatform';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Gpu {
@@ -17,6 +19,8 @@ export interface Gpu {
   'nvlinkDomain'?: (string);
   'linkRow'?: (string)[];
   'migEnabled'?: (boolean);
+  'migInstances'?: (_gantry_v1_MigInstance)[];
+  'platform'?: (_gantry_v1_GpuPlatform | null);
 }
 
 export interface Gpu__Output {
@@ -34,4 +38,6 @@ export interface Gpu__Output {
   'nvlinkDomain': (string);
   'linkRow': (string)[];
   'migEnabled': (boolean);
+  'migInstances': (_gantry_v1_MigInstance__Output)[];
+  'platform': (_gantry_v1_GpuPlatform__Output | null);
 }
