@@ -195,7 +195,8 @@ export class ReplicatedStore implements StateStore {
         if (this.ackedThrough) last.ackedThrough = this.ackedThrough;
         const seq = await this.append(entry);
         this.ackSent = true;
-        for (const g of group) await this.local.commit({ ...g.change, logSeq: seq });
+        // Issued together, in order: LMDB applies them in that order and shares one transaction among them.
+        await Promise.all(group.map((g) => this.local.commit({ ...g.change, logSeq: seq })));
       }).then(
         () => group.forEach((g) => g.resolve()),
         (e: unknown) => group.forEach((g) => g.reject(e)),
