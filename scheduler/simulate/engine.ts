@@ -45,6 +45,8 @@ export interface SimInput {
   onProgress?: (done: number, total: number) => void;
   /** Keep each start's placement (the faithfulness test compares them). */
   recordStarts?: boolean;
+  /** Whether trace queues are the jobs' scheduling queues (Trace.queuesScheduled); else all go to the default queue. */
+  queuesScheduled?: boolean;
   /** The trace's median multi-GPU gang, for fragmentation (see typicalGang). */
   typical: { nodes: number; gpusPerNode: number };
 }
@@ -202,10 +204,11 @@ export function simulate(input: SimInput): EngineResult {
   };
   const specOf = (t: TraceJob, ranks: number, gpusPerRank: number): JobSpec => {
     const limit = Math.max(1, Math.ceil(t.durationS * slowest) + 1);
-    const key = `${ranks}x${gpusPerRank}/${t.queue ?? ''}/${limit}`;
+    const queue = input.queuesScheduled ? t.queue : undefined;
+    const key = `${ranks}x${gpusPerRank}/${queue ?? ''}/${limit}`;
     let s = specs.get(key);
     if (!s) {
-      s = validateJobSpec({ kind: 'Training', name: 'job', ranks, gpusPerRank, topology: policy.topology(tree, { ranks, gpusPerRank }), command: ['true'], timeLimit: limit, ...(t.queue ? { queue: t.queue } : {}) });
+      s = validateJobSpec({ kind: 'Training', name: 'job', ranks, gpusPerRank, topology: policy.topology(tree, { ranks, gpusPerRank }), command: ['true'], timeLimit: limit, ...(queue ? { queue } : {}) });
       if (specs.size > 100_000) specs.clear();
       specs.set(key, s);
     }

@@ -35,7 +35,7 @@ export function scaleBy(jobs: readonly TraceJob[], f: number): TraceJob[] {
 /**
  * A job of `gpus` GPUs as a gang: one rank on one node when it fits one (`perNode`: the trace's
  * gpus_per_node, else the cluster's largest node), else ranks of the largest divisor of `gpus` not
- * above `perNode` (12 GPUs on 8-GPU nodes: 3 ranks × 4).
+ * above `perNode` (12 GPUs on 8-GPU nodes: 2 ranks × 6; on 4-GPU nodes: 3 × 4).
  */
 export function gangShape(gpus: number, perNode: number): { ranks: number; gpusPerRank: number } {
   if (gpus <= perNode) return { ranks: 1, gpusPerRank: gpus };

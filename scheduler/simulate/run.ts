@@ -54,6 +54,7 @@ export function runSimulation(req: SimulationRequest): SimReport {
           policy,
           localityPenalty,
           typical,
+          queuesScheduled: req.trace.queuesScheduled,
           ...(req.clock ? { clock: req.clock } : {}),
           ...(req.onProgress ? { onProgress: (done: number, n: number) => req.onProgress!(i, total, done, n) } : {}),
           ...(req.recordStarts ? { recordStarts: true } : {}),

@@ -7,7 +7,7 @@
  *   gpus a whole number ≥ 1; gpus_per_node (GPUs per rank of a multi-node gang) is optional;
  * - Philly (the flattened trace of Pollux's artifact): `timestamp,duration,num_gpus,gpu_time,cluster`,
  *   timestamp a UTC date-time string (`2017-10-09 07:01:55`), duration seconds; its `cluster` column
- *   (a virtual cluster) becomes the job's queue;
+ *   (a virtual cluster) is reported as the job's queue (fairness), not scheduled as one (queuesScheduled);
  * - Tiresias (60_job.csv): `job_id,num_gpu,submit_time,...,duration,...`, seconds.
  *
  * Jobs come out sorted by submit time (stable: file order breaks ties), submit times relative to
@@ -37,6 +37,12 @@ export interface Trace {
   /** Which optional columns the trace has (fairness is reported per queue and per user only when it has them). */
   hasQueue: boolean;
   hasUser: boolean;
+  /**
+   * Whether the queue column is scheduled as the job's queue (ours: yes, each queue fair-shared at
+   * weight 1). Philly's virtual clusters had quotas the trace does not give: they are reported
+   * (fairness per queue) but every Philly job is scheduled in one queue.
+   */
+  queuesScheduled: boolean;
 }
 
 /** The most jobs a trace may hold (the Philly trace has 82,247). */
@@ -114,5 +120,5 @@ export function parseTrace(text: string, name: string): Trace {
   const order = raw.map((j, i) => [j, i] as const).sort((a, b) => a[0].submitS - b[0].submitS || a[1] - b[1]);
   const t0 = order[0]![0].submitS;
   const jobs = order.map(([j], index) => ({ ...j, index, submitS: j.submitS - t0 }));
-  return { name, format, jobs, hasQueue: jobs.some((j) => j.queue !== undefined), hasUser: jobs.some((j) => j.user !== undefined) };
+  return { name, format, jobs, hasQueue: jobs.some((j) => j.queue !== undefined), hasUser: jobs.some((j) => j.user !== undefined), queuesScheduled: format === 'gantry' };
 }
