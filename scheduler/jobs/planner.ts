@@ -182,6 +182,25 @@ export function preemptionBounds(holders: readonly JobRecord[], queues: (name: s
   };
 }
 
+/**
+ * A pending job's placement request and its JSON (the failed-placement cache's key), made once per
+ * spec and account: a job waits through many cycles, and rebuilding and stringifying its request
+ * each time was most of a long queue's cycle. Requests are never changed once made.
+ */
+const requests = new WeakMap<object, { runAs: string; request: Request }>();
+const requestKeys = new WeakMap<Request, string>();
+function cycleRequest(job: JobRecord): Request {
+  const runAs = jobRunAs(job);
+  const hit = requests.get(job.spec);
+  if (hit && hit.runAs === runAs) return hit.request;
+  let request = requestFromJobSpec(job.spec, runAs);
+  // An autoscaled service starts at its minimum; the autoscaler adds replicas as latency asks.
+  if (job.spec.kind === 'Inference' && job.spec.slo) request = { ...request, units: Math.max(1, request.minUnits) };
+  requests.set(job.spec, { runAs, request });
+  requestKeys.set(request, JSON.stringify(request));
+  return request;
+}
+
 export function planCycle(input: PlanInput): Plan {
   const { snapshot, tree, nowMs } = input;
   const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null, grown: [], growWaiting: new Map(), decision: null, tried: 0, searches: 0 };
@@ -237,7 +256,8 @@ export function planCycle(input: PlanInput): Plan {
   // `variant` keeps apart placements tried on another state of the snapshot at the same version
   // (a backfill candidate's, tried with the reservation's GPUs released).
   const tryPlace = (request: Request, mask: PortMask | null, variant = ''): ReturnType<typeof placeJob> => {
-    const key = (mask ? `${JSON.stringify(request)}\u0000${mask.key}` : JSON.stringify(request)) + variant;
+    const shape = requestKeys.get(request) ?? JSON.stringify(request);
+    const key = (mask ? `${shape}\u0000${mask.key}` : shape) + variant;
     const hit = failed.get(key);
     if (hit && hit.version === version) return hit.out;
     plan.searches++;
@@ -274,9 +294,7 @@ export function planCycle(input: PlanInput): Plan {
     plan.tried++;
     let request: Request;
     try {
-      request = requestFromJobSpec(job.spec, jobRunAs(job));
-      // An autoscaled service starts at its minimum; the autoscaler adds replicas as latency asks.
-      if (job.spec.kind === 'Inference' && job.spec.slo) request = { ...request, units: Math.max(1, request.minUnits) };
+      request = cycleRequest(job);
       const queueBlock = quotaBlock(job.spec.queue, input.queues(job.spec.queue), order.allocatedTo(job.spec.queue), jobMinGpus(job));
       if (queueBlock) {
         plan.waiting.set(job.id, { reasons: [{ level: 'queue', reason: 'quota', count: 1 }], text: queueBlock });
