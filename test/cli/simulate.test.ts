@@ -60,7 +60,7 @@ t.test('bad flags and input exit 2, naming the flag or the place', async (t) => 
     ['bad node count', ['--nodes', 'x', '--gpus-per-node', '8', '--trace', JOBS60], /--nodes: must be a whole number/],
     ['bad load', ['--cluster', SPEC, '--trace', JOBS60, '--load', '0.9,fast'], /--load: "fast" is not an offered load/],
     ['unknown policy', ['--cluster', SPEC, '--trace', JOBS60, '--policy', 'magic'], /--policy: unknown policy "magic"; known: gantry, topology-blind, first-fit/],
-    ['bad locality', ['--cluster', SPEC, '--trace', JOBS60, '--locality', '-1'], /--locality: "-1" is not a slowdown/],
+    ['bad locality', ['--cluster', SPEC, '--trace', JOBS60, '--locality=-1'], /--locality: "-1" is not a slowdown/],
     ['bad NVL72', ['--cluster', 'nvl72:many', '--trace', JOBS60], /nvl72:<racks>/],
     ['missing file', ['--cluster', path.join(dir, 'none.yaml'), '--trace', JOBS60], /--cluster .*none\.yaml: cannot read \(ENOENT\)/],
     ['bad row', ['--cluster', SPEC, '--trace', bad], /bad\.csv:3:gpus: must be a whole number of GPUs/],
