@@ -1,14 +1,7 @@
 /** Benchmark cluster shapes (deterministic). */
 import { buildTopology, ClusterSnapshot, type NodeState, type TopologyNodeInput, type TopologyTree } from '../scheduler/topology/index.js';
-import type { LinkGroup } from '../shared/domain/index.js';
+import { hgxGroups, nvl72Cluster, NVL72_LEAVES_PER_SPINE, NVL72_NODES_PER_RACK, NVL72_RACKS_PER_LEAF } from '../scheduler/simulate/index.js';
 import type { Prng } from './prng.js';
-
-function hgxGroups(gpus: number): LinkGroup[] {
-  const all = Array.from({ length: gpus }, (_, i) => i);
-  const pairs: LinkGroup[] = [];
-  for (let i = 0; i + 1 < gpus; i += 2) pairs.push({ kind: 'pcie-switch', gpus: [i, i + 1] });
-  return [{ kind: 'nvlink', gpus: all }, ...pairs, { kind: 'numa', gpus: all.slice(0, gpus / 2) }, { kind: 'numa', gpus: all.slice(gpus / 2) }];
-}
 
 export interface BenchCluster {
   name: string;
@@ -67,35 +60,14 @@ export function kueue640(): BenchCluster {
 }
 
 export const GB200_RACKS = 277;
-export const GB200_NODES_PER_RACK = 18;
-export const GB200_RACKS_PER_LEAF = 8;
-export const GB200_LEAVES_PER_SPINE = 6;
+export const GB200_NODES_PER_RACK = NVL72_NODES_PER_RACK;
+export const GB200_RACKS_PER_LEAF = NVL72_RACKS_PER_LEAF;
+export const GB200_LEAVES_PER_SPINE = NVL72_LEAVES_PER_SPINE;
 
-/** (c) GB200 NVL72: 277 racks (NVLink domains) of 18 trays × 4 GPUs; 8 racks per leaf, 6 leaves per spine. */
+/** (c) GB200 NVL72: 277 racks (NVLink domains) of 18 trays × 4 GPUs; 8 racks per leaf, 6 leaves per spine (the simulator's NVL72 shape). */
 export function gb200(): BenchCluster {
-  const nodes: TopologyNodeInput[] = [];
-  for (let r = 0; r < GB200_RACKS; r++) {
-    const leaf = Math.floor(r / GB200_RACKS_PER_LEAF);
-    const spine = Math.floor(leaf / GB200_LEAVES_PER_SPINE);
-    for (let i = 0; i < GB200_NODES_PER_RACK; i++) {
-      nodes.push({
-        name: `gb-${String(r).padStart(3, '0')}-${String(i).padStart(2, '0')}`,
-        gpus: 4,
-        domains: { nvlink: `nvl72-${String(r).padStart(3, '0')}`, leaf: `leaf-${String(leaf).padStart(2, '0')}`, spine: `spine-${spine}` },
-        vendor: 'nvidia',
-        model: 'GB200',
-        memoryGiB: 186,
-        linkGroups: [{ kind: 'nvlink', gpus: [0, 1, 2, 3] }],
-      });
-    }
-  }
-  const leaves = Math.ceil(GB200_RACKS / GB200_RACKS_PER_LEAF);
-  return make(
-    'gb200',
-    `${GB200_RACKS * GB200_NODES_PER_RACK} nodes × 4 GPUs; ${GB200_RACKS} NVL72 racks × ${GB200_NODES_PER_RACK} trays; ${leaves} leaves × ${GB200_RACKS_PER_LEAF} racks; ${Math.ceil(leaves / GB200_LEAVES_PER_SPINE)} spines × ${GB200_LEAVES_PER_SPINE} leaves`,
-    ['nvlink', 'leaf', 'spine'],
-    nodes,
-  );
+  const c = nvl72Cluster(GB200_RACKS);
+  return make('gb200', c.label, c.levels, c.nodes);
 }
 
 /** Random busy state: each GPU used with probability p; whole nodes busy with probability q. */

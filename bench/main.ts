@@ -14,11 +14,12 @@ import { haSuite } from './ha.js';
 import { jobsSuite } from './jobs.js';
 import { placementSuite } from './placement.js';
 import { reportsSuite } from './reports.js';
+import { simulateSuite } from './simulate.js';
 import { slurmSuite } from './slurm.js';
 import { telemetrySuite } from './telemetry.js';
 import type { BenchRow, BenchSuite } from './suite.js';
 
-const SUITES: readonly BenchSuite[] = [placementSuite, jobsSuite, telemetrySuite, eventsSuite, slurmSuite, reportsSuite, haSuite];
+const SUITES: readonly BenchSuite[] = [placementSuite, jobsSuite, telemetrySuite, eventsSuite, slurmSuite, reportsSuite, haSuite, simulateSuite];
 
 /** Size flags passed to the suites as BenchOptions.params. */
 const PARAM_FLAGS = ['agents', 'stored-jobs', 'submits', 'clients', 'light-n', 'agent-state', 'encoding', 'slurm-nodes', 'report-agents', 'mtls', 'containment', 'ha-ttl-ms', 'ha-runs', 'ha-agents', 'ha-steady-s', 'ha-gang'] as const;

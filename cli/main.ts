@@ -26,6 +26,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   certs: { summary: 'make a CA and certificates for the scheduler, nodes and users', load: async () => (await import('./certs.js')).certsCommand },
   scheduler: { summary: 'run the scheduler daemon', load: async () => (await import('./scheduler.js')).schedulerCommand },
   plan: { summary: 'plan a job against a described cluster, running nothing', load: async () => (await import('./plan.js')).planCommand },
+  simulate: { summary: 'replay a job trace in virtual time through the scheduler: policies, loads, locality', load: async () => (await import('./simulate.js')).simulateCommand },
   'nats-auth': { summary: 'write NATS users (nkeys) with per-daemon subject permissions', load: async () => (await import('./nats-auth.js')).natsAuthCommand },
 };
 

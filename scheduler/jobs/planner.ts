@@ -169,6 +169,49 @@ function waitingFrom(out: ReturnType<typeof placeJob>): Waiting {
   return w;
 }
 
+/**
+ * Whether `job` might preempt any of `holders` (mayPreempt's conditions, bounded once per cycle):
+ * false only when no holder sits in a lower-priority queue, none of its queue priority has a
+ * lower job priority, and quota reclaim cannot apply (the job's queue has no nominal quota, or
+ * no holder's queue other than its own has one).
+ */
+export function preemptionBounds(holders: readonly JobRecord[], queues: (name: string) => QueueConfig): (job: JobRecord) => boolean {
+  let lowestQueue = Infinity;
+  const lowestJobAt = new Map<number, number>();
+  const quotaQueues = new Set<string>();
+  for (const v of holders) {
+    const q = queues(v.spec.queue);
+    lowestQueue = Math.min(lowestQueue, q.priority);
+    lowestJobAt.set(q.priority, Math.min(lowestJobAt.get(q.priority) ?? Infinity, v.spec.priority));
+    if (q.nominalGpus !== null) quotaQueues.add(v.spec.queue);
+  }
+  return (job) => {
+    const q = queues(job.spec.queue);
+    if (lowestQueue < q.priority) return true;
+    if ((lowestJobAt.get(q.priority) ?? Infinity) < job.spec.priority) return true;
+    return q.nominalGpus !== null && [...quotaQueues].some((name) => name !== job.spec.queue);
+  };
+}
+
+/**
+ * A pending job's placement request and its JSON (the failed-placement cache's key), made once per
+ * spec and account: a job waits through many cycles, and rebuilding and stringifying its request
+ * each time was most of a long queue's cycle. Requests are never changed once made.
+ */
+const requests = new WeakMap<object, { runAs: string; request: Request }>();
+const requestKeys = new WeakMap<Request, string>();
+function cycleRequest(job: JobRecord): Request {
+  const runAs = jobRunAs(job);
+  const hit = requests.get(job.spec);
+  if (hit && hit.runAs === runAs) return hit.request;
+  let request = requestFromJobSpec(job.spec, runAs);
+  // An autoscaled service starts at its minimum; the autoscaler adds replicas as latency asks.
+  if (job.spec.kind === 'Inference' && job.spec.slo) request = { ...request, units: Math.max(1, request.minUnits) };
+  requests.set(job.spec, { runAs, request });
+  requestKeys.set(request, JSON.stringify(request));
+  return request;
+}
+
 export function planCycle(input: PlanInput): Plan {
   const { snapshot, tree, nowMs } = input;
   const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null, grown: [], growWaiting: new Map(), decision: null, tried: 0, searches: 0, localityWaits: [] };
@@ -213,6 +256,7 @@ export function planCycle(input: PlanInput): Plan {
   // Preemption candidates: active jobs with a rank's GPU on this tree (a gang on nodes the scheduler
   // does not know, e.g. just after a restart, frees nothing). Found once per cycle, not per pending job.
   const holders = input.active.filter((v) => claimOf(tree, snapshot, v).ranks.length > 0);
+  const outranks = preemptionBounds(holders, input.queues);
   let held: GpuClaim | null = null;
   let reservationSettled = false;
   // A placement that failed fails again for the same request on the same snapshot under the same
@@ -221,8 +265,11 @@ export function planCycle(input: PlanInput): Plan {
   // leaves it as it was. A service's port mask (nodes and reason) is part of the key.
   let version = 0;
   const failed = new Map<string, { version: number; out: ReturnType<typeof placeJob> }>();
-  const tryPlace = (request: Request, mask: PortMask | null): ReturnType<typeof placeJob> => {
-    const key = mask ? `${JSON.stringify(request)}\u0000${mask.key}` : JSON.stringify(request);
+  // `variant` keeps apart placements tried on another state of the snapshot at the same version
+  // (a backfill candidate's, tried with the reservation's GPUs released).
+  const tryPlace = (request: Request, mask: PortMask | null, variant = ''): ReturnType<typeof placeJob> => {
+    const shape = requestKeys.get(request) ?? JSON.stringify(request);
+    const key = (mask ? `${shape}\u0000${mask.key}` : shape) + variant;
     const hit = failed.get(key);
     if (hit && hit.version === version) return hit.out;
     plan.searches++;
@@ -259,9 +306,7 @@ export function planCycle(input: PlanInput): Plan {
     plan.tried++;
     let request: Request;
     try {
-      request = requestFromJobSpec(job.spec, jobRunAs(job));
-      // An autoscaled service starts at its minimum; the autoscaler adds replicas as latency asks.
-      if (job.spec.kind === 'Inference' && job.spec.slo) request = { ...request, units: Math.max(1, request.minUnits) };
+      request = cycleRequest(job);
       const queueBlock = quotaBlock(job.spec.queue, input.queues(job.spec.queue), order.allocatedTo(job.spec.queue), jobMinGpus(job));
       if (queueBlock) {
         plan.waiting.set(job.id, { reasons: [{ level: 'queue', reason: 'quota', count: 1 }], text: queueBlock });
@@ -275,12 +320,18 @@ export function planCycle(input: PlanInput): Plan {
       const mask = avoidPrologFailures(ports.maskFor(job), job, tree);
       let out: ReturnType<typeof placeJob>;
       try {
-        out = (endsBeforeReservation && held) || opened ? (plan.searches++, placeJob(snapshot, request, placeOptions(mask))) : tryPlace(request, mask);
+        // A backfill candidate is placed with the reservation's GPUs released; a shape that failed so
+        // on this very snapshot and reservation fails again (hundreds of short jobs waiting behind a
+        // reserved gang each searched the cluster on every cycle). With held minimal domains opened
+        // (locality wait), the snapshot differs from the cached one: a search of its own.
+        out = opened ? (plan.searches++, placeJob(snapshot, request, placeOptions(mask))) : tryPlace(request, mask, endsBeforeReservation && held ? '\u0001backfill' : '');
       } finally {
         if (endsBeforeReservation && held) {
+          const before = claimGpus(held);
           held = freeSubset(snapshot, held);
           snapshot.reserve(held);
-          version++;
+          // Only a start changes the reservation's GPUs (tryPlace counted it); a miss leaves all as it was.
+          if (claimGpus(held) !== before) version++;
         }
         if (opened) {
           holds.close();
@@ -341,7 +392,9 @@ export function planCycle(input: PlanInput): Plan {
       }
       // Preemption: whole gangs this job outranks (or that borrow quota its queue is owed).
       const candidates: Candidate[] = [];
-      for (const v of holders) {
+      // Looking through every running gang for each blocked job made a cycle pending × running
+      // when no job outranks another (the usual case): skipped when no holder can be a victim.
+      for (const v of outranks(job) ? holders : []) {
         if (victimsTaken.has(v.id) || !mayPreempt(job, v, input.queues, (q) => order.allocatedTo(q))) continue;
         const claim = claimOf(tree, snapshot, v);
         if (claim.ranks.length) candidates.push({ job: v, claim, lost: lostWorkGpuMs(v, nowMs) });

@@ -98,6 +98,13 @@ export interface SimRun {
   /** Empty when the trace has neither queue nor user columns. */
   fairness: FairnessEntry[];
   heat: TopologyHeat;
+  /**
+   * Every gang start, in start order: the job (`job-<n>`, n its position in the trace as sorted by
+   * submit time, jobs that never fit skipped), when, and each rank's node and GPUs. Only when asked
+   * for (`gantry simulate --starts`; the faithfulness test compares them with the live scheduler's).
+   * Added by the simulator helper (optional: the plots ignore it).
+   */
+  starts?: Array<{ job: string; tS: number; ranks: Array<{ node: string; gpus: number[] }> }>;
 }
 
 export interface SimReport {

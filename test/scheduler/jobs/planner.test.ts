@@ -164,6 +164,28 @@ t.test('EASY backfill: the head blocked job holds GPUs; only jobs that end befor
   t.match(p.waiting.get('nolimit-5')?.text, /does not fit/);
 });
 
+t.test('backfill candidates of one shape that miss are searched once, on the released reservation', async (t) => {
+  // 4 nodes, 3 busy for 30 more minutes; the head wants all 4 and holds the free one. 30 short
+  // two-node jobs would end before the reservation but fit nowhere even with its node: one search
+  // for the lot, and the reservation stands (a miss changes nothing).
+  const c = rackCluster(1, 1, 4);
+  const running = jobRecord('run-1', { priority: 500, ranks: 3, gpusPerRank: 8, timeLimit: '1h' }, {
+    on: ['n-0-0-0', 'n-0-0-1', 'n-0-0-2'].map((node) => ({ node, gpus: all8 })),
+    startedMs: NOW - 30 * 60_000,
+  });
+  const pending = [
+    jobRecord('head-2', { priority: 400, ranks: 4, gpusPerRank: 8 }),
+    ...Array.from({ length: 30 }, (_, i) => jobRecord(`pair-${i + 10}`, { priority: 100, ranks: 2, gpusPerRank: 8, timeLimit: '10m' }, { submittedMs: 10 + i })),
+    eight('short-90', { priority: 100, timeLimit: '10m' }, { submittedMs: 90 }),
+  ];
+  const p = plan(c, pending, [running]);
+  t.same(p.reservation, { jobId: 'head-2', atMs: NOW + 30 * 60_000, gpus: 8 });
+  t.same(p.starts.map((s) => s.job.id), ['short-90'], 'a one-node job still backfills after them');
+  t.equal(new Set(Array.from({ length: 30 }, (_, i) => p.waiting.get(`pair-${i + 10}`)?.text)).size, 1, 'one reason for the shape');
+  // head-2 (fails), pair-10 (fails; the other 29 reuse it), short-90 (fits).
+  t.equal(p.searches, 3, 'one search per shape and snapshot');
+});
+
 t.test("backfill plans with a running job's deadline, the time its agent stops it (not its start + limit)", async (t) => {
   // Placed 10 min before it reported running: its deadline is 10 min earlier than startedMs + 1 h.
   const c = rackCluster(1, 1, 2);

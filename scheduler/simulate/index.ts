@@ -1,0 +1,14 @@
+export type { Distribution, QueueDelayBucket, OccupancySample, Fragmentation, LocalityStats, FairnessEntry, TopologyHeat, SimRun, SimReport, GangSizeBucket } from './report.js';
+export { GANG_SIZE_BUCKETS, gangSizeBucket } from './report.js';
+export type { TraceJob, Trace, TraceFormat } from './trace.js';
+export { parseTrace, MAX_TRACE_JOBS } from './trace.js';
+export type { SimCluster, ShapeFlags } from './clusters.js';
+export { shapeCluster, tiresiasCluster, nvl72Cluster, parseNvl72, clusterFromDescription, clusterFromDocument, hgxGroups, NVL72_NODES_PER_RACK, NVL72_RACKS_PER_LEAF, NVL72_LEAVES_PER_SPINE } from './clusters.js';
+export { offeredLoad, scaleArrivals, scaleBy, gangShape } from './load.js';
+export type { Policy } from './policies.js';
+export { POLICIES, DEFAULT_POLICIES, policiesNamed } from './policies.js';
+export type { SimInput, JobOutcome, EngineResult, StartRecord, ChangePoint } from './engine.js';
+export { simulate, spanOf } from './engine.js';
+export { runFigures, distribution, cdf, typicalGang } from './metrics.js';
+export type { SimulationRequest } from './run.js';
+export { runSimulation } from './run.js';
