@@ -127,11 +127,22 @@ async function clusterOf(values: Record<string, string | boolean | undefined>, i
 }
 
 /** The files of `--out DIR`: report.json (the plots are added here, drawn from the same report). */
+/**
+ * report.json, the plots (occupancy.svg, queue-delay-cdf.svg, topology-heat.svg) and report.html.
+ * The plotting code (vega) is loaded here, not at start, so other commands do not load it.
+ */
 export async function writeReportFiles(dir: string, report: SimReport): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'report.json');
   await writeFile(file, reportJson(report));
-  return [file];
+  const { renderReport } = await import('../scheduler/simulate/plots.js');
+  const written = [file];
+  for (const f of (await renderReport(report)).files) {
+    const out = join(dir, f.name);
+    await writeFile(out, f.content);
+    written.push(out);
+  }
+  return written;
 }
 
 export function reportJson(report: SimReport): string {

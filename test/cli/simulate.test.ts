@@ -1,6 +1,6 @@
 /**
  * `gantry simulate` through the built CLI (dist/cli/main.js): the JSON is byte-identical run to
- * run, --out writes report.json, the table has a row per policy × load × locality, and bad
+ * run, --out writes report.json (and the plots and report.html), the table has a row per policy × load × locality, and bad
  * flags or input exit 2 naming the flag or file:line:column.
  */
 import t from 'tap';
@@ -22,6 +22,9 @@ t.test('the JSON is byte-identical for the same inputs; --out writes the same re
   t.ok(a.stdout.length > 1000);
   t.equal(a.stdout, b.stdout, 'byte for byte');
   t.equal(readFileSync(path.join(dir, 'report.json'), 'utf8'), a.stdout, 'report.json is the JSON printed');
+  // The plots and the HTML report beside it (their structure is tested in test/scheduler/simulate/plots.test.ts).
+  for (const f of ['occupancy.svg', 'queue-delay-cdf.svg', 'topology-heat.svg']) t.match(readFileSync(path.join(dir, f), 'utf8'), /^<svg[\s\S]*<\/svg>\s*$/, `--out writes ${f}`);
+  t.match(readFileSync(path.join(dir, 'report.html'), 'utf8'), /<html[\s\S]*<svg[\s\S]*<\/html>/, '--out writes report.html with the plots inline');
   const r = JSON.parse(a.stdout) as SimReport;
   t.same(r.cluster, { label: 'cluster_spec.csv: 1 switch × 16 nodes × 4 GPUs', nodes: 16, gpus: 64, levels: ['leaf'] });
   t.same(r.runs.map((x) => [x.policy, x.load, x.localityPenalty]), [
