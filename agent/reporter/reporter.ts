@@ -2,7 +2,8 @@
  * The agent's side of AgentService.Connect: one long-lived stream. On every (re)connect it sends a
  * full registration; after that, reports carry the inventory and verdicts only when they changed.
  * When the stream fails it reconnects with full-jitter exponential backoff (exponential-backoff);
- * a stream that was established resets the backoff. reloadCredentials() re-reads the TLS files
+ * a stream that was established resets the backoff, and so does a standby's refusal (it is retried
+ * within about initialDelayMs: the control plane is up, between leaders or naming one). reloadCredentials() re-reads the TLS files
  * (the agent's SIGHUP) and reconnects with them.
  *
  * Several scheduler addresses (the HA schedulers): it dials one; when a stream fails or ends it
@@ -234,6 +235,11 @@ export class Reporter {
           this.events.onDisconnected(reason);
         }
         if (established || !this.running) resolve();
+        // A standby answered: the control plane is up, between leaders or naming one. Not a fault to
+        // back off from: try again soon (half to one and a half initialDelayMs), with the backoff
+        // afresh. Backing off here grew the delay to many seconds while the schedulers elected a
+        // leader (a nats-server's death), and agents came back after the new leader had them lost.
+        else if (standbyRefusal(err)) setTimeout(resolve, this.opts.initialDelayMs * (0.5 + Math.random()));
         else reject(err ?? new Error(reason));
       };
       call.on('data', (msg: SchedulerMessage__Output) => {
@@ -386,4 +392,10 @@ export class Reporter {
     // The loop may sit in a backoff delay; it ends at its next turn, without holding up the stop.
     await Promise.race([this.loop, new Promise((r) => setTimeout(r, 200).unref())]);
   }
+}
+
+/** Whether a stream failed because a standby scheduler refused it (gantry-code NOT_LEADER). */
+function standbyRefusal(err: Error | undefined): boolean {
+  const e = err as Partial<grpc.ServiceError> | undefined;
+  return e?.code === grpc.status.UNAVAILABLE && String(e.metadata?.get('gantry-code')[0] ?? '') === 'NOT_LEADER';
 }

@@ -3,7 +3,9 @@
  * standby handlers of scheduler/api/standby.ts) refuses naming the leader, and the agent dials that
  * leader next even when it is not the next address in its list; a scheduler answering Registered
  * with a term lower than the highest the agent has seen (a deposed leader) is hung up on, and the
- * agent dials its next address.
+ * agent dials its next address; while only standbys answer (between leaders), the agent keeps
+ * trying every initialDelayMs or so, not with a growing backoff, so it registers soon after a
+ * leader appears.
  */
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
@@ -47,7 +49,7 @@ function scheduler(term: number, registrations: { n: number }): grpc.UntypedServ
   };
 }
 
-function reporter(t: Tap, addresses: string[], fence?: { admit(term: number, m: TermedMessage): boolean }): { r: Reporter; connected: string[] } {
+function reporter(t: Tap, addresses: string[], fence?: { admit(term: number, m: TermedMessage): boolean }, delays = { initialDelayMs: 20, maxDelayMs: 100 }): { r: Reporter; connected: string[] } {
   const config = agentConfigSchema.parse({});
   const connected: string[] = [];
   const r = new Reporter(
@@ -63,8 +65,7 @@ function reporter(t: Tap, addresses: string[], fence?: { admit(term: number, m: 
       allowedUsers: [],
       allowRoot: false,
       reportIntervalMs: 60_000,
-      initialDelayMs: 20,
-      maxDelayMs: 100,
+      ...delays,
     },
     () => ({ inventory: emptyInventory('node-f'), verdicts: [], tasks: [] }),
     { onConnected: () => connected.push(r.schedulerAddress), onDisconnected: () => undefined, onReportSent: () => undefined, onCommand: () => undefined },
@@ -107,4 +108,26 @@ t.test('a Registered of a lower term than the highest seen: the agent hangs up a
   t.same(refused, ['registered'], 'its Registered refused');
   t.same(connected, [current], 'and the agent registered with the current leader only');
   t.equal(highest, 9, "the current leader's term is the highest now");
+});
+
+t.test('between leaders: two standbys name no leader for 6 s; the agent registers soon after one leads', async (t) => {
+  // Each address is a scheduler that is a standby (the real standby handlers) until it leads.
+  const leads = [false, false];
+  const regs = { n: 0 };
+  const standby = standbyHandlers(() => '').agent as unknown as grpc.UntypedServiceImplementation;
+  const lead = scheduler(4, regs);
+  const member = (i: number): grpc.UntypedServiceImplementation => ({
+    Connect: (call: grpc.ServerDuplexStream<AgentMessage__Output, SchedulerMessage>) => ((leads[i] ? lead : standby).Connect as (c: typeof call) => void)(call),
+  });
+  const addresses = [await serve(t, member(0)), await serve(t, member(1))];
+  // The agent's default backoff (initial 500 ms, at most 15 s) but a 100 ms start, so 6 s of refusals would grow it to seconds.
+  const { r, connected } = reporter(t, addresses, undefined, { initialDelayMs: 100, maxDelayMs: 15_000 });
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+  t.notOk(r.isConnected, 'no registration while only standbys answer');
+  const ledAt = Date.now();
+  leads[1] = true;
+  await waitFor('registered with the new leader', () => r.isConnected, 10_000);
+  const tookMs = Date.now() - ledAt;
+  t.ok(tookMs < 1000, `registered ${tookMs} ms after a leader appeared (a growing backoff left up to 6.4 s here)`);
+  t.same(connected, [addresses[1]]);
 });
