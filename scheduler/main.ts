@@ -391,10 +391,19 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       if (lifecycle === 'stopped' || lifecycle === 'stopping') return;
       lifecycle = 'stopping';
       if (sweepTimer) clearInterval(sweepTimer);
-      await usageService?.stop();
-      await autoscale?.close();
-      await jobs?.stop();
-      await latency?.close();
+      // Each part stops even if one before it fails: a deposed HA leader's last writes are refused
+      // (NotLeaderError), and its gRPC port must still close, or it cannot become a standby on it.
+      const part = async (what: string, f: () => Promise<unknown> | undefined): Promise<void> => {
+        try {
+          await f();
+        } catch (e) {
+          log.warn({ err: (e as Error).message }, `stopping: ${what} failed; going on`);
+        }
+      };
+      await part('usage accounting', () => usageService?.stop());
+      await part('the autoscaler', () => autoscale?.close());
+      await part('the job manager', () => jobs?.stop());
+      await part('the latency plane', () => latency?.close());
       if (grpcServer) {
         for (const s of ['', ...SERVICE_NAMES]) grpcServer.health.setStatus(s, 'NOT_SERVING');
         streams?.closeAll();
@@ -410,12 +419,15 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
           });
         });
       }
-      await metricsServer?.close();
+      await part('the metrics server', () => metricsServer?.close());
       if (events) {
-        await events.flush(2000);
-        await events.close();
+        const e = events;
+        await part('the event publisher', async () => {
+          await e.flush(2000);
+          await e.close();
+        });
       }
-      await store?.close();
+      await part('the store', () => store?.close());
       lifecycle = 'stopped';
       log.info('scheduler stopped');
     },
