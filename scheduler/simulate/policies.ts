@@ -1,7 +1,7 @@
 /**
  * The policies `gantry simulate` compares, by name: how each trace job becomes a job spec, and
- * which cycle decides. A new policy is one more entry (the NVL72 variants join as scheduler
- * configuration through `planner` options once they exist).
+ * which cycle decides, and for the NVL72 variants the live planner's locality wait. A new policy is
+ * one more entry.
  *
  * - `gantry`: the live scheduler as configured by default, each gang asking for its finest level
  *   above the node as `topology.preferred` (packed: objective (1)-(4), climbing when it must);
