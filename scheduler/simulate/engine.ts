@@ -15,12 +15,19 @@
  * start, released at an end: the same free GPUs the live cycle rebuilds from the records), and the
  * queues' decayed usage is kept incrementally (UsageTracker) instead of summed over every job.
  *
+ * The locality wait (a policy's `localityWait`, placement.localityWait) as the job manager's cycle
+ * keeps it: a LocalityClock (jobs/locality-wait.ts) across cycles, its `input()` passed to
+ * planCycle, a change of holds counted as a capacity change, and a gang waiting for its minimal
+ * domain never "unchanged". Where the live scheduler's timer-driven cycle (jobs.cycleIntervalMs)
+ * starts a gang within one interval of its deadline, the engine runs a cycle at the deadline.
+ *
  * No clock is read: `clock` (real milliseconds, the CLI's performance.now) is optional and used
  * only for decision time. Nothing random.
  */
 import type { JobRecord, RankRecord } from '../../shared/domain/index.js';
 import { validateJobSpec, type JobSpec } from '../../shared/jobspec/index.js';
 import { step, submitted, type LifecycleContext } from '../jobs/lifecycle.js';
+import { LocalityClock } from '../jobs/locality-wait.js';
 import { planCycle, type ReservationDecision } from '../jobs/planner.js';
 import { place } from '../placement/index.js';
 import { DEFAULT_QUEUE, type QueueConfig } from '../queue/index.js';
@@ -223,6 +230,9 @@ export function simulate(input: SimInput): EngineResult {
   const ports = new Map<string, Set<number>>();
   const usage = new UsageTracker(HALF_LIFE_MS);
   const ends = new Ends();
+  // Cycles due at locality-wait deadlines (the live timer-driven cycle); ids unused.
+  const wakes = new Ends();
+  const locality = new LocalityClock(policy.localityWait);
   const queues = (_: string): QueueConfig => DEFAULT_QUEUE;
   let gen = 0;
   let lastDecision: { gen: number; decision: ReservationDecision | null } | undefined;
@@ -325,14 +335,18 @@ export function simulate(input: SimInput): EngineResult {
       masterPorts: { range: PORTS, reserved: ports },
       unchanged: (job) => triedAt.get(job.id) === gen,
       previous: lastDecision?.gen === gen ? lastDecision.decision : null,
+      localityWait: locality.input(),
     });
     lastDecision = { gen, decision: plan.decision };
+    if (locality.after(plan)) gen++;
+    for (const w of plan.localityWaits) if (w.untilMs > now) wakes.push(w.untilMs, w.jobId);
     if (plan.preemptions.length > 0) throw new Error('simulator: a preemption was planned; queues and priorities are not simulated');
     for (const { job, message } of plan.failures) throw new Error(`simulator: job ${job.id} cannot be placed: ${message}`);
     const g = gen;
     for (const [id, w] of plan.waiting) {
       if (w.skipped && triedAt.has(id)) continue;
-      triedAt.set(id, g);
+      if (locality.waiting(id)) triedAt.delete(id);
+      else triedAt.set(id, g);
     }
     for (const s of plan.starts) started(s.job, s.placements.map((p) => p.ranks), ctx, s.masterPorts);
   };
@@ -356,8 +370,9 @@ export function simulate(input: SimInput): EngineResult {
 
   const jobs = input.jobs;
   let next = 0;
-  while (next < jobs.length || ends.size > 0) {
-    const tMs = Math.min(next < jobs.length ? Math.round(jobs[next]!.submitS * 1000) : Infinity, ends.peek());
+  while (next < jobs.length || ends.size > 0 || (wakes.size > 0 && pending.size > 0)) {
+    const tMs = Math.min(next < jobs.length ? Math.round(jobs[next]!.submitS * 1000) : Infinity, ends.peek(), pending.size > 0 ? wakes.peek() : Infinity);
+    while (wakes.size > 0 && wakes.peek() <= tMs) wakes.pop();
     const ctx: LifecycleContext = { nowMs: tMs, ...CTX };
     while (ends.size > 0 && ends.peek() === tMs) ended(ends.pop(), ctx);
     while (next < jobs.length && Math.round(jobs[next]!.submitS * 1000) === tMs) {

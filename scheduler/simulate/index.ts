@@ -6,7 +6,7 @@ export type { SimCluster, ShapeFlags } from './clusters.js';
 export { shapeCluster, tiresiasCluster, nvl72Cluster, parseNvl72, clusterFromDescription, clusterFromDocument, hgxGroups, NVL72_NODES_PER_RACK, NVL72_RACKS_PER_LEAF, NVL72_LEAVES_PER_SPINE } from './clusters.js';
 export { offeredLoad, scaleArrivals, scaleBy, gangShape } from './load.js';
 export type { Policy } from './policies.js';
-export { POLICIES, DEFAULT_POLICIES, policiesNamed } from './policies.js';
+export { POLICIES, DEFAULT_POLICIES, WAIT_VARIANTS, policiesNamed, waitVariantNamed } from './policies.js';
 export type { SimInput, JobOutcome, EngineResult, StartRecord, ChangePoint } from './engine.js';
 export { simulate, spanOf } from './engine.js';
 export { runFigures, distribution, cdf, typicalGang } from './metrics.js';
