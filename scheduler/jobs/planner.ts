@@ -279,8 +279,11 @@ export function planCycle(input: PlanInput): Plan {
   const victimsTaken = new Set<string>();
   // Preemption candidates: active jobs with a rank's GPU on this tree (a gang on nodes the scheduler
   // does not know, e.g. just after a restart, frees nothing). Found once per cycle, not per pending job.
-  const holders = input.active.filter((v) => claimOf(tree, snapshot, v).ranks.length > 0);
-  const outranks = preemptionBounds(holders, input.queues);
+  // Found when a blocked job first might preempt (a claim per active gang each cycle was a large
+  // share of a busy cluster's cycle); the bounds over all active jobs are a superset's, so no less.
+  let holdersFound: JobRecord[] | undefined;
+  const holders = (): JobRecord[] => (holdersFound ??= input.active.filter((v) => claimOf(tree, snapshot, v).ranks.length > 0));
+  const outranks = preemptionBounds(input.active, input.queues);
   let held: GpuClaim | null = null;
   let reservationSettled = false;
   // A placement that failed fails again for the same request on the same snapshot under the same
@@ -424,7 +427,7 @@ export function planCycle(input: PlanInput): Plan {
       const candidates: Candidate[] = [];
       // Looking through every running gang for each blocked job made a cycle pending × running
       // when no job outranks another (the usual case): skipped when no holder can be a victim.
-      for (const v of outranks(job) ? holders : []) {
+      for (const v of outranks(job) ? holders() : []) {
         if (victimsTaken.has(v.id) || !mayPreempt(job, v, input.queues, (q) => order.allocatedTo(q))) continue;
         const claim = claimOf(tree, snapshot, v);
         if (claim.ranks.length) candidates.push({ job: v, claim, lost: lostWorkGpuMs(v, nowMs) });
