@@ -114,6 +114,8 @@ export const schedulerConfigSchema = z.strictObject({
       cycleIntervalMs: z.number().int().min(50).default(2_000),
       /** Fair share: a queue's past GPU usage weighs half after this long. */
       fairShareHalfLifeMs: z.number().int().min(1000).default(24 * 3600 * 1000),
+      /** Pending jobs a scheduling cycle looks at, in admission order; the rest wait, not tried this cycle. 0: all. */
+      queueDepthJobs: z.number().int().min(0).max(1_000_000).default(500), // planner.ts DEFAULT_QUEUE_DEPTH_JOBS
       /** A stopped rank's GPUs stay taken until its exit is reported, or its grace period plus this. */
       stopSlackMs: z.number().int().min(0).default(15_000),
       /** Largest job spec accepted, in bytes of UTF-8 (at most 1 MiB). */

@@ -209,6 +209,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
           stopSlackMs: config.jobs.stopSlackMs,
           prologFailuresToHold: config.health.prologFailuresToHold,
           localityWait: config.placement.localityWait,
+          queueDepthJobs: config.jobs.queueDepthJobs,
           specLimits: {
             maxBytes: config.jobs.maxSpecBytes,
             maxDepth: config.jobs.maxSpecDepth,

@@ -15,7 +15,7 @@ import { Batch } from './batch.js';
 import { ranksOf, type ClusterView } from './cluster-view.js';
 import { step, type LifecycleContext } from './lifecycle.js';
 import { LocalityClock, type LocalityWaitPolicy } from './locality-wait.js';
-import { planCycle, type ReservationDecision } from './planner.js';
+import { beyondDepthText, DEFAULT_QUEUE_DEPTH_JOBS, planCycle, type ReservationDecision } from './planner.js';
 import { missingReplicas, replicaPlaced, replicaWaits } from './replicas.js';
 import type { Jobs } from './table.js';
 
@@ -32,6 +32,8 @@ export interface CycleOptions {
   fairShareHalfLifeMs: number;
   /** placement.localityWait (locality-wait.ts); absent: off. */
   localityWait?: LocalityWaitPolicy;
+  /** jobs.queueDepthJobs: pending jobs looked at per cycle (planner.ts PlanInput.queueDepth); absent: its default. */
+  queueDepthJobs?: number;
 }
 
 export class Cycles {
@@ -113,6 +115,7 @@ export class Cycles {
       halfLifeMs: this.opts.fairShareHalfLifeMs,
       masterPorts: { range: this.opts.masterPortRange, reserved: at.ports },
       localityWait: this.locality.input(),
+      queueDepth: this.opts.queueDepthJobs ?? DEFAULT_QUEUE_DEPTH_JOBS,
     });
     if (this.locality.after(plan)) this.capacityGen++;
     this.placementsTried += plan.tried;
@@ -129,6 +132,7 @@ export class Cycles {
       if (w.skipped && this.explanations.has(id)) continue;
       this.explanations.set(id, { reasons: w.reasons, text: w.text.replace(/\n$/, '') + note, gen: this.locality.waiting(id) ? -1 : gen });
     }
+    if (plan.beyondDepth > 0) this.explainBeyondDepth(pending, plan, gen);
     for (const p of plan.preemptions) {
       const v = current(this.jobs.peek(p.victim.id)!);
       const by = { id: p.preemptor.id, priority: p.preemptor.spec.priority, queue: p.preemptor.spec.queue };
@@ -151,6 +155,23 @@ export class Cycles {
       batch.add(current(job), step(current(job), { type: 'placed', ranks, replicas: placements.length }, ctx));
     }
     return { batch, nodes: at.byName };
+  }
+
+  /**
+   * Pending jobs beyond the queue depth wait, not tried this cycle. One that failed at this very
+   * capacity keeps its reasons (still true); the others are worded so, at no generation, so the
+   * cycle that reaches them tries them.
+   */
+  private explainBeyondDepth(pending: readonly JobRecord[], plan: ReturnType<typeof planCycle>, gen: number): void {
+    const handled = new Set<string>(plan.waiting.keys());
+    for (const s of plan.starts) handled.add(s.job.id);
+    for (const f of plan.failures) handled.add(f.job.id);
+    const depth = this.opts.queueDepthJobs ?? DEFAULT_QUEUE_DEPTH_JOBS;
+    const text = beyondDepthText(depth);
+    for (const j of pending) {
+      if (handled.has(j.id) || this.explanations.get(j.id)?.gen === gen) continue;
+      this.explanations.set(j.id, { reasons: [{ level: 'queue', reason: 'beyond the queue depth', count: 1 }], text, gen: -1 });
+    }
   }
 
   /** Why a pending job waits, from the last cycle that tried it. */

@@ -66,6 +66,8 @@ export interface JobManagerOptions {
   prologFailuresToHold?: number;
   /** placement.localityWait (locality-wait.ts); absent: off. */
   localityWait?: LocalityWaitPolicy;
+  /** jobs.queueDepthJobs: pending jobs looked at per scheduling cycle (planner.ts); absent: its default. */
+  queueDepthJobs?: number;
 }
 
 /** Whose job a submit makes, as the API authorized it. */

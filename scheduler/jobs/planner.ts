@@ -73,6 +73,28 @@ export interface PlanInput {
    * Plan.localityWaits). Absent: off.
    */
   localityWait?: { policy: LocalityWaitPolicy; sinceMs: (jobId: string) => number | undefined };
+  /**
+   * The queue depth: at most this many pending jobs, in admission order, are looked at in a cycle
+   * (tried, or found unchanged since they last failed); the rest wait, not tried this cycle (like
+   * Slurm's bf_max_job_test). Absent or 0: every pending job. A cycle's cost grows with the jobs
+   * looked at: without a bound, a queue of thousands behind a reserved gang made every cycle
+   * cost thousands of checks, and a busy cluster's scheduling quadratic in its backlog.
+   */
+  queueDepth?: number;
+  /**
+   * Pending jobs in all, when `pending` holds only those the queue depth can reach (each queue's
+   * first `queueDepth` in admission order: the same plan for a long queue at the cost of a short one,
+   * as the simulator passes them). Absent: pending.length.
+   */
+  pendingCount?: number;
+}
+
+/** jobs.queueDepthJobs's default: pending jobs looked at per cycle. */
+export const DEFAULT_QUEUE_DEPTH_JOBS = 500;
+
+/** The waiting text of a pending job beyond the queue depth. */
+export function beyondDepthText(depth: number): string {
+  return `not tried this cycle: beyond the queue depth (the first ${depth} pending jobs in admission order are tried)`;
 }
 
 /** Which job got the reservation (or that the first blocked job could get none), and the GPUs held. */
@@ -115,6 +137,8 @@ export interface Plan {
   searches: number;
   /** Gangs that fit now only above their minimal level and wait for it (also in `waiting`). */
   localityWaits: LocalityWaitEntry[];
+  /** Pending jobs beyond the queue depth (PlanInput.queueDepth): in none of starts, waiting, failures. */
+  beyondDepth: number;
 }
 
 /**
@@ -214,7 +238,7 @@ function cycleRequest(job: JobRecord): Request {
 
 export function planCycle(input: PlanInput): Plan {
   const { snapshot, tree, nowMs } = input;
-  const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null, grown: [], growWaiting: new Map(), decision: null, tried: 0, searches: 0, localityWaits: [] };
+  const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null, grown: [], growWaiting: new Map(), decision: null, tried: 0, searches: 0, localityWaits: [], beyondDepth: 0 };
   const holds = new LocalityHolds(snapshot);
   const allocated = new Map<string, number>();
   for (const j of input.active) allocated.set(j.spec.queue, (allocated.get(j.spec.queue) ?? 0) + jobGpus(j));
@@ -255,8 +279,11 @@ export function planCycle(input: PlanInput): Plan {
   const victimsTaken = new Set<string>();
   // Preemption candidates: active jobs with a rank's GPU on this tree (a gang on nodes the scheduler
   // does not know, e.g. just after a restart, frees nothing). Found once per cycle, not per pending job.
-  const holders = input.active.filter((v) => claimOf(tree, snapshot, v).ranks.length > 0);
-  const outranks = preemptionBounds(holders, input.queues);
+  // Found when a blocked job first might preempt (a claim per active gang each cycle was a large
+  // share of a busy cluster's cycle); the bounds over all active jobs are a superset's, so no less.
+  let holdersFound: JobRecord[] | undefined;
+  const holders = (): JobRecord[] => (holdersFound ??= input.active.filter((v) => claimOf(tree, snapshot, v).ranks.length > 0));
+  const outranks = preemptionBounds(input.active, input.queues);
   let held: GpuClaim | null = null;
   let reservationSettled = false;
   // A placement that failed fails again for the same request on the same snapshot under the same
@@ -284,7 +311,13 @@ export function planCycle(input: PlanInput): Plan {
     return miss;
   };
 
+  const depth = input.queueDepth && input.queueDepth > 0 ? input.queueDepth : Infinity;
+  const pendingCount = input.pendingCount ?? input.pending.length;
+  let looked = 0;
   for (let job = order.next(); job; job = order.next()) {
+    // Beyond the queue depth: the caller explains them (Cycles), not one Map entry each per cycle.
+    if (looked >= depth) break;
+    looked++;
     if (input.unchanged?.(job)) {
       const prev = input.previous;
       if (!reservationSettled && prev?.jobId === job.id && (!prev.held || prev.held.ranks.every((r) => r.gpus.every((g) => snapshot.isFree(r.nodeId, g))))) {
@@ -341,7 +374,7 @@ export function planCycle(input: PlanInput): Plan {
       if (out.fits && out.placements.length === 1 && input.localityWait) {
         const placement = out.placements[0] as Placement;
         const lw = input.localityWait;
-        const verdict = judgeLocality(lw.policy, tree, job, request, placement, { nowMs, waitSinceMs: lw.sinceMs(job.id), queuedJobs: input.pending.length - 1 });
+        const verdict = judgeLocality(lw.policy, tree, job, request, placement, { nowMs, waitSinceMs: lw.sinceMs(job.id), queuedJobs: pendingCount - 1 });
         if (verdict.kind === 'wait') {
           releaseAll(snapshot, out.placements);
           version++;
@@ -394,7 +427,7 @@ export function planCycle(input: PlanInput): Plan {
       const candidates: Candidate[] = [];
       // Looking through every running gang for each blocked job made a cycle pending × running
       // when no job outranks another (the usual case): skipped when no holder can be a victim.
-      for (const v of outranks(job) ? holders : []) {
+      for (const v of outranks(job) ? holders() : []) {
         if (victimsTaken.has(v.id) || !mayPreempt(job, v, input.queues, (q) => order.allocatedTo(q))) continue;
         const claim = claimOf(tree, snapshot, v);
         if (claim.ranks.length) candidates.push({ job: v, claim, lost: lostWorkGpuMs(v, nowMs) });
@@ -429,6 +462,7 @@ export function planCycle(input: PlanInput): Plan {
       plan.failures.push({ job, message: (e as Error).message });
     }
   }
+  plan.beyondDepth = Math.max(0, pendingCount - looked);
   if (held) snapshot.release(held);
   holds.releaseAll();
   return plan;

@@ -147,12 +147,20 @@ export function futureStart(snapshot: ClusterSnapshot, request: Request, active:
     .sort((a, b) => a.end - b.end);
   const s = snapshot.clone();
   const gone = new Set<string>();
+  // No placement is tried while fewer GPUs are free in all than one unit needs: it cannot fit (a
+  // search after every end made a backlog's reservation cost a search per running job).
+  const need = request.minUnits >= 1 ? request.gang.ranks * request.gang.gpusPerRank : 0;
+  const top = s.domainFree[tree.top] as Int32Array;
+  let free = 0;
+  for (const f of top) free += f;
   for (const { j, end } of ends) {
     const claim = claimOf(tree, s, j);
     // A job holding nothing on this tree (its nodes unknown, e.g. after a restart) frees nothing.
     if (claim.ranks.length === 0) continue;
     s.release(claim);
     gone.add(j.id);
+    for (const r of claim.ranks) free += r.gpus.length;
+    if (free < need) continue;
     const out = placeJob(s, request, whatIf?.(gone));
     if (out.fits) return { atMs: end, placements: out.placements };
     releaseAll(s, out.placements);

@@ -28,7 +28,7 @@ import type { JobRecord, RankRecord } from '../../shared/domain/index.js';
 import { validateJobSpec, type JobSpec } from '../../shared/jobspec/index.js';
 import { step, submitted, type LifecycleContext } from '../jobs/lifecycle.js';
 import { LocalityClock } from '../jobs/locality-wait.js';
-import { planCycle, type ReservationDecision } from '../jobs/planner.js';
+import { DEFAULT_QUEUE_DEPTH_JOBS, planCycle, type ReservationDecision } from '../jobs/planner.js';
 import { place } from '../placement/index.js';
 import { DEFAULT_QUEUE, type QueueConfig } from '../queue/index.js';
 import { buildTopology, ClusterSnapshot, type TopologyTree } from '../topology/index.js';
@@ -54,6 +54,8 @@ export interface SimInput {
   recordStarts?: boolean;
   /** Whether trace queues are the jobs' scheduling queues (Trace.queuesScheduled); else all go to the default queue. */
   queuesScheduled?: boolean;
+  /** Pending jobs the planner looks at per cycle (the live jobs.queueDepthJobs; default its default, 0: all). */
+  queueDepth?: number;
   /** The trace's median multi-GPU gang, for fragmentation (see typicalGang). */
   typical: { nodes: number; gpusPerNode: number };
 }
@@ -320,13 +322,44 @@ export function simulate(input: SimInput): EngineResult {
     progress();
   };
 
+  /**
+   * The pending jobs the queue depth can reach: each queue's first `depth` by submission (the
+   * admission order within a queue, every job's priority being equal), and those submitted at the
+   * same moment as the last (ids break that tie). Copying and sorting a backlog of thousands on
+   * every cycle was most of a run at load 0.9 and above; the plan is the same.
+   */
+  const depth = input.queueDepth ?? DEFAULT_QUEUE_DEPTH_JOBS;
+  const reachable = (): JobRecord[] => {
+    if (depth <= 0 || pending.size <= depth) return [...pending.values()];
+    const out: JobRecord[] = [];
+    const taken = new Map<string, { n: number; lastMs: number }>();
+    let open = 0;
+    for (const j of pending.values()) {
+      const t = taken.get(j.spec.queue);
+      if (t && t.n >= depth && j.submittedMs !== t.lastMs) {
+        if (open === 0 && !input.queuesScheduled) break;
+        continue;
+      }
+      if (!t) {
+        taken.set(j.spec.queue, { n: 1, lastMs: j.submittedMs });
+        open++;
+      } else {
+        if (++t.n === depth) open--;
+        t.lastMs = j.submittedMs;
+      }
+      out.push(j);
+    }
+    return out;
+  };
+
   const plannerCycle = (ctx: LifecycleContext): void => {
     const now = ctx.nowMs;
     const plan = planCycle({
       nowMs: now,
       tree,
       snapshot,
-      pending: [...pending.values()],
+      pending: reachable(),
+      pendingCount: pending.size,
       active: [...active.values()],
       awaitingVictims: NO_VICTIMS,
       queues,
@@ -336,6 +369,7 @@ export function simulate(input: SimInput): EngineResult {
       unchanged: (job) => triedAt.get(job.id) === gen,
       previous: lastDecision?.gen === gen ? lastDecision.decision : null,
       localityWait: locality.input(),
+      queueDepth: input.queueDepth ?? DEFAULT_QUEUE_DEPTH_JOBS,
     });
     lastDecision = { gen, decision: plan.decision };
     if (locality.after(plan)) gen++;

@@ -370,3 +370,26 @@ t.test("a time-limited gang through the manager: StartTask carries the epoch's d
   t.equal(jm.get(next.id).deadlineMs, undefined, 'no time limit: no deadline');
   await jm.stop();
 });
+
+t.test('jobs.queueDepthJobs: a job beyond the depth says so, and is tried once the queue moves', async (t) => {
+  const { jm } = setup(new MemoryStore(), { queueDepthJobs: 2 });
+  const a = await jm.submit(wholeNode('a'), 'u');
+  await jm.idle();
+  const b = await jm.submit(wholeNode('b'), 'u');
+  const c = await jm.submit(wholeNode('c'), 'u');
+  const d = await jm.submit(wholeNode('d'), 'u');
+  await jm.idle();
+  t.equal(jm.get(a.id).state, 'placed');
+  t.notMatch(jm.explain(b.id).text, /beyond the queue depth/, 'b (first in the queue) was tried');
+  t.match(jm.explain(d.id).text, /^not tried this cycle: beyond the queue depth \(the first 2 pending jobs/, 'd was not');
+  await jm.cancel(a.id, 'make room');
+  await jm.onTaskReport('n1', { jobId: a.id, rank: 0, epoch: jm.get(a.id).epoch, state: 'exited', exitCode: null, signal: 'SIGTERM', message: '' });
+  await jm.idle();
+  t.equal(jm.get(b.id).state, 'placed', 'b takes the freed node');
+  t.notMatch(jm.explain(c.id).text, /beyond the queue depth/, 'c is within the depth now and was tried');
+  t.match(jm.explain(d.id).text, /beyond the queue depth/, 'd was third when that cycle ran');
+  const e = await jm.submit(wholeNode('e'), 'u');
+  await jm.idle();
+  t.notMatch(jm.explain(d.id).text, /beyond the queue depth/, "the next cycle (e's submit) reaches d");
+  t.match(jm.explain(e.id).text, /beyond the queue depth/, 'and not e');
+});
