@@ -22,6 +22,10 @@
  *   `reserve` mode (locality-wait.ts); a later job uses a held domain only if it ends before it is due.
  * The what-ifs themselves (victims with the least lost work, the reservation's time and GPUs) are
  * in what-if.ts; this file is the cycle's order of decisions.
+ *
+ * About 470 lines, over the usual 400: the cycle's order of decisions (queue depth, quota, start,
+ * backfill, locality wait, preemption, reservation) reads top to bottom in one function; each
+ * decision's own logic is in its file (what-if.ts, locality-wait.ts, service-ports.ts, rank-env.ts).
  */
 import { jobRunAs, type JobRecord } from '../../shared/domain/index.js';
 import { place, placeJob, releaseAll, requestFromJobSpec, explainText, type PlaceOptions, type Placement, type Reason } from '../placement/index.js';
