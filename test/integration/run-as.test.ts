@@ -41,7 +41,7 @@ t.test('runAs and the agents\' allow-lists', { skip: process.getuid?.() !== 0 &&
     t.same(nodes.map((n) => [n.name, n.allowedUsers, n.allowRoot]), [['gpu-01', ['daemon', MISSING_USER], false], ['gpu-02', ['nobody'], true]]);
     const one = await cli(['node', 'gpu-01'], env);
     t.equal(one.code, 0, one.stderr);
-    t.match(one.stdout, new RegExp(`^runs ranks as: daemon, ${MISSING_USER} \\(runner\\.allowedUsers\\); runner\\.allowRoot off$`, 'm'));
+    t.match(one.stdout, new RegExp(`^runs ranks as:\\s+daemon, ${MISSING_USER} \\(runner\\.allowedUsers\\); runner\\.allowRoot off$`, 'm'));
     const json = JSON.parse((await cli(['node', 'gpu-02', '--json'], env)).stdout) as { allowedUsers: string[]; allowRoot: boolean };
     t.same([json.allowedUsers, json.allowRoot], [['nobody'], true]);
   });
