@@ -186,6 +186,13 @@ export class LocalityHolds {
     this.holds.push(hold);
   }
 
+  /** Whether openFor(endMs) would open any hold (nothing changed). */
+  opens(endMs: number): boolean {
+    if (!Number.isFinite(endMs)) return false;
+    for (const h of this.holds) if (endMs <= h.dueMs) return true;
+    return false;
+  }
+
   /** Release the holds due no earlier than `endMs` (a job's end by its time limit); true when any. */
   openFor(endMs: number): boolean {
     if (!Number.isFinite(endMs)) return false;

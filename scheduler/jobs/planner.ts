@@ -91,6 +91,17 @@ export interface PlanInput {
    * as the simulator passes them). Absent: pending.length.
    */
   pendingCount?: number;
+  /**
+   * Word why each waiting job does not fit (placement's counted reasons, Waiting.reasons and text).
+   * Default true; the simulator passes false: it reads no reasons, and counting them was a third
+   * of a failed search. The decisions are the same either way.
+   */
+  explain?: boolean;
+  /**
+   * GPUs the active jobs hold per queue (jobGpus summed by spec.queue), when the caller keeps them;
+   * absent: summed here over `active` (a pass over every active rank each cycle).
+   */
+  allocated?: ReadonlyMap<string, number>;
 }
 
 /** jobs.queueDepthJobs's default: pending jobs looked at per cycle. */
@@ -182,9 +193,18 @@ export function avoidPrologFailures(mask: PortMask | null, job: Pick<JobRecord, 
   return { nodeMask, maskReason: mask ? `${mask.maskReason}; ${why}` : why, key: `${mask?.key ?? ''}|prolog:${ids.join(',')}` };
 }
 
-function placeOptions(ports: PortMask | null): PlaceOptions {
-  return ports ? { nodeMask: ports.nodeMask, maskReason: ports.maskReason } : {};
+const NO_OPTIONS: PlaceOptions = {};
+const UNEXPLAINED: PlaceOptions = { explain: false };
+function placeOptions(ports: PortMask | null, explain = true): PlaceOptions {
+  if (!ports) return explain ? NO_OPTIONS : UNEXPLAINED;
+  return explain ? { nodeMask: ports.nodeMask, maskReason: ports.maskReason } : { nodeMask: ports.nodeMask, maskReason: ports.maskReason, explain };
 }
+
+/** A job not tried this cycle (unchanged since it last failed): the caller keeps its reasons from then. */
+const SKIPPED: Waiting = Object.freeze({ reasons: [], text: '', skipped: true }) as Waiting;
+
+/** A failed placement's waiting when the plan words nothing (PlanInput.explain false). */
+const UNWORDED: Waiting = { reasons: [], text: 'does not fit' };
 
 /** Why a failed placement waits; worded once per failed placement (jobs of one shape share one). */
 const worded = new WeakMap<ReturnType<typeof placeJob>, Waiting>();
@@ -244,8 +264,13 @@ export function planCycle(input: PlanInput): Plan {
   const { snapshot, tree, nowMs } = input;
   const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null, grown: [], growWaiting: new Map(), decision: null, tried: 0, searches: 0, localityWaits: [], beyondDepth: 0 };
   const holds = new LocalityHolds(snapshot);
-  const allocated = new Map<string, number>();
-  for (const j of input.active) allocated.set(j.spec.queue, (allocated.get(j.spec.queue) ?? 0) + jobGpus(j));
+  const explain = input.explain !== false;
+  let allocated = input.allocated;
+  if (!allocated) {
+    const sums = new Map<string, number>();
+    for (const j of input.active) sums.set(j.spec.queue, (sums.get(j.spec.queue) ?? 0) + jobGpus(j));
+    allocated = sums;
+  }
   const order = new AdmissionOrder(input.pending, input.queues, input.usage, allocated, input.halfLifeMs);
   // Service port blocks held on each node: the active jobs', stopping ranks', and this cycle's starts.
   const ports = ServicePorts.of(tree, input.active);
@@ -295,23 +320,31 @@ export function planCycle(input: PlanInput): Plan {
   // moves with every change to the snapshot (a start, a reservation held); a failed placement
   // leaves it as it was. A service's port mask (nodes and reason) is part of the key.
   let version = 0;
-  const failed = new Map<string, { version: number; out: ReturnType<typeof placeJob> }>();
-  // `variant` keeps apart placements tried on another state of the snapshot at the same version
-  // (a backfill candidate's, tried with the reservation's GPUs released).
-  const tryPlace = (request: Request, mask: PortMask | null, variant = ''): ReturnType<typeof placeJob> => {
+  // Two caches: a placement tried on the cycle's snapshot, and one tried with the reservation's GPUs
+  // released (a backfill candidate's: another state of the snapshot at the same version). Kept
+  // apart by map, not by a suffix on the key: a long key made anew on each lookup was hashed anew.
+  const failed = [new Map<string, { version: number; out: ReturnType<typeof placeJob> }>(), new Map<string, { version: number; out: ReturnType<typeof placeJob> }>()] as const;
+  const cacheKey = (request: Request, mask: PortMask | null): string => {
     const shape = requestKeys.get(request) ?? JSON.stringify(request);
-    const key = (mask ? `${shape}\u0000${mask.key}` : shape) + variant;
-    const hit = failed.get(key);
-    if (hit && hit.version === version) return hit.out;
+    return mask ? `${shape}\u0000${mask.key}` : shape;
+  };
+  /** The failure this request met on the snapshot as it is now (same version, same mask), if any. */
+  const knownMiss = (request: Request, mask: PortMask | null, backfill: boolean): ReturnType<typeof placeJob> | null => {
+    const hit = failed[backfill ? 1 : 0].get(cacheKey(request, mask));
+    return hit && hit.version === version ? hit.out : null;
+  };
+  const tryPlace = (request: Request, mask: PortMask | null, backfill: boolean): ReturnType<typeof placeJob> => {
+    const known = knownMiss(request, mask, backfill);
+    if (known) return known;
     plan.searches++;
-    const out = placeJob(snapshot, request, placeOptions(mask));
+    const out = placeJob(snapshot, request, placeOptions(mask, explain));
     if (out.fits && out.placements.length > 0) {
       version++;
       return out;
     }
     releaseAll(snapshot, out.placements);
     const miss = { ...out, placements: [] };
-    failed.set(key, { version, out: miss });
+    failed[backfill ? 1 : 0].set(cacheKey(request, mask), { version, out: miss });
     return miss;
   };
 
@@ -336,7 +369,7 @@ export function planCycle(input: PlanInput): Plan {
         reservationSettled = true;
       }
       if (reservationSettled) {
-        plan.waiting.set(job.id, { reasons: [], text: '', skipped: true });
+        plan.waiting.set(job.id, SKIPPED);
         continue;
       }
     }
@@ -344,35 +377,40 @@ export function planCycle(input: PlanInput): Plan {
     let request: Request;
     try {
       request = cycleRequest(job);
-      const queueBlock = quotaBlock(job.spec.queue, input.queues(job.spec.queue), order.allocatedTo(job.spec.queue), jobMinGpus(job));
+      const queue = input.queues(job.spec.queue);
+      const queueBlock = queue.nominalGpus === null ? null : quotaBlock(job.spec.queue, queue, order.allocatedTo(job.spec.queue), jobMinGpus(job));
       if (queueBlock) {
         plan.waiting.set(job.id, { reasons: [{ level: 'queue', reason: 'quota', count: 1 }], text: queueBlock });
         continue;
       }
       const limitMs = (job.spec.timeLimitSeconds ?? 0) * 1000;
       const endsBeforeReservation = plan.reservation !== null && Number.isFinite(plan.reservation.atMs) && limitMs > 0 && nowMs + limitMs <= plan.reservation.atMs;
-      if (endsBeforeReservation && held) snapshot.release(held);
-      // Draining minimal domains held for waiting gangs (reserve): open to a job that ends before they are due.
-      const opened = holds.openFor(limitMs > 0 ? nowMs + limitMs : Infinity);
+      const backfill = endsBeforeReservation && held !== null;
+      const endMs = limitMs > 0 ? nowMs + limitMs : Infinity;
       const mask = avoidPrologFailures(ports.maskFor(job), job, tree);
-      let out: ReturnType<typeof placeJob>;
-      try {
-        // A backfill candidate is placed with the reservation's GPUs released; a shape that failed so
-        // on this very snapshot and reservation fails again (hundreds of short jobs waiting behind a
-        // reserved gang each searched the cluster on every cycle). With held minimal domains opened
-        // (locality wait), the snapshot differs from the cached one: a search of its own.
-        out = opened ? (plan.searches++, placeJob(snapshot, request, placeOptions(mask))) : tryPlace(request, mask, endsBeforeReservation && held ? '\u0001backfill' : '');
-      } finally {
-        if (endsBeforeReservation && held) {
-          const before = claimGpus(held);
-          held = freeSubset(snapshot, held);
-          snapshot.reserve(held);
-          // Only a start changes the reservation's GPUs (tryPlace counted it); a miss leaves all as it was.
-          if (claimGpus(held) !== before) version++;
-        }
-        if (opened) {
-          holds.close();
-          version++;
+      // A shape that failed on this very snapshot (and reservation) fails again: no GPUs moved for it
+      // (hundreds of short jobs waiting behind a reserved gang each released and held again its GPUs).
+      let out = holds.opens(endMs) ? null : knownMiss(request, mask, backfill);
+      if (!out) {
+        if (backfill && held) snapshot.release(held);
+        // Draining minimal domains held for waiting gangs (reserve): open to a job that ends before they are due.
+        const opened = holds.openFor(endMs);
+        try {
+          // A backfill candidate is placed with the reservation's GPUs released. With held minimal
+          // domains opened (locality wait), the snapshot differs from the cached one: a search of its own.
+          out = opened ? (plan.searches++, placeJob(snapshot, request, placeOptions(mask, explain))) : tryPlace(request, mask, backfill);
+        } finally {
+          if (backfill && held) {
+            const before = claimGpus(held);
+            held = freeSubset(snapshot, held);
+            snapshot.reserve(held);
+            // Only a start changes the reservation's GPUs (tryPlace counted it); a miss leaves all as it was.
+            if (claimGpus(held) !== before) version++;
+          }
+          if (opened) {
+            holds.close();
+            version++;
+          }
         }
       }
       if (out.fits && out.placements.length === 1 && input.localityWait) {
@@ -422,7 +460,7 @@ export function planCycle(input: PlanInput): Plan {
         continue;
       }
       releaseAll(snapshot, out.placements);
-      const waiting = waitingFrom(out);
+      const waiting = explain ? waitingFrom(out) : UNWORDED;
       if (input.awaitingVictims.has(job.id)) {
         plan.waiting.set(job.id, { reasons: [{ level: 'job', reason: 'waiting for preempted ranks to stop', count: 1 }], text: 'waiting for the ranks it preempted to stop' });
         continue;
@@ -436,7 +474,8 @@ export function planCycle(input: PlanInput): Plan {
         const claim = claimOf(tree, snapshot, v);
         if (claim.ranks.length) candidates.push({ job: v, claim, lost: lostWorkGpuMs(v, nowMs) });
       }
-      const whatIf = whatIfFor(job);
+      // Absent when the job has no mask now: none with any jobs gone either (whatIfFor's condition).
+      const whatIf = mask ? whatIfFor(job) : undefined;
       const found = candidates.length ? findVictims(snapshot, request, candidates, whatIf) : null;
       if (found) {
         for (const c of found.victims) {

@@ -101,8 +101,9 @@ export class ServicePorts {
    * none). The reason names the job's block and the conflicting jobs' blocks, by job id.
    */
   maskFor(job: Pick<JobRecord, 'id' | 'spec'>): PortMask | null {
+    if (this.byNode.size === 0) return null;
     const block = serviceBlock(job.spec);
-    if (!block || this.byNode.size === 0) return null;
+    if (!block) return null;
     let mask: Uint8Array | null = null;
     const others = new Map<string, Holder>();
     const excluded: number[] = [];

@@ -234,6 +234,9 @@ export function simulate(input: SimInput): EngineResult {
   const triedAt = new Map<string, number>();
   const ports = new Map<string, Set<number>>();
   const usage = new UsageTracker(HALF_LIFE_MS);
+  // GPUs held per queue by active jobs (the planner's `allocated`), kept at each start and end.
+  const allocated = new Map<string, number>();
+  const allocate = (queue: string, gpus: number): void => void allocated.set(queue, (allocated.get(queue) ?? 0) + gpus);
   const ends = new Ends();
   // Cycles due at locality-wait deadlines (the live timer-driven cycle); ids unused.
   const wakes = new Ends();
@@ -293,6 +296,7 @@ export function simulate(input: SimInput): EngineResult {
     gen++;
     const gpus = ranks.reduce((a, r) => a + r.gpus.length, 0);
     busy += gpus;
+    allocate(rec.spec.queue, gpus);
     const { outcome, minLevel } = byId.get(job.id)!;
     const span = spanOf(tree, ranks.map((r) => tree.nodeId(r.node)));
     outcome.startMs = ctx.nowMs;
@@ -313,6 +317,7 @@ export function simulate(input: SimInput): EngineResult {
     snapshot.release(claim);
     const gpus = rec.ranks.reduce((a, r) => a + r.gpus.length, 0);
     busy -= gpus;
+    allocate(rec.spec.queue, -gpus);
     usage.ended(rec.spec.queue, gpus, rec.startedMs, ctx.nowMs);
     const seen = new Set<number>();
     for (const r of rec.ranks) {
@@ -373,6 +378,8 @@ export function simulate(input: SimInput): EngineResult {
       previous: lastDecision?.gen === gen ? lastDecision.decision : null,
       localityWait: locality.input(),
       queueDepth: input.queueDepth ?? DEFAULT_QUEUE_DEPTH_JOBS,
+      allocated,
+      explain: false,
     });
     lastDecision = { gen, decision: plan.decision };
     if (locality.after(plan)) gen++;
