@@ -227,7 +227,13 @@ export function preemptionBounds(holders: readonly JobRecord[], queues: (name: s
   let lowestQueue = Infinity;
   const lowestJobAt = new Map<number, number>();
   const quotaQueues = new Set<string>();
+  // Holders of one queue and job priority come in runs: each run is looked up once.
+  let lastQueue: string | undefined;
+  let lastPriority = NaN;
   for (const v of holders) {
+    if (v.spec.queue === lastQueue && v.spec.priority === lastPriority) continue;
+    lastQueue = v.spec.queue;
+    lastPriority = v.spec.priority;
     const q = queues(v.spec.queue);
     lowestQueue = Math.min(lowestQueue, q.priority);
     lowestJobAt.set(q.priority, Math.min(lowestJobAt.get(q.priority) ?? Infinity, v.spec.priority));
@@ -241,23 +247,59 @@ export function preemptionBounds(holders: readonly JobRecord[], queues: (name: s
   };
 }
 
+type Outcome = ReturnType<typeof placeJob>;
+
 /**
- * A pending job's placement request and its JSON (the failed-placement cache's key), made once per
- * spec and account: a job waits through many cycles, and rebuilding and stringifying its request
- * each time was most of a long queue's cycle. Requests are never changed once made.
+ * The requests of one JSON (jobs of one shape): the failed-placement cache's key, and the misses
+ * the current cycle (`cycle`, its token) met with it, per variant (0: on the cycle's snapshot, 1:
+ * with the reservation's GPUs released, a backfill candidate's) at the snapshot's `version`.
+ * Interned, so that a job's miss is found by reading fields, not by hashing its JSON: a queue of
+ * thousands made these lookups most of a cycle. At most SHAPES_KEPT are interned; past that the
+ * table starts again (a request keeps its shape; jobs of one JSON may then not share misses, which
+ * costs searches, never a wrong answer).
  */
-const requests = new WeakMap<object, { runAs: string; request: Request }>();
-const requestKeys = new WeakMap<Request, string>();
-function cycleRequest(job: JobRecord): Request {
+interface Shape {
+  readonly key: string;
+  cycle: object | null;
+  version: [number, number];
+  out: [Outcome | null, Outcome | null];
+}
+const SHAPES_KEPT = 4096;
+const shapes = new Map<string, Shape>();
+function shapeOf(key: string): Shape {
+  let shape = shapes.get(key);
+  if (!shape) {
+    if (shapes.size >= SHAPES_KEPT) shapes.clear();
+    shape = { key, cycle: null, version: [-1, -1], out: [null, null] };
+    shapes.set(key, shape);
+  }
+  return shape;
+}
+
+/**
+ * A pending job's placement request and its shape, made once per spec and account: a job waits
+ * through many cycles, and rebuilding and stringifying its request each time was most of a long
+ * queue's cycle. Requests are never changed once made.
+ */
+interface CycleRequest {
+  runAs: string;
+  request: Request;
+  shape: Shape;
+}
+const REQUEST = Symbol('gantry.cycleRequest');
+function cycleRequest(job: JobRecord): CycleRequest {
   const runAs = jobRunAs(job);
-  const hit = requests.get(job.spec);
-  if (hit && hit.runAs === runAs) return hit.request;
+  // Kept on the spec under a private symbol, not enumerable (JSON, structuredClone and comparisons
+  // skip it): a WeakMap lookup per pending job per cycle was a tenth of a long queue's cycle.
+  const spec = job.spec as JobRecord['spec'] & { [REQUEST]?: CycleRequest };
+  const hit = spec[REQUEST];
+  if (hit && hit.runAs === runAs) return hit;
   let request = requestFromJobSpec(job.spec, runAs);
   // An autoscaled service starts at its minimum; the autoscaler adds replicas as latency asks.
   if (job.spec.kind === 'Inference' && job.spec.slo) request = { ...request, units: Math.max(1, request.minUnits) };
-  requests.set(job.spec, { runAs, request });
-  requestKeys.set(request, JSON.stringify(request));
-  return request;
+  const made = { runAs, request, shape: shapeOf(JSON.stringify(request)) };
+  if (Object.isExtensible(spec)) Object.defineProperty(spec, REQUEST, { value: made, configurable: true, writable: true, enumerable: false });
+  return made;
 }
 
 export function planCycle(input: PlanInput): Plan {
@@ -320,31 +362,43 @@ export function planCycle(input: PlanInput): Plan {
   // moves with every change to the snapshot (a start, a reservation held); a failed placement
   // leaves it as it was. A service's port mask (nodes and reason) is part of the key.
   let version = 0;
-  // Two caches: a placement tried on the cycle's snapshot, and one tried with the reservation's GPUs
-  // released (a backfill candidate's: another state of the snapshot at the same version). Kept
-  // apart by map, not by a suffix on the key: a long key made anew on each lookup was hashed anew.
-  const failed = [new Map<string, { version: number; out: ReturnType<typeof placeJob> }>(), new Map<string, { version: number; out: ReturnType<typeof placeJob> }>()] as const;
-  const cacheKey = (request: Request, mask: PortMask | null): string => {
-    const shape = requestKeys.get(request) ?? JSON.stringify(request);
-    return mask ? `${shape}\u0000${mask.key}` : shape;
-  };
+  // Misses are kept per shape (Shape, for this cycle's token) and variant; under a node mask (a
+  // service's ports, failed prologs) per shape and mask, in this cycle's maps.
+  const token = {};
+  const masked = [new Map<string, { version: number; out: Outcome }>(), new Map<string, { version: number; out: Outcome }>()] as const;
   /** The failure this request met on the snapshot as it is now (same version, same mask), if any. */
-  const knownMiss = (request: Request, mask: PortMask | null, backfill: boolean): ReturnType<typeof placeJob> | null => {
-    const hit = failed[backfill ? 1 : 0].get(cacheKey(request, mask));
-    return hit && hit.version === version ? hit.out : null;
+  const knownMiss = (c: CycleRequest, mask: PortMask | null, backfill: boolean): Outcome | null => {
+    const v = backfill ? 1 : 0;
+    if (mask) {
+      const hit = masked[v].get(`${c.shape.key}\u0000${mask.key}`);
+      return hit && hit.version === version ? hit.out : null;
+    }
+    const s = c.shape;
+    return s.cycle === token && s.version[v] === version ? s.out[v] : null;
   };
-  const tryPlace = (request: Request, mask: PortMask | null, backfill: boolean): ReturnType<typeof placeJob> => {
-    const known = knownMiss(request, mask, backfill);
+  const tryPlace = (c: CycleRequest, mask: PortMask | null, backfill: boolean): Outcome => {
+    const known = knownMiss(c, mask, backfill);
     if (known) return known;
     plan.searches++;
-    const out = placeJob(snapshot, request, placeOptions(mask, explain));
+    const out = placeJob(snapshot, c.request, placeOptions(mask, explain));
     if (out.fits && out.placements.length > 0) {
       version++;
       return out;
     }
     releaseAll(snapshot, out.placements);
     const miss = { ...out, placements: [] };
-    failed[backfill ? 1 : 0].set(cacheKey(request, mask), { version, out: miss });
+    const v = backfill ? 1 : 0;
+    if (mask) masked[v].set(`${c.shape.key}\u0000${mask.key}`, { version, out: miss });
+    else {
+      const s = c.shape;
+      if (s.cycle !== token) {
+        s.cycle = token;
+        s.version = [-1, -1];
+        s.out = [null, null];
+      }
+      s.version[v] = version;
+      s.out[v] = miss;
+    }
     return miss;
   };
 
@@ -376,7 +430,8 @@ export function planCycle(input: PlanInput): Plan {
     plan.tried++;
     let request: Request;
     try {
-      request = cycleRequest(job);
+      const cached = cycleRequest(job);
+      request = cached.request;
       const queue = input.queues(job.spec.queue);
       const queueBlock = queue.nominalGpus === null ? null : quotaBlock(job.spec.queue, queue, order.allocatedTo(job.spec.queue), jobMinGpus(job));
       if (queueBlock) {
@@ -390,7 +445,7 @@ export function planCycle(input: PlanInput): Plan {
       const mask = avoidPrologFailures(ports.maskFor(job), job, tree);
       // A shape that failed on this very snapshot (and reservation) fails again: no GPUs moved for it
       // (hundreds of short jobs waiting behind a reserved gang each released and held again its GPUs).
-      let out = holds.opens(endMs) ? null : knownMiss(request, mask, backfill);
+      let out = holds.opens(endMs) ? null : knownMiss(cached, mask, backfill);
       if (!out) {
         if (backfill && held) snapshot.release(held);
         // Draining minimal domains held for waiting gangs (reserve): open to a job that ends before they are due.
@@ -398,7 +453,7 @@ export function planCycle(input: PlanInput): Plan {
         try {
           // A backfill candidate is placed with the reservation's GPUs released. With held minimal
           // domains opened (locality wait), the snapshot differs from the cached one: a search of its own.
-          out = opened ? (plan.searches++, placeJob(snapshot, request, placeOptions(mask, explain))) : tryPlace(request, mask, backfill);
+          out = opened ? (plan.searches++, placeJob(snapshot, request, placeOptions(mask, explain))) : tryPlace(cached, mask, backfill);
         } finally {
           if (backfill && held) {
             const before = claimGpus(held);

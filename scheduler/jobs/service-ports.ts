@@ -53,15 +53,30 @@ const NAMED = 2;
 
 /** Which blocks are held on which node (by node id), for one cycle. Holds only what it is told. */
 export class ServicePorts {
-  private readonly byNode = new Map<number, Holder[]>();
+  private readonly held = new Map<number, Holder[]>();
+  /** Jobs whose blocks are not held yet: held at the first use that needs them (see byNode). */
+  private unheld: Iterable<JobRecord> | null = null;
 
   constructor(readonly tree: TopologyTree) {}
 
-  /** The blocks of these jobs (active ones: every node of their ranks). */
+  /**
+   * The blocks of these jobs (active ones: every node of their ranks), held when first needed: a
+   * cycle where no job placed has a block never looks at them (a pass over every active job in
+   * each cycle was a twentieth of a busy simulation). `jobs` must not change meanwhile.
+   */
   static of(tree: TopologyTree, jobs: Iterable<JobRecord>): ServicePorts {
     const p = new ServicePorts(tree);
-    for (const j of jobs) p.holdJob(j);
+    p.unheld = jobs;
     return p;
+  }
+
+  private get byNode(): Map<number, Holder[]> {
+    const jobs = this.unheld;
+    if (jobs) {
+      this.unheld = null;
+      for (const j of jobs) this.holdJob(j);
+    }
+    return this.held;
   }
 
   /** Holds `block` for `jobId` on the named nodes (unknown names are skipped). */
@@ -91,7 +106,7 @@ export class ServicePorts {
     const p = new ServicePorts(this.tree);
     for (const [n, list] of this.byNode) {
       const kept = jobIds.size ? list.filter((h) => h.stopping || !jobIds.has(h.jobId)) : [...list];
-      if (kept.length) p.byNode.set(n, kept);
+      if (kept.length) p.held.set(n, kept);
     }
     return p;
   }
@@ -101,9 +116,8 @@ export class ServicePorts {
    * none). The reason names the job's block and the conflicting jobs' blocks, by job id.
    */
   maskFor(job: Pick<JobRecord, 'id' | 'spec'>): PortMask | null {
-    if (this.byNode.size === 0) return null;
     const block = serviceBlock(job.spec);
-    if (!block) return null;
+    if (!block || this.byNode.size === 0) return null;
     let mask: Uint8Array | null = null;
     const others = new Map<string, Holder>();
     const excluded: number[] = [];

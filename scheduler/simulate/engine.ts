@@ -340,6 +340,16 @@ export function simulate(input: SimInput): EngineResult {
   const reachable = (): JobRecord[] => {
     if (depth <= 0 || pending.size <= depth) return [...pending.values()];
     const out: JobRecord[] = [];
+    if (!input.queuesScheduled) {
+      // One queue: the first `depth`, and those submitted at the same moment as the last.
+      let lastMs = NaN;
+      for (const j of pending.values()) {
+        if (out.length >= depth && j.submittedMs !== lastMs) break;
+        out.push(j);
+        lastMs = j.submittedMs;
+      }
+      return out;
+    }
     const taken = new Map<string, { n: number; lastMs: number }>();
     let open = 0;
     for (const j of pending.values()) {
