@@ -201,6 +201,7 @@ function placeOptions(ports: PortMask | null, explain = true): PlaceOptions {
 }
 
 /** A job not tried this cycle (unchanged since it last failed): the caller keeps its reasons from then. */
+const NO_JOBS: readonly JobRecord[] = [];
 const SKIPPED: Waiting = Object.freeze({ reasons: [], text: '', skipped: true }) as Waiting;
 
 /** A failed placement's waiting when the plan words nothing (PlanInput.explain false). */
@@ -524,7 +525,7 @@ export function planCycle(input: PlanInput): Plan {
       const candidates: Candidate[] = [];
       // Looking through every running gang for each blocked job made a cycle pending × running
       // when no job outranks another (the usual case): skipped when no holder can be a victim.
-      for (const v of outranks(job) ? holders() : []) {
+      for (const v of outranks(job) ? holders() : NO_JOBS) {
         if (victimsTaken.has(v.id) || !mayPreempt(job, v, input.queues, (q) => order.allocatedTo(q))) continue;
         const claim = claimOf(tree, snapshot, v);
         if (claim.ranks.length) candidates.push({ job: v, claim, lost: lostWorkGpuMs(v, nowMs) });

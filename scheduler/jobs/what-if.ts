@@ -173,7 +173,7 @@ export function futureStart(snapshot: ClusterSnapshot, request: Request, active:
  * one at a time from a heap: a reservation usually fits after a few ends, and sorting every active
  * job for each one was a tenth of a busy simulation.
  */
-class EndOrder {
+export class EndOrder {
   private readonly ends: Float64Array;
   private readonly heap: Int32Array;
   private size: number;
