@@ -356,6 +356,8 @@ export function planCycle(input: PlanInput): Plan {
   let holdersFound: JobRecord[] | undefined;
   const holders = (): JobRecord[] => (holdersFound ??= input.active.filter((v) => claimOf(tree, snapshot, v).ranks.length > 0));
   const outranks = preemptionBounds(input.active, input.queues);
+  /** Active jobs not taken as victims this cycle (the what-ifs' running jobs). */
+  const stayers = (): readonly JobRecord[] => (victimsTaken.size === 0 ? input.active : input.active.filter((a) => !victimsTaken.has(a.id)));
   let held: GpuClaim | null = null;
   let reservationSettled = false;
   // A placement that failed fails again for the same request on the same snapshot under the same
@@ -480,7 +482,7 @@ export function planCycle(input: PlanInput): Plan {
           let spread = false;
           if (verdict.reserve) {
             // The minimal domain that frees soonest by the running jobs' time limits; past the deadline: spread now.
-            const future = futureStart(snapshot, atMinimalLevel(tree, request, verdict.minimal), input.active.filter((a) => !victimsTaken.has(a.id)), nowMs, whatIfFor(job));
+            const future = futureStart(snapshot, atMinimalLevel(tree, request, verdict.minimal), stayers(), nowMs, whatIfFor(job));
             if (future && Number.isFinite(future.atMs)) {
               if (future.atMs > verdict.untilMs) spread = true;
               else {
@@ -547,7 +549,7 @@ export function planCycle(input: PlanInput): Plan {
       }
       if (!reservationSettled) {
         reservationSettled = true;
-        const future = futureStart(snapshot, request, input.active.filter((a) => !victimsTaken.has(a.id)), nowMs, whatIf);
+        const future = futureStart(snapshot, request, stayers(), nowMs, whatIf);
         if (future) {
           held = freeSubset(snapshot, { ranks: future.placements.flatMap((p) => p.ranks) });
           snapshot.reserve(held);
