@@ -128,7 +128,7 @@ async function clusterOf(values: Record<string, string | boolean | undefined>, i
 
 /** The files of `--out DIR`: report.json (the plots are added here, drawn from the same report). */
 /**
- * report.json, the plots (occupancy.svg, queue-delay-cdf.svg, topology-heat.svg) and report.html.
+ * report.json, the plots (summary.svg, occupancy.svg, queue-delay-cdf.svg, topology-heat.svg) and report.html.
  * The plotting code (vega) is loaded here, not at start, so other commands do not load it.
  */
 export async function writeReportFiles(dir: string, report: SimReport): Promise<string[]> {

@@ -4,6 +4,7 @@
  * toSVG(): no canvas, no browser, no fonts read), plus one self-contained HTML report (the SVGs
  * inline and the key table; no external URL). Pure: no I/O; the CLI writes the files.
  *
+ * - summary.svg: mean and p99 JCT and queueing delay (hours) by offered load, one bar per policy;
  * - occupancy.svg: busy GPUs over virtual time, one line per policy, one panel per offered load;
  * - queue-delay-cdf.svg: the queueing-delay CDF, one panel per gang-size bucket (columns) and
  *   load (rows), one line per policy (delay on a symlog axis);
@@ -95,6 +96,40 @@ export function queueDelaySpec(report: SimReport): TopLevelSpec {
         x: { field: 'delayS', type: 'quantitative', title: 'queueing delay (s)', scale: { type: 'symlog' } },
         y: { field: 'share', type: 'quantitative', title: 'share of jobs', scale: { domain: [0, 1] } },
         color: { field: 'policy', type: 'nominal', sort: policies(report), title: 'policy' },
+      },
+    },
+    config: CONFIG,
+  } as TopLevelSpec;
+}
+
+const SUMMARY_METRICS: ReadonlyArray<{ name: string; of: (r: SimRun) => number }> = [
+  { name: 'mean JCT (h)', of: (r) => r.jct.meanS },
+  { name: 'p99 JCT (h)', of: (r) => r.jct.p99S },
+  { name: 'mean queueing delay (h)', of: (r) => r.queueDelay.meanS },
+  { name: 'p99 queueing delay (h)', of: (r) => r.queueDelay.p99S },
+];
+
+/** Mean and p99 JCT and queueing delay (hours) by offered load: one panel per figure, one bar per policy. */
+export function summarySpec(report: SimReport): TopLevelSpec {
+  const penalty = referencePenalty(report);
+  const runs = runsAt(report, penalty);
+  const values = runs.flatMap((r) => SUMMARY_METRICS.map((m) => ({ policy: r.policy, load: loadLabel(r.load), metric: m.name, hours: Math.round((m.of(r) / 3600) * 1000) / 1000 })));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `JCT and queueing delay by offered load: ${report.cluster.label}, ${report.trace.name} (locality penalty ${pct(penalty)} per level)`,
+    data: { values },
+    facet: { column: { field: 'metric', type: 'nominal', sort: SUMMARY_METRICS.map((m) => m.name), title: null } },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 190,
+      height: 180,
+      mark: { type: 'bar' },
+      encoding: {
+        x: { field: 'load', type: 'ordinal', sort: loads(runs), title: 'offered load' },
+        xOffset: { field: 'policy', type: 'nominal', sort: policies(report) },
+        y: { field: 'hours', type: 'quantitative', title: 'hours' },
+        color: { field: 'policy', type: 'nominal', sort: policies(report), title: 'policy' },
+        tooltip: [{ field: 'policy' }, { field: 'load' }, { field: 'metric' }, { field: 'hours' }],
       },
     },
     config: CONFIG,
@@ -213,6 +248,7 @@ export function reportHtml(report: SimReport, svgs: ReadonlyArray<{ title: strin
 /** The plots and the HTML report of a SimReport: the files `gantry simulate --out DIR` writes. */
 export async function renderReport(report: SimReport): Promise<{ files: ReportFile[] }> {
   const plots: Array<{ name: string; title: string; spec: TopLevelSpec }> = [
+    { name: 'summary.svg', title: 'JCT and queueing delay by offered load', spec: summarySpec(report) },
     { name: 'occupancy.svg', title: 'GPU occupancy over time', spec: occupancySpec(report) },
     { name: 'queue-delay-cdf.svg', title: 'Queueing delay CDF by gang size', spec: queueDelaySpec(report) },
     { name: 'topology-heat.svg', title: 'Topology heat map at peak load', spec: heatSpec(report) },

@@ -23,7 +23,7 @@ t.test('the JSON is byte-identical for the same inputs; --out writes the same re
   t.equal(a.stdout, b.stdout, 'byte for byte');
   t.equal(readFileSync(path.join(dir, 'report.json'), 'utf8'), a.stdout, 'report.json is the JSON printed');
   // The plots and the HTML report beside it (their structure is tested in test/scheduler/simulate/plots.test.ts).
-  for (const f of ['occupancy.svg', 'queue-delay-cdf.svg', 'topology-heat.svg']) t.match(readFileSync(path.join(dir, f), 'utf8'), /^<svg[\s\S]*<\/svg>\s*$/, `--out writes ${f}`);
+  for (const f of ['summary.svg', 'occupancy.svg', 'queue-delay-cdf.svg', 'topology-heat.svg']) t.match(readFileSync(path.join(dir, f), 'utf8'), /^<svg[\s\S]*<\/svg>\s*$/, `--out writes ${f}`);
   t.match(readFileSync(path.join(dir, 'report.html'), 'utf8'), /<html[\s\S]*<svg[\s\S]*<\/html>/, '--out writes report.html with the plots inline');
   const r = JSON.parse(a.stdout) as SimReport;
   t.same(r.cluster, { label: 'cluster_spec.csv: 1 switch × 16 nodes × 4 GPUs', nodes: 16, gpus: 64, levels: ['leaf'] });

@@ -45,11 +45,16 @@ async function files(report: SimReport): Promise<Map<string, string>> {
   return new Map(out.files.map((f) => [f.name, f.content]));
 }
 
-t.test('three SVGs and one HTML report, with the structure the report asks for', async (t) => {
+t.test('four SVGs and one HTML report, with the structure the report asks for', async (t) => {
   const report = simReport({ policies: ['gantry', 'topology-blind', 'first-fit'], loads: [0.7, 0.9, 1.1], penalties: [0, 0.1, 0.3], rows: 2, cellsPerRow: 3 });
   const f = await files(report);
-  t.same([...f.keys()], ['occupancy.svg', 'queue-delay-cdf.svg', 'topology-heat.svg', 'report.html']);
+  t.same([...f.keys()], ['summary.svg', 'occupancy.svg', 'queue-delay-cdf.svg', 'topology-heat.svg', 'report.html']);
   t.equal(referencePenalty(report), 0.1, 'the plots show the middle locality penalty');
+
+  const sum = root(f.get('summary.svg')!);
+  t.equal(markPaths(sum, 'rect'), 4 * 3 * 3, 'summary: one bar per policy and load in each of the four panels');
+  for (const m of ['mean JCT (h)', 'p99 JCT (h)', 'mean queueing delay (h)', 'p99 queueing delay (h)']) t.ok(texts(sum).includes(m), `summary: a panel for ${m}`);
+  t.ok(texts(sum).includes('offered load') && texts(sum).includes('hours'), 'summary: axis titles');
 
   const occ = root(f.get('occupancy.svg')!);
   t.equal(markPaths(occ, 'line'), 3 * 3, 'occupancy: one line per policy in each load panel');
@@ -83,7 +88,7 @@ t.test('the HTML report is self-contained: the SVGs inline, the key table, no ex
   const f = await files(report);
   const html = f.get('report.html')!;
   t.ok(html.startsWith('<!DOCTYPE html>'));
-  t.equal((html.match(/<svg[\s>]/g) ?? []).length, 3, 'three inline SVGs');
+  t.equal((html.match(/<svg[\s>]/g) ?? []).length, 4, 'four inline SVGs');
   t.equal((html.match(/<tr>/g) ?? []).length, 1 + report.runs.length, 'a header and one row per run');
   t.match(html, /hand-built &lt;fixture&gt; &amp; co/, 'text is escaped');
   t.match(html, /as recorded/, 'a run at the recorded load says so');
