@@ -117,7 +117,11 @@ export class Cycles {
       localityWait: this.locality.input(),
       queueDepth: this.opts.queueDepthJobs ?? DEFAULT_QUEUE_DEPTH_JOBS,
     });
-    if (this.locality.after(plan)) this.capacityGen++;
+    const stillPending = (id: string): boolean => {
+      const j = this.jobs.peek(id);
+      return j !== undefined && current(j).state === 'pending';
+    };
+    if (this.locality.after(plan, stillPending)) this.capacityGen++;
     this.placementsTried += plan.tried;
     this.lastDecision = { gen, decision: plan.decision };
     for (const { job, message } of plan.failures) {

@@ -239,9 +239,20 @@ export class LocalityClock {
     return { policy: this.policy, sinceMs: (id) => this.since.get(id) };
   }
 
-  /** After a plan: a wait counts from the first cycle the gang could have spread, for as long as it stays pending. True when the holds changed. */
-  after(plan: { waiting: ReadonlyMap<string, unknown>; localityWaits: readonly LocalityWaitEntry[] }): boolean {
-    for (const id of [...this.since.keys()]) if (!plan.waiting.has(id)) this.since.delete(id);
+  /**
+   * After a plan: a wait counts from the first cycle the gang could have spread, for as long as it
+   * stays pending: forgotten when the plan starts it or it no longer pends (`stillPending`: the
+   * caller's records, e.g. cancelled), kept while it waits beyond the queue depth (in none of the
+   * plan's lists). True when the holds changed.
+   */
+  after(plan: { waiting: ReadonlyMap<string, unknown>; localityWaits: readonly LocalityWaitEntry[]; starts: ReadonlyArray<{ job: { id: string } }> }, stillPending: (jobId: string) => boolean): boolean {
+    if (this.since.size > 0) {
+      const started = new Set(plan.starts.map((s) => s.job.id));
+      for (const id of [...this.since.keys()]) {
+        if (plan.waiting.has(id)) continue;
+        if (started.has(id) || !stillPending(id)) this.since.delete(id);
+      }
+    }
     this.waitingNow.clear();
     for (const w of plan.localityWaits) {
       this.since.set(w.jobId, w.sinceMs);

@@ -392,7 +392,7 @@ export function simulate(input: SimInput): EngineResult {
       explain: false,
     });
     lastDecision = { gen, decision: plan.decision };
-    if (locality.after(plan)) gen++;
+    if (locality.after(plan, (id) => pending.has(id))) gen++;
     for (const w of plan.localityWaits) if (w.untilMs > now) wakes.push(w.untilMs, w.jobId);
     if (plan.preemptions.length > 0) throw new Error('simulator: a preemption was planned; queues and priorities are not simulated');
     for (const { job, message } of plan.failures) throw new Error(`simulator: job ${job.id} cannot be placed: ${message}`);

@@ -15,7 +15,7 @@ import { createLogger } from '../../../shared/log/index.js';
 import { gpuInfo } from '../../builders/inventory.js';
 import { loadConfig } from '../../../shared/config/index.js';
 import { schedulerConfigSchema, schedulerEnv } from '../../../scheduler/config.js';
-import { LOCALITY_WAIT_DEFAULTS, localityBoundMs, minimalLevel, type LocalityWaitPolicy } from '../../../scheduler/jobs/locality-wait.js';
+import { LOCALITY_WAIT_DEFAULTS, LocalityClock, localityBoundMs, minimalLevel, type LocalityWaitEntry, type LocalityWaitPolicy } from '../../../scheduler/jobs/locality-wait.js';
 import { planCycle, type PlanInput } from '../../../scheduler/jobs/planner.js';
 import { requestFromJobSpec } from '../../../scheduler/placement/index.js';
 import { DEFAULT_QUEUE } from '../../../scheduler/queue/index.js';
@@ -177,6 +177,26 @@ t.test('a gang that fits at its minimal level, topology-blind jobs and single GP
   const p = plan(c, [gang(), jobRecord('blind-2', { ranks: 6, gpusPerRank: 4 }), jobRecord('one-3', { gpusPerRank: 1, topology: { preferred: 'nvlink' } })], [], policy);
   t.same(p.starts.map((s) => [s.job.id, s.placements[0]?.level]).sort(), [['blind-2', 'leaf'], ['gang-1', 'nvlink'], ['one-3', 'node']]);
   t.same(p.localityWaits, []);
+});
+
+t.test("the clock keeps a gang's wait start while it pends, beyond the queue depth too; forgets it at a start or when it no longer pends", async (t) => {
+  const clock = new LocalityClock({ ...LOCALITY_WAIT_DEFAULTS, mode: 'bounded' });
+  const entry = (jobId: string, sinceMs: number): LocalityWaitEntry => ({ jobId, sinceMs, untilMs: sinceMs + 5 * M, level: 'rack', heldGpus: 0, dueMs: null });
+  const since = (id: string) => clock.input()!.sinceMs(id);
+  const pending = new Set(['g-1', 'g-2', 'g-3']);
+  const plan = (waiting: string[], waits: LocalityWaitEntry[], starts: string[] = []) => ({ waiting: new Map(waiting.map((id) => [id, {}])), localityWaits: waits, starts: starts.map((id) => ({ job: { id } })) });
+  clock.after(plan(['g-1', 'g-2', 'g-3'], [entry('g-1', NOW), entry('g-2', NOW), entry('g-3', NOW)]), (id) => pending.has(id));
+  // Next cycle: g-1 beyond the depth (in no list), g-2 started, g-3 cancelled.
+  pending.delete('g-3');
+  clock.after(plan([], [], ['g-2']), (id) => pending.has(id));
+  t.equal(since('g-1'), NOW, 'beyond the queue depth, still pending: its wait start is kept');
+  t.equal(since('g-2'), undefined, 'started: forgotten (a requeue counts afresh)');
+  t.equal(since('g-3'), undefined, 'no longer pending: forgotten');
+  t.notOk(clock.waiting('g-1'), 'not waiting in the last plan');
+  // Back within the depth, still unable to use its minimal domain: the planner is given the old start.
+  clock.after(plan(['g-1'], [entry('g-1', since('g-1')!)]), (id) => pending.has(id));
+  t.equal(since('g-1'), NOW);
+  t.ok(clock.waiting('g-1'));
 });
 
 t.test('config: placement.localityWait loads with documented defaults; bad values are refused naming the key', async (t) => {
