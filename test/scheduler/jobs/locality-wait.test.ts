@@ -6,6 +6,7 @@
  * (time alone ends its wait), and spreads once its bound has passed.
  */
 import t from 'tap';
+import { planOn } from '../../builders/plan-cycle.js';
 import { ClusterModel, type Registration } from '../../../scheduler/cluster/index.js';
 import { MemoryEventBus } from '../../../scheduler/events/index.js';
 import { JobManager } from '../../../scheduler/jobs/index.js';
@@ -60,16 +61,12 @@ function busy(limits = true): { c: TestCluster; active: JobRecord[] } {
 }
 
 function plan(c: TestCluster, pending: JobRecord[], active: JobRecord[], policy: Partial<LocalityWaitPolicy> | null, since: Record<string, number> = {}, extra: Partial<PlanInput> = {}) {
-  return planCycle({
+  // The active jobs' GPUs are marked used where the cluster is built.
+  return planOn(c, {
     nowMs: NOW,
-    tree: c.tree,
-    snapshot: c.snapshot,
     pending,
     active,
-    awaitingVictims: new Set(),
-    queues: () => DEFAULT_QUEUE,
-    usage: new Map(),
-    halfLifeMs: 24 * H,
+    reserveActive: false,
     ...(policy ? { localityWait: { policy: { ...LOCALITY_WAIT_DEFAULTS, ...policy }, sinceMs: (id: string) => since[id] } } : {}),
     ...extra,
   });

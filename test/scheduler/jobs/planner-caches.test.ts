@@ -6,6 +6,7 @@
  * a stable sort's order. Pure.
  */
 import t from 'tap';
+import { planOn } from '../../builders/plan-cycle.js';
 import { EndOrder, endOf } from '../../../scheduler/jobs/what-if.js';
 import { planCycle, type PlanInput } from '../../../scheduler/jobs/planner.js';
 import { DEFAULT_QUEUE, type QueueConfig } from '../../../scheduler/queue/index.js';
@@ -18,8 +19,7 @@ const NOW = 10_000_000;
 const all8 = [0, 1, 2, 3, 4, 5, 6, 7];
 
 function plan(c: TestCluster, pending: JobRecord[], active: JobRecord[], extra: Partial<PlanInput> = {}) {
-  for (const j of active) c.snapshot.reserve({ ranks: j.ranks.map((r) => ({ nodeId: c.tree.nodeId(r.node), gpus: r.gpus })) });
-  return planCycle({ nowMs: NOW, tree: c.tree, snapshot: c.snapshot, pending, active, awaitingVictims: new Set(), queues: () => DEFAULT_QUEUE, usage: new Map(), halfLifeMs: 3_600_000, ...extra });
+  return planOn(c, { nowMs: NOW, pending, active, ...extra });
 }
 
 /** A backlog behind a reservation: 4 nodes, 2 held by 1 h jobs, a 3-node gang first, then shorter and smaller jobs. */

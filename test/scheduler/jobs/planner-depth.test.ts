@@ -1,5 +1,6 @@
 /** The queue depth (jobs.queueDepthJobs): a cycle looks at the first N pending jobs in admission order only. Pure. */
 import t from 'tap';
+import { planOn } from '../../builders/plan-cycle.js';
 import { beyondDepthText, planCycle } from '../../../scheduler/jobs/planner.js';
 import { DEFAULT_QUEUE } from '../../../scheduler/queue/index.js';
 import type { JobRecord } from '../../../shared/domain/index.js';
@@ -7,17 +8,10 @@ import { rackCluster } from '../../builders/cluster.js';
 import { jobRecord } from '../../builders/job.js';
 
 function plan(pending: JobRecord[], queueDepth: number | undefined, pendingCount?: number) {
-  const c = rackCluster(1, 1, 2); // two nodes of 8 GPUs
-  return planCycle({
+  return planOn(rackCluster(1, 1, 2), {
+    // two nodes of 8 GPUs
     nowMs: 1_000_000,
-    tree: c.tree,
-    snapshot: c.snapshot,
     pending,
-    active: [],
-    awaitingVictims: new Set(),
-    queues: () => DEFAULT_QUEUE,
-    usage: new Map(),
-    halfLifeMs: 3_600_000,
     ...(queueDepth !== undefined ? { queueDepth } : {}),
     ...(pendingCount !== undefined ? { pendingCount } : {}),
   });

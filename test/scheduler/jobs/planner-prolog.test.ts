@@ -1,5 +1,6 @@
 /** The planner avoids, for a job, the nodes whose prolog failed for it (issue 20: JobRecord.prologFailedOn). Pure. */
 import t from 'tap';
+import { planOn } from '../../builders/plan-cycle.js';
 import { avoidPrologFailures, planCycle } from '../../../scheduler/jobs/planner.js';
 import { DEFAULT_QUEUE } from '../../../scheduler/queue/index.js';
 import type { JobRecord } from '../../../shared/domain/index.js';
@@ -7,17 +8,7 @@ import { rackCluster, type TestCluster } from '../../builders/cluster.js';
 import { jobRecord } from '../../builders/job.js';
 
 function plan(c: TestCluster, pending: JobRecord[]) {
-  return planCycle({
-    nowMs: 1_000_000,
-    tree: c.tree,
-    snapshot: c.snapshot,
-    pending,
-    active: [],
-    awaitingVictims: new Set(),
-    queues: () => DEFAULT_QUEUE,
-    usage: new Map(),
-    halfLifeMs: 3_600_000,
-  });
+  return planOn(c, { nowMs: 1_000_000, pending });
 }
 
 t.test('a job is not placed on a node whose prolog failed for it; other jobs are', async (t) => {

@@ -1,5 +1,6 @@
 /** The cycle planner: fair share, quotas, preemption with least lost work, EASY backfill. Pure; table-driven where it fits. */
 import t from 'tap';
+import { planOn } from '../../builders/plan-cycle.js';
 import { planCycle, type PlanInput } from '../../../scheduler/jobs/planner.js';
 import { DEFAULT_QUEUE, type QueueConfig } from '../../../scheduler/queue/index.js';
 import type { JobRecord } from '../../../shared/domain/index.js';
@@ -11,20 +12,7 @@ const NOW = 100 * H;
 const all8 = [0, 1, 2, 3, 4, 5, 6, 7];
 
 function plan(c: TestCluster, pending: JobRecord[], active: JobRecord[], queues: Record<string, Partial<QueueConfig>> = {}, extra: Partial<PlanInput> = {}) {
-  // Active jobs' GPUs are used in the cycle's snapshot, as the job manager builds it.
-  for (const j of active) c.snapshot.reserve({ ranks: j.ranks.map((r) => ({ nodeId: c.tree.nodeId(r.node), gpus: r.gpus })) });
-  return planCycle({
-    nowMs: NOW,
-    tree: c.tree,
-    snapshot: c.snapshot,
-    pending,
-    active,
-    awaitingVictims: new Set(),
-    queues: (name) => ({ ...DEFAULT_QUEUE, ...(queues[name] ?? {}) }),
-    usage: new Map(),
-    halfLifeMs: 24 * H,
-    ...extra,
-  });
+  return planOn(c, { nowMs: NOW, pending, active, queues, ...extra });
 }
 
 const eight = (id: string, spec: Record<string, unknown> = {}, extra: Parameters<typeof jobRecord>[2] = {}) => jobRecord(id, { gpusPerRank: 8, ...spec }, extra);
