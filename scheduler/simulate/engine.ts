@@ -397,11 +397,12 @@ export function simulate(input: SimInput): EngineResult {
     if (plan.preemptions.length > 0) throw new Error('simulator: a preemption was planned; queues and priorities are not simulated');
     for (const { job, message } of plan.failures) throw new Error(`simulator: job ${job.id} cannot be placed: ${message}`);
     const g = gen;
-    for (const [id, w] of plan.waiting) {
-      if (w.skipped && triedAt.has(id)) continue;
+    // forEach, not entries: no [id, waiting] pair made per pending job per cycle.
+    plan.waiting.forEach((w, id) => {
+      if (w.skipped && triedAt.has(id)) return;
       if (locality.waiting(id)) triedAt.delete(id);
       else triedAt.set(id, g);
-    }
+    });
     for (const s of plan.starts) started(s.job, s.placements.map((p) => p.ranks), ctx, s.masterPorts);
   };
 
