@@ -70,7 +70,7 @@ export const NVL72_TRADE_OFF = {
   seeds: [1, 2, 3],
   load: 0.9,
   localities: [0, 0.1, 0.3],
-  policies: ['gantry', 'required-minimal', 'wait-bounded-1800', 'wait-reserve-1800', 'wait-reserve-2400', 'wait-reserve-3600', 'wait-aging'],
+  policies: ['gantry', 'required-minimal', 'wait-bounded-1800', 'wait-reserve-1800', 'wait-reserve-2400', 'wait-reserve-3600', 'wait-aging', 'wait-reserve-by-size', 'wait-reserve-by-size-cap-4h'],
 } as const;
 
 /**

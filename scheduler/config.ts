@@ -242,13 +242,14 @@ export const schedulerConfigSchema = z.strictObject({
        * min(first could-spread + bound, pending since + capMs), then spread; reserve: as bounded, and
        * hold the minimal domain that frees soonest by the running jobs' time limits (spread at once
        * when it is due only after that deadline). bound = maxWaitMs + agingPerGpuMs × the gang's GPUs
-       * − agingPerQueuedJobMs × other pending jobs, never below 0.
+       * − agingPerQueuedJobMs × other pending jobs, never below 0 (agingPerGpuMs may be negative:
+       * large gangs spread sooner).
        */
       localityWait: z
         .strictObject({
           mode: z.enum(['off', 'bounded', 'reserve']).default('off'),
           maxWaitMs: z.number().int().min(0).max(7 * 24 * 3_600_000).default(300_000),
-          agingPerGpuMs: z.number().int().min(0).max(3_600_000).default(0),
+          agingPerGpuMs: z.number().int().min(-3_600_000).max(3_600_000).default(0),
           agingPerQueuedJobMs: z.number().int().min(0).max(3_600_000).default(0),
           capMs: z.number().int().min(0).max(30 * 24 * 3_600_000).default(3_600_000),
         })

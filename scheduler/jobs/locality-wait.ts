@@ -21,6 +21,8 @@
  * - The bound (aging): maxWaitMs + agingPerGpuMs × the gang's GPUs − agingPerQueuedJobMs × the
  *   other pending jobs, never below 0: large gangs, which lose most by spreading and find a free
  *   domain last, may wait longer; a long queue, where idle GPUs cost most, shortens every wait.
+ *   agingPerGpuMs may be negative: large gangs then wait less (on the NVL72 mix, their waits for
+ *   a whole leaf are the queueing delay's tail; docs/simulate.md "The NVL72 trade-off").
  *   It counts from the first cycle that found the gang able to start above its minimal level (the
  *   job manager keeps that time in memory; a restarted or new leader starts counting again).
  * - The cap: no gang waits for locality past capMs after it became pending (its submit, or the
@@ -39,7 +41,7 @@ export interface LocalityWaitPolicy {
   mode: LocalityWaitMode;
   /** The base bound on a gang's wait for its minimal domain. */
   maxWaitMs: number;
-  /** The bound grows by this per GPU of the gang. */
+  /** The bound grows by this per GPU of the gang (negative: shrinks). */
   agingPerGpuMs: number;
   /** The bound shrinks by this per other pending job (never below 0). */
   agingPerQueuedJobMs: number;

@@ -20,7 +20,14 @@
  *   - `wait-reserve-<s>`: as bounded, holding the minimal domain that frees soonest (by the running
  *     jobs' time limits); no domain due within the bound: it spreads at once;
  *   - `wait-reserve-<s>-cap-<c>`: as wait-reserve-<s>, no wait past <c> seconds after submit;
- *   - `wait-aging`: bounded, bound = 60 s + 10 s per GPU of the gang − 10 s per other pending job.
+ *   - `wait-aging`: bounded, bound = 60 s + 10 s per GPU of the gang − 10 s per other pending job;
+ *   - `wait-reserve-by-size`: reserve, bound = 25,600 s − 100 s per GPU of the gang (a negative
+ *     agingPerGpuMs): a gang of 32 GPUs may wait 6.2 h, one of 128 GPUs 3.6 h, one of 256 GPUs or
+ *     more not at all (it spreads at once). The NVL72 trade-off's finding (docs/simulate.md): the
+ *     tail of the queueing delay is the large gangs waiting for a whole leaf, and they are few;
+ *     the locality share is the many small gangs, which find a rack soon if they hold out;
+ *   - `wait-reserve-by-size-cap-4h`: the same, no wait past 4 h after submit (a live config keeps
+ *     a cap: the wait's start is in memory only).
  */
 import { InvalidArgumentError } from '../../shared/errors/index.js';
 import type { TopologySpec } from '../../shared/jobspec/index.js';
@@ -69,6 +76,9 @@ function waitVariant(name: string, description: string, v: Partial<LocalityWaitP
   return [name, { name, description, cycle: 'planner', topology: preferFinest, localityWait: { ...LOCALITY_WAIT_DEFAULTS, capMs: Number.MAX_SAFE_INTEGER, ...v } }];
 }
 
+/** wait-reserve-by-size's locality wait: large gangs spread sooner (a negative per-GPU aging). */
+const BY_SIZE: Partial<LocalityWaitPolicy> = { mode: 'reserve', maxWaitMs: 25_600_000, agingPerGpuMs: -100_000 };
+
 const VARIANT = /^wait-(bounded|reserve)-(\d{1,7})(?:-cap-(\d{1,7}))?$/;
 
 /** The NVL72 variants registered (see the file's head). */
@@ -80,6 +90,15 @@ export const WAIT_VARIANTS: readonly string[] = [
   'wait-reserve-3600-cap-1800',
   'wait-reserve-7200-cap-3600',
   'wait-aging',
+  'wait-reserve-by-size',
+  'wait-reserve-by-size-cap-4h',
+];
+
+/** The registered variants whose parameters a name cannot say (see the file's head). */
+const NAMED_WAITS: ReadonlyArray<[string, Policy]> = [
+  waitVariant('wait-aging', 'gantry; bounded, bound = 60 s + 10 s per GPU − 10 s per other pending job', { mode: 'bounded', maxWaitMs: 60_000, agingPerGpuMs: 10_000, agingPerQueuedJobMs: 10_000 }),
+  waitVariant('wait-reserve-by-size', 'gantry; reserve, bound = 25,600 s − 100 s per GPU (256 GPUs and up: none)', BY_SIZE),
+  waitVariant('wait-reserve-by-size-cap-4h', 'gantry; reserve, bound = 25,600 s − 100 s per GPU (256 GPUs and up: none); no wait past 4 h after submit', { ...BY_SIZE, capMs: 4 * 3_600_000 }),
 ];
 
 export const POLICIES: ReadonlyMap<string, Policy> = new Map<string, Policy>([
@@ -106,8 +125,8 @@ export const POLICIES: ReadonlyMap<string, Policy> = new Map<string, Policy>([
       },
     },
   ],
-  ...WAIT_VARIANTS.filter((n) => n !== 'wait-aging').map((n) => [n, waitVariantNamed(n)!] as [string, Policy]),
-  waitVariant('wait-aging', 'gantry; bounded, bound = 60 s + 10 s per GPU − 10 s per other pending job', { mode: 'bounded', maxWaitMs: 60_000, agingPerGpuMs: 10_000, agingPerQueuedJobMs: 10_000 }),
+  ...WAIT_VARIANTS.filter((n) => !NAMED_WAITS.some(([m]) => m === n)).map((n) => [n, waitVariantNamed(n)!] as [string, Policy]),
+  ...NAMED_WAITS,
 ]);
 
 export const DEFAULT_POLICIES: readonly string[] = ['gantry', 'topology-blind', 'first-fit'];

@@ -81,6 +81,11 @@ t.test('the minimal level comes from the empty cluster, cached per tree', async 
   t.equal(minimalLevel(c.tree, req(13)), -1, 'larger than the cluster: none');
   t.equal(localityBoundMs({ ...LOCALITY_WAIT_DEFAULTS, maxWaitMs: 10 * M, agingPerGpuMs: M, agingPerQueuedJobMs: 2 * M }, 12, 3), 16 * M, '10m + 12 × 1m − 3 × 2m');
   t.equal(localityBoundMs({ ...LOCALITY_WAIT_DEFAULTS, maxWaitMs: M, agingPerQueuedJobMs: M }, 12, 30), 0, 'never below 0');
+  // A negative per-GPU aging (wait-reserve-by-size's 25,600 s − 100 s per GPU): large gangs wait less.
+  const bySize = { ...LOCALITY_WAIT_DEFAULTS, mode: 'reserve' as const, maxWaitMs: 25_600_000, agingPerGpuMs: -100_000 };
+  for (const [gpus, s] of [[8, 24_800], [32, 22_400], [128, 12_800], [255, 100], [256, 0], [512, 0]] as const) {
+    t.equal(localityBoundMs(bySize, gpus, 0), s * 1000, `negative aging: ${gpus} GPUs wait ${s} s at most`);
+  }
 });
 
 interface Case {
@@ -105,6 +110,8 @@ const cases: Case[] = [
   { name: 'bounded, still under the bound', policy: { mode: 'bounded', maxWaitMs: 10 * M }, since: NOW - 9 * M, want: 'wait', until: NOW + M },
   { name: 'bounded, past the bound: it spreads', policy: { mode: 'bounded', maxWaitMs: 10 * M }, since: NOW - 10 * M, want: 'start' },
   { name: 'aging by size: 12 GPUs × 1m on a 0 base still wait', policy: { mode: 'bounded', maxWaitMs: 0, agingPerGpuMs: M }, since: NOW - 11 * M, want: 'wait', until: NOW + M },
+  { name: 'negative aging by size: 12 GPUs × −1m off a 20m base wait 8m', policy: { mode: 'bounded', maxWaitMs: 20 * M, agingPerGpuMs: -M }, since: NOW - 5 * M, want: 'wait', until: NOW + 3 * M },
+  { name: 'negative aging by size: 12 GPUs × −1m off a 10m base spread at once', policy: { mode: 'bounded', maxWaitMs: 10 * M, agingPerGpuMs: -M }, want: 'start' },
   { name: 'aging by queue: a long queue shortens the wait', policy: { mode: 'bounded', maxWaitMs: 10 * M, agingPerQueuedJobMs: M }, since: NOW - 5 * M, queued: 6, want: 'start' },
   { name: 'the cap counts from pending: it spreads even under its bound', policy: { mode: 'bounded', maxWaitMs: 2 * H, capMs: H }, since: NOW - 5 * M, submittedMs: NOW - H, want: 'start' },
   { name: 'under the cap and the bound: it waits until the earlier', policy: { mode: 'bounded', maxWaitMs: 2 * H, capMs: H }, since: NOW - 5 * M, submittedMs: NOW - 50 * M, want: 'wait', until: NOW + 10 * M },
@@ -205,6 +212,8 @@ t.test('config: placement.localityWait loads with documented defaults; bad value
   t.throws(() => load(['placement.localityWait.maxWaitMs=-1']), /placement\.localityWait\.maxWaitMs/);
   t.throws(() => load(['placement.localityWait.capMs=1.5']), /placement\.localityWait\.capMs/);
   t.throws(() => load(['placement.localityWait.agingPerGpuMs=99999999']), /placement\.localityWait\.agingPerGpuMs/);
+  t.equal(load(['placement.localityWait.agingPerGpuMs=-100000']).placement.localityWait.agingPerGpuMs, -100_000, 'a negative per-GPU aging: large gangs spread sooner');
+  t.throws(() => load(['placement.localityWait.agingPerGpuMs=-3600001']), /placement\.localityWait\.agingPerGpuMs/);
   t.throws(() => load(['placement.localityWait.waitForever=true']), /placement\.localityWait/);
 });
 
