@@ -407,15 +407,19 @@ export function simulate(input: SimInput): EngineResult {
   };
 
   const firstFitCycle = (ctx: LifecycleContext): void => {
-    const failed = new Set<string>();
+    // Shapes that failed this cycle: a gang at least as large in both (ranks, GPUs per rank) fails
+    // too (any placement of it holds one of the smaller), and once one GPU fails no job can fit.
+    const failed: Array<{ ranks: number; perRank: number }> = [];
+    const dominated = (ranks: number, perRank: number): boolean => failed.some((f) => f.ranks <= ranks && f.perRank <= perRank);
     for (const job of [...pending.values()]) {
       if (triedAt.get(job.id) === gen) continue;
       const { ranks, gpusPerRank } = job.spec;
-      const key = `${ranks}x${gpusPerRank}`;
-      const claim = failed.has(key) || (snapshot.domainFree[tree.top]![0] as number) < ranks * gpusPerRank ? null : firstFit(snapshot, ranks, gpusPerRank);
+      const claim = dominated(ranks, gpusPerRank) || (snapshot.domainFree[tree.top]![0] as number) < ranks * gpusPerRank ? null : firstFit(snapshot, ranks, gpusPerRank);
       if (!claim) {
-        failed.add(key);
+        if (!dominated(ranks, gpusPerRank)) failed.push({ ranks, perRank: gpusPerRank });
         triedAt.set(job.id, gen);
+        // Nothing fits: the jobs not looked at are not marked, and are looked at in the next cycle.
+        if (ranks === 1 && gpusPerRank === 1) break;
         continue;
       }
       snapshot.reserve({ ranks: claim });
