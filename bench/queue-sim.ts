@@ -48,6 +48,12 @@ export const LOCALITY_VARIANTS: ReadonlyArray<[string, string, LocalityWaitPolic
     ['localityWait reserve 60', 'waits up to 60 units holding the minimal domain that frees soonest', { mode: 'reserve', maxWaitMs: 60 }],
     ['localityWait reserve 200', 'waits up to 200 units holding the minimal domain that frees soonest', { mode: 'reserve', maxWaitMs: 200 }],
     ['localityWait reserve 200, cap 100', 'as reserve 200; no wait past 100 units after submit (t=0 here)', { mode: 'reserve', maxWaitMs: 200, capMs: 100 }],
+    // gantry simulate's wait-reserve-by-size-cap-4h (issue 22's NVL72 trade-off; 1 unit = 60 s of its mix).
+    [
+      'localityWait reserve by size, cap 4 h',
+      'reserve; bound = 426.7 units − 1.667 per GPU (25,600 s − 100 s per GPU at 60 s a unit: 256 GPUs and more never wait); no wait past 240 units after submit (t=0 here)',
+      { mode: 'reserve', maxWaitMs: 25_600 / 60, agingPerGpuMs: -100 / 60, capMs: 240 },
+    ],
   ] as Array<[string, string, Partial<LocalityWaitPolicy>]>
 ).map(([label, meaning, v]) => [label, meaning, { ...LOCALITY_WAIT_DEFAULTS, capMs: Number.MAX_SAFE_INTEGER, ...v }]);
 

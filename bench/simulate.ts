@@ -2,7 +2,7 @@
  * `npm run bench -- simulate`: `gantry simulate`'s speed and the Philly table. The whole Philly
  * trace (82,247 jobs) on Tiresias's n256g8 shape (2,048 GPUs), policy gantry, at the recorded
  * offered load and at 0.9: wall time (target < 60 s each) and decision time per job; then, unless
- * --quick, the table at loads 0.7, 0.9, 1.1 × the three policies at a 10% locality penalty, each
+ * --quick, the table at loads 0.7, 0.9, 1.1 × four policies (gantry, gantry-no-wait, topology-blind, first-fit) at a 10% locality penalty, each
  * run's wall time held to the same < 60 s (--quick: the first 20,000 jobs for the table, untimed).
  *
  * `--only "(nvl72)"`: the NVL72 trade-off (issue 22; docs/simulate.md "The NVL72 trade-off"):
@@ -49,8 +49,8 @@ export const simulateSuite: BenchSuite = {
     details.load09 = speed('load 0.9', 0.9);
     if (want('table')) {
       const limit = opts.quick ? 20_000 : undefined;
-      opts.log(`simulate: the Philly table (${limit ?? 'all'} jobs; 3 loads × 3 policies, locality 10%) ...`);
-      const table = runSimulation({ cluster, trace, policies: policiesNamed(['gantry', 'topology-blind', 'first-fit']), loads: [0.7, 0.9, 1.1], localities: [0.1], ...(limit ? { limit } : {}), clock, onProgress: (run, runs, done, total) => done === total && opts.log(`  run ${run + 1}/${runs} done`) });
+      opts.log(`simulate: the Philly table (${limit ?? 'all'} jobs; 3 loads × 4 policies, locality 10%) ...`);
+      const table = runSimulation({ cluster, trace, policies: policiesNamed(['gantry', 'gantry-no-wait', 'topology-blind', 'first-fit']), loads: [0.7, 0.9, 1.1], localities: [0.1], ...(limit ? { limit } : {}), clock, onProgress: (run, runs, done, total) => done === total && opts.log(`  run ${run + 1}/${runs} done`) });
       for (const r of table.runs) {
         rows.push({ scenario: `Philly table${limit ? ` (first ${limit})` : ''}, ${r.policy}, load ${r.load}`, metric: 'JCT mean; p99; wait mean; occupancy; minimal', value: `${round(r.jct.meanS / 3600, 2)} h; ${round(r.jct.p99S / 3600, 1)} h; ${round(r.queueDelay.meanS / 3600, 2)} h; ${round(100 * r.occupancy, 1)}%; ${round(100 * r.locality.minimalDomainShare, 1)}%`, unit: '' });
         // Each run's own wall time: every policy and load of the whole trace is held to the same < 60 s.
@@ -70,7 +70,7 @@ export const NVL72_TRADE_OFF = {
   seeds: [1, 2, 3],
   load: 0.9,
   localities: [0, 0.1, 0.3],
-  policies: ['gantry', 'required-minimal', 'wait-bounded-1800', 'wait-reserve-1800', 'wait-reserve-2400', 'wait-reserve-3600', 'wait-aging', 'wait-reserve-by-size', 'wait-reserve-by-size-cap-4h'],
+  policies: ['gantry-no-wait', 'required-minimal', 'wait-bounded-1800', 'wait-reserve-1800', 'wait-reserve-2400', 'wait-reserve-3600', 'wait-aging', 'wait-reserve-by-size', 'wait-reserve-by-size-cap-4h'],
 } as const;
 
 /**

@@ -247,11 +247,11 @@ export const schedulerConfigSchema = z.strictObject({
        */
       localityWait: z
         .strictObject({
-          mode: z.enum(['off', 'bounded', 'reserve']).default('off'),
-          maxWaitMs: z.number().int().min(0).max(7 * 24 * 3_600_000).default(300_000),
-          agingPerGpuMs: z.number().int().min(-3_600_000).max(3_600_000).default(0),
+          mode: z.enum(['off', 'bounded', 'reserve']).default('reserve'),
+          maxWaitMs: z.number().int().min(0).max(7 * 24 * 3_600_000).default(25_600_000),
+          agingPerGpuMs: z.number().int().min(-3_600_000).max(3_600_000).default(-100_000),
           agingPerQueuedJobMs: z.number().int().min(0).max(3_600_000).default(0),
-          capMs: z.number().int().min(0).max(30 * 24 * 3_600_000).default(3_600_000),
+          capMs: z.number().int().min(0).max(30 * 24 * 3_600_000).default(14_400_000),
         })
         .prefault({}),
     })

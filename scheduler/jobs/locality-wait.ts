@@ -49,8 +49,23 @@ export interface LocalityWaitPolicy {
   capMs: number;
 }
 
-/** The defaults (placement.localityWait in scheduler/config.ts): off, as before the variants. */
+/**
+ * The defaults (placement.localityWait in scheduler/config.ts), decided by `gantry simulate`'s NVL72
+ * trade-off (docs/simulate.md): `reserve`, bound 25,600 s − 100 s per GPU of the gang (gangs of
+ * 256 GPUs and more spread at once), no wait past 4 h after it became pending: on scenario (c)'s mix
+ * at load 0.9 it keeps all four targets at locality penalties 0 / 0.1 / 0.3 on seeds 1-6
+ * (simulator policy wait-reserve-by-size-cap-4h, which is `gantry`'s).
+ */
 export const LOCALITY_WAIT_DEFAULTS: Readonly<LocalityWaitPolicy> = Object.freeze({
+  mode: 'reserve',
+  maxWaitMs: 25_600_000,
+  agingPerGpuMs: -100_000,
+  agingPerQueuedJobMs: 0,
+  capMs: 14_400_000,
+});
+
+/** No locality wait: every gang starts at the lowest level that fits now (the default before issue 22 decided it). */
+export const LOCALITY_WAIT_OFF: Readonly<LocalityWaitPolicy> = Object.freeze({
   mode: 'off',
   maxWaitMs: 300_000,
   agingPerGpuMs: 0,

@@ -4,7 +4,9 @@
  * one more entry.
  *
  * - `gantry`: the live scheduler as configured by default, each gang asking for its finest level
- *   above the node as `topology.preferred` (packed: objective (1)-(4), climbing when it must);
+ *   above the node as `topology.preferred` (packed: objective (1)-(4), climbing when it must), with
+ *   the default locality wait (LOCALITY_WAIT_DEFAULTS: the same as `wait-reserve-by-size-cap-4h`);
+ * - `gantry-no-wait`: the same with the locality wait off (the live default before issue 22);
  * - `topology-blind`: the same cycle, the spec naming no level (filled least-free first, as
  *   bench/placement.ts scenario (c) expresses blind);
  * - `first-fit`: a baseline of the simulator's own, NOT the live scheduler: pending jobs in arrival
@@ -12,8 +14,8 @@
  *   reservation (a job that fits starts, whatever waits before it);
  * - `required-minimal`: the same cycle, each gang requiring its minimal level (the finest level one
  *   of whose domains holds it on the empty cluster): it waits for such a domain, however long;
- * - the NVL72 variants (issue 22): `gantry` (preferred finest level) with the live planner's
- *   locality wait (scheduler/jobs/locality-wait.ts, `placement.localityWait`) switched on, the
+ * - the NVL72 variants (issue 22): `gantry-no-wait` (preferred finest level) with the live planner's
+ *   locality wait (scheduler/jobs/locality-wait.ts, `placement.localityWait`) set so, the
  *   engine keeping its LocalityClock as the job manager's cycle does:
  *   - `wait-bounded-<s>`: a gang that fits now only above its minimal level waits up to <s>
  *     seconds for a minimal domain, holding nothing, then spreads;
@@ -27,11 +29,11 @@
  *     tail of the queueing delay is the large gangs waiting for a whole leaf, and they are few;
  *     the locality share is the many small gangs, which find a rack soon if they hold out;
  *   - `wait-reserve-by-size-cap-4h`: the same, no wait past 4 h after submit (a live config keeps
- *     a cap: the wait's start is in memory only).
+ *     a cap: the wait's start is in memory only). The live default since the trade-off: `gantry`.
  */
 import { InvalidArgumentError } from '../../shared/errors/index.js';
 import type { TopologySpec } from '../../shared/jobspec/index.js';
-import { LOCALITY_WAIT_DEFAULTS, type LocalityWaitPolicy } from '../jobs/locality-wait.js';
+import { LOCALITY_WAIT_DEFAULTS, LOCALITY_WAIT_OFF, type LocalityWaitPolicy } from '../jobs/locality-wait.js';
 import { place } from '../placement/index.js';
 import { ClusterSnapshot, type TopologyTree } from '../topology/index.js';
 
@@ -73,7 +75,7 @@ const preferFinest = (tree: TopologyTree): TopologySpec => {
 
 /** `gantry` with the live planner's locality wait (times in seconds). */
 function waitVariant(name: string, description: string, v: Partial<LocalityWaitPolicy>): [string, Policy] {
-  return [name, { name, description, cycle: 'planner', topology: preferFinest, localityWait: { ...LOCALITY_WAIT_DEFAULTS, capMs: Number.MAX_SAFE_INTEGER, ...v } }];
+  return [name, { name, description, cycle: 'planner', topology: preferFinest, localityWait: { ...LOCALITY_WAIT_OFF, capMs: Number.MAX_SAFE_INTEGER, ...v } }];
 }
 
 /** wait-reserve-by-size's locality wait: large gangs spread sooner (a negative per-GPU aging). */
@@ -106,7 +108,17 @@ export const POLICIES: ReadonlyMap<string, Policy> = new Map<string, Policy>([
     'gantry',
     {
       name: 'gantry',
-      description: "the live scheduler's default cycle; each gang prefers its finest level (packed, climbing when it must)",
+      description: "the live scheduler's default cycle; each gang prefers its finest level (packed, climbing when it must), with the default locality wait (the same as wait-reserve-by-size-cap-4h)",
+      cycle: 'planner',
+      topology: preferFinest,
+      localityWait: LOCALITY_WAIT_DEFAULTS,
+    },
+  ],
+  [
+    'gantry-no-wait',
+    {
+      name: 'gantry-no-wait',
+      description: 'gantry with placement.localityWait.mode off (the default before issue 22 decided it): each gang starts at once at the lowest level that fits',
       cycle: 'planner',
       topology: preferFinest,
     },

@@ -16,7 +16,7 @@ import { createLogger } from '../../../shared/log/index.js';
 import { gpuInfo } from '../../builders/inventory.js';
 import { loadConfig } from '../../../shared/config/index.js';
 import { schedulerConfigSchema, schedulerEnv } from '../../../scheduler/config.js';
-import { LOCALITY_WAIT_DEFAULTS, LocalityClock, localityBoundMs, minimalLevel, type LocalityWaitEntry, type LocalityWaitPolicy } from '../../../scheduler/jobs/locality-wait.js';
+import { LOCALITY_WAIT_DEFAULTS, LOCALITY_WAIT_OFF, LocalityClock, localityBoundMs, minimalLevel, type LocalityWaitEntry, type LocalityWaitPolicy } from '../../../scheduler/jobs/locality-wait.js';
 import { planCycle, type PlanInput } from '../../../scheduler/jobs/planner.js';
 import { requestFromJobSpec } from '../../../scheduler/placement/index.js';
 import { DEFAULT_QUEUE } from '../../../scheduler/queue/index.js';
@@ -67,7 +67,7 @@ function plan(c: TestCluster, pending: JobRecord[], active: JobRecord[], policy:
     pending,
     active,
     reserveActive: false,
-    ...(policy ? { localityWait: { policy: { ...LOCALITY_WAIT_DEFAULTS, ...policy }, sinceMs: (id: string) => since[id] } } : {}),
+    ...(policy ? { localityWait: { policy: { ...LOCALITY_WAIT_OFF, ...policy }, sinceMs: (id: string) => since[id] } } : {}),
     ...extra,
   });
 }
@@ -79,10 +79,10 @@ t.test('the minimal level comes from the empty cluster, cached per tree', async 
   t.equal(c.tree.levels[minimalLevel(c.tree, req(3))], 'nvlink');
   t.equal(c.tree.levels[minimalLevel(c.tree, req(5))], 'leaf', 'more than a rack: the leaf');
   t.equal(minimalLevel(c.tree, req(13)), -1, 'larger than the cluster: none');
-  t.equal(localityBoundMs({ ...LOCALITY_WAIT_DEFAULTS, maxWaitMs: 10 * M, agingPerGpuMs: M, agingPerQueuedJobMs: 2 * M }, 12, 3), 16 * M, '10m + 12 × 1m − 3 × 2m');
-  t.equal(localityBoundMs({ ...LOCALITY_WAIT_DEFAULTS, maxWaitMs: M, agingPerQueuedJobMs: M }, 12, 30), 0, 'never below 0');
+  t.equal(localityBoundMs({ ...LOCALITY_WAIT_OFF, maxWaitMs: 10 * M, agingPerGpuMs: M, agingPerQueuedJobMs: 2 * M }, 12, 3), 16 * M, '10m + 12 × 1m − 3 × 2m');
+  t.equal(localityBoundMs({ ...LOCALITY_WAIT_OFF, maxWaitMs: M, agingPerQueuedJobMs: M }, 12, 30), 0, 'never below 0');
   // A negative per-GPU aging (wait-reserve-by-size's 25,600 s − 100 s per GPU): large gangs wait less.
-  const bySize = { ...LOCALITY_WAIT_DEFAULTS, mode: 'reserve' as const, maxWaitMs: 25_600_000, agingPerGpuMs: -100_000 };
+  const bySize = { ...LOCALITY_WAIT_OFF, mode: 'reserve' as const, maxWaitMs: 25_600_000, agingPerGpuMs: -100_000 };
   for (const [gpus, s] of [[8, 24_800], [32, 22_400], [128, 12_800], [255, 100], [256, 0], [512, 0]] as const) {
     t.equal(localityBoundMs(bySize, gpus, 0), s * 1000, `negative aging: ${gpus} GPUs wait ${s} s at most`);
   }
@@ -184,7 +184,7 @@ t.test('a gang that fits at its minimal level, topology-blind jobs and single GP
 });
 
 t.test("the clock keeps a gang's wait start while it pends, beyond the queue depth too; forgets it at a start or when it no longer pends", async (t) => {
-  const clock = new LocalityClock({ ...LOCALITY_WAIT_DEFAULTS, mode: 'bounded' });
+  const clock = new LocalityClock({ ...LOCALITY_WAIT_OFF, mode: 'bounded' });
   const entry = (jobId: string, sinceMs: number): LocalityWaitEntry => ({ jobId, sinceMs, untilMs: sinceMs + 5 * M, level: 'rack', heldGpus: 0, dueMs: null });
   const since = (id: string) => clock.input()!.sinceMs(id);
   const pending = new Set(['g-1', 'g-2', 'g-3']);
@@ -205,7 +205,8 @@ t.test("the clock keeps a gang's wait start while it pends, beyond the queue dep
 
 t.test('config: placement.localityWait loads with documented defaults; bad values are refused naming the key', async (t) => {
   const load = (sets: string[]) => loadConfig(schedulerConfigSchema, { env: {}, envBindings: schedulerEnv, sets });
-  t.same(load([]).placement.localityWait, LOCALITY_WAIT_DEFAULTS, 'the schema and the planner agree on the defaults (off)');
+  t.same(load([]).placement.localityWait, LOCALITY_WAIT_DEFAULTS, 'the schema and the planner agree on the defaults');
+  t.same(LOCALITY_WAIT_DEFAULTS, { mode: 'reserve', maxWaitMs: 25_600_000, agingPerGpuMs: -100_000, agingPerQueuedJobMs: 0, capMs: 14_400_000 }, 'the defaults the NVL72 trade-off decided (reserve by size, a 4 h cap)');
   const c = load(['placement.localityWait.mode=reserve', 'placement.localityWait.maxWaitMs=600000', 'placement.localityWait.agingPerGpuMs=1000', 'placement.localityWait.agingPerQueuedJobMs=500', 'placement.localityWait.capMs=7200000']);
   t.same(c.placement.localityWait, { mode: 'reserve', maxWaitMs: 600_000, agingPerGpuMs: 1000, agingPerQueuedJobMs: 500, capMs: 7_200_000 });
   t.throws(() => load(['placement.localityWait.mode=sometimes']), /placement\.localityWait\.mode/);

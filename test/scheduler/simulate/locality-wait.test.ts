@@ -3,7 +3,7 @@
  * through the engine, on a run worked out by hand. Two NVL72 racks (18 nodes × 4 GPUs each, one
  * leaf). At t=0 A (10 nodes, 1000 s) packs into rack 000 and B (10 nodes, 100 s) into rack 001,
  * leaving 8 + 8 free nodes. At t=1 C (14 nodes, 50 s) fits only across both racks:
- * - gantry (no wait) spreads it at t=1;
+ * - gantry-no-wait spreads it at t=1; gantry (the live default: reserve by size) waits like the others;
  * - a wait of 600 s (bounded, reserve, aging's 60 + 10 × 56 GPUs) or required-minimal: C waits
  *   for B's rack and starts there at t=100, when B ends;
  * - a wait of 50 s: the engine's cycle at the deadline (t=51) spreads it; a cap of 20 s: at t=21.
@@ -21,7 +21,8 @@ const racksOf = (nodes: readonly string[]): string => [...new Set(nodes.map((n) 
 
 t.test('a gang waits for its rack instead of spreading, as long as its policy says', async (t) => {
   const cases: Array<[string, { cS: number; racks: string; minimal: number }]> = [
-    ['gantry', { cS: 1, racks: '000+001', minimal: 2 / 3 }],
+    ['gantry-no-wait', { cS: 1, racks: '000+001', minimal: 2 / 3 }],
+    ['gantry', { cS: 100, racks: '001', minimal: 1 }],
     ['wait-bounded-600', { cS: 100, racks: '001', minimal: 1 }],
     ['wait-reserve-600', { cS: 100, racks: '001', minimal: 1 }],
     ['wait-aging', { cS: 100, racks: '001', minimal: 1 }],
@@ -40,13 +41,16 @@ t.test('a gang waits for its rack instead of spreading, as long as its policy sa
     t.equal(Math.round(r.locality.minimalDomainShare * 1000) / 1000, Math.round(want.minimal * 1000) / 1000, `${policy}: minimal-domain share`);
   }
   t.ok(WAIT_VARIANTS.length >= 5);
+  t.same(policiesNamed(['gantry'])[0]!.localityWait, policiesNamed(['wait-reserve-by-size-cap-4h'])[0]!.localityWait, "gantry's locality wait is the live default, wait-reserve-by-size-cap-4h's");
   t.throws(() => policiesNamed(['wait-soon-5']), /unknown policy "wait-soon-5".*wait-reserve-<s>/);
 });
 
 t.test('wait-reserve-by-size: a gang of 256 GPUs spreads at once, a smaller one waits for its leaf', async (t) => {
   const leavesOf = (nodes: readonly string[]): string => [...new Set(nodes.map((n) => Math.floor(Number(n.slice(3, 6)) / 8)))].sort().join('+');
   const cases: Array<[string, number, { cS: number; leaves: string }]> = [
-    ['gantry', 48, { cS: 1, leaves: '0+1' }],
+    ['gantry-no-wait', 48, { cS: 1, leaves: '0+1' }],
+    ['gantry', 48, { cS: 100, leaves: '1' }],
+    ['gantry', 64, { cS: 1, leaves: '0+1' }],
     ['wait-reserve-by-size', 48, { cS: 100, leaves: '1' }],
     ['wait-reserve-by-size', 64, { cS: 1, leaves: '0+1' }],
     ['wait-reserve-by-size-cap-4h', 64, { cS: 1, leaves: '0+1' }],
