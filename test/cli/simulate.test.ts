@@ -62,7 +62,7 @@ t.test('bad flags and input exit 2, naming the flag or the place', async (t) => 
     ['shape without GPUs', ['--nodes', '4', '--trace', JOBS60], /--gpus-per-node: required/],
     ['bad node count', ['--nodes', 'x', '--gpus-per-node', '8', '--trace', JOBS60], /--nodes: must be a whole number/],
     ['bad load', ['--cluster', SPEC, '--trace', JOBS60, '--load', '0.9,fast'], /--load: "fast" is not an offered load/],
-    ['unknown policy', ['--cluster', SPEC, '--trace', JOBS60, '--policy', 'magic'], /--policy: unknown policy "magic"; known: gantry, topology-blind, first-fit/],
+    ['unknown policy', ['--cluster', SPEC, '--trace', JOBS60, '--policy', 'magic'], /--policy: unknown policy "magic"; known: gantry, gantry-no-wait, topology-blind, first-fit/],
     ['bad locality', ['--cluster', SPEC, '--trace', JOBS60, '--locality=-1'], /--locality: "-1" is not a slowdown/],
     ['bad NVL72', ['--cluster', 'nvl72:many', '--trace', JOBS60], /nvl72:<racks>/],
     ['missing file', ['--cluster', path.join(dir, 'none.yaml'), '--trace', JOBS60], /--cluster .*none\.yaml: cannot read \(ENOENT\)/],
