@@ -4,7 +4,7 @@
  * what it places). Virtual time; engine time measured around each placeJob call.
  */
 import { performance } from 'node:perf_hooks';
-import { LOCALITY_WAIT_DEFAULTS, localityDeadlineMs, type LocalityWaitPolicy } from '../scheduler/jobs/locality-wait.js';
+import { LOCALITY_WAIT_OFF, localityDeadlineMs, type LocalityWaitPolicy } from '../scheduler/jobs/locality-wait.js';
 import { placeJob, requestFromJobSpec, type Placement } from '../scheduler/placement/index.js';
 import type { ClusterSnapshot } from '../scheduler/topology/index.js';
 import type { JobSpec } from '../shared/jobspec/index.js';
@@ -55,7 +55,7 @@ export const LOCALITY_VARIANTS: ReadonlyArray<[string, string, LocalityWaitPolic
       { mode: 'reserve', maxWaitMs: 25_600 / 60, agingPerGpuMs: -100 / 60, capMs: 240 },
     ],
   ] as Array<[string, string, Partial<LocalityWaitPolicy>]>
-).map(([label, meaning, v]) => [label, meaning, { ...LOCALITY_WAIT_DEFAULTS, capMs: Number.MAX_SAFE_INTEGER, ...v }]);
+).map(([label, meaning, v]) => [label, meaning, { ...LOCALITY_WAIT_OFF, capMs: Number.MAX_SAFE_INTEGER, ...v }]);
 
 /**
  * The live planner's locality wait (scheduler/jobs/locality-wait.ts) in the batch queue: its own

@@ -42,7 +42,10 @@ export interface PlanInput {
   /** GPUs of active jobs, and of stopped ranks not yet gone, are used; the plan reserves on it. */
   snapshot: ClusterSnapshot;
   pending: readonly JobRecord[];
-  /** Placed, starting and running jobs (preemption candidates; their time limits shape backfill). */
+  /**
+   * Placed, starting and running jobs (preemption candidates; their time limits shape backfill).
+   * Not changed once passed: the same list passed again is taken to hold the same jobs.
+   */
   active: readonly JobRecord[];
   /** Jobs for which preempted ranks are still stopping: they wait instead of preempting again. */
   awaitingVictims: ReadonlySet<string>;
@@ -102,6 +105,12 @@ export interface PlanInput {
    * absent: summed here over `active` (a pass over every active rank each cycle).
    */
   allocated?: ReadonlyMap<string, number>;
+  /**
+   * Record jobs not tried this cycle (unchanged since they last failed) in `waiting` as skipped.
+   * Default true; the simulator passes false: its only use of them was to pass over them, and they
+   * were half of a long queue's entries.
+   */
+  recordSkipped?: boolean;
 }
 
 /** jobs.queueDepthJobs's default: pending jobs looked at per cycle. */
@@ -278,6 +287,20 @@ function shapeOf(key: string): Shape {
 }
 
 /**
+ * preemptionBounds per active list: a caller that passes the same list (and queue lookup) again
+ * while nothing started or ended (the simulator, cycle after cycle of arrivals) gets the same
+ * bounds without a pass over every running gang. Lists are never changed once passed.
+ */
+const boundsByList = new WeakMap<readonly JobRecord[], { queues: PlanInput['queues']; bounds: (job: JobRecord) => boolean }>();
+function boundsOf(active: readonly JobRecord[], queues: PlanInput['queues']): (job: JobRecord) => boolean {
+  const hit = boundsByList.get(active);
+  if (hit && hit.queues === queues) return hit.bounds;
+  const bounds = preemptionBounds(active, queues);
+  boundsByList.set(active, { queues, bounds });
+  return bounds;
+}
+
+/**
  * A pending job's placement request and its shape, made once per spec and account: a job waits
  * through many cycles, and rebuilding and stringifying its request each time was most of a long
  * queue's cycle. Requests are never changed once made.
@@ -308,6 +331,7 @@ export function planCycle(input: PlanInput): Plan {
   const plan: Plan = { starts: [], preemptions: [], waiting: new Map(), failures: [], reservation: null, grown: [], growWaiting: new Map(), decision: null, tried: 0, searches: 0, localityWaits: [], beyondDepth: 0 };
   const holds = new LocalityHolds(snapshot);
   const explain = input.explain !== false;
+  const recordSkipped = input.recordSkipped !== false;
   let allocated = input.allocated;
   if (!allocated) {
     const sums = new Map<string, number>();
@@ -355,7 +379,7 @@ export function planCycle(input: PlanInput): Plan {
   // share of a busy cluster's cycle); the bounds over all active jobs are a superset's, so no less.
   let holdersFound: JobRecord[] | undefined;
   const holders = (): JobRecord[] => (holdersFound ??= input.active.filter((v) => claimOf(tree, snapshot, v).ranks.length > 0));
-  const outranks = preemptionBounds(input.active, input.queues);
+  const outranks = boundsOf(input.active, input.queues);
   /** Active jobs not taken as victims this cycle (the what-ifs' running jobs). */
   const stayers = (): readonly JobRecord[] => (victimsTaken.size === 0 ? input.active : input.active.filter((a) => !victimsTaken.has(a.id)));
   let held: GpuClaim | null = null;
@@ -426,7 +450,7 @@ export function planCycle(input: PlanInput): Plan {
         reservationSettled = true;
       }
       if (reservationSettled) {
-        plan.waiting.set(job.id, SKIPPED);
+        if (recordSkipped) plan.waiting.set(job.id, SKIPPED);
         continue;
       }
     }

@@ -370,6 +370,13 @@ export function simulate(input: SimInput): EngineResult {
     return out;
   };
 
+  // The active jobs as a list, made again only after a start or an end (an arrival's cycle reuses it).
+  let activeCache: { gen: number; list: JobRecord[] } | null = null;
+  const activeList = (): JobRecord[] => {
+    if (activeCache?.gen !== gen) activeCache = { gen, list: [...active.values()] };
+    return activeCache.list;
+  };
+
   const plannerCycle = (ctx: LifecycleContext): void => {
     const now = ctx.nowMs;
     const plan = planCycle({
@@ -378,7 +385,7 @@ export function simulate(input: SimInput): EngineResult {
       snapshot,
       pending: reachable(),
       pendingCount: pending.size,
-      active: [...active.values()],
+      active: activeList(),
       awaitingVictims: NO_VICTIMS,
       queues,
       usage: usage.at(now, active.values()),
@@ -390,6 +397,7 @@ export function simulate(input: SimInput): EngineResult {
       queueDepth: input.queueDepth ?? DEFAULT_QUEUE_DEPTH_JOBS,
       allocated,
       explain: false,
+      recordSkipped: false,
     });
     lastDecision = { gen, decision: plan.decision };
     if (locality.after(plan, (id) => pending.has(id))) gen++;

@@ -100,3 +100,19 @@ t.test("futureStart's ends: a stable sort's order, drawn from a heap", async (t)
   }
   t.pass('200 random sets with ties and unlimited jobs: the same order');
 });
+
+t.test('recordSkipped: false leaves jobs not tried this cycle out of waiting; the decisions are the same', async (t) => {
+  const run = (recordSkipped: boolean | undefined) => {
+    const b = backlog();
+    // Every small job unchanged since it last failed; the reservation's head is tried.
+    const unchanged = (job: JobRecord): boolean => job.id.startsWith('small-');
+    return plan(rackCluster(1, 1, 4), b.pending, b.active, { unchanged, ...(recordSkipped === undefined ? {} : { recordSkipped }) });
+  };
+  const all = run(undefined);
+  const lean = run(false);
+  const skipped = [...all.waiting].filter(([, w]) => w.skipped).map(([id]) => id);
+  t.ok(skipped.length > 0, 'by default the unchanged jobs are in waiting, skipped');
+  t.same([...lean.waiting.keys()], [...all.waiting.keys()].filter((id) => !skipped.includes(id)), 'recordSkipped false: they are not');
+  t.same(lean.starts.map((s) => s.job.id), all.starts.map((s) => s.job.id), 'the same starts');
+  t.same(lean.reservation, all.reservation, 'the same reservation');
+});
