@@ -23,7 +23,7 @@ const PURE_CORES = [
   // Health policy (issue 20): verdicts and incidents to actions, and the circuit breaker.
   '^scheduler/health/',
   // The job lifecycle and what it uses, the cycle planner and the service-port masks: scheduler/jobs' pure part.
-  '^scheduler/jobs/(lifecycle|causes|replicas|rank-env|batch|planner|what-if|locality-wait|service-ports|request-ids)\\.ts$',
+  '^scheduler/jobs/(lifecycle|causes|replicas|rank-env|batch|planner|plan-caches|what-if|locality-wait|service-ports|request-ids)\\.ts$',
   // Roles, permissions and the decisions the API asks for; the auth block's schema and compile.
   '^scheduler/auth/(policy|config)\\.ts$',
   // When a node drained for health runs its diagnostic, and what the answer does.

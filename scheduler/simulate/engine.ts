@@ -24,7 +24,7 @@
  * No clock is read: `clock` (real milliseconds, the CLI's performance.now) is optional and used
  * only for decision time. Nothing random.
  *
- * About 440 lines, over the usual 400: one event loop (arrivals, ends, cycles, locality-wait
+ * About 475 lines, over the usual 400: one event loop (arrivals, ends, cycles, locality-wait
  * deadlines) and the incremental state it keeps so a cycle is as cheap as the live one's.
  */
 import type { JobRecord, RankRecord } from '../../shared/domain/index.js';
