@@ -306,9 +306,8 @@ export function planCycle(input: PlanInput): Plan {
     const s = c.shape;
     return s.cycle === token && s.version[v] === version ? s.out[v] : null;
   };
+  /** A search for a request with no known miss (the caller asked knownMiss); a miss is remembered. */
   const tryPlace = (c: CycleRequest, mask: PortMask | null, backfill: boolean): Outcome => {
-    const known = knownMiss(c, mask, backfill);
-    if (known) return known;
     plan.searches++;
     const out = placeJob(snapshot, c.request, placeOptions(mask, explain));
     if (out.fits && out.placements.length > 0) {

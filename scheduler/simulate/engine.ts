@@ -405,9 +405,9 @@ export function simulate(input: SimInput): EngineResult {
     if (plan.preemptions.length > 0) throw new Error('simulator: a preemption was planned; queues and priorities are not simulated');
     for (const { job, message } of plan.failures) throw new Error(`simulator: job ${job.id} cannot be placed: ${message}`);
     const g = gen;
-    // forEach, not entries: no [id, waiting] pair made per pending job per cycle.
-    plan.waiting.forEach((w, id) => {
-      if (w.skipped && triedAt.has(id)) return;
+    // Every job in waiting was tried (recordSkipped: false). forEach, not entries: no [id, waiting]
+    // pair made per pending job per cycle.
+    plan.waiting.forEach((_, id) => {
       if (locality.waiting(id)) triedAt.delete(id);
       else triedAt.set(id, g);
     });
@@ -422,9 +422,10 @@ export function simulate(input: SimInput): EngineResult {
     for (const job of [...pending.values()]) {
       if (triedAt.get(job.id) === gen) continue;
       const { ranks, gpusPerRank } = job.spec;
-      const claim = dominated(ranks, gpusPerRank) || (snapshot.domainFree[tree.top]![0] as number) < ranks * gpusPerRank ? null : firstFit(snapshot, ranks, gpusPerRank);
+      const known = dominated(ranks, gpusPerRank);
+      const claim = known || (snapshot.domainFree[tree.top]![0] as number) < ranks * gpusPerRank ? null : firstFit(snapshot, ranks, gpusPerRank);
       if (!claim) {
-        if (!dominated(ranks, gpusPerRank)) failed.push({ ranks, perRank: gpusPerRank });
+        if (!known) failed.push({ ranks, perRank: gpusPerRank });
         triedAt.set(job.id, gen);
         // Nothing fits: the jobs not looked at are not marked, and are looked at in the next cycle.
         if (ranks === 1 && gpusPerRank === 1) break;

@@ -22,19 +22,13 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gantryCli as cli, httpGet, jobView, listNodes, ROOT, startAgent, startScheduler, specSubmitter, tempDir, waitFor } from '../harness/cluster.js';
+import type { UsageRowView } from '../../shared/cli/usage.js';
 
 const WALL_CLOCK = path.join(ROOT, 'test', 'fixtures', 'ranks', 'wall-clock.mjs');
 const SLACK_MS = 1500;
 
-interface Row {
-  key: string;
-  gpuHours: number;
-  gpuMs: number;
-  jobs: number;
-  ranks: number;
-  started: number;
-  waitMsMax: number;
-}
+/** A row of `gantry usage --json`, as the CLI makes it. */
+type Row = UsageRowView;
 
 /** A series' value in a Prometheus text exposition (undefined: no such series). */
 function metric(text: string, series: string): number | undefined {

@@ -10,37 +10,42 @@
  */
 import type { GpuMetricReadings } from '../types.js';
 
-/** Asked by the light probe after LIGHT_QUERY_FIELDS (the collector appends them). */
-export const METRIC_QUERY_FIELDS: readonly string[] = [
-  'clocks.current.sm',
-  'clocks.current.memory',
-  'utilization.encoder',
-  'utilization.decoder',
-  'memory.reserved',
-];
 
 const MIB = 1024 ** 2;
 const ratio = (pct: number | null): number | null => (pct === null ? null : pct / 100);
 const mib = (n: number | null): number | null => (n === null ? null : Math.round(n * MIB));
 
+/** Where each reading is, by its name in one of nvidia-smi's outputs. */
+interface ReadingNames {
+  smClock: string;
+  memoryClock: string;
+  encoderUtil: string;
+  decoderUtil: string;
+  memoryReserved: string;
+}
+
+const XML_NAMES: ReadingNames = { smClock: 'clocks/sm_clock', memoryClock: 'clocks/mem_clock', encoderUtil: 'utilization/encoder_util', decoderUtil: 'utilization/decoder_util', memoryReserved: 'fb_memory_usage/reserved' };
+const ROW_NAMES: ReadingNames = { smClock: 'clocks.current.sm', memoryClock: 'clocks.current.memory', encoderUtil: 'utilization.encoder', decoderUtil: 'utilization.decoder', memoryReserved: 'memory.reserved' };
+
+/** Asked by the light probe after LIGHT_QUERY_FIELDS (the collector appends them). */
+export const METRIC_QUERY_FIELDS: readonly string[] = [ROW_NAMES.smClock, ROW_NAMES.memoryClock, ROW_NAMES.encoderUtil, ROW_NAMES.decoderUtil, ROW_NAMES.memoryReserved];
+
+function readings(num: (name: string) => number | null, n: ReadingNames): GpuMetricReadings {
+  return {
+    smClockMHz: num(n.smClock),
+    memoryClockMHz: num(n.memoryClock),
+    encoderUtilizationRatio: ratio(num(n.encoderUtil)),
+    decoderUtilizationRatio: ratio(num(n.decoderUtil)),
+    memoryReservedBytes: mib(num(n.memoryReserved)),
+  };
+}
+
 /** From `-q -x`: `num` reads the number at a slash path of the GPU's element (absent/N/A: null). */
 export function metricReadingsFromXml(num: (path: string) => number | null): GpuMetricReadings {
-  return {
-    smClockMHz: num('clocks/sm_clock'),
-    memoryClockMHz: num('clocks/mem_clock'),
-    encoderUtilizationRatio: ratio(num('utilization/encoder_util')),
-    decoderUtilizationRatio: ratio(num('utilization/decoder_util')),
-    memoryReservedBytes: mib(num('fb_memory_usage/reserved')),
-  };
+  return readings(num, XML_NAMES);
 }
 
 /** From one `--query-gpu` row: `num` reads the number in the cell of a field (absent, not asked, [N/A]: null). */
 export function metricReadingsFromRow(num: (field: string) => number | null): GpuMetricReadings {
-  return {
-    smClockMHz: num('clocks.current.sm'),
-    memoryClockMHz: num('clocks.current.memory'),
-    encoderUtilizationRatio: ratio(num('utilization.encoder')),
-    decoderUtilizationRatio: ratio(num('utilization.decoder')),
-    memoryReservedBytes: mib(num('memory.reserved')),
-  };
+  return readings(num, ROW_NAMES);
 }
